@@ -1,0 +1,1 @@
+"""The desk API and console: filled by the desk issue."""

@@ -1,0 +1,76 @@
+"""The conversation: its state, its customer, and the 24-hour window WhatsApp allows free-form replies in."""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+from handover.message import CustomerRef
+
+WINDOW_SECONDS = 24 * 3600
+
+
+class ConversationState(StrEnum):
+    BOT = "bot"
+    QUEUED = "queued"
+    ASSIGNED = "assigned"
+    TRANSFERRING = "transferring"
+    RESOLVED = "resolved"
+    ABANDONED = "abandoned"
+
+    @property
+    def is_closed(self) -> bool:
+        return self in (ConversationState.RESOLVED, ConversationState.ABANDONED)
+
+
+class Conversation(BaseModel):
+    """One conversation with one customer on one business number; a new one starts after the last closes."""
+
+    id: str
+    phone_number_id: str
+    customer_key: str
+    wa_id: str | None = None
+    user_id: str | None = None
+    profile_name: str | None = None
+    state: ConversationState = ConversationState.BOT
+    created_at: float
+    updated_at: float
+    last_customer_message_at: float | None = None  # WhatsApp's timestamp of the customer's latest message
+    window_expires_at: float | None = None
+    messages_in: int = 0
+    messages_out: int = 0
+
+    @classmethod
+    def start(cls, customer: CustomerRef, now: float) -> Conversation:
+        return cls(
+            id=uuid.uuid4().hex,
+            phone_number_id=customer.phone_number_id,
+            customer_key=customer.key,
+            wa_id=customer.wa_id,
+            user_id=customer.user_id,
+            profile_name=customer.profile_name,
+            created_at=now,
+            updated_at=now,
+        )
+
+    @property
+    def address(self) -> str:
+        """Where replies go: the phone number when known, else the business-scoped user id."""
+        return self.wa_id or self.user_id or self.customer_key
+
+    def note_customer_message(self, customer: CustomerRef, sent_at: float, now: float) -> None:
+        """A customer message opens (or extends) the 24-hour window; late deliveries never shorten it."""
+        if self.last_customer_message_at is None or sent_at > self.last_customer_message_at:
+            self.last_customer_message_at = sent_at
+            self.window_expires_at = sent_at + WINDOW_SECONDS
+        # Keep what we learn about the customer: a username customer may later show a number, or a new name.
+        self.wa_id = customer.wa_id or self.wa_id
+        self.user_id = customer.user_id or self.user_id
+        self.profile_name = customer.profile_name or self.profile_name
+        self.messages_in += 1
+        self.updated_at = now
+
+    def is_window_open(self, now: float) -> bool:
+        return self.window_expires_at is not None and now < self.window_expires_at

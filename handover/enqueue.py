@@ -1,0 +1,89 @@
+"""The one way edges hand work to workers: webhook items into inbound streams, sends into outbound ones."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from redis.asyncio import Redis as AsyncRedis
+from redis.client import Pipeline
+
+from handover import keys
+from handover.keys import Lane
+from handover.message import InboundMessage, OutboundRequest, StatusUpdate
+from handover.streams import INGEST_LUA, WAKE_IF_PENDING_LUA, WAKE_MS, lane_partition
+
+
+class InboundItem(BaseModel):
+    """What travels in an inbound stream entry: a customer message or a status, with its customer key."""
+
+    type: Literal["message", "status"]
+    message: InboundMessage | None = None
+    status: StatusUpdate | None = None
+
+    @property
+    def dedupe_id(self) -> str:
+        if self.message is not None:
+            return self.message.id
+        assert self.status is not None
+        return f"{self.status.message_id}:{self.status.status}"
+
+    @property
+    def routing_key(self) -> str:
+        if self.message is not None:
+            return f"{self.message.customer.phone_number_id}:{self.message.customer.key}"
+        assert self.status is not None
+        return f"{self.status.phone_number_id}:{self.status.recipient_id or self.status.message_id}"
+
+
+class OutboundJob(BaseModel):
+    """One send waiting in an outbound stream; `entry_id` names its transcript entry (none for receipts)."""
+
+    id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    conversation_id: str
+    entry_id: str | None = None
+    p: int  # the partition, so a retry goes back to the same stream
+    attempt: int = 0
+    request: OutboundRequest
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    added: int
+    duplicates: int
+    duplicate_ids: list[str]
+
+
+async def ingest(client: AsyncRedis, items: list[InboundItem], partitions: int) -> IngestResult:
+    """Store items durably, once each (dedupe on WhatsApp's ids), and wake the drainers they need.
+
+    One round trip, atomic: when it returns, every new item is in Redis; when Redis is down, it raises.
+    """
+    if not items:
+        return IngestResult(0, 0, [])
+    args: list[Any] = [keys.PREFIX, keys.SEEN_TTL_SECONDS, WAKE_MS]
+    for item in items:
+        partition = keys.partition_of(item.routing_key, partitions)
+        args += [item.dedupe_id, lane_partition(Lane.INBOUND, partition), item.model_dump_json(exclude_none=True)]
+    added, duplicates, duplicate_ids = await client.eval(INGEST_LUA, 0, *args)  # type: ignore[misc]
+    return IngestResult(int(added), int(duplicates), [_text(i) for i in duplicate_ids])
+
+
+def queue_send(pipe: Pipeline, job: OutboundJob) -> None:
+    """Queue a send on the caller's transaction, so it is stored exactly when the decision to send is."""
+    stream = keys.stream_key(Lane.OUTBOUND, job.p)
+    pipe.xadd(stream, {"d": job.model_dump_json(exclude_none=True)})
+    pipe.eval(WAKE_IF_PENDING_LUA, 1, stream, keys.PREFIX, lane_partition(Lane.OUTBOUND, job.p), WAKE_MS)
+
+
+def schedule_retry(pipe: Pipeline, job: OutboundJob, due: float) -> None:
+    """Put a send back after its backoff; the sweep moves it into its stream when due."""
+    member = json.dumps(job.model_dump(mode="json", exclude_none=True), sort_keys=True)
+    pipe.zadd(keys.RETRIES, {member: int(due * 1000)})
+
+
+def _text(value: Any) -> Any:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,96 @@
+"""Every Redis key the project uses, built in one place (like arq's constants)."""
+
+from __future__ import annotations
+
+import zlib
+from enum import StrEnum
+
+PREFIX = "hv:"
+GROUP = "hv"  # the consumer group on every partition stream
+CONSUMER = "drainer"  # one lease holder per partition at a time, so one consumer name suffices
+
+SEEN_TTL_SECONDS = 8 * 24 * 3600  # Meta retries for 7 days
+WAMID_TTL_SECONDS = 30 * 24 * 3600
+ORPHAN_STATUS_TTL_SECONDS = 24 * 3600
+
+
+class Lane(StrEnum):
+    """The two kinds of partitioned work: inbound webhook items and outbound sends."""
+
+    INBOUND = "in"
+    OUTBOUND = "out"
+
+
+def partition_of(customer_key: str, partitions: int) -> int:
+    """A customer's partition: stable across processes and restarts (crc32, not Python's salted hash)."""
+    return zlib.crc32(customer_key.encode()) % partitions
+
+
+def stream_key(lane: Lane, partition: int) -> str:
+    return f"{PREFIX}{lane}:{partition}"
+
+
+def lease_key(lane: Lane, partition: int) -> str:
+    return f"{PREFIX}lease:{lane}:{partition}"
+
+
+def wake_key(lane: Lane, partition: int) -> str:
+    return f"{PREFIX}wake:{lane}:{partition}"
+
+
+WAKEUPS = f"{PREFIX}wakeups"  # list of "lane:partition" a drainer should be started for
+RETRIES = f"{PREFIX}out:retries"  # sorted set of outbound sends waiting for their backoff, by due time
+EVENTS = f"{PREFIX}events"  # capped stream of webhook changes we keep but do not act on
+UNROUTED = f"{PREFIX}unrouted"  # capped stream of items addressed to numbers we do not serve
+COUNTERS = f"{PREFIX}counters"  # hash of counters the workers keep for /metrics
+PARTITIONS = f"{PREFIX}partitions"  # how many partitions the streams were created with
+
+
+def seen_key(item_id: str) -> str:
+    return f"{PREFIX}seen:{item_id}"
+
+
+def customer_key(phone_number_id: str, customer: str) -> str:
+    return f"{PREFIX}cust:{phone_number_id}:{customer}"
+
+
+def conversation_key(conversation_id: str) -> str:
+    return f"{PREFIX}conv:{conversation_id}"
+
+
+def transcript_key(conversation_id: str) -> str:
+    """Sorted set of entry ids scored by WhatsApp time in milliseconds."""
+    return f"{PREFIX}tx:{conversation_id}"
+
+
+def entries_key(conversation_id: str) -> str:
+    """Hash of entry id -> the entry's JSON (content; delivery lives beside it)."""
+    return f"{PREFIX}txe:{conversation_id}"
+
+
+def delivery_key(conversation_id: str) -> str:
+    """Hash of outbound entry id -> delivery JSON (status, wamid, error), updated forward-only."""
+    return f"{PREFIX}txd:{conversation_id}"
+
+
+def wamid_key(wa_message_id: str) -> str:
+    """Where a WhatsApp message id we sent lives: "<conversation id> <entry id>"."""
+    return f"{PREFIX}wamid:{wa_message_id}"
+
+
+def orphan_status_key(wa_message_id: str) -> str:
+    """Statuses that arrived before we stored the id of the send they are about."""
+    return f"{PREFIX}orphan:{wa_message_id}"
+
+
+def outbox_key(to: str) -> str:
+    """The sandbox's outbox for one customer address."""
+    return f"{PREFIX}sandbox:outbox:{to}"
+
+
+SANDBOX_OUTBOX_ALL = f"{PREFIX}sandbox:outbox"
+
+
+def dead_letter_key(lane: Lane) -> str:
+    """Entries the code could not handle, kept whole with the error, so nothing is lost or blocks."""
+    return f"{PREFIX}dead:{lane}"

@@ -1,0 +1,209 @@
+"""Channel-agnostic message types: what the edges turn WhatsApp payloads into, and what the domain sends out."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class CustomerRef(BaseModel):
+    """Who wrote: keyed on the business number and the customer's `user_id` when present, else `wa_id`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    phone_number_id: str
+    wa_id: str | None = None
+    user_id: str | None = None
+    username: str | None = None
+    profile_name: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The stable customer key inside one business number (usernames may come without a wa_id)."""
+        return self.user_id or self.wa_id or "unknown"
+
+    @property
+    def address(self) -> str:
+        """Where replies go: the phone number when known, else the business-scoped user id."""
+        return self.wa_id or self.user_id or "unknown"
+
+
+class InboundKind(StrEnum):
+    TEXT = "text"
+    IMAGE = "image"
+    AUDIO = "audio"
+    VIDEO = "video"
+    DOCUMENT = "document"
+    STICKER = "sticker"
+    LOCATION = "location"
+    CONTACTS = "contacts"
+    BUTTON_REPLY = "button_reply"
+    LIST_REPLY = "list_reply"
+    FLOW_REPLY = "flow_reply"
+    TEMPLATE_BUTTON = "template_button"
+    REACTION = "reaction"
+    ORDER = "order"
+    SYSTEM = "system"
+    REVOKE = "revoke"
+    EDIT = "edit"
+    REQUEST_WELCOME = "request_welcome"
+    UNSUPPORTED = "unsupported"
+    UNKNOWN = "unknown"
+
+
+class InboundMessage(BaseModel):
+    """One message a customer sent, whatever its WhatsApp type.
+
+    `text` is what a bot can read (body, caption, button title, list row title); `reply_id` the id of the
+    button or row tapped; `media_id` a reference to download within minutes; `content` keeps the rest of
+    the type-specific object as received (unknown fields included) so nothing is lost.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    customer: CustomerRef
+    timestamp: int  # seconds since the epoch, as WhatsApp sends it
+    kind: InboundKind
+    wa_type: str  # the raw `type` WhatsApp gave, e.g. "interactive", "button", "pool"
+    text: str | None = None
+    reply_id: str | None = None
+    media_id: str | None = None
+    mime_type: str | None = None
+    context_id: str | None = None  # the message this one replies to / reacts to / revokes
+    referral: dict[str, Any] | None = None
+    errors: list[dict[str, Any]] = Field(default_factory=list)
+    content: dict[str, Any] = Field(default_factory=dict)
+
+
+class DeliveryStatus(StrEnum):
+    """Delivery states of an outbound message, ranked so a status never moves backwards."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    DELIVERED = "delivered"
+    READ = "read"
+    PLAYED = "played"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+
+_RANK = {
+    DeliveryStatus.PENDING: 0,
+    DeliveryStatus.SENT: 1,
+    DeliveryStatus.FAILED: 2,
+    DeliveryStatus.DELIVERED: 3,
+    DeliveryStatus.READ: 4,
+    DeliveryStatus.PLAYED: 5,
+}
+
+
+class StatusUpdate(BaseModel):
+    """WhatsApp telling us what happened to a message we sent."""
+
+    model_config = ConfigDict(frozen=True)
+
+    message_id: str  # the WhatsApp id (wamid) our send returned
+    status: DeliveryStatus
+    timestamp: int
+    phone_number_id: str
+    recipient_id: str | None = None
+    errors: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class OtherEvent(BaseModel):
+    """Any webhook change we acknowledge and keep but do not act on (template updates, calls, echoes...)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    field: str
+    phone_number_id: str | None = None
+    summary: str = ""
+    value: dict[str, Any] = Field(default_factory=dict)
+
+
+class Button(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(min_length=1, max_length=256)
+    title: str = Field(min_length=1, max_length=20)
+
+
+class ListRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(min_length=1, max_length=200)
+    title: str = Field(min_length=1, max_length=24)
+    description: str | None = Field(default=None, max_length=72)
+
+
+class ListSection(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    title: str | None = Field(default=None, max_length=24)
+    rows: list[ListRow] = Field(min_length=1, max_length=10)
+
+
+class OutboundKind(StrEnum):
+    TEXT = "text"
+    BUTTONS = "buttons"
+    LIST = "list"
+    TEMPLATE = "template"
+    MARK_READ = "mark_read"
+
+
+class OutboundRequest(BaseModel):
+    """Something to send to one customer: a text, reply buttons, a list, a template, or a read receipt.
+
+    WhatsApp's limits are checked here, so a bad request fails where it is made, not at Meta.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: OutboundKind
+    phone_number_id: str
+    to: str  # wa_id, or the business-scoped user id for customers known only by username
+    text: str | None = Field(default=None, max_length=4096)
+    buttons: list[Button] = Field(default_factory=list, max_length=3)
+    list_button: str | None = Field(default=None, max_length=20)
+    sections: list[ListSection] = Field(default_factory=list, max_length=10)
+    template_name: str | None = None
+    template_language: str | None = None
+    template_params: list[str] = Field(default_factory=list)
+    message_id: str | None = None  # for mark_read: the inbound wamid
+    reply_to: str | None = None  # context: the message this answers
+
+    def model_post_init(self, __context: Any) -> None:
+        rows = sum(len(s.rows) for s in self.sections)
+        if rows > 10:
+            raise ValueError(f"a list has at most 10 rows, got {rows}")
+        if self.kind in (OutboundKind.TEXT, OutboundKind.BUTTONS, OutboundKind.LIST) and not self.text:
+            raise ValueError(f"a {self.kind} message needs text")
+        if self.kind is OutboundKind.BUTTONS and not self.buttons:
+            raise ValueError("a buttons message needs 1 to 3 buttons")
+        if self.kind is OutboundKind.LIST and (not self.sections or not self.list_button):
+            raise ValueError("a list message needs a button label and at least one section")
+        if self.kind is OutboundKind.MARK_READ and not self.message_id:
+            raise ValueError("mark_read needs the inbound message id")
+        if self.kind is OutboundKind.TEMPLATE and not (self.template_name and self.template_language):
+            raise ValueError("a template message needs a name and a language")
+
+
+class SendOutcome(BaseModel):
+    """What one send achieved: the WhatsApp id on success, or a recorded error."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ok: bool
+    wa_message_id: str | None = None
+    error_code: int | None = None
+    error_title: str | None = None
+    retryable: bool = False
+
+
+Direction = Literal["in", "out"]

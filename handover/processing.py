@@ -1,0 +1,125 @@
+"""The conversation handler: applies a batch of inbound items in order and commits their effects at once."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import structlog
+from pydantic import ValidationError
+from redis.client import Pipeline
+
+from handover import keys
+from handover.bot import Bot
+from handover.conversation import Conversation
+from handover.enqueue import InboundItem, OutboundJob, queue_send
+from handover.message import InboundKind, InboundMessage, OutboundKind, OutboundRequest, StatusUpdate
+from handover.store import Store
+from handover.streams import Batch
+from handover.transcript import TranscriptEntry
+
+log = structlog.get_logger(__name__)
+
+# Kinds we acknowledge with a read receipt: what a person would have "seen" (not reactions, revokes, system).
+_READABLE = {
+    InboundKind.TEXT, InboundKind.IMAGE, InboundKind.AUDIO, InboundKind.VIDEO, InboundKind.DOCUMENT,
+    InboundKind.STICKER, InboundKind.LOCATION, InboundKind.CONTACTS, InboundKind.BUTTON_REPLY,
+    InboundKind.LIST_REPLY, InboundKind.FLOW_REPLY, InboundKind.TEMPLATE_BUTTON, InboundKind.ORDER,
+}
+
+
+@dataclass
+class _Effects:
+    """What a batch decided, written in one transaction at the end."""
+
+    conversations: dict[str, Conversation] = field(default_factory=dict)
+    entries: list[tuple[str, TranscriptEntry]] = field(default_factory=list)
+    sends: list[OutboundJob] = field(default_factory=list)
+    statuses: list[StatusUpdate] = field(default_factory=list)
+    malformed: int = 0
+
+
+@dataclass
+class Processor:
+    """Turns inbound stream entries into transcript entries, conversation updates and sends."""
+
+    store: Store
+    bot: Bot
+    partitions: int
+    clock: Callable[[], float] = time.time
+
+    def handle(self, batch: Batch) -> None:
+        effects = _Effects()
+        messages: list[tuple[int, InboundMessage]] = []
+        for index, (entry_id, fields) in enumerate(batch.entries):
+            try:
+                item = InboundItem.model_validate_json(fields["d"])
+            except (KeyError, ValidationError):
+                log.error("inbound_entry_malformed", entry=entry_id)
+                effects.malformed += 1
+                continue
+            if item.message is not None:
+                messages.append((index, item.message))
+            elif item.status is not None:
+                effects.statuses.append(item.status)
+        # WhatsApp time first, arrival second: a batch may hold a customer's messages out of order.
+        messages.sort(key=lambda pair: (pair[1].customer.key, pair[1].timestamp, pair[0]))
+        for _, message in messages:
+            self._apply_message(message, effects)
+        batch.commit(lambda pipe: self._write(pipe, effects))
+        for conversation_id, entry in effects.entries:
+            if entry.direction == "in":
+                log.info("message_processed", conversation_id=conversation_id, message_id=entry.id, kind=entry.kind)
+
+    def _apply_message(self, message: InboundMessage, effects: _Effects) -> None:
+        now = self.clock()
+        conversation = self._conversation_for(message, effects, now)
+        conversation.note_customer_message(message.customer, float(message.timestamp), now)
+        effects.entries.append((conversation.id, TranscriptEntry.from_inbound(message)))
+        if message.kind in _READABLE:
+            receipt = OutboundRequest(
+                kind=OutboundKind.MARK_READ, phone_number_id=conversation.phone_number_id,
+                to=conversation.address, message_id=message.id,
+            )
+            effects.sends.append(self._job(conversation, receipt, entry_id=None))
+        if conversation.state == "bot":
+            for request in self.bot.handle(conversation, message):
+                entry_id = f"out.{uuid.uuid4().hex}"
+                effects.entries.append(
+                    (conversation.id, TranscriptEntry.from_outbound(entry_id, request, author="bot", at=now))
+                )
+                conversation.messages_out += 1
+                effects.sends.append(self._job(conversation, request, entry_id=entry_id))
+
+    def _conversation_for(self, message: InboundMessage, effects: _Effects, now: float) -> Conversation:
+        customer = message.customer
+        routing = f"{customer.phone_number_id}:{customer.key}"
+        if routing in effects.conversations:
+            return effects.conversations[routing]
+        conversation = self.store.current_conversation(customer)
+        if conversation is None or conversation.state.is_closed:
+            conversation = Conversation.start(customer, now)
+            log.info("conversation_started", conversation_id=conversation.id)
+        effects.conversations[routing] = conversation
+        return conversation
+
+    def _job(self, conversation: Conversation, request: OutboundRequest, entry_id: str | None) -> OutboundJob:
+        partition = keys.partition_of(f"{conversation.phone_number_id}:{conversation.customer_key}", self.partitions)
+        return OutboundJob(conversation_id=conversation.id, entry_id=entry_id, p=partition, request=request)
+
+    def _write(self, pipe: Pipeline, effects: _Effects) -> None:
+        for conversation in effects.conversations.values():
+            self.store.save_conversation(pipe, conversation)
+        for conversation_id, entry in effects.entries:
+            self.store.append_entry(pipe, conversation_id, entry)
+        for job in effects.sends:
+            queue_send(pipe, job)
+        for status in effects.statuses:
+            self.store.apply_status(pipe, status)
+        inbound = sum(1 for _, e in effects.entries if e.direction == "in")
+        Store.count(pipe, "messages_processed", inbound)
+        Store.count(pipe, "statuses_processed", len(effects.statuses))
+        Store.count(pipe, "malformed_entries", effects.malformed)
+        pipe.hset(keys.COUNTERS, "last_processed_at", self.clock())

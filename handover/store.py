@@ -1,0 +1,221 @@
+"""Redis storage of customers, conversations and transcripts: reads, and writes queued on a pipeline."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import redis
+from redis.client import Pipeline
+
+from handover import keys
+from handover.conversation import Conversation
+from handover.message import CustomerRef, DeliveryStatus, SendOutcome, StatusUpdate
+from handover.transcript import Delivery, TranscriptEntry
+
+_RANKS = "{" + ", ".join(f"{s.value} = {s.rank}" for s in DeliveryStatus) + "}"
+
+# Read-modify-write of a delivery record, forward-only; shared by the status and send scripts.
+_DELIVERY_FN = f"""
+local RANK = {_RANKS}
+local function advance(d, status, at, code, title)
+  if (RANK[d.status] or 0) >= (RANK[status] or 0) then return false end
+  d.status = status
+  d.updated_at = at
+  if code and code ~= '' then d.error_code = tonumber(code); d.error_title = title end
+  return true
+end
+local function load(dkey, entry)
+  local cur = redis.call('HGET', dkey, entry)
+  if cur then return cjson.decode(cur) end
+  return {{status = 'pending', attempts = 0}}
+end
+"""
+
+APPEND_ENTRY_LUA = """
+-- KEYS: transcript zset, entries hash, delivery hash; ARGV: entry id, score ms, json, max, delivery json
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+if ARGV[5] ~= '' then redis.call('HSETNX', KEYS[3], ARGV[1], ARGV[5]) end
+local over = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[4])
+if over > 0 then
+  local old = redis.call('ZRANGE', KEYS[1], 0, over - 1)
+  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, over - 1)
+  for _, id in ipairs(old) do
+    redis.call('HDEL', KEYS[2], id)
+    redis.call('HDEL', KEYS[3], id)
+  end
+end
+return 1
+"""
+
+APPLY_STATUS_LUA = (
+    _DELIVERY_FN
+    + """
+-- KEYS: wamid key, orphan key; ARGV: prefix, status, at, error code, error title, orphan ttl
+local where = redis.call('GET', KEYS[1])
+if not where then
+  redis.call('RPUSH', KEYS[2], cjson.encode({ARGV[2], ARGV[3], ARGV[4], ARGV[5]}))
+  redis.call('EXPIRE', KEYS[2], ARGV[6])
+  return -1
+end
+local conv, entry = string.match(where, '^(%S+) (%S+)$')
+if redis.call('HEXISTS', ARGV[1] .. 'txe:' .. conv, entry) == 0 then return 0 end
+local dkey = ARGV[1] .. 'txd:' .. conv
+local d = load(dkey, entry)
+if advance(d, ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]) then
+  redis.call('HSET', dkey, entry, cjson.encode(d))
+  return 1
+end
+return 0
+"""
+)
+
+RECORD_SEND_LUA = (
+    _DELIVERY_FN
+    + """
+-- KEYS: delivery hash, entries hash, wamid key, orphan key
+-- ARGV: entry id, outcome (sent|failed|retrying), wamid, at, code, title, "<conv> <entry>", ttl, attempts
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return 0 end
+local d = load(KEYS[1], ARGV[1])
+local at = tonumber(ARGV[4])
+d.attempts = tonumber(ARGV[9])
+if ARGV[2] == 'sent' then
+  d.wa_message_id = ARGV[3]
+  advance(d, 'sent', at, '', '')
+  redis.call('SET', KEYS[3], ARGV[7], 'EX', ARGV[8])
+  for _, raw in ipairs(redis.call('LRANGE', KEYS[4], 0, -1)) do
+    local s = cjson.decode(raw)
+    advance(d, s[1], tonumber(s[2]), s[3], s[4])
+  end
+  redis.call('DEL', KEYS[4])
+elseif ARGV[2] == 'failed' then
+  advance(d, 'failed', at, ARGV[5], ARGV[6])
+else
+  d.error_code = tonumber(ARGV[5]); d.error_title = ARGV[6]; d.updated_at = at
+end
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(d))
+return 1
+"""
+)
+
+
+class Store:
+    """The one module that knows how customers, conversations and transcripts sit in Redis."""
+
+    def __init__(self, client: redis.Redis, *, transcript_max: int = 500) -> None:
+        self.client = client
+        self.transcript_max = transcript_max
+        self._append = client.register_script(APPEND_ENTRY_LUA)
+        self._status = client.register_script(APPLY_STATUS_LUA)
+        self._send = client.register_script(RECORD_SEND_LUA)
+
+    # reads
+
+    def conversation(self, conversation_id: str) -> Conversation | None:
+        raw = self.client.hgetall(keys.conversation_key(conversation_id))
+        return Conversation.model_validate(_decode_hash(raw)) if raw else None
+
+    def current_conversation(self, customer: CustomerRef) -> Conversation | None:
+        """The customer's latest conversation on this number, open or closed; None if they never wrote."""
+        conversation_id = self.client.hget(keys.customer_key(customer.phone_number_id, customer.key), "conversation")
+        return self.conversation(_text(conversation_id)) if conversation_id else None
+
+    def transcript(self, conversation_id: str) -> list[TranscriptEntry]:
+        """Every kept entry in WhatsApp-time order, outbound ones with their delivery status."""
+        ids = [_text(i) for i in self.client.zrange(keys.transcript_key(conversation_id), 0, -1)]
+        if not ids:
+            return []
+        bodies = self.client.hmget(keys.entries_key(conversation_id), ids)
+        deliveries = self.client.hmget(keys.delivery_key(conversation_id), ids)
+        entries = []
+        for body, delivery in zip(bodies, deliveries, strict=True):
+            if body is None:
+                continue
+            entry = TranscriptEntry.model_validate_json(body)
+            if delivery is not None:
+                entry.delivery = Delivery.model_validate_json(delivery)
+            entries.append(entry)
+        return entries
+
+    # writes, queued on the caller's pipeline so a batch commits whole
+
+    def save_conversation(self, pipe: Pipeline, conversation: Conversation) -> None:
+        data = conversation.model_dump(mode="json")
+        key = keys.conversation_key(conversation.id)
+        present = {k: json.dumps(v) if not isinstance(v, str) else v for k, v in data.items() if v is not None}
+        absent = [k for k, v in data.items() if v is None]
+        pipe.hset(key, mapping=present)
+        if absent:
+            pipe.hdel(key, *absent)
+        pipe.hset(
+            keys.customer_key(conversation.phone_number_id, conversation.customer_key),
+            mapping={"conversation": conversation.id},
+        )
+
+    def append_entry(self, pipe: Pipeline, conversation_id: str, entry: TranscriptEntry) -> None:
+        delivery = Delivery().model_dump_json() if entry.direction == "out" else ""
+        body = entry.model_dump_json(exclude={"delivery"})
+        self._append(
+            keys=[keys.transcript_key(conversation_id), keys.entries_key(conversation_id),
+                  keys.delivery_key(conversation_id)],
+            args=[entry.id, int(entry.at * 1000), body, self.transcript_max, delivery],
+            client=pipe,
+        )
+
+    def apply_status(self, pipe: Pipeline, status: StatusUpdate) -> None:
+        """Move an outbound message's delivery forward; a status for a send not yet recorded waits for it."""
+        code, title = _first_error(status.errors)
+        self._status(
+            keys=[keys.wamid_key(status.message_id), keys.orphan_status_key(status.message_id)],
+            args=[keys.PREFIX, status.status.value, status.timestamp, code, title, keys.ORPHAN_STATUS_TTL_SECONDS],
+            client=pipe,
+        )
+
+    def record_send(
+        self, pipe: Pipeline, conversation_id: str, entry_id: str, outcome: SendOutcome, attempts: int, at: float
+    ) -> None:
+        """Store what a send achieved on its transcript entry: the WhatsApp id, or the error."""
+        if outcome.ok:
+            result = "sent"
+        else:
+            result = "retrying" if outcome.retryable else "failed"
+        wamid = outcome.wa_message_id or ""
+        self._send(
+            keys=[keys.delivery_key(conversation_id), keys.entries_key(conversation_id),
+                  keys.wamid_key(wamid or "none"), keys.orphan_status_key(wamid or "none")],
+            args=[entry_id, result, wamid, at, outcome.error_code or "", outcome.error_title or "",
+                  f"{conversation_id} {entry_id}", keys.WAMID_TTL_SECONDS, attempts],
+            client=pipe,
+        )
+
+    @staticmethod
+    def count(pipe: Pipeline, name: str, amount: int = 1) -> None:
+        if amount:
+            pipe.hincrby(keys.COUNTERS, name, amount)
+
+
+def _first_error(errors: list[dict[str, Any]]) -> tuple[str, str]:
+    if not errors:
+        return "", ""
+    first = errors[0]
+    return str(first.get("code", "")), str(first.get("title") or first.get("message") or "")[:200]
+
+
+def _decode_hash(raw: dict[Any, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in raw.items():
+        key, value = _text(k), _text(v)
+        try:
+            out[key] = json.loads(value) if key not in _STRING_FIELDS else value
+        except ValueError:
+            out[key] = value
+    return out
+
+
+_STRING_FIELDS = {"id", "phone_number_id", "customer_key", "wa_id", "user_id", "profile_name", "state"}
+
+
+def _text(value: Any) -> Any:
+    return value.decode() if isinstance(value, bytes) else value

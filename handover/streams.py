@@ -1,0 +1,279 @@
+"""Partitioned Redis streams drained under a lease: per-conversation order, at-least-once, batches.
+
+Work for one customer always lands in the same partition stream. A drainer holds the partition's lease
+(SET NX PX, renewed per batch), reads its own pending entries first (those of a holder that died), then
+new ones, and commits each batch's effects together with XACK+XDEL in one MULTI guarded by WATCH on the
+lease: a batch is applied whole or not at all, and never by a holder that lost its lease. When a lease
+expires unrenewed, the sweep wakes another drainer, which redelivers the pending entries.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+import structlog
+from redis.client import Pipeline
+
+from handover import keys
+from handover.keys import Lane
+
+log = structlog.get_logger(__name__)
+
+Entry = tuple[str, dict[str, str]]
+
+# Shared by the webhook's enqueue, the drainer's last look and the sweep: start a drainer only for a
+# partition that has entries, no lease holder and no wake-up already pending.
+_WAKE_FN = """
+local function wake(prefix, lp, wake_ms)
+  if redis.call('EXISTS', prefix .. 'lease:' .. lp) == 0
+     and redis.call('SET', prefix .. 'wake:' .. lp, '1', 'NX', 'PX', wake_ms) then
+    redis.call('LPUSH', prefix .. 'wakeups', lp)
+    return 1
+  end
+  return 0
+end
+"""
+
+INGEST_LUA = (
+    _WAKE_FN
+    + """
+-- ARGV: prefix, seen_ttl, wake_ms, then (dedupe id, "lane:partition", payload) triples
+local prefix, ttl, wake_ms = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local added, dup = 0, 0
+local touched = {}
+local dups = {}
+for i = 4, #ARGV, 3 do
+  if redis.call('SET', prefix .. 'seen:' .. ARGV[i], '1', 'NX', 'EX', ttl) then
+    redis.call('XADD', prefix .. ARGV[i + 1], '*', 'd', ARGV[i + 2])
+    added = added + 1
+    touched[ARGV[i + 1]] = true
+  else
+    dup = dup + 1
+    table.insert(dups, ARGV[i])
+  end
+end
+for lp, _ in pairs(touched) do wake(prefix, lp, wake_ms) end
+return {added, dup, dups}
+"""
+)
+
+SWEEP_LUA = (
+    _WAKE_FN
+    + """
+-- ARGV: prefix, partitions, wake_ms, now_ms, max retries to move
+local prefix, n, wake_ms, now, max = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
+local moved = 0
+for _, lane in ipairs({'in', 'out'}) do
+  for p = 0, n - 1 do
+    if redis.call('XLEN', prefix .. lane .. ':' .. p) > 0 then wake(prefix, lane .. ':' .. p, wake_ms) end
+  end
+end
+local due = redis.call('ZRANGEBYSCORE', prefix .. 'out:retries', '-inf', now, 'LIMIT', 0, max)
+for _, member in ipairs(due) do
+  redis.call('ZREM', prefix .. 'out:retries', member)
+  local p = cjson.decode(member)['p']
+  redis.call('XADD', prefix .. 'out:' .. p, '*', 'd', member)
+  wake(prefix, 'out:' .. p, wake_ms)
+  moved = moved + 1
+end
+return moved
+"""
+)
+
+WAKE_IF_PENDING_LUA = (
+    _WAKE_FN
+    + """
+if redis.call('XLEN', KEYS[1]) > 0 then return wake(ARGV[1], ARGV[2], tonumber(ARGV[3])) end
+return 0
+"""
+)
+
+RENEW_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+
+RELEASE_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+WAKE_MS = 10_000
+
+
+class LeaseLost(Exception):
+    """Another drainer holds the partition now; this one must stop without committing."""
+
+
+def lane_partition(lane: Lane, partition: int) -> str:
+    return f"{lane}:{partition}"
+
+
+def ensure_groups(client: redis.Redis, partitions: int) -> None:
+    """Create every partition stream's consumer group (idempotent); call once when a process starts."""
+    for lane in Lane:
+        for p in range(partitions):
+            try:
+                client.xgroup_create(keys.stream_key(lane, p), keys.GROUP, id="0", mkstream=True)
+            except redis.ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+
+
+@dataclass
+class Batch:
+    """Entries read from one partition under a lease, and the means to commit their effects."""
+
+    client: redis.Redis
+    lane: Lane
+    partition: int
+    token: str
+    lease_ms: int
+    entries: list[Entry]
+    committed: bool = field(default=False)
+
+    @property
+    def ids(self) -> list[str]:
+        return [entry_id for entry_id, _ in self.entries]
+
+    def renew(self) -> None:
+        """Extend the lease; raise LeaseLost if it is no longer ours."""
+        renewed = self.client.eval(RENEW_LUA, 1, keys.lease_key(self.lane, self.partition), self.token,
+                                   self.lease_ms)
+        if not renewed:
+            raise LeaseLost(f"{self.lane}:{self.partition}")
+
+    def commit(self, write: Callable[[Pipeline], Any]) -> None:
+        """Apply `write`'s commands and acknowledge the batch in one transaction, if we still hold the lease."""
+        lease = keys.lease_key(self.lane, self.partition)
+        stream = keys.stream_key(self.lane, self.partition)
+        with self.client.pipeline(transaction=True) as pipe:
+            try:
+                pipe.watch(lease)
+                if _text(pipe.get(lease)) != self.token:
+                    raise LeaseLost(f"{self.lane}:{self.partition}")
+                pipe.multi()
+                write(pipe)
+                if self.entries:
+                    pipe.xack(stream, keys.GROUP, *self.ids)
+                    pipe.xdel(stream, *self.ids)
+                pipe.execute()
+            except redis.WatchError as exc:
+                raise LeaseLost(f"{self.lane}:{self.partition}") from exc
+        self.committed = True
+
+
+Handler = Callable[[Batch], None]
+
+
+def drain(
+    client: redis.Redis,
+    lane: Lane,
+    partition: int,
+    handler: Handler,
+    *,
+    batch_size: int,
+    lease_seconds: float,
+    budget: int = 5000,
+    max_seconds: float = 5.0,
+) -> int:
+    """Process a partition until it is empty or the budget is spent; returns how many entries were handled.
+
+    Returns 0 at once when another drainer holds the lease. On the way out it releases the lease and, if
+    entries remain, asks for another drainer, so no entry waits for the sweep.
+    """
+    lease = keys.lease_key(lane, partition)
+    stream = keys.stream_key(lane, partition)
+    token = uuid.uuid4().hex
+    lease_ms = int(lease_seconds * 1000)
+    if not client.set(lease, token, nx=True, px=lease_ms):
+        return 0
+    client.delete(keys.wake_key(lane, partition))
+    handled = 0
+    started = time.monotonic()
+    cursor = "0"  # our consumer's pending entries first: a previous holder may have died mid-batch
+    try:
+        while handled < budget and time.monotonic() - started < max_seconds:
+            entries = _read(client, stream, cursor, batch_size)
+            if not entries:
+                if cursor == "0":
+                    cursor = ">"
+                    continue
+                break
+            batch = Batch(client, lane, partition, token, lease_ms, entries)
+            batch.renew()
+            _handle(batch, handler)
+            handled += len(entries)
+    except LeaseLost:
+        log.warning("lease_lost", lane=str(lane), partition=partition)
+    finally:
+        client.eval(RELEASE_LUA, 1, lease, token)
+        client.eval(WAKE_IF_PENDING_LUA, 1, stream, keys.PREFIX, lane_partition(lane, partition), WAKE_MS)
+    return handled
+
+
+def _read(client: redis.Redis, stream: str, cursor: str, count: int) -> list[Entry]:
+    response = client.xreadgroup(keys.GROUP, keys.CONSUMER, {stream: cursor}, count=count)
+    if not response:
+        return []
+    return [(_text(entry_id), {_text(k): _text(v) for k, v in fields.items()})
+            for entry_id, fields in response[0][1] if fields]
+
+
+def _handle(batch: Batch, handler: Handler) -> None:
+    """Run the handler on the batch; if it fails on something other than Redis, isolate the bad entries.
+
+    A Redis outage propagates (the entries stay pending and are retried); an entry the code cannot
+    handle is moved, whole, to the dead-letter stream so it never blocks its partition.
+    """
+    try:
+        handler(batch)
+        return
+    except (LeaseLost, redis.ConnectionError, redis.TimeoutError):
+        raise
+    except Exception:
+        log.exception("batch_failed", lane=str(batch.lane), partition=batch.partition, size=len(batch.entries))
+    for entry in batch.entries:
+        single = Batch(batch.client, batch.lane, batch.partition, batch.token, batch.lease_ms, [entry])
+        try:
+            handler(single)
+        except (LeaseLost, redis.ConnectionError, redis.TimeoutError):
+            raise
+        except Exception as exc:
+            log.exception("entry_dead_lettered", lane=str(batch.lane), partition=batch.partition, entry=entry[0])
+            single.commit(lambda pipe, e=entry, x=exc: dead_letter(pipe, batch.lane, e, x))
+
+
+def dead_letter(pipe: Pipeline, lane: Lane, entry: Entry, exc: BaseException) -> None:
+    pipe.xadd(keys.dead_letter_key(lane), {**entry[1], "error": repr(exc)[:500], "entry": entry[0]},
+              maxlen=10_000, approximate=True)
+    pipe.hincrby(keys.COUNTERS, "dead_lettered", 1)
+
+
+def sweep(client: redis.Redis, partitions: int, now: float | None = None, max_retries: int = 1000) -> int:
+    """Wake drainers for partitions with work and no holder; move due send retries back. Cheap; run often."""
+    now_ms = int((now if now is not None else time.time()) * 1000)
+    return int(client.eval(SWEEP_LUA, 0, keys.PREFIX, partitions, WAKE_MS, now_ms, max_retries))
+
+
+def pop_wakeups(client: redis.Redis, timeout: float) -> Iterable[tuple[Lane, int]]:
+    """Block up to `timeout` for the next partition to drain, then take whatever else is waiting."""
+    first = client.brpop([keys.WAKEUPS], timeout=timeout)
+    if not first:
+        return []
+    raw = [_text(first[1])]
+    raw += [_text(x) for x in client.rpop(keys.WAKEUPS, 256) or []]
+    result = []
+    for item in dict.fromkeys(raw):
+        lane, _, partition = item.partition(":")
+        result.append((Lane(lane), int(partition)))
+    return result
+
+
+def _text(value: Any) -> Any:
+    return value.decode() if isinstance(value, bytes) else value

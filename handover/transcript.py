@@ -1,0 +1,66 @@
+"""Transcript entries: every message both ways, with the delivery status of what we sent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from handover.message import DeliveryStatus, Direction, InboundMessage, OutboundRequest
+
+
+class Delivery(BaseModel):
+    """What WhatsApp told us about one outbound message; moves forward only (see DeliveryStatus.rank)."""
+
+    status: DeliveryStatus = DeliveryStatus.PENDING
+    wa_message_id: str | None = None
+    updated_at: float | None = None
+    error_code: int | None = None
+    error_title: str | None = None
+    attempts: int = 0
+
+
+class TranscriptEntry(BaseModel):
+    """One message in the conversation. Inbound entries are keyed by WhatsApp id, outbound by ours."""
+
+    id: str
+    direction: Direction
+    at: float  # seconds since the epoch: WhatsApp's time for inbound, ours for outbound
+    kind: str
+    author: str = "customer"  # customer | bot | agent:<id> | system
+    text: str | None = None
+    reply_id: str | None = None
+    media_id: str | None = None
+    mime_type: str | None = None
+    context_id: str | None = None
+    content: dict[str, Any] = Field(default_factory=dict)
+    delivery: Delivery | None = None  # outbound only; filled from the delivery hash when read
+
+    @classmethod
+    def from_inbound(cls, message: InboundMessage) -> TranscriptEntry:
+        return cls(
+            id=message.id,
+            direction="in",
+            at=float(message.timestamp),
+            kind=message.kind,
+            text=message.text,
+            reply_id=message.reply_id,
+            media_id=message.media_id,
+            mime_type=message.mime_type,
+            context_id=message.context_id,
+            content={"wa_type": message.wa_type, **message.content}
+            | ({"errors": message.errors} if message.errors else {}),
+        )
+
+    @classmethod
+    def from_outbound(cls, entry_id: str, request: OutboundRequest, author: str, at: float) -> TranscriptEntry:
+        return cls(
+            id=entry_id,
+            direction="out",
+            at=at,
+            kind=request.kind,
+            author=author,
+            text=request.text,
+            context_id=request.reply_to,
+            content=request.model_dump(mode="json", exclude_defaults=True, exclude={"kind", "text"}),
+        )

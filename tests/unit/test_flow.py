@@ -1,0 +1,172 @@
+"""The spine on fakeredis: ingest → drain inbound → drain outbound → statuses, with no network."""
+
+from __future__ import annotations
+
+import fakeredis
+import pytest
+
+from handover import keys
+from handover.bot import SilentBot
+from handover.enqueue import InboundItem, OutboundJob, ingest
+from handover.keys import Lane
+from handover.message import (
+    CustomerRef, DeliveryStatus, InboundKind, InboundMessage, OutboundKind, OutboundRequest, SendOutcome,
+    StatusUpdate,
+)
+from handover.outbound import Sender
+from handover.processing import Processor
+from handover.store import Store
+from handover.streams import drain, ensure_groups, sweep
+
+PARTITIONS = 4
+PNID = "1122334455667"
+
+
+class EchoBot:
+    """Answers every text with its reverse, so tests can see bot output."""
+
+    def handle(self, conversation, message):
+        if message.kind != InboundKind.TEXT:
+            return []
+        return [OutboundRequest(kind=OutboundKind.TEXT, phone_number_id=conversation.phone_number_id,
+                                to=conversation.address, text=(message.text or "")[::-1])]
+
+
+class RecordingTransport:
+    def __init__(self, fail: dict[str, SendOutcome] | None = None):
+        self.sent: list[OutboundJob] = []
+        self.fail = fail or {}
+        self.n = 0
+
+    def __call__(self, groups):
+        outcomes = {}
+        for group in groups:
+            blocked = False
+            for job in group:
+                if blocked:
+                    outcomes[job.id] = None
+                    continue
+                self.sent.append(job)
+                failure = self.fail.get(job.request.text or "")
+                if failure is not None:
+                    outcomes[job.id] = failure
+                    blocked = failure.retryable
+                    continue
+                if job.request.kind == OutboundKind.MARK_READ:
+                    outcomes[job.id] = SendOutcome(ok=True)
+                    continue
+                self.n += 1
+                outcomes[job.id] = SendOutcome(ok=True, wa_message_id=f"wamid.out.{self.n}")
+        return outcomes
+
+
+@pytest.fixture
+def server():
+    return fakeredis.FakeServer()
+
+
+@pytest.fixture
+def sync(server):
+    client = fakeredis.FakeRedis(server=server, decode_responses=True)
+    ensure_groups(client, PARTITIONS)
+    return client
+
+
+@pytest.fixture
+def aclient(server):
+    return fakeredis.FakeAsyncRedis(server=server, decode_responses=True)
+
+
+def message(mid: str, text: str, ts: int, wa_id: str = "5511999990001", user_id: str | None = None):
+    customer = CustomerRef(phone_number_id=PNID, wa_id=wa_id, user_id=user_id, profile_name="Ana")
+    return InboundItem(type="message", message=InboundMessage(
+        id=mid, customer=customer, timestamp=ts, kind=InboundKind.TEXT, wa_type="text", text=text))
+
+
+def drain_all(sync, store, bot, transport):
+    processor = Processor(store=store, bot=bot, partitions=PARTITIONS)
+    sender = Sender(store=store, send_many=transport)
+    for p in range(PARTITIONS):
+        drain(sync, Lane.INBOUND, p, processor.handle, batch_size=50, lease_seconds=5)
+    for p in range(PARTITIONS):
+        drain(sync, Lane.OUTBOUND, p, sender.handle, batch_size=50, lease_seconds=5)
+
+
+async def test_messages_land_once_in_order_and_replies_go_out(sync, aclient):
+    store = Store(sync)
+    transport = RecordingTransport()
+    # delivered out of order, one of them twice
+    first = await ingest(aclient, [message("wamid.B", "segunda", 200), message("wamid.A", "primeira", 100)],
+                         PARTITIONS)
+    again = await ingest(aclient, [message("wamid.A", "primeira", 100)], PARTITIONS)
+    assert (first.added, first.duplicates) == (2, 0)
+    assert (again.added, again.duplicates, again.duplicate_ids) == (0, 1, ["wamid.A"])
+
+    drain_all(sync, store, EchoBot(), transport)
+
+    customer = CustomerRef(phone_number_id=PNID, wa_id="5511999990001")
+    conversation = store.current_conversation(customer)
+    assert conversation is not None and conversation.state == "bot"
+    assert conversation.window_expires_at == 200 + 24 * 3600
+    transcript = store.transcript(conversation.id)
+    inbound = [e.text for e in transcript if e.direction == "in"]
+    assert inbound == ["primeira", "segunda"]
+    # each message was read and answered in the customer's order
+    kinds = [(j.request.kind, j.request.text or j.request.message_id) for j in transport.sent]
+    assert kinds == [("mark_read", "wamid.A"), ("text", "ariemirp"), ("mark_read", "wamid.B"), ("text", "adnuges")]
+    replies = [e for e in transcript if e.direction == "out"]
+    assert [r.delivery.status for r in replies] == [DeliveryStatus.SENT, DeliveryStatus.SENT]
+    assert all(sync.xlen(keys.stream_key(lane, p)) == 0 for lane in Lane for p in range(PARTITIONS))
+
+
+async def test_status_never_moves_backwards_even_when_it_arrives_before_the_send_is_recorded(sync, aclient):
+    store = Store(sync)
+    transport = RecordingTransport()
+    await ingest(aclient, [message("wamid.A", "oi", 100)], PARTITIONS)
+    processor = Processor(store=store, bot=EchoBot(), partitions=PARTITIONS)
+    for p in range(PARTITIONS):
+        drain(sync, Lane.INBOUND, p, processor.handle, batch_size=50, lease_seconds=5)
+    # "read" arrives before we even recorded the id of the send it is about
+    status = StatusUpdate(message_id="wamid.out.1", status=DeliveryStatus.READ, timestamp=300, phone_number_id=PNID,
+                          recipient_id="5511999990001")
+    await ingest(aclient, [InboundItem(type="status", status=status)], PARTITIONS)
+    for p in range(PARTITIONS):
+        drain(sync, Lane.INBOUND, p, processor.handle, batch_size=50, lease_seconds=5)
+    drain_all(sync, store, EchoBot(), transport)
+    late = status.model_copy(update={"status": DeliveryStatus.DELIVERED, "timestamp": 250})
+    await ingest(aclient, [InboundItem(type="status", status=late)], PARTITIONS)
+    drain_all(sync, store, EchoBot(), transport)
+
+    conversation = store.current_conversation(CustomerRef(phone_number_id=PNID, wa_id="5511999990001"))
+    reply = next(e for e in store.transcript(conversation.id) if e.direction == "out")
+    assert reply.delivery.status == DeliveryStatus.READ
+    assert reply.delivery.wa_message_id == "wamid.out.1"
+
+
+async def test_permanent_error_is_recorded_and_retryable_one_is_retried_in_order(sync, aclient):
+    store = Store(sync)
+    outside = SendOutcome(ok=False, error_code=131047, error_title="Re-engagement message", retryable=False)
+    limited = SendOutcome(ok=False, error_code=131056, error_title="pair rate limit", retryable=True)
+    transport = RecordingTransport(fail={"lahcef": outside, "etimil": limited})
+    await ingest(aclient, [message("wamid.1", "fechal", 100, wa_id="551100000001"),
+                           message("wamid.2", "limite", 100, wa_id="551100000002"),
+                           message("wamid.3", "depois", 101, wa_id="551100000002")], PARTITIONS)
+    drain_all(sync, store, EchoBot(), transport)
+
+    closed = store.current_conversation(CustomerRef(phone_number_id=PNID, wa_id="551100000001"))
+    failed = next(e for e in store.transcript(closed.id) if e.direction == "out")
+    assert (failed.delivery.status, failed.delivery.error_code) == (DeliveryStatus.FAILED, 131047)
+
+    limited_conv = store.current_conversation(CustomerRef(phone_number_id=PNID, wa_id="551100000002"))
+    first, second = [e for e in store.transcript(limited_conv.id) if e.direction == "out"]
+    assert (first.delivery.status, first.delivery.error_code) == (DeliveryStatus.PENDING, 131056)
+    assert second.delivery.status == DeliveryStatus.PENDING and second.delivery.attempts == 0
+    assert sync.zcard(keys.RETRIES) == 3  # the failed send, and the receipt and reply queued behind it
+
+    transport.fail.clear()
+    sweep(sync, PARTITIONS, now=10**10)  # far in the future: every retry is due
+    drain_all(sync, store, EchoBot(), transport)
+    first, second = [e for e in store.transcript(limited_conv.id) if e.direction == "out"]
+    assert first.delivery.status == second.delivery.status == DeliveryStatus.SENT
+    texts = [j.request.text for j in transport.sent if j.request.kind == "text" and j.conversation_id == limited_conv.id]
+    assert texts == ["etimil", "etimil", "sioped"]  # tried, retried, then the one held behind it
