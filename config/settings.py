@@ -18,7 +18,9 @@ class MissingSetting(Exception):
 class Settings(BaseSettings):
     """Configuration from the environment (see the README's table). Tests build it by keyword."""
 
-    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="", case_sensitive=False, extra="ignore", env_ignore_empty=True
+    )
 
     redis_url: str | None = Field(default=None, description="unset: embedded in-process Redis (development)")
     whatsapp_app_secret: SecretStr | None = None

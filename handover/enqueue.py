@@ -67,7 +67,11 @@ async def ingest(client: AsyncRedis, items: list[InboundItem], partitions: int) 
     args: list[Any] = [keys.PREFIX, keys.SEEN_TTL_SECONDS, WAKE_MS]
     for item in items:
         partition = keys.partition_of(item.routing_key, partitions)
-        args += [item.dedupe_id, lane_partition(Lane.INBOUND, partition), item.model_dump_json(exclude_none=True)]
+        args += [
+            item.dedupe_id,
+            lane_partition(Lane.INBOUND, partition),
+            item.model_dump_json(exclude_none=True),
+        ]
     added, duplicates, duplicate_ids = await client.eval(INGEST_LUA, 0, *args)  # type: ignore[misc]
     return IngestResult(int(added), int(duplicates), [_text(i) for i in duplicate_ids])
 

@@ -1,4 +1,4 @@
-"""Channel-agnostic message types: what the edges turn WhatsApp payloads into, and what the domain sends out."""
+"""Channel-agnostic message types: what the edges make of WhatsApp payloads, and what the domain sends."""
 
 from __future__ import annotations
 

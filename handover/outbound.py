@@ -46,7 +46,9 @@ class Sender:
         batch.renew()  # sending can take seconds; make sure the lease is still ours before committing
         batch.commit(lambda pipe: self._write(pipe, jobs, outcomes))
 
-    def _write(self, pipe: Pipeline, jobs: list[OutboundJob], outcomes: dict[str, SendOutcome | None]) -> None:
+    def _write(
+        self, pipe: Pipeline, jobs: list[OutboundJob], outcomes: dict[str, SendOutcome | None]
+    ) -> None:
         now = self.clock()
         due_after: dict[str, float] = {}  # per conversation: held-back sends go right after the retry
         for job in jobs:
@@ -62,14 +64,23 @@ class Sender:
                 due_after[job.conversation_id] = due
                 schedule_retry(pipe, job.model_copy(update={"attempt": attempts}), due)
                 Store.count(pipe, "outbound_retried")
-                log.warning("send_retry_scheduled", conversation_id=job.conversation_id, job=job.id,
-                            error_code=outcome.error_code, attempt=attempts)
+                log.warning(
+                    "send_retry_scheduled",
+                    conversation_id=job.conversation_id,
+                    job=job.id,
+                    error_code=outcome.error_code,
+                    attempt=attempts,
+                )
             elif outcome.ok:
                 Store.count(pipe, "outbound_sent")
             else:
                 outcome = outcome.model_copy(update={"retryable": False})
                 Store.count(pipe, f"outbound_failed:{outcome.error_code or 0}")
-                log.warning("send_failed", conversation_id=job.conversation_id, job=job.id,
-                            error_code=outcome.error_code)
+                log.warning(
+                    "send_failed",
+                    conversation_id=job.conversation_id,
+                    job=job.id,
+                    error_code=outcome.error_code,
+                )
             if job.entry_id is not None:
                 self.store.record_send(pipe, job.conversation_id, job.entry_id, outcome, attempts, now)

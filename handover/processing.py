@@ -24,9 +24,19 @@ log = structlog.get_logger(__name__)
 
 # Kinds we acknowledge with a read receipt: what a person would have "seen" (not reactions, revokes, system).
 _READABLE = {
-    InboundKind.TEXT, InboundKind.IMAGE, InboundKind.AUDIO, InboundKind.VIDEO, InboundKind.DOCUMENT,
-    InboundKind.STICKER, InboundKind.LOCATION, InboundKind.CONTACTS, InboundKind.BUTTON_REPLY,
-    InboundKind.LIST_REPLY, InboundKind.FLOW_REPLY, InboundKind.TEMPLATE_BUTTON, InboundKind.ORDER,
+    InboundKind.TEXT,
+    InboundKind.IMAGE,
+    InboundKind.AUDIO,
+    InboundKind.VIDEO,
+    InboundKind.DOCUMENT,
+    InboundKind.STICKER,
+    InboundKind.LOCATION,
+    InboundKind.CONTACTS,
+    InboundKind.BUTTON_REPLY,
+    InboundKind.LIST_REPLY,
+    InboundKind.FLOW_REPLY,
+    InboundKind.TEMPLATE_BUTTON,
+    InboundKind.ORDER,
 }
 
 
@@ -71,7 +81,9 @@ class Processor:
         batch.commit(lambda pipe: self._write(pipe, effects))
         for conversation_id, entry in effects.entries:
             if entry.direction == "in":
-                log.info("message_processed", conversation_id=conversation_id, message_id=entry.id, kind=entry.kind)
+                log.info(
+                    "message_processed", conversation_id=conversation_id, message_id=entry.id, kind=entry.kind
+                )
 
     def _apply_message(self, message: InboundMessage, effects: _Effects) -> None:
         now = self.clock()
@@ -80,8 +92,10 @@ class Processor:
         effects.entries.append((conversation.id, TranscriptEntry.from_inbound(message)))
         if message.kind in _READABLE:
             receipt = OutboundRequest(
-                kind=OutboundKind.MARK_READ, phone_number_id=conversation.phone_number_id,
-                to=conversation.address, message_id=message.id,
+                kind=OutboundKind.MARK_READ,
+                phone_number_id=conversation.phone_number_id,
+                to=conversation.address,
+                message_id=message.id,
             )
             effects.sends.append(self._job(conversation, receipt, entry_id=None))
         if conversation.state == "bot":
@@ -106,7 +120,9 @@ class Processor:
         return conversation
 
     def _job(self, conversation: Conversation, request: OutboundRequest, entry_id: str | None) -> OutboundJob:
-        partition = keys.partition_of(f"{conversation.phone_number_id}:{conversation.customer_key}", self.partitions)
+        partition = keys.partition_of(
+            f"{conversation.phone_number_id}:{conversation.customer_key}", self.partitions
+        )
         return OutboundJob(conversation_id=conversation.id, entry_id=entry_id, p=partition, request=request)
 
     def _write(self, pipe: Pipeline, effects: _Effects) -> None:

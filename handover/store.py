@@ -119,7 +119,9 @@ class Store:
 
     def current_conversation(self, customer: CustomerRef) -> Conversation | None:
         """The customer's latest conversation on this number, open or closed; None if they never wrote."""
-        conversation_id = self.client.hget(keys.customer_key(customer.phone_number_id, customer.key), "conversation")
+        conversation_id = self.client.hget(
+            keys.customer_key(customer.phone_number_id, customer.key), "conversation"
+        )
         return self.conversation(_text(conversation_id)) if conversation_id else None
 
     def transcript(self, conversation_id: str) -> list[TranscriptEntry]:
@@ -144,7 +146,9 @@ class Store:
     def save_conversation(self, pipe: Pipeline, conversation: Conversation) -> None:
         data = conversation.model_dump(mode="json")
         key = keys.conversation_key(conversation.id)
-        present = {k: json.dumps(v) if not isinstance(v, str) else v for k, v in data.items() if v is not None}
+        present = {
+            k: json.dumps(v) if not isinstance(v, str) else v for k, v in data.items() if v is not None
+        }
         absent = [k for k, v in data.items() if v is None]
         pipe.hset(key, mapping=present)
         if absent:
@@ -158,8 +162,11 @@ class Store:
         delivery = Delivery().model_dump_json() if entry.direction == "out" else ""
         body = entry.model_dump_json(exclude={"delivery"})
         self._append(
-            keys=[keys.transcript_key(conversation_id), keys.entries_key(conversation_id),
-                  keys.delivery_key(conversation_id)],
+            keys=[
+                keys.transcript_key(conversation_id),
+                keys.entries_key(conversation_id),
+                keys.delivery_key(conversation_id),
+            ],
             args=[entry.id, int(entry.at * 1000), body, self.transcript_max, delivery],
             client=pipe,
         )
@@ -169,24 +176,47 @@ class Store:
         code, title = _first_error(status.errors)
         self._status(
             keys=[keys.wamid_key(status.message_id), keys.orphan_status_key(status.message_id)],
-            args=[keys.PREFIX, status.status.value, status.timestamp, code, title, keys.ORPHAN_STATUS_TTL_SECONDS],
+            args=[
+                keys.PREFIX,
+                status.status.value,
+                status.timestamp,
+                code,
+                title,
+                keys.ORPHAN_STATUS_TTL_SECONDS,
+            ],
             client=pipe,
         )
 
     def record_send(
-        self, pipe: Pipeline, conversation_id: str, entry_id: str, outcome: SendOutcome, attempts: int, at: float
+        self,
+        pipe: Pipeline,
+        conversation_id: str,
+        entry_id: str,
+        outcome: SendOutcome,
+        attempts: int,
+        at: float,
     ) -> None:
         """Store what a send achieved on its transcript entry: the WhatsApp id, or the error."""
-        if outcome.ok:
-            result = "sent"
-        else:
-            result = "retrying" if outcome.retryable else "failed"
+        result = "sent" if outcome.ok else "retrying" if outcome.retryable else "failed"
         wamid = outcome.wa_message_id or ""
         self._send(
-            keys=[keys.delivery_key(conversation_id), keys.entries_key(conversation_id),
-                  keys.wamid_key(wamid or "none"), keys.orphan_status_key(wamid or "none")],
-            args=[entry_id, result, wamid, at, outcome.error_code or "", outcome.error_title or "",
-                  f"{conversation_id} {entry_id}", keys.WAMID_TTL_SECONDS, attempts],
+            keys=[
+                keys.delivery_key(conversation_id),
+                keys.entries_key(conversation_id),
+                keys.wamid_key(wamid or "none"),
+                keys.orphan_status_key(wamid or "none"),
+            ],
+            args=[
+                entry_id,
+                result,
+                wamid,
+                at,
+                outcome.error_code or "",
+                outcome.error_title or "",
+                f"{conversation_id} {entry_id}",
+                keys.WAMID_TTL_SECONDS,
+                attempts,
+            ],
             client=pipe,
         )
 

@@ -143,13 +143,14 @@ class Batch:
 
     def renew(self) -> None:
         """Extend the lease; raise LeaseLost if it is no longer ours."""
-        renewed = self.client.eval(RENEW_LUA, 1, keys.lease_key(self.lane, self.partition), self.token,
-                                   self.lease_ms)
+        renewed = self.client.eval(
+            RENEW_LUA, 1, keys.lease_key(self.lane, self.partition), self.token, self.lease_ms
+        )
         if not renewed:
             raise LeaseLost(f"{self.lane}:{self.partition}")
 
     def commit(self, write: Callable[[Pipeline], Any]) -> None:
-        """Apply `write`'s commands and acknowledge the batch in one transaction, if we still hold the lease."""
+        """Apply `write`'s commands and acknowledge the batch in one transaction, if the lease is still ours."""
         lease = keys.lease_key(self.lane, self.partition)
         stream = keys.stream_key(self.lane, self.partition)
         with self.client.pipeline(transaction=True) as pipe:
@@ -221,8 +222,11 @@ def _read(client: redis.Redis, stream: str, cursor: str, count: int) -> list[Ent
     response = client.xreadgroup(keys.GROUP, keys.CONSUMER, {stream: cursor}, count=count)
     if not response:
         return []
-    return [(_text(entry_id), {_text(k): _text(v) for k, v in fields.items()})
-            for entry_id, fields in response[0][1] if fields]
+    return [
+        (_text(entry_id), {_text(k): _text(v) for k, v in fields.items()})
+        for entry_id, fields in response[0][1]
+        if fields
+    ]
 
 
 def _handle(batch: Batch, handler: Handler) -> None:
@@ -237,7 +241,9 @@ def _handle(batch: Batch, handler: Handler) -> None:
     except (LeaseLost, redis.ConnectionError, redis.TimeoutError):
         raise
     except Exception:
-        log.exception("batch_failed", lane=str(batch.lane), partition=batch.partition, size=len(batch.entries))
+        log.exception(
+            "batch_failed", lane=str(batch.lane), partition=batch.partition, size=len(batch.entries)
+        )
     for entry in batch.entries:
         single = Batch(batch.client, batch.lane, batch.partition, batch.token, batch.lease_ms, [entry])
         try:
@@ -245,13 +251,19 @@ def _handle(batch: Batch, handler: Handler) -> None:
         except (LeaseLost, redis.ConnectionError, redis.TimeoutError):
             raise
         except Exception as exc:
-            log.exception("entry_dead_lettered", lane=str(batch.lane), partition=batch.partition, entry=entry[0])
+            log.exception(
+                "entry_dead_lettered", lane=str(batch.lane), partition=batch.partition, entry=entry[0]
+            )
             single.commit(lambda pipe, e=entry, x=exc: dead_letter(pipe, batch.lane, e, x))
 
 
 def dead_letter(pipe: Pipeline, lane: Lane, entry: Entry, exc: BaseException) -> None:
-    pipe.xadd(keys.dead_letter_key(lane), {**entry[1], "error": repr(exc)[:500], "entry": entry[0]},
-              maxlen=10_000, approximate=True)
+    pipe.xadd(
+        keys.dead_letter_key(lane),
+        {**entry[1], "error": repr(exc)[:500], "entry": entry[0]},
+        maxlen=10_000,
+        approximate=True,
+    )
     pipe.hincrby(keys.COUNTERS, "dead_lettered", 1)
 
 

@@ -53,7 +53,9 @@ class TranscriptEntry(BaseModel):
         )
 
     @classmethod
-    def from_outbound(cls, entry_id: str, request: OutboundRequest, author: str, at: float) -> TranscriptEntry:
+    def from_outbound(
+        cls, entry_id: str, request: OutboundRequest, author: str, at: float
+    ) -> TranscriptEntry:
         return cls(
             id=entry_id,
             direction="out",

@@ -6,11 +6,16 @@ import fakeredis
 import pytest
 
 from handover import keys
-from handover.bot import SilentBot
 from handover.enqueue import InboundItem, OutboundJob, ingest
 from handover.keys import Lane
 from handover.message import (
-    CustomerRef, DeliveryStatus, InboundKind, InboundMessage, OutboundKind, OutboundRequest, SendOutcome,
+    CustomerRef,
+    DeliveryStatus,
+    InboundKind,
+    InboundMessage,
+    OutboundKind,
+    OutboundRequest,
+    SendOutcome,
     StatusUpdate,
 )
 from handover.outbound import Sender
@@ -28,8 +33,14 @@ class EchoBot:
     def handle(self, conversation, message):
         if message.kind != InboundKind.TEXT:
             return []
-        return [OutboundRequest(kind=OutboundKind.TEXT, phone_number_id=conversation.phone_number_id,
-                                to=conversation.address, text=(message.text or "")[::-1])]
+        return [
+            OutboundRequest(
+                kind=OutboundKind.TEXT,
+                phone_number_id=conversation.phone_number_id,
+                to=conversation.address,
+                text=(message.text or "")[::-1],
+            )
+        ]
 
 
 class RecordingTransport:
@@ -79,8 +90,12 @@ def aclient(server):
 
 def message(mid: str, text: str, ts: int, wa_id: str = "5511999990001", user_id: str | None = None):
     customer = CustomerRef(phone_number_id=PNID, wa_id=wa_id, user_id=user_id, profile_name="Ana")
-    return InboundItem(type="message", message=InboundMessage(
-        id=mid, customer=customer, timestamp=ts, kind=InboundKind.TEXT, wa_type="text", text=text))
+    return InboundItem(
+        type="message",
+        message=InboundMessage(
+            id=mid, customer=customer, timestamp=ts, kind=InboundKind.TEXT, wa_type="text", text=text
+        ),
+    )
 
 
 def drain_all(sync, store, bot, transport):
@@ -96,8 +111,9 @@ async def test_messages_land_once_in_order_and_replies_go_out(sync, aclient):
     store = Store(sync)
     transport = RecordingTransport()
     # delivered out of order, one of them twice
-    first = await ingest(aclient, [message("wamid.B", "segunda", 200), message("wamid.A", "primeira", 100)],
-                         PARTITIONS)
+    first = await ingest(
+        aclient, [message("wamid.B", "segunda", 200), message("wamid.A", "primeira", 100)], PARTITIONS
+    )
     again = await ingest(aclient, [message("wamid.A", "primeira", 100)], PARTITIONS)
     assert (first.added, first.duplicates) == (2, 0)
     assert (again.added, again.duplicates, again.duplicate_ids) == (0, 1, ["wamid.A"])
@@ -113,7 +129,12 @@ async def test_messages_land_once_in_order_and_replies_go_out(sync, aclient):
     assert inbound == ["primeira", "segunda"]
     # each message was read and answered in the customer's order
     kinds = [(j.request.kind, j.request.text or j.request.message_id) for j in transport.sent]
-    assert kinds == [("mark_read", "wamid.A"), ("text", "ariemirp"), ("mark_read", "wamid.B"), ("text", "adnuges")]
+    assert kinds == [
+        ("mark_read", "wamid.A"),
+        ("text", "ariemirp"),
+        ("mark_read", "wamid.B"),
+        ("text", "adnuges"),
+    ]
     replies = [e for e in transcript if e.direction == "out"]
     assert [r.delivery.status for r in replies] == [DeliveryStatus.SENT, DeliveryStatus.SENT]
     assert all(sync.xlen(keys.stream_key(lane, p)) == 0 for lane in Lane for p in range(PARTITIONS))
@@ -127,8 +148,13 @@ async def test_status_never_moves_backwards_even_when_it_arrives_before_the_send
     for p in range(PARTITIONS):
         drain(sync, Lane.INBOUND, p, processor.handle, batch_size=50, lease_seconds=5)
     # "read" arrives before we even recorded the id of the send it is about
-    status = StatusUpdate(message_id="wamid.out.1", status=DeliveryStatus.READ, timestamp=300, phone_number_id=PNID,
-                          recipient_id="5511999990001")
+    status = StatusUpdate(
+        message_id="wamid.out.1",
+        status=DeliveryStatus.READ,
+        timestamp=300,
+        phone_number_id=PNID,
+        recipient_id="5511999990001",
+    )
     await ingest(aclient, [InboundItem(type="status", status=status)], PARTITIONS)
     for p in range(PARTITIONS):
         drain(sync, Lane.INBOUND, p, processor.handle, batch_size=50, lease_seconds=5)
@@ -148,9 +174,15 @@ async def test_permanent_error_is_recorded_and_retryable_one_is_retried_in_order
     outside = SendOutcome(ok=False, error_code=131047, error_title="Re-engagement message", retryable=False)
     limited = SendOutcome(ok=False, error_code=131056, error_title="pair rate limit", retryable=True)
     transport = RecordingTransport(fail={"lahcef": outside, "etimil": limited})
-    await ingest(aclient, [message("wamid.1", "fechal", 100, wa_id="551100000001"),
-                           message("wamid.2", "limite", 100, wa_id="551100000002"),
-                           message("wamid.3", "depois", 101, wa_id="551100000002")], PARTITIONS)
+    await ingest(
+        aclient,
+        [
+            message("wamid.1", "fechal", 100, wa_id="551100000001"),
+            message("wamid.2", "limite", 100, wa_id="551100000002"),
+            message("wamid.3", "depois", 101, wa_id="551100000002"),
+        ],
+        PARTITIONS,
+    )
     drain_all(sync, store, EchoBot(), transport)
 
     closed = store.current_conversation(CustomerRef(phone_number_id=PNID, wa_id="551100000001"))
@@ -168,5 +200,9 @@ async def test_permanent_error_is_recorded_and_retryable_one_is_retried_in_order
     drain_all(sync, store, EchoBot(), transport)
     first, second = [e for e in store.transcript(limited_conv.id) if e.direction == "out"]
     assert first.delivery.status == second.delivery.status == DeliveryStatus.SENT
-    texts = [j.request.text for j in transport.sent if j.request.kind == "text" and j.conversation_id == limited_conv.id]
+    texts = [
+        j.request.text
+        for j in transport.sent
+        if j.request.kind == "text" and j.conversation_id == limited_conv.id
+    ]
     assert texts == ["etimil", "etimil", "sioped"]  # tried, retried, then the one held behind it
