@@ -1,0 +1,155 @@
+"""The webhook edge: verify, parse, dedupe and store durably, then answer. No bot work happens here."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import time
+from dataclasses import dataclass, field
+
+import redis
+import structlog
+from aiohttp import web
+from redis.asyncio import Redis as AsyncRedis
+
+from handover import keys
+from handover.enqueue import InboundItem, IngestResult, ingest
+from webhooks import signature
+from webhooks.errors import NotWhatsAppPayload
+from webhooks.metrics import WebhookMetrics
+from webhooks.normalize import Normalized, normalize
+
+log = structlog.get_logger(__name__)
+
+MAX_BODY_BYTES = 3 * 1024 * 1024  # Meta sends at most 3 MB in one POST
+EVENTS_KEPT = 10_000
+
+
+@dataclass
+class WebhookContext:
+    """What the webhook views need, set on the app by the composition root."""
+
+    redis: AsyncRedis
+    app_secret: bytes
+    verify_token: str
+    partitions: int
+    served_numbers: frozenset[str] = frozenset()  # empty: every number
+    metrics: WebhookMetrics = field(default_factory=WebhookMetrics)
+
+    def serves(self, phone_number_id: str | None) -> bool:
+        return not self.served_numbers or phone_number_id in self.served_numbers
+
+
+WEBHOOK = web.AppKey("webhook", WebhookContext)
+
+
+class StoreUnavailable(Exception):
+    """Redis could not take the items: answer 503 so Meta delivers them again."""
+
+
+class BadSignature(Exception):
+    """The body was not signed with our app secret."""
+
+
+async def verify_subscription(request: web.Request) -> web.Response:
+    """Meta's GET handshake: echo hub.challenge when the verify token matches."""
+    ctx = request.app[WEBHOOK]
+    mode = request.query.get("hub.mode", "")
+    token = request.query.get("hub.verify_token", "")
+    challenge = request.query.get("hub.challenge", "")
+    if mode == "subscribe" and challenge and hmac.compare_digest(token.encode(), ctx.verify_token.encode()):
+        log.info("webhook_subscription_verified")
+        return web.Response(text=challenge)
+    log.warning("webhook_subscription_refused")
+    raise web.HTTPForbidden(text="verification failed")
+
+
+async def receive(request: web.Request) -> web.Response:
+    """Meta's POST: 401 unsigned, 403 bad signature, 413 too large, 400 not WhatsApp, 503 no Redis, else 200."""
+    ctx = request.app[WEBHOOK]
+    started = time.perf_counter()
+    ctx.metrics.received.inc()
+    header = request.headers.get(signature.HEADER)
+    if not header:
+        return _reject(ctx, 401, "missing_signature", "missing X-Hub-Signature-256")
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        return _reject(ctx, 413, "too_large", "body larger than 3 MB")
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return _reject(ctx, 413, "too_large", "body larger than 3 MB")
+    try:
+        await accept_signed(ctx, body, header)
+    except BadSignature:
+        return _reject(ctx, 403, "bad_signature", "signature does not match")
+    except (ValueError, NotWhatsAppPayload) as exc:
+        return _reject(ctx, 400, "malformed", str(exc)[:200])
+    except StoreUnavailable:
+        return _reject(ctx, 503, "store_unavailable", "storage unavailable, retry later")
+    ctx.metrics.latency.observe(time.perf_counter() - started)
+    return web.Response(text="ok")
+
+
+async def accept_signed(ctx: WebhookContext, body: bytes, header: str) -> IngestResult:
+    """Verify, parse and store a body; raises BadSignature, ValueError/NotWhatsAppPayload or StoreUnavailable.
+
+    The signature is checked on the raw bytes before any JSON is trusted.
+    """
+    if not signature.is_valid(body, header, ctx.app_secret):
+        raise BadSignature
+    normalized = normalize(json.loads(body))
+    items, unrouted = _route(ctx, normalized)
+    try:
+        result = await ingest(ctx.redis, items, ctx.partitions)
+        await _keep_others(ctx, normalized, unrouted)
+    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+        log.error("webhook_store_unavailable", error=type(exc).__name__)
+        raise StoreUnavailable from exc
+    for item in items:
+        ctx.metrics.items.labels(type=item.type).inc()
+    if result.duplicates:
+        ctx.metrics.duplicates.inc(result.duplicates)
+        log.info("webhook_duplicates_dropped", message_ids=result.duplicate_ids[:20], count=result.duplicates)
+    if normalized.rejected:
+        log.warning("webhook_items_unreadable", reasons=normalized.rejected[:20])
+    return result
+
+
+def _route(ctx: WebhookContext, normalized: Normalized) -> tuple[list[InboundItem], list[InboundItem]]:
+    items = [InboundItem(type="message", message=m) for m in normalized.messages]
+    items += [InboundItem(type="status", status=s) for s in normalized.statuses]
+    served, unrouted = [], []
+    for item in items:
+        number = item.message.customer.phone_number_id if item.message else item.status.phone_number_id  # type: ignore[union-attr]
+        (served if ctx.serves(number) else unrouted).append(item)
+    return served, unrouted
+
+
+async def _keep_others(ctx: WebhookContext, normalized: Normalized, unrouted: list[InboundItem]) -> None:
+    """Changes we do not act on, and items for numbers we do not serve, are kept (capped) and logged."""
+    if not normalized.others and not unrouted:
+        return
+    async with ctx.redis.pipeline(transaction=False) as pipe:
+        for other in normalized.others:
+            pipe.xadd(keys.EVENTS, {"d": other.model_dump_json()}, maxlen=EVENTS_KEPT, approximate=True)
+            log.info("webhook_event_kept", field=other.field, summary=other.summary)
+        for item in unrouted:
+            pipe.xadd(
+                keys.UNROUTED,
+                {"d": item.model_dump_json(exclude_none=True)},
+                maxlen=EVENTS_KEPT,
+                approximate=True,
+            )
+            log.warning("webhook_number_not_served", item=item.dedupe_id)
+        ctx.metrics.unrouted.inc(len(unrouted))
+        await pipe.execute()
+
+
+def _reject(ctx: WebhookContext, status: int, reason: str, message: str) -> web.Response:
+    ctx.metrics.rejected.labels(reason=reason).inc()
+    log.warning("webhook_rejected", status=status, reason=reason)
+    return web.Response(status=status, text=message)
+
+
+def routes() -> list[web.RouteDef]:
+    return [web.get("/webhook", verify_subscription), web.post("/webhook", receive)]

@@ -1,0 +1,60 @@
+"""Turns wake-ups into drains and sweeps for stranded work: the loop that bounds recovery after a crash."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import redis
+import structlog
+
+from handover.keys import Lane
+from handover.streams import pop_wakeups, sweep
+
+log = structlog.get_logger(__name__)
+
+Dispatch = Callable[[Lane, int], None]
+
+
+class Dispatcher:
+    """Blocks on the wake-up list and dispatches each partition; sweeps every `sweep_seconds`.
+
+    In a deployment `dispatch` enqueues an rq job; in embedded mode it drains in place. Any number of
+    dispatchers may run: wake-ups are popped once, and a drain that finds the lease taken does nothing.
+    """
+
+    def __init__(
+        self, client: redis.Redis, partitions: int, dispatch: Dispatch, sweep_seconds: float = 1.0
+    ) -> None:
+        self.client = client
+        self.partitions = partitions
+        self.dispatch = dispatch
+        self.sweep_seconds = sweep_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="dispatcher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def run(self) -> None:
+        last_sweep = 0.0
+        while not self._stop.is_set():
+            try:
+                if time.monotonic() - last_sweep >= self.sweep_seconds:
+                    sweep(self.client, self.partitions)
+                    last_sweep = time.monotonic()
+                for lane, partition in pop_wakeups(self.client, timeout=min(self.sweep_seconds, 1.0)):
+                    self.dispatch(lane, partition)
+            except (redis.ConnectionError, redis.TimeoutError):
+                log.warning("dispatcher_redis_unavailable")
+                self._stop.wait(1.0)
+            except Exception:
+                log.exception("dispatcher_failed")
+                self._stop.wait(1.0)

@@ -1,0 +1,20 @@
+"""rq jobs. Arguments are plain values; every job is idempotent (draining an empty partition does nothing)."""
+
+from __future__ import annotations
+
+import structlog
+
+from handover.keys import Lane
+from workers import runtime
+
+log = structlog.get_logger(__name__)
+
+
+def drain_partition(lane: str, partition: int) -> int:
+    """Handle what waits in one partition stream, under its lease; 0 if another drainer has it."""
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(lane=lane, partition=partition)
+    handled = runtime.current().drain(Lane(lane), partition)
+    if handled:
+        log.debug("partition_drained", handled=handled)
+    return handled

@@ -1,0 +1,121 @@
+"""How sends leave the process: concurrently to the Graph API over one pooled session, or to the sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+import redis
+import structlog
+
+from handover import keys
+from handover.enqueue import OutboundJob
+from handover.message import OutboundKind, OutboundRequest, SendOutcome
+from workers.errors import GraphError
+
+log = structlog.get_logger(__name__)
+
+SendOne = Callable[[OutboundRequest], Awaitable[SendOutcome]]
+
+
+class LoopThread:
+    """An asyncio loop on a daemon thread, so synchronous rq jobs can share one pooled HTTP session."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="graph-loop", daemon=True)
+        self._thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, Any], timeout: float | None = None) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=5)
+        self.loop.close()
+
+
+class ConcurrentSender:
+    """Sends many conversations' messages at once (bounded), each conversation's in order.
+
+    After a retryable failure the rest of that conversation's sends are left unattempted (None) so they
+    retry behind it instead of overtaking it.
+    """
+
+    def __init__(self, loop: LoopThread, send_one: SendOne, concurrency: int) -> None:
+        self.loop = loop
+        self.send_one = send_one
+        self.concurrency = concurrency
+
+    def __call__(self, groups: list[list[OutboundJob]]) -> dict[str, SendOutcome | None]:
+        return self.loop.run(self._send_all(groups))  # type: ignore[no-any-return]
+
+    async def _send_all(self, groups: list[list[OutboundJob]]) -> dict[str, SendOutcome | None]:
+        limit = asyncio.Semaphore(self.concurrency)
+        outcomes: dict[str, SendOutcome | None] = {}
+
+        async def send_group(group: list[OutboundJob]) -> None:
+            for index, job in enumerate(group):
+                async with limit:
+                    outcome = await self._attempt(job)
+                outcomes[job.id] = outcome
+                if not outcome.ok and outcome.retryable:
+                    for held in group[index + 1 :]:
+                        outcomes[held.id] = None
+                    return
+
+        await asyncio.gather(*(send_group(group) for group in groups))
+        return outcomes
+
+    async def _attempt(self, job: OutboundJob) -> SendOutcome:
+        try:
+            return await self.send_one(job.request)
+        except GraphError as exc:
+            log.warning(
+                "graph_error",
+                conversation_id=job.conversation_id,
+                job=job.id,
+                status=exc.status,
+                error_code=exc.code,
+                retryable=exc.retryable,
+            )
+            return exc.to_outcome()
+        except Exception:  # a bug or an unexpected network failure: retry rather than lose the send
+            log.exception("send_crashed", conversation_id=job.conversation_id, job=job.id)
+            return SendOutcome(ok=False, error_code=0, error_title="unexpected send failure", retryable=True)
+
+
+class SandboxOutbox:
+    """The sandbox's stand-in for Meta: every send is kept in Redis for the simulator and the tests."""
+
+    def __init__(self, client: redis.Redis, keep: int = 500) -> None:
+        self.client = client
+        self.keep = keep
+
+    def __call__(self, groups: list[list[OutboundJob]]) -> dict[str, SendOutcome | None]:
+        outcomes: dict[str, SendOutcome | None] = {}
+        with self.client.pipeline(transaction=False) as pipe:
+            for group in groups:
+                for job in group:
+                    wamid = (
+                        None
+                        if job.request.kind is OutboundKind.MARK_READ
+                        else f"wamid.sandbox.{uuid.uuid4().hex}"
+                    )
+                    record = {
+                        "id": wamid,
+                        "at": time.time(),
+                        **job.request.model_dump(mode="json", exclude_none=True),
+                    }
+                    body = json.dumps(record, ensure_ascii=False)
+                    for key in (keys.outbox_key(job.request.to), keys.SANDBOX_OUTBOX_ALL):
+                        pipe.rpush(key, body)
+                        pipe.ltrim(key, -self.keep, -1)
+                    outcomes[job.id] = SendOutcome(ok=True, wa_message_id=wamid)
+            pipe.execute()
+        return outcomes
