@@ -1,0 +1,35 @@
+# One command each for run, test, lint and bench. Everything installs into .venv on first use.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint bench install install-test
+
+$(BIN)/handover: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+install: $(BIN)/handover
+
+$(VENV)/.test-deps: $(BIN)/handover pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+install-test: $(VENV)/.test-deps
+	scripts/ensure-test-tools
+
+run: install
+	$(BIN)/handover serve
+
+test: install-test
+	$(BIN)/python -m pytest
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy handover
+
+bench: install-test
+	$(BIN)/python -m bench

@@ -1,0 +1,57 @@
+"""The `handover` command: serve, worker (agents and rules commands arrive with their issues)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import structlog
+from aiohttp import web
+
+from app.logging import configure_logging
+from config.settings import MissingSetting, Settings, load_settings
+
+log = structlog.get_logger(__name__)
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="handover", description="WhatsApp chatbot-to-human handover")
+    commands = root.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="webhook, desk API and console in one aiohttp app")
+    serve.add_argument("--host", help="default HANDOVER_HOST or 127.0.0.1")
+    serve.add_argument("--port", type=int, help="default HANDOVER_PORT or 8080")
+    worker = commands.add_parser("worker", help="rq worker that processes messages and sends replies")
+    worker.add_argument("--burst", action="store_true", help="exit when there is nothing left to do")
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except MissingSetting as exc:
+        print(f"handover: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.handover_log_level)
+    if args.command == "serve":
+        return serve(settings, args.host, args.port)
+    if args.command == "worker":
+        from app.worker import run_worker  # rq is imported only by processes that run jobs
+
+        run_worker(settings, burst=args.burst)
+        return 0
+    return 2
+
+
+def serve(settings: Settings, host: str | None, port: int | None) -> int:
+    from app.web import build_app
+
+    host = host or settings.handover_host
+    port = port or settings.handover_port
+    log.info("serving", host=host, port=port, embedded=settings.is_embedded, sandbox=settings.is_sandbox)
+    web.run_app(build_app(settings), host=host, port=port, access_log=None, print=None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

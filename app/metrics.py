@@ -1,0 +1,81 @@
+"""GET /metrics: this process's webhook counters, plus the workers' counters and backlog from Redis."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from handover import keys
+from handover.keys import Lane
+from webhooks.views import WEBHOOK
+
+
+class SharedCounters(Collector):
+    """Counters kept in Redis by every worker process, with the streams' backlog and oldest-item age."""
+
+    def __init__(self, counters: dict[str, str], backlog: dict[str, int], oldest_ms: int | None) -> None:
+        self.counters = counters
+        self.backlog = backlog
+        self.oldest_ms = oldest_ms
+
+    def collect(self) -> Iterator[Metric]:
+        simple = {
+            "messages_processed": "Customer messages applied to conversations",
+            "statuses_processed": "Delivery statuses applied",
+            "outbound_sent": "Sends WhatsApp accepted",
+            "outbound_retried": "Sends scheduled for another try",
+            "malformed_entries": "Stream entries that could not be read",
+            "dead_lettered": "Entries moved to the dead-letter stream",
+            "job_failures": "rq jobs that raised",
+        }
+        for name, doc in simple.items():
+            yield CounterMetricFamily(f"handover_{name}", doc, value=float(self.counters.get(name, 0)))
+        failed = CounterMetricFamily(
+            "handover_outbound_failed", "Sends that failed for good", labels=["code"]
+        )
+        for name, value in self.counters.items():
+            if name.startswith("outbound_failed:"):
+                failed.add_metric([name.split(":", 1)[1]], float(value))
+        yield failed
+        backlog = GaugeMetricFamily(
+            "handover_stream_backlog", "Entries waiting or in flight", labels=["lane"]
+        )
+        for lane, count in self.backlog.items():
+            backlog.add_metric([lane], count)
+        yield backlog
+        lag = 0.0 if self.oldest_ms is None else max(0.0, time.time() - self.oldest_ms / 1000)
+        yield GaugeMetricFamily(
+            "handover_processing_lag_seconds", "Age of the oldest unprocessed inbound item", value=lag
+        )
+
+
+async def metrics(request: web.Request) -> web.Response:
+    ctx = request.app[WEBHOOK]
+    counters = await ctx.redis.hgetall(keys.COUNTERS)
+    async with ctx.redis.pipeline(transaction=False) as pipe:
+        for lane in Lane:
+            for p in range(ctx.partitions):
+                pipe.xlen(keys.stream_key(lane, p))
+        for p in range(ctx.partitions):
+            pipe.xrange(keys.stream_key(Lane.INBOUND, p), count=1)
+        replies = await pipe.execute()
+    n = ctx.partitions
+    backlog = {str(Lane.INBOUND): sum(replies[:n]), str(Lane.OUTBOUND): sum(replies[n : 2 * n])}
+    firsts = [int(_text(r[0][0]).split("-")[0]) for r in replies[2 * n :] if r]
+    registry = CollectorRegistry()
+    registry.register(
+        SharedCounters(
+            {_text(k): _text(v) for k, v in counters.items()}, backlog, min(firsts) if firsts else None
+        )
+    )
+    body = generate_latest(ctx.metrics.registry) + generate_latest(registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

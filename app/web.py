@@ -1,0 +1,92 @@
+"""The root aiohttp app: webhook, health, metrics, sandbox; in embedded mode also Redis and a worker."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import fakeredis
+import structlog
+from aiohttp import web
+from redis.asyncio import Redis as AsyncRedis
+
+from app import metrics, wiring
+from config.settings import Settings
+from handover.streams import ensure_groups
+from webhooks import sandbox, views
+from webhooks.views import WEBHOOK, WebhookContext
+from workers.dispatcher import Dispatcher
+
+log = structlog.get_logger(__name__)
+
+SETTINGS = web.AppKey("settings", Settings)
+CLIENT_MAX_SIZE = views.MAX_BODY_BYTES + 1024  # aiohttp answers 413 past this
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    try:
+        await request.app[WEBHOOK].redis.ping()
+    except Exception as exc:  # any failure to reach Redis means not ready
+        return web.json_response({"status": "unavailable", "redis": type(exc).__name__}, status=503)
+    return web.json_response({"status": "ready"})
+
+
+def build_app(settings: Settings, redis_client: AsyncRedis | None = None) -> web.Application:
+    """The whole HTTP surface. With no REDIS_URL (and no client given) it embeds Redis and a worker."""
+    app = web.Application(client_max_size=CLIENT_MAX_SIZE)
+    app[SETTINGS] = settings
+    app.cleanup_ctx.append(_resources(settings, redis_client))
+    app.add_routes(views.routes())
+    app.add_routes(
+        [web.get("/healthz", healthz), web.get("/readyz", readyz), web.get("/metrics", metrics.metrics)]
+    )
+    if settings.is_sandbox:
+        app.add_routes(sandbox.routes())
+    return app
+
+
+def _resources(settings: Settings, given: AsyncRedis | None):  # type: ignore[no-untyped-def]
+    async def resources(app: web.Application) -> AsyncIterator[None]:
+        server = fakeredis.FakeServer() if given is None and settings.is_embedded else None
+        client = given or wiring.async_client(settings, server)
+        app[WEBHOOK] = WebhookContext(
+            redis=client,
+            app_secret=settings.app_secret(),
+            verify_token=settings.verify_token(),
+            partitions=settings.handover_partitions,
+            served_numbers=frozenset(settings.whatsapp_phone_number_ids),
+        )
+        embedded = _start_embedded_worker(settings, server) if server is not None else None
+        try:
+            yield
+        finally:
+            if embedded is not None:
+                embedded()
+            if given is None:
+                await client.aclose()
+
+    return resources
+
+
+def _start_embedded_worker(settings: Settings, server: fakeredis.FakeServer):  # type: ignore[no-untyped-def]
+    """Development mode: an in-process worker drains the streams on the same in-process Redis."""
+    log.warning(
+        "embedded_mode",
+        detail="no REDIS_URL: in-process Redis and worker, data lost on exit; not for production",
+    )
+    client = wiring.sync_client(settings, server)
+    ensure_groups(client, settings.handover_partitions)
+    runtime = wiring.worker_runtime(settings, client)
+    dispatcher = Dispatcher(
+        client, settings.handover_partitions, lambda lane, p: runtime.drain(lane, p), sweep_seconds=0.5
+    )
+    dispatcher.start()
+
+    def stop() -> None:
+        dispatcher.stop()
+        runtime.close()
+
+    return stop

@@ -1,0 +1,70 @@
+"""Builds the Redis clients and a worker runtime from settings: the one place that picks implementations."""
+
+from __future__ import annotations
+
+import fakeredis
+import redis
+from redis.asyncio import BlockingConnectionPool as AsyncBlockingPool
+from redis.asyncio import Redis as AsyncRedis
+from workers.graph import GraphClient, make_session
+
+from config.settings import Settings
+from handover.bot import SilentBot
+from handover.outbound import Sender, SendMany
+from handover.processing import Processor
+from handover.store import Store
+from workers.runtime import WorkerRuntime
+from workers.transport import ConcurrentSender, LoopThread, SandboxOutbox
+
+
+def sync_client(settings: Settings, server: fakeredis.FakeServer | None = None) -> redis.Redis:
+    """A blocking pool: under load it waits for a connection instead of failing (the plain pool raises)."""
+    if server is not None:
+        return fakeredis.FakeRedis(server=server, decode_responses=True)
+    assert settings.redis_url
+    pool = redis.BlockingConnectionPool.from_url(
+        settings.redis_url, decode_responses=True, max_connections=32, timeout=10
+    )
+    return redis.Redis(connection_pool=pool)
+
+
+def async_client(settings: Settings, server: fakeredis.FakeServer | None = None) -> AsyncRedis:
+    if server is not None:
+        return fakeredis.FakeAsyncRedis(server=server, decode_responses=True)
+    assert settings.redis_url
+    pool = AsyncBlockingPool.from_url(
+        settings.redis_url, decode_responses=True, max_connections=64, timeout=10
+    )
+    return AsyncRedis(connection_pool=pool)
+
+
+def worker_runtime(settings: Settings, client: redis.Redis) -> WorkerRuntime:
+    """Processor and sender over `client`; sends go to Meta with a token, else to the sandbox outbox."""
+    store = Store(client, transcript_max=settings.handover_transcript_max)
+    closers = []
+    send_many: SendMany
+    if settings.is_sandbox:
+        send_many = SandboxOutbox(client)
+    else:
+        assert settings.whatsapp_access_token is not None
+        loop = LoopThread()
+
+        async def open_client() -> GraphClient:
+            session = make_session(settings.handover_send_concurrency)
+            closers.append(lambda: loop.run(session.close(), timeout=5))
+            return GraphClient(
+                session, settings.whatsapp_api_url, settings.whatsapp_access_token.get_secret_value()
+            )
+
+        graph = loop.run(open_client())
+        send_many = ConcurrentSender(loop, graph.send, settings.handover_send_concurrency)
+        closers.append(loop.stop)
+    return WorkerRuntime(
+        client=client,
+        processor=Processor(store=store, bot=SilentBot(), partitions=settings.handover_partitions),
+        sender=Sender(store=store, send_many=send_many),
+        batch_size=settings.handover_batch_size,
+        lease_seconds=settings.handover_lease_seconds,
+        partitions=settings.handover_partitions,
+        on_close=closers,
+    )

@@ -1,0 +1,66 @@
+"""`handover worker`: an rq worker whose dispatcher turns wake-ups into drain jobs."""
+
+from __future__ import annotations
+
+import redis
+import structlog
+from rq import Queue, SimpleWorker
+from rq.job import Job
+
+from app import wiring
+from config.settings import Settings
+from handover import keys
+from handover.keys import Lane
+from handover.streams import ensure_groups, pop_wakeups, sweep
+from workers import jobs, runtime
+from workers.dispatcher import Dispatcher
+
+log = structlog.get_logger(__name__)
+
+QUEUE = "handover"
+
+
+def enqueue_drain(queue: Queue, lane: Lane, partition: int) -> None:
+    queue.enqueue(
+        jobs.drain_partition, str(lane), partition, job_timeout=120, result_ttl=0, failure_ttl=7 * 24 * 3600
+    )
+
+
+def count_failure(job: Job, *exc_info: object) -> bool:
+    runtime.current().client.hincrby(keys.COUNTERS, "job_failures", 1)
+    return True  # let rq's default handling (moving the job to the failed registry) run too
+
+
+def run_worker(settings: Settings, burst: bool = False) -> None:
+    """Run until stopped (or, with burst, until nothing is left). Needs REDIS_URL."""
+    if settings.is_embedded:
+        raise SystemExit("handover worker needs REDIS_URL (`handover serve` runs its own worker without it)")
+    client = wiring.sync_client(settings)
+    ensure_groups(client, settings.handover_partitions)
+    rt = wiring.worker_runtime(settings, client)
+    runtime.install(rt)
+    # rq stores pickled job data: it needs its own connection without response decoding.
+    rq_connection = redis.Redis.from_url(settings.redis_url or "")
+    queue = Queue(QUEUE, connection=rq_connection)
+    # SimpleWorker runs jobs in this process, so the pooled Graph session and Redis pools live across jobs.
+    worker = SimpleWorker([queue], connection=rq_connection, exception_handlers=[count_failure])
+    log.info(
+        "worker_started", partitions=settings.handover_partitions, sandbox=settings.is_sandbox, burst=burst
+    )
+    try:
+        if burst:
+            sweep(client, settings.handover_partitions)
+            for lane, partition in pop_wakeups(client, timeout=0.1):
+                enqueue_drain(queue, lane, partition)
+            worker.work(burst=True, logging_level=settings.handover_log_level)
+            return
+        dispatcher = Dispatcher(
+            client, settings.handover_partitions, lambda lane, p: enqueue_drain(queue, lane, p)
+        )
+        dispatcher.start()
+        try:
+            worker.work(logging_level=settings.handover_log_level)
+        finally:
+            dispatcher.stop()
+    finally:
+        rt.close()
