@@ -1,0 +1,162 @@
+"""`make bench`: ingestion vs a bare aiohttp handler, processing vs rq no-op jobs; prints ratios.
+
+Everything runs here, on loopback, with servers started for the run: a redis-server, `handover serve`,
+`handover worker` processes, a bare aiohttp server and a fake Graph API answering after 100 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import redis
+from rq import Queue
+from tests.fakes.graph_server import FakeGraph
+
+from bench.load import LoadResult, closed_loop, open_loop
+from tests.support.processes import Process, is_up, wait_for
+from tests.support.redis_server import RedisServer, free_port
+from tests.support.webhook import SECRET, body, signed, text_message
+
+ROOT = Path(__file__).resolve().parents[1]
+LOGS = ROOT / "bench" / "results"
+
+
+def bodies(count: int, customers: int = 500) -> list[tuple[bytes, dict[str, str]]]:
+    run = uuid.uuid4().hex[:8]
+    return [
+        signed(
+            body(
+                [
+                    text_message(
+                        f"wamid.{run}.{i}",
+                        f"55119{i % customers:08d}",
+                        "quero saber do pedido",
+                        1_700_000_000 + i,
+                    )
+                ]
+            )
+        )
+        for i in range(count)
+    ]
+
+
+def server_env(redis_url: str, port: int, graph_url: str = "http://127.0.0.1:9") -> dict[str, str]:
+    return {
+        "REDIS_URL": redis_url,
+        "WHATSAPP_ACCESS_TOKEN": "bench",
+        "WHATSAPP_APP_SECRET": SECRET.decode(),
+        "WHATSAPP_VERIFY_TOKEN": "bench",
+        "WHATSAPP_API_URL": graph_url,
+        "HANDOVER_PORT": str(port),
+        "HANDOVER_LOG_LEVEL": "WARNING",
+    }
+
+
+def ingestion(redis_server: RedisServer, count: int, concurrency: int) -> None:
+    bare_port, serve_port = free_port(), free_port()
+    bare_proc = subprocess.Popen([sys.executable, "-m", "bench.bare_server", str(bare_port)], cwd=ROOT)
+    serve = Process(["serve"], server_env(redis_server.url, serve_port), LOGS / "serve.log").start()
+    try:
+        wait_for(lambda: is_up(f"http://127.0.0.1:{bare_port}/healthz"), 30, "bare server")
+        wait_for(lambda: is_up(f"http://127.0.0.1:{serve_port}/readyz"), 30, "handover serve")
+        asyncio.run(closed_loop(f"http://127.0.0.1:{bare_port}/webhook", bodies(500), concurrency))  # warm up
+        asyncio.run(closed_loop(f"http://127.0.0.1:{serve_port}/webhook", bodies(500), concurrency))
+        base = asyncio.run(closed_loop(f"http://127.0.0.1:{bare_port}/webhook", bodies(count), concurrency))
+        ours = asyncio.run(closed_loop(f"http://127.0.0.1:{serve_port}/webhook", bodies(count), concurrency))
+        paced = asyncio.run(
+            open_loop(f"http://127.0.0.1:{serve_port}/webhook", bodies(min(count, 5000)), 1000)
+        )
+    finally:
+        serve.stop()
+        bare_proc.terminate()
+        bare_proc.wait()
+    print(f"(a) signed-webhook ingestion, closed loop, {count} posts x 1 message, {concurrency} connections")
+    print(f"    bare aiohttp 200      {base.line()}")
+    print(f"    handover serve        {ours.line()}")
+    print(f"    ratio                 {ours.rate / base.rate:.2f} of bare aiohttp (target >= 0.25)")
+    print(f"    at 1,000 msg/s offered: {paced.line()}  (target p99 <= 10 ms)")
+
+
+def rq_noop_rate(redis_url: str, jobs: int) -> float:
+    from bench.noop import noop
+
+    connection = redis.Redis.from_url(redis_url)
+    queue = Queue("bench-noop", connection=connection)
+    with connection.pipeline() as pipe:
+        for _ in range(jobs):
+            queue.enqueue(noop, result_ttl=0, pipeline=pipe)
+        pipe.execute()
+    started = time.perf_counter()
+    # Two burst workers as separate processes: the same parallelism the handover workers get.
+    code = (
+        "import redis,sys; from rq import Queue, SimpleWorker; c=redis.Redis.from_url(sys.argv[1]); "
+        "SimpleWorker([Queue('bench-noop', connection=c)], connection=c).work(burst=True, "
+        "logging_level='WARNING')"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", code, redis_url], cwd=ROOT) for _ in range(2)]
+    for proc in procs:
+        proc.wait()
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return jobs / elapsed
+
+
+def processing(redis_server: RedisServer, count: int) -> None:
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    client.flushall()
+    noop_rate = rq_noop_rate(redis_server.url, min(count, 5000))
+    client.flushall()
+    graph = FakeGraph.start_in_thread(latency=0.1)
+    serve_port = free_port()
+    env = server_env(redis_server.url, serve_port, graph.base_url)
+    serve = Process(["serve"], env, LOGS / "serve2.log").start()
+    workers = []
+    try:
+        workers = [Process(["worker"], env, LOGS / f"worker{i}.log").start() for i in range(2)]
+        wait_for(lambda: is_up(f"http://127.0.0.1:{serve_port}/readyz"), 30, "handover serve")
+        time.sleep(2)  # let the workers start
+        started = time.perf_counter()
+        result: LoadResult = asyncio.run(
+            closed_loop(f"http://127.0.0.1:{serve_port}/webhook", bodies(count), 32)
+        )
+        wait_for(lambda: graph.count(kind="read") >= count, 600, "every read receipt", interval=0.1)
+        elapsed = time.perf_counter() - started
+    finally:
+        for w in workers:
+            w.stop()
+        serve.stop()
+        graph.stop()
+    rate = count / elapsed
+    print(
+        f"(b) processing, webhook -> mark-as-read at a Graph API answering in 100 ms, 2 workers, {count} msgs"
+    )
+    print(f"    rq no-op jobs, 2 workers  {noop_rate:8.0f} jobs/s")
+    print(f"    handover                  {rate:8.0f} msg/s  (webhooks posted at {result.rate:.0f} req/s)")
+    print(f"    ratio                     {rate / noop_rate:.2f}x the rq no-op rate (target >= 2)")
+
+
+def main() -> None:
+    cli = argparse.ArgumentParser(prog="python -m bench")
+    cli.add_argument("--messages", type=int, default=10_000)
+    cli.add_argument("--concurrency", type=int, default=32)
+    cli.add_argument("--only", choices=["ingestion", "processing"])
+    args = cli.parse_args()
+    LOGS.mkdir(parents=True, exist_ok=True)
+    redis_server = RedisServer().start()
+    try:
+        if args.only in (None, "ingestion"):
+            ingestion(redis_server, args.messages, args.concurrency)
+        if args.only in (None, "processing"):
+            processing(redis_server, args.messages)
+    finally:
+        redis_server.stop()
+
+
+if __name__ == "__main__":
+    main()

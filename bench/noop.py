@@ -1,0 +1,5 @@
+"""The processing baseline's job: does nothing."""
+
+
+def noop() -> None:
+    return None

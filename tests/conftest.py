@@ -1,0 +1,33 @@
+"""Shared fixtures: real redis-servers the tests start themselves, and a client per test on a clean db."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from tests.support.redis_server import RedisServer
+
+ROOT = Path(__file__).resolve().parents[1]
+PYWA_FIXTURES = Path(os.environ.get("PYWA_FIXTURES", ROOT.parent / "shared" / "fixtures" / "pywa-updates"))
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    if shutil.which("redis-server") is None and os.environ.get("CI"):
+        pytest.fail("redis-server missing in CI: .ci/run must install it")
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> Iterator[str]:
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    client.close()
+    yield redis_server.url

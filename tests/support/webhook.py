@@ -1,0 +1,61 @@
+"""Building and signing webhook bodies the way Meta does, for tests and the bench."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from webhooks.signature import HEADER, sign
+
+SECRET = b"test-app-secret"
+PNID = "1122334455667"
+
+
+def text_message(
+    message_id: str, wa_id: str, text: str, timestamp: int, name: str = "Cliente"
+) -> dict[str, Any]:
+    return {
+        "from": wa_id,
+        "id": message_id,
+        "timestamp": str(timestamp),
+        "type": "text",
+        "text": {"body": text},
+    }
+
+
+def body(
+    messages: list[dict[str, Any]] | None = None,
+    statuses: list[dict[str, Any]] | None = None,
+    pnid: str = PNID,
+    names: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """One entry, one change, holding the given messages (contacts derived from their senders)."""
+    messages = messages or []
+    senders = dict.fromkeys(m["from"] for m in messages if "from" in m)
+    value: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "5511400000000", "phone_number_id": pnid},
+    }
+    if senders:
+        value["contacts"] = [
+            {"profile": {"name": (names or {}).get(s, "Cliente")}, "wa_id": s} for s in senders
+        ]
+    if messages:
+        value["messages"] = messages
+    if statuses:
+        value["statuses"] = statuses
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": value}]}],
+    }
+
+
+def signed(payload: dict[str, Any] | bytes, secret: bytes = SECRET) -> tuple[bytes, dict[str, str]]:
+    raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return raw, {HEADER: sign(raw, secret), "Content-Type": "application/json"}
+
+
+async def signed_post(client: Any, payload: dict[str, Any] | bytes, secret: bytes = SECRET) -> Any:
+    """POST a body to /webhook signed with `secret` through an aiohttp test client."""
+    raw, headers = signed(payload, secret)
+    return await client.post("/webhook", data=raw, headers=headers)

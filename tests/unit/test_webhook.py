@@ -1,0 +1,189 @@
+"""The webhook edge on fakeredis: handshake, signatures, sizes, malformed bodies, storage, dedupe."""
+
+from __future__ import annotations
+
+import json
+
+import fakeredis
+import pytest
+from redis.asyncio import Redis as AsyncRedis
+
+from app.web import build_app
+from config.settings import Settings
+from handover import keys
+from handover.keys import Lane
+from tests.support.redis_server import free_port
+from tests.support.webhook import PNID, body, signed_post, text_message
+
+PARTITIONS = 4
+
+
+def settings(**overrides) -> Settings:
+    base = dict(
+        whatsapp_app_secret="test-app-secret",
+        whatsapp_verify_token="verify-me",
+        whatsapp_access_token="token",
+        redis_url="redis://unused",
+        handover_partitions=PARTITIONS,
+    )
+    return Settings(**(base | overrides))
+
+
+@pytest.fixture
+def fake():
+    return fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer(), decode_responses=True)
+
+
+@pytest.fixture
+async def client(aiohttp_client, fake):
+    return await aiohttp_client(build_app(settings(), redis_client=fake))
+
+
+async def stored(fake) -> list[dict]:
+    items = []
+    for p in range(PARTITIONS):
+        for _, fields in await fake.xrange(keys.stream_key(Lane.INBOUND, p)):
+            items.append(json.loads(fields["d"]))
+    return items
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "text"),
+    [
+        (
+            {"hub.mode": "subscribe", "hub.verify_token": "verify-me", "hub.challenge": "1158201444"},
+            200,
+            "1158201444",
+        ),
+        ({"hub.mode": "subscribe", "hub.verify_token": "wrong", "hub.challenge": "1158201444"}, 403, None),
+        ({"hub.mode": "unsubscribe", "hub.verify_token": "verify-me", "hub.challenge": "1"}, 403, None),
+        ({"hub.mode": "subscribe", "hub.verify_token": "verify-me"}, 403, None),
+        ({}, 403, None),
+    ],
+)
+async def test_subscription_handshake(client, query, status, text):
+    response = await client.get("/webhook", params=query)
+    assert response.status == status
+    if text is not None:
+        assert await response.text() == text
+
+
+async def test_signed_message_is_stored_once_and_acknowledged(client, fake):
+    payload = body([text_message("wamid.HBgM1", "5511987650001", "oi", 1700000000)])
+    first = await signed_post(client, payload)
+    again = await signed_post(client, payload)  # Meta retries
+    assert (first.status, again.status) == (200, 200)
+    items = await stored(fake)
+    assert len(items) == 1
+    message = items[0]["message"]
+    assert (message["id"], message["text"], message["customer"]["wa_id"]) == (
+        "wamid.HBgM1",
+        "oi",
+        "5511987650001",
+    )
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({}, 401),
+        ({"X-Hub-Signature-256": "sha256=" + "0" * 64}, 403),
+        ({"X-Hub-Signature-256": "garbage"}, 403),
+    ],
+)
+async def test_unsigned_or_badly_signed_posts_store_nothing(client, fake, headers, status):
+    raw = json.dumps(body([text_message("wamid.X", "5511", "oi", 1)])).encode()
+    response = await client.post("/webhook", data=raw, headers=headers)
+    assert response.status == status
+    assert await stored(fake) == []
+
+
+async def test_signature_is_over_raw_bytes_not_reserialised_json(client, fake):
+    payload = body([text_message("wamid.RAW", "5511987650002", "ação", 1700000000)])
+    raw = json.dumps(payload, ensure_ascii=False, indent=3).encode()  # not what json.dumps would give again
+    response = await signed_post(client, raw)
+    assert response.status == 200
+    assert [i["message"]["text"] for i in await stored(fake)] == ["ação"]
+
+
+async def test_secret_of_another_app_is_refused(client, fake):
+    response = await signed_post(client, body([text_message("wamid.O", "5511", "oi", 1)]), secret=b"other")
+    assert response.status == 403
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"not json",
+        b"[]",
+        b'{"object": "page", "entry": []}',
+        b'{"object": "whatsapp_business_account"}',
+        b"\xff\xfe",
+    ],
+)
+async def test_malformed_bodies_get_400_and_nothing_stored(client, fake, raw):
+    response = await signed_post(client, raw)
+    assert response.status == 400
+    assert await stored(fake) == []
+
+
+async def test_three_megabytes_accepted_and_larger_refused(client, fake):
+    payload = body([text_message("wamid.BIG", "5511987650003", "x", 1700000000)])
+    payload["padding"] = "y" * (3 * 1024 * 1024 - len(json.dumps(payload)) - 20)
+    raw = json.dumps(payload).encode()
+    assert len(raw) <= 3 * 1024 * 1024
+    assert (await signed_post(client, raw)).status == 200
+    too_big = raw[:-1] + b', "more": "' + b"z" * 2048 + b'"}'
+    assert (await signed_post(client, too_big)).status == 413
+
+
+async def test_batch_of_entries_and_changes_is_stored_whole(client, fake):
+    a = body(
+        [
+            text_message("wamid.A1", "5511000000001", "um", 100),
+            text_message("wamid.A2", "5511000000002", "dois", 101),
+        ]
+    )
+    b = body(
+        [text_message("wamid.B1", "5511000000003", "tres", 102)],
+        statuses=[
+            {"id": "wamid.OUT", "status": "delivered", "timestamp": "103", "recipient_id": "5511000000003"}
+        ],
+    )
+    a["entry"].append(b["entry"][0])
+    a["entry"][0]["changes"].append(b["entry"][0]["changes"][0] | {})
+    response = await signed_post(client, a)
+    assert response.status == 200
+    items = await stored(fake)
+    ids = sorted(i["message"]["id"] if i["type"] == "message" else i["status"]["message_id"] for i in items)
+    assert ids == ["wamid.A1", "wamid.A2", "wamid.B1", "wamid.OUT"]  # the repeated change was deduplicated
+
+
+async def test_numbers_we_do_not_serve_are_acknowledged_and_kept_aside(aiohttp_client, fake):
+    client = await aiohttp_client(build_app(settings(whatsapp_phone_number_ids="999"), redis_client=fake))
+    response = await signed_post(client, body([text_message("wamid.N", "5511", "oi", 1)], pnid=PNID))
+    assert response.status == 200
+    assert await stored(fake) == []
+    unrouted = await fake.xrange(keys.UNROUTED)
+    assert json.loads(unrouted[0][1]["d"])["message"]["id"] == "wamid.N"
+
+
+async def test_redis_down_answers_503_so_meta_retries(aiohttp_client):
+    down = AsyncRedis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.2)
+    client = await aiohttp_client(build_app(settings(), redis_client=down))
+    response = await signed_post(client, body([text_message("wamid.D", "5511", "oi", 1)]))
+    assert response.status == 503
+    assert (await client.get("/readyz")).status == 503
+    assert (await client.get("/healthz")).status == 200
+    await down.aclose()
+
+
+async def test_metrics_count_what_happened(client):
+    await signed_post(client, body([text_message("wamid.M", "5511", "oi", 1)]))
+    await signed_post(client, body([text_message("wamid.M", "5511", "oi", 1)]))
+    await client.post("/webhook", data=b"{}")
+    text = await (await client.get("/metrics")).text()
+    assert "handover_webhooks_received_total 3.0" in text
+    assert "handover_webhook_duplicates_total 1.0" in text
+    assert 'handover_webhooks_rejected_total{reason="missing_signature"} 1.0' in text
+    assert "handover_stream_backlog" in text and "handover_processing_lag_seconds" in text
