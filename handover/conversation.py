@@ -72,5 +72,10 @@ class Conversation(BaseModel):
         self.messages_in += 1
         self.updated_at = now
 
+    @property
+    def entry_count(self) -> int:
+        """Messages both ways so far: the next transcript entry's position."""
+        return self.messages_in + self.messages_out
+
     def is_window_open(self, now: float) -> bool:
         return self.window_expires_at is not None and now < self.window_expires_at

@@ -89,7 +89,7 @@ class Processor:
         now = self.clock()
         conversation = self._conversation_for(message, effects, now)
         conversation.note_customer_message(message.customer, float(message.timestamp), now)
-        effects.entries.append((conversation.id, TranscriptEntry.from_inbound(message)))
+        effects.entries.append((conversation.id, TranscriptEntry.from_inbound(message, conversation.entry_count)))
         if message.kind in _READABLE:
             receipt = OutboundRequest(
                 kind=OutboundKind.MARK_READ,
@@ -101,10 +101,9 @@ class Processor:
         if conversation.state == "bot":
             for request in self.bot.handle(conversation, message):
                 entry_id = f"out.{uuid.uuid4().hex}"
-                effects.entries.append(
-                    (conversation.id, TranscriptEntry.from_outbound(entry_id, request, author="bot", at=now))
-                )
                 conversation.messages_out += 1
+                entry = TranscriptEntry.from_outbound(entry_id, request, "bot", now, conversation.entry_count)
+                effects.entries.append((conversation.id, entry))
                 effects.sends.append(self._job(conversation, request, entry_id=entry_id))
 
     def _conversation_for(self, message: InboundMessage, effects: _Effects, now: float) -> Conversation:

@@ -167,7 +167,7 @@ class Store:
                 keys.entries_key(conversation_id),
                 keys.delivery_key(conversation_id),
             ],
-            args=[entry.id, int(entry.at * 1000), body, self.transcript_max, delivery],
+            args=[entry.id, entry.score, body, self.transcript_max, delivery],
             client=pipe,
         )
 

@@ -26,6 +26,7 @@ class TranscriptEntry(BaseModel):
     id: str
     direction: Direction
     at: float  # seconds since the epoch: WhatsApp's time for inbound, ours for outbound
+    seq: int = 0  # position in the conversation: orders entries that share a timestamp (WhatsApp's are in seconds)
     kind: str
     author: str = "customer"  # customer | bot | agent:<id> | system
     text: str | None = None
@@ -36,12 +37,18 @@ class TranscriptEntry(BaseModel):
     content: dict[str, Any] = Field(default_factory=dict)
     delivery: Delivery | None = None  # outbound only; filled from the delivery hash when read
 
+    @property
+    def score(self) -> int:
+        """Transcript order: milliseconds, then position (exact in a double until the year 2255)."""
+        return int(self.at * 1000) * 1000 + self.seq % 1000
+
     @classmethod
-    def from_inbound(cls, message: InboundMessage) -> TranscriptEntry:
+    def from_inbound(cls, message: InboundMessage, seq: int) -> TranscriptEntry:
         return cls(
             id=message.id,
             direction="in",
             at=float(message.timestamp),
+            seq=seq,
             kind=message.kind,
             text=message.text,
             reply_id=message.reply_id,
@@ -54,12 +61,13 @@ class TranscriptEntry(BaseModel):
 
     @classmethod
     def from_outbound(
-        cls, entry_id: str, request: OutboundRequest, author: str, at: float
+        cls, entry_id: str, request: OutboundRequest, author: str, at: float, seq: int
     ) -> TranscriptEntry:
         return cls(
             id=entry_id,
             direction="out",
             at=at,
+            seq=seq,
             kind=request.kind,
             author=author,
             text=request.text,

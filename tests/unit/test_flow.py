@@ -206,3 +206,15 @@ async def test_permanent_error_is_recorded_and_retryable_one_is_retried_in_order
         if j.request.kind == "text" and j.conversation_id == limited_conv.id
     ]
     assert texts == ["etimil", "etimil", "sioped"]  # tried, retried, then the one held behind it
+
+
+async def test_messages_sharing_a_whatsapp_second_keep_their_arrival_order(sync, aclient):
+    store = Store(sync)
+    texts = [f"msg {i}" for i in range(12)]
+    await ingest(aclient, [message(f"wamid.z{9 - i % 10}{i}", t, 500) for i, t in enumerate(texts)], PARTITIONS)
+    drain_all(sync, store, EchoBot(), RecordingTransport())
+    conversation = store.current_conversation(CustomerRef(phone_number_id=PNID, wa_id="5511999990001"))
+    transcript = store.transcript(conversation.id)
+    assert [e.text for e in transcript if e.direction == "in"] == texts
+    # every reply follows the message it answers
+    assert [e.text for e in transcript] == [x for t in texts for x in (t, t[::-1])]
