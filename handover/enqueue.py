@@ -72,7 +72,7 @@ async def ingest(client: AsyncRedis, items: list[InboundItem], partitions: int) 
             lane_partition(Lane.INBOUND, partition),
             item.model_dump_json(exclude_none=True),
         ]
-    added, duplicates, duplicate_ids = await client.eval(INGEST_LUA, 0, *args)  # type: ignore[misc]
+    added, duplicates, duplicate_ids = await client.eval(INGEST_LUA, 0, *args)
     return IngestResult(int(added), int(duplicates), [_text(i) for i in duplicate_ids])
 
 

@@ -9,6 +9,7 @@ expires unrenewed, the sweep wakes another drainer, which redelivers the pending
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -254,7 +255,7 @@ def _handle(batch: Batch, handler: Handler) -> None:
             log.exception(
                 "entry_dead_lettered", lane=str(batch.lane), partition=batch.partition, entry=entry[0]
             )
-            single.commit(lambda pipe, e=entry, x=exc: dead_letter(pipe, batch.lane, e, x))
+            single.commit(functools.partial(dead_letter, lane=batch.lane, entry=entry, exc=exc))
 
 
 def dead_letter(pipe: Pipeline, lane: Lane, entry: Entry, exc: BaseException) -> None:
