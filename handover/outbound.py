@@ -19,8 +19,9 @@ log = structlog.get_logger(__name__)
 
 # Sends grouped by conversation, in order. The transport sends each group in order and different groups
 # concurrently; after a retryable failure it stops that group, leaving later sends unattempted (None), so
-# a conversation's messages never overtake one another.
-SendMany = Callable[[list[list[OutboundJob]]], dict[str, SendOutcome | None]]
+# a conversation's messages never overtake one another. It calls `keepalive` every few seconds while it
+# waits, so a slow Graph API does not cost the drainer its lease.
+SendMany = Callable[[list[list[OutboundJob]], Callable[[], None]], dict[str, SendOutcome | None]]
 
 MAX_ATTEMPTS = 8
 
@@ -42,8 +43,7 @@ class Sender:
         groups: dict[str, list[OutboundJob]] = {}
         for job in jobs:
             groups.setdefault(job.conversation_id, []).append(job)
-        outcomes = self.send_many(list(groups.values()))
-        batch.renew()  # sending can take seconds; make sure the lease is still ours before committing
+        outcomes = self.send_many(list(groups.values()), batch.renew)
         batch.commit(lambda pipe: self._write(pipe, jobs, outcomes))
 
     def _write(

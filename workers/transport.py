@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import threading
 import time
@@ -34,6 +35,21 @@ class LoopThread:
     def run(self, coro: Coroutine[Any, Any, Any], timeout: float | None = None) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
+    def run_with_keepalive(
+        self, coro: Coroutine[Any, Any, Any], keepalive: Callable[[], None], every: float = 2.0
+    ) -> Any:
+        """Wait for `coro`, calling `keepalive` every `every` seconds; if keepalive raises, cancel and re-raise."""
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        while True:
+            try:
+                return future.result(every)
+            except concurrent.futures.TimeoutError:
+                try:
+                    keepalive()
+                except BaseException:
+                    future.cancel()
+                    raise
+
     def stop(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=5)
@@ -52,8 +68,10 @@ class ConcurrentSender:
         self.send_one = send_one
         self.concurrency = concurrency
 
-    def __call__(self, groups: list[list[OutboundJob]]) -> dict[str, SendOutcome | None]:
-        return self.loop.run(self._send_all(groups))  # type: ignore[no-any-return]
+    def __call__(
+        self, groups: list[list[OutboundJob]], keepalive: Callable[[], None]
+    ) -> dict[str, SendOutcome | None]:
+        return self.loop.run_with_keepalive(self._send_all(groups), keepalive)  # type: ignore[no-any-return]
 
     async def _send_all(self, groups: list[list[OutboundJob]]) -> dict[str, SendOutcome | None]:
         limit = asyncio.Semaphore(self.concurrency)
@@ -97,7 +115,9 @@ class SandboxOutbox:
         self.client = client
         self.keep = keep
 
-    def __call__(self, groups: list[list[OutboundJob]]) -> dict[str, SendOutcome | None]:
+    def __call__(
+        self, groups: list[list[OutboundJob]], keepalive: Callable[[], None]
+    ) -> dict[str, SendOutcome | None]:
         outcomes: dict[str, SendOutcome | None] = {}
         with self.client.pipeline(transaction=False) as pipe:
             for group in groups:

@@ -49,7 +49,8 @@ class RecordingTransport:
         self.fail = fail or {}
         self.n = 0
 
-    def __call__(self, groups):
+    def __call__(self, groups, keepalive):
+        keepalive()
         outcomes = {}
         for group in groups:
             blocked = False
