@@ -6,7 +6,6 @@ import fakeredis
 import redis
 from redis.asyncio import BlockingConnectionPool as AsyncBlockingPool
 from redis.asyncio import Redis as AsyncRedis
-from workers.graph import GraphClient, make_session
 
 from config.settings import Settings
 from handover.bot import SilentBot
@@ -46,6 +45,8 @@ def worker_runtime(settings: Settings, client: redis.Redis) -> WorkerRuntime:
     if settings.is_sandbox:
         send_many = SandboxOutbox(client)
     else:
+        from workers.graph import GraphClient, make_session  # only processes that call Meta need it
+
         assert settings.whatsapp_access_token is not None
         loop = LoopThread()
 

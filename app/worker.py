@@ -47,19 +47,21 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
     log.info(
         "worker_started", partitions=settings.handover_partitions, sandbox=settings.is_sandbox, burst=burst
     )
+    # rq logs a line per job at INFO; drains are frequent and our own logs say what they did.
+    rq_level = "DEBUG" if settings.handover_log_level.upper() == "DEBUG" else "WARNING"
     try:
         if burst:
             sweep(client, settings.handover_partitions)
             for lane, partition in pop_wakeups(client, timeout=0.1):
                 enqueue_drain(queue, lane, partition)
-            worker.work(burst=True, logging_level=settings.handover_log_level)
+            worker.work(burst=True, logging_level=rq_level)
             return
         dispatcher = Dispatcher(
             client, settings.handover_partitions, lambda lane, p: enqueue_drain(queue, lane, p)
         )
         dispatcher.start()
         try:
-            worker.work(logging_level=settings.handover_log_level)
+            worker.work(logging_level=rq_level)
         finally:
             dispatcher.stop()
     finally:
