@@ -38,7 +38,7 @@ class LoopThread:
     def run_with_keepalive(
         self, coro: Coroutine[Any, Any, Any], keepalive: Callable[[], None], every: float = 2.0
     ) -> Any:
-        """Wait for `coro`, calling `keepalive` every `every` seconds; if keepalive raises, cancel and re-raise."""
+        """Wait for `coro`, calling `keepalive` every `every` seconds; if it raises, cancel and re-raise."""
         future = asyncio.run_coroutine_threadsafe(coro, self.loop)
         while True:
             try:

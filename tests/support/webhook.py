@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
@@ -58,4 +59,4 @@ def signed(payload: dict[str, Any] | bytes, secret: bytes = SECRET) -> tuple[byt
 async def signed_post(client: Any, payload: dict[str, Any] | bytes, secret: bytes = SECRET) -> Any:
     """POST a body to /webhook signed with `secret` through an aiohttp test client."""
     raw, headers = signed(payload, secret)
-    return await client.post("/webhook", data=raw, headers=headers)
+    return await client.post("/webhook", data=io.BytesIO(raw), headers=headers)
