@@ -24,7 +24,7 @@ def sync_client(settings: Settings, server: fakeredis.FakeServer | None = None) 
     pool = redis.BlockingConnectionPool.from_url(
         settings.redis_url, decode_responses=True, max_connections=32, timeout=10
     )
-    return redis.Redis(connection_pool=pool)
+    return redis.Redis.from_pool(pool)  # the client owns the pool: closing it closes the connections
 
 
 def async_client(settings: Settings, server: fakeredis.FakeServer | None = None) -> AsyncRedis:
@@ -34,7 +34,7 @@ def async_client(settings: Settings, server: fakeredis.FakeServer | None = None)
     pool = AsyncBlockingPool.from_url(
         settings.redis_url, decode_responses=True, max_connections=64, timeout=10
     )
-    return AsyncRedis(connection_pool=pool)
+    return AsyncRedis.from_pool(pool)
 
 
 def worker_runtime(settings: Settings, client: redis.Redis) -> WorkerRuntime:

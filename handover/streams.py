@@ -261,7 +261,7 @@ def _handle(batch: Batch, handler: Handler) -> None:
 def dead_letter(pipe: Pipeline, lane: Lane, entry: Entry, exc: BaseException) -> None:
     pipe.xadd(
         keys.dead_letter_key(lane),
-        {**entry[1], "error": repr(exc)[:500], "entry": entry[0]},
+        {**entry[1], "error": f"{type(exc).__name__}: {exc}"[:500], "entry": entry[0]},
         maxlen=10_000,
         approximate=True,
     )

@@ -39,15 +39,15 @@ class Process:
         self.popen: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Process:
-        log = self.log_path.open("ab")
-        self.popen = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", *self.args],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        with self.log_path.open("ab") as log:  # the child keeps its own descriptor
+            self.popen = subprocess.Popen(
+                [sys.executable, "-m", "app.cli", *self.args],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         return self
 
     @property
