@@ -68,7 +68,12 @@ class FakeGraph:
         body = await request.json()
         with self._lock:
             self.requests.append(
-                {"path": request.path, "json": body, "authorization": request.headers.get("Authorization")}
+                {
+                    "path": request.path,
+                    "json": body,
+                    "authorization": request.headers.get("Authorization"),
+                    "peer": request.transport.get_extra_info("peername") if request.transport else None,
+                }
             )
             failure = self._fail.pop(0) if self._fail else None
         if self.latency:
