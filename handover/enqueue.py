@@ -48,6 +48,7 @@ class OutboundJob(BaseModel):
     p: int  # the partition, so a retry goes back to the same stream
     attempt: int = 0
     request: OutboundRequest
+    message_timestamp: int | None = None  # receipts: WhatsApp's time of the message being marked read
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import structlog
 from redis.client import Pipeline
 
 from handover.enqueue import OutboundJob, schedule_retry
-from handover.message import SendOutcome
+from handover.message import OutboundKind, SendOutcome
 from handover.store import Store
 from handover.streams import Batch
 
@@ -24,6 +24,22 @@ log = structlog.get_logger(__name__)
 SendMany = Callable[[list[list[OutboundJob]], Callable[[], None]], dict[str, SendOutcome | None]]
 
 MAX_ATTEMPTS = 8
+
+
+def _newest_receipts(jobs: list[OutboundJob]) -> tuple[list[OutboundJob], set[str]]:
+    """One read receipt per conversation: WhatsApp marks every earlier message read with the newest one.
+
+    Returns the receipts to send and the ids of those they cover (which need no call of their own).
+    """
+    newest: dict[str, OutboundJob] = {}
+    for job in jobs:  # by WhatsApp time; on a tie, the later in the stream
+        if job.request.kind is OutboundKind.MARK_READ:
+            current = newest.get(job.conversation_id)
+            if current is None or (job.message_timestamp or 0) >= (current.message_timestamp or 0):
+                newest[job.conversation_id] = job
+    kept = {job.id for job in newest.values()}
+    covered = {job.id for job in jobs if job.request.kind is OutboundKind.MARK_READ and job.id not in kept}
+    return list(newest.values()), covered
 
 
 def backoff_seconds(attempt: int) -> float:
@@ -40,16 +56,21 @@ class Sender:
 
     def handle(self, batch: Batch) -> None:
         jobs = [OutboundJob.model_validate_json(fields["d"]) for _, fields in batch.entries]
+        receipts, covered = _newest_receipts(jobs)
         groups: dict[str, list[OutboundJob]] = {}
         for job in jobs:
-            groups.setdefault(job.conversation_id, []).append(job)
-        outcomes = self.send_many(list(groups.values()), batch.renew)
-        batch.commit(lambda pipe: self._write(pipe, jobs, outcomes))
+            if job.request.kind is not OutboundKind.MARK_READ:
+                groups.setdefault(job.conversation_id, []).append(job)
+        # Receipts need no order: each goes alone, concurrently with everything else.
+        outcomes = self.send_many([*groups.values(), *([r] for r in receipts)], batch.renew)
+        sent = [job for job in jobs if job.id not in covered]
+        batch.commit(lambda pipe: self._write(pipe, sent, outcomes, len(covered)))
 
     def _write(
-        self, pipe: Pipeline, jobs: list[OutboundJob], outcomes: dict[str, SendOutcome | None]
+        self, pipe: Pipeline, jobs: list[OutboundJob], outcomes: dict[str, SendOutcome | None], covered: int
     ) -> None:
         now = self.clock()
+        Store.count(pipe, "receipts_covered", covered)
         due_after: dict[str, float] = {}  # per conversation: held-back sends go right after the retry
         for job in jobs:
             outcome = outcomes.get(job.id)

@@ -89,7 +89,9 @@ class Processor:
         now = self.clock()
         conversation = self._conversation_for(message, effects, now)
         conversation.note_customer_message(message.customer, float(message.timestamp), now)
-        effects.entries.append((conversation.id, TranscriptEntry.from_inbound(message, conversation.entry_count)))
+        effects.entries.append(
+            (conversation.id, TranscriptEntry.from_inbound(message, conversation.entry_count))
+        )
         if message.kind in _READABLE:
             receipt = OutboundRequest(
                 kind=OutboundKind.MARK_READ,
@@ -97,7 +99,7 @@ class Processor:
                 to=conversation.address,
                 message_id=message.id,
             )
-            effects.sends.append(self._job(conversation, receipt, entry_id=None))
+            effects.sends.append(self._job(conversation, receipt, None, message_timestamp=message.timestamp))
         if conversation.state == "bot":
             for request in self.bot.handle(conversation, message):
                 entry_id = f"out.{uuid.uuid4().hex}"
@@ -118,11 +120,21 @@ class Processor:
         effects.conversations[routing] = conversation
         return conversation
 
-    def _job(self, conversation: Conversation, request: OutboundRequest, entry_id: str | None) -> OutboundJob:
-        partition = keys.partition_of(
-            f"{conversation.phone_number_id}:{conversation.customer_key}", self.partitions
+    def _job(
+        self,
+        conversation: Conversation,
+        request: OutboundRequest,
+        entry_id: str | None,
+        message_timestamp: int | None = None,
+    ) -> OutboundJob:
+        routing = f"{conversation.phone_number_id}:{conversation.customer_key}"
+        return OutboundJob(
+            conversation_id=conversation.id,
+            entry_id=entry_id,
+            p=keys.partition_of(routing, self.partitions),
+            request=request,
+            message_timestamp=message_timestamp,
         )
-        return OutboundJob(conversation_id=conversation.id, entry_id=entry_id, p=partition, request=request)
 
     def _write(self, pipe: Pipeline, effects: _Effects) -> None:
         for conversation in effects.conversations.values():

@@ -151,7 +151,7 @@ class Batch:
             raise LeaseLost(f"{self.lane}:{self.partition}")
 
     def commit(self, write: Callable[[Pipeline], Any]) -> None:
-        """Apply `write`'s commands and acknowledge the batch in one transaction, if the lease is still ours."""
+        """Apply `write`'s commands and acknowledge the batch in one transaction, if the lease is ours."""
         lease = keys.lease_key(self.lane, self.partition)
         stream = keys.stream_key(self.lane, self.partition)
         with self.client.pipeline(transaction=True) as pipe:

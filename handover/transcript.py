@@ -26,7 +26,9 @@ class TranscriptEntry(BaseModel):
     id: str
     direction: Direction
     at: float  # seconds since the epoch: WhatsApp's time for inbound, ours for outbound
-    seq: int = 0  # position in the conversation: orders entries that share a timestamp (WhatsApp's are in seconds)
+    seq: int = (
+        0  # position in the conversation: orders entries that share a timestamp (WhatsApp's are in seconds)
+    )
     kind: str
     author: str = "customer"  # customer | bot | agent:<id> | system
     text: str | None = None

@@ -6,6 +6,7 @@ import fakeredis
 import pytest
 
 from handover import keys
+from handover.bot import SilentBot
 from handover.enqueue import InboundItem, OutboundJob, ingest
 from handover.keys import Lane
 from handover.message import (
@@ -128,14 +129,10 @@ async def test_messages_land_once_in_order_and_replies_go_out(sync, aclient):
     transcript = store.transcript(conversation.id)
     inbound = [e.text for e in transcript if e.direction == "in"]
     assert inbound == ["primeira", "segunda"]
-    # each message was read and answered in the customer's order
+    # answered in the customer's order; one receipt for the newest message marks both read
     kinds = [(j.request.kind, j.request.text or j.request.message_id) for j in transport.sent]
-    assert kinds == [
-        ("mark_read", "wamid.A"),
-        ("text", "ariemirp"),
-        ("mark_read", "wamid.B"),
-        ("text", "adnuges"),
-    ]
+    assert kinds == [("text", "ariemirp"), ("text", "adnuges"), ("mark_read", "wamid.B")]
+    assert sync.hget(keys.COUNTERS, "receipts_covered") == "1"
     replies = [e for e in transcript if e.direction == "out"]
     assert [r.delivery.status for r in replies] == [DeliveryStatus.SENT, DeliveryStatus.SENT]
     assert all(sync.xlen(keys.stream_key(lane, p)) == 0 for lane in Lane for p in range(PARTITIONS))
@@ -194,7 +191,7 @@ async def test_permanent_error_is_recorded_and_retryable_one_is_retried_in_order
     first, second = [e for e in store.transcript(limited_conv.id) if e.direction == "out"]
     assert (first.delivery.status, first.delivery.error_code) == (DeliveryStatus.PENDING, 131056)
     assert second.delivery.status == DeliveryStatus.PENDING and second.delivery.attempts == 0
-    assert sync.zcard(keys.RETRIES) == 3  # the failed send, and the receipt and reply queued behind it
+    assert sync.zcard(keys.RETRIES) == 2  # the failed send and the reply queued behind it
 
     transport.fail.clear()
     sweep(sync, PARTITIONS, now=10**10)  # far in the future: every retry is due
@@ -212,10 +209,26 @@ async def test_permanent_error_is_recorded_and_retryable_one_is_retried_in_order
 async def test_messages_sharing_a_whatsapp_second_keep_their_arrival_order(sync, aclient):
     store = Store(sync)
     texts = [f"msg {i}" for i in range(12)]
-    await ingest(aclient, [message(f"wamid.z{9 - i % 10}{i}", t, 500) for i, t in enumerate(texts)], PARTITIONS)
+    await ingest(
+        aclient, [message(f"wamid.z{9 - i % 10}{i}", t, 500) for i, t in enumerate(texts)], PARTITIONS
+    )
     drain_all(sync, store, EchoBot(), RecordingTransport())
     conversation = store.current_conversation(CustomerRef(phone_number_id=PNID, wa_id="5511999990001"))
     transcript = store.transcript(conversation.id)
     assert [e.text for e in transcript if e.direction == "in"] == texts
     # the replies, made within the same millisecond, keep the order of the messages they answer
     assert [e.text for e in transcript if e.direction == "out"] == [t[::-1] for t in texts]
+
+
+async def test_one_receipt_for_the_newest_message_even_when_it_was_processed_first(sync, aclient):
+    store = Store(sync)
+    transport = RecordingTransport()
+    processor = Processor(store=store, bot=SilentBot(), partitions=PARTITIONS)
+    for item in (message("wamid.new", "depois", 200), message("wamid.old", "antes", 100)):  # late delivery
+        await ingest(aclient, [item], PARTITIONS)
+        for p in range(PARTITIONS):
+            drain(sync, Lane.INBOUND, p, processor.handle, batch_size=50, lease_seconds=5)
+    sender = Sender(store=store, send_many=transport)
+    for p in range(PARTITIONS):
+        drain(sync, Lane.OUTBOUND, p, sender.handle, batch_size=50, lease_seconds=5)
+    assert [j.request.message_id for j in transport.sent] == ["wamid.new"]

@@ -40,16 +40,29 @@ def test_all_74_pywa_bodies_are_here():
 
 
 def expected_messages(payload: dict) -> list[str]:
-    return [m["id"] for e in payload["entry"] for c in e["changes"] if c.get("field") == "messages"
-            for m in c["value"].get("messages", []) if "id" in m]
+    return [
+        m["id"]
+        for e in payload["entry"]
+        for c in e["changes"]
+        if c.get("field") == "messages"
+        for m in c["value"].get("messages", [])
+        if "id" in m
+    ]
 
 
 @pytest.mark.parametrize(("name", "payload"), ALL, ids=[name for name, _ in ALL])
-async def test_recorded_body_is_acknowledged_and_its_messages_reach_the_transcript(aiohttp_client, name, payload):
+async def test_recorded_body_is_acknowledged_and_its_messages_reach_the_transcript(
+    aiohttp_client, name, payload
+):
     server = fakeredis.FakeServer()
     fake = fakeredis.FakeAsyncRedis(server=server, decode_responses=True)
-    settings = Settings(whatsapp_app_secret=SECRET.decode(), whatsapp_verify_token="v", whatsapp_access_token="t",
-                        redis_url="redis://unused", handover_partitions=PARTITIONS)
+    settings = Settings(
+        whatsapp_app_secret=SECRET.decode(),
+        whatsapp_verify_token="v",
+        whatsapp_access_token="t",
+        redis_url="redis://unused",
+        handover_partitions=PARTITIONS,
+    )
     client = await aiohttp_client(build_app(settings, redis_client=fake))
 
     response = await signed_post(client, payload)
