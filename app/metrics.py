@@ -66,16 +66,14 @@ async def metrics(request: web.Request) -> web.Response:
         replies = await pipe.execute()
     n = ctx.partitions
     backlog = {str(Lane.INBOUND): sum(replies[:n]), str(Lane.OUTBOUND): sum(replies[n : 2 * n])}
-    firsts = [int(_text(r[0][0]).split("-")[0]) for r in replies[2 * n :] if r]
+    firsts = [int(keys.as_text(r[0][0]).split("-")[0]) for r in replies[2 * n :] if r]
     registry = CollectorRegistry()
     registry.register(
         SharedCounters(
-            {_text(k): _text(v) for k, v in counters.items()}, backlog, min(firsts) if firsts else None
+            {keys.as_text(k): keys.as_text(v) for k, v in counters.items()},
+            backlog,
+            min(firsts) if firsts else None,
         )
     )
     body = generate_latest(ctx.metrics.registry) + generate_latest(registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

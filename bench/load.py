@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp
+
+Body = tuple[bytes, dict[str, str]]
 
 
 @dataclass
 class LoadResult:
     requests: int
-    seconds: float
-    latencies: list[float]
-    errors: int
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
 
     @property
     def rate(self) -> float:
@@ -30,55 +32,43 @@ class LoadResult:
             f"  errors {self.errors}"
         )
 
-
-async def closed_loop(url: str, bodies: list[tuple[bytes, dict[str, str]]], concurrency: int) -> LoadResult:
-    """`concurrency` clients each send their next request as soon as the last one is answered."""
-    queue = list(reversed(bodies))
-    latencies: list[float] = []
-    errors = 0
-
-    async def client(session: aiohttp.ClientSession) -> None:
-        nonlocal errors
-        while queue:
-            raw, headers = queue.pop()
-            started = time.perf_counter()
-            async with session.post(url, data=raw, headers=headers) as response:
-                await response.read()
-                if response.status != 200:
-                    errors += 1
-            latencies.append(time.perf_counter() - started)
-
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    async def post(self, session: aiohttp.ClientSession, url: str, body: Body) -> None:
+        """One timed POST; anything but 200 counts as an error."""
         started = time.perf_counter()
-        await asyncio.gather(*(client(session) for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
-    return LoadResult(len(bodies), elapsed, latencies, errors)
-
-
-async def open_loop(url: str, bodies: list[tuple[bytes, dict[str, str]]], rate: float) -> LoadResult:
-    """Send at a fixed rate whatever the answers, as Meta does; latency includes any queueing."""
-    latencies: list[float] = []
-    errors = 0
-
-    async def one(session: aiohttp.ClientSession, raw: bytes, headers: dict[str, str]) -> None:
-        nonlocal errors
-        started = time.perf_counter()
-        async with session.post(url, data=raw, headers=headers) as response:
+        async with session.post(url, data=body[0], headers=body[1]) as response:
             await response.read()
             if response.status != 200:
-                errors += 1
-        latencies.append(time.perf_counter() - started)
+                self.errors += 1
+        self.latencies.append(time.perf_counter() - started)
 
-    connector = aiohttp.TCPConnector(limit=512)
-    async with aiohttp.ClientSession(connector=connector) as session:
+
+async def closed_loop(url: str, bodies: list[Body], concurrency: int) -> LoadResult:
+    """`concurrency` clients each send their next request as soon as the last one is answered."""
+    queue = list(reversed(bodies))
+    result = LoadResult(len(bodies))
+
+    async def client(session: aiohttp.ClientSession) -> None:
+        while queue:
+            await result.post(session, url, queue.pop())
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
+        started = time.perf_counter()
+        await asyncio.gather(*(client(session) for _ in range(concurrency)))
+        result.seconds = time.perf_counter() - started
+    return result
+
+
+async def open_loop(url: str, bodies: list[Body], rate: float) -> LoadResult:
+    """Send at a fixed rate whatever the answers, as Meta does; latency includes any queueing."""
+    result = LoadResult(len(bodies))
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=512)) as session:
         started = time.perf_counter()
         tasks = []
-        for index, (raw, headers) in enumerate(bodies):
+        for index, body in enumerate(bodies):
             delay = started + index / rate - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(session, raw, headers)))
+            tasks.append(asyncio.create_task(result.post(session, url, body)))
         await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - started
-    return LoadResult(len(bodies), elapsed, latencies, errors)
+        result.seconds = time.perf_counter() - started
+    return result

@@ -74,7 +74,7 @@ async def ingest(client: AsyncRedis, items: list[InboundItem], partitions: int) 
             item.model_dump_json(exclude_none=True),
         ]
     added, duplicates, duplicate_ids = await client.eval(INGEST_LUA, 0, *args)
-    return IngestResult(int(added), int(duplicates), [_text(i) for i in duplicate_ids])
+    return IngestResult(int(added), int(duplicates), [keys.as_text(i) for i in duplicate_ids])
 
 
 def queue_send(pipe: Pipeline, job: OutboundJob) -> None:
@@ -88,7 +88,3 @@ def schedule_retry(pipe: Pipeline, job: OutboundJob, due: float) -> None:
     """Put a send back after its backoff; the sweep moves it into its stream when due."""
     member = json.dumps(job.model_dump(mode="json", exclude_none=True), sort_keys=True)
     pipe.zadd(keys.RETRIES, {member: int(due * 1000)})
-
-
-def _text(value: Any) -> Any:
-    return value.decode() if isinstance(value, bytes) else value

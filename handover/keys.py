@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zlib
 from enum import StrEnum
+from typing import Any
 
 PREFIX = "hv:"
 GROUP = "hv"  # the consumer group on every partition stream
@@ -94,3 +95,8 @@ SANDBOX_OUTBOX_ALL = f"{PREFIX}sandbox:outbox"
 def dead_letter_key(lane: Lane) -> str:
     """Entries the code could not handle, kept whole with the error, so nothing is lost or blocks."""
     return f"{PREFIX}dead:{lane}"
+
+
+def as_text(value: Any) -> Any:
+    """A Redis reply as str, whether or not the client decodes responses (rq's connection does not)."""
+    return value.decode() if isinstance(value, bytes) else value

@@ -122,11 +122,11 @@ class Store:
         conversation_id = self.client.hget(
             keys.customer_key(customer.phone_number_id, customer.key), "conversation"
         )
-        return self.conversation(_text(conversation_id)) if conversation_id else None
+        return self.conversation(keys.as_text(conversation_id)) if conversation_id else None
 
     def transcript(self, conversation_id: str) -> list[TranscriptEntry]:
         """Every kept entry in WhatsApp-time order, outbound ones with their delivery status."""
-        ids = [_text(i) for i in self.client.zrange(keys.transcript_key(conversation_id), 0, -1)]
+        ids = [keys.as_text(i) for i in self.client.zrange(keys.transcript_key(conversation_id), 0, -1)]
         if not ids:
             return []
         bodies = self.client.hmget(keys.entries_key(conversation_id), ids)
@@ -236,7 +236,7 @@ def _first_error(errors: list[dict[str, Any]]) -> tuple[str, str]:
 def _decode_hash(raw: dict[Any, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in raw.items():
-        key, value = _text(k), _text(v)
+        key, value = keys.as_text(k), keys.as_text(v)
         try:
             out[key] = json.loads(value) if key not in _STRING_FIELDS else value
         except ValueError:
@@ -245,7 +245,3 @@ def _decode_hash(raw: dict[Any, Any]) -> dict[str, Any]:
 
 
 _STRING_FIELDS = {"id", "phone_number_id", "customer_key", "wa_id", "user_id", "profile_name", "state"}
-
-
-def _text(value: Any) -> Any:
-    return value.decode() if isinstance(value, bytes) else value

@@ -157,7 +157,7 @@ class Batch:
         with self.client.pipeline(transaction=True) as pipe:
             try:
                 pipe.watch(lease)
-                if _text(pipe.get(lease)) != self.token:
+                if keys.as_text(pipe.get(lease)) != self.token:
                     raise LeaseLost(f"{self.lane}:{self.partition}")
                 pipe.multi()
                 write(pipe)
@@ -224,7 +224,7 @@ def _read(client: redis.Redis, stream: str, cursor: str, count: int) -> list[Ent
     if not response:
         return []
     return [
-        (_text(entry_id), {_text(k): _text(v) for k, v in fields.items()})
+        (keys.as_text(entry_id), {keys.as_text(k): keys.as_text(v) for k, v in fields.items()})
         for entry_id, fields in response[0][1]
         if fields
     ]
@@ -279,14 +279,10 @@ def pop_wakeups(client: redis.Redis, timeout: float) -> Iterable[tuple[Lane, int
     first = client.brpop([keys.WAKEUPS], timeout=timeout)
     if not first:
         return []
-    raw = [_text(first[1])]
-    raw += [_text(x) for x in client.rpop(keys.WAKEUPS, 256) or []]
+    raw = [keys.as_text(first[1])]
+    raw += [keys.as_text(x) for x in client.rpop(keys.WAKEUPS, 256) or []]
     result = []
     for item in dict.fromkeys(raw):
         lane, _, partition = item.partition(":")
         result.append((Lane(lane), int(partition)))
     return result
-
-
-def _text(value: Any) -> Any:
-    return value.decode() if isinstance(value, bytes) else value
