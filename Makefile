@@ -29,7 +29,7 @@ test: install-test
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy handover
+	$(BIN)/mypy handover webhooks workers app
 
 bench: install-test
 	$(BIN)/python -m bench

@@ -80,9 +80,7 @@ def _start_embedded_worker(settings: Settings, server: fakeredis.FakeServer):  #
     client = wiring.sync_client(settings, server)
     ensure_groups(client, settings.handover_partitions)
     runtime = wiring.worker_runtime(settings, client)
-    dispatcher = Dispatcher(
-        client, settings.handover_partitions, lambda lane, p: runtime.drain(lane, p), sweep_seconds=0.5
-    )
+    dispatcher = Dispatcher(client, settings.handover_partitions, runtime.drain, sweep_seconds=0.5)
     dispatcher.start()
 
     def stop() -> None:

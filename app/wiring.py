@@ -48,14 +48,13 @@ def worker_runtime(settings: Settings, client: redis.Redis) -> WorkerRuntime:
         from workers.graph import GraphClient, make_session  # only processes that call Meta need it
 
         assert settings.whatsapp_access_token is not None
+        token = settings.whatsapp_access_token.get_secret_value()
         loop = LoopThread()
 
         async def open_client() -> GraphClient:
             session = make_session(settings.handover_send_concurrency)
             closers.append(lambda: loop.run(session.close(), timeout=5))
-            return GraphClient(
-                session, settings.whatsapp_api_url, settings.whatsapp_access_token.get_secret_value()
-            )
+            return GraphClient(session, settings.whatsapp_api_url, token)
 
         graph = loop.run(open_client())
         send_many = ConcurrentSender(loop, graph.send, settings.handover_send_concurrency)

@@ -129,7 +129,8 @@ def _message(raw: dict[str, Any], number: str, contacts: list[Contact]) -> Inbou
     )
     if customer.wa_id is None and customer.user_id is None:
         raise ValueError("message without a sender (no from, from_user_id or contact)")
-    content = raw.get(wa_type) if isinstance(raw.get(wa_type), dict) else {}
+    found = raw.get(wa_type)
+    content: dict[str, Any] = found if isinstance(found, dict) else {}
     if wa_type == "contacts":
         content = {"contacts": raw.get("contacts", [])}
     fields: dict[str, Any] = {
@@ -188,7 +189,7 @@ def _status(raw: dict[str, Any], number: str, out: Normalized) -> None:
     if not raw.get("id"):
         raise ValueError("status without id")
     try:
-        status = DeliveryStatus(raw.get("status"))
+        status: DeliveryStatus | None = DeliveryStatus(str(raw.get("status")))
     except ValueError:
         status = None
     if status is None or status is DeliveryStatus.PENDING or raw.get("type") == "call":

@@ -39,8 +39,8 @@ class ChangeValue(BaseModel):
     messaging_product: str | None = None
     metadata: Metadata = Field(default_factory=Metadata)
     contacts: list[Contact] = Field(default_factory=list)
-    messages: list[dict[str, Any]] = Field(default_factory=list)
-    statuses: list[dict[str, Any]] = Field(default_factory=list)
+    messages: list[Any] = Field(default_factory=list)  # read one by one: a bad item rejects only itself
+    statuses: list[Any] = Field(default_factory=list)
     errors: list[dict[str, Any]] = Field(default_factory=list)
 
 

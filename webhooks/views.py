@@ -65,7 +65,7 @@ async def verify_subscription(request: web.Request) -> web.Response:
 
 
 async def receive(request: web.Request) -> web.Response:
-    """Meta's POST: 401 unsigned, 403 bad signature, 413 too large, 400 not WhatsApp, 503 no Redis, else 200."""
+    """Meta's POST: 401 unsigned, 403 bad signature, 413 too big, 400 not WhatsApp, 503 no Redis, else 200."""
     ctx = request.app[WEBHOOK]
     started = time.perf_counter()
     ctx.metrics.received.inc()
@@ -118,7 +118,8 @@ async def accept_signed(ctx: WebhookContext, body: bytes, header: str) -> Ingest
 def _route(ctx: WebhookContext, normalized: Normalized) -> tuple[list[InboundItem], list[InboundItem]]:
     items = [InboundItem(type="message", message=m) for m in normalized.messages]
     items += [InboundItem(type="status", status=s) for s in normalized.statuses]
-    served, unrouted = [], []
+    served: list[InboundItem] = []
+    unrouted: list[InboundItem] = []
     for item in items:
         number = item.message.customer.phone_number_id if item.message else item.status.phone_number_id  # type: ignore[union-attr]
         (served if ctx.serves(number) else unrouted).append(item)

@@ -14,7 +14,7 @@ from handover.streams import pop_wakeups, sweep
 
 log = structlog.get_logger(__name__)
 
-Dispatch = Callable[[Lane, int], None]
+Dispatch = Callable[[Lane, int], object]
 
 
 class Dispatcher:

@@ -82,7 +82,7 @@ class InvalidParameter(GraphError):
     codes = frozenset({100, 131008, 131009, 131021, 131053, 132000, 132001, 132012})
 
 
-_BY_CODE = {
+_BY_CODE: dict[int, type[GraphError]] = {
     code: cls
     for cls in (
         RateLimited,
@@ -109,7 +109,7 @@ def error_from_response(method: str, url: str, status: int, body: Any) -> GraphE
         else ""
     )
     title = str(error.get("message") or error.get("title") or "")
-    cls = _BY_CODE.get(code) if code is not None else None
+    cls: type[GraphError] | None = _BY_CODE.get(code) if code is not None else None
     if cls is None:
         cls = RateLimited if status == 429 else ServerError if status >= 500 else GraphError
     return cls(method, url, status, code, subcode, title, str(details))

@@ -13,13 +13,13 @@ import time
 
 import pytest
 import redis
-from tests.fakes.graph_server import FakeGraph
 
 from config.settings import Settings
 from handover import keys
 from handover.keys import Lane
 from handover.message import CustomerRef
 from handover.store import Store
+from tests.fakes.graph_server import FakeGraph
 from tests.support.processes import Process, wait_for
 from tests.support.webhook import PNID, SECRET, body, signed, text_message
 

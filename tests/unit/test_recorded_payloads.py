@@ -1,4 +1,4 @@
-"""Every recorded webhook body (pywa's 74 and ours) is signed, posted, acknowledged and lands where it should."""
+"""Every recorded webhook body (pywa's 74 and ours) is signed, posted, acknowledged, and lands."""
 
 from __future__ import annotations
 
