@@ -50,6 +50,11 @@ class OutboundJob(BaseModel):
     request: OutboundRequest
     message_timestamp: int | None = None  # receipts: WhatsApp's time of the message being marked read
 
+    @property
+    def message_id(self) -> str | None:
+        """The message this send is about, for logs: its transcript entry, or the message a receipt reads."""
+        return self.entry_id or self.request.message_id
+
 
 @dataclass(frozen=True)
 class IngestResult:

@@ -89,6 +89,7 @@ class Sender:
                     "send_retry_scheduled",
                     conversation_id=job.conversation_id,
                     job=job.id,
+                    message_id=job.message_id,
                     error_code=outcome.error_code,
                     attempt=attempts,
                 )
@@ -101,6 +102,7 @@ class Sender:
                     "send_failed",
                     conversation_id=job.conversation_id,
                     job=job.id,
+                    message_id=job.message_id,
                     error_code=outcome.error_code,
                 )
             if job.entry_id is not None:

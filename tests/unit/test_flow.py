@@ -232,3 +232,26 @@ async def test_one_receipt_for_the_newest_message_even_when_it_was_processed_fir
     for p in range(PARTITIONS):
         drain(sync, Lane.OUTBOUND, p, sender.handle, batch_size=50, lease_seconds=5)
     assert [j.request.message_id for j in transport.sent] == ["wamid.new"]
+
+
+async def test_logs_about_messages_name_conversation_and_message_never_text_or_number(sync, aclient):
+    from structlog.testing import capture_logs
+
+    store = Store(sync)
+    await ingest(aclient, [message("wamid.LOG", "meu cpf é 123", 100, wa_id="5511977776666")], PARTITIONS)
+    with capture_logs() as logs:
+        drain_all(sync, store, EchoBot(), RecordingTransport())
+    about_messages = [e for e in logs if "message_id" in e]
+    assert about_messages and all(e.get("conversation_id") for e in about_messages)
+    flat = repr(logs)
+    assert "meu cpf" not in flat and "5511977776666" not in flat
+
+
+async def test_transcript_is_bounded_keeping_the_newest(sync, aclient):
+    store = Store(sync, transcript_max=10)
+    await ingest(aclient, [message(f"wamid.b{i:02d}", f"m{i}", 1000 + i) for i in range(15)], PARTITIONS)
+    drain_all(sync, store, SilentBot(), RecordingTransport())
+    conversation = store.current_conversation(CustomerRef(phone_number_id=PNID, wa_id="5511999990001"))
+    assert [e.text for e in store.transcript(conversation.id)] == [f"m{i}" for i in range(5, 15)]
+    assert sync.hlen(keys.entries_key(conversation.id)) == 10
+    assert conversation.messages_in == 15
