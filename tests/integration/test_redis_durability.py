@@ -1,4 +1,4 @@
-"""What the README promises about Redis: with AOF and fsync always, an acknowledged webhook survives a crash."""
+"""The README's promise about Redis: with AOF and fsync always, an acknowledged webhook survives a crash."""
 
 from __future__ import annotations
 
