@@ -26,10 +26,17 @@ class InboundItem(BaseModel):
 
     @property
     def dedupe_id(self) -> str:
+        """Messages are stored once per WhatsApp id. Statuses are not deduplicated: applying one twice
+        changes nothing (they only move forward), and three markers per send would cost memory for naught."""
+        return self.message.id if self.message is not None else ""
+
+    @property
+    def item_id(self) -> str:
+        """The WhatsApp id the item is about: the message's own, or the sent message a status concerns."""
         if self.message is not None:
             return self.message.id
         assert self.status is not None
-        return f"{self.status.message_id}:{self.status.status}"
+        return self.status.message_id
 
     @property
     def routing_key(self) -> str:

@@ -43,13 +43,13 @@ end
 INGEST_LUA = (
     _WAKE_FN
     + """
--- ARGV: prefix, seen_ttl, wake_ms, then (dedupe id, "lane:partition", payload) triples
+-- ARGV: prefix, seen_ttl, wake_ms, then (dedupe id or '', "lane:partition", payload) triples
 local prefix, ttl, wake_ms = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local added, dup = 0, 0
 local touched = {}
 local dups = {}
 for i = 4, #ARGV, 3 do
-  if redis.call('SET', prefix .. 'seen:' .. ARGV[i], '1', 'NX', 'EX', ttl) then
+  if ARGV[i] == '' or redis.call('SET', prefix .. 'seen:' .. ARGV[i], '1', 'NX', 'EX', ttl) then
     redis.call('XADD', prefix .. ARGV[i + 1], '*', 'd', ARGV[i + 2])
     added = added + 1
     touched[ARGV[i + 1]] = true

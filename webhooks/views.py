@@ -141,7 +141,7 @@ async def _keep_others(ctx: WebhookContext, normalized: Normalized, unrouted: li
                 maxlen=EVENTS_KEPT,
                 approximate=True,
             )
-            log.warning("webhook_number_not_served", item=item.dedupe_id)
+            log.warning("webhook_number_not_served", message_id=item.item_id)
         ctx.metrics.unrouted.inc(len(unrouted))
         await pipe.execute()
 
