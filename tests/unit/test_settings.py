@@ -1,0 +1,59 @@
+"""Settings from the environment: defaults, sandbox and embedded modes, and one-line errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from config.settings import DEFAULT_RULES, MissingSetting, Settings, load_settings
+
+
+def test_bare_environment_is_embedded_sandbox_on_loopback(monkeypatch):
+    for name in ("REDIS_URL", "WHATSAPP_ACCESS_TOKEN", "WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings()
+    assert settings.is_embedded and settings.is_sandbox
+    assert (settings.handover_host, settings.handover_port) == ("127.0.0.1", 8080)
+    assert settings.whatsapp_api_url == "https://graph.facebook.com/v23.0"
+    assert settings.handover_rules == DEFAULT_RULES
+
+
+def test_production_environment(monkeypatch):
+    monkeypatch.setenv("REDIS_URL", "redis://redis:6379/0")
+    monkeypatch.setenv("WHATSAPP_ACCESS_TOKEN", "EAAG")
+    monkeypatch.setenv("WHATSAPP_APP_SECRET", "s3cret")
+    monkeypatch.setenv("WHATSAPP_VERIFY_TOKEN", "v")
+    monkeypatch.setenv("WHATSAPP_PHONE_NUMBER_IDS", " 111, 222 ,")
+    monkeypatch.setenv("HANDOVER_PORT", "9000")
+    settings = load_settings()
+    assert not settings.is_embedded and not settings.is_sandbox
+    assert settings.whatsapp_phone_number_ids == ["111", "222"]
+    assert settings.serves_number("222") and not settings.serves_number("333")
+    assert settings.handover_port == 9000
+    assert "s3cret" not in repr(settings) and "EAAG" not in repr(settings)
+
+
+def test_empty_variables_count_as_unset(monkeypatch):
+    monkeypatch.setenv("REDIS_URL", "")
+    monkeypatch.setenv("WHATSAPP_ACCESS_TOKEN", "")
+    settings = load_settings()
+    assert settings.is_embedded and settings.is_sandbox
+
+
+@pytest.mark.parametrize("missing", ["WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN"])
+def test_missing_secret_outside_the_sandbox_names_the_variable(monkeypatch, missing):
+    monkeypatch.setenv("WHATSAPP_ACCESS_TOKEN", "EAAG")
+    monkeypatch.setenv("WHATSAPP_APP_SECRET", "s")
+    monkeypatch.setenv("WHATSAPP_VERIFY_TOKEN", "v")
+    monkeypatch.delenv(missing)
+    with pytest.raises(MissingSetting, match=f"^{missing} is required"):
+        load_settings()
+
+
+def test_a_bad_value_names_the_variable(monkeypatch):
+    monkeypatch.setenv("HANDOVER_PORT", "eighty")
+    with pytest.raises(MissingSetting, match="^HANDOVER_PORT: "):
+        load_settings()
+
+
+def test_every_number_is_served_when_none_is_configured():
+    assert Settings().serves_number("anything")
