@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 import structlog
@@ -22,6 +23,12 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="default HANDOVER_PORT or 8080")
     worker = commands.add_parser("worker", help="rq worker that processes messages and sends replies")
     worker.add_argument("--burst", action="store_true", help="exit when there is nothing left to do")
+    rules = commands.add_parser("rules", help="check, describe and test the rules file").add_subparsers(
+        dest="rules_command", required=True
+    )
+    check = rules.add_parser("check", help="validate a rules file (exit 1 with every problem found)")
+    check.add_argument("file", nargs="?", help="default HANDOVER_RULES or config/rules.yaml")
+    rules.add_parser("schema", help="print the JSON Schema of the rules format, for editor completion")
     return root
 
 
@@ -35,12 +42,35 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.handover_log_level)
     if args.command == "serve":
         return serve(settings, args.host, args.port)
+    if args.command == "rules":
+        return rules_command(settings, args)
     if args.command == "worker":
         from app.worker import run_worker  # rq is imported only by processes that run jobs
 
         run_worker(settings, burst=args.burst)
         return 0
     return 2
+
+
+def rules_command(settings: Settings, args: argparse.Namespace) -> int:
+    from handover.rules.loader import RulesError, load_rules
+    from handover.rules.model import Rules
+
+    if args.rules_command == "schema":
+        print(json.dumps(Rules.model_json_schema(by_alias=True), indent=2, ensure_ascii=False))
+        return 0
+    path = args.file or str(settings.handover_rules)
+    try:
+        loaded = load_rules(path)
+    except RulesError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    rules = loaded.rules
+    print(
+        f"{path}: ok (version {loaded.version}; {len(rules.intents)} intents, {len(rules.escalation)} "
+        f"escalation rules, {len(rules.queues)} queues)"
+    )
+    return 0
 
 
 def serve(settings: Settings, host: str | None, port: int | None) -> int:

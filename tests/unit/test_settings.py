@@ -45,7 +45,7 @@ def test_missing_secret_outside_the_sandbox_names_the_variable(monkeypatch, miss
     monkeypatch.setenv("WHATSAPP_APP_SECRET", "s")
     monkeypatch.setenv("WHATSAPP_VERIFY_TOKEN", "v")
     monkeypatch.delenv(missing)
-    with pytest.raises(MissingSetting, match=f"^{missing} is required"):
+    with pytest.raises(MissingSetting, match=rf"^{missing} is required"):
         load_settings()
 
 

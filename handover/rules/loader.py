@@ -1,0 +1,254 @@
+"""Loading a rules file: YAML with positions, validation, cross-references, and errors ops can act on.
+
+Every problem names the file, line, column and key path, e.g.
+`rules.yaml:42:7 escalation[2].then.queue: unknown queue 'biling' (known: billing, general)`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import string
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from handover.rules.model import Escalate, Rules
+
+Loc = tuple[str | int, ...]
+
+REQUIRED_MESSAGES = {
+    "unrecognized": set(),
+    "queued": {"position", "wait"},
+}
+UNKNOWN_KEY = "unknown key"
+MESSAGE_VARIABLES = {"name", "position", "wait", "reopens"}
+INTENT_VARIABLES = {"name"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    line: int
+    column: int
+    loc: Loc
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column} {format_loc(self.loc) or '(file)'}: {self.message}"
+
+
+class RulesError(Exception):
+    """A rules file that cannot be used; `problems` lists every one found, each with its position."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass(frozen=True)
+class LoadedRules:
+    rules: Rules
+    version: str  # content hash: recorded on every decision the bot takes
+    path: str
+
+
+def load_rules(path: str | Path) -> LoadedRules:
+    """Read, validate and cross-check a rules file; raise RulesError with every problem found."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RulesError([Problem(str(path), 0, 0, (), f"cannot read: {exc.strerror or exc}")]) from exc
+    return parse_rules(text, str(path))
+
+
+def parse_rules(text: str, path: str = "rules.yaml") -> LoadedRules:
+    name = Path(path).name
+    try:
+        data = yaml.safe_load(text)
+        node = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        raise RulesError(
+            [Problem(name, line, column, (), f"not valid YAML: {getattr(exc, 'problem', exc)}")]
+        ) from exc
+    if not isinstance(data, dict):
+        raise RulesError(
+            [Problem(name, 1, 1, (), "the file must be a mapping (version, intents, queues...)")]
+        )
+    positions = Positions(node)
+    try:
+        rules = Rules.model_validate(data)
+    except ValidationError as exc:
+        raise RulesError(
+            [positions.problem(name, tuple(e["loc"]), _message(e)) for e in exc.errors()]
+        ) from exc
+    problems = [positions.problem(name, loc, message) for loc, message in check_references(rules)]
+    if problems:
+        raise RulesError(problems)
+    version = hashlib.sha256(text.encode()).hexdigest()[:12]
+    return LoadedRules(rules=rules, version=version, path=path)
+
+
+def _message(error: Any) -> str:
+    if error["type"] == "extra_forbidden":
+        return UNKNOWN_KEY
+    if error["type"] == "missing":
+        return "required"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+class Positions:
+    """Line and column of every key path in a YAML document."""
+
+    def __init__(self, root: yaml.Node | None) -> None:
+        self.root = root
+
+    def problem(self, path: str, loc: Loc, message: str) -> Problem:
+        node = self.root
+        for index, part in enumerate(loc):
+            # an unknown key is best shown at the key itself; anything else at its value
+            at_key = message == UNKNOWN_KEY and index == len(loc) - 1
+            child = _child(node, part, at_key) if node is not None else None
+            if child is None:
+                break
+            node = child
+        mark = node.start_mark if node is not None else None
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        return Problem(path, line, column, loc, message)
+
+
+def _child(node: yaml.Node, part: str | int, at_key: bool) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if key.value == str(part):
+                found: yaml.Node = key if at_key else value
+                return found
+    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        child: yaml.Node = node.value[part]
+        return child
+    return None
+
+
+def format_loc(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def check_references(rules: Rules) -> Iterator[tuple[Loc, str]]:
+    """What pydantic cannot see: names that must exist, languages, variables, WhatsApp's title limits."""
+    languages = set(rules.languages)
+    if rules.default_language not in languages:
+        yield ("default_language",), f"{rules.default_language!r} is not one of languages {sorted(languages)}"
+    queues = sorted(rules.queues)
+    intent_names = [i.name for i in rules.intents]
+    yield from _duplicates(intent_names, "intents", "intent")
+    yield from _duplicates([t.name for t in rules.escalation], "escalation", "trigger")
+
+    def queue_ref(loc: Loc, escalate: Escalate) -> Iterator[tuple[Loc, str]]:
+        if escalate.queue not in rules.queues:
+            yield (*loc, "queue"), f"unknown queue {escalate.queue!r} (known: {', '.join(queues)})"
+
+    for i, intent in enumerate(rules.intents):
+        at: Loc = ("intents", i)
+        slots = {s.name for s in intent.collect}
+        yield from _texts(intent.reply, (*at, "reply"), languages, INTENT_VARIABLES | slots)
+        for b, button in enumerate(intent.buttons):
+            yield from _texts(button.title, (*at, "buttons", b, "title"), languages, set(), limit=20)
+        if intent.choices is not None:
+            yield from _texts(intent.choices.button, (*at, "list", "button"), languages, set(), limit=20)
+            for r, row in enumerate(intent.choices.rows):
+                yield from _texts(row.title, (*at, "list", "rows", r, "title"), languages, set(), limit=24)
+                yield from _texts(
+                    row.description, (*at, "list", "rows", r, "description"), languages, set(), 72
+                )
+        for s, slot in enumerate(intent.collect):
+            yield from _texts(slot.ask, (*at, "collect", s, "ask"), languages, INTENT_VARIABLES)
+            yield from _texts(slot.invalid, (*at, "collect", s, "invalid"), languages, INTENT_VARIABLES)
+        if intent.escalate is not None:
+            yield from queue_ref((*at, "escalate"), intent.escalate)
+        if intent.requires_identity and rules.identity is None:
+            yield (*at, "requires_identity"), "needs an identity section to verify customers"
+    for t, trigger in enumerate(rules.escalation):
+        yield from queue_ref(("escalation", t, "then"), trigger.then)
+        for name in trigger.when.intents or []:
+            if name not in intent_names:
+                yield ("escalation", t, "when", "intents"), f"unknown intent {name!r}"
+        for tag in trigger.when.customer_tags or []:
+            if tag not in rules.customer_tags:
+                yield ("escalation", t, "when", "customer_tags"), f"unknown customer tag {tag!r}"
+    for name, queue in rules.queues.items():
+        if queue.business_hours is not None and queue.business_hours not in rules.business_hours:
+            known = ", ".join(sorted(rules.business_hours)) or "none defined"
+            yield (
+                ("queues", name, "business_hours"),
+                f"unknown hours {queue.business_hours!r} (known: {known})",
+            )
+    for name, hours in rules.business_hours.items():
+        yield from _timezone(hours.timezone, ("business_hours", name, "timezone"))
+    senior = rules.transfers.senior_queue
+    if senior is not None and senior not in rules.queues:
+        yield ("transfers", "senior_queue"), f"unknown queue {senior!r} (known: {', '.join(queues)})"
+    if rules.identity is not None:
+        for field in rules.identity.fields:
+            if field not in rules.identity.ask:
+                yield ("identity", "ask"), f"no question for identity field {field!r}"
+        for field, texts in rules.identity.ask.items():
+            yield from _texts(texts, ("identity", "ask", field), languages, INTENT_VARIABLES)
+        yield from queue_ref(("identity", "failed"), rules.identity.failed)
+    for name, variables in REQUIRED_MESSAGES.items():
+        if name not in rules.messages:
+            yield (
+                ("messages",),
+                f"missing message {name!r}"
+                + (f" (may use {{{'}, {'.join(sorted(variables))}}})" if variables else ""),
+            )
+    for name, texts in rules.messages.items():
+        yield from _texts(texts, ("messages", name), languages, MESSAGE_VARIABLES)
+
+
+def _texts(
+    texts: dict[str, str] | None, loc: Loc, languages: set[str], variables: set[str], limit: int | None = None
+) -> Iterator[tuple[Loc, str]]:
+    if texts is None:
+        return
+    for missing in sorted(languages - set(texts)):
+        yield loc, f"missing the {missing!r} text (every text needs {', '.join(sorted(languages))})"
+    for language, text in texts.items():
+        if language not in languages:
+            yield (*loc, language), f"{language!r} is not one of languages {sorted(languages)}"
+            continue
+        if limit is not None and len(text) > limit:
+            yield (*loc, language), f"{len(text)} characters; WhatsApp allows {limit}"
+        try:
+            fields = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+        except ValueError as exc:
+            yield (*loc, language), f"bad braces: {exc}"
+            continue
+        for unknown in sorted(fields - variables):
+            known = ", ".join("{" + v + "}" for v in sorted(variables)) or "none"
+            yield (*loc, language), f"unknown variable {{{unknown}}} (known here: {known})"
+
+
+def _duplicates(names: list[str], section: str, what: str) -> Iterator[tuple[Loc, str]]:
+    seen: set[str] = set()
+    for index, name in enumerate(names):
+        if name in seen:
+            yield (section, index, "name"), f"{what} {name!r} is defined twice"
+        seen.add(name)
+
+
+def _timezone(name: str, loc: Loc) -> Iterator[tuple[Loc, str]]:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        yield loc, f"unknown time zone {name!r} (e.g. America/Sao_Paulo)"

@@ -1,0 +1,217 @@
+"""The rules file's format: pydantic models with unknown keys forbidden (ops owns the YAML, we own this)."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+Texts = dict[str, str]  # language -> text; every language of the file must be present (checked on load)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+    @property
+    def weight(self) -> int:
+        return {"low": 0, "normal": 1, "high": 2, "urgent": 3}[self.value]
+
+
+class Match(_Strict):
+    """When an intent applies. Any one of the lists may match; text is compared without case or accents."""
+
+    any: list[str] = Field(default_factory=list, description="keywords or phrases; one is enough")
+    all: list[str] = Field(default_factory=list, description="keywords or phrases that must all appear")
+    regex: list[str] = Field(default_factory=list, description="regular expressions over the normalised text")
+    buttons: list[str] = Field(default_factory=list, description="ids of reply buttons or list rows")
+    typos: bool = Field(default=True, description="tolerate one typo in words of 5 letters or more")
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"bad regular expression {pattern!r}: {exc}") from exc
+        return patterns
+
+    @model_validator(mode="after")
+    def _something(self) -> Match:
+        if not (self.any or self.all or self.regex or self.buttons):
+            raise ValueError("give at least one of any, all, regex, buttons")
+        return self
+
+
+class ButtonSpec(_Strict):
+    id: str = Field(min_length=1, max_length=256)
+    title: Texts
+
+
+class RowSpec(_Strict):
+    id: str = Field(min_length=1, max_length=200)
+    title: Texts
+    description: Texts | None = None
+
+
+class ListSpec(_Strict):
+    button: Texts
+    rows: list[RowSpec] = Field(min_length=1, max_length=10)
+
+
+class Slot(_Strict):
+    """A value the bot asks for, checks and keeps (e.g. an order number)."""
+
+    name: Name
+    ask: Texts
+    pattern: str | None = Field(default=None, description="regular expression the answer must match")
+    invalid: Texts | None = Field(default=None, description="said when the answer does not match")
+    attempts: int = Field(default=3, ge=1, le=10)
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, pattern: str | None) -> str | None:
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"bad regular expression {pattern!r}: {exc}") from exc
+        return pattern
+
+
+class Escalate(_Strict):
+    queue: Name
+    reason: Name
+    priority: Priority = Priority.NORMAL
+
+
+class Intent(_Strict):
+    name: Name
+    match: Match
+    reply: Texts | None = None
+    buttons: list[ButtonSpec] = Field(default_factory=list, max_length=3)
+    choices: ListSpec | None = Field(default=None, alias="list")  # `list` would shadow the builtin here
+    collect: list[Slot] = Field(default_factory=list)
+    requires_identity: bool = False
+    escalate: Escalate | None = None
+
+    @model_validator(mode="after")
+    def _does_something(self) -> Intent:
+        if not (self.reply or self.escalate):
+            raise ValueError("an intent needs a reply, an escalate, or both")
+        if (self.buttons or self.choices) and not self.reply:
+            raise ValueError("buttons and lists need a reply text to go with them")
+        if self.buttons and self.choices:
+            raise ValueError("use buttons or a list, not both")
+        return self
+
+
+MediaKind = Literal["audio", "image", "video", "document", "sticker", "location", "contacts", "unknown"]
+
+
+class When(_Strict):
+    """Conditions of an escalation trigger; all those given must hold."""
+
+    unrecognized_in_a_row: int | None = Field(default=None, ge=1)
+    keywords: list[str] | None = None
+    media: list[MediaKind] | None = None
+    intents: list[Name] | None = None
+    customer_tags: list[Name] | None = None
+    bot_turns_over: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _something(self) -> When:
+        if not self.model_dump(exclude_none=True):
+            raise ValueError("a trigger needs at least one condition")
+        return self
+
+
+class Trigger(_Strict):
+    name: Name
+    when: When
+    then: Escalate
+
+
+class Queue(_Strict):
+    sla_seconds: int | None = Field(default=None, ge=1)
+    business_hours: Name | None = Field(default=None, description="a key of business_hours; default: always")
+
+
+class Transfers(_Strict):
+    max_per_conversation: int = Field(default=3, ge=1)
+    senior_lane_after: int = Field(default=2, ge=1)
+    senior_queue: Name | None = None
+
+
+_HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$")
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun", "mon-fri", "mon-sat", "sat-sun"]
+
+
+class Hours(_Strict):
+    """Opening hours in a time zone; days not listed are closed."""
+
+    timezone: str = "America/Sao_Paulo"
+    days: dict[Day, str]
+    outside: Literal["wait", "leave_details"] = "wait"
+
+    @field_validator("days")
+    @classmethod
+    def _ranges(cls, days: dict[str, str]) -> dict[str, str]:
+        for day, span in days.items():
+            if not _HOURS.match(span):
+                raise ValueError(f"{day}: {span!r} is not HH:MM-HH:MM")
+        return days
+
+
+class Directory(_Strict):
+    """Where identities are checked: a YAML/CSV file of customers, or an HTTP verifier."""
+
+    file: str | None = None
+    url: str | None = None
+    timeout_seconds: float = Field(default=5.0, gt=0, le=30)
+
+    @model_validator(mode="after")
+    def _one(self) -> Directory:
+        if bool(self.file) == bool(self.url):
+            raise ValueError("give exactly one of file or url")
+        return self
+
+
+IdentityField = Literal["cpf", "birth_date", "account_number", "zip_code", "email"]
+
+
+class Identity(_Strict):
+    fields: list[IdentityField] = Field(min_length=1)
+    ask: dict[IdentityField, Texts]
+    directory: Directory
+    attempts: int = Field(default=3, ge=1, le=10)
+    ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    failed: Escalate
+
+
+class Rules(_Strict):
+    """A whole rules file."""
+
+    version: Literal[1]
+    languages: list[str] = Field(default_factory=lambda: ["pt", "en"], min_length=1)
+    default_language: str = "pt"
+    intents: list[Intent] = Field(default_factory=list)
+    escalation: list[Trigger] = Field(default_factory=list)
+    queues: dict[Name, Queue] = Field(min_length=1)
+    transfers: Transfers = Field(default_factory=Transfers)
+    business_hours: dict[Name, Hours] = Field(default_factory=dict)
+    identity: Identity | None = None
+    customer_tags: dict[Name, list[str]] = Field(
+        default_factory=dict, description="tag -> customer wa_ids or user_ids (e.g. vip)"
+    )
+    messages: dict[Name, Texts]

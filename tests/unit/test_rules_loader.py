@@ -1,0 +1,138 @@
+"""The rules file: the shipped one loads; each kind of mistake is named with file, line, column and key."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from handover.rules.loader import RulesError, load_rules, parse_rules
+
+SHIPPED = Path(__file__).resolve().parents[2] / "config" / "rules.yaml"
+BASE = SHIPPED.read_text()
+
+
+def test_shipped_rules_load_with_a_content_version():
+    loaded = load_rules(SHIPPED)
+    assert [i.name for i in loaded.rules.intents][:3] == ["greeting", "human_request", "order_status"]
+    assert len(loaded.version) == 12 and loaded.version == load_rules(SHIPPED).version
+    assert parse_rules(BASE + "\n# a comment\n").version != loaded.version
+
+
+BROKEN = [
+    (
+        "then: {queue: general, reason: bot_could_not_help}",
+        "then: {queue: biling, reason: bot_could_not_help}",
+        "rules.yaml:74:19 escalation[3].then.queue: unknown queue 'biling' (known: billing, general, retention, senior)",
+    ),
+    (
+        '    match: {any: ["obrigado"',
+        '    matches: {any: ["obrigado"',
+        "rules.yaml:58:5 intents[5].match: required\nrules.yaml:59:5 intents[5].matches: unknown key",
+    ),
+    (
+        '{pt: "Sim, atendente"',
+        '{pt: "Sim, quero falar com um atendente"',
+        "rules.yaml:55:47 intents[4].buttons[0].title.pt: 33 characters; WhatsApp allows 20",
+    ),
+    (
+        "Olá, {name}!",
+        "Olá, {nome}!",
+        "rules.yaml:12:11 intents[0].reply.pt: unknown variable {nome} (known here: {name})",
+    ),
+    (
+        "languages: [pt, en]",
+        "languages: [pt, en",
+        "rules.yaml:6:17 (file): not valid YAML: expected ',' or ']', but got ':'",
+    ),
+    (
+        'timezone: America/Sao_Paulo\n    days: {mon-fri: "09:00-18:00"}',
+        'timezone: America/Sao_Polo\n    days: {mon-fri: "09:00-18:00"}',
+        "rules.yaml:93:15 business_hours.office.timezone: unknown time zone 'America/Sao_Polo' (e.g. America/Sao_Paulo)",
+    ),
+    (
+        'sat: "09:00-13:00"',
+        'sat: "9h-13h"',
+        "rules.yaml:90:11 business_hours.store.days: sat: '9h-13h' is not HH:MM-HH:MM",
+    ),
+    (
+        "default_language: pt",
+        "default_language: es",
+        "rules.yaml:6:19 default_language: 'es' is not one of languages ['en', 'pt']",
+    ),
+    (
+        "when: {media: [audio]}",
+        "when: {media: [hologram]}",
+        "rules.yaml:70:20 escalation[2].when.media[0]: Input should be 'audio', 'image', 'video', 'document', "
+        "'sticker', 'location', 'contacts' or 'unknown'",
+    ),
+    (
+        "customer_tags: [vip], intents:",
+        "customer_tags: [gold], intents:",
+        "rules.yaml:67:27 escalation[1].when.customer_tags: unknown customer tag 'gold'",
+    ),
+    (
+        "business_hours: office}",
+        "business_hours: offce}",
+        "rules.yaml:81:47 queues.billing.business_hours: unknown hours 'offce' (known: office, store)",
+    ),
+    (
+        "  - name: thanks\n",
+        "  - name: greeting\n",
+        "rules.yaml:58:11 intents[5].name: intent 'greeting' is defined twice",
+    ),
+    (
+        '    pattern: "^\\\\d{4,12}$"',
+        '    pattern: "^(\\\\d{4,12}$"',
+        "rules.yaml:34:18 intents[2].collect[0].pattern: bad regular expression '^(\\\\d{4,12}$': "
+        "missing ), unterminated subpattern at position 1",
+    ),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "error"), BROKEN, ids=[e.split(" ", 2)[1] for *_, e in BROKEN])
+def test_each_mistake_is_named_where_it_is(old, new, error):
+    assert old in BASE
+    with pytest.raises(RulesError) as caught:
+        parse_rules(BASE.replace(old, new, 1), "config/rules.yaml")
+    assert str(caught.value) == error
+
+
+def test_every_problem_is_listed_not_just_the_first():
+    text = BASE.replace("Olá, {name}!", "Olá, {nome}!").replace(
+        "then: {queue: general, reason: bot_could_not_help}",
+        "then: {queue: biling, reason: bot_could_not_help}",
+    )
+    with pytest.raises(RulesError) as caught:
+        parse_rules(text, "rules.yaml")
+    assert [p.loc for p in caught.value.problems] == [
+        ("intents", 0, "reply", "pt"),
+        ("escalation", 3, "then", "queue"),
+    ]
+
+
+def test_missing_file_and_non_mapping():
+    with pytest.raises(RulesError, match=r"nope.yaml:0:0 \(file\): cannot read"):
+        load_rules("nope.yaml")
+    with pytest.raises(RulesError, match=r"rules.yaml:1:1 \(file\): the file must be a mapping"):
+        parse_rules("- just\n- a list\n")
+
+
+def test_rules_check_command(tmp_path, capsys):
+    assert main(["rules", "check", str(SHIPPED)]) == 0
+    assert "ok" in capsys.readouterr().out
+    broken = tmp_path / "rules.yaml"
+    broken.write_text(BASE.replace("Olá, {name}!", "Olá, {nome}!"))
+    assert main(["rules", "check", str(broken)]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "rules.yaml:12:11 intents[0].reply.pt: unknown variable {nome} (known here: {name})"
+    )
+
+
+def test_rules_schema_command_prints_json_schema(capsys):
+    assert main(["rules", "schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["title"] == "Rules" and "intents" in schema["properties"]
+    assert schema["$defs"]["Intent"]["additionalProperties"] is False
