@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.fakes.graph_server import FakeGraph
 
+from tests.fakes.graph_server import FakeGraph
 from tests.support.processes import Process, http_json, is_up, wait_for
 from tests.support.redis_server import free_port
 from tests.support.webhook import SECRET, body, signed, text_message
