@@ -51,7 +51,7 @@ def test_missing_secret_outside_the_sandbox_names_the_variable(monkeypatch, miss
 
 def test_a_bad_value_names_the_variable(monkeypatch):
     monkeypatch.setenv("HANDOVER_PORT", "eighty")
-    with pytest.raises(MissingSetting, match="^HANDOVER_PORT: "):
+    with pytest.raises(MissingSetting, match=r"^HANDOVER_PORT: "):
         load_settings()
 
 
