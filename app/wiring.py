@@ -8,9 +8,12 @@ from redis.asyncio import BlockingConnectionPool as AsyncBlockingPool
 from redis.asyncio import Redis as AsyncRedis
 
 from config.settings import Settings
-from handover.bot import SilentBot
 from handover.outbound import Sender, SendMany
 from handover.processing import Processor
+from handover.queues import RedisQueueView
+from handover.rules.bot import RuleBot
+from handover.rules.directory import RulesDirectory
+from handover.rules.holder import RulesHolder
 from handover.store import Store
 from workers.runtime import WorkerRuntime
 from workers.transport import ConcurrentSender, LoopThread, SandboxOutbox
@@ -59,9 +62,17 @@ def worker_runtime(settings: Settings, client: redis.Redis) -> WorkerRuntime:
         graph = loop.run(open_client())
         send_many = ConcurrentSender(loop, graph.send, settings.handover_send_concurrency)
         closers.append(loop.stop)
+    holder = RulesHolder(settings.handover_rules)
+    bot = RuleBot(holder, RedisQueueView(client), RulesDirectory(holder))
+    processor = Processor(
+        store=store,
+        bot=bot,
+        partitions=settings.handover_partitions,
+        summary_language=holder().rules.default_language,
+    )
     return WorkerRuntime(
         client=client,
-        processor=Processor(store=store, bot=SilentBot(), partitions=settings.handover_partitions),
+        processor=processor,
         sender=Sender(store=store, send_many=send_many),
         batch_size=settings.handover_batch_size,
         lease_seconds=settings.handover_lease_seconds,

@@ -1,21 +1,63 @@
-"""The bot interface the conversation handler calls while a conversation is with the bot."""
+"""The bot interface the conversation handler calls while a conversation is with the bot, and its result."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from pydantic import BaseModel
 
 from handover.conversation import Conversation
 from handover.message import InboundMessage, OutboundRequest
 
+Action = Literal["reply", "ask", "identity", "escalate", "unrecognized", "silent"]
+
+
+class Decision(BaseModel):
+    """What the bot did with one message and which rule made it do so: ops can always see why."""
+
+    message_id: str
+    action: Action
+    rule: str  # "intents.greeting", "escalation.legal_or_churn", "messages.unrecognized" ...
+    how: str | None = None  # why it matched: 'keyword "pedido"', 'button "menu_pedido"' ...
+    rules_version: str
+    at: float
+
+
+class EscalationDecision(BaseModel):
+    """A person must take over: where, how urgently, and why."""
+
+    queue: str
+    priority: str
+    reason: str
+    rule: str
+    rules_version: str
+    at: float
+    trigger_message_id: str
+    business_hours_open: bool = True
+
+
+@dataclass
+class BotTurn:
+    """The bot's answer to one message. `redact` names what the message held (e.g. "cpf") when it must
+    not be kept in clear."""
+
+    decision: Decision
+    replies: list[OutboundRequest] = field(default_factory=list)
+    escalation: EscalationDecision | None = None
+    redact: str | None = None
+
 
 class Bot(Protocol):
-    """Decides what to answer to a customer message; the rules engine fills this in."""
+    """Decides what to do with a customer message while the conversation is with the bot."""
 
-    def handle(self, conversation: Conversation, message: InboundMessage) -> list[OutboundRequest]: ...
+    def handle(self, conversation: Conversation, message: InboundMessage) -> BotTurn: ...
 
 
 class SilentBot:
-    """Answers nothing: the placeholder until the rule-based bot lands."""
+    """Answers nothing."""
 
-    def handle(self, conversation: Conversation, message: InboundMessage) -> list[OutboundRequest]:
-        return []
+    def handle(self, conversation: Conversation, message: InboundMessage) -> BotTurn:
+        return BotTurn(
+            Decision(message_id=message.id, action="silent", rule="none", rules_version="none", at=0)
+        )

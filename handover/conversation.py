@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
+from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from handover.identity import VerifiedIdentity
 from handover.message import CustomerRef
 
 WINDOW_SECONDS = 24 * 3600
@@ -25,6 +27,31 @@ class ConversationState(StrEnum):
         return self in (ConversationState.RESOLVED, ConversationState.ABANDONED)
 
 
+class Awaiting(BaseModel):
+    """The bot asked for something and the next message is the answer: a slot, or an identity field."""
+
+    kind: Literal["slot", "identity"]
+    intent: str
+    field: str
+    attempts: int = 0
+
+
+class BotState(BaseModel):
+    """What the bot remembers between turns; reset when an agent hands the conversation back."""
+
+    language: str | None = None
+    turns: int = 0
+    unrecognized: int = 0  # in a row
+    awaiting: Awaiting | None = None
+    collected: dict[str, str] = Field(default_factory=dict)
+    # identity values typed so far, cleaned, kept only until the directory answers (never in the transcript)
+    pending_identity: dict[str, str] = Field(default_factory=dict)
+    identity_attempts: int = 0
+    intent: str | None = None  # the last intent recognised
+    intent_how: str | None = None
+    unrecognized_total: int = 0
+
+
 class Conversation(BaseModel):
     """One conversation with one customer on one business number; a new one starts after the last closes."""
 
@@ -41,6 +68,10 @@ class Conversation(BaseModel):
     window_expires_at: float | None = None
     messages_in: int = 0
     messages_out: int = 0
+    bot: BotState = Field(default_factory=BotState)
+    identity: VerifiedIdentity | None = None
+    queue: str | None = None
+    priority: str | None = None
 
     @classmethod
     def start(cls, customer: CustomerRef, now: float) -> Conversation:

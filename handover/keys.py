@@ -100,3 +100,22 @@ def dead_letter_key(lane: Lane) -> str:
 def as_text(value: Any) -> Any:
     """A Redis reply as str, whether or not the client decodes responses (rq's connection does not)."""
     return value.decode() if isinstance(value, bytes) else value
+
+
+def queue_key(queue: str) -> str:
+    """Sorted set of waiting conversation ids: higher priority first, then the longest waiting."""
+    return f"{PREFIX}queue:{queue}"
+
+
+def queue_waits_key(queue: str) -> str:
+    """Recent waits (seconds) of conversations taken from a queue, newest first: the wait estimate."""
+    return f"{PREFIX}queue:{queue}:waits"
+
+
+def packet_key(conversation_id: str) -> str:
+    return f"{PREFIX}packet:{conversation_id}"
+
+
+def decisions_key(conversation_id: str) -> str:
+    """The bot's recent decisions in a conversation, newest first, each with its rule and rules version."""
+    return f"{PREFIX}decisions:{conversation_id}"

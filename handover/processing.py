@@ -12,10 +12,13 @@ from pydantic import ValidationError
 from redis.client import Pipeline
 
 from handover import keys
-from handover.bot import Bot
-from handover.conversation import Conversation
+from handover.bot import Bot, Decision, EscalationDecision
+from handover.conversation import Conversation, ConversationState
 from handover.enqueue import InboundItem, OutboundJob, queue_send
 from handover.message import InboundKind, InboundMessage, OutboundKind, OutboundRequest, StatusUpdate
+from handover.packet import ContextPacket, build_packet
+from handover.queues import enqueue
+from handover.rules.model import Priority
 from handover.store import Store
 from handover.streams import Batch
 from handover.transcript import TranscriptEntry
@@ -48,6 +51,9 @@ class _Effects:
     entries: list[tuple[str, TranscriptEntry]] = field(default_factory=list)
     sends: list[OutboundJob] = field(default_factory=list)
     statuses: list[StatusUpdate] = field(default_factory=list)
+    decisions: list[tuple[str, Decision]] = field(default_factory=list)
+    escalations: list[tuple[Conversation, EscalationDecision]] = field(default_factory=list)
+    packets: list[ContextPacket] = field(default_factory=list)
     malformed: int = 0
 
 
@@ -59,6 +65,7 @@ class Processor:
     bot: Bot
     partitions: int
     clock: Callable[[], float] = time.time
+    summary_language: str = "pt"
 
     def handle(self, batch: Batch) -> None:
         effects = _Effects()
@@ -78,6 +85,7 @@ class Processor:
         messages.sort(key=lambda pair: (pair[1].customer.key, pair[1].timestamp, pair[0]))
         for _, message in messages:
             self._apply_message(message, effects)
+        effects.packets = [self._packet(c, e, effects) for c, e in effects.escalations]
         batch.commit(lambda pipe: self._write(pipe, effects))
         for conversation_id, entry in effects.entries:
             if entry.direction == "in":
@@ -89,9 +97,7 @@ class Processor:
         now = self.clock()
         conversation = self._conversation_for(message, effects, now)
         conversation.note_customer_message(message.customer, float(message.timestamp), now)
-        effects.entries.append(
-            (conversation.id, TranscriptEntry.from_inbound(message, conversation.entry_count))
-        )
+        entry = TranscriptEntry.from_inbound(message, conversation.entry_count)
         if message.kind in _READABLE:
             receipt = OutboundRequest(
                 kind=OutboundKind.MARK_READ,
@@ -100,13 +106,32 @@ class Processor:
                 message_id=message.id,
             )
             effects.sends.append(self._job(conversation, receipt, None, message_timestamp=message.timestamp))
-        if conversation.state == "bot":
-            for request in self.bot.handle(conversation, message):
-                entry_id = f"out.{uuid.uuid4().hex}"
-                conversation.messages_out += 1
-                entry = TranscriptEntry.from_outbound(entry_id, request, "bot", now, conversation.entry_count)
-                effects.entries.append((conversation.id, entry))
-                effects.sends.append(self._job(conversation, request, entry_id=entry_id))
+        if conversation.state != ConversationState.BOT:
+            effects.entries.append((conversation.id, entry))
+            return
+        turn = self.bot.handle(conversation, message)
+        # What proves an identity is never kept: the transcript says what it was, not what it said.
+        effects.entries.append((conversation.id, entry.redacted(turn.redact) if turn.redact else entry))
+        effects.decisions.append((conversation.id, turn.decision))
+        for request in turn.replies:
+            entry_id = f"out.{uuid.uuid4().hex}"
+            conversation.messages_out += 1
+            reply = TranscriptEntry.from_outbound(entry_id, request, "bot", now, conversation.entry_count)
+            effects.entries.append((conversation.id, reply))
+            effects.sends.append(self._job(conversation, request, entry_id=entry_id))
+        if turn.escalation is not None:
+            conversation.state = ConversationState.QUEUED
+            conversation.queue = turn.escalation.queue
+            conversation.priority = turn.escalation.priority
+            effects.escalations.append((conversation, turn.escalation))
+            log.info(
+                "handover_requested",
+                conversation_id=conversation.id,
+                message_id=message.id,
+                queue=turn.escalation.queue,
+                reason=turn.escalation.reason,
+                rule=turn.escalation.rule,
+            )
 
     def _conversation_for(self, message: InboundMessage, effects: _Effects, now: float) -> Conversation:
         customer = message.customer
@@ -136,6 +161,16 @@ class Processor:
             message_timestamp=message_timestamp,
         )
 
+    def _packet(
+        self, conversation: Conversation, escalation: EscalationDecision, effects: _Effects
+    ) -> ContextPacket:
+        """Everything so far: what is stored, and what this batch adds (not yet committed)."""
+        stored = self.store.transcript(conversation.id)
+        known = {e.id for e in stored}
+        fresh = [e for c, e in effects.entries if c == conversation.id and e.id not in known]
+        transcript = sorted([*stored, *fresh], key=lambda e: e.score)
+        return build_packet(conversation, escalation, transcript, self.summary_language)
+
     def _write(self, pipe: Pipeline, effects: _Effects) -> None:
         for conversation in effects.conversations.values():
             self.store.save_conversation(pipe, conversation)
@@ -145,6 +180,12 @@ class Processor:
             queue_send(pipe, job)
         for status in effects.statuses:
             self.store.apply_status(pipe, status)
+        for conversation_id, decision in effects.decisions:
+            self.store.record_decision(pipe, conversation_id, decision)
+        for (conversation, escalation), packet in zip(effects.escalations, effects.packets, strict=True):
+            self.store.save_packet(pipe, packet)
+            enqueue(pipe, escalation.queue, conversation.id, Priority(escalation.priority), escalation.at)
+        Store.count(pipe, "escalations", len(effects.escalations))
         inbound = sum(1 for _, e in effects.entries if e.direction == "in")
         Store.count(pipe, "messages_processed", inbound)
         Store.count(pipe, "statuses_processed", len(effects.statuses))

@@ -9,9 +9,13 @@ import redis
 from redis.client import Pipeline
 
 from handover import keys
+from handover.bot import Decision
 from handover.conversation import Conversation
 from handover.message import CustomerRef, DeliveryStatus, SendOutcome, StatusUpdate
+from handover.packet import ContextPacket
 from handover.transcript import Delivery, TranscriptEntry
+
+DECISIONS_KEPT = 100
 
 _RANKS = "{" + ", ".join(f"{s.value} = {s.rank}" for s in DeliveryStatus) + "}"
 
@@ -220,6 +224,25 @@ class Store:
             client=pipe,
         )
 
+    def record_decision(self, pipe: Pipeline, conversation_id: str, decision: Decision) -> None:
+        key = keys.decisions_key(conversation_id)
+        pipe.lpush(key, decision.model_dump_json())
+        pipe.ltrim(key, 0, DECISIONS_KEPT - 1)
+
+    def decisions(self, conversation_id: str) -> list[Decision]:
+        """Newest first."""
+        return [
+            Decision.model_validate_json(d)
+            for d in self.client.lrange(keys.decisions_key(conversation_id), 0, -1)
+        ]
+
+    def save_packet(self, pipe: Pipeline, packet: ContextPacket) -> None:
+        pipe.set(keys.packet_key(packet.conversation_id), packet.model_dump_json(by_alias=True))
+
+    def packet(self, conversation_id: str) -> ContextPacket | None:
+        raw = self.client.get(keys.packet_key(conversation_id))
+        return ContextPacket.model_validate_json(raw) if raw else None
+
     @staticmethod
     def count(pipe: Pipeline, name: str, amount: int = 1) -> None:
         if amount:
@@ -244,4 +267,14 @@ def _decode_hash(raw: dict[Any, Any]) -> dict[str, Any]:
     return out
 
 
-_STRING_FIELDS = {"id", "phone_number_id", "customer_key", "wa_id", "user_id", "profile_name", "state"}
+_STRING_FIELDS = {
+    "id",
+    "phone_number_id",
+    "customer_key",
+    "wa_id",
+    "user_id",
+    "profile_name",
+    "state",
+    "queue",
+    "priority",
+}

@@ -39,6 +39,10 @@ class TranscriptEntry(BaseModel):
     content: dict[str, Any] = Field(default_factory=dict)
     delivery: Delivery | None = None  # outbound only; filled from the delivery hash when read
 
+    def redacted(self, what: str) -> TranscriptEntry:
+        """The entry without what the customer typed: only that it was, e.g., their CPF."""
+        return self.model_copy(update={"text": f"[{what}]", "content": {"redacted": what}})
+
     @property
     def score(self) -> int:
         """Transcript order: milliseconds, then position (exact in a double until the year 2255)."""

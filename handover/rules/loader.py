@@ -63,7 +63,15 @@ def load_rules(path: str | Path) -> LoadedRules:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise RulesError([Problem(str(path), 0, 0, (), f"cannot read: {exc.strerror or exc}")]) from exc
-    return parse_rules(text, str(path))
+    loaded = parse_rules(text, str(path))
+    identity = loaded.rules.identity
+    if identity is not None and identity.directory.file:
+        directory = path.parent / identity.directory.file
+        if not directory.is_file():
+            loc = ("identity", "directory", "file")
+            problem = Positions(yaml.compose(text)).problem(path.name, loc, f"no such file: {directory}")
+            raise RulesError([problem])
+    return loaded
 
 
 def parse_rules(text: str, path: str = "rules.yaml") -> LoadedRules:
@@ -200,8 +208,10 @@ def check_references(rules: Rules) -> Iterator[tuple[Loc, str]]:
         for field in rules.identity.fields:
             if field not in rules.identity.ask:
                 yield ("identity", "ask"), f"no question for identity field {field!r}"
-        for field, texts in rules.identity.ask.items():
-            yield from _texts(texts, ("identity", "ask", field), languages, INTENT_VARIABLES)
+        for asked, texts in rules.identity.ask.items():
+            if asked not in rules.identity.fields:
+                yield ("identity", "ask", asked), f"question for {asked!r}, which is not in identity.fields"
+            yield from _texts(texts, ("identity", "ask", asked), languages, INTENT_VARIABLES)
         yield from queue_ref(("identity", "failed"), rules.identity.failed)
     for name, variables in REQUIRED_MESSAGES.items():
         if name not in rules.messages:

@@ -38,7 +38,7 @@ def within_one_edit(a: str, b: str) -> bool:
         i, j = diffs
         return a[i] == b[j] and a[j] == b[i]  # two neighbours swapped
     short, long = (a, b) if len(a) < len(b) else (b, a)
-    return any(long[:i] + long[i + 1:] == short for i in range(len(long)))
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
 @dataclass(frozen=True)

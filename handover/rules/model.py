@@ -192,7 +192,7 @@ IdentityField = Literal["cpf", "birth_date", "account_number", "zip_code", "emai
 
 class Identity(_Strict):
     fields: list[IdentityField] = Field(min_length=1)
-    ask: dict[IdentityField, Texts]
+    ask: dict[str, Texts]  # one question per field
     directory: Directory
     attempts: int = Field(default=3, ge=1, le=10)
     ttl_seconds: int = Field(default=24 * 3600, ge=60)

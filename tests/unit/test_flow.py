@@ -6,7 +6,7 @@ import fakeredis
 import pytest
 
 from handover import keys
-from handover.bot import SilentBot
+from handover.bot import BotTurn, Decision, SilentBot
 from handover.enqueue import InboundItem, OutboundJob, ingest
 from handover.keys import Lane
 from handover.message import (
@@ -32,16 +32,20 @@ class EchoBot:
     """Answers every text with its reverse, so tests can see bot output."""
 
     def handle(self, conversation, message):
+        decision = Decision(message_id=message.id, action="reply", rule="echo", rules_version="t", at=0)
         if message.kind != InboundKind.TEXT:
-            return []
-        return [
-            OutboundRequest(
-                kind=OutboundKind.TEXT,
-                phone_number_id=conversation.phone_number_id,
-                to=conversation.address,
-                text=(message.text or "")[::-1],
-            )
-        ]
+            return BotTurn(decision)
+        return BotTurn(
+            decision,
+            [
+                OutboundRequest(
+                    kind=OutboundKind.TEXT,
+                    phone_number_id=conversation.phone_number_id,
+                    to=conversation.address,
+                    text=(message.text or "")[::-1],
+                )
+            ],
+        )
 
 
 class RecordingTransport:

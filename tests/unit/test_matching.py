@@ -10,8 +10,12 @@ from handover.rules.model import Match
 
 @pytest.mark.parametrize(
     ("raw", "normalized"),
-    [("Olá, CADÊ meu pedido?!", "ola cade meu pedido"), ("  2ª   via_do boleto ", "2a via do boleto"),
-     ("AÇÃO", "acao"), ("👍", "")],
+    [
+        ("Olá, CADÊ meu pedido?!", "ola cade meu pedido"),
+        ("  2ª   via_do boleto ", "2a via do boleto"),
+        ("AÇÃO", "acao"),
+        ("👍", ""),
+    ],
 )
 def test_normalize(raw, normalized):
     assert normalize(raw) == normalized
@@ -19,8 +23,14 @@ def test_normalize(raw, normalized):
 
 @pytest.mark.parametrize(
     ("a", "b", "close"),
-    [("pedido", "pedido", True), ("pedio", "pedido", True), ("pedidoo", "pedido", True),
-     ("pdeido", "pedido", True), ("pxdidx", "pedido", False), ("ped", "pedido", False)],
+    [
+        ("pedido", "pedido", True),
+        ("pedio", "pedido", True),
+        ("pedidoo", "pedido", True),
+        ("pdeido", "pedido", True),
+        ("pxdidx", "pedido", False),
+        ("ped", "pedido", False),
+    ],
 )
 def test_one_edit(a, b, close):
     assert within_one_edit(a, b) is close

@@ -1,0 +1,173 @@
+"""The context packet: the one thing an agent reads first. Versioned, JSON-Schema exported."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from handover.bot import EscalationDecision
+from handover.conversation import Conversation
+from handover.identity import VerifiedIdentity
+from handover.transcript import TranscriptEntry
+
+SCHEMA_VERSION: Literal[1] = 1
+
+
+class Channel(BaseModel):
+    phone_number_id: str
+
+
+class Customer(BaseModel):
+    wa_id: str | None = None
+    user_id: str | None = None
+    profile_name: str | None = None
+    language: str | None = None
+
+
+class IdentityView(BaseModel):
+    """Whether and how the customer proved who they are; never the values they typed."""
+
+    verified: bool = False
+    method: str | None = None
+    level: str | None = None
+    verified_at: float | None = None
+    customer_reference: str | None = None
+    display_name: str | None = None
+
+    @classmethod
+    def of(cls, identity: VerifiedIdentity | None) -> IdentityView:
+        return cls() if identity is None else cls(**identity.model_dump())
+
+
+class IntentView(BaseModel):
+    name: str | None = None
+    how: str | None = None
+
+
+class TriggerMessage(BaseModel):
+    id: str
+    text: str | None = None
+
+
+class EscalationView(BaseModel):
+    reason: str
+    rule: str
+    rules_version: str
+    at: float
+    trigger_message: TriggerMessage
+    business_hours_open: bool = True
+
+
+class Transfer(BaseModel):
+    """One move between queues or agents (filled by the desk)."""
+
+    from_: str = Field(alias="from")
+    to: str
+    mode: Literal["warm", "cold"]
+    reason: str
+    note: str | None = None
+    at: float
+    by: str | None = None
+
+
+class ContextPacket(BaseModel):
+    """What the bot learnt, handed to the person who takes over, so the customer never repeats anything."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    conversation_id: str
+    channel: Channel
+    customer: Customer
+    identity: IdentityView
+    intent: IntentView
+    escalation: EscalationView
+    queue: str
+    priority: str
+    skills: list[str] = Field(default_factory=list)
+    collected: dict[str, str] = Field(default_factory=dict)
+    summary: str
+    transcript: list[TranscriptEntry]
+    transfers: list[Transfer] = Field(default_factory=list)
+    previous_agent: str | None = None
+    past_conversations: list[str] = Field(default_factory=list)
+
+
+def build_packet(
+    conversation: Conversation,
+    escalation: EscalationDecision,
+    transcript: list[TranscriptEntry],
+    summary_language: str = "pt",
+    past_conversations: list[str] | None = None,
+) -> ContextPacket:
+    trigger = next((e for e in transcript if e.id == escalation.trigger_message_id), None)
+    bot = conversation.bot
+    return ContextPacket(
+        conversation_id=conversation.id,
+        channel=Channel(phone_number_id=conversation.phone_number_id),
+        customer=Customer(
+            wa_id=conversation.wa_id,
+            user_id=conversation.user_id,
+            profile_name=conversation.profile_name,
+            language=bot.language,
+        ),
+        identity=IdentityView.of(conversation.identity),
+        intent=IntentView(name=bot.intent, how=bot.intent_how),
+        escalation=EscalationView(
+            reason=escalation.reason,
+            rule=escalation.rule,
+            rules_version=escalation.rules_version,
+            at=escalation.at,
+            business_hours_open=escalation.business_hours_open,
+            trigger_message=TriggerMessage(
+                id=escalation.trigger_message_id, text=trigger.text if trigger else None
+            ),
+        ),
+        queue=escalation.queue,
+        priority=escalation.priority,
+        collected=dict(bot.collected),
+        summary=summarize(conversation, escalation, summary_language),
+        transcript=transcript,
+        past_conversations=past_conversations or [],
+    )
+
+
+_SUMMARY: dict[str, dict[str, str]] = {
+    "pt": {
+        "intent": "Assunto: {intent}",
+        "verified": "identidade verificada por {method}",
+        "unverified": "identidade não verificada",
+        "unrecognized": "{n} mensagens não entendidas",
+        "reason": "motivo: {reason}",
+    },
+    "en": {
+        "intent": "Asked about {intent}",
+        "verified": "identity verified by {method}",
+        "unverified": "identity not verified",
+        "unrecognized": "{n} unrecognised messages",
+        "reason": "reason: {reason}",
+    },
+}
+
+
+def summarize(conversation: Conversation, escalation: EscalationDecision, language: str = "pt") -> str:
+    """A short rule-made line, e.g. 'Asked about order_status (order_number 4455), identity verified by
+    cpf+birth_date, 2 unrecognised messages, reason: customer_asked'."""
+    words = _SUMMARY.get(language, _SUMMARY["en"])
+    bot = conversation.bot
+    parts = []
+    if bot.intent:
+        collected = ", ".join(f"{k} {v}" for k, v in bot.collected.items())
+        parts.append(words["intent"].format(intent=bot.intent) + (f" ({collected})" if collected else ""))
+    identity = conversation.identity
+    if identity is not None and identity.verified:
+        parts.append(words["verified"].format(method=identity.method))
+    else:
+        parts.append(words["unverified"])
+    if bot.unrecognized_total:
+        parts.append(words["unrecognized"].format(n=bot.unrecognized_total))
+    parts.append(words["reason"].format(reason=escalation.reason))
+    return ", ".join(parts)
+
+
+def packet_schema() -> dict[str, Any]:
+    return ContextPacket.model_json_schema(by_alias=True)

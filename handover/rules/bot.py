@@ -1,0 +1,455 @@
+"""The rule-based bot: one turn per customer message, every decision tied to the rule that made it."""
+
+from __future__ import annotations
+
+import re
+import string
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import structlog
+
+from handover.bot import Action, BotTurn, Decision, EscalationDecision
+from handover.conversation import Awaiting, Conversation
+from handover.hours import describe_opening, is_open
+from handover.identity import Directory, VerifiedIdentity, VerifierUnavailable, clean_field
+from handover.message import (
+    Button,
+    InboundKind,
+    InboundMessage,
+    ListRow,
+    ListSection,
+    OutboundKind,
+    OutboundRequest,
+)
+from handover.rules.loader import LoadedRules
+from handover.rules.matching import Hit, Matcher, Phrase, guess_language, tokens
+from handover.rules.model import Escalate, Intent, Priority, Rules, Texts, Trigger, When
+
+log = structlog.get_logger(__name__)
+
+_MEDIA = {
+    InboundKind.AUDIO: "audio",
+    InboundKind.IMAGE: "image",
+    InboundKind.VIDEO: "video",
+    InboundKind.DOCUMENT: "document",
+    InboundKind.STICKER: "sticker",
+    InboundKind.LOCATION: "location",
+    InboundKind.CONTACTS: "contacts",
+    InboundKind.UNKNOWN: "unknown",
+    InboundKind.UNSUPPORTED: "unknown",
+}
+_READ = {InboundKind.TEXT, InboundKind.BUTTON_REPLY, InboundKind.LIST_REPLY, InboundKind.TEMPLATE_BUTTON}
+_SILENT = {
+    InboundKind.REACTION,
+    InboundKind.REVOKE,
+    InboundKind.EDIT,
+    InboundKind.SYSTEM,
+    InboundKind.REQUEST_WELCOME,
+}
+
+
+class QueueView(Protocol):
+    """What the bot needs to know of the queues to tell a customer where they stand."""
+
+    def position(self, queue: str, priority: Priority) -> int: ...
+
+    def typical_wait(self, queue: str) -> float | None: ...
+
+
+class _Compiled:
+    """Matchers built once per rules version."""
+
+    def __init__(self, rules: Rules) -> None:
+        self.intents = [(intent, Matcher(intent.match)) for intent in rules.intents]
+        self.by_name = {intent.name: intent for intent in rules.intents}
+        self.keywords = [[Phrase(k, typos=False) for k in t.when.keywords or []] for t in rules.escalation]
+
+
+@dataclass
+class _Turn:
+    loaded: LoadedRules
+    conversation: Conversation
+    message: InboundMessage
+    language: str
+    now: float
+
+    @property
+    def rules(self) -> Rules:
+        return self.loaded.rules
+
+    def decision(self, action: Action, rule: str, how: str | None = None) -> Decision:
+        return Decision(
+            message_id=self.message.id,
+            action=action,
+            rule=rule,
+            how=how,
+            rules_version=self.loaded.version,
+            at=self.now,
+        )
+
+
+class RuleBot:
+    """Answers from the rules file; escalates with the queue, priority and reason of the rule that fired."""
+
+    def __init__(
+        self,
+        rules: Callable[[], LoadedRules],
+        queues: QueueView,
+        directory: Directory | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.rules = rules
+        self.queues = queues
+        self.directory = directory
+        self.clock = clock
+        self._compiled: dict[str, _Compiled] = {}
+
+    def handle(self, conversation: Conversation, message: InboundMessage) -> BotTurn:
+        loaded = self.rules()
+        compiled = self._compiled.get(loaded.version)
+        if compiled is None:
+            compiled = self._compiled[loaded.version] = _Compiled(loaded.rules)
+        state = conversation.bot
+        if message.kind in _SILENT:
+            turn = _Turn(
+                loaded, conversation, message, state.language or loaded.rules.default_language, self.clock()
+            )
+            return BotTurn(turn.decision("silent", "kind." + message.kind))
+        state.turns += 1
+        state.language = state.language or guess_language(message.text, loaded.rules.languages)
+        turn = _Turn(
+            loaded, conversation, message, state.language or loaded.rules.default_language, self.clock()
+        )
+        intent, hit = self._match(compiled, message)
+        # A pending question takes the message as its answer, unless the customer asks for a person or
+        # says something an escalation rule is watching for.
+        wants_person = intent is not None and intent.escalate is not None and not intent.collect
+        pending = state.awaiting is not None and not wants_person
+        if pending and self._trigger(compiled, turn, intent, 0) is None:
+            return self._answer(compiled, turn)
+        is_read = message.kind in _READ
+        unrecognized = 0 if intent is not None or not is_read else state.unrecognized + 1
+        fired = self._trigger(compiled, turn, intent, unrecognized)
+        if intent is not None:
+            state.intent, state.intent_how = intent.name, hit.how if hit else None
+        state.unrecognized = unrecognized
+        if fired is not None:
+            return self._escalate(turn, fired.then, f"escalation.{fired.name}", _how(fired.when, hit))
+        if intent is not None:
+            return self._run(compiled, turn, intent, hit.how if hit else None)
+        if not is_read:
+            state.unrecognized = 0
+            return BotTurn(turn.decision("reply", "messages.non_text"), self._say_message(turn, "non_text"))
+        state.unrecognized_total += 1
+        return BotTurn(
+            turn.decision("unrecognized", "messages.unrecognized"), self._say_message(turn, "unrecognized")
+        )
+
+    # matching and triggers
+
+    def _match(self, compiled: _Compiled, message: InboundMessage) -> tuple[Intent | None, Hit | None]:
+        for intent, matcher in compiled.intents:
+            hit = matcher.match(message.text, message.reply_id)
+            if hit is not None:
+                return intent, hit
+        return None, None
+
+    def _trigger(
+        self, compiled: _Compiled, turn: _Turn, intent: Intent | None, unrecognized: int
+    ) -> Trigger | None:
+        """The first escalation rule, in file order, whose conditions all hold."""
+        words = tokens(turn.message.text or "")
+        for index, trigger in enumerate(turn.rules.escalation):
+            if self._holds(trigger.when, compiled.keywords[index], turn, intent, unrecognized, words):
+                return trigger
+        return None
+
+    def _holds(
+        self,
+        when: When,
+        keywords: list[Phrase],
+        turn: _Turn,
+        intent: Intent | None,
+        unrecognized: int,
+        words: list[str],
+    ) -> bool:
+        checks = []
+        if when.unrecognized_in_a_row is not None:
+            checks.append(unrecognized >= when.unrecognized_in_a_row)
+        if when.keywords is not None:
+            checks.append(any(p.find(words) for p in keywords))
+        if when.media is not None:
+            checks.append(_MEDIA.get(turn.message.kind) in when.media)
+        if when.intents is not None:
+            checks.append(intent is not None and intent.name in when.intents)
+        if when.customer_tags is not None:
+            ids = {turn.conversation.wa_id, turn.conversation.user_id} - {None}
+            checks.append(any(ids & set(turn.rules.customer_tags.get(tag, [])) for tag in when.customer_tags))
+        if when.bot_turns_over is not None:
+            checks.append(turn.conversation.bot.turns > when.bot_turns_over)
+        return bool(checks) and all(checks)
+
+    # intents, slots and identity
+
+    def _run(
+        self,
+        compiled: _Compiled,
+        turn: _Turn,
+        intent: Intent,
+        how: str | None,
+        before: list[OutboundRequest] | None = None,
+    ) -> BotTurn:
+        state = turn.conversation.bot
+        before = before or []
+        identity = turn.rules.identity
+        fresh = (
+            turn.conversation.identity is not None
+            and identity is not None
+            and turn.conversation.identity.is_fresh(turn.now, identity.ttl_seconds)
+        )
+        if intent.requires_identity and identity is not None and not fresh:
+            state.awaiting = Awaiting(kind="identity", intent=intent.name, field=identity.fields[0])
+            state.pending_identity = {}
+            ask = self._say(turn, identity.ask[identity.fields[0]])
+            return BotTurn(turn.decision("identity", f"intents.{intent.name}", how), [*before, ask])
+        for slot in intent.collect:
+            if slot.name not in state.collected:
+                state.awaiting = Awaiting(kind="slot", intent=intent.name, field=slot.name)
+                return BotTurn(
+                    turn.decision("ask", f"intents.{intent.name}.collect.{slot.name}", how),
+                    [*before, self._say(turn, slot.ask)],
+                )
+        state.awaiting = None
+        replies = [*before, *self._intent_replies(turn, intent)]
+        if intent.escalate is not None:
+            return self._escalate(turn, intent.escalate, f"intents.{intent.name}", how, replies)
+        return BotTurn(turn.decision("reply", f"intents.{intent.name}", how), replies)
+
+    def _answer(self, compiled: _Compiled, turn: _Turn) -> BotTurn:
+        state = turn.conversation.bot
+        awaiting = state.awaiting
+        assert awaiting is not None
+        intent = compiled.by_name.get(awaiting.intent)
+        if intent is None:  # the rules changed under a pending question: start afresh
+            state.awaiting = None
+            return BotTurn(
+                turn.decision("unrecognized", "messages.unrecognized"),
+                self._say_message(turn, "unrecognized"),
+            )
+        if awaiting.kind == "identity":
+            return self._identity_answer(compiled, turn, intent, awaiting)
+        slot = next(s for s in intent.collect if s.name == awaiting.field)
+        value = (turn.message.text or "").strip()
+        if value and (slot.pattern is None or re.search(slot.pattern, value)):
+            state.collected[slot.name] = value
+            state.awaiting = None
+            return self._run(compiled, turn, intent, f"answer to {slot.name}")
+        awaiting.attempts += 1
+        if awaiting.attempts >= slot.attempts:
+            target = intent.escalate or Escalate(
+                queue=next(iter(turn.rules.queues)), reason="could_not_collect"
+            )
+            spec = target.model_copy(update={"reason": f"could_not_collect_{slot.name}"})
+            return self._escalate(
+                turn, spec, f"intents.{intent.name}.collect.{slot.name}", "attempts exhausted"
+            )
+        retry = self._say(turn, slot.invalid or slot.ask)
+        return BotTurn(
+            turn.decision("ask", f"intents.{intent.name}.collect.{slot.name}", "invalid answer"), [retry]
+        )
+
+    def _identity_answer(
+        self, compiled: _Compiled, turn: _Turn, intent: Intent, awaiting: Awaiting
+    ) -> BotTurn:
+        identity = turn.rules.identity
+        assert identity is not None
+        state = turn.conversation.bot
+        rule = f"identity.{awaiting.field}"
+        value = clean_field(awaiting.field, turn.message.text or "")
+        if value is None:
+            awaiting.attempts += 1
+            if awaiting.attempts >= identity.attempts:
+                return self._identity_failed(turn, rule, "format attempts exhausted")
+            ask = self._say(turn, identity.ask[awaiting.field])
+            return BotTurn(turn.decision("identity", rule, "invalid format"), [ask], redact=awaiting.field)
+        state.pending_identity[awaiting.field] = value
+        remaining = [f for f in identity.fields if f not in state.pending_identity]
+        if remaining:
+            state.awaiting = Awaiting(kind="identity", intent=intent.name, field=remaining[0])
+            ask = self._say(turn, identity.ask[remaining[0]])
+            return BotTurn(turn.decision("identity", rule, "accepted"), [ask], redact=awaiting.field)
+        typed, state.pending_identity = state.pending_identity, {}  # never kept past the directory's answer
+        try:
+            found = self.directory.verify(typed) if self.directory is not None else None
+        except VerifierUnavailable as exc:
+            log.warning(
+                "identity_verifier_unavailable", conversation_id=turn.conversation.id, error=str(exc)[:200]
+            )
+            found = None
+            state.identity_attempts = identity.attempts  # do not make the customer retry what cannot work
+        if found is None:
+            state.identity_attempts += 1
+            if state.identity_attempts >= identity.attempts:
+                turn_ = self._identity_failed(turn, "identity.failed", "not verified")
+                turn_.redact = awaiting.field
+                return turn_
+            state.awaiting = Awaiting(kind="identity", intent=intent.name, field=identity.fields[0])
+            replies = [
+                *self._say_message(turn, "identity_retry"),
+                self._say(turn, identity.ask[identity.fields[0]]),
+            ]
+            return BotTurn(
+                turn.decision("identity", "identity.retry", "no match"), replies, redact=awaiting.field
+            )
+        reference, name = found
+        turn.conversation.identity = VerifiedIdentity(
+            method="+".join(identity.fields),
+            verified_at=turn.now,
+            customer_reference=reference,
+            display_name=name,
+        )
+        state.identity_attempts = 0
+        state.awaiting = None
+        result = self._run(
+            compiled, turn, intent, "identity verified", self._say_message(turn, "identity_verified")
+        )
+        result.redact = awaiting.field
+        return result
+
+    def _identity_failed(self, turn: _Turn, rule: str, how: str) -> BotTurn:
+        identity = turn.rules.identity
+        assert identity is not None
+        turn.conversation.bot.pending_identity = {}
+        return self._escalate(turn, identity.failed, rule, how)
+
+    # escalation
+
+    def _escalate(
+        self,
+        turn: _Turn,
+        spec: Escalate,
+        rule: str,
+        how: str | None,
+        before: list[OutboundRequest] | None = None,
+    ) -> BotTurn:
+        state = turn.conversation.bot
+        state.awaiting = None
+        queue = turn.rules.queues[spec.queue]
+        hours = turn.rules.business_hours.get(queue.business_hours or "")
+        open_now = is_open(hours, turn.now)
+        if open_now or hours is None:
+            position = self.queues.position(spec.queue, spec.priority)
+            wait = _describe_wait(
+                self.queues.typical_wait(spec.queue), position, queue.sla_seconds, turn.language
+            )
+            told = self._say_message(turn, "queued", position=position, wait=wait)
+        else:
+            name = "leave_details" if hours.outside == "leave_details" else "outside_hours"
+            told = self._say_message(turn, name, reopens=describe_opening(hours, turn.now, turn.language))
+        escalation = EscalationDecision(
+            queue=spec.queue,
+            priority=spec.priority.value,
+            reason=spec.reason,
+            rule=rule,
+            rules_version=turn.loaded.version,
+            at=turn.now,
+            trigger_message_id=turn.message.id,
+            business_hours_open=open_now,
+        )
+        return BotTurn(turn.decision("escalate", rule, how), [*(before or []), *told], escalation)
+
+    # what the customer reads
+
+    def _variables(self, turn: _Turn) -> dict[str, Any]:
+        conversation = turn.conversation
+        name = (
+            conversation.identity.display_name if conversation.identity else None
+        ) or conversation.profile_name
+        return {"name": name or "", **conversation.bot.collected}
+
+    def _text(self, turn: _Turn, texts: Texts, **extra: Any) -> str:
+        template = (
+            texts.get(turn.language) or texts.get(turn.rules.default_language) or next(iter(texts.values()))
+        )
+        text = string.Formatter().vformat(template, (), _Blank(self._variables(turn) | extra))
+        return _TIDY.sub(r"\1", text)  # "Olá, !" when the name is unknown reads "Olá!"
+
+    def _say(self, turn: _Turn, texts: Texts, **extra: Any) -> OutboundRequest:
+        return self._request(turn, OutboundKind.TEXT, text=self._text(turn, texts, **extra))
+
+    def _say_message(self, turn: _Turn, name: str, **extra: Any) -> list[OutboundRequest]:
+        texts = turn.rules.messages.get(name)
+        return [self._say(turn, texts, **extra)] if texts else []
+
+    def _intent_replies(self, turn: _Turn, intent: Intent) -> list[OutboundRequest]:
+        if intent.reply is None:
+            return []
+        text = self._text(turn, intent.reply)
+        if intent.buttons:
+            buttons = [Button(id=b.id, title=self._text(turn, b.title)) for b in intent.buttons]
+            return [self._request(turn, OutboundKind.BUTTONS, text=text, buttons=buttons)]
+        if intent.choices is not None:
+            rows = [
+                ListRow(
+                    id=r.id,
+                    title=self._text(turn, r.title),
+                    description=self._text(turn, r.description) if r.description else None,
+                )
+                for r in intent.choices.rows
+            ]
+            return [
+                self._request(
+                    turn,
+                    OutboundKind.LIST,
+                    text=text,
+                    list_button=self._text(turn, intent.choices.button),
+                    sections=[ListSection(rows=rows)],
+                )
+            ]
+        return [self._request(turn, OutboundKind.TEXT, text=text)]
+
+    def _request(self, turn: _Turn, kind: OutboundKind, **fields: Any) -> OutboundRequest:
+        return OutboundRequest(
+            kind=kind,
+            phone_number_id=turn.conversation.phone_number_id,
+            to=turn.conversation.address,
+            **fields,
+        )
+
+
+_TIDY = re.compile(r"\s*,\s*([!?.])")
+
+
+class _Blank(dict[str, Any]):
+    """Unknown variables read as empty rather than failing a customer's turn (the loader rejects them)."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def _how(when: When, hit: Hit | None) -> str:
+    parts = [k for k, v in when.model_dump(exclude_none=True).items() if v is not None]
+    return ", ".join(parts) + (f" ({hit.how})" if hit else "")
+
+
+_WAIT = {
+    "pt": {"soon": "menos de 1 minuto", "minutes": "{n} min", "unknown": "alguns minutos"},
+    "en": {"soon": "under a minute", "minutes": "{n} min", "unknown": "a few minutes"},
+}
+
+
+def _describe_wait(typical: float | None, position: int, sla_seconds: int | None, language: str) -> str:
+    """A human estimate: recent waits of the queue scaled by position, else the SLA, else 'a few minutes'."""
+    words = _WAIT.get(language, _WAIT["en"])
+    if typical is not None:
+        seconds = typical * max(position, 1)
+    elif sla_seconds is not None:
+        seconds = sla_seconds * max(position, 1)
+    else:
+        return words["unknown"]
+    if seconds < 60:
+        return words["soon"]
+    return "~" + words["minutes"].format(n=round(seconds / 60))

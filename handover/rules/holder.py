@@ -1,0 +1,68 @@
+"""The rules in force in a process: reloaded when the file changes; a bad file never replaces good rules."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import structlog
+
+from handover.rules.loader import LoadedRules, RulesError, load_rules
+
+log = structlog.get_logger(__name__)
+
+
+class RulesHolder:
+    """Call it to get the current rules. It looks at the file at most every `check_every` seconds."""
+
+    def __init__(
+        self, path: str | Path, check_every: float = 2.0, clock: Callable[[], float] = time.monotonic
+    ):
+        self.path = Path(path)
+        self.check_every = check_every
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._current = load_rules(self.path)  # at start there is nothing to fall back on: fail loudly
+        self._stamp = self._file_stamp()
+        self._checked = clock()
+        self.last_error: RulesError | None = None
+        log.info("rules_loaded", version=self._current.version, path=str(self.path))
+
+    def __call__(self) -> LoadedRules:
+        if self.clock() - self._checked >= self.check_every:
+            self.refresh()
+        return self._current
+
+    def refresh(self) -> LoadedRules:
+        """Load the file again if it changed; keep the rules in force if the new file is bad."""
+        with self._lock:
+            self._checked = self.clock()
+            stamp = self._file_stamp()
+            if stamp == self._stamp:
+                return self._current
+            self._stamp = stamp
+            try:
+                loaded = load_rules(self.path)
+            except RulesError as exc:
+                self.last_error = exc
+                log.error(
+                    "rules_refused",
+                    path=str(self.path),
+                    kept_version=self._current.version,
+                    problems=[str(p) for p in exc.problems][:20],
+                )
+                return self._current
+            self.last_error = None
+            if loaded.version != self._current.version:
+                log.info("rules_reloaded", version=loaded.version, previous=self._current.version)
+            self._current = loaded
+            return loaded
+
+    def _file_stamp(self) -> tuple[float, int]:
+        try:
+            stat = self.path.stat()
+        except OSError:
+            return (0.0, -1)
+        return (stat.st_mtime, stat.st_size)
