@@ -151,10 +151,14 @@ class RuleBot:
     # matching and triggers
 
     def _match(self, compiled: _Compiled, message: InboundMessage) -> tuple[Intent | None, Hit | None]:
-        for intent, matcher in compiled.intents:
-            hit = matcher.match(message.text, message.reply_id)
-            if hit is not None:
-                return intent, hit
+        """The first intent in file order that matches; weak ones (small talk) only if no other does,
+        so "oi, cadê meu pedido?" is about the order, not a greeting."""
+        for weak in (False, True):
+            for intent, matcher in compiled.intents:
+                if intent.weak is weak:
+                    hit = matcher.match(message.text, message.reply_id)
+                    if hit is not None:
+                        return intent, hit
         return None, None
 
     def _trigger(

@@ -104,6 +104,7 @@ class Intent(_Strict):
     collect: list[Slot] = Field(default_factory=list)
     requires_identity: bool = False
     escalate: Escalate | None = None
+    weak: bool = Field(default=False, description="answer only when no other intent matches (small talk)")
 
     @model_validator(mode="after")
     def _does_something(self) -> Intent:

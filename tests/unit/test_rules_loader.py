@@ -25,22 +25,22 @@ BROKEN = [
     (
         "then: {queue: general, reason: bot_could_not_help}",
         "then: {queue: biling, reason: bot_could_not_help}",
-        "rules.yaml:74:19 escalation[3].then.queue: unknown queue 'biling' (known: billing, general, retention, senior)",
+        "rules.yaml:76:19 escalation[3].then.queue: unknown queue 'biling' (known: billing, general, retention, senior)",
     ),
     (
         '    match: {any: ["obrigado"',
         '    matches: {any: ["obrigado"',
-        "rules.yaml:58:5 intents[5].match: required\nrules.yaml:59:5 intents[5].matches: unknown key",
+        "rules.yaml:59:5 intents[5].match: required\nrules.yaml:61:5 intents[5].matches: unknown key",
     ),
     (
         '{pt: "Sim, atendente"',
         '{pt: "Sim, quero falar com um atendente"',
-        "rules.yaml:55:47 intents[4].buttons[0].title.pt: 33 characters; WhatsApp allows 20",
+        "rules.yaml:56:47 intents[4].buttons[0].title.pt: 33 characters; WhatsApp allows 20",
     ),
     (
         "Olá, {name}!",
         "Olá, {nome}!",
-        "rules.yaml:12:11 intents[0].reply.pt: unknown variable {nome} (known here: {name})",
+        "rules.yaml:13:11 intents[0].reply.pt: unknown variable {nome} (known here: {name})",
     ),
     (
         "languages: [pt, en]",
@@ -50,12 +50,12 @@ BROKEN = [
     (
         'timezone: America/Sao_Paulo\n    days: {mon-fri: "09:00-18:00"}',
         'timezone: America/Sao_Polo\n    days: {mon-fri: "09:00-18:00"}',
-        "rules.yaml:93:15 business_hours.office.timezone: unknown time zone 'America/Sao_Polo' (e.g. America/Sao_Paulo)",
+        "rules.yaml:95:15 business_hours.office.timezone: unknown time zone 'America/Sao_Polo' (e.g. America/Sao_Paulo)",
     ),
     (
         'sat: "09:00-13:00"',
         'sat: "9h-13h"',
-        "rules.yaml:90:11 business_hours.store.days: sat: '9h-13h' is not HH:MM-HH:MM",
+        "rules.yaml:92:11 business_hours.store.days: sat: '9h-13h' is not HH:MM-HH:MM",
     ),
     (
         "default_language: pt",
@@ -65,28 +65,28 @@ BROKEN = [
     (
         "when: {media: [audio]}",
         "when: {media: [hologram]}",
-        "rules.yaml:70:20 escalation[2].when.media[0]: Input should be 'audio', 'image', 'video', 'document', "
+        "rules.yaml:72:20 escalation[2].when.media[0]: Input should be 'audio', 'image', 'video', 'document', "
         "'sticker', 'location', 'contacts' or 'unknown'",
     ),
     (
         "customer_tags: [vip], intents:",
         "customer_tags: [gold], intents:",
-        "rules.yaml:67:27 escalation[1].when.customer_tags: unknown customer tag 'gold'",
+        "rules.yaml:69:27 escalation[1].when.customer_tags: unknown customer tag 'gold'",
     ),
     (
         "business_hours: office}",
         "business_hours: offce}",
-        "rules.yaml:81:47 queues.billing.business_hours: unknown hours 'offce' (known: office, store)",
+        "rules.yaml:83:47 queues.billing.business_hours: unknown hours 'offce' (known: office, store)",
     ),
     (
         "  - name: thanks\n",
         "  - name: greeting\n",
-        "rules.yaml:58:11 intents[5].name: intent 'greeting' is defined twice",
+        "rules.yaml:59:11 intents[5].name: intent 'greeting' is defined twice",
     ),
     (
         '    pattern: "^\\\\d{4,12}$"',
         '    pattern: "^(\\\\d{4,12}$"',
-        "rules.yaml:34:18 intents[2].collect[0].pattern: bad regular expression '^(\\\\d{4,12}$': "
+        "rules.yaml:35:18 intents[2].collect[0].pattern: bad regular expression '^(\\\\d{4,12}$': "
         "missing ), unterminated subpattern at position 1",
     ),
 ]
@@ -127,7 +127,7 @@ def test_rules_check_command(tmp_path, capsys):
     broken.write_text(BASE.replace("Olá, {name}!", "Olá, {nome}!"))
     assert main(["rules", "check", str(broken)]) == 1
     assert capsys.readouterr().err.strip() == (
-        "rules.yaml:12:11 intents[0].reply.pt: unknown variable {nome} (known here: {name})"
+        "rules.yaml:13:11 intents[0].reply.pt: unknown variable {nome} (known here: {name})"
     )
 
 
