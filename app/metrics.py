@@ -32,6 +32,9 @@ class SharedCounters(Collector):
             "malformed_entries": "Stream entries that could not be read",
             "dead_lettered": "Entries moved to the dead-letter stream",
             "job_failures": "rq jobs that raised",
+            "receipts_sent": "Read receipts sent",
+            "receipts_covered": "Read receipts not needed: a newer one marked the message read",
+            "escalations": "Conversations the bot handed over to a queue",
         }
         for name, doc in simple.items():
             yield CounterMetricFamily(f"handover_{name}", doc, value=float(self.counters.get(name, 0)))

@@ -111,7 +111,7 @@ def rq_noop_rate(redis_url: str, jobs: int) -> float:
 def receipts_done(client: redis.Redis, count: int) -> bool:
     """Every message marked read: its own receipt sent, or covered by a newer one of its conversation."""
     counters = client.hgetall(keys.COUNTERS)
-    return int(counters.get("outbound_sent", 0)) + int(counters.get("receipts_covered", 0)) >= count
+    return int(counters.get("receipts_sent", 0)) + int(counters.get("receipts_covered", 0)) >= count
 
 
 def processing(redis_server: RedisServer, count: int) -> None:

@@ -95,6 +95,8 @@ class Sender:
                 )
             elif outcome.ok:
                 Store.count(pipe, "outbound_sent")
+                if job.request.kind is OutboundKind.MARK_READ:
+                    Store.count(pipe, "receipts_sent")
             else:
                 outcome = outcome.model_copy(update={"retryable": False})
                 Store.count(pipe, f"outbound_failed:{outcome.error_code or 0}")

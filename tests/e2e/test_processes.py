@@ -39,7 +39,9 @@ def test_embedded_sandbox_from_a_bare_environment(tmp_path):
         sent = wait_for(lambda: len(outbox()) >= 2 and outbox(), 30, "the bot's answer in the sandbox outbox")
         receipt = next(m for m in sent if m["kind"] == "mark_read")
         assert receipt["message_id"] == answer["id"]
-        assert [m.get("text") for m in sent if m["kind"] != "mark_read"] == ["Para sua segurança, qual é o seu CPF?"], sent
+        assert [m.get("text") for m in sent if m["kind"] != "mark_read"] == [
+            "Para sua segurança, qual é o seu CPF?"
+        ], sent
         assert http_json("GET", f"{base}/readyz")[0] == 200
         metrics = http_json("GET", f"{base}/metrics")[1]
         assert "handover_messages_processed_total 1.0" in metrics

@@ -166,7 +166,7 @@ def test_sigkilled_worker_loses_nothing_and_doubles_nothing(redis_url, graph, tm
 def receipts_done(client: redis.Redis, total: int) -> bool:
     """Every message's receipt was sent, or covered by a newer one of the same conversation."""
     counters = client.hgetall(keys.COUNTERS)
-    return int(counters.get("outbound_sent", 0)) + int(counters.get("receipts_covered", 0)) >= total
+    return int(counters.get("receipts_sent", 0)) + int(counters.get("receipts_covered", 0)) >= total
 
 
 def assert_every_newest_message_read(graph: FakeGraph, customers: int, per_customer: int) -> None:

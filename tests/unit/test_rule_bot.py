@@ -39,8 +39,9 @@ class Customer:
     """One customer talking to the bot; keeps the conversation between turns like the processor does."""
 
     def __init__(self, rules=RULES, now=MONDAY_10H, wa_id="5511987654321", name="Ana", queues=None):
-        self.bot = RuleBot(lambda: rules, queues or FakeQueues(), FileDirectory(CONFIG / "customers.yaml"),
-                           clock=lambda: now)
+        self.bot = RuleBot(
+            lambda: rules, queues or FakeQueues(), FileDirectory(CONFIG / "customers.yaml"), clock=lambda: now
+        )
         self.customer = CustomerRef(phone_number_id="PN", wa_id=wa_id, profile_name=name)
         self.conversation = Conversation.start(self.customer, now)
         self.entries: list[TranscriptEntry] = []
@@ -48,9 +49,15 @@ class Customer:
 
     def says(self, text=None, *, button=None, kind=InboundKind.TEXT):
         self.n += 1
-        message = InboundMessage(id=f"wamid.{self.n}", customer=self.customer, timestamp=int(MONDAY_10H) + self.n,
-                                 kind=InboundKind.BUTTON_REPLY if button else kind, wa_type="text",
-                                 text=text, reply_id=button)
+        message = InboundMessage(
+            id=f"wamid.{self.n}",
+            customer=self.customer,
+            timestamp=int(MONDAY_10H) + self.n,
+            kind=InboundKind.BUTTON_REPLY if button else kind,
+            wa_type="text",
+            text=text,
+            reply_id=button,
+        )
         turn = self.bot.handle(self.conversation, message)
         entry = TranscriptEntry.from_inbound(message, self.n)
         self.entries.append(entry.redacted(turn.redact) if turn.redact else entry)
@@ -63,13 +70,20 @@ class Customer:
 def test_greeting_answers_with_a_menu_and_the_customers_name():
     ana = Customer()
     turn = ana.says("Oi, boa tarde!")
-    assert (turn.decision.action, turn.decision.rule, turn.decision.how) == ("reply", "intents.greeting",
-                                                                             'keyword "oi"')
+    assert (turn.decision.action, turn.decision.rule, turn.decision.how) == (
+        "reply",
+        "intents.greeting",
+        'keyword "oi"',
+    )
     assert turn.decision.rules_version == RULES.version
     [menu] = turn.replies
     assert menu.kind == "list" and menu.text.startswith("Olá, Ana! Sou o assistente virtual.")
-    assert [r.title for r in menu.sections[0].rows] == ["Meu pedido", "2ª via de boleto", "Trocas e devoluções",
-                                                        "Falar com atendente"]
+    assert [r.title for r in menu.sections[0].rows] == [
+        "Meu pedido",
+        "2ª via de boleto",
+        "Trocas e devoluções",
+        "Falar com atendente",
+    ]
 
 
 def test_asking_for_a_person_escalates_with_position_and_wait():
@@ -77,7 +91,10 @@ def test_asking_for_a_person_escalates_with_position_and_wait():
     turn = ana.says("quero falar com um ATENDENTE")
     assert turn.escalation is not None
     assert (turn.escalation.queue, turn.escalation.reason, turn.escalation.rule) == (
-        "general", "customer_asked", "intents.human_request")
+        "general",
+        "customer_asked",
+        "intents.human_request",
+    )
     assert ana.reads(turn) == ["Vou te passar para um atendente. Você é o 3º da fila (cerca de ~4 min)."]
 
 
@@ -95,22 +112,30 @@ def test_order_status_verifies_identity_collects_the_order_and_hands_over():
     assert good.redact == "cpf" and ana.reads(good) == ["E a sua data de nascimento (DD/MM/AAAA)?"]
     birth = ana.says(ANA_BIRTH)
     assert birth.redact == "birth_date"
-    assert ana.reads(birth) == ["Pronto, Ana Souza, identidade confirmada.",
-                                "Qual é o número do pedido? (só os números)"]
+    assert ana.reads(birth) == [
+        "Pronto, Ana Souza, identidade confirmada.",
+        "Qual é o número do pedido? (só os números)",
+    ]
     assert ana.conversation.identity.customer_reference == "CUST-0001"
     assert ana.conversation.bot.pending_identity == {}  # nothing typed to prove it is kept
     assert ana.reads(ana.says("abc")) == ["Não reconheci esse número. Ele tem de 4 a 12 dígitos."]
     done = ana.says("4455")
     assert ana.reads(done)[0] == "Obrigado! Vou passar o pedido 4455 para um atendente conferir com você."
     assert (done.escalation.queue, done.escalation.reason) == ("general", "order_inquiry")
-    assert ANA_CPF not in repr(ana.entries) and "529" not in repr(ana.entries) and ANA_BIRTH not in repr(ana.entries)
+    assert (
+        ANA_CPF not in repr(ana.entries)
+        and "529" not in repr(ana.entries)
+        and ANA_BIRTH not in repr(ana.entries)
+    )
 
     packet = build_packet(ana.conversation, done.escalation, ana.entries)
     assert packet.identity.verified and packet.identity.method == "cpf+birth_date"
     assert packet.collected == {"order_number": "4455"}
     assert packet.intent.name == "order_status"
-    assert packet.summary == ("Assunto: order_status (order_number 4455), identidade verificada por cpf+birth_date, "
-                              "motivo: order_inquiry")
+    assert packet.summary == (
+        "Assunto: order_status (order_number 4455), identidade verificada por cpf+birth_date, "
+        "motivo: order_inquiry"
+    )
     assert [e.text for e in packet.transcript][:3] == ["cadê meu pedido?", "[cpf]", "[cpf]"]
 
 
@@ -130,7 +155,10 @@ def test_wrong_identity_three_times_escalates_unverified():
     for _ in range(2):
         ana.says("111.444.777-35")
         retry = ana.says("01/01/1990")
-        assert ana.reads(retry) == ["Os dados não conferem. Vamos tentar de novo.", "Para sua segurança, qual é o seu CPF?"]
+        assert ana.reads(retry) == [
+            "Os dados não conferem. Vamos tentar de novo.",
+            "Para sua segurança, qual é o seu CPF?",
+        ]
     ana.says("111.444.777-35")
     failed = ana.says("01/01/1990")
     assert (failed.escalation.reason, failed.escalation.rule) == ("identity_not_verified", "identity.failed")
@@ -141,9 +169,14 @@ def test_two_unrecognised_messages_in_a_row_escalate():
     ana = Customer()
     first = ana.says("blablabla")
     assert first.decision.action == "unrecognized"
-    assert ana.reads(first) == ['Desculpe, não entendi. Você pode escolher uma opção ou escrever "atendente".']
+    assert ana.reads(first) == [
+        'Desculpe, não entendi. Você pode escolher uma opção ou escrever "atendente".'
+    ]
     second = ana.says("xyz qwerty")
-    assert (second.escalation.reason, second.decision.rule) == ("bot_could_not_help", "escalation.bot_could_not_help")
+    assert (second.escalation.reason, second.decision.rule) == (
+        "bot_could_not_help",
+        "escalation.bot_could_not_help",
+    )
 
 
 def test_legal_threat_goes_to_retention_urgently_even_mid_question():
@@ -151,7 +184,10 @@ def test_legal_threat_goes_to_retention_urgently_even_mid_question():
     ana.says("meu pedido")  # the bot asks for the CPF
     turn = ana.says("vou reclamar no PROCON")
     assert (turn.escalation.queue, turn.escalation.priority, turn.escalation.reason) == (
-        "retention", "urgent", "churn_risk")
+        "retention",
+        "urgent",
+        "churn_risk",
+    )
     assert turn.redact is None
 
 
@@ -175,22 +211,27 @@ def test_vip_customers_jump_the_line():
     vip = Customer(rules=parse_rules(text, str(CONFIG / "rules.yaml")))
     turn = vip.says("quero trocar um produto")
     assert (turn.escalation.priority, turn.escalation.reason, turn.escalation.rule) == (
-        "high", "vip", "escalation.vip_customer")
+        "high",
+        "vip",
+        "escalation.vip_customer",
+    )
 
 
 def test_outside_business_hours_says_when_people_are_back():
     turn = Customer(now=SUNDAY_10H).says("atendente")
     assert turn.escalation is not None and turn.escalation.business_hours_open is False
     assert Customer(now=SUNDAY_10H).reads(turn) == [
-        "Nosso time atende amanhã às 08:00. Sua mensagem está guardada e vamos responder assim que abrirmos."]
+        "Nosso time atende amanhã às 08:00. Sua mensagem está guardada e vamos responder assim que abrirmos."
+    ]
 
 
 def test_english_customers_are_answered_in_english_and_kept_in_it():
     bob = Customer(name="Bob")
     assert bob.reads(bob.says("hi there")) == [
-        "Hi, Bob! I'm the virtual assistant. I can help with orders, invoices or returns."]
+        "Hi, Bob! I'm the virtual assistant. I can help with orders, invoices or returns."
+    ]
     assert bob.conversation.bot.language == "en"
-    assert bob.reads(bob.says("4455 ?")) == ["Sorry, I didn't get that. Pick an option or type \"agent\"."]
+    assert bob.reads(bob.says("4455 ?")) == ['Sorry, I didn\'t get that. Pick an option or type "agent".']
 
 
 def test_a_long_bot_conversation_is_handed_over():
@@ -201,8 +242,10 @@ def test_a_long_bot_conversation_is_handed_over():
     assert ana.says("obrigado").escalation.reason == "bot_turn_limit"
 
 
-@pytest.mark.parametrize(("waiting", "typical", "said"), [(0, 30.0, "menos de 1 minuto"), (4, 120.0, "~10 min"),
-                                                            (0, None, "~2 min")])
+@pytest.mark.parametrize(
+    ("waiting", "typical", "said"),
+    [(0, 30.0, "menos de 1 minuto"), (4, 120.0, "~10 min"), (0, None, "~2 min")],
+)
 def test_wait_estimates(waiting, typical, said):
     turn = Customer(queues=FakeQueues(waiting, typical)).says("atendente")
     assert said in turn.replies[0].text
