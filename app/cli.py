@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 import structlog
@@ -29,6 +30,17 @@ def parser() -> argparse.ArgumentParser:
     check = rules.add_parser("check", help="validate a rules file (exit 1 with every problem found)")
     check.add_argument("file", nargs="?", help="default HANDOVER_RULES or config/rules.yaml")
     rules.add_parser("schema", help="print the JSON Schema of the rules format, for editor completion")
+    golden = rules.add_parser(
+        "test", help="run golden conversations (customer turns and expected bot actions)"
+    )
+    golden.add_argument("file", help="a golden conversations YAML file")
+    golden.add_argument("--rules", help="the rules file to test (default: the golden file's `rules:`)")
+    reload = rules.add_parser("reload", help="check the rules file, then have every process load it")
+    reload.add_argument("file", nargs="?", help="default HANDOVER_RULES or config/rules.yaml")
+    packet = commands.add_parser("packet", help="the context packet").add_subparsers(
+        dest="packet_command", required=True
+    )
+    packet.add_parser("schema", help="print the JSON Schema of the context packet")
     return root
 
 
@@ -44,6 +56,11 @@ def main(argv: list[str] | None = None) -> int:
         return serve(settings, args.host, args.port)
     if args.command == "rules":
         return rules_command(settings, args)
+    if args.command == "packet":
+        from handover.packet import packet_schema
+
+        print(json.dumps(packet_schema(), indent=2, ensure_ascii=False))
+        return 0
     if args.command == "worker":
         from app.worker import run_worker  # rq is imported only by processes that run jobs
 
@@ -59,18 +76,40 @@ def rules_command(settings: Settings, args: argparse.Namespace) -> int:
     if args.rules_command == "schema":
         print(json.dumps(Rules.model_json_schema(by_alias=True), indent=2, ensure_ascii=False))
         return 0
+    if args.rules_command == "test":
+        return golden_command(args.file, args.rules)
     path = args.file or str(settings.handover_rules)
     try:
         loaded = load_rules(path)
     except RulesError as exc:
         print(exc, file=sys.stderr)
         return 1
+    if args.rules_command == "reload":
+        # Every process checks the file's modification time every few seconds and loads it if it
+        # changed; touching it after a successful check is what makes them all pick it up now.
+        os.utime(path)
+        print(f"{path}: ok (version {loaded.version}); every process loads it within a few seconds")
+        return 0
     rules = loaded.rules
     print(
         f"{path}: ok (version {loaded.version}; {len(rules.intents)} intents, {len(rules.escalation)} "
         f"escalation rules, {len(rules.queues)} queues)"
     )
     return 0
+
+
+def golden_command(path: str, rules: str | None) -> int:
+    from handover.rules.golden import GoldenFailure, run_golden
+
+    try:
+        checked, failures = run_golden(path, rules)
+    except GoldenFailure as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    for failure in failures:
+        print(failure, file=sys.stderr)
+    print(f"{path}: {checked} turns checked, {len(failures)} conversations failed")
+    return 1 if failures else 0
 
 
 def serve(settings: Settings, host: str | None, port: int | None) -> int:

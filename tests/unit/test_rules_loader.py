@@ -136,3 +136,38 @@ def test_rules_schema_command_prints_json_schema(capsys):
     schema = json.loads(capsys.readouterr().out)
     assert schema["title"] == "Rules" and "intents" in schema["properties"]
     assert schema["$defs"]["Intent"]["additionalProperties"] is False
+
+
+GOLDEN = SHIPPED.parents[1] / "tests" / "data" / "golden" / "shipped.yaml"
+
+
+def test_shipped_golden_conversations_pass(capsys):
+    assert main(["rules", "test", str(GOLDEN)]) == 0
+    assert "0 conversations failed" in capsys.readouterr().out
+
+
+def test_golden_failure_shows_a_diff(tmp_path, capsys):
+    golden = tmp_path / "golden.yaml"
+    golden.write_text(
+        GOLDEN.read_text()
+        .replace("reason: customer_asked, priority: normal}", "reason: customer_asked, priority: urgent}")
+        .replace("rules: ../../../config/rules.yaml", f"rules: {SHIPPED}")
+    )
+    assert main(["rules", "test", str(golden)]) == 1
+    err = capsys.readouterr().err
+    assert "FAIL greeting, then a person, turn 2 ('menu_atendente'):" in err
+    assert "-  priority: urgent" in err and "+  priority: normal" in err
+
+
+def test_rules_test_against_a_broken_rules_file_names_the_problem(tmp_path, capsys):
+    broken = tmp_path / "rules.yaml"
+    broken.write_text(BASE.replace("Olá, {name}!", "Olá, {nome}!"))
+    assert main(["rules", "test", str(GOLDEN), "--rules", str(broken)]) == 1
+    assert "unknown variable {nome}" in capsys.readouterr().err
+
+
+def test_packet_schema_command(capsys):
+    assert main(["packet", "schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["title"] == "ContextPacket"
+    assert {"identity", "escalation", "transcript", "transfers", "summary"} <= set(schema["properties"])

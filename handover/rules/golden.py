@@ -1,0 +1,205 @@
+"""Golden conversations: customer turns and the bot action expected at each, run against a rules file."""
+
+from __future__ import annotations
+
+import difflib
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from handover.bot import BotTurn
+from handover.conversation import Conversation, ConversationState
+from handover.message import CustomerRef, InboundKind, InboundMessage
+from handover.rules.bot import RuleBot
+from handover.rules.directory import RulesDirectory
+from handover.rules.loader import LoadedRules, RulesError, load_rules
+from handover.rules.model import Priority
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ExpectEscalate(_Strict):
+    queue: str | None = None
+    reason: str | None = None
+    priority: str | None = None
+
+
+class Expect(_Strict):
+    """What must hold after a turn; only what is given is checked."""
+
+    intent: str | None = None
+    rule: str | None = None
+    identity: str | None = Field(default=None, description="the identity field the bot asks for next")
+    ask: str | None = Field(default=None, description="the slot the bot asks for next")
+    escalate: ExpectEscalate | None = None
+    unrecognized: bool | None = None
+    silent: bool | None = None
+    verified: bool | None = None
+    reply_contains: str | None = None
+    redacted: bool | None = None
+
+
+class Turn(_Strict):
+    say: str | None = None
+    button: str | None = None
+    media: Literal["audio", "image", "video", "document", "sticker", "location"] | None = None
+    expect: Expect
+
+
+class GoldenCustomer(_Strict):
+    name: str = "Cliente"
+    wa_id: str = "5511900000000"
+
+
+class GoldenConversation(_Strict):
+    name: str
+    customer: GoldenCustomer = Field(default_factory=GoldenCustomer)
+    at: datetime | None = None
+    turns: list[Turn] = Field(min_length=1)
+
+
+class GoldenFile(_Strict):
+    rules: str | None = Field(default=None, description="rules file, relative to this file")
+    at: datetime = Field(description="the time the conversations happen (business hours depend on it)")
+    queue_position: int = 1
+    typical_wait_seconds: float | None = 60.0
+    conversations: list[GoldenConversation]
+
+
+class _FixedQueues:
+    def __init__(self, position: int, typical: float | None) -> None:
+        self._position, self._typical = position, typical
+
+    def position(self, queue: str, priority: Priority) -> int:
+        return self._position
+
+    def typical_wait(self, queue: str) -> float | None:
+        return self._typical
+
+
+class GoldenFailure(Exception):
+    pass
+
+
+def load_golden(path: Path) -> GoldenFile:
+    try:
+        return GoldenFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        raise GoldenFailure(f"{path}: {exc}") from exc
+
+
+def run_golden(path: str | Path, rules_path: str | Path | None = None) -> tuple[int, list[str]]:
+    """Run every conversation; returns (turns checked, failure reports with diffs)."""
+    path = Path(path)
+    golden = load_golden(path)
+    target = Path(rules_path) if rules_path else (path.parent / golden.rules if golden.rules else None)
+    if target is None:
+        raise GoldenFailure(f"{path}: no rules file (give one, or `rules:` in the file)")
+    try:
+        loaded = load_rules(target)
+    except RulesError as exc:
+        raise GoldenFailure(str(exc)) from exc
+    checked, failures = 0, []
+    for conversation in golden.conversations:
+        turns, failure = _run_conversation(loaded, golden, conversation)
+        checked += turns
+        if failure:
+            failures.append(failure)
+    return checked, failures
+
+
+def _run_conversation(
+    loaded: LoadedRules, golden: GoldenFile, spec: GoldenConversation
+) -> tuple[int, str | None]:
+    now = (spec.at or golden.at).timestamp()
+    bot = RuleBot(
+        lambda: loaded,
+        _FixedQueues(golden.queue_position, golden.typical_wait_seconds),
+        RulesDirectory(lambda: loaded),
+        clock=lambda: now,
+    )
+    customer = CustomerRef(
+        phone_number_id="golden", wa_id=spec.customer.wa_id, profile_name=spec.customer.name
+    )
+    conversation = Conversation.start(customer, now)
+    for index, turn in enumerate(spec.turns, start=1):
+        message = _message(customer, turn, index, now)
+        if conversation.state == ConversationState.BOT:
+            result: BotTurn | None = bot.handle(conversation, message)
+            if result is not None and result.escalation is not None:
+                conversation.state = ConversationState.QUEUED
+        else:
+            result = None  # with a person now: the bot stays silent, as the worker does
+        actual = _observed(conversation, result)
+        expected = turn.expect.model_dump(exclude_none=True)
+        wrong = [key for key, want in expected.items() if not _holds(key, want, actual.get(key))]
+        if wrong:
+            said = turn.say or turn.button or turn.media
+            diff = difflib.unified_diff(
+                _lines(expected),
+                _lines({k: actual.get(k) for k in expected}),
+                "expected",
+                "actual",
+                lineterm="",
+            )
+            return index, f"FAIL {spec.name}, turn {index} ({said!r}):\n" + "\n".join(diff)
+    return len(spec.turns), None
+
+
+def _message(customer: CustomerRef, turn: Turn, index: int, now: float) -> InboundMessage:
+    kind = (
+        InboundKind(turn.media)
+        if turn.media
+        else InboundKind.BUTTON_REPLY
+        if turn.button
+        else InboundKind.TEXT
+    )
+    return InboundMessage(
+        id=f"wamid.golden.{index}",
+        customer=customer,
+        timestamp=int(now) + index,
+        kind=kind,
+        wa_type=turn.media or "text",
+        text=turn.say,
+        reply_id=turn.button,
+    )
+
+
+def _observed(conversation: Conversation, turn: BotTurn | None) -> dict[str, Any]:
+    if turn is None:
+        return {"silent": True}
+    decision = turn.decision
+    awaiting = conversation.bot.awaiting
+    observed: dict[str, Any] = {
+        "rule": decision.rule,
+        "silent": decision.action == "silent",
+        "unrecognized": decision.action == "unrecognized",
+        "verified": conversation.identity is not None,
+        "redacted": turn.redact is not None,
+        "reply_contains": " | ".join(r.text or "" for r in turn.replies),
+    }
+    if decision.rule.startswith("intents."):
+        observed["intent"] = decision.rule.split(".")[1]
+    if awaiting is not None:
+        observed["identity" if awaiting.kind == "identity" else "ask"] = awaiting.field
+    if turn.escalation is not None:
+        e = turn.escalation
+        observed["escalate"] = {"queue": e.queue, "reason": e.reason, "priority": e.priority}
+    return observed
+
+
+def _holds(key: str, want: Any, got: Any) -> bool:
+    if key == "reply_contains":
+        return isinstance(got, str) and want in got
+    if key == "escalate":
+        return isinstance(got, dict) and all(got.get(k) == v for k, v in want.items())
+    return bool(want == got)
+
+
+def _lines(data: dict[str, Any]) -> list[str]:
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=True).splitlines()

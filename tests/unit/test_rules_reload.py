@@ -1,0 +1,73 @@
+"""Hot reload: a changed file is picked up; a bad one is refused and the last good rules stay in force."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from structlog.testing import capture_logs
+
+from app.cli import main
+from handover.rules.holder import RulesHolder
+
+CONFIG = Path(__file__).resolve().parents[2] / "config"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def copy_rules(tmp_path: Path) -> Path:
+    shutil.copy(CONFIG / "customers.yaml", tmp_path / "customers.yaml")
+    rules = tmp_path / "rules.yaml"
+    rules.write_text((CONFIG / "rules.yaml").read_text())
+    return rules
+
+
+def bump(path: Path, text: str) -> None:
+    path.write_text(text)
+    stat = path.stat()
+    os.utime(path, (stat.st_atime, stat.st_mtime + 10))
+
+
+def test_a_changed_file_is_picked_up_after_the_check_interval(tmp_path):
+    path, clock = copy_rules(tmp_path), Clock()
+    holder = RulesHolder(path, check_every=2.0, clock=clock)
+    first = holder()
+    bump(path, path.read_text().replace("Por nada!", "Imagina!"))
+    assert holder().version == first.version  # not looked at yet
+    clock.now = 2.5
+    assert holder().version != first.version
+    assert holder().rules.intents[-1].reply["pt"].startswith("Imagina!")
+
+
+def test_a_bad_file_is_refused_and_the_last_good_rules_stay(tmp_path):
+    path, clock = copy_rules(tmp_path), Clock()
+    holder = RulesHolder(path, check_every=1.0, clock=clock)
+    good = holder()
+    bump(path, path.read_text().replace("queue: general, reason: customer_asked", "queue: geral, reason: customer_asked"))
+    clock.now = 5
+    with capture_logs() as logs:
+        assert holder().version == good.version
+    [refused] = [e for e in logs if e["event"] == "rules_refused"]
+    assert refused["kept_version"] == good.version
+    assert "intents[1].escalate.queue: unknown queue 'geral'" in refused["problems"][0]
+    assert "unknown queue 'geral'" in str(holder.last_error)
+
+
+def test_reload_command_checks_then_touches(tmp_path, capsys):
+    path = copy_rules(tmp_path)
+    before = path.stat().st_mtime
+    os.utime(path, (before - 100, before - 100))
+    assert main(["rules", "reload", str(path)]) == 0
+    assert path.stat().st_mtime > before - 100
+    assert "every process loads it" in capsys.readouterr().out
+    bump(path, "version: 2\n")
+    stamp = path.stat().st_mtime
+    assert main(["rules", "reload", str(path)]) == 1
+    assert path.stat().st_mtime == stamp  # a bad file is not announced
