@@ -55,6 +55,11 @@ def customer_key(phone_number_id: str, customer: str) -> str:
     return f"{PREFIX}cust:{phone_number_id}:{customer}"
 
 
+def history_key(phone_number_id: str, customer: str) -> str:
+    """The customer's conversations on one number, newest first (the packet lists the past ones)."""
+    return f"{PREFIX}cust:{phone_number_id}:{customer}:history"
+
+
 def conversation_key(conversation_id: str) -> str:
     return f"{PREFIX}conv:{conversation_id}"
 

@@ -169,7 +169,8 @@ class Processor:
         known = {e.id for e in stored}
         fresh = [e for c, e in effects.entries if c == conversation.id and e.id not in known]
         transcript = sorted([*stored, *fresh], key=lambda e: e.score)
-        return build_packet(conversation, escalation, transcript, self.summary_language)
+        past = self.store.past_conversations(conversation)
+        return build_packet(conversation, escalation, transcript, self.summary_language, past)
 
     def _write(self, pipe: Pipeline, effects: _Effects) -> None:
         for conversation in effects.conversations.values():

@@ -16,6 +16,7 @@ from handover.packet import ContextPacket
 from handover.transcript import Delivery, TranscriptEntry
 
 DECISIONS_KEPT = 100
+HISTORY_KEPT = 20
 
 _RANKS = "{" + ", ".join(f"{s.value} = {s.rank}" for s in DeliveryStatus) + "}"
 
@@ -157,10 +158,13 @@ class Store:
         pipe.hset(key, mapping=present)
         if absent:
             pipe.hdel(key, *absent)
-        pipe.hset(
-            keys.customer_key(conversation.phone_number_id, conversation.customer_key),
-            mapping={"conversation": conversation.id},
-        )
+        customer = keys.customer_key(conversation.phone_number_id, conversation.customer_key)
+        current = self.client.hget(customer, "conversation")  # read before the transaction runs
+        if keys.as_text(current) != conversation.id:
+            history = keys.history_key(conversation.phone_number_id, conversation.customer_key)
+            pipe.lpush(history, conversation.id)
+            pipe.ltrim(history, 0, HISTORY_KEPT - 1)
+        pipe.hset(customer, mapping={"conversation": conversation.id})
 
     def append_entry(self, pipe: Pipeline, conversation_id: str, entry: TranscriptEntry) -> None:
         delivery = Delivery().model_dump_json() if entry.direction == "out" else ""
@@ -223,6 +227,11 @@ class Store:
             ],
             client=pipe,
         )
+
+    def past_conversations(self, conversation: Conversation) -> list[str]:
+        """The customer's earlier conversations on this number, newest first."""
+        history = keys.history_key(conversation.phone_number_id, conversation.customer_key)
+        return [c for c in (keys.as_text(x) for x in self.client.lrange(history, 0, -1)) if c != conversation.id]
 
     def record_decision(self, pipe: Pipeline, conversation_id: str, decision: Decision) -> None:
         key = keys.decisions_key(conversation_id)

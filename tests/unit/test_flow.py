@@ -259,3 +259,18 @@ async def test_transcript_is_bounded_keeping_the_newest(sync, aclient):
     assert [e.text for e in store.transcript(conversation.id)] == [f"m{i}" for i in range(5, 15)]
     assert sync.hlen(keys.entries_key(conversation.id)) == 10
     assert conversation.messages_in == 15
+
+
+async def test_a_customer_writing_after_a_closed_conversation_starts_a_new_one_that_knows_the_old(sync, aclient):
+    store = Store(sync)
+    await ingest(aclient, [message("wamid.first", "oi", 100)], PARTITIONS)
+    drain_all(sync, store, SilentBot(), RecordingTransport())
+    customer = CustomerRef(phone_number_id=PNID, wa_id="5511999990001")
+    old = store.current_conversation(customer)
+    sync.hset(keys.conversation_key(old.id), "state", "resolved")
+    await ingest(aclient, [message("wamid.second", "oi de novo", 200)], PARTITIONS)
+    drain_all(sync, store, SilentBot(), RecordingTransport())
+    new = store.current_conversation(customer)
+    assert new.id != old.id and new.state == "bot"
+    assert [e.text for e in store.transcript(new.id)] == ["oi de novo"]
+    assert store.past_conversations(new) == [old.id]
