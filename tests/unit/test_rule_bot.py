@@ -249,3 +249,19 @@ def test_a_long_bot_conversation_is_handed_over():
 def test_wait_estimates(waiting, typical, said):
     turn = Customer(queues=FakeQueues(waiting, typical)).says("atendente")
     assert said in turn.replies[0].text
+
+
+def test_an_unavailable_verifier_hands_over_unverified_at_once():
+    from handover.identity import VerifierUnavailable
+
+    class Down:
+        def verify(self, fields):
+            raise VerifierUnavailable("connection refused")
+
+    ana = Customer()
+    ana.bot.directory = Down()
+    ana.says("meu pedido")
+    ana.says(ANA_CPF)
+    turn = ana.says(ANA_BIRTH)
+    assert (turn.escalation.reason, turn.redact) == ("identity_not_verified", "birth_date")
+    assert ana.conversation.identity is None and ana.conversation.bot.pending_identity == {}
