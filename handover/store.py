@@ -231,7 +231,9 @@ class Store:
     def past_conversations(self, conversation: Conversation) -> list[str]:
         """The customer's earlier conversations on this number, newest first."""
         history = keys.history_key(conversation.phone_number_id, conversation.customer_key)
-        return [c for c in (keys.as_text(x) for x in self.client.lrange(history, 0, -1)) if c != conversation.id]
+        return [
+            c for c in (keys.as_text(x) for x in self.client.lrange(history, 0, -1)) if c != conversation.id
+        ]
 
     def record_decision(self, pipe: Pipeline, conversation_id: str, decision: Decision) -> None:
         key = keys.decisions_key(conversation_id)

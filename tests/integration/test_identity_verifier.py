@@ -22,8 +22,11 @@ class Verifier(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         fields = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         Verifier.seen.append(fields)
-        answer = {"verified": True, "reference": "CRM-42", "name": "Ana Souza"} if fields == KNOWN else {
-            "verified": False}
+        answer = (
+            {"verified": True, "reference": "CRM-42", "name": "Ana Souza"}
+            if fields == KNOWN
+            else {"verified": False}
+        )
         body = json.dumps(answer).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")

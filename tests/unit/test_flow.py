@@ -261,7 +261,9 @@ async def test_transcript_is_bounded_keeping_the_newest(sync, aclient):
     assert conversation.messages_in == 15
 
 
-async def test_a_customer_writing_after_a_closed_conversation_starts_a_new_one_that_knows_the_old(sync, aclient):
+async def test_a_customer_writing_after_a_closed_conversation_starts_a_new_one_that_knows_the_old(
+    sync, aclient
+):
     store = Store(sync)
     await ingest(aclient, [message("wamid.first", "oi", 100)], PARTITIONS)
     drain_all(sync, store, SilentBot(), RecordingTransport())

@@ -50,7 +50,12 @@ def test_a_bad_file_is_refused_and_the_last_good_rules_stay(tmp_path):
     path, clock = copy_rules(tmp_path), Clock()
     holder = RulesHolder(path, check_every=1.0, clock=clock)
     good = holder()
-    bump(path, path.read_text().replace("queue: general, reason: customer_asked", "queue: geral, reason: customer_asked"))
+    bump(
+        path,
+        path.read_text().replace(
+            "queue: general, reason: customer_asked", "queue: geral, reason: customer_asked"
+        ),
+    )
     clock.now = 5
     with capture_logs() as logs:
         assert holder().version == good.version
