@@ -27,6 +27,29 @@ class ConversationState(StrEnum):
         return self in (ConversationState.RESOLVED, ConversationState.ABANDONED)
 
 
+_MOVES = {
+    ConversationState.BOT: {ConversationState.QUEUED, ConversationState.RESOLVED},
+    ConversationState.QUEUED: {
+        ConversationState.ASSIGNED,
+        ConversationState.ABANDONED,
+        ConversationState.QUEUED,
+    },
+    ConversationState.ASSIGNED: {
+        ConversationState.TRANSFERRING,
+        ConversationState.RESOLVED,
+        ConversationState.BOT,
+        ConversationState.QUEUED,
+    },
+    ConversationState.TRANSFERRING: {ConversationState.ASSIGNED, ConversationState.QUEUED},
+    ConversationState.RESOLVED: set(),
+    ConversationState.ABANDONED: set(),
+}
+
+
+class IllegalMove(Exception):
+    """A state change the conversation's state machine does not allow (the desk answers 409)."""
+
+
 class Awaiting(BaseModel):
     """The bot asked for something and the next message is the answer: a slot, or an identity field."""
 
@@ -101,6 +124,14 @@ class Conversation(BaseModel):
         self.user_id = customer.user_id or self.user_id
         self.profile_name = customer.profile_name or self.profile_name
         self.messages_in += 1
+        self.updated_at = now
+
+    def move_to(self, state: ConversationState, now: float) -> None:
+        """Change state along the allowed moves: bot → queued → assigned → (transferring → assigned)* →
+        resolved; queued → abandoned; assigned → bot (release) or back to a queue."""
+        if state not in _MOVES[self.state]:
+            raise IllegalMove(f"{self.state} -> {state}")
+        self.state = state
         self.updated_at = now
 
     @property

@@ -120,7 +120,7 @@ class Processor:
             effects.entries.append((conversation.id, reply))
             effects.sends.append(self._job(conversation, request, entry_id=entry_id))
         if turn.escalation is not None:
-            conversation.state = ConversationState.QUEUED
+            conversation.move_to(ConversationState.QUEUED, now)
             conversation.queue = turn.escalation.queue
             conversation.priority = turn.escalation.priority
             effects.escalations.append((conversation, turn.escalation))

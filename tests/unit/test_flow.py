@@ -276,3 +276,27 @@ async def test_a_customer_writing_after_a_closed_conversation_starts_a_new_one_t
     assert new.id != old.id and new.state == "bot"
     assert [e.text for e in store.transcript(new.id)] == ["oi de novo"]
     assert store.past_conversations(new) == [old.id]
+
+
+@pytest.mark.parametrize(
+    ("path", "legal"),
+    [
+        (["queued", "assigned", "transferring", "assigned", "resolved"], True),
+        (["queued", "abandoned"], True),
+        (["queued", "assigned", "bot", "queued"], True),
+        (["assigned"], False),
+        (["queued", "resolved"], False),
+        (["resolved", "bot"], False),
+    ],
+)
+def test_conversation_state_machine(path, legal):
+    from handover.conversation import Conversation, ConversationState, IllegalMove
+
+    conversation = Conversation.start(CustomerRef(phone_number_id=PNID, wa_id="55"), 0)
+    try:
+        for state in path:
+            conversation.move_to(ConversationState(state), 1)
+    except IllegalMove:
+        assert not legal
+    else:
+        assert legal and conversation.state == path[-1]
