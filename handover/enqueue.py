@@ -12,9 +12,11 @@ from redis.asyncio import Redis as AsyncRedis
 from redis.client import Pipeline
 
 from handover import keys
+from handover.conversation import Conversation
 from handover.keys import Lane
 from handover.message import InboundMessage, OutboundRequest, StatusUpdate
 from handover.streams import INGEST_LUA, WAKE_IF_PENDING_LUA, WAKE_MS, lane_partition
+from handover.transcript import TranscriptEntry
 
 
 class InboundItem(BaseModel):
@@ -87,6 +89,34 @@ async def ingest(client: AsyncRedis, items: list[InboundItem], partitions: int) 
         ]
     added, duplicates, duplicate_ids = await client.eval(INGEST_LUA, 0, *args)
     return IngestResult(int(added), int(duplicates), [keys.as_text(i) for i in duplicate_ids])
+
+
+def outbound_job(
+    conversation: Conversation,
+    request: OutboundRequest,
+    partitions: int,
+    entry_id: str | None = None,
+    message_timestamp: int | None = None,
+) -> OutboundJob:
+    """A send for a conversation, routed to the outbound partition of its customer."""
+    routing = f"{conversation.phone_number_id}:{conversation.customer_key}"
+    return OutboundJob(
+        conversation_id=conversation.id,
+        entry_id=entry_id,
+        p=keys.partition_of(routing, partitions),
+        request=request,
+        message_timestamp=message_timestamp,
+    )
+
+
+def reply(
+    conversation: Conversation, request: OutboundRequest, author: str, at: float, partitions: int
+) -> tuple[TranscriptEntry, OutboundJob]:
+    """A message to the customer: its transcript entry (delivery pending) and the send that delivers it."""
+    entry_id = f"out.{uuid.uuid4().hex}"
+    conversation.messages_out += 1
+    entry = TranscriptEntry.from_outbound(entry_id, request, author, at, conversation.entry_count)
+    return entry, outbound_job(conversation, request, partitions, entry_id)
 
 
 def queue_send(pipe: Pipeline, job: OutboundJob) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -14,7 +13,7 @@ from redis.client import Pipeline
 from handover import keys
 from handover.bot import Bot, Decision, EscalationDecision
 from handover.conversation import Conversation, ConversationState
-from handover.enqueue import InboundItem, OutboundJob, queue_send
+from handover.enqueue import InboundItem, OutboundJob, outbound_job, queue_send, reply
 from handover.message import InboundKind, InboundMessage, OutboundKind, OutboundRequest, StatusUpdate
 from handover.packet import ContextPacket, build_packet
 from handover.queues import enqueue
@@ -105,7 +104,9 @@ class Processor:
                 to=conversation.address,
                 message_id=message.id,
             )
-            effects.sends.append(self._job(conversation, receipt, None, message_timestamp=message.timestamp))
+            effects.sends.append(
+                outbound_job(conversation, receipt, self.partitions, message_timestamp=message.timestamp)
+            )
         if conversation.state != ConversationState.BOT:
             effects.entries.append((conversation.id, entry))
             return
@@ -114,11 +115,9 @@ class Processor:
         effects.entries.append((conversation.id, entry.redacted(turn.redact) if turn.redact else entry))
         effects.decisions.append((conversation.id, turn.decision))
         for request in turn.replies:
-            entry_id = f"out.{uuid.uuid4().hex}"
-            conversation.messages_out += 1
-            reply = TranscriptEntry.from_outbound(entry_id, request, "bot", now, conversation.entry_count)
-            effects.entries.append((conversation.id, reply))
-            effects.sends.append(self._job(conversation, request, entry_id=entry_id))
+            answer, job = reply(conversation, request, "bot", now, self.partitions)
+            effects.entries.append((conversation.id, answer))
+            effects.sends.append(job)
         if turn.escalation is not None:
             conversation.move_to(ConversationState.QUEUED, now)
             conversation.queue = turn.escalation.queue
@@ -144,22 +143,6 @@ class Processor:
             log.info("conversation_started", conversation_id=conversation.id)
         effects.conversations[routing] = conversation
         return conversation
-
-    def _job(
-        self,
-        conversation: Conversation,
-        request: OutboundRequest,
-        entry_id: str | None,
-        message_timestamp: int | None = None,
-    ) -> OutboundJob:
-        routing = f"{conversation.phone_number_id}:{conversation.customer_key}"
-        return OutboundJob(
-            conversation_id=conversation.id,
-            entry_id=entry_id,
-            p=keys.partition_of(routing, self.partitions),
-            request=request,
-            message_timestamp=message_timestamp,
-        )
 
     def _packet(
         self, conversation: Conversation, escalation: EscalationDecision, effects: _Effects
