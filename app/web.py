@@ -14,7 +14,7 @@ from config.settings import Settings
 from handover.streams import ensure_groups
 from webhooks import sandbox, views
 from webhooks.views import WEBHOOK, WebhookContext
-from workers.dispatcher import Dispatcher
+from workers.dispatcher import Dispatcher, Periodic
 
 log = structlog.get_logger(__name__)
 
@@ -80,7 +80,13 @@ def _start_embedded_worker(settings: Settings, server: fakeredis.FakeServer):  #
     client = wiring.sync_client(settings, server)
     ensure_groups(client, settings.handover_partitions)
     runtime = wiring.worker_runtime(settings, client)
-    dispatcher = Dispatcher(client, settings.handover_partitions, runtime.drain, sweep_seconds=0.5)
+    dispatcher = Dispatcher(
+        client,
+        settings.handover_partitions,
+        runtime.drain,
+        sweep_seconds=0.5,
+        periodic=[Periodic("announce", 30.0, runtime.announce)],
+    )
     dispatcher.start()
 
     def stop() -> None:

@@ -8,6 +8,7 @@ from redis.asyncio import BlockingConnectionPool as AsyncBlockingPool
 from redis.asyncio import Redis as AsyncRedis
 
 from config.settings import Settings
+from handover.announce import announce_positions
 from handover.outbound import Sender, SendMany
 from handover.processing import Processor
 from handover.queues import RedisQueueView
@@ -73,6 +74,7 @@ def worker_runtime(settings: Settings, client: redis.Redis) -> WorkerRuntime:
     return WorkerRuntime(
         client=client,
         processor=processor,
+        announce=lambda: announce_positions(store, holder(), settings.handover_partitions),
         sender=Sender(store=store, send_many=send_many),
         batch_size=settings.handover_batch_size,
         lease_seconds=settings.handover_lease_seconds,

@@ -13,11 +13,12 @@ from handover import keys
 from handover.keys import Lane
 from handover.streams import ensure_groups, pop_wakeups, sweep
 from workers import jobs, runtime
-from workers.dispatcher import Dispatcher
+from workers.dispatcher import Dispatcher, Periodic
 
 log = structlog.get_logger(__name__)
 
 QUEUE = "handover"
+ANNOUNCE_SECONDS = 30.0
 
 
 def enqueue_drain(queue: Queue, lane: Lane, partition: int) -> None:
@@ -56,8 +57,16 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
                 enqueue_drain(queue, lane, partition)
             worker.work(burst=True, logging_level=rq_level)
             return
+        announce = Periodic(
+            "announce",
+            ANNOUNCE_SECONDS,
+            lambda: queue.enqueue(jobs.announce_positions, job_timeout=120, result_ttl=0),
+        )
         dispatcher = Dispatcher(
-            client, settings.handover_partitions, lambda lane, p: enqueue_drain(queue, lane, p)
+            client,
+            settings.handover_partitions,
+            lambda lane, p: enqueue_drain(queue, lane, p),
+            periodic=[announce],
         )
         dispatcher.start()
         try:

@@ -35,6 +35,7 @@ class EscalationDecision(BaseModel):
     at: float
     trigger_message_id: str
     business_hours_open: bool = True
+    wait_told: str | None = None  # the estimate the customer was given, so updates are sent only on change
 
 
 @dataclass

@@ -117,6 +117,11 @@ def queue_waits_key(queue: str) -> str:
     return f"{PREFIX}queue:{queue}:waits"
 
 
+def announced_key(conversation_id: str) -> str:
+    """What a waiting customer was last told of their wait, and when."""
+    return f"{PREFIX}announced:{conversation_id}"
+
+
 def packet_key(conversation_id: str) -> str:
     return f"{PREFIX}packet:{conversation_id}"
 

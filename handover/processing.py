@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from redis.client import Pipeline
 
 from handover import keys
+from handover.announce import note_announced
 from handover.bot import Bot, Decision, EscalationDecision
 from handover.conversation import Conversation, ConversationState
 from handover.enqueue import InboundItem, OutboundJob, outbound_job, queue_send, reply
@@ -169,6 +170,8 @@ class Processor:
         for (conversation, escalation), packet in zip(effects.escalations, effects.packets, strict=True):
             self.store.save_packet(pipe, packet)
             enqueue(pipe, escalation.queue, conversation.id, Priority(escalation.priority), escalation.at)
+            if escalation.wait_told is not None:
+                note_announced(pipe, conversation.id, escalation.wait_told, escalation.at)
         Store.count(pipe, "escalations", len(effects.escalations))
         inbound = sum(1 for _, e in effects.entries if e.direction == "in")
         Store.count(pipe, "messages_processed", inbound)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import statistics
-import time
 
 import redis
 from redis.client import Pipeline
@@ -29,8 +28,8 @@ class RedisQueueView:
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
 
-    def position(self, queue: str, priority: Priority) -> int:
-        ahead = self.client.zcount(keys.queue_key(queue), "-inf", queue_score(priority, time.time()))
+    def position(self, queue: str, priority: Priority, at: float) -> int:
+        ahead = self.client.zcount(keys.queue_key(queue), "-inf", queue_score(priority, at))
         return int(ahead) + 1
 
     def typical_wait(self, queue: str) -> float | None:

@@ -9,12 +9,30 @@ from collections.abc import Callable
 import redis
 import structlog
 
+from handover import keys
 from handover.keys import Lane
 from handover.streams import pop_wakeups, sweep
 
 log = structlog.get_logger(__name__)
 
 Dispatch = Callable[[Lane, int], object]
+
+
+class Periodic:
+    """Something to do every `every` seconds by one process among all: a Redis lock elects who."""
+
+    def __init__(self, name: str, every: float, run: Callable[[], object]) -> None:
+        self.name = name
+        self.every = every
+        self.run = run
+        self._next = 0.0
+
+    def run_if_due(self, client: redis.Redis) -> None:
+        if time.monotonic() < self._next:
+            return
+        self._next = time.monotonic() + self.every
+        if client.set(f"{keys.PREFIX}tick:{self.name}", "1", nx=True, px=int(self.every * 1000)):
+            self.run()
 
 
 class Dispatcher:
@@ -25,12 +43,18 @@ class Dispatcher:
     """
 
     def __init__(
-        self, client: redis.Redis, partitions: int, dispatch: Dispatch, sweep_seconds: float = 1.0
+        self,
+        client: redis.Redis,
+        partitions: int,
+        dispatch: Dispatch,
+        sweep_seconds: float = 1.0,
+        periodic: list[Periodic] | None = None,
     ) -> None:
         self.client = client
         self.partitions = partitions
         self.dispatch = dispatch
         self.sweep_seconds = sweep_seconds
+        self.periodic = periodic or []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -52,6 +76,8 @@ class Dispatcher:
                     last_sweep = time.monotonic()
                 for lane, partition in pop_wakeups(self.client, timeout=min(self.sweep_seconds, 1.0)):
                     self.dispatch(lane, partition)
+                for task in self.periodic:
+                    task.run_if_due(self.client)
             except (redis.ConnectionError, redis.TimeoutError):
                 log.warning("dispatcher_redis_unavailable")
                 self._stop.wait(1.0)

@@ -10,6 +10,12 @@ from workers import runtime
 log = structlog.get_logger(__name__)
 
 
+def announce_positions() -> int:
+    """Tell waiting customers their new place in line where it changed meaningfully."""
+    structlog.contextvars.clear_contextvars()
+    return runtime.current().announce()
+
+
 def drain_partition(lane: str, partition: int) -> int:
     """Handle what waits in one partition stream, under its lease; 0 if another drainer has it."""
     structlog.contextvars.clear_contextvars()

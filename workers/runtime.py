@@ -23,6 +23,7 @@ class WorkerRuntime:
     batch_size: int
     lease_seconds: float
     partitions: int
+    announce: Callable[[], int] = lambda: 0
     on_close: list[Callable[[], None]] = field(default_factory=list)
 
     def handler(self, lane: Lane) -> Handler:

@@ -54,7 +54,7 @@ _SILENT = {
 class QueueView(Protocol):
     """What the bot needs to know of the queues to tell a customer where they stand."""
 
-    def position(self, queue: str, priority: Priority) -> int: ...
+    def position(self, queue: str, priority: Priority, at: float) -> int: ...
 
     def typical_wait(self, queue: str) -> float | None: ...
 
@@ -344,9 +344,10 @@ class RuleBot:
         queue = turn.rules.queues[spec.queue]
         hours = turn.rules.business_hours.get(queue.business_hours or "")
         open_now = is_open(hours, turn.now)
+        wait: str | None = None
         if open_now or hours is None:
-            position = self.queues.position(spec.queue, spec.priority)
-            wait = _describe_wait(
+            position = self.queues.position(spec.queue, spec.priority, turn.now)
+            wait = describe_wait(
                 self.queues.typical_wait(spec.queue), position, queue.sla_seconds, turn.language
             )
             told = self._say_message(turn, "queued", position=position, wait=wait)
@@ -362,6 +363,7 @@ class RuleBot:
             at=turn.now,
             trigger_message_id=turn.message.id,
             business_hours_open=open_now,
+            wait_told=wait if told else None,
         )
         return BotTurn(turn.decision("escalate", rule, how), [*(before or []), *told], escalation)
 
@@ -445,7 +447,7 @@ _WAIT = {
 }
 
 
-def _describe_wait(typical: float | None, position: int, sla_seconds: int | None, language: str) -> str:
+def describe_wait(typical: float | None, position: int, sla_seconds: int | None, language: str) -> str:
     """A human estimate: recent waits of the queue scaled by position, else the SLA, else 'a few minutes'."""
     words = _WAIT.get(language, _WAIT["en"])
     if typical is not None:

@@ -75,7 +75,7 @@ class _FixedQueues:
     def __init__(self, position: int, typical: float | None) -> None:
         self._position, self._typical = position, typical
 
-    def position(self, queue: str, priority: Priority) -> int:
+    def position(self, queue: str, priority: Priority, at: float) -> int:
         return self._position
 
     def typical_wait(self, queue: str) -> float | None:

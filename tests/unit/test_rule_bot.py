@@ -28,7 +28,7 @@ class FakeQueues:
     def __init__(self, waiting: int = 2, typical: float | None = 90.0):
         self.waiting, self.typical = waiting, typical
 
-    def position(self, queue: str, priority: Priority) -> int:
+    def position(self, queue: str, priority: Priority, at: float) -> int:
         return self.waiting + 1
 
     def typical_wait(self, queue: str) -> float | None:
