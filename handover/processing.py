@@ -15,7 +15,14 @@ from handover.announce import note_announced
 from handover.bot import Bot, Decision, EscalationDecision
 from handover.conversation import Conversation, ConversationState
 from handover.enqueue import InboundItem, OutboundJob, outbound_job, queue_send, reply
-from handover.message import InboundKind, InboundMessage, OutboundKind, OutboundRequest, StatusUpdate
+from handover.message import (
+    CustomerRef,
+    InboundKind,
+    InboundMessage,
+    OutboundKind,
+    OutboundRequest,
+    StatusUpdate,
+)
 from handover.packet import ContextPacket, build_packet
 from handover.queues import enqueue
 from handover.rules.model import Priority
@@ -54,6 +61,7 @@ class _Effects:
     decisions: list[tuple[str, Decision]] = field(default_factory=list)
     escalations: list[tuple[Conversation, EscalationDecision]] = field(default_factory=list)
     packets: list[ContextPacket] = field(default_factory=list)
+    started: set[str] = field(default_factory=set)  # conversations this batch opened
     malformed: int = 0
 
 
@@ -81,6 +89,7 @@ class Processor:
                 messages.append((index, item.message))
             elif item.status is not None:
                 effects.statuses.append(item.status)
+        self._load_conversations([m for _, m in messages], effects)
         # WhatsApp time first, arrival second: a batch may hold a customer's messages out of order.
         messages.sort(key=lambda pair: (pair[1].customer.key, pair[1].timestamp, pair[0]))
         for _, message in messages:
@@ -133,16 +142,22 @@ class Processor:
                 rule=turn.escalation.rule,
             )
 
+    def _load_conversations(self, messages: list[InboundMessage], effects: _Effects) -> None:
+        customers = list({_routing(m.customer): m.customer for m in messages}.values())
+        for customer, conversation in zip(
+            customers, self.store.current_conversations(customers), strict=True
+        ):
+            if conversation is not None:
+                effects.conversations[_routing(customer)] = conversation
+
     def _conversation_for(self, message: InboundMessage, effects: _Effects, now: float) -> Conversation:
-        customer = message.customer
-        routing = f"{customer.phone_number_id}:{customer.key}"
-        if routing in effects.conversations:
-            return effects.conversations[routing]
-        conversation = self.store.current_conversation(customer)
+        routing = _routing(message.customer)
+        conversation = effects.conversations.get(routing)
         if conversation is None or conversation.state.is_closed:
-            conversation = Conversation.start(customer, now)
+            conversation = Conversation.start(message.customer, now)
+            effects.started.add(conversation.id)
+            effects.conversations[routing] = conversation
             log.info("conversation_started", conversation_id=conversation.id)
-        effects.conversations[routing] = conversation
         return conversation
 
     def _packet(
@@ -159,6 +174,8 @@ class Processor:
     def _write(self, pipe: Pipeline, effects: _Effects) -> None:
         for conversation in effects.conversations.values():
             self.store.save_conversation(pipe, conversation)
+            if conversation.id in effects.started:
+                self.store.link_to_customer(pipe, conversation)
         for conversation_id, entry in effects.entries:
             self.store.append_entry(pipe, conversation_id, entry)
         for job in effects.sends:
@@ -178,3 +195,7 @@ class Processor:
         Store.count(pipe, "statuses_processed", len(effects.statuses))
         Store.count(pipe, "malformed_entries", effects.malformed)
         pipe.hset(keys.COUNTERS, "last_processed_at", self.clock())
+
+
+def _routing(customer: CustomerRef) -> str:
+    return f"{customer.phone_number_id}:{customer.key}"
