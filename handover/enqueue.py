@@ -121,9 +121,20 @@ def reply(
 
 def queue_send(pipe: Pipeline, job: OutboundJob) -> None:
     """Queue a send on the caller's transaction, so it is stored exactly when the decision to send is."""
-    stream = keys.stream_key(Lane.OUTBOUND, job.p)
-    pipe.xadd(stream, {"d": job.model_dump_json(exclude_none=True)})
-    pipe.eval(WAKE_IF_PENDING_LUA, 1, stream, keys.PREFIX, lane_partition(Lane.OUTBOUND, job.p), WAKE_MS)
+    queue_sends(pipe, [job])
+
+
+def queue_sends(pipe: Pipeline, jobs: list[OutboundJob]) -> None:
+    """Queue sends on the caller's transaction, then wake each outbound partition they touch once."""
+    for job in jobs:
+        pipe.xadd(keys.stream_key(Lane.OUTBOUND, job.p), {"d": job.model_dump_json(exclude_none=True)})
+    # By SHA: the pipeline makes sure Redis has the script before the transaction runs.
+    wake = pipe.register_script(WAKE_IF_PENDING_LUA)
+    for partition in sorted({job.p for job in jobs}):
+        stream = keys.stream_key(Lane.OUTBOUND, partition)
+        wake(
+            keys=[stream], args=[keys.PREFIX, lane_partition(Lane.OUTBOUND, partition), WAKE_MS], client=pipe
+        )
 
 
 def schedule_retry(pipe: Pipeline, job: OutboundJob, due: float) -> None:

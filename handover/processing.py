@@ -14,7 +14,7 @@ from handover import keys
 from handover.announce import note_announced
 from handover.bot import Bot, Decision, EscalationDecision
 from handover.conversation import Conversation, ConversationState
-from handover.enqueue import InboundItem, OutboundJob, outbound_job, queue_send, reply
+from handover.enqueue import InboundItem, OutboundJob, outbound_job, queue_sends, reply
 from handover.message import (
     CustomerRef,
     InboundKind,
@@ -178,12 +178,14 @@ class Processor:
                 self.store.link_to_customer(pipe, conversation)
         for conversation_id, entry in effects.entries:
             self.store.append_entry(pipe, conversation_id, entry)
-        for job in effects.sends:
-            queue_send(pipe, job)
+        queue_sends(pipe, effects.sends)
         for status in effects.statuses:
             self.store.apply_status(pipe, status)
+        by_conversation: dict[str, list[Decision]] = {}
         for conversation_id, decision in effects.decisions:
-            self.store.record_decision(pipe, conversation_id, decision)
+            by_conversation.setdefault(conversation_id, []).append(decision)
+        for conversation_id, decisions in by_conversation.items():
+            self.store.record_decisions(pipe, conversation_id, decisions)
         for (conversation, escalation), packet in zip(effects.escalations, effects.packets, strict=True):
             self.store.save_packet(pipe, packet)
             enqueue(pipe, escalation.queue, conversation.id, Priority(escalation.priority), escalation.at)

@@ -251,9 +251,10 @@ class Store:
             c for c in (keys.as_text(x) for x in self.client.lrange(history, 0, -1)) if c != conversation.id
         ]
 
-    def record_decision(self, pipe: Pipeline, conversation_id: str, decision: Decision) -> None:
+    def record_decisions(self, pipe: Pipeline, conversation_id: str, decisions: list[Decision]) -> None:
+        """Keep the bot's decisions, newest first, the last hundred of them."""
         key = keys.decisions_key(conversation_id)
-        pipe.lpush(key, decision.model_dump_json())
+        pipe.lpush(key, *(d.model_dump_json() for d in decisions))
         pipe.ltrim(key, 0, DECISIONS_KEPT - 1)
 
     def decisions(self, conversation_id: str) -> list[Decision]:
