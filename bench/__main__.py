@@ -17,7 +17,7 @@ from pathlib import Path
 import redis
 from rq import Queue
 
-from bench.load import LoadResult, closed_loop, open_loop
+from bench.load import closed_loop, open_loop
 from handover import keys
 from tests.fakes.graph_server import FakeGraph
 from tests.support.processes import Process, is_up, wait_for
@@ -115,40 +115,50 @@ def receipts_done(client: redis.Redis, count: int) -> bool:
 
 
 def processing(redis_server: RedisServer, count: int) -> None:
+    """Two measures against the same rq baseline (pre-enqueued no-op jobs, two workers):
+    a backlog of webhooks already stored, drained by two workers (like for like with the baseline), and
+    end to end, with the webhooks arriving while the workers run on the same two cores."""
     client = redis.Redis.from_url(redis_server.url, decode_responses=True)
     client.flushall()
     noop_rate = rq_noop_rate(redis_server.url, min(count, 5000))
+    backlog = _processing_run(redis_server, client, count, workers_first=False)
+    live = _processing_run(redis_server, client, count, workers_first=True)
+    print(
+        f"(b) processing, webhook -> mark-as-read at a Graph API answering in 100 ms, 2 workers, {count} msgs"
+    )
+    print(f"    rq no-op jobs, 2 workers       {noop_rate:8.0f} jobs/s")
+    print(
+        f"    handover, stored backlog       {backlog:8.0f} msg/s   ratio {backlog / noop_rate:.2f}x (target 2)"
+    )
+    print(f"    handover, webhooks meanwhile   {live:8.0f} msg/s   ratio {live / noop_rate:.2f}x")
+
+
+def _processing_run(redis_server: RedisServer, client: redis.Redis, count: int, workers_first: bool) -> float:
     client.flushall()
     graph = FakeGraph.start_in_thread(latency=0.1)
     serve_port = free_port()
     env = server_env(redis_server.url, serve_port, graph.base_url)
     serve = Process(["serve"], env, LOGS / "serve2.log").start()
-    workers = []
+    workers: list[Process] = []
+    url = f"http://127.0.0.1:{serve_port}/webhook"
     try:
-        workers = [Process(["worker"], env, LOGS / f"worker{i}.log").start() for i in range(2)]
         wait_for(lambda: is_up(f"http://127.0.0.1:{serve_port}/readyz"), 30, "handover serve")
-        time.sleep(2)  # let the workers start
-        started = time.perf_counter()
-        result: LoadResult = asyncio.run(
-            closed_loop(f"http://127.0.0.1:{serve_port}/webhook", bodies(count), 32)
-        )
+        if workers_first:
+            workers = [Process(["worker"], env, LOGS / f"worker{i}.log").start() for i in range(2)]
+            time.sleep(2)  # let the workers start
+            started = time.perf_counter()
+            asyncio.run(closed_loop(url, bodies(count), 32))
+        else:
+            asyncio.run(closed_loop(url, bodies(count), 32))
+            workers = [Process(["worker"], env, LOGS / f"worker{i}.log").start() for i in range(2)]
+            started = time.perf_counter()  # includes the workers' start-up, as the rq baseline's does
         wait_for(lambda: receipts_done(client, count), 600, "every message read", interval=0.05)
-        elapsed = time.perf_counter() - started
+        return count / (time.perf_counter() - started)
     finally:
         for w in workers:
             w.stop()
         serve.stop()
         graph.stop()
-    rate = count / elapsed
-    print(
-        f"(b) processing, webhook -> mark-as-read at a Graph API answering in 100 ms, 2 workers, {count} msgs"
-    )
-    print(f"    rq no-op jobs, 2 workers  {noop_rate:8.0f} jobs/s")
-    print(
-        f"    handover                  {rate:8.0f} msg/s  (webhooks posted at {result.rate:.0f} req/s, "
-        f"{graph.count(kind='read')} receipts sent)"
-    )
-    print(f"    ratio                     {rate / noop_rate:.2f}x the rq no-op rate (target >= 2)")
 
 
 def main() -> None:
