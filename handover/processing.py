@@ -62,6 +62,7 @@ class _Effects:
     escalations: list[tuple[Conversation, EscalationDecision]] = field(default_factory=list)
     packets: list[ContextPacket] = field(default_factory=list)
     started: set[str] = field(default_factory=set)  # conversations this batch opened
+    loaded: dict[str, Conversation] = field(default_factory=dict)  # as read, to write only what changed
     malformed: int = 0
 
 
@@ -149,6 +150,7 @@ class Processor:
         ):
             if conversation is not None:
                 effects.conversations[_routing(customer)] = conversation
+                effects.loaded[conversation.id] = conversation.model_copy(deep=True)
 
     def _conversation_for(self, message: InboundMessage, effects: _Effects, now: float) -> Conversation:
         routing = _routing(message.customer)
@@ -173,7 +175,7 @@ class Processor:
 
     def _write(self, pipe: Pipeline, effects: _Effects) -> None:
         for conversation in effects.conversations.values():
-            self.store.save_conversation(pipe, conversation)
+            self.store.save_conversation(pipe, conversation, effects.loaded.get(conversation.id))
             if conversation.id in effects.started:
                 self.store.link_to_customer(pipe, conversation)
         for conversation_id, entry in effects.entries:

@@ -163,16 +163,24 @@ class Store:
 
     # writes, queued on the caller's pipeline so a batch commits whole
 
-    def save_conversation(self, pipe: Pipeline, conversation: Conversation) -> None:
-        data = conversation.model_dump(mode="json")
+    def save_conversation(
+        self, pipe: Pipeline, conversation: Conversation, loaded: Conversation | None = None
+    ) -> None:
+        """Write what changed since `loaded` (everything for a new conversation): other writers (the desk,
+        the announcer) may have changed other fields meanwhile, and counters move by increments."""
+        now = _fields(conversation)
+        before = _fields(loaded) if loaded is not None else {}
         key = keys.conversation_key(conversation.id)
-        present = {
-            k: json.dumps(v) if not isinstance(v, str) else v for k, v in data.items() if v is not None
-        }
-        absent = [k for k, v in data.items() if v is None]
-        pipe.hset(key, mapping=present)
-        if absent:
-            pipe.hdel(key, *absent)
+        changed = {k: v for k, v in now.items() if before.get(k) != v and k not in COUNTER_FIELDS}
+        removed = [k for k in before if k not in now]
+        if changed:
+            pipe.hset(key, mapping=changed)
+        if removed:
+            pipe.hdel(key, *removed)
+        for counter in COUNTER_FIELDS:
+            delta = int(now.get(counter, 0)) - int(before.get(counter, 0))
+            if delta:
+                pipe.hincrby(key, counter, delta)
 
     def link_to_customer(self, pipe: Pipeline, conversation: Conversation) -> None:
         """Make a new conversation the customer's current one, and remember it in their history."""
@@ -275,6 +283,19 @@ class Store:
     def count(pipe: Pipeline, name: str, amount: int = 1) -> None:
         if amount:
             pipe.hincrby(keys.COUNTERS, name, amount)
+
+
+COUNTER_FIELDS = ("messages_in", "messages_out")
+
+
+def _fields(conversation: Conversation) -> dict[str, str]:
+    """A conversation as its Redis hash: strings as they are, everything else as JSON; None absent."""
+    data = conversation.model_dump(mode="json")
+    return {
+        k: v if isinstance(v, str) else json.dumps(v, sort_keys=True)
+        for k, v in data.items()
+        if v is not None
+    }
 
 
 def _first_error(errors: list[dict[str, Any]]) -> tuple[str, str]:

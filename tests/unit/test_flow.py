@@ -300,3 +300,28 @@ def test_conversation_state_machine(path, legal):
         assert not legal
     else:
         assert legal and conversation.state == path[-1]
+
+
+async def test_the_drainer_writes_only_what_it_changed(sync, aclient):
+    """A desk claim landing between the drainer's read and its commit is not overwritten."""
+    store = Store(sync)
+    await ingest(aclient, [message("wamid.c1", "oi", 100)], PARTITIONS)
+    drain_all(sync, store, SilentBot(), RecordingTransport())
+    customer = CustomerRef(phone_number_id=PNID, wa_id="5511999990001")
+    conversation = store.current_conversation(customer)
+    sync.hset(keys.conversation_key(conversation.id), "state", "queued")
+    original = store.current_conversations
+
+    def load_then_an_agent_claims(customers):
+        found = original(customers)
+        sync.hset(keys.conversation_key(conversation.id), "state", "assigned")
+        sync.hincrby(keys.conversation_key(conversation.id), "messages_out", 1)  # the agent answered
+        return found
+
+    store.current_conversations = load_then_an_agent_claims
+    await ingest(aclient, [message("wamid.c2", "tem alguém aí?", 200)], PARTITIONS)
+    drain_all(sync, store, SilentBot(), RecordingTransport())
+    after = store.conversation(conversation.id)
+    assert after.state == "assigned"
+    assert (after.messages_in, after.messages_out) == (2, 1)
+    assert after.last_customer_message_at == 200
