@@ -95,6 +95,8 @@ class Conversation(BaseModel):
     identity: VerifiedIdentity | None = None
     queue: str | None = None
     priority: str | None = None
+    agent_id: str | None = None
+    assigned_at: float | None = None
 
     @classmethod
     def start(cls, customer: CustomerRef, now: float) -> Conversation:

@@ -129,3 +129,20 @@ def packet_key(conversation_id: str) -> str:
 def decisions_key(conversation_id: str) -> str:
     """The bot's recent decisions in a conversation, newest first, each with its rule and rules version."""
     return f"{PREFIX}decisions:{conversation_id}"
+
+
+AGENTS = f"{PREFIX}agents"  # set of agent ids
+
+
+def agent_key(agent_id: str) -> str:
+    return f"{PREFIX}agent:{agent_id}"
+
+
+def agent_token_key(digest: str) -> str:
+    """SHA-256 of a token -> agent id (tokens themselves are never stored)."""
+    return f"{PREFIX}agent_token:{digest}"
+
+
+def agent_load_key(agent_id: str) -> str:
+    """Set of the conversations an agent holds now (capacity is checked against it)."""
+    return f"{PREFIX}agent:{agent_id}:conversations"

@@ -10,11 +10,11 @@ from redis.client import Pipeline
 from handover import keys
 from handover.rules.model import Priority
 
-_PRIORITY_SPAN = 10**13  # milliseconds: each priority level sorts entirely before the next lower one
+PRIORITY_SPAN = 10**13  # milliseconds: each priority level sorts entirely before the next lower one
 
 
 def queue_score(priority: Priority, enqueued_at: float) -> int:
-    return (Priority.URGENT.weight - priority.weight) * _PRIORITY_SPAN + int(enqueued_at * 1000)
+    return (Priority.URGENT.weight - priority.weight) * PRIORITY_SPAN + int(enqueued_at * 1000)
 
 
 def enqueue(pipe: Pipeline, queue: str, conversation_id: str, priority: Priority, at: float) -> None:

@@ -317,6 +317,7 @@ def _decode_hash(raw: dict[Any, Any]) -> dict[str, Any]:
 
 
 _STRING_FIELDS = {
+    "agent_id",
     "id",
     "phone_number_id",
     "customer_key",

@@ -1,0 +1,108 @@
+"""Agents and supervisors: who they are, their queues and capacity, presence, and their hashed tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import uuid
+from enum import StrEnum
+
+import redis
+from pydantic import BaseModel, Field
+
+from handover import keys
+
+
+class Role(StrEnum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+
+
+class Presence(StrEnum):
+    AVAILABLE = "available"
+    AWAY = "away"
+    OFFLINE = "offline"
+
+
+class Agent(BaseModel):
+    id: str
+    name: str = Field(min_length=1, max_length=100)
+    queues: list[str]
+    capacity: int = Field(ge=1, le=50)
+    role: Role = Role.AGENT
+    status: Presence = Presence.OFFLINE
+    created_at: float
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role is Role.SUPERVISOR
+
+
+class UnknownAgent(Exception):
+    pass
+
+
+def token_hash(token: str) -> str:
+    """Tokens are stored only as their SHA-256: a leaked Redis dump does not let anyone sign in."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class AgentStore:
+    """Agents in Redis: a hash each, a set of ids, and token hash -> id."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+
+    def add(self, name: str, queues: list[str], capacity: int, role: Role) -> tuple[Agent, str]:
+        """Create an agent; returns it with its token, which is shown once and never stored."""
+        agent = Agent(
+            id=f"ag_{uuid.uuid4().hex[:12]}",
+            name=name,
+            queues=queues,
+            capacity=capacity,
+            role=role,
+            created_at=time.time(),
+        )
+        token = f"hv_{secrets.token_urlsafe(32)}"
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.agent_key(agent.id), mapping={"json": agent.model_dump_json()})
+            pipe.hset(keys.agent_key(agent.id), "token", token_hash(token))
+            pipe.sadd(keys.AGENTS, agent.id)
+            pipe.set(keys.agent_token_key(token_hash(token)), agent.id)
+            pipe.execute()
+        return agent, token
+
+    def get(self, agent_id: str) -> Agent:
+        raw = self.client.hget(keys.agent_key(agent_id), "json")
+        if raw is None:
+            raise UnknownAgent(agent_id)
+        agent = Agent.model_validate_json(raw)
+        status = self.client.hget(keys.agent_key(agent_id), "status")
+        return agent.model_copy(update={"status": Presence(keys.as_text(status))}) if status else agent
+
+    def by_token(self, token: str) -> Agent | None:
+        agent_id = self.client.get(keys.agent_token_key(token_hash(token)))
+        if agent_id is None:
+            return None
+        try:
+            return self.get(keys.as_text(agent_id))
+        except UnknownAgent:
+            return None
+
+    def all(self) -> list[Agent]:
+        return sorted(
+            (self.get(keys.as_text(i)) for i in self.client.smembers(keys.AGENTS)), key=lambda a: a.name
+        )
+
+    def remove(self, agent_id: str) -> None:
+        digest = self.client.hget(keys.agent_key(agent_id), "token")
+        if digest is None:
+            raise UnknownAgent(agent_id)
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.delete(keys.agent_key(agent_id), keys.agent_token_key(keys.as_text(digest)))
+            pipe.srem(keys.AGENTS, agent_id)
+            pipe.execute()
+
+    def set_status(self, agent_id: str, status: Presence) -> None:
+        self.client.hset(keys.agent_key(agent_id), "status", status.value)

@@ -1,0 +1,31 @@
+"""Domain errors; the desk API turns each into its HTTP status in one place."""
+
+
+class DomainError(Exception):
+    code = "error"
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class NotYours(DomainError):
+    """The conversation is assigned to someone else (403)."""
+
+    code = "not_yours"
+
+
+class Conflict(DomainError):
+    """Wrong state, or another agent got there first (409)."""
+
+    code = "conflict"
+
+
+class WindowClosed(Conflict):
+    """More than 24 hours since the customer last wrote: only an approved template may be sent."""
+
+    code = "window_closed"
+
+
+class Unavailable(Conflict):
+    code = "not_available"

@@ -1,0 +1,150 @@
+"""Claiming, resolving and releasing conversations: atomic in Redis, so two agents never hold the same one."""
+
+from __future__ import annotations
+
+import time
+
+import redis
+
+from handover import keys
+from handover.agents import Agent, Presence
+from handover.conversation import BotState, Conversation, ConversationState
+from handover.enqueue import queue_sends, reply
+from handover.errors import Conflict, NotFound, NotYours, Unavailable, WindowClosed
+from handover.message import OutboundKind, OutboundRequest
+from handover.queues import PRIORITY_SPAN
+from handover.store import Store
+
+# Capacity check, best head across the agent's queues (lowest score: priority, then age), removal from the
+# queue, assignment and the wait sample: one script, so concurrent claims can never share a conversation.
+CLAIM_LUA = """
+-- KEYS: agent load set; ARGV: agent id, capacity, now, prefix, span, queue names...
+local load, prefix, span = KEYS[1], ARGV[4], tonumber(ARGV[5])
+if redis.call('SCARD', load) >= tonumber(ARGV[2]) then return {'full'} end
+local best, best_queue, best_score = nil, nil, nil
+for i = 6, #ARGV do
+  local head = redis.call('ZRANGE', prefix .. 'queue:' .. ARGV[i], 0, 0, 'WITHSCORES')
+  if head[1] and (best_score == nil or tonumber(head[2]) < best_score) then
+    best, best_queue, best_score = head[1], ARGV[i], tonumber(head[2])
+  end
+end
+if not best then return {'empty'} end
+redis.call('ZREM', prefix .. 'queue:' .. best_queue, best)
+local conv = prefix .. 'conv:' .. best
+redis.call('HSET', conv, 'state', 'assigned', 'agent_id', ARGV[1], 'assigned_at', ARGV[3])
+redis.call('SADD', load, best)
+local waited = tonumber(ARGV[3]) - (best_score % span) / 1000
+local waits = prefix .. 'queue:' .. best_queue .. ':waits'
+redis.call('LPUSH', waits, string.format('%.3f', waited))
+redis.call('LTRIM', waits, 0, 99)
+return {'claimed', best, best_queue}
+"""
+
+# Leave an agent's hands: only from `assigned`, only by the agent who holds it.
+FINISH_LUA = """
+-- KEYS: conversation, agent load set; ARGV: agent id, new state, now, bot state json or ''
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then return 'not_found' end
+if state ~= 'assigned' then return 'state:' .. state end
+if redis.call('HGET', KEYS[1], 'agent_id') ~= ARGV[1] then return 'not_yours' end
+redis.call('HSET', KEYS[1], 'state', ARGV[2], 'updated_at', ARGV[3])
+if ARGV[2] == 'bot' then
+  redis.call('HDEL', KEYS[1], 'agent_id', 'assigned_at', 'queue', 'priority')
+  redis.call('HSET', KEYS[1], 'bot', ARGV[4])
+end
+redis.call('SREM', KEYS[2], redis.call('HGET', KEYS[1], 'id'))
+return 'ok'
+"""
+
+
+class Desk:
+    """The agent-side services; the desk API calls these and nothing else."""
+
+    def __init__(self, store: Store, partitions: int) -> None:
+        self.store = store
+        self.client: redis.Redis = store.client
+        self.partitions = partitions
+        self._claim = self.client.register_script(CLAIM_LUA)
+        self._finish = self.client.register_script(FINISH_LUA)
+
+    def claim_next(self, agent: Agent, now: float | None = None) -> Conversation | None:
+        """The best waiting conversation across the agent's queues, now theirs; None when nothing waits."""
+        if agent.status is not Presence.AVAILABLE:
+            raise Unavailable("set your status to available to take conversations")
+        now = time.time() if now is None else now
+        result = [
+            keys.as_text(x)
+            for x in self._claim(
+                keys=[keys.agent_load_key(agent.id)],
+                args=[agent.id, agent.capacity, now, keys.PREFIX, PRIORITY_SPAN, *agent.queues],
+            )
+        ]
+        if result[0] == "full":
+            raise Conflict(f"at capacity ({agent.capacity} conversations)")
+        if result[0] == "empty":
+            return None
+        return self.store.conversation(result[1])
+
+    def conversation_for(self, agent: Agent, conversation_id: str) -> Conversation:
+        """A conversation the agent may see: theirs, or waiting in one of their queues; supervisors: all."""
+        conversation = self.store.conversation(conversation_id)
+        if conversation is None:
+            raise NotFound(conversation_id)
+        if agent.is_supervisor or conversation.agent_id == agent.id:
+            return conversation
+        if conversation.state == ConversationState.QUEUED and conversation.queue in agent.queues:
+            return conversation
+        raise NotYours(conversation_id)
+
+    def send(self, agent: Agent, conversation_id: str, text: str, now: float | None = None) -> str:
+        """An agent's reply, through the outbound worker; refused when the 24-hour window has closed."""
+        now = time.time() if now is None else now
+        conversation = self._held(agent, conversation_id)
+        if not conversation.is_window_open(now):
+            raise WindowClosed("more than 24 hours since the customer last wrote: send an approved template")
+        request = OutboundRequest(
+            kind=OutboundKind.TEXT,
+            phone_number_id=conversation.phone_number_id,
+            to=conversation.address,
+            text=text,
+        )
+        entry, job = reply(conversation, request, f"agent:{agent.id}", now, self.partitions)
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.hincrby(keys.conversation_key(conversation.id), "messages_out", 1)
+            self.store.append_entry(pipe, conversation.id, entry)
+            queue_sends(pipe, [job])
+            pipe.execute()
+        return entry.id
+
+    def resolve(self, agent: Agent, conversation_id: str, now: float | None = None) -> None:
+        self._leave(agent, conversation_id, ConversationState.RESOLVED, now)
+
+    def release_to_bot(self, agent: Agent, conversation_id: str, now: float | None = None) -> None:
+        """Back to the bot: its memory of the conversation starts afresh; the history and identity stay."""
+        self._leave(agent, conversation_id, ConversationState.BOT, now)
+
+    def _held(self, agent: Agent, conversation_id: str) -> Conversation:
+        conversation = self.store.conversation(conversation_id)
+        if conversation is None:
+            raise NotFound(conversation_id)
+        if conversation.agent_id != agent.id:
+            raise NotYours(conversation_id)
+        if conversation.state != ConversationState.ASSIGNED:
+            raise Conflict(f"conversation is {conversation.state}")
+        return conversation
+
+    def _leave(self, agent: Agent, conversation_id: str, state: ConversationState, now: float | None) -> None:
+        now = time.time() if now is None else now
+        bot = BotState().model_dump_json() if state == ConversationState.BOT else ""
+        outcome = keys.as_text(
+            self._finish(
+                keys=[keys.conversation_key(conversation_id), keys.agent_load_key(agent.id)],
+                args=[agent.id, state.value, now, bot],
+            )
+        )
+        if outcome == "not_found":
+            raise NotFound(conversation_id)
+        if outcome == "not_yours":
+            raise NotYours(conversation_id)
+        if outcome != "ok":
+            raise Conflict(f"conversation is {outcome.removeprefix('state:')}")
