@@ -37,6 +37,19 @@ def parser() -> argparse.ArgumentParser:
     golden.add_argument("--rules", help="the rules file to test (default: the golden file's `rules:`)")
     reload = rules.add_parser("reload", help="check the rules file, then have every process load it")
     reload.add_argument("file", nargs="?", help="default HANDOVER_RULES or config/rules.yaml")
+    agents = commands.add_parser("agents", help="agents and supervisors of the desk").add_subparsers(
+        dest="agents_command", required=True
+    )
+    add = agents.add_parser("add", help="create an agent and print their token (shown once)")
+    add.add_argument("name")
+    add.add_argument("--queues", required=True, help="comma-separated queue names")
+    add.add_argument("--capacity", type=int, default=3, help="conversations at once (default 3)")
+    add.add_argument("--role", choices=["agent", "supervisor"], default="agent")
+    add.add_argument("--json", action="store_true", help='print {"id": ..., "token": ...}')
+    listing = agents.add_parser("list", help="every agent with queues, capacity, role and status")
+    listing.add_argument("--json", action="store_true")
+    remove = agents.add_parser("remove", help="delete an agent (their token stops working)")
+    remove.add_argument("id")
     packet = commands.add_parser("packet", help="the context packet").add_subparsers(
         dest="packet_command", required=True
     )
@@ -56,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         return serve(settings, args.host, args.port)
     if args.command == "rules":
         return rules_command(settings, args)
+    if args.command == "agents":
+        return agents_command(settings, args)
     if args.command == "packet":
         from handover.packet import packet_schema
 
@@ -95,6 +110,47 @@ def rules_command(settings: Settings, args: argparse.Namespace) -> int:
         f"{path}: ok (version {loaded.version}; {len(rules.intents)} intents, {len(rules.escalation)} "
         f"escalation rules, {len(rules.queues)} queues)"
     )
+    return 0
+
+
+def agents_command(settings: Settings, args: argparse.Namespace) -> int:
+    from app.wiring import sync_client
+    from handover.agents import AgentStore, Role, UnknownAgent
+
+    if settings.is_embedded:
+        print(
+            "handover: agents live in Redis: set REDIS_URL (embedded serve makes a sandbox agent itself)",
+            file=sys.stderr,
+        )
+        return 2
+    store = AgentStore(sync_client(settings))
+    if args.agents_command == "add":
+        queues = [q.strip() for q in args.queues.split(",") if q.strip()]
+        agent, token = store.add(args.name, queues, args.capacity, Role(args.role))
+        if args.json:
+            print(json.dumps({"id": agent.id, "token": token}))
+        else:
+            print(
+                f"{agent.id}  {agent.name}  queues={','.join(agent.queues)}  capacity={agent.capacity}  "
+                f"role={agent.role}\ntoken (shown once): {token}"
+            )
+        return 0
+    if args.agents_command == "list":
+        agents = store.all()
+        if args.json:
+            print(json.dumps([a.model_dump(mode="json") for a in agents]))
+        for a in [] if args.json else agents:
+            print(
+                f"{a.id}  {a.name}  queues={','.join(a.queues)}  capacity={a.capacity}  role={a.role}  "
+                f"status={a.status}"
+            )
+        return 0
+    try:
+        store.remove(args.id)
+    except UnknownAgent:
+        print(f"handover: no agent {args.id}", file=sys.stderr)
+        return 1
+    print(f"removed {args.id}")
     return 0
 
 

@@ -5,12 +5,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import fakeredis
+import redis
 import structlog
 from aiohttp import web
 from redis.asyncio import Redis as AsyncRedis
 
 from app import metrics, wiring
 from config.settings import Settings
+from desk import api as desk_api
+from desk.api import DESK, DeskContext
+from handover.agents import AgentStore, Presence, Role
+from handover.routing import Desk
+from handover.rules.holder import RulesHolder
+from handover.store import Store
 from handover.streams import ensure_groups
 from webhooks import sandbox, views
 from webhooks.views import WEBHOOK, WebhookContext
@@ -34,12 +41,18 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ready"})
 
 
-def build_app(settings: Settings, redis_client: AsyncRedis | None = None) -> web.Application:
-    """The whole HTTP surface. With no REDIS_URL (and no client given) it embeds Redis and a worker."""
-    app = web.Application(client_max_size=CLIENT_MAX_SIZE)
+def build_app(
+    settings: Settings, redis_client: AsyncRedis | None = None, sync_client: redis.Redis | None = None
+) -> web.Application:
+    """The whole HTTP surface. With no REDIS_URL (and no client given) it embeds Redis and a worker.
+
+    The webhook uses the async client; the desk calls the same services as the workers, over a
+    synchronous client, in threads."""
+    app = web.Application(client_max_size=CLIENT_MAX_SIZE, middlewares=desk_api.MIDDLEWARES)
     app[SETTINGS] = settings
-    app.cleanup_ctx.append(_resources(settings, redis_client))
+    app.cleanup_ctx.append(_resources(settings, redis_client, sync_client))
     app.add_routes(views.routes())
+    app.add_routes(desk_api.routes())
     app.add_routes(
         [web.get("/healthz", healthz), web.get("/readyz", readyz), web.get("/metrics", metrics.metrics)]
     )
@@ -48,10 +61,16 @@ def build_app(settings: Settings, redis_client: AsyncRedis | None = None) -> web
     return app
 
 
-def _resources(settings: Settings, given: AsyncRedis | None):  # type: ignore[no-untyped-def]
+def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.Redis | None):  # type: ignore[no-untyped-def]
     async def resources(app: web.Application) -> AsyncIterator[None]:
         server = fakeredis.FakeServer() if given is None and settings.is_embedded else None
         client = given or wiring.async_client(settings, server)
+        sync = given_sync or wiring.sync_client(settings, server)
+        holder = RulesHolder(settings.handover_rules)
+        store = Store(sync, transcript_max=settings.handover_transcript_max)
+        app[DESK] = DeskContext(
+            desk=Desk(store, settings.handover_partitions), agents=AgentStore(sync), store=store, rules=holder
+        )
         app[WEBHOOK] = WebhookContext(
             redis=client,
             app_secret=settings.app_secret(),
@@ -60,6 +79,8 @@ def _resources(settings: Settings, given: AsyncRedis | None):  # type: ignore[no
             served_numbers=frozenset(settings.whatsapp_phone_number_ids),
         )
         embedded = _start_embedded_worker(settings, server) if server is not None else None
+        if server is not None:
+            _sandbox_agent(app[DESK], holder)
         try:
             yield
         finally:
@@ -67,8 +88,24 @@ def _resources(settings: Settings, given: AsyncRedis | None):  # type: ignore[no
                 embedded()
             if given is None:
                 await client.aclose()
+            if given_sync is None:
+                sync.close()
 
     return resources
+
+
+def _sandbox_agent(ctx: DeskContext, rules: RulesHolder) -> None:
+    """Embedded mode cannot use `handover agents add` (its Redis lives in this process): make one agent."""
+    agent, token = ctx.agents.add(
+        "Sandbox supervisor", list(rules().rules.queues), capacity=10, role=Role.SUPERVISOR
+    )
+    ctx.agents.set_status(agent.id, Presence.AVAILABLE)
+    log.warning(
+        "sandbox_agent_created",
+        agent_id=agent.id,
+        token=token,
+        detail="embedded mode only: use it as `Authorization: Bearer <token>` on /api/v1",
+    )
 
 
 def _start_embedded_worker(settings: Settings, server: fakeredis.FakeServer):  # type: ignore[no-untyped-def]

@@ -125,8 +125,10 @@ class Processor:
         # What proves an identity is never kept: the transcript says what it was, not what it said.
         effects.entries.append((conversation.id, entry.redacted(turn.redact) if turn.redact else entry))
         effects.decisions.append((conversation.id, turn.decision))
+        # Meta's clock and ours differ: an answer never shows before the message it answers.
+        answered_at = max(now, float(message.timestamp))
         for request in turn.replies:
-            answer, job = reply(conversation, request, "bot", now, self.partitions)
+            answer, job = reply(conversation, request, "bot", answered_at, self.partitions)
             effects.entries.append((conversation.id, answer))
             effects.sends.append(job)
         if turn.escalation is not None:

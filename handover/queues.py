@@ -17,6 +17,11 @@ def queue_score(priority: Priority, enqueued_at: float) -> int:
     return (Priority.URGENT.weight - priority.weight) * PRIORITY_SPAN + int(enqueued_at * 1000)
 
 
+def enqueued_at(score: float) -> float:
+    """When a conversation joined its queue, from its score."""
+    return (int(score) % PRIORITY_SPAN) / 1000
+
+
 def enqueue(pipe: Pipeline, queue: str, conversation_id: str, priority: Priority, at: float) -> None:
     """Put a conversation in exactly one queue (any earlier place is removed by the caller's state change)."""
     pipe.zadd(keys.queue_key(queue), {conversation_id: queue_score(priority, at)})

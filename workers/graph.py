@@ -2,114 +2,154 @@
 
 from __future__ import annotations
 
+import json as jsonlib
 import re
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import aiohttp
 
 from handover.message import OutboundKind, OutboundRequest, SendOutcome
-from workers.errors import GraphError, GraphUnreachable, error_from_response
+from workers.errors import GraphError, GraphTimeout, GraphUnreachable, error_from_response
 
-# A business-scoped user id (customers known by username): two-letter country code, a dot, the id.
-_BSUID = re.compile(r"^[A-Z]{2}\.[A-Za-z0-9.]+$")
+# A business-scoped user id (BSUID), how customers known only by a username are addressed: an ISO country
+# code, a dot, up to 128 alphanumerics ("BR.1502576394655843"); parent BSUIDs put "ENT." after the dot.
+_BSUID = re.compile(r"^[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}$")
+
+# Customer media can be large (video up to 16 MB, documents up to 100 MB): more time than a send.
+MEDIA_TIMEOUT = aiohttp.ClientTimeout(total=120, sock_connect=10)
 
 
 def make_session(limit: int, timeout: float = 10.0) -> aiohttp.ClientSession:
-    """Keep-alive connections, at most `limit` at once; call inside the loop that will use it."""
-    connector = aiohttp.TCPConnector(limit=limit, keepalive_timeout=60)
+    """One pooled keep-alive session per process, at most `limit` connections; make it inside its loop."""
+    connector = aiohttp.TCPConnector(limit=limit, keepalive_timeout=60, ttl_dns_cache=300)
     return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=timeout))
 
 
+def is_business_scoped_id(address: str) -> bool:
+    """True for a BSUID ("US.1234..."), which Meta takes in `recipient`; phone numbers go in `to`."""
+    return bool(_BSUID.match(address))
+
+
 def build_body(req: OutboundRequest) -> dict[str, Any]:
-    """The Cloud API request body for one outbound request."""
+    """The Cloud API body for one outbound request (POST /{phone_number_id}/messages)."""
     if req.kind is OutboundKind.MARK_READ:
         return {"messaging_product": "whatsapp", "status": "read", "message_id": req.message_id}
     body: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual"}
-    # Customers who hide their number behind a username are addressed by their business-scoped id.
-    body["recipient" if _BSUID.match(req.to) else "to"] = req.to
+    body["recipient" if is_business_scoped_id(req.to) else "to"] = req.to
     if req.reply_to:
         body["context"] = {"message_id": req.reply_to}
     if req.kind is OutboundKind.TEXT:
         body |= {"type": "text", "text": {"body": req.text, "preview_url": False}}
     elif req.kind is OutboundKind.BUTTONS:
-        buttons = [{"type": "reply", "reply": {"id": b.id, "title": b.title}} for b in req.buttons]
-        body |= {
-            "type": "interactive",
-            "interactive": {"type": "button", "body": {"text": req.text}, "action": {"buttons": buttons}},
-        }
+        body |= {"type": "interactive", "interactive": _buttons(req)}
     elif req.kind is OutboundKind.LIST:
-        sections = [
-            {
-                **({"title": s.title} if s.title else {}),
-                "rows": [r.model_dump(exclude_none=True) for r in s.rows],
-            }
-            for s in req.sections
-        ]
-        body |= {
-            "type": "interactive",
-            "interactive": {
-                "type": "list",
-                "body": {"text": req.text},
-                "action": {"button": req.list_button, "sections": sections},
-            },
-        }
+        body |= {"type": "interactive", "interactive": _list(req)}
     elif req.kind is OutboundKind.TEMPLATE:
-        template: dict[str, Any] = {"name": req.template_name, "language": {"code": req.template_language}}
-        if req.template_params:
-            template["components"] = [
-                {"type": "body", "parameters": [{"type": "text", "text": p} for p in req.template_params]}
-            ]
-        body |= {"type": "template", "template": template}
+        body |= {"type": "template", "template": _template(req)}
     return body
 
 
+def _buttons(req: OutboundRequest) -> dict[str, Any]:
+    buttons = [{"type": "reply", "reply": {"id": b.id, "title": b.title}} for b in req.buttons]
+    return {"type": "button", "body": {"text": req.text}, "action": {"buttons": buttons}}
+
+
+def _list(req: OutboundRequest) -> dict[str, Any]:
+    sections = [
+        {
+            **({"title": s.title} if s.title else {}),
+            "rows": [r.model_dump(exclude_none=True) for r in s.rows],
+        }
+        for s in req.sections
+    ]
+    return {
+        "type": "list",
+        "body": {"text": req.text},
+        "action": {"button": req.list_button, "sections": sections},
+    }
+
+
+def _template(req: OutboundRequest) -> dict[str, Any]:
+    template: dict[str, Any] = {"name": req.template_name, "language": {"code": req.template_language}}
+    if req.template_params:
+        parameters = [{"type": "text", "text": p} for p in req.template_params]
+        template["components"] = [{"type": "body", "parameters": parameters}]
+    return template
+
+
 class GraphClient:
-    """Calls the Graph API over a session the caller owns (built once per process, reused by every send)."""
+    """Calls the Graph API over a session the caller owns (built once per process, reused by every send).
+
+    Failures raise `GraphError` subclasses whose `retryable` tells the caller whether to try again.
+    Nothing here logs; errors carry method, URL (never the token) and Meta's code, not message text.
+    """
 
     def __init__(self, session: aiohttp.ClientSession, base_url: str, access_token: str) -> None:
         self.session = session
         self.base_url = base_url.rstrip("/")
-        self._token = access_token
+        self._headers = {"Authorization": f"Bearer {access_token}"}
+
+    def __repr__(self) -> str:
+        return f"GraphClient({self.base_url!r})"
 
     async def send(self, req: OutboundRequest) -> SendOutcome:
         """Send one request; raises GraphError (see `retryable`) when Meta refuses or cannot be reached."""
-        answer = await self._request("POST", f"/{req.phone_number_id}/messages", build_body(req))
+        path = f"/{quote(req.phone_number_id, safe='')}/messages"
+        answer = await self._request("POST", path, build_body(req))
         if req.kind is OutboundKind.MARK_READ:
             return SendOutcome(ok=True)
-        messages = answer.get("messages") or [{}]
-        return SendOutcome(ok=True, wa_message_id=messages[0].get("id"))
+        messages = answer.get("messages")
+        first = messages[0] if isinstance(messages, list) and messages else {}
+        return SendOutcome(ok=True, wa_message_id=first.get("id") if isinstance(first, dict) else None)
 
     async def download_media(self, media_id: str) -> tuple[bytes, str]:
-        """Fetch a customer's media by id: its URL lasts five minutes, so it is fetched at once."""
-        meta = await self._request("GET", f"/{media_id}")
+        """A customer's media and its MIME type. Meta's URL lasts five minutes, so it is fetched at once."""
+        meta = await self._request("GET", f"/{quote(media_id, safe='')}")
         url = meta.get("url")
-        if not url:
-            raise GraphError("GET", f"/{media_id}", 200, title="media has no url")
-        try:
-            async with self.session.get(url, headers=self._auth()) as response:
-                if response.status >= 400:
-                    raise error_from_response("GET", "<media url>", response.status, await _json(response))
-                return await response.read(), str(meta.get("mime_type") or response.content_type)
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            raise GraphUnreachable("GET", "<media url>", 0, title=type(exc).__name__) from exc
+        if not isinstance(url, str) or not url:
+            raise GraphError("GET", self.base_url + f"/{media_id}", 200, title="media answer has no url")
+        # the URL's query is a short-lived capability: errors show scheme, host and path only
+        shown = urlsplit(url)._replace(query="", fragment="").geturl()
+        status, content, content_type = await self._exchange("GET", url, shown, timeout=MEDIA_TIMEOUT)
+        if status >= 400:
+            raise error_from_response("GET", shown, status, _decode(content))
+        return content, str(meta.get("mime_type") or content_type)
 
     async def _request(self, method: str, path: str, json: dict[str, Any] | None = None) -> dict[str, Any]:
+        """One Graph call: the decoded JSON object, or a typed GraphError."""
         url = self.base_url + path
+        status, content, _ = await self._exchange(method, url, url, json=json)
+        body = _decode(content)
+        if status >= 400 or not isinstance(body, dict) or "error" in body:
+            raise error_from_response(method, url, status, body)
+        return body
+
+    async def _exchange(
+        self,
+        method: str,
+        url: str,
+        shown: str,
+        json: dict[str, Any] | None = None,
+        timeout: aiohttp.ClientTimeout | None = None,
+    ) -> tuple[int, bytes, str]:
+        """The only place that talks HTTP and holds the token: status, raw body, content type."""
+        options: dict[str, Any] = {"json": json, "headers": self._headers}
+        if timeout is not None:
+            options["timeout"] = timeout
         try:
-            async with self.session.request(method, url, json=json, headers=self._auth()) as response:
-                body = await _json(response)
-                if response.status >= 400 or (isinstance(body, dict) and "error" in body):
-                    raise error_from_response(method, path, response.status, body)
-                return body if isinstance(body, dict) else {}
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            raise GraphUnreachable(method, path, 0, title=type(exc).__name__) from exc
-
-    def _auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._token}"}
+            async with self.session.request(method, url, **options) as response:
+                return response.status, await response.read(), response.content_type
+        except TimeoutError as exc:  # aiohttp's timeouts are TimeoutError (some also ClientError)
+            raise GraphTimeout(method, shown, 0, title="no answer in time") from exc
+        except aiohttp.ClientError as exc:
+            reason = str(exc).replace(url, shown)[:200]
+            raise GraphUnreachable(method, shown, 0, title=f"{type(exc).__name__}: {reason}") from exc
 
 
-async def _json(response: aiohttp.ClientResponse) -> Any:
+def _decode(content: bytes) -> Any:
+    """The JSON answer, or its text when it is not JSON (a proxy's or load balancer's page)."""
     try:
-        return await response.json(content_type=None)
+        return jsonlib.loads(content)
     except ValueError:
-        return {"error": {"message": (await response.text())[:200]}}
+        return content.decode("utf-8", "replace")

@@ -1,0 +1,269 @@
+"""The desk API under /api/v1: agents sign in with a bearer token; errors are JSON with honest statuses."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from desk.models import (
+    AgentView,
+    ConversationDetail,
+    ConversationSummary,
+    ErrorBody,
+    QueueStats,
+    SendBody,
+    SentView,
+    StatusBody,
+)
+from desk.openapi import Route, openapi_document
+from handover import keys
+from handover.agents import Agent, AgentStore
+from handover.conversation import ConversationState
+from handover.errors import Conflict, DomainError, NotFound, NotYours
+from handover.queues import enqueued_at
+from handover.routing import Desk
+from handover.rules.loader import LoadedRules
+from handover.store import Store
+
+PREFIX = "/api/v1"
+_STATUS = {NotFound: 404, NotYours: 403, Conflict: 409}
+
+
+@dataclass
+class DeskContext:
+    desk: Desk
+    agents: AgentStore
+    store: Store
+    rules: Callable[[], LoadedRules]
+
+
+DESK = web.AppKey("desk", DeskContext)
+AGENT = web.RequestKey("agent", Agent)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response(ErrorBody.of(code, message).model_dump(), status=status)
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Domain errors become 403/404/409, bad bodies 422, anything else under /api/v1 a JSON error too."""
+    if not request.path.startswith(PREFIX):
+        return await handler(request)
+    try:
+        return await handler(request)
+    except DomainError as exc:
+        status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
+        return error(status, exc.code, str(exc))
+    except ValidationError as exc:
+        return error(
+            422,
+            "invalid_body",
+            "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())[:1000],
+        )
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return error(exc.status, exc.reason.lower().replace(" ", "_"), exc.text or exc.reason)
+
+
+@web.middleware
+async def bearer_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every desk route but the OpenAPI document needs `Authorization: Bearer <agent token>`."""
+    if not request.path.startswith(PREFIX) or request.path == f"{PREFIX}/openapi.json":
+        return await handler(request)
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer ") or not header[7:].strip():
+        return error(401, "unauthorized", "missing bearer token")
+    agent = await asyncio.to_thread(request.app[DESK].agents.by_token, header[7:].strip())
+    if agent is None:
+        return error(401, "unauthorized", "unknown token")
+    request[AGENT] = agent
+    return await handler(request)
+
+
+async def body_of(request: web.Request, model: type[BaseModel]) -> Any:
+    try:
+        data = await request.json()
+    except ValueError as exc:
+        raise web.HTTPUnprocessableEntity(text="body is not JSON") from exc
+    return model.model_validate(data)
+
+
+def ok(model: BaseModel | list[Any], status: int = 200) -> web.Response:
+    if isinstance(model, list):
+        return web.json_response([m.model_dump(mode="json", by_alias=True) for m in model], status=status)
+    return web.json_response(model.model_dump(mode="json", by_alias=True), status=status)
+
+
+# routes
+
+
+async def me(request: web.Request) -> web.Response:
+    agent: Agent = request[AGENT]
+    load = await asyncio.to_thread(request.app[DESK].store.client.scard, keys.agent_load_key(agent.id))
+    return ok(AgentView.of(agent, int(load)))
+
+
+async def set_status(request: web.Request) -> web.Response:
+    ctx, agent = request.app[DESK], request[AGENT]
+    body: StatusBody = await body_of(request, StatusBody)
+    await asyncio.to_thread(ctx.agents.set_status, agent.id, body.status)
+    fresh = await asyncio.to_thread(ctx.agents.get, agent.id)
+    load = await asyncio.to_thread(ctx.store.client.scard, keys.agent_load_key(agent.id))
+    return ok(AgentView.of(fresh, int(load)))
+
+
+async def queues(request: web.Request) -> web.Response:
+    ctx, agent = request.app[DESK], request[AGENT]
+    rules = ctx.rules().rules
+    names = list(rules.queues) if agent.is_supervisor else [q for q in agent.queues if q in rules.queues]
+    stats = await asyncio.to_thread(_queue_stats, ctx, names, time.time())
+    return ok(stats)
+
+
+def _queue_stats(ctx: DeskContext, names: list[str], now: float) -> list[QueueStats]:
+    rules = ctx.rules().rules
+    result = []
+    for name in names:
+        waiting = ctx.store.client.zrange(keys.queue_key(name), 0, -1, withscores=True)
+        since = [enqueued_at(score) for _, score in waiting]
+        sla = rules.queues[name].sla_seconds
+        result.append(
+            QueueStats(
+                name=name,
+                waiting=len(waiting),
+                sla_seconds=sla,
+                oldest_wait_seconds=round(now - min(since), 1) if since else None,
+                sla_breaches=sum(1 for s in since if sla is not None and now - s > sla),
+            )
+        )
+    return result
+
+
+async def take_next(request: web.Request) -> web.StreamResponse:
+    ctx, agent = request.app[DESK], request[AGENT]
+    fresh = await asyncio.to_thread(ctx.agents.get, agent.id)
+    conversation = await asyncio.to_thread(ctx.desk.claim_next, fresh)
+    if conversation is None:
+        return web.Response(status=204)
+    return ok(await asyncio.to_thread(ConversationDetail.load, ctx.store, conversation))
+
+
+async def list_conversations(request: web.Request) -> web.Response:
+    ctx, agent = request.app[DESK], request[AGENT]
+    state = request.query.get("state")
+    if state is not None and state not in ConversationState.__members__.values():
+        raise web.HTTPUnprocessableEntity(text=f"unknown state {state!r}")
+    found = await asyncio.to_thread(_visible, ctx, agent)
+    return ok([ConversationSummary.of(c) for c in found if state is None or c.state == state])
+
+
+def _visible(ctx: DeskContext, agent: Agent) -> list[Any]:
+    client = ctx.store.client
+    ids: list[str] = []
+    holders = [a.id for a in ctx.agents.all()] if agent.is_supervisor else [agent.id]
+    for holder in holders:
+        ids += [keys.as_text(i) for i in client.smembers(keys.agent_load_key(holder))]
+    queue_names = list(ctx.rules().rules.queues) if agent.is_supervisor else agent.queues
+    for name in queue_names:
+        ids += [keys.as_text(i) for i in client.zrange(keys.queue_key(name), 0, -1)]
+    conversations = [ctx.store.conversation(i) for i in dict.fromkeys(ids)]
+    return sorted((c for c in conversations if c is not None), key=lambda c: c.updated_at)
+
+
+async def get_conversation(request: web.Request) -> web.Response:
+    ctx, agent = request.app[DESK], request[AGENT]
+    conversation = await asyncio.to_thread(ctx.desk.conversation_for, agent, request.match_info["id"])
+    return ok(await asyncio.to_thread(ConversationDetail.load, ctx.store, conversation))
+
+
+async def send_message(request: web.Request) -> web.Response:
+    ctx, agent = request.app[DESK], request[AGENT]
+    body: SendBody = await body_of(request, SendBody)
+    entry_id = await asyncio.to_thread(ctx.desk.send, agent, request.match_info["id"], body.text)
+    return ok(SentView(id=entry_id, status="pending"), status=202)
+
+
+async def resolve(request: web.Request) -> web.Response:
+    ctx, agent = request.app[DESK], request[AGENT]
+    await asyncio.to_thread(ctx.desk.resolve, agent, request.match_info["id"])
+    return await get_conversation(request)
+
+
+async def release(request: web.Request) -> web.Response:
+    ctx, agent = request.app[DESK], request[AGENT]
+    await asyncio.to_thread(ctx.desk.release_to_bot, agent, request.match_info["id"])
+    conversation = await asyncio.to_thread(ctx.store.conversation, request.match_info["id"])
+    assert conversation is not None
+    return ok(await asyncio.to_thread(ConversationDetail.load, ctx.store, conversation))
+
+
+ROUTES = [
+    Route("GET", "/me", me, "The signed-in agent", response=AgentView),
+    Route("PUT", "/me/status", set_status, "Set presence", body=StatusBody, response=AgentView),
+    Route(
+        "GET",
+        "/queues",
+        queues,
+        "Waiting counts, oldest wait and SLA breaches",
+        response=QueueStats,
+        many=True,
+    ),
+    Route(
+        "POST",
+        "/queues/next",
+        take_next,
+        "Claim the best waiting conversation (204: none)",
+        response=ConversationDetail,
+        extra={204: "nothing waits", 409: "at capacity or not available"},
+    ),
+    Route(
+        "GET",
+        "/conversations",
+        list_conversations,
+        "Mine and those waiting in my queues (?state=)",
+        response=ConversationSummary,
+        many=True,
+    ),
+    Route(
+        "GET",
+        "/conversations/{id}",
+        get_conversation,
+        "State, context packet and transcript",
+        response=ConversationDetail,
+    ),
+    Route(
+        "POST",
+        "/conversations/{id}/messages",
+        send_message,
+        "Reply (409 outside the 24-hour window)",
+        body=SendBody,
+        response=SentView,
+        status=202,
+    ),
+    Route("POST", "/conversations/{id}/resolve", resolve, "Close it", response=ConversationDetail),
+    Route(
+        "POST", "/conversations/{id}/release", release, "Hand it back to the bot", response=ConversationDetail
+    ),
+]
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(openapi_document(ROUTES, PREFIX))
+
+
+def routes() -> list[web.RouteDef]:
+    table = [web.route(r.method, PREFIX + r.path, r.handler) for r in ROUTES]
+    return [*table, web.get(f"{PREFIX}/openapi.json", openapi)]
+
+
+MIDDLEWARES = [json_errors, bearer_auth]

@@ -1,0 +1,113 @@
+"""Request and response bodies of the desk API; the OpenAPI document is generated from these."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from handover.agents import Agent, Presence, Role
+from handover.conversation import Conversation
+from handover.identity import VerifiedIdentity
+from handover.packet import ContextPacket
+from handover.store import Store
+from handover.transcript import TranscriptEntry
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StatusBody(_Body):
+    status: Presence
+
+
+class SendBody(_Body):
+    text: str = Field(min_length=1, max_length=4096)
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+    @classmethod
+    def of(cls, code: str, message: str) -> ErrorBody:
+        return cls(error=ErrorDetail(code=code, message=message))
+
+
+class AgentView(BaseModel):
+    id: str
+    name: str
+    role: Role
+    status: Presence
+    queues: list[str]
+    capacity: int
+    load: int
+
+    @classmethod
+    def of(cls, agent: Agent, load: int) -> AgentView:
+        return cls(
+            id=agent.id,
+            name=agent.name,
+            role=agent.role,
+            status=agent.status,
+            queues=agent.queues,
+            capacity=agent.capacity,
+            load=load,
+        )
+
+
+class QueueStats(BaseModel):
+    name: str
+    waiting: int
+    oldest_wait_seconds: float | None
+    sla_seconds: int | None
+    sla_breaches: int
+
+
+class SentView(BaseModel):
+    id: str
+    status: Literal["pending"]
+
+
+class ConversationSummary(BaseModel):
+    id: str
+    state: str
+    queue: str | None
+    priority: str | None
+    agent_id: str | None
+    customer_name: str | None
+    wa_id: str | None
+    updated_at: float
+    window_expires_at: float | None
+
+    @classmethod
+    def of(cls, c: Conversation) -> ConversationSummary:
+        return cls(
+            id=c.id,
+            state=c.state,
+            queue=c.queue,
+            priority=c.priority,
+            agent_id=c.agent_id,
+            customer_name=c.profile_name,
+            wa_id=c.wa_id,
+            updated_at=c.updated_at,
+            window_expires_at=c.window_expires_at,
+        )
+
+
+class ConversationDetail(ConversationSummary):
+    identity: VerifiedIdentity | None
+    packet: ContextPacket | None
+    transcript: list[TranscriptEntry]
+
+    @classmethod
+    def load(cls, store: Store, c: Conversation) -> ConversationDetail:
+        summary = ConversationSummary.of(c).model_dump()
+        return cls(
+            **summary, identity=c.identity, packet=store.packet(c.id), transcript=store.transcript(c.id)
+        )

@@ -1,0 +1,217 @@
+"""The desk API over HTTP on a real Redis, with a real worker and a fake Graph API: escalate → claim → reply
+reaches WhatsApp → customer answers → resolve; authorization; the 24-hour window."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+import redis
+from aiohttp.test_utils import TestClient, TestServer
+
+from app.web import build_app
+from config.settings import Settings
+from handover import keys
+from handover.message import CustomerRef
+from handover.store import Store
+from tests.fakes.graph_server import FakeGraph
+from tests.support.processes import ROOT, Process, wait_for
+from tests.support.webhook import PNID, SECRET, body, signed, text_message
+
+pytestmark = pytest.mark.integration
+
+
+def add_agent(
+    redis_url: str, name: str, queues: str, role: str = "agent", capacity: int = 3
+) -> tuple[str, str]:
+    """Through the real command, as ops would."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "agents",
+            "add",
+            name,
+            "--queues",
+            queues,
+            "--capacity",
+            str(capacity),
+            "--role",
+            role,
+            "--json",
+        ],
+        cwd=ROOT,
+        env={"REDIS_URL": redis_url, "PATH": ""},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    created = json.loads(out.stdout)
+    return created["id"], created["token"]
+
+
+@pytest.fixture
+def world(redis_url, tmp_path):
+    graph = FakeGraph.start_in_thread()
+    env = {
+        "REDIS_URL": redis_url,
+        "WHATSAPP_ACCESS_TOKEN": "t",
+        "WHATSAPP_APP_SECRET": SECRET.decode(),
+        "WHATSAPP_VERIFY_TOKEN": "v",
+        "WHATSAPP_API_URL": graph.base_url,
+        "HANDOVER_PARTITIONS": "4",
+    }
+    worker = Process(["worker"], env, tmp_path / "worker.log").start()
+    settings = Settings(
+        redis_url=redis_url,
+        whatsapp_access_token="t",
+        whatsapp_app_secret=SECRET.decode(),
+        whatsapp_verify_token="v",
+        whatsapp_api_url=graph.base_url,
+        handover_partitions=4,
+    )
+    yield settings, graph
+    worker.stop()
+    graph.stop()
+
+
+def customer_says(wa_id: str, text: str, n: int) -> bytes:
+    sent = int(time.time())  # WhatsApp's clock is in seconds; the 24-hour window counts from here
+    return signed(body([text_message(f"wamid.{wa_id}.{n}", wa_id, text, sent)], names={wa_id: "Ana"}))
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_agent_takes_answers_and_resolves(redis_url, world):
+    settings, graph = world
+    ana_id, ana = add_agent(redis_url, "Ana", "general")
+    _, carlos = add_agent(redis_url, "Carlos", "billing")
+    _, boss = add_agent(redis_url, "Bia", "general,billing", role="supervisor")
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    store = Store(client)
+
+    async def scenario() -> None:
+        async with TestClient(TestServer(build_app(settings))) as http:
+
+            def auth(token):
+                return {"Authorization": f"Bearer {token}"}
+
+            raw, headers = customer_says("5511911112222", "quero falar com um atendente", 1)
+            assert (await http.post("/webhook", data=raw, headers=headers)).status == 200
+            conversation = await asyncio.to_thread(
+                wait_for, lambda: _queued(store, "5511911112222"), 30, "queued"
+            )
+
+            assert (await http.get("/api/v1/me")).status == 401
+            assert (await http.get("/api/v1/me", headers=auth("hv_nope"))).status == 401
+            taken = await http.post("/api/v1/queues/next", headers=auth(ana))
+            assert taken.status == 409 and (await taken.json())["error"]["code"] == "not_available"
+            me = await http.put("/api/v1/me/status", json={"status": "available"}, headers=auth(ana))
+            assert (await me.json())["status"] == "available"
+            queues = await (await http.get("/api/v1/queues", headers=auth(ana))).json()
+            assert [(q["name"], q["waiting"]) for q in queues] == [("general", 1)]
+
+            taken = await http.post("/api/v1/queues/next", headers=auth(ana))
+            assert taken.status == 200
+            detail = await taken.json()
+            assert detail["id"] == conversation.id and detail["state"] == "assigned"
+            assert detail["packet"]["escalation"]["reason"] == "customer_asked"
+            assert detail["transcript"][0]["text"] == "quero falar com um atendente"
+            assert (await http.post("/api/v1/queues/next", headers=auth(ana))).status == 204
+
+            path = f"/api/v1/conversations/{conversation.id}"
+            assert (await http.get(path, headers=auth(carlos))).status == 403
+            assert (await http.get(path, headers=auth(boss))).status == 200
+            assert (
+                await http.post(f"{path}/messages", json={"text": "oi"}, headers=auth(carlos))
+            ).status == 403
+            bad = await http.post(f"{path}/messages", json={"txt": "oi"}, headers=auth(ana))
+            assert bad.status == 422 and (await bad.json())["error"]["code"] == "invalid_body"
+
+            sent = await http.post(
+                f"{path}/messages", json={"text": "Olá, sou a Ana. Como posso ajudar?"}, headers=auth(ana)
+            )
+            assert sent.status == 202
+            entry_id = (await sent.json())["id"]
+            await asyncio.to_thread(wait_for, lambda: graph.count(kind="text") >= 2, 30, "the reply at Meta")
+            texts = [r["json"]["text"]["body"] for r in graph.requests if r["json"].get("type") == "text"]
+            assert texts[-1] == "Olá, sou a Ana. Como posso ajudar?"
+
+            await asyncio.sleep(1.1)  # the customer reads and types: a later second on WhatsApp's clock
+            raw, headers = customer_says("5511911112222", "meu pedido 4455 não chegou", 2)
+            assert (await http.post("/webhook", data=raw, headers=headers)).status == 200
+
+            def answered():
+                transcript = store.transcript(conversation.id)
+                mine = next(e for e in transcript if e.id == entry_id)
+                return (
+                    mine.delivery.status == "sent"
+                    and transcript[-1].text == "meu pedido 4455 não chegou"
+                    and transcript
+                )
+
+            transcript = await asyncio.to_thread(wait_for, answered, 30, "the customer's answer")
+            assert [e.author for e in transcript[-2:]] == [
+                f"agent:{ana_id}",
+                "customer",
+            ]  # the bot stayed silent
+
+            listed = await (await http.get("/api/v1/conversations?state=assigned", headers=auth(ana))).json()
+            assert [c["id"] for c in listed] == [conversation.id]
+
+            done = await http.post(f"{path}/resolve", headers=auth(ana))
+            assert done.status == 200 and (await done.json())["state"] == "resolved"
+            again = await http.post(f"{path}/messages", json={"text": "ainda aí?"}, headers=auth(ana))
+            assert again.status == 409
+            assert client.scard(keys.agent_load_key(ana_id)) == 0
+
+    run(scenario())
+
+
+def test_window_closed_refusal_and_release_to_the_bot(redis_url, world):
+    settings, _ = world
+    _, ana = add_agent(redis_url, "Ana", "general")
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    store = Store(client)
+
+    async def scenario() -> None:
+        async with TestClient(TestServer(build_app(settings))) as http:
+            auth = {"Authorization": f"Bearer {ana}"}
+            raw, headers = customer_says("5511933334444", "atendente", 1)
+            await http.post("/webhook", data=raw, headers=headers)
+            conversation = await asyncio.to_thread(
+                wait_for, lambda: _queued(store, "5511933334444"), 30, "queued"
+            )
+            await http.put("/api/v1/me/status", json={"status": "available"}, headers=auth)
+            assert (await http.post("/api/v1/queues/next", headers=auth)).status == 200
+            path = f"/api/v1/conversations/{conversation.id}"
+
+            client.hset(keys.conversation_key(conversation.id), "window_expires_at", "1000")  # long ago
+            refused = await http.post(f"{path}/messages", json={"text": "oi"}, headers=auth)
+            assert refused.status == 409
+            assert (await refused.json())["error"]["code"] == "window_closed"
+
+            back = await http.post(f"{path}/release", headers=auth)
+            assert back.status == 200
+            released = store.conversation(conversation.id)
+            assert (released.state, released.agent_id, released.bot.unrecognized) == ("bot", None, 0)
+            assert (await http.post(f"{path}/release", headers=auth)).status == 409
+
+            spec = await (await http.get("/api/v1/openapi.json")).json()
+            assert spec["openapi"] == "3.1.0"
+            assert "/api/v1/conversations/{id}/messages" in spec["paths"]
+            assert "ConversationDetail" in spec["components"]["schemas"]
+
+    run(scenario())
+
+
+def _queued(store: Store, wa_id: str):
+    conversation = store.current_conversation(CustomerRef(phone_number_id=PNID, wa_id=wa_id))
+    return conversation if conversation is not None and conversation.state == "queued" else None
