@@ -139,7 +139,7 @@ def error_from_response(method: str, url: str, status: int, body: Any) -> GraphE
     error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict):
         text = " ".join(body.split())[:200] if isinstance(body, str) else ""
-        error = {"message": f"not a Graph error answer{': ' + text if text else ''}"}
+        error = {"message": f"unexpected answer{': ' + text if text else ''}"}
     code, subcode = _int(error.get("code")), _int(error.get("error_subcode"))
     data = error.get("error_data")
     details = data.get("details") if isinstance(data, dict) else data if isinstance(data, str) else None
