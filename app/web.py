@@ -19,6 +19,7 @@ from handover.routing import Desk
 from handover.rules.holder import RulesHolder
 from handover.store import Store
 from handover.streams import ensure_groups
+from handover.transfers import Transfers
 from webhooks import sandbox, views
 from webhooks.views import WEBHOOK, WebhookContext
 from workers.dispatcher import Dispatcher, Periodic
@@ -68,8 +69,13 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
         sync = given_sync or wiring.sync_client(settings, server)
         holder = RulesHolder(settings.handover_rules)
         store = Store(sync, transcript_max=settings.handover_transcript_max)
+        agents = AgentStore(sync)
         app[DESK] = DeskContext(
-            desk=Desk(store, settings.handover_partitions), agents=AgentStore(sync), store=store, rules=holder
+            desk=Desk(store, settings.handover_partitions),
+            agents=agents,
+            store=store,
+            rules=holder,
+            transfers=Transfers(store, agents, holder, settings.handover_partitions),
         )
         app[WEBHOOK] = WebhookContext(
             redis=client,

@@ -20,6 +20,7 @@ from desk.models import (
     SendBody,
     SentView,
     StatusBody,
+    TransferBody,
 )
 from desk.openapi import Route, openapi_document
 from handover import keys
@@ -30,6 +31,7 @@ from handover.queues import enqueued_at
 from handover.routing import Desk
 from handover.rules.loader import LoadedRules
 from handover.store import Store
+from handover.transfers import TransferRequest, Transfers
 
 PREFIX = "/api/v1"
 _STATUS = {NotFound: 404, NotYours: 403, Conflict: 409}
@@ -41,6 +43,7 @@ class DeskContext:
     agents: AgentStore
     store: Store
     rules: Callable[[], LoadedRules]
+    transfers: Transfers
 
 
 DESK = web.AppKey("desk", DeskContext)
@@ -193,6 +196,16 @@ async def send_message(request: web.Request) -> web.Response:
     return ok(SentView(id=entry_id, status="pending"), status=202)
 
 
+async def transfer(request: web.Request) -> web.Response:
+    ctx, agent = request.app[DESK], request[AGENT]
+    body: TransferBody = await body_of(request, TransferBody)
+    move = TransferRequest(
+        reason=body.reason, to_queue=body.to_queue, to_agent=body.to_agent, note=body.note, mode=body.mode
+    )
+    moved = await asyncio.to_thread(ctx.transfers.transfer, agent, request.match_info["id"], move)
+    return ok(await asyncio.to_thread(ConversationDetail.load, ctx.store, moved))
+
+
 async def resolve(request: web.Request) -> web.Response:
     ctx, agent = request.app[DESK], request[AGENT]
     await asyncio.to_thread(ctx.desk.resolve, agent, request.match_info["id"])
@@ -249,6 +262,14 @@ ROUTES = [
         body=SendBody,
         response=SentView,
         status=202,
+    ),
+    Route(
+        "POST",
+        "/conversations/{id}/transfer",
+        transfer,
+        "Move it (cold) to a queue or an agent; the reason is required and recorded in the packet",
+        body=TransferBody,
+        response=ConversationDetail,
     ),
     Route("POST", "/conversations/{id}/resolve", resolve, "Close it", response=ConversationDetail),
     Route(

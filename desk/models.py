@@ -26,6 +26,14 @@ class SendBody(_Body):
     text: str = Field(min_length=1, max_length=4096)
 
 
+class TransferBody(_Body):
+    to_queue: str | None = None
+    to_agent: str | None = None
+    mode: Literal["cold", "warm"] = "cold"
+    reason: str = Field(min_length=1, max_length=200)
+    note: str | None = Field(default=None, max_length=2000)
+
+
 class ErrorDetail(BaseModel):
     code: str
     message: str

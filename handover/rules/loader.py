@@ -25,7 +25,7 @@ REQUIRED_MESSAGES = {
     "queued": {"position", "wait"},
 }
 UNKNOWN_KEY = "unknown key"
-MESSAGE_VARIABLES = {"name", "position", "wait", "reopens"}
+MESSAGE_VARIABLES = {"name", "position", "wait", "reopens", "to", "reason"}
 INTENT_VARIABLES = {"name"}
 
 
@@ -193,6 +193,7 @@ def check_references(rules: Rules) -> Iterator[tuple[Loc, str]]:
             if tag not in rules.customer_tags:
                 yield ("escalation", t, "when", "customer_tags"), f"unknown customer tag {tag!r}"
     for name, queue in rules.queues.items():
+        yield from _texts(queue.label, ("queues", name, "label"), languages, set())
         if queue.business_hours is not None and queue.business_hours not in rules.business_hours:
             known = ", ".join(sorted(rules.business_hours)) or "none defined"
             yield (

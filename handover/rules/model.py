@@ -144,6 +144,7 @@ class Trigger(_Strict):
 
 
 class Queue(_Strict):
+    label: Texts | None = Field(default=None, description="the team's name as customers read it")
     sla_seconds: int | None = Field(default=None, ge=1)
     business_hours: Name | None = Field(default=None, description="a key of business_hours; default: always")
 

@@ -76,7 +76,7 @@ BROKEN = [
     (
         "business_hours: office}",
         "business_hours: offce}",
-        "rules.yaml:83:47 queues.billing.business_hours: unknown hours 'offce' (known: office, store)",
+        "rules.yaml:83:89 queues.billing.business_hours: unknown hours 'offce' (known: office, store)",
     ),
     (
         "  - name: thanks\n",

@@ -1,0 +1,182 @@
+"""Cold transfers between queues and agents, with the governance the rules set, recorded in the packet."""
+
+from __future__ import annotations
+
+import string
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import redis
+
+from handover import keys
+from handover.agents import Agent, AgentStore, Presence
+from handover.conversation import Conversation, ConversationState
+from handover.enqueue import OutboundJob, queue_sends, reply
+from handover.errors import Conflict, NotFound, NotYours, Unavailable
+from handover.message import OutboundKind, OutboundRequest
+from handover.packet import Transfer
+from handover.queues import enqueue
+from handover.rules.loader import LoadedRules
+from handover.rules.model import Priority
+from handover.store import Store
+from handover.transcript import TranscriptEntry
+
+_RAISED = {
+    Priority.LOW: Priority.NORMAL,
+    Priority.NORMAL: Priority.HIGH,
+    Priority.HIGH: Priority.URGENT,
+    Priority.URGENT: Priority.URGENT,
+}
+
+
+@dataclass(frozen=True)
+class TransferRequest:
+    reason: str
+    to_queue: str | None = None
+    to_agent: str | None = None
+    note: str | None = None
+    mode: str = "cold"
+
+
+class Transfers:
+    """Moves a conversation from its agent to a queue or straight to another agent, and tells the customer."""
+
+    def __init__(
+        self, store: Store, agents: AgentStore, rules: Callable[[], LoadedRules], partitions: int
+    ) -> None:
+        self.store = store
+        self.client: redis.Redis = store.client
+        self.agents = agents
+        self.rules = rules
+        self.partitions = partitions
+
+    def transfer(
+        self, by: Agent, conversation_id: str, move: TransferRequest, now: float | None = None
+    ) -> Conversation:
+        """Cold transfer: the conversation leaves its agent at once. Governance from the rules: from the
+        `senior_lane_after`-th transfer it goes to the senior queue with raised priority; past
+        `max_per_conversation` only a supervisor may move it; straight back to the agent it came from only
+        by a supervisor. Identity stays verified: the packet carries it along."""
+        now = time.time() if now is None else now
+        if move.mode != "cold":
+            raise Conflict("warm transfers are not available yet: use mode cold")
+        if (move.to_queue is None) == (move.to_agent is None):
+            raise Conflict("give exactly one of to_queue or to_agent")
+        rules = self.rules().rules
+        conversation_key = keys.conversation_key(conversation_id)
+        with self.client.pipeline(transaction=True) as pipe:
+            try:
+                pipe.watch(conversation_key, keys.packet_key(conversation_id))
+                conversation = self.store.conversation(conversation_id)
+                packet = self.store.packet(conversation_id)
+                if conversation is None or packet is None:
+                    raise NotFound(conversation_id)
+                if conversation.state != ConversationState.ASSIGNED:
+                    raise Conflict(f"conversation is {conversation.state}")
+                if conversation.agent_id != by.id and not by.is_supervisor:
+                    raise NotYours(conversation_id)
+                count = len(packet.transfers)
+                if count >= rules.transfers.max_per_conversation and not by.is_supervisor:
+                    raise Conflict(f"moved {count} times already: only a supervisor may move it again")
+                previous = packet.transfers[-1].from_ if packet.transfers else None
+                if move.to_agent is not None and move.to_agent == previous and not by.is_supervisor:
+                    raise Conflict("straight back to the agent it came from: only a supervisor may do that")
+                queue, priority, target = self._destination(conversation, move, count, now)
+                record = Transfer.model_validate(
+                    {
+                        "from": conversation.agent_id or "",
+                        "to": move.to_agent or f"queue:{queue}",
+                        "mode": "cold",
+                        "reason": move.reason,
+                        "note": move.note,
+                        "at": now,
+                        "by": by.id,
+                    }
+                )
+                packet.transfers.append(record)
+                packet.queue, packet.priority = queue, priority.value
+                told = self._tell_customer(conversation, queue, move.reason, now)
+                pipe.multi()
+                self._move(pipe, conversation, queue, priority, target, packet.escalation.at, now)
+                self.store.save_packet(pipe, packet)
+                if told is not None:
+                    entry, job = told
+                    pipe.hincrby(conversation_key, "messages_out", 1)
+                    self.store.append_entry(pipe, conversation_id, entry)
+                    queue_sends(pipe, [job])
+                pipe.execute()
+            except redis.WatchError as exc:
+                raise Conflict("the conversation changed meanwhile: try again") from exc
+        moved = self.store.conversation(conversation_id)
+        assert moved is not None
+        return moved
+
+    def _destination(
+        self, conversation: Conversation, move: TransferRequest, count: int, now: float
+    ) -> tuple[str, Priority, Agent | None]:
+        rules = self.rules().rules
+        priority = Priority(conversation.priority or "normal")
+        queue = move.to_queue or conversation.queue or next(iter(rules.queues))
+        if move.to_queue is not None and move.to_queue not in rules.queues:
+            raise NotFound(f"queue {move.to_queue}")
+        senior = rules.transfers.senior_queue
+        if count + 1 >= rules.transfers.senior_lane_after and senior is not None and move.to_agent is None:
+            return senior, _RAISED[priority], None  # moved around too often: the senior lane, sooner
+        if move.to_agent is None:
+            return queue, priority, None
+        target = self.agents.get(move.to_agent) if move.to_agent in self._agent_ids() else None
+        if target is None:
+            raise NotFound(f"agent {move.to_agent}")
+        if target.status is not Presence.AVAILABLE:
+            raise Unavailable(f"{target.name} is {target.status}")
+        if self.client.scard(keys.agent_load_key(target.id)) >= target.capacity:
+            raise Conflict(f"{target.name} is at capacity")
+        return queue, priority, target
+
+    def _agent_ids(self) -> set[str]:
+        return {keys.as_text(a) for a in self.client.smembers(keys.AGENTS)}
+
+    def _move(
+        self,
+        pipe: redis.client.Pipeline,
+        conversation: Conversation,
+        queue: str,
+        priority: Priority,
+        target: Agent | None,
+        waiting_since: float,
+        now: float,
+    ) -> None:
+        key = keys.conversation_key(conversation.id)
+        if conversation.agent_id:
+            pipe.srem(keys.agent_load_key(conversation.agent_id), conversation.id)
+        pipe.hset(key, mapping={"queue": queue, "priority": priority.value, "updated_at": str(now)})
+        if target is not None:
+            pipe.hset(key, mapping={"agent_id": target.id, "assigned_at": str(now)})
+            pipe.sadd(keys.agent_load_key(target.id), conversation.id)
+            return
+        pipe.hset(key, "state", ConversationState.QUEUED.value)
+        pipe.hdel(key, "agent_id", "assigned_at")
+        # it has waited since it first asked for a person: ahead of those who asked later
+        enqueue(pipe, queue, conversation.id, priority, waiting_since)
+
+    def _tell_customer(
+        self, conversation: Conversation, queue: str, reason: str, now: float
+    ) -> tuple[TranscriptEntry, OutboundJob] | None:
+        """`messages.transferred`, in the customer's language, naming the team (the queue's label)."""
+        rules = self.rules().rules
+        texts = rules.messages.get("transferred")
+        if texts is None or not conversation.is_window_open(now):
+            return None
+        language = conversation.bot.language or rules.default_language
+        label = rules.queues[queue].label if queue in rules.queues else None
+        team = (label or {}).get(language) or queue
+        template = texts.get(language) or texts[rules.default_language]
+        text = string.Formatter().vformat(template, (), {"to": team, "reason": reason, "name": ""})
+        request = OutboundRequest(
+            kind=OutboundKind.TEXT,
+            phone_number_id=conversation.phone_number_id,
+            to=conversation.address,
+            text=text,
+        )
+        return reply(conversation, request, "system", now, self.partitions)
