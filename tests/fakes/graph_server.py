@@ -1,8 +1,22 @@
-"""A fake Graph API on loopback that answers like Meta and reacts to magic inputs in the text or recipient.
+"""A fake Graph API on loopback that answers like Meta and reacts to magic inputs.
 
-`__429__` throughput limit, `__pair__` pair rate limit, `__500__` server error, `__slow__` two seconds late,
-`__window__` outside the 24-hour window, `__notuser__` recipient unavailable; `fail_next(n)` fails the next
-n requests with a 503. `latency` delays every answer, as the real API does (100-300 ms).
+Magic words, anywhere in the recipient, the text, an interactive body or a template parameter:
+
+| word          | answer                                                        |
+|---------------|---------------------------------------------------------------|
+| `__429__`     | 429, code 130429 (throughput limit)                           |
+| `__pair__`    | 400, code 131056 (pair rate limit)                            |
+| `__500__`     | 500, code 131000 (something went wrong)                       |
+| `__html__`    | 502 with an HTML page, as a load balancer would               |
+| `__slow__`    | the normal answer, two seconds late                           |
+| `__window__`  | 400, code 131047 (outside the 24-hour window)                 |
+| `__notuser__` | 400, code 131026 (message undeliverable)                      |
+| `__auth__`    | 401, code 190 (access token expired)                          |
+
+`fail_next(n, status=503)` fails the next n sends (code 131016), then answers normally. Media: `GET /{id}`
+answers a download URL on this server (`__missing__` as the id: 400, code 100). `latency` delays every
+answer, as the real API does (100-300 ms). Use it as `async with FakeGraph() as graph:` in async tests, or
+`graph = FakeGraph.start_in_thread()` ... `graph.stop()` for processes and synchronous tests.
 """
 
 from __future__ import annotations
@@ -14,22 +28,38 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.support.redis_server import free_port
+VERSION = "v23.0"
 
 _ERRORS = {
-    "__429__": (429, 130429, "Rate limit hit"),
-    "__pair__": (400, 131056, "(Business Account, Consumer Account) pair rate limit hit"),
-    "__500__": (500, 131000, "Something went wrong"),
-    "__window__": (400, 131047, "Re-engagement message"),
-    "__notuser__": (400, 131026, "Message undeliverable"),
+    "__429__": (429, 130429, "(#130429) Rate limit hit", "Cloud API message throughput has been reached."),
+    "__pair__": (
+        400,
+        131056,
+        "(#131056) (Business Account, Consumer Account) pair rate limit hit",
+        "Message failed to send because there were too many messages sent from this phone number "
+        "to the same phone number in a short period of time.",
+    ),
+    "__500__": (500, 131000, "Something went wrong", "Message failed to send due to an unknown error."),
+    "__window__": (
+        400,
+        131047,
+        "(#131047) Re-engagement message",
+        "Message failed to send because more than 24 hours have passed since the customer last replied "
+        "to this number.",
+    ),
+    "__notuser__": (400, 131026, "(#131026) Message undeliverable", "Unable to deliver message."),
+    "__auth__": (401, 190, "Error validating access token: Session has expired", ""),
 }
 
 
 class FakeGraph:
+    """Meta's Graph API for the tests: records what it got, answers like Meta, fails on demand."""
+
     def __init__(self, latency: float = 0.0) -> None:
         self.latency = latency
-        self.port = free_port()
-        self.requests: list[dict[str, Any]] = []
+        self.port: int | None = None
+        self.requests: list[dict[str, Any]] = []  # sends: {"path", "json", "authorization", "peer"}
+        self.downloads: list[dict[str, Any]] = []  # media GETs: {"path", "authorization"}
         self._ids = itertools.count(1)
         self._fail: list[int] = []
         self._lock = threading.Lock()
@@ -39,27 +69,34 @@ class FakeGraph:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v23.0"
+        if self.port is None:
+            raise RuntimeError("FakeGraph is not started")
+        return f"http://127.0.0.1:{self.port}/{VERSION}"
 
     def fail_next(self, count: int, status: int = 503) -> None:
+        """Answer the next `count` sends with `status` (a 5xx is code 131016, anything else code 100)."""
         with self._lock:
             self._fail += [status] * count
 
     def count(self, kind: str | None = None) -> int:
-        """Requests received; `kind` "read" for receipts, or a message type such as "text"."""
-        with self._lock:
-            bodies = [r["json"] for r in self.requests]
+        """Sends received; `kind` "read" for receipts, or a message type such as "text"."""
+        bodies = [r["json"] for r in self.snapshot()]
         if kind == "read":
             return sum(1 for b in bodies if b.get("status") == "read")
         return sum(1 for b in bodies if kind is None or b.get("type") == kind)
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        """A copy of the sends received so far, safe to read from any thread."""
+        with self._lock:
+            return list(self.requests)
 
     def app(self) -> web.Application:
         app = web.Application()
         app.add_routes(
             [
-                web.post("/v23.0/{number}/messages", self._messages),
-                web.get("/v23.0/media-file/{media}", self._media_file),
-                web.get("/v23.0/{media}", self._media),
+                web.post(f"/{VERSION}/{{number}}/messages", self._messages),
+                web.get(f"/{VERSION}/media-file/{{media}}", self._media_file),
+                web.get(f"/{VERSION}/{{media}}", self._media),
             ]
         )
         return app
@@ -79,87 +116,137 @@ class FakeGraph:
         if self.latency:
             await asyncio.sleep(self.latency)
         if failure is not None:
-            return _error(failure, 131016 if failure >= 500 else 100, "Service temporarily unavailable")
-        words = f"{body.get('to', '')} {body.get('recipient', '')} {(body.get('text') or {}).get('body', '')}"
+            code = 131016 if failure >= 500 else 100
+            return _error(
+                failure, code, "Service temporarily unavailable", "A service is temporarily unavailable."
+            )
+        words = _words(body)
         if "__slow__" in words:
             await asyncio.sleep(2)
-        for magic, (status, code, title) in _ERRORS.items():
+        if "__html__" in words:
+            return web.Response(
+                status=502, text="<html><body>502 Bad Gateway</body></html>", content_type="text/html"
+            )
+        for magic, (status, code, message, details) in _ERRORS.items():
             if magic in words:
-                return _error(status, code, title)
+                return _error(status, code, message, details)
         if body.get("status") == "read":
             return web.json_response({"success": True})
-        to = body.get("to") or body.get("recipient")
         return web.json_response(
             {
                 "messaging_product": "whatsapp",
-                "contacts": [{"input": to, "wa_id": to}],
+                "contacts": [_contact(body)],
                 "messages": [{"id": f"wamid.fake.{next(self._ids)}"}],
             }
         )
 
     async def _media(self, request: web.Request) -> web.Response:
         media = request.match_info["media"]
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        if media == "__missing__":
+            return _error(
+                400, 100, "Unsupported get request. Object with ID '__missing__' does not exist", ""
+            )
         return web.json_response(
             {
-                "url": f"http://127.0.0.1:{self.port}/v23.0/media-file/{media}",
+                "messaging_product": "whatsapp",
+                "url": f"http://127.0.0.1:{self.port}/{VERSION}/media-file/{media}?ext=1&hash=signed",
                 "mime_type": "image/jpeg",
+                "sha256": "0" * 64,
+                "file_size": "12",
                 "id": media,
             }
         )
 
     async def _media_file(self, request: web.Request) -> web.Response:
-        if request.headers.get("Authorization", "").startswith("Bearer "):
-            return web.Response(body=b"\xff\xd8fake-jpeg", content_type="image/jpeg")
-        return web.Response(status=401)
+        authorization = request.headers.get("Authorization")
+        with self._lock:
+            self.downloads.append({"path": request.path, "authorization": authorization})
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme != "Bearer" or not token.strip():
+            return _error(401, 190, "Invalid OAuth access token", "")
+        return web.Response(body=b"\xff\xd8fake-jpeg", content_type="image/jpeg")
 
     # async use: `async with FakeGraph() as graph:`
 
     async def __aenter__(self) -> FakeGraph:
         self._runner = web.AppRunner(self.app(), access_log=None)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)  # the OS picks a free port: no race
+        await site.start()
+        self.port = int(self._runner.addresses[0][1])
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+            self._runner = None
 
     # sync use, for worker processes and the bench: `FakeGraph.start_in_thread()` then `stop()`
 
     @classmethod
     def start_in_thread(cls, latency: float = 0.0) -> FakeGraph:
+        """Serve from a daemon thread with its own event loop; `requests` is appended under a lock."""
         graph = cls(latency)
         ready = threading.Event()
+        failure: list[BaseException] = []
 
         def run() -> None:
-            graph._loop = asyncio.new_event_loop()
-            graph._loop.run_until_complete(graph.__aenter__())
+            loop = graph._loop = asyncio.new_event_loop()
+            try:
+                loop.run_until_complete(graph.__aenter__())
+            except BaseException as exc:
+                failure.append(exc)
+                ready.set()
+                loop.close()
+                return
             ready.set()
-            graph._loop.run_forever()
-            graph._loop.run_until_complete(graph.__aexit__())
-            graph._loop.close()
+            loop.run_forever()
+            loop.run_until_complete(graph.__aexit__())
+            loop.close()
 
         graph._thread = threading.Thread(target=run, name="fake-graph", daemon=True)
         graph._thread.start()
-        ready.wait(10)
+        if not ready.wait(10) or failure:
+            raise RuntimeError("FakeGraph did not start") from (failure[0] if failure else None)
         return graph
 
     def stop(self) -> None:
-        if self._loop is not None and self._thread is not None:
+        if self._loop is not None and self._thread is not None and self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
 
 
-def _error(status: int, code: int, title: str) -> web.Response:
-    return web.json_response(
-        {
-            "error": {
-                "message": title,
-                "type": "OAuthException",
-                "code": code,
-                "error_data": {"messaging_product": "whatsapp", "details": title},
-                "fbtrace_id": "AbCdEf",
-            }
-        },
-        status=status,
-    )
+def _words(body: dict[str, Any]) -> str:
+    """Where the magic words may hide: recipient, text, interactive body, template parameters."""
+    interactive = body.get("interactive") or {}
+    components = (body.get("template") or {}).get("components") or []
+    params = [p.get("text", "") for c in components for p in c.get("parameters", [])]
+    parts = [
+        body.get("to", ""),
+        body.get("recipient", ""),
+        (body.get("text") or {}).get("body", ""),
+        (interactive.get("body") or {}).get("text", ""),
+        *params,
+    ]
+    return " ".join(str(p) for p in parts)
+
+
+def _contact(body: dict[str, Any]) -> dict[str, str]:
+    """Meta answers `wa_id` for a phone number, `user_id` for a business-scoped user id."""
+    if body.get("to"):
+        return {"input": body["to"], "wa_id": body["to"]}
+    return {"input": body.get("recipient", ""), "user_id": body.get("recipient", "")}
+
+
+def _error(status: int, code: int, message: str, details: str) -> web.Response:
+    error: dict[str, Any] = {
+        "message": message,
+        "type": "OAuthException",
+        "code": code,
+        "fbtrace_id": "AbCdEf",
+    }
+    if details:
+        error["error_data"] = {"messaging_product": "whatsapp", "details": details}
+    return web.json_response({"error": error}, status=status)

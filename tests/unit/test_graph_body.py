@@ -1,6 +1,8 @@
-"""Cloud API request bodies for each kind of send, and WhatsApp's limits enforced before sending."""
+"""Cloud API request bodies for each kind of send, WhatsApp's limits, and Graph errors typed by code."""
 
 from __future__ import annotations
+
+import pickle
 
 import pytest
 from pydantic import ValidationError
@@ -9,19 +11,33 @@ from handover.message import Button, ListRow, ListSection, OutboundKind, Outboun
 from workers.errors import (
     AuthError,
     GraphError,
+    GraphTimeout,
+    GraphUnreachable,
+    InvalidParameter,
+    NotAWhatsAppUser,
     OutsideWindow,
     RateLimited,
     RecipientUnavailable,
     ServerError,
+    UnsupportedMessageType,
     error_from_response,
 )
-from workers.graph import build_body
+from workers.graph import build_body, is_business_scoped_id
 
 PNID = "1122334455667"
+URL = "https://graph.facebook.com/v23.0/1122334455667/messages"
 
 
 def request(**fields) -> OutboundRequest:
-    return OutboundRequest(phone_number_id=PNID, to="5511987654321", **fields)
+    fields.setdefault("to", "5511987654321")
+    return OutboundRequest(phone_number_id=PNID, **fields)
+
+
+def rows(n: int) -> list[ListRow]:
+    return [ListRow(id=f"r{i}", title=f"row {i}") for i in range(n)]
+
+
+# bodies
 
 
 def test_text_reply_with_context():
@@ -36,9 +52,14 @@ def test_text_reply_with_context():
     }
 
 
+def test_text_without_context_has_no_context_key():
+    assert "context" not in build_body(request(kind=OutboundKind.TEXT, text="oi"))
+
+
 def test_reply_buttons():
     buttons = [Button(id="sim", title="Sim"), Button(id="nao", title="Não")]
     body = build_body(request(kind=OutboundKind.BUTTONS, text="Resolvido?", buttons=buttons))
+    assert (body["type"], body["to"]) == ("interactive", "5511987654321")
     assert body["interactive"] == {
         "type": "button",
         "body": {"text": "Resolvido?"},
@@ -51,76 +72,144 @@ def test_reply_buttons():
     }
 
 
-def test_list():
-    rows = [
-        ListRow(id="pedido", title="Meu pedido", description="Onde está?"),
-        ListRow(id="boleto", title="Boleto"),
-    ]
+def test_list_rows_keep_descriptions_and_untitled_sections_have_no_title():
     body = build_body(
         request(
             kind=OutboundKind.LIST,
             text="Escolha",
             list_button="Opções",
-            sections=[ListSection(title="Ajuda", rows=rows)],
+            sections=[
+                ListSection(
+                    title="Ajuda",
+                    rows=[
+                        ListRow(id="pedido", title="Meu pedido", description="Onde está?"),
+                        ListRow(id="boleto", title="Boleto"),
+                    ],
+                ),
+                ListSection(rows=[ListRow(id="humano", title="Atendente")]),
+            ],
         )
     )
-    assert body["interactive"]["action"] == {
-        "button": "Opções",
-        "sections": [
-            {
-                "title": "Ajuda",
-                "rows": [
-                    {"id": "pedido", "title": "Meu pedido", "description": "Onde está?"},
-                    {"id": "boleto", "title": "Boleto"},
-                ],
-            }
-        ],
+    assert body["type"] == "interactive"
+    assert body["interactive"] == {
+        "type": "list",
+        "body": {"text": "Escolha"},
+        "action": {
+            "button": "Opções",
+            "sections": [
+                {
+                    "title": "Ajuda",
+                    "rows": [
+                        {"id": "pedido", "title": "Meu pedido", "description": "Onde está?"},
+                        {"id": "boleto", "title": "Boleto"},
+                    ],
+                },
+                {"rows": [{"id": "humano", "title": "Atendente"}]},
+            ],
+        },
     }
 
 
-def test_template_and_read_receipt():
+def test_template_with_body_parameters():
     body = build_body(
         request(
             kind=OutboundKind.TEMPLATE,
             template_name="retomar",
             template_language="pt_BR",
-            template_params=["Ana"],
+            template_params=["Ana", "#123"],
         )
     )
+    assert body["type"] == "template"
     assert body["template"] == {
         "name": "retomar",
         "language": {"code": "pt_BR"},
-        "components": [{"type": "body", "parameters": [{"type": "text", "text": "Ana"}]}],
+        "components": [
+            {
+                "type": "body",
+                "parameters": [{"type": "text", "text": "Ana"}, {"type": "text", "text": "#123"}],
+            }
+        ],
     }
-    receipt = build_body(request(kind=OutboundKind.MARK_READ, message_id="wamid.IN"))
+
+
+def test_template_without_parameters_has_no_components():
+    body = build_body(request(kind=OutboundKind.TEMPLATE, template_name="ola", template_language="en_US"))
+    assert body["template"] == {"name": "ola", "language": {"code": "en_US"}}
+
+
+def test_read_receipt_is_only_the_message_id():
+    receipt = build_body(request(kind=OutboundKind.MARK_READ, message_id="wamid.IN", reply_to="x"))
     assert receipt == {"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.IN"}
 
 
-def test_username_customers_are_addressed_by_business_scoped_id():
-    body = build_body(
-        OutboundRequest(kind=OutboundKind.TEXT, phone_number_id=PNID, to="BR.1502576394655843", text="oi")
-    )
-    assert body["recipient"] == "BR.1502576394655843" and "to" not in body
+# addressing
+
+
+@pytest.mark.parametrize(
+    ("address", "field"),
+    [
+        ("5511987654321", "to"),
+        ("+5511987654321", "to"),
+        ("BR.1502576394655843", "recipient"),
+        ("US.13491208655302741918", "recipient"),
+        ("US.ENT.11815799212886844830", "recipient"),  # a parent BSUID
+        ("us.123", "to"),  # not Meta's format: left for Meta to judge
+        ("BRA.123", "to"),
+        ("BR." + "1" * 129, "to"),
+    ],
+)
+def test_username_customers_are_addressed_by_business_scoped_id(address, field):
+    body = build_body(request(kind=OutboundKind.TEXT, text="oi", to=address))
+    other = "to" if field == "recipient" else "recipient"
+    assert body[field] == address and other not in body
+    assert is_business_scoped_id(address) is (field == "recipient")
+
+
+# limits: a bad request fails where it is made
 
 
 @pytest.mark.parametrize(
     "fields",
     [
-        {
-            "kind": OutboundKind.BUTTONS,
-            "text": "x",
-            "buttons": [Button(id=str(i), title="b") for i in range(4)],
-        },
-        {"kind": OutboundKind.BUTTONS, "text": "x", "buttons": []},
-        {
-            "kind": OutboundKind.LIST,
-            "text": "x",
-            "list_button": "b",
-            "sections": [ListSection(rows=[ListRow(id=str(i), title="r") for i in range(6)])] * 2,
-        },
-        {"kind": OutboundKind.TEXT, "text": ""},
-        {"kind": OutboundKind.MARK_READ},
-        {"kind": OutboundKind.TEMPLATE, "template_name": "x"},
+        pytest.param(
+            {
+                "kind": OutboundKind.BUTTONS,
+                "text": "x",
+                "buttons": [Button(id=str(i), title="b") for i in range(4)],
+            },
+            id="4 buttons",
+        ),
+        pytest.param({"kind": OutboundKind.BUTTONS, "text": "x", "buttons": []}, id="no buttons"),
+        pytest.param(
+            {"kind": OutboundKind.BUTTONS, "buttons": [Button(id="a", title="b")]}, id="buttons without text"
+        ),
+        pytest.param(
+            {
+                "kind": OutboundKind.LIST,
+                "text": "x",
+                "list_button": "b",
+                "sections": [ListSection(rows=rows(6))] * 2,
+            },
+            id="11 rows across sections",
+        ),
+        pytest.param(
+            {"kind": OutboundKind.LIST, "text": "x", "sections": [ListSection(rows=rows(1))]},
+            id="no list button",
+        ),
+        pytest.param({"kind": OutboundKind.LIST, "text": "x", "list_button": "b"}, id="no sections"),
+        pytest.param(
+            {
+                "kind": OutboundKind.LIST,
+                "text": "x",
+                "list_button": "b" * 21,
+                "sections": [ListSection(rows=rows(1))],
+            },
+            id="list button over 20",
+        ),
+        pytest.param({"kind": OutboundKind.TEXT, "text": ""}, id="empty text"),
+        pytest.param({"kind": OutboundKind.TEXT, "text": "x" * 4097}, id="text over 4096"),
+        pytest.param({"kind": OutboundKind.MARK_READ}, id="receipt without message id"),
+        pytest.param({"kind": OutboundKind.TEMPLATE, "template_name": "x"}, id="template without language"),
     ],
 )
 def test_whatsapp_limits_fail_where_the_request_is_made(fields):
@@ -128,9 +217,35 @@ def test_whatsapp_limits_fail_where_the_request_is_made(fields):
         request(**fields)
 
 
-def test_button_title_limit():
+def test_limits_at_their_edges_are_accepted():
+    build_body(request(kind=OutboundKind.TEXT, text="x" * 4096))
+    build_body(
+        request(
+            kind=OutboundKind.BUTTONS, text="x", buttons=[Button(id=str(i), title="t" * 20) for i in range(3)]
+        )
+    )
+    build_body(
+        request(kind=OutboundKind.LIST, text="x", list_button="b" * 20, sections=[ListSection(rows=rows(10))])
+    )
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Button(id="x", title="a title of more than twenty"),
+        lambda: Button(id="", title="x"),
+        lambda: ListRow(id="x", title="t" * 25),
+        lambda: ListRow(id="x", title="t", description="d" * 73),
+        lambda: ListSection(title="t" * 25, rows=rows(1)),
+        lambda: ListSection(rows=rows(11)),
+    ],
+)
+def test_button_and_row_limits(make):
     with pytest.raises(ValidationError):
-        Button(id="x", title="a title of more than twenty")
+        make()
+
+
+# errors
 
 
 @pytest.mark.parametrize(
@@ -138,18 +253,115 @@ def test_button_title_limit():
     [
         (429, 130429, RateLimited, True),
         (400, 131056, RateLimited, True),
+        (400, 4, RateLimited, True),
+        (400, 80007, RateLimited, True),
         (500, 131000, ServerError, True),
-        (503, None, ServerError, True),
-        (429, None, RateLimited, True),
+        (503, 131016, ServerError, True),
+        (500, 1, ServerError, True),
+        (500, 2, ServerError, True),
         (400, 131047, OutsideWindow, False),
         (400, 131026, RecipientUnavailable, False),
+        (400, 131051, UnsupportedMessageType, False),
         (401, 190, AuthError, False),
+        (403, 10, AuthError, False),
+        (403, 200, AuthError, False),
+        (403, 299, AuthError, False),
+        (400, 100, InvalidParameter, False),
+        (400, 131008, InvalidParameter, False),
+        (400, 131009, InvalidParameter, False),
+        (400, 131021, InvalidParameter, False),
         (400, 999999, GraphError, False),
+        (500, 131047, OutsideWindow, False),  # the code wins over the status
     ],
 )
-def test_errors_are_typed_by_meta_code_then_http_status(status, code, cls, retryable):
-    body = {"error": {"message": "m", "code": code}} if code is not None else "<html>bad gateway</html>"
-    error = error_from_response("POST", "/1/messages", status, body)
+def test_errors_are_typed_by_meta_code_first(status, code, cls, retryable):
+    body = {"error": {"message": "m", "type": "OAuthException", "code": code, "fbtrace_id": "t"}}
+    error = error_from_response("POST", URL, status, body)
     assert type(error) is cls and error.retryable is retryable
     outcome = error.to_outcome()
-    assert (outcome.ok, outcome.retryable, outcome.error_code) == (False, retryable, code or status)
+    assert (outcome.ok, outcome.retryable, outcome.error_code, outcome.error_title) == (
+        False,
+        retryable,
+        code,
+        "m",
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "cls", "retryable"),
+    [
+        (429, {}, RateLimited, True),
+        (503, "<html>bad gateway</html>", ServerError, True),
+        (502, b"", ServerError, True),
+        (504, {"error": "upstream"}, ServerError, True),
+        (404, "Not Found", GraphError, False),
+        (200, "<html>captive portal</html>", GraphError, False),
+    ],
+)
+def test_without_a_code_the_http_status_decides(status, body, cls, retryable):
+    error = error_from_response("POST", URL, status, body)
+    assert type(error) is cls and error.retryable is retryable and error.code is None
+    assert error.to_outcome().error_code == status
+
+
+def test_error_keeps_meta_fields_and_reads_well():
+    body = {
+        "error": {
+            "message": "(#131047) Re-engagement message",
+            "type": "OAuthException",
+            "code": 131047,
+            "error_subcode": 2494010,
+            "error_data": {"messaging_product": "whatsapp", "details": "More than 24 hours have passed."},
+            "fbtrace_id": "AbCd",
+        }
+    }
+    error = error_from_response("POST", URL, 400, body)
+    assert (error.method, error.url, error.status) == ("POST", URL, 400)
+    assert (error.code, error.subcode, error.fbtrace_id) == (131047, 2494010, "AbCd")
+    assert error.message == error.title == "(#131047) Re-engagement message"
+    assert error.details == "More than 24 hours have passed."
+    assert str(error) == (
+        f"POST {URL} -> 400 code=131047 subcode=2494010: (#131047) Re-engagement message "
+        "(More than 24 hours have passed.) fbtrace_id=AbCd"
+    )
+
+
+def test_codes_sent_as_strings_are_understood():
+    error = error_from_response("POST", URL, 400, {"error": {"message": "m", "code": "131056"}})
+    assert type(error) is RateLimited and error.code == 131056
+
+
+def test_non_json_bodies_become_a_short_title():
+    error = error_from_response("POST", URL, 502, "<html>\n<body>" + "x" * 1000 + "</body></html>")
+    assert error.title.startswith("unexpected answer: <html> <body>xxx") and len(error.title) < 250
+
+
+def test_network_errors_are_retryable_and_the_aliases_hold():
+    assert GraphTimeout("POST", URL, 0).retryable and GraphUnreachable("POST", URL, 0).retryable
+    assert issubclass(GraphTimeout, GraphUnreachable) and issubclass(GraphUnreachable, GraphError)
+    assert NotAWhatsAppUser is RecipientUnavailable
+
+
+def test_errors_survive_pickling():
+    error = error_from_response(
+        "POST", URL, 429, {"error": {"message": "m", "code": 130429, "fbtrace_id": "t"}}
+    )
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is RateLimited and str(copy) == str(error) and copy.fbtrace_id == "t"
+
+
+def test_every_code_belongs_to_one_class():
+    classes = [
+        RateLimited,
+        ServerError,
+        OutsideWindow,
+        RecipientUnavailable,
+        UnsupportedMessageType,
+        AuthError,
+        InvalidParameter,
+    ]
+    seen: dict[int, type] = {}
+    for cls in classes:
+        for code in cls.codes:
+            assert code not in seen, f"{code} is in {seen[code].__name__} and {cls.__name__}"
+            seen[code] = cls
