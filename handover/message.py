@@ -188,6 +188,11 @@ class OutboundRequest(BaseModel):
             raise ValueError("a buttons message needs 1 to 3 buttons")
         if self.kind is OutboundKind.LIST and (not self.sections or not self.list_button):
             raise ValueError("a list message needs a button label and at least one section")
+        untitled = any(not section.title for section in self.sections)
+        if self.kind is OutboundKind.LIST and len(self.sections) > 1 and untitled:
+            raise ValueError("a list with several sections needs a title on each")
+        if self.kind in (OutboundKind.BUTTONS, OutboundKind.LIST) and self.text and len(self.text) > 1024:
+            raise ValueError(f"interactive body text has at most 1024 characters, got {len(self.text)}")
         if self.kind is OutboundKind.MARK_READ and not self.message_id:
             raise ValueError("mark_read needs the inbound message id")
         if self.kind is OutboundKind.TEMPLATE and not (self.template_name and self.template_language):

@@ -72,7 +72,7 @@ def test_reply_buttons():
     }
 
 
-def test_list_rows_keep_descriptions_and_untitled_sections_have_no_title():
+def test_list_rows_keep_descriptions_and_section_titles():
     body = build_body(
         request(
             kind=OutboundKind.LIST,
@@ -86,7 +86,7 @@ def test_list_rows_keep_descriptions_and_untitled_sections_have_no_title():
                         ListRow(id="boleto", title="Boleto"),
                     ],
                 ),
-                ListSection(rows=[ListRow(id="humano", title="Atendente")]),
+                ListSection(title="Outros", rows=[ListRow(id="humano", title="Atendente")]),
             ],
         )
     )
@@ -104,10 +104,37 @@ def test_list_rows_keep_descriptions_and_untitled_sections_have_no_title():
                         {"id": "boleto", "title": "Boleto"},
                     ],
                 },
-                {"rows": [{"id": "humano", "title": "Atendente"}]},
+                {"title": "Outros", "rows": [{"id": "humano", "title": "Atendente"}]},
             ],
         },
     }
+
+
+def test_a_single_section_needs_no_title_but_several_do():
+    one = build_body(
+        request(
+            kind=OutboundKind.LIST,
+            text="Escolha",
+            list_button="Opções",
+            sections=[ListSection(rows=[ListRow(id="a", title="A")])],
+        )
+    )
+    assert one["interactive"]["action"]["sections"] == [{"rows": [{"id": "a", "title": "A"}]}]
+    with pytest.raises(ValidationError, match="needs a title on each"):
+        request(
+            kind=OutboundKind.LIST,
+            text="Escolha",
+            list_button="Opções",
+            sections=[
+                ListSection(rows=[ListRow(id="a", title="A")]),
+                ListSection(rows=[ListRow(id="b", title="B")]),
+            ],
+        )
+
+
+def test_interactive_body_text_is_at_most_1024_characters():
+    with pytest.raises(ValidationError, match="at most 1024"):
+        request(kind=OutboundKind.BUTTONS, text="x" * 1025, buttons=[Button(id="a", title="A")])
 
 
 def test_template_with_body_parameters():
