@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
@@ -15,20 +17,21 @@ from handover.message import (
     OtherEvent,
     StatusUpdate,
 )
+from webhooks import payload
 from webhooks.errors import NotWhatsAppPayload
-from webhooks.payload import Change, ChangeValue, Contact, Envelope
 
 OBJECT = "whatsapp_business_account"
 
-_PLAIN_KINDS = {
+_KINDS = {
     "text": InboundKind.TEXT,
     "image": InboundKind.IMAGE,
-    "audio": InboundKind.AUDIO,
+    "audio": InboundKind.AUDIO,  # voice notes too: `audio.voice` is true
     "video": InboundKind.VIDEO,
     "document": InboundKind.DOCUMENT,
     "sticker": InboundKind.STICKER,
     "location": InboundKind.LOCATION,
     "contacts": InboundKind.CONTACTS,
+    "button": InboundKind.TEMPLATE_BUTTON,
     "reaction": InboundKind.REACTION,
     "order": InboundKind.ORDER,
     "system": InboundKind.SYSTEM,
@@ -36,7 +39,6 @@ _PLAIN_KINDS = {
     "edit": InboundKind.EDIT,
     "request_welcome": InboundKind.REQUEST_WELCOME,
     "unsupported": InboundKind.UNSUPPORTED,
-    "button": InboundKind.TEMPLATE_BUTTON,
 }
 _INTERACTIVE_KINDS = {
     "button_reply": InboundKind.BUTTON_REPLY,
@@ -44,6 +46,9 @@ _INTERACTIVE_KINDS = {
     "nfm_reply": InboundKind.FLOW_REPLY,
 }
 _MEDIA = ("image", "audio", "video", "document", "sticker")
+_TEMPLATE_CHANGES = (("event", ""), ("new_category", "category "), ("new_quality_score", "quality "))
+# Per item, any of these means "this item is not what Meta documents"; the batch goes on without it.
+_UNREADABLE = (ValueError, TypeError, KeyError, AttributeError)  # ValidationError is a ValueError
 
 
 @dataclass(frozen=True)
@@ -56,103 +61,139 @@ class Normalized:
     rejected: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _Rejected:
+    reason: str
+
+
+_Item = InboundMessage | StatusUpdate | OtherEvent | _Rejected
+
+
 def normalize(body: Any) -> Normalized:
-    """Read every entry and change of a webhook body; raise NotWhatsAppPayload if it is not one at all."""
-    if not isinstance(body, dict) or body.get("object") != OBJECT:
-        raise NotWhatsAppPayload(f"not a {OBJECT} webhook")
-    try:
-        envelope = Envelope.model_validate(body)
-    except ValidationError as exc:
-        raise NotWhatsAppPayload(f"malformed envelope: {exc.errors()[0]['loc']}") from exc
-    result = Normalized()
-    for entry in envelope.entry:
-        for change in entry.changes:
-            _read_change(change, result)
-    return result
+    """Read every entry, change, message and status of a webhook body.
+
+    Args:
+        body: the decoded JSON of Meta's POST.
+
+    Returns:
+        The messages, delivery statuses and other events it holds, and a reason for each item that could
+        not be read (those are skipped, never fatal).
+
+    Raises:
+        NotWhatsAppPayload: the body is not `{"object": "whatsapp_business_account", "entry": [...]}`.
+    """
+    if not isinstance(body, dict) or body.get("object") != OBJECT or not isinstance(body.get("entry"), list):
+        raise NotWhatsAppPayload(f"not a {OBJECT} webhook with a list of entries")
+    envelope = payload.Envelope.model_validate(body)
+    items = [item for position, raw in enumerate(envelope.entry) for item in _read_entry(position, raw)]
+    return Normalized(
+        messages=[i for i in items if isinstance(i, InboundMessage)],
+        statuses=[i for i in items if isinstance(i, StatusUpdate)],
+        others=[i for i in items if isinstance(i, OtherEvent)],
+        rejected=[i.reason for i in items if isinstance(i, _Rejected)],
+    )
 
 
-def _read_change(change: Change, out: Normalized) -> None:
+def _read_entry(position: int, raw: Any) -> Iterator[_Item]:
     try:
-        value = ChangeValue.model_validate(change.value)
+        entry = payload.Entry.model_validate(raw)
     except ValidationError as exc:
-        out.rejected.append(f"{change.field or 'change'}: unreadable value at {exc.errors()[0]['loc']}")
+        yield _Rejected(_reason(f"entry {position}", exc))
+        return
+    for index, raw_change in enumerate(entry.changes):
+        try:
+            change = payload.Change.model_validate(raw_change)
+        except ValidationError as exc:
+            yield _Rejected(_reason(f"entry {entry.id or position} change {index}", exc))
+            continue
+        if change.value is None:
+            yield _Rejected(
+                f"entry {entry.id or position} change {index} ({change.field or '?'}) without value"
+            )
+        elif change.field == "messages":
+            yield from _read_messages_change(change.value)
+        else:
+            yield _other(change.field or "unknown", change.value, _summary(change.field, change.value))
+
+
+def _read_messages_change(raw_value: dict[str, Any]) -> Iterator[_Item]:
+    try:
+        value = payload.ChangeValue.model_validate(raw_value)
+    except ValidationError as exc:
+        yield _Rejected(_reason("messages change", exc))
         return
     number = value.metadata.phone_number_id
-    if change.field != "messages" or not (value.messages or value.statuses):
-        out.others.append(
-            OtherEvent(
-                field=change.field or "unknown",
-                phone_number_id=number,
-                summary=_summary(change.field, change.value),
-                value=change.value,
-            )
+    if value.errors:  # errors about the change itself (e.g. an unsupported webhook), beside its messages
+        yield OtherEvent(
+            field="errors",
+            phone_number_id=number,
+            summary=_errors(value.errors),
+            value={"errors": value.errors},
         )
-        return
-    if value.errors:  # errors about the change itself, beside its messages
-        out.others.append(
-            OtherEvent(
-                field="errors",
-                phone_number_id=number,
-                summary=_errors(value.errors),
-                value={"errors": value.errors},
-            )
-        )
-    if number is None:
-        out.rejected.append("messages without metadata.phone_number_id")
-        return
+    if not (value.messages or value.statuses or value.errors):
+        yield _other("messages", raw_value, "no messages or statuses")
+    contacts: list[payload.Contact] = []
+    for raw in value.contacts:
+        try:
+            contacts.append(payload.Contact.model_validate(raw))
+        except ValidationError as exc:
+            yield _Rejected(_reason("contact", exc))
     for raw in value.messages:
-        _add(out, lambda raw=raw: out.messages.append(_message(raw, number, value.contacts)), raw, "message")
+        yield _guarded("message", raw, partial(_read_message, number=number, contacts=contacts))
     for raw in value.statuses:
-        _add(out, lambda raw=raw: _status(raw, number, out), raw, "status")
+        yield _guarded("status", raw, partial(_read_status, number=number))
 
 
-def _add(out: Normalized, read: Any, raw: Any, what: str) -> None:
+def _guarded(what: str, raw: Any, read: Callable[[Any], _Item]) -> _Item:
     try:
-        read()
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        ident = raw.get("id", "?") if isinstance(raw, dict) else "?"
-        out.rejected.append(f"{what} {ident}: {type(exc).__name__}: {exc}"[:300])
+        return read(raw)
+    except _UNREADABLE as exc:
+        ident = raw.get("id") if isinstance(raw, dict) else None
+        return _Rejected(_reason(f"{what} {ident}" if ident else what, exc))
 
 
-def _message(raw: dict[str, Any], number: str, contacts: list[Contact]) -> InboundMessage:
-    if not raw.get("id"):
-        raise ValueError("message without id")
-    wa_type = str(raw.get("type") or "unknown")
-    sender, user_id = raw.get("from"), raw.get("from_user_id")
-    contact = _contact_for(contacts, sender, user_id)
+def _read_message(raw: Any, number: str | None, contacts: list[payload.Contact]) -> InboundMessage:
+    message = payload.Message.model_validate(raw)
+    if number is None:
+        raise ValueError("without metadata.phone_number_id")
+    contact = _sender_contact(contacts, message.sender, message.from_user_id)
     customer = CustomerRef(
         phone_number_id=number,
-        wa_id=sender or (contact.wa_id if contact else None),
-        user_id=user_id or (contact.user_id if contact else None),
+        wa_id=message.sender or (contact.wa_id if contact else None),
+        user_id=message.from_user_id or (contact.user_id if contact else None),
         username=contact.profile.username if contact else None,
         profile_name=contact.profile.name if contact else None,
     )
     if customer.wa_id is None and customer.user_id is None:
-        raise ValueError("message without a sender (no from, from_user_id or contact)")
-    found = raw.get(wa_type)
-    content: dict[str, Any] = found if isinstance(found, dict) else {}
-    if wa_type == "contacts":
-        content = {"contacts": raw.get("contacts", [])}
-    fields: dict[str, Any] = {
-        "kind": _PLAIN_KINDS.get(wa_type, InboundKind.UNKNOWN),
-        "context_id": (raw.get("context") or {}).get("id"),
+        raise ValueError("without a sender (no from, from_user_id or matching contact)")
+    content = _content(message)
+    readable: dict[str, Any] = {
+        "kind": _KINDS.get(message.type, InboundKind.UNKNOWN),
+        "context_id": message.context.id if message.context else None,
     }
-    fields |= _type_specific(wa_type, content)
     return InboundMessage(
-        id=str(raw["id"]),
+        id=message.id,
         customer=customer,
-        timestamp=int(raw.get("timestamp") or 0),
-        wa_type=wa_type,
-        referral=raw.get("referral"),
-        errors=raw.get("errors") or [],
+        timestamp=message.timestamp,
+        wa_type=message.type,
+        referral=message.referral,
+        errors=message.errors,
         content=content,
-        **fields,
+        **(readable | _readable(message.type, content)),
     )
 
 
-def _type_specific(wa_type: str, content: dict[str, Any]) -> dict[str, Any]:
-    """The readable text, tapped id, media reference or referenced message of each type."""
-    if wa_type == "text":
+def _content(message: payload.Message) -> dict[str, Any]:
+    """The type-specific object as received; a non-object (the `contacts` list) is kept under its name."""
+    found = message.type_object
+    if found is None:
+        return {}
+    return found if isinstance(found, dict) else {message.type: found}
+
+
+def _readable(wa_type: str, content: dict[str, Any]) -> dict[str, Any]:
+    """What a bot or an agent reads of each type: its text, tapped id, media, or the message it points at."""
+    if wa_type in ("text", "system"):
         return {"text": content.get("body")}
     if wa_type in _MEDIA:
         return {
@@ -161,23 +202,20 @@ def _type_specific(wa_type: str, content: dict[str, Any]) -> dict[str, Any]:
             "mime_type": content.get("mime_type"),
         }
     if wa_type == "interactive":
-        sub_type = content.get("type", "")
-        reply = content.get(sub_type) or {}
-        kind = _INTERACTIVE_KINDS.get(sub_type, InboundKind.UNKNOWN)
-        return {"kind": kind, "reply_id": reply.get("id"), "text": reply.get("title") or reply.get("body")}
-    if wa_type == "button":
+        return _interactive(content)
+    if wa_type == "button":  # a template's quick-reply button
         return {"text": content.get("text"), "reply_id": content.get("payload")}
     if wa_type == "reaction":  # an empty or missing emoji means the customer removed their reaction
         return {"text": content.get("emoji") or None, "context_id": content.get("message_id")}
-    if wa_type in ("revoke", "edit"):
-        edited = content.get("message") or {}
-        inner = edited.get(edited.get("type", ""), {}) if isinstance(edited, dict) else {}
+    if wa_type == "revoke":
+        return {"context_id": content.get("original_message_id")}
+    if wa_type == "edit":
+        edited = _object(content.get("message"))
+        new = _object(edited.get(str(edited.get("type"))))
         return {
             "context_id": content.get("original_message_id"),
-            "text": inner.get("body") or inner.get("caption") if isinstance(inner, dict) else None,
+            "text": new.get("body") or new.get("caption"),
         }
-    if wa_type == "system":
-        return {"text": content.get("body")}
     if wa_type == "location":
         return {"text": content.get("name") or content.get("address")}
     if wa_type == "order":
@@ -185,45 +223,102 @@ def _type_specific(wa_type: str, content: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def _status(raw: dict[str, Any], number: str, out: Normalized) -> None:
-    if not raw.get("id"):
-        raise ValueError("status without id")
-    try:
-        status: DeliveryStatus | None = DeliveryStatus(str(raw.get("status")))
-    except ValueError:
-        status = None
-    if status is None or status is DeliveryStatus.PENDING or raw.get("type") == "call":
-        out.others.append(
-            OtherEvent(
-                field="statuses", phone_number_id=number, summary=f"status {raw.get('status')!r}", value=raw
-            )
-        )
-        return
-    out.statuses.append(
-        StatusUpdate(
-            message_id=str(raw["id"]),
-            status=status,
-            timestamp=int(raw.get("timestamp") or 0),
-            phone_number_id=number,
-            recipient_id=raw.get("recipient_id") or raw.get("recipient_user_id"),
-            errors=raw.get("errors") or [],
-        )
+def _interactive(content: dict[str, Any]) -> dict[str, Any]:
+    sub_type = content.get("type")
+    reply = content.get(sub_type) if isinstance(sub_type, str) else None
+    if sub_type not in _INTERACTIVE_KINDS or not isinstance(reply, dict):
+        return {"kind": InboundKind.UNKNOWN}  # e.g. call_permission_reply, or no sub-object at all
+    return {
+        "kind": _INTERACTIVE_KINDS[sub_type],
+        "reply_id": reply.get("id"),
+        "text": reply.get("title") or reply.get("body"),  # a flow reply has a body ("Sent"), no title
+    }
+
+
+def _read_status(raw: Any, number: str | None) -> StatusUpdate | OtherEvent:
+    status = payload.Status.model_validate(raw)
+    if number is None:
+        raise ValueError("without metadata.phone_number_id")
+    known = {s.value for s in DeliveryStatus}
+    if status.type == "call" or status.status not in known:
+        kind = "call status" if status.type == "call" else "unknown status"
+        return _other("statuses", raw, f"{kind} {status.status}", number)
+    return StatusUpdate(
+        message_id=status.id,
+        status=DeliveryStatus(status.status),
+        timestamp=status.timestamp,
+        phone_number_id=number,
+        recipient_id=status.recipient_id or status.recipient_user_id,
+        errors=status.errors,
     )
 
 
-def _contact_for(contacts: list[Contact], wa_id: str | None, user_id: str | None) -> Contact | None:
+def _sender_contact(
+    contacts: list[payload.Contact], wa_id: str | None, user_id: str | None
+) -> payload.Contact | None:
     for contact in contacts:
         if (wa_id and contact.wa_id == wa_id) or (user_id and contact.user_id == user_id):
             return contact
-    return contacts[0] if len(contacts) == 1 else None
+    if len(contacts) != 1:
+        return None
+    # The only contact is the sender unless its ids say otherwise: mixing two people's ids would file a
+    # message in someone else's conversation.
+    only = contacts[0]
+    contradicts = (wa_id and only.wa_id and only.wa_id != wa_id) or (
+        user_id and only.user_id and only.user_id != user_id
+    )
+    return None if contradicts else only
+
+
+def _other(field_name: str, value: dict[str, Any], summary: str, number: str | None = None) -> OtherEvent:
+    if number is None:
+        metadata = value.get("metadata")
+        found = metadata.get("phone_number_id") if isinstance(metadata, dict) else None
+        number = found if isinstance(found, str) else None
+    return OtherEvent(field=field_name, phone_number_id=number, summary=summary[:120], value=value)
 
 
 def _summary(field_name: str, value: dict[str, Any]) -> str:
-    for key in ("event", "message_template_name", "new_category", "new_quality_score"):
-        if key in value:
-            return f"{key}={value[key]}"[:120]
-    return field_name
+    """A few words for logs: the template and what happened to it, the event, or what the calls did."""
+    template = value.get("message_template_name")
+    if template is not None:
+        changed = next(
+            (f"{label}{value[key]}" for key, label in _TEMPLATE_CHANGES if key in value), "updated"
+        )
+        return f"template {template} {changed}"
+    if "event" in value:
+        return str(value["event"])
+    for key in ("calls", "statuses", "message_echoes", "user_preferences"):
+        items = value.get(key)
+        if isinstance(items, list) and items:
+            words = [
+                str(_first(i, ("event", "status", "type", "value"))) for i in items if isinstance(i, dict)
+            ]
+            return f"{key} {', '.join(words)}"
+    return field_name or "unknown"
 
 
-def _errors(errors: list[dict[str, Any]]) -> str:
-    return ", ".join(f"{e.get('code')} {e.get('title', '')}".strip() for e in errors)[:200]
+def _first(item: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    return next((item[k] for k in keys if k in item), "?")
+
+
+def _errors(errors: list[Any]) -> str:
+    described = [f"{e.get('code')} {e.get('title') or ''}".strip() for e in errors if isinstance(e, dict)]
+    return ", ".join(described) or "errors"
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _reason(what: str, exc: Exception) -> str:
+    """One line saying what was skipped and why, e.g. "message without id"; never the message's text."""
+    if type(exc) is ValueError:  # ours, worded to follow the item: "message wamid.X without a sender"
+        return f"{what} {exc}"[:200]
+    if not isinstance(exc, ValidationError):
+        return f"{what}: {type(exc).__name__}: {exc}"[:200]
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"]) or "value"
+    if error["type"] == "missing":
+        return f"{what} without {where}"[:200]
+    return f"{what}: {where}: {error['msg']}"[:200]

@@ -163,7 +163,7 @@ def test_batch_is_read_whole():
         ("wamid.HBgNOUT1", DeliveryStatus.READ),
     ]
     assert [(o.field, o.summary) for o in result.others] == [
-        ("message_template_status_update", "event=APPROVED")
+        ("message_template_status_update", "template pedido_enviado APPROVED")
     ]
     assert result.messages[2].customer.key == "5521999990000" and result.messages[2].text == "nota fiscal"
 
@@ -215,7 +215,6 @@ def test_changes_we_do_not_act_on_are_kept_as_events(name):
         {"object": "page", "entry": []},
         {"object": "whatsapp_business_account"},
         {"object": "whatsapp_business_account", "entry": "nope"},
-        {"object": "whatsapp_business_account", "entry": [{"changes": "nope"}]},
     ],
 )
 def test_not_a_whatsapp_body(hostile):
@@ -227,9 +226,9 @@ def test_not_a_whatsapp_body(hostile):
     ("message", "reason"),
     [
         ({"from": "55", "timestamp": "1", "type": "text", "text": {"body": "sem id"}}, "message without id"),
-        ({"from": "55", "id": "wamid.T", "timestamp": "ontem", "type": "text"}, "ValueError"),
+        ({"from": "55", "id": "wamid.T", "timestamp": "ontem", "type": "text"}, "timestamp: Input should be"),
         ({"id": "wamid.S", "timestamp": "1", "type": "text"}, "without a sender"),
-        ("not an object", "AttributeError"),
+        ("not an object", "Input should be a valid dictionary"),
     ],
 )
 def test_unreadable_items_are_rejected_one_by_one(message, reason):
@@ -253,8 +252,27 @@ def test_unreadable_items_are_rejected_one_by_one(message, reason):
     assert len(result.rejected) == 1 and reason in result.rejected[0]
 
 
-def test_a_change_without_value_is_an_event_not_a_crash():
+def test_strange_entries_and_changes_are_rejected_alone():
+    ok = {"from": "5511", "id": "wamid.OK", "timestamp": "1", "type": "text", "text": {"body": "ok"}}
     result = normalize(
-        {"object": "whatsapp_business_account", "entry": [{"changes": [{"field": "messages"}]}]}
+        {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {"changes": [{"field": "messages"}]},
+                {"changes": "nope"},
+                {
+                    "changes": [
+                        {
+                            "field": "messages",
+                            "value": {"metadata": {"phone_number_id": "1"}, "messages": [ok]},
+                        }
+                    ]
+                },
+            ],
+        }
     )
-    assert result.messages == [] and [o.field for o in result.others] == ["messages"]
+    assert [m.id for m in result.messages] == ["wamid.OK"]
+    assert result.rejected == [
+        "entry 0 change 0 (messages) without value",
+        "entry 1: changes: Input should be a valid list",
+    ]
