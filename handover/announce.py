@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import string
 import time
 
 import structlog
@@ -10,12 +9,12 @@ from redis.client import Pipeline
 
 from handover import keys
 from handover.conversation import ConversationState
-from handover.enqueue import queue_send, reply
+from handover.enqueue import queue_send, reply, text_request
 from handover.hours import is_open
-from handover.message import OutboundKind, OutboundRequest
 from handover.queues import RedisQueueView
 from handover.rules.bot import describe_wait
 from handover.rules.loader import LoadedRules
+from handover.rules.texts import message
 from handover.store import Store
 
 log = structlog.get_logger(__name__)
@@ -57,14 +56,9 @@ def announce_positions(store: Store, loaded: LoadedRules, partitions: int, now: 
             }
             if last.get("wait") == wait or now - float(last.get("at", 0)) < MIN_INTERVAL_SECONDS:
                 continue
-            template = texts.get(language) or texts[rules.default_language]
-            text = string.Formatter().vformat(template, (), {"position": position, "wait": wait, "name": ""})
-            request = OutboundRequest(
-                kind=OutboundKind.TEXT,
-                phone_number_id=conversation.phone_number_id,
-                to=conversation.address,
-                text=text,
-            )
+            text = message(rules, "queue_update", language, position=position, wait=wait)
+            assert text is not None
+            request = text_request(conversation, text)
             entry, job = reply(conversation, request, "bot", now, partitions)
             with store.client.pipeline(transaction=True) as pipe:
                 # only the counter: the inbound drainer may be writing this conversation right now

@@ -14,7 +14,7 @@ from redis.client import Pipeline
 from handover import keys
 from handover.conversation import Conversation
 from handover.keys import Lane
-from handover.message import InboundMessage, OutboundRequest, StatusUpdate
+from handover.message import InboundMessage, OutboundKind, OutboundRequest, StatusUpdate
 from handover.streams import INGEST_LUA, WAKE_IF_PENDING_LUA, WAKE_MS, lane_partition
 from handover.transcript import TranscriptEntry
 
@@ -106,6 +106,16 @@ def outbound_job(
         p=keys.partition_of(routing, partitions),
         request=request,
         message_timestamp=message_timestamp,
+    )
+
+
+def text_request(conversation: Conversation, text: str) -> OutboundRequest:
+    """A plain text to the conversation's customer, from the number they wrote to."""
+    return OutboundRequest(
+        kind=OutboundKind.TEXT,
+        phone_number_id=conversation.phone_number_id,
+        to=conversation.address,
+        text=text,
     )
 
 

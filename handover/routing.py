@@ -9,9 +9,8 @@ import redis
 from handover import keys
 from handover.agents import Agent, Presence
 from handover.conversation import BotState, Conversation, ConversationState
-from handover.enqueue import queue_sends, reply
+from handover.enqueue import queue_sends, reply, text_request
 from handover.errors import Conflict, NotFound, NotYours, Unavailable, WindowClosed
-from handover.message import OutboundKind, OutboundRequest
 from handover.queues import PRIORITY_SPAN
 from handover.store import Store
 
@@ -102,13 +101,9 @@ class Desk:
         conversation = self._held(agent, conversation_id)
         if not conversation.is_window_open(now):
             raise WindowClosed("more than 24 hours since the customer last wrote: send an approved template")
-        request = OutboundRequest(
-            kind=OutboundKind.TEXT,
-            phone_number_id=conversation.phone_number_id,
-            to=conversation.address,
-            text=text,
+        entry, job = reply(
+            conversation, text_request(conversation, text), f"agent:{agent.id}", now, self.partitions
         )
-        entry, job = reply(conversation, request, f"agent:{agent.id}", now, self.partitions)
         with self.client.pipeline(transaction=True) as pipe:
             pipe.hincrby(keys.conversation_key(conversation.id), "messages_out", 1)
             self.store.append_entry(pipe, conversation.id, entry)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import string
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,13 +11,13 @@ import redis
 from handover import keys
 from handover.agents import Agent, AgentStore, Presence
 from handover.conversation import Conversation, ConversationState
-from handover.enqueue import OutboundJob, queue_sends, reply
+from handover.enqueue import OutboundJob, queue_sends, reply, text_request
 from handover.errors import Conflict, NotFound, NotYours, Unavailable
-from handover.message import OutboundKind, OutboundRequest
 from handover.packet import Transfer
 from handover.queues import enqueue
 from handover.rules.loader import LoadedRules
 from handover.rules.model import Priority
+from handover.rules.texts import message
 from handover.store import Store
 from handover.transcript import TranscriptEntry
 
@@ -165,18 +164,12 @@ class Transfers:
     ) -> tuple[TranscriptEntry, OutboundJob] | None:
         """`messages.transferred`, in the customer's language, naming the team (the queue's label)."""
         rules = self.rules().rules
-        texts = rules.messages.get("transferred")
-        if texts is None or not conversation.is_window_open(now):
+        if not conversation.is_window_open(now):
             return None
         language = conversation.bot.language or rules.default_language
         label = rules.queues[queue].label if queue in rules.queues else None
-        team = (label or {}).get(language) or queue
-        template = texts.get(language) or texts[rules.default_language]
-        text = string.Formatter().vformat(template, (), {"to": team, "reason": reason, "name": ""})
-        request = OutboundRequest(
-            kind=OutboundKind.TEXT,
-            phone_number_id=conversation.phone_number_id,
-            to=conversation.address,
-            text=text,
-        )
+        text = message(rules, "transferred", language, to=(label or {}).get(language) or queue, reason=reason)
+        if text is None:
+            return None
+        request = text_request(conversation, text)
         return reply(conversation, request, "system", now, self.partitions)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import string
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from handover.message import (
 from handover.rules.loader import LoadedRules
 from handover.rules.matching import Hit, Matcher, Phrase, guess_language, tokens
 from handover.rules.model import Escalate, Intent, Priority, Rules, Texts, Trigger, When
+from handover.rules.texts import render
 
 log = structlog.get_logger(__name__)
 
@@ -380,7 +380,7 @@ class RuleBot:
         template = (
             texts.get(turn.language) or texts.get(turn.rules.default_language) or next(iter(texts.values()))
         )
-        text = string.Formatter().vformat(template, (), _Blank(self._variables(turn) | extra))
+        text = render(template, self._variables(turn) | extra)
         return _TIDY.sub(r"\1", text)  # "Olá, !" when the name is unknown reads "Olá!"
 
     def _say(self, turn: _Turn, texts: Texts, **extra: Any) -> OutboundRequest:
@@ -427,13 +427,6 @@ class RuleBot:
 
 
 _TIDY = re.compile(r"\s*,\s*([!?.])")
-
-
-class _Blank(dict[str, Any]):
-    """Unknown variables read as empty rather than failing a customer's turn (the loader rejects them)."""
-
-    def __missing__(self, key: str) -> str:
-        return ""
 
 
 def _how(when: When, hit: Hit | None) -> str:
