@@ -24,7 +24,7 @@ from desk.models import (
 )
 from desk.openapi import Route, openapi_document
 from handover import keys
-from handover.agents import Agent, AgentStore
+from handover.agents import Agent, AgentStore, Presence
 from handover.conversation import ConversationState
 from handover.errors import Conflict, DomainError, NotFound, NotYours
 from handover.queues import enqueued_at
@@ -120,6 +120,10 @@ async def set_status(request: web.Request) -> web.Response:
     ctx, agent = request.app[DESK], request[AGENT]
     body: StatusBody = await body_of(request, StatusBody)
     await asyncio.to_thread(ctx.agents.set_status, agent.id, body.status)
+    if (
+        body.status is Presence.OFFLINE
+    ):  # nobody left to answer them: back to their queues, ahead of newer ones
+        await asyncio.to_thread(ctx.transfers.requeue_held, agent)
     fresh = await asyncio.to_thread(ctx.agents.get, agent.id)
     load = await asyncio.to_thread(ctx.store.client.scard, keys.agent_load_key(agent.id))
     return ok(AgentView.of(fresh, int(load)))

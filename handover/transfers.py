@@ -57,11 +57,35 @@ class Transfers:
         `senior_lane_after`-th transfer it goes to the senior queue with raised priority; past
         `max_per_conversation` only a supervisor may move it; straight back to the agent it came from only
         by a supervisor. Identity stays verified: the packet carries it along."""
-        now = time.time() if now is None else now
         if move.mode != "cold":
             raise Conflict("warm transfers are not available yet: use mode cold")
         if (move.to_queue is None) == (move.to_agent is None):
             raise Conflict("give exactly one of to_queue or to_agent")
+        return self._move_one(by, conversation_id, move, time.time() if now is None else now, governed=True)
+
+    def requeue_held(
+        self, agent: Agent, reason: str = "agent_unavailable", now: float | None = None
+    ) -> list[str]:
+        """An agent went offline: their conversations go back to their queues, ahead of newer ones."""
+        now = time.time() if now is None else now
+        moved = []
+        for conversation_id in sorted(
+            keys.as_text(c) for c in self.client.smembers(keys.agent_load_key(agent.id))
+        ):
+            conversation = self.store.conversation(conversation_id)
+            if conversation is None or conversation.state != ConversationState.ASSIGNED:
+                self.client.srem(keys.agent_load_key(agent.id), conversation_id)
+                continue
+            move = TransferRequest(
+                reason=reason, to_queue=conversation.queue or next(iter(self.rules().rules.queues))
+            )
+            self._move_one(agent, conversation_id, move, now, governed=False)
+            moved.append(conversation_id)
+        return moved
+
+    def _move_one(
+        self, by: Agent, conversation_id: str, move: TransferRequest, now: float, governed: bool
+    ) -> Conversation:
         rules = self.rules().rules
         conversation_key = keys.conversation_key(conversation_id)
         with self.client.pipeline(transaction=True) as pipe:
@@ -71,20 +95,23 @@ class Transfers:
                 packet = self.store.packet(conversation_id)
                 if conversation is None or packet is None:
                     raise NotFound(conversation_id)
-                if conversation.state != ConversationState.ASSIGNED:
+                # supervisors also move conversations still waiting (to another queue, or to an agent)
+                movable = {ConversationState.ASSIGNED} | (
+                    {ConversationState.QUEUED} if by.is_supervisor else set()
+                )
+                if conversation.state not in movable:
                     raise Conflict(f"conversation is {conversation.state}")
                 if conversation.agent_id != by.id and not by.is_supervisor:
                     raise NotYours(conversation_id)
                 count = len(packet.transfers)
-                if count >= rules.transfers.max_per_conversation and not by.is_supervisor:
-                    raise Conflict(f"moved {count} times already: only a supervisor may move it again")
-                previous = packet.transfers[-1].from_ if packet.transfers else None
-                if move.to_agent is not None and move.to_agent == previous and not by.is_supervisor:
-                    raise Conflict("straight back to the agent it came from: only a supervisor may do that")
-                queue, priority, target = self._destination(conversation, move, count, now)
+                if governed:
+                    self._govern(by, packet.transfers, move, rules.transfers.max_per_conversation)
+                queue, priority, target = self._destination(
+                    conversation, move, count if governed else -1, now
+                )
                 record = Transfer.model_validate(
                     {
-                        "from": conversation.agent_id or "",
+                        "from": conversation.agent_id or f"queue:{conversation.queue}",
                         "to": move.to_agent or f"queue:{queue}",
                         "mode": "cold",
                         "reason": move.reason,
@@ -95,7 +122,7 @@ class Transfers:
                 )
                 packet.transfers.append(record)
                 packet.queue, packet.priority = queue, priority.value
-                told = self._tell_customer(conversation, queue, move.reason, now)
+                told = self._tell_customer(conversation, queue, move.reason, now) if governed else None
                 pipe.multi()
                 self._move(pipe, conversation, queue, priority, target, packet.escalation.at, now)
                 self.store.save_packet(pipe, packet)
@@ -110,6 +137,16 @@ class Transfers:
         moved = self.store.conversation(conversation_id)
         assert moved is not None
         return moved
+
+    @staticmethod
+    def _govern(by: Agent, transfers: list[Transfer], move: TransferRequest, cap: int) -> None:
+        if by.is_supervisor:
+            return
+        if len(transfers) >= cap:
+            raise Conflict(f"moved {len(transfers)} times already: only a supervisor may move it again")
+        previous = transfers[-1].from_ if transfers else None
+        if move.to_agent is not None and move.to_agent == previous:
+            raise Conflict("straight back to the agent it came from: only a supervisor may do that")
 
     def _destination(
         self, conversation: Conversation, move: TransferRequest, count: int, now: float
@@ -149,9 +186,18 @@ class Transfers:
         key = keys.conversation_key(conversation.id)
         if conversation.agent_id:
             pipe.srem(keys.agent_load_key(conversation.agent_id), conversation.id)
+        if conversation.state == ConversationState.QUEUED and conversation.queue:
+            pipe.zrem(keys.queue_key(conversation.queue), conversation.id)
         pipe.hset(key, mapping={"queue": queue, "priority": priority.value, "updated_at": str(now)})
         if target is not None:
-            pipe.hset(key, mapping={"agent_id": target.id, "assigned_at": str(now)})
+            pipe.hset(
+                key,
+                mapping={
+                    "state": ConversationState.ASSIGNED.value,
+                    "agent_id": target.id,
+                    "assigned_at": str(now),
+                },
+            )
             pipe.sadd(keys.agent_load_key(target.id), conversation.id)
             return
         pipe.hset(key, "state", ConversationState.QUEUED.value)

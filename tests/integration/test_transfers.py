@@ -134,3 +134,32 @@ def test_cold_transfers_and_their_governance(desk):
         boss, cid, TransferRequest(reason="decisão da supervisão", to_queue="retention")
     )
     assert fourth.queue == "senior" and len(store.packet(cid).transfers) == 4
+
+
+def test_an_agent_going_offline_puts_their_conversations_back_first_in_line(desk):
+    client, store, cid = desk["client"], desk["store"], desk["id"]
+    ana = desk["agent"]("Ana", ["general"])
+    assert desk["desk"].claim_next(ana).id == cid
+    client.zadd(keys.queue_key("general"), {"newer": queue_score(Priority.NORMAL, time.time())})
+    assert desk["transfers"].requeue_held(ana) == [cid]
+    back = store.conversation(cid)
+    assert (back.state, back.queue, back.agent_id) == ("queued", "general", None)
+    assert client.zrange(keys.queue_key("general"), 0, -1) == [cid, "newer"]
+    assert client.scard(keys.agent_load_key(ana.id)) == 0
+    [record] = store.packet(cid).transfers
+    assert (record.from_, record.to, record.reason) == (ana.id, "queue:general", "agent_unavailable")
+
+
+def test_a_supervisor_assigns_or_moves_a_waiting_conversation(desk):
+    client, cid = desk["client"], desk["id"]
+    ana, boss = desk["agent"]("Ana", ["general"]), desk["agent"]("Bia", ["general"], Role.SUPERVISOR)
+    with pytest.raises(Conflict):  # agents take waiting conversations with /queues/next, not by moving them
+        desk["transfers"].transfer(ana, cid, TransferRequest(reason="quero", to_agent=ana.id))
+    moved = desk["transfers"].transfer(boss, cid, TransferRequest(reason="fila errada", to_queue="billing"))
+    assert moved.queue == "billing" and client.zscore(keys.queue_key("general"), cid) is None
+    assigned = desk["transfers"].transfer(
+        boss, cid, TransferRequest(reason="cliente antiga da Ana", to_agent=ana.id)
+    )
+    assert (assigned.state, assigned.agent_id) == ("assigned", ana.id)
+    assert client.zscore(keys.queue_key("billing"), cid) is None
+    assert client.smembers(keys.agent_load_key(ana.id)) == {cid}
