@@ -45,6 +45,11 @@ class SharedCounters(Collector):
             if name.startswith("outbound_failed:"):
                 failed.add_metric([name.split(":", 1)[1]], float(value))
         yield failed
+        csat = CounterMetricFamily("handover_csat", "Satisfaction survey answers", labels=["score"])
+        for name, value in self.counters.items():
+            if name.startswith("csat:"):
+                csat.add_metric([name.split(":", 1)[1]], float(value))
+        yield csat
         backlog = GaugeMetricFamily(
             "handover_stream_backlog", "Entries waiting or in flight", labels=["lane"]
         )

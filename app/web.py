@@ -71,7 +71,7 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
         store = Store(sync, transcript_max=settings.handover_transcript_max)
         agents = AgentStore(sync)
         app[DESK] = DeskContext(
-            desk=Desk(store, settings.handover_partitions),
+            desk=Desk(store, settings.handover_partitions, holder),
             agents=agents,
             store=store,
             rules=holder,

@@ -70,6 +70,7 @@ def worker_runtime(settings: Settings, client: redis.Redis) -> WorkerRuntime:
         bot=bot,
         partitions=settings.handover_partitions,
         summary_language=holder().rules.default_language,
+        rules=holder,
     )
     return WorkerRuntime(
         client=client,

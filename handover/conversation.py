@@ -97,6 +97,9 @@ class Conversation(BaseModel):
     priority: str | None = None
     agent_id: str | None = None
     assigned_at: float | None = None
+    csat_asked_at: float | None = None
+    csat: str | None = None  # the option the customer tapped
+    csat_score: int | None = None
 
     @classmethod
     def start(cls, customer: CustomerRef, now: float) -> Conversation:

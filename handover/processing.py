@@ -14,7 +14,7 @@ from handover import keys
 from handover.announce import note_announced
 from handover.bot import Bot, Decision, EscalationDecision
 from handover.conversation import Conversation, ConversationState
-from handover.enqueue import InboundItem, OutboundJob, outbound_job, queue_sends, reply
+from handover.enqueue import InboundItem, OutboundJob, outbound_job, queue_sends, reply, text_request
 from handover.message import (
     CustomerRef,
     InboundKind,
@@ -25,7 +25,9 @@ from handover.message import (
 )
 from handover.packet import ContextPacket, build_packet
 from handover.queues import enqueue
+from handover.rules.loader import LoadedRules
 from handover.rules.model import Priority
+from handover.rules.texts import render
 from handover.store import Store
 from handover.streams import Batch
 from handover.transcript import TranscriptEntry
@@ -62,7 +64,8 @@ class _Effects:
     escalations: list[tuple[Conversation, EscalationDecision]] = field(default_factory=list)
     packets: list[ContextPacket] = field(default_factory=list)
     started: set[str] = field(default_factory=set)  # conversations this batch opened
-    loaded: dict[str, Conversation] = field(default_factory=dict)  # as read, to write only what changed
+    loaded: dict[str, Conversation] = field(default_factory=dict)
+    csat: list[int] = field(default_factory=list)  # as read, to write only what changed
     malformed: int = 0
 
 
@@ -75,6 +78,7 @@ class Processor:
     partitions: int
     clock: Callable[[], float] = time.time
     summary_language: str = "pt"
+    rules: Callable[[], LoadedRules] | None = None  # for the satisfaction survey's answers
 
     def handle(self, batch: Batch) -> None:
         effects = _Effects()
@@ -105,6 +109,10 @@ class Processor:
 
     def _apply_message(self, message: InboundMessage, effects: _Effects) -> None:
         now = self.clock()
+        surveyed = effects.conversations.get(_routing(message.customer))
+        if surveyed is not None and self._is_csat_answer(surveyed, message):
+            self._record_csat(surveyed, message, effects, now)
+            return
         conversation = self._conversation_for(message, effects, now)
         conversation.note_customer_message(message.customer, float(message.timestamp), now)
         entry = TranscriptEntry.from_inbound(message, conversation.entry_count)
@@ -144,6 +152,38 @@ class Processor:
                 reason=turn.escalation.reason,
                 rule=turn.escalation.rule,
             )
+
+    def _is_csat_answer(self, conversation: Conversation, message: InboundMessage) -> bool:
+        """A tap on the survey sent when the conversation was resolved (it must not open a new one)."""
+        if self.rules is None or conversation.state != ConversationState.RESOLVED:
+            return False
+        csat = self.rules().rules.csat
+        return bool(
+            csat
+            and conversation.csat_asked_at
+            and conversation.csat is None
+            and message.reply_id
+            and message.reply_id in {o.id for o in csat.options}
+        )
+
+    def _record_csat(
+        self, conversation: Conversation, message: InboundMessage, effects: _Effects, now: float
+    ) -> None:
+        rules = self.rules().rules if self.rules is not None else None
+        assert rules is not None and rules.csat is not None
+        option = next(o for o in rules.csat.options if o.id == message.reply_id)
+        conversation.note_customer_message(message.customer, float(message.timestamp), now)
+        conversation.csat, conversation.csat_score = option.id, option.score
+        effects.entries.append(
+            (conversation.id, TranscriptEntry.from_inbound(message, conversation.entry_count))
+        )
+        language = conversation.bot.language or rules.default_language
+        thanks = render(rules.csat.thanks.get(language) or rules.csat.thanks[rules.default_language], {})
+        answer, job = reply(conversation, text_request(conversation, thanks), "system", now, self.partitions)
+        effects.entries.append((conversation.id, answer))
+        effects.sends.append(job)
+        effects.csat.append(option.score)
+        log.info("csat_recorded", conversation_id=conversation.id, message_id=message.id, score=option.score)
 
     def _load_conversations(self, messages: list[InboundMessage], effects: _Effects) -> None:
         customers = list({_routing(m.customer): m.customer for m in messages}.values())
@@ -196,6 +236,8 @@ class Processor:
             if escalation.wait_told is not None:
                 note_announced(pipe, conversation.id, escalation.wait_told, escalation.at)
         Store.count(pipe, "escalations", len(effects.escalations))
+        for score in effects.csat:
+            Store.count(pipe, f"csat:{score}")
         inbound = sum(1 for _, e in effects.entries if e.direction == "in")
         Store.count(pipe, "messages_processed", inbound)
         Store.count(pipe, "statuses_processed", len(effects.statuses))

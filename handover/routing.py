@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import redis
 
@@ -11,7 +12,9 @@ from handover.agents import Agent, Presence
 from handover.conversation import BotState, Conversation, ConversationState
 from handover.enqueue import queue_sends, reply, text_request
 from handover.errors import Conflict, NotFound, NotYours, Unavailable, WindowClosed
+from handover.message import Button, OutboundKind, OutboundRequest
 from handover.queues import PRIORITY_SPAN
+from handover.rules.loader import LoadedRules
 from handover.store import Store
 
 # Capacity check, best head across the agent's queues (lowest score: priority, then age), removal from the
@@ -59,8 +62,9 @@ return 'ok'
 class Desk:
     """The agent-side services; the desk API calls these and nothing else."""
 
-    def __init__(self, store: Store, partitions: int) -> None:
+    def __init__(self, store: Store, partitions: int, rules: Callable[[], LoadedRules] | None = None) -> None:
         self.store = store
+        self.rules = rules
         self.client: redis.Redis = store.client
         self.partitions = partitions
         self._claim = self.client.register_script(CLAIM_LUA)
@@ -112,7 +116,37 @@ class Desk:
         return entry.id
 
     def resolve(self, agent: Agent, conversation_id: str, now: float | None = None) -> None:
+        """Close it, and ask the customer how it went (the rules' `csat` survey) while the window is open."""
+        now = time.time() if now is None else now
         self._leave(agent, conversation_id, ConversationState.RESOLVED, now)
+        self._ask_csat(conversation_id, now)
+
+    def _ask_csat(self, conversation_id: str, now: float) -> None:
+        rules = self.rules().rules if self.rules is not None else None
+        csat = rules.csat if rules is not None else None
+        conversation = self.store.conversation(conversation_id)
+        if rules is None or csat is None or conversation is None or not conversation.is_window_open(now):
+            return
+        language = conversation.bot.language or rules.default_language
+
+        def local(texts: dict[str, str]) -> str:
+            return texts.get(language) or texts[rules.default_language]
+
+        request = OutboundRequest(
+            kind=OutboundKind.BUTTONS,
+            phone_number_id=conversation.phone_number_id,
+            to=conversation.address,
+            text=local(csat.question),
+            buttons=[Button(id=o.id, title=local(o.title)) for o in csat.options],
+        )
+        entry, job = reply(conversation, request, "system", now, self.partitions)
+        with self.client.pipeline(transaction=True) as pipe:
+            key = keys.conversation_key(conversation_id)
+            pipe.hset(key, "csat_asked_at", str(now))
+            pipe.hincrby(key, "messages_out", 1)
+            self.store.append_entry(pipe, conversation_id, entry)
+            queue_sends(pipe, [job])
+            pipe.execute()
 
     def release_to_bot(self, agent: Agent, conversation_id: str, now: float | None = None) -> None:
         """Back to the bot: its memory of the conversation starts afresh; the history and identity stay."""

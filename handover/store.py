@@ -318,6 +318,7 @@ def _decode_hash(raw: dict[Any, Any]) -> dict[str, Any]:
 
 _STRING_FIELDS = {
     "agent_id",
+    "csat",
     "id",
     "phone_number_id",
     "customer_key",

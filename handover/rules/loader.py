@@ -223,6 +223,11 @@ def check_references(rules: Rules) -> Iterator[tuple[Loc, str]]:
             )
     for name, texts in rules.messages.items():
         yield from _texts(texts, ("messages", name), languages, MESSAGE_VARIABLES)
+    if rules.csat is not None:
+        yield from _texts(rules.csat.question, ("csat", "question"), languages, INTENT_VARIABLES)
+        yield from _texts(rules.csat.thanks, ("csat", "thanks"), languages, INTENT_VARIABLES)
+        for o, option in enumerate(rules.csat.options):
+            yield from _texts(option.title, ("csat", "options", o, "title"), languages, set(), limit=20)
 
 
 def _texts(

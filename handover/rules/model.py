@@ -201,6 +201,20 @@ class Identity(_Strict):
     failed: Escalate
 
 
+class CsatOption(_Strict):
+    id: str = Field(min_length=1, max_length=256)
+    title: Texts
+    score: int = Field(ge=1, le=5)
+
+
+class Csat(_Strict):
+    """The satisfaction survey sent when an agent resolves a conversation (reply buttons)."""
+
+    question: Texts
+    options: list[CsatOption] = Field(min_length=1, max_length=3)
+    thanks: Texts
+
+
 class Rules(_Strict):
     """A whole rules file."""
 
@@ -217,3 +231,4 @@ class Rules(_Strict):
         default_factory=dict, description="tag -> customer wa_ids or user_ids (e.g. vip)"
     )
     messages: dict[Name, Texts]
+    csat: Csat | None = None

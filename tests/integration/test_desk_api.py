@@ -172,6 +172,39 @@ def test_agent_takes_answers_and_resolves(redis_url, world):
             assert again.status == 409
             assert client.scard(keys.agent_load_key(ana_id)) == 0
 
+            # the customer is asked how it went, taps a button, and that closes the loop on this conversation
+            await asyncio.to_thread(wait_for, lambda: graph.count(kind="interactive") >= 1, 30, "the survey")
+            survey = [r["json"] for r in graph.requests if r["json"].get("type") == "interactive"][-1]
+            assert [b["reply"]["id"] for b in survey["interactive"]["action"]["buttons"]] == [
+                "csat_good",
+                "csat_ok",
+                "csat_bad",
+            ]
+            tap = {
+                "from": "5511911112222",
+                "id": "wamid.csat",
+                "timestamp": str(int(time.time())),
+                "type": "interactive",
+                "interactive": {
+                    "type": "button_reply",
+                    "button_reply": {"id": "csat_good", "title": "😀 Ótimo"},
+                },
+            }
+            raw, headers = signed(body([tap], names={"5511911112222": "Ana"}))
+            assert (await http.post("/webhook", data=raw, headers=headers)).status == 200
+
+            def rated():
+                rated = store.conversation(conversation.id)
+                return rated if rated.csat else None
+
+            rated = await asyncio.to_thread(wait_for, rated, 30, "the rating")
+            assert (rated.csat, rated.csat_score, rated.state) == ("csat_good", 3, "resolved")
+            assert _current(store, "5511911112222").id == conversation.id  # no new conversation for a rating
+            await asyncio.to_thread(wait_for, lambda: graph.count(kind="text") >= 3, 30, "the thanks")
+            assert [r["json"]["text"]["body"] for r in graph.requests if r["json"].get("type") == "text"][
+                -1
+            ] == ("Obrigado pela avaliação!")
+
     run(scenario())
 
 
@@ -210,6 +243,10 @@ def test_window_closed_refusal_and_release_to_the_bot(redis_url, world):
             assert "ConversationDetail" in spec["components"]["schemas"]
 
     run(scenario())
+
+
+def _current(store: Store, wa_id: str):
+    return store.current_conversation(CustomerRef(phone_number_id=PNID, wa_id=wa_id))
 
 
 def _queued(store: Store, wa_id: str):
