@@ -116,19 +116,17 @@ class InvalidParameter(GraphError):
     codes = frozenset({100, 131008, 131009, 131021, 131053, 132000, 132001, 132005, 132007, 132012})
 
 
-_BY_CODE: dict[int, type[GraphError]] = {
-    code: cls
-    for cls in (
-        RateLimited,
-        ServerError,
-        OutsideWindow,
-        RecipientUnavailable,
-        UnsupportedMessageType,
-        AuthError,
-        InvalidParameter,
-    )
-    for code in cls.codes
-}
+# Every class that claims Meta codes; a code belongs to one class only (a test checks it).
+CODED: tuple[type[GraphError], ...] = (
+    RateLimited,
+    ServerError,
+    OutsideWindow,
+    RecipientUnavailable,
+    UnsupportedMessageType,
+    AuthError,
+    InvalidParameter,
+)
+_BY_CODE: dict[int, type[GraphError]] = {code: cls for cls in CODED for code in cls.codes}
 
 
 def error_from_response(method: str, url: str, status: int, body: Any) -> GraphError:

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from handover.message import Button, ListRow, ListSection, OutboundKind, OutboundRequest
 from workers.errors import (
+    CODED,
     AuthError,
     GraphError,
     GraphTimeout,
@@ -378,17 +379,8 @@ def test_errors_survive_pickling():
 
 
 def test_every_code_belongs_to_one_class():
-    classes = [
-        RateLimited,
-        ServerError,
-        OutsideWindow,
-        RecipientUnavailable,
-        UnsupportedMessageType,
-        AuthError,
-        InvalidParameter,
-    ]
     seen: dict[int, type] = {}
-    for cls in classes:
+    for cls in CODED:
         for code in cls.codes:
             assert code not in seen, f"{code} is in {seen[code].__name__} and {cls.__name__}"
             seen[code] = cls
