@@ -14,6 +14,7 @@ from app import metrics, wiring
 from config.settings import Settings
 from desk import api as desk_api
 from desk.api import DESK, DeskContext
+from desk.live import EventHub
 from handover.agents import AgentStore, Presence, Role
 from handover.routing import Desk
 from handover.rules.holder import RulesHolder
@@ -76,7 +77,9 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
             store=store,
             rules=holder,
             transfers=Transfers(store, agents, holder, settings.handover_partitions),
+            hub=EventHub(client),
         )
+        app[DESK].hub.start()
         app[WEBHOOK] = WebhookContext(
             redis=client,
             app_secret=settings.app_secret(),
@@ -90,6 +93,7 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
         try:
             yield
         finally:
+            await app[DESK].hub.stop()
             if embedded is not None:
                 embedded()
             if given is None:

@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from desk.live import EventHub, stream
 from desk.models import (
     AgentView,
     ConversationDetail,
@@ -44,6 +45,7 @@ class DeskContext:
     store: Store
     rules: Callable[[], LoadedRules]
     transfers: Transfers
+    hub: EventHub
 
 
 DESK = web.AppKey("desk", DeskContext)
@@ -282,13 +284,18 @@ ROUTES = [
 ]
 
 
+async def events(request: web.Request) -> web.StreamResponse:
+    ctx, agent = request.app[DESK], request[AGENT]
+    return await stream(request, ctx.hub, agent.id, agent.queues, agent.is_supervisor)
+
+
 async def openapi(request: web.Request) -> web.Response:
     return web.json_response(openapi_document(ROUTES, PREFIX))
 
 
 def routes() -> list[web.RouteDef]:
     table = [web.route(r.method, PREFIX + r.path, r.handler) for r in ROUTES]
-    return [*table, web.get(f"{PREFIX}/openapi.json", openapi)]
+    return [*table, web.get(f"{PREFIX}/events", events), web.get(f"{PREFIX}/openapi.json", openapi)]
 
 
 MIDDLEWARES = [json_errors, bearer_auth]

@@ -146,3 +146,6 @@ def agent_token_key(digest: str) -> str:
 def agent_load_key(agent_id: str) -> str:
     """Set of the conversations an agent holds now (capacity is checked against it)."""
     return f"{PREFIX}agent:{agent_id}:conversations"
+
+
+DESK_EVENTS = f"{PREFIX}desk:events"  # capped stream of desk events (see handover/events.py)

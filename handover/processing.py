@@ -15,6 +15,7 @@ from handover.announce import note_announced
 from handover.bot import Bot, Decision, EscalationDecision
 from handover.conversation import Conversation, ConversationState
 from handover.enqueue import InboundItem, OutboundJob, outbound_job, queue_sends, reply, text_request
+from handover.events import EventType, publish
 from handover.message import (
     CustomerRef,
     InboundKind,
@@ -52,6 +53,9 @@ _READABLE = {
 }
 
 
+_Event = tuple[EventType, str, str | None, str | None]  # type, conversation, agent, queue
+
+
 @dataclass
 class _Effects:
     """What a batch decided, written in one transaction at the end."""
@@ -64,8 +68,9 @@ class _Effects:
     escalations: list[tuple[Conversation, EscalationDecision]] = field(default_factory=list)
     packets: list[ContextPacket] = field(default_factory=list)
     started: set[str] = field(default_factory=set)  # conversations this batch opened
-    loaded: dict[str, Conversation] = field(default_factory=dict)
-    csat: list[int] = field(default_factory=list)  # as read, to write only what changed
+    loaded: dict[str, Conversation] = field(default_factory=dict)  # as read, to write only what changed
+    csat: list[int] = field(default_factory=list)
+    events: list[_Event] = field(default_factory=list)
     malformed: int = 0
 
 
@@ -128,6 +133,9 @@ class Processor:
             )
         if conversation.state != ConversationState.BOT:
             effects.entries.append((conversation.id, entry))
+            effects.events.append(
+                ("customer_wrote", conversation.id, conversation.agent_id, conversation.queue)
+            )
             return
         turn = self.bot.handle(conversation, message)
         # What proves an identity is never kept: the transcript says what it was, not what it said.
@@ -144,6 +152,7 @@ class Processor:
             conversation.queue = turn.escalation.queue
             conversation.priority = turn.escalation.priority
             effects.escalations.append((conversation, turn.escalation))
+            effects.events.append(("waiting", conversation.id, None, turn.escalation.queue))
             log.info(
                 "handover_requested",
                 conversation_id=conversation.id,
@@ -236,6 +245,8 @@ class Processor:
             if escalation.wait_told is not None:
                 note_announced(pipe, conversation.id, escalation.wait_told, escalation.at)
         Store.count(pipe, "escalations", len(effects.escalations))
+        for kind, conversation_id, agent_id, queue in effects.events:
+            publish(pipe, kind, conversation_id, agent_id=agent_id, queue=queue)
         for score in effects.csat:
             Store.count(pipe, f"csat:{score}")
         inbound = sum(1 for _, e in effects.entries if e.direction == "in")

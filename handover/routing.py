@@ -12,6 +12,7 @@ from handover.agents import Agent, Presence
 from handover.conversation import BotState, Conversation, ConversationState
 from handover.enqueue import queue_sends, reply, text_request
 from handover.errors import Conflict, NotFound, NotYours, Unavailable, WindowClosed
+from handover.events import EventType, publish
 from handover.message import Button, OutboundKind, OutboundRequest
 from handover.queues import PRIORITY_SPAN
 from handover.rules.loader import LoadedRules
@@ -86,6 +87,7 @@ class Desk:
             raise Conflict(f"at capacity ({agent.capacity} conversations)")
         if result[0] == "empty":
             return None
+        self._announce("assigned", result[1], agent.id, result[2])
         return self.store.conversation(result[1])
 
     def conversation_for(self, agent: Agent, conversation_id: str) -> Conversation:
@@ -119,6 +121,7 @@ class Desk:
         """Close it, and ask the customer how it went (the rules' `csat` survey) while the window is open."""
         now = time.time() if now is None else now
         self._leave(agent, conversation_id, ConversationState.RESOLVED, now)
+        self._announce("closed", conversation_id, agent.id, None)
         self._ask_csat(conversation_id, now)
 
     def _ask_csat(self, conversation_id: str, now: float) -> None:
@@ -151,6 +154,12 @@ class Desk:
     def release_to_bot(self, agent: Agent, conversation_id: str, now: float | None = None) -> None:
         """Back to the bot: its memory of the conversation starts afresh; the history and identity stay."""
         self._leave(agent, conversation_id, ConversationState.BOT, now)
+        self._announce("released", conversation_id, agent.id, None)
+
+    def _announce(self, kind: EventType, conversation_id: str, agent_id: str, queue: str | None) -> None:
+        with self.client.pipeline(transaction=False) as pipe:
+            publish(pipe, kind, conversation_id, agent_id=agent_id, queue=queue)
+            pipe.execute()
 
     def _held(self, agent: Agent, conversation_id: str) -> Conversation:
         conversation = self.store.conversation(conversation_id)

@@ -13,6 +13,7 @@ from handover.agents import Agent, AgentStore, Presence
 from handover.conversation import Conversation, ConversationState
 from handover.enqueue import OutboundJob, queue_sends, reply, text_request
 from handover.errors import Conflict, NotFound, NotYours, Unavailable
+from handover.events import publish
 from handover.packet import Transfer
 from handover.queues import enqueue
 from handover.rules.loader import LoadedRules
@@ -126,6 +127,15 @@ class Transfers:
                 pipe.multi()
                 self._move(pipe, conversation, queue, priority, target, packet.escalation.at, now)
                 self.store.save_packet(pipe, packet)
+                publish(
+                    pipe,
+                    "transferred",
+                    conversation_id,
+                    agent_id=target.id if target else None,
+                    queue=queue,
+                    reason=move.reason,
+                    by=by.id,
+                )
                 if told is not None:
                     entry, job = told
                     pipe.hincrby(conversation_key, "messages_out", 1)

@@ -252,3 +252,59 @@ def _current(store: Store, wa_id: str):
 def _queued(store: Store, wa_id: str):
     conversation = store.current_conversation(CustomerRef(phone_number_id=PNID, wa_id=wa_id))
     return conversation if conversation is not None and conversation.state == "queued" else None
+
+
+def test_live_events_reach_the_agents_they_concern(redis_url, world):
+    settings, _ = world
+    ana_id, ana = add_agent(redis_url, "Ana", "general")
+    _, carlos = add_agent(redis_url, "Carlos", "billing")
+    store = Store(redis.Redis.from_url(redis_url, decode_responses=True))
+
+    async def listen(http, token, seen: list) -> None:
+        async with http.get("/api/v1/events", headers={"Authorization": f"Bearer {token}"}) as response:
+            assert response.headers["Content-Type"].startswith("text/event-stream")
+            kind = None
+            async for raw in response.content:
+                line = raw.decode().strip()
+                if line.startswith("event: "):
+                    kind = line[7:]
+                elif line.startswith("data: "):
+                    seen.append((kind, json.loads(line[6:])))
+
+    async def scenario() -> None:
+        async with TestClient(TestServer(build_app(settings))) as http:
+            anas, carlos_seen = [], []
+            listeners = [
+                asyncio.create_task(listen(http, ana, anas)),
+                asyncio.create_task(listen(http, carlos, carlos_seen)),
+            ]
+            await asyncio.sleep(0.5)
+            raw, headers = customer_says("5511977778888", "atendente", 1)
+            await http.post("/webhook", data=raw, headers=headers)
+            conversation = await asyncio.to_thread(
+                wait_for, lambda: _queued(store, "5511977778888"), 30, "queued"
+            )
+            await asyncio.to_thread(
+                wait_for, lambda: any(k == "waiting" for k, _ in anas), 10, "the waiting event"
+            )
+            auth = {"Authorization": f"Bearer {ana}"}
+            await http.put("/api/v1/me/status", json={"status": "available"}, headers=auth)
+            assert (await http.post("/api/v1/queues/next", headers=auth)).status == 200
+            await asyncio.sleep(1.1)
+            raw, headers = customer_says("5511977778888", "oi, tudo bem?", 2)
+            await http.post("/webhook", data=raw, headers=headers)
+            await asyncio.to_thread(
+                wait_for, lambda: any(k == "customer_wrote" for k, _ in anas), 30, "the customer_wrote event"
+            )
+            for task in listeners:
+                task.cancel()
+            kinds = [(k, e["conversation_id"]) for k, e in anas]
+            assert kinds[:3] == [
+                ("waiting", conversation.id),
+                ("assigned", conversation.id),
+                ("customer_wrote", conversation.id),
+            ]
+            assert anas[1][1]["agent_id"] == ana_id
+            assert carlos_seen == []  # another queue's business
+
+    run(scenario())

@@ -1,0 +1,93 @@
+"""Live events for agents: one Redis reader per web process, fanned out to every open SSE stream."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+
+import structlog
+from aiohttp import web
+from redis.asyncio import Redis as AsyncRedis
+
+from handover import keys
+from handover.events import is_for
+
+log = structlog.get_logger(__name__)
+
+HEARTBEAT_SECONDS = 15.0
+
+
+class EventHub:
+    """Reads the desk event stream once and hands each event to every subscriber's queue."""
+
+    def __init__(self, client: AsyncRedis) -> None:
+        self.client = client
+        self.subscribers: set[asyncio.Queue[tuple[str, dict[str, str]]]] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._read())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _read(self) -> None:
+        last = "$"
+        while True:
+            try:
+                replies = await self.client.xread({keys.DESK_EVENTS: last}, block=5000, count=200)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis away: keep the streams open and try again
+                log.warning("desk_events_unavailable", error=type(exc).__name__)
+                await asyncio.sleep(1)
+                continue
+            for _, entries in replies or []:
+                for entry_id, fields in entries:
+                    last = keys.as_text(entry_id)
+                    event = {keys.as_text(k): keys.as_text(v) for k, v in fields.items()}
+                    for queue in list(self.subscribers):
+                        queue.put_nowait((last, event))
+
+
+def sse(entry_id: str, event: dict[str, str]) -> bytes:
+    payload: dict[str, Any] = {
+        "conversation_id": event.get("conversation_id"),
+        "agent_id": event.get("agent_id") or None,
+        "queue": event.get("queue") or None,
+        **json.loads(event.get("data") or "{}"),
+    }
+    data = json.dumps(payload, ensure_ascii=False)
+    return f"id: {entry_id}\nevent: {event.get('type')}\ndata: {data}\n\n".encode()
+
+
+async def stream(
+    request: web.Request, hub: EventHub, agent_id: str, queues: list[str], supervisor: bool
+) -> web.StreamResponse:
+    """Server-sent events for one agent until they disconnect, with a heartbeat comment now and then."""
+    response = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )
+    await response.prepare(request)
+    inbox: asyncio.Queue[tuple[str, dict[str, str]]] = asyncio.Queue(maxsize=1000)
+    hub.subscribers.add(inbox)
+    try:
+        await response.write(b": connected\n\n")
+        while True:
+            try:
+                entry_id, event = await asyncio.wait_for(inbox.get(), HEARTBEAT_SECONDS)
+            except TimeoutError:
+                await response.write(b": keep-alive\n\n")
+                continue
+            if is_for(event, agent_id, queues, supervisor):
+                await response.write(sse(entry_id, event))
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    finally:
+        hub.subscribers.discard(inbox)
+    return response
