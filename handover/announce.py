@@ -12,9 +12,9 @@ from handover.conversation import ConversationState
 from handover.enqueue import queue_send, reply, text_request
 from handover.hours import is_open
 from handover.queues import RedisQueueView
-from handover.rules.bot import describe_wait
 from handover.rules.loader import LoadedRules
 from handover.rules.texts import message
+from handover.rules.turn import describe_wait
 from handover.store import Store
 
 log = structlog.get_logger(__name__)

@@ -5,18 +5,16 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 
-from handover.bot import Action, BotTurn, Decision, EscalationDecision
+from handover.bot import BotTurn, EscalationDecision
 from handover.conversation import Awaiting, Conversation
 from handover.hours import describe_opening, is_open
 from handover.identity import Directory, VerifiedIdentity, VerifierUnavailable, clean_field
 from handover.message import (
     Button,
-    InboundKind,
     InboundMessage,
     ListRow,
     ListSection,
@@ -24,71 +22,14 @@ from handover.message import (
     OutboundRequest,
 )
 from handover.rules.loader import LoadedRules
-from handover.rules.matching import Hit, Matcher, Phrase, guess_language, tokens
-from handover.rules.model import Escalate, Intent, Priority, Rules, Texts, Trigger, When
+from handover.rules.matching import Hit, Phrase, guess_language, tokens
+from handover.rules.model import Escalate, Intent, Texts, Trigger, When
 from handover.rules.texts import render
+from handover.rules.turn import MEDIA, READ, SILENT, Compiled, QueueView, Turn, describe_wait, trigger_how
 
 log = structlog.get_logger(__name__)
 
-_MEDIA = {
-    InboundKind.AUDIO: "audio",
-    InboundKind.IMAGE: "image",
-    InboundKind.VIDEO: "video",
-    InboundKind.DOCUMENT: "document",
-    InboundKind.STICKER: "sticker",
-    InboundKind.LOCATION: "location",
-    InboundKind.CONTACTS: "contacts",
-    InboundKind.UNKNOWN: "unknown",
-    InboundKind.UNSUPPORTED: "unknown",
-}
-_READ = {InboundKind.TEXT, InboundKind.BUTTON_REPLY, InboundKind.LIST_REPLY, InboundKind.TEMPLATE_BUTTON}
-_SILENT = {
-    InboundKind.REACTION,
-    InboundKind.REVOKE,
-    InboundKind.EDIT,
-    InboundKind.SYSTEM,
-    InboundKind.REQUEST_WELCOME,
-}
-
-
-class QueueView(Protocol):
-    """What the bot needs to know of the queues to tell a customer where they stand."""
-
-    def position(self, queue: str, priority: Priority, at: float) -> int: ...
-
-    def typical_wait(self, queue: str) -> float | None: ...
-
-
-class _Compiled:
-    """Matchers built once per rules version."""
-
-    def __init__(self, rules: Rules) -> None:
-        self.intents = [(intent, Matcher(intent.match)) for intent in rules.intents]
-        self.by_name = {intent.name: intent for intent in rules.intents}
-        self.keywords = [[Phrase(k, typos=False) for k in t.when.keywords or []] for t in rules.escalation]
-
-
-@dataclass
-class _Turn:
-    loaded: LoadedRules
-    conversation: Conversation
-    message: InboundMessage
-    language: str
-    now: float
-
-    @property
-    def rules(self) -> Rules:
-        return self.loaded.rules
-
-    def decision(self, action: Action, rule: str, how: str | None = None) -> Decision:
-        return Decision(
-            message_id=self.message.id,
-            action=action,
-            rule=rule,
-            how=how,
-            rules_version=self.loaded.version,
-            at=self.now,
-        )
+_TIDY = re.compile(r"\s*,\s*([!?.])")
 
 
 class RuleBot:
@@ -105,22 +46,22 @@ class RuleBot:
         self.queues = queues
         self.directory = directory
         self.clock = clock
-        self._compiled: dict[str, _Compiled] = {}
+        self._compiled: dict[str, Compiled] = {}
 
     def handle(self, conversation: Conversation, message: InboundMessage) -> BotTurn:
         loaded = self.rules()
         compiled = self._compiled.get(loaded.version)
         if compiled is None:
-            compiled = self._compiled[loaded.version] = _Compiled(loaded.rules)
+            compiled = self._compiled[loaded.version] = Compiled(loaded.rules)
         state = conversation.bot
-        if message.kind in _SILENT:
-            turn = _Turn(
+        if message.kind in SILENT:
+            turn = Turn(
                 loaded, conversation, message, state.language or loaded.rules.default_language, self.clock()
             )
             return BotTurn(turn.decision("silent", "kind." + message.kind))
         state.turns += 1
         state.language = state.language or guess_language(message.text, loaded.rules.languages)
-        turn = _Turn(
+        turn = Turn(
             loaded, conversation, message, state.language or loaded.rules.default_language, self.clock()
         )
         intent, hit = self._match(compiled, message)
@@ -130,14 +71,14 @@ class RuleBot:
         pending = state.awaiting is not None and not wants_person
         if pending and self._trigger(compiled, turn, intent, 0) is None:
             return self._answer(compiled, turn)
-        is_read = message.kind in _READ
+        is_read = message.kind in READ
         unrecognized = 0 if intent is not None or not is_read else state.unrecognized + 1
         fired = self._trigger(compiled, turn, intent, unrecognized)
         if intent is not None:
             state.intent, state.intent_how = intent.name, hit.how if hit else None
         state.unrecognized = unrecognized
         if fired is not None:
-            return self._escalate(turn, fired.then, f"escalation.{fired.name}", _how(fired.when, hit))
+            return self._escalate(turn, fired.then, f"escalation.{fired.name}", trigger_how(fired.when, hit))
         if intent is not None:
             return self._run(compiled, turn, intent, hit.how if hit else None)
         if not is_read:
@@ -150,7 +91,7 @@ class RuleBot:
 
     # matching and triggers
 
-    def _match(self, compiled: _Compiled, message: InboundMessage) -> tuple[Intent | None, Hit | None]:
+    def _match(self, compiled: Compiled, message: InboundMessage) -> tuple[Intent | None, Hit | None]:
         """The first intent in file order that matches; weak ones (small talk) only if no other does,
         so "oi, cadê meu pedido?" is about the order, not a greeting."""
         for weak in (False, True):
@@ -162,7 +103,7 @@ class RuleBot:
         return None, None
 
     def _trigger(
-        self, compiled: _Compiled, turn: _Turn, intent: Intent | None, unrecognized: int
+        self, compiled: Compiled, turn: Turn, intent: Intent | None, unrecognized: int
     ) -> Trigger | None:
         """The first escalation rule, in file order, whose conditions all hold."""
         words = tokens(turn.message.text or "")
@@ -175,7 +116,7 @@ class RuleBot:
         self,
         when: When,
         keywords: list[Phrase],
-        turn: _Turn,
+        turn: Turn,
         intent: Intent | None,
         unrecognized: int,
         words: list[str],
@@ -186,7 +127,7 @@ class RuleBot:
         if when.keywords is not None:
             checks.append(any(p.find(words) for p in keywords))
         if when.media is not None:
-            checks.append(_MEDIA.get(turn.message.kind) in when.media)
+            checks.append(MEDIA.get(turn.message.kind) in when.media)
         if when.intents is not None:
             checks.append(intent is not None and intent.name in when.intents)
         if when.customer_tags is not None:
@@ -200,8 +141,8 @@ class RuleBot:
 
     def _run(
         self,
-        compiled: _Compiled,
-        turn: _Turn,
+        compiled: Compiled,
+        turn: Turn,
         intent: Intent,
         how: str | None,
         before: list[OutboundRequest] | None = None,
@@ -232,7 +173,7 @@ class RuleBot:
             return self._escalate(turn, intent.escalate, f"intents.{intent.name}", how, replies)
         return BotTurn(turn.decision("reply", f"intents.{intent.name}", how), replies)
 
-    def _answer(self, compiled: _Compiled, turn: _Turn) -> BotTurn:
+    def _answer(self, compiled: Compiled, turn: Turn) -> BotTurn:
         state = turn.conversation.bot
         awaiting = state.awaiting
         assert awaiting is not None
@@ -265,9 +206,7 @@ class RuleBot:
             turn.decision("ask", f"intents.{intent.name}.collect.{slot.name}", "invalid answer"), [retry]
         )
 
-    def _identity_answer(
-        self, compiled: _Compiled, turn: _Turn, intent: Intent, awaiting: Awaiting
-    ) -> BotTurn:
+    def _identity_answer(self, compiled: Compiled, turn: Turn, intent: Intent, awaiting: Awaiting) -> BotTurn:
         identity = turn.rules.identity
         assert identity is not None
         state = turn.conversation.bot
@@ -323,7 +262,7 @@ class RuleBot:
         result.redact = awaiting.field
         return result
 
-    def _identity_failed(self, turn: _Turn, rule: str, how: str) -> BotTurn:
+    def _identity_failed(self, turn: Turn, rule: str, how: str) -> BotTurn:
         identity = turn.rules.identity
         assert identity is not None
         turn.conversation.bot.pending_identity = {}
@@ -333,7 +272,7 @@ class RuleBot:
 
     def _escalate(
         self,
-        turn: _Turn,
+        turn: Turn,
         spec: Escalate,
         rule: str,
         how: str | None,
@@ -369,28 +308,28 @@ class RuleBot:
 
     # what the customer reads
 
-    def _variables(self, turn: _Turn) -> dict[str, Any]:
+    def _variables(self, turn: Turn) -> dict[str, Any]:
         conversation = turn.conversation
         name = (
             conversation.identity.display_name if conversation.identity else None
         ) or conversation.profile_name
         return {"name": name or "", **conversation.bot.collected}
 
-    def _text(self, turn: _Turn, texts: Texts, **extra: Any) -> str:
+    def _text(self, turn: Turn, texts: Texts, **extra: Any) -> str:
         template = (
             texts.get(turn.language) or texts.get(turn.rules.default_language) or next(iter(texts.values()))
         )
         text = render(template, self._variables(turn) | extra)
         return _TIDY.sub(r"\1", text)  # "Olá, !" when the name is unknown reads "Olá!"
 
-    def _say(self, turn: _Turn, texts: Texts, **extra: Any) -> OutboundRequest:
+    def _say(self, turn: Turn, texts: Texts, **extra: Any) -> OutboundRequest:
         return self._request(turn, OutboundKind.TEXT, text=self._text(turn, texts, **extra))
 
-    def _say_message(self, turn: _Turn, name: str, **extra: Any) -> list[OutboundRequest]:
+    def _say_message(self, turn: Turn, name: str, **extra: Any) -> list[OutboundRequest]:
         texts = turn.rules.messages.get(name)
         return [self._say(turn, texts, **extra)] if texts else []
 
-    def _intent_replies(self, turn: _Turn, intent: Intent) -> list[OutboundRequest]:
+    def _intent_replies(self, turn: Turn, intent: Intent) -> list[OutboundRequest]:
         if intent.reply is None:
             return []
         text = self._text(turn, intent.reply)
@@ -417,38 +356,10 @@ class RuleBot:
             ]
         return [self._request(turn, OutboundKind.TEXT, text=text)]
 
-    def _request(self, turn: _Turn, kind: OutboundKind, **fields: Any) -> OutboundRequest:
+    def _request(self, turn: Turn, kind: OutboundKind, **fields: Any) -> OutboundRequest:
         return OutboundRequest(
             kind=kind,
             phone_number_id=turn.conversation.phone_number_id,
             to=turn.conversation.address,
             **fields,
         )
-
-
-_TIDY = re.compile(r"\s*,\s*([!?.])")
-
-
-def _how(when: When, hit: Hit | None) -> str:
-    parts = [k for k, v in when.model_dump(exclude_none=True).items() if v is not None]
-    return ", ".join(parts) + (f" ({hit.how})" if hit else "")
-
-
-_WAIT = {
-    "pt": {"soon": "menos de 1 minuto", "minutes": "{n} min", "unknown": "alguns minutos"},
-    "en": {"soon": "under a minute", "minutes": "{n} min", "unknown": "a few minutes"},
-}
-
-
-def describe_wait(typical: float | None, position: int, sla_seconds: int | None, language: str) -> str:
-    """A human estimate: recent waits of the queue scaled by position, else the SLA, else 'a few minutes'."""
-    words = _WAIT.get(language, _WAIT["en"])
-    if typical is not None:
-        seconds = typical * max(position, 1)
-    elif sla_seconds is not None:
-        seconds = sla_seconds * max(position, 1)
-    else:
-        return words["unknown"]
-    if seconds < 60:
-        return words["soon"]
-    return "~" + words["minutes"].format(n=round(seconds / 60))
