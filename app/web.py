@@ -21,6 +21,7 @@ from handover.rules.holder import RulesHolder
 from handover.store import Store
 from handover.streams import ensure_groups
 from handover.transfers import Transfers
+from handover.warm import WarmTransfers
 from webhooks import sandbox, views
 from webhooks.views import WEBHOOK, WebhookContext
 from workers.dispatcher import Dispatcher, Periodic
@@ -77,6 +78,7 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
             store=store,
             rules=holder,
             transfers=Transfers(store, agents, holder, settings.handover_partitions),
+            warm=WarmTransfers(store, agents, holder, settings.handover_partitions),
             hub=EventHub(client),
         )
         app[DESK].hub.start()
@@ -132,7 +134,10 @@ def _start_embedded_worker(settings: Settings, server: fakeredis.FakeServer):  #
         settings.handover_partitions,
         runtime.drain,
         sweep_seconds=0.5,
-        periodic=[Periodic("announce", 30.0, runtime.announce)],
+        periodic=[
+            Periodic("announce", 30.0, runtime.announce),
+            Periodic("offers", 5.0, runtime.expire_offers),
+        ],
     )
     dispatcher.start()
 

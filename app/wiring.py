@@ -8,6 +8,7 @@ from redis.asyncio import BlockingConnectionPool as AsyncBlockingPool
 from redis.asyncio import Redis as AsyncRedis
 
 from config.settings import Settings
+from handover.agents import AgentStore
 from handover.announce import announce_positions
 from handover.outbound import Sender, SendMany
 from handover.processing import Processor
@@ -16,6 +17,7 @@ from handover.rules.bot import RuleBot
 from handover.rules.directory import RulesDirectory
 from handover.rules.holder import RulesHolder
 from handover.store import Store
+from handover.warm import WarmTransfers
 from workers.runtime import WorkerRuntime
 from workers.transport import ConcurrentSender, LoopThread, SandboxOutbox
 
@@ -76,6 +78,9 @@ def worker_runtime(settings: Settings, client: redis.Redis) -> WorkerRuntime:
         client=client,
         processor=processor,
         announce=lambda: announce_positions(store, holder(), settings.handover_partitions),
+        expire_offers=WarmTransfers(
+            store, AgentStore(client), holder, settings.handover_partitions
+        ).expire_offers,
         sender=Sender(store=store, send_many=send_many),
         batch_size=settings.handover_batch_size,
         lease_seconds=settings.handover_lease_seconds,

@@ -19,6 +19,7 @@ log = structlog.get_logger(__name__)
 
 QUEUE = "handover"
 ANNOUNCE_SECONDS = 30.0
+OFFERS_SECONDS = 5.0
 
 
 def enqueue_drain(queue: Queue, lane: Lane, partition: int) -> None:
@@ -62,11 +63,14 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
             ANNOUNCE_SECONDS,
             lambda: queue.enqueue(jobs.announce_positions, job_timeout=120, result_ttl=0),
         )
+        offers = Periodic(
+            "offers", OFFERS_SECONDS, lambda: queue.enqueue(jobs.expire_offers, job_timeout=60, result_ttl=0)
+        )
         dispatcher = Dispatcher(
             client,
             settings.handover_partitions,
             lambda lane, p: enqueue_drain(queue, lane, p),
-            periodic=[announce],
+            periodic=[announce, offers],
         )
         dispatcher.start()
         try:

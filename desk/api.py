@@ -33,6 +33,7 @@ from handover.routing import Desk
 from handover.rules.loader import LoadedRules
 from handover.store import Store
 from handover.transfers import TransferRequest, Transfers
+from handover.warm import WarmTransfers
 
 PREFIX = "/api/v1"
 _STATUS = {NotFound: 404, NotYours: 403, Conflict: 409}
@@ -45,6 +46,7 @@ class DeskContext:
     store: Store
     rules: Callable[[], LoadedRules]
     transfers: Transfers
+    warm: WarmTransfers
     hub: EventHub
 
 
@@ -208,8 +210,22 @@ async def transfer(request: web.Request) -> web.Response:
     move = TransferRequest(
         reason=body.reason, to_queue=body.to_queue, to_agent=body.to_agent, note=body.note, mode=body.mode
     )
-    moved = await asyncio.to_thread(ctx.transfers.transfer, agent, request.match_info["id"], move)
+    act = ctx.warm.offer if body.mode == "warm" else ctx.transfers.transfer
+    moved = await asyncio.to_thread(act, agent, request.match_info["id"], move)
     return ok(await asyncio.to_thread(ConversationDetail.load, ctx.store, moved))
+
+
+async def accept(request: web.Request) -> web.Response:
+    ctx, agent = request.app[DESK], request[AGENT]
+    fresh = await asyncio.to_thread(ctx.agents.get, agent.id)
+    taken = await asyncio.to_thread(ctx.warm.accept, fresh, request.match_info["id"])
+    return ok(await asyncio.to_thread(ConversationDetail.load, ctx.store, taken))
+
+
+async def decline(request: web.Request) -> web.Response:
+    ctx, agent = request.app[DESK], request[AGENT]
+    back = await asyncio.to_thread(ctx.warm.decline, agent, request.match_info["id"])
+    return ok(await asyncio.to_thread(ConversationDetail.load, ctx.store, back))
 
 
 async def resolve(request: web.Request) -> web.Response:
@@ -273,8 +289,22 @@ ROUTES = [
         "POST",
         "/conversations/{id}/transfer",
         transfer,
-        "Move it (cold) to a queue or an agent; the reason is required and recorded in the packet",
+        "Move it: cold (now, to a queue or an agent) or warm (offered to an agent, who accepts or declines)",
         body=TransferBody,
+        response=ConversationDetail,
+    ),
+    Route(
+        "POST",
+        "/conversations/{id}/accept",
+        accept,
+        "Accept a warm transfer offered to me",
+        response=ConversationDetail,
+    ),
+    Route(
+        "POST",
+        "/conversations/{id}/decline",
+        decline,
+        "Decline a warm transfer offered to me",
         response=ConversationDetail,
     ),
     Route("POST", "/conversations/{id}/resolve", resolve, "Close it", response=ConversationDetail),

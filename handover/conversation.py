@@ -97,6 +97,11 @@ class Conversation(BaseModel):
     priority: str | None = None
     agent_id: str | None = None
     assigned_at: float | None = None
+    offer_to: str | None = None  # warm transfer under way: offered to this agent
+    offer_by: str | None = None
+    offer_reason: str | None = None
+    offer_note: str | None = None
+    offer_expires_at: float | None = None
     csat_asked_at: float | None = None
     csat: str | None = None  # the option the customer tapped
     csat_score: int | None = None

@@ -9,7 +9,17 @@ from redis.client import Pipeline
 
 from handover import keys
 
-EventType = Literal["waiting", "assigned", "customer_wrote", "transferred", "closed", "released"]
+EventType = Literal[
+    "waiting",
+    "assigned",
+    "customer_wrote",
+    "transferred",
+    "closed",
+    "released",
+    "transfer_offered",
+    "transfer_accepted",
+    "transfer_declined",
+]
 KEPT = 10_000
 
 

@@ -148,4 +148,5 @@ def agent_load_key(agent_id: str) -> str:
     return f"{PREFIX}agent:{agent_id}:conversations"
 
 
+OFFERS = f"{PREFIX}offers"  # warm transfer offers by expiry time
 DESK_EVENTS = f"{PREFIX}desk:events"  # capped stream of desk events (see handover/events.py)

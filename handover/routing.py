@@ -95,7 +95,7 @@ class Desk:
         conversation = self.store.conversation(conversation_id)
         if conversation is None:
             raise NotFound(conversation_id)
-        if agent.is_supervisor or conversation.agent_id == agent.id:
+        if agent.is_supervisor or agent.id in (conversation.agent_id, conversation.offer_to):
             return conversation
         if conversation.state == ConversationState.QUEUED and conversation.queue in agent.queues:
             return conversation
@@ -167,8 +167,10 @@ class Desk:
             raise NotFound(conversation_id)
         if conversation.agent_id != agent.id:
             raise NotYours(conversation_id)
-        if conversation.state != ConversationState.ASSIGNED:
-            raise Conflict(f"conversation is {conversation.state}")
+        if conversation.state not in (ConversationState.ASSIGNED, ConversationState.TRANSFERRING):
+            raise Conflict(
+                f"conversation is {conversation.state}"
+            )  # an offer pending: still theirs to answer
         return conversation
 
     def _leave(self, agent: Agent, conversation_id: str, state: ConversationState, now: float | None) -> None:

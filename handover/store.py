@@ -319,6 +319,10 @@ def _decode_hash(raw: dict[Any, Any]) -> dict[str, Any]:
 _STRING_FIELDS = {
     "agent_id",
     "csat",
+    "offer_to",
+    "offer_by",
+    "offer_reason",
+    "offer_note",
     "id",
     "phone_number_id",
     "customer_key",

@@ -59,7 +59,7 @@ class Transfers:
         `max_per_conversation` only a supervisor may move it; straight back to the agent it came from only
         by a supervisor. Identity stays verified: the packet carries it along."""
         if move.mode != "cold":
-            raise Conflict("warm transfers are not available yet: use mode cold")
+            raise Conflict("a warm transfer is an offer: see handover/warm.py")
         if (move.to_queue is None) == (move.to_agent is None):
             raise Conflict("give exactly one of to_queue or to_agent")
         return self._move_one(by, conversation_id, move, time.time() if now is None else now, governed=True)
@@ -105,8 +105,8 @@ class Transfers:
                 if conversation.agent_id != by.id and not by.is_supervisor:
                     raise NotYours(conversation_id)
                 count = len(packet.transfers)
-                if governed:
-                    self._govern(by, packet.transfers, move, rules.transfers.max_per_conversation)
+                if governed and not by.is_supervisor:
+                    self.govern(packet.transfers, move, rules.transfers.max_per_conversation)
                 queue, priority, target = self._destination(
                     conversation, move, count if governed else -1, now
                 )
@@ -149,9 +149,8 @@ class Transfers:
         return moved
 
     @staticmethod
-    def _govern(by: Agent, transfers: list[Transfer], move: TransferRequest, cap: int) -> None:
-        if by.is_supervisor:
-            return
+    def govern(transfers: list[Transfer], move: TransferRequest, cap: int) -> None:
+        """What an agent (not a supervisor) may not do: move it past the cap, or straight back."""
         if len(transfers) >= cap:
             raise Conflict(f"moved {len(transfers)} times already: only a supervisor may move it again")
         previous = transfers[-1].from_ if transfers else None

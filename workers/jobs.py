@@ -16,6 +16,12 @@ def announce_positions() -> int:
     return runtime.current().announce()
 
 
+def expire_offers() -> int:
+    """Warm transfer offers nobody accepted in time go back to the agent who made them."""
+    structlog.contextvars.clear_contextvars()
+    return runtime.current().expire_offers()
+
+
 def drain_partition(lane: str, partition: int) -> int:
     """Handle what waits in one partition stream, under its lease; 0 if another drainer has it."""
     structlog.contextvars.clear_contextvars()

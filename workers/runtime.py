@@ -24,6 +24,7 @@ class WorkerRuntime:
     lease_seconds: float
     partitions: int
     announce: Callable[[], int] = lambda: 0
+    expire_offers: Callable[[], int] = lambda: 0
     on_close: list[Callable[[], None]] = field(default_factory=list)
 
     def handler(self, lane: Lane) -> Handler:

@@ -153,6 +153,7 @@ class Transfers(_Strict):
     max_per_conversation: int = Field(default=3, ge=1)
     senior_lane_after: int = Field(default=2, ge=1)
     senior_queue: Name | None = None
+    warm_timeout_seconds: int = Field(default=120, ge=10, le=3600)
 
 
 _HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$")

@@ -129,3 +129,42 @@ def test_unknown_conversation_is_404_for_everyone_signed_in(redis_url):
             return response.status
 
     assert asyncio.run(call()) == 404
+
+
+def test_warm_transfer_over_http(redis_url):
+    conversation_id, tokens = setup(redis_url)
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    colleague = AgentStore(client).by_token(tokens["colleague"])
+    settings = Settings(
+        redis_url=redis_url,
+        whatsapp_access_token="t",
+        whatsapp_app_secret="s",
+        whatsapp_verify_token="v",
+        handover_partitions=4,
+    )
+
+    async def call() -> list[tuple[int, str | None]]:
+        async with TestClient(TestServer(build_app(settings))) as http:
+
+            def auth(who):
+                return {"Authorization": f"Bearer {tokens[who]}"}
+
+            path = f"/api/v1/conversations/{conversation_id}"
+            steps = [
+                await http.post(
+                    f"{path}/transfer",
+                    json={
+                        "to_agent": colleague.id,
+                        "mode": "warm",
+                        "reason": "especialista",
+                        "note": "cliente VIP",
+                    },
+                    headers=auth("holder"),
+                ),
+                await http.post(f"{path}/accept", headers=auth("other_queue")),
+                await http.post(f"{path}/accept", headers=auth("colleague")),
+            ]
+            return [(r.status, (await r.json()).get("state")) for r in steps]
+
+    assert asyncio.run(call()) == [(200, "transferring"), (403, None), (200, "assigned")]
+    assert Store(client).conversation(conversation_id).agent_id == colleague.id

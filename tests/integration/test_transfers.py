@@ -3,76 +3,17 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
-import redis
 
 from handover import keys
-from handover.agents import AgentStore, Presence, Role
-from handover.bot import EscalationDecision
-from handover.conversation import Conversation, ConversationState
+from handover.agents import Role
 from handover.errors import Conflict, NotFound, NotYours
-from handover.identity import VerifiedIdentity
-from handover.message import CustomerRef
-from handover.packet import build_packet
-from handover.queues import enqueue, queue_score
-from handover.routing import Desk
-from handover.rules.holder import RulesHolder
+from handover.queues import queue_score
 from handover.rules.model import Priority
-from handover.store import Store
-from handover.transfers import TransferRequest, Transfers
+from handover.transfers import TransferRequest
 
 pytestmark = pytest.mark.integration
-
-RULES = RulesHolder(Path(__file__).resolve().parents[2] / "config" / "rules.yaml")
-
-
-@pytest.fixture
-def desk(redis_url):
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
-    store, agents = Store(client), AgentStore(client)
-
-    def agent(name, queues, role=Role.AGENT):
-        created, _ = agents.add(name, queues, capacity=5, role=role)
-        agents.set_status(created.id, Presence.AVAILABLE)
-        return agents.get(created.id)
-
-    now = time.time()
-    conversation = Conversation.start(
-        CustomerRef(phone_number_id="PN", wa_id="5511900001111", profile_name="Ana"), now
-    )
-    conversation.note_customer_message(CustomerRef(phone_number_id="PN", wa_id="5511900001111"), now, now)
-    conversation.state, conversation.queue, conversation.priority = (
-        ConversationState.QUEUED,
-        "general",
-        "normal",
-    )
-    conversation.identity = VerifiedIdentity(
-        method="cpf+birth_date", verified_at=now, customer_reference="C-1"
-    )
-    escalation = EscalationDecision(
-        queue="general",
-        priority="normal",
-        reason="customer_asked",
-        rule="r",
-        rules_version="v",
-        at=now - 300,
-        trigger_message_id="wamid.1",
-    )
-    with client.pipeline(transaction=True) as pipe:
-        store.save_conversation(pipe, conversation)
-        store.save_packet(pipe, build_packet(conversation, escalation, []))
-        enqueue(pipe, "general", conversation.id, Priority.NORMAL, now - 300)
-        pipe.execute()
-    return {
-        "client": client,
-        "store": store,
-        "id": conversation.id,
-        "agent": agent,
-        "desk": Desk(store, 4),
-        "transfers": Transfers(store, agents, RULES, 4),
-    }
 
 
 def test_cold_transfers_and_their_governance(desk):
@@ -87,7 +28,7 @@ def test_cold_transfers_and_their_governance(desk):
         transfers.transfer(carlos, cid, TransferRequest(reason="x", to_queue="billing"))
     with pytest.raises(NotFound):
         transfers.transfer(ana, cid, TransferRequest(reason="x", to_queue="biling"))
-    with pytest.raises(Conflict, match="warm transfers"):
+    with pytest.raises(Conflict, match="a warm transfer is an offer"):
         transfers.transfer(ana, cid, TransferRequest(reason="x", to_queue="billing", mode="warm"))
 
     moved = transfers.transfer(

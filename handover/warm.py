@@ -1,0 +1,215 @@
+"""Warm (assisted) transfers: the target agent is offered the conversation with a note and must accept in
+time; until then the original agent keeps it, and a decline or a timeout hands the decision back."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import redis
+
+from handover import keys
+from handover.agents import Agent, AgentStore, Presence
+from handover.conversation import Conversation, ConversationState
+from handover.enqueue import OutboundJob, queue_sends, reply, text_request
+from handover.errors import Conflict, NotFound, NotYours, Unavailable
+from handover.events import publish
+from handover.packet import ContextPacket, Transfer
+from handover.rules.loader import LoadedRules
+from handover.rules.texts import message
+from handover.store import Store
+from handover.transcript import TranscriptEntry
+from handover.transfers import TransferRequest, Transfers
+
+_OFFER_FIELDS = ("offer_to", "offer_by", "offer_reason", "offer_note", "offer_expires_at")
+
+
+class WarmTransfers:
+    def __init__(
+        self, store: Store, agents: AgentStore, rules: Callable[[], LoadedRules], partitions: int
+    ) -> None:
+        self.store = store
+        self.client: redis.Redis = store.client
+        self.agents = agents
+        self.rules = rules
+        self.partitions = partitions
+
+    def offer(
+        self, by: Agent, conversation_id: str, move: TransferRequest, now: float | None = None
+    ) -> Conversation:
+        """Offer the conversation to `move.to_agent`; the same governance as a cold transfer applies."""
+        now = time.time() if now is None else now
+        if move.to_agent is None or move.to_queue is not None:
+            raise Conflict("a warm transfer goes to one agent: give to_agent")
+        target = self._agent(move.to_agent)
+        if target.id == by.id:
+            raise Conflict("that is you")
+        if target.status is not Presence.AVAILABLE:
+            raise Unavailable(f"{target.name} is {target.status}")
+        timeout = self.rules().rules.transfers.warm_timeout_seconds
+        key = keys.conversation_key(conversation_id)
+        with self.client.pipeline(transaction=True) as pipe:
+            try:
+                pipe.watch(key)
+                conversation, packet = self._load(conversation_id)
+                if conversation.state != ConversationState.ASSIGNED:
+                    raise Conflict(f"conversation is {conversation.state}")
+                if conversation.agent_id != by.id and not by.is_supervisor:
+                    raise NotYours(conversation_id)
+                if not by.is_supervisor:
+                    Transfers.govern(
+                        packet.transfers, move, self.rules().rules.transfers.max_per_conversation
+                    )
+                pipe.multi()
+                pipe.hset(
+                    key,
+                    mapping={
+                        "state": ConversationState.TRANSFERRING.value,
+                        "offer_to": target.id,
+                        "offer_by": by.id,
+                        "offer_reason": move.reason,
+                        "offer_note": move.note or "",
+                        "offer_expires_at": str(now + timeout),
+                        "updated_at": str(now),
+                    },
+                )
+                pipe.zadd(keys.OFFERS, {conversation_id: now + timeout})
+                publish(
+                    pipe,
+                    "transfer_offered",
+                    conversation_id,
+                    agent_id=target.id,
+                    reason=move.reason,
+                    note=move.note,
+                    by=by.id,
+                )
+                pipe.execute()
+            except redis.WatchError as exc:
+                raise Conflict("the conversation changed meanwhile: try again") from exc
+        return self._fresh(conversation_id)
+
+    def accept(self, target: Agent, conversation_id: str, now: float | None = None) -> Conversation:
+        now = time.time() if now is None else now
+        key = keys.conversation_key(conversation_id)
+        with self.client.pipeline(transaction=True) as pipe:
+            try:
+                pipe.watch(key, keys.packet_key(conversation_id))
+                conversation, packet = self._offered_to(target, conversation_id)
+                if self.client.scard(keys.agent_load_key(target.id)) >= target.capacity:
+                    raise Conflict(f"at capacity ({target.capacity} conversations)")
+                previous = conversation.agent_id or ""
+                packet.transfers.append(
+                    Transfer.model_validate(
+                        {
+                            "from": previous,
+                            "to": target.id,
+                            "mode": "warm",
+                            "reason": conversation.offer_reason or "",
+                            "note": conversation.offer_note or None,
+                            "at": now,
+                            "by": conversation.offer_by,
+                        }
+                    )
+                )
+                told = self._tell_customer(conversation, target, conversation.offer_reason or "", now)
+                pipe.multi()
+                pipe.hset(
+                    key,
+                    mapping={
+                        "state": ConversationState.ASSIGNED.value,
+                        "agent_id": target.id,
+                        "assigned_at": str(now),
+                        "updated_at": str(now),
+                    },
+                )
+                pipe.hdel(key, *_OFFER_FIELDS)
+                pipe.zrem(keys.OFFERS, conversation_id)
+                if previous:
+                    pipe.srem(keys.agent_load_key(previous), conversation_id)
+                pipe.sadd(keys.agent_load_key(target.id), conversation_id)
+                self.store.save_packet(pipe, packet)
+                if told is not None:
+                    entry, job = told
+                    pipe.hincrby(key, "messages_out", 1)
+                    self.store.append_entry(pipe, conversation_id, entry)
+                    queue_sends(pipe, [job])
+                publish(pipe, "transfer_accepted", conversation_id, agent_id=previous, by=target.id)
+                publish(pipe, "assigned", conversation_id, agent_id=target.id)
+                pipe.execute()
+            except redis.WatchError as exc:
+                raise Conflict("the conversation changed meanwhile: try again") from exc
+        return self._fresh(conversation_id)
+
+    def decline(self, target: Agent, conversation_id: str, now: float | None = None) -> Conversation:
+        self._offered_to(target, conversation_id)
+        self._withdraw(conversation_id, "declined", time.time() if now is None else now)
+        return self._fresh(conversation_id)
+
+    def expire_offers(self, now: float | None = None) -> int:
+        """Offers nobody accepted in time go back to the agent who made them."""
+        now = time.time() if now is None else now
+        due = [keys.as_text(c) for c in self.client.zrangebyscore(keys.OFFERS, "-inf", now)]
+        for conversation_id in due:
+            self._withdraw(conversation_id, "timeout", now)
+        return len(due)
+
+    def _withdraw(self, conversation_id: str, why: str, now: float) -> None:
+        key = keys.conversation_key(conversation_id)
+        with self.client.pipeline(transaction=True) as pipe:
+            try:
+                pipe.watch(key)
+                conversation = self.store.conversation(conversation_id)
+                pipe.multi()
+                pipe.zrem(keys.OFFERS, conversation_id)
+                if conversation is not None and conversation.state == ConversationState.TRANSFERRING:
+                    pipe.hset(
+                        key, mapping={"state": ConversationState.ASSIGNED.value, "updated_at": str(now)}
+                    )
+                    pipe.hdel(key, *_OFFER_FIELDS)
+                    publish(
+                        pipe,
+                        "transfer_declined",
+                        conversation_id,
+                        agent_id=conversation.agent_id,
+                        why=why,
+                        by=conversation.offer_to,
+                    )
+                pipe.execute()
+            except redis.WatchError as exc:
+                raise Conflict("the conversation changed meanwhile: try again") from exc
+
+    def _offered_to(self, target: Agent, conversation_id: str) -> tuple[Conversation, ContextPacket]:
+        conversation, packet = self._load(conversation_id)
+        if conversation.state != ConversationState.TRANSFERRING:
+            raise Conflict(f"conversation is {conversation.state}")
+        if conversation.offer_to != target.id:
+            raise NotYours(conversation_id)
+        return conversation, packet
+
+    def _load(self, conversation_id: str) -> tuple[Conversation, ContextPacket]:
+        conversation = self.store.conversation(conversation_id)
+        packet = self.store.packet(conversation_id)
+        if conversation is None or packet is None:
+            raise NotFound(conversation_id)
+        return conversation, packet
+
+    def _fresh(self, conversation_id: str) -> Conversation:
+        conversation = self.store.conversation(conversation_id)
+        assert conversation is not None
+        return conversation
+
+    def _agent(self, agent_id: str) -> Agent:
+        if agent_id not in {keys.as_text(a) for a in self.client.smembers(keys.AGENTS)}:
+            raise NotFound(f"agent {agent_id}")
+        return self.agents.get(agent_id)
+
+    def _tell_customer(
+        self, conversation: Conversation, target: Agent, reason: str, now: float
+    ) -> tuple[TranscriptEntry, OutboundJob] | None:
+        rules = self.rules().rules
+        if not conversation.is_window_open(now):
+            return None
+        text = message(rules, "transferred", conversation.bot.language, to=target.name, reason=reason)
+        if text is None:
+            return None
+        return reply(conversation, text_request(conversation, text), "system", now, self.partitions)

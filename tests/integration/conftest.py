@@ -1,0 +1,73 @@
+"""Integration fixtures: a conversation waiting in `general` with a packet, and a way to make agents."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+from handover.agents import AgentStore, Presence, Role
+from handover.bot import EscalationDecision
+from handover.conversation import Conversation, ConversationState
+from handover.identity import VerifiedIdentity
+from handover.message import CustomerRef
+from handover.packet import build_packet
+from handover.queues import enqueue
+from handover.routing import Desk
+from handover.rules.holder import RulesHolder
+from handover.rules.model import Priority
+from handover.store import Store
+from handover.transfers import Transfers
+from handover.warm import WarmTransfers
+
+RULES = RulesHolder(Path(__file__).resolve().parents[2] / "config" / "rules.yaml")
+
+
+@pytest.fixture
+def desk(redis_url):
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    store, agents = Store(client), AgentStore(client)
+
+    def agent(name, queues, role=Role.AGENT):
+        created, _ = agents.add(name, queues, capacity=5, role=role)
+        agents.set_status(created.id, Presence.AVAILABLE)
+        return agents.get(created.id)
+
+    now = time.time()
+    conversation = Conversation.start(
+        CustomerRef(phone_number_id="PN", wa_id="5511900001111", profile_name="Ana"), now
+    )
+    conversation.note_customer_message(CustomerRef(phone_number_id="PN", wa_id="5511900001111"), now, now)
+    conversation.state, conversation.queue, conversation.priority = (
+        ConversationState.QUEUED,
+        "general",
+        "normal",
+    )
+    conversation.identity = VerifiedIdentity(
+        method="cpf+birth_date", verified_at=now, customer_reference="C-1"
+    )
+    escalation = EscalationDecision(
+        queue="general",
+        priority="normal",
+        reason="customer_asked",
+        rule="r",
+        rules_version="v",
+        at=now - 300,
+        trigger_message_id="wamid.1",
+    )
+    with client.pipeline(transaction=True) as pipe:
+        store.save_conversation(pipe, conversation)
+        store.save_packet(pipe, build_packet(conversation, escalation, []))
+        enqueue(pipe, "general", conversation.id, Priority.NORMAL, now - 300)
+        pipe.execute()
+    return {
+        "client": client,
+        "store": store,
+        "id": conversation.id,
+        "agent": agent,
+        "desk": Desk(store, 4),
+        "transfers": Transfers(store, agents, RULES, 4),
+        "warm": WarmTransfers(store, agents, RULES, 4),
+    }
