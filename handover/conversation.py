@@ -41,7 +41,8 @@ _MOVES = {
         ConversationState.QUEUED,
     },
     ConversationState.TRANSFERRING: {ConversationState.ASSIGNED, ConversationState.QUEUED},
-    ConversationState.RESOLVED: set(),
+    # the customer wrote again soon after: back to the same agent, or to the queue
+    ConversationState.RESOLVED: {ConversationState.ASSIGNED, ConversationState.QUEUED},
     ConversationState.ABANDONED: set(),
 }
 
@@ -102,6 +103,7 @@ class Conversation(BaseModel):
     offer_reason: str | None = None
     offer_note: str | None = None
     offer_expires_at: float | None = None
+    resolved_at: float | None = None
     csat_asked_at: float | None = None
     csat: str | None = None  # the option the customer tapped
     csat_score: int | None = None

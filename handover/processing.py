@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from pydantic import ValidationError
 from redis.client import Pipeline
 
 from handover import keys
+from handover.agents import AgentStore, Presence, UnknownAgent
 from handover.announce import note_announced
 from handover.bot import Bot, Decision, EscalationDecision
 from handover.conversation import Conversation, ConversationState
@@ -71,6 +73,8 @@ class _Effects:
     loaded: dict[str, Conversation] = field(default_factory=dict)  # as read, to write only what changed
     csat: list[int] = field(default_factory=list)
     events: list[_Event] = field(default_factory=list)
+    reassigned: list[tuple[str, str]] = field(default_factory=list)  # reopened: conversation, agent
+    requeued: list[Conversation] = field(default_factory=list)  # reopened into their queue
     malformed: int = 0
 
 
@@ -206,12 +210,38 @@ class Processor:
     def _conversation_for(self, message: InboundMessage, effects: _Effects, now: float) -> Conversation:
         routing = _routing(message.customer)
         conversation = effects.conversations.get(routing)
+        if conversation is not None and self._reopens(conversation, now):
+            self._reopen(conversation, effects, now)
+            return conversation
         if conversation is None or conversation.state.is_closed:
             conversation = Conversation.start(message.customer, now)
             effects.started.add(conversation.id)
             effects.conversations[routing] = conversation
             log.info("conversation_started", conversation_id=conversation.id)
         return conversation
+
+    def _reopens(self, conversation: Conversation, now: float) -> bool:
+        if self.rules is None or conversation.state != ConversationState.RESOLVED:
+            return False
+        window = self.rules().rules.reopen_within_seconds
+        return conversation.resolved_at is not None and now - conversation.resolved_at <= window
+
+    def _reopen(self, conversation: Conversation, effects: _Effects, now: float) -> None:
+        """Back to the agent who resolved it if they can take it, else to its queue with the old packet."""
+        agent = None
+        if conversation.agent_id:
+            with contextlib.suppress(UnknownAgent):
+                agent = AgentStore(self.store.client).get(conversation.agent_id)
+        load = self.store.client.scard(keys.agent_load_key(agent.id)) if agent is not None else 0
+        if agent is not None and agent.status is Presence.AVAILABLE and load < agent.capacity:
+            conversation.move_to(ConversationState.ASSIGNED, now)
+            effects.reassigned.append((conversation.id, agent.id))
+            log.info("conversation_reopened", conversation_id=conversation.id, to="agent")
+            return
+        conversation.move_to(ConversationState.QUEUED, now)
+        conversation.agent_id = None
+        effects.requeued.append(conversation)
+        log.info("conversation_reopened", conversation_id=conversation.id, to="queue")
 
     def _packet(
         self, conversation: Conversation, escalation: EscalationDecision, effects: _Effects
@@ -245,8 +275,16 @@ class Processor:
             if escalation.wait_told is not None:
                 note_announced(pipe, conversation.id, escalation.wait_told, escalation.at)
         Store.count(pipe, "escalations", len(effects.escalations))
-        for kind, conversation_id, agent_id, queue in effects.events:
-            publish(pipe, kind, conversation_id, agent_id=agent_id, queue=queue)
+        for reopened, agent_id in effects.reassigned:
+            pipe.sadd(keys.agent_load_key(agent_id), reopened)
+            publish(pipe, "assigned", reopened, agent_id=agent_id)
+        for conversation in effects.requeued:
+            assert conversation.queue is not None  # it came from a queue before it was assigned
+            priority = Priority(conversation.priority or "normal")
+            enqueue(pipe, conversation.queue, conversation.id, priority, self.clock())
+            publish(pipe, "waiting", conversation.id, queue=conversation.queue)
+        for kind, about, holder, queue in effects.events:
+            publish(pipe, kind, about, agent_id=holder, queue=queue)
         for score in effects.csat:
             Store.count(pipe, f"csat:{score}")
         inbound = sum(1 for _, e in effects.entries if e.direction == "in")

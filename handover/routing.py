@@ -51,6 +51,7 @@ if not state then return 'not_found' end
 if state ~= 'assigned' then return 'state:' .. state end
 if redis.call('HGET', KEYS[1], 'agent_id') ~= ARGV[1] then return 'not_yours' end
 redis.call('HSET', KEYS[1], 'state', ARGV[2], 'updated_at', ARGV[3])
+if ARGV[2] == 'resolved' then redis.call('HSET', KEYS[1], 'resolved_at', ARGV[3]) end
 if ARGV[2] == 'bot' then
   redis.call('HDEL', KEYS[1], 'agent_id', 'assigned_at', 'queue', 'priority')
   redis.call('HSET', KEYS[1], 'bot', ARGV[4])

@@ -233,3 +233,9 @@ class Rules(_Strict):
     )
     messages: dict[Name, Texts]
     csat: Csat | None = None
+    reopen_within_seconds: int = Field(
+        default=1800,
+        ge=0,
+        description="a customer writing again this soon after a resolve goes back to "
+        "the same agent if available, else to the queue with the old packet; later, a new conversation",
+    )
