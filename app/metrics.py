@@ -35,6 +35,7 @@ class SharedCounters(Collector):
             "receipts_sent": "Read receipts sent",
             "receipts_covered": "Read receipts not needed: a newer one marked the message read",
             "escalations": "Conversations the bot handed over to a queue",
+            "abandoned": "Waiting conversations closed when their 24-hour window did",
         }
         for name, doc in simple.items():
             yield CounterMetricFamily(f"handover_{name}", doc, value=float(self.counters.get(name, 0)))

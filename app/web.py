@@ -137,6 +137,7 @@ def _start_embedded_worker(settings: Settings, server: fakeredis.FakeServer):  #
         periodic=[
             Periodic("announce", 30.0, runtime.announce),
             Periodic("offers", 5.0, runtime.expire_offers),
+            Periodic("windows", 60.0, runtime.watch_windows),
         ],
     )
     dispatcher.start()

@@ -8,6 +8,7 @@ from redis.asyncio import BlockingConnectionPool as AsyncBlockingPool
 from redis.asyncio import Redis as AsyncRedis
 
 from config.settings import Settings
+from handover.abandon import watch_windows
 from handover.agents import AgentStore
 from handover.announce import announce_positions
 from handover.outbound import Sender, SendMany
@@ -78,6 +79,7 @@ def worker_runtime(settings: Settings, client: redis.Redis) -> WorkerRuntime:
         client=client,
         processor=processor,
         announce=lambda: announce_positions(store, holder(), settings.handover_partitions),
+        watch_windows=lambda: watch_windows(store, holder()),
         expire_offers=WarmTransfers(
             store, AgentStore(client), holder, settings.handover_partitions
         ).expire_offers,

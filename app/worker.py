@@ -20,6 +20,7 @@ log = structlog.get_logger(__name__)
 QUEUE = "handover"
 ANNOUNCE_SECONDS = 30.0
 OFFERS_SECONDS = 5.0
+WINDOWS_SECONDS = 60.0
 
 
 def enqueue_drain(queue: Queue, lane: Lane, partition: int) -> None:
@@ -66,11 +67,16 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
         offers = Periodic(
             "offers", OFFERS_SECONDS, lambda: queue.enqueue(jobs.expire_offers, job_timeout=60, result_ttl=0)
         )
+        windows = Periodic(
+            "windows",
+            WINDOWS_SECONDS,
+            lambda: queue.enqueue(jobs.watch_windows, job_timeout=120, result_ttl=0),
+        )
         dispatcher = Dispatcher(
             client,
             settings.handover_partitions,
             lambda lane, p: enqueue_drain(queue, lane, p),
-            periodic=[announce, offers],
+            periodic=[announce, offers, windows],
         )
         dispatcher.start()
         try:

@@ -22,7 +22,7 @@ from handover import keys
 from tests.fakes.graph_server import FakeGraph
 from tests.support.processes import Process, is_up, wait_for
 from tests.support.redis_server import RedisServer, free_port
-from tests.support.webhook import SECRET, body, signed, text_message
+from tests.support.webhook import RECENT, SECRET, body, signed, text_message
 
 ROOT = Path(__file__).resolve().parents[1]
 LOGS = ROOT / "bench" / "results"
@@ -38,7 +38,7 @@ def bodies(count: int, customers: int = 500) -> list[tuple[bytes, dict[str, str]
                         f"wamid.{run}.{i}",
                         f"55119{i % customers:08d}",
                         "quero saber do pedido",
-                        1_700_000_000 + i,
+                        RECENT + i,
                     )
                 ]
             )

@@ -104,6 +104,8 @@ class Conversation(BaseModel):
     offer_note: str | None = None
     offer_expires_at: float | None = None
     resolved_at: float | None = None
+    window_closing_flagged: bool = False  # waiting, and the 24-hour window closes soon
+    abandoned_at: float | None = None
     csat_asked_at: float | None = None
     csat: str | None = None  # the option the customer tapped
     csat_score: int | None = None

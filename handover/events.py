@@ -19,6 +19,8 @@ EventType = Literal[
     "transfer_offered",
     "transfer_accepted",
     "transfer_declined",
+    "window_closing",
+    "abandoned",
 ]
 KEPT = 10_000
 

@@ -22,6 +22,12 @@ def expire_offers() -> int:
     return runtime.current().expire_offers()
 
 
+def watch_windows() -> object:
+    """Flag waiting conversations whose 24-hour window closes soon; abandon those whose window closed."""
+    structlog.contextvars.clear_contextvars()
+    return runtime.current().watch_windows()
+
+
 def drain_partition(lane: str, partition: int) -> int:
     """Handle what waits in one partition stream, under its lease; 0 if another drainer has it."""
     structlog.contextvars.clear_contextvars()

@@ -25,6 +25,7 @@ class WorkerRuntime:
     partitions: int
     announce: Callable[[], int] = lambda: 0
     expire_offers: Callable[[], int] = lambda: 0
+    watch_windows: Callable[[], object] = lambda: None
     on_close: list[Callable[[], None]] = field(default_factory=list)
 
     def handler(self, lane: Lane) -> Handler:

@@ -9,7 +9,7 @@ import pytest
 from tests.fakes.graph_server import FakeGraph
 from tests.support.processes import Process, http_json, is_up, wait_for
 from tests.support.redis_server import free_port
-from tests.support.webhook import SECRET, body, signed, text_message
+from tests.support.webhook import RECENT, SECRET, body, signed, text_message
 
 pytestmark = pytest.mark.e2e
 
@@ -76,7 +76,7 @@ def test_serve_and_worker_on_real_redis_reach_the_graph_api(redis_url, tmp_path)
         assert (
             http_json("POST", f"{base}/sandbox/messages", {"from": "1", "text": "x"})[0] == 404
         )  # not a sandbox
-        raw, headers = signed(body([text_message("wamid.E2E", "5511912345678", "olá", 1_700_000_000)]))
+        raw, headers = signed(body([text_message("wamid.E2E", "5511912345678", "olá", RECENT)]))
         assert http_json("POST", f"{base}/webhook", data=raw, headers=headers)[0] == 200
         wait_for(lambda: graph.count(kind="read"), 30, "the read receipt at the Graph API")
         [receipt] = [r for r in graph.requests if r["json"].get("status") == "read"]

@@ -16,7 +16,7 @@ from handover.message import CustomerRef
 from handover.rules.loader import load_rules
 from handover.store import Store
 from tests.support.processes import Process, wait_for
-from tests.support.webhook import PNID, SECRET, body, signed, text_message
+from tests.support.webhook import PNID, RECENT, SECRET, body, signed, text_message
 
 pytestmark = pytest.mark.integration
 
@@ -28,9 +28,7 @@ def post_turns(settings: Settings) -> None:
     async def run() -> None:
         async with TestClient(TestServer(build_app(settings))) as client:
             # one POST, out of order, as Meta may batch and reorder them
-            messages = [
-                text_message(f"wamid.turn{i}", WA_ID, t, 1_763_900_000 + i) for i, t in enumerate(TURNS)
-            ]
+            messages = [text_message(f"wamid.turn{i}", WA_ID, t, RECENT + i) for i, t in enumerate(TURNS)]
             raw, headers = signed(body(list(reversed(messages)), names={WA_ID: "Ana"}))
             assert (await client.post("/webhook", data=raw, headers=headers)).status == 200
 

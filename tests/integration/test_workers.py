@@ -21,7 +21,7 @@ from handover.message import CustomerRef
 from handover.store import Store
 from tests.fakes.graph_server import FakeGraph
 from tests.support.processes import Process, wait_for
-from tests.support.webhook import PNID, SECRET, body, signed, text_message
+from tests.support.webhook import PNID, RECENT, SECRET, body, signed, text_message
 
 pytestmark = pytest.mark.integration
 
@@ -71,9 +71,7 @@ def ingest_through_webhook(redis_url: str, customers: int, per_customer: int) ->
         wa_id = f"55119{c:08d}"
         texts = [f"c{c}-m{i}" for i in range(per_customer)]
         expected.append((wa_id, texts))
-        messages += [
-            text_message(f"wamid.{c}.{i}", wa_id, texts[i], 1_700_000_000 + i) for i in range(per_customer)
-        ]
+        messages += [text_message(f"wamid.{c}.{i}", wa_id, texts[i], RECENT + i) for i in range(per_customer)]
     rng.shuffle(messages)  # Meta delivers concurrently and out of order
 
     async def post_all() -> None:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from typing import Any
 
 from webhooks.signature import HEADER, sign
 
 SECRET = b"test-app-secret"
+# WhatsApp timestamps for test messages: an hour ago, so the 24-hour window is open while the tests run
+# (a waiting conversation whose window has closed is abandoned by the workers).
+RECENT = int(time.time()) - 3600
 PNID = "1122334455667"
 
 
