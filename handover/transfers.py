@@ -14,7 +14,7 @@ from handover.conversation import Conversation, ConversationState
 from handover.enqueue import OutboundJob, queue_sends, reply, text_request
 from handover.errors import Conflict, NotFound, NotYours, Unavailable
 from handover.events import publish
-from handover.packet import Transfer
+from handover.packet import ContextPacket, Transfer
 from handover.queues import enqueue
 from handover.rules.loader import LoadedRules
 from handover.rules.model import Priority
@@ -92,10 +92,7 @@ class Transfers:
         with self.client.pipeline(transaction=True) as pipe:
             try:
                 pipe.watch(conversation_key, keys.packet_key(conversation_id))
-                conversation = self.store.conversation(conversation_id)
-                packet = self.store.packet(conversation_id)
-                if conversation is None or packet is None:
-                    raise NotFound(conversation_id)
+                conversation, packet = self._load(conversation_id)
                 # supervisors also move conversations still waiting (to another queue, or to an agent)
                 movable = {ConversationState.ASSIGNED} | (
                     {ConversationState.QUEUED} if by.is_supervisor else set()
@@ -123,7 +120,8 @@ class Transfers:
                 )
                 packet.transfers.append(record)
                 packet.queue, packet.priority = queue, priority.value
-                told = self._tell_customer(conversation, queue, move.reason, now) if governed else None
+                team = self._team(conversation, queue)
+                told = self._tell_customer(conversation, team, move.reason, now) if governed else None
                 pipe.multi()
                 self._move(pipe, conversation, queue, priority, target, packet.escalation.at, now)
                 self.store.save_packet(pipe, packet)
@@ -144,9 +142,7 @@ class Transfers:
                 pipe.execute()
             except redis.WatchError as exc:
                 raise Conflict("the conversation changed meanwhile: try again") from exc
-        moved = self.store.conversation(conversation_id)
-        assert moved is not None
-        return moved
+        return self._fresh(conversation_id)
 
     @staticmethod
     def govern(transfers: list[Transfer], move: TransferRequest, cap: int) -> None:
@@ -170,17 +166,29 @@ class Transfers:
             return senior, _RAISED[priority], None  # moved around too often: the senior lane, sooner
         if move.to_agent is None:
             return queue, priority, None
-        target = self.agents.get(move.to_agent) if move.to_agent in self._agent_ids() else None
-        if target is None:
-            raise NotFound(f"agent {move.to_agent}")
+        target = self._agent(move.to_agent)
         if target.status is not Presence.AVAILABLE:
             raise Unavailable(f"{target.name} is {target.status}")
         if self.client.scard(keys.agent_load_key(target.id)) >= target.capacity:
             raise Conflict(f"{target.name} is at capacity")
         return queue, priority, target
 
-    def _agent_ids(self) -> set[str]:
-        return {keys.as_text(a) for a in self.client.smembers(keys.AGENTS)}
+    def _agent(self, agent_id: str) -> Agent:
+        if agent_id not in {keys.as_text(a) for a in self.client.smembers(keys.AGENTS)}:
+            raise NotFound(f"agent {agent_id}")
+        return self.agents.get(agent_id)
+
+    def _load(self, conversation_id: str) -> tuple[Conversation, ContextPacket]:
+        conversation = self.store.conversation(conversation_id)
+        packet = self.store.packet(conversation_id)
+        if conversation is None or packet is None:
+            raise NotFound(conversation_id)
+        return conversation, packet
+
+    def _fresh(self, conversation_id: str) -> Conversation:
+        conversation = self.store.conversation(conversation_id)
+        assert conversation is not None
+        return conversation
 
     def _move(
         self,
@@ -214,16 +222,21 @@ class Transfers:
         # it has waited since it first asked for a person: ahead of those who asked later
         enqueue(pipe, queue, conversation.id, priority, waiting_since)
 
+    def _team(self, conversation: Conversation, queue: str) -> str:
+        """A queue as the customer reads it: its label in their language, else its name."""
+        rules = self.rules().rules
+        language = conversation.bot.language or rules.default_language
+        label = rules.queues[queue].label if queue in rules.queues else None
+        return (label or {}).get(language) or queue
+
     def _tell_customer(
-        self, conversation: Conversation, queue: str, reason: str, now: float
+        self, conversation: Conversation, to: str, reason: str, now: float
     ) -> tuple[TranscriptEntry, OutboundJob] | None:
-        """`messages.transferred`, in the customer's language, naming the team (the queue's label)."""
+        """`messages.transferred`, in the customer's language, naming who takes over."""
         rules = self.rules().rules
         if not conversation.is_window_open(now):
             return None
-        language = conversation.bot.language or rules.default_language
-        label = rules.queues[queue].label if queue in rules.queues else None
-        text = message(rules, "transferred", language, to=(label or {}).get(language) or queue, reason=reason)
+        text = message(rules, "transferred", conversation.bot.language, to=to, reason=reason)
         if text is None:
             return None
         request = text_request(conversation, text)

@@ -4,35 +4,23 @@ time; until then the original agent keeps it, and a decline or a timeout hands t
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import redis
 
 from handover import keys
-from handover.agents import Agent, AgentStore, Presence
+from handover.agents import Agent, Presence
 from handover.conversation import Conversation, ConversationState
-from handover.enqueue import OutboundJob, queue_sends, reply, text_request
-from handover.errors import Conflict, NotFound, NotYours, Unavailable
+from handover.enqueue import queue_sends
+from handover.errors import Conflict, NotYours, Unavailable
 from handover.events import publish
 from handover.packet import ContextPacket, Transfer
-from handover.rules.loader import LoadedRules
-from handover.rules.texts import message
-from handover.store import Store
-from handover.transcript import TranscriptEntry
 from handover.transfers import TransferRequest, Transfers
 
 _OFFER_FIELDS = ("offer_to", "offer_by", "offer_reason", "offer_note", "offer_expires_at")
 
 
-class WarmTransfers:
-    def __init__(
-        self, store: Store, agents: AgentStore, rules: Callable[[], LoadedRules], partitions: int
-    ) -> None:
-        self.store = store
-        self.client: redis.Redis = store.client
-        self.agents = agents
-        self.rules = rules
-        self.partitions = partitions
+class WarmTransfers(Transfers):
+    """Offers, accepts, declines and expiries; shares the cold transfers' loading, lookups and wording."""
 
     def offer(
         self, by: Agent, conversation_id: str, move: TransferRequest, now: float | None = None
@@ -111,7 +99,7 @@ class WarmTransfers:
                         }
                     )
                 )
-                told = self._tell_customer(conversation, target, conversation.offer_reason or "", now)
+                told = self._tell_customer(conversation, target.name, conversation.offer_reason or "", now)
                 pipe.multi()
                 pipe.hset(
                     key,
@@ -185,31 +173,3 @@ class WarmTransfers:
         if conversation.offer_to != target.id:
             raise NotYours(conversation_id)
         return conversation, packet
-
-    def _load(self, conversation_id: str) -> tuple[Conversation, ContextPacket]:
-        conversation = self.store.conversation(conversation_id)
-        packet = self.store.packet(conversation_id)
-        if conversation is None or packet is None:
-            raise NotFound(conversation_id)
-        return conversation, packet
-
-    def _fresh(self, conversation_id: str) -> Conversation:
-        conversation = self.store.conversation(conversation_id)
-        assert conversation is not None
-        return conversation
-
-    def _agent(self, agent_id: str) -> Agent:
-        if agent_id not in {keys.as_text(a) for a in self.client.smembers(keys.AGENTS)}:
-            raise NotFound(f"agent {agent_id}")
-        return self.agents.get(agent_id)
-
-    def _tell_customer(
-        self, conversation: Conversation, target: Agent, reason: str, now: float
-    ) -> tuple[TranscriptEntry, OutboundJob] | None:
-        rules = self.rules().rules
-        if not conversation.is_window_open(now):
-            return None
-        text = message(rules, "transferred", conversation.bot.language, to=target.name, reason=reason)
-        if text is None:
-            return None
-        return reply(conversation, text_request(conversation, text), "system", now, self.partitions)

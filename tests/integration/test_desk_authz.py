@@ -42,6 +42,16 @@ MATRIX = {
 }
 
 
+def desk_settings(redis_url: str) -> Settings:
+    return Settings(
+        redis_url=redis_url,
+        whatsapp_access_token="t",
+        whatsapp_app_secret="s",
+        whatsapp_verify_token="v",
+        handover_partitions=4,
+    )
+
+
 def setup(redis_url: str) -> tuple[str, dict[str, str | None]]:
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     store, agents = Store(client), AgentStore(client)
@@ -89,13 +99,7 @@ def setup(redis_url: str) -> tuple[str, dict[str, str | None]]:
 def test_desk_authorization_matrix(redis_url, who, route):
     conversation_id, tokens = setup(redis_url)
     method, suffix, payload = ROUTES[route]
-    settings = Settings(
-        redis_url=redis_url,
-        whatsapp_access_token="t",
-        whatsapp_app_secret="s",
-        whatsapp_verify_token="v",
-        handover_partitions=4,
-    )
+    settings = desk_settings(redis_url)
 
     async def call() -> tuple[int, dict]:
         async with TestClient(TestServer(build_app(settings))) as http:
@@ -113,13 +117,7 @@ def test_desk_authorization_matrix(redis_url, who, route):
 
 def test_unknown_conversation_is_404_for_everyone_signed_in(redis_url):
     _, tokens = setup(redis_url)
-    settings = Settings(
-        redis_url=redis_url,
-        whatsapp_access_token="t",
-        whatsapp_app_secret="s",
-        whatsapp_verify_token="v",
-        handover_partitions=4,
-    )
+    settings = desk_settings(redis_url)
 
     async def call() -> int:
         async with TestClient(TestServer(build_app(settings))) as http:
@@ -135,13 +133,7 @@ def test_warm_transfer_over_http(redis_url):
     conversation_id, tokens = setup(redis_url)
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     colleague = AgentStore(client).by_token(tokens["colleague"])
-    settings = Settings(
-        redis_url=redis_url,
-        whatsapp_access_token="t",
-        whatsapp_app_secret="s",
-        whatsapp_verify_token="v",
-        handover_partitions=4,
-    )
+    settings = desk_settings(redis_url)
 
     async def call() -> list[tuple[int, str | None]]:
         async with TestClient(TestServer(build_app(settings))) as http:
