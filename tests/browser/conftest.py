@@ -1,0 +1,73 @@
+"""Browser tests: Playwright for Python driving Debian's Chromium (never a downloaded browser).
+
+`scripts/ensure-test-tools` installs /usr/bin/chromium; the `stack` fixture runs redis-server,
+`handover serve` and `handover worker` as processes, in sandbox mode. Screenshots go to
+`test-artifacts/screenshots/` (kept by CI as artifacts; look at them)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.stack import Stack
+
+CHROMIUM = os.environ.get("HANDOVER_TEST_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+# As root in a container, with a closed network: no sandbox, no background calls home.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} missing in CI: scripts/ensure-test-tools must install chromium")
+        pytest.skip(f"no Chromium at {CHROMIUM} (run `make test`, which installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def stack(redis_url: str, tmp_path: Path) -> Iterator[Stack]:
+    running = Stack(redis_url, tmp_path).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def new_page(browser, locale: str = "pt-BR"):  # type: ignore[no-untyped-def]
+    """A fresh browser context (own storage) at 1280×800, the size the console must be readable at."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale=locale)
+    return context.new_page()
+
+
+def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=False)
+    return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fresh_artifacts() -> None:
+    if ARTIFACTS.exists():
+        shutil.rmtree(ARTIFACTS)
