@@ -13,6 +13,7 @@ from redis.asyncio import Redis as AsyncRedis
 from app import metrics, wiring
 from config.settings import Settings
 from desk import api as desk_api
+from desk import console
 from desk.api import DESK, DeskContext
 from desk.live import EventHub
 from handover.agents import AgentStore, Presence, Role
@@ -56,6 +57,7 @@ def build_app(
     app.cleanup_ctx.append(_resources(settings, redis_client, sync_client))
     app.add_routes(views.routes())
     app.add_routes(desk_api.routes())
+    app.add_routes(console.routes())
     app.add_routes(
         [web.get("/healthz", healthz), web.get("/readyz", readyz), web.get("/metrics", metrics.metrics)]
     )
