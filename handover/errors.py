@@ -29,3 +29,9 @@ class WindowClosed(Conflict):
 
 class Unavailable(Conflict):
     code = "not_available"
+
+
+class Invalid(DomainError):
+    """A request that names something that does not exist in the rules, or misses what it needs (422)."""
+
+    code = "invalid"

@@ -11,7 +11,7 @@ from handover import keys
 from handover.agents import Agent, Presence
 from handover.conversation import BotState, Conversation, ConversationState
 from handover.enqueue import queue_sends, reply, text_request
-from handover.errors import Conflict, NotFound, NotYours, Unavailable, WindowClosed
+from handover.errors import Conflict, Invalid, NotFound, NotYours, Unavailable, WindowClosed
 from handover.events import EventType, publish
 from handover.message import Button, OutboundKind, OutboundRequest
 from handover.queues import PRIORITY_SPAN
@@ -107,10 +107,52 @@ class Desk:
         now = time.time() if now is None else now
         conversation = self._held(agent, conversation_id)
         if not conversation.is_window_open(now):
-            raise WindowClosed("more than 24 hours since the customer last wrote: send an approved template")
-        entry, job = reply(
-            conversation, text_request(conversation, text), f"agent:{agent.id}", now, self.partitions
+            raise WindowClosed(
+                "more than 24 hours since the customer last wrote: send an approved template instead "
+                f"(POST /api/v1/conversations/{conversation_id}/template; GET /api/v1/templates lists them)"
+            )
+        return self._queue_reply(agent, conversation, text_request(conversation, text), now)
+
+    def send_template(
+        self,
+        agent: Agent,
+        conversation_id: str,
+        name: str,
+        language: str,
+        params: list[str],
+        now: float | None = None,
+    ) -> str:
+        """An approved template from the rules file: allowed in or out of the 24-hour window."""
+        now = time.time() if now is None else now
+        conversation = self._held(agent, conversation_id)
+        templates = self.rules().rules.templates if self.rules is not None else {}
+        template = templates.get(name)
+        if template is None:
+            known = ", ".join(sorted(templates)) or "none in the rules file"
+            raise Invalid(f"unknown template {name!r} (known: {known})")
+        if language not in template.languages:
+            raise Invalid(
+                f"template {name!r} has no {language!r} text (has: {', '.join(template.languages)})"
+            )
+        if len(params) != template.params(language):
+            raise Invalid(
+                f"template {name!r} takes {template.params(language)} parameters, got {len(params)}"
+            )
+        request = OutboundRequest(
+            kind=OutboundKind.TEMPLATE,
+            phone_number_id=conversation.phone_number_id,
+            to=conversation.address,
+            text=template.render(language, params),  # what the agent and the transcript read
+            template_name=name,
+            template_language=language,
+            template_params=params,
         )
+        return self._queue_reply(agent, conversation, request, now)
+
+    def _queue_reply(
+        self, agent: Agent, conversation: Conversation, request: OutboundRequest, now: float
+    ) -> str:
+        entry, job = reply(conversation, request, f"agent:{agent.id}", now, self.partitions)
         with self.client.pipeline(transaction=True) as pipe:
             pipe.hincrby(keys.conversation_key(conversation.id), "messages_out", 1)
             self.store.append_entry(pipe, conversation.id, entry)

@@ -7,6 +7,7 @@ Every problem names the file, line, column and key path, e.g.
 from __future__ import annotations
 
 import hashlib
+import re
 import string
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from handover.rules.model import Escalate, Rules
+from handover.rules.model import TEMPLATE_PLACEHOLDER, Escalate, Rules
 
 Loc = tuple[str | int, ...]
 
@@ -228,6 +229,22 @@ def check_references(rules: Rules) -> Iterator[tuple[Loc, str]]:
         yield from _texts(rules.csat.thanks, ("csat", "thanks"), languages, INTENT_VARIABLES)
         for o, option in enumerate(rules.csat.options):
             yield from _texts(option.title, ("csat", "options", o, "title"), languages, set(), limit=20)
+    yield from _templates(rules)
+
+
+def _templates(rules: Rules) -> Iterator[tuple[Loc, str]]:
+    languages = set(rules.languages)
+    for name, template in rules.templates.items():
+        if not re.fullmatch(r"[a-z0-9_]{1,512}", name):
+            yield ("templates", name), "a template name is lowercase letters, digits and underscores"
+        yield from _texts(template.description, ("templates", name, "description"), languages, set())
+        for code, body in template.languages.items():
+            at: Loc = ("templates", name, "languages", code)
+            if not re.fullmatch(r"[a-z]{2,3}(_[A-Z]{2})?", code):
+                yield at, f"{code!r} is not a WhatsApp language code (e.g. pt_BR, en_US, es)"
+            numbers = sorted({int(n) for n in TEMPLATE_PLACEHOLDER.findall(body)})
+            if numbers != list(range(1, len(numbers) + 1)):
+                yield at, f"placeholders must be {{{{1}}}}, {{{{2}}}}... in order, got {numbers}"
 
 
 def _texts(

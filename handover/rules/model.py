@@ -216,6 +216,26 @@ class Csat(_Strict):
     thanks: Texts
 
 
+TEMPLATE_PLACEHOLDER = re.compile(r"\{\{(\d+)\}\}")
+
+
+class Template(_Strict):
+    """A message template approved at Meta: what agents may send once the 24-hour window has closed.
+
+    The body is Meta's approved text per language code (e.g. pt_BR), with {{1}}, {{2}}... placeholders;
+    it is what the agent previews and what the transcript shows."""
+
+    description: Texts | None = Field(default=None, description="what it is for, as agents read it")
+    languages: dict[str, str] = Field(min_length=1, description="Meta language code -> approved body text")
+
+    def params(self, language: str) -> int:
+        """How many parameters the body takes: its highest {{n}}."""
+        return max((int(n) for n in TEMPLATE_PLACEHOLDER.findall(self.languages[language])), default=0)
+
+    def render(self, language: str, params: list[str]) -> str:
+        return TEMPLATE_PLACEHOLDER.sub(lambda m: params[int(m.group(1)) - 1], self.languages[language])
+
+
 class Rules(_Strict):
     """A whole rules file."""
 
@@ -233,6 +253,10 @@ class Rules(_Strict):
     )
     messages: dict[Name, Texts]
     csat: Csat | None = None
+    templates: dict[str, Template] = Field(
+        default_factory=dict,
+        description="approved message templates agents may send (name at Meta -> bodies)",
+    )
     reopen_within_seconds: int = Field(
         default=1800,
         ge=0,

@@ -89,6 +89,24 @@ BROKEN = [
         "rules.yaml:35:18 intents[2].collect[0].pattern: bad regular expression '^(\\\\d{4,12}$': "
         "missing ), unterminated subpattern at position 1",
     ),
+    (
+        "O pedido {{2}} foi atualizado: {{3}}.",
+        "O pedido {{2}} foi atualizado: {{4}}.",
+        "rules.yaml:172:14 templates.pedido_atualizado.languages.pt_BR: placeholders must be {{1}}, {{2}}... "
+        "in order, got [1, 2, 4]",
+    ),
+    (
+        '      en_US: "Hi {{1}}! This',
+        '      english: "Hi {{1}}! This',
+        "rules.yaml:166:16 templates.retomar_atendimento.languages.english: 'english' is not a WhatsApp "
+        "language code (e.g. pt_BR, en_US, es)",
+    ),
+    (
+        '      en: "Pick the conversation up after 24 hours"\n',
+        "",
+        "rules.yaml:162:7 templates.retomar_atendimento.description: missing the 'en' text (every text needs "
+        "en, pt)",
+    ),
 ]
 
 
@@ -98,6 +116,14 @@ def test_each_mistake_is_named_where_it_is(old, new, error):
     with pytest.raises(RulesError) as caught:
         parse_rules(BASE.replace(old, new, 1), "config/rules.yaml")
     assert str(caught.value) == error
+
+
+def test_templates_count_their_parameters_and_render_them():
+    template = load_rules(SHIPPED).rules.templates["pedido_atualizado"]
+    assert template.params("pt_BR") == 3
+    assert template.render("en_US", ["Ana", "4455", "shipped"]) == (
+        "Hi Ana! Order 4455 was updated: shipped. Reply to this message if you need help."
+    )
 
 
 def test_every_problem_is_listed_not_just_the_first():
