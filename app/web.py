@@ -17,6 +17,7 @@ from desk import console
 from desk.api import DESK, DeskContext
 from desk.live import EventHub
 from handover.agents import AgentStore, Presence, Role
+from handover.liveness import heartbeat_seconds, sweep_seconds
 from handover.routing import Desk
 from handover.rules.holder import RulesHolder
 from handover.store import Store
@@ -81,7 +82,7 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
             rules=holder,
             transfers=Transfers(store, agents, holder, settings.handover_partitions),
             warm=WarmTransfers(store, agents, holder, settings.handover_partitions),
-            hub=EventHub(client),
+            hub=EventHub(client, heartbeat_seconds(settings.handover_presence_grace_seconds)),
         )
         app[DESK].hub.start()
         app[WEBHOOK] = WebhookContext(
@@ -140,6 +141,9 @@ def _start_embedded_worker(settings: Settings, server: fakeredis.FakeServer):  #
             Periodic("announce", 30.0, runtime.announce),
             Periodic("offers", 5.0, runtime.expire_offers),
             Periodic("windows", 60.0, runtime.watch_windows),
+            Periodic(
+                "presence", sweep_seconds(settings.handover_presence_grace_seconds), runtime.drop_gone_agents
+            ),
         ],
     )
     dispatcher.start()

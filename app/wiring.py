@@ -11,6 +11,7 @@ from config.settings import Settings
 from handover.abandon import watch_windows
 from handover.agents import AgentStore
 from handover.announce import announce_positions
+from handover.liveness import drop_gone
 from handover.outbound import Sender, SendMany
 from handover.processing import Processor
 from handover.queues import RedisQueueView
@@ -18,6 +19,7 @@ from handover.rules.bot import RuleBot
 from handover.rules.directory import RulesDirectory
 from handover.rules.holder import RulesHolder
 from handover.store import Store
+from handover.transfers import Transfers
 from handover.warm import WarmTransfers
 from workers.runtime import WorkerRuntime
 from workers.transport import ConcurrentSender, LoopThread, SandboxOutbox
@@ -83,6 +85,12 @@ def worker_runtime(settings: Settings, client: redis.Redis) -> WorkerRuntime:
         expire_offers=WarmTransfers(
             store, AgentStore(client), holder, settings.handover_partitions
         ).expire_offers,
+        drop_gone_agents=lambda: drop_gone(
+            client,
+            AgentStore(client),
+            Transfers(store, AgentStore(client), holder, settings.handover_partitions),
+            settings.handover_presence_grace_seconds,
+        ),
         sender=Sender(store=store, send_many=send_many),
         batch_size=settings.handover_batch_size,
         lease_seconds=settings.handover_lease_seconds,

@@ -11,6 +11,7 @@ from app import wiring
 from config.settings import Settings
 from handover import keys
 from handover.keys import Lane
+from handover.liveness import sweep_seconds
 from handover.streams import ensure_groups, pop_wakeups, sweep
 from workers import jobs, runtime
 from workers.dispatcher import Dispatcher, Periodic
@@ -72,11 +73,16 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
             WINDOWS_SECONDS,
             lambda: queue.enqueue(jobs.watch_windows, job_timeout=120, result_ttl=0),
         )
+        presence = Periodic(
+            "presence",
+            sweep_seconds(settings.handover_presence_grace_seconds),
+            lambda: queue.enqueue(jobs.drop_gone_agents, job_timeout=60, result_ttl=0),
+        )
         dispatcher = Dispatcher(
             client,
             settings.handover_partitions,
             lambda lane, p: enqueue_drain(queue, lane, p),
-            periodic=[announce, offers, windows],
+            periodic=[announce, offers, windows, presence],
         )
         dispatcher.start()
         try:

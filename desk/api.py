@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
@@ -21,13 +21,16 @@ from desk.models import (
     SendBody,
     SentView,
     StatusBody,
+    TemplateBody,
+    TemplateView,
     TransferBody,
 )
 from desk.openapi import Route, openapi_document
 from handover import keys
 from handover.agents import Agent, AgentStore, Presence
 from handover.conversation import ConversationState
-from handover.errors import Conflict, DomainError, NotFound, NotYours
+from handover.errors import Conflict, DomainError, Invalid, NotFound, NotYours
+from handover.events import EventType
 from handover.queues import enqueued_at
 from handover.routing import Desk
 from handover.rules.loader import LoadedRules
@@ -36,7 +39,7 @@ from handover.transfers import TransferRequest, Transfers
 from handover.warm import WarmTransfers
 
 PREFIX = "/api/v1"
-_STATUS = {NotFound: 404, NotYours: 403, Conflict: 409}
+_STATUS = {NotFound: 404, NotYours: 403, Conflict: 409, Invalid: 422}
 
 
 @dataclass
@@ -133,6 +136,25 @@ async def set_status(request: web.Request) -> web.Response:
     return ok(AgentView.of(fresh, int(load)))
 
 
+async def list_agents(request: web.Request) -> web.Response:
+    """Colleagues, for transfers and the supervisor's view: presence and load, never tokens."""
+    ctx = request.app[DESK]
+    return ok(await asyncio.to_thread(_agent_views, ctx))
+
+
+def _agent_views(ctx: DeskContext) -> list[AgentView]:
+    everyone = sorted(ctx.agents.all(), key=lambda a: a.name.lower())
+    with ctx.store.client.pipeline(transaction=False) as pipe:
+        for agent in everyone:
+            pipe.scard(keys.agent_load_key(agent.id))
+        loads = pipe.execute()
+    return [AgentView.of(agent, int(load)) for agent, load in zip(everyone, loads, strict=True)]
+
+
+async def list_templates(request: web.Request) -> web.Response:
+    return ok(TemplateView.all_of(request.app[DESK].rules().rules))
+
+
 async def queues(request: web.Request) -> web.Response:
     ctx, agent = request.app[DESK], request[AGENT]
     rules = ctx.rules().rules
@@ -204,6 +226,15 @@ async def send_message(request: web.Request) -> web.Response:
     return ok(SentView(id=entry_id, status="pending"), status=202)
 
 
+async def send_template(request: web.Request) -> web.Response:
+    ctx, agent = request.app[DESK], request[AGENT]
+    body: TemplateBody = await body_of(request, TemplateBody)
+    entry_id = await asyncio.to_thread(
+        ctx.desk.send_template, agent, request.match_info["id"], body.name, body.language, body.params
+    )
+    return ok(SentView(id=entry_id, status="pending"), status=202)
+
+
 async def transfer(request: web.Request) -> web.Response:
     ctx, agent = request.app[DESK], request[AGENT]
     body: TransferBody = await body_of(request, TransferBody)
@@ -242,9 +273,40 @@ async def release(request: web.Request) -> web.Response:
     return ok(await asyncio.to_thread(ConversationDetail.load, ctx.store, conversation))
 
 
+async def events(request: web.Request) -> web.StreamResponse:
+    ctx, agent = request.app[DESK], request[AGENT]
+    return await stream(request, ctx.hub, agent.id, agent.queues, agent.is_supervisor)
+
+
+EVENTS = (
+    "Server-sent events until the client disconnects: `event:` is one of "
+    + ", ".join(get_args(EventType))
+    + "; `data:` is JSON with conversation_id, agent_id, queue and the event's own fields; `id:` is the "
+    "stream position. Comment lines (`:`) are heartbeats. An agent hears of their own conversations and "
+    "their queues; supervisors of everything. Keeping it open marks the agent as connected: when every "
+    "stream of theirs has been gone past HANDOVER_PRESENCE_GRACE_SECONDS they go offline and their "
+    "conversations go back to the queue."
+)
+
 ROUTES = [
     Route("GET", "/me", me, "The signed-in agent", response=AgentView),
     Route("PUT", "/me/status", set_status, "Set presence", body=StatusBody, response=AgentView),
+    Route(
+        "GET",
+        "/agents",
+        list_agents,
+        "Every agent: presence, queues, load and capacity",
+        response=AgentView,
+        many=True,
+    ),
+    Route(
+        "GET",
+        "/templates",
+        list_templates,
+        "Approved message templates (from the rules file), one per name and language",
+        response=TemplateView,
+        many=True,
+    ),
     Route(
         "GET",
         "/queues",
@@ -280,8 +342,18 @@ ROUTES = [
         "POST",
         "/conversations/{id}/messages",
         send_message,
-        "Reply (409 outside the 24-hour window)",
+        "Reply (409 window_closed outside the 24-hour window: send a template)",
         body=SendBody,
+        response=SentView,
+        status=202,
+    ),
+    Route(
+        "POST",
+        "/conversations/{id}/template",
+        send_template,
+        "Send an approved template, in or out of the 24-hour window (422: unknown name, language or "
+        "parameter count)",
+        body=TemplateBody,
         response=SentView,
         status=202,
     ),
@@ -308,15 +380,11 @@ ROUTES = [
         response=ConversationDetail,
     ),
     Route("POST", "/conversations/{id}/resolve", resolve, "Close it", response=ConversationDetail),
+    Route("GET", "/events", events, "Live events for the signed-in agent", events=EVENTS),
     Route(
         "POST", "/conversations/{id}/release", release, "Hand it back to the bot", response=ConversationDetail
     ),
 ]
-
-
-async def events(request: web.Request) -> web.StreamResponse:
-    ctx, agent = request.app[DESK], request[AGENT]
-    return await stream(request, ctx.hub, agent.id, agent.queues, agent.is_supervisor)
 
 
 async def openapi(request: web.Request) -> web.Response:
@@ -325,7 +393,7 @@ async def openapi(request: web.Request) -> web.Response:
 
 def routes() -> list[web.RouteDef]:
     table = [web.route(r.method, PREFIX + r.path, r.handler) for r in ROUTES]
-    return [*table, web.get(f"{PREFIX}/events", events), web.get(f"{PREFIX}/openapi.json", openapi)]
+    return [*table, web.get(f"{PREFIX}/openapi.json", openapi)]
 
 
 MIDDLEWARES = [json_errors, bearer_auth]

@@ -13,5 +13,5 @@ async def desk_page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
 
-def routes() -> list[web.RouteDef]:
+def routes() -> list[web.AbstractRouteDef]:
     return [web.get("/", desk_page), web.static("/static", STATIC)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from typing import Any
 
 import structlog
@@ -22,10 +23,16 @@ HEARTBEAT_SECONDS = 15.0
 class EventHub:
     """Reads the desk event stream once and hands each event to every subscriber's queue."""
 
-    def __init__(self, client: AsyncRedis) -> None:
+    def __init__(self, client: AsyncRedis, heartbeat: float = HEARTBEAT_SECONDS) -> None:
         self.client = client
+        self.heartbeat = heartbeat
         self.subscribers: set[asyncio.Queue[tuple[str, dict[str, str]]]] = set()
         self._task: asyncio.Task[None] | None = None
+
+    async def mark_seen(self, agent_id: str) -> None:
+        """This agent has a desk connected now (see handover/liveness.py); Redis away: the next beat will."""
+        with contextlib.suppress(Exception):
+            await self.client.zadd(keys.AGENTS_LIVE, {agent_id: int(time.time() * 1000)})
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._read())
@@ -69,20 +76,30 @@ def sse(entry_id: str, event: dict[str, str]) -> bytes:
 async def stream(
     request: web.Request, hub: EventHub, agent_id: str, queues: list[str], supervisor: bool
 ) -> web.StreamResponse:
-    """Server-sent events for one agent until they disconnect, with a heartbeat comment now and then."""
+    """Server-sent events for one agent until they disconnect, with a heartbeat comment now and then.
+
+    Every beat also marks the agent as connected; when the last of their streams has been gone past the
+    grace period, the workers' presence sweep takes them offline and re-queues their conversations."""
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     )
     await response.prepare(request)
     inbox: asyncio.Queue[tuple[str, dict[str, str]]] = asyncio.Queue(maxsize=1000)
     hub.subscribers.add(inbox)
+    await hub.mark_seen(agent_id)
+    beat = time.monotonic()
     try:
         await response.write(b": connected\n\n")
         while True:
             try:
-                entry_id, event = await asyncio.wait_for(inbox.get(), HEARTBEAT_SECONDS)
+                entry_id, event = await asyncio.wait_for(inbox.get(), hub.heartbeat)
             except TimeoutError:
+                entry_id, event = "", {}
+            if time.monotonic() - beat >= hub.heartbeat:
+                beat = time.monotonic()
+                await hub.mark_seen(agent_id)
                 await response.write(b": keep-alive\n\n")
+            if not event:
                 continue
             if is_for(event, agent_id, queues, supervisor):
                 await response.write(sse(entry_id, event))
@@ -90,4 +107,5 @@ async def stream(
         pass
     finally:
         hub.subscribers.discard(inbox)
+        await hub.mark_seen(agent_id)  # the grace period counts from the moment it went
     return response

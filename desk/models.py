@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import time
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -10,6 +11,7 @@ from handover.agents import Agent, Presence, Role
 from handover.conversation import Conversation
 from handover.identity import VerifiedIdentity
 from handover.packet import ContextPacket
+from handover.rules.model import Rules
 from handover.store import Store
 from handover.transcript import TranscriptEntry
 
@@ -24,6 +26,12 @@ class StatusBody(_Body):
 
 class SendBody(_Body):
     text: str = Field(min_length=1, max_length=4096)
+
+
+class TemplateBody(_Body):
+    name: str = Field(min_length=1, max_length=512)
+    language: str = Field(min_length=2, max_length=16)
+    params: list[Annotated[str, Field(min_length=1, max_length=1024)]] = Field(default_factory=list)
 
 
 class TransferBody(_Body):
@@ -82,6 +90,32 @@ class SentView(BaseModel):
     status: Literal["pending"]
 
 
+class TemplateView(BaseModel):
+    name: str
+    language: str
+    body: str
+    params: int
+    description: dict[str, str] | None
+
+    @classmethod
+    def all_of(cls, rules: Rules) -> list[TemplateView]:
+        return [
+            cls(name=name, language=code, body=body, params=t.params(code), description=t.description)
+            for name, t in sorted(rules.templates.items())
+            for code, body in t.languages.items()
+        ]
+
+
+class OfferView(BaseModel):
+    """A warm transfer under way: offered to `to_agent` by `by_agent`, until `expires_at`."""
+
+    to_agent: str
+    by_agent: str | None
+    reason: str | None
+    note: str | None
+    expires_at: float | None
+
+
 class ConversationSummary(BaseModel):
     id: str
     state: str
@@ -92,6 +126,8 @@ class ConversationSummary(BaseModel):
     wa_id: str | None
     updated_at: float
     window_expires_at: float | None
+    window_open: bool
+    offer: OfferView | None
 
     @classmethod
     def of(cls, c: Conversation) -> ConversationSummary:
@@ -105,6 +141,16 @@ class ConversationSummary(BaseModel):
             wa_id=c.wa_id,
             updated_at=c.updated_at,
             window_expires_at=c.window_expires_at,
+            window_open=c.is_window_open(time.time()),
+            offer=None
+            if c.offer_to is None
+            else OfferView(
+                to_agent=c.offer_to,
+                by_agent=c.offer_by,
+                reason=c.offer_reason,
+                note=c.offer_note or None,
+                expires_at=c.offer_expires_at,
+            ),
         )
 
 

@@ -25,6 +25,7 @@ class Route:
     many: bool = False
     status: int = 200
     extra: dict[int, str] = field(default_factory=dict)
+    events: str | None = None  # a server-sent events stream: what its events are
 
 
 def openapi_document(routes: list[Route], prefix: str) -> dict[str, Any]:
@@ -47,6 +48,11 @@ def openapi_document(routes: list[Route], prefix: str) -> dict[str, Any]:
             responses[str(route.status)] = {
                 "description": "OK",
                 "content": {"application/json": {"schema": schema}},
+            }
+        if route.events is not None:
+            responses["200"] = {
+                "description": route.events,
+                "content": {"text/event-stream": {"schema": {"type": "string"}}},
             }
         for status, text in route.extra.items():
             responses[str(status)] = {"description": text, **(error if status >= 400 else {})}

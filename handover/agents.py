@@ -12,6 +12,7 @@ import redis
 from pydantic import BaseModel, Field
 
 from handover import keys
+from handover.events import publish
 
 
 class Role(StrEnum):
@@ -104,5 +105,9 @@ class AgentStore:
             pipe.srem(keys.AGENTS, agent_id)
             pipe.execute()
 
-    def set_status(self, agent_id: str, status: Presence) -> None:
-        self.client.hset(keys.agent_key(agent_id), "status", status.value)
+    def set_status(self, agent_id: str, status: Presence, why: str = "set_by_agent") -> None:
+        """Change presence and tell the desks (supervisors see it live)."""
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.agent_key(agent_id), "status", status.value)
+            publish(pipe, "agent_status", "", agent_id=agent_id, status=status.value, why=why)
+            pipe.execute()

@@ -21,6 +21,7 @@ EventType = Literal[
     "transfer_declined",
     "window_closing",
     "abandoned",
+    "agent_status",
 ]
 KEPT = 10_000
 

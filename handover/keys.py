@@ -132,6 +132,7 @@ def decisions_key(conversation_id: str) -> str:
 
 
 AGENTS = f"{PREFIX}agents"  # set of agent ids
+AGENTS_LIVE = f"{PREFIX}agents:live"  # zset agent id -> last moment a desk of theirs was connected (ms)
 
 
 def agent_key(agent_id: str) -> str:

@@ -28,6 +28,12 @@ def watch_windows() -> object:
     return runtime.current().watch_windows()
 
 
+def drop_gone_agents() -> object:
+    """Agents whose desk has been disconnected past the grace period: offline, conversations re-queued."""
+    structlog.contextvars.clear_contextvars()
+    return runtime.current().drop_gone_agents()
+
+
 def drain_partition(lane: str, partition: int) -> int:
     """Handle what waits in one partition stream, under its lease; 0 if another drainer has it."""
     structlog.contextvars.clear_contextvars()

@@ -55,7 +55,7 @@ def stack(redis_url: str, tmp_path: Path) -> Iterator[Stack]:
 
 
 def new_page(browser, locale: str = "pt-BR"):  # type: ignore[no-untyped-def]
-    """A fresh browser context (own storage) at 1280×800, the size the console must be readable at."""
+    """A fresh browser context (own storage) at 1280x800, the size the console must be readable at."""
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale=locale)
     return context.new_page()
 

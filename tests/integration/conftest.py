@@ -67,6 +67,7 @@ def desk(redis_url):
         "store": store,
         "id": conversation.id,
         "agent": agent,
+        "agents": agents,
         "desk": Desk(store, 4),
         "transfers": Transfers(store, agents, RULES, 4),
         "warm": WarmTransfers(store, agents, RULES, 4),

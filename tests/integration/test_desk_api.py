@@ -16,8 +16,12 @@ from aiohttp.test_utils import TestClient, TestServer
 from app.web import build_app
 from config.settings import Settings
 from handover import keys
+from handover.agents import AgentStore
+from handover.liveness import drop_gone
 from handover.message import CustomerRef
+from handover.rules.holder import RulesHolder
 from handover.store import Store
+from handover.transfers import Transfers
 from tests.fakes.graph_server import FakeGraph
 from tests.support.processes import ROOT, Process, wait_for
 from tests.support.webhook import PNID, SECRET, body, signed, text_message
@@ -245,6 +249,120 @@ def test_window_closed_refusal_and_release_to_the_bot(redis_url, world):
     run(scenario())
 
 
+def test_templates_go_out_after_the_window_closed(redis_url, world):
+    settings, graph = world
+    _, ana = add_agent(redis_url, "Ana", "general")
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    store = Store(client)
+
+    async def scenario() -> None:
+        async with TestClient(TestServer(build_app(settings))) as http:
+            auth = {"Authorization": f"Bearer {ana}"}
+            listed = await (await http.get("/api/v1/templates", headers=auth)).json()
+            offered = {(t["name"], t["language"]): t["params"] for t in listed}
+            assert offered[("retomar_atendimento", "pt_BR")] == 1
+            assert offered[("pedido_atualizado", "en_US")] == 3
+
+            raw, headers = customer_says("5511922223333", "atendente", 1)
+            await http.post("/webhook", data=raw, headers=headers)
+            conversation = await asyncio.to_thread(
+                wait_for, lambda: _queued(store, "5511922223333"), 30, "queued"
+            )
+            await http.put("/api/v1/me/status", json={"status": "available"}, headers=auth)
+            assert (await http.post("/api/v1/queues/next", headers=auth)).status == 200
+            path = f"/api/v1/conversations/{conversation.id}"
+            client.hset(keys.conversation_key(conversation.id), "window_expires_at", "1000")  # long ago
+            refused = await http.post(f"{path}/messages", json={"text": "oi"}, headers=auth)
+            assert "/template" in (await refused.json())["error"]["message"]
+            detail = await (await http.get(path, headers=auth)).json()
+            assert detail["window_open"] is False
+
+            for wrong, why in [
+                ({"name": "nope", "language": "pt_BR"}, "unknown template"),
+                ({"name": "retomar_atendimento", "language": "de_DE", "params": ["Ana"]}, "no 'de_DE'"),
+                ({"name": "retomar_atendimento", "language": "pt_BR"}, "takes 1 parameters, got 0"),
+            ]:
+                bad = await http.post(f"{path}/template", json=wrong, headers=auth)
+                assert bad.status == 422, await bad.text()
+                assert why in (await bad.json())["error"]["message"]
+            sent = await http.post(
+                f"{path}/template",
+                json={"name": "retomar_atendimento", "language": "pt_BR", "params": ["Ana"]},
+                headers=auth,
+            )
+            assert sent.status == 202, await sent.text()
+            entry_id = (await sent.json())["id"]
+
+            def delivered_template():
+                bodies = [r["json"] for r in graph.snapshot()]
+                return [b for b in bodies if b.get("type") == "template" and b["to"] == "5511922223333"]
+
+            (body_sent,) = await asyncio.to_thread(wait_for, delivered_template, 30, "the template at Meta")
+            assert body_sent["template"] == {
+                "name": "retomar_atendimento",
+                "language": {"code": "pt_BR"},
+                "components": [{"type": "body", "parameters": [{"type": "text", "text": "Ana"}]}],
+            }
+            shown = await asyncio.to_thread(
+                wait_for,
+                lambda: next(
+                    (
+                        e
+                        for e in store.transcript(conversation.id)
+                        if e.id == entry_id and e.delivery.wa_message_id
+                    ),
+                    None,
+                ),
+                30,
+                "the template's delivery in the transcript",
+            )
+            assert shown.kind == "template" and shown.author.startswith("agent:")
+            assert shown.text.startswith("Olá, Ana! Aqui é a equipe de atendimento.")
+
+    run(scenario())
+
+
+def test_a_desk_gone_past_the_grace_period_puts_its_conversations_back(redis_url, world):
+    """The agent's live stream drops (laptop closed): after the grace period they are offline and what they
+    held waits again, ahead of newer conversations, with reason agent_unavailable."""
+    settings, _ = world
+    ana_id, ana = add_agent(redis_url, "Ana", "general")
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    store = Store(client)
+
+    async def scenario() -> None:
+        async with TestClient(TestServer(build_app(settings))) as http:
+            auth = {"Authorization": f"Bearer {ana}"}
+            raw, headers = customer_says("5511944445555", "atendente", 1)
+            await http.post("/webhook", data=raw, headers=headers)
+            conversation = await asyncio.to_thread(
+                wait_for, lambda: _queued(store, "5511944445555"), 30, "queued"
+            )
+            await http.put("/api/v1/me/status", json={"status": "available"}, headers=auth)
+            assert (await http.post("/api/v1/queues/next", headers=auth)).status == 200
+            async with http.get("/api/v1/events", headers=auth) as stream:
+                assert (await stream.content.readline()).startswith(b": connected")
+                connected_at = client.zscore(keys.AGENTS_LIVE, ana_id)
+            # the stream closed: the mark says when; the sweep (run here as the workers run it) waits the
+            # grace period from that moment, no longer
+            await asyncio.to_thread(
+                wait_for, lambda: client.zscore(keys.AGENTS_LIVE, ana_id) != connected_at, 10, "the mark"
+            )
+            gone_at = client.zscore(keys.AGENTS_LIVE, ana_id) / 1000
+            assert store.conversation(conversation.id).agent_id == ana_id
+            agents = AgentStore(client)
+            transfers = Transfers(store, agents, RulesHolder(settings.handover_rules), 4)
+            assert drop_gone(client, agents, transfers, 60, now=gone_at + 59) == []
+            assert drop_gone(client, agents, transfers, 60, now=gone_at + 61) == [ana_id]
+            back = store.conversation(conversation.id)
+            assert (back.state, back.agent_id, back.queue) == ("queued", None, "general")
+            me = await (await http.get("/api/v1/me", headers=auth)).json()
+            assert (me["status"], me["load"]) == ("offline", 0)
+            assert store.packet(conversation.id).transfers[-1].reason == "agent_unavailable"
+
+    run(scenario())
+
+
 def _current(store: Store, wa_id: str):
     return store.current_conversation(CustomerRef(phone_number_id=PNID, wa_id=wa_id))
 
@@ -298,7 +416,8 @@ def test_live_events_reach_the_agents_they_concern(redis_url, world):
             )
             for task in listeners:
                 task.cancel()
-            kinds = [(k, e["conversation_id"]) for k, e in anas]
+            assert ("agent_status", "available") in [(k, e.get("status")) for k, e in anas]
+            kinds = [(k, e["conversation_id"]) for k, e in anas if k != "agent_status"]
             assert kinds[:3] == [
                 ("waiting", conversation.id),
                 ("assigned", conversation.id),

@@ -27,18 +27,19 @@ pytestmark = pytest.mark.integration
 ROUTES = [
     ("GET", "", None),
     ("POST", "/messages", {"text": "olá"}),
+    ("POST", "/template", {"name": "retomar_atendimento", "language": "pt_BR", "params": ["Ana"]}),
     ("POST", "/transfer", {"to_queue": "billing", "reason": "financeiro"}),
     ("POST", "/resolve", None),
     ("POST", "/release", None),
 ]
 # who -> expected status per route, in ROUTES order
 MATRIX = {
-    "nobody": [401, 401, 401, 401, 401],
-    "bad_token": [401, 401, 401, 401, 401],
-    "other_queue": [403, 403, 403, 403, 403],
-    "colleague": [403, 403, 403, 403, 403],
-    "holder": [200, 202, 200, 200, 200],
-    "supervisor": [200, 403, 200, 403, 403],  # sees and moves everything; answers and closes only its own
+    "nobody": [401, 401, 401, 401, 401, 401],
+    "bad_token": [401, 401, 401, 401, 401, 401],
+    "other_queue": [403, 403, 403, 403, 403, 403],
+    "colleague": [403, 403, 403, 403, 403, 403],
+    "holder": [200, 202, 202, 200, 200, 200],
+    "supervisor": [200, 403, 403, 200, 403, 403],  # sees and moves everything; answers and closes only its own
 }
 
 

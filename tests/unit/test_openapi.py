@@ -1,0 +1,37 @@
+"""The OpenAPI document describes every desk route the app serves, with the models that validate them."""
+
+from __future__ import annotations
+
+from app.web import build_app
+from config.settings import Settings
+from desk.api import PREFIX, ROUTES
+from desk.openapi import openapi_document
+
+
+def served_routes() -> set[tuple[str, str]]:
+    app = build_app(Settings(redis_url="redis://unused", handover_partitions=2))
+    found = set()
+    for route in app.router.routes():
+        path = route.resource.canonical if route.resource is not None else ""
+        if path.startswith(PREFIX) and route.method != "HEAD" and path != f"{PREFIX}/openapi.json":
+            found.add((route.method.lower(), path))
+    return found
+
+
+def test_every_served_desk_route_is_documented():
+    spec = openapi_document(ROUTES, PREFIX)
+    documented = {(method, path) for path, ops in spec["paths"].items() for method in ops}
+    assert served_routes() == documented
+    assert ("post", "/api/v1/conversations/{id}/template") in documented
+
+
+def test_bodies_and_the_event_stream_are_described():
+    spec = openapi_document(ROUTES, PREFIX)
+    template = spec["paths"]["/api/v1/conversations/{id}/template"]["post"]
+    body = template["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert body.endswith("/TemplateBody")
+    assert set(spec["components"]["schemas"]["TemplateBody"]["required"]) == {"name", "language"}
+    assert {"401", "403", "404", "409", "422"} <= set(template["responses"])
+    events = spec["paths"]["/api/v1/events"]["get"]["responses"]["200"]
+    assert "text/event-stream" in events["content"]
+    assert "transfer_offered" in events["description"] and "agent_status" in events["description"]
