@@ -18,6 +18,8 @@ from handover.events import is_for
 log = structlog.get_logger(__name__)
 
 HEARTBEAT_SECONDS = 15.0
+INBOX_SIZE = 1000  # events waiting for one slow client before its stream is closed
+OVERFLOW: dict[str, str] = {"type": "_overflow"}
 
 
 class EventHub:
@@ -59,7 +61,17 @@ class EventHub:
                     last = keys.as_text(entry_id)
                     event = {keys.as_text(k): keys.as_text(v) for k, v in fields.items()}
                     for queue in list(self.subscribers):
-                        queue.put_nowait((last, event))
+                        _offer(queue, last, event)
+
+
+def _offer(queue: asyncio.Queue[tuple[str, dict[str, str]]], entry_id: str, event: dict[str, str]) -> None:
+    """Hand an event to one stream; a stream too far behind gets told to close instead of stalling all."""
+    try:
+        queue.put_nowait((entry_id, event))
+    except asyncio.QueueFull:
+        with contextlib.suppress(asyncio.QueueEmpty):
+            queue.get_nowait()
+        queue.put_nowait(("", OVERFLOW))
 
 
 def sse(entry_id: str, event: dict[str, str]) -> bytes:
@@ -83,12 +95,12 @@ async def stream(
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     )
-    await response.prepare(request)
-    inbox: asyncio.Queue[tuple[str, dict[str, str]]] = asyncio.Queue(maxsize=1000)
-    hub.subscribers.add(inbox)
-    await hub.mark_seen(agent_id)
-    beat = time.monotonic()
+    inbox: asyncio.Queue[tuple[str, dict[str, str]]] = asyncio.Queue(maxsize=INBOX_SIZE)
+    hub.subscribers.add(inbox)  # before the answer starts: a client that sees 200 misses nothing after it
     try:
+        await response.prepare(request)
+        await hub.mark_seen(agent_id)
+        beat = time.monotonic()
         await response.write(b": connected\n\n")
         while True:
             try:
@@ -101,6 +113,8 @@ async def stream(
                 await response.write(b": keep-alive\n\n")
             if not event:
                 continue
+            if event is OVERFLOW:
+                break  # too slow to keep up: close, so the client reconnects and reloads what it shows
             if is_for(event, agent_id, queues, supervisor):
                 await response.write(sse(entry_id, event))
     except (ConnectionResetError, asyncio.CancelledError):

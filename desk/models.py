@@ -128,6 +128,8 @@ class ConversationSummary(BaseModel):
     window_expires_at: float | None
     window_open: bool
     offer: OfferView | None
+    csat: str | None  # the survey option the customer tapped, once resolved
+    csat_score: int | None
 
     @classmethod
     def of(cls, c: Conversation) -> ConversationSummary:
@@ -142,6 +144,8 @@ class ConversationSummary(BaseModel):
             updated_at=c.updated_at,
             window_expires_at=c.window_expires_at,
             window_open=c.is_window_open(time.time()),
+            csat=c.csat,
+            csat_score=c.csat_score,
             offer=None
             if c.offer_to is None
             else OfferView(

@@ -326,12 +326,14 @@ def test_a_desk_gone_past_the_grace_period_puts_its_conversations_back(redis_url
     """The agent's live stream drops (laptop closed): after the grace period they are offline and what they
     held waits again, ahead of newer conversations, with reason agent_unavailable."""
     settings, _ = world
+    # a short grace period beats every second, so the server notices the closed stream soon
+    quick = settings.model_copy(update={"handover_presence_grace_seconds": 3.0})
     ana_id, ana = add_agent(redis_url, "Ana", "general")
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     store = Store(client)
 
     async def scenario() -> None:
-        async with TestClient(TestServer(build_app(settings))) as http:
+        async with TestClient(TestServer(build_app(quick))) as http:
             auth = {"Authorization": f"Bearer {ana}"}
             raw, headers = customer_says("5511944445555", "atendente", 1)
             await http.post("/webhook", data=raw, headers=headers)
@@ -352,8 +354,8 @@ def test_a_desk_gone_past_the_grace_period_puts_its_conversations_back(redis_url
             assert store.conversation(conversation.id).agent_id == ana_id
             agents = AgentStore(client)
             transfers = Transfers(store, agents, RulesHolder(settings.handover_rules), 4)
-            assert drop_gone(client, agents, transfers, 60, now=gone_at + 59) == []
-            assert drop_gone(client, agents, transfers, 60, now=gone_at + 61) == [ana_id]
+            assert drop_gone(client, agents, transfers, 3, now=gone_at + 2.9) == []
+            assert drop_gone(client, agents, transfers, 3, now=gone_at + 3.1) == [ana_id]
             back = store.conversation(conversation.id)
             assert (back.state, back.agent_id, back.queue) == ("queued", None, "general")
             me = await (await http.get("/api/v1/me", headers=auth)).json()
