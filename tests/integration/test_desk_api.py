@@ -221,13 +221,7 @@ def test_window_closed_refusal_and_release_to_the_bot(redis_url, world):
     async def scenario() -> None:
         async with TestClient(TestServer(build_app(settings))) as http:
             auth = {"Authorization": f"Bearer {ana}"}
-            raw, headers = customer_says("5511933334444", "atendente", 1)
-            await http.post("/webhook", data=raw, headers=headers)
-            conversation = await asyncio.to_thread(
-                wait_for, lambda: _queued(store, "5511933334444"), 30, "queued"
-            )
-            await http.put("/api/v1/me/status", json={"status": "available"}, headers=auth)
-            assert (await http.post("/api/v1/queues/next", headers=auth)).status == 200
+            conversation = await escalated_and_taken(http, store, "5511933334444", auth)
             path = f"/api/v1/conversations/{conversation.id}"
 
             client.hset(keys.conversation_key(conversation.id), "window_expires_at", "1000")  # long ago
@@ -263,13 +257,7 @@ def test_templates_go_out_after_the_window_closed(redis_url, world):
             assert offered[("retomar_atendimento", "pt_BR")] == 1
             assert offered[("pedido_atualizado", "en_US")] == 3
 
-            raw, headers = customer_says("5511922223333", "atendente", 1)
-            await http.post("/webhook", data=raw, headers=headers)
-            conversation = await asyncio.to_thread(
-                wait_for, lambda: _queued(store, "5511922223333"), 30, "queued"
-            )
-            await http.put("/api/v1/me/status", json={"status": "available"}, headers=auth)
-            assert (await http.post("/api/v1/queues/next", headers=auth)).status == 200
+            conversation = await escalated_and_taken(http, store, "5511922223333", auth)
             path = f"/api/v1/conversations/{conversation.id}"
             client.hset(keys.conversation_key(conversation.id), "window_expires_at", "1000")  # long ago
             refused = await http.post(f"{path}/messages", json={"text": "oi"}, headers=auth)
@@ -335,13 +323,7 @@ def test_a_desk_gone_past_the_grace_period_puts_its_conversations_back(redis_url
     async def scenario() -> None:
         async with TestClient(TestServer(build_app(quick))) as http:
             auth = {"Authorization": f"Bearer {ana}"}
-            raw, headers = customer_says("5511944445555", "atendente", 1)
-            await http.post("/webhook", data=raw, headers=headers)
-            conversation = await asyncio.to_thread(
-                wait_for, lambda: _queued(store, "5511944445555"), 30, "queued"
-            )
-            await http.put("/api/v1/me/status", json={"status": "available"}, headers=auth)
-            assert (await http.post("/api/v1/queues/next", headers=auth)).status == 200
+            conversation = await escalated_and_taken(http, store, "5511944445555", auth)
             async with http.get("/api/v1/events", headers=auth) as stream:
                 assert (await stream.content.readline()).startswith(b": connected")
                 connected_at = client.zscore(keys.AGENTS_LIVE, ana_id)
@@ -363,6 +345,16 @@ def test_a_desk_gone_past_the_grace_period_puts_its_conversations_back(redis_url
             assert store.packet(conversation.id).transfers[-1].reason == "agent_unavailable"
 
     run(scenario())
+
+
+async def escalated_and_taken(http: TestClient, store: Store, wa_id: str, auth: dict[str, str]):
+    """The customer asks for a person, the conversation waits, and the agent (now available) takes it."""
+    raw, headers = customer_says(wa_id, "atendente", 1)
+    await http.post("/webhook", data=raw, headers=headers)
+    conversation = await asyncio.to_thread(wait_for, lambda: _queued(store, wa_id), 30, "queued")
+    await http.put("/api/v1/me/status", json={"status": "available"}, headers=auth)
+    assert (await http.post("/api/v1/queues/next", headers=auth)).status == 200
+    return conversation
 
 
 def _current(store: Store, wa_id: str):
