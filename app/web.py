@@ -64,6 +64,9 @@ def build_app(
     )
     if settings.is_sandbox:
         app.add_routes(sandbox.routes())
+    if settings.is_sandbox and settings.is_embedded and redis_client is None:
+        app[DEMO_AGENTS] = []
+        app.add_routes([web.get("/sandbox/demo-agents", demo_agents)])
     return app
 
 
@@ -94,7 +97,9 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
         )
         embedded = _start_embedded_worker(settings, server) if server is not None else None
         if server is not None:
-            _sandbox_agent(app[DESK], holder)
+            made = _demo_agents(app[DESK], holder)
+            if DEMO_AGENTS in app:  # the sign-in page offers them (embedded sandbox)
+                app[DEMO_AGENTS][:] = made
         try:
             yield
         finally:
@@ -109,18 +114,29 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
     return resources
 
 
-def _sandbox_agent(ctx: DeskContext, rules: RulesHolder) -> None:
-    """Embedded mode cannot use `handover agents add` (its Redis lives in this process): make one agent."""
-    agent, token = ctx.agents.add(
-        "Sandbox supervisor", list(rules().rules.queues), capacity=10, role=Role.SUPERVISOR
-    )
-    ctx.agents.set_status(agent.id, Presence.AVAILABLE)
+DEMO_AGENTS = web.AppKey("demo_agents", list)
+
+
+def _demo_agents(ctx: DeskContext, rules: RulesHolder) -> list[dict[str, str]]:
+    """Embedded mode cannot use `handover agents add` (its Redis lives in this process): make a demo agent
+    and a demo supervisor, whose tokens the console's sign-in page offers (embedded sandbox only)."""
+    queues = list(rules().rules.queues)
+    made = []
+    for name, role in (("Ana (demo)", Role.AGENT), ("Bia (demo supervisor)", Role.SUPERVISOR)):
+        agent, token = ctx.agents.add(name, queues, capacity=3 if role is Role.AGENT else 10, role=role)
+        ctx.agents.set_status(agent.id, Presence.AVAILABLE)
+        made.append({"id": agent.id, "name": name, "role": role.value, "token": token})
     log.warning(
-        "sandbox_agent_created",
-        agent_id=agent.id,
-        token=token,
-        detail="embedded mode only: use it as `Authorization: Bearer <token>` on /api/v1",
+        "sandbox_agents_created",
+        agents=[{"name": a["name"], "token": a["token"]} for a in made],
+        detail="embedded mode only: the console offers them at sign-in; or `Authorization: Bearer <token>`",
     )
+    return made
+
+
+async def demo_agents(request: web.Request) -> web.Response:
+    """Embedded sandbox only: the demo agents' tokens, so someone trying the project can sign in."""
+    return web.json_response({"agents": request.app[DEMO_AGENTS]})
 
 
 def _start_embedded_worker(settings: Settings, server: fakeredis.FakeServer):  # type: ignore[no-untyped-def]

@@ -106,3 +106,24 @@ def test_missing_required_setting_stops_with_one_line(tmp_path):
     assert proc.log().strip() == (
         "handover: WHATSAPP_APP_SECRET is required when WHATSAPP_ACCESS_TOKEN is set (outside the sandbox)"
     )
+
+
+def test_embedded_sandbox_offers_demo_agents_that_can_work(tmp_path):
+    """Someone trying the project: `handover serve` alone gives a demo agent and supervisor to sign in as."""
+    port = free_port()
+    serve = Process(["serve"], {"HANDOVER_PORT": str(port)}, tmp_path / "serve.log")
+    for name in ("REDIS_URL", "WHATSAPP_ACCESS_TOKEN", "WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN"):
+        serve.env.pop(name, None)
+    serve.start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: is_up(f"{base}/healthz"), 30, "serve to come up")
+        agents = http_json("GET", f"{base}/sandbox/demo-agents")[1]["agents"]
+        assert [a["role"] for a in agents] == ["agent", "supervisor"]
+        for agent in agents:
+            me = http_json("GET", f"{base}/api/v1/me", headers={"Authorization": f"Bearer {agent['token']}"})
+            assert me[0] == 200 and (me[1]["name"], me[1]["status"]) == (agent["name"], "available")
+        page = http_json("GET", f"{base}/")[1]
+        assert "<html" in page.lower()
+    finally:
+        serve.stop()
