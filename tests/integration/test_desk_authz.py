@@ -39,7 +39,8 @@ MATRIX = {
     "other_queue": [403, 403, 403, 403, 403, 403],
     "colleague": [403, 403, 403, 403, 403, 403],
     "holder": [200, 202, 202, 200, 200, 200],
-    "supervisor": [200, 403, 403, 200, 403, 403],  # sees and moves everything; answers and closes only its own
+    # sees and moves everything; answers and closes only its own
+    "supervisor": [200, 403, 403, 200, 403, 403],
 }
 
 

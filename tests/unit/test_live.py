@@ -19,7 +19,13 @@ def test_a_full_inbox_ends_with_the_overflow_marker_instead_of_raising():
 def test_sse_frames_carry_the_stream_position_type_and_json_data():
     frame = live.sse(
         "1700000000000-0",
-        {"type": "customer_wrote", "conversation_id": "c1", "agent_id": "a1", "queue": "", "data": '{"n": 1}'},
+        {
+            "type": "customer_wrote",
+            "conversation_id": "c1",
+            "agent_id": "a1",
+            "queue": "",
+            "data": '{"n": 1}',
+        },
     )
     assert frame == (
         b"id: 1700000000000-0\nevent: customer_wrote\n"
