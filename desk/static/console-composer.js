@@ -1,0 +1,193 @@
+// The reply box (Enter sends, Shift+Enter breaks the line) and, once the 24-hour window has closed, the
+// approved-template picker WhatsApp requires instead.
+
+import { h, fill } from "./console-dom.js";
+import { t, LANG, explain } from "./console-i18n.js";
+import { icon } from "./console-icons.js";
+
+export class Composer {
+  constructor(desk) {
+    this.desk = desk;
+    this.root = h("div.composer-wrap");
+    this.key = "";
+    this.detail = null;
+  }
+
+  /** mode: "reply" | "closed" | "readonly" | "none"; the same conversation in the same mode is left alone. */
+  show(detail, mode) {
+    const key = `${detail ? detail.id : ""}:${mode}`;
+    this.detail = detail;
+    if (key === this.key) return;
+    this.key = key;
+    if (mode === "none" || mode === "readonly") {
+      fill(this.root);
+      return;
+    }
+    fill(this.root, mode === "closed" ? this.closed() : null, this.replyBox(mode === "reply"));
+  }
+
+  replyBox(enabled) {
+    const id = this.detail.id;
+    const input = h("textarea.reply", {
+      id: "reply-input",
+      testid: "reply-input",
+      rows: "2",
+      maxlength: "4096",
+      placeholder: t("reply_placeholder"),
+      disabled: !enabled,
+      "aria-describedby": "reply-hint",
+    });
+    input.value = enabled ? this.desk.drafts.get(id) || "" : "";
+    const send = h("button.btn.primary.send", { type: "submit", testid: "reply-send", disabled: !enabled }, icon("send"), t("reply_send"));
+    const count = h("span.count", { "aria-hidden": "true" });
+    const counted = () => {
+      count.textContent = input.value.length > 3500 ? `${input.value.length}/4096` : "";
+    };
+    input.addEventListener("input", () => {
+      this.desk.drafts.set(id, input.value);
+      counted();
+    });
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !event.altKey && !event.ctrlKey && !event.metaKey) {
+        event.preventDefault();
+        form.requestSubmit();
+      }
+    });
+    const form = h(
+      "form.composer",
+      {
+        onsubmit: (event) => {
+          event.preventDefault();
+          this.send(id, input, send);
+        },
+      },
+      h("label.sr-only", { for: "reply-input" }, t("reply_label")),
+      input,
+      h("div.composer-bar", {}, h("span.hint", { id: "reply-hint" }, t("reply_hint")), count, send),
+    );
+    counted();
+    return form;
+  }
+
+  async send(id, input, button) {
+    const text = input.value.trim();
+    if (!text || button.disabled) return;
+    button.disabled = true;
+    try {
+      await this.desk.api.post(`/conversations/${encodeURIComponent(id)}/messages`, { text });
+      input.value = "";
+      this.desk.drafts.delete(id);
+    } catch (exc) {
+      this.desk.toast(t("reply_failed", { reason: explain(exc) }), "error");
+    } finally {
+      button.disabled = false;
+      await this.desk.refreshOpen();
+      const still = this.root.querySelector("[data-testid=reply-input]");
+      if (still && !still.disabled) still.focus();
+    }
+  }
+
+  closed() {
+    return h(
+      "div.window-closed",
+      {},
+      h(
+        "div.notice",
+        { testid: "window-closed-notice", role: "note" },
+        icon("lock"),
+        h("div", {}, h("strong", {}, t("window_closed_title")), h("p", {}, t("window_closed_body"))),
+      ),
+      this.templateForm(),
+    );
+  }
+
+  templateForm() {
+    const picker = h("select", { id: "template-picker", testid: "template-picker", required: true }, h("option", { value: "" }, t("template_choose")));
+    const params = h("div.params");
+    const preview = h("p.preview", { testid: "template-preview", "aria-live": "polite" });
+    const error = h("p.form-error", { testid: "template-error", role: "alert", hidden: true });
+    const send = h("button.btn.primary", { type: "submit", testid: "template-send", disabled: true }, icon("send"), t("template_send"));
+    let templates = [];
+    const chosen = () => templates.find((x) => `${x.name}|${x.language}` === picker.value) || null;
+    const render = () => {
+      const tpl = chosen();
+      const values = [...params.querySelectorAll("input")].map((x) => x.value);
+      preview.textContent = tpl ? tpl.body.replace(/\{\{(\d+)\}\}/g, (w, n) => values[n - 1] || w) : "";
+      send.disabled = !tpl;
+    };
+    picker.addEventListener("change", () => {
+      const tpl = chosen();
+      fill(
+        params,
+        tpl
+          ? Array.from({ length: tpl.params }, (_, i) =>
+              h(
+                "label.param",
+                {},
+                h("span", {}, t("template_param", { n: i + 1 }), h("code", {}, ` {{${i + 1}}}`)),
+                h("input", { type: "text", testid: "template-param", maxlength: "1024", oninput: render }),
+              ),
+            )
+          : [],
+      );
+      error.hidden = true;
+      render();
+    });
+    const form = h(
+      "form.template-form",
+      {
+        onsubmit: async (event) => {
+          event.preventDefault();
+          const tpl = chosen();
+          if (!tpl) return;
+          const values = [...params.querySelectorAll("input")].map((x) => x.value.trim());
+          if (values.some((v) => !v)) {
+            error.hidden = false;
+            error.textContent = t("template_missing");
+            return;
+          }
+          send.disabled = true;
+          try {
+            const path = `/conversations/${encodeURIComponent(this.detail.id)}/template`;
+            await this.desk.api.post(path, { name: tpl.name, language: tpl.language, params: values });
+            this.desk.toast(t("template_sent"));
+            picker.value = "";
+            picker.dispatchEvent(new Event("change"));
+            await this.desk.refreshOpen();
+          } catch (exc) {
+            error.hidden = false;
+            error.textContent = t("error", { message: explain(exc) });
+          } finally {
+            render();
+          }
+        },
+      },
+      h("label.field", { for: "template-picker" }, t("template")),
+      picker,
+      params,
+      preview,
+      error,
+      h("div.form-actions", {}, send),
+    );
+    this.desk.templates().then((list) => {
+      const customer = this.customerLanguage();
+      templates = [...list].sort((a, b) => rank(a, customer) - rank(b, customer) || a.name.localeCompare(b.name));
+      if (!templates.length) picker.append(h("option", { value: "", disabled: true }, t("template_none")));
+      templates.forEach((tpl) => {
+        const about = tpl.description ? tpl.description[LANG] || Object.values(tpl.description)[0] : "";
+        picker.append(h("option", { value: `${tpl.name}|${tpl.language}` }, `${tpl.name} (${tpl.language})${about ? ` — ${about}` : ""}`));
+      });
+    });
+    return form;
+  }
+
+  customerLanguage() {
+    const p = this.detail && this.detail.packet;
+    return (p && p.customer.language) || LANG;
+  }
+}
+
+/** Templates in the customer's language first. */
+function rank(template, language) {
+  return template.language.toLowerCase().startsWith(language.toLowerCase()) ? 0 : 1;
+}

@@ -1,0 +1,492 @@
+// The agent desk: signs in with the agent token, then keeps queues, conversations and offers live from
+// the public desk API (/api/v1) and its event stream. No framework, no build step.
+//
+// data-testid reference (stable; the browser tests rely on them):
+//   sign-in      signin-form, signin-token, signin-submit, signin-error, demo-agents, demo-agent
+//   top bar      desk-tab, supervisor-tab (supervisors only), live-status[data-state=live|connecting|reconnecting],
+//                sound-toggle[aria-pressed], presence (a <select>: available|away|offline), me, me-name, signout
+//   left column  offer-list, offer[data-id] (with offer-accept, offer-decline), take-next,
+//                queue-list, queue[data-queue][data-waiting], conversation-load ("load/capacity"),
+//                conversation-list, conversation[data-id][data-unread][data-state] (a button)
+//   conversation conversation-empty, conversation-view, packet, customer-name, identity-badge[data-verified],
+//                escalation-reason, packet-summary, packet-collected, packet-transfers, conversation-state,
+//                window-status, offer-pending, readonly-notice, transfer-open, release, resolve,
+//                transcript, msg[data-direction=in|out][data-status=received|pending|sent|delivered|read|failed]
+//                [data-author][data-id], reply-input, reply-send,
+//                window-closed-notice, template-picker (<select>, values "name|language"), template-param, template-preview, template-send, template-error
+//   transfer     transfer-dialog, transfer-customer, transfer-mode (<select> cold|warm), transfer-to-queue,
+//                transfer-to-agent (<select>s, values: queue name / agent id), transfer-reason, transfer-note,
+//                transfer-error, transfer-cancel, transfer-submit
+//   supervisor   supervisor-view, supervisor-kpis, kpi-waiting, kpi-oldest, kpi-breaches, kpi-available,
+//                supervisor-queues, supervisor-queue[data-queue], supervisor-agents, supervisor-agent[data-agent][data-status],
+//                supervisor-conversations, supervisor-conversation[data-id][data-state], supervisor-move
+//   messages     toast[data-kind=info|error]
+
+import { h } from "./console-dom.js";
+import { t, LOCALE, explain } from "./console-i18n.js";
+import { Api, EventStream } from "./console-api.js";
+import { showSignIn, TOKEN_KEY } from "./console-signin.js";
+import { TopBar, SideBar } from "./console-shell.js";
+import { ConversationView } from "./console-conversation.js";
+import { TransferDialog } from "./console-transfer.js";
+import { SupervisorView } from "./console-supervisor.js";
+import { Beeper } from "./console-sound.js";
+
+const OFFERS_KEY = "handover.desk.offers";
+const HELD = new Set(["assigned", "transferring"]);
+const SAFETY_REFRESH_MS = 30000; // in case an event was missed
+const TICK_POLL_SECONDS = 2; // delivery statuses have no event: poll the open conversation while ticks move
+const TICK_WATCH_SECONDS = 120;
+
+class Desk {
+  constructor(root) {
+    this.root = root;
+    this.beeper = new Beeper();
+    this.reset();
+  }
+
+  reset() {
+    this.api = null;
+    this.me = null;
+    this.queues = [];
+    this.queuesAt = Date.now() / 1000;
+    this.mine = [];
+    this.agents = [];
+    this.offers = new Map();
+    this.settled = new Set(); // offers answered here: a look-up still in flight must not bring them back
+    this.unread = new Map();
+    this.drafts = new Map();
+    this.attention = 0; // new waiting conversations announced while the tab was in the background
+    this.openId = null;
+    this.view = "desk";
+    this.liveState = "connecting";
+    this.soundOn = false;
+    this.templateList = null;
+    this.pending = null;
+    this.lastPoll = 0;
+  }
+
+  start() {
+    document.documentElement.lang = LOCALE;
+    document.title = t("app_title");
+    const token = sessionStorage.getItem(TOKEN_KEY);
+    if (!token) return this.signIn();
+    const api = new Api(token);
+    this.root.replaceChildren(h("p.loading", {}, t("loading")));
+    api.get("/me").then(
+      (me) => this.enter(api, me),
+      (exc) => {
+        if (exc.status === 401) sessionStorage.removeItem(TOKEN_KEY);
+        this.signIn(exc.status === 401 ? t("signin_expired") : t("signin_network"));
+      },
+    );
+  }
+
+  signIn(notice = "") {
+    showSignIn(this.root, (api, me) => this.enter(api, me), notice);
+  }
+
+  enter(api, me) {
+    this.api = api;
+    api.onUnauthorized = () => this.signOut(t("signin_expired"));
+    this.me = me;
+    this.topbar = new TopBar(this);
+    this.sidebar = new SideBar(this);
+    this.conversation = new ConversationView(this);
+    this.supervisor = new SupervisorView(this);
+    this.transferDialog = new TransferDialog(this);
+    this.toasts = h("div.toasts", { "aria-live": "polite" });
+    this.main = h("main.main", { id: "main" }, this.conversation.root, this.supervisor.root);
+    this.root.replaceChildren(h("div.shell", {}, this.topbar.root, this.sidebar.root, this.main), this.toasts, this.transferDialog.root);
+    this.conversation.clear();
+    this.sidebar.renderOffers();
+    this.stream = new EventStream(api, {
+      onEvent: (type, data) => this.onEvent(type, data),
+      onState: (state) => this.onLiveState(state),
+      onUnauthorized: () => this.signOut(t("signin_expired")),
+    });
+    this.stream.start();
+    this.ticker = setInterval(() => this.tick(), 1000);
+    this.safety = setInterval(() => this.refreshAll(), SAFETY_REFRESH_MS);
+    this.onVisible = () => {
+      if (!document.hidden) {
+        this.attention = 0;
+        if (this.openId) this.unread.delete(this.openId);
+        this.updateTitle();
+      }
+    };
+    document.addEventListener("visibilitychange", this.onVisible);
+    this.loadAgents();
+    this.restoreOffers();
+    this.refreshAll().then(() => {
+      if (!this.openId && this.mine.length) this.openConversation(this.mine[0].id);
+    });
+  }
+
+  signOut(notice = "") {
+    if (this.stream) this.stream.stop();
+    clearInterval(this.ticker);
+    clearInterval(this.safety);
+    document.removeEventListener("visibilitychange", this.onVisible);
+    sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(OFFERS_KEY);
+    this.reset();
+    document.title = t("app_title");
+    this.signIn(notice);
+  }
+
+  // ---- loading ---------------------------------------------------------------------------------
+
+  async refreshAll() {
+    if (!this.api) return;
+    const jobs = [this.refreshMe(), this.refreshQueues(), this.refreshMine(), this.refreshOpen(), this.checkOffers()];
+    if (this.view === "supervisor") jobs.push(this.supervisor.refresh());
+    await Promise.allSettled(jobs);
+  }
+
+  /** Many events arrive in bursts (a transfer is several): refresh once for all of them. */
+  scheduleRefresh() {
+    clearTimeout(this.pending);
+    this.pending = setTimeout(() => this.refreshAll(), 120);
+  }
+
+  async refreshMe() {
+    this.me = await this.api.get("/me");
+    this.topbar.update();
+    this.sidebar.renderConversations();
+  }
+
+  async refreshQueues() {
+    this.queues = await this.api.get("/queues");
+    this.queuesAt = Date.now() / 1000;
+    this.sidebar.renderQueues();
+  }
+
+  async refreshMine() {
+    const all = await this.api.get("/conversations");
+    this.mine = all.filter((c) => c.agent_id === this.me.id && HELD.has(c.state));
+    for (const id of this.unread.keys()) if (!this.mine.some((c) => c.id === id)) this.unread.delete(id);
+    this.sidebar.renderConversations();
+    this.updateTitle();
+  }
+
+  async refreshOpen() {
+    const id = this.openId;
+    if (!id) return;
+    let detail;
+    try {
+      detail = await this.api.get(`/conversations/${encodeURIComponent(id)}`);
+    } catch (exc) {
+      if (exc.status === 403 || exc.status === 404) this.lost(id, "");
+      return;
+    }
+    if (this.openId !== id) return;
+    if (!(detail.agent_id === this.me.id && HELD.has(detail.state))) return this.lost(id, detail.customer_name);
+    this.conversation.show(detail);
+    this.lastPoll = Date.now() / 1000;
+  }
+
+  /** The open conversation is no longer ours (moved by a supervisor, the desk went offline...). */
+  lost(id, name) {
+    this.toast(t("conversation_left", { name: name || t("customer_unknown") }));
+    this.leave(id);
+  }
+
+  loadAgents() {
+    return this.api.get("/agents").then(
+      (agents) => (this.agents = agents),
+      () => this.agents,
+    );
+  }
+
+  templates() {
+    if (!this.templateList) this.templateList = this.api.get("/templates").catch(() => ((this.templateList = null), []));
+    return this.templateList;
+  }
+
+  /** Queue names for transfers: mine (or all, for supervisors) and every colleague's. */
+  async queueNames() {
+    const names = new Set(this.queues.map((q) => q.name));
+    for (const agent of this.agents) for (const q of agent.queues) names.add(q);
+    return [...names].sort();
+  }
+
+  agentName(id) {
+    if (!id) return "—";
+    if (this.me && id === this.me.id) return this.me.name;
+    const agent = this.agents.find((a) => a.id === id);
+    return agent ? agent.name : id;
+  }
+
+  // ---- live events -----------------------------------------------------------------------------
+
+  onLiveState(state) {
+    this.liveState = state;
+    this.topbar.update();
+    if (state === "live") this.scheduleRefresh(); // (re)connected: catch up on what happened meanwhile
+  }
+
+  onEvent(type, data) {
+    const id = data.conversation_id;
+    const forMe = data.agent_id === this.me.id;
+    const watching = id === this.openId && !document.hidden;
+    if (type === "customer_wrote" && forMe && !watching) {
+      this.unread.set(id, (this.unread.get(id) || 0) + 1);
+      this.beeper.beep(this.soundOn);
+    } else if (type === "waiting") {
+      if (document.hidden) this.attention += 1;
+      this.beeper.beep(this.soundOn);
+    } else if (type === "transfer_offered" && forMe) {
+      this.settled.delete(id);
+      this.addOffer(id, data);
+      this.beeper.beep(this.soundOn);
+    } else if (type === "transfer_accepted" && forMe) {
+      this.toast(t("transfer_accepted_by", { agent: this.agentName(data.by), name: this.nameOf(id) }));
+    } else if (type === "transfer_declined" && forMe) {
+      this.toast(t("transfer_declined_by", { name: this.nameOf(id), why: data.why || "—" }));
+    } else if (type === "assigned" && forMe && !this.mine.some((c) => c.id === id)) {
+      this.beeper.beep(this.soundOn);
+    } else if (type === "agent_status") {
+      if (forMe && data.status) this.me.status = data.status;
+      this.loadAgents();
+    }
+    this.updateTitle();
+    this.scheduleRefresh();
+  }
+
+  nameOf(id) {
+    const known = this.mine.find((c) => c.id === id) || this.offers.get(id);
+    return (known && (known.customer_name || known.name)) || t("customer_unknown");
+  }
+
+  updateTitle() {
+    let count = this.attention + this.offers.size;
+    for (const n of this.unread.values()) count += n;
+    document.title = count ? `(${count}) ${t("app_title")}` : t("app_title");
+  }
+
+  tick() {
+    this.sidebar.tick();
+    this.conversation.tick();
+    const detail = this.conversation.detail;
+    const now = Date.now() / 1000;
+    for (const [id, offer] of this.offers) if (offer.expires_at && offer.expires_at < now) this.dropOffer(id);
+    if (detail && now - this.lastPoll >= TICK_POLL_SECONDS && ticksMoving(detail, now)) {
+      this.lastPoll = now;
+      this.refreshOpen();
+    }
+  }
+
+  // ---- actions ---------------------------------------------------------------------------------
+
+  async openConversation(id) {
+    this.openId = id;
+    this.unread.delete(id);
+    this.updateTitle();
+    this.showView("desk");
+    this.sidebar.renderConversations();
+    await this.refreshOpen();
+    const input = this.root.querySelector("[data-testid=reply-input]");
+    if (input && !input.disabled) input.focus();
+  }
+
+  /** Forget a conversation that left us; show the next one we hold, if any. */
+  leave(id) {
+    this.mine = this.mine.filter((c) => c.id !== id);
+    this.unread.delete(id);
+    this.drafts.delete(id);
+    if (this.openId === id) {
+      this.openId = null;
+      this.conversation.clear();
+      if (this.mine.length) this.openConversation(this.mine[0].id);
+    }
+    this.sidebar.renderConversations();
+    this.updateTitle();
+    this.scheduleRefresh();
+  }
+
+  async takeNext() {
+    const button = this.sidebar.take;
+    button.disabled = true;
+    try {
+      const detail = await this.api.post("/queues/next");
+      if (!detail) return this.toast(t("nothing_waits"));
+      this.mine = [...this.mine.filter((c) => c.id !== detail.id), detail];
+      this.openId = detail.id;
+      this.conversation.show(detail);
+      this.sidebar.renderConversations();
+      this.scheduleRefresh();
+      const input = this.root.querySelector("[data-testid=reply-input]");
+      if (input && !input.disabled) input.focus();
+    } catch (exc) {
+      this.toast(explain(exc), "error");
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  async setPresence(status) {
+    const before = this.me.status;
+    try {
+      this.me = await this.api.put("/me/status", { status });
+      this.toast(status === "offline" && this.mine.length ? t("presence_requeued") : t("presence_set", { status: t(`presence_${status}`) }));
+    } catch (exc) {
+      this.me.status = before;
+      this.toast(explain(exc), "error");
+    }
+    this.topbar.update();
+    this.scheduleRefresh();
+  }
+
+  async resolve(detail) {
+    await this.act(detail, "resolve", t("resolved_ok"));
+  }
+
+  async release(detail) {
+    await this.act(detail, "release", t("released_ok"));
+  }
+
+  async act(detail, verb, done) {
+    try {
+      await this.api.post(`/conversations/${encodeURIComponent(detail.id)}/${verb}`);
+      this.toast(done);
+      this.leave(detail.id);
+    } catch (exc) {
+      this.toast(explain(exc), "error");
+      this.refreshOpen();
+    }
+  }
+
+  openTransfer(detail) {
+    this.transferDialog.open(detail, false);
+  }
+
+  afterTransfer(conversation, warm) {
+    if (this.transferDialog.supervising) return this.supervisor.refresh();
+    if (warm) return this.refreshOpen();
+    this.leave(conversation.id);
+  }
+
+  focusAfterDialog() {
+    const target = this.root.querySelector(this.view === "supervisor" ? "[data-testid=supervisor-view]" : "[data-testid=transfer-open]");
+    if (target && !target.disabled && target.offsetParent) target.focus();
+  }
+
+  showView(view) {
+    if (view === "supervisor" && this.me.role !== "supervisor") return;
+    this.view = view;
+    this.conversation.root.hidden = view !== "desk";
+    this.supervisor.root.hidden = view !== "supervisor";
+    this.topbar.update();
+    if (view === "supervisor") this.supervisor.refresh().catch((exc) => this.toast(explain(exc), "error"));
+  }
+
+  toggleSound() {
+    this.soundOn = !this.soundOn;
+    if (this.soundOn) this.beeper.unlock();
+    this.topbar.update();
+  }
+
+  // ---- warm transfer offers to me ----------------------------------------------------------------
+
+  async addOffer(id, data = {}) {
+    try {
+      const detail = await this.api.get(`/conversations/${encodeURIComponent(id)}`);
+      if (this.settled.has(id)) return;
+      if (!detail.offer || detail.offer.to_agent !== this.me.id) return this.dropOffer(id);
+      this.offers.set(id, {
+        id,
+        name: detail.customer_name || (detail.wa_id ? `+${detail.wa_id}` : id),
+        by: detail.offer.by_agent || data.by,
+        reason: detail.offer.reason || data.reason,
+        note: detail.offer.note || data.note,
+        expires_at: detail.offer.expires_at,
+      });
+    } catch {
+      return this.dropOffer(id);
+    }
+    this.saveOffers();
+    this.sidebar.renderOffers();
+    this.updateTitle();
+  }
+
+  dropOffer(id) {
+    if (!this.offers.delete(id)) return;
+    this.saveOffers();
+    this.sidebar.renderOffers();
+    this.updateTitle();
+  }
+
+  saveOffers() {
+    sessionStorage.setItem(OFFERS_KEY, JSON.stringify([...this.offers.keys()]));
+  }
+
+  /** Offers are known from events only: after a reload, look again at the ones we had. */
+  restoreOffers() {
+    let ids = [];
+    try {
+      ids = JSON.parse(sessionStorage.getItem(OFFERS_KEY) || "[]");
+    } catch {
+      ids = [];
+    }
+    for (const id of ids) this.addOffer(id);
+  }
+
+  async checkOffers() {
+    await Promise.allSettled([...this.offers.keys()].map((id) => this.addOffer(id)));
+  }
+
+  async acceptOffer(id) {
+    const offer = this.offers.get(id);
+    this.settled.add(id);
+    try {
+      const detail = await this.api.post(`/conversations/${encodeURIComponent(id)}/accept`);
+      this.dropOffer(id);
+      this.mine = [...this.mine.filter((c) => c.id !== id), detail];
+      this.toast(t("offer_accepted", { name: (offer && offer.name) || detail.customer_name || "" }));
+      this.openId = detail.id;
+      this.showView("desk");
+      this.conversation.show(detail);
+      this.sidebar.renderConversations();
+      this.scheduleRefresh();
+    } catch (exc) {
+      this.dropOffer(id);
+      this.toast(exc.status === 404 || exc.status === 409 ? t("offer_gone") : explain(exc), "error");
+    }
+  }
+
+  async declineOffer(id) {
+    this.settled.add(id);
+    try {
+      await this.api.post(`/conversations/${encodeURIComponent(id)}/decline`);
+      this.toast(t("offer_declined"));
+    } catch (exc) {
+      this.toast(exc.status === 404 || exc.status === 409 ? t("offer_gone") : explain(exc), "error");
+    }
+    this.dropOffer(id);
+  }
+
+  // ---- messages to the agent -----------------------------------------------------------------------
+
+  toast(message, kind = "info") {
+    const close = () => note.remove();
+    const note = h(
+      `div.toast.${kind}`,
+      { testid: "toast", data: { kind }, role: kind === "error" ? "alert" : "status" },
+      h("span", {}, message),
+      h("button.icon-btn", { type: "button", "aria-label": t("close"), onclick: close }, "×"),
+    );
+    this.toasts.append(note);
+    setTimeout(close, kind === "error" ? 10000 : 6000);
+    while (this.toasts.children.length > 4) this.toasts.firstElementChild.remove();
+  }
+}
+
+/** Outbound messages of the last minutes whose ticks may still move (read is final, failed too). */
+function ticksMoving(detail, now) {
+  return detail.transcript.some(
+    (e) => e.direction === "out" && now - e.at < TICK_WATCH_SECONDS && !["read", "failed", "played"].includes((e.delivery && e.delivery.status) || "pending"),
+  );
+}
+
+new Desk(document.getElementById("app")).start();

@@ -1,0 +1,378 @@
+"""The agent desk console in Chromium against real processes (redis-server, `handover serve`, `handover
+worker`): what the agent sees, what the customer received (the sandbox outbox) and what the API reports.
+
+The customer is played through the signed sandbox webhook (`stack.customer_says`); agents are made with
+`handover agents add`. The console's data-testids are listed at the top of desk/static/console.js."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+import redis
+from playwright.sync_api import expect
+
+from handover import keys
+from tests.browser.conftest import new_page, screenshot
+from tests.support.processes import wait_for
+
+pytestmark = pytest.mark.browser
+
+LIVE = 20_000  # ms: a liveness bound for what goes through the worker, not a speed assertion
+TOKEN_KEY = "handover.desk.token"
+
+
+def sign_in(page, base: str, token: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{base}/")
+    page.get_by_test_id("signin-token").fill(token)
+    page.get_by_test_id("signin-submit").click()
+    expect(page.get_by_test_id("take-next")).to_be_visible()
+    expect(page.get_by_test_id("live-status")).to_have_attribute("data-state", "live")
+
+
+def asks_for_a_person(stack, wa_id: str, name: str, token: str) -> str:  # type: ignore[no-untyped-def]
+    """The customer asks for a person; returns the conversation id once it waits in "general"."""
+    stack.customer_says(wa_id, "quero falar com um atendente", name)
+    return waiting_id(stack, wa_id, token)
+
+
+def waiting_id(stack, wa_id: str, token: str) -> str:  # type: ignore[no-untyped-def]
+    def found():  # type: ignore[no-untyped-def]
+        waiting = stack.api("GET", "/conversations?state=queued", token)[1]
+        return next((c["id"] for c in waiting if c["wa_id"] == wa_id), None)
+
+    return str(wait_for(found, 30, f"{wa_id} to wait in a queue"))
+
+
+def outbox_texts(stack, wa_id: str) -> list[str]:  # type: ignore[no-untyped-def]
+    return [m.get("text") or "" for m in stack.outbox(wa_id)]
+
+
+def customer_received(stack, wa_id: str, fragment: str) -> list[str]:  # type: ignore[no-untyped-def]
+    return wait_for(
+        lambda: [t for t in outbox_texts(stack, wa_id) if fragment in t], 30, f"{fragment!r} at {wa_id}"
+    )
+
+
+def conversation(stack, cid: str, token: str) -> dict:  # type: ignore[type-arg]
+    status, body = stack.api("GET", f"/conversations/{cid}", token)
+    assert status == 200, body
+    return body  # type: ignore[no-any-return]
+
+
+def test_sign_in_refuses_a_bad_token_and_keeps_the_good_one_in_the_tab_only(browser, stack):
+    ana = stack.add_agent("Ana Souza", ["general"])
+    page = new_page(browser)
+    page.goto(f"{stack.base}/")
+    page.get_by_test_id("signin-token").fill("hv_not-a-real-token")
+    page.get_by_test_id("signin-submit").click()
+    expect(page.get_by_test_id("signin-error")).to_contain_text("não reconhecido")
+    expect(page.get_by_test_id("take-next")).to_have_count(0)
+
+    page.get_by_test_id("signin-token").fill(ana["token"])
+    page.get_by_test_id("signin-token").press("Enter")  # the keyboard signs in too
+    expect(page.get_by_test_id("me-name")).to_have_text("Ana Souza")
+    assert ana["token"] not in page.url
+    assert page.evaluate(f"sessionStorage.getItem('{TOKEN_KEY}')") == ana["token"]
+    assert page.evaluate("JSON.stringify(localStorage)") == "{}"
+    assert page.context.cookies() == []
+
+    page.reload()  # the session survives a reload of the tab
+    expect(page.get_by_test_id("me-name")).to_have_text("Ana Souza")
+
+    page.get_by_test_id("signout").click()
+    expect(page.get_by_test_id("signin-token")).to_be_visible()
+    assert page.evaluate(f"sessionStorage.getItem('{TOKEN_KEY}')") is None
+    page.reload()
+    expect(page.get_by_test_id("signin-token")).to_be_visible()
+
+
+def test_the_ui_speaks_the_browsers_language(browser, stack):
+    ana = stack.add_agent("Ana Souza", ["general"])
+    english = new_page(browser, locale="en-US")
+    english.goto(f"{stack.base}/")
+    expect(english.get_by_test_id("signin-submit")).to_have_text("Sign in")
+    sign_in(english, stack.base, ana["token"])
+    expect(english.get_by_test_id("take-next")).to_have_text("Take next")
+    expect(english.get_by_test_id("queue-list")).to_contain_text("nobody waiting")
+    expect(english).to_have_title("Agent desk")
+    assert english.evaluate("document.documentElement.lang") == "en"
+
+    portuguese = new_page(browser, locale="pt-BR")
+    portuguese.goto(f"{stack.base}/")
+    expect(portuguese.get_by_test_id("signin-submit")).to_have_text("Entrar")
+    sign_in(portuguese, stack.base, ana["token"])
+    expect(portuguese.get_by_test_id("take-next")).to_have_text("Atender próximo")
+    expect(portuguese.get_by_test_id("queue-list")).to_contain_text("ninguém aguardando")
+    expect(portuguese).to_have_title("Atendimento")
+
+
+def test_take_next_shows_the_packet_and_the_keyboard_reply_reaches_the_customer(browser, stack):
+    ana = stack.add_agent("Ana Souza", ["general"])
+    desk = new_page(browser)
+    sign_in(desk, stack.base, ana["token"])
+    desk.get_by_test_id("take-next").click()
+    expect(desk.get_by_test_id("toast")).to_contain_text("Ninguém aguardando")
+
+    # a verified customer: CPF and birth date checked by the bot, then the order number collected
+    for text, answer in [
+        ("oi, cadê meu pedido?", "CPF"),
+        ("529.982.247-25", "nascimento"),
+        ("14/03/1988", "número do pedido"),
+        ("4455", "atendente"),
+    ]:
+        stack.customer_says("5511987001001", text, "Ana Paula")
+        customer_received(stack, "5511987001001", answer)  # a customer reads before answering
+    expect(desk.get_by_test_id("queue").filter(has_text="general")).to_contain_text(
+        "1 aguardando", timeout=LIVE
+    )
+
+    desk.get_by_test_id("take-next").click()
+    packet = desk.get_by_test_id("packet")
+    expect(packet).to_contain_text("Ana Paula")
+    expect(packet).to_contain_text("order_inquiry")
+    expect(packet).to_contain_text("order_status")
+    expect(desk.get_by_test_id("packet-collected")).to_contain_text("4455")
+    badge = desk.get_by_test_id("identity-badge")
+    expect(badge).to_have_attribute("data-verified", "true")
+    expect(badge).to_contain_text("cpf+birth_date")
+    transcript = desk.get_by_test_id("transcript")
+    expect(transcript).to_contain_text("cadê meu pedido")
+    expect(transcript).not_to_contain_text("529")  # what proved the identity is never shown
+    expect(desk.get_by_test_id("conversation")).to_have_count(1)
+    expect(desk.get_by_test_id("conversation-load")).to_have_text("1/3")
+
+    # the reply box has the focus after taking: type, Shift+Enter breaks the line, Enter sends
+    reply = desk.get_by_test_id("reply-input")
+    expect(reply).to_be_focused()
+    desk.keyboard.type("Olá Ana Paula!")
+    desk.keyboard.press("Shift+Enter")
+    desk.keyboard.type("Vou conferir o pedido 4455.")
+    desk.keyboard.press("Enter")
+    expect(reply).to_have_value("")
+    assert customer_received(stack, "5511987001001", "Olá Ana Paula!\nVou conferir o pedido 4455.")
+    mine = desk.locator("[data-testid=msg][data-direction=out]").last
+    expect(mine).to_contain_text("Vou conferir o pedido 4455.")
+    expect(mine).to_have_attribute("data-status", re.compile("sent|delivered|read"), timeout=LIVE)
+    screenshot(desk, "console-desk-conversation")
+
+
+def test_customer_messages_arrive_live_with_an_unread_count_in_the_title(browser, stack):
+    ana = stack.add_agent("Ana Souza", ["general"])
+    first = asks_for_a_person(stack, "5511987002001", "Bruno Alves", ana["token"])
+    desk = new_page(browser)
+    sign_in(desk, stack.base, ana["token"])
+    desk.get_by_test_id("take-next").click()
+    expect(desk.get_by_test_id("packet")).to_contain_text("Bruno Alves")
+
+    second = asks_for_a_person(stack, "5511987002002", "Carla Dias", ana["token"])
+    expect(desk.get_by_test_id("queue-list")).to_contain_text("1 aguardando", timeout=LIVE)
+    desk.get_by_test_id("take-next").click()
+    expect(desk.get_by_test_id("packet")).to_contain_text("Carla Dias")
+    expect(desk.get_by_test_id("conversation")).to_have_count(2)
+
+    # the open conversation gets its message live, no reload
+    stack.customer_says("5511987002002", "meu boleto venceu ontem", "Carla Dias")
+    expect(desk.get_by_test_id("transcript")).to_contain_text("meu boleto venceu ontem", timeout=LIVE)
+    expect(desk).to_have_title("Atendimento")
+
+    # the other one counts as unread, in its list item and in the title
+    stack.customer_says("5511987002001", "alguém aí?", "Bruno Alves")
+    bruno = desk.locator(f"[data-testid=conversation][data-id='{first}']")
+    expect(bruno).to_have_attribute("data-unread", "1", timeout=LIVE)
+    expect(desk).to_have_title("(1) Atendimento")
+    expect(desk.get_by_test_id("transcript")).not_to_contain_text("alguém aí?")
+    bruno.click()
+    expect(desk.get_by_test_id("transcript")).to_contain_text("alguém aí?")
+    expect(bruno).to_have_attribute("data-unread", "0")
+    expect(desk).to_have_title("Atendimento")
+    assert conversation(stack, second, ana["token"])["agent_id"] == ana["id"]
+
+
+def test_take_next_explains_why_it_cannot(browser, stack):
+    ana = stack.add_agent("Ana Souza", ["general"], capacity=1)
+    asks_for_a_person(stack, "5511987003001", "Davi Rocha", ana["token"])
+    desk = new_page(browser)
+    sign_in(desk, stack.base, ana["token"])
+
+    desk.get_by_test_id("presence").select_option("away")
+    wait_for(lambda: stack.api("GET", "/me", ana["token"])[1]["status"] == "away", 10, "Ana away")
+    desk.get_by_test_id("take-next").click()
+    expect(desk.locator("[data-testid=toast][data-kind=error]")).to_contain_text("Disponível")
+
+    desk.get_by_test_id("presence").select_option("available")
+    wait_for(lambda: stack.api("GET", "/me", ana["token"])[1]["status"] == "available", 10, "Ana back")
+    desk.get_by_test_id("take-next").click()
+    expect(desk.get_by_test_id("packet")).to_contain_text("Davi Rocha")
+
+    asks_for_a_person(stack, "5511987003002", "Elisa Reis", ana["token"])
+    desk.get_by_test_id("take-next").click()
+    expect(desk.locator("[data-testid=toast][data-kind=error]").last).to_contain_text("capacity")
+
+
+def test_transfer_needs_a_reason_then_moves_the_conversation_and_the_customer_is_told(browser, stack):
+    ana = stack.add_agent("Ana Souza", ["general"])
+    stack.add_agent("Bia Financeiro", ["billing"])  # queues offered: mine and my colleagues'
+    cid = asks_for_a_person(stack, "5511987004001", "Fábio Nunes", ana["token"])
+    desk = new_page(browser)
+    sign_in(desk, stack.base, ana["token"])
+    desk.get_by_test_id("take-next").click()
+    expect(desk.get_by_test_id("packet")).to_contain_text("Fábio Nunes")
+
+    dialog = desk.get_by_test_id("transfer-dialog")
+    desk.get_by_test_id("transfer-open").click()
+    expect(dialog).to_be_visible()
+    desk.keyboard.press("Escape")  # dialogs close with Escape
+    expect(dialog).to_be_hidden()
+
+    desk.get_by_test_id("transfer-open").click()
+    dialog.get_by_test_id("transfer-to-queue").select_option("billing")
+    dialog.get_by_test_id("transfer-submit").click()
+    expect(dialog.get_by_test_id("transfer-error")).to_contain_text("motivo")
+    expect(dialog.get_by_test_id("transfer-reason")).to_be_focused()
+    expect(dialog).to_be_visible()
+    screenshot(desk, "console-transfer-dialog")
+    assert conversation(stack, cid, ana["token"])["state"] == "assigned"
+
+    dialog.get_by_test_id("transfer-reason").fill("segunda via de boleto")
+    dialog.get_by_test_id("transfer-note").fill("cliente já verificado")
+    dialog.get_by_test_id("transfer-submit").click()
+    expect(dialog).to_be_hidden()
+    expect(desk.get_by_test_id("conversation")).to_have_count(0)
+    expect(desk.get_by_test_id("conversation-empty")).to_be_visible()
+    supervisor = stack.add_agent("Sara Supervisora", ["general"], role="supervisor")
+    moved = conversation(stack, cid, supervisor["token"])
+    assert (moved["state"], moved["queue"], moved["agent_id"]) == ("queued", "billing", None)
+    assert moved["packet"]["transfers"][-1]["reason"] == "segunda via de boleto"
+    assert customer_received(stack, "5511987004001", "transferir")
+
+
+def test_a_warm_offer_can_be_declined_and_stays_with_the_first_agent(browser, stack):
+    ana = stack.add_agent("Ana Souza", ["general"])
+    carlos = stack.add_agent("Carlos Lima", ["general"])
+    asks_for_a_person(stack, "5511987005001", "Gabi Prado", ana["token"])
+    desk = new_page(browser)
+    sign_in(desk, stack.base, ana["token"])
+    desk.get_by_test_id("take-next").click()
+    other = new_page(browser)
+    sign_in(other, stack.base, carlos["token"])
+
+    desk.get_by_test_id("transfer-open").click()
+    dialog = desk.get_by_test_id("transfer-dialog")
+    dialog.get_by_test_id("transfer-mode").select_option("warm")
+    expect(dialog.get_by_test_id("transfer-to-queue")).to_be_disabled()  # an offer goes to a person
+    dialog.get_by_test_id("transfer-to-agent").select_option(carlos["id"])
+    dialog.get_by_test_id("transfer-reason").fill("cliente pediu alguém do financeiro")
+    dialog.get_by_test_id("transfer-submit").click()
+    expect(desk.get_by_test_id("offer-pending")).to_contain_text("Carlos Lima")
+    expect(desk.get_by_test_id("transfer-open")).to_be_disabled()
+
+    offer = other.get_by_test_id("offer")
+    expect(offer).to_contain_text("Gabi Prado", timeout=LIVE)
+    expect(offer).to_contain_text("Ana Souza")
+    expect(other).to_have_title("(1) Atendimento")
+    screenshot(other, "console-warm-offer")
+    offer.get_by_test_id("offer-decline").click()
+    expect(other.get_by_test_id("offer")).to_have_count(0)
+
+    expect(desk.get_by_test_id("conversation-state")).to_contain_text("Em atendimento", timeout=LIVE)
+    expect(desk.get_by_test_id("toast").filter(has_text="recusada")).to_be_visible()
+    expect(desk.get_by_test_id("transfer-open")).to_be_enabled()
+
+
+def test_resolve_sends_the_survey_and_back_to_bot_hands_it_over(browser, stack):
+    ana = stack.add_agent("Ana Souza", ["general"])
+    first = asks_for_a_person(stack, "5511987006001", "Hugo Lopes", ana["token"])
+    desk = new_page(browser)
+    sign_in(desk, stack.base, ana["token"])
+    desk.get_by_test_id("take-next").click()
+    expect(desk.get_by_test_id("packet")).to_contain_text("Hugo Lopes")
+    second = asks_for_a_person(stack, "5511987006002", "Iara Melo", ana["token"])
+    expect(desk.get_by_test_id("queue-list")).to_contain_text("1 aguardando", timeout=LIVE)
+    desk.get_by_test_id("take-next").click()
+    expect(desk.get_by_test_id("packet")).to_contain_text("Iara Melo")
+
+    desk.get_by_test_id("release").click()
+    expect(desk.get_by_test_id("packet")).to_contain_text("Hugo Lopes")  # the next one held opens
+    desk.get_by_test_id("resolve").click()
+    expect(desk.get_by_test_id("conversation-empty")).to_be_visible()
+    expect(desk.get_by_test_id("conversation-load")).to_have_text("0/3")
+    assert customer_received(stack, "5511987006001", "Como você avalia")
+
+    supervisor = stack.add_agent("Sara Supervisora", ["general"], role="supervisor")
+    assert conversation(stack, first, supervisor["token"])["state"] == "resolved"
+    assert conversation(stack, second, supervisor["token"])["state"] == "bot"
+
+
+def test_outside_the_window_the_reply_box_gives_way_to_templates(browser, stack):
+    ana = stack.add_agent("Ana Souza", ["general"])
+    cid = asks_for_a_person(stack, "5511987007001", "Júlia Castro", ana["token"])
+    desk = new_page(browser)
+    sign_in(desk, stack.base, ana["token"])
+    desk.get_by_test_id("take-next").click()
+    expect(desk.get_by_test_id("reply-input")).to_be_enabled()
+
+    client = redis.Redis.from_url(stack.redis_url)
+    client.hset(keys.conversation_key(cid), "window_expires_at", str(time.time() - 1))  # 24 h went by
+    client.close()
+    desk.reload()
+    expect(desk.get_by_test_id("window-closed-notice")).to_contain_text("24 horas")
+    expect(desk.get_by_test_id("reply-input")).to_be_disabled()
+    expect(desk.get_by_test_id("reply-send")).to_be_disabled()
+
+    picker = desk.get_by_test_id("template-picker")
+    picker.select_option("retomar_atendimento|pt_BR")
+    desk.get_by_test_id("template-param").fill("Júlia")
+    expect(desk.get_by_test_id("template-preview")).to_contain_text("Olá, Júlia!")
+    screenshot(desk, "console-window-closed")
+    desk.get_by_test_id("template-send").click()
+    expect(desk.get_by_test_id("toast")).to_contain_text("Modelo enviado")
+    sent = wait_for(
+        lambda: [m for m in stack.outbox("5511987007001") if m["kind"] == "template"], 30, "the template"
+    )
+    assert (sent[-1]["template_name"], sent[-1]["template_params"]) == ("retomar_atendimento", ["Júlia"])
+    expect(desk.locator("[data-testid=msg][data-direction=out]").last).to_contain_text("retomar_atendimento")
+
+
+def test_supervisor_sees_agents_and_queues_and_assigns_a_waiting_conversation(browser, stack):
+    sara = stack.add_agent("Sara Supervisora", ["general"], role="supervisor", capacity=5)
+    carlos = stack.add_agent("Carlos Lima", ["general", "billing"])
+    stack.add_agent("Dora Away", ["billing"], status="away")
+    cid = asks_for_a_person(stack, "5511987008001", "Lucas Prado", sara["token"])
+
+    board = new_page(browser)
+    sign_in(board, stack.base, sara["token"])
+    board.get_by_test_id("supervisor-tab").click()
+    agents = board.get_by_test_id("supervisor-agents")
+    expect(agents.locator(f"[data-agent='{carlos['id']}']")).to_contain_text("Disponível")
+    expect(agents.get_by_test_id("supervisor-agent").filter(has_text="Dora Away")).to_contain_text("Ausente")
+    expect(agents).to_contain_text("0/3")
+    queue = board.get_by_test_id("supervisor-queues").locator("[data-queue=general]")
+    expect(queue.locator("td").first).to_have_text("1")
+    row = board.locator(f"[data-testid=supervisor-conversation][data-id='{cid}']")
+    expect(row).to_contain_text("Lucas Prado")
+    expect(row).to_have_attribute("data-state", "queued")
+
+    carlos_desk = new_page(browser)
+    sign_in(carlos_desk, stack.base, carlos["token"])
+
+    row.get_by_test_id("supervisor-move").click()
+    dialog = board.get_by_test_id("transfer-dialog")
+    expect(dialog.get_by_test_id("transfer-mode")).to_be_disabled()  # a supervisor's move is cold
+    dialog.get_by_test_id("transfer-to-agent").select_option(carlos["id"])
+    dialog.get_by_test_id("transfer-reason").fill("cliente antigo do Carlos")
+    dialog.get_by_test_id("transfer-submit").click()
+    expect(dialog).to_be_hidden()
+    expect(row).to_have_attribute("data-state", "assigned", timeout=LIVE)
+    expect(row).to_contain_text("Carlos Lima")
+    expect(queue.locator("td").first).to_have_text("0")
+    expect(agents.locator(f"[data-agent='{carlos['id']}']")).to_contain_text("1/3")
+    screenshot(board, "console-supervisor")
+
+    assigned = conversation(stack, cid, sara["token"])
+    assert (assigned["state"], assigned["agent_id"]) == ("assigned", carlos["id"])
+    mine = carlos_desk.locator(f"[data-testid=conversation][data-id='{cid}']")
+    expect(mine).to_be_visible(timeout=LIVE)  # live in Carlos's desk, no reload
+    mine.click()
+    expect(carlos_desk.get_by_test_id("packet")).to_contain_text("cliente antigo do Carlos")
