@@ -230,13 +230,17 @@ class Transfers:
         return (label or {}).get(language) or queue
 
     def _tell_customer(
-        self, conversation: Conversation, to: str, reason: str, now: float
+        self, conversation: Conversation, to: str, reason: str, now: float, *, person: bool = False
     ) -> tuple[TranscriptEntry, OutboundJob] | None:
-        """`messages.transferred`, in the customer's language, naming who takes over."""
+        """`messages.transferred` (`transferred_to_person` when `to` is an agent's name, if the rules have
+        it), in the customer's language, naming who takes over."""
         rules = self.rules().rules
         if not conversation.is_window_open(now):
             return None
-        text = message(rules, "transferred", conversation.bot.language, to=to, reason=reason)
+        name = (
+            "transferred_to_person" if person and "transferred_to_person" in rules.messages else "transferred"
+        )
+        text = message(rules, name, conversation.bot.language, to=to, reason=reason)
         if text is None:
             return None
         request = text_request(conversation, text)

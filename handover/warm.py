@@ -99,7 +99,9 @@ class WarmTransfers(Transfers):
                         }
                     )
                 )
-                told = self._tell_customer(conversation, target.name, conversation.offer_reason or "", now)
+                told = self._tell_customer(
+                    conversation, target.name, conversation.offer_reason or "", now, person=True
+                )
                 pipe.multi()
                 pipe.hset(
                     key,

@@ -46,7 +46,8 @@ def test_offer_accept_moves_it_with_the_note(desk):
         "já conferi o pedido 4455",
     )
     assert store.transcript(cid)[-1].text == (
-        "Vou te transferir para a equipe de Carlos (estorno). Você não vai precisar repetir nada."
+        "Vou te passar para Carlos, que continua o seu atendimento (estorno). "
+        "Você não vai precisar repetir nada."
     )
     assert ("transfer_offered", carlos.id) in events(client) and ("transfer_accepted", ana.id) in events(
         client

@@ -92,19 +92,19 @@ BROKEN = [
     (
         "O pedido {{2}} foi atualizado: {{3}}.",
         "O pedido {{2}} foi atualizado: {{4}}.",
-        "rules.yaml:172:14 templates.pedido_atualizado.languages.pt_BR: placeholders must be {{1}}, {{2}}... "
+        "rules.yaml:175:14 templates.pedido_atualizado.languages.pt_BR: placeholders must be {{1}}, {{2}}... "
         "in order, got [1, 2, 4]",
     ),
     (
         '      en_US: "Hi {{1}}! This',
         '      english: "Hi {{1}}! This',
-        "rules.yaml:166:16 templates.retomar_atendimento.languages.english: 'english' is not a WhatsApp "
+        "rules.yaml:169:16 templates.retomar_atendimento.languages.english: 'english' is not a WhatsApp "
         "language code (e.g. pt_BR, en_US, es)",
     ),
     (
         '      en: "Pick the conversation up after 24 hours"\n',
         "",
-        "rules.yaml:162:7 templates.retomar_atendimento.description: missing the 'en' text (every text needs "
+        "rules.yaml:165:7 templates.retomar_atendimento.description: missing the 'en' text (every text needs "
         "en, pt)",
     ),
 ]
