@@ -120,6 +120,6 @@ async def stream(
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:
-        hub.subscribers.discard(inbox)
         await hub.mark_seen(agent_id)  # the grace period counts from the moment it went
+        hub.subscribers.discard(inbox)
     return response

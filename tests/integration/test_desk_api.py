@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from app.web import build_app
 from config.settings import Settings
+from desk.api import DESK
 from handover import keys
 from handover.agents import AgentStore
 from handover.liveness import drop_gone
@@ -326,12 +327,11 @@ def test_a_desk_gone_past_the_grace_period_puts_its_conversations_back(redis_url
             conversation = await escalated_and_taken(http, store, "5511944445555", auth)
             async with http.get("/api/v1/events", headers=auth) as stream:
                 assert (await stream.content.readline()).startswith(b": connected")
-                connected_at = client.zscore(keys.AGENTS_LIVE, ana_id)
-            # the stream closed: the mark says when; the sweep (run here as the workers run it) waits the
-            # grace period from that moment, no longer
-            await asyncio.to_thread(
-                wait_for, lambda: client.zscore(keys.AGENTS_LIVE, ana_id) != connected_at, 10, "the mark"
-            )
+            # the stream closed: once the server has noticed (at a heartbeat's write, which may need two),
+            # the mark says when; the sweep (run here as the workers run it) waits the grace period from
+            # that moment, no longer
+            hub = http.server.app[DESK].hub
+            await asyncio.to_thread(wait_for, lambda: not hub.subscribers, 10, "the stream's end")
             gone_at = client.zscore(keys.AGENTS_LIVE, ana_id) / 1000
             assert store.conversation(conversation.id).agent_id == ana_id
             agents = AgentStore(client)
