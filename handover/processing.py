@@ -33,7 +33,7 @@ from handover.rules.model import Priority
 from handover.rules.texts import render
 from handover.store import Store
 from handover.streams import Batch
-from handover.transcript import TranscriptEntry
+from handover.transcript import TranscriptEntry, placed
 
 log = structlog.get_logger(__name__)
 
@@ -250,7 +250,7 @@ class Processor:
         stored = self.store.transcript(conversation.id)
         known = {e.id for e in stored}
         fresh = [e for c, e in effects.entries if c == conversation.id and e.id not in known]
-        transcript = sorted([*stored, *fresh], key=lambda e: e.score)
+        transcript = placed(stored, fresh)
         past = self.store.past_conversations(conversation)
         return build_packet(conversation, escalation, transcript, self.summary_language, past)
 

@@ -38,9 +38,20 @@ end
 """
 
 APPEND_ENTRY_LUA = """
--- KEYS: transcript zset, entries hash, delivery hash; ARGV: entry id, score ms, json, max, delivery json
+-- KEYS: transcript zset, entries hash, delivery hash;
+-- ARGV: entry id, score, json, max, delivery json, ceiling (inbound: the score of its next second, else '')
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 0 end
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+local score = tonumber(ARGV[2])
+if ARGV[6] ~= '' then
+  -- WhatsApp stamps a customer's message to the second: an entry we wrote in that same second was
+  -- written before this one arrived, so it goes first (a late delivery from an earlier second does not).
+  local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+  if last[2] then
+    local top = tonumber(last[2])
+    if top >= score and top < tonumber(ARGV[6]) then score = top + 1 end
+  end
+end
+redis.call('ZADD', KEYS[1], string.format('%.0f', score), ARGV[1])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 if ARGV[5] ~= '' then redis.call('HSETNX', KEYS[3], ARGV[1], ARGV[5]) end
 local over = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[4])
@@ -199,7 +210,7 @@ class Store:
                 keys.entries_key(conversation_id),
                 keys.delivery_key(conversation_id),
             ],
-            args=[entry.id, entry.score, body, self.transcript_max, delivery],
+            args=[entry.id, entry.score, body, self.transcript_max, delivery, entry.ceiling],
             client=pipe,
         )
 

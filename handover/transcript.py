@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -48,6 +49,12 @@ class TranscriptEntry(BaseModel):
         """Transcript order: milliseconds, then position (exact in a double until the year 2255)."""
         return int(self.at * 1000) * 1000 + self.seq % 1000
 
+    @property
+    def ceiling(self) -> int | str:
+        """Inbound: the score of the second after WhatsApp's stamp, below which what we wrote in that same
+        second still goes first (see the store's append); '' for outbound, whose time is ours, exact."""
+        return int(self.at + 1) * 1000 * 1000 if self.direction == "in" else ""
+
     @classmethod
     def from_inbound(cls, message: InboundMessage, seq: int) -> TranscriptEntry:
         return cls(
@@ -80,3 +87,16 @@ class TranscriptEntry(BaseModel):
             context_id=request.reply_to,
             content=request.model_dump(mode="json", exclude_defaults=True, exclude={"kind", "text"}),
         )
+
+
+def placed(entries: list[TranscriptEntry], fresh: list[TranscriptEntry]) -> list[TranscriptEntry]:
+    """`entries` (in transcript order) with `fresh` ones added where the store's append puts them: by
+    time, except that a customer message stamped in the second of the last entry comes after it."""
+    result = list(entries)
+    for entry in fresh:
+        last = result[-1] if result else None
+        if last is not None and entry.direction == "in" and entry.at <= last.at < entry.at + 1:
+            result.append(entry)
+        else:
+            result.insert(bisect.bisect_right(result, entry.score, key=lambda e: e.score), entry)
+    return result
