@@ -29,7 +29,7 @@ test: install-test
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy handover webhooks workers app
+	$(BIN)/mypy handover webhooks workers app desk
 
 bench: install-test
 	$(BIN)/python -m bench

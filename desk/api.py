@@ -158,12 +158,13 @@ async def list_templates(request: web.Request) -> web.Response:
 async def queues(request: web.Request) -> web.Response:
     ctx, agent = request.app[DESK], request[AGENT]
     rules = ctx.rules().rules
-    names = list(rules.queues) if agent.is_supervisor else [q for q in agent.queues if q in rules.queues]
-    stats = await asyncio.to_thread(_queue_stats, ctx, names, time.time())
+    everything = agent.is_supervisor or request.query.get("all") in ("1", "true")
+    names = list(rules.queues) if everything else [q for q in agent.queues if q in rules.queues]
+    stats = await asyncio.to_thread(_queue_stats, ctx, names, set(agent.queues), time.time())
     return ok(stats)
 
 
-def _queue_stats(ctx: DeskContext, names: list[str], now: float) -> list[QueueStats]:
+def _queue_stats(ctx: DeskContext, names: list[str], mine: set[str], now: float) -> list[QueueStats]:
     rules = ctx.rules().rules
     result = []
     for name in names:
@@ -173,6 +174,8 @@ def _queue_stats(ctx: DeskContext, names: list[str], now: float) -> list[QueueSt
         result.append(
             QueueStats(
                 name=name,
+                label=rules.queues[name].label,
+                mine=name in mine,
                 waiting=len(waiting),
                 sla_seconds=sla,
                 oldest_wait_seconds=round(now - min(since), 1) if since else None,
@@ -209,8 +212,13 @@ def _visible(ctx: DeskContext, agent: Agent) -> list[Any]:
     queue_names = list(ctx.rules().rules.queues) if agent.is_supervisor else agent.queues
     for name in queue_names:
         ids += [keys.as_text(i) for i in client.zrange(keys.queue_key(name), 0, -1)]
-    conversations = [ctx.store.conversation(i) for i in dict.fromkeys(ids)]
-    return sorted((c for c in conversations if c is not None), key=lambda c: c.updated_at)
+    offered = [keys.as_text(i) for i in client.zrange(keys.OFFERS, 0, -1)]  # few: they last minutes
+    listed = set(ids)
+    conversations = [ctx.store.conversation(i) for i in dict.fromkeys(ids + offered)]
+    return sorted(
+        (c for c in conversations if c is not None and (c.id in listed or c.offer_to == agent.id)),
+        key=lambda c: c.updated_at,
+    )
 
 
 async def get_conversation(request: web.Request) -> web.Response:
@@ -311,7 +319,8 @@ ROUTES = [
         "GET",
         "/queues",
         queues,
-        "Waiting counts, oldest wait and SLA breaches",
+        "Waiting counts, oldest wait and SLA breaches in my queues (?all=true: every queue, e.g. to "
+        "transfer to)",
         response=QueueStats,
         many=True,
     ),
@@ -327,7 +336,7 @@ ROUTES = [
         "GET",
         "/conversations",
         list_conversations,
-        "Mine and those waiting in my queues (?state=)",
+        "Mine, those waiting in my queues and those offered to me (?state=)",
         response=ConversationSummary,
         many=True,
     ),

@@ -79,6 +79,8 @@ class AgentView(BaseModel):
 
 class QueueStats(BaseModel):
     name: str
+    label: dict[str, str] | None = None  # the team's name per language, from the rules
+    mine: bool = False  # one of the signed-in agent's queues
     waiting: int
     oldest_wait_seconds: float | None
     sla_seconds: int | None

@@ -22,6 +22,7 @@ EventType = Literal[
     "window_closing",
     "abandoned",
     "agent_status",
+    "message_status",  # published by the store's delivery scripts (handover/store.py), not here
 ]
 KEPT = 10_000
 

@@ -11,6 +11,7 @@ from redis.client import Pipeline
 from handover import keys
 from handover.bot import Decision
 from handover.conversation import Conversation
+from handover.events import KEPT as EVENTS_KEPT
 from handover.message import CustomerRef, DeliveryStatus, SendOutcome, StatusUpdate
 from handover.packet import ContextPacket
 from handover.transcript import Delivery, TranscriptEntry
@@ -29,6 +30,15 @@ local function advance(d, status, at, code, title)
   d.updated_at = at
   if code and code ~= '' then d.error_code = tonumber(code); d.error_title = title end
   return true
+end
+-- An agent holding the conversation sees the tick move: a desk event (see handover/events.py), only for
+-- conversations someone holds, so the bot's own traffic never floods the stream.
+local function announce(conv, entry, d)
+  local agent = redis.call('HGET', '{keys.conversation_key("")}' .. conv, 'agent_id')
+  if not agent or agent == '' then return end
+  local data = {{entry_id = entry, status = d.status, error_code = d.error_code, error_title = d.error_title}}
+  redis.call('XADD', '{keys.DESK_EVENTS}', 'MAXLEN', '~', {EVENTS_KEPT}, '*', 'type', 'message_status',
+    'conversation_id', conv, 'agent_id', agent, 'queue', '', 'data', cjson.encode(data))
 end
 local function load(dkey, entry)
   local cur = redis.call('HGET', dkey, entry)
@@ -82,6 +92,7 @@ local dkey = ARGV[1] .. 'txd:' .. conv
 local d = load(dkey, entry)
 if advance(d, ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]) then
   redis.call('HSET', dkey, entry, cjson.encode(d))
+  announce(conv, entry, d)
   return 1
 end
 return 0
@@ -92,7 +103,8 @@ RECORD_SEND_LUA = (
     _DELIVERY_FN
     + """
 -- KEYS: delivery hash, entries hash, wamid key, orphan key
--- ARGV: entry id, outcome (sent|failed|retrying), wamid, at, code, title, "<conv> <entry>", ttl, attempts
+-- ARGV: entry id, outcome (sent|failed|retrying), wamid, at, code, title, "<conv> <entry>", ttl, attempts,
+--       conversation id
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return 0 end
 local d = load(KEYS[1], ARGV[1])
 local at = tonumber(ARGV[4])
@@ -112,6 +124,7 @@ else
   d.error_code = tonumber(ARGV[5]); d.error_title = ARGV[6]; d.updated_at = at
 end
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(d))
+announce(ARGV[10], ARGV[1], d)
 return 1
 """
 )
@@ -259,6 +272,7 @@ class Store:
                 f"{conversation_id} {entry_id}",
                 keys.WAMID_TTL_SECONDS,
                 attempts,
+                conversation_id,
             ],
             client=pipe,
         )

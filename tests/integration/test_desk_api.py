@@ -311,6 +311,52 @@ def test_templates_go_out_after_the_window_closed(redis_url, world):
     run(scenario())
 
 
+def test_every_queue_can_be_a_transfer_target_and_an_offer_is_listed_to_its_target(redis_url, world):
+    """A desk builds its transfer dialog from ?all=true (every queue, with the customers' names for it),
+    and lists an offer made to its agent after a reload, without seeing anyone else's."""
+    settings, _ = world
+    _, ana = add_agent(redis_url, "Ana", "general")
+    carlos_id, carlos = add_agent(redis_url, "Carlos", "billing")
+    _, dora = add_agent(redis_url, "Dora", "billing")
+    store = Store(redis.Redis.from_url(redis_url, decode_responses=True))
+
+    async def scenario() -> None:
+        async with TestClient(TestServer(build_app(settings))) as http:
+
+            async def get(path: str, token: str):  # type: ignore[no-untyped-def]
+                return await (await http.get(path, headers={"Authorization": f"Bearer {token}"})).json()
+
+            mine = await get("/api/v1/queues", ana)
+            assert [(q["name"], q["mine"], q["label"]["pt"]) for q in mine] == [
+                ("general", True, "atendimento")
+            ]
+            every = {q["name"]: q for q in await get("/api/v1/queues?all=true", ana)}
+            assert set(every) == {"general", "billing", "retention", "senior"}
+            assert (every["billing"]["mine"], every["billing"]["label"]["en"]) == (False, "billing")
+
+            auth = {"Authorization": f"Bearer {ana}"}
+            conversation = await escalated_and_taken(http, store, "5511955556666", auth)
+            for token in (carlos, dora):
+                await http.put(
+                    "/api/v1/me/status",
+                    json={"status": "available"},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+            offer = {"to_agent": carlos_id, "mode": "warm", "reason": "estorno", "note": "já conferi"}
+            sent = await http.post(
+                f"/api/v1/conversations/{conversation.id}/transfer", json=offer, headers=auth
+            )
+            assert sent.status == 200, await sent.text()
+
+            listed = await get("/api/v1/conversations", carlos)
+            assert [(c["id"], c["offer"]["to_agent"], c["offer"]["note"]) for c in listed] == [
+                (conversation.id, carlos_id, "já conferi")
+            ]
+            assert await get("/api/v1/conversations", dora) == []
+
+    run(scenario())
+
+
 def test_a_desk_gone_past_the_grace_period_puts_its_conversations_back(redis_url, world):
     """The agent's live stream drops (laptop closed): after the grace period they are offline and what they
     held waits again, ahead of newer conversations, with reason agent_unavailable."""
