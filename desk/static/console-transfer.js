@@ -81,8 +81,10 @@ export class TransferDialog {
     fill(this.agent, h("option", { value: "" }, t("transfer_none")));
     this.syncMode();
     this.root.showModal();
-    const [queues, agents] = await Promise.all([this.desk.queueNames(), this.desk.loadAgents()]);
-    for (const name of queues) this.queue.append(h("option", { value: name }, name));
+    const [queues, agents] = await Promise.all([this.desk.transferQueues(), this.desk.loadAgents()]);
+    for (const { name, label } of queues) {
+      this.queue.append(h("option", { value: name }, label && label !== name ? `${label} (${name})` : name));
+    }
     for (const agent of agents) {
       if (agent.id === this.desk.me.id) continue;
       const status = t(`presence_${agent.status}`).toLowerCase();

@@ -23,7 +23,7 @@
 //   messages     toast[data-kind=info|error]
 
 import { h } from "./console-dom.js";
-import { t, LOCALE, explain } from "./console-i18n.js";
+import { t, LANG, LOCALE, explain } from "./console-i18n.js";
 import { Api, EventStream } from "./console-api.js";
 import { showSignIn, TOKEN_KEY } from "./console-signin.js";
 import { TopBar, SideBar } from "./console-shell.js";
@@ -32,11 +32,8 @@ import { TransferDialog } from "./console-transfer.js";
 import { SupervisorView } from "./console-supervisor.js";
 import { Beeper } from "./console-sound.js";
 
-const OFFERS_KEY = "handover.desk.offers";
 const HELD = new Set(["assigned", "transferring"]);
 const SAFETY_REFRESH_MS = 30000; // in case an event was missed
-const TICK_POLL_SECONDS = 2; // delivery statuses have no event: poll the open conversation while ticks move
-const TICK_WATCH_SECONDS = 120;
 
 class Desk {
   constructor(root) {
@@ -63,7 +60,6 @@ class Desk {
     this.soundOn = false;
     this.templateList = null;
     this.pending = null;
-    this.lastPoll = 0;
   }
 
   start() {
@@ -117,7 +113,6 @@ class Desk {
     };
     document.addEventListener("visibilitychange", this.onVisible);
     this.loadAgents();
-    this.restoreOffers();
     this.refreshAll().then(() => {
       if (!this.openId && this.mine.length) this.openConversation(this.mine[0].id);
     });
@@ -129,7 +124,6 @@ class Desk {
     clearInterval(this.safety);
     document.removeEventListener("visibilitychange", this.onVisible);
     sessionStorage.removeItem(TOKEN_KEY);
-    sessionStorage.removeItem(OFFERS_KEY);
     this.reset();
     document.title = t("app_title");
     this.signIn(notice);
@@ -139,7 +133,7 @@ class Desk {
 
   async refreshAll() {
     if (!this.api) return;
-    const jobs = [this.refreshMe(), this.refreshQueues(), this.refreshMine(), this.refreshOpen(), this.checkOffers()];
+    const jobs = [this.refreshMe(), this.refreshQueues(), this.refreshMine(), this.refreshOpen()];
     if (this.view === "supervisor") jobs.push(this.supervisor.refresh());
     await Promise.allSettled(jobs);
   }
@@ -165,6 +159,7 @@ class Desk {
   async refreshMine() {
     const all = await this.api.get("/conversations");
     this.mine = all.filter((c) => c.agent_id === this.me.id && HELD.has(c.state));
+    this.syncOffers(all);
     for (const id of this.unread.keys()) if (!this.mine.some((c) => c.id === id)) this.unread.delete(id);
     this.sidebar.renderConversations();
     this.updateTitle();
@@ -183,7 +178,6 @@ class Desk {
     if (this.openId !== id) return;
     if (!(detail.agent_id === this.me.id && HELD.has(detail.state))) return this.lost(id, detail.customer_name);
     this.conversation.show(detail);
-    this.lastPoll = Date.now() / 1000;
   }
 
   /** The open conversation is no longer ours (moved by a supervisor, the desk went offline...). */
@@ -204,11 +198,10 @@ class Desk {
     return this.templateList;
   }
 
-  /** Queue names for transfers: mine (or all, for supervisors) and every colleague's. */
-  async queueNames() {
-    const names = new Set(this.queues.map((q) => q.name));
-    for (const agent of this.agents) for (const q of agent.queues) names.add(q);
-    return [...names].sort();
+  /** Every queue, for transfers: [{name, label}], the label being what customers call it, in my language. */
+  async transferQueues() {
+    const all = await this.api.get("/queues?all=true").catch(() => this.queues);
+    return all.map((q) => ({ name: q.name, label: (q.label && q.label[LANG]) || "" }));
   }
 
   agentName(id) {
@@ -228,6 +221,14 @@ class Desk {
 
   onEvent(type, data) {
     const id = data.conversation_id;
+    if (type === "message_status") {
+      // a tick moved: only the open conversation shows ticks, and nothing else changed
+      if (id === this.openId) {
+        clearTimeout(this.pendingOpen);
+        this.pendingOpen = setTimeout(() => this.refreshOpen(), 120);
+      }
+      return;
+    }
     const forMe = data.agent_id === this.me.id;
     const watching = id === this.openId && !document.hidden;
     if (type === "customer_wrote" && forMe && !watching) {
@@ -268,13 +269,8 @@ class Desk {
   tick() {
     this.sidebar.tick();
     this.conversation.tick();
-    const detail = this.conversation.detail;
     const now = Date.now() / 1000;
     for (const [id, offer] of this.offers) if (offer.expires_at && offer.expires_at < now) this.dropOffer(id);
-    if (detail && now - this.lastPoll >= TICK_POLL_SECONDS && ticksMoving(detail, now)) {
-      this.lastPoll = now;
-      this.refreshOpen();
-    }
   }
 
   // ---- actions ---------------------------------------------------------------------------------
@@ -394,46 +390,26 @@ class Desk {
       const detail = await this.api.get(`/conversations/${encodeURIComponent(id)}`);
       if (this.settled.has(id)) return;
       if (!detail.offer || detail.offer.to_agent !== this.me.id) return this.dropOffer(id);
-      this.offers.set(id, {
-        id,
-        name: detail.customer_name || (detail.wa_id ? `+${detail.wa_id}` : id),
-        by: detail.offer.by_agent || data.by,
-        reason: detail.offer.reason || data.reason,
-        note: detail.offer.note || data.note,
-        expires_at: detail.offer.expires_at,
-      });
+      this.offers.set(id, offerOf(detail, data));
     } catch {
       return this.dropOffer(id);
     }
-    this.saveOffers();
     this.sidebar.renderOffers();
     this.updateTitle();
   }
 
   dropOffer(id) {
     if (!this.offers.delete(id)) return;
-    this.saveOffers();
     this.sidebar.renderOffers();
     this.updateTitle();
   }
 
-  saveOffers() {
-    sessionStorage.setItem(OFFERS_KEY, JSON.stringify([...this.offers.keys()]));
-  }
-
-  /** Offers are known from events only: after a reload, look again at the ones we had. */
-  restoreOffers() {
-    let ids = [];
-    try {
-      ids = JSON.parse(sessionStorage.getItem(OFFERS_KEY) || "[]");
-    } catch {
-      ids = [];
-    }
-    for (const id of ids) this.addOffer(id);
-  }
-
-  async checkOffers() {
-    await Promise.allSettled([...this.offers.keys()].map((id) => this.addOffer(id)));
+  /** The offers made to me, as the conversation list has them (after a reload, the only source). */
+  syncOffers(conversations) {
+    const mine = conversations.filter((c) => c.offer && c.offer.to_agent === this.me.id && !this.settled.has(c.id));
+    this.offers = new Map(mine.map((c) => [c.id, offerOf(c)]));
+    this.sidebar.renderOffers();
+    this.updateTitle();
   }
 
   async acceptOffer(id) {
@@ -482,11 +458,17 @@ class Desk {
   }
 }
 
-/** Outbound messages of the last minutes whose ticks may still move (read is final, failed too). */
-function ticksMoving(detail, now) {
-  return detail.transcript.some(
-    (e) => e.direction === "out" && now - e.at < TICK_WATCH_SECONDS && !["read", "failed", "played"].includes((e.delivery && e.delivery.status) || "pending"),
-  );
+/** A warm offer as the sidebar shows it, from a conversation (summary or detail) and its event's data. */
+function offerOf(conversation, data = {}) {
+  const offer = conversation.offer;
+  return {
+    id: conversation.id,
+    name: conversation.customer_name || (conversation.wa_id ? `+${conversation.wa_id}` : conversation.id),
+    by: offer.by_agent || data.by,
+    reason: offer.reason || data.reason,
+    note: offer.note || data.note,
+    expires_at: offer.expires_at,
+  };
 }
 
 new Desk(document.getElementById("app")).start();

@@ -88,6 +88,8 @@ def test_customer_to_bot_to_agent_to_second_agent_to_csat(browser, stack):
     dialog.get_by_test_id("transfer-submit").click()
     offer = second.get_by_test_id("offer")
     expect(offer).to_contain_text("cliente já mandou a foto do defeito")
+    second.reload()  # the offer is still there: the desk lists it from the API, not from memory
+    expect(offer).to_contain_text("cliente já mandou a foto do defeito")
     screenshot(second, "desk-warm-offer")
     offer.get_by_test_id("offer-accept").click()
     expect(second.get_by_test_id("packet")).to_contain_text("troca de produto")
