@@ -346,5 +346,6 @@ function ticks(entry) {
 function failure(delivery) {
   if (!delivery) return "";
   const title = delivery.error_title || "";
-  return delivery.error_code ? `${title} (${delivery.error_code})`.trim() : title;
+  const code = delivery.error_code ? String(delivery.error_code) : "";
+  return code && !title.includes(code) ? `${title} (${code})`.trim() : title; // Meta's titles often carry it
 }

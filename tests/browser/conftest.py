@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.graph_server import FakeGraph
 from tests.support.stack import Stack
+from tests.support.webhook import SECRET
 
 CHROMIUM = os.environ.get("HANDOVER_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -48,6 +50,28 @@ def browser() -> Iterator[object]:
 @pytest.fixture
 def stack(redis_url: str, tmp_path: Path) -> Iterator[Stack]:
     running = Stack(redis_url, tmp_path).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def graph() -> Iterator[FakeGraph]:
+    fake = FakeGraph.start_in_thread()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def line(redis_url: str, tmp_path: Path, graph: FakeGraph) -> Iterator[Stack]:
+    """A stack with a WhatsApp token, talking to the fake Graph API: sends can fail as Meta's do."""
+    running = Stack(redis_url, tmp_path).start(
+        WHATSAPP_ACCESS_TOKEN="browser-token",
+        WHATSAPP_APP_SECRET=SECRET.decode(),
+        WHATSAPP_VERIFY_TOKEN="browser-verify",
+        WHATSAPP_API_URL=graph.base_url,
+    )
     try:
         yield running
     finally:
