@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from tests.fakes.graph_server import FakeGraph
 from tests.support.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,3 +32,11 @@ def redis_url(redis_server: RedisServer) -> Iterator[str]:
     client.flushall()
     client.close()
     yield redis_server.url
+
+
+@pytest.fixture
+def graph() -> Iterator[FakeGraph]:
+    """Meta's Graph API on loopback (tests/fakes/graph_server.py)."""
+    fake = FakeGraph.start_in_thread()
+    yield fake
+    fake.stop()

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.fakes.graph_server import FakeGraph
 from tests.support.stack import Stack
-from tests.support.webhook import SECRET
 
 CHROMIUM = os.environ.get("HANDOVER_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -57,21 +57,9 @@ def stack(redis_url: str, tmp_path: Path) -> Iterator[Stack]:
 
 
 @pytest.fixture
-def graph() -> Iterator[FakeGraph]:
-    fake = FakeGraph.start_in_thread()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
 def line(redis_url: str, tmp_path: Path, graph: FakeGraph) -> Iterator[Stack]:
     """A stack with a WhatsApp token, talking to the fake Graph API: sends can fail as Meta's do."""
-    running = Stack(redis_url, tmp_path).start(
-        WHATSAPP_ACCESS_TOKEN="browser-token",
-        WHATSAPP_APP_SECRET=SECRET.decode(),
-        WHATSAPP_VERIFY_TOKEN="browser-verify",
-        WHATSAPP_API_URL=graph.base_url,
-    )
+    running = Stack(redis_url, tmp_path).start_on_line(graph.base_url)
     try:
         yield running
     finally:
@@ -82,6 +70,16 @@ def new_page(browser, locale: str = "pt-BR"):  # type: ignore[no-untyped-def]
     """A fresh browser context (own storage) at 1280x800, the size the console must be readable at."""
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale=locale)
     return context.new_page()
+
+
+def sign_in(page, base: str, token: str) -> None:  # type: ignore[no-untyped-def]
+    """Sign in through the form, as an agent does, and wait for the live stream."""
+    page.goto(f"{base}/")
+    page.get_by_test_id("signin-token").fill(token)
+    page.get_by_test_id("signin-submit").click()
+    expect(page.get_by_test_id("take-next")).to_be_visible()
+    expect(page.get_by_test_id("live-status")).to_have_attribute("data-state", "live")
+    assert token not in page.url
 
 
 def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]

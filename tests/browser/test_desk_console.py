@@ -14,21 +14,13 @@ import redis
 from playwright.sync_api import expect
 
 from handover import keys
-from tests.browser.conftest import new_page, screenshot
+from tests.browser.conftest import new_page, screenshot, sign_in
 from tests.support.processes import wait_for
 
 pytestmark = pytest.mark.browser
 
 LIVE = 20_000  # ms: a liveness bound for what goes through the worker, not a speed assertion
 TOKEN_KEY = "handover.desk.token"
-
-
-def sign_in(page, base: str, token: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{base}/")
-    page.get_by_test_id("signin-token").fill(token)
-    page.get_by_test_id("signin-submit").click()
-    expect(page.get_by_test_id("take-next")).to_be_visible()
-    expect(page.get_by_test_id("live-status")).to_have_attribute("data-state", "live")
 
 
 def asks_for_a_person(stack, wa_id: str, name: str, token: str) -> str:  # type: ignore[no-untyped-def]
@@ -59,6 +51,20 @@ def conversation(stack, cid: str, token: str) -> dict:  # type: ignore[type-arg]
     status, body = stack.api("GET", f"/conversations/{cid}", token)
     assert status == 200, body
     return body  # type: ignore[no-any-return]
+
+
+def holding_two(browser, stack, agent, first, second):  # type: ignore[no-untyped-def]
+    """The agent signs in and takes two customers' conversations, the second arriving live; (desk, ids)."""
+    ids = [asks_for_a_person(stack, *first, agent["token"])]
+    desk = new_page(browser)
+    sign_in(desk, stack.base, agent["token"])
+    desk.get_by_test_id("take-next").click()
+    expect(desk.get_by_test_id("packet")).to_contain_text(first[1])
+    ids.append(asks_for_a_person(stack, *second, agent["token"]))
+    expect(desk.get_by_test_id("queue-list")).to_contain_text("1 aguardando", timeout=LIVE)
+    desk.get_by_test_id("take-next").click()
+    expect(desk.get_by_test_id("packet")).to_contain_text(second[1])
+    return desk, *ids
 
 
 def test_sign_in_refuses_a_bad_token_and_keeps_the_good_one_in_the_tab_only(browser, stack):
@@ -160,16 +166,9 @@ def test_take_next_shows_the_packet_and_the_keyboard_reply_reaches_the_customer(
 
 def test_customer_messages_arrive_live_with_an_unread_count_in_the_title(browser, stack):
     ana = stack.add_agent("Ana Souza", ["general"])
-    first = asks_for_a_person(stack, "5511987002001", "Bruno Alves", ana["token"])
-    desk = new_page(browser)
-    sign_in(desk, stack.base, ana["token"])
-    desk.get_by_test_id("take-next").click()
-    expect(desk.get_by_test_id("packet")).to_contain_text("Bruno Alves")
-
-    second = asks_for_a_person(stack, "5511987002002", "Carla Dias", ana["token"])
-    expect(desk.get_by_test_id("queue-list")).to_contain_text("1 aguardando", timeout=LIVE)
-    desk.get_by_test_id("take-next").click()
-    expect(desk.get_by_test_id("packet")).to_contain_text("Carla Dias")
+    desk, first, second = holding_two(
+        browser, stack, ana, ("5511987002001", "Bruno Alves"), ("5511987002002", "Carla Dias")
+    )
     expect(desk.get_by_test_id("conversation")).to_have_count(2)
 
     # the open conversation gets its message live, no reload
@@ -284,15 +283,9 @@ def test_a_warm_offer_can_be_declined_and_stays_with_the_first_agent(browser, st
 
 def test_resolve_sends_the_survey_and_back_to_bot_hands_it_over(browser, stack):
     ana = stack.add_agent("Ana Souza", ["general"])
-    first = asks_for_a_person(stack, "5511987006001", "Hugo Lopes", ana["token"])
-    desk = new_page(browser)
-    sign_in(desk, stack.base, ana["token"])
-    desk.get_by_test_id("take-next").click()
-    expect(desk.get_by_test_id("packet")).to_contain_text("Hugo Lopes")
-    second = asks_for_a_person(stack, "5511987006002", "Iara Melo", ana["token"])
-    expect(desk.get_by_test_id("queue-list")).to_contain_text("1 aguardando", timeout=LIVE)
-    desk.get_by_test_id("take-next").click()
-    expect(desk.get_by_test_id("packet")).to_contain_text("Iara Melo")
+    desk, first, second = holding_two(
+        browser, stack, ana, ("5511987006001", "Hugo Lopes"), ("5511987006002", "Iara Melo")
+    )
 
     desk.get_by_test_id("release").click()
     expect(desk.get_by_test_id("packet")).to_contain_text("Hugo Lopes")  # the next one held opens

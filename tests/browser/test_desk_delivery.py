@@ -1,5 +1,5 @@
 """What Meta does with an agent's replies, seen in the desk: a send Meta refuses shows as failed with
-its reason, ticks move as events arrive (no polling), and an agent works two conversations at once.
+its reason, and ticks move as the worker's events arrive (no polling), with two conversations held.
 
 Runs with a WhatsApp token against the fake Graph API on loopback, so sends really go out over HTTP and
 can fail the way Meta's do."""
@@ -9,14 +9,14 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import new_page, screenshot
+from tests.browser.conftest import new_page, screenshot, sign_in
 from tests.support.customer import Customer
 from tests.support.processes import wait_for
 
 pytestmark = pytest.mark.browser
 
 
-def test_a_refused_reply_shows_why_and_two_conversations_are_worked_at_once(browser, line, graph):
+def test_a_refused_reply_shows_why_and_ticks_move_on_events(browser, line, graph):
     ana = line.add_agent("Ana Souza", ["general"], capacity=2)
     rita = Customer(line, graph, "5511987006001", "Rita Alves")
     joao = Customer(line, graph, "5511987006002", "João Reis")
@@ -27,10 +27,7 @@ def test_a_refused_reply_shows_why_and_two_conversations_are_worked_at_once(brow
     )
 
     desk = new_page(browser)
-    desk.goto(f"{line.base}/")
-    desk.get_by_test_id("signin-token").fill(ana["token"])
-    desk.get_by_test_id("signin-token").press("Enter")
-    expect(desk.get_by_test_id("live-status")).to_have_attribute("data-state", "live")
+    sign_in(desk, line.base, ana["token"])
     desk.get_by_test_id("take-next").click()
     expect(desk.get_by_test_id("customer-name")).to_be_visible()
     desk.get_by_test_id("take-next").click()
@@ -54,10 +51,3 @@ def test_a_refused_reply_shows_why_and_two_conversations_are_worked_at_once(brow
     expect(fine).to_have_attribute("data-status", "sent")  # Meta took it: the worker's event moved the tick
     assert "Rita, conferi aqui: o pedido saiu para entrega hoje." in rita.texts()
     screenshot(desk, "desk-failed-reply")
-
-    joao.says("ainda estou aguardando")  # the other conversation, while Rita's is open
-    joaos = listed.filter(has_text="João Reis")
-    expect(joaos).to_have_attribute("data-unread", "1")
-    listed.filter(has_text="João Reis").click()
-    expect(desk.get_by_test_id("transcript")).to_contain_text("ainda estou aguardando")
-    expect(joaos).to_have_attribute("data-unread", "0")

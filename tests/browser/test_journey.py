@@ -12,20 +12,12 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import new_page, screenshot
+from tests.browser.conftest import new_page, screenshot, sign_in
 from tests.support.processes import wait_for
 
 pytestmark = pytest.mark.browser
 
 CUSTOMER = "5511987001122"
-
-
-def sign_in(page, base: str, token: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{base}/")
-    page.get_by_test_id("signin-token").fill(token)
-    page.get_by_test_id("signin-submit").click()
-    expect(page.get_by_test_id("take-next")).to_be_visible()
-    assert token not in page.url
 
 
 def test_customer_to_bot_to_agent_to_second_agent_to_csat(browser, stack):

@@ -13,11 +13,9 @@ import pytest
 import redis
 
 from handover import keys
-from tests.fakes.graph_server import FakeGraph
 from tests.support.customer import Customer
 from tests.support.processes import wait_for
 from tests.support.stack import Stack
-from tests.support.webhook import SECRET
 
 pytestmark = pytest.mark.e2e
 
@@ -25,21 +23,8 @@ CUSTOMER = "5511987650001"
 
 
 @pytest.fixture
-def graph() -> Iterator[FakeGraph]:
-    fake = FakeGraph.start_in_thread()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
 def live(redis_url, tmp_path, graph) -> Iterator[Stack]:
-    stack = Stack(redis_url, tmp_path).start(
-        WHATSAPP_ACCESS_TOKEN="e2e-token",
-        WHATSAPP_APP_SECRET=SECRET.decode(),
-        WHATSAPP_VERIFY_TOKEN="e2e-verify",
-        WHATSAPP_API_URL=graph.base_url,
-        HANDOVER_PRESENCE_GRACE_SECONDS="2",
-    )
+    stack = Stack(redis_url, tmp_path).start_on_line(graph.base_url, HANDOVER_PRESENCE_GRACE_SECONDS="2")
     try:
         yield stack
     finally:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -14,18 +17,25 @@ from tests.support.webhook import RECENT, SECRET, body, signed, text_message
 pytestmark = pytest.mark.e2e
 
 
-def test_embedded_sandbox_from_a_bare_environment(tmp_path):
-    """`handover serve` with nothing configured: in-process Redis and worker, sandbox phone."""
+@contextmanager
+def bare_serve(tmp_path: Path) -> Iterator[tuple[Process, str]]:
+    """`handover serve` with nothing configured (none of the optional settings in its environment)."""
     port = free_port()
-    env = {"REDIS_URL": "", "WHATSAPP_ACCESS_TOKEN": "", "HANDOVER_PORT": str(port)}
-    serve = Process(["serve"], env, tmp_path / "serve.log")
-    # an empty variable counts as unset for the contract's optional settings
+    serve = Process(["serve"], {"HANDOVER_PORT": str(port)}, tmp_path / "serve.log")
     for name in ("REDIS_URL", "WHATSAPP_ACCESS_TOKEN", "WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN"):
         serve.env.pop(name, None)
     serve.start()
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: is_up(f"{base}/healthz"), 30, "serve to come up")
+        yield serve, base
+    finally:
+        serve.stop()
+
+
+def test_embedded_sandbox_from_a_bare_environment(tmp_path):
+    """`handover serve` with nothing configured: in-process Redis and worker, sandbox phone."""
+    with bare_serve(tmp_path) as (serve, base):
         status, answer = http_json(
             "POST",
             f"{base}/sandbox/messages",
@@ -45,8 +55,6 @@ def test_embedded_sandbox_from_a_bare_environment(tmp_path):
         assert http_json("GET", f"{base}/readyz")[0] == 200
         metrics = http_json("GET", f"{base}/metrics")[1]
         assert "handover_messages_processed_total 1.0" in metrics
-    finally:
-        serve.stop()
     assert "embedded_mode" in serve.log()
 
 
@@ -110,14 +118,7 @@ def test_missing_required_setting_stops_with_one_line(tmp_path):
 
 def test_embedded_sandbox_offers_demo_agents_that_can_work(tmp_path):
     """Someone trying the project: `handover serve` alone gives a demo agent and supervisor to sign in as."""
-    port = free_port()
-    serve = Process(["serve"], {"HANDOVER_PORT": str(port)}, tmp_path / "serve.log")
-    for name in ("REDIS_URL", "WHATSAPP_ACCESS_TOKEN", "WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN"):
-        serve.env.pop(name, None)
-    serve.start()
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: is_up(f"{base}/healthz"), 30, "serve to come up")
+    with bare_serve(tmp_path) as (_, base):
         agents = http_json("GET", f"{base}/sandbox/demo-agents")[1]["agents"]
         assert [a["role"] for a in agents] == ["agent", "supervisor"]
         for agent in agents:
@@ -125,5 +126,3 @@ def test_embedded_sandbox_offers_demo_agents_that_can_work(tmp_path):
             assert me[0] == 200 and (me[1]["name"], me[1]["status"]) == (agent["name"], "available")
         page = http_json("GET", f"{base}/")[1]
         assert "<html" in page.lower()
-    finally:
-        serve.stop()

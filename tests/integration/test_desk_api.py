@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 import time
 
 import pytest
@@ -24,7 +22,8 @@ from handover.rules.holder import RulesHolder
 from handover.store import Store
 from handover.transfers import Transfers
 from tests.fakes.graph_server import FakeGraph
-from tests.support.processes import ROOT, Process, wait_for
+from tests.support.processes import Process, wait_for
+from tests.support.stack import add_agent_with_the_cli
 from tests.support.webhook import PNID, SECRET, body, signed, text_message
 
 pytestmark = pytest.mark.integration
@@ -33,30 +32,10 @@ pytestmark = pytest.mark.integration
 def add_agent(
     redis_url: str, name: str, queues: str, role: str = "agent", capacity: int = 3
 ) -> tuple[str, str]:
-    """Through the real command, as ops would."""
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "app.cli",
-            "agents",
-            "add",
-            name,
-            "--queues",
-            queues,
-            "--capacity",
-            str(capacity),
-            "--role",
-            role,
-            "--json",
-        ],
-        cwd=ROOT,
-        env={"REDIS_URL": redis_url, "PATH": ""},
-        capture_output=True,
-        text=True,
-        check=True,
+    """Through the real command, as ops would; (id, token)."""
+    created = add_agent_with_the_cli(
+        {"REDIS_URL": redis_url, "PATH": ""}, name, queues.split(","), capacity, role
     )
-    created = json.loads(out.stdout)
     return created["id"], created["token"]
 
 

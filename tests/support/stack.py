@@ -20,6 +20,7 @@ import yaml
 
 from tests.support.processes import ROOT, Process, http_json, is_up, wait_for
 from tests.support.redis_server import free_port
+from tests.support.webhook import SECRET
 
 
 def always_open_rules(workdir: Path) -> Path:
@@ -32,6 +33,23 @@ def always_open_rules(workdir: Path) -> Path:
     path = workdir / "rules.yaml"
     path.write_text(yaml.safe_dump(rules, allow_unicode=True, sort_keys=False))
     return path
+
+
+def add_agent_with_the_cli(
+    env: dict[str, str], name: str, queues: list[str], capacity: int = 3, role: str = "agent"
+) -> dict[str, str]:
+    """`handover agents add NAME --queues ... --json`, exactly as ops would; {"id", "token"}."""
+    command = ["agents", "add", name, "--queues", ",".join(queues), "--capacity", str(capacity)]
+    out = subprocess.run(
+        [sys.executable, "-m", "app.cli", *command, "--role", role, "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        check=True,
+        text=True,
+    )
+    agent: dict[str, str] = json.loads(out.stdout)
+    return agent
 
 
 @dataclass
@@ -69,33 +87,22 @@ class Stack:
     def logs(self) -> str:
         return "\n".join(f"--- {p.args[0]}\n{p.log()}" for p in self.processes)
 
+    def start_on_line(self, graph_url: str, **settings: str) -> Stack:
+        """Started with a WhatsApp token against `graph_url` (the fake Graph API), not the sandbox."""
+        return self.start(
+            WHATSAPP_ACCESS_TOKEN="test-token",
+            WHATSAPP_APP_SECRET=SECRET.decode(),
+            WHATSAPP_VERIFY_TOKEN="test-verify",
+            WHATSAPP_API_URL=graph_url,
+            **settings,
+        )
+
     def add_agent(
         self, name: str, queues: list[str], capacity: int = 3, role: str = "agent", status: str = "available"
     ) -> dict[str, str]:
         """`handover agents add ... --json`, then the presence the test wants; {"id", "token"}."""
-        out = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "app.cli",
-                "agents",
-                "add",
-                name,
-                "--queues",
-                ",".join(queues),
-                "--capacity",
-                str(capacity),
-                "--role",
-                role,
-                "--json",
-            ],
-            cwd=ROOT,
-            env=Process([], self.env, self.workdir / "cli.log").env,
-            capture_output=True,
-            check=True,
-            text=True,
-        )
-        agent: dict[str, str] = json.loads(out.stdout)
+        env = Process([], self.env, self.workdir / "cli.log").env
+        agent = add_agent_with_the_cli(env, name, queues, capacity, role)
         if status:
             self.api("PUT", "/me/status", agent["token"], {"status": status})
         return agent
