@@ -7,6 +7,8 @@ import json
 import time
 from typing import Any
 
+from handover import keys
+from handover.keys import Lane
 from webhooks.signature import HEADER, sign
 
 SECRET = b"test-app-secret"
@@ -64,3 +66,12 @@ async def signed_post(client: Any, payload: dict[str, Any] | bytes, secret: byte
     """POST a body to /webhook signed with `secret` through an aiohttp test client."""
     raw, headers = signed(payload, secret)
     return await client.post("/webhook", data=io.BytesIO(raw), headers=headers)
+
+
+async def stored_items(client: Any, partitions: int) -> list[dict[str, Any]]:
+    """What the webhook stored for the processors, every inbound partition, as dicts."""
+    items = []
+    for p in range(partitions):
+        for _, fields in await client.xrange(keys.stream_key(Lane.INBOUND, p)):
+            items.append(json.loads(fields["d"]))
+    return items

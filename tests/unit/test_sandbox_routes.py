@@ -12,7 +12,7 @@ from redis.asyncio import Redis as AsyncRedis
 from app.web import build_app
 from config.settings import SANDBOX_APP_SECRET, Settings
 from handover import keys
-from handover.keys import Lane
+from tests.support.webhook import stored_items
 from webhooks import sandbox, signature
 
 PARTITIONS = 4
@@ -64,11 +64,7 @@ async def sent(fake, to: str, at: float, kind: str = "text", **fields) -> dict:
 
 
 async def stored(fake) -> list[dict]:
-    items = []
-    for p in range(PARTITIONS):
-        for _, fields in await fake.xrange(keys.stream_key(Lane.INBOUND, p)):
-            items.append(json.loads(fields["d"]))
-    return items
+    return await stored_items(fake, PARTITIONS)
 
 
 async def test_a_status_is_meta_shaped_signed_and_stored_like_a_webhook_delivery(client, fake, taken):

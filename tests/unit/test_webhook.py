@@ -11,9 +11,8 @@ from redis.asyncio import Redis as AsyncRedis
 from app.web import build_app
 from config.settings import Settings
 from handover import keys
-from handover.keys import Lane
 from tests.support.redis_server import free_port
-from tests.support.webhook import PNID, body, signed_post, text_message
+from tests.support.webhook import PNID, body, signed_post, stored_items, text_message
 
 PARTITIONS = 4
 
@@ -40,11 +39,7 @@ async def client(aiohttp_client, fake):
 
 
 async def stored(fake) -> list[dict]:
-    items = []
-    for p in range(PARTITIONS):
-        for _, fields in await fake.xrange(keys.stream_key(Lane.INBOUND, p)):
-            items.append(json.loads(fields["d"]))
-    return items
+    return await stored_items(fake, PARTITIONS)
 
 
 @pytest.mark.parametrize(
