@@ -53,17 +53,19 @@ def conversation(stack, cid: str, token: str) -> dict:  # type: ignore[type-arg]
     return body  # type: ignore[no-any-return]
 
 
-def holding_two(browser, stack, agent, first, second):  # type: ignore[no-untyped-def]
-    """The agent signs in and takes two customers' conversations, the second arriving live; (desk, ids)."""
-    ids = [asks_for_a_person(stack, *first, agent["token"])]
+def holding(browser, stack, agent, *customers):  # type: ignore[no-untyped-def]
+    """The agent signs in and takes each (wa_id, name) customer's conversation, the later ones arriving
+    while the desk is open; (desk, *conversation ids)."""
     desk = new_page(browser)
-    sign_in(desk, stack.base, agent["token"])
-    desk.get_by_test_id("take-next").click()
-    expect(desk.get_by_test_id("packet")).to_contain_text(first[1])
-    ids.append(asks_for_a_person(stack, *second, agent["token"]))
-    expect(desk.get_by_test_id("queue-list")).to_contain_text("1 aguardando", timeout=LIVE)
-    desk.get_by_test_id("take-next").click()
-    expect(desk.get_by_test_id("packet")).to_contain_text(second[1])
+    ids = []
+    for wa_id, name in customers:
+        ids.append(asks_for_a_person(stack, wa_id, name, agent["token"]))
+        if len(ids) == 1:
+            sign_in(desk, stack.base, agent["token"])
+        else:
+            expect(desk.get_by_test_id("queue-list")).to_contain_text("1 aguardando", timeout=LIVE)
+        desk.get_by_test_id("take-next").click()
+        expect(desk.get_by_test_id("packet")).to_contain_text(name)
     return desk, *ids
 
 
@@ -167,7 +169,7 @@ def test_take_next_shows_the_packet_and_the_keyboard_reply_reaches_the_customer(
 
 def test_customer_messages_arrive_live_with_an_unread_count_in_the_title(browser, stack):
     ana = stack.add_agent("Ana Souza", ["general"])
-    desk, first, second = holding_two(
+    desk, first, second = holding(
         browser, stack, ana, ("5511987002001", "Bruno Alves"), ("5511987002002", "Carla Dias")
     )
     expect(desk.get_by_test_id("conversation")).to_have_count(2)
@@ -213,11 +215,7 @@ def test_take_next_explains_why_it_cannot(browser, stack):
 
 def test_transfer_needs_a_reason_then_moves_the_conversation_and_the_customer_is_told(browser, stack):
     ana = stack.add_agent("Ana Souza", ["general"])
-    cid = asks_for_a_person(stack, "5511987004001", "Fábio Nunes", ana["token"])
-    desk = new_page(browser)
-    sign_in(desk, stack.base, ana["token"])
-    desk.get_by_test_id("take-next").click()
-    expect(desk.get_by_test_id("packet")).to_contain_text("Fábio Nunes")
+    desk, cid = holding(browser, stack, ana, ("5511987004001", "Fábio Nunes"))
 
     dialog = desk.get_by_test_id("transfer-dialog")
     desk.get_by_test_id("transfer-open").click()
@@ -284,7 +282,7 @@ def test_a_warm_offer_can_be_declined_and_stays_with_the_first_agent(browser, st
 
 def test_resolve_sends_the_survey_and_back_to_bot_hands_it_over(browser, stack):
     ana = stack.add_agent("Ana Souza", ["general"])
-    desk, first, second = holding_two(
+    desk, first, second = holding(
         browser, stack, ana, ("5511987006001", "Hugo Lopes"), ("5511987006002", "Iara Melo")
     )
 
@@ -302,10 +300,7 @@ def test_resolve_sends_the_survey_and_back_to_bot_hands_it_over(browser, stack):
 
 def test_outside_the_window_the_reply_box_gives_way_to_templates(browser, stack):
     ana = stack.add_agent("Ana Souza", ["general"])
-    cid = asks_for_a_person(stack, "5511987007001", "Júlia Castro", ana["token"])
-    desk = new_page(browser)
-    sign_in(desk, stack.base, ana["token"])
-    desk.get_by_test_id("take-next").click()
+    desk, cid = holding(browser, stack, ana, ("5511987007001", "Júlia Castro"))
     expect(desk.get_by_test_id("reply-input")).to_be_enabled()
 
     client = redis.Redis.from_url(stack.redis_url)
