@@ -58,7 +58,7 @@ def build_app(
     app.cleanup_ctx.append(_resources(settings, redis_client, sync_client))
     app.add_routes(views.routes())
     app.add_routes(desk_api.routes())
-    app.add_routes(console.routes())
+    app.add_routes(console.routes(sandbox=settings.is_sandbox))
     app.add_routes(
         [web.get("/healthz", healthz), web.get("/readyz", readyz), web.get("/metrics", metrics.metrics)]
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from pathlib import Path
 from typing import Any, Literal
 
 from aiohttp import web
@@ -19,9 +18,6 @@ from webhooks.views import WEBHOOK, BadSignature, StoreUnavailable, WebhookConte
 
 SANDBOX_PHONE_NUMBER_ID = "100000000000001"
 SANDBOX_DISPLAY_NUMBER = "15550000001"
-# The page lives with the console's static files (its JS and CSS are served from /static); found by path,
-# not by import, so the webhook edge does not depend on the desk package.
-SIMULATOR_PAGE = Path(__file__).resolve().parents[1] / "desk" / "static" / "simulator.html"
 # A poll reads this many of the newest outbox records; only when all are new does it read the whole list.
 OUTBOX_TAIL = 50
 
@@ -172,11 +168,6 @@ def _last_at(records: list[dict[str, Any]], default: float) -> float:
     return max((float(r["at"]) for r in records), default=default)
 
 
-async def simulator_page(request: web.Request) -> web.FileResponse:
-    """The phone simulator (sandbox only): a customer's WhatsApp, over the routes above."""
-    return web.FileResponse(SIMULATOR_PAGE, headers={"Cache-Control": "no-cache"})
-
-
 def _error(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"error": {"code": code, "message": message}}, status=status)
 
@@ -186,5 +177,4 @@ def routes() -> list[web.RouteDef]:
         web.post("/sandbox/messages", post_message),
         web.post("/sandbox/statuses", post_status),
         web.get("/sandbox/outbox", outbox),
-        web.get("/simulator", simulator_page),
     ]

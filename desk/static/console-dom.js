@@ -2,8 +2,9 @@
 
 /**
  * h("button.btn.primary", {testid: "take-next", onclick}, "Take next")
- * Props: testid → data-testid, data → data-* attributes, on* → listeners, class/className, anything else
- * → attribute (true → empty attribute, false/null/undefined → left out).
+ * Props: testid → data-testid, data → data-* attributes, on* → listeners, class/className, style (an
+ * object, set through the CSSOM, which the page's Content-Security-Policy allows where style="" is not),
+ * anything else → attribute (true → empty attribute, false/null/undefined → left out).
  */
 export function h(tag, props = {}, ...children) {
   const [name, ...classes] = tag.split(".");
@@ -15,6 +16,7 @@ export function h(tag, props = {}, ...children) {
     else if (key === "data") Object.assign(node.dataset, value);
     else if (key === "class" || key === "className") node.classList.add(...String(value).split(" ").filter(Boolean));
     else if (key.startsWith("on") && typeof value === "function") node.addEventListener(key.slice(2), value);
+    else if (key === "style") Object.assign(node.style, value);
     else if (key === "value") node.value = value;
     else if (key === "checked" || key === "disabled" || key === "selected") node[key] = Boolean(value);
     else node.setAttribute(key, value === true ? "" : String(value));

@@ -156,7 +156,7 @@ function loadBar(load, capacity) {
   return h(
     "div.load",
     { title: t("load_title", { load, capacity }) },
-    h("div.load-bar", { "aria-hidden": "true" }, h("span", { style: `width:${Math.round(share * 100)}%` })),
+    h("div.load-bar", { "aria-hidden": "true" }, h("span", { style: { width: `${Math.round(share * 100)}%` } })),
     h("span.load-text", {}, t("load", { load, capacity })),
   );
 }

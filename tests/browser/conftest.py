@@ -66,10 +66,32 @@ def line(redis_url: str, tmp_path: Path, graph: FakeGraph) -> Iterator[Stack]:
         running.stop()
 
 
+# What went wrong inside the pages during a test: uncaught script errors, and anything the
+# Content-Security-Policy blocked. Either fails the test (see _pages_without_errors).
+PAGE_ERRORS: list[str] = []
+
+
 def new_page(browser, locale: str = "pt-BR"):  # type: ignore[no-untyped-def]
     """A fresh browser context (own storage) at 1280x800, the size the console must be readable at."""
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale=locale)
-    return context.new_page()
+    page = context.new_page()
+    page.on("pageerror", lambda error: PAGE_ERRORS.append(f"{page.url}: {error}"))
+    page.on(
+        "console",
+        lambda message: (
+            PAGE_ERRORS.append(f"{page.url}: {message.text}")
+            if "Content Security Policy" in message.text
+            else None
+        ),
+    )
+    return page
+
+
+@pytest.fixture(autouse=True)
+def _pages_without_errors() -> Iterator[None]:
+    PAGE_ERRORS.clear()
+    yield
+    assert PAGE_ERRORS == [], "the pages logged errors"
 
 
 def sign_in(page, base: str, token: str) -> None:  # type: ignore[no-untyped-def]

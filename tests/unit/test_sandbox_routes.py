@@ -218,6 +218,18 @@ async def test_the_simulator_page_is_served_uncached_with_its_script(client):
     assert script.status == 200
 
 
+@pytest.mark.parametrize("path", ["/", "/simulator"])
+async def test_the_pages_only_run_and_talk_to_their_own_server(client, path):
+    response = await client.get(path)
+    policy = dict(
+        part.strip().split(" ", 1) for part in response.headers["Content-Security-Policy"].split(";")
+    )
+    assert policy["default-src"] == "'none'"
+    assert (policy["script-src"], policy["connect-src"], policy["style-src"]) == ("'self'",) * 3
+    assert policy["frame-ancestors"] == "'none'"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
 @pytest.mark.parametrize(
     ("method", "path"),
     [
