@@ -407,6 +407,11 @@ export function t(key, vars = {}) {
   return text.replace(/\{(\w+)\}/g, (whole, name) => (name in vars ? String(vars[name]) : whole));
 }
 
+/** A queue as people call it: its label from the rules in the agent's language, else its name. */
+export function queueTitle(queue) {
+  return (queue.label && queue.label[LANG]) || queue.name;
+}
+
 /** What went wrong, in the agent's language where the error code is known, else the server's words. */
 export function explain(exc) {
   const key = `err_${exc.code}`;

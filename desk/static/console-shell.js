@@ -2,7 +2,7 @@
 // (transfer offers, take next, queues, my conversations).
 
 import { h, fill, keepFocus } from "./console-dom.js";
-import { t, duration } from "./console-i18n.js";
+import { t, duration, queueTitle } from "./console-i18n.js";
 import { icon } from "./console-icons.js";
 
 const PRESENCE = ["available", "away", "offline"];
@@ -109,7 +109,7 @@ export class SideBar {
           h(
             "div",
             {},
-            h("div.queue-name", {}, q.name),
+            h("div.queue-name", { title: q.name }, queueTitle(q)),
             h(
               "div.queue-meta",
               {},

@@ -2,7 +2,7 @@
 // conversation waiting or held, each of which can be assigned to an agent or moved to another queue.
 
 import { h, fill } from "./console-dom.js";
-import { t, duration } from "./console-i18n.js";
+import { t, duration, queueTitle } from "./console-i18n.js";
 import { icon } from "./console-icons.js";
 
 const ORDER = { queued: 0, transferring: 1, assigned: 2 };
@@ -77,7 +77,7 @@ export class SupervisorView {
         return h(
           "tr",
           { testid: "supervisor-queue", data: { queue: q.name } },
-          h("th", { scope: "row" }, q.name),
+          h("th", { scope: "row", title: q.name }, queueTitle(q)),
           h("td.num", {}, String(q.waiting)),
           h(`td.num${late ? ".late" : ""}`, {}, wait === null ? "—" : duration(wait)),
           h("td.num", {}, q.sla_seconds ? duration(q.sla_seconds) : "—"),

@@ -23,7 +23,7 @@
 //   messages     toast[data-kind=info|error]
 
 import { h } from "./console-dom.js";
-import { t, LANG, LOCALE, explain } from "./console-i18n.js";
+import { t, LOCALE, explain, queueTitle } from "./console-i18n.js";
 import { Api, EventStream } from "./console-api.js";
 import { showSignIn, TOKEN_KEY } from "./console-signin.js";
 import { TopBar, SideBar } from "./console-shell.js";
@@ -201,7 +201,7 @@ class Desk {
   /** Every queue, for transfers: [{name, label}], the label being what customers call it, in my language. */
   async transferQueues() {
     const all = await this.api.get("/queues?all=true").catch(() => this.queues);
-    return all.map((q) => ({ name: q.name, label: (q.label && q.label[LANG]) || "" }));
+    return all.map((q) => ({ name: q.name, label: queueTitle(q) }));
   }
 
   agentName(id) {
