@@ -133,7 +133,7 @@ def test_take_next_shows_the_packet_and_the_keyboard_reply_reaches_the_customer(
     ]:
         stack.customer_says("5511987001001", text, "Ana Paula")
         customer_received(stack, "5511987001001", answer)  # a customer reads before answering
-    expect(desk.get_by_test_id("queue").filter(has_text="general")).to_contain_text(
+    expect(desk.locator("[data-testid=queue][data-queue=general]")).to_contain_text(
         "1 aguardando", timeout=LIVE
     )
 
