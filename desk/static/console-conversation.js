@@ -195,7 +195,7 @@ export class ConversationView {
         h("span.mono", { testid: "escalation-reason" }, p.escalation.reason),
         `${t("rule", { rule: p.escalation.rule })} · ${when(p.escalation.at)}`,
       ),
-      fact(t("queue"), h("span", {}, p.queue || d.queue || "—"), h(`span.prio.prio-${priority}`, {}, t(`priority_${priority}`))),
+      fact(t("queue"), h("span", {}, this.desk.queueName(p.queue || d.queue || "—")), h(`span.prio.prio-${priority}`, {}, t(`priority_${priority}`))),
     );
     const collected = Object.entries(p.collected || {});
     const extra = [];
@@ -223,7 +223,7 @@ export class ConversationView {
   }
 
   transfers(list) {
-    const where = (x) => (x.startsWith("queue:") ? t("queue_named", { name: x.slice(6) }) : this.desk.agentName(x));
+    const where = (x) => (x.startsWith("queue:") ? t("queue_named", { name: this.desk.queueName(x.slice(6)) }) : this.desk.agentName(x));
     return h(
       "details.transfers",
       { testid: "packet-transfers", open: true },

@@ -157,7 +157,7 @@ export class SideBar {
                 h(
                   "span.conv-sub",
                   {},
-                  c.queue || "",
+                  c.queue ? this.desk.queueName(c.queue) : "",
                   c.state === "transferring" ? h("span.pill.small.state-transferring", {}, t("state_transferring")) : null,
                   c.window_open ? null : h("span.pill.small.closed", {}, icon("lock")),
                 ),

@@ -119,7 +119,7 @@ export class SupervisorView {
       { testid: "supervisor-conversation", data: { id: c.id, state: c.state } },
       h("th", { scope: "row" }, c.customer_name || c.wa_id || c.id, c.wa_id ? h("div.muted.small", {}, `+${c.wa_id}`) : null),
       h("td", {}, h(`span.pill.state-${c.state}`, {}, t(`state_${c.state}`))),
-      h("td", {}, c.queue || "—"),
+      h("td", {}, c.queue ? this.desk.queueName(c.queue) : "—"),
       h("td", {}, h(`span.prio.prio-${priority}`, {}, t(`priority_${priority}`))),
       h("td", {}, c.agent_id ? this.desk.agentName(c.agent_id) : t("unassigned")),
       h("td.num", {}, duration(Date.now() / 1000 - c.updated_at)),

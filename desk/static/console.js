@@ -46,6 +46,7 @@ class Desk {
     this.api = null;
     this.me = null;
     this.queues = [];
+    this.queueTitles = new Map(); // queue name → what it is called in the agent's language
     this.queuesAt = Date.now() / 1000;
     this.mine = [];
     this.agents = [];
@@ -113,6 +114,7 @@ class Desk {
     };
     document.addEventListener("visibilitychange", this.onVisible);
     this.loadAgents();
+    this.transferQueues();
     this.refreshAll().then(() => {
       if (!this.openId && this.mine.length) this.openConversation(this.mine[0].id);
     });
@@ -153,6 +155,7 @@ class Desk {
   async refreshQueues() {
     this.queues = await this.api.get("/queues");
     this.queuesAt = Date.now() / 1000;
+    for (const q of this.queues) this.queueTitles.set(q.name, queueTitle(q));
     this.sidebar.renderQueues();
   }
 
@@ -201,7 +204,13 @@ class Desk {
   /** Every queue, for transfers: [{name, label}], the label being what customers call it, in my language. */
   async transferQueues() {
     const all = await this.api.get("/queues?all=true").catch(() => this.queues);
+    for (const q of all) this.queueTitles.set(q.name, queueTitle(q));
     return all.map((q) => ({ name: q.name, label: queueTitle(q) }));
+  }
+
+  /** A queue's name as people call it (see queueTitle), once known. */
+  queueName(name) {
+    return this.queueTitles.get(name) || name;
   }
 
   agentName(id) {
