@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, SummaryMetricFamily
 from prometheus_client.registry import Collector
 
 from handover import keys
@@ -36,6 +36,9 @@ class SharedCounters(Collector):
             "receipts_covered": "Read receipts not needed: a newer one marked the message read",
             "escalations": "Conversations the bot handed over to a queue",
             "abandoned": "Waiting conversations closed when their 24-hour window did",
+            "claimed": "Conversations agents took from a queue",
+            "resolved": "Conversations agents closed",
+            "released": "Conversations agents handed back to the bot",
         }
         for name, doc in simple.items():
             yield CounterMetricFamily(f"handover_{name}", doc, value=float(self.counters.get(name, 0)))
@@ -51,6 +54,22 @@ class SharedCounters(Collector):
             if name.startswith("csat:"):
                 csat.add_metric([name.split(":", 1)[1]], float(value))
         yield csat
+        transfers = CounterMetricFamily("handover_transfers", "Transfers done", labels=["mode"])
+        for mode in ("cold", "warm"):
+            transfers.add_metric([mode], float(self.counters.get(f"transfers:{mode}", 0)))
+        yield transfers
+        durations = {
+            "queue_wait_seconds": "From asking for a person to an agent taking the conversation",
+            "agent_first_reply_seconds": "From a conversation becoming an agent's to their first reply",
+            "handle_seconds": "From the resolving agent getting the conversation to resolving it",
+        }
+        for name, doc in durations.items():
+            yield SummaryMetricFamily(
+                f"handover_{name}",
+                doc,
+                count_value=int(self.counters.get(f"{name}_count", 0)),
+                sum_value=float(self.counters.get(f"{name}_sum", 0)),
+            )
         backlog = GaugeMetricFamily(
             "handover_stream_backlog", "Entries waiting or in flight", labels=["lane"]
         )

@@ -98,6 +98,7 @@ class Conversation(BaseModel):
     priority: str | None = None
     agent_id: str | None = None
     assigned_at: float | None = None
+    answered_at: float | None = None  # the holding agent's first reply since assigned_at
     offer_to: str | None = None  # warm transfer under way: offered to this agent
     offer_by: str | None = None
     offer_reason: str | None = None

@@ -21,7 +21,7 @@ from handover.store import Store
 # Capacity check, best head across the agent's queues (lowest score: priority, then age), removal from the
 # queue, assignment and the wait sample: one script, so concurrent claims can never share a conversation.
 CLAIM_LUA = """
--- KEYS: agent load set; ARGV: agent id, capacity, now, prefix, span, queue names...
+-- KEYS: agent load set, counters; ARGV: agent id, capacity, now, prefix, span, queue names...
 local load, prefix, span = KEYS[1], ARGV[4], tonumber(ARGV[5])
 if redis.call('SCARD', load) >= tonumber(ARGV[2]) then return {'full'} end
 local best, best_queue, best_score = nil, nil, nil
@@ -40,18 +40,31 @@ local waited = tonumber(ARGV[3]) - (best_score % span) / 1000
 local waits = prefix .. 'queue:' .. best_queue .. ':waits'
 redis.call('LPUSH', waits, string.format('%.3f', waited))
 redis.call('LTRIM', waits, 0, 99)
+redis.call('HINCRBY', KEYS[2], 'claimed', 1)
+redis.call('HINCRBYFLOAT', KEYS[2], 'queue_wait_seconds_sum', string.format('%.3f', waited))
+redis.call('HINCRBY', KEYS[2], 'queue_wait_seconds_count', 1)
 return {'claimed', best, best_queue}
 """
 
 # Leave an agent's hands: only from `assigned`, only by the agent who holds it.
 FINISH_LUA = """
--- KEYS: conversation, agent load set; ARGV: agent id, new state, now, bot state json or ''
+-- KEYS: conversation, agent load set, counters; ARGV: agent id, new state, now, bot state json or ''
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return 'not_found' end
 if state ~= 'assigned' then return 'state:' .. state end
 if redis.call('HGET', KEYS[1], 'agent_id') ~= ARGV[1] then return 'not_yours' end
 redis.call('HSET', KEYS[1], 'state', ARGV[2], 'updated_at', ARGV[3])
-if ARGV[2] == 'resolved' then redis.call('HSET', KEYS[1], 'resolved_at', ARGV[3]) end
+if ARGV[2] == 'resolved' then
+  redis.call('HSET', KEYS[1], 'resolved_at', ARGV[3])
+  redis.call('HINCRBY', KEYS[3], 'resolved', 1)
+  local since = tonumber(redis.call('HGET', KEYS[1], 'assigned_at'))
+  if since then
+    local held = math.max(0, tonumber(ARGV[3]) - since)
+    redis.call('HINCRBYFLOAT', KEYS[3], 'handle_seconds_sum', string.format('%.3f', held))
+    redis.call('HINCRBY', KEYS[3], 'handle_seconds_count', 1)
+  end
+end
+if ARGV[2] == 'bot' then redis.call('HINCRBY', KEYS[3], 'released', 1) end
 if ARGV[2] == 'bot' then
   redis.call('HDEL', KEYS[1], 'agent_id', 'assigned_at', 'queue', 'priority')
   redis.call('HSET', KEYS[1], 'bot', ARGV[4])
@@ -80,7 +93,7 @@ class Desk:
         result = [
             keys.as_text(x)
             for x in self._claim(
-                keys=[keys.agent_load_key(agent.id)],
+                keys=[keys.agent_load_key(agent.id), keys.COUNTERS],
                 args=[agent.id, agent.capacity, now, keys.PREFIX, PRIORITY_SPAN, *agent.queues],
             )
         ]
@@ -154,7 +167,15 @@ class Desk:
     ) -> str:
         entry, job = reply(conversation, request, f"agent:{agent.id}", now, self.partitions)
         with self.client.pipeline(transaction=True) as pipe:
-            pipe.hincrby(keys.conversation_key(conversation.id), "messages_out", 1)
+            key = keys.conversation_key(conversation.id)
+            pipe.hincrby(key, "messages_out", 1)
+            if (
+                conversation.assigned_at is not None
+                and (conversation.answered_at or 0) < conversation.assigned_at
+            ):
+                # this agent's first reply since it became theirs
+                pipe.hset(key, "answered_at", str(now))
+                Store.count_seconds(pipe, "agent_first_reply_seconds", now - conversation.assigned_at)
             self.store.append_entry(pipe, conversation.id, entry)
             queue_sends(pipe, [job])
             pipe.execute()
@@ -221,7 +242,7 @@ class Desk:
         bot = BotState().model_dump_json() if state == ConversationState.BOT else ""
         outcome = keys.as_text(
             self._finish(
-                keys=[keys.conversation_key(conversation_id), keys.agent_load_key(agent.id)],
+                keys=[keys.conversation_key(conversation_id), keys.agent_load_key(agent.id), keys.COUNTERS],
                 args=[agent.id, state.value, now, bot],
             )
         )

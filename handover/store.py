@@ -309,6 +309,12 @@ class Store:
         if amount:
             pipe.hincrby(keys.COUNTERS, name, amount)
 
+    @staticmethod
+    def count_seconds(pipe: Pipeline, name: str, seconds: float) -> None:
+        """One more duration for `name` (a Prometheus summary's _sum and _count, shared by all processes)."""
+        pipe.hincrbyfloat(keys.COUNTERS, f"{name}_sum", round(max(0.0, seconds), 3))
+        pipe.hincrby(keys.COUNTERS, f"{name}_count", 1)
+
 
 COUNTER_FIELDS = ("messages_in", "messages_out")
 

@@ -125,6 +125,7 @@ class Transfers:
                 pipe.multi()
                 self._move(pipe, conversation, queue, priority, target, packet.escalation.at, now)
                 self.store.save_packet(pipe, packet)
+                Store.count(pipe, "transfers:cold")
                 publish(
                     pipe,
                     "transferred",

@@ -14,6 +14,7 @@ from handover.enqueue import queue_sends
 from handover.errors import Conflict, NotYours, Unavailable
 from handover.events import publish
 from handover.packet import ContextPacket, Transfer
+from handover.store import Store
 from handover.transfers import TransferRequest, Transfers
 
 _OFFER_FIELDS = ("offer_to", "offer_by", "offer_reason", "offer_note", "offer_expires_at")
@@ -118,6 +119,7 @@ class WarmTransfers(Transfers):
                     pipe.srem(keys.agent_load_key(previous), conversation_id)
                 pipe.sadd(keys.agent_load_key(target.id), conversation_id)
                 self.store.save_packet(pipe, packet)
+                Store.count(pipe, "transfers:warm")
                 if told is not None:
                     entry, job = told
                     pipe.hincrby(key, "messages_out", 1)

@@ -14,7 +14,8 @@ import redis
 
 from handover import keys
 from tests.support.customer import Customer
-from tests.support.processes import wait_for
+from tests.support.metrics import samples
+from tests.support.processes import http_json, wait_for
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -103,6 +104,12 @@ def test_escalate_claim_reply_transfer_resolve_and_rate(live, graph):
     assert (rated["csat"], rated["csat_score"], rated["state"]) == ("csat_good", 3, "resolved")
     wait_for(lambda: "Obrigado pela avaliação!" in customer.texts(), 30, "the thanks")
     anas_desk.close()
+    shown = samples(http_json("GET", f"{live.base}/metrics")[1])
+    assert (
+        shown['handover_transfers_total{mode="cold"}'],
+        shown['handover_transfers_total{mode="warm"}'],
+    ) == (1, 1)
+    assert (shown["handover_claimed_total"], shown["handover_resolved_total"]) == (2, 1)  # Ana's, Dani's
 
 
 def test_a_desk_that_drops_past_the_grace_period_gives_its_conversations_back(live, graph, redis_url):

@@ -22,6 +22,7 @@ from handover.rules.holder import RulesHolder
 from handover.store import Store
 from handover.transfers import Transfers
 from tests.fakes.graph_server import FakeGraph
+from tests.support.metrics import samples
 from tests.support.processes import Process, wait_for
 from tests.support.stack import add_agent_with_the_cli
 from tests.support.webhook import PNID, SECRET, body, signed, text_message
@@ -188,6 +189,14 @@ def test_agent_takes_answers_and_resolves(redis_url, world):
             assert [r["json"]["text"]["body"] for r in graph.requests if r["json"].get("type") == "text"][
                 -1
             ] == ("Obrigado pela avaliação!")
+
+            # what ops graph: one claim, its wait, Ana's first reply, a resolve after more than a second
+            shown = samples(await (await http.get("/metrics")).text())
+            assert shown["handover_claimed_total"] == 1 and shown["handover_resolved_total"] == 1
+            assert shown["handover_queue_wait_seconds_count"] == 1
+            assert shown["handover_agent_first_reply_seconds_count"] == 1  # the refused one does not count
+            assert shown["handover_handle_seconds_count"] == 1 and shown["handover_handle_seconds_sum"] > 1.0
+            assert shown['handover_csat_total{score="3"}'] == 1
 
     run(scenario())
 
