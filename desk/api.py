@@ -26,7 +26,7 @@ from desk.models import (
     TransferBody,
 )
 from desk.openapi import Route, openapi_document
-from handover import keys
+from handover import keys, kpis
 from handover.agents import Agent, AgentStore, Presence
 from handover.conversation import ConversationState
 from handover.errors import Conflict, DomainError, Invalid, NotFound, NotYours
@@ -149,6 +149,20 @@ def _agent_views(ctx: DeskContext) -> list[AgentView]:
             pipe.scard(keys.agent_load_key(agent.id))
         loads = pipe.execute()
     return [AgentView.of(agent, int(load)) for agent, load in zip(everyone, loads, strict=True)]
+
+
+async def stats(request: web.Request) -> web.Response:
+    """Supervisors: the support KPIs of the last `hours` (1 to 168, default 24)."""
+    ctx, agent = request.app[DESK], request[AGENT]
+    if not agent.is_supervisor:
+        raise NotYours("the numbers are for supervisors")
+    try:
+        hours = int(request.query.get("hours", "24"))
+    except ValueError:
+        hours = 0
+    if not 1 <= hours <= kpis.HOURS_KEPT:
+        raise Invalid(f"hours must be a whole number from 1 to {kpis.HOURS_KEPT}")
+    return ok(await asyncio.to_thread(kpis.last_hours, ctx.store.client, hours, time.time()))
 
 
 async def list_templates(request: web.Request) -> web.Response:
@@ -306,6 +320,14 @@ ROUTES = [
         "Every agent: presence, queues, load and capacity",
         response=AgentView,
         many=True,
+    ),
+    Route(
+        "GET",
+        "/stats",
+        stats,
+        "Supervisors: claims, resolves, transfers, CSAT, average wait, first reply and handle time over "
+        "the last hours (?hours=24, up to 168)",
+        response=kpis.Kpis,
     ),
     Route(
         "GET",

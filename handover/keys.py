@@ -47,6 +47,11 @@ COUNTERS = f"{PREFIX}counters"  # hash of counters the workers keep for /metrics
 PARTITIONS = f"{PREFIX}partitions"  # how many partitions the streams were created with
 
 
+def kpi_hour_key(hour: int) -> str:
+    """Support KPIs counted in one hour (hours since the epoch); see handover/kpis.py."""
+    return f"{PREFIX}kpi:{hour}"
+
+
 def seen_key(item_id: str) -> str:
     return f"{PREFIX}seen:{item_id}"
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import redis
 
-from handover import keys
+from handover import keys, kpis
 from handover.agents import Agent, Presence
 from handover.conversation import BotState, Conversation, ConversationState
 from handover.enqueue import queue_sends, reply, text_request
@@ -20,8 +20,10 @@ from handover.store import Store
 
 # Capacity check, best head across the agent's queues (lowest score: priority, then age), removal from the
 # queue, assignment and the wait sample: one script, so concurrent claims can never share a conversation.
-CLAIM_LUA = """
--- KEYS: agent load set, counters; ARGV: agent id, capacity, now, prefix, span, queue names...
+CLAIM_LUA = (
+    kpis.BUMP_LUA
+    + """
+-- KEYS: agent load set, counters, this hour's KPIs; ARGV: agent id, capacity, now, prefix, span, queues...
 local load, prefix, span = KEYS[1], ARGV[4], tonumber(ARGV[5])
 if redis.call('SCARD', load) >= tonumber(ARGV[2]) then return {'full'} end
 local best, best_queue, best_score = nil, nil, nil
@@ -40,15 +42,18 @@ local waited = tonumber(ARGV[3]) - (best_score % span) / 1000
 local waits = prefix .. 'queue:' .. best_queue .. ':waits'
 redis.call('LPUSH', waits, string.format('%.3f', waited))
 redis.call('LTRIM', waits, 0, 99)
-redis.call('HINCRBY', KEYS[2], 'claimed', 1)
-redis.call('HINCRBYFLOAT', KEYS[2], 'queue_wait_seconds_sum', string.format('%.3f', waited))
-redis.call('HINCRBY', KEYS[2], 'queue_wait_seconds_count', 1)
+bump(KEYS[2], KEYS[3], 'claimed', 1)
+bump(KEYS[2], KEYS[3], 'queue_wait_seconds_sum', string.format('%.3f', math.max(0, waited)))
+bump(KEYS[2], KEYS[3], 'queue_wait_seconds_count', 1)
 return {'claimed', best, best_queue}
 """
+)
 
 # Leave an agent's hands: only from `assigned`, only by the agent who holds it.
-FINISH_LUA = """
--- KEYS: conversation, agent load set, counters; ARGV: agent id, new state, now, bot state json or ''
+FINISH_LUA = (
+    kpis.BUMP_LUA
+    + """
+-- KEYS: conversation, agent load set, counters, this hour's KPIs; ARGV: agent id, new state, now, bot json
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return 'not_found' end
 if state ~= 'assigned' then return 'state:' .. state end
@@ -56,15 +61,15 @@ if redis.call('HGET', KEYS[1], 'agent_id') ~= ARGV[1] then return 'not_yours' en
 redis.call('HSET', KEYS[1], 'state', ARGV[2], 'updated_at', ARGV[3])
 if ARGV[2] == 'resolved' then
   redis.call('HSET', KEYS[1], 'resolved_at', ARGV[3])
-  redis.call('HINCRBY', KEYS[3], 'resolved', 1)
+  bump(KEYS[3], KEYS[4], 'resolved', 1)
   local since = tonumber(redis.call('HGET', KEYS[1], 'assigned_at'))
   if since then
     local held = math.max(0, tonumber(ARGV[3]) - since)
-    redis.call('HINCRBYFLOAT', KEYS[3], 'handle_seconds_sum', string.format('%.3f', held))
-    redis.call('HINCRBY', KEYS[3], 'handle_seconds_count', 1)
+    bump(KEYS[3], KEYS[4], 'handle_seconds_sum', string.format('%.3f', held))
+    bump(KEYS[3], KEYS[4], 'handle_seconds_count', 1)
   end
 end
-if ARGV[2] == 'bot' then redis.call('HINCRBY', KEYS[3], 'released', 1) end
+if ARGV[2] == 'bot' then bump(KEYS[3], KEYS[4], 'released', 1) end
 if ARGV[2] == 'bot' then
   redis.call('HDEL', KEYS[1], 'agent_id', 'assigned_at', 'queue', 'priority')
   redis.call('HSET', KEYS[1], 'bot', ARGV[4])
@@ -72,6 +77,7 @@ end
 redis.call('SREM', KEYS[2], redis.call('HGET', KEYS[1], 'id'))
 return 'ok'
 """
+)
 
 
 class Desk:
@@ -93,7 +99,7 @@ class Desk:
         result = [
             keys.as_text(x)
             for x in self._claim(
-                keys=[keys.agent_load_key(agent.id), keys.COUNTERS],
+                keys=[keys.agent_load_key(agent.id), keys.COUNTERS, kpis.hour_key(now)],
                 args=[agent.id, agent.capacity, now, keys.PREFIX, PRIORITY_SPAN, *agent.queues],
             )
         ]
@@ -242,7 +248,12 @@ class Desk:
         bot = BotState().model_dump_json() if state == ConversationState.BOT else ""
         outcome = keys.as_text(
             self._finish(
-                keys=[keys.conversation_key(conversation_id), keys.agent_load_key(agent.id), keys.COUNTERS],
+                keys=[
+                    keys.conversation_key(conversation_id),
+                    keys.agent_load_key(agent.id),
+                    keys.COUNTERS,
+                    kpis.hour_key(now),
+                ],
                 args=[agent.id, state.value, now, bot],
             )
         )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import redis
 from redis.client import Pipeline
 
-from handover import keys
+from handover import keys, kpis
 from handover.bot import Decision
 from handover.conversation import Conversation
 from handover.events import KEPT as EVENTS_KEPT
@@ -306,14 +307,21 @@ class Store:
 
     @staticmethod
     def count(pipe: Pipeline, name: str, amount: int = 1) -> None:
+        """A counter shared by all processes (for /metrics); the support KPIs also by the hour."""
         if amount:
             pipe.hincrby(keys.COUNTERS, name, amount)
+            if kpis.is_kpi(name):
+                kpis.mirror(pipe, name, amount, time.time())
 
     @staticmethod
     def count_seconds(pipe: Pipeline, name: str, seconds: float) -> None:
         """One more duration for `name` (a Prometheus summary's _sum and _count, shared by all processes)."""
-        pipe.hincrbyfloat(keys.COUNTERS, f"{name}_sum", round(max(0.0, seconds), 3))
+        seconds = round(max(0.0, seconds), 3)
+        pipe.hincrbyfloat(keys.COUNTERS, f"{name}_sum", seconds)
         pipe.hincrby(keys.COUNTERS, f"{name}_count", 1)
+        now = time.time()
+        kpis.mirror(pipe, f"{name}_sum", seconds, now)
+        kpis.mirror(pipe, f"{name}_count", 1, now)
 
 
 COUNTER_FIELDS = ("messages_in", "messages_out")

@@ -198,6 +198,15 @@ def test_agent_takes_answers_and_resolves(redis_url, world):
             assert shown["handover_handle_seconds_count"] == 1 and shown["handover_handle_seconds_sum"] > 1.0
             assert shown['handover_csat_total{score="3"}'] == 1
 
+            # and the supervisor's numbers for the last hours say the same
+            numbers = await http.get("/api/v1/stats?hours=24", headers=auth(boss))
+            kpis = await numbers.json()
+            assert (kpis["claimed"], kpis["resolved"], kpis["queue_wait"]["count"]) == (1, 1, 1)
+            assert kpis["csat"] == {"answers": 1, "average_score": 3.0, "by_score": {"3": 1}}
+            assert kpis["handle"]["average_seconds"] > 1.0
+            assert (await http.get("/api/v1/stats", headers=auth(ana))).status == 403
+            assert (await http.get("/api/v1/stats?hours=0", headers=auth(boss))).status == 422
+
     run(scenario())
 
 
