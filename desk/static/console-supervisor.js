@@ -2,7 +2,7 @@
 // conversation waiting or held, each of which can be assigned to an agent or moved to another queue.
 
 import { h, fill } from "./console-dom.js";
-import { t, duration, queueTitle } from "./console-i18n.js";
+import { t, duration, queueTitle, LOCALE } from "./console-i18n.js";
 import { icon } from "./console-icons.js";
 
 const ORDER = { queued: 0, transferring: 1, assigned: 2 };
@@ -14,6 +14,7 @@ export class SupervisorView {
     this.data = { queues: [], agents: [], conversations: [] };
     this.fetchedAt = Date.now() / 1000;
     this.kpis = h("div.kpis", { testid: "supervisor-kpis" });
+    this.day = h("div.kpis.day", { testid: "supervisor-day" });
     this.queues = h("tbody");
     this.agents = h("tbody");
     this.conversations = h("tbody");
@@ -22,6 +23,8 @@ export class SupervisorView {
       { testid: "supervisor-view", "aria-labelledby": "supervisor-title", hidden: true },
       h("h1.sr-only", { id: "supervisor-title" }, t("sup_title")),
       this.kpis,
+      h("h2.side-title", {}, t("sup_day")),
+      this.day,
       h(
         "div.sup-grid",
         {},
@@ -41,8 +44,13 @@ export class SupervisorView {
 
   async refresh() {
     const api = this.desk.api;
-    const [queues, agents, conversations] = await Promise.all([api.get("/queues"), api.get("/agents"), api.get("/conversations")]);
-    this.data = { queues, agents, conversations: conversations.filter((c) => c.state in ORDER) };
+    const [queues, agents, conversations, stats] = await Promise.all([
+      api.get("/queues"),
+      api.get("/agents"),
+      api.get("/conversations"),
+      api.get("/stats?hours=24").catch(() => null),
+    ]);
+    this.data = { queues, agents, conversations: conversations.filter((c) => c.state in ORDER), stats };
     this.fetchedAt = Date.now() / 1000;
     this.desk.agents = agents;
     this.desk.queues = queues; // the same numbers in the left column
@@ -54,6 +62,23 @@ export class SupervisorView {
   /** Waits grow between refreshes: shown from the last answer plus the time since. */
   waited(seconds) {
     return seconds === null || seconds === undefined ? null : seconds + (Date.now() / 1000 - this.fetchedAt);
+  }
+
+  /** The last 24 hours: what was done, how it was rated, how long people waited and were helped. */
+  renderDay(stats) {
+    this.day.hidden = !stats;
+    if (!stats) return;
+    const seconds = (avg) => (avg.average_seconds === null ? "—" : duration(avg.average_seconds));
+    const score = stats.csat.average_score === null ? "—" : new Intl.NumberFormat(LOCALE, { maximumFractionDigits: 1 }).format(stats.csat.average_score);
+    const moved = stats.transfers.cold + stats.transfers.warm;
+    fill(
+      this.day,
+      kpi(t("day_resolved", { moved }), String(stats.resolved), "kpi-resolved"),
+      kpi(t("day_csat", { n: stats.csat.answers }), score, "kpi-csat"),
+      kpi(t("day_wait"), seconds(stats.queue_wait), "kpi-wait"),
+      kpi(t("day_first_reply"), seconds(stats.agent_first_reply), "kpi-first-reply"),
+      kpi(t("day_handle"), seconds(stats.handle), "kpi-handle"),
+    );
   }
 
   render() {
@@ -69,6 +94,7 @@ export class SupervisorView {
       kpi(t("sup_breaches"), String(breaches), "kpi-breaches", breaches > 0),
       kpi(t("sup_available"), `${available}/${agents.length}`, "kpi-available"),
     );
+    this.renderDay(this.data.stats);
     fill(
       this.queues,
       queues.map((q) => {

@@ -103,3 +103,14 @@ def test_customer_to_bot_to_agent_to_second_agent_to_csat(browser, stack):
 
     done = wait_for(rated, 30, "the rating on the conversation")
     assert (done["state"], done["csat"], done["csat_score"]) == ("resolved", "csat_good", 3)
+
+    # the supervisor's last 24 hours: one resolved after one transfer, rated 3, with its times
+    boss = stack.add_agent("Sara Supervisora", ["general"], role="supervisor")
+    board = new_page(browser)
+    sign_in(board, stack.base, boss["token"])
+    board.get_by_test_id("supervisor-tab").click()
+    expect(board.get_by_test_id("kpi-resolved")).to_contain_text("1")
+    expect(board.get_by_test_id("kpi-resolved")).to_contain_text("transferências: 1")
+    expect(board.get_by_test_id("kpi-csat")).to_contain_text("3")
+    expect(board.get_by_test_id("kpi-handle")).not_to_contain_text("—")
+    screenshot(board, "supervisor-last-24-hours")
