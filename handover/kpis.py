@@ -2,7 +2,9 @@
 can read the last hours (escalations, claims, resolves, transfers, CSAT, waits and handle times).
 
 Every bucket is a Redis hash `hv:kpi:<hours since the epoch>` that expires after HOURS_KEPT; it is
-written in the same transaction or script as the counter it mirrors, so the two never disagree."""
+written in the same transaction or script as the counter it mirrors, so the two never disagree. Per-agent
+figures (`agent:<id>:<name>`: resolved, handle time, CSAT) live only in the buckets, not in /metrics,
+whose labels should stay few."""
 
 from __future__ import annotations
 
@@ -22,10 +24,13 @@ DURATIONS = ("queue_wait_seconds", "agent_first_reply_seconds", "handle_seconds"
 
 # For the scripts that count inside Redis: bump a counter and its hour's bucket together.
 BUMP_LUA = f"""
-local function bump(counters, hour, field, by)
-  redis.call('HINCRBYFLOAT', counters, field, by)
+local function bump_hour(hour, field, by)
   redis.call('HINCRBYFLOAT', hour, field, by)
   redis.call('EXPIRE', hour, {TTL_SECONDS})
+end
+local function bump(counters, hour, field, by)
+  redis.call('HINCRBYFLOAT', counters, field, by)
+  bump_hour(hour, field, by)
 end
 """
 
@@ -50,6 +55,12 @@ class Csat(BaseModel):
     by_score: dict[str, int]
 
 
+class AgentKpis(BaseModel):
+    resolved: int
+    handle: Average
+    csat: Csat
+
+
 class Kpis(BaseModel):
     """The last `hours` hours, the current one included."""
 
@@ -65,6 +76,7 @@ class Kpis(BaseModel):
     queue_wait: Average
     agent_first_reply: Average
     handle: Average
+    agents: dict[str, AgentKpis]  # by agent id: what each resolved, how fast, how it was rated
 
 
 def last_hours(client: redis.Redis, hours: int, now: float) -> Kpis:
@@ -74,37 +86,66 @@ def last_hours(client: redis.Redis, hours: int, now: float) -> Kpis:
         for hour in buckets:
             pipe.hgetall(keys.kpi_hour_key(hour))
         found = pipe.execute()
-    total: dict[str, float] = {}
+    overall = _Sums()
+    agents: dict[str, _Sums] = {}
     for bucket in found:
-        for name, value in bucket.items():
-            total[keys.as_text(name)] = total.get(keys.as_text(name), 0.0) + float(value)
-
-    def count(name: str) -> int:
-        return round(total.get(name, 0.0))
-
-    def average(name: str) -> Average:
-        n = count(f"{name}_count")
-        return Average(count=n, average_seconds=round(total.get(f"{name}_sum", 0.0) / n, 1) if n else None)
-
-    scores = {name.removeprefix("csat:"): count(name) for name in sorted(total) if name.startswith("csat:")}
-    answers = sum(scores.values())
-    weighted = sum(int(score) * n for score, n in scores.items() if score.lstrip("-").isdigit())
+        for raw, value in bucket.items():
+            name = keys.as_text(raw)
+            if name.startswith("agent:") and name.count(":") >= 2:
+                _, agent_id, field = name.split(":", 2)
+                agents.setdefault(agent_id, _Sums()).add(field, float(value))
+            else:
+                overall.add(name, float(value))
     return Kpis(
         hours=hours,
         since=float(buckets[0] * 3600),
-        escalations=count("escalations"),
-        claimed=count("claimed"),
-        resolved=count("resolved"),
-        released=count("released"),
-        abandoned=count("abandoned"),
-        transfers={mode: count(f"transfers:{mode}") for mode in ("cold", "warm")},
-        csat=Csat(
-            answers=answers, average_score=round(weighted / answers, 2) if answers else None, by_score=scores
-        ),
-        queue_wait=average("queue_wait_seconds"),
-        agent_first_reply=average("agent_first_reply_seconds"),
-        handle=average("handle_seconds"),
+        escalations=overall.count("escalations"),
+        claimed=overall.count("claimed"),
+        resolved=overall.count("resolved"),
+        released=overall.count("released"),
+        abandoned=overall.count("abandoned"),
+        transfers={mode: overall.count(f"transfers:{mode}") for mode in ("cold", "warm")},
+        csat=overall.csat(),
+        queue_wait=overall.average("queue_wait_seconds"),
+        agent_first_reply=overall.average("agent_first_reply_seconds"),
+        handle=overall.average("handle_seconds"),
+        agents={
+            agent_id: AgentKpis(
+                resolved=sums.count("resolved"), handle=sums.average("handle_seconds"), csat=sums.csat()
+            )
+            for agent_id, sums in sorted(agents.items())
+        },
     )
+
+
+class _Sums:
+    """Fields summed over the hours asked for, read as counts, averages and a CSAT."""
+
+    def __init__(self) -> None:
+        self.total: dict[str, float] = {}
+
+    def add(self, name: str, value: float) -> None:
+        self.total[name] = self.total.get(name, 0.0) + value
+
+    def count(self, name: str) -> int:
+        return round(self.total.get(name, 0.0))
+
+    def average(self, name: str) -> Average:
+        n = self.count(f"{name}_count")
+        mean = round(self.total.get(f"{name}_sum", 0.0) / n, 1) if n else None
+        return Average(count=n, average_seconds=mean)
+
+    def csat(self) -> Csat:
+        scores = {n.removeprefix("csat:"): self.count(n) for n in sorted(self.total) if n.startswith("csat:")}
+        answers = sum(scores.values())
+        weighted = sum(int(score) * n for score, n in scores.items() if score.lstrip("-").isdigit())
+        mean = round(weighted / answers, 2) if answers else None
+        return Csat(answers=answers, average_score=mean, by_score=scores)
+
+
+def for_agent(pipe: Any, agent_id: str, name: str, amount: float, at: float) -> None:
+    """Queue a per-agent figure (buckets only)."""
+    mirror(pipe, f"agent:{agent_id}:{name}", amount, at)
 
 
 def mirror(pipe: Any, name: str, amount: float, at: float) -> None:

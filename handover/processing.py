@@ -11,7 +11,7 @@ import structlog
 from pydantic import ValidationError
 from redis.client import Pipeline
 
-from handover import keys
+from handover import keys, kpis
 from handover.agents import AgentStore, Presence, UnknownAgent
 from handover.announce import note_announced
 from handover.bot import Bot, Decision, EscalationDecision
@@ -71,7 +71,7 @@ class _Effects:
     packets: list[ContextPacket] = field(default_factory=list)
     started: set[str] = field(default_factory=set)  # conversations this batch opened
     loaded: dict[str, Conversation] = field(default_factory=dict)  # as read, to write only what changed
-    csat: list[int] = field(default_factory=list)
+    csat: list[tuple[int, str | None]] = field(default_factory=list)  # score, the agent who resolved
     events: list[_Event] = field(default_factory=list)
     reassigned: list[tuple[str, str]] = field(default_factory=list)  # reopened: conversation, agent
     requeued: list[Conversation] = field(default_factory=list)  # reopened into their queue
@@ -195,7 +195,7 @@ class Processor:
         answer, job = reply(conversation, text_request(conversation, thanks), "system", now, self.partitions)
         effects.entries.append((conversation.id, answer))
         effects.sends.append(job)
-        effects.csat.append(option.score)
+        effects.csat.append((option.score, conversation.agent_id))
         log.info("csat_recorded", conversation_id=conversation.id, message_id=message.id, score=option.score)
 
     def _load_conversations(self, messages: list[InboundMessage], effects: _Effects) -> None:
@@ -285,8 +285,10 @@ class Processor:
             publish(pipe, "waiting", conversation.id, queue=conversation.queue)
         for kind, about, holder, queue in effects.events:
             publish(pipe, kind, about, agent_id=holder, queue=queue)
-        for score in effects.csat:
+        for score, resolver in effects.csat:
             Store.count(pipe, f"csat:{score}")
+            if resolver:
+                kpis.for_agent(pipe, resolver, f"csat:{score}", 1, time.time())
         inbound = sum(1 for _, e in effects.entries if e.direction == "in")
         Store.count(pipe, "messages_processed", inbound)
         Store.count(pipe, "statuses_processed", len(effects.statuses))

@@ -61,12 +61,16 @@ if redis.call('HGET', KEYS[1], 'agent_id') ~= ARGV[1] then return 'not_yours' en
 redis.call('HSET', KEYS[1], 'state', ARGV[2], 'updated_at', ARGV[3])
 if ARGV[2] == 'resolved' then
   redis.call('HSET', KEYS[1], 'resolved_at', ARGV[3])
+  local mine = 'agent:' .. ARGV[1] .. ':'
   bump(KEYS[3], KEYS[4], 'resolved', 1)
+  bump_hour(KEYS[4], mine .. 'resolved', 1)
   local since = tonumber(redis.call('HGET', KEYS[1], 'assigned_at'))
   if since then
-    local held = math.max(0, tonumber(ARGV[3]) - since)
-    bump(KEYS[3], KEYS[4], 'handle_seconds_sum', string.format('%.3f', held))
+    local held = string.format('%.3f', math.max(0, tonumber(ARGV[3]) - since))
+    bump(KEYS[3], KEYS[4], 'handle_seconds_sum', held)
     bump(KEYS[3], KEYS[4], 'handle_seconds_count', 1)
+    bump_hour(KEYS[4], mine .. 'handle_seconds_sum', held)
+    bump_hour(KEYS[4], mine .. 'handle_seconds_count', 1)
   end
 end
 if ARGV[2] == 'bot' then bump(KEYS[3], KEYS[4], 'released', 1) end

@@ -64,17 +64,27 @@ export class SupervisorView {
     return seconds === null || seconds === undefined ? null : seconds + (Date.now() / 1000 - this.fetchedAt);
   }
 
+  /** One agent's last 24 hours: resolved, average handle time, average CSAT. */
+  agentDay(id) {
+    const mine = this.data.stats && this.data.stats.agents[id];
+    if (!mine || !(mine.resolved || mine.csat.answers)) return null;
+    const parts = [t("agent_resolved", { n: mine.resolved })];
+    if (mine.handle.average_seconds !== null) parts.push(t("agent_handle", { time: duration(mine.handle.average_seconds) }));
+    if (mine.csat.average_score !== null) parts.push(t("agent_csat", { score: score(mine.csat.average_score) }));
+    return parts.join(" · ");
+  }
+
   /** The last 24 hours: what was done, how it was rated, how long people waited and were helped. */
   renderDay(stats) {
     this.day.hidden = !stats;
     if (!stats) return;
     const seconds = (avg) => (avg.average_seconds === null ? "—" : duration(avg.average_seconds));
-    const score = stats.csat.average_score === null ? "—" : new Intl.NumberFormat(LOCALE, { maximumFractionDigits: 1 }).format(stats.csat.average_score);
+    const csat = stats.csat.average_score === null ? "—" : score(stats.csat.average_score);
     const moved = stats.transfers.cold + stats.transfers.warm;
     fill(
       this.day,
       kpi(t("day_resolved", { moved }), String(stats.resolved), "kpi-resolved"),
-      kpi(t("day_csat", { n: stats.csat.answers }), score, "kpi-csat"),
+      kpi(t("day_csat", { n: stats.csat.answers }), csat, "kpi-csat"),
       kpi(t("day_wait"), seconds(stats.queue_wait), "kpi-wait"),
       kpi(t("day_first_reply"), seconds(stats.agent_first_reply), "kpi-first-reply"),
       kpi(t("day_handle"), seconds(stats.handle), "kpi-handle"),
@@ -103,7 +113,7 @@ export class SupervisorView {
         return h(
           "tr",
           { testid: "supervisor-queue", data: { queue: q.name } },
-          h("th", { scope: "row", title: q.name }, queueTitle(q)),
+          h("th.queue-title", { scope: "row", title: q.name }, queueTitle(q)),
           h("td.num", {}, String(q.waiting)),
           h(`td.num${late ? ".late" : ""}`, {}, wait === null ? "—" : duration(wait)),
           h("td.num", {}, q.sla_seconds ? duration(q.sla_seconds) : "—"),
@@ -118,9 +128,15 @@ export class SupervisorView {
             h(
               "tr",
               { testid: "supervisor-agent", data: { agent: a.id, status: a.status } },
-              h("th", { scope: "row" }, a.name, a.role === "supervisor" ? h("div.muted.small", {}, t("role_supervisor")) : null),
+              h(
+                "th",
+                { scope: "row" },
+                a.name,
+                a.role === "supervisor" ? h("div.muted.small", {}, t("role_supervisor")) : null,
+                h("div.muted.small", { testid: "agent-day", title: t("col_day") }, this.agentDay(a.id)),
+              ),
               h("td.nowrap", {}, h(`span.presence-dot.${a.status}`, { "aria-hidden": "true" }), t(`presence_${a.status}`)),
-              h("td.muted", {}, a.queues.join(" · ")),
+              h("td.muted.queue-title", {}, a.queues.map((q) => this.desk.queueName(q)).join(" · ")),
               h("td", {}, loadBar(a.load, a.capacity)),
             ),
           )
@@ -163,6 +179,10 @@ export class SupervisorView {
       ),
     );
   }
+}
+
+function score(value) {
+  return new Intl.NumberFormat(LOCALE, { maximumFractionDigits: 1 }).format(value);
 }
 
 function card(title, testid, content) {

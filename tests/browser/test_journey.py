@@ -113,4 +113,7 @@ def test_customer_to_bot_to_agent_to_second_agent_to_csat(browser, stack):
     expect(board.get_by_test_id("kpi-resolved")).to_contain_text("transferências: 1")
     expect(board.get_by_test_id("kpi-csat")).to_contain_text("3")
     expect(board.get_by_test_id("kpi-handle")).not_to_contain_text("—")
+    carlos_row = board.locator(f"[data-testid=supervisor-agent][data-agent='{carlos['id']}']")
+    expect(carlos_row.get_by_test_id("agent-day")).to_contain_text("encerradas: 1")
+    expect(carlos_row.get_by_test_id("agent-day")).to_contain_text("CSAT 3")
     screenshot(board, "supervisor-last-24-hours")

@@ -204,6 +204,9 @@ def test_agent_takes_answers_and_resolves(redis_url, world):
             assert (kpis["claimed"], kpis["resolved"], kpis["queue_wait"]["count"]) == (1, 1, 1)
             assert kpis["csat"] == {"answers": 1, "average_score": 3.0, "by_score": {"3": 1}}
             assert kpis["handle"]["average_seconds"] > 1.0
+            anas = kpis["agents"][ana_id]  # the resolving agent's own figures, rating included
+            assert (anas["resolved"], anas["handle"]["count"], anas["csat"]["average_score"]) == (1, 1, 3.0)
+            assert set(kpis["agents"]) == {ana_id}
             assert (await http.get("/api/v1/stats", headers=auth(ana))).status == 403
             assert (await http.get("/api/v1/stats?hours=0", headers=auth(boss))).status == 422
 

@@ -48,3 +48,21 @@ def test_the_last_hours_add_up_and_older_ones_do_not_count(monkeypatch):
     assert client.hget(keys.COUNTERS, "resolved") == "3"  # /metrics counts for ever
     assert "messages_processed" not in client.hgetall(kpis.hour_key(NOW))
     assert 0 < client.ttl(kpis.hour_key(NOW)) <= kpis.TTL_SECONDS
+
+
+def test_each_agents_figures_are_apart_from_the_totals():
+    client = fakeredis.FakeRedis(server=fakeredis.FakeServer(), decode_responses=True)
+    with client.pipeline() as pipe:
+        kpis.for_agent(pipe, "ag_ana", "resolved", 2, NOW)
+        kpis.for_agent(pipe, "ag_ana", "handle_seconds_sum", 300.0, NOW)
+        kpis.for_agent(pipe, "ag_ana", "handle_seconds_count", 2, NOW)
+        kpis.for_agent(pipe, "ag_ana", "csat:3", 1, NOW - HOUR)
+        kpis.for_agent(pipe, "ag_bia", "csat:1", 1, NOW)
+        pipe.execute()
+
+    day = kpis.last_hours(client, 24, NOW)
+
+    assert day.resolved == 0 and day.csat.answers == 0  # the totals come from their own counters
+    ana, bia = day.agents["ag_ana"], day.agents["ag_bia"]
+    assert (ana.resolved, ana.handle.average_seconds, ana.csat.average_score) == (2, 150.0, 3.0)
+    assert (bia.resolved, bia.handle.count, bia.csat.by_score) == (0, 0, {"1": 1})
