@@ -14,7 +14,7 @@ from app import metrics, wiring
 from config.settings import Settings
 from desk import api as desk_api
 from desk import console
-from desk.api import DESK, DeskContext
+from desk.http import DESK, MIDDLEWARES, DeskContext
 from desk.live import EventHub
 from handover.agents import AgentStore, Presence, Role
 from handover.liveness import heartbeat_seconds, sweep_seconds
@@ -53,7 +53,7 @@ def build_app(
 
     The webhook uses the async client; the desk calls the same services as the workers, over a
     synchronous client, in threads."""
-    app = web.Application(client_max_size=CLIENT_MAX_SIZE, middlewares=desk_api.MIDDLEWARES)
+    app = web.Application(client_max_size=CLIENT_MAX_SIZE, middlewares=MIDDLEWARES)
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_resources(settings, redis_client, sync_client))
     app.add_routes(views.routes())

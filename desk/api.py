@@ -1,22 +1,20 @@
-"""The desk API under /api/v1: agents sign in with a bearer token; errors are JSON with honest statuses."""
+"""The desk API under /api/v1: its handlers and the route table (also the OpenAPI document). How it
+speaks HTTP (bearer tokens, JSON bodies and errors) is desk/http.py."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, get_args
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
 
-from desk.live import EventHub, stream
+from desk.http import AGENT, DESK, PREFIX, DeskContext, body_of, ok
+from desk.live import stream
 from desk.models import (
     AgentView,
     ConversationDetail,
     ConversationSummary,
-    ErrorBody,
     QueueStats,
     SendBody,
     SentView,
@@ -27,94 +25,12 @@ from desk.models import (
 )
 from desk.openapi import Route, openapi_document
 from handover import keys, kpis
-from handover.agents import Agent, AgentStore, Presence
+from handover.agents import Agent, Presence
 from handover.conversation import ConversationState
-from handover.errors import Conflict, DomainError, Invalid, NotFound, NotYours
+from handover.errors import Invalid, NotYours
 from handover.events import EventType
 from handover.queues import enqueued_at
-from handover.routing import Desk
-from handover.rules.loader import LoadedRules
-from handover.store import Store
-from handover.transfers import TransferRequest, Transfers
-from handover.warm import WarmTransfers
-
-PREFIX = "/api/v1"
-_STATUS = {NotFound: 404, NotYours: 403, Conflict: 409, Invalid: 422}
-
-
-@dataclass
-class DeskContext:
-    desk: Desk
-    agents: AgentStore
-    store: Store
-    rules: Callable[[], LoadedRules]
-    transfers: Transfers
-    warm: WarmTransfers
-    hub: EventHub
-
-
-DESK = web.AppKey("desk", DeskContext)
-AGENT = web.RequestKey("agent", Agent)
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def error(status: int, code: str, message: str) -> web.Response:
-    return web.json_response(ErrorBody.of(code, message).model_dump(), status=status)
-
-
-@web.middleware
-async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Domain errors become 403/404/409, bad bodies 422, anything else under /api/v1 a JSON error too."""
-    if not request.path.startswith(PREFIX):
-        return await handler(request)
-    try:
-        return await handler(request)
-    except DomainError as exc:
-        status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
-        return error(status, exc.code, str(exc))
-    except ValidationError as exc:
-        return error(
-            422,
-            "invalid_body",
-            "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())[:1000],
-        )
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        return error(exc.status, exc.reason.lower().replace(" ", "_"), exc.text or exc.reason)
-
-
-@web.middleware
-async def bearer_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every desk route but the OpenAPI document needs `Authorization: Bearer <agent token>`."""
-    if not request.path.startswith(PREFIX) or request.path == f"{PREFIX}/openapi.json":
-        return await handler(request)
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer ") or not header[7:].strip():
-        return error(401, "unauthorized", "missing bearer token")
-    agent = await asyncio.to_thread(request.app[DESK].agents.by_token, header[7:].strip())
-    if agent is None:
-        return error(401, "unauthorized", "unknown token")
-    request[AGENT] = agent
-    return await handler(request)
-
-
-async def body_of(request: web.Request, model: type[BaseModel]) -> Any:
-    try:
-        data = await request.json()
-    except ValueError as exc:
-        raise web.HTTPUnprocessableEntity(text="body is not JSON") from exc
-    return model.model_validate(data)
-
-
-def ok(model: BaseModel | list[Any], status: int = 200) -> web.Response:
-    if isinstance(model, list):
-        return web.json_response([m.model_dump(mode="json", by_alias=True) for m in model], status=status)
-    return web.json_response(model.model_dump(mode="json", by_alias=True), status=status)
-
-
-# routes
+from handover.transfers import TransferRequest
 
 
 async def me(request: web.Request) -> web.Response:
@@ -425,6 +341,3 @@ async def openapi(request: web.Request) -> web.Response:
 def routes() -> list[web.RouteDef]:
     table = [web.route(r.method, PREFIX + r.path, r.handler) for r in ROUTES]
     return [*table, web.get(f"{PREFIX}/openapi.json", openapi)]
-
-
-MIDDLEWARES = [json_errors, bearer_auth]

@@ -1,4 +1,5 @@
-"""Integration fixtures: a conversation waiting in `general` with a packet, and a way to make agents."""
+"""Integration fixtures: a conversation waiting in `general` with a packet, a way to make agents, and a
+worker with a fake Graph API behind the desk API's tests."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from config.settings import Settings
 from handover.agents import AgentStore, Presence, Role
 from handover.bot import EscalationDecision
 from handover.conversation import Conversation, ConversationState
@@ -21,6 +23,9 @@ from handover.rules.model import Priority
 from handover.store import Store
 from handover.transfers import Transfers
 from handover.warm import WarmTransfers
+from tests.fakes.graph_server import FakeGraph
+from tests.support.processes import Process
+from tests.support.webhook import SECRET
 
 RULES = RulesHolder(Path(__file__).resolve().parents[2] / "config" / "rules.yaml")
 
@@ -72,3 +77,29 @@ def desk(redis_url):
         "transfers": Transfers(store, agents, RULES, 4),
         "warm": WarmTransfers(store, agents, RULES, 4),
     }
+
+
+@pytest.fixture
+def world(redis_url, tmp_path):
+    """A worker process and a fake Graph API; (settings for an in-test app, the fake Graph API)."""
+    graph = FakeGraph.start_in_thread()
+    env = {
+        "REDIS_URL": redis_url,
+        "WHATSAPP_ACCESS_TOKEN": "t",
+        "WHATSAPP_APP_SECRET": SECRET.decode(),
+        "WHATSAPP_VERIFY_TOKEN": "v",
+        "WHATSAPP_API_URL": graph.base_url,
+        "HANDOVER_PARTITIONS": "4",
+    }
+    worker = Process(["worker"], env, tmp_path / "worker.log").start()
+    settings = Settings(
+        redis_url=redis_url,
+        whatsapp_access_token="t",
+        whatsapp_app_secret=SECRET.decode(),
+        whatsapp_verify_token="v",
+        whatsapp_api_url=graph.base_url,
+        handover_partitions=4,
+    )
+    yield settings, graph
+    worker.stop()
+    graph.stop()

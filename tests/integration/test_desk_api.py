@@ -1,10 +1,10 @@
 """The desk API over HTTP on a real Redis, with a real worker and a fake Graph API: escalate → claim → reply
-reaches WhatsApp → customer answers → resolve; authorization; the 24-hour window."""
+reaches WhatsApp → customer answers → resolve; authorization; the 24-hour window; templates; transfer
+targets and offers. The live connection (events, presence) is in test_desk_live.py."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 
 import pytest
@@ -12,66 +12,14 @@ import redis
 from aiohttp.test_utils import TestClient, TestServer
 
 from app.web import build_app
-from config.settings import Settings
-from desk.api import DESK
 from handover import keys
-from handover.agents import AgentStore
-from handover.liveness import drop_gone
-from handover.message import CustomerRef
-from handover.rules.holder import RulesHolder
 from handover.store import Store
-from handover.transfers import Transfers
-from tests.fakes.graph_server import FakeGraph
+from tests.support.desk_http import add_agent, current, customer_says, escalated_and_taken, queued, run
 from tests.support.metrics import samples
-from tests.support.processes import Process, wait_for
-from tests.support.stack import add_agent_with_the_cli
-from tests.support.webhook import PNID, SECRET, body, signed, text_message
+from tests.support.processes import wait_for
+from tests.support.webhook import body, signed
 
 pytestmark = pytest.mark.integration
-
-
-def add_agent(
-    redis_url: str, name: str, queues: str, role: str = "agent", capacity: int = 3
-) -> tuple[str, str]:
-    """Through the real command, as ops would; (id, token)."""
-    created = add_agent_with_the_cli(
-        {"REDIS_URL": redis_url, "PATH": ""}, name, queues.split(","), capacity, role
-    )
-    return created["id"], created["token"]
-
-
-@pytest.fixture
-def world(redis_url, tmp_path):
-    graph = FakeGraph.start_in_thread()
-    env = {
-        "REDIS_URL": redis_url,
-        "WHATSAPP_ACCESS_TOKEN": "t",
-        "WHATSAPP_APP_SECRET": SECRET.decode(),
-        "WHATSAPP_VERIFY_TOKEN": "v",
-        "WHATSAPP_API_URL": graph.base_url,
-        "HANDOVER_PARTITIONS": "4",
-    }
-    worker = Process(["worker"], env, tmp_path / "worker.log").start()
-    settings = Settings(
-        redis_url=redis_url,
-        whatsapp_access_token="t",
-        whatsapp_app_secret=SECRET.decode(),
-        whatsapp_verify_token="v",
-        whatsapp_api_url=graph.base_url,
-        handover_partitions=4,
-    )
-    yield settings, graph
-    worker.stop()
-    graph.stop()
-
-
-def customer_says(wa_id: str, text: str, n: int) -> bytes:
-    sent = int(time.time())  # WhatsApp's clock is in seconds; the 24-hour window counts from here
-    return signed(body([text_message(f"wamid.{wa_id}.{n}", wa_id, text, sent)], names={wa_id: "Ana"}))
-
-
-def run(coro):
-    return asyncio.run(coro)
 
 
 def test_agent_takes_answers_and_resolves(redis_url, world):
@@ -91,7 +39,7 @@ def test_agent_takes_answers_and_resolves(redis_url, world):
             raw, headers = customer_says("5511911112222", "quero falar com um atendente", 1)
             assert (await http.post("/webhook", data=raw, headers=headers)).status == 200
             conversation = await asyncio.to_thread(
-                wait_for, lambda: _queued(store, "5511911112222"), 30, "queued"
+                wait_for, lambda: queued(store, "5511911112222"), 30, "queued"
             )
 
             assert (await http.get("/api/v1/me")).status == 401
@@ -184,7 +132,7 @@ def test_agent_takes_answers_and_resolves(redis_url, world):
 
             rated = await asyncio.to_thread(wait_for, rated, 30, "the rating")
             assert (rated.csat, rated.csat_score, rated.state) == ("csat_good", 3, "resolved")
-            assert _current(store, "5511911112222").id == conversation.id  # no new conversation for a rating
+            assert current(store, "5511911112222").id == conversation.id  # no new conversation for a rating
             await asyncio.to_thread(wait_for, lambda: graph.count(kind="text") >= 3, 30, "the thanks")
             assert [r["json"]["text"]["body"] for r in graph.requests if r["json"].get("type") == "text"][
                 -1
@@ -353,117 +301,5 @@ def test_every_queue_can_be_a_transfer_target_and_an_offer_is_listed_to_its_targ
                 (conversation.id, carlos_id, "já conferi")
             ]
             assert await get("/api/v1/conversations", dora) == []
-
-    run(scenario())
-
-
-def test_a_desk_gone_past_the_grace_period_puts_its_conversations_back(redis_url, world):
-    """The agent's live stream drops (laptop closed): after the grace period they are offline and what they
-    held waits again, ahead of newer conversations, with reason agent_unavailable."""
-    settings, _ = world
-    # a short grace period beats every second, so the server notices the closed stream soon
-    quick = settings.model_copy(update={"handover_presence_grace_seconds": 3.0})
-    ana_id, ana = add_agent(redis_url, "Ana", "general")
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
-    store = Store(client)
-
-    async def scenario() -> None:
-        async with TestClient(TestServer(build_app(quick))) as http:
-            auth = {"Authorization": f"Bearer {ana}"}
-            conversation = await escalated_and_taken(http, store, "5511944445555", auth)
-            async with http.get("/api/v1/events", headers=auth) as stream:
-                assert (await stream.content.readline()).startswith(b": connected")
-            # the stream closed: once the server has noticed (at a heartbeat's write, which may need two),
-            # the mark says when; the sweep (run here as the workers run it) waits the grace period from
-            # that moment, no longer
-            hub = http.server.app[DESK].hub
-            await asyncio.to_thread(wait_for, lambda: not hub.subscribers, 10, "the stream's end")
-            gone_at = client.zscore(keys.AGENTS_LIVE, ana_id) / 1000
-            assert store.conversation(conversation.id).agent_id == ana_id
-            agents = AgentStore(client)
-            transfers = Transfers(store, agents, RulesHolder(settings.handover_rules), 4)
-            assert drop_gone(client, agents, transfers, 3, now=gone_at + 2.9) == []
-            assert drop_gone(client, agents, transfers, 3, now=gone_at + 3.1) == [ana_id]
-            back = store.conversation(conversation.id)
-            assert (back.state, back.agent_id, back.queue) == ("queued", None, "general")
-            me = await (await http.get("/api/v1/me", headers=auth)).json()
-            assert (me["status"], me["load"]) == ("offline", 0)
-            assert store.packet(conversation.id).transfers[-1].reason == "agent_unavailable"
-
-    run(scenario())
-
-
-async def escalated_and_taken(http: TestClient, store: Store, wa_id: str, auth: dict[str, str]):
-    """The customer asks for a person, the conversation waits, and the agent (now available) takes it."""
-    raw, headers = customer_says(wa_id, "atendente", 1)
-    await http.post("/webhook", data=raw, headers=headers)
-    conversation = await asyncio.to_thread(wait_for, lambda: _queued(store, wa_id), 30, "queued")
-    await http.put("/api/v1/me/status", json={"status": "available"}, headers=auth)
-    assert (await http.post("/api/v1/queues/next", headers=auth)).status == 200
-    return conversation
-
-
-def _current(store: Store, wa_id: str):
-    return store.current_conversation(CustomerRef(phone_number_id=PNID, wa_id=wa_id))
-
-
-def _queued(store: Store, wa_id: str):
-    conversation = store.current_conversation(CustomerRef(phone_number_id=PNID, wa_id=wa_id))
-    return conversation if conversation is not None and conversation.state == "queued" else None
-
-
-def test_live_events_reach_the_agents_they_concern(redis_url, world):
-    settings, _ = world
-    ana_id, ana = add_agent(redis_url, "Ana", "general")
-    _, carlos = add_agent(redis_url, "Carlos", "billing")
-    store = Store(redis.Redis.from_url(redis_url, decode_responses=True))
-
-    async def listen(http, token, seen: list) -> None:
-        async with http.get("/api/v1/events", headers={"Authorization": f"Bearer {token}"}) as response:
-            assert response.headers["Content-Type"].startswith("text/event-stream")
-            kind = None
-            async for raw in response.content:
-                line = raw.decode().strip()
-                if line.startswith("event: "):
-                    kind = line[7:]
-                elif line.startswith("data: "):
-                    seen.append((kind, json.loads(line[6:])))
-
-    async def scenario() -> None:
-        async with TestClient(TestServer(build_app(settings))) as http:
-            anas, carlos_seen = [], []
-            listeners = [
-                asyncio.create_task(listen(http, ana, anas)),
-                asyncio.create_task(listen(http, carlos, carlos_seen)),
-            ]
-            await asyncio.sleep(0.5)
-            raw, headers = customer_says("5511977778888", "atendente", 1)
-            await http.post("/webhook", data=raw, headers=headers)
-            conversation = await asyncio.to_thread(
-                wait_for, lambda: _queued(store, "5511977778888"), 30, "queued"
-            )
-            await asyncio.to_thread(
-                wait_for, lambda: any(k == "waiting" for k, _ in anas), 10, "the waiting event"
-            )
-            auth = {"Authorization": f"Bearer {ana}"}
-            await http.put("/api/v1/me/status", json={"status": "available"}, headers=auth)
-            assert (await http.post("/api/v1/queues/next", headers=auth)).status == 200
-            await asyncio.sleep(1.1)
-            raw, headers = customer_says("5511977778888", "oi, tudo bem?", 2)
-            await http.post("/webhook", data=raw, headers=headers)
-            await asyncio.to_thread(
-                wait_for, lambda: any(k == "customer_wrote" for k, _ in anas), 30, "the customer_wrote event"
-            )
-            for task in listeners:
-                task.cancel()
-            assert ("agent_status", "available") in [(k, e.get("status")) for k, e in anas]
-            kinds = [(k, e["conversation_id"]) for k, e in anas if k != "agent_status"]
-            assert kinds[:3] == [
-                ("waiting", conversation.id),
-                ("assigned", conversation.id),
-                ("customer_wrote", conversation.id),
-            ]
-            assert anas[1][1]["agent_id"] == ana_id
-            assert carlos_seen == []  # another queue's business
 
     run(scenario())

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from app.web import build_app
 from config.settings import Settings
-from desk.api import PREFIX, ROUTES
+from desk.api import ROUTES
+from desk.http import PREFIX
 from desk.openapi import openapi_document
 
 

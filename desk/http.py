@@ -1,0 +1,100 @@
+"""How the desk API speaks HTTP: the agent's bearer token, JSON bodies in, models and errors out
+(`{"error": {"code", "message"}}` with honest statuses), and what every handler can reach."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from desk.live import EventHub
+from desk.models import ErrorBody
+from handover.agents import Agent, AgentStore
+from handover.errors import Conflict, DomainError, Invalid, NotFound, NotYours
+from handover.routing import Desk
+from handover.rules.loader import LoadedRules
+from handover.store import Store
+from handover.transfers import Transfers
+from handover.warm import WarmTransfers
+
+PREFIX = "/api/v1"
+_STATUS = {NotFound: 404, NotYours: 403, Conflict: 409, Invalid: 422}
+
+
+@dataclass
+class DeskContext:
+    desk: Desk
+    agents: AgentStore
+    store: Store
+    rules: Callable[[], LoadedRules]
+    transfers: Transfers
+    warm: WarmTransfers
+    hub: EventHub
+
+
+DESK = web.AppKey("desk", DeskContext)
+AGENT = web.RequestKey("agent", Agent)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response(ErrorBody.of(code, message).model_dump(), status=status)
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Domain errors become 403/404/409, bad bodies 422, anything else under /api/v1 a JSON error too."""
+    if not request.path.startswith(PREFIX):
+        return await handler(request)
+    try:
+        return await handler(request)
+    except DomainError as exc:
+        status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
+        return error(status, exc.code, str(exc))
+    except ValidationError as exc:
+        return error(
+            422,
+            "invalid_body",
+            "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())[:1000],
+        )
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return error(exc.status, exc.reason.lower().replace(" ", "_"), exc.text or exc.reason)
+
+
+@web.middleware
+async def bearer_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every desk route but the OpenAPI document needs `Authorization: Bearer <agent token>`."""
+    if not request.path.startswith(PREFIX) or request.path == f"{PREFIX}/openapi.json":
+        return await handler(request)
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer ") or not header[7:].strip():
+        return error(401, "unauthorized", "missing bearer token")
+    agent = await asyncio.to_thread(request.app[DESK].agents.by_token, header[7:].strip())
+    if agent is None:
+        return error(401, "unauthorized", "unknown token")
+    request[AGENT] = agent
+    return await handler(request)
+
+
+async def body_of(request: web.Request, model: type[BaseModel]) -> Any:
+    try:
+        data = await request.json()
+    except ValueError as exc:
+        raise web.HTTPUnprocessableEntity(text="body is not JSON") from exc
+    return model.model_validate(data)
+
+
+def ok(model: BaseModel | list[Any], status: int = 200) -> web.Response:
+    if isinstance(model, list):
+        return web.json_response([m.model_dump(mode="json", by_alias=True) for m in model], status=status)
+    return web.json_response(model.model_dump(mode="json", by_alias=True), status=status)
+
+
+MIDDLEWARES = [json_errors, bearer_auth]
