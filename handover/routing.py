@@ -73,8 +73,8 @@ if ARGV[2] == 'resolved' then
     bump_hour(KEYS[4], mine .. 'handle_seconds_count', 1)
   end
 end
-if ARGV[2] == 'bot' then bump(KEYS[3], KEYS[4], 'released', 1) end
 if ARGV[2] == 'bot' then
+  bump(KEYS[3], KEYS[4], 'released', 1)
   redis.call('HDEL', KEYS[1], 'agent_id', 'assigned_at', 'queue', 'priority')
   redis.call('HSET', KEYS[1], 'bot', ARGV[4])
 end

@@ -104,8 +104,7 @@ RECORD_SEND_LUA = (
     _DELIVERY_FN
     + """
 -- KEYS: delivery hash, entries hash, wamid key, orphan key
--- ARGV: entry id, outcome (sent|failed|retrying), wamid, at, code, title, "<conv> <entry>", ttl, attempts,
---       conversation id
+-- ARGV: entry id, outcome (sent|failed|retrying), wamid, at, code, title, "<conv> <entry>", ttl, attempts
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return 0 end
 local d = load(KEYS[1], ARGV[1])
 local at = tonumber(ARGV[4])
@@ -125,7 +124,7 @@ else
   d.error_code = tonumber(ARGV[5]); d.error_title = ARGV[6]; d.updated_at = at
 end
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(d))
-announce(ARGV[10], ARGV[1], d)
+announce(string.match(ARGV[7], '^(%S+) '), ARGV[1], d)
 return 1
 """
 )
@@ -273,7 +272,6 @@ class Store:
                 f"{conversation_id} {entry_id}",
                 keys.WAMID_TTL_SECONDS,
                 attempts,
-                conversation_id,
             ],
             client=pipe,
         )
