@@ -14,7 +14,15 @@ from tests.fakes.graph_server import FakeGraph
 from tests.support.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parents[1]
-PYWA_FIXTURES = Path(os.environ.get("PYWA_FIXTURES", ROOT.parent / "shared" / "fixtures" / "pywa-updates"))
+# pywa's recorded webhook bodies, vendored with their licence (tests read nothing outside the repository)
+PYWA_FIXTURES = ROOT / "tests" / "data" / "pywa-updates"
+
+
+@pytest.fixture(autouse=True)
+def _test_logging_stays(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`handover` run in-process (`main([...])`) must not configure this process's logging: structlog
+    would cache its loggers, and a later test's capture_logs() would see nothing."""
+    monkeypatch.setattr("app.cli.configure_logging", lambda *args, **kwargs: None)
 
 
 @pytest.fixture(scope="session")

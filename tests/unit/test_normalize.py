@@ -4,18 +4,18 @@ test_normalize_hostile.py)."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
 
 from handover.message import DeliveryStatus, InboundKind
+from tests.conftest import PYWA_FIXTURES
 from webhooks.normalize import normalize
 
 HERE = Path(__file__).resolve()
 OURS_DIR = HERE.parents[1] / "data" / "webhooks"
-PYWA_DIR = Path(os.environ.get("PYWA_FIXTURES") or HERE.parents[3] / "shared" / "fixtures" / "pywa-updates")
+PYWA_DIR = PYWA_FIXTURES
 
 
 def scenarios(folder: Path, prefix: str) -> dict[str, dict[str, Any]]:
