@@ -1,47 +1,104 @@
-"""The `handover` command: serve, worker (agents and rules commands arrive with their issues)."""
+"""The `handover` command: serve, worker, rules, agents and packet. Wrong input gets one line and exit 2."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import re
 import sys
+import traceback
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+from urllib.parse import urlsplit, urlunsplit
 
+import redis
 import structlog
 from aiohttp import web
 
+from app.errors import CommandError, UsageError
 from app.logging import configure_logging
 from config.settings import MissingSetting, Settings, load_settings
 
+if TYPE_CHECKING:
+    from handover.rules.loader import LoadedRules
+
 log = structlog.get_logger(__name__)
 
+EXIT_PROBLEMS = 1  # a check read the file and found problems: one line each
+EXIT_USAGE = 2  # the command could not do what was asked: one line saying why
 
-def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="handover", description="WhatsApp chatbot-to-human handover")
-    commands = root.add_subparsers(dest="command", required=True)
+
+class Parser(argparse.ArgumentParser):
+    """argparse that raises UsageError with one plain sentence instead of printing usage and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {self._plain(message)}")
+
+    def _plain(self, message: str) -> str:
+        if required := re.match(r"the following arguments are required: ([^,]+)", message):
+            action = self._action(required[1])
+            if isinstance(action, argparse._SubParsersAction):
+                return f"choose a command: {', '.join(action.choices)}"
+            return f"missing {required[1]}" + (f" ({action.help})" if action and action.help else "")
+        if invalid := re.match(r"argument (.+?): invalid choice: '?([^']*)'? \(choose", message):
+            action = self._action(invalid[1])
+            choices = ", ".join(action.choices or []) if action else ""
+            if isinstance(action, argparse._SubParsersAction):
+                return f"unknown command {invalid[2]!r} (choose from {choices})"
+            return f"{invalid[1]} must be one of {choices} (got {invalid[2]!r})"
+        if typed := re.match(r"argument (.+?): invalid int value: '(.*)'", message):
+            return f"{typed[1]} must be a whole number (got {typed[2]!r})"
+        if other := re.match(r"argument (.+?): (.*)", message):
+            return f"{other[1]} {other[2]}"
+        return message
+
+    def _action(self, name: str) -> argparse.Action | None:
+        for action in self._actions:
+            names = {action.dest, str(action.metavar), *action.option_strings}
+            if name in names or name.split("/")[0] in names:
+                return action
+        return None
+
+
+def port(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number (got {value!r})") from None
+    if not 1 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"must be from 1 to 65535, got {number}")
+    return number
+
+
+def parser() -> Parser:
+    root = Parser(prog="handover", description="WhatsApp chatbot-to-human handover")
+    commands = root.add_subparsers(dest="command", metavar="command", required=True)
     serve = commands.add_parser("serve", help="webhook, desk API and console in one aiohttp app")
     serve.add_argument("--host", help="default HANDOVER_HOST or 127.0.0.1")
-    serve.add_argument("--port", type=int, help="default HANDOVER_PORT or 8080")
+    serve.add_argument("--port", type=port, help="default HANDOVER_PORT or 8080")
     worker = commands.add_parser("worker", help="rq worker that processes messages and sends replies")
     worker.add_argument("--burst", action="store_true", help="exit when there is nothing left to do")
     rules = commands.add_parser("rules", help="check, describe and test the rules file").add_subparsers(
-        dest="rules_command", required=True
+        dest="rules_command", metavar="command", required=True
     )
     check = rules.add_parser("check", help="validate a rules file (exit 1 with every problem found)")
-    check.add_argument("file", nargs="?", help="default HANDOVER_RULES or config/rules.yaml")
+    check.add_argument("file", nargs="?", metavar="FILE", help="default HANDOVER_RULES or config/rules.yaml")
     rules.add_parser("schema", help="print the JSON Schema of the rules format, for editor completion")
     golden = rules.add_parser(
         "test", help="run golden conversations (customer turns and expected bot actions)"
     )
-    golden.add_argument("file", help="a golden conversations YAML file")
+    golden.add_argument("file", metavar="FILE", help="a golden conversations file")
     golden.add_argument("--rules", help="the rules file to test (default: the golden file's `rules:`)")
-    reload = rules.add_parser("reload", help="check the rules file, then have every process load it")
-    reload.add_argument("file", nargs="?", help="default HANDOVER_RULES or config/rules.yaml")
+    reload = rules.add_parser("reload", help="check the served rules file, then have every process load it")
+    reload.add_argument(
+        "file", nargs="?", metavar="FILE", help="the served file (HANDOVER_RULES); another one is refused"
+    )
     agents = commands.add_parser("agents", help="agents and supervisors of the desk").add_subparsers(
-        dest="agents_command", required=True
+        dest="agents_command", metavar="command", required=True
     )
     add = agents.add_parser("add", help="create an agent and print their token (shown once)")
-    add.add_argument("name")
+    add.add_argument("name", metavar="NAME", help="the agent's name as colleagues and supervisors see it")
     add.add_argument("--queues", required=True, help="comma-separated queue names")
     add.add_argument("--capacity", type=int, default=3, help="conversations at once (default 3)")
     add.add_argument("--role", choices=["agent", "supervisor"], default="agent")
@@ -49,22 +106,54 @@ def parser() -> argparse.ArgumentParser:
     listing = agents.add_parser("list", help="every agent with queues, capacity, role and status")
     listing.add_argument("--json", action="store_true")
     remove = agents.add_parser("remove", help="delete an agent (their token stops working)")
-    remove.add_argument("id")
+    remove.add_argument("id", metavar="ID", help="the agent's id (see handover agents list)")
     packet = commands.add_parser("packet", help="the context packet").add_subparsers(
-        dest="packet_command", required=True
+        dest="packet_command", metavar="command", required=True
     )
     packet.add_parser("schema", help="print the JSON Schema of the context packet")
     return root
 
 
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    args, extra = parser().parse_known_args(argv)
+    if extra:
+        named = [args.command, getattr(args, f"{args.command}_command", None)]
+        prog = " ".join(["handover", *[n for n in named if n]])
+        raise UsageError(f"{prog}: unknown argument {extra[0]} (see {prog} --help)")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
     try:
+        args = parse(argv)
         settings = load_settings()
+    except UsageError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
     except MissingSetting as exc:
         print(f"handover: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     configure_logging(settings.handover_log_level)
+    try:
+        return run(settings, args)
+    except CommandError as exc:
+        print(f"handover: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+        print(f"handover: {unreachable(settings, exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:  # a bug: still one line, the details where they help
+        print(
+            f"handover: unexpected {type(exc).__name__}: {exc} (please report it; "
+            "HANDOVER_LOG_LEVEL=DEBUG shows where)",
+            file=sys.stderr,
+        )
+        if settings.handover_log_level == "DEBUG":
+            traceback.print_exc()
+        return 1
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "serve":
         return serve(settings, args.host, args.port)
     if args.command == "rules":
@@ -76,16 +165,47 @@ def main(argv: list[str] | None = None) -> int:
 
         print(json.dumps(packet_schema(), indent=2, ensure_ascii=False))
         return 0
-    if args.command == "worker":
-        from app.worker import run_worker  # rq is imported only by processes that run jobs
+    from app.worker import NEEDS_REDIS, run_worker  # rq is imported only by processes that run jobs
 
-        run_worker(settings, burst=args.burst)
-        return 0
-    return 2
+    if settings.is_embedded:
+        raise CommandError(NEEDS_REDIS)
+    checked_rules(settings.handover_rules)
+    run_worker(settings, burst=args.burst)
+    return 0
+
+
+def unreachable(settings: Settings, exc: Exception) -> str:
+    reason = str(exc).strip().rstrip(".").rsplit(". ", 1)[-1].lower() or type(exc).__name__
+    where = redacted(settings.redis_url or "")
+    if isinstance(exc, redis.exceptions.AuthenticationError):
+        return f"Redis at {where} refused us ({reason}); check the password in REDIS_URL"
+    return f"cannot reach Redis at {where} ({reason}); is it running? (REDIS_URL)"
+
+
+def redacted(url: str) -> str:
+    """A Redis URL fit to print: its password (if any) replaced by ***."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = f"{parts.username or ''}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def checked_rules(path: str | Path, consequence: str = "nothing started") -> LoadedRules:
+    """The rules a command needs; every problem printed and exit 2 if there is any."""
+    from handover.rules.loader import RulesError, load_rules
+
+    try:
+        return load_rules(path)
+    except RulesError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        count = len(exc.problems)
+        raise CommandError(f"{path} has {count} problem{'s' if count != 1 else ''}; {consequence}") from exc
 
 
 def rules_command(settings: Settings, args: argparse.Namespace) -> int:
-    from handover.rules.loader import RulesError, load_rules
+    from handover.rules.loader import RulesError, Unreadable, load_rules
     from handover.rules.model import Rules
 
     if args.rules_command == "schema":
@@ -93,12 +213,18 @@ def rules_command(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     if args.rules_command == "test":
         return golden_command(args.file, args.rules)
-    path = args.file or str(settings.handover_rules)
+    served = Path(settings.handover_rules)
+    path = Path(args.file) if args.file else served
+    if args.rules_command == "reload" and path.resolve() != served.resolve():
+        raise CommandError(
+            f"{path} is not the served rules file (HANDOVER_RULES is {served}); edit that one, "
+            "or point HANDOVER_RULES at this file and restart the processes"
+        )
     try:
         loaded = load_rules(path)
     except RulesError as exc:
         print(exc, file=sys.stderr)
-        return 1
+        return EXIT_USAGE if isinstance(exc, Unreadable) else EXIT_PROBLEMS
     if args.rules_command == "reload":
         # Every process checks the file's modification time every few seconds and loads it if it
         # changed; touching it after a successful check is what makes them all pick it up now.
@@ -118,15 +244,13 @@ def agents_command(settings: Settings, args: argparse.Namespace) -> int:
     from handover.agents import AgentStore, Role, UnknownAgent
 
     if settings.is_embedded:
-        print(
-            "handover: agents live in Redis: set REDIS_URL (embedded serve makes a sandbox agent itself)",
-            file=sys.stderr,
+        raise CommandError(
+            "agents live in Redis: set REDIS_URL (embedded serve makes a sandbox agent itself)"
         )
-        return 2
-    store = AgentStore(sync_client(settings))
     if args.agents_command == "add":
-        queues = [q.strip() for q in args.queues.split(",") if q.strip()]
-        agent, token = store.add(args.name, queues, args.capacity, Role(args.role))
+        name, queues = agent_to_add(settings, args)
+        store = AgentStore(sync_client(settings))
+        agent, token = store.add(name, queues, args.capacity, Role(args.role))
         if args.json:
             print(json.dumps({"id": agent.id, "token": token}))
         else:
@@ -135,6 +259,7 @@ def agents_command(settings: Settings, args: argparse.Namespace) -> int:
                 f"role={agent.role}\ntoken (shown once): {token}"
             )
         return 0
+    store = AgentStore(sync_client(settings))
     if args.agents_command == "list":
         agents = store.all()
         if args.json:
@@ -148,33 +273,66 @@ def agents_command(settings: Settings, args: argparse.Namespace) -> int:
     try:
         store.remove(args.id)
     except UnknownAgent:
-        print(f"handover: no agent {args.id}", file=sys.stderr)
-        return 1
+        raise CommandError(f"no agent {args.id!r} (see handover agents list)") from None
     print(f"removed {args.id}")
     return 0
 
 
+def agent_to_add(settings: Settings, args: argparse.Namespace) -> tuple[str, list[str]]:
+    """The name and queues of `agents add`, checked against the agent's limits and the served rules."""
+    from handover.agents import MAX_CAPACITY, MAX_NAME
+
+    name = args.name.strip()
+    if not name:
+        raise CommandError("NAME must not be empty")
+    if len(name) > MAX_NAME:
+        raise CommandError(f"NAME is at most {MAX_NAME} characters, got {len(name)}")
+    if not 1 <= args.capacity <= MAX_CAPACITY:
+        raise CommandError(
+            f"--capacity is how many conversations the agent holds at once: 1 to {MAX_CAPACITY} "
+            f"(one person cannot follow more at a time), got {args.capacity}"
+        )
+    loaded = checked_rules(settings.handover_rules, "its queues are unknown, so no agent was added")
+    known = ", ".join(sorted(loaded.rules.queues))
+    queues = [q.strip() for q in args.queues.split(",") if q.strip()]
+    if not queues:
+        raise CommandError(f"--queues names at least one queue (known: {known})")
+    for queue in queues:
+        if queue not in loaded.rules.queues:
+            raise CommandError(f"unknown queue {queue!r} in --queues (known: {known})")
+    return name, queues
+
+
 def golden_command(path: str, rules: str | None) -> int:
     from handover.rules.golden import GoldenFailure, run_golden
+    from handover.rules.loader import Unreadable
 
     try:
         checked, failures = run_golden(path, rules)
+    except Unreadable as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
     except GoldenFailure as exc:
         print(exc, file=sys.stderr)
-        return 1
+        return EXIT_PROBLEMS
     for failure in failures:
         print(failure, file=sys.stderr)
     print(f"{path}: {checked} turns checked, {len(failures)} conversations failed")
-    return 1 if failures else 0
+    return EXIT_PROBLEMS if failures else 0
 
 
 def serve(settings: Settings, host: str | None, port: int | None) -> int:
     from app.web import build_app
 
+    checked_rules(settings.handover_rules)
     host = host or settings.handover_host
     port = port or settings.handover_port
     log.info("serving", host=host, port=port, embedded=settings.is_embedded, sandbox=settings.is_sandbox)
-    web.run_app(build_app(settings), host=host, port=port, access_log=None, print=None)
+    try:
+        web.run_app(build_app(settings), host=host, port=port, access_log=None, print=None)
+    except OSError as exc:
+        reason = (exc.strerror or str(exc)).rsplit(": ", 1)[-1]
+        raise CommandError(f"cannot listen on {host}:{port} ({reason})") from exc
     return 0
 
 

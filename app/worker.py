@@ -8,6 +8,7 @@ from rq import Queue, SimpleWorker
 from rq.job import Job
 
 from app import wiring
+from app.errors import CommandError
 from config.settings import Settings
 from handover import keys
 from handover.keys import Lane
@@ -19,6 +20,7 @@ from workers.dispatcher import Dispatcher, Periodic
 log = structlog.get_logger(__name__)
 
 QUEUE = "handover"
+NEEDS_REDIS = "handover worker needs REDIS_URL (`handover serve` runs its own worker without it)"
 ANNOUNCE_SECONDS = 30.0
 OFFERS_SECONDS = 5.0
 WINDOWS_SECONDS = 60.0
@@ -38,7 +40,7 @@ def count_failure(job: Job, *exc_info: object) -> bool:
 def run_worker(settings: Settings, burst: bool = False) -> None:
     """Run until stopped (or, with burst, until nothing is left). Needs REDIS_URL."""
     if settings.is_embedded:
-        raise SystemExit("handover worker needs REDIS_URL (`handover serve` runs its own worker without it)")
+        raise CommandError(NEEDS_REDIS)
     client = wiring.sync_client(settings)
     ensure_groups(client, settings.handover_partitions)
     rt = wiring.worker_runtime(settings, client)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_RULES = Path(__file__).with_name("rules.yaml")
@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     whatsapp_phone_number_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
     handover_rules: Path = DEFAULT_RULES
     handover_host: str = "127.0.0.1"
-    handover_port: int = 8080
+    handover_port: int = Field(default=8080, ge=1, le=65535)
     # Tuning; the defaults suit one Redis and a handful of workers.
     handover_partitions: int = Field(default=16, ge=1, le=1024)
     handover_lease_seconds: float = Field(default=15.0, gt=0)
@@ -41,7 +41,20 @@ class Settings(BaseSettings):
     # An agent whose desk (the live event stream) has been gone this long goes offline, and their
     # conversations go back to the queue. Agents that never open the stream are not affected.
     handover_presence_grace_seconds: float = Field(default=60.0, ge=1.0, le=3600.0)
-    handover_log_level: str = "INFO"
+    handover_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("handover_log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(REDIS_SCHEMES):
+            shown = value.rsplit("@", 1)[-1]  # never echo a password
+            raise ValueError(f"must start with redis://, rediss:// or unix:// (got {shown!r})")
+        return value
 
     @model_validator(mode="before")
     @classmethod
@@ -88,6 +101,7 @@ class Settings(BaseSettings):
         return SANDBOX_VERIFY_TOKEN
 
 
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 SANDBOX_APP_SECRET = b"sandbox-app-secret"
 SANDBOX_VERIFY_TOKEN = "sandbox-verify-token"
 
@@ -101,4 +115,27 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "settings"
-        raise MissingSetting(f"{name}: {first['msg']}") from exc
+        raise MissingSetting(f"{name}: {describe(first)}") from exc
+
+
+def describe(error: Any) -> str:
+    """A pydantic error about one variable, as a person would say it."""
+    kind, value = error["type"], error.get("input")
+    bounds = error.get("ctx") or {}
+    if kind in {"int_parsing", "int_type", "int_from_float"}:
+        return f"must be a whole number, got {value!r}"
+    if kind in {"float_parsing", "float_type"}:
+        return f"must be a number, got {value!r}"
+    if kind in {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}:
+        field = Settings.model_fields.get(str(error["loc"][0])) if error["loc"] else None
+        low = high = None
+        for rule in field.metadata if field is not None else []:
+            low = getattr(rule, "ge", None) if low is None else low
+            high = getattr(rule, "le", None) if high is None else high
+        if low is not None and high is not None:
+            return f"must be from {low} to {high}, got {value}"
+        return f"must be {str(error['msg']).removeprefix('Input should be ')}, got {value}"
+    if kind == "literal_error":
+        choices = str(bounds.get("expected", "")).replace("'", "").replace(" or ", ", ")
+        return f"must be one of {choices} (got {value!r})"
+    return str(error["msg"]).removeprefix("Value error, ")

@@ -26,11 +26,17 @@ class Presence(StrEnum):
     OFFLINE = "offline"
 
 
+# How many conversations one agent may hold at once: past this nobody can follow them all (and the console
+# shows every one of them side by side).
+MAX_CAPACITY = 50
+MAX_NAME = 100
+
+
 class Agent(BaseModel):
     id: str
-    name: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=MAX_NAME)
     queues: list[str]
-    capacity: int = Field(ge=1, le=50)
+    capacity: int = Field(ge=1, le=MAX_CAPACITY)
     role: Role = Role.AGENT
     status: Presence = Presence.OFFLINE
     created_at: float

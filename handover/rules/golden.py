@@ -15,7 +15,15 @@ from handover.conversation import Conversation, ConversationState
 from handover.message import CustomerRef, InboundKind, InboundMessage
 from handover.rules.bot import RuleBot
 from handover.rules.directory import RulesDirectory
-from handover.rules.loader import LoadedRules, RulesError, load_rules
+from handover.rules.loader import (
+    LoadedRules,
+    RulesError,
+    Unreadable,
+    load_rules,
+    parse_yaml,
+    problem_message,
+    read_text,
+)
 from handover.rules.model import Priority
 
 
@@ -87,10 +95,18 @@ class GoldenFailure(Exception):
 
 
 def load_golden(path: Path) -> GoldenFile:
+    """The golden file; Unreadable if it is not there, GoldenFailure naming every problem in it."""
     try:
-        return GoldenFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
-        raise GoldenFailure(f"{path}: {exc}") from exc
+        data, positions = parse_yaml(read_text(path), path.name)
+    except Unreadable:
+        raise
+    except RulesError as exc:
+        raise GoldenFailure(str(exc)) from exc
+    try:
+        return GoldenFile.model_validate(data)
+    except ValidationError as exc:
+        problems = [positions.problem(path.name, tuple(e["loc"]), problem_message(e)) for e in exc.errors()]
+        raise GoldenFailure("\n".join(str(p) for p in problems)) from exc
 
 
 def run_golden(path: str | Path, rules_path: str | Path | None = None) -> tuple[int, list[str]]:
@@ -102,6 +118,8 @@ def run_golden(path: str | Path, rules_path: str | Path | None = None) -> tuple[
         raise GoldenFailure(f"{path}: no rules file (give one, or `rules:` in the file)")
     try:
         loaded = load_rules(target)
+    except Unreadable:
+        raise
     except RulesError as exc:
         raise GoldenFailure(str(exc)) from exc
     checked, failures = 0, []

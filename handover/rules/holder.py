@@ -9,7 +9,7 @@ from pathlib import Path
 
 import structlog
 
-from handover.rules.loader import LoadedRules, RulesError, load_rules
+from handover.rules.loader import LoadedRules, Problem, RulesError, load_rules
 
 log = structlog.get_logger(__name__)
 
@@ -45,13 +45,14 @@ class RulesHolder:
             self._stamp = stamp
             try:
                 loaded = load_rules(self.path)
-            except RulesError as exc:
-                self.last_error = exc
+            except Exception as exc:  # whatever is wrong with the new file, the rules in force stay
+                refused = exc if isinstance(exc, RulesError) else _unexpected(self.path, exc)
+                self.last_error = refused
                 log.error(
                     "rules_refused",
                     path=str(self.path),
                     kept_version=self._current.version,
-                    problems=[str(p) for p in exc.problems][:20],
+                    problems=[str(p) for p in refused.problems][:20],
                 )
                 return self._current
             self.last_error = None
@@ -66,3 +67,8 @@ class RulesHolder:
         except OSError:
             return (0.0, -1)
         return (stat.st_mtime, stat.st_size)
+
+
+def _unexpected(path: Path, exc: Exception) -> RulesError:
+    """A failure the loader did not foresee still refuses the file with a line, never a crash."""
+    return RulesError([Problem(str(path), 0, 0, (), f"cannot be loaded: {type(exc).__name__}: {exc}")])

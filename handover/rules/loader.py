@@ -6,11 +6,12 @@ Every problem names the file, line, column and key path, e.g.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 import string
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        if self.line == 0:  # about the file as a whole (it cannot be read): no position to give
+            return f"{self.path}: {self.message}"
         return f"{self.path}:{self.line}:{self.column} {format_loc(self.loc) or '(file)'}: {self.message}"
 
 
@@ -50,6 +53,10 @@ class RulesError(Exception):
         super().__init__("\n".join(str(p) for p in problems))
 
 
+class Unreadable(RulesError):
+    """The file is not there, is a directory, or may not be read: nothing in it could be checked."""
+
+
 @dataclass(frozen=True)
 class LoadedRules:
     rules: Rules
@@ -57,13 +64,28 @@ class LoadedRules:
     path: str
 
 
+def read_text(path: str | Path) -> str:
+    """A YAML file ops wrote, as text; Unreadable if it cannot be read, RulesError if it is not UTF-8."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        why = "it is a directory, not a file" if isinstance(exc, IsADirectoryError) else exc.strerror or exc
+        raise Unreadable([Problem(str(path), 0, 0, (), f"cannot read: {why}")]) from exc
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", errors="replace")) + 1
+        where = f"byte 0x{raw[exc.start]:02x} at line {line}, col {column}"
+        raise RulesError([Problem(str(path), 0, 0, (), f"not UTF-8 ({where}); save it as UTF-8")]) from exc
+
+
 def load_rules(path: str | Path) -> LoadedRules:
     """Read, validate and cross-check a rules file; raise RulesError with every problem found."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RulesError([Problem(str(path), 0, 0, (), f"cannot read: {exc.strerror or exc}")]) from exc
+    text = read_text(path)
     loaded = parse_rules(text, str(path))
     identity = loaded.rules.identity
     if identity is not None and identity.directory.file:
@@ -77,26 +99,18 @@ def load_rules(path: str | Path) -> LoadedRules:
 
 def parse_rules(text: str, path: str = "rules.yaml") -> LoadedRules:
     name = Path(path).name
-    try:
-        data = yaml.safe_load(text)
-        node = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        raise RulesError(
-            [Problem(name, line, column, (), f"not valid YAML: {getattr(exc, 'problem', exc)}")]
-        ) from exc
+    data, positions = parse_yaml(text, name)
     if not isinstance(data, dict):
+        empty = "the file is empty; it" if data is None else "the file"
         raise RulesError(
-            [Problem(name, 1, 1, (), "the file must be a mapping (version, intents, queues...)")]
+            [Problem(name, 1, 1, (), f"{empty} must be a mapping (version, intents, queues...)")]
         )
-    positions = Positions(node)
     try:
         rules = Rules.model_validate(data)
     except ValidationError as exc:
-        raise RulesError(
-            [positions.problem(name, tuple(e["loc"]), _message(e)) for e in exc.errors()]
-        ) from exc
+        found = [(tuple(e["loc"]), problem_message(e)) for e in exc.errors()]
+        found += _references_despite(data, exc)
+        raise RulesError([positions.problem(name, loc, message) for loc, message in found]) from exc
     problems = [positions.problem(name, loc, message) for loc, message in check_references(rules)]
     if problems:
         raise RulesError(problems)
@@ -104,12 +118,97 @@ def parse_rules(text: str, path: str = "rules.yaml") -> LoadedRules:
     return LoadedRules(rules=rules, version=version, path=path)
 
 
-def _message(error: Any) -> str:
+def parse_yaml(text: str, name: str) -> tuple[Any, Positions]:
+    """The data of a YAML document and where each of its keys stands; RulesError if it is not YAML."""
+    try:
+        data = yaml.safe_load(text)
+        node = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise RulesError(
+            [Problem(name, line, column, (), f"not valid YAML: {getattr(exc, 'problem', exc)}")]
+        ) from exc
+    return data, Positions(node)
+
+
+def problem_message(error: Any) -> str:
+    """A pydantic error's message, as ops read it."""
     if error["type"] == "extra_forbidden":
         return UNKNOWN_KEY
     if error["type"] == "missing":
         return "required"
     return str(error["msg"]).removeprefix("Value error, ")
+
+
+FOUNDATIONS = {"version", "languages", "default_language"}  # every other check is made against these
+NAMED = {"intents", "escalation", "queues", "business_hours", "customer_tags", "messages", "templates"}
+_LEFT_OUT = object()
+
+
+@dataclass
+class LeftOut:
+    """What a file with schema errors had to leave out so the rest could still be cross-checked: the
+    names of broken items (still known to references) and whole sections (their checks skipped)."""
+
+    names: dict[str, set[str]] = field(default_factory=dict)
+    sections: set[str] = field(default_factory=set)
+
+    def named(self, section: str) -> set[str]:
+        return self.names.get(section, set())
+
+
+def _references_despite(data: dict[str, Any], error: ValidationError) -> list[tuple[Loc, str]]:
+    """The reference problems of a file that also has schema errors: the items with schema errors are left
+    out and the rest is checked, so ops see every problem in one pass. Nothing when that is impossible
+    (a foundation such as `languages` is broken, or a required section is)."""
+    data, left_out = copy.deepcopy(data), LeftOut()
+    # where each item of a list section stood in the file, so positions point at the file, not at the rest
+    origin = {s: list(range(len(v))) for s, v in data.items() if isinstance(v, list)}
+    for _ in range(3):  # leaving an item out can empty a section that must not be empty
+        if not all(_leave_out(data, tuple(e["loc"]), left_out) for e in error.errors()):
+            return []
+        for section in NAMED & origin.keys():
+            if isinstance(data.get(section), list):
+                kept = [i for i, item in enumerate(data[section]) if item is not _LEFT_OUT]
+                origin[section] = [origin[section][i] for i in kept]
+                data[section] = [data[section][i] for i in kept]
+        try:
+            rules = Rules.model_validate(data)
+        except ValidationError as again:
+            error = again
+            continue
+        return [(_in_file(loc, origin), message) for loc, message in check_references(rules, left_out)]
+    return []
+
+
+def _in_file(loc: Loc, origin: dict[str, list[int]]) -> Loc:
+    if len(loc) > 1 and isinstance(loc[1], int) and str(loc[0]) in origin:
+        return (loc[0], origin[str(loc[0])][loc[1]], *loc[2:])
+    return loc
+
+
+def _leave_out(data: dict[str, Any], loc: Loc, left_out: LeftOut) -> bool:
+    if not loc or loc[0] in FOUNDATIONS or loc[0] not in data:
+        return False
+    section = str(loc[0])
+    value = data[section]
+    if len(loc) == 1 or section not in NAMED:
+        del data[section]
+        left_out.sections.add(section)
+        return True
+    item = loc[1]
+    if isinstance(value, list) and isinstance(item, int) and 0 <= item < len(value):
+        if value[item] is not _LEFT_OUT:
+            name = value[item].get("name") if isinstance(value[item], dict) else None
+            left_out.names.setdefault(section, set()).add(str(name))
+            value[item] = _LEFT_OUT
+        return True
+    if isinstance(value, dict) and item in value:
+        del value[item]
+        left_out.names.setdefault(section, set()).add(str(item))
+        return True
+    return isinstance(value, dict) and str(item) in left_out.named(section)
 
 
 class Positions:
@@ -151,18 +250,23 @@ def format_loc(loc: Loc) -> str:
     return out
 
 
-def check_references(rules: Rules) -> Iterator[tuple[Loc, str]]:
-    """What pydantic cannot see: names that must exist, languages, variables, WhatsApp's title limits."""
+def check_references(rules: Rules, left_out: LeftOut | None = None) -> Iterator[tuple[Loc, str]]:
+    """What pydantic cannot see: names that must exist, languages, variables, WhatsApp's title limits.
+
+    `left_out`: parts of the file that had schema errors (already reported); their names count as known."""
+    left_out = left_out or LeftOut()
     languages = set(rules.languages)
     if rules.default_language not in languages:
         yield ("default_language",), f"{rules.default_language!r} is not one of languages {sorted(languages)}"
-    queues = sorted(rules.queues)
+    known_queues = set(rules.queues) | left_out.named("queues")
+    queues = sorted(known_queues)
     intent_names = [i.name for i in rules.intents]
+    known_intents = set(intent_names) | left_out.named("intents")
     yield from _duplicates(intent_names, "intents", "intent")
     yield from _duplicates([t.name for t in rules.escalation], "escalation", "trigger")
 
     def queue_ref(loc: Loc, escalate: Escalate) -> Iterator[tuple[Loc, str]]:
-        if escalate.queue not in rules.queues:
+        if escalate.queue not in known_queues:
             yield (*loc, "queue"), f"unknown queue {escalate.queue!r} (known: {', '.join(queues)})"
 
     for i, intent in enumerate(rules.intents):
@@ -183,19 +287,20 @@ def check_references(rules: Rules) -> Iterator[tuple[Loc, str]]:
             yield from _texts(slot.invalid, (*at, "collect", s, "invalid"), languages, INTENT_VARIABLES)
         if intent.escalate is not None:
             yield from queue_ref((*at, "escalate"), intent.escalate)
-        if intent.requires_identity and rules.identity is None:
+        if intent.requires_identity and rules.identity is None and "identity" not in left_out.sections:
             yield (*at, "requires_identity"), "needs an identity section to verify customers"
     for t, trigger in enumerate(rules.escalation):
         yield from queue_ref(("escalation", t, "then"), trigger.then)
         for name in trigger.when.intents or []:
-            if name not in intent_names:
+            if name not in known_intents:
                 yield ("escalation", t, "when", "intents"), f"unknown intent {name!r}"
         for tag in trigger.when.customer_tags or []:
-            if tag not in rules.customer_tags:
+            if tag not in rules.customer_tags and tag not in left_out.named("customer_tags"):
                 yield ("escalation", t, "when", "customer_tags"), f"unknown customer tag {tag!r}"
     for name, queue in rules.queues.items():
         yield from _texts(queue.label, ("queues", name, "label"), languages, set())
-        if queue.business_hours is not None and queue.business_hours not in rules.business_hours:
+        hours_known = set(rules.business_hours) | left_out.named("business_hours")
+        if queue.business_hours is not None and queue.business_hours not in hours_known:
             known = ", ".join(sorted(rules.business_hours)) or "none defined"
             yield (
                 ("queues", name, "business_hours"),
@@ -204,7 +309,7 @@ def check_references(rules: Rules) -> Iterator[tuple[Loc, str]]:
     for name, hours in rules.business_hours.items():
         yield from _timezone(hours.timezone, ("business_hours", name, "timezone"))
     senior = rules.transfers.senior_queue
-    if senior is not None and senior not in rules.queues:
+    if senior is not None and senior not in known_queues:
         yield ("transfers", "senior_queue"), f"unknown queue {senior!r} (known: {', '.join(queues)})"
     if rules.identity is not None:
         for field in rules.identity.fields:
@@ -216,7 +321,7 @@ def check_references(rules: Rules) -> Iterator[tuple[Loc, str]]:
             yield from _texts(texts, ("identity", "ask", asked), languages, INTENT_VARIABLES)
         yield from queue_ref(("identity", "failed"), rules.identity.failed)
     for name, variables in REQUIRED_MESSAGES.items():
-        if name not in rules.messages:
+        if name not in rules.messages and name not in left_out.named("messages"):
             yield (
                 ("messages",),
                 f"missing message {name!r}"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
-from handover.rules.loader import RulesError, load_rules, parse_rules
+from handover.rules.loader import RulesError, Unreadable, load_rules, parse_rules
 
 SHIPPED = Path(__file__).resolve().parents[2] / "config" / "rules.yaml"
 BASE = SHIPPED.read_text()
@@ -139,11 +139,67 @@ def test_every_problem_is_listed_not_just_the_first():
     ]
 
 
-def test_missing_file_and_non_mapping():
-    with pytest.raises(RulesError, match=r"nope.yaml:0:0 \(file\): cannot read"):
+def test_missing_file_directory_empty_and_non_mapping(tmp_path):
+    with pytest.raises(Unreadable, match=r"^nope.yaml: cannot read: No such file or directory$"):
         load_rules("nope.yaml")
-    with pytest.raises(RulesError, match=r"rules.yaml:1:1 \(file\): the file must be a mapping"):
+    with pytest.raises(Unreadable, match=r": cannot read: it is a directory, not a file$"):
+        load_rules(tmp_path)
+    with pytest.raises(RulesError, match=r"^rules.yaml:1:1 \(file\): the file must be a mapping"):
         parse_rules("- just\n- a list\n")
+    with pytest.raises(
+        RulesError, match=r"^rules.yaml:1:1 \(file\): the file is empty; it must be a mapping"
+    ):
+        parse_rules("")
+
+
+def test_a_file_saved_in_another_encoding_names_the_byte_and_where_it_is(tmp_path):
+    """An old editor saved it as Latin-1: the first 'ê' (line 10, column 59) is the byte 0xea."""
+    path = tmp_path / "rules.yaml"
+    path.write_bytes(BASE.encode("latin-1", errors="replace"))
+    with pytest.raises(RulesError) as caught:
+        load_rules(path)
+    assert not isinstance(caught.value, Unreadable)
+    assert str(caught.value) == f"{path}: not UTF-8 (byte 0xea at line 10, col 59); save it as UTF-8"
+
+
+def test_schema_and_reference_problems_are_reported_in_one_pass():
+    """A value of the wrong type and an unknown queue elsewhere: both, with the positions in the file."""
+    text = BASE.replace("    weak: true  # only", "    weak: sometimes  # only").replace(
+        "then: {queue: general, reason: bot_could_not_help}",
+        "then: {queue: biling, reason: bot_could_not_help}",
+    )
+    with pytest.raises(RulesError) as caught:
+        parse_rules(text, "rules.yaml")
+    assert str(caught.value).splitlines() == [
+        "rules.yaml:10:11 intents[0].weak: Input should be a valid boolean, unable to interpret input",
+        "rules.yaml:76:19 escalation[3].then.queue: unknown queue 'biling' (known: billing, general, retention, "
+        "senior)",
+    ]
+
+
+def test_a_broken_item_still_counts_as_known_to_the_references():
+    """The billing queue has a schema error: the intent that routes to it is not also told 'unknown
+    queue'. The first intent is broken too: the problems of the intents after it keep their positions."""
+    text = (
+        BASE.replace("sla_seconds: 300", "sla_seconds: soon")
+        .replace("    weak: true  # only", "    weak: sometimes  # only")
+        .replace('{pt: "Sim, atendente"', '{pt: "Sim, quero falar com um atendente"')
+    )
+    with pytest.raises(RulesError) as caught:
+        parse_rules(text, "rules.yaml")
+    assert [str(p) for p in caught.value.problems] == [
+        "rules.yaml:10:11 intents[0].weak: Input should be a valid boolean, unable to interpret input",
+        "rules.yaml:83:68 queues.billing.sla_seconds: Input should be a valid integer, unable to parse string "
+        "as an integer",
+        "rules.yaml:56:47 intents[4].buttons[0].title.pt: 33 characters; WhatsApp allows 20",
+    ]
+
+
+def test_a_broken_foundation_stops_at_the_schema_problems():
+    """With `languages` itself wrong, every text would look wrong: only the real problem is shown."""
+    with pytest.raises(RulesError) as caught:
+        parse_rules(BASE.replace("languages: [pt, en]", "languages: pt"), "rules.yaml")
+    assert [p.loc for p in caught.value.problems] == [("languages",)]
 
 
 def test_rules_check_command(tmp_path, capsys):
@@ -183,6 +239,22 @@ def test_golden_failure_shows_a_diff(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "FAIL greeting, then a person, turn 2 ('menu_atendente'):" in err
     assert "-  priority: urgent" in err and "+  priority: normal" in err
+
+
+def test_a_broken_golden_file_names_each_problem_where_it_is(tmp_path, capsys):
+    golden = tmp_path / "golden.yaml"
+    golden.write_text(
+        f"rules: {SHIPPED}\nat: 2026-11-23T10:00:00-03:00\nconversations:\n"
+        "  - name: hello\n    turns:\n      - say: oi\n        expect: {intnet: greeting}\n"
+    )
+    assert main(["rules", "test", str(golden)]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "golden.yaml:7:18 conversations[0].turns[0].expect.intnet: unknown key"
+    )
+    assert main(["rules", "test", str(tmp_path / "nope.yaml")]) == 2
+    assert (
+        capsys.readouterr().err.splitlines()[-1].endswith("nope.yaml: cannot read: No such file or directory")
+    )
 
 
 def test_rules_test_against_a_broken_rules_file_names_the_problem(tmp_path, capsys):

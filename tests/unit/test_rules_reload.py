@@ -65,8 +65,9 @@ def test_a_bad_file_is_refused_and_the_last_good_rules_stay(tmp_path):
     assert "unknown queue 'geral'" in str(holder.last_error)
 
 
-def test_reload_command_checks_then_touches(tmp_path, capsys):
+def test_reload_command_checks_then_touches(tmp_path, capsys, monkeypatch):
     path = copy_rules(tmp_path)
+    monkeypatch.setenv("HANDOVER_RULES", str(path))
     before = path.stat().st_mtime
     os.utime(path, (before - 100, before - 100))
     assert main(["rules", "reload", str(path)]) == 0
@@ -76,3 +77,35 @@ def test_reload_command_checks_then_touches(tmp_path, capsys):
     stamp = path.stat().st_mtime
     assert main(["rules", "reload", str(path)]) == 1
     assert path.stat().st_mtime == stamp  # a bad file is not announced
+
+
+def test_reload_refuses_a_file_that_is_not_the_served_one(tmp_path, capsys, monkeypatch):
+    """Touching another file would reload nothing: say which file the processes load instead."""
+    served, other = copy_rules(tmp_path), tmp_path / "candidate.yaml"
+    other.write_text(served.read_text())
+    monkeypatch.setenv("HANDOVER_RULES", str(served))
+    stamp = other.stat().st_mtime_ns
+    assert main(["rules", "reload", str(other)]) == 2
+    assert capsys.readouterr().err == (
+        f"handover: {other} is not the served rules file (HANDOVER_RULES is {served}); edit that one, "
+        "or point HANDOVER_RULES at this file and restart the processes\n"
+    )
+    assert other.stat().st_mtime_ns == stamp
+
+
+def test_a_file_saved_in_another_encoding_is_refused_with_the_line_rules_check_prints(tmp_path, capsys):
+    path, clock = copy_rules(tmp_path), Clock()
+    holder = RulesHolder(path, check_every=1.0, clock=clock)
+    good = holder()
+    # an old editor saves it as Latin-1: the first 'ê' (line 10, column 59) becomes the byte 0xea
+    path.write_bytes(path.read_text().encode("latin-1", errors="replace"))
+    os.utime(path, (path.stat().st_atime, path.stat().st_mtime + 10))
+    clock.now = 1.5
+    with capture_logs() as logs:
+        assert holder().version == good.version
+    [refused] = [e for e in logs if e["event"] == "rules_refused"]
+    expected = f"{path}: not UTF-8 (byte 0xea at line 10, col 59); save it as UTF-8"
+    assert refused["problems"] == [expected]
+    capsys.readouterr()
+    assert main(["rules", "check", str(path)]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == expected

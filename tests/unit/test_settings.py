@@ -57,3 +57,35 @@ def test_a_bad_value_names_the_variable(monkeypatch):
 
 def test_every_number_is_served_when_none_is_configured():
     assert Settings().serves_number("anything")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("HANDOVER_PORT", "http", "HANDOVER_PORT: must be a whole number, got 'http'"),
+        ("HANDOVER_PORT", "70000", "HANDOVER_PORT: must be from 1 to 65535, got 70000"),
+        ("HANDOVER_PARTITIONS", "0", "HANDOVER_PARTITIONS: must be from 1 to 1024, got 0"),
+        ("HANDOVER_LEASE_SECONDS", "0", "HANDOVER_LEASE_SECONDS: must be greater than 0, got 0"),
+        ("HANDOVER_LEASE_SECONDS", "soon", "HANDOVER_LEASE_SECONDS: must be a number, got 'soon'"),
+        (
+            "HANDOVER_LOG_LEVEL",
+            "LOUD",
+            "HANDOVER_LOG_LEVEL: must be one of DEBUG, INFO, WARNING, ERROR (got 'LOUD')",
+        ),
+        (
+            "REDIS_URL",
+            "admin:s3cret@localhost:6379",
+            "REDIS_URL: must start with redis://, rediss:// or unix:// (got 'localhost:6379')",
+        ),
+    ],
+)
+def test_each_bad_value_is_explained_in_one_line(monkeypatch, name, value, message):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(MissingSetting) as caught:
+        load_settings()
+    assert str(caught.value) == message
+
+
+def test_log_level_in_any_case(monkeypatch):
+    monkeypatch.setenv("HANDOVER_LOG_LEVEL", "debug")
+    assert load_settings().handover_log_level == "DEBUG"
