@@ -87,7 +87,7 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
             warm=WarmTransfers(store, agents, holder, settings.handover_partitions),
             hub=EventHub(client, heartbeat_seconds(settings.handover_presence_grace_seconds)),
         )
-        app[DESK].hub.start()
+        await app[DESK].hub.start()
         app[WEBHOOK] = WebhookContext(
             redis=client,
             app_secret=settings.app_secret(),

@@ -25,19 +25,34 @@ OVERFLOW: dict[str, str] = {"type": "_overflow"}
 class EventHub:
     """Reads the desk event stream once and hands each event to every subscriber's queue."""
 
-    def __init__(self, client: AsyncRedis, heartbeat: float = HEARTBEAT_SECONDS) -> None:
+    def __init__(
+        self, client: AsyncRedis, heartbeat: float = HEARTBEAT_SECONDS, block_ms: int = 5000
+    ) -> None:
         self.client = client
         self.heartbeat = heartbeat
+        self.block_ms = block_ms  # how long one read waits for news before it is asked again
         self.subscribers: set[asyncio.Queue[tuple[str, dict[str, str]]]] = set()
         self._task: asyncio.Task[None] | None = None
+        self._last: str | None = None  # the id of the last entry read; None until known
 
     async def mark_seen(self, agent_id: str) -> None:
         """This agent has a desk connected now (see handover/liveness.py); Redis away: the next beat will."""
         with contextlib.suppress(Exception):
             await self.client.zadd(keys.AGENTS_LIVE, {agent_id: int(time.time() * 1000)})
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        """Start reading from the stream's end as it is now: whatever is published once this returns
+        reaches every subscriber."""
+        self._last = await self._newest()
         self._task = asyncio.create_task(self._read())
+
+    async def _newest(self) -> str | None:
+        try:
+            newest = await self.client.xrevrange(keys.DESK_EVENTS, count=1)
+        except Exception as exc:  # Redis away at start: the reader finds out where the stream ends later
+            log.warning("desk_events_unavailable", error=type(exc).__name__)
+            return None
+        return keys.as_text(newest[0][0]) if newest else "0-0"
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -46,10 +61,18 @@ class EventHub:
                 await self._task
 
     async def _read(self) -> None:
-        last = "$"
+        # Always from an explicit id, never "$": a read that comes back empty would otherwise lose what
+        # is published before the next one starts.
         while True:
+            if self._last is None:
+                self._last = await self._newest()
+                if self._last is None:
+                    await asyncio.sleep(1)
+                    continue
             try:
-                replies = await self.client.xread({keys.DESK_EVENTS: last}, block=5000, count=200)
+                replies = await self.client.xread(
+                    {keys.DESK_EVENTS: self._last}, block=self.block_ms, count=200
+                )
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # Redis away: keep the streams open and try again
@@ -58,10 +81,10 @@ class EventHub:
                 continue
             for _, entries in replies or []:
                 for entry_id, fields in entries:
-                    last = keys.as_text(entry_id)
+                    self._last = keys.as_text(entry_id)
                     event = {keys.as_text(k): keys.as_text(v) for k, v in fields.items()}
                     for queue in list(self.subscribers):
-                        _offer(queue, last, event)
+                        _offer(queue, self._last, event)
 
 
 def _offer(queue: asyncio.Queue[tuple[str, dict[str, str]]], entry_id: str, event: dict[str, str]) -> None:

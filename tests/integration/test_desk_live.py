@@ -66,13 +66,15 @@ def test_live_events_reach_the_agents_they_concern(redis_url, world):
     _, carlos = add_agent(redis_url, "Carlos", "billing")
     store = Store(redis.Redis.from_url(redis_url, decode_responses=True))
 
-    async def listen(http, token, seen: list) -> None:
+    async def listen(http, token, seen: list, connected: asyncio.Event) -> None:
         async with http.get("/api/v1/events", headers={"Authorization": f"Bearer {token}"}) as response:
             assert response.headers["Content-Type"].startswith("text/event-stream")
             kind = None
             async for raw in response.content:
                 line = raw.decode().strip()
-                if line.startswith("event: "):
+                if line == ": connected":  # subscribed: from here on nothing published is missed
+                    connected.set()
+                elif line.startswith("event: "):
                     kind = line[7:]
                 elif line.startswith("data: "):
                     seen.append((kind, json.loads(line[6:])))
@@ -80,11 +82,12 @@ def test_live_events_reach_the_agents_they_concern(redis_url, world):
     async def scenario() -> None:
         async with TestClient(TestServer(build_app(settings))) as http:
             anas, carlos_seen = [], []
+            connected = [asyncio.Event(), asyncio.Event()]
             listeners = [
-                asyncio.create_task(listen(http, ana, anas)),
-                asyncio.create_task(listen(http, carlos, carlos_seen)),
+                asyncio.create_task(listen(http, ana, anas, connected[0])),
+                asyncio.create_task(listen(http, carlos, carlos_seen, connected[1])),
             ]
-            await asyncio.sleep(0.5)
+            await asyncio.wait_for(asyncio.gather(*(c.wait() for c in connected)), 10)
             raw, headers = customer_says("5511977778888", "atendente", 1)
             await http.post("/webhook", data=raw, headers=headers)
             conversation = await asyncio.to_thread(

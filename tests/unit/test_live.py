@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import fakeredis
+
 from desk import live
+from handover import keys
 
 
 def test_a_full_inbox_ends_with_the_overflow_marker_instead_of_raising():
@@ -31,3 +34,44 @@ def test_sse_frames_carry_the_stream_position_type_and_json_data():
         b"id: 1700000000000-0\nevent: customer_wrote\n"
         b'data: {"conversation_id": "c1", "agent_id": "a1", "queue": null, "n": 1}\n\n'
     )
+
+
+async def hub_with_a_subscriber(block_ms: int = 5000) -> tuple[live.EventHub, asyncio.Queue]:
+    hub = live.EventHub(fakeredis.FakeAsyncRedis(decode_responses=True), block_ms=block_ms)
+    inbox: asyncio.Queue = asyncio.Queue()
+    hub.subscribers.add(inbox)
+    await hub.start()
+    return hub, inbox
+
+
+async def received(inbox: asyncio.Queue, count: int) -> list[str]:
+    return [(await asyncio.wait_for(inbox.get(), 10))[1]["n"] for _ in range(count)]
+
+
+async def test_an_event_published_as_soon_as_the_hub_has_started_reaches_the_subscribers():
+    hub, inbox = await hub_with_a_subscriber()
+    await hub.client.xadd(keys.DESK_EVENTS, {"type": "waiting", "n": "1"})  # before the reader ever ran
+    assert await received(inbox, 1) == ["1"]
+    await hub.stop()
+
+
+async def test_events_published_between_two_empty_reads_are_not_lost():
+    """Each read waits 1 ms, so most events land while no read is waiting: each must still arrive."""
+    hub, inbox = await hub_with_a_subscriber(block_ms=1)
+    for n in range(200):
+        await hub.client.xadd(keys.DESK_EVENTS, {"type": "waiting", "n": str(n)})
+        await asyncio.sleep(0.001 * (n % 3))
+    assert await received(inbox, 200) == [str(n) for n in range(200)]
+    await hub.stop()
+
+
+async def test_events_from_before_the_start_are_not_replayed():
+    client = fakeredis.FakeAsyncRedis(decode_responses=True)
+    await client.xadd(keys.DESK_EVENTS, {"type": "waiting", "n": "old"})
+    hub = live.EventHub(client)
+    inbox: asyncio.Queue = asyncio.Queue()
+    hub.subscribers.add(inbox)
+    await hub.start()
+    await client.xadd(keys.DESK_EVENTS, {"type": "waiting", "n": "new"})
+    assert await received(inbox, 1) == ["new"]
+    await hub.stop()
