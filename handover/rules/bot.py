@@ -21,6 +21,7 @@ from handover.message import (
     OutboundKind,
     OutboundRequest,
 )
+from handover.rules import patterns
 from handover.rules.loader import LoadedRules
 from handover.rules.matching import Hit, Phrase, guess_language, tokens
 from handover.rules.model import Escalate, Intent, Texts, Trigger, When
@@ -188,7 +189,7 @@ class RuleBot:
             return self._identity_answer(compiled, turn, intent, awaiting)
         slot = next(s for s in intent.collect if s.name == awaiting.field)
         value = (turn.message.text or "").strip()
-        if value and (slot.pattern is None or re.search(slot.pattern, value)):
+        if value and (slot.pattern is None or patterns.pattern(slot.pattern).search(value)):
             state.collected[slot.name] = value
             state.awaiting = None
             return self._run(compiled, turn, intent, f"answer to {slot.name}")

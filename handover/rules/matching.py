@@ -6,15 +6,18 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from handover.rules import patterns
 from handover.rules.model import Match
+from handover.rules.patterns import MAX_TEXT
 
 TYPO_MIN_LENGTH = 5  # shorter words are too easy to confuse ("oi"/"os", "bom"/"boa")
 _NON_WORD = re.compile(r"[^\w]+")
 
 
 def normalize(text: str) -> str:
-    """'Olá, CADÊ meu pedido?!' -> 'ola cade meu pedido'."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    """'Olá, CADÊ meu pedido?!' -> 'ola cade meu pedido'. Only the first MAX_TEXT characters count: the
+    cost of matching grows with the words, and a customer's point is made by then."""
+    decomposed = unicodedata.normalize("NFKD", text[:MAX_TEXT].casefold())
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return _NON_WORD.sub(" ", stripped).replace("_", " ").strip()
 
@@ -78,7 +81,7 @@ class Matcher:
     def __init__(self, spec: Match) -> None:
         self.any = [Phrase(p, spec.typos) for p in spec.any]
         self.all = [Phrase(p, spec.typos) for p in spec.all]
-        self.regex = [re.compile(p) for p in spec.regex]
+        self.regex = [patterns.pattern(p) for p in spec.regex]
         self.buttons = set(spec.buttons)
 
     def match(self, text: str | None, reply_id: str | None) -> Hit | None:
@@ -98,9 +101,10 @@ class Matcher:
         if self.all and all(p.find(words) for p in self.all):
             return Hit("all of " + ", ".join(f'"{p.text}"' for p in self.all))
         flat = " ".join(words)
+        typed = text[:MAX_TEXT]
         for pattern in self.regex:
-            if pattern.search(flat):
-                return Hit(f"regex /{pattern.pattern}/")
+            if pattern.search(typed) or pattern.search(flat):
+                return Hit(f"regex /{pattern.source}/")
         return None
 
 

@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from handover.rules import patterns
+
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 Texts = dict[str, str]  # language -> text; every language of the file must be present (checked on load)
 
@@ -32,19 +34,20 @@ class Match(_Strict):
 
     any: list[str] = Field(default_factory=list, description="keywords or phrases; one is enough")
     all: list[str] = Field(default_factory=list, description="keywords or phrases that must all appear")
-    regex: list[str] = Field(default_factory=list, description="regular expressions over the normalised text")
+    regex: list[str] = Field(
+        default_factory=list,
+        description="regular expressions (RE2, case-insensitive), tried on the message as typed and on its "
+        "normalised form (lowercase, no accents, punctuation as spaces)",
+    )
     buttons: list[str] = Field(default_factory=list, description="ids of reply buttons or list rows")
     typos: bool = Field(default=True, description="tolerate one typo in words of 5 letters or more")
 
     @field_validator("regex")
     @classmethod
-    def _compiles(cls, patterns: list[str]) -> list[str]:
-        for pattern in patterns:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"bad regular expression {pattern!r}: {exc}") from exc
-        return patterns
+    def _compiles(cls, sources: list[str]) -> list[str]:
+        for source in sources:
+            patterns.pattern(source)  # a ValueError naming what RE2 cannot run
+        return sources
 
     @model_validator(mode="after")
     def _something(self) -> Match:
@@ -74,7 +77,9 @@ class Slot(_Strict):
 
     name: Name
     ask: Texts
-    pattern: str | None = Field(default=None, description="regular expression the answer must match")
+    pattern: str | None = Field(
+        default=None, description="regular expression (RE2, case-insensitive) the answer as typed must match"
+    )
     invalid: Texts | None = Field(default=None, description="said when the answer does not match")
     attempts: int = Field(default=3, ge=1, le=10)
 
@@ -82,10 +87,7 @@ class Slot(_Strict):
     @classmethod
     def _compiles(cls, pattern: str | None) -> str | None:
         if pattern is not None:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"bad regular expression {pattern!r}: {exc}") from exc
+            patterns.pattern(pattern)
         return pattern
 
 

@@ -87,7 +87,7 @@ BROKEN = [
         '    pattern: "^\\\\d{4,12}$"',
         '    pattern: "^(\\\\d{4,12}$"',
         "rules.yaml:35:18 intents[2].collect[0].pattern: bad regular expression '^(\\\\d{4,12}$': "
-        "missing ), unterminated subpattern at position 1",
+        "missing ): ^(\\d{4,12}$",
     ),
     (
         "O pedido {{2}} foi atualizado: {{3}}.",
