@@ -90,6 +90,17 @@ def parser() -> Parser:
     )
     golden.add_argument("file", metavar="FILE", help="a golden conversations file")
     golden.add_argument("--rules", help="the rules file to test (default: the golden file's `rules:`)")
+    evaluation = rules.add_parser(
+        "eval", help="how many labelled customer messages the rules handle as expected, per category"
+    )
+    evaluation.add_argument(
+        "corpus", metavar="CORPUS", help="a folder of corpus files, or one (tests/data/nlu)"
+    )
+    evaluation.add_argument("--rules", help="the rules file (default HANDOVER_RULES or config/rules.yaml)")
+    evaluation.add_argument("--json", action="store_true", help="the figures and confusions as JSON")
+    evaluation.add_argument(
+        "--min", type=float, metavar="SHARE", help="exit 1 when less than this share (e.g. 0.95) passes"
+    )
     reload = rules.add_parser("reload", help="check the served rules file, then have every process load it")
     reload.add_argument(
         "file", nargs="?", metavar="FILE", help="the served file (HANDOVER_RULES); another one is refused"
@@ -139,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     except CommandError as exc:
         print(f"handover: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # `handover ... | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
         print(f"handover: {unreachable(settings, exc)}", file=sys.stderr)
         return EXIT_USAGE
@@ -213,6 +227,8 @@ def rules_command(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     if args.rules_command == "test":
         return golden_command(args.file, args.rules)
+    if args.rules_command == "eval":
+        return eval_command(settings, args)
     served = Path(settings.handover_rules)
     path = Path(args.file) if args.file else served
     if args.rules_command == "reload" and path.resolve() != served.resolve():
@@ -301,6 +317,26 @@ def agent_to_add(settings: Settings, args: argparse.Namespace) -> tuple[str, lis
         if queue not in loaded.rules.queues:
             raise CommandError(f"unknown queue {queue!r} in --queues (known: {known})")
     return name, queues
+
+
+def eval_command(settings: Settings, args: argparse.Namespace) -> int:
+    from handover.rules.evaluation import evaluate, load_corpus, render
+    from handover.rules.golden import GoldenFailure
+    from handover.rules.loader import RulesError, Unreadable, load_rules
+
+    try:
+        loaded = load_rules(args.rules or settings.handover_rules)
+        corpus = load_corpus(args.corpus)
+    except Unreadable as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    except (RulesError, GoldenFailure) as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_PROBLEMS
+    report = evaluate(loaded, corpus)
+    print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2) if args.json else render(report))
+    passed, total = report.share()
+    return EXIT_PROBLEMS if args.min is not None and passed < args.min * total else 0
 
 
 def golden_command(path: str, rules: str | None) -> int:

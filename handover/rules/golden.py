@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from handover.bot import BotTurn
 from handover.conversation import Conversation, ConversationState
@@ -19,12 +20,11 @@ from handover.rules.loader import (
     LoadedRules,
     RulesError,
     Unreadable,
+    load_model,
     load_rules,
-    parse_yaml,
-    problem_message,
-    read_text,
 )
 from handover.rules.model import Priority
+from handover.rules.turn import QueueView
 
 
 class _Strict(BaseModel):
@@ -50,6 +50,10 @@ class Expect(_Strict):
     verified: bool | None = None
     reply_contains: str | None = None
     redacted: bool | None = None
+    language: str | None = Field(default=None, description="the language the bot answers in from now on")
+    acknowledged: bool | None = Field(
+        default=None, description="taken as an acknowledgement: not a miss, no handover"
+    )
 
 
 class Turn(_Strict):
@@ -97,16 +101,11 @@ class GoldenFailure(Exception):
 def load_golden(path: Path) -> GoldenFile:
     """The golden file; Unreadable if it is not there, GoldenFailure naming every problem in it."""
     try:
-        data, positions = parse_yaml(read_text(path), path.name)
+        return load_model(path, GoldenFile)
     except Unreadable:
         raise
     except RulesError as exc:
         raise GoldenFailure(str(exc)) from exc
-    try:
-        return GoldenFile.model_validate(data)
-    except ValidationError as exc:
-        problems = [positions.problem(path.name, tuple(e["loc"]), problem_message(e)) for e in exc.errors()]
-        raise GoldenFailure("\n".join(str(p) for p in problems)) from exc
 
 
 def run_golden(path: str | Path, rules_path: str | Path | None = None) -> tuple[int, list[str]]:
@@ -134,28 +133,14 @@ def run_golden(path: str | Path, rules_path: str | Path | None = None) -> tuple[
 def _run_conversation(
     loaded: LoadedRules, golden: GoldenFile, spec: GoldenConversation
 ) -> tuple[int, str | None]:
-    now = (spec.at or golden.at).timestamp()
-    bot = RuleBot(
-        lambda: loaded,
-        _FixedQueues(golden.queue_position, golden.typical_wait_seconds),
-        RulesDirectory(lambda: loaded),
-        clock=lambda: now,
-    )
     customer = CustomerRef(
         phone_number_id="golden", wa_id=spec.customer.wa_id, profile_name=spec.customer.name
     )
-    conversation = Conversation.start(customer, now)
-    for index, turn in enumerate(spec.turns, start=1):
-        message = _message(customer, turn, index, now)
-        if conversation.state == ConversationState.BOT:
-            result: BotTurn | None = bot.handle(conversation, message)
-            if result is not None and result.escalation is not None:
-                conversation.state = ConversationState.QUEUED
-        else:
-            result = None  # with a person now: the bot stays silent, as the worker does
-        actual = _observed(conversation, result)
+    queues = _FixedQueues(golden.queue_position, golden.typical_wait_seconds)
+    played = play(loaded, spec.turns, (spec.at or golden.at).timestamp(), customer, queues)
+    for index, (turn, actual) in enumerate(played, start=1):
         expected = turn.expect.model_dump(exclude_none=True)
-        wrong = [key for key, want in expected.items() if not _holds(key, want, actual.get(key))]
+        wrong = [key for key, want in expected.items() if not holds(key, want, actual.get(key))]
         if wrong:
             said = turn.say or turn.button or turn.media
             diff = difflib.unified_diff(
@@ -167,6 +152,23 @@ def _run_conversation(
             )
             return index, f"FAIL {spec.name}, turn {index} ({said!r}):\n" + "\n".join(diff)
     return len(spec.turns), None
+
+
+def play(
+    loaded: LoadedRules, turns: list[Turn], now: float, customer: CustomerRef, queues: QueueView
+) -> Iterator[tuple[Turn, dict[str, Any]]]:
+    """Each turn said to a fresh conversation with the bot, with what the bot did (see `observed`)."""
+    bot = RuleBot(lambda: loaded, queues, RulesDirectory(lambda: loaded), clock=lambda: now)
+    conversation = Conversation.start(customer, now)
+    for index, turn in enumerate(turns, start=1):
+        message = _message(customer, turn, index, now)
+        if conversation.state == ConversationState.BOT:
+            result: BotTurn | None = bot.handle(conversation, message)
+            if result is not None and result.escalation is not None:
+                conversation.state = ConversationState.QUEUED
+        else:
+            result = None  # with a person now: the bot stays silent, as the worker does
+        yield turn, observed(conversation, result)
 
 
 def _message(customer: CustomerRef, turn: Turn, index: int, now: float) -> InboundMessage:
@@ -188,7 +190,8 @@ def _message(customer: CustomerRef, turn: Turn, index: int, now: float) -> Inbou
     )
 
 
-def _observed(conversation: Conversation, turn: BotTurn | None) -> dict[str, Any]:
+def observed(conversation: Conversation, turn: BotTurn | None) -> dict[str, Any]:
+    """What the bot did with a turn, in the terms of expectations (`Expect`)."""
     if turn is None:
         return {"silent": True}
     decision = turn.decision
@@ -200,6 +203,11 @@ def _observed(conversation: Conversation, turn: BotTurn | None) -> dict[str, Any
         "verified": conversation.identity is not None,
         "redacted": turn.redact is not None,
         "reply_contains": " | ".join(r.text or "" for r in turn.replies),
+        "language": conversation.bot.language,
+        # taken in stride: not a miss (nothing counts toward unrecognized_in_a_row) and no handover
+        "acknowledged": decision.action != "unrecognized"
+        and conversation.bot.unrecognized == 0
+        and turn.escalation is None,
     }
     if decision.rule.startswith("intents."):
         observed["intent"] = decision.rule.split(".")[1]
@@ -211,7 +219,7 @@ def _observed(conversation: Conversation, turn: BotTurn | None) -> dict[str, Any
     return observed
 
 
-def _holds(key: str, want: Any, got: Any) -> bool:
+def holds(key: str, want: Any, got: Any) -> bool:
     if key == "reply_contains":
         return isinstance(got, str) and want in got
     if key == "escalate":

@@ -13,14 +13,15 @@ import string
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from handover.rules.model import TEMPLATE_PLACEHOLDER, Escalate, Rules
 
 Loc = tuple[str | int, ...]
+M = TypeVar("M", bound=BaseModel)
 
 REQUIRED_MESSAGES = {
     "unrecognized": set(),
@@ -130,6 +131,18 @@ def parse_yaml(text: str, name: str) -> tuple[Any, Positions]:
             [Problem(name, line, column, (), f"not valid YAML: {getattr(exc, 'problem', exc)}")]
         ) from exc
     return data, Positions(node)
+
+
+def load_model(path: str | Path, model: type[M]) -> M:
+    """A YAML file ops wrote, validated as `model`; Unreadable, or RulesError naming every problem where
+    it is (for files other than the rules: golden conversations, the evaluation corpus)."""
+    path = Path(path)
+    data, positions = parse_yaml(read_text(path), path.name)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = [positions.problem(path.name, tuple(e["loc"]), problem_message(e)) for e in exc.errors()]
+        raise RulesError(problems) from exc
 
 
 def problem_message(error: Any) -> str:
