@@ -20,6 +20,8 @@ class Decision(BaseModel):
     action: Action
     rule: str  # "intents.greeting", "escalation.legal_or_churn", "messages.unrecognized" ...
     how: str | None = None  # why it matched: 'keyword "pedido"', 'button "menu_pedido"' ...
+    score: int | None = None  # the winning intent's score (see handover/rules/matching.py)
+    runner_up: str | None = None  # the next best intent and its score, e.g. "returns (11)"
     rules_version: str
     at: float
 

@@ -22,8 +22,10 @@ from handover.message import (
     OutboundRequest,
 )
 from handover.rules import patterns
+from handover.rules.language import guess_language
+from handover.rules.lexicon import View
 from handover.rules.loader import LoadedRules
-from handover.rules.matching import Hit, Phrase, guess_language, tokens
+from handover.rules.matching import Phrase
 from handover.rules.model import Escalate, Intent, Texts, Trigger, When
 from handover.rules.texts import render
 from handover.rules.turn import MEDIA, READ, SILENT, Compiled, QueueView, Turn, describe_wait, trigger_how
@@ -61,11 +63,16 @@ class RuleBot:
             )
             return BotTurn(turn.decision("silent", "kind." + message.kind))
         state.turns += 1
-        state.language = state.language or guess_language(message.text, loaded.rules.languages)
+        # every message may say which language: only clear evidence changes it (see rules/language.py)
+        state.language = guess_language(message.text, loaded.rules.languages) or state.language
         turn = Turn(
             loaded, conversation, message, state.language or loaded.rules.default_language, self.clock()
         )
-        intent, hit = self._match(compiled, message)
+        intent, hit, turn.runner_up = compiled.best(message)
+        turn.score = hit.score if hit else None
+        if intent is None and compiled.acknowledges(message.text):
+            # "ok", "👍" after an answer: nothing to say back, and not a miss (a pending question waits)
+            return BotTurn(turn.decision("silent", "acknowledgements"))
         # A pending question takes the message as its answer, unless the customer asks for a person or
         # says something an escalation rule is watching for.
         wants_person = intent is not None and intent.escalate is not None and not intent.collect
@@ -92,24 +99,13 @@ class RuleBot:
 
     # matching and triggers
 
-    def _match(self, compiled: Compiled, message: InboundMessage) -> tuple[Intent | None, Hit | None]:
-        """The first intent in file order that matches; weak ones (small talk) only if no other does,
-        so "oi, cadê meu pedido?" is about the order, not a greeting."""
-        for weak in (False, True):
-            for intent, matcher in compiled.intents:
-                if intent.weak is weak:
-                    hit = matcher.match(message.text, message.reply_id)
-                    if hit is not None:
-                        return intent, hit
-        return None, None
-
     def _trigger(
         self, compiled: Compiled, turn: Turn, intent: Intent | None, unrecognized: int
     ) -> Trigger | None:
         """The first escalation rule, in file order, whose conditions all hold."""
-        words = tokens(turn.message.text or "")
+        view = compiled.lexicon.view(turn.message.text)
         for index, trigger in enumerate(turn.rules.escalation):
-            if self._holds(trigger.when, compiled.keywords[index], turn, intent, unrecognized, words):
+            if self._holds(trigger.when, compiled.keywords[index], turn, intent, unrecognized, view):
                 return trigger
         return None
 
@@ -120,13 +116,13 @@ class RuleBot:
         turn: Turn,
         intent: Intent | None,
         unrecognized: int,
-        words: list[str],
+        view: View,
     ) -> bool:
         checks = []
         if when.unrecognized_in_a_row is not None:
             checks.append(unrecognized >= when.unrecognized_in_a_row)
         if when.keywords is not None:
-            checks.append(any(p.find(words) for p in keywords))
+            checks.append(any(p.find(view) for p in keywords))
         if when.media is not None:
             checks.append(MEDIA.get(turn.message.kind) in when.media)
         if when.intents is not None:

@@ -168,7 +168,7 @@ def play(
                 conversation.state = ConversationState.QUEUED
         else:
             result = None  # with a person now: the bot stays silent, as the worker does
-        yield turn, observed(conversation, result)
+        yield turn, observed(conversation, result, loaded.rules.default_language)
 
 
 def _message(customer: CustomerRef, turn: Turn, index: int, now: float) -> InboundMessage:
@@ -190,7 +190,7 @@ def _message(customer: CustomerRef, turn: Turn, index: int, now: float) -> Inbou
     )
 
 
-def observed(conversation: Conversation, turn: BotTurn | None) -> dict[str, Any]:
+def observed(conversation: Conversation, turn: BotTurn | None, default_language: str) -> dict[str, Any]:
     """What the bot did with a turn, in the terms of expectations (`Expect`)."""
     if turn is None:
         return {"silent": True}
@@ -203,7 +203,7 @@ def observed(conversation: Conversation, turn: BotTurn | None) -> dict[str, Any]
         "verified": conversation.identity is not None,
         "redacted": turn.redact is not None,
         "reply_contains": " | ".join(r.text or "" for r in turn.replies),
-        "language": conversation.bot.language,
+        "language": conversation.bot.language or default_language,  # the language it answers in
         # taken in stride: not a miss (nothing counts toward unrecognized_in_a_row) and no handover
         "acknowledged": decision.action != "unrecognized"
         and conversation.bot.unrecognized == 0

@@ -1,47 +1,25 @@
-"""Text matching as customers write: no case, no accents, no punctuation, and one typo forgiven."""
+"""Which intent a message is about: every intent scored, the best one wins (ties go to file order).
+
+A hit's score: a tapped button's id beats everything; then the longer the phrase the more specific, and
+within a length an exact word beats a word form, which beats a typo. `all` sums its phrases; a regex
+counts as a two-word phrase. Weak intents (small talk) are ranked by the caller after every other.
+"""
 
 from __future__ import annotations
 
-import re
-import unicodedata
+from collections import defaultdict
 from dataclasses import dataclass
 
 from handover.rules import patterns
+from handover.rules.lexicon import EXACT, LEVEL_NAMES, TYPO, Lexicon, View, emoji, normalize, tokens
 from handover.rules.model import Match
 from handover.rules.patterns import MAX_TEXT
 
-TYPO_MIN_LENGTH = 5  # shorter words are too easy to confuse ("oi"/"os", "bom"/"boa")
-_NON_WORD = re.compile(r"[^\w]+")
+__all__ = ["Hit", "IntentIndex", "Matcher", "Phrase", "emoji", "normalize", "tokens"]
 
-
-def normalize(text: str) -> str:
-    """'Olá, CADÊ meu pedido?!' -> 'ola cade meu pedido'. Only the first MAX_TEXT characters count: the
-    cost of matching grows with the words, and a customer's point is made by then."""
-    decomposed = unicodedata.normalize("NFKD", text[:MAX_TEXT].casefold())
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return _NON_WORD.sub(" ", stripped).replace("_", " ").strip()
-
-
-def tokens(text: str) -> list[str]:
-    return normalize(text).split()
-
-
-def within_one_edit(a: str, b: str) -> bool:
-    """Damerau-Levenshtein distance of at most 1: one letter added, dropped, changed or two swapped."""
-    if a == b:
-        return True
-    if abs(len(a) - len(b)) > 1:
-        return False
-    if len(a) == len(b):
-        diffs = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
-        if len(diffs) == 1:
-            return True
-        if len(diffs) != 2 or diffs[1] != diffs[0] + 1:
-            return False
-        i, j = diffs
-        return a[i] == b[j] and a[j] == b[i]  # two neighbours swapped
-    short, long = (a, b) if len(a) < len(b) else (b, a)
-    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+BUTTON_SCORE = 1000
+REGEX_SCORE = 2 * 10 + EXACT
+WORD_SCORE = 10  # per word of a phrase; the level (3 exact, 2 word form, 1 typo) is added once
 
 
 @dataclass(frozen=True)
@@ -49,147 +27,120 @@ class Hit:
     """Why something matched, for the decision record: 'keyword "pedido"', 'typo "pedio"~"pedido"'..."""
 
     how: str
+    score: int = 0
 
 
 class Phrase:
     """A keyword or phrase, matched as whole words in order (so 'oi' never matches inside 'boi')."""
 
-    def __init__(self, text: str, typos: bool) -> None:
+    def __init__(self, text: str, lexicon: Lexicon, typos: bool = True) -> None:
         self.text = text
-        self.words = tokens(text)
+        self.words = lexicon.phrase(text)
         self.typos = typos
 
-    def find(self, words: list[str]) -> Hit | None:
-        n = len(self.words)
-        if n == 0:
-            return None
-        for start in range(len(words) - n + 1):
-            window = words[start : start + n]
-            if window == self.words:
-                return Hit(f'keyword "{self.text}"')
-            if self.typos and all(
-                w == k or (len(k) >= TYPO_MIN_LENGTH and within_one_edit(w, k))
-                for w, k in zip(window, self.words, strict=True)
-            ):
-                return Hit(f'typo "{" ".join(window)}"~"{self.text}"')
-        return None
+    def at(self, view: View, start: int) -> int:
+        """The level the phrase meets the message at from `start` (the weakest of its words), 0 if not."""
+        if start + len(self.words) > len(view.words):
+            return 0
+        level = EXACT
+        for offset, word in enumerate(self.words):
+            met = view.level(start + offset, word)
+            if met == 0 or (met == TYPO and not self.typos):
+                return 0
+            level = min(level, met)
+        return level
+
+    def hit(self, view: View, start: int, level: int) -> Hit:
+        score = WORD_SCORE * len(self.words) + level
+        if level == EXACT:
+            return Hit(f'keyword "{self.text}"', score)
+        seen = " ".join(view.words[start : start + len(self.words)])
+        return Hit(f'{LEVEL_NAMES[level]} "{seen}"~"{self.text}"', score)
+
+    def find(self, view: View) -> Hit | None:
+        best: Hit | None = None
+        for start in range(len(view.words) - len(self.words) + 1 if self.words else 0):
+            level = self.at(view, start)
+            if level and (best is None or WORD_SCORE * len(self.words) + level > best.score):
+                best = self.hit(view, start, level)
+        return best
+
+
+class IntentIndex:
+    """Every intent's `match`, compiled once per rules version and indexed by first word, so a message
+    costs what its own words meet, not what the rules hold."""
+
+    def __init__(self, matches: list[Match], lexicon: Lexicon) -> None:
+        self.lexicon = lexicon
+        self.size = len(matches)
+        self.buttons: dict[str, list[int]] = defaultdict(list)
+        self.starting: dict[str, list[tuple[int, Phrase, bool]]] = defaultdict(
+            list
+        )  # (intent, phrase, in all)
+        self.alls: dict[int, list[Phrase]] = {}
+        self.regexes: dict[int, list[patterns.Pattern]] = {}
+        for index, spec in enumerate(matches):
+            for button in spec.buttons:
+                self.buttons[button].append(index)
+            for text in spec.any:
+                self._add(index, Phrase(text, lexicon, spec.typos), in_all=False)
+            if spec.all:
+                self.alls[index] = [Phrase(text, lexicon, spec.typos) for text in spec.all]
+                for phrase in self.alls[index]:
+                    self._add(index, phrase, in_all=True)
+            if spec.regex:
+                self.regexes[index] = [patterns.pattern(p) for p in spec.regex]
+
+    def _add(self, index: int, phrase: Phrase, in_all: bool) -> None:
+        if phrase.words:
+            self.starting[phrase.words[0]].append((index, phrase, in_all))
+
+    def ranked(self, text: str | None, reply_id: str | None = None) -> list[tuple[int, Hit]]:
+        """(intent index, its best hit) for every intent that matches, best first, ties in file order."""
+        best: dict[int, Hit] = {}
+
+        def offer(index: int, hit: Hit) -> None:
+            if index not in best or hit.score > best[index].score:
+                best[index] = hit
+
+        for index in self.buttons.get(reply_id or "", []):
+            offer(index, Hit(f'button "{reply_id}"', BUTTON_SCORE))
+        view = self.lexicon.view(text)
+        found_in_all: dict[int, dict[int, Hit]] = defaultdict(dict)
+        for start, meets in enumerate(view.meets):
+            for word in meets:
+                for index, phrase, in_all in self.starting.get(word, ()):
+                    level = phrase.at(view, start)
+                    if not level:
+                        continue
+                    hit = phrase.hit(view, start, level)
+                    if in_all:
+                        previous = found_in_all[index].get(id(phrase))
+                        if previous is None or hit.score > previous.score:
+                            found_in_all[index][id(phrase)] = hit
+                    else:
+                        offer(index, hit)
+        for index, phrases in self.alls.items():
+            hits = found_in_all.get(index, {})
+            if len(hits) == len(phrases):
+                names = ", ".join(f'"{p.text}"' for p in phrases)
+                offer(index, Hit(f"all of {names}", sum(h.score for h in hits.values())))
+        if text and self.regexes:
+            typed, flat = text[:MAX_TEXT], normalize(text)
+            for index, compiled in self.regexes.items():
+                for pattern in compiled:
+                    if pattern.search(typed) or pattern.search(flat):
+                        offer(index, Hit(f"regex /{pattern.source}/", REGEX_SCORE))
+                        break
+        return sorted(best.items(), key=lambda item: (-item[1].score, item[0]))
 
 
 class Matcher:
-    """One intent's `match`, compiled once when the rules load."""
+    """One `match` on its own (tests, tools): the same engine as the bot's, over a lexicon of its own."""
 
-    def __init__(self, spec: Match) -> None:
-        self.any = [Phrase(p, spec.typos) for p in spec.any]
-        self.all = [Phrase(p, spec.typos) for p in spec.all]
-        self.regex = [patterns.pattern(p) for p in spec.regex]
-        self.buttons = set(spec.buttons)
+    def __init__(self, spec: Match, lexicon: Lexicon | None = None) -> None:
+        self.index = IntentIndex([spec], lexicon or Lexicon(languages=["pt", "en"]))
 
     def match(self, text: str | None, reply_id: str | None) -> Hit | None:
-        if reply_id is not None and reply_id in self.buttons:
-            return Hit(f'button "{reply_id}"')
-        if not text:
-            return None
-        words = tokens(text)
-        # exact hits first, so a typo of one keyword never hides the exact hit of another
-        for phrase in self.any:
-            if _exact(phrase, words):
-                return Hit(f'keyword "{phrase.text}"')
-        for phrase in self.any:
-            hit = phrase.find(words)
-            if hit is not None:
-                return hit
-        if self.all and all(p.find(words) for p in self.all):
-            return Hit("all of " + ", ".join(f'"{p.text}"' for p in self.all))
-        flat = " ".join(words)
-        typed = text[:MAX_TEXT]
-        for pattern in self.regex:
-            if pattern.search(typed) or pattern.search(flat):
-                return Hit(f"regex /{pattern.source}/")
-        return None
-
-
-def _exact(phrase: Phrase, words: list[str]) -> bool:
-    n = len(phrase.words)
-    return n > 0 and any(words[i : i + n] == phrase.words for i in range(len(words) - n + 1))
-
-
-_LANGUAGE_HINTS = {
-    "pt": {
-        "oi",
-        "ola",
-        "bom",
-        "boa",
-        "dia",
-        "tarde",
-        "noite",
-        "voce",
-        "nao",
-        "meu",
-        "minha",
-        "pedido",
-        "quero",
-        "obrigado",
-        "obrigada",
-        "por",
-        "favor",
-        "cade",
-        "preciso",
-        "falar",
-        "com",
-        "atendente",
-        "sim",
-        "tudo",
-        "como",
-        "que",
-        "para",
-        "uma",
-        "um",
-        "esta",
-        "estou",
-        "entrega",
-        "boleto",
-        "troca",
-    },
-    "en": {
-        "hi",
-        "hello",
-        "hey",
-        "good",
-        "morning",
-        "my",
-        "order",
-        "i",
-        "want",
-        "need",
-        "the",
-        "is",
-        "please",
-        "thanks",
-        "thank",
-        "you",
-        "where",
-        "talk",
-        "to",
-        "agent",
-        "person",
-        "yes",
-        "no",
-        "can",
-        "help",
-        "with",
-        "delivery",
-        "invoice",
-        "refund",
-        "return",
-    },
-}
-
-
-def guess_language(text: str | None, languages: list[str]) -> str | None:
-    """The language a message is most likely in, among the rules' languages; None when unsure."""
-    words = set(tokens(text or ""))
-    scores = {lang: len(words & _LANGUAGE_HINTS.get(lang, set())) for lang in languages}
-    ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
-    if not ranked or ranked[0][1] == 0 or (len(ranked) > 1 and ranked[0][1] == ranked[1][1]):
-        return None
-    return ranked[0][0]
+        ranked = self.index.ranked(text, reply_id)
+        return ranked[0][1] if ranked else None

@@ -238,12 +238,32 @@ class Template(_Strict):
         return TEMPLATE_PLACEHOLDER.sub(lambda m: params[int(m.group(1)) - 1], self.languages[language])
 
 
+# Said only to acknowledge; ops can replace the list (or empty it) with `acknowledgements:`.
+DEFAULT_ACKNOWLEDGEMENTS = (
+    *("ok", "okay", "okk", "blz", "beleza", "certo", "entendi", "entendido", "ta", "ta bom", "ta certo"),
+    *("ah ta", "aham", "uhum", "show", "perfeito", "otimo", "combinado", "fechado", "joia", "massa", "top"),
+    *("alright", "all right", "got it", "cool", "great", "fine", "noted", "understood", "perfect", "k"),
+    *("vale", "de acuerdo", "entiendo", "perfecto"),
+    *("👍", "👌", "🙏", "🙂", "😊", "😉", "✅", "✔", "👏", "🤝", "❤", "😀", "😁", "🥰", "💯", "🆗"),
+)
+
+
 class Rules(_Strict):
     """A whole rules file."""
 
     version: Literal[1]
     languages: list[str] = Field(default_factory=lambda: ["pt", "en"], min_length=1)
     default_language: str = "pt"
+    synonyms: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="word -> the ways customers say it, applied to messages and keywords before matching "
+        "(e.g. pessoa: [humano, atendente, alguem])",
+    )
+    acknowledgements: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_ACKNOWLEDGEMENTS),
+        description="words, phrases and emoji that only acknowledge ('ok', 'blz', '👍'): a message of "
+        "nothing else is taken in silence, never as a miss",
+    )
     intents: list[Intent] = Field(default_factory=list)
     escalation: list[Trigger] = Field(default_factory=list)
     queues: dict[Name, Queue] = Field(min_length=1)

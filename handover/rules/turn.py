@@ -8,9 +8,10 @@ from typing import Protocol
 from handover.bot import Action, Decision
 from handover.conversation import Conversation
 from handover.message import InboundKind, InboundMessage
+from handover.rules.lexicon import Lexicon, emoji
 from handover.rules.loader import LoadedRules
-from handover.rules.matching import Hit, Matcher, Phrase
-from handover.rules.model import Priority, Rules, When
+from handover.rules.matching import Hit, IntentIndex, Phrase
+from handover.rules.model import Intent, Priority, Rules, When
 
 MEDIA = {
     InboundKind.AUDIO: "audio",
@@ -42,12 +43,46 @@ class QueueView(Protocol):
 
 
 class Compiled:
-    """Matchers built once per rules version."""
+    """Matchers built once per rules version: one lexicon (synonyms, word forms, typos) for intents,
+    triggers and acknowledgements alike."""
 
     def __init__(self, rules: Rules) -> None:
-        self.intents = [(intent, Matcher(intent.match)) for intent in rules.intents]
+        self.lexicon = Lexicon(rules.synonyms, rules.languages)
+        self.intents = rules.intents
+        self.index = IntentIndex([intent.match for intent in rules.intents], self.lexicon)
         self.by_name = {intent.name: intent for intent in rules.intents}
-        self.keywords = [[Phrase(k, typos=False) for k in t.when.keywords or []] for t in rules.escalation]
+        self.keywords = [
+            [Phrase(k, self.lexicon, typos=False) for k in t.when.keywords or []] for t in rules.escalation
+        ]
+        self.acknowledgements = [Phrase(a, self.lexicon, typos=False) for a in rules.acknowledgements]
+        self.acknowledging_emoji = set().union(*(emoji(a) for a in rules.acknowledgements))
+
+    def best(self, message: InboundMessage) -> tuple[Intent | None, Hit | None, str | None]:
+        """The best intent for a message, its hit and the runner-up ('returns (11)'); weak intents (small
+        talk) only when no other matches, so "oi, cadê meu pedido?" is about the order."""
+        ranked = self.index.ranked(message.text, message.reply_id)
+        strong = [(i, h) for i, h in ranked if not self.intents[i].weak]
+        ordered = strong + [(i, h) for i, h in ranked if self.intents[i].weak]
+        if not ordered:
+            return None, None, None
+        (first, hit), *rest = ordered
+        runner_up = f"{self.intents[rest[0][0]].name} ({rest[0][1].score})" if rest else None
+        return self.intents[first], hit, runner_up
+
+    def acknowledges(self, text: str | None) -> bool:
+        """Nothing but acknowledgements ('ok', 'blz, valeu', '👍'): no question to answer, no miss."""
+        if not text:
+            return False
+        view = self.lexicon.view(text)
+        covered = [False] * len(view.words)
+        for phrase in self.acknowledgements:
+            for start in range(len(view.words) - len(phrase.words) + 1 if phrase.words else 0):
+                if phrase.at(view, start):
+                    covered[start : start + len(phrase.words)] = [True] * len(phrase.words)
+        pictographs = emoji(text)
+        if not all(covered) or not pictographs <= self.acknowledging_emoji:
+            return False
+        return bool(view.words) or bool(pictographs)
 
 
 @dataclass
@@ -57,6 +92,8 @@ class Turn:
     message: InboundMessage
     language: str
     now: float
+    score: int | None = None  # of the intent that won, and the one that came next
+    runner_up: str | None = None
 
     @property
     def rules(self) -> Rules:
@@ -68,6 +105,8 @@ class Turn:
             action=action,
             rule=rule,
             how=how,
+            score=self.score if rule.startswith("intents.") else None,
+            runner_up=self.runner_up if rule.startswith("intents.") else None,
             rules_version=self.loaded.version,
             at=self.now,
         )

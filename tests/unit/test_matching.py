@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from handover.rules.matching import Matcher, guess_language, normalize, within_one_edit
+from handover.rules.language import guess_language
+from handover.rules.lexicon import normalize, within_one_edit
+from handover.rules.matching import Matcher
 from handover.rules.model import Match
 
 
@@ -55,13 +57,13 @@ def test_intent_matches_with_the_reason(text, reply_id, how):
     assert hit is not None and hit.how == how
 
 
-@pytest.mark.parametrize("text", ["é o pedágio", "boi", "", "ped", "rastro", "oito"])
+@pytest.mark.parametrize("text", ["é o pedágio", "boi", "", "ped", "rastelo", "oito", "produto9999"])
 def test_no_false_matches(text):
-    assert Matcher(Match(any=["pedido", "oi", "rastrear"])).match(text, None) is None
+    assert Matcher(Match(any=["pedido", "oi", "rastrear", "produto 999"])).match(text, None) is None
 
 
-def test_a_plural_is_one_typo_away():
-    assert Matcher(Match(any=["pedido"])).match("meus pedidos", None).how == 'typo "pedidos"~"pedido"'
+def test_a_plural_is_a_word_form():
+    assert Matcher(Match(any=["pedido"])).match("meus pedidos", None).how == 'word form "pedidos"~"pedido"'
 
 
 def test_short_words_are_not_typo_matched():

@@ -73,7 +73,7 @@ def test_greeting_answers_with_a_menu_and_the_customers_name():
     assert (turn.decision.action, turn.decision.rule, turn.decision.how) == (
         "reply",
         "intents.greeting",
-        'keyword "oi"',
+        'keyword "boa tarde"',  # the longer phrase is the more specific
     )
     assert turn.decision.rules_version == RULES.version
     [menu] = turn.replies

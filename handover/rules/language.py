@@ -1,0 +1,52 @@
+"""Which of the rules' languages a message is written in, from the everyday words it uses.
+
+Evidence must be clear: two words of one language more than of any other, or a one- or two-word message
+("hello", "obrigado"). One ambiguous word never flips a conversation: "vou no procon" stays Portuguese.
+Words spelled the same in two of the languages ("no", "a", "me", "do", "pedido") are in neither list.
+"""
+
+from __future__ import annotations
+
+from handover.rules.lexicon import tokens
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+HINTS: dict[str, frozenset[str]] = {
+    "pt": _words(
+        """oi ola bom boa dia tarde noite voce vc voces vcs nao sim meu minha meus minhas quero queria
+        preciso gostaria obrigado obrigada obg vlw valeu pfv pf cade estou tudo que pq porque pra pro
+        uma um da dos das na nos nas em ao com sem mas mais muito ja ainda aqui isso esse essa ela eles
+        eu seu sua ate quando onde qual quanto falar fazer tem ter foi vai vou sou ser agora hoje ontem
+        amanha alguem ninguem entrega boleto troca trocar devolver atendente pessoa chegou chega recebi
+        comprei compra nota fiscal segunda via reembolso estorno cancelar atendimento tambem ai blz
+        beleza entao certo tipo ne gente cara qro qr tb tbm td kd mim"""
+    ),
+    "en": _words(
+        """hi hello hey good morning afternoon evening my i want need the is are was please thanks thank
+        you where talk to agent person someone somebody anyone human yes can could would help with
+        delivery invoice refund return order package parcel arrived hasnt havent didnt dont doesnt im
+        ive what when why how it this that your get got just still cancel account money back speak
+        representative customer service real bot of for and but not have has had be any there"""
+    ),
+    "es": _words(
+        """hola buenos buenas dias tardes noches usted ustedes gracias quiero necesito mi mis el los las
+        y es estoy donde cuando hablar ayuda senor senora bien tengo puedo hay pero muy tambien ahora
+        hoy ayer manana llego envio alguien quiere vale claro porque cual"""
+    ),
+}
+
+
+def guess_language(text: str | None, languages: list[str]) -> str | None:
+    """The language a message is clearly in, among the rules' languages; None when the words don't say."""
+    words = tokens(text or "")
+    if not words:
+        return None
+    scores = {lang: sum(word in HINTS.get(lang, frozenset()) for word in words) for lang in languages}
+    ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+    best, count = ranked[0]
+    runner_up = ranked[1][1] if len(ranked) > 1 else 0
+    clear = count - runner_up >= 2 or (count > runner_up and len(words) <= 2)
+    return best if clear else None

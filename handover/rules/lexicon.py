@@ -1,0 +1,157 @@
+"""The words of one rules version, and a message seen through them: synonyms, word forms, typos.
+
+A message word meets a rules word at one of three levels: the same word (after synonyms), the same stem
+in one of the rules' languages (Snowball: "pedidos"/"pedido", "returned"/"return"), or one typo away
+(Damerau-Levenshtein 1, words of five letters or more, never words with digits).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import Stemmer
+from rapidfuzz.distance import DamerauLevenshtein
+
+from handover.rules.patterns import MAX_TEXT
+
+EXACT, STEM, TYPO = 3, 2, 1
+LEVEL_NAMES = {EXACT: "keyword", STEM: "word form", TYPO: "typo"}
+TYPO_MIN_LENGTH = 5  # shorter words are too easy to confuse ("oi"/"os", "bom"/"boa")
+STEM_MIN_LENGTH = 4  # "oi", "no", "ok" are what they are
+_NON_WORD = re.compile(r"[^\w]+")  # our own pattern, Unicode-aware; RE2 is for ops' patterns
+# Snowball algorithms for the languages rules are written in (ISO 639-1 code -> algorithm)
+STEMMERS = {
+    "pt": "portuguese",
+    "en": "english",
+    "es": "spanish",
+    "fr": "french",
+    "it": "italian",
+    "de": "german",
+    "nl": "dutch",
+}
+
+
+def normalize(text: str) -> str:
+    """'Olá, CADÊ meu pedido?!' -> 'ola cade meu pedido'. Only the first MAX_TEXT characters count: the
+    cost of matching grows with the words, and a customer's point is made by then."""
+    decomposed = unicodedata.normalize("NFKD", text[:MAX_TEXT].casefold())
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    spaced: str = _NON_WORD.sub(" ", stripped)
+    return spaced.replace("_", " ").strip()
+
+
+def tokens(text: str) -> list[str]:
+    return normalize(text).split()
+
+
+def emoji(text: str) -> set[str]:
+    """The pictographs in a text (skin tones and variation selectors dropped): {'👍'} for '👍🏽!'."""
+    return {c for c in text[:MAX_TEXT] if unicodedata.category(c) == "So"}
+
+
+def within_one_edit(a: str, b: str) -> bool:
+    """One letter added, dropped, changed, or two neighbours swapped."""
+    return DamerauLevenshtein.distance(a, b, score_cutoff=1) <= 1
+
+
+@dataclass
+class View:
+    """A message as the rules see it: its words (synonyms applied) and, at each position, every rules
+    word it meets with the level it meets it at."""
+
+    words: list[str]
+    meets: list[dict[str, int]] = field(default_factory=list)
+
+    def level(self, position: int, word: str) -> int:
+        return self.meets[position].get(word, 0)
+
+
+class Lexicon:
+    """Synonyms, stems and a typo index over every word the rules match on. Phrases register their words
+    with `phrase()` while the rules compile; views are made per message."""
+
+    def __init__(self, synonyms: Mapping[str, Iterable[str]] | None = None, languages: Iterable[str] = ()):
+        self._variants: dict[tuple[str, ...], tuple[str, ...]] = {}
+        for canonical, variants in (synonyms or {}).items():
+            target = tuple(tokens(canonical))
+            for variant in [canonical, *variants]:
+                words = tuple(tokens(variant))
+                if words and target:
+                    self._variants[words] = target
+        self._longest = max((len(v) for v in self._variants), default=0)
+        known = [lang for lang in dict.fromkeys(languages) if lang in STEMMERS]
+        self._stemmers = [Stemmer.Stemmer(STEMMERS[lang]) for lang in known]
+        self.vocabulary: set[str] = set()
+        self._by_stem: dict[str, set[str]] = defaultdict(set)
+        self._by_deletion: dict[str, set[str]] = defaultdict(set)
+
+    def canonical(self, words: list[str]) -> list[str]:
+        """Synonyms replaced by their canonical words, longest variant first."""
+        if not self._variants:
+            return words
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            for n in range(min(self._longest, len(words) - i), 0, -1):
+                target = self._variants.get(tuple(words[i : i + n]))
+                if target is not None:
+                    out.extend(target)
+                    i += n
+                    break
+            else:
+                out.append(words[i])
+                i += 1
+        return out
+
+    def phrase(self, text: str) -> list[str]:
+        """A keyword or phrase of the rules, as words; remembered for stems and typos."""
+        words = self.canonical(tokens(text))
+        for word in words:
+            if word in self.vocabulary:
+                continue
+            self.vocabulary.add(word)
+            if _can_stem(word):
+                for stem in self._stems(word):
+                    self._by_stem[stem].add(word)
+            if _can_have_typos(word):
+                for variant in _deletions(word):
+                    self._by_deletion[variant].add(word)
+        return words
+
+    def view(self, text: str | None) -> View:
+        words = self.canonical(tokens(text or ""))
+        view = View(words)
+        for word in words:
+            meets: dict[str, int] = {}
+            if word.isalpha() and len(word) >= TYPO_MIN_LENGTH - 1:  # one letter short of a 5-letter word
+                for variant in _deletions(word):
+                    for candidate in self._by_deletion.get(variant, ()):
+                        if candidate != word and within_one_edit(word, candidate):
+                            meets[candidate] = TYPO
+            if _can_stem(word):
+                for stem in self._stems(word):
+                    for known in self._by_stem.get(stem, ()):
+                        meets[known] = STEM
+            if word in self.vocabulary:
+                meets[word] = EXACT
+            view.meets.append(meets)
+        return view
+
+    def _stems(self, word: str) -> set[str]:
+        return {stemmer.stemWord(word) for stemmer in self._stemmers}
+
+
+def _can_stem(word: str) -> bool:
+    return len(word) >= STEM_MIN_LENGTH and word.isalpha()
+
+
+def _can_have_typos(word: str) -> bool:
+    return len(word) >= TYPO_MIN_LENGTH and word.isalpha()
+
+
+def _deletions(word: str) -> set[str]:
+    return {word, *(word[:i] + word[i + 1 :] for i in range(len(word)))}
