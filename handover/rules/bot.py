@@ -28,7 +28,17 @@ from handover.rules.loader import LoadedRules
 from handover.rules.matching import Phrase
 from handover.rules.model import Escalate, Intent, Texts, Trigger, When
 from handover.rules.texts import render
-from handover.rules.turn import MEDIA, READ, SILENT, Compiled, QueueView, Turn, describe_wait, trigger_how
+from handover.rules.turn import (
+    MEDIA,
+    READ,
+    SILENT,
+    Compiled,
+    QueueView,
+    Turn,
+    describe_wait,
+    hands_over_now,
+    trigger_how,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -75,8 +85,7 @@ class RuleBot:
             return BotTurn(turn.decision("silent", "acknowledgements"))
         # A pending question takes the message as its answer, unless the customer asks for a person or
         # says something an escalation rule is watching for.
-        wants_person = intent is not None and intent.escalate is not None and not intent.collect
-        pending = state.awaiting is not None and not wants_person
+        pending = state.awaiting is not None and not (intent is not None and hands_over_now(intent))
         if pending and self._trigger(compiled, turn, intent, 0) is None:
             return self._answer(compiled, turn)
         is_read = message.kind in READ

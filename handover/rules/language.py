@@ -1,8 +1,10 @@
 """Which of the rules' languages a message is written in, from the everyday words it uses.
 
-Evidence must be clear: two words of one language more than of any other, or a one- or two-word message
-("hello", "obrigado"). One ambiguous word never flips a conversation: "vou no procon" stays Portuguese.
-Words spelled the same in two of the languages ("no", "a", "me", "do", "pedido") are in neither list.
+
+Evidence must be clear: two words of one language more than of any other, or at least half the words of
+a short message ("hello", "obrigado"). One ambiguous word never flips a conversation: "vou no procon"
+stays Portuguese. Words spelled the same in two of the languages ("no", "a", "me", "do", "pedido") are in
+neither list.
 """
 
 from __future__ import annotations
@@ -25,11 +27,15 @@ HINTS: dict[str, frozenset[str]] = {
         beleza entao certo tipo ne gente cara qro qr tb tbm td kd mim"""
     ),
     "en": _words(
-        """hi hello hey good morning afternoon evening my i want need the is are was please thanks thank
-        you where talk to agent person someone somebody anyone human yes can could would help with
-        delivery invoice refund return order package parcel arrived hasnt havent didnt dont doesnt im
-        ive what when why how it this that your get got just still cancel account money back speak
-        representative customer service real bot of for and but not have has had be any there"""
+        """hi hii hello hey good morning afternoon evening night my i want need the is are was were been
+        please pls thanks thank thx you where wheres talk to agent person someone somebody anyone human
+        yes can could would should will help with delivery delivered invoice refund return order orders
+        package parcel arrived hasnt havent didnt dont doesnt wont cant im ive ill id what when why how
+        who which it its this that these those your our their they he she we get got just still cancel
+        account money back speak representative customer service real bot of for and but not have has
+        had be any there about after before from into over again never ever some every all tell write
+        send resend copy bill tracking number status updated week day days last yet late broken wrong
+        item exchange operator support chat live"""
     ),
     "es": _words(
         """hola buenos buenas dias tardes noches usted ustedes gracias quiero necesito mi mis el los las
@@ -48,5 +54,5 @@ def guess_language(text: str | None, languages: list[str]) -> str | None:
     ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
     best, count = ranked[0]
     runner_up = ranked[1][1] if len(ranked) > 1 else 0
-    clear = count - runner_up >= 2 or (count > runner_up and len(words) <= 2)
+    clear = count - runner_up >= 2 or (count > runner_up and 2 * count >= len(words))
     return best if clear else None

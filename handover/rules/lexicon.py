@@ -23,6 +23,7 @@ LEVEL_NAMES = {EXACT: "keyword", STEM: "word form", TYPO: "typo"}
 TYPO_MIN_LENGTH = 5  # shorter words are too easy to confuse ("oi"/"os", "bom"/"boa")
 STEM_MIN_LENGTH = 4  # "oi", "no", "ok" are what they are
 _NON_WORD = re.compile(r"[^\w]+")  # our own pattern, Unicode-aware; RE2 is for ops' patterns
+_STRETCHED = re.compile(r"(\w)\1{2,}")  # "oiii", "atendenteeee": a letter typed three times or more
 # Snowball algorithms for the languages rules are written in (ISO 639-1 code -> algorithm)
 STEMMERS = {
     "pt": "portuguese",
@@ -36,11 +37,11 @@ STEMMERS = {
 
 
 def normalize(text: str) -> str:
-    """'Olá, CADÊ meu pedido?!' -> 'ola cade meu pedido'. Only the first MAX_TEXT characters count: the
+    """'Olá, CADÊ meu pedidooo?!' -> 'ola cade meu pedido'. Only the first MAX_TEXT characters count: the
     cost of matching grows with the words, and a customer's point is made by then."""
     decomposed = unicodedata.normalize("NFKD", text[:MAX_TEXT].casefold())
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    spaced: str = _NON_WORD.sub(" ", stripped)
+    spaced: str = _NON_WORD.sub(" ", _STRETCHED.sub(r"\1", stripped))
     return spaced.replace("_", " ").strip()
 
 
@@ -83,11 +84,16 @@ class Lexicon:
                 if words and target:
                     self._variants[words] = target
         self._longest = max((len(v) for v in self._variants), default=0)
+        # one-word spellings of each one-word canonical word: their typos and forms count for it too
+        self._spellings: dict[str, set[str]] = defaultdict(set)
+        for words, target in self._variants.items():
+            if len(words) == 1 and len(target) == 1:
+                self._spellings[target[0]].add(words[0])
         known = [lang for lang in dict.fromkeys(languages) if lang in STEMMERS]
         self._stemmers = [Stemmer.Stemmer(STEMMERS[lang]) for lang in known]
         self.vocabulary: set[str] = set()
-        self._by_stem: dict[str, set[str]] = defaultdict(set)
-        self._by_deletion: dict[str, set[str]] = defaultdict(set)
+        self._by_stem: dict[str, set[str]] = defaultdict(set)  # stem -> rules words
+        self._by_deletion: dict[str, set[tuple[str, str]]] = defaultdict(set)  # -> (spelling, rules word)
 
     def canonical(self, words: list[str]) -> list[str]:
         """Synonyms replaced by their canonical words, longest variant first."""
@@ -114,12 +120,13 @@ class Lexicon:
             if word in self.vocabulary:
                 continue
             self.vocabulary.add(word)
-            if _can_stem(word):
-                for stem in self._stems(word):
-                    self._by_stem[stem].add(word)
-            if _can_have_typos(word):
-                for variant in _deletions(word):
-                    self._by_deletion[variant].add(word)
+            for spelling in {word, *self._spellings.get(word, ())}:
+                if _can_stem(spelling):
+                    for stem in self._stems(spelling):
+                        self._by_stem[stem].add(word)
+                if _can_have_typos(spelling):
+                    for variant in _deletions(spelling):
+                        self._by_deletion[variant].add((spelling, word))
         return words
 
     def view(self, text: str | None) -> View:
@@ -127,11 +134,12 @@ class Lexicon:
         view = View(words)
         for word in words:
             meets: dict[str, int] = {}
-            if word.isalpha() and len(word) >= TYPO_MIN_LENGTH - 1:  # one letter short of a 5-letter word
-                for variant in _deletions(word):
-                    for candidate in self._by_deletion.get(variant, ()):
-                        if candidate != word and within_one_edit(word, candidate):
-                            meets[candidate] = TYPO
+            # a word the rules know as it is is not a typo of another ("pessoal" is not "pessoa")
+            typo_able = word.isalpha() and len(word) >= TYPO_MIN_LENGTH - 1 and word not in self.vocabulary
+            for variant in _deletions(word) if typo_able else ():
+                for spelling, known in self._by_deletion.get(variant, ()):
+                    if spelling != word and within_one_edit(word, spelling):
+                        meets[known] = TYPO
             if _can_stem(word):
                 for stem in self._stems(word):
                     for known in self._by_stem.get(stem, ()):

@@ -1,8 +1,10 @@
 """Which intent a message is about: every intent scored, the best one wins (ties go to file order).
 
 A hit's score: a tapped button's id beats everything; then the longer the phrase the more specific, and
-within a length an exact word beats a word form, which beats a typo. `all` sums its phrases; a regex
-counts as a two-word phrase. Weak intents (small talk) are ranked by the caller after every other.
+within a length an exact word beats a word form, which beats a typo. An intent met more than once (two of
+its keywords, or one twice) gains a little for each further hit, so the topic a message keeps coming back
+to wins over a phrase said in passing. `all` sums its phrases; a regex counts as a two-word phrase. Weak
+intents (small talk) are ranked by the caller after every other.
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ from handover.rules.patterns import MAX_TEXT
 __all__ = ["Hit", "IntentIndex", "Matcher", "Phrase", "emoji", "normalize", "tokens"]
 
 BUTTON_SCORE = 1000
-REGEX_SCORE = 2 * 10 + EXACT
-WORD_SCORE = 10  # per word of a phrase; the level (3 exact, 2 word form, 1 typo) is added once
+PHRASE_SCORE = 10  # a phrase met; the level (3 exact, 2 word form, 1 typo) is added to it
+WORD_SCORE = 4  # for each further word of the phrase
+REPEAT_SCORE = 3  # for each further hit on the same intent, up to MAX_REPEATS
+MAX_REPEATS = 3
+REGEX_SCORE = PHRASE_SCORE + WORD_SCORE + EXACT
 
 
 @dataclass(frozen=True)
@@ -50,8 +55,11 @@ class Phrase:
             level = min(level, met)
         return level
 
+    def score(self, level: int) -> int:
+        return PHRASE_SCORE + WORD_SCORE * (len(self.words) - 1) + level
+
     def hit(self, view: View, start: int, level: int) -> Hit:
-        score = WORD_SCORE * len(self.words) + level
+        score = self.score(level)
         if level == EXACT:
             return Hit(f'keyword "{self.text}"', score)
         seen = " ".join(view.words[start : start + len(self.words)])
@@ -61,7 +69,7 @@ class Phrase:
         best: Hit | None = None
         for start in range(len(view.words) - len(self.words) + 1 if self.words else 0):
             level = self.at(view, start)
-            if level and (best is None or WORD_SCORE * len(self.words) + level > best.score):
+            if level and (best is None or self.score(level) > best.score):
                 best = self.hit(view, start, level)
         return best
 
@@ -98,8 +106,10 @@ class IntentIndex:
     def ranked(self, text: str | None, reply_id: str | None = None) -> list[tuple[int, Hit]]:
         """(intent index, its best hit) for every intent that matches, best first, ties in file order."""
         best: dict[int, Hit] = {}
+        times: dict[int, int] = defaultdict(int)  # hits per intent
 
         def offer(index: int, hit: Hit) -> None:
+            times[index] += 1
             if index not in best or hit.score > best[index].score:
                 best[index] = hit
 
@@ -121,10 +131,10 @@ class IntentIndex:
                     else:
                         offer(index, hit)
         for index, phrases in self.alls.items():
-            hits = found_in_all.get(index, {})
-            if len(hits) == len(phrases):
+            found = found_in_all.get(index, {})
+            if len(found) == len(phrases):
                 names = ", ".join(f'"{p.text}"' for p in phrases)
-                offer(index, Hit(f"all of {names}", sum(h.score for h in hits.values())))
+                offer(index, Hit(f"all of {names}", sum(h.score for h in found.values())))
         if text and self.regexes:
             typed, flat = text[:MAX_TEXT], normalize(text)
             for index, compiled in self.regexes.items():
@@ -132,7 +142,11 @@ class IntentIndex:
                     if pattern.search(typed) or pattern.search(flat):
                         offer(index, Hit(f"regex /{pattern.source}/", REGEX_SCORE))
                         break
-        return sorted(best.items(), key=lambda item: (-item[1].score, item[0]))
+        scored = {
+            index: Hit(hit.how, hit.score + REPEAT_SCORE * min(times[index] - 1, MAX_REPEATS))
+            for index, hit in best.items()
+        }
+        return sorted(scored.items(), key=lambda item: (-item[1].score, item[0]))
 
 
 class Matcher:

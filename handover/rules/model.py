@@ -242,7 +242,7 @@ class Template(_Strict):
 DEFAULT_ACKNOWLEDGEMENTS = (
     *("ok", "okay", "okk", "blz", "beleza", "certo", "entendi", "entendido", "ta", "ta bom", "ta certo"),
     *("ah ta", "aham", "uhum", "show", "perfeito", "otimo", "combinado", "fechado", "joia", "massa", "top"),
-    *("alright", "all right", "got it", "cool", "great", "fine", "noted", "understood", "perfect", "k"),
+    *("alright", "all right", "got it", "cool", "great", "fine", "noted", "understood", "perfect"),
     *("vale", "de acuerdo", "entiendo", "perfecto"),
     *("👍", "👌", "🙏", "🙂", "😊", "😉", "✅", "✔", "👏", "🤝", "❤", "😀", "😁", "🥰", "💯", "🆗"),
 )

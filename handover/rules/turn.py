@@ -58,11 +58,14 @@ class Compiled:
         self.acknowledging_emoji = set().union(*(emoji(a) for a in rules.acknowledgements))
 
     def best(self, message: InboundMessage) -> tuple[Intent | None, Hit | None, str | None]:
-        """The best intent for a message, its hit and the runner-up ('returns (11)'); weak intents (small
-        talk) only when no other matches, so "oi, cadê meu pedido?" is about the order."""
+        """The best intent for a message, its hit and the runner-up ('returns (11)'). An intent that hands
+        over at once (a person, please) first; weak intents (small talk) only when no other matches, so
+        "oi, cadê meu pedido?" is about the order."""
         ranked = self.index.ranked(message.text, message.reply_id)
-        strong = [(i, h) for i, h in ranked if not self.intents[i].weak]
-        ordered = strong + [(i, h) for i, h in ranked if self.intents[i].weak]
+        # asking for a person outranks any topic: "my order is late, let me talk to someone" hands over
+        handing = [(i, h) for i, h in ranked if hands_over_now(self.intents[i])]
+        strong = [(i, h) for i, h in ranked if not self.intents[i].weak and (i, h) not in handing]
+        ordered = handing + strong + [(i, h) for i, h in ranked if self.intents[i].weak]
         if not ordered:
             return None, None, None
         (first, hit), *rest = ordered
@@ -83,6 +86,11 @@ class Compiled:
         if not all(covered) or not pictographs <= self.acknowledging_emoji:
             return False
         return bool(view.words) or bool(pictographs)
+
+
+def hands_over_now(intent: Intent) -> bool:
+    """It escalates as soon as it matches: nothing to ask, no identity to check (a person, please)."""
+    return intent.escalate is not None and not intent.collect and not intent.requires_identity
 
 
 @dataclass

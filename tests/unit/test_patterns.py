@@ -12,7 +12,7 @@ from handover.rules.matching import Matcher
 from handover.rules.model import Match
 from handover.rules.patterns import MAX_TEXT, pattern
 
-BASE = (Path(__file__).resolve().parents[2] / "config" / "rules.yaml").read_text()
+BASE = (Path(__file__).resolve().parents[2] / "tests" / "data" / "rules" / "loader-base.yaml").read_text()
 
 
 def test_a_catastrophic_pattern_for_backtracking_runs_in_linear_time():

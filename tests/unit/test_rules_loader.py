@@ -11,12 +11,13 @@ from app.cli import main
 from handover.rules.loader import RulesError, Unreadable, load_rules, parse_rules
 
 SHIPPED = Path(__file__).resolve().parents[2] / "config" / "rules.yaml"
-BASE = SHIPPED.read_text()
+# the mistakes below are made in a frozen copy, so their positions do not move when the shipped file changes
+BASE = (SHIPPED.parents[1] / "tests" / "data" / "rules" / "loader-base.yaml").read_text()
 
 
 def test_shipped_rules_load_with_a_content_version():
     loaded = load_rules(SHIPPED)
-    assert [i.name for i in loaded.rules.intents][:3] == ["greeting", "human_request", "order_status"]
+    assert [i.name for i in loaded.rules.intents][:3] == ["greeting", "human_request", "invoice_copy"]
     assert len(loaded.version) == 12 and loaded.version == load_rules(SHIPPED).version
     assert parse_rules(BASE + "\n# a comment\n").version != loaded.version
 

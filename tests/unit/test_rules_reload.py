@@ -11,7 +11,7 @@ from structlog.testing import capture_logs
 from app.cli import main
 from handover.rules.holder import RulesHolder
 
-CONFIG = Path(__file__).resolve().parents[2] / "config"
+CONFIG = Path(__file__).resolve().parents[2] / "tests" / "data" / "rules"  # a frozen copy: positions stay
 
 
 class Clock:
@@ -25,7 +25,7 @@ class Clock:
 def copy_rules(tmp_path: Path) -> Path:
     shutil.copy(CONFIG / "customers.yaml", tmp_path / "customers.yaml")
     rules = tmp_path / "rules.yaml"
-    rules.write_text((CONFIG / "rules.yaml").read_text())
+    rules.write_text((CONFIG / "loader-base.yaml").read_text())
     return rules
 
 
