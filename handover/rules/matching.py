@@ -2,8 +2,8 @@
 
 A hit's score: a tapped button's id beats everything; then the longer the phrase the more specific, and
 within a length an exact word beats a word form, which beats a typo. An intent met more than once (two of
-its keywords, or one twice) gains a little for each further hit, so the topic a message keeps coming back
-to wins over a phrase said in passing. `all` sums its phrases; a regex counts as a two-word phrase. Weak
+its keywords, or one twice: at different places of the message) gains a little for each further place, so
+the topic a message keeps coming back to wins over a phrase said in passing. `all` sums its phrases; a regex counts as a two-word phrase. Weak
 intents (small talk) are ranked by the caller after every other.
 """
 
@@ -106,10 +106,10 @@ class IntentIndex:
     def ranked(self, text: str | None, reply_id: str | None = None) -> list[tuple[int, Hit]]:
         """(intent index, its best hit) for every intent that matches, best first, ties in file order."""
         best: dict[int, Hit] = {}
-        times: dict[int, int] = defaultdict(int)  # hits per intent
+        where: dict[int, set[int]] = defaultdict(set)  # the message positions each intent was met at
 
-        def offer(index: int, hit: Hit) -> None:
-            times[index] += 1
+        def offer(index: int, hit: Hit, position: int = -1) -> None:
+            where[index].add(position)
             if index not in best or hit.score > best[index].score:
                 best[index] = hit
 
@@ -129,7 +129,7 @@ class IntentIndex:
                         if previous is None or hit.score > previous.score:
                             found_in_all[index][id(phrase)] = hit
                     else:
-                        offer(index, hit)
+                        offer(index, hit, start)
         for index, phrases in self.alls.items():
             found = found_in_all.get(index, {})
             if len(found) == len(phrases):
@@ -143,7 +143,7 @@ class IntentIndex:
                         offer(index, Hit(f"regex /{pattern.source}/", REGEX_SCORE))
                         break
         scored = {
-            index: Hit(hit.how, hit.score + REPEAT_SCORE * min(times[index] - 1, MAX_REPEATS))
+            index: Hit(hit.how, hit.score + REPEAT_SCORE * min(len(where[index]) - 1, MAX_REPEATS))
             for index, hit in best.items()
         }
         return sorted(scored.items(), key=lambda item: (-item[1].score, item[0]))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from handover.rules.language import guess_language
-from handover.rules.lexicon import normalize, within_one_edit
-from handover.rules.matching import Matcher
+from handover.rules.lexicon import Lexicon, normalize, within_one_edit
+from handover.rules.matching import IntentIndex, Matcher
 from handover.rules.model import Match
 
 
@@ -85,7 +85,79 @@ def test_all_and_regex():
 
 @pytest.mark.parametrize(
     ("text", "language"),
-    [("oi, cadê meu pedido?", "pt"), ("hi, where is my order?", "en"), ("12345", None), ("ok", None)],
+    [
+        ("oi, cadê meu pedido?", "pt"),
+        ("hi, where is my order?", "en"),
+        ("12345", None),
+        ("ok", None),
+        ("vou no procon", None),  # "no" is Portuguese too: one ambiguous word never decides
+        ("obrigado", "pt"),
+        ("hello", "en"),
+        ("hola, necesito ayuda con mi pedido", "es"),
+    ],
 )
 def test_guess_language(text, language):
-    assert guess_language(text, ["pt", "en"]) == language
+    assert guess_language(text, ["pt", "en", "es"]) == language
+
+
+def index_of(**intents: Match) -> tuple[list[str], IntentIndex]:
+    return list(intents), IntentIndex(list(intents.values()), Lexicon(SYNONYMS, ["pt", "en"]))
+
+
+SYNONYMS = {"pessoa": ["atendente", "alguem", "someone", "pessoa de verdade"]}
+
+
+def ranked(text: str, reply_id: str | None = None, **intents: Match) -> list[tuple[str, int]]:
+    names, index = index_of(**intents)
+    return [(names[i], hit.score) for i, hit in index.ranked(text, reply_id)]
+
+
+def test_every_intent_is_scored_and_the_more_specific_phrase_wins():
+    """'return my order' is about returning, though 'order' alone is the order status's keyword."""
+    order, returns = Match(any=["order"]), Match(any=["return my order", "return"])
+    assert [name for name, _ in ranked("I want to return my order", order=order, returns=returns)] == [
+        "returns",
+        "order",
+    ]
+
+
+def test_a_tie_goes_to_the_intent_written_first():
+    one, other = Match(any=["pedido"]), Match(any=["devolver"])
+    scores = ranked("quero devolver meu pedido", one=one, other=other)
+    assert scores[0][1] == scores[1][1] and scores[0][0] == "one"
+
+
+def test_a_tapped_button_goes_by_its_id_whatever_its_title_says():
+    order, returns = Match(any=["pedido"]), Match(buttons=["menu_troca"])
+    assert ranked("Trocar meu pedido", "menu_troca", order=order, returns=returns)[0][0] == "returns"
+
+
+def test_exact_beats_word_form_beats_typo():
+    word = Match(any=["pedido"])
+    exact, form, typo = (ranked(t, word=word)[0][1] for t in ("pedido", "pedidos", "pedio"))
+    assert exact > form > typo
+
+
+def test_synonyms_meet_the_keyword_in_every_spelling_and_with_typos():
+    person = Match(any=["pessoa"])
+    for text in ("quero um atendente", "tem alguem ai", "let me talk to someone", "uma pessoa de verdade"):
+        assert ranked(text, person=person), text
+    assert ranked("atendnte pf", person=person)  # a typo of one of its spellings
+
+
+def test_a_word_the_rules_know_is_not_a_typo_of_another():
+    names, index = index_of(person=Match(any=["pessoa"]), greeting=Match(any=["boa noite pessoal"]))
+    assert [names[i] for i, _ in index.ranked("boa noite pessoal")] == ["greeting"]
+
+
+def test_stretched_letters_fold():
+    assert normalize("Oiii, atendenteeee!!") == "oi atendente"
+    assert normalize("reembolso") == "reembolso"  # a letter twice is a word's own
+
+
+def test_an_intent_met_again_gains_a_little():
+    """Both best phrases are two words long; the order intent is written first, yet the invoice wins:
+    the message comes back to it three times."""
+    invoice, order = Match(any=["boleto", "fatura", "segunda via"]), Match(any=["nao chegou"])
+    text = "a fatura nao chegou, manda a segunda via do boleto"
+    assert [name for name, _ in ranked(text, order=order, invoice=invoice)] == ["invoice", "order"]

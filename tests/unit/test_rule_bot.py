@@ -265,3 +265,22 @@ def test_an_unavailable_verifier_hands_over_unverified_at_once():
     turn = ana.says(ANA_BIRTH)
     assert (turn.escalation.reason, turn.redact) == ("identity_not_verified", "birth_date")
     assert ana.conversation.identity is None and ana.conversation.bot.pending_identity == {}
+
+
+def test_a_decision_records_the_winning_score_and_the_runner_up():
+    turn = Customer().says("quero devolver meu pedido")
+    assert (turn.decision.rule, turn.decision.score, turn.decision.runner_up) == (
+        "intents.returns",
+        13,
+        "order_status (13)",  # a tie: returns is written first
+    )
+
+
+def test_an_acknowledgement_while_the_bot_waits_for_a_cpf_keeps_waiting_and_costs_no_attempt():
+    ana = Customer()
+    assert ana.says("cadê meu pedido?").decision.action == "identity"
+    for said in ("ok", "👍", "ta bom"):
+        turn = ana.says(said)
+        assert (turn.decision.action, turn.decision.rule, turn.replies) == ("silent", "acknowledgements", [])
+    assert ana.conversation.bot.awaiting is not None and ana.conversation.bot.awaiting.attempts == 0
+    assert ana.says(ANA_CPF).decision.action == "identity"  # the CPF is still taken as the answer
