@@ -130,7 +130,42 @@ def parse_yaml(text: str, name: str) -> tuple[Any, Positions]:
         raise RulesError(
             [Problem(name, line, column, (), f"not valid YAML: {getattr(exc, 'problem', exc)}")]
         ) from exc
+    twice = duplicate_keys(node, name)
+    if twice:  # the data holds only the last of each; checking it would report on what ops did not mean
+        raise RulesError(twice)
     return data, Positions(node)
+
+
+def duplicate_keys(root: yaml.Node | None, name: str) -> list[Problem]:
+    """Keys given twice in one mapping, each at its second occurrence. YAML keeps the last one without a
+    word, so a second `intents:` at the end of a file would silently replace the whole list."""
+    found: list[Problem] = []
+    seen: set[int] = set()  # anchors and aliases share nodes, and may even nest one in itself
+
+    def walk(node: yaml.Node, loc: Loc) -> None:
+        if id(node) in seen:
+            return
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                walk(item, (*loc, index))
+        if not isinstance(node, yaml.MappingNode):
+            return
+        first: dict[tuple[str, str], yaml.Node] = {}
+        for key, value in node.value:
+            if not isinstance(key, yaml.ScalarNode):
+                continue
+            at = (*loc, key.value)
+            earlier = first.setdefault((key.tag, key.value), key)
+            if earlier is not key:
+                mark, line = key.start_mark, earlier.start_mark.line + 1
+                message = f"defined twice (first at line {line}); the second would replace the first"
+                found.append(Problem(name, mark.line + 1, mark.column + 1, at, message))
+            walk(value, at)
+
+    if root is not None:
+        walk(root, ())
+    return sorted(found, key=lambda p: (p.line, p.column))
 
 
 def load_model(path: str | Path, model: type[M]) -> M:

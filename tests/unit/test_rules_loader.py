@@ -107,6 +107,17 @@ BROKEN = [
         "rules.yaml:165:7 templates.retomar_atendimento.description: missing the 'en' text (every text needs "
         "en, pt)",
     ),
+    (
+        "reopen_within_seconds: 1800\n",
+        "reopen_within_seconds: 1800\nintents: []\n",
+        "rules.yaml:159:1 intents: defined twice (first at line 8); the second would replace the first",
+    ),
+    (
+        '{any: ["obrigado", "obrigada",',
+        '{any: ["obrigado"], any: ["obrigada",',
+        "rules.yaml:61:32 intents[5].match.any: defined twice (first at line 61); the second would replace the "
+        "first",
+    ),
 ]
 
 
@@ -254,6 +265,20 @@ def test_a_broken_golden_file_names_each_problem_where_it_is(tmp_path, capsys):
     assert main(["rules", "test", str(tmp_path / "nope.yaml")]) == 2
     assert (
         capsys.readouterr().err.splitlines()[-1].endswith("nope.yaml: cannot read: No such file or directory")
+    )
+
+
+def test_a_key_given_twice_in_a_golden_file_is_named_too(tmp_path, capsys):
+    golden = tmp_path / "golden.yaml"
+    golden.write_text(
+        f"rules: {SHIPPED}\nat: 2026-11-23T10:00:00-03:00\nconversations:\n"
+        "  - name: hello\n    turns:\n      - say: oi\n        expect: {intent: greeting}\n"
+        "        say: ola\n"
+    )
+    assert main(["rules", "test", str(golden)]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "golden.yaml:8:9 conversations[0].turns[0].say: defined twice (first at line 6); the second would "
+        "replace the first"
     )
 
 
