@@ -18,18 +18,35 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from handover.rules.matching import within_one_edit
 from handover.rules.model import TEMPLATE_PLACEHOLDER, Escalate, Rules
 
 Loc = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
 
-REQUIRED_MESSAGES = {
-    "unrecognized": set(),
-    "queued": {"position", "wait"},
+# Every message the code says (rules/bot.py, announce.py, transfers.py) and the variables it is given. A
+# name not here is never said: `outside_hour` would leave customers outside hours with nothing.
+MESSAGES: dict[str, set[str]] = {
+    "unrecognized": {"name"},
+    "non_text": {"name"},  # an image, audio... that no escalation rule takes
+    "queued": {"name", "position", "wait"},
+    "outside_hours": {"name", "reopens"},  # the queue's hours say `outside: wait`
+    "leave_details": {"name", "reopens"},  # the queue's hours say `outside: leave_details`
+    "queue_update": {"position", "wait"},
+    "identity_verified": {"name"},
+    "identity_retry": {"name"},
+    "transferred": {"to", "reason"},
+    "transferred_to_person": {"to", "reason"},  # a warm transfer: {to} is the agent's name
 }
-UNKNOWN_KEY = "unknown key"
-MESSAGE_VARIABLES = {"name", "position", "wait", "reopens", "to", "reason"}
+REQUIRED_MESSAGES = ["unrecognized", "queued"]
 INTENT_VARIABLES = {"name"}
+
+
+class AtKey(str):
+    """A message about a key itself (unknown, misspelt): shown at the key, not at its value."""
+
+
+UNKNOWN_KEY = AtKey("unknown key")
 
 
 @dataclass(frozen=True)
@@ -269,7 +286,7 @@ class Positions:
         node = self.root
         for index, part in enumerate(loc):
             # an unknown key is best shown at the key itself; anything else at its value
-            at_key = message == UNKNOWN_KEY and index == len(loc) - 1
+            at_key = isinstance(message, AtKey) and index == len(loc) - 1
             child = _child(node, part, at_key) if node is not None else None
             if child is None:
                 break
@@ -368,15 +385,15 @@ def check_references(rules: Rules, left_out: LeftOut | None = None) -> Iterator[
                 yield ("identity", "ask", asked), f"question for {asked!r}, which is not in identity.fields"
             yield from _texts(texts, ("identity", "ask", asked), languages, INTENT_VARIABLES)
         yield from queue_ref(("identity", "failed"), rules.identity.failed)
-    for name, variables in REQUIRED_MESSAGES.items():
+    for name in REQUIRED_MESSAGES:
         if name not in rules.messages and name not in left_out.named("messages"):
-            yield (
-                ("messages",),
-                f"missing message {name!r}"
-                + (f" (may use {{{'}, {'.join(sorted(variables))}}})" if variables else ""),
-            )
+            variables = ", ".join("{" + v + "}" for v in sorted(MESSAGES[name]))
+            yield ("messages",), f"missing message {name!r} (may use {variables})"
     for name, texts in rules.messages.items():
-        yield from _texts(texts, ("messages", name), languages, MESSAGE_VARIABLES)
+        if name not in MESSAGES:
+            yield ("messages", name), _unknown_message(name)
+            continue
+        yield from _texts(texts, ("messages", name), languages, MESSAGES[name])
     if rules.csat is not None:
         yield from _texts(rules.csat.question, ("csat", "question"), languages, INTENT_VARIABLES)
         yield from _texts(rules.csat.thanks, ("csat", "thanks"), languages, INTENT_VARIABLES)
@@ -421,6 +438,13 @@ def _texts(
         for unknown in sorted(fields - variables):
             known = ", ".join("{" + v + "}" for v in sorted(variables)) or "none"
             yield (*loc, language), f"unknown variable {{{unknown}}} (known here: {known})"
+
+
+def _unknown_message(name: str) -> AtKey:
+    close = [known for known in MESSAGES if within_one_edit(name, known)]
+    if close:
+        return AtKey(f"unknown message {name!r}; did you mean {close[0]!r}?")
+    return AtKey(f"unknown message {name!r} (known: {', '.join(sorted(MESSAGES))})")
 
 
 def _duplicates(names: list[str], section: str, what: str) -> Iterator[tuple[Loc, str]]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
-from handover.rules.loader import RulesError, Unreadable, load_rules, parse_rules
+from handover.rules.loader import MESSAGES, RulesError, Unreadable, load_rules, parse_rules
 
 SHIPPED = Path(__file__).resolve().parents[2] / "config" / "rules.yaml"
 BASE = SHIPPED.read_text()
@@ -118,6 +118,23 @@ BROKEN = [
         "rules.yaml:61:32 intents[5].match.any: defined twice (first at line 61); the second would replace the "
         "first",
     ),
+    (
+        "  outside_hours:\n",
+        "  outside_hour:\n",
+        "rules.yaml:131:3 messages.outside_hour: unknown message 'outside_hour'; did you mean 'outside_hours'?",
+    ),
+    (
+        "  identity_retry:\n",
+        "  try_again:\n",
+        "rules.yaml:149:3 messages.try_again: unknown message 'try_again' (known: identity_retry, "
+        "identity_verified, leave_details, non_text, outside_hours, queue_update, queued, transferred, "
+        "transferred_to_person, unrecognized)",
+    ),
+    (
+        '"Atualizando: você',
+        '"Atualizando, {name}: você',
+        "rules.yaml:138:9 messages.queue_update.pt: unknown variable {name} (known here: {position}, {wait})",
+    ),
 ]
 
 
@@ -127,6 +144,10 @@ def test_each_mistake_is_named_where_it_is(old, new, error):
     with pytest.raises(RulesError) as caught:
         parse_rules(BASE.replace(old, new, 1), "config/rules.yaml")
     assert str(caught.value) == error
+
+
+def test_the_shipped_rules_give_every_message_the_code_says():
+    assert sorted(load_rules(SHIPPED).rules.messages) == sorted(MESSAGES)
 
 
 def test_templates_count_their_parameters_and_render_them():
