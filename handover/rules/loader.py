@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from handover.rules.matching import within_one_edit
-from handover.rules.model import TEMPLATE_PLACEHOLDER, Escalate, Rules
+from handover.rules.matching import tokens, within_one_edit
+from handover.rules.model import TEMPLATE_PLACEHOLDER, Escalate, Match, Rules, When
 
 Loc = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
@@ -336,6 +336,7 @@ def check_references(rules: Rules, left_out: LeftOut | None = None) -> Iterator[
 
     for i, intent in enumerate(rules.intents):
         at: Loc = ("intents", i)
+        yield from _match_lists(intent.match, (*at, "match"))
         slots = {s.name for s in intent.collect}
         yield from _texts(intent.reply, (*at, "reply"), languages, INTENT_VARIABLES | slots)
         for b, button in enumerate(intent.buttons):
@@ -355,6 +356,7 @@ def check_references(rules: Rules, left_out: LeftOut | None = None) -> Iterator[
         if intent.requires_identity and rules.identity is None and "identity" not in left_out.sections:
             yield (*at, "requires_identity"), "needs an identity section to verify customers"
     for t, trigger in enumerate(rules.escalation):
+        yield from _when_lists(trigger.when, ("escalation", t, "when"))
         yield from queue_ref(("escalation", t, "then"), trigger.then)
         for name in trigger.when.intents or []:
             if name not in known_intents:
@@ -438,6 +440,30 @@ def _texts(
         for unknown in sorted(fields - variables):
             known = ", ".join("{" + v + "}" for v in sorted(variables)) or "none"
             yield (*loc, language), f"unknown variable {{{unknown}}} (known here: {known})"
+
+
+def _match_lists(match: Match, at: Loc) -> Iterator[tuple[Loc, str]]:
+    yield from _wordless(match.any, (*at, "any"))
+    yield from _wordless(match.all, (*at, "all"))
+    if not (match.any or match.all or match.regex or match.buttons):  # the lists given are all empty
+        for name in ("any", "all", "regex", "buttons"):
+            if name in match.model_fields_set:
+                yield (*at, name), "an empty list matches nothing"
+
+
+def _when_lists(when: When, at: Loc) -> Iterator[tuple[Loc, str]]:
+    yield from _wordless(when.keywords or [], (*at, "keywords"))
+    # every condition must hold, and an empty list holds for no message
+    for name in ("keywords", "media", "intents", "customer_tags"):
+        if getattr(when, name) == []:
+            yield (*at, name), "an empty list matches nothing: this trigger can never fire"
+
+
+def _wordless(keywords: list[str], at: Loc) -> Iterator[tuple[Loc, str]]:
+    """Keywords that normalise to no words ('!!', '  ', an emoji): matching compares words, so never."""
+    for k, keyword in enumerate(keywords):
+        if not tokens(keyword):
+            yield (*at, k), f"keyword {keyword!r} has no letters or digits: it can never match"
 
 
 def _unknown_message(name: str) -> AtKey:

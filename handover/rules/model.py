@@ -51,7 +51,9 @@ class Match(_Strict):
 
     @model_validator(mode="after")
     def _something(self) -> Match:
-        if not (self.any or self.all or self.regex or self.buttons):
+        given = self.model_fields_set & {"any", "all", "regex", "buttons"}
+        # a list given empty (`any: []`) is named by the loader, at the list itself
+        if not (self.any or self.all or self.regex or self.buttons) and not given:
             raise ValueError("give at least one of any, all, regex, buttons")
         return self
 

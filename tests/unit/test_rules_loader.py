@@ -135,6 +135,27 @@ BROKEN = [
         '"Atualizando, {name}: você',
         "rules.yaml:138:9 messages.queue_update.pt: unknown variable {name} (known here: {position}, {wait})",
     ),
+    (
+        '"bom dia"',
+        '"!!"',
+        "rules.yaml:11:39 intents[0].match.any[3]: keyword '!!' has no letters or digits: it can never match",
+    ),
+    (
+        '{keywords: ["procon",',
+        '{keywords: ["  ",',
+        "rules.yaml:66:23 escalation[0].when.keywords[0]: keyword '  ' has no letters or digits: it can never "
+        "match",
+    ),
+    (
+        'match: {any: ["obrigado", "obrigada", "valeu", "thanks", "thank you"]}',
+        "match: {any: []}",
+        "rules.yaml:61:18 intents[5].match.any: an empty list matches nothing",
+    ),
+    (
+        'when: {keywords: ["procon", "advogado", "processo", "cancelar", "reclame aqui", "lawyer", "cancel"]}',
+        "when: {keywords: []}",
+        "rules.yaml:66:22 escalation[0].when.keywords: an empty list matches nothing: this trigger can never fire",
+    ),
 ]
 
 
