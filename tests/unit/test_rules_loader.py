@@ -58,6 +58,12 @@ BROKEN = [
         "rules.yaml:92:11 business_hours.store.days: sat: '9h-13h' is not HH:MM-HH:MM",
     ),
     (
+        'sat: "09:00-13:00"',
+        'sat: "09:00-09:00"',
+        "rules.yaml:92:11 business_hours.store.days: sat: '09:00-09:00' never opens (it closes when it opens); "
+        "for the whole day write 00:00-24:00",
+    ),
+    (
         "default_language: pt",
         "default_language: es",
         "rules.yaml:6:19 default_language: 'es' is not one of languages ['en', 'pt']",
