@@ -2,6 +2,8 @@
 
 Every problem names the file, line, column and key path, e.g.
 `rules.yaml:42:7 escalation[2].then.queue: unknown queue 'biling' (known: billing, general)`.
+Warnings (`...: warning: no intent handles button 'x'`) name what is likely a mistake but may be meant;
+they never refuse a file.
 """
 
 from __future__ import annotations
@@ -56,18 +58,22 @@ class Problem:
     column: int
     loc: Loc
     message: str
+    warning: bool = False
 
     def __str__(self) -> str:
+        message = f"warning: {self.message}" if self.warning else self.message
         if self.line == 0:  # about the file as a whole (it cannot be read): no position to give
-            return f"{self.path}: {self.message}"
-        return f"{self.path}:{self.line}:{self.column} {format_loc(self.loc) or '(file)'}: {self.message}"
+            return f"{self.path}: {message}"
+        return f"{self.path}:{self.line}:{self.column} {format_loc(self.loc) or '(file)'}: {message}"
 
 
 class RulesError(Exception):
-    """A rules file that cannot be used; `problems` lists every one found, each with its position."""
+    """A rules file that cannot be used; `problems` lists every one found, each with its position, and
+    `warnings` what else looks wrong (shown after the problems; only found once the schema holds)."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], warnings: list[Problem] | None = None) -> None:
         self.problems = problems
+        self.warnings = warnings or []
         super().__init__("\n".join(str(p) for p in problems))
 
 
@@ -80,6 +86,7 @@ class LoadedRules:
     rules: Rules
     version: str  # content hash: recorded on every decision the bot takes
     path: str
+    warnings: list[Problem] = field(default_factory=list)  # likely mistakes that do not refuse the file
 
 
 def read_text(path: str | Path) -> str:
@@ -111,7 +118,7 @@ def load_rules(path: str | Path) -> LoadedRules:
         if not directory.is_file():
             loc = ("identity", "directory", "file")
             problem = Positions(yaml.compose(text)).problem(path.name, loc, f"no such file: {directory}")
-            raise RulesError([problem])
+            raise RulesError([problem], loaded.warnings)
     return loaded
 
 
@@ -130,10 +137,11 @@ def parse_rules(text: str, path: str = "rules.yaml") -> LoadedRules:
         found += _references_despite(data, exc)
         raise RulesError([positions.problem(name, loc, message) for loc, message in found]) from exc
     problems = [positions.problem(name, loc, message) for loc, message in check_references(rules)]
+    warnings = [positions.problem(name, loc, message, warning=True) for loc, message in check_warnings(rules)]
     if problems:
-        raise RulesError(problems)
+        raise RulesError(problems, warnings)
     version = hashlib.sha256(text.encode()).hexdigest()[:12]
-    return LoadedRules(rules=rules, version=version, path=path)
+    return LoadedRules(rules=rules, version=version, path=path, warnings=warnings)
 
 
 def parse_yaml(text: str, name: str) -> tuple[Any, Positions]:
@@ -282,7 +290,7 @@ class Positions:
     def __init__(self, root: yaml.Node | None) -> None:
         self.root = root
 
-    def problem(self, path: str, loc: Loc, message: str) -> Problem:
+    def problem(self, path: str, loc: Loc, message: str, warning: bool = False) -> Problem:
         node = self.root
         for index, part in enumerate(loc):
             # an unknown key is best shown at the key itself; anything else at its value
@@ -293,7 +301,7 @@ class Positions:
             node = child
         mark = node.start_mark if node is not None else None
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        return Problem(path, line, column, loc, message)
+        return Problem(path, line, column, loc, message, warning)
 
 
 def _child(node: yaml.Node, part: str | int, at_key: bool) -> yaml.Node | None:
@@ -402,6 +410,40 @@ def check_references(rules: Rules, left_out: LeftOut | None = None) -> Iterator[
         for o, option in enumerate(rules.csat.options):
             yield from _texts(option.title, ("csat", "options", o, "title"), languages, set(), limit=20)
     yield from _templates(rules)
+
+
+def check_warnings(rules: Rules) -> Iterator[tuple[Loc, str]]:
+    """What is most likely a mistake but may be meant: the file is still accepted."""
+    yield from _unhandled_buttons(rules)
+    yield from _unchosen_queues(rules)
+
+
+def _unhandled_buttons(rules: Rules) -> Iterator[tuple[Loc, str]]:
+    """Buttons and list rows no intent lists in `match.buttons`: a customer who taps one gets whatever its
+    title happens to match as text, often 'sorry, I didn't get that'. (CSAT options are the survey's.)"""
+    handled = {button for intent in rules.intents for button in intent.match.buttons}
+    for i, intent in enumerate(rules.intents):
+        rows = intent.choices.rows if intent.choices is not None else []
+        offered: list[tuple[Loc, str, str]] = [
+            (("buttons", b), "button", x.id) for b, x in enumerate(intent.buttons)
+        ]
+        offered += [(("list", "rows", r), "list row", x.id) for r, x in enumerate(rows)]
+        for where, what, id_ in offered:
+            if id_ not in handled:
+                yield ("intents", i, *where, "id"), f"no intent handles {what} {id_!r} (match.buttons)"
+
+
+def _unchosen_queues(rules: Rules) -> Iterator[tuple[Loc, str]]:
+    """Queues the bot never sends a conversation to; agents may still transfer one there by hand."""
+    chosen = {intent.escalate.queue for intent in rules.intents if intent.escalate is not None}
+    chosen |= {trigger.then.queue for trigger in rules.escalation}
+    if rules.identity is not None:
+        chosen.add(rules.identity.failed.queue)
+    if rules.transfers.senior_queue is not None:  # the senior lane: repeated transfers go there by rule
+        chosen.add(rules.transfers.senior_queue)
+    for name in rules.queues:
+        if name not in chosen:
+            yield ("queues", name), AtKey(f"queue {name!r} is never chosen by the bot (only by transfers)")
 
 
 def _templates(rules: Rules) -> Iterator[tuple[Loc, str]]:
