@@ -239,20 +239,28 @@ def rules_command(settings: Settings, args: argparse.Namespace) -> int:
     try:
         loaded = load_rules(path)
     except RulesError as exc:
-        print(exc, file=sys.stderr)
+        for problem in [*exc.problems, *exc.warnings]:
+            print(problem, file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, Unreadable) else EXIT_PROBLEMS
+    for warning in loaded.warnings:  # likely mistakes, but the file is usable: they never fail the check
+        print(warning, file=sys.stderr)
+    warned = f"; {plural(len(loaded.warnings), 'warning')}" if loaded.warnings else ""
     if args.rules_command == "reload":
         # Every process checks the file's modification time every few seconds and loads it if it
         # changed; touching it after a successful check is what makes them all pick it up now.
         os.utime(path)
-        print(f"{path}: ok (version {loaded.version}); every process loads it within a few seconds")
+        print(f"{path}: ok (version {loaded.version}{warned}); every process loads it within a few seconds")
         return 0
     rules = loaded.rules
     print(
         f"{path}: ok (version {loaded.version}; {len(rules.intents)} intents, {len(rules.escalation)} "
-        f"escalation rules, {len(rules.queues)} queues)"
+        f"escalation rules, {len(rules.queues)} queues){warned}"
     )
     return 0
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def agents_command(settings: Settings, args: argparse.Namespace) -> int:

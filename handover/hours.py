@@ -27,7 +27,8 @@ _LATER = {"pt": "{day} às {t}", "en": "{day} at {t}"}
 
 
 def spans(hours: Hours) -> dict[int, tuple[time, time]]:
-    """Weekday (0 = Monday) -> opening and closing time; a specific day overrides its group."""
+    """Weekday (0 = Monday) -> opening and closing time; a specific day overrides its group. A closing time
+    at or before the opening one (22:00-06:00, 18:00-00:00) is the next morning's."""
     result: dict[int, tuple[time, time]] = {}
     for key in sorted(hours.days, key=lambda k: k in _GROUPS, reverse=True):  # groups first, days override
         start, end = hours.days[key].split("-")
@@ -38,11 +39,21 @@ def spans(hours: Hours) -> dict[int, tuple[time, time]]:
 
 
 def is_open(hours: Hours | None, now: float) -> bool:
+    """Open now: today's span has begun and not ended, or yesterday's overnight span has not ended yet."""
     if hours is None:
         return True
     local = datetime.fromtimestamp(now, ZoneInfo(hours.timezone))
-    span = spans(hours).get(local.weekday())
-    return span is not None and span[0] <= local.time() < span[1]
+    table, at = spans(hours), local.time()
+    today = table.get(local.weekday())
+    if today is not None and today[0] <= at and (at < today[1] or _overnight(today)):
+        return True
+    yesterday = table.get((local.weekday() - 1) % 7)
+    return yesterday is not None and _overnight(yesterday) and at < yesterday[1]
+
+
+def _overnight(span: tuple[time, time]) -> bool:
+    """A span that closes after midnight, on the day after the one it is listed under."""
+    return span[1] <= span[0]
 
 
 def next_opening(hours: Hours, now: float) -> datetime | None:

@@ -29,6 +29,7 @@ class RulesHolder:
         self._checked = clock()
         self.last_error: RulesError | None = None
         log.info("rules_loaded", version=self._current.version, path=str(self.path))
+        _log_warnings(self._current)
 
     def __call__(self) -> LoadedRules:
         if self.clock() - self._checked >= self.check_every:
@@ -58,6 +59,7 @@ class RulesHolder:
             self.last_error = None
             if loaded.version != self._current.version:
                 log.info("rules_reloaded", version=loaded.version, previous=self._current.version)
+                _log_warnings(loaded)
             self._current = loaded
             return loaded
 
@@ -67,6 +69,17 @@ class RulesHolder:
         except OSError:
             return (0.0, -1)
         return (stat.st_mtime, stat.st_size)
+
+
+def _log_warnings(loaded: LoadedRules) -> None:
+    """Once per rules version: likely mistakes that did not stop the file (`rules check` lists them)."""
+    if loaded.warnings:
+        log.warning(
+            "rules_warnings",
+            version=loaded.version,
+            path=loaded.path,
+            warnings=[str(w) for w in loaded.warnings][:20],
+        )
 
 
 def _unexpected(path: Path, exc: Exception) -> RulesError:

@@ -2,6 +2,8 @@
 
 Every problem names the file, line, column and key path, e.g.
 `rules.yaml:42:7 escalation[2].then.queue: unknown queue 'biling' (known: billing, general)`.
+Warnings (`...: warning: no intent handles button 'x'`) name what is likely a mistake but may be meant;
+they never refuse a file.
 """
 
 from __future__ import annotations
@@ -18,18 +20,35 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from handover.rules.model import TEMPLATE_PLACEHOLDER, Escalate, Rules
+from handover.rules.matching import tokens, within_one_edit
+from handover.rules.model import TEMPLATE_PLACEHOLDER, Escalate, Match, Rules, When
 
 Loc = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
 
-REQUIRED_MESSAGES = {
-    "unrecognized": set(),
-    "queued": {"position", "wait"},
+# Every message the code says (rules/bot.py, announce.py, transfers.py) and the variables it is given. A
+# name not here is never said: `outside_hour` would leave customers outside hours with nothing.
+MESSAGES: dict[str, set[str]] = {
+    "unrecognized": {"name"},
+    "non_text": {"name"},  # an image, audio... that no escalation rule takes
+    "queued": {"name", "position", "wait"},
+    "outside_hours": {"name", "reopens"},  # the queue's hours say `outside: wait`
+    "leave_details": {"name", "reopens"},  # the queue's hours say `outside: leave_details`
+    "queue_update": {"position", "wait"},
+    "identity_verified": {"name"},
+    "identity_retry": {"name"},
+    "transferred": {"to", "reason"},
+    "transferred_to_person": {"to", "reason"},  # a warm transfer: {to} is the agent's name
 }
-UNKNOWN_KEY = "unknown key"
-MESSAGE_VARIABLES = {"name", "position", "wait", "reopens", "to", "reason"}
+REQUIRED_MESSAGES = ["unrecognized", "queued"]
 INTENT_VARIABLES = {"name"}
+
+
+class AtKey(str):
+    """A message about a key itself (unknown, misspelt): shown at the key, not at its value."""
+
+
+UNKNOWN_KEY = AtKey("unknown key")
 
 
 @dataclass(frozen=True)
@@ -39,18 +58,22 @@ class Problem:
     column: int
     loc: Loc
     message: str
+    warning: bool = False
 
     def __str__(self) -> str:
+        message = f"warning: {self.message}" if self.warning else self.message
         if self.line == 0:  # about the file as a whole (it cannot be read): no position to give
-            return f"{self.path}: {self.message}"
-        return f"{self.path}:{self.line}:{self.column} {format_loc(self.loc) or '(file)'}: {self.message}"
+            return f"{self.path}: {message}"
+        return f"{self.path}:{self.line}:{self.column} {format_loc(self.loc) or '(file)'}: {message}"
 
 
 class RulesError(Exception):
-    """A rules file that cannot be used; `problems` lists every one found, each with its position."""
+    """A rules file that cannot be used; `problems` lists every one found, each with its position, and
+    `warnings` what else looks wrong (shown after the problems; only found once the schema holds)."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], warnings: list[Problem] | None = None) -> None:
         self.problems = problems
+        self.warnings = warnings or []
         super().__init__("\n".join(str(p) for p in problems))
 
 
@@ -63,6 +86,7 @@ class LoadedRules:
     rules: Rules
     version: str  # content hash: recorded on every decision the bot takes
     path: str
+    warnings: list[Problem] = field(default_factory=list)  # likely mistakes that do not refuse the file
 
 
 def read_text(path: str | Path) -> str:
@@ -94,7 +118,7 @@ def load_rules(path: str | Path) -> LoadedRules:
         if not directory.is_file():
             loc = ("identity", "directory", "file")
             problem = Positions(yaml.compose(text)).problem(path.name, loc, f"no such file: {directory}")
-            raise RulesError([problem])
+            raise RulesError([problem], loaded.warnings)
     return loaded
 
 
@@ -113,10 +137,11 @@ def parse_rules(text: str, path: str = "rules.yaml") -> LoadedRules:
         found += _references_despite(data, exc)
         raise RulesError([positions.problem(name, loc, message) for loc, message in found]) from exc
     problems = [positions.problem(name, loc, message) for loc, message in check_references(rules)]
+    warnings = [positions.problem(name, loc, message, warning=True) for loc, message in check_warnings(rules)]
     if problems:
-        raise RulesError(problems)
+        raise RulesError(problems, warnings)
     version = hashlib.sha256(text.encode()).hexdigest()[:12]
-    return LoadedRules(rules=rules, version=version, path=path)
+    return LoadedRules(rules=rules, version=version, path=path, warnings=warnings)
 
 
 def parse_yaml(text: str, name: str) -> tuple[Any, Positions]:
@@ -130,7 +155,42 @@ def parse_yaml(text: str, name: str) -> tuple[Any, Positions]:
         raise RulesError(
             [Problem(name, line, column, (), f"not valid YAML: {getattr(exc, 'problem', exc)}")]
         ) from exc
+    twice = duplicate_keys(node, name)
+    if twice:  # the data holds only the last of each; checking it would report on what ops did not mean
+        raise RulesError(twice)
     return data, Positions(node)
+
+
+def duplicate_keys(root: yaml.Node | None, name: str) -> list[Problem]:
+    """Keys given twice in one mapping, each at its second occurrence. YAML keeps the last one without a
+    word, so a second `intents:` at the end of a file would silently replace the whole list."""
+    found: list[Problem] = []
+    seen: set[int] = set()  # anchors and aliases share nodes, and may even nest one in itself
+
+    def walk(node: yaml.Node, loc: Loc) -> None:
+        if id(node) in seen:
+            return
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                walk(item, (*loc, index))
+        if not isinstance(node, yaml.MappingNode):
+            return
+        first: dict[tuple[str, str], yaml.Node] = {}
+        for key, value in node.value:
+            if not isinstance(key, yaml.ScalarNode):
+                continue
+            at = (*loc, key.value)
+            earlier = first.setdefault((key.tag, key.value), key)
+            if earlier is not key:
+                mark, line = key.start_mark, earlier.start_mark.line + 1
+                message = f"defined twice (first at line {line}); the second would replace the first"
+                found.append(Problem(name, mark.line + 1, mark.column + 1, at, message))
+            walk(value, at)
+
+    if root is not None:
+        walk(root, ())
+    return sorted(found, key=lambda p: (p.line, p.column))
 
 
 def load_model(path: str | Path, model: type[M]) -> M:
@@ -230,18 +290,18 @@ class Positions:
     def __init__(self, root: yaml.Node | None) -> None:
         self.root = root
 
-    def problem(self, path: str, loc: Loc, message: str) -> Problem:
+    def problem(self, path: str, loc: Loc, message: str, warning: bool = False) -> Problem:
         node = self.root
         for index, part in enumerate(loc):
             # an unknown key is best shown at the key itself; anything else at its value
-            at_key = message == UNKNOWN_KEY and index == len(loc) - 1
+            at_key = isinstance(message, AtKey) and index == len(loc) - 1
             child = _child(node, part, at_key) if node is not None else None
             if child is None:
                 break
             node = child
         mark = node.start_mark if node is not None else None
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        return Problem(path, line, column, loc, message)
+        return Problem(path, line, column, loc, message, warning)
 
 
 def _child(node: yaml.Node, part: str | int, at_key: bool) -> yaml.Node | None:
@@ -284,6 +344,7 @@ def check_references(rules: Rules, left_out: LeftOut | None = None) -> Iterator[
 
     for i, intent in enumerate(rules.intents):
         at: Loc = ("intents", i)
+        yield from _match_lists(intent.match, (*at, "match"))
         slots = {s.name for s in intent.collect}
         yield from _texts(intent.reply, (*at, "reply"), languages, INTENT_VARIABLES | slots)
         for b, button in enumerate(intent.buttons):
@@ -303,6 +364,7 @@ def check_references(rules: Rules, left_out: LeftOut | None = None) -> Iterator[
         if intent.requires_identity and rules.identity is None and "identity" not in left_out.sections:
             yield (*at, "requires_identity"), "needs an identity section to verify customers"
     for t, trigger in enumerate(rules.escalation):
+        yield from _when_lists(trigger.when, ("escalation", t, "when"))
         yield from queue_ref(("escalation", t, "then"), trigger.then)
         for name in trigger.when.intents or []:
             if name not in known_intents:
@@ -333,21 +395,55 @@ def check_references(rules: Rules, left_out: LeftOut | None = None) -> Iterator[
                 yield ("identity", "ask", asked), f"question for {asked!r}, which is not in identity.fields"
             yield from _texts(texts, ("identity", "ask", asked), languages, INTENT_VARIABLES)
         yield from queue_ref(("identity", "failed"), rules.identity.failed)
-    for name, variables in REQUIRED_MESSAGES.items():
+    for name in REQUIRED_MESSAGES:
         if name not in rules.messages and name not in left_out.named("messages"):
-            yield (
-                ("messages",),
-                f"missing message {name!r}"
-                + (f" (may use {{{'}, {'.join(sorted(variables))}}})" if variables else ""),
-            )
+            variables = ", ".join("{" + v + "}" for v in sorted(MESSAGES[name]))
+            yield ("messages",), f"missing message {name!r} (may use {variables})"
     for name, texts in rules.messages.items():
-        yield from _texts(texts, ("messages", name), languages, MESSAGE_VARIABLES)
+        if name not in MESSAGES:
+            yield ("messages", name), _unknown_message(name)
+            continue
+        yield from _texts(texts, ("messages", name), languages, MESSAGES[name])
     if rules.csat is not None:
         yield from _texts(rules.csat.question, ("csat", "question"), languages, INTENT_VARIABLES)
         yield from _texts(rules.csat.thanks, ("csat", "thanks"), languages, INTENT_VARIABLES)
         for o, option in enumerate(rules.csat.options):
             yield from _texts(option.title, ("csat", "options", o, "title"), languages, set(), limit=20)
     yield from _templates(rules)
+
+
+def check_warnings(rules: Rules) -> Iterator[tuple[Loc, str]]:
+    """What is most likely a mistake but may be meant: the file is still accepted."""
+    yield from _unhandled_buttons(rules)
+    yield from _unchosen_queues(rules)
+
+
+def _unhandled_buttons(rules: Rules) -> Iterator[tuple[Loc, str]]:
+    """Buttons and list rows no intent lists in `match.buttons`: a customer who taps one gets whatever its
+    title happens to match as text, often 'sorry, I didn't get that'. (CSAT options are the survey's.)"""
+    handled = {button for intent in rules.intents for button in intent.match.buttons}
+    for i, intent in enumerate(rules.intents):
+        rows = intent.choices.rows if intent.choices is not None else []
+        offered: list[tuple[Loc, str, str]] = [
+            (("buttons", b), "button", x.id) for b, x in enumerate(intent.buttons)
+        ]
+        offered += [(("list", "rows", r), "list row", x.id) for r, x in enumerate(rows)]
+        for where, what, id_ in offered:
+            if id_ not in handled:
+                yield ("intents", i, *where, "id"), f"no intent handles {what} {id_!r} (match.buttons)"
+
+
+def _unchosen_queues(rules: Rules) -> Iterator[tuple[Loc, str]]:
+    """Queues the bot never sends a conversation to; agents may still transfer one there by hand."""
+    chosen = {intent.escalate.queue for intent in rules.intents if intent.escalate is not None}
+    chosen |= {trigger.then.queue for trigger in rules.escalation}
+    if rules.identity is not None:
+        chosen.add(rules.identity.failed.queue)
+    if rules.transfers.senior_queue is not None:  # the senior lane: repeated transfers go there by rule
+        chosen.add(rules.transfers.senior_queue)
+    for name in rules.queues:
+        if name not in chosen:
+            yield ("queues", name), AtKey(f"queue {name!r} is never chosen by the bot (only by transfers)")
 
 
 def _templates(rules: Rules) -> Iterator[tuple[Loc, str]]:
@@ -386,6 +482,37 @@ def _texts(
         for unknown in sorted(fields - variables):
             known = ", ".join("{" + v + "}" for v in sorted(variables)) or "none"
             yield (*loc, language), f"unknown variable {{{unknown}}} (known here: {known})"
+
+
+def _match_lists(match: Match, at: Loc) -> Iterator[tuple[Loc, str]]:
+    yield from _wordless(match.any, (*at, "any"))
+    yield from _wordless(match.all, (*at, "all"))
+    if not (match.any or match.all or match.regex or match.buttons):  # the lists given are all empty
+        for name in ("any", "all", "regex", "buttons"):
+            if name in match.model_fields_set:
+                yield (*at, name), "an empty list matches nothing"
+
+
+def _when_lists(when: When, at: Loc) -> Iterator[tuple[Loc, str]]:
+    yield from _wordless(when.keywords or [], (*at, "keywords"))
+    # every condition must hold, and an empty list holds for no message
+    for name in ("keywords", "media", "intents", "customer_tags"):
+        if getattr(when, name) == []:
+            yield (*at, name), "an empty list matches nothing: this trigger can never fire"
+
+
+def _wordless(keywords: list[str], at: Loc) -> Iterator[tuple[Loc, str]]:
+    """Keywords that normalise to no words ('!!', '  ', an emoji): matching compares words, so never."""
+    for k, keyword in enumerate(keywords):
+        if not tokens(keyword):
+            yield (*at, k), f"keyword {keyword!r} has no letters or digits: it can never match"
+
+
+def _unknown_message(name: str) -> AtKey:
+    close = [known for known in MESSAGES if within_one_edit(name, known)]
+    if close:
+        return AtKey(f"unknown message {name!r}; did you mean {close[0]!r}?")
+    return AtKey(f"unknown message {name!r} (known: {', '.join(sorted(MESSAGES))})")
 
 
 def _duplicates(names: list[str], section: str, what: str) -> Iterator[tuple[Loc, str]]:

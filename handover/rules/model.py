@@ -51,7 +51,9 @@ class Match(_Strict):
 
     @model_validator(mode="after")
     def _something(self) -> Match:
-        if not (self.any or self.all or self.regex or self.buttons):
+        given = self.model_fields_set & {"any", "all", "regex", "buttons"}
+        # a list given empty (`any: []`) is named by the loader, at the list itself
+        if not (self.any or self.all or self.regex or self.buttons) and not given:
             raise ValueError("give at least one of any, all, regex, buttons")
         return self
 
@@ -163,7 +165,8 @@ Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun", "mon-fri", "mon-s
 
 
 class Hours(_Strict):
-    """Opening hours in a time zone; days not listed are closed."""
+    """Opening hours in a time zone; days not listed are closed. A span past midnight (`fri: "22:00-06:00"`)
+    opens on the day it is listed under and closes the next morning."""
 
     timezone: str = "America/Sao_Paulo"
     days: dict[Day, str]
@@ -175,6 +178,10 @@ class Hours(_Strict):
         for day, span in days.items():
             if not _HOURS.match(span):
                 raise ValueError(f"{day}: {span!r} is not HH:MM-HH:MM")
+            start, end = span.split("-")
+            if start == end:  # not read as "all day": it could as well be a slip for 08:00-18:00
+                whole_day = "for the whole day write 00:00-24:00"
+                raise ValueError(f"{day}: {span!r} never opens (it closes when it opens); {whole_day}")
         return days
 
 

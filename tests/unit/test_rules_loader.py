@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
-from handover.rules.loader import RulesError, Unreadable, load_rules, parse_rules
+from handover.rules.loader import MESSAGES, RulesError, Unreadable, load_rules, parse_rules
 
 SHIPPED = Path(__file__).resolve().parents[2] / "config" / "rules.yaml"
 # the mistakes below are made in a frozen copy, so their positions do not move when the shipped file changes
@@ -57,6 +57,12 @@ BROKEN = [
         'sat: "09:00-13:00"',
         'sat: "9h-13h"',
         "rules.yaml:92:11 business_hours.store.days: sat: '9h-13h' is not HH:MM-HH:MM",
+    ),
+    (
+        'sat: "09:00-13:00"',
+        'sat: "09:00-09:00"',
+        "rules.yaml:92:11 business_hours.store.days: sat: '09:00-09:00' never opens (it closes when it opens); "
+        "for the whole day write 00:00-24:00",
     ),
     (
         "default_language: pt",
@@ -108,6 +114,55 @@ BROKEN = [
         "rules.yaml:165:7 templates.retomar_atendimento.description: missing the 'en' text (every text needs "
         "en, pt)",
     ),
+    (
+        "reopen_within_seconds: 1800\n",
+        "reopen_within_seconds: 1800\nintents: []\n",
+        "rules.yaml:159:1 intents: defined twice (first at line 8); the second would replace the first",
+    ),
+    (
+        '{any: ["obrigado", "obrigada",',
+        '{any: ["obrigado"], any: ["obrigada",',
+        "rules.yaml:61:32 intents[5].match.any: defined twice (first at line 61); the second would replace the "
+        "first",
+    ),
+    (
+        "  outside_hours:\n",
+        "  outside_hour:\n",
+        "rules.yaml:131:3 messages.outside_hour: unknown message 'outside_hour'; did you mean 'outside_hours'?",
+    ),
+    (
+        "  identity_retry:\n",
+        "  try_again:\n",
+        "rules.yaml:149:3 messages.try_again: unknown message 'try_again' (known: identity_retry, "
+        "identity_verified, leave_details, non_text, outside_hours, queue_update, queued, transferred, "
+        "transferred_to_person, unrecognized)",
+    ),
+    (
+        '"Atualizando: você',
+        '"Atualizando, {name}: você',
+        "rules.yaml:138:9 messages.queue_update.pt: unknown variable {name} (known here: {position}, {wait})",
+    ),
+    (
+        '"bom dia"',
+        '"!!"',
+        "rules.yaml:11:39 intents[0].match.any[3]: keyword '!!' has no letters or digits: it can never match",
+    ),
+    (
+        '{keywords: ["procon",',
+        '{keywords: ["  ",',
+        "rules.yaml:66:23 escalation[0].when.keywords[0]: keyword '  ' has no letters or digits: it can never "
+        "match",
+    ),
+    (
+        'match: {any: ["obrigado", "obrigada", "valeu", "thanks", "thank you"]}',
+        "match: {any: []}",
+        "rules.yaml:61:18 intents[5].match.any: an empty list matches nothing",
+    ),
+    (
+        'when: {keywords: ["procon", "advogado", "processo", "cancelar", "reclame aqui", "lawyer", "cancel"]}',
+        "when: {keywords: []}",
+        "rules.yaml:66:22 escalation[0].when.keywords: an empty list matches nothing: this trigger can never fire",
+    ),
 ]
 
 
@@ -117,6 +172,10 @@ def test_each_mistake_is_named_where_it_is(old, new, error):
     with pytest.raises(RulesError) as caught:
         parse_rules(BASE.replace(old, new, 1), "config/rules.yaml")
     assert str(caught.value) == error
+
+
+def test_the_shipped_rules_give_every_message_the_code_says():
+    assert sorted(load_rules(SHIPPED).rules.messages) == sorted(MESSAGES)
 
 
 def test_templates_count_their_parameters_and_render_them():
@@ -255,6 +314,20 @@ def test_a_broken_golden_file_names_each_problem_where_it_is(tmp_path, capsys):
     assert main(["rules", "test", str(tmp_path / "nope.yaml")]) == 2
     assert (
         capsys.readouterr().err.splitlines()[-1].endswith("nope.yaml: cannot read: No such file or directory")
+    )
+
+
+def test_a_key_given_twice_in_a_golden_file_is_named_too(tmp_path, capsys):
+    golden = tmp_path / "golden.yaml"
+    golden.write_text(
+        f"rules: {SHIPPED}\nat: 2026-11-23T10:00:00-03:00\nconversations:\n"
+        "  - name: hello\n    turns:\n      - say: oi\n        expect: {intent: greeting}\n"
+        "        say: ola\n"
+    )
+    assert main(["rules", "test", str(golden)]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "golden.yaml:8:9 conversations[0].turns[0].say: defined twice (first at line 6); the second would "
+        "replace the first"
     )
 
 

@@ -1,0 +1,140 @@
+"""Static checks of a rules file beyond its schema: keys given twice, unknown messages, keywords that can
+never match, hours that never open; and the warnings that do not refuse a file."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from structlog.testing import capture_logs
+
+from app.cli import main
+from handover.rules.holder import RulesHolder
+from handover.rules.loader import RulesError, load_rules, parse_rules, parse_yaml
+
+SHIPPED = Path(__file__).resolve().parents[2] / "config" / "rules.yaml"
+BASE = SHIPPED.read_text()
+
+
+def test_every_key_given_twice_is_named_in_file_order():
+    with pytest.raises(RulesError) as caught:
+        parse_yaml("a: 1\nb: {x: 1, x: 2}\na: 2\n", "rules.yaml")
+    assert [str(p) for p in caught.value.problems] == [
+        "rules.yaml:2:11 b.x: defined twice (first at line 2); the second would replace the first",
+        "rules.yaml:3:1 a: defined twice (first at line 1); the second would replace the first",
+    ]
+
+
+def test_anchors_merge_keys_and_an_alias_inside_itself_are_not_keys_given_twice():
+    """`<<: *base` then a key of base is YAML's way to override: not a mistake."""
+    data, _ = parse_yaml("base: &b {c: 1}\nd:\n  <<: *b\n  c: 2\ne: *b\n", "rules.yaml")
+    assert data == {"base": {"c": 1}, "d": {"c": 2}, "e": {"c": 1}}
+    data, _ = parse_yaml("a: &x [1, *x]\n", "rules.yaml")
+    assert data["a"][0] == 1
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(RulesError) as caught:
+        parse_rules(text, "rules.yaml")
+    return [str(p) for p in caught.value.problems]
+
+
+def test_a_keyword_of_punctuation_or_emoji_in_match_all_can_never_match():
+    text = BASE.replace('match: {any: ["obrigado",', 'match: {all: ["", "🙏"], any: ["obrigado",')
+    assert problems(text) == [
+        "rules.yaml:61:19 intents[5].match.all[0]: keyword '' has no letters or digits: it can never match",
+        "rules.yaml:61:23 intents[5].match.all[1]: keyword '🙏' has no letters or digits: it can never match",
+    ]
+
+
+def test_an_empty_list_beside_a_real_one_is_harmless_but_a_match_of_nothing_is_not():
+    """Any one list of `match` is enough, so `all: []` beside buttons is fine; with no list at all the
+    schema says what to give."""
+    assert parse_rules(BASE.replace("buttons: [menu_pedido]}", "buttons: [menu_pedido], all: []}"))
+    assert problems(
+        BASE.replace(
+            'match: {any: ["obrigado", "obrigada", "valeu", "thanks", "thank you"]}', "match: {typos: false}"
+        )
+    ) == ["rules.yaml:61:12 intents[5].match: give at least one of any, all, regex, buttons"]
+
+
+def test_an_empty_condition_list_stops_a_trigger_even_beside_others():
+    """A trigger's conditions must all hold: `media: []` next to `unrecognized_in_a_row` never fires."""
+    text = BASE.replace("when: {unrecognized_in_a_row: 2}", "when: {unrecognized_in_a_row: 2, media: []}")
+    assert problems(text) == [
+        "rules.yaml:75:45 escalation[3].when.media: an empty list matches nothing: this trigger can never fire"
+    ]
+
+
+def warnings(text: str) -> list[str]:
+    return [str(w) for w in parse_rules(text, "rules.yaml").warnings]
+
+
+def test_the_shipped_rules_have_no_warnings():
+    assert load_rules(SHIPPED).warnings == []
+
+
+def test_a_button_or_list_row_no_intent_handles_is_a_warning():
+    text = BASE.replace(
+        '- {id: menu_pedido, title: {pt: "Ver', '- {id: menu_pedidoo, title: {pt: "Ver'
+    ).replace("{id: menu_troca,", "{id: menu_trocas,")
+    assert warnings(text) == [
+        "rules.yaml:20:16 intents[0].list.rows[2].id: warning: no intent handles list row 'menu_trocas' "
+        "(match.buttons)",
+        "rules.yaml:57:14 intents[4].buttons[1].id: warning: no intent handles button 'menu_pedidoo' "
+        "(match.buttons)",
+    ]
+
+
+def test_csat_options_are_the_surveys_own_buttons():
+    assert warnings(BASE.replace("{id: csat_ok,", "{id: csat_okay,")) == []
+
+
+def test_a_queue_the_bot_never_chooses_is_a_warning_and_the_senior_lane_counts_as_chosen():
+    assert warnings(BASE.replace(", senior_queue: senior}", "}")) == [
+        "rules.yaml:85:3 queues.senior: warning: queue 'senior' is never chosen by the bot (only by transfers)"
+    ]
+    # identity.failed chooses a queue too
+    text = BASE.replace(
+        "{queue: general, reason: identity_not_verified}", "{queue: senior, reason: identity_not_verified}"
+    )
+    assert warnings(text.replace(", senior_queue: senior}", "}")) == []
+
+
+def test_rules_check_prints_warnings_after_the_problems_and_passes_with_warnings_only(tmp_path, capsys):
+    path = tmp_path / "rules.yaml"
+    shutil.copy(SHIPPED.parent / "customers.yaml", tmp_path / "customers.yaml")
+    path.write_text(BASE.replace(", senior_queue: senior}", "}"))
+    assert main(["rules", "check", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert err.splitlines() == [
+        "rules.yaml:85:3 queues.senior: warning: queue 'senior' is never chosen by the bot (only by transfers)"
+    ]
+    assert out.strip().endswith("4 queues); 1 warning")
+    path.write_text(path.read_text().replace("Olá, {name}!", "Olá, {nome}!"))
+    assert main(["rules", "check", str(path)]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "rules.yaml:13:11 intents[0].reply.pt: unknown variable {nome} (known here: {name})",
+        "rules.yaml:85:3 queues.senior: warning: queue 'senior' is never chosen by the bot (only by transfers)",
+    ]
+
+
+def test_a_process_logs_the_warnings_once_per_rules_version(tmp_path):
+    path = tmp_path / "rules.yaml"
+    shutil.copy(SHIPPED.parent / "customers.yaml", tmp_path / "customers.yaml")
+    path.write_text(BASE.replace(", senior_queue: senior}", "}"))
+    with capture_logs() as logs:
+        holder = RulesHolder(path, check_every=0)
+        holder()
+    [logged] = [e for e in logs if e["event"] == "rules_warnings"]
+    assert logged["log_level"] == "warning" and logged["version"] == holder().version
+    assert logged["warnings"] == [
+        "rules.yaml:85:3 queues.senior: warning: queue 'senior' is never chosen by the bot (only by transfers)"
+    ]
+    path.write_text(BASE)
+    os.utime(path, (path.stat().st_atime, path.stat().st_mtime + 10))
+    with capture_logs() as logs:
+        holder()
+    assert [e["event"] for e in logs] == ["rules_reloaded"]  # a clean file: nothing to warn about
