@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from handover.rules.matching import tokens, within_one_edit
+from handover.rules.lexicon import tokens, within_one_edit
 from handover.rules.model import TEMPLATE_PLACEHOLDER, Escalate, Match, Rules, When
 
 Loc = tuple[str | int, ...]

@@ -3,8 +3,8 @@
 A hit's score: a tapped button's id beats everything; then the longer the phrase the more specific, and
 within a length an exact word beats a word form, which beats a typo. An intent met more than once (two of
 its keywords, or one twice: at different places of the message) gains a little for each further place, so
-the topic a message keeps coming back to wins over a phrase said in passing. `all` sums its phrases; a regex counts as a two-word phrase. Weak
-intents (small talk) are ranked by the caller after every other.
+the topic a message keeps coming back to wins over a phrase said in passing. `all` sums its phrases; a
+regex counts as a two-word phrase. Weak intents (small talk) are ranked by the caller after every other.
 """
 
 from __future__ import annotations
