@@ -192,8 +192,9 @@ def _message(customer: CustomerRef, turn: Turn, index: int, now: float) -> Inbou
 
 def observed(conversation: Conversation, turn: BotTurn | None, default_language: str) -> dict[str, Any]:
     """What the bot did with a turn, in the terms of expectations (`Expect`)."""
-    if turn is None:
-        return {"silent": True}
+    language = conversation.bot.language or default_language  # the language it answers in
+    if turn is None:  # with a person now: the bot stays out of it, and nothing is a miss
+        return {"silent": True, "acknowledged": True, "language": language}
     decision = turn.decision
     awaiting = conversation.bot.awaiting
     observed: dict[str, Any] = {
@@ -203,11 +204,9 @@ def observed(conversation: Conversation, turn: BotTurn | None, default_language:
         "verified": conversation.identity is not None,
         "redacted": turn.redact is not None,
         "reply_contains": " | ".join(r.text or "" for r in turn.replies),
-        "language": conversation.bot.language or default_language,  # the language it answers in
-        # taken in stride: not a miss (nothing counts toward unrecognized_in_a_row) and no handover
-        "acknowledged": decision.action != "unrecognized"
-        and conversation.bot.unrecognized == 0
-        and turn.escalation is None,
+        "language": language,
+        # taken in stride: not a miss (it counts toward no unrecognized_in_a_row) and no handover
+        "acknowledged": decision.action != "unrecognized" and turn.escalation is None,
     }
     if decision.rule.startswith("intents."):
         observed["intent"] = decision.rule.split(".")[1]
