@@ -1,4 +1,5 @@
-"""`make bench`: ingestion vs a bare aiohttp handler, processing vs rq no-op jobs; prints ratios.
+"""`make bench`: ingestion vs a bare aiohttp handler, processing vs rq no-op jobs, the bot's matching vs
+tokenising a message; prints ratios.
 
 Everything runs here, on loopback, with servers started for the run: a redis-server, `handover serve`,
 `handover worker` processes, a bare aiohttp server and a fake Graph API answering after 100 ms.
@@ -18,6 +19,7 @@ import redis
 from rq import Queue
 
 from bench.load import closed_loop, open_loop
+from bench.matching import matching
 from handover import keys
 from tests.fakes.graph_server import FakeGraph
 from tests.support.processes import Process, is_up, wait_for
@@ -166,9 +168,13 @@ def main() -> None:
     cli = argparse.ArgumentParser(prog="python -m bench")
     cli.add_argument("--messages", type=int, default=10_000)
     cli.add_argument("--concurrency", type=int, default=32)
-    cli.add_argument("--only", choices=["ingestion", "processing"])
+    cli.add_argument("--only", choices=["ingestion", "processing", "matching"])
     args = cli.parse_args()
     LOGS.mkdir(parents=True, exist_ok=True)
+    if args.only in (None, "matching"):
+        matching()
+    if args.only == "matching":
+        return
     redis_server = RedisServer().start()
     try:
         if args.only in (None, "ingestion"):
