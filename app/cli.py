@@ -47,8 +47,9 @@ class Parser(argparse.ArgumentParser):
             if isinstance(action, argparse._SubParsersAction):
                 return f"unknown command {invalid[2]!r} (choose from {choices})"
             return f"{invalid[1]} must be one of {choices} (got {invalid[2]!r})"
-        if typed := re.match(r"argument (.+?): invalid int value: '(.*)'", message):
-            return f"{typed[1]} must be a whole number (got {typed[2]!r})"
+        if typed := re.match(r"argument (.+?): invalid (int|float) value: '(.*)'", message):
+            kind = "a whole number" if typed[2] == "int" else "a number"
+            return f"{typed[1]} must be {kind} (got {typed[3]!r})"
         if other := re.match(r"argument (.+?): (.*)", message):
             return f"{other[1]} {other[2]}"
         return message

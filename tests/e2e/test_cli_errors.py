@@ -68,7 +68,7 @@ CASES = [
     Case("no-command", [], ["handover: choose a command: serve, worker, rules, agents, packet"]),
     Case("unknown-command", ["frobnicate"], ["handover: unknown command 'frobnicate'"]),
     Case("unknown-option", ["worker", "--turbo"], ["handover worker: unknown argument --turbo"]),
-    Case("rules-no-subcommand", ["rules"], ["handover rules: choose a command: check, schema, test, reload"]),
+    Case("rules-no-subcommand", ["rules"], ["handover rules: choose a command: check, schema, test, eval, reload"]),
     Case("packet-extra", ["packet", "schema", "extra"], ["handover packet schema: unknown argument extra"]),
     # environment
     Case("env-port", ["serve"], ["HANDOVER_PORT: must be a whole number"], env={"HANDOVER_PORT": "http"}),
@@ -205,6 +205,19 @@ CASES = [
         "test-rules-missing",
         ["rules", "test", str(GOLDEN), "--rules", "nope.yaml"],
         ["nope.yaml: cannot read: No such file or directory"],
+    ),
+    Case("eval-missing", ["rules", "eval", "nope"], ["nope: cannot read: No such file or directory"]),
+    Case(
+        "eval-bad-corpus",
+        ["rules", "eval", "corpus.yaml"],
+        ["corpus.yaml:3:5 cases[0].say: required"],
+        exit=1,
+        files={"corpus.yaml": b"category: x\ncases:\n  - expect: {intent: greeting}\n"},
+    ),
+    Case(
+        "eval-min-word",
+        ["rules", "eval", "corpus.yaml", "--min", "most"],
+        ["handover rules eval: --min must be a number (got 'most')"],
     ),
     Case(
         "reload-other-file",
