@@ -142,4 +142,4 @@ def describe_wait(typical: float | None, position: int, sla_seconds: int | None,
         return words["unknown"]
     if seconds < 60:
         return words["soon"]
-    return "~" + words["minutes"].format(n=round(seconds / 60))
+    return str(words["minutes"].format(n=round(seconds / 60)))

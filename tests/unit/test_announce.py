@@ -70,7 +70,7 @@ async def test_updates_only_on_change_and_never_too_often(setup):
     await escalate(aclient, sync, processor, "5511000000001", 1)
     await escalate(aclient, sync, processor, "5511000000002", 2)
     assert bot_texts(store, "5511000000002") == [
-        "Vou te passar para um atendente. Você é o 2º da fila (cerca de ~4 min)."
+        "Vou te passar para um atendente. Você é o 2º da fila (espera estimada: 4 min)."
     ]
 
     assert announce_positions(store, RULES, 2, now=MONDAY_10H + 600) == 0  # nothing changed
@@ -78,11 +78,11 @@ async def test_updates_only_on_change_and_never_too_often(setup):
     assert announce_positions(store, RULES, 2, now=MONDAY_10H + 60) == 0  # changed, but told a minute ago
     assert announce_positions(store, RULES, 2, now=MONDAY_10H + 600) == 2
     assert (
-        bot_texts(store, "5511000000002")[-1] == "Atualizando: você agora é o 2º da fila (cerca de ~1 min)."
+        bot_texts(store, "5511000000002")[-1] == "Atualizando: você agora é o 2º da fila (espera estimada: 1 min)."
     )
     assert (
         bot_texts(store, "5511000000001")[-1]
-        == "Atualizando: você agora é o 1º da fila (cerca de menos de 1 minuto)."
+        == "Atualizando: você agora é o 1º da fila (espera estimada: menos de 1 minuto)."
     )
     assert announce_positions(store, RULES, 2, now=MONDAY_10H + 1200) == 0  # same estimate: silence
     # the update goes out like any reply

@@ -95,7 +95,7 @@ def test_asking_for_a_person_escalates_with_position_and_wait():
         "customer_asked",
         "intents.human_request",
     )
-    assert ana.reads(turn) == ["Vou te passar para um atendente. Você é o 3º da fila (cerca de ~4 min)."]
+    assert ana.reads(turn) == ["Vou te passar para um atendente. Você é o 3º da fila (espera estimada: 4 min)."]
 
 
 def test_menu_button_is_matched_by_its_id():
@@ -244,7 +244,7 @@ def test_a_long_bot_conversation_is_handed_over():
 
 @pytest.mark.parametrize(
     ("waiting", "typical", "said"),
-    [(0, 30.0, "menos de 1 minuto"), (4, 120.0, "~10 min"), (0, None, "~2 min")],
+    [(0, 30.0, "menos de 1 minuto"), (4, 120.0, "10 min"), (0, None, "2 min")],
 )
 def test_wait_estimates(waiting, typical, said):
     turn = Customer(queues=FakeQueues(waiting, typical)).says("atendente")
