@@ -208,7 +208,8 @@ def redacted(url: str) -> str:
 
 def checked_rules(path: str | Path, consequence: str = "nothing started") -> LoadedRules:
     """The rules a command needs; every problem printed and exit 2 if there is any."""
-    from handover.rules.loader import RulesError, load_rules
+    from handover.rules.loader import load_rules
+    from handover.rules.yamlfile import RulesError
 
     try:
         return load_rules(path)
@@ -220,8 +221,9 @@ def checked_rules(path: str | Path, consequence: str = "nothing started") -> Loa
 
 
 def rules_command(settings: Settings, args: argparse.Namespace) -> int:
-    from handover.rules.loader import RulesError, Unreadable, load_rules
+    from handover.rules.loader import load_rules
     from handover.rules.model import Rules
+    from handover.rules.yamlfile import RulesError, Unreadable
 
     if args.rules_command == "schema":
         print(json.dumps(Rules.model_json_schema(by_alias=True), indent=2, ensure_ascii=False))
@@ -331,7 +333,8 @@ def agent_to_add(settings: Settings, args: argparse.Namespace) -> tuple[str, lis
 def eval_command(settings: Settings, args: argparse.Namespace) -> int:
     from handover.rules.evaluation import evaluate, load_corpus, render
     from handover.rules.golden import GoldenFailure
-    from handover.rules.loader import RulesError, Unreadable, load_rules
+    from handover.rules.loader import load_rules
+    from handover.rules.yamlfile import RulesError, Unreadable
 
     try:
         loaded = load_rules(args.rules or settings.handover_rules)
@@ -350,7 +353,7 @@ def eval_command(settings: Settings, args: argparse.Namespace) -> int:
 
 def golden_command(path: str, rules: str | None) -> int:
     from handover.rules.golden import GoldenFailure, run_golden
-    from handover.rules.loader import Unreadable
+    from handover.rules.yamlfile import Unreadable
 
     try:
         checked, failures = run_golden(path, rules)

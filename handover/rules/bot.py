@@ -36,7 +36,6 @@ from handover.rules.turn import (
     QueueView,
     Turn,
     describe_wait,
-    hands_over_now,
     trigger_how,
 )
 
@@ -85,7 +84,7 @@ class RuleBot:
             return BotTurn(turn.decision("silent", "acknowledgements"))
         # A pending question takes the message as its answer, unless the customer asks for a person or
         # says something an escalation rule is watching for.
-        pending = state.awaiting is not None and not (intent is not None and hands_over_now(intent))
+        pending = state.awaiting is not None and not (intent is not None and intent.hands_over_now)
         if pending and self._trigger(compiled, turn, intent, 0) is None:
             return self._answer(compiled, turn)
         is_read = message.kind in READ

@@ -25,7 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from handover.message import CustomerRef
 from handover.rules.golden import Expect, GoldenFailure, Turn, _FixedQueues, holds, play
-from handover.rules.loader import LoadedRules, RulesError, Unreadable, load_model
+from handover.rules.loader import LoadedRules
+from handover.rules.yamlfile import RulesError, Unreadable, load_model
 
 # A weekday morning in São Paulo: every queue of the shipped rules is open.
 AT = datetime.fromisoformat("2026-11-23T10:00:00-03:00").timestamp()

@@ -16,15 +16,10 @@ from handover.conversation import Conversation, ConversationState
 from handover.message import CustomerRef, InboundKind, InboundMessage
 from handover.rules.bot import RuleBot
 from handover.rules.directory import RulesDirectory
-from handover.rules.loader import (
-    LoadedRules,
-    RulesError,
-    Unreadable,
-    load_model,
-    load_rules,
-)
+from handover.rules.loader import LoadedRules, load_rules
 from handover.rules.model import Priority
 from handover.rules.turn import QueueView
+from handover.rules.yamlfile import RulesError, Unreadable, load_model
 
 
 class _Strict(BaseModel):

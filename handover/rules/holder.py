@@ -9,7 +9,8 @@ from pathlib import Path
 
 import structlog
 
-from handover.rules.loader import LoadedRules, Problem, RulesError, load_rules
+from handover.rules.loader import LoadedRules, load_rules
+from handover.rules.yamlfile import Problem, RulesError
 
 log = structlog.get_logger(__name__)
 

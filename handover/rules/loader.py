@@ -15,16 +15,24 @@ import string
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from handover.rules.lexicon import tokens, within_one_edit
+from handover.rules.lint import check_warnings
 from handover.rules.model import TEMPLATE_PLACEHOLDER, Escalate, Match, Rules, When
-
-Loc = tuple[str | int, ...]
-M = TypeVar("M", bound=BaseModel)
+from handover.rules.yamlfile import (
+    AtKey,
+    Loc,
+    Positions,
+    Problem,
+    RulesError,
+    parse_yaml,
+    problem_message,
+    read_text,
+)
 
 # Every message the code says (rules/bot.py, announce.py, transfers.py) and the variables it is given. A
 # name not here is never said: `outside_hour` would leave customers outside hours with nothing.
@@ -44,67 +52,12 @@ REQUIRED_MESSAGES = ["unrecognized", "queued"]
 INTENT_VARIABLES = {"name"}
 
 
-class AtKey(str):
-    """A message about a key itself (unknown, misspelt): shown at the key, not at its value."""
-
-
-UNKNOWN_KEY = AtKey("unknown key")
-
-
-@dataclass(frozen=True)
-class Problem:
-    path: str
-    line: int
-    column: int
-    loc: Loc
-    message: str
-    warning: bool = False
-
-    def __str__(self) -> str:
-        message = f"warning: {self.message}" if self.warning else self.message
-        if self.line == 0:  # about the file as a whole (it cannot be read): no position to give
-            return f"{self.path}: {message}"
-        return f"{self.path}:{self.line}:{self.column} {format_loc(self.loc) or '(file)'}: {message}"
-
-
-class RulesError(Exception):
-    """A rules file that cannot be used; `problems` lists every one found, each with its position, and
-    `warnings` what else looks wrong (shown after the problems; only found once the schema holds)."""
-
-    def __init__(self, problems: list[Problem], warnings: list[Problem] | None = None) -> None:
-        self.problems = problems
-        self.warnings = warnings or []
-        super().__init__("\n".join(str(p) for p in problems))
-
-
-class Unreadable(RulesError):
-    """The file is not there, is a directory, or may not be read: nothing in it could be checked."""
-
-
 @dataclass(frozen=True)
 class LoadedRules:
     rules: Rules
     version: str  # content hash: recorded on every decision the bot takes
     path: str
     warnings: list[Problem] = field(default_factory=list)  # likely mistakes that do not refuse the file
-
-
-def read_text(path: str | Path) -> str:
-    """A YAML file ops wrote, as text; Unreadable if it cannot be read, RulesError if it is not UTF-8."""
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        why = "it is a directory, not a file" if isinstance(exc, IsADirectoryError) else exc.strerror or exc
-        raise Unreadable([Problem(str(path), 0, 0, (), f"cannot read: {why}")]) from exc
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        before = raw[: exc.start]
-        line = before.count(b"\n") + 1
-        column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", errors="replace")) + 1
-        where = f"byte 0x{raw[exc.start]:02x} at line {line}, col {column}"
-        raise RulesError([Problem(str(path), 0, 0, (), f"not UTF-8 ({where}); save it as UTF-8")]) from exc
 
 
 def load_rules(path: str | Path) -> LoadedRules:
@@ -142,76 +95,6 @@ def parse_rules(text: str, path: str = "rules.yaml") -> LoadedRules:
         raise RulesError(problems, warnings)
     version = hashlib.sha256(text.encode()).hexdigest()[:12]
     return LoadedRules(rules=rules, version=version, path=path, warnings=warnings)
-
-
-def parse_yaml(text: str, name: str) -> tuple[Any, Positions]:
-    """The data of a YAML document and where each of its keys stands; RulesError if it is not YAML."""
-    try:
-        data = yaml.safe_load(text)
-        node = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise RulesError(
-            [Problem(name, line, column, (), f"not valid YAML: {getattr(exc, 'problem', exc)}")]
-        ) from exc
-    twice = duplicate_keys(node, name)
-    if twice:  # the data holds only the last of each; checking it would report on what ops did not mean
-        raise RulesError(twice)
-    return data, Positions(node)
-
-
-def duplicate_keys(root: yaml.Node | None, name: str) -> list[Problem]:
-    """Keys given twice in one mapping, each at its second occurrence. YAML keeps the last one without a
-    word, so a second `intents:` at the end of a file would silently replace the whole list."""
-    found: list[Problem] = []
-    seen: set[int] = set()  # anchors and aliases share nodes, and may even nest one in itself
-
-    def walk(node: yaml.Node, loc: Loc) -> None:
-        if id(node) in seen:
-            return
-        seen.add(id(node))
-        if isinstance(node, yaml.SequenceNode):
-            for index, item in enumerate(node.value):
-                walk(item, (*loc, index))
-        if not isinstance(node, yaml.MappingNode):
-            return
-        first: dict[tuple[str, str], yaml.Node] = {}
-        for key, value in node.value:
-            if not isinstance(key, yaml.ScalarNode):
-                continue
-            at = (*loc, key.value)
-            earlier = first.setdefault((key.tag, key.value), key)
-            if earlier is not key:
-                mark, line = key.start_mark, earlier.start_mark.line + 1
-                message = f"defined twice (first at line {line}); the second would replace the first"
-                found.append(Problem(name, mark.line + 1, mark.column + 1, at, message))
-            walk(value, at)
-
-    if root is not None:
-        walk(root, ())
-    return sorted(found, key=lambda p: (p.line, p.column))
-
-
-def load_model(path: str | Path, model: type[M]) -> M:
-    """A YAML file ops wrote, validated as `model`; Unreadable, or RulesError naming every problem where
-    it is (for files other than the rules: golden conversations, the evaluation corpus)."""
-    path = Path(path)
-    data, positions = parse_yaml(read_text(path), path.name)
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        problems = [positions.problem(path.name, tuple(e["loc"]), problem_message(e)) for e in exc.errors()]
-        raise RulesError(problems) from exc
-
-
-def problem_message(error: Any) -> str:
-    """A pydantic error's message, as ops read it."""
-    if error["type"] == "extra_forbidden":
-        return UNKNOWN_KEY
-    if error["type"] == "missing":
-        return "required"
-    return str(error["msg"]).removeprefix("Value error, ")
 
 
 FOUNDATIONS = {"version", "languages", "default_language"}  # every other check is made against these
@@ -282,45 +165,6 @@ def _leave_out(data: dict[str, Any], loc: Loc, left_out: LeftOut) -> bool:
         left_out.names.setdefault(section, set()).add(str(item))
         return True
     return isinstance(value, dict) and str(item) in left_out.named(section)
-
-
-class Positions:
-    """Line and column of every key path in a YAML document."""
-
-    def __init__(self, root: yaml.Node | None) -> None:
-        self.root = root
-
-    def problem(self, path: str, loc: Loc, message: str, warning: bool = False) -> Problem:
-        node = self.root
-        for index, part in enumerate(loc):
-            # an unknown key is best shown at the key itself; anything else at its value
-            at_key = isinstance(message, AtKey) and index == len(loc) - 1
-            child = _child(node, part, at_key) if node is not None else None
-            if child is None:
-                break
-            node = child
-        mark = node.start_mark if node is not None else None
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        return Problem(path, line, column, loc, message, warning)
-
-
-def _child(node: yaml.Node, part: str | int, at_key: bool) -> yaml.Node | None:
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            if key.value == str(part):
-                found: yaml.Node = key if at_key else value
-                return found
-    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-        child: yaml.Node = node.value[part]
-        return child
-    return None
-
-
-def format_loc(loc: Loc) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 def check_references(rules: Rules, left_out: LeftOut | None = None) -> Iterator[tuple[Loc, str]]:
@@ -410,40 +254,6 @@ def check_references(rules: Rules, left_out: LeftOut | None = None) -> Iterator[
         for o, option in enumerate(rules.csat.options):
             yield from _texts(option.title, ("csat", "options", o, "title"), languages, set(), limit=20)
     yield from _templates(rules)
-
-
-def check_warnings(rules: Rules) -> Iterator[tuple[Loc, str]]:
-    """What is most likely a mistake but may be meant: the file is still accepted."""
-    yield from _unhandled_buttons(rules)
-    yield from _unchosen_queues(rules)
-
-
-def _unhandled_buttons(rules: Rules) -> Iterator[tuple[Loc, str]]:
-    """Buttons and list rows no intent lists in `match.buttons`: a customer who taps one gets whatever its
-    title happens to match as text, often 'sorry, I didn't get that'. (CSAT options are the survey's.)"""
-    handled = {button for intent in rules.intents for button in intent.match.buttons}
-    for i, intent in enumerate(rules.intents):
-        rows = intent.choices.rows if intent.choices is not None else []
-        offered: list[tuple[Loc, str, str]] = [
-            (("buttons", b), "button", x.id) for b, x in enumerate(intent.buttons)
-        ]
-        offered += [(("list", "rows", r), "list row", x.id) for r, x in enumerate(rows)]
-        for where, what, id_ in offered:
-            if id_ not in handled:
-                yield ("intents", i, *where, "id"), f"no intent handles {what} {id_!r} (match.buttons)"
-
-
-def _unchosen_queues(rules: Rules) -> Iterator[tuple[Loc, str]]:
-    """Queues the bot never sends a conversation to; agents may still transfer one there by hand."""
-    chosen = {intent.escalate.queue for intent in rules.intents if intent.escalate is not None}
-    chosen |= {trigger.then.queue for trigger in rules.escalation}
-    if rules.identity is not None:
-        chosen.add(rules.identity.failed.queue)
-    if rules.transfers.senior_queue is not None:  # the senior lane: repeated transfers go there by rule
-        chosen.add(rules.transfers.senior_queue)
-    for name in rules.queues:
-        if name not in chosen:
-            yield ("queues", name), AtKey(f"queue {name!r} is never chosen by the bot (only by transfers)")
 
 
 def _templates(rules: Rules) -> Iterator[tuple[Loc, str]]:

@@ -110,6 +110,16 @@ class Intent(_Strict):
     escalate: Escalate | None = None
     weak: bool = Field(default=False, description="answer only when no other intent matches (small talk)")
 
+    @property
+    def hands_over_now(self) -> bool:
+        """It escalates as soon as it matches: nothing to ask, no identity to check (a person, please)."""
+        return self.escalate is not None and not self.collect and not self.requires_identity
+
+    @property
+    def rank(self) -> int:
+        """Which intents go first when several match equally: handing over, then topics, then small talk."""
+        return 0 if self.hands_over_now else 2 if self.weak else 1
+
     @model_validator(mode="after")
     def _does_something(self) -> Intent:
         if not (self.reply or self.escalate):

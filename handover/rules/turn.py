@@ -62,10 +62,9 @@ class Compiled:
         over at once (a person, please) first; weak intents (small talk) only when no other matches, so
         "oi, cadê meu pedido?" is about the order."""
         ranked = self.index.ranked(message.text, message.reply_id)
-        # asking for a person outranks any topic: "my order is late, let me talk to someone" hands over
-        handing = [(i, h) for i, h in ranked if hands_over_now(self.intents[i])]
-        strong = [(i, h) for i, h in ranked if not self.intents[i].weak and (i, h) not in handing]
-        ordered = handing + strong + [(i, h) for i, h in ranked if self.intents[i].weak]
+        # asking for a person outranks any topic ("my order is late, let me talk to someone" hands over),
+        # and small talk comes last; within a rank, the best score (sorting keeps it: the sort is stable)
+        ordered = sorted(ranked, key=lambda item: self.intents[item[0]].rank)
         if not ordered:
             return None, None, None
         (first, hit), *rest = ordered
@@ -86,11 +85,6 @@ class Compiled:
         if not all(covered) or not pictographs <= self.acknowledging_emoji:
             return False
         return bool(view.words) or bool(pictographs)
-
-
-def hands_over_now(intent: Intent) -> bool:
-    """It escalates as soon as it matches: nothing to ask, no identity to check (a person, please)."""
-    return intent.escalate is not None and not intent.collect and not intent.requires_identity
 
 
 @dataclass

@@ -68,7 +68,11 @@ CASES = [
     Case("no-command", [], ["handover: choose a command: serve, worker, rules, agents, packet"]),
     Case("unknown-command", ["frobnicate"], ["handover: unknown command 'frobnicate'"]),
     Case("unknown-option", ["worker", "--turbo"], ["handover worker: unknown argument --turbo"]),
-    Case("rules-no-subcommand", ["rules"], ["handover rules: choose a command: check, schema, test, eval, reload"]),
+    Case(
+        "rules-no-subcommand",
+        ["rules"],
+        ["handover rules: choose a command: check, schema, test, eval, reload"],
+    ),
     Case("packet-extra", ["packet", "schema", "extra"], ["handover packet schema: unknown argument extra"]),
     # environment
     Case("env-port", ["serve"], ["HANDOVER_PORT: must be a whole number"], env={"HANDOVER_PORT": "http"}),

@@ -79,27 +79,37 @@ def desk(redis_url):
     }
 
 
-@pytest.fixture
-def world(redis_url, tmp_path):
-    """A worker process and a fake Graph API; (settings for an in-test app, the fake Graph API)."""
-    graph = FakeGraph.start_in_thread()
-    env = {
-        "REDIS_URL": redis_url,
-        "WHATSAPP_ACCESS_TOKEN": "t",
-        "WHATSAPP_APP_SECRET": SECRET.decode(),
-        "WHATSAPP_VERIFY_TOKEN": "v",
-        "WHATSAPP_API_URL": graph.base_url,
-        "HANDOVER_PARTITIONS": "4",
-    }
-    worker = Process(["worker"], env, tmp_path / "worker.log").start()
+def start_worker(
+    redis_url: str, graph: FakeGraph, log: Path, partitions: int = 4, rules: Path | None = None
+) -> tuple[Settings, Process]:
+    """A `handover worker` process on a real line (the fake Graph API), and the same settings for an
+    in-test app that posts the webhooks and serves the desk."""
     settings = Settings(
         redis_url=redis_url,
         whatsapp_access_token="t",
         whatsapp_app_secret=SECRET.decode(),
         whatsapp_verify_token="v",
         whatsapp_api_url=graph.base_url,
-        handover_partitions=4,
+        handover_partitions=partitions,
+        **({"handover_rules": rules} if rules else {}),
     )
+    env = {
+        "REDIS_URL": redis_url,
+        "WHATSAPP_ACCESS_TOKEN": "t",
+        "WHATSAPP_APP_SECRET": SECRET.decode(),
+        "WHATSAPP_VERIFY_TOKEN": "v",
+        "WHATSAPP_API_URL": graph.base_url,
+        "HANDOVER_PARTITIONS": str(partitions),
+        "HANDOVER_RULES": str(settings.handover_rules),
+    }
+    return settings, Process(["worker"], env, log).start()
+
+
+@pytest.fixture
+def world(redis_url, tmp_path):
+    """A worker process and a fake Graph API; (settings for an in-test app, the fake Graph API)."""
+    graph = FakeGraph.start_in_thread()
+    settings, worker = start_worker(redis_url, graph, tmp_path / "worker.log")
     yield settings, graph
     worker.stop()
     graph.stop()

@@ -10,10 +10,10 @@ import yaml
 from aiohttp.test_utils import TestClient, TestServer
 
 from app.web import build_app
-from config.settings import Settings
-from tests.support.processes import Process, wait_for
+from tests.integration.conftest import start_worker
+from tests.support.processes import wait_for
 from tests.support.stack import always_open_rules
-from tests.support.webhook import RECENT, SECRET, body, signed, text_message
+from tests.support.webhook import RECENT, body, signed, text_message
 
 pytestmark = pytest.mark.integration
 
@@ -37,25 +37,8 @@ def rules_with_an_evil_regex(tmp_path):
 
 def test_a_pathological_regex_does_not_stall_the_worker(redis_url, graph, tmp_path):
     rules = rules_with_an_evil_regex(tmp_path)
-    env = {
-        "REDIS_URL": redis_url,
-        "WHATSAPP_ACCESS_TOKEN": "t",
-        "WHATSAPP_APP_SECRET": SECRET.decode(),
-        "WHATSAPP_VERIFY_TOKEN": "v",
-        "WHATSAPP_API_URL": graph.base_url,
-        "HANDOVER_PARTITIONS": "1",  # both customers behind the same worker, one after the other
-        "HANDOVER_RULES": str(rules),
-    }
-    worker = Process(["worker"], env, tmp_path / "worker.log").start()
-    settings = Settings(
-        redis_url=redis_url,
-        whatsapp_access_token="t",
-        whatsapp_app_secret=SECRET.decode(),
-        whatsapp_verify_token="v",
-        whatsapp_api_url=graph.base_url,
-        handover_partitions=1,
-        handover_rules=rules,
-    )
+    # one partition: both customers behind the same worker, one after the other
+    settings, worker = start_worker(redis_url, graph, tmp_path / "worker.log", partitions=1, rules=rules)
 
     async def customers_write() -> None:
         async with TestClient(TestServer(build_app(settings))) as http:

@@ -78,7 +78,8 @@ async def test_updates_only_on_change_and_never_too_often(setup):
     assert announce_positions(store, RULES, 2, now=MONDAY_10H + 60) == 0  # changed, but told a minute ago
     assert announce_positions(store, RULES, 2, now=MONDAY_10H + 600) == 2
     assert (
-        bot_texts(store, "5511000000002")[-1] == "Atualizando: você agora é o 2º da fila (espera estimada: 1 min)."
+        bot_texts(store, "5511000000002")[-1]
+        == "Atualizando: você agora é o 2º da fila (espera estimada: 1 min)."
     )
     assert (
         bot_texts(store, "5511000000001")[-1]

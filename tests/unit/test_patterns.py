@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from handover.rules.loader import RulesError, parse_rules
+from handover.rules.loader import parse_rules
 from handover.rules.matching import Matcher
 from handover.rules.model import Match
 from handover.rules.patterns import MAX_TEXT, pattern
+from handover.rules.yamlfile import RulesError
 
 BASE = (Path(__file__).resolve().parents[2] / "tests" / "data" / "rules" / "loader-base.yaml").read_text()
 

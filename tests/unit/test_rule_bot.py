@@ -95,7 +95,9 @@ def test_asking_for_a_person_escalates_with_position_and_wait():
         "customer_asked",
         "intents.human_request",
     )
-    assert ana.reads(turn) == ["Vou te passar para um atendente. Você é o 3º da fila (espera estimada: 4 min)."]
+    assert ana.reads(turn) == [
+        "Vou te passar para um atendente. Você é o 3º da fila (espera estimada: 4 min)."
+    ]
 
 
 def test_menu_button_is_matched_by_its_id():
@@ -284,3 +286,36 @@ def test_an_acknowledgement_while_the_bot_waits_for_a_cpf_keeps_waiting_and_cost
         assert (turn.decision.action, turn.decision.rule, turn.replies) == ("silent", "acknowledgements", [])
     assert ana.conversation.bot.awaiting is not None and ana.conversation.bot.awaiting.attempts == 0
     assert ana.says(ANA_CPF).decision.action == "identity"  # the CPF is still taken as the answer
+
+
+THREE_LANGUAGES = """version: 1
+languages: [pt, en, es]
+default_language: pt
+intents:
+  - name: greeting
+    match: {any: ["oi", "hello", "hola", "buenos dias", "bom dia"]}
+    reply: {pt: "Olá!", en: "Hi!", es: "¡Hola!"}
+  - name: human_request
+    match: {any: ["atendente", "agent", "persona", "alguien"]}
+    escalate: {queue: general, reason: customer_asked}
+queues:
+  general: {}
+messages:
+  unrecognized: {pt: "Não entendi.", en: "Sorry?", es: "No entendí."}
+  queued: {pt: "Você é o {position}º.", en: "You are number {position}.", es: "Usted es el número {position}."}
+"""
+
+
+@pytest.mark.parametrize(
+    ("said", "read"),
+    [
+        ("hola, buenos dias", "¡Hola!"),
+        ("hello there, good morning", "Hi!"),
+        ("oi, bom dia", "Olá!"),
+        ("necesito hablar con alguien, por favor", "Usted es el número 3."),
+    ],
+)
+def test_every_language_of_the_rules_is_answered_in_its_own(said, read):
+    rules = parse_rules(THREE_LANGUAGES, "rules.yaml")
+    customer = Customer(rules=rules)
+    assert customer.reads(customer.says(said)) == [read]

@@ -12,7 +12,8 @@ from structlog.testing import capture_logs
 
 from app.cli import main
 from handover.rules.holder import RulesHolder
-from handover.rules.loader import RulesError, load_rules, parse_rules, parse_yaml
+from handover.rules.loader import load_rules, parse_rules
+from handover.rules.yamlfile import RulesError, parse_yaml
 
 SHIPPED = Path(__file__).resolve().parents[2] / "config" / "rules.yaml"
 # mistakes are made in a frozen copy of the rules, so their positions stay put when the shipped file changes
@@ -139,3 +140,36 @@ def test_a_process_logs_the_warnings_once_per_rules_version(tmp_path):
     with capture_logs() as logs:
         holder()
     assert [e["event"] for e in logs] == ["rules_reloaded"]  # a clean file: nothing to warn about
+
+
+def test_a_keyword_another_intent_goes_first_on_is_a_warning():
+    """Both list 'pedido'; they tie on it and order_status is written first."""
+    text = BASE.replace('match: {any: ["troca", "trocar",', 'match: {any: ["pedido", "troca", "trocar",')
+    assert warnings(text) == [
+        "rules.yaml:51:19 intents[4].match.any[0]: warning: keyword 'pedido' never wins here: intents[2] "
+        "(order_status) goes first"
+    ]
+
+
+def test_an_intent_whose_every_keyword_is_taken_can_never_win():
+    """'oi' is the greeting's (written first, same rank) and 'cancelar' fires the legal trigger first."""
+    text = BASE.replace(
+        '    match: {any: ["obrigado", "obrigada", "valeu", "thanks", "thank you"]}',
+        '    match: {any: ["oi", "cancelar"]}',
+    )
+    assert warnings(text) == [
+        "rules.yaml:59:11 intents[5].name: warning: this intent can never win: every keyword is taken first "
+        "(intents[0] (greeting) goes first)"
+    ]
+
+
+def test_triggers_an_earlier_trigger_always_fires_before_are_warnings():
+    text = BASE.replace("    when: {media: [audio]}", '    when: {keywords: ["procon", "audio"]}').replace(
+        "    when: {bot_turns_over: 12}", "    when: {unrecognized_in_a_row: 3}"
+    )
+    assert warnings(text) == [
+        "rules.yaml:72:23 escalation[2].when.keywords[0]: warning: keyword 'procon' never fires this trigger: "
+        "escalation[0] (legal_or_churn) has it first",
+        "rules.yaml:78:35 escalation[4].when.unrecognized_in_a_row: warning: this trigger never fires: "
+        "escalation[3] (bot_could_not_help) fires at 2 misses first",
+    ]

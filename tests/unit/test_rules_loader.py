@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
-from handover.rules.loader import MESSAGES, RulesError, Unreadable, load_rules, parse_rules
+from handover.rules.loader import MESSAGES, load_rules, parse_rules
+from handover.rules.yamlfile import RulesError, Unreadable
 
 SHIPPED = Path(__file__).resolve().parents[2] / "config" / "rules.yaml"
 # the mistakes below are made in a frozen copy, so their positions do not move when the shipped file changes
