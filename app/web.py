@@ -32,6 +32,7 @@ log = structlog.get_logger(__name__)
 
 SETTINGS = web.AppKey("settings", Settings)
 CLIENT_MAX_SIZE = views.MAX_BODY_BYTES + 1024  # aiohttp answers 413 past this
+HUB_READ_TIMEOUT = 15.0
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -74,6 +75,8 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
     async def resources(app: web.Application) -> AsyncIterator[None]:
         server = fakeredis.FakeServer() if given is None and settings.is_embedded else None
         client = given or wiring.async_client(settings, server)
+        # the event reader blocks 5 s per read: a client of its own, whose reads may wait that long
+        hub_client = given or wiring.async_client(settings, server, read_timeout=HUB_READ_TIMEOUT)
         sync = given_sync or wiring.sync_client(settings, server)
         holder = RulesHolder(settings.handover_rules)
         store = Store(sync, transcript_max=settings.handover_transcript_max)
@@ -85,7 +88,7 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
             rules=holder,
             transfers=Transfers(store, agents, holder, settings.handover_partitions),
             warm=WarmTransfers(store, agents, holder, settings.handover_partitions),
-            hub=EventHub(client, heartbeat_seconds(settings.handover_presence_grace_seconds)),
+            hub=EventHub(hub_client, heartbeat_seconds(settings.handover_presence_grace_seconds)),
         )
         await app[DESK].hub.start()
         app[WEBHOOK] = WebhookContext(
@@ -108,6 +111,7 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
                 embedded()
             if given is None:
                 await client.aclose()
+                await hub_client.aclose()
             if given_sync is None:
                 sync.close()
 

@@ -6,6 +6,9 @@ import fakeredis
 import redis
 from redis.asyncio import BlockingConnectionPool as AsyncBlockingPool
 from redis.asyncio import Redis as AsyncRedis
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from config.settings import Settings
 from handover.abandon import watch_windows
@@ -24,6 +27,20 @@ from handover.warm import WarmTransfers
 from workers.runtime import WorkerRuntime
 from workers.transport import ConcurrentSender, LoopThread, SandboxOutbox
 
+# Redis away, restarting or hung must cost a caller seconds, not minutes: connect and read with timeouts,
+# and retry a dropped connection once at once (a restart), never with redis-py's default backoff of several
+# seconds. Callers retry at their own level: Meta redelivers after a 503, workers restart their loop.
+CONNECT_TIMEOUT = 1.0
+READ_TIMEOUT = 5.0  # workers and desk: above every blocking read made with the client (BRPOP 1 s)
+WEB_READ_TIMEOUT = 2.0  # the webhook: Meta gets its 503 within seconds even from a hung Redis
+
+
+def _failing_fast(asynchronous: bool = False) -> dict[str, object]:
+    # a connection dropped by a restart is retried once, at once; a read that timed out is not (the
+    # server is hung: waiting twice helps nobody)
+    retry = (AsyncRetry if asynchronous else Retry)(NoBackoff(), 1, supported_errors=(redis.ConnectionError,))
+    return {"socket_connect_timeout": CONNECT_TIMEOUT, "retry": retry, "health_check_interval": 30}
+
 
 def sync_client(settings: Settings, server: fakeredis.FakeServer | None = None) -> redis.Redis:
     """A blocking pool: under load it waits for a connection instead of failing (the plain pool raises)."""
@@ -31,17 +48,31 @@ def sync_client(settings: Settings, server: fakeredis.FakeServer | None = None) 
         return fakeredis.FakeRedis(server=server, decode_responses=True)
     assert settings.redis_url
     pool = redis.BlockingConnectionPool.from_url(
-        settings.redis_url, decode_responses=True, max_connections=32, timeout=10
+        settings.redis_url,
+        decode_responses=True,
+        max_connections=32,
+        timeout=10,
+        socket_timeout=READ_TIMEOUT,
+        **_failing_fast(),
     )
     return redis.Redis.from_pool(pool)  # the client owns the pool: closing it closes the connections
 
 
-def async_client(settings: Settings, server: fakeredis.FakeServer | None = None) -> AsyncRedis:
+def async_client(
+    settings: Settings, server: fakeredis.FakeServer | None = None, read_timeout: float = WEB_READ_TIMEOUT
+) -> AsyncRedis:
+    """The web process's client; `read_timeout` above the longest blocking read made with it (the desk's
+    event reader blocks 5 s: it gets a client of its own)."""
     if server is not None:
         return fakeredis.FakeAsyncRedis(server=server, decode_responses=True)
     assert settings.redis_url
     pool = AsyncBlockingPool.from_url(
-        settings.redis_url, decode_responses=True, max_connections=64, timeout=10
+        settings.redis_url,
+        decode_responses=True,
+        max_connections=64,
+        timeout=CONNECT_TIMEOUT + READ_TIMEOUT,  # waiting for a free connection
+        socket_timeout=read_timeout,
+        **_failing_fast(asynchronous=True),
     )
     return AsyncRedis.from_pool(pool)
 
@@ -59,6 +90,7 @@ def worker_runtime(settings: Settings, client: redis.Redis) -> WorkerRuntime:
         assert settings.whatsapp_access_token is not None
         token = settings.whatsapp_access_token.get_secret_value()
         loop = LoopThread()
+        closers.append(loop.stop)  # closed last: what runs on the loop closes before it (in reverse order)
 
         async def open_client() -> GraphClient:
             session = make_session(settings.handover_send_concurrency)
@@ -67,7 +99,6 @@ def worker_runtime(settings: Settings, client: redis.Redis) -> WorkerRuntime:
 
         graph = loop.run(open_client())
         send_many = ConcurrentSender(loop, graph.send, settings.handover_send_concurrency)
-        closers.append(loop.stop)
     holder = RulesHolder(settings.handover_rules)
     bot = RuleBot(holder, RedisQueueView(client), RulesDirectory(holder))
     processor = Processor(

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+import time
+from collections.abc import Callable
+
 import redis
 import structlog
 from rq import Queue, SimpleWorker
@@ -11,6 +16,7 @@ from app import wiring
 from app.errors import CommandError
 from config.settings import Settings
 from handover import keys
+from handover.availability import is_unavailable
 from handover.keys import Lane
 from handover.liveness import sweep_seconds
 from handover.streams import ensure_groups, pop_wakeups, sweep
@@ -20,6 +26,8 @@ from workers.dispatcher import Dispatcher, Periodic
 log = structlog.get_logger(__name__)
 
 QUEUE = "handover"
+RESTART_PAUSE = 0.5  # seconds before rq's loop starts again after it stopped; doubles up to the max
+MAX_RESTART_PAUSE = 5.0
 NEEDS_REDIS = "handover worker needs REDIS_URL (`handover serve` runs its own worker without it)"
 ANNOUNCE_SECONDS = 30.0
 OFFERS_SECONDS = 5.0
@@ -48,8 +56,12 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
     # rq stores pickled job data: it needs its own connection without response decoding.
     rq_connection = redis.Redis.from_url(settings.redis_url or "")
     queue = Queue(QUEUE, connection=rq_connection)
-    # SimpleWorker runs jobs in this process, so the pooled Graph session and Redis pools live across jobs.
-    worker = SimpleWorker([queue], connection=rq_connection, exception_handlers=[count_failure])
+
+    def make_worker() -> SimpleWorker:
+        # SimpleWorker runs jobs in this process, so the pooled Graph session and Redis pools live across
+        # jobs.
+        return SimpleWorker([queue], connection=rq_connection, exception_handlers=[count_failure])
+
     log.info(
         "worker_started", partitions=settings.handover_partitions, sandbox=settings.is_sandbox, burst=burst
     )
@@ -60,7 +72,7 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
             sweep(client, settings.handover_partitions)
             for lane, partition in pop_wakeups(client, timeout=0.1):
                 enqueue_drain(queue, lane, partition)
-            worker.work(burst=True, logging_level=rq_level)
+            make_worker().work(burst=True, logging_level=rq_level)
             return
         announce = Periodic(
             "announce",
@@ -88,8 +100,50 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
         )
         dispatcher.start()
         try:
-            worker.work(logging_level=rq_level)
+            work_until_stopped(make_worker, client, rq_level)
         finally:
             dispatcher.stop()
     finally:
         rt.close()
+
+
+def work_until_stopped(make_worker: Callable[[], SimpleWorker], client: redis.Redis, rq_level: str) -> None:
+    """rq's loop until SIGTERM/SIGINT. rq quits its loop when Redis goes away (a heartbeat write fails):
+    then wait for Redis to answer and start a fresh loop, so a Redis restart costs a pause, not the worker.
+    Restarts back off, in case what stopped rq was not Redis."""
+    stop = threading.Event()
+    pause = RESTART_PAUSE
+    while True:
+        worker: SimpleWorker | None = None
+        started = time.monotonic()
+        try:
+            worker = make_worker()  # rq asks Redis things as it is made, and as it starts and ends
+            worker.work(logging_level=rq_level)
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+        if worker is not None and getattr(worker, "_shutdown_requested_date", None) is not None:
+            return  # SIGTERM/SIGINT: rq finished the job at hand
+        pause = RESTART_PAUSE if time.monotonic() - started > 30 else min(pause * 2, MAX_RESTART_PAUSE)
+        log.warning("worker_loop_stopped", restart_in=pause)
+        previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            _wait_for_redis(client, stop, pause)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        if stop.is_set():
+            return
+        log.info("worker_loop_restarted")
+
+
+def _wait_for_redis(client: redis.Redis, stop: threading.Event, pause: float) -> None:
+    while not stop.wait(pause):
+        try:
+            client.ping()
+            return
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            log.warning("worker_redis_unavailable", error=type(exc).__name__)
+            pause = min(pause * 2, MAX_RESTART_PAUSE)

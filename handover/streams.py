@@ -21,6 +21,7 @@ import structlog
 from redis.client import Pipeline
 
 from handover import keys
+from handover.availability import is_unavailable
 from handover.keys import Lane
 
 log = structlog.get_logger(__name__)
@@ -233,15 +234,16 @@ def _read(client: redis.Redis, stream: str, cursor: str, count: int) -> list[Ent
 def _handle(batch: Batch, handler: Handler) -> None:
     """Run the handler on the batch; if it fails on something other than Redis, isolate the bad entries.
 
-    A Redis outage propagates (the entries stay pending and are retried); an entry the code cannot
-    handle is moved, whole, to the dead-letter stream so it never blocks its partition.
+    Redis's own trouble (down, out of memory, read-only: see handover/availability.py) propagates: the
+    entries stay pending and are retried. An entry the code cannot handle is moved, whole, to the
+    dead-letter stream so it never blocks its partition.
     """
     try:
         handler(batch)
         return
-    except (LeaseLost, redis.ConnectionError, redis.TimeoutError):
-        raise
-    except Exception:
+    except Exception as exc:
+        if isinstance(exc, LeaseLost) or is_unavailable(exc):
+            raise
         log.exception(
             "batch_failed", lane=str(batch.lane), partition=batch.partition, size=len(batch.entries)
         )
@@ -249,9 +251,9 @@ def _handle(batch: Batch, handler: Handler) -> None:
         single = Batch(batch.client, batch.lane, batch.partition, batch.token, batch.lease_ms, [entry])
         try:
             handler(single)
-        except (LeaseLost, redis.ConnectionError, redis.TimeoutError):
-            raise
         except Exception as exc:
+            if isinstance(exc, LeaseLost) or is_unavailable(exc):
+                raise  # Redis's trouble, not the entry's: it stays pending and is retried
             log.exception(
                 "entry_dead_lettered", lane=str(batch.lane), partition=batch.partition, entry=entry[0]
             )

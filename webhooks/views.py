@@ -7,12 +7,12 @@ import json
 import time
 from dataclasses import dataclass, field
 
-import redis
 import structlog
 from aiohttp import web
 from redis.asyncio import Redis as AsyncRedis
 
 from handover import keys
+from handover.availability import is_unavailable
 from handover.enqueue import InboundItem, IngestResult, ingest
 from webhooks import signature
 from webhooks.errors import NotWhatsAppPayload
@@ -102,7 +102,9 @@ async def accept_signed(ctx: WebhookContext, body: bytes, header: str) -> Ingest
     try:
         result = await ingest(ctx.redis, items, ctx.partitions)
         await _keep_others(ctx, normalized, unrouted)
-    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+    except Exception as exc:
+        if not is_unavailable(exc):  # down, out of memory, read-only...: 503, and Meta delivers again
+            raise
         log.error("webhook_store_unavailable", error=type(exc).__name__)
         raise StoreUnavailable from exc
     for item in items:

@@ -10,6 +10,7 @@ import redis
 import structlog
 
 from handover import keys
+from handover.availability import is_unavailable
 from handover.keys import Lane
 from handover.streams import pop_wakeups, sweep
 
@@ -78,9 +79,9 @@ class Dispatcher:
                     self.dispatch(lane, partition)
                 for task in self.periodic:
                     task.run_if_due(self.client)
-            except (redis.ConnectionError, redis.TimeoutError):
-                log.warning("dispatcher_redis_unavailable")
-                self._stop.wait(1.0)
-            except Exception:
-                log.exception("dispatcher_failed")
+            except Exception as exc:
+                if is_unavailable(exc):
+                    log.warning("dispatcher_redis_unavailable", error=type(exc).__name__)
+                else:
+                    log.exception("dispatcher_failed")
                 self._stop.wait(1.0)
