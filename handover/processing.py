@@ -107,6 +107,7 @@ class Processor:
         # WhatsApp time first, arrival second: a batch may hold a customer's messages out of order.
         messages.sort(key=lambda pair: (pair[1].customer.key, pair[1].timestamp, pair[0]))
         for _, message in messages:
+            batch.keep_alive()
             self._apply_message(message, effects)
         effects.packets = [self._packet(c, e, effects) for c, e in effects.escalations]
         batch.commit(lambda pipe: self._write(pipe, effects))

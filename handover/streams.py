@@ -1,7 +1,7 @@
 """Partitioned Redis streams drained under a lease: per-conversation order, at-least-once, batches.
 
 Work for one customer always lands in the same partition stream. A drainer holds the partition's lease
-(SET NX PX, renewed per batch), reads its own pending entries first (those of a holder that died), then
+(SET NX PX, renewed per batch and, while a batch works, between its items), reads its own pending entries first (those of a holder that died), then
 new ones, and commits each batch's effects together with XACK+XDEL in one MULTI guarded by WATCH on the
 lease: a batch is applied whole or not at all, and never by a holder that lost its lease. When a lease
 expires unrenewed, the sweep wakes another drainer, which redelivers the pending entries.
@@ -138,6 +138,7 @@ class Batch:
     lease_ms: int
     entries: list[Entry]
     committed: bool = field(default=False)
+    renewed_at: float = field(default_factory=time.monotonic)
 
     @property
     def ids(self) -> list[str]:
@@ -150,6 +151,14 @@ class Batch:
         )
         if not renewed:
             raise LeaseLost(f"{self.lane}:{self.partition}")
+        self.renewed_at = time.monotonic()
+
+    def keep_alive(self) -> None:
+        """Renew the lease if a third of it has gone by: call it between items, so a batch that takes
+        longer than the lease (long messages, a slow handler) keeps its partition instead of losing it at
+        commit and being redone forever. A process that is frozen or dead does not call it, and loses it."""
+        if time.monotonic() - self.renewed_at >= self.lease_ms / 3000:
+            self.renew()
 
     def commit(self, write: Callable[[Pipeline], Any]) -> None:
         """Apply `write`'s commands and acknowledge the batch in one transaction, if the lease is ours."""

@@ -9,8 +9,11 @@ import time
 
 import pytest
 
-from tests.support.chaos import Customers, Deployment, dead_letters, later
+from config.settings import SANDBOX_APP_SECRET
+from handover.keys import partition_of
+from tests.support.chaos import Customers, Deployment, dead_letters, later, transcript_ids
 from tests.support.processes import Process, http_json, wait_for
+from tests.support.webhook import PNID, RECENT, body, signed, text_message
 
 pytestmark = [pytest.mark.integration, pytest.mark.chaos]
 
@@ -103,3 +106,38 @@ def test_a_hung_redis_gets_meta_a_503_within_seconds_and_then_a_200(deployment):
         os.kill(deployment.redis.process.pid, signal.SIGCONT)
     customers.write(deployment.base)
     wait_for(lambda: customers.all_processed(deployment.client()), 30, "the message processed")
+
+
+def test_a_partition_fed_long_messages_keeps_its_lease_and_the_others_their_pace(tmp_path):
+    """Eight customers of one partition send fifty 4 KB messages each in one webhook: a batch takes longer
+    than the (quarter-second) lease. It is renewed as the batch works, so the partition drains instead of losing its
+    lease at every commit; a customer elsewhere is answered meanwhile, and a new one there afterwards."""
+    deployment = Deployment(
+        tmp_path, workers=2, env={"HANDOVER_PARTITIONS": "8", "HANDOVER_LEASE_SECONDS": "0.25"}
+    ).start()
+    try:
+        wa_ids = (f"55119{n:08d}" for n in range(10_000))
+        crowded = [w for w in wa_ids if partition_of(f"{PNID}:{w}", 8) == 7][:9]
+        elsewhere = next(
+            w for w in (f"55118{n:08d}" for n in range(100)) if partition_of(f"{PNID}:{w}", 8) != 7
+        )
+        long_text = "obrigado " + "a " * 2040
+        flood = [
+            text_message(f"wamid.flood.{w}.{i}", w, long_text, RECENT + i)
+            for w in crowded[:8]
+            for i in range(50)
+        ]
+        raw, headers = signed(body(flood), SANDBOX_APP_SECRET)
+        assert http_json("POST", f"{deployment.base}/webhook", headers=headers, data=raw)[0] == 200
+        client = deployment.client()
+        Customers.say(deployment.base, elsewhere, "wamid.elsewhere", "oi")
+        wait_for(lambda: "wamid.elsewhere" in transcript_ids(client, elsewhere), 30, "the customer elsewhere")
+        Customers.say(deployment.base, crowded[8], "wamid.latecomer", "oi")
+        wait_for(lambda: "wamid.latecomer" in transcript_ids(client, crowded[8]), 60, "the latecomer")
+        for w in crowded[:8]:
+            assert transcript_ids(client, w) == [f"wamid.flood.{w}.{i}" for i in range(50)]
+        # renewed as it works, a batch loses its lease only if its worker stalls for a quarter-second
+        lost = sum(p.log_path.read_text().count('"lease_lost"') for p in deployment.processes)
+        assert lost <= 3, deployment.logs()
+    finally:
+        deployment.stop()

@@ -109,22 +109,33 @@ class Customers:
                 during(n)
                 n += 1
 
+    @staticmethod
+    def say(base: str, wa_id: str, message_id: str, text: str) -> None:
+        """One message, delivered once (the test expects the 200)."""
+        raw, headers = signed(body([text_message(message_id, wa_id, text, RECENT)]), SANDBOX_APP_SECRET)
+        status, _ = http_json("POST", f"{base}/webhook", headers=headers, data=raw)
+        assert status == 200, status
+
     def processed(self, client: redis.Redis) -> dict[str, list[str]]:
-        """Each customer's inbound message ids as their transcript holds them."""
-        store = Store(client)
-        seen = {}
-        for wa_id, acknowledged in self.acknowledged.items():
-            conversation = store.current_conversation(CustomerRef(phone_number_id=PNID, wa_id=wa_id))
-            entries = store.transcript(conversation.id) if conversation is not None else []
-            ours = set(acknowledged)  # a second round looks only at its own messages
-            seen[wa_id] = [e.id for e in entries if e.direction == "in" and e.id in ours]
-        return seen
+        """Each customer's inbound message ids as their transcript holds them (this round's only)."""
+        return {
+            wa_id: [i for i in transcript_ids(client, wa_id) if i in set(acknowledged)]
+            for wa_id, acknowledged in self.acknowledged.items()
+        }
 
     def all_processed(self, client: redis.Redis) -> bool:
         try:
             return self.processed(client) == self.acknowledged
         except redis.ConnectionError:
             return False
+
+
+def transcript_ids(client: redis.Redis, wa_id: str) -> list[str]:
+    """A customer's inbound message ids, in transcript order."""
+    store = Store(client)
+    conversation = store.current_conversation(CustomerRef(phone_number_id=PNID, wa_id=wa_id))
+    entries = store.transcript(conversation.id) if conversation is not None else []
+    return [e.id for e in entries if e.direction == "in"]
 
 
 def dead_letters(client: redis.Redis) -> int:
