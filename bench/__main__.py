@@ -20,6 +20,7 @@ from rq import Queue
 
 from bench.load import closed_loop, open_loop
 from bench.matching import matching
+from bench.parsing import parsing
 from handover import keys
 from tests.fakes.graph_server import FakeGraph
 from tests.support.processes import Process, is_up, wait_for
@@ -168,12 +169,14 @@ def main() -> None:
     cli = argparse.ArgumentParser(prog="python -m bench")
     cli.add_argument("--messages", type=int, default=10_000)
     cli.add_argument("--concurrency", type=int, default=32)
-    cli.add_argument("--only", choices=["ingestion", "processing", "matching"])
+    cli.add_argument("--only", choices=["ingestion", "processing", "matching", "parsing"])
     args = cli.parse_args()
     LOGS.mkdir(parents=True, exist_ok=True)
     if args.only in (None, "matching"):
         matching()
-    if args.only == "matching":
+    if args.only in (None, "parsing"):
+        parsing()
+    if args.only in ("matching", "parsing"):
         return
     redis_server = RedisServer().start()
     try:

@@ -1,10 +1,11 @@
 """Partitioned Redis streams drained under a lease: per-conversation order, at-least-once, batches.
 
 Work for one customer always lands in the same partition stream. A drainer holds the partition's lease
-(SET NX PX, renewed per batch and, while a batch works, between its items), reads its own pending entries first (those of a holder that died), then
-new ones, and commits each batch's effects together with XACK+XDEL in one MULTI guarded by WATCH on the
-lease: a batch is applied whole or not at all, and never by a holder that lost its lease. When a lease
-expires unrenewed, the sweep wakes another drainer, which redelivers the pending entries.
+(SET NX PX, renewed per batch and, while a batch works, between its items), reads its own pending
+entries first (those of a holder that died), then new ones, and commits each batch's effects together
+with XACK+XDEL in one MULTI guarded by WATCH on the lease: a batch is applied whole or not at all, and
+never by a holder that lost its lease. When a lease expires unrenewed, the sweep wakes another drainer,
+which redelivers the pending entries.
 """
 
 from __future__ import annotations

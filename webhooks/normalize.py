@@ -138,8 +138,9 @@ def _read_messages_change(raw_value: dict[str, Any]) -> Iterator[_Item]:
             contacts.append(payload.Contact.model_validate(raw))
         except ValidationError as exc:
             yield _Rejected(_reason("contact", exc))
+    index = _Contacts(contacts)
     for raw in value.messages:
-        yield _guarded("message", raw, partial(_read_message, number=number, contacts=contacts))
+        yield _guarded("message", raw, partial(_read_message, number=number, contacts=index))
     for raw in value.statuses:
         yield _guarded("status", raw, partial(_read_status, number=number))
 
@@ -152,7 +153,7 @@ def _guarded(what: str, raw: Any, read: Callable[[Any], _Item]) -> _Item:
         return _Rejected(_reason(f"{what} {ident}" if ident else what, exc))
 
 
-def _read_message(raw: Any, number: str | None, contacts: list[payload.Contact]) -> InboundMessage:
+def _read_message(raw: Any, number: str | None, contacts: _Contacts) -> InboundMessage:
     message = payload.Message.model_validate(raw)
     if number is None:
         raise ValueError("without metadata.phone_number_id")
@@ -253,17 +254,31 @@ def _read_status(raw: Any, number: str | None) -> StatusUpdate | OtherEvent:
     )
 
 
-def _sender_contact(
-    contacts: list[payload.Contact], wa_id: str | None, user_id: str | None
-) -> payload.Contact | None:
-    for contact in contacts:
-        if (wa_id and contact.wa_id == wa_id) or (user_id and contact.user_id == user_id):
-            return contact
-    if len(contacts) != 1:
+class _Contacts:
+    """A change's contacts, found by wa_id or user_id in constant time (a batch may hold thousands)."""
+
+    def __init__(self, contacts: list[payload.Contact]) -> None:
+        self.all = contacts
+        self.by_wa_id: dict[str, payload.Contact] = {}
+        self.by_user_id: dict[str, payload.Contact] = {}
+        for contact in contacts:  # the first of a repeated id wins, as a scan in order would find it
+            if contact.wa_id:
+                self.by_wa_id.setdefault(contact.wa_id, contact)
+            if contact.user_id:
+                self.by_user_id.setdefault(contact.user_id, contact)
+
+
+def _sender_contact(contacts: _Contacts, wa_id: str | None, user_id: str | None) -> payload.Contact | None:
+    found = (contacts.by_wa_id.get(wa_id) if wa_id else None) or (
+        contacts.by_user_id.get(user_id) if user_id else None
+    )
+    if found is not None:
+        return found
+    if len(contacts.all) != 1:
         return None
     # The only contact is the sender unless its ids say otherwise: mixing two people's ids would file a
     # message in someone else's conversation.
-    only = contacts[0]
+    only = contacts.all[0]
     contradicts = (wa_id and only.wa_id and only.wa_id != wa_id) or (
         user_id and only.user_id and only.user_id != user_id
     )
