@@ -155,7 +155,7 @@ def _start_embedded_worker(settings: Settings, server: fakeredis.FakeServer):  #
     dispatcher = Dispatcher(
         client,
         settings.handover_partitions,
-        runtime.drain,
+        lambda wakeup: runtime.drain(wakeup.lane, wakeup.partition),
         sweep_seconds=0.5,
         periodic=[
             Periodic("announce", 30.0, runtime.announce),

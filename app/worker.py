@@ -19,13 +19,14 @@ from handover import keys
 from handover.availability import is_unavailable
 from handover.keys import Lane
 from handover.liveness import sweep_seconds
-from handover.streams import ensure_groups, pop_wakeups, sweep
+from handover.streams import Wakeup, ensure_groups, pop_wakeups, sweep
 from workers import jobs, runtime
-from workers.dispatcher import Dispatcher, Periodic
+from workers.dispatcher import Dispatcher, LocalDrains, Periodic
 
 log = structlog.get_logger(__name__)
 
 QUEUE = "handover"
+OUTBOUND_THREADS = 4  # outbound drains at once per worker process (each sends concurrently)
 RESTART_PAUSE = 0.5  # seconds before rq's loop starts again after it stopped; doubles up to the max
 MAX_RESTART_PAUSE = 5.0
 NEEDS_REDIS = "handover worker needs REDIS_URL (`handover serve` runs its own worker without it)"
@@ -34,9 +35,17 @@ OFFERS_SECONDS = 5.0
 WINDOWS_SECONDS = 60.0
 
 
-def enqueue_drain(queue: Queue, lane: Lane, partition: int) -> None:
+def enqueue_drain(queue: Queue, wakeup: Wakeup) -> None:
+    """A drain job; a takeover (the partition's drainer died) goes to the front of the queue, so recovery
+    does not wait behind ordinary work."""
     queue.enqueue(
-        jobs.drain_partition, str(lane), partition, job_timeout=120, result_ttl=0, failure_ttl=7 * 24 * 3600
+        jobs.drain_partition,
+        str(wakeup.lane),
+        wakeup.partition,
+        job_timeout=120,
+        result_ttl=0,
+        failure_ttl=7 * 24 * 3600,
+        at_front=wakeup.urgent,
     )
 
 
@@ -70,8 +79,8 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
     try:
         if burst:
             sweep(client, settings.handover_partitions)
-            for lane, partition in pop_wakeups(client, timeout=0.1):
-                enqueue_drain(queue, lane, partition)
+            for wakeup in pop_wakeups(client, timeout=0.1):
+                enqueue_drain(queue, wakeup)
             make_worker().work(burst=True, logging_level=rq_level)
             return
         announce = Periodic(
@@ -92,17 +101,26 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
             sweep_seconds(settings.handover_presence_grace_seconds),
             lambda: queue.enqueue(jobs.drop_gone_agents, job_timeout=60, result_ttl=0),
         )
+        # inbound drains are rq jobs; outbound ones run on threads of their own (see LocalDrains)
+        sends = LocalDrains(
+            Lane.OUTBOUND, rt.drain, threads=min(OUTBOUND_THREADS, settings.handover_partitions)
+        )
+
+        def dispatch(wakeup: Wakeup) -> None:
+            if wakeup.lane is Lane.OUTBOUND:
+                sends.submit(wakeup.partition)
+            else:
+                enqueue_drain(queue, wakeup)
+
         dispatcher = Dispatcher(
-            client,
-            settings.handover_partitions,
-            lambda lane, p: enqueue_drain(queue, lane, p),
-            periodic=[announce, offers, windows, presence],
+            client, settings.handover_partitions, dispatch, periodic=[announce, offers, windows, presence]
         )
         dispatcher.start()
         try:
             work_until_stopped(make_worker, client, rq_level)
         finally:
             dispatcher.stop()
+            sends.stop()
     finally:
         rt.close()
 

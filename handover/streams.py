@@ -32,10 +32,10 @@ Entry = tuple[str, dict[str, str]]
 # Shared by the webhook's enqueue, the drainer's last look and the sweep: start a drainer only for a
 # partition that has entries, no lease holder and no wake-up already pending.
 _WAKE_FN = """
-local function wake(prefix, lp, wake_ms)
+local function wake(prefix, lp, wake_ms, urgent)
   if redis.call('EXISTS', prefix .. 'lease:' .. lp) == 0
      and redis.call('SET', prefix .. 'wake:' .. lp, '1', 'NX', 'PX', wake_ms) then
-    redis.call('LPUSH', prefix .. 'wakeups', lp)
+    redis.call('LPUSH', prefix .. (urgent and 'wakeups:urgent' or 'wakeups'), lp)
     return 1
   end
   return 0
@@ -60,7 +60,7 @@ for i = 4, #ARGV, 3 do
     table.insert(dups, ARGV[i])
   end
 end
-for lp, _ in pairs(touched) do wake(prefix, lp, wake_ms) end
+for lp, _ in pairs(touched) do wake(prefix, lp, wake_ms, false) end
 return {added, dup, dups}
 """
 )
@@ -68,12 +68,18 @@ return {added, dup, dups}
 SWEEP_LUA = (
     _WAKE_FN
     + """
--- ARGV: prefix, partitions, wake_ms, now_ms, max retries to move
+-- ARGV: prefix, partitions, wake_ms, now_ms, max retries to move, consumer group
 local prefix, n, wake_ms, now, max = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
 local moved = 0
 for _, lane in ipairs({'in', 'out'}) do
   for p = 0, n - 1 do
-    if redis.call('XLEN', prefix .. lane .. ':' .. p) > 0 then wake(prefix, lane .. ':' .. p, wake_ms) end
+    local stream = prefix .. lane .. ':' .. p
+    if redis.call('XLEN', stream) > 0 then
+      -- entries read but never acknowledged, and no lease: their drainer died. Taking over is urgent: it
+      -- must not queue behind ordinary work
+      local pending = redis.call('XPENDING', stream, ARGV[6])[1]
+      wake(prefix, lane .. ':' .. p, wake_ms, pending > 0)
+    end
   end
 end
 local due = redis.call('ZRANGEBYSCORE', prefix .. 'out:retries', '-inf', now, 'LIMIT', 0, max)
@@ -81,7 +87,7 @@ for _, member in ipairs(due) do
   redis.call('ZREM', prefix .. 'out:retries', member)
   local p = cjson.decode(member)['p']
   redis.call('XADD', prefix .. 'out:' .. p, '*', 'd', member)
-  wake(prefix, 'out:' .. p, wake_ms)
+  wake(prefix, 'out:' .. p, wake_ms, false)
   moved = moved + 1
 end
 return moved
@@ -91,7 +97,7 @@ return moved
 WAKE_IF_PENDING_LUA = (
     _WAKE_FN
     + """
-if redis.call('XLEN', KEYS[1]) > 0 then return wake(ARGV[1], ARGV[2], tonumber(ARGV[3])) end
+if redis.call('XLEN', KEYS[1]) > 0 then return wake(ARGV[1], ARGV[2], tonumber(ARGV[3]), false) end
 return 0
 """
 )
@@ -283,18 +289,28 @@ def dead_letter(pipe: Pipeline, lane: Lane, entry: Entry, exc: BaseException) ->
 def sweep(client: redis.Redis, partitions: int, now: float | None = None, max_retries: int = 1000) -> int:
     """Wake drainers for partitions with work and no holder; move due send retries back. Cheap; run often."""
     now_ms = int((now if now is not None else time.time()) * 1000)
-    return int(client.eval(SWEEP_LUA, 0, keys.PREFIX, partitions, WAKE_MS, now_ms, max_retries))
+    return int(client.eval(SWEEP_LUA, 0, keys.PREFIX, partitions, WAKE_MS, now_ms, max_retries, keys.GROUP))
 
 
-def pop_wakeups(client: redis.Redis, timeout: float) -> Iterable[tuple[Lane, int]]:
-    """Block up to `timeout` for the next partition to drain, then take whatever else is waiting."""
-    first = client.brpop([keys.WAKEUPS], timeout=timeout)
+@dataclass(frozen=True)
+class Wakeup:
+    lane: Lane
+    partition: int
+    urgent: bool = False  # a dead drainer's partition: take it over before ordinary work
+
+
+def pop_wakeups(client: redis.Redis, timeout: float) -> Iterable[Wakeup]:
+    """Block up to `timeout` for the next partition to drain, then take whatever else is waiting; urgent
+    ones (takeovers) first."""
+    first = client.brpop([keys.URGENT_WAKEUPS, keys.WAKEUPS], timeout=timeout)
     if not first:
         return []
-    raw = [keys.as_text(first[1])]
-    raw += [keys.as_text(x) for x in client.rpop(keys.WAKEUPS, 256) or []]
-    result = []
-    for item in dict.fromkeys(raw):
+    raw = [(keys.as_text(first[1]), keys.as_text(first[0]) == keys.URGENT_WAKEUPS)]
+    raw += [(keys.as_text(x), True) for x in client.rpop(keys.URGENT_WAKEUPS, 256) or []]
+    raw += [(keys.as_text(x), False) for x in client.rpop(keys.WAKEUPS, 256) or []]
+    result: dict[str, Wakeup] = {}
+    for item, urgent in raw:
         lane, _, partition = item.partition(":")
-        result.append((Lane(lane), int(partition)))
-    return result
+        if item not in result:
+            result[item] = Wakeup(Lane(lane), int(partition), urgent)
+    return list(result.values())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import redis
 import structlog
@@ -12,11 +13,11 @@ import structlog
 from handover import keys
 from handover.availability import is_unavailable
 from handover.keys import Lane
-from handover.streams import pop_wakeups, sweep
+from handover.streams import Wakeup, pop_wakeups, sweep
 
 log = structlog.get_logger(__name__)
 
-Dispatch = Callable[[Lane, int], object]
+Dispatch = Callable[[Wakeup], object]
 
 
 class Periodic:
@@ -75,8 +76,8 @@ class Dispatcher:
                 if time.monotonic() - last_sweep >= self.sweep_seconds:
                     sweep(self.client, self.partitions)
                     last_sweep = time.monotonic()
-                for lane, partition in pop_wakeups(self.client, timeout=min(self.sweep_seconds, 1.0)):
-                    self.dispatch(lane, partition)
+                for wakeup in pop_wakeups(self.client, timeout=min(self.sweep_seconds, 1.0)):
+                    self.dispatch(wakeup)
                 for task in self.periodic:
                     task.run_if_due(self.client)
             except Exception as exc:
@@ -85,3 +86,44 @@ class Dispatcher:
                 else:
                     log.exception("dispatcher_failed")
                 self._stop.wait(1.0)
+
+
+class LocalDrains:
+    """One lane's drains on threads of this process. Outbound drains wait on Meta (a slow or hanging Graph
+    API holds them for seconds), so they get capacity of their own and inbound (the bot's answers,
+    queueing) never waits behind them. A wake-up for a partition already draining here drains it again
+    when the current drain ends, so none is lost."""
+
+    def __init__(self, lane: Lane, drain: Callable[[Lane, int], object], threads: int) -> None:
+        self.lane = lane
+        self.drain = drain
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"drain-{lane}")
+        self._lock = threading.Lock()
+        self._busy: set[int] = set()
+        self._again: set[int] = set()
+
+    def submit(self, partition: int) -> None:
+        with self._lock:
+            if partition in self._busy:
+                self._again.add(partition)
+                return
+            self._busy.add(partition)
+        self.pool.submit(self._run, partition)
+
+    def _run(self, partition: int) -> None:
+        while True:
+            try:
+                self.drain(self.lane, partition)
+            except Exception as exc:
+                if is_unavailable(exc):
+                    log.warning("drain_redis_unavailable", lane=str(self.lane), partition=partition)
+                else:
+                    log.exception("drain_failed", lane=str(self.lane), partition=partition)
+            with self._lock:
+                if partition not in self._again:
+                    self._busy.discard(partition)
+                    return
+                self._again.discard(partition)
+
+    def stop(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)

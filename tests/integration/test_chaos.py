@@ -10,7 +10,9 @@ import time
 import pytest
 
 from config.settings import SANDBOX_APP_SECRET
+from handover import keys
 from handover.keys import partition_of
+from tests.fakes.graph_server import FakeGraph
 from tests.support.chaos import Customers, Deployment, dead_letters, later, transcript_ids
 from tests.support.processes import Process, http_json, wait_for
 from tests.support.webhook import PNID, RECENT, body, signed, text_message
@@ -141,3 +143,43 @@ def test_a_partition_fed_long_messages_keeps_its_lease_and_the_others_their_pace
         assert lost <= 3, deployment.logs()
     finally:
         deployment.stop()
+
+
+def test_a_hanging_graph_api_never_holds_up_the_bot(tmp_path):
+    """Meta hangs (every send past the client's 10 s timeout): sends wait and retry, but the bot keeps
+    taking messages; once Meta answers again every reply goes out."""
+    graph = FakeGraph.start_in_thread(latency=30.0)
+    deployment = Deployment(
+        tmp_path,
+        workers=2,
+        env={
+            "WHATSAPP_ACCESS_TOKEN": "t",
+            "WHATSAPP_APP_SECRET": SANDBOX_APP_SECRET.decode(),
+            "WHATSAPP_VERIFY_TOKEN": "v",
+            "WHATSAPP_API_URL": graph.base_url,
+            "HANDOVER_PARTITIONS": "8",
+        },
+    ).start()
+    try:
+        client = deployment.client()
+        first = Customers(count=10, each=1)
+        first.write(deployment.base)
+        wait_for(lambda: first.all_processed(client), 30, "the first messages taken")
+        time.sleep(1.0)  # their replies are being sent now, each held by Meta
+        then = Customers(count=10, each=2, first=1)
+        then.write(deployment.base)
+        # well inside the 10 s a hung send holds its drain: the bot did not wait behind one
+        wait_for(lambda: then.all_processed(client), 8, "the bot to take every message while Meta hangs")
+        assert sent(client) < 30
+        graph.latency = 0.0
+        wait_for(lambda: sent(client) >= 30, 90, "every reply sent once Meta answers")
+        assert all(deployment.alive()), deployment.logs()
+    finally:
+        graph.latency = 0.0
+        deployment.stop()
+        graph.stop()
+
+
+def sent(client) -> int:
+    """Sends Meta accepted (answered 200 in time), replies and read receipts alike."""
+    return int(client.hget(keys.COUNTERS, "outbound_sent") or 0)

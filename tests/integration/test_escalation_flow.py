@@ -102,17 +102,21 @@ def test_customer_verified_and_handed_over_with_a_full_packet(redis_url, tmp_pat
 
 
 def everything_in(client: redis.Redis) -> str:
-    dump = []
-    for key in client.scan_iter("*"):
-        kind = client.type(key)
-        if kind == "string":
-            dump.append(client.get(key))
-        elif kind == "hash":
-            dump.append(str(client.hgetall(key)))
-        elif kind == "list":
-            dump.append(str(client.lrange(key, 0, -1)))
-        elif kind == "zset":
-            dump.append(str(client.zrange(key, 0, -1)))
-        elif kind == "stream":
-            dump.append(str(client.xrange(key)))
-    return " ".join(d or "" for d in dump)
+    """Every value in Redis as text: ours, and rq's (its job data is compressed pickle: read as bytes)."""
+    kwargs = {k: v for k, v in client.connection_pool.connection_kwargs.items() if k != "decode_responses"}
+    raw = redis.Redis(**kwargs)
+    dump: list[object] = []
+    for key in raw.scan_iter("*"):
+        kind = raw.type(key)
+        if kind == b"string":
+            dump.append(raw.get(key))
+        elif kind == b"hash":
+            dump.append(raw.hgetall(key))
+        elif kind == b"list":
+            dump.append(raw.lrange(key, 0, -1))
+        elif kind == b"zset":
+            dump.append(raw.zrange(key, 0, -1))
+        elif kind == b"stream":
+            dump.append(raw.xrange(key))
+    raw.close()
+    return " ".join(str(d) for d in dump)  # the secrets sought are ASCII: a repr shows them as they are

@@ -6,10 +6,12 @@ import time
 
 import fakeredis
 import pytest
+from rq import Queue
 
+from app.worker import enqueue_drain
 from handover import keys
 from handover.keys import Lane
-from handover.streams import LeaseLost, drain, ensure_groups
+from handover.streams import LeaseLost, Wakeup, drain, ensure_groups, pop_wakeups, sweep
 
 LEASE = 0.3  # seconds; each item below takes a third of it
 
@@ -54,3 +56,24 @@ def test_keep_alive_raises_once_another_drainer_holds_the_partition(client):
         raise LeaseLost("in:0")
 
     assert drain(client, Lane.INBOUND, 0, overtaken, batch_size=100, lease_seconds=LEASE) == 0
+
+
+def test_the_sweep_marks_a_dead_drainers_partition_urgent_and_new_work_ordinary(client):
+    """Partition 0 has entries read but never acknowledged (its drainer died); partition 1 only new ones."""
+    ensure_groups(client, 2)
+    client.xreadgroup(keys.GROUP, keys.CONSUMER, {keys.stream_key(Lane.INBOUND, 0): ">"}, count=2)
+    client.xadd(keys.stream_key(Lane.INBOUND, 1), {"d": "new"})
+    sweep(client, 2)
+    assert sorted(pop_wakeups(client, timeout=0.1), key=lambda w: w.partition) == [
+        Wakeup(Lane.INBOUND, 0, urgent=True),
+        Wakeup(Lane.INBOUND, 1, urgent=False),
+    ]
+
+
+def test_a_takeover_goes_to_the_front_of_the_job_queue():
+    connection = fakeredis.FakeRedis()
+    queue = Queue("handover", connection=connection)
+    for partition in (1, 2, 3):
+        enqueue_drain(queue, Wakeup(Lane.INBOUND, partition))
+    enqueue_drain(queue, Wakeup(Lane.INBOUND, 7, urgent=True))
+    assert [job.args for job in queue.get_jobs()] == [("in", 7), ("in", 1), ("in", 2), ("in", 3)]
