@@ -61,7 +61,7 @@ class FakeGraph:
         self.requests: list[dict[str, Any]] = []  # sends: {"path", "json", "authorization", "peer"}
         self.downloads: list[dict[str, Any]] = []  # media GETs: {"path", "authorization"}
         self._ids = itertools.count(1)
-        self._fail: list[int] = []
+        self._fail: list[tuple[int, int | None]] = []
         self._lock = threading.Lock()
         self._runner: web.AppRunner | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -73,10 +73,11 @@ class FakeGraph:
             raise RuntimeError("FakeGraph is not started")
         return f"http://127.0.0.1:{self.port}/{VERSION}"
 
-    def fail_next(self, count: int, status: int = 503) -> None:
-        """Answer the next `count` sends with `status` (a 5xx is code 131016, anything else code 100)."""
+    def fail_next(self, count: int, status: int = 503, code: int | None = None) -> None:
+        """Answer the next `count` sends with `status` and Meta's `code` (default: a 5xx is 131016, anything
+        else 100; 429 with 130429 is Meta's throughput limit)."""
         with self._lock:
-            self._fail += [status] * count
+            self._fail += [(status, code)] * count
 
     def count(self, kind: str | None = None) -> int:
         """Sends received; `kind` "read" for receipts, or a message type such as "text"."""
@@ -116,9 +117,10 @@ class FakeGraph:
         if self.latency:
             await asyncio.sleep(self.latency)
         if failure is not None:
-            code = 131016 if failure >= 500 else 100
+            status, code = failure
+            code = code or (131016 if status >= 500 else 100)
             return _error(
-                failure, code, "Service temporarily unavailable", "A service is temporarily unavailable."
+                status, code, "Service temporarily unavailable", "A service is temporarily unavailable."
             )
         words = _words(body)
         if "__slow__" in words:
