@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -231,9 +232,30 @@ def drain(
     except LeaseLost:
         log.warning("lease_lost", lane=str(lane), partition=partition)
     finally:
-        client.eval(RELEASE_LUA, 1, lease, token)
-        client.eval(WAKE_IF_PENDING_LUA, 1, stream, keys.PREFIX, lane_partition(lane, partition), WAKE_MS)
+        try:
+            client.eval(RELEASE_LUA, 1, lease, token)
+            client.eval(WAKE_IF_PENDING_LUA, 1, stream, keys.PREFIX, lane_partition(lane, partition), WAKE_MS)
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            # Redis went away mid-drain: release the lease as soon as it is back (release_stranded), or
+            # the partition would wait out the lease after a restart (the lease survives in the AOF)
+            _stranded.append((lease, token))
     return handled
+
+
+_stranded: deque[tuple[str, str]] = deque(maxlen=10_000)  # (lease key, token) a drain could not release
+
+
+def release_stranded(client: redis.Redis) -> int:
+    """Release the leases of drains that ended while Redis was away; call it often (the dispatcher does)."""
+    released = 0
+    while _stranded:
+        lease, token = _stranded[0]
+        client.eval(RELEASE_LUA, 1, lease, token)  # raises while Redis is still away: kept for next time
+        _stranded.popleft()
+        released += 1
+    return released
 
 
 def _read(client: redis.Redis, stream: str, cursor: str, count: int) -> list[Entry]:

@@ -13,7 +13,7 @@ import structlog
 from handover import keys
 from handover.availability import is_unavailable
 from handover.keys import Lane
-from handover.streams import Wakeup, pop_wakeups, sweep
+from handover.streams import Wakeup, pop_wakeups, release_stranded, sweep
 
 log = structlog.get_logger(__name__)
 
@@ -74,6 +74,7 @@ class Dispatcher:
         while not self._stop.is_set():
             try:
                 if time.monotonic() - last_sweep >= self.sweep_seconds:
+                    release_stranded(self.client)
                     sweep(self.client, self.partitions)
                     last_sweep = time.monotonic()
                 for wakeup in pop_wakeups(self.client, timeout=min(self.sweep_seconds, 1.0)):

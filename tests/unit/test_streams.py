@@ -6,12 +6,13 @@ import time
 
 import fakeredis
 import pytest
+import redis
 from rq import Queue
 
 from app.worker import enqueue_drain
 from handover import keys
 from handover.keys import Lane
-from handover.streams import LeaseLost, Wakeup, drain, ensure_groups, pop_wakeups, sweep
+from handover.streams import LeaseLost, Wakeup, drain, ensure_groups, pop_wakeups, release_stranded, sweep
 
 LEASE = 0.3  # seconds; each item below takes a third of it
 
@@ -77,3 +78,31 @@ def test_a_takeover_goes_to_the_front_of_the_job_queue():
         enqueue_drain(queue, Wakeup(Lane.INBOUND, partition))
     enqueue_drain(queue, Wakeup(Lane.INBOUND, 7, urgent=True))
     assert [job.args for job in queue.get_jobs()] == [("in", 7), ("in", 1), ("in", 2), ("in", 3)]
+
+
+class Flaky(fakeredis.FakeRedis):
+    """Redis going away at the moment a drain ends: its lease cannot be released then."""
+
+    away = False
+
+    def eval(self, script, numkeys, *args):  # type: ignore[override]
+        if self.away:
+            raise redis.ConnectionError("Connection closed by server.")
+        return super().eval(script, numkeys, *args)
+
+
+def test_a_lease_redis_was_away_to_release_is_released_once_it_is_back():
+    client = Flaky(decode_responses=True)
+    ensure_groups(client, 1)
+    client.xadd(keys.stream_key(Lane.INBOUND, 0), {"d": "x"})
+
+    def outage(batch):
+        client.away = True
+        raise redis.ConnectionError("Connection closed by server.")
+
+    with pytest.raises(redis.ConnectionError):
+        drain(client, Lane.INBOUND, 0, outage, batch_size=10, lease_seconds=60)
+    assert client.exists(keys.lease_key(Lane.INBOUND, 0))  # left behind: it would block 60 s
+    client.away = False
+    assert release_stranded(client) == 1
+    assert not client.exists(keys.lease_key(Lane.INBOUND, 0))
