@@ -58,6 +58,7 @@ class OutboundJob(BaseModel):
     attempt: int = 0
     request: OutboundRequest
     message_timestamp: int | None = None  # receipts: WhatsApp's time of the message being marked read
+    deferred: bool = False  # waiting in its conversation's line behind a send being retried (outbound.py)
 
     @property
     def message_id(self) -> str | None:

@@ -41,6 +41,9 @@ def wake_key(lane: Lane, partition: int) -> str:
 
 WAKEUPS = f"{PREFIX}wakeups"  # list of "lane:partition" a drainer should be started for
 URGENT_WAKEUPS = f"{PREFIX}wakeups:urgent"  # the same, for partitions whose drainer died (taken first)
+SEND_LINES = (
+    f"{PREFIX}out:lines"  # hash: conversation -> its sends waiting in line behind a retry (outbound.py)
+)
 RETRIES = f"{PREFIX}out:retries"  # sorted set of outbound sends waiting for their backoff, by due time
 EVENTS = f"{PREFIX}events"  # capped stream of webhook changes we keep but do not act on
 UNROUTED = f"{PREFIX}unrouted"  # capped stream of items addressed to numbers we do not serve

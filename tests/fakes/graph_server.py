@@ -79,6 +79,11 @@ class FakeGraph:
         with self._lock:
             self._fail += [(status, code)] * count
 
+    def failures_left(self) -> int:
+        """How many of the failures asked for with fail_next have not been served yet."""
+        with self._lock:
+            return len(self._fail)
+
     def count(self, kind: str | None = None) -> int:
         """Sends received; `kind` "read" for receipts, or a message type such as "text"."""
         bodies = [r["json"] for r in self.snapshot()]

@@ -210,6 +210,38 @@ async def test_permanent_error_is_recorded_and_retryable_one_is_retried_in_order
     assert texts == ["etimil", "etimil", "sioped"]  # tried, retried, then the one held behind it
 
 
+async def test_a_reply_made_after_a_failed_send_waits_behind_it_across_batches(sync, aclient):
+    """Meta refuses the first reply for a while (pair rate limit); the bot's next replies, made in later
+    batches while the first waits for its retry, wait in line behind it instead of overtaking it."""
+    store = Store(sync)
+    limited = SendOutcome(ok=False, error_code=131056, error_title="pair rate limit", retryable=True)
+    transport = RecordingTransport(fail={"etimil": limited})
+    wa_id = "551100000009"
+    await ingest(aclient, [message("wamid.a", "limite", 100, wa_id=wa_id)], PARTITIONS)
+    drain_all(sync, store, EchoBot(), transport)  # 'etimil' refused: retried later
+    await ingest(aclient, [message("wamid.b", "depois", 101, wa_id=wa_id)], PARTITIONS)
+    drain_all(sync, store, EchoBot(), transport)  # a later batch: 'sioped' must not go before 'etimil'
+    await ingest(aclient, [message("wamid.c", "mais", 102, wa_id=wa_id)], PARTITIONS)
+    drain_all(sync, store, EchoBot(), transport)
+    conversation = store.current_conversation(CustomerRef(phone_number_id=PNID, wa_id=wa_id))
+
+    def texts() -> list[str | None]:
+        return [
+            j.request.text
+            for j in transport.sent
+            if j.request.kind == "text" and j.conversation_id == conversation.id
+        ]
+
+    assert texts() == ["etimil"]
+    transport.fail.clear()
+    sweep(sync, PARTITIONS, now=10**10)  # every retry due
+    drain_all(sync, store, EchoBot(), transport)
+    assert texts() == ["etimil", "etimil", "sioped", "siam"]
+    assert not sync.hexists(keys.SEND_LINES, conversation.id)  # the line is gone once nothing waits
+    sent = [e for e in store.transcript(conversation.id) if e.direction == "out"]
+    assert [e.delivery.status for e in sent] == [DeliveryStatus.SENT] * 3
+
+
 async def test_messages_sharing_a_whatsapp_second_keep_their_arrival_order(sync, aclient):
     store = Store(sync)
     texts = [f"msg {i}" for i in range(12)]
