@@ -39,6 +39,8 @@ class SharedCounters(Collector):
             "claimed": "Conversations agents took from a queue",
             "resolved": "Conversations agents closed",
             "released": "Conversations agents handed back to the bot",
+            "outbound_held_back": "Sends put in line behind one of their conversation being retried",
+            "worker_restarts": "Worker loops started again after Redis was away",
         }
         for name, doc in simple.items():
             yield CounterMetricFamily(f"handover_{name}", doc, value=float(self.counters.get(name, 0)))

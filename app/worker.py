@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 import time
@@ -35,9 +36,16 @@ OFFERS_SECONDS = 5.0
 WINDOWS_SECONDS = 60.0
 
 
-def enqueue_drain(queue: Queue, wakeup: Wakeup) -> None:
-    """A drain job; a takeover (the partition's drainer died) goes to the front of the queue, so recovery
-    does not wait behind ordinary work."""
+QUEUED_MS = 10_000  # a queued-drain marker lapses: a job lost with a killed worker costs at most this
+
+
+def enqueue_drain(queue: Queue, wakeup: Wakeup, client: redis.Redis) -> None:
+    """A drain job, unless one for the partition already waits in the queue (the job clears the marker when
+    it starts). A takeover (the partition's drainer died) always goes, to the front of the queue, so
+    recovery does not wait behind ordinary work."""
+    marker = keys.drain_queued_key(wakeup.lane, wakeup.partition)
+    if not client.set(marker, "1", nx=True, px=QUEUED_MS) and not wakeup.urgent:
+        return
     queue.enqueue(
         jobs.drain_partition,
         str(wakeup.lane),
@@ -80,7 +88,7 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
         if burst:
             sweep(client, settings.handover_partitions)
             for wakeup in pop_wakeups(client, timeout=0.1):
-                enqueue_drain(queue, wakeup)
+                enqueue_drain(queue, wakeup, client)
             make_worker().work(burst=True, logging_level=rq_level)
             return
         announce = Periodic(
@@ -110,7 +118,7 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
             if wakeup.lane is Lane.OUTBOUND:
                 sends.submit(wakeup.partition)
             else:
-                enqueue_drain(queue, wakeup)
+                enqueue_drain(queue, wakeup, client)
 
         dispatcher = Dispatcher(
             client, settings.handover_partitions, dispatch, periodic=[announce, offers, windows, presence]
@@ -153,6 +161,8 @@ def work_until_stopped(make_worker: Callable[[], SimpleWorker], client: redis.Re
         if stop.is_set():
             return
         log.info("worker_loop_restarted")
+        with contextlib.suppress(Exception):  # /metrics: handover_worker_restarts
+            client.hincrby(keys.COUNTERS, "worker_restarts", 1)
 
 
 def _wait_for_redis(client: redis.Redis, stop: threading.Event, pause: float) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import structlog
 
+from handover import keys
 from handover.keys import Lane
 from workers import runtime
 
@@ -38,7 +39,9 @@ def drain_partition(lane: str, partition: int) -> int:
     """Handle what waits in one partition stream, under its lease; 0 if another drainer has it."""
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(lane=lane, partition=partition)
-    handled = runtime.current().drain(Lane(lane), partition)
+    current = runtime.current()
+    current.client.delete(keys.drain_queued_key(Lane(lane), partition))  # a new wake-up may queue another
+    handled = current.drain(Lane(lane), partition)
     if handled:
         log.debug("partition_drained", handled=handled)
     return handled

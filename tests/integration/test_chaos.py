@@ -45,6 +45,8 @@ def test_workers_ride_out_a_redis_crash_and_resume_by_themselves(deployment):
     assert customers.refused > 0  # the webhook said 503 while Redis was away, and Meta delivered again
     assert all(deployment.alive()), deployment.logs()
     assert dead_letters(client) == 0
+    restarts = http_json("GET", f"{deployment.base}/metrics")[1]
+    assert "handover_worker_restarts_total" in restarts  # the outage shows in /metrics
 
 
 def test_a_worker_told_to_stop_finishes_and_exits_0(redis_url, graph, tmp_path):

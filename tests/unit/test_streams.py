@@ -75,9 +75,24 @@ def test_a_takeover_goes_to_the_front_of_the_job_queue():
     connection = fakeredis.FakeRedis()
     queue = Queue("handover", connection=connection)
     for partition in (1, 2, 3):
-        enqueue_drain(queue, Wakeup(Lane.INBOUND, partition))
-    enqueue_drain(queue, Wakeup(Lane.INBOUND, 7, urgent=True))
+        enqueue_drain(queue, Wakeup(Lane.INBOUND, partition), connection)
+    enqueue_drain(queue, Wakeup(Lane.INBOUND, 7, urgent=True), connection)
     assert [job.args for job in queue.get_jobs()] == [("in", 7), ("in", 1), ("in", 2), ("in", 3)]
+
+
+def test_one_drain_job_waits_per_partition_and_a_takeover_goes_anyway():
+    """Wake-ups for a partition whose drain job is still queued add none (they piled up by the hundred);
+    once the job starts, the next wake-up queues one again."""
+    connection = fakeredis.FakeRedis()
+    queue = Queue("handover", connection=connection)
+    for _ in range(5):
+        enqueue_drain(queue, Wakeup(Lane.INBOUND, 4), connection)
+    assert len(queue.get_jobs()) == 1
+    enqueue_drain(queue, Wakeup(Lane.INBOUND, 4, urgent=True), connection)
+    assert [job.args for job in queue.get_jobs()] == [("in", 4), ("in", 4)]
+    connection.delete(keys.drain_queued_key(Lane.INBOUND, 4))  # what the job does as it starts
+    enqueue_drain(queue, Wakeup(Lane.INBOUND, 4), connection)
+    assert len(queue.get_jobs()) == 3
 
 
 class Flaky(fakeredis.FakeRedis):
