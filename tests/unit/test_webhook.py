@@ -183,3 +183,23 @@ async def test_metrics_count_what_happened(client):
     assert "handover_webhook_duplicates_total 1.0" in text
     assert 'handover_webhooks_rejected_total{reason="missing_signature"} 1.0' in text
     assert "handover_stream_backlog" in text and "handover_processing_lag_seconds" in text
+
+
+async def test_a_large_batch_is_parsed_off_the_event_loop(client, fake, monkeypatch):
+    """Thousands of messages in one body are read in a thread: /healthz and other requests keep answering."""
+    import threading
+
+    from webhooks import views
+
+    where = []
+    parse = views._parse
+    monkeypatch.setattr(
+        views, "_parse", lambda raw: (where.append(threading.current_thread()), parse(raw))[1]
+    )
+    small = body([text_message("wamid.small", "5511900000001", "oi", 1_700_000_000)])
+    large = body([text_message(f"wamid.{i}", f"5511{i:09d}", "oi", 1_700_000_000) for i in range(1500)])
+    assert len(json.dumps(large)) > views.PARSE_IN_THREAD_BYTES > len(json.dumps(small))
+    assert (await signed_post(client, small)).status == 200
+    assert (await signed_post(client, large)).status == 200
+    assert where[0] is threading.main_thread() and where[1] is not threading.main_thread()
+    assert len(await stored(fake)) == 1501
