@@ -60,6 +60,7 @@ class FakeGraph:
         self.port: int | None = None
         self.requests: list[dict[str, Any]] = []  # sends: {"path", "json", "authorization", "peer"}
         self.downloads: list[dict[str, Any]] = []  # media GETs: {"path", "authorization"}
+        self.accepted: list[dict[str, Any]] = []  # messages answered 200 (a caller that timed out included)
         self._ids = itertools.count(1)
         self._fail: list[tuple[int, int | None]] = []
         self._lock = threading.Lock()
@@ -139,6 +140,8 @@ class FakeGraph:
                 return _error(status, code, message, details)
         if body.get("status") == "read":
             return web.json_response({"success": True})
+        with self._lock:
+            self.accepted.append(body)  # Meta took it, whether or not the caller waited for the answer
         return web.json_response(
             {
                 "messaging_product": "whatsapp",

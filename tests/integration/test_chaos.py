@@ -231,6 +231,10 @@ def test_meta_throttling_then_failing_then_hanging_then_healthy_loses_no_reply(t
 
         assert len(replies(client, customers)) >= 20  # each customer got an answer to each message
         wait_for(lambda: not undelivered(), 120, "every reply delivered")
+        # at-least-once: a send Meta took after our client gave up is sent again; count them, keep them rare
+        written, taken = len(replies(client, customers)), len(graph.accepted)
+        print(f"replies written {written}, accepted by Meta {taken}: {taken - written} sent twice")
+        assert written <= taken <= written + written // 2  # seen: 0 to 3 of 20
         for wa_id in customers.acknowledged:  # the fake numbers what it accepts: wamid.fake.1, .2 ...
             accepted = [
                 int(e.delivery.wa_message_id.rsplit(".", 1)[1]) for e in replies(client, customers, wa_id)
