@@ -7,6 +7,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import redis
 import structlog
@@ -66,6 +67,10 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
     """Run until stopped (or, with burst, until nothing is left). Needs REDIS_URL."""
     if settings.is_embedded:
         raise CommandError(NEEDS_REDIS)
+    # SIGTERM/SIGINT from now on stop the worker cleanly, also before rq's loop installs its own handlers
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
     client = wiring.sync_client(settings)
     ensure_groups(client, settings.handover_partitions)
     rt = wiring.worker_runtime(settings, client)
@@ -77,7 +82,9 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
     def make_worker() -> SimpleWorker:
         # SimpleWorker runs jobs in this process, so the pooled Graph session and Redis pools live across
         # jobs.
-        return SimpleWorker([queue], connection=rq_connection, exception_handlers=[count_failure])
+        worker = StoppableWorker([queue], connection=rq_connection, exception_handlers=[count_failure])
+        worker.stop_asked = stop
+        return worker
 
     log.info(
         "worker_started", partitions=settings.handover_partitions, sandbox=settings.is_sandbox, burst=burst
@@ -125,7 +132,7 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
         )
         dispatcher.start()
         try:
-            work_until_stopped(make_worker, client, rq_level)
+            work_until_stopped(make_worker, client, rq_level, stop)
         finally:
             dispatcher.stop()
             sends.stop()
@@ -133,13 +140,26 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
         rt.close()
 
 
-def work_until_stopped(make_worker: Callable[[], SimpleWorker], client: redis.Redis, rq_level: str) -> None:
+class StoppableWorker(SimpleWorker):
+    """rq's SimpleWorker, which also honours a SIGTERM that came before its loop installed its handlers."""
+
+    stop_asked: threading.Event = threading.Event()
+
+    def _install_signal_handlers(self) -> None:
+        super()._install_signal_handlers()  # type: ignore[no-untyped-call]
+        if self.stop_asked.is_set():
+            self._stop_requested = True  # the loop checks this before taking a job
+            self._shutdown_requested_date = datetime.now(UTC)
+
+
+def work_until_stopped(
+    make_worker: Callable[[], SimpleWorker], client: redis.Redis, rq_level: str, stop: threading.Event
+) -> None:
     """rq's loop until SIGTERM/SIGINT. rq quits its loop when Redis goes away (a heartbeat write fails):
     then wait for Redis to answer and start a fresh loop, so a Redis restart costs a pause, not the worker.
     Restarts back off, in case what stopped rq was not Redis."""
-    stop = threading.Event()
     pause = RESTART_PAUSE
-    while True:
+    while not stop.is_set():
         worker: SimpleWorker | None = None
         started = time.monotonic()
         try:
@@ -148,7 +168,7 @@ def work_until_stopped(make_worker: Callable[[], SimpleWorker], client: redis.Re
         except Exception as exc:
             if not is_unavailable(exc):
                 raise
-        if worker is not None and getattr(worker, "_shutdown_requested_date", None) is not None:
+        if stop.is_set() or (worker is not None and worker._shutdown_requested_date is not None):
             return  # SIGTERM/SIGINT: rq finished the job at hand
         pause = RESTART_PAUSE if time.monotonic() - started > 30 else min(pause * 2, MAX_RESTART_PAUSE)
         log.warning("worker_loop_stopped", restart_in=pause)
