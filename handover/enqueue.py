@@ -65,6 +65,11 @@ class OutboundJob(BaseModel):
         """The message this send is about, for logs: its transcript entry, or the message a receipt reads."""
         return self.entry_id or self.request.message_id
 
+    @property
+    def log_fields(self) -> dict[str, str | None]:
+        """What names this send in a log line (ids only, never text or phone numbers)."""
+        return {"conversation_id": self.conversation_id, "job": self.id, "message_id": self.message_id}
+
 
 @dataclass(frozen=True)
 class IngestResult:

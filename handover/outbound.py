@@ -162,12 +162,7 @@ class Sender:
                 line = current.model_copy(update={"head": job.id, "tail": max(due, current.tail)})
             Store.count(pipe, "outbound_retried")
             log.warning(
-                "send_retry_scheduled",
-                conversation_id=job.conversation_id,
-                job=job.id,
-                message_id=job.message_id,
-                error_code=outcome.error_code,
-                attempt=attempts,
+                "send_retry_scheduled", **job.log_fields, error_code=outcome.error_code, attempt=attempts
             )
         elif outcome.ok:
             Store.count(pipe, "outbound_sent")
@@ -176,13 +171,7 @@ class Sender:
         else:
             outcome = outcome.model_copy(update={"retryable": False})
             Store.count(pipe, f"outbound_failed:{outcome.error_code or 0}")
-            log.warning(
-                "send_failed",
-                conversation_id=job.conversation_id,
-                job=job.id,
-                message_id=job.message_id,
-                error_code=outcome.error_code,
-            )
+            log.warning("send_failed", **job.log_fields, error_code=outcome.error_code)
         if job.entry_id is not None:
             self.store.record_send(pipe, job.conversation_id, job.entry_id, outcome, attempts, now)
         return line

@@ -96,18 +96,14 @@ class ConcurrentSender:
         except GraphError as exc:
             log.warning(
                 "graph_error",
-                conversation_id=job.conversation_id,
-                job=job.id,
-                message_id=job.message_id,
+                **job.log_fields,
                 status=exc.status,
                 error_code=exc.code,
                 retryable=exc.retryable,
             )
             return exc.to_outcome()
         except Exception:  # a bug or an unexpected network failure: retry rather than lose the send
-            log.exception(
-                "send_crashed", conversation_id=job.conversation_id, job=job.id, message_id=job.message_id
-            )
+            log.exception("send_crashed", **job.log_fields)
             return SendOutcome(ok=False, error_code=0, error_title="unexpected send failure", retryable=True)
 
 

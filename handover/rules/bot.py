@@ -77,19 +77,20 @@ class RuleBot:
         turn = Turn(
             loaded, conversation, message, state.language or loaded.rules.default_language, self.clock()
         )
-        intent, hit, turn.runner_up = compiled.best(message)
+        view = compiled.lexicon.view(message.text)  # the message as the rules see it, made once
+        intent, hit, turn.runner_up = compiled.best(message, view)
         turn.score = hit.score if hit else None
-        if intent is None and compiled.acknowledges(message.text):
+        if intent is None and compiled.acknowledges(message.text, view):
             # "ok", "👍" after an answer: nothing to say back, and not a miss (a pending question waits)
             return BotTurn(turn.decision("silent", "acknowledgements"))
         # A pending question takes the message as its answer, unless the customer asks for a person or
         # says something an escalation rule is watching for.
         pending = state.awaiting is not None and not (intent is not None and intent.hands_over_now)
-        if pending and self._trigger(compiled, turn, intent, 0) is None:
+        if pending and self._trigger(compiled, turn, intent, 0, view) is None:
             return self._answer(compiled, turn)
         is_read = message.kind in READ
         unrecognized = 0 if intent is not None or not is_read else state.unrecognized + 1
-        fired = self._trigger(compiled, turn, intent, unrecognized)
+        fired = self._trigger(compiled, turn, intent, unrecognized, view)
         if intent is not None:
             state.intent, state.intent_how = intent.name, hit.how if hit else None
         state.unrecognized = unrecognized
@@ -108,10 +109,9 @@ class RuleBot:
     # matching and triggers
 
     def _trigger(
-        self, compiled: Compiled, turn: Turn, intent: Intent | None, unrecognized: int
+        self, compiled: Compiled, turn: Turn, intent: Intent | None, unrecognized: int, view: View
     ) -> Trigger | None:
         """The first escalation rule, in file order, whose conditions all hold."""
-        view = compiled.lexicon.view(turn.message.text)
         for index, trigger in enumerate(turn.rules.escalation):
             if self._holds(trigger.when, compiled.keywords[index], turn, intent, unrecognized, view):
                 return trigger

@@ -103,7 +103,9 @@ class IntentIndex:
         if phrase.words:
             self.starting[phrase.words[0]].append((index, phrase, in_all))
 
-    def ranked(self, text: str | None, reply_id: str | None = None) -> list[tuple[int, Hit]]:
+    def ranked(
+        self, text: str | None, reply_id: str | None = None, view: View | None = None
+    ) -> list[tuple[int, Hit]]:
         """(intent index, its best hit) for every intent that matches, best first, ties in file order."""
         best: dict[int, Hit] = {}
         where: dict[int, set[int]] = defaultdict(set)  # the message positions each intent was met at
@@ -115,7 +117,7 @@ class IntentIndex:
 
         for index in self.buttons.get(reply_id or "", []):
             offer(index, Hit(f'button "{reply_id}"', BUTTON_SCORE))
-        view = self.lexicon.view(text)
+        view = view or self.lexicon.view(text)  # the caller's, when it has the message's view already
         found_in_all: dict[int, dict[int, Hit]] = defaultdict(dict)
         for start, meets in enumerate(view.meets):
             for word in meets:

@@ -8,7 +8,7 @@ from typing import Protocol
 from handover.bot import Action, Decision
 from handover.conversation import Conversation
 from handover.message import InboundKind, InboundMessage
-from handover.rules.lexicon import Lexicon, emoji
+from handover.rules.lexicon import Lexicon, View, emoji
 from handover.rules.loader import LoadedRules
 from handover.rules.matching import Hit, IntentIndex, Phrase
 from handover.rules.model import Intent, Priority, Rules, When
@@ -57,11 +57,13 @@ class Compiled:
         self.acknowledgements = [Phrase(a, self.lexicon, typos=False) for a in rules.acknowledgements]
         self.acknowledging_emoji = set().union(*(emoji(a) for a in rules.acknowledgements))
 
-    def best(self, message: InboundMessage) -> tuple[Intent | None, Hit | None, str | None]:
+    def best(
+        self, message: InboundMessage, view: View | None = None
+    ) -> tuple[Intent | None, Hit | None, str | None]:
         """The best intent for a message, its hit and the runner-up ('returns (11)'). An intent that hands
         over at once (a person, please) first; weak intents (small talk) only when no other matches, so
         "oi, cadê meu pedido?" is about the order."""
-        ranked = self.index.ranked(message.text, message.reply_id)
+        ranked = self.index.ranked(message.text, message.reply_id, view)
         # asking for a person outranks any topic ("my order is late, let me talk to someone" hands over),
         # and small talk comes last; within a rank, the best score (sorting keeps it: the sort is stable)
         ordered = sorted(ranked, key=lambda item: self.intents[item[0]].rank)
@@ -71,11 +73,11 @@ class Compiled:
         runner_up = f"{self.intents[rest[0][0]].name} ({rest[0][1].score})" if rest else None
         return self.intents[first], hit, runner_up
 
-    def acknowledges(self, text: str | None) -> bool:
+    def acknowledges(self, text: str | None, view: View | None = None) -> bool:
         """Nothing but acknowledgements ('ok', 'blz, valeu', '👍'): no question to answer, no miss."""
         if not text:
             return False
-        view = self.lexicon.view(text)
+        view = view or self.lexicon.view(text)
         covered = [False] * len(view.words)
         for phrase in self.acknowledgements:
             for start in range(len(view.words) - len(phrase.words) + 1 if phrase.words else 0):

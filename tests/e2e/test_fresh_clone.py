@@ -1,8 +1,8 @@
 """A fresh clone with nothing beside it passes the unit tests: no test reads outside the repository.
 
-It clones the committed HEAD (uncommitted changes are not in it) into an empty temporary folder, so
-there is no `../shared` or any other sibling, and runs `pytest tests/unit` there with this interpreter
-(the project's dependencies are installed; the clone's own code is what gets imported)."""
+It clones the committed HEAD (uncommitted changes are not in it) into an empty temporary folder, with no
+sibling folder of any kind, and runs `pytest tests/unit` there with this interpreter (the project's
+dependencies are installed; the clone's own code is what gets imported)."""
 
 from __future__ import annotations
 

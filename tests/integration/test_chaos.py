@@ -12,10 +12,8 @@ import pytest
 from config.settings import SANDBOX_APP_SECRET
 from handover import keys
 from handover.keys import partition_of
-from handover.message import CustomerRef
-from handover.store import Store
 from tests.fakes.graph_server import FakeGraph
-from tests.support.chaos import Customers, Deployment, dead_letters, later, transcript_ids
+from tests.support.chaos import Customers, Deployment, dead_letters, later, transcript, transcript_ids
 from tests.support.processes import Process, http_json, wait_for
 from tests.support.webhook import PNID, RECENT, body, signed, text_message
 
@@ -260,11 +258,9 @@ def graph_env(graph: FakeGraph) -> dict[str, str]:
 
 def replies(client, customers: Customers, only: str | None = None) -> list:
     """The bot's messages to these customers (or to one), from their transcripts, in transcript order."""
-    store = Store(client)
-    found = []
-    for wa_id in [only] if only else customers.acknowledged:
-        conversation = store.current_conversation(CustomerRef(phone_number_id=PNID, wa_id=wa_id))
-        found += (
-            [e for e in store.transcript(conversation.id) if e.direction == "out"] if conversation else []
-        )
-    return found
+    return [
+        e
+        for wa_id in ([only] if only else customers.acknowledged)
+        for e in transcript(client, wa_id)
+        if e.direction == "out"
+    ]

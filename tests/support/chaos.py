@@ -17,6 +17,7 @@ from handover import keys
 from handover.keys import Lane
 from handover.message import CustomerRef
 from handover.store import Store
+from handover.transcript import TranscriptEntry
 from tests.support.processes import Process, http_json, is_up, wait_for
 from tests.support.redis_server import RedisServer, free_port
 from tests.support.webhook import PNID, RECENT, body, signed, text_message
@@ -130,12 +131,16 @@ class Customers:
             return False
 
 
-def transcript_ids(client: redis.Redis, wa_id: str) -> list[str]:
-    """A customer's inbound message ids, in transcript order."""
+def transcript(client: redis.Redis, wa_id: str) -> list[TranscriptEntry]:
+    """A customer's current conversation, both ways, in order (empty before they write)."""
     store = Store(client)
     conversation = store.current_conversation(CustomerRef(phone_number_id=PNID, wa_id=wa_id))
-    entries = store.transcript(conversation.id) if conversation is not None else []
-    return [e.id for e in entries if e.direction == "in"]
+    return store.transcript(conversation.id) if conversation is not None else []
+
+
+def transcript_ids(client: redis.Redis, wa_id: str) -> list[str]:
+    """A customer's inbound message ids, in transcript order."""
+    return [e.id for e in transcript(client, wa_id) if e.direction == "in"]
 
 
 def dead_letters(client: redis.Redis) -> int:
