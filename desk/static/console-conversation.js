@@ -91,6 +91,14 @@ export class ConversationView {
   renderActions() {
     const mine = this.isMine();
     const offering = this.detail.state === "transferring";
+    // a supervisor reading a conversation from the Bot tab: a way back, and no actions that cannot be used
+    if (this.desk.peekId === this.detail.id && this.desk.peekFrom === "bot" && !mine) {
+      fill(
+        this.actions,
+        h("button.btn", { type: "button", testid: "back-to-bot", onclick: () => this.desk.showView("bot") }, icon("bot"), t("bot_back")),
+      );
+      return;
+    }
     fill(
       this.actions,
       h(

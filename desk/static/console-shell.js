@@ -34,12 +34,14 @@ export class TopBar {
       icon("queue"),
       t("tab_supervisor"),
     );
+    this.botTab = h("button.tab", { type: "button", role: "tab", testid: "bot-tab", onclick: () => desk.showView("bot") }, icon("bot"), t("tab_bot"));
     const me = desk.me;
+    const supervising = me.role === "supervisor";
     this.root = h(
       "header.topbar",
       {},
       h("div.brand", {}, logo(), h("span", {}, t("brand"))),
-      h("nav.tabs", { role: "tablist", "aria-label": t("brand") }, this.deskTab, me.role === "supervisor" ? this.supervisorTab : null),
+      h("nav.tabs", { role: "tablist", "aria-label": t("brand") }, this.deskTab, supervising ? this.supervisorTab : null, supervising ? this.botTab : null),
       h("div.spacer"),
       this.live,
       this.sound,
@@ -65,7 +67,7 @@ export class TopBar {
     this.sound.setAttribute("aria-pressed", String(soundOn));
     this.sound.setAttribute("aria-label", soundOn ? t("sound_on") : t("sound_off"));
     this.sound.title = soundOn ? t("sound_on") : t("sound_off");
-    for (const [tab, name] of [[this.deskTab, "desk"], [this.supervisorTab, "supervisor"]]) {
+    for (const [tab, name] of [[this.deskTab, "desk"], [this.supervisorTab, "supervisor"], [this.botTab, "bot"]]) {
       tab.setAttribute("aria-selected", String(view === name));
     }
   }

@@ -20,6 +20,17 @@
 //   supervisor   supervisor-view, supervisor-kpis, kpi-waiting, kpi-oldest, kpi-breaches, kpi-available,
 //                supervisor-queues, supervisor-queue[data-queue], supervisor-agents, supervisor-agent[data-agent][data-status],
 //                supervisor-conversations, supervisor-conversation[data-id][data-state], supervisor-move
+//   bot tab      bot-tab (supervisors only), bot-view, bot-range-24, bot-range-168 [aria-pressed], bot-refresh,
+//                bot-updated, bot-kpis, bot-kpi-containment|escalation|decisions|unrecognized|csat, bot-chart
+//                (uPlot: a canvas inside), bot-chart-versions, bot-reasons, bot-reason[data-reason],
+//                bot-trigger[data-rule], bot-rules, bot-rule[data-rule], bot-inbox, bot-unrecognized,
+//                bot-could-not-help, bot-group[data-kind], bot-show-conversations[aria-expanded],
+//                bot-group-conversations, bot-open-conversation[data-id], back-to-bot (in a conversation
+//                opened from the tab), bot-explain, bot-explain-input, bot-explain-submit, bot-explain-result,
+//                bot-explain-rule|action|score|language|matched|runner-up|how|escalation, bot-explain-replies,
+//                bot-versions, bot-rules-live, bot-process[data-id], bot-version[data-version], bot-diff-open,
+//                bot-diff, bot-diff-close, bot-audit, bot-audit-entry[data-action],
+//                bot-unavailable (a part whose route this server does not have), bot-error
 //   messages     toast[data-kind=info|error]
 
 import { h } from "./console-dom.js";
@@ -30,6 +41,7 @@ import { TopBar, SideBar } from "./console-shell.js";
 import { ConversationView } from "./console-conversation.js";
 import { TransferDialog } from "./console-transfer.js";
 import { SupervisorView } from "./console-supervisor.js";
+import { BotView } from "./console-bot.js";
 import { Beeper } from "./console-sound.js";
 
 const HELD = new Set(["assigned", "transferring"]);
@@ -56,6 +68,8 @@ class Desk {
     this.drafts = new Map();
     this.attention = 0; // new waiting conversations announced while the tab was in the background
     this.openId = null;
+    this.peekId = null; // a conversation a supervisor reads without holding it (opened from the Bot tab)
+    this.peekFrom = null; // the view it was opened from, to go back to
     this.view = "desk";
     this.liveState = "connecting";
     this.soundOn = false;
@@ -91,9 +105,10 @@ class Desk {
     this.sidebar = new SideBar(this);
     this.conversation = new ConversationView(this);
     this.supervisor = new SupervisorView(this);
+    this.bot = me.role === "supervisor" ? new BotView(this) : null;
     this.transferDialog = new TransferDialog(this);
     this.toasts = h("div.toasts", { "aria-live": "polite" });
-    this.main = h("main.main", { id: "main" }, this.conversation.root, this.supervisor.root);
+    this.main = h("main.main", { id: "main" }, this.conversation.root, this.supervisor.root, this.bot ? this.bot.root : null);
     this.root.replaceChildren(h("div.shell", {}, this.topbar.root, this.sidebar.root, this.main), this.toasts, this.transferDialog.root);
     this.conversation.clear();
     this.sidebar.renderOffers();
@@ -122,6 +137,7 @@ class Desk {
 
   signOut(notice = "") {
     if (this.stream) this.stream.stop();
+    if (this.bot) this.bot.hide();
     clearInterval(this.ticker);
     clearInterval(this.safety);
     document.removeEventListener("visibilitychange", this.onVisible);
@@ -179,6 +195,7 @@ class Desk {
       return;
     }
     if (this.openId !== id) return;
+    if (this.peekId === id) return this.conversation.show(detail); // read only, and never "lost"
     if (!(detail.agent_id === this.me.id && HELD.has(detail.state))) return this.lost(id, detail.customer_name);
     this.conversation.show(detail);
   }
@@ -285,6 +302,8 @@ class Desk {
   // ---- actions ---------------------------------------------------------------------------------
 
   async openConversation(id) {
+    this.peekId = null;
+    this.peekFrom = null;
     this.openId = id;
     this.unread.delete(id);
     this.updateTitle();
@@ -293,6 +312,22 @@ class Desk {
     await this.refreshOpen();
     const input = this.root.querySelector("[data-testid=reply-input]");
     if (input && !input.disabled) input.focus();
+  }
+
+  /**
+   * A supervisor reads any conversation (a group of the Bot tab's inbox links to them): shown read only in
+   * the conversation view, not held, with a way back to `from`.
+   */
+  async peekConversation(id, from = null) {
+    if (this.me.role !== "supervisor") return;
+    this.peekId = id;
+    this.peekFrom = from;
+    this.openId = id;
+    this.showView("desk");
+    this.sidebar.renderConversations();
+    await this.refreshOpen();
+    const back = this.root.querySelector("[data-testid=back-to-bot]");
+    if (back) back.focus();
   }
 
   /** Forget a conversation that left us; show the next one we hold, if any. */
@@ -378,10 +413,15 @@ class Desk {
   }
 
   showView(view) {
-    if (view === "supervisor" && this.me.role !== "supervisor") return;
+    if ((view === "supervisor" || view === "bot") && this.me.role !== "supervisor") return;
     this.view = view;
     this.conversation.root.hidden = view !== "desk";
     this.supervisor.root.hidden = view !== "supervisor";
+    if (this.bot) {
+      this.bot.root.hidden = view !== "bot";
+      if (view === "bot") this.bot.show();
+      else this.bot.hide();
+    }
     this.topbar.update();
     if (view === "supervisor") this.supervisor.refresh().catch((exc) => this.toast(explain(exc), "error"));
   }
