@@ -295,8 +295,15 @@ export class BotView {
           {},
           h(
             "button.link.mono",
-            { type: "button", testid: "bot-open-conversation", data: { id: cid }, "aria-label": t("bot_open_conversation", { id: cid }), onclick: () => this.desk.peekConversation(cid, "bot") },
-            cid,
+            {
+              type: "button",
+              testid: "bot-open-conversation",
+              data: { id: cid },
+              title: cid,
+              "aria-label": t("bot_open_conversation", { id: cid }),
+              onclick: () => this.desk.peekConversation(cid, "bot"),
+            },
+            cid.length > 12 ? `${cid.slice(0, 10)}…` : cid, // ids are long hex: the start tells them apart
           ),
         ),
       ),

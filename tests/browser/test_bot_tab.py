@@ -1,0 +1,211 @@
+"""The console's Bot tab in Chromium against real processes, after customers went through the sandbox webhook
+and the worker: the charts drawn, the rules the bot used, what it missed (masked), why a sentence gets its
+answer, and the rules versions with a diff. Agents never see the tab.
+
+The tab's data-testids are listed at the top of desk/static/console.js."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import new_page, screenshot, sign_in
+from tests.support.processes import ROOT, Process, wait_for
+
+pytestmark = pytest.mark.browser
+
+LIVE = 20_000  # ms: a liveness bound for what goes through the worker, not a speed assertion
+
+# (customer, what they write, in order): asks for a person, returns, legal threat, two misses that
+# hand over because the bot could not help, and a miss carrying a CPF that must never be shown.
+CUSTOMERS = [
+    ("5511944440001", ["quero falar com um atendente"]),
+    ("5511944440002", ["quero trocar um produto"]),
+    ("5511944440003", ["oi", "quero trocar um produto"]),
+    ("5511944440004", ["vou no procon"]),
+    ("5511944440005", ["garantia estendida, cpf 529.982.247-25"]),
+    ("5511944440006", ["garantia estendida, cpf 111.444.777-35"]),
+    ("5511944440007", ["o aplicativo trava na tela inicial", "aparece uma mensagem estranha"]),
+]
+CPF_DIGITS = ["529", "982", "247", "111.444", "777-35"]
+
+
+def bot_answered(stack, wa_id: str, times: int) -> None:  # type: ignore[no-untyped-def]
+    wait_for(lambda: len(stack.outbox(wa_id)) >= times, 30, f"{times} bot answers at {wa_id}")
+
+
+def customers_talk_to_the_bot(stack) -> None:  # type: ignore[no-untyped-def]
+    for wa_id, texts in CUSTOMERS:
+        for n, text in enumerate(texts, start=1):
+            stack.customer_says(wa_id, text, "Cliente")
+            bot_answered(stack, wa_id, n)  # a customer reads the answer before writing again
+
+
+def open_bot_tab(page):  # type: ignore[no-untyped-def]
+    page.get_by_test_id("bot-tab").click()
+    view = page.get_by_test_id("bot-view")
+    expect(view).to_be_visible()
+    expect(page.get_by_test_id("bot-tab")).to_have_attribute("aria-selected", "true")
+    return view
+
+
+def chart_pixels(page, rgb: tuple[int, int, int]) -> int:  # type: ignore[no-untyped-def]
+    """How many pixels of the chart's canvas are (nearly) this colour: the series were drawn, not just axes."""
+    return int(
+        page.evaluate(
+            """([r, g, b]) => {
+                const canvas = document.querySelector("[data-testid=bot-chart] canvas");
+                const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+                let n = 0;
+                for (let i = 0; i < data.length; i += 4) {
+                    if (Math.abs(data[i] - r) < 24 && Math.abs(data[i + 1] - g) < 24 && Math.abs(data[i + 2] - b) < 24
+                        && data[i + 3] > 200) n += 1;
+                }
+                return n;
+            }""",
+            list(rgb),
+        )
+    )
+
+
+ESCALATION_COLOUR = (0xD9, 0x48, 0x0F)  # console-bot.js COLOURS.escalation
+
+
+def test_a_supervisor_sees_what_the_bot_did_and_missed_and_asks_why(browser, stack):
+    sara = stack.add_agent("Sara Supervisora", ["general"], role="supervisor")
+    customers_talk_to_the_bot(stack)
+    page = new_page(browser)
+    sign_in(page, stack.base, sara["token"])
+    view = open_bot_tab(page)
+
+    # totals: seven conversations, three handed over (a person, procon, the bot could not help twice in a
+    # row); three misses (the two CPFs, the first of the two in a row: the second is the handover)
+    expect(page.get_by_test_id("bot-kpi-escalation")).to_contain_text("3 transferências em 7 conversas")
+    expect(page.get_by_test_id("bot-kpi-unrecognized").locator(".kpi-value")).to_have_text("3")
+
+    # the chart: a canvas of real size with the escalation line drawn on it, and the version in force named
+    canvas = page.locator("[data-testid=bot-chart] canvas")
+    expect(canvas).to_have_count(1)
+    box = canvas.bounding_box()
+    assert box is not None and box["width"] > 300 and box["height"] > 150
+    wait_for(lambda: chart_pixels(page, ESCALATION_COLOUR) > 10, 10, "the escalation series drawn")
+    stats = stack.api("GET", "/bot/stats?hours=24", sara["token"])[1]
+    version = stats["versions"][0]["version"]
+    expect(page.get_by_test_id("bot-chart-versions")).to_contain_text(version[:12])
+
+    # escalations by reason, and the rules the bot used with their counts
+    expect(page.locator("[data-testid=bot-reason][data-reason=customer_asked]")).to_contain_text("1")
+    expect(page.locator("[data-testid=bot-reason][data-reason=churn_risk]")).to_contain_text("1")
+    returns = page.locator("[data-testid=bot-rule][data-rule='intents.returns']")
+    expect(returns).to_contain_text("2")
+    expect(page.locator("[data-testid=bot-rule][data-rule='intents.human_request']")).to_be_visible()
+
+    # the inbox: both CPFs grouped under one masked text; no digit of either anywhere in the tab
+    unrecognized = page.get_by_test_id("bot-unrecognized")
+    group = unrecognized.get_by_test_id("bot-group").filter(has_text="garantia estendida cpf #")
+    expect(group).to_contain_text("2×")
+    expect(page.get_by_test_id("bot-could-not-help")).to_contain_text("mensagem estranha")
+    tab_text = view.inner_text()
+    for digits in CPF_DIGITS:
+        assert digits not in tab_text
+    screenshot(page, "bot-tab")
+
+    # the 7-day view: same data, six-hour points, still drawn
+    page.get_by_test_id("bot-range-168").click()
+    expect(page.get_by_test_id("bot-range-168")).to_have_attribute("aria-pressed", "true")
+    expect(page.get_by_test_id("bot-range-24")).to_have_attribute("aria-pressed", "false")
+    expect(page.get_by_test_id("bot-chart-title")).to_contain_text("a cada 6 horas")
+    wait_for(lambda: chart_pixels(page, ESCALATION_COLOUR) > 10, 10, "the 7-day chart drawn")
+    page.get_by_test_id("bot-range-24").click()
+    expect(page.get_by_test_id("bot-chart-title")).to_contain_text("por hora")
+
+    # explain, with the keyboard: the rule that wins for a legal threat, its words, where it would go
+    box_input = page.get_by_test_id("bot-explain-input")
+    box_input.fill("vou reclamar no procon amanhã")
+    box_input.press("Enter")
+    expect(page.get_by_test_id("bot-explain-rule")).to_have_text("escalation.legal_or_churn")
+    expect(page.get_by_test_id("bot-explain-action")).to_have_text("escalate")
+    expect(page.get_by_test_id("bot-explain-matched")).to_contain_text("procon")
+    expect(page.get_by_test_id("bot-explain-escalation")).to_contain_text("retention")
+    page.get_by_test_id("bot-explain").scroll_into_view_if_needed()
+    group.get_by_test_id("bot-show-conversations").click()
+    expect(group.get_by_test_id("bot-show-conversations")).to_have_attribute("aria-expanded", "true")
+    screenshot(page, "bot-tab-inbox-explain")
+
+    # "show conversations" opens one in the conversation view, read only, with a way back
+    links = group.get_by_test_id("bot-open-conversation")
+    expect(links).to_have_count(2)
+    links.first.click()
+    expect(page.get_by_test_id("conversation-view")).to_be_visible()
+    expect(page.get_by_test_id("readonly-notice")).to_be_visible()
+    expect(page.get_by_test_id("transcript")).to_contain_text("garantia estendida")
+    expect(page.get_by_test_id("reply-input")).to_have_count(0)
+    screenshot(page, "bot-tab-conversation")
+    page.get_by_test_id("back-to-bot").click()
+    expect(view).to_be_visible()
+    expect(group.get_by_test_id("bot-group-conversations")).to_be_visible()  # still open, as it was left
+
+
+def test_an_agent_has_no_bot_tab(browser, stack):
+    ana = stack.add_agent("Ana Souza", ["general"])
+    page = new_page(browser)
+    sign_in(page, stack.base, ana["token"])
+    expect(page.get_by_test_id("supervisor-tab")).to_have_count(0)
+    expect(page.get_by_test_id("bot-tab")).to_have_count(0)
+    expect(page.get_by_test_id("bot-view")).to_have_count(0)
+    status, body = stack.api("GET", "/bot/stats?hours=24", ana["token"])
+    assert status == 403 and body["error"]["code"] == "not_yours"
+
+
+def test_a_supervisor_sees_which_rules_version_runs_where_diffs_it_and_reads_the_audit(browser, stack):
+    sara = stack.add_agent("Sara Supervisora", ["general"], role="supervisor")
+    for route in ("/rules", "/audit?hours=24"):
+        if stack.api("GET", route, sara["token"])[0] == 404:
+            pytest.skip("route not on main yet")
+    before = stack.api("GET", "/rules", sara["token"])[1]["current"]
+    # ops add a synonym to the served file and reload: a second version, every process on it
+    rules_file = stack.workdir / "rules.yaml"  # the served file (HANDOVER_RULES)
+    rules_file.write_text(rules_file.read_text().replace('"trocar",', '"trocar", "destrocar",', 1))
+    cli(stack, "rules", "reload")
+    wait_for(
+        lambda: (lambda r: r["current"] not in (None, before) and r["on_current"] == r["live"])(
+            stack.api("GET", "/rules", sara["token"])[1]
+        ),
+        30,
+        "every process on the new version",
+    )
+    rules = stack.api("GET", "/rules", sara["token"])[1]
+
+    page = new_page(browser)
+    sign_in(page, stack.base, sara["token"])
+    open_bot_tab(page)
+    expect(page.get_by_test_id("bot-rules-live")).to_contain_text(
+        f"{rules['live']}/{rules['live']} processos na versão {rules['current']}"
+    )
+    expect(page.get_by_test_id("bot-process")).to_have_count(rules["live"])
+    old = page.locator(f"[data-testid=bot-version][data-version='{before}']")
+    expect(old).to_be_visible()
+    old.get_by_test_id("bot-diff-open").click()
+    diff = page.get_by_test_id("bot-diff")
+    expect(diff.locator(".diff-line.add")).to_contain_text(["destrocar"])
+    expect(page.get_by_test_id("bot-audit-entry").first).to_have_attribute(
+        "data-action", re.compile(r"rules\.reload")
+    )
+    page.get_by_test_id("bot-versions").scroll_into_view_if_needed()
+    screenshot(page, "bot-tab-versions")
+    page.get_by_test_id("bot-diff-close").click()
+    expect(diff).to_be_hidden()
+
+
+def cli(stack, *args: str) -> str:  # type: ignore[no-untyped-def]
+    """`handover ARGS...` with the stack's environment, as ops would run it; its standard output."""
+    env = Process([], stack.env, stack.workdir / "cli.log").env
+    out = subprocess.run(
+        [sys.executable, "-m", "app.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout
