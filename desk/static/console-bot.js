@@ -329,7 +329,7 @@ export class BotView {
     );
     return h(
       "li.group",
-      { testid: "bot-group", data: { id: key, kind } },
+      { testid: "bot-group", data: { id: key, kind, count: String(g.count) } },
       h("q.group-text", {}, g.text),
       h("div.group-meta", {}, h("span.count-pill", {}, `${number(g.count)}×`), h("span.muted.small", { title: stamp(g.last_seen) }, t("bot_group_last", { when: when(g.last_seen) })), toggle),
       list,

@@ -24,7 +24,7 @@
 //                bot-updated, bot-kpis, bot-kpi-containment|escalation|decisions|unrecognized|csat, bot-chart
 //                (uPlot: a canvas inside), bot-chart-versions, bot-reasons, bot-reason[data-reason],
 //                bot-trigger[data-rule], bot-rules, bot-rule[data-rule], bot-inbox, bot-unrecognized,
-//                bot-could-not-help, bot-group[data-kind], bot-show-conversations[aria-expanded],
+//                bot-could-not-help, bot-group[data-kind][data-count], bot-show-conversations[aria-expanded],
 //                bot-group-conversations, bot-open-conversation[data-id], back-to-bot (in a conversation
 //                opened from the tab), bot-explain, bot-explain-input, bot-explain-submit, bot-explain-result,
 //                bot-explain-rule|action|score|language|matched|runner-up|how|escalation, bot-explain-replies,
