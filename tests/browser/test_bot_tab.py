@@ -2,17 +2,23 @@
 and the worker: the charts drawn, the rules the bot used, what it missed (masked), why a sentence gets its
 answer, and the rules versions with a diff. Agents never see the tab.
 
-The tab's data-testids are listed at the top of desk/static/console.js."""
+A test cannot wait for hours to pass: the earlier hours of the chart (an older rules version, then the one
+in force) are written with `botstats.write`, the worker's own writer, next to the conversations that go
+through the webhook now. The tab's data-testids are listed at the top of desk/static/console.js."""
 
 from __future__ import annotations
 
 import re
 import subprocess
 import sys
+import time
 
 import pytest
+import redis
 from playwright.sync_api import expect
 
+from handover import botstats
+from handover.bot import Decision, EscalationDecision
 from tests.browser.conftest import new_page, screenshot, sign_in
 from tests.support.processes import ROOT, Process, wait_for
 
@@ -32,6 +38,56 @@ CUSTOMERS = [
     ("5511944440007", ["o aplicativo trava na tela inicial", "aparece uma mensagem estranha"]),
 ]
 CPF_DIGITS = ["529", "982", "247", "111.444", "777-35"]
+
+
+OLD_VERSION = "0a1b2c3d4e5f"  # the rules version before the one in force, in the earlier hours
+HOURS_BACK = 20
+SWITCHED_HOURS_AGO = 8
+
+
+def earlier_hours(redis_url: str, version_now: str, now: float) -> None:
+    """Twenty earlier hours of bot traffic: the old rules handed over about two in five conversations, the
+    ones in force since eight hours ago about one in five (what the chart should make plain)."""
+    tally = botstats.Tally(decisions=[], escalations=[], started=[], outcomes=[], missed=[], csat=[])
+    for back in range(1, HOURS_BACK + 1):
+        at = now - back * 3600
+        version = OLD_VERSION if back > SWITCHED_HOURS_AGO else version_now
+        conversations = 4 + (back * 5) % 7
+        handed_over = (conversations * (2 if version == OLD_VERSION else 1) + back % 3) // 5
+        for n in range(conversations):
+            escalates = n < handed_over
+            rule = (
+                "intents.human_request" if escalates else ("intents.order_status", "intents.greeting")[n % 2]
+            )
+            decision = Decision(
+                message_id=f"seed-{back}-{n}",
+                action="escalate" if escalates else "reply",
+                rule=rule,
+                rules_version=version,
+                at=at,
+            )
+            tally.decisions.append(decision)
+            tally.started.append(decision)
+            if escalates:
+                tally.escalations.append(
+                    EscalationDecision(
+                        queue="general",
+                        priority="normal",
+                        reason="customer_asked",
+                        rule=rule,
+                        rules_version=version,
+                        at=at,
+                        trigger_message_id=decision.message_id,
+                    )
+                )
+            if escalates or n % 4:  # some stay open: not every conversation has ended yet
+                outcome = "escalated" if escalates else "contained"
+                tally.outcomes.append(botstats.Outcome(outcome=outcome, version=version, at=at))
+    client = redis.Redis.from_url(redis_url)
+    with client.pipeline() as pipe:
+        botstats.write(pipe, tally)
+        pipe.execute()
+    client.close()
 
 
 def bot_answered(stack, wa_id: str, times: int) -> None:  # type: ignore[no-untyped-def]
@@ -72,19 +128,32 @@ def chart_pixels(page, rgb: tuple[int, int, int]) -> int:  # type: ignore[no-unt
     )
 
 
-ESCALATION_COLOUR = (0xD9, 0x48, 0x0F)  # console-bot.js COLOURS.escalation
+# console-bot.js COLOURS
+CONTAINMENT_COLOUR = (0x00, 0xA8, 0x84)
+ESCALATION_COLOUR = (0xD9, 0x48, 0x0F)
+VERSION_COLOUR = (0x67, 0x41, 0xD9)
 
 
-def test_a_supervisor_sees_what_the_bot_did_and_missed_and_asks_why(browser, stack):
+def test_a_supervisor_sees_what_the_bot_did_and_missed_and_asks_why(browser, stack, redis_url):
     sara = stack.add_agent("Sara Supervisora", ["general"], role="supervisor")
     customers_talk_to_the_bot(stack)
+    live = stack.api("GET", "/bot/stats?hours=24", sara["token"])[1]
+    # now: seven conversations, three handed over (a person, procon, the bot could not help twice in a row)
+    assert (live["totals"]["conversations"], live["totals"]["escalations"]) == (7, 3)
+    version_now = live["versions"][0]["version"]
+    earlier_hours(redis_url, version_now, time.time())
+    stats = stack.api("GET", "/bot/stats?hours=24", sara["token"])[1]
+    totals = stats["totals"]
+
     page = new_page(browser)
     sign_in(page, stack.base, sara["token"])
     view = open_bot_tab(page)
 
-    # totals: seven conversations, three handed over (a person, procon, the bot could not help twice in a
-    # row); three misses (the two CPFs, the first of the two in a row: the second is the handover)
-    expect(page.get_by_test_id("bot-kpi-escalation")).to_contain_text("3 transferências em 7 conversas")
+    # totals as the API has them; three misses (the two CPFs, and the first of the two in a row: the
+    # second is the handover), none of them from the earlier hours
+    expect(page.get_by_test_id("bot-kpi-escalation")).to_contain_text(
+        f"{totals['escalations']} transferências em {totals['conversations']} conversas"
+    )
     expect(page.get_by_test_id("bot-kpi-unrecognized").locator(".kpi-value")).to_have_text("3")
 
     # the chart: a canvas of real size with the escalation line drawn on it, and the version in force named
@@ -92,16 +161,21 @@ def test_a_supervisor_sees_what_the_bot_did_and_missed_and_asks_why(browser, sta
     expect(canvas).to_have_count(1)
     box = canvas.bounding_box()
     assert box is not None and box["width"] > 300 and box["height"] > 150
-    wait_for(lambda: chart_pixels(page, ESCALATION_COLOUR) > 10, 10, "the escalation series drawn")
-    stats = stack.api("GET", "/bot/stats?hours=24", sara["token"])[1]
-    version = stats["versions"][0]["version"]
-    expect(page.get_by_test_id("bot-chart-versions")).to_contain_text(version[:12])
+    wait_for(lambda: chart_pixels(page, ESCALATION_COLOUR) > 100, 10, "the escalation line drawn")
+    wait_for(lambda: chart_pixels(page, CONTAINMENT_COLOUR) > 100, 10, "the containment line drawn")
+    # the rules version change is marked on the time axis, and named under the chart
+    wait_for(lambda: chart_pixels(page, VERSION_COLOUR) > 50, 10, "the version markers drawn")
+    versions = page.get_by_test_id("bot-chart-versions")
+    expect(versions).to_contain_text(OLD_VERSION)
+    expect(versions).to_contain_text(version_now[:12])
 
     # escalations by reason, and the rules the bot used with their counts
-    expect(page.locator("[data-testid=bot-reason][data-reason=customer_asked]")).to_contain_text("1")
-    expect(page.locator("[data-testid=bot-reason][data-reason=churn_risk]")).to_contain_text("1")
+    asked = stats["escalations_by_reason"]["customer_asked"]
+    reason = "[data-testid=bot-reason][data-reason={}] .bar-count"
+    expect(page.locator(reason.format("customer_asked"))).to_have_text(str(asked))
+    expect(page.locator(reason.format("churn_risk"))).to_have_text("1")  # procon, only now
     returns = page.locator("[data-testid=bot-rule][data-rule='intents.returns']")
-    expect(returns).to_contain_text("2")
+    expect(returns.locator("td").first).to_have_text("2")  # decisions: both customers who asked
     expect(page.locator("[data-testid=bot-rule][data-rule='intents.human_request']")).to_be_visible()
 
     # the inbox: both CPFs grouped under one masked text; no digit of either anywhere in the tab
@@ -119,7 +193,7 @@ def test_a_supervisor_sees_what_the_bot_did_and_missed_and_asks_why(browser, sta
     expect(page.get_by_test_id("bot-range-168")).to_have_attribute("aria-pressed", "true")
     expect(page.get_by_test_id("bot-range-24")).to_have_attribute("aria-pressed", "false")
     expect(page.get_by_test_id("bot-chart-title")).to_contain_text("a cada 6 horas")
-    wait_for(lambda: chart_pixels(page, ESCALATION_COLOUR) > 10, 10, "the 7-day chart drawn")
+    wait_for(lambda: chart_pixels(page, ESCALATION_COLOUR) > 50, 10, "the 7-day chart drawn")
     page.get_by_test_id("bot-range-24").click()
     expect(page.get_by_test_id("bot-chart-title")).to_contain_text("por hora")
 
