@@ -8,13 +8,13 @@ through the webhook now. The tab's data-testids are listed at the top of desk/st
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 import time
 
 import pytest
 import redis
+import yaml
 from playwright.sync_api import expect
 
 from handover import botstats
@@ -240,35 +240,43 @@ def test_a_supervisor_sees_which_rules_version_runs_where_diffs_it_and_reads_the
     for route in ("/rules", "/audit?hours=24"):
         if stack.api("GET", route, sara["token"])[0] == 404:
             pytest.skip("route not on main yet")
-    before = stack.api("GET", "/rules", sara["token"])[1]["current"]
-    # ops add a synonym to the served file and reload: a second version, every process on it
-    rules_file = stack.workdir / "rules.yaml"  # the served file (HANDOVER_RULES)
-    rules_file.write_text(rules_file.read_text().replace('"trocar",', '"trocar", "destrocar",', 1))
+
+    def rules_now() -> dict:  # type: ignore[type-arg]
+        return stack.api("GET", "/rules", sara["token"])[1]  # type: ignore[no-any-return]
+
+    before = wait_for(lambda: rules_now()["current"], 30, "the processes to report their rules version")
+    # ops add a synonym to the served file and reload it: a second version, every process on it
+    served = stack.workdir / "rules.yaml"  # HANDOVER_RULES
+    rules = yaml.safe_load(served.read_text())
+    returns = next(intent for intent in rules["intents"] if intent["name"] == "returns")
+    returns["match"]["any"].append("destrocar")
+    served.write_text(yaml.safe_dump(rules, allow_unicode=True, sort_keys=False))
     cli(stack, "rules", "reload")
-    wait_for(
-        lambda: (lambda r: r["current"] not in (None, before) and r["on_current"] == r["live"])(
-            stack.api("GET", "/rules", sara["token"])[1]
+    after = wait_for(
+        lambda: (lambda r: r if r["current"] != before and r["on_current"] == r["live"] else None)(
+            rules_now()
         ),
         30,
         "every process on the new version",
     )
-    rules = stack.api("GET", "/rules", sara["token"])[1]
 
     page = new_page(browser)
     sign_in(page, stack.base, sara["token"])
     open_bot_tab(page)
     expect(page.get_by_test_id("bot-rules-live")).to_contain_text(
-        f"{rules['live']}/{rules['live']} processos na versão {rules['current']}"
+        f"{after['live']}/{after['live']} processos na versão {after['current']}"
     )
-    expect(page.get_by_test_id("bot-process")).to_have_count(rules["live"])
+    expect(page.get_by_test_id("bot-process")).to_have_count(after["live"])
+    expect(page.locator(f"[data-testid=bot-version][data-version='{after['current']}']")).to_contain_text(
+        "atual"
+    )
     old = page.locator(f"[data-testid=bot-version][data-version='{before}']")
-    expect(old).to_be_visible()
     old.get_by_test_id("bot-diff-open").click()
     diff = page.get_by_test_id("bot-diff")
-    expect(diff.locator(".diff-line.add")).to_contain_text(["destrocar"])
-    expect(page.get_by_test_id("bot-audit-entry").first).to_have_attribute(
-        "data-action", re.compile(r"rules\.reload")
-    )
+    expect(diff.locator(".diff-line.add").filter(has_text="destrocar")).to_have_count(1)
+    expect(diff.locator(".diff-line.del").filter(has_text="destrocar")).to_have_count(0)
+    reloads = page.locator("[data-testid=bot-audit-entry][data-action='rules.reload']")
+    expect(reloads.first).to_be_visible()
     page.get_by_test_id("bot-versions").scroll_into_view_if_needed()
     screenshot(page, "bot-tab-versions")
     page.get_by_test_id("bot-diff-close").click()
