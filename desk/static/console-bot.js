@@ -6,7 +6,7 @@
 // imported the first time the tab is shown, so agents never load it.
 
 import { h, fill, keepFocus } from "./console-dom.js";
-import { t, LOCALE, explain, stamp, when, clock } from "./console-i18n.js";
+import { t, LANG, LOCALE, explain, stamp, when, clock } from "./console-i18n.js";
 import { icon } from "./console-icons.js";
 
 const RANGES = [24, 168];
@@ -220,7 +220,7 @@ export class BotView {
     const options = {
       width: this.chartWidth(),
       height: CHART_HEIGHT,
-      tzDate: (ts) => new Date(ts * 1000),
+      padding: [12, 28, 0, 0], // room on the right for the last hour's label
       scales: { x: { time: true }, y: { range: [0, highest] } },
       axes: [
         { stroke: "#5f6b7a", grid: { stroke: "#eef1f4" }, ticks: { stroke: "#e2e6ea" }, values: timeLabels, space: 56 },
@@ -380,7 +380,7 @@ export class BotView {
           ),
         )
       : empty(t("bot_versions_none"));
-    keepFocus(this.versions, () => fill(this.versions, summary, processTable, h("h3.sub-title", {}, t("bot_versions")), versionTable));
+    keepFocus(this.versions, () => fill(this.versions, summary, processTable, h("h3.sub-title", {}, t("bot_versions_kept")), versionTable));
   }
 
   async showDiff(version) {
@@ -610,7 +610,8 @@ function bucketed(hourly, size) {
   return out;
 }
 
-const HOUR_LABEL = new Intl.DateTimeFormat(LOCALE, { hour: "2-digit", minute: "2-digit" });
+// "14:00" in Portuguese, "2 PM" in English: short enough for a tick every two hours
+const HOUR_LABEL = new Intl.DateTimeFormat(LOCALE, LANG === "pt" ? { hour: "2-digit", minute: "2-digit" } : { hour: "numeric" });
 const DAY_LABEL = new Intl.DateTimeFormat(LOCALE, { day: "numeric", month: "short" });
 
 /** Time axis labels in the supervisor's language and clock: "14:00", the date under midnight, days for a week. */
