@@ -108,11 +108,13 @@ export class BotView {
   async refresh() {
     const api = this.desk.api;
     const hours = this.hours;
+    // an answer for a window no longer shown (24 h and 7 days clicked in a row) is dropped
+    const still = (render) => (answer) => (hours === this.hours ? render(answer) : null);
     const loads = [
-      settle(api.get(`/bot/stats?hours=${hours}`), (stats) => this.renderStats(stats), (exc) => this.statsFailed(exc)),
-      settle(api.get(`/bot/unrecognized?hours=${hours}`), (inbox) => this.renderInbox(inbox), (exc) => fill(this.inbox, problem(exc))),
+      settle(api.get(`/bot/stats?hours=${hours}`), still((stats) => this.renderStats(stats)), still((exc) => this.statsFailed(exc))),
+      settle(api.get(`/bot/unrecognized?hours=${hours}`), still((inbox) => this.renderInbox(inbox)), still((exc) => fill(this.inbox, problem(exc)))),
       settle(api.get("/rules"), (rules) => this.renderVersions(rules), (exc) => fill(this.versions, problem(exc))),
-      settle(api.get(`/audit?hours=${hours}`), (audit) => this.renderAudit(audit), (exc) => fill(this.audit, problem(exc))),
+      settle(api.get(`/audit?hours=${hours}`), still((audit) => this.renderAudit(audit)), still((exc) => fill(this.audit, problem(exc)))),
     ];
     await Promise.all(loads);
     if (hours === this.hours) this.updated.textContent = t("bot_updated", { time: clock(Date.now() / 1000) });
