@@ -224,6 +224,43 @@ def test_a_supervisor_sees_what_the_bot_did_and_missed_and_asks_why(browser, sta
     expect(group.get_by_test_id("bot-group-conversations")).to_be_visible()  # still open, as it was left
 
 
+def test_a_fresh_desk_says_there_is_nothing_yet_and_a_failing_part_says_so_alone(browser, stack):
+    sara = stack.add_agent("Sara Supervisora", ["general"], role="supervisor")
+    page = new_page(browser)
+    # this server answering 404 for the inbox (as one without the route would) and 500 for explain
+    page.route("**/api/v1/bot/unrecognized*", lambda route: route.fulfill(status=404, body="404: Not Found"))
+    page.route(
+        "**/api/v1/bot/explain",
+        lambda route: route.fulfill(
+            status=500,
+            content_type="application/json",
+            body='{"error": {"code": "internal", "message": "<b>boom</b>"}}',
+        ),
+    )
+    sign_in(page, stack.base, sara["token"])
+    open_bot_tab(page)
+
+    # no conversation yet: the chart has its axes and says why it has no line; every list says it is empty
+    expect(page.locator("[data-testid=bot-chart] canvas")).to_have_count(1)
+    expect(page.get_by_test_id("bot-chart").locator("xpath=..")).to_contain_text(
+        "Nenhuma conversa neste período"
+    )
+    expect(page.get_by_test_id("bot-kpi-containment").locator(".kpi-value")).to_have_text("—")
+    expect(page.get_by_test_id("bot-reasons")).to_have_text("Nenhuma transferência neste período.")
+    expect(page.get_by_test_id("bot-rules")).to_have_text("Nenhuma decisão neste período.")
+    # the missing route: that part alone says so
+    expect(page.get_by_test_id("bot-inbox")).to_have_text("Ainda não disponível neste servidor.")
+    # a server error is shown as the server said it, as text
+    page.get_by_test_id("bot-explain-submit").click()
+    expect(page.get_by_test_id("bot-explain-result")).to_have_text("Escreva uma frase.")  # nothing typed
+    page.get_by_test_id("bot-explain-input").fill("oi")
+    page.get_by_test_id("bot-explain-submit").click()
+    error = page.get_by_test_id("bot-explain-result").get_by_test_id("bot-error")
+    expect(error).to_have_text("Erro: <b>boom</b>")
+    expect(page.get_by_test_id("bot-explain-result").locator("b")).to_have_count(0)
+    screenshot(page, "bot-tab-empty")
+
+
 def test_an_agent_has_no_bot_tab(browser, stack):
     ana = stack.add_agent("Ana Souza", ["general"])
     page = new_page(browser)
