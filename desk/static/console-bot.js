@@ -582,9 +582,14 @@ function versionMarkers(versions) {
       ctx.lineTo(x, top + height);
       ctx.stroke();
       const label = short(v.version);
-      const room = ctx.measureText(label).width + 8 * ratio;
+      const wide = ctx.measureText(label).width;
+      const room = wide + 8 * ratio;
       const tx = x + room > left + width ? x - room + 4 * ratio : x + 4 * ratio; // keep the label inside
-      ctx.fillText(label, tx, top + (4 + (i % 3) * 14) * ratio); // staggered: close versions stay readable
+      const ty = top + (4 + (i % 3) * 15) * ratio; // staggered: close versions stay readable
+      ctx.fillStyle = "rgba(255, 255, 255, 0.9)"; // over the lines it crosses
+      ctx.fillRect(tx - 2 * ratio, ty - 1 * ratio, wide + 4 * ratio, 14 * ratio);
+      ctx.fillStyle = COLOURS.version;
+      ctx.fillText(label, tx, ty);
     });
     ctx.restore();
   };

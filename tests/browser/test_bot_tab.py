@@ -194,6 +194,7 @@ def test_a_supervisor_sees_what_the_bot_did_and_missed_and_asks_why(browser, sta
     expect(page.get_by_test_id("bot-range-24")).to_have_attribute("aria-pressed", "false")
     expect(page.get_by_test_id("bot-chart-title")).to_contain_text("a cada 6 horas")
     wait_for(lambda: chart_pixels(page, ESCALATION_COLOUR) > 50, 10, "the 7-day chart drawn")
+    screenshot(page, "bot-tab-7-days")
     page.get_by_test_id("bot-range-24").click()
     expect(page.get_by_test_id("bot-chart-title")).to_contain_text("por hora")
 
