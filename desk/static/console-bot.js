@@ -432,7 +432,7 @@ export class BotView {
 class ExplainBox {
   constructor(desk) {
     this.desk = desk;
-    this.input = h("input", { type: "text", id: "bot-explain-input", testid: "bot-explain-input", placeholder: t("bot_explain_placeholder"), autocomplete: "off", maxlength: "1000" });
+    this.input = h("input", { type: "text", id: "bot-explain-input", testid: "bot-explain-input", placeholder: t("bot_explain_placeholder"), autocomplete: "off", maxlength: "2000" });
     this.submit = h("button.btn.primary", { type: "submit", testid: "bot-explain-submit" }, t("bot_explain_submit"));
     this.result = h("div.explain-result", { testid: "bot-explain-result", "aria-live": "polite" });
     this.root = h(
