@@ -44,6 +44,7 @@ export class BotView {
     this.chart = null;
     this.expanded = new Set(); // inbox groups whose conversations are shown, kept across refreshes
     this.timer = null;
+    this.returnTo = null; // the conversation link a supervisor followed, focused again on the way back
     this.rangeButtons = RANGES.map((hours) =>
       h(
         "button.seg",
@@ -87,6 +88,9 @@ export class BotView {
   }
 
   show() {
+    // back from a conversation opened here: the keyboard is where it left
+    if (this.returnTo && this.returnTo.isConnected) this.returnTo.focus();
+    this.returnTo = null;
     this.refresh();
     clearInterval(this.timer);
     this.timer = setInterval(() => this.refresh(), REFRESH_MS);
@@ -303,7 +307,10 @@ export class BotView {
               data: { id: cid },
               title: cid,
               "aria-label": t("bot_open_conversation", { id: cid }),
-              onclick: () => this.desk.peekConversation(cid, "bot"),
+              onclick: (event) => {
+                this.returnTo = event.currentTarget;
+                this.desk.peekConversation(cid, "bot");
+              },
             },
             cid.length > 12 ? `${cid.slice(0, 10)}…` : cid, // ids are long hex: the start tells them apart
           ),

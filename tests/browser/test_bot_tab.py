@@ -211,18 +211,21 @@ def test_a_supervisor_sees_what_the_bot_did_and_missed_and_asks_why(browser, sta
     expect(group.get_by_test_id("bot-show-conversations")).to_have_attribute("aria-expanded", "true")
     screenshot(page, "bot-tab-inbox-explain")
 
-    # "show conversations" opens one in the conversation view, read only, with a way back
+    # "show conversations" opens one in the conversation view, read only, with a way back; by keyboard
     links = group.get_by_test_id("bot-open-conversation")
     expect(links).to_have_count(2)
-    links.first.click()
+    links.first.focus()
+    page.keyboard.press("Enter")
     expect(page.get_by_test_id("conversation-view")).to_be_visible()
     expect(page.get_by_test_id("readonly-notice")).to_be_visible()
     expect(page.get_by_test_id("transcript")).to_contain_text("garantia estendida")
     expect(page.get_by_test_id("reply-input")).to_have_count(0)
     screenshot(page, "bot-tab-conversation")
-    page.get_by_test_id("back-to-bot").click()
+    expect(page.get_by_test_id("back-to-bot")).to_be_focused()
+    page.keyboard.press("Enter")
     expect(view).to_be_visible()
     expect(group.get_by_test_id("bot-group-conversations")).to_be_visible()  # still open, as it was left
+    expect(links.first).to_be_focused()  # the keyboard is back where it was
 
 
 def test_a_fresh_desk_says_there_is_nothing_yet_and_a_failing_part_says_so_alone(browser, stack):
