@@ -352,6 +352,7 @@ class Desk {
       const detail = await this.api.post("/queues/next");
       if (!detail) return this.toast(t("nothing_waits"));
       this.mine = [...this.mine.filter((c) => c.id !== detail.id), detail];
+      this.peekId = null; // now held: it leaves when it stops being ours
       this.openId = detail.id;
       this.conversation.show(detail);
       this.sidebar.renderConversations();
@@ -469,6 +470,7 @@ class Desk {
       this.dropOffer(id);
       this.mine = [...this.mine.filter((c) => c.id !== id), detail];
       this.toast(t("offer_accepted", { name: (offer && offer.name) || detail.customer_name || "" }));
+      this.peekId = null; // now held: it leaves when it stops being ours
       this.openId = detail.id;
       this.showView("desk");
       this.conversation.show(detail);
