@@ -35,7 +35,9 @@ CANDIDATE_EDIT = ('"quero gente", ', '"quero gente", "falar com o dono", ')
 
 def scripts(count: int, seed: int = 13) -> dict[str, list[tuple[int, Say]]]:
     rng = random.Random(seed)
-    corpus = [case.say for category in load_corpus(ROOT / "tests" / "data" / "nlu") for case in category.cases]
+    corpus = [
+        case.say for category in load_corpus(ROOT / "tests" / "data" / "nlu") for case in category.cases
+    ]
     extras = [
         Say("oi"),
         Say("bom dia"),
@@ -99,7 +101,8 @@ def bench_whatif(count: int = 10_000) -> None:
         server.stop()
     seconds = report["seconds"]
     print(
-        f"(e) rules whatif, {report['conversations']} stored conversations ({report['turns']} customer turns, "
+        f"(e) rules whatif, {report['conversations']} stored conversations "
+        f"({report['turns']} customer turns, "
         f"{entries} transcript entries; stored in {stored:.0f} s)"
     )
     print(f"    baseline: pipelined read of the transcripts  {baseline:6.2f} s")

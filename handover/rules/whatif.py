@@ -87,7 +87,9 @@ def read_conversations(
                 yield stored
 
 
-def _stored(conversation_id: str, fields: list[Any], order: list[Any], bodies: dict[Any, Any]) -> StoredConversation:
+def _stored(
+    conversation_id: str, fields: list[Any], order: list[Any], bodies: dict[Any, Any]
+) -> StoredConversation:
     phone_number_id, customer_key, wa_id, user_id, profile_name = fields
     customer = CustomerRef(
         phone_number_id=phone_number_id,
@@ -293,7 +295,9 @@ def render(report: Report) -> str:
         f"turns whose decision changed: {data['changed']}",
     ]
     for name, key in (("escalation rate", "escalation_rate"), ("containment estimate", "containment")):
-        lines.append(f"{name:22} current {_share(data[key]['current'])}  candidate {_share(data[key]['candidate'])}")
+        lines.append(
+            f"{name:22} current {_share(data[key]['current'])}  candidate {_share(data[key]['candidate'])}"
+        )
     if data["changes"]:
         width = max(len(c["from"]) for c in data["changes"])
         lines += ["", "changes (from → to: turns)"]
