@@ -82,10 +82,12 @@ def _spec(turn: Turn) -> dict[str, Any]:
 
 
 def _expect(observed: dict[str, Any]) -> dict[str, Any]:
-    """The part of what the bot did worth keeping: the rule, and where it hands over; silence after."""
+    """The part of what the bot did worth keeping: the rule, what it asks for, where it hands over;
+    silence once a person has the conversation."""
     if "rule" not in observed:
         return {"silent": True}
     expect: dict[str, Any] = {"rule": observed["rule"]}
-    if "escalate" in observed:
-        expect["escalate"] = observed["escalate"]
+    for asked in ("identity", "ask", "escalate"):  # what the bot asks for next, where it hands over
+        if asked in observed:
+            expect[asked] = observed[asked]
     return expect
