@@ -155,20 +155,3 @@ def test_whatif_reports_exactly_the_conversations_one_synonym_changes(redis_url,
 
     unknown = handover(["rules", "export-golden", chosen[0], "no-such-id"], env, tmp_path)
     assert_clear(unknown, 2, ["no stored conversation no-such-id"])
-
-
-def test_a_bad_candidate_lists_every_problem_and_an_unreadable_one_says_so(redis_url, tmp_path):
-    served = always_open_rules(tmp_path)
-    env = {"REDIS_URL": redis_url, "HANDOVER_RULES": str(served)}
-    (tmp_path / "bad.yaml").write_text(
-        served.read_text(encoding="utf-8")
-        .replace("queue: retention", "queue: retencao", 1)
-        .replace("weak: true", "weak: sometimes", 1),
-        encoding="utf-8",
-    )
-    bad = handover(["rules", "whatif", "bad.yaml"], env, tmp_path)
-    assert_clear(bad, 1, ["weak", "unknown queue 'retencao'"])
-    missing = handover(["rules", "whatif", "missing.yaml"], env, tmp_path)
-    assert_clear(missing, 2, ["missing.yaml"])
-    embedded = handover(["rules", "whatif", str(served)], {"HANDOVER_RULES": str(served)}, tmp_path)
-    assert_clear(embedded, 2, ["set REDIS_URL"])
