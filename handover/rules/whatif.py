@@ -9,42 +9,28 @@ production. The containment estimate is the share of replayed conversations the 
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import redis
 
-from handover import keys
 from handover.conversation import Conversation, ConversationState
 from handover.masking import mask
-from handover.message import CustomerRef, InboundKind, InboundMessage
 from handover.rules.bot import RuleBot
-from handover.rules.directory import RulesDirectory
 from handover.rules.golden import _FixedQueues
 from handover.rules.loader import LoadedRules
+from handover.rules.stored import StoredConversation, read_conversations
 from handover.store import Store
 
 DEFAULT_LAST = 1000
 EXAMPLES = 10
 PARALLEL_FROM = 2000  # below this, starting a second process costs more than it saves
-CHUNK = 500  # conversations read per pipeline: a few thousand commands, one round trip
 WITH_A_PERSON = "(with a person)"
-_CUSTOMER_FIELDS = ("phone_number_id", "customer_key", "wa_id", "user_id", "profile_name")
-
-
-@dataclass(frozen=True)
-class StoredConversation:
-    """What a replay needs of a stored conversation: who the customer is, and what they sent, in order."""
-
-    id: str
-    customer: CustomerRef
-    turns: list[InboundMessage]
 
 
 @dataclass(frozen=True)
@@ -65,73 +51,16 @@ class Outcome:
 WITH_PERSON = Outcome(None)
 
 
-def read_conversations(
-    client: redis.Redis, ids: list[str], chunk: int = CHUNK
-) -> Iterator[StoredConversation]:
-    """The stored conversations among `ids`, in that order, read in pipelined chunks; the transcript's
-    outbound entries are skipped unparsed (only customer turns are replayed)."""
-    for start in range(0, len(ids), chunk):
-        part = ids[start : start + chunk]
-        with client.pipeline(transaction=False) as pipe:
-            for conversation_id in part:
-                pipe.hmget(keys.conversation_key(conversation_id), _CUSTOMER_FIELDS)
-                pipe.zrange(keys.transcript_key(conversation_id), 0, -1)
-                pipe.hgetall(keys.entries_key(conversation_id))
-            replies = pipe.execute()
-        for index, conversation_id in enumerate(part):
-            fields, order, bodies = replies[3 * index : 3 * index + 3]
-            if fields[0] is None:  # gone (or never there): nothing to replay
-                continue
-            stored = _stored(conversation_id, [keys.as_text(f) for f in fields], order, bodies)
-            if stored.turns:
-                yield stored
+class _AsLived:
+    """The identity directory of a replay: the values typed were never stored (see rules/stored.py), so
+    it confirms a customer exactly when the real directory did."""
 
+    def __init__(self) -> None:
+        self.unconfirmed: frozenset[str] = frozenset()
+        self.message_id = ""
 
-def _stored(
-    conversation_id: str, fields: list[Any], order: list[Any], bodies: dict[Any, Any]
-) -> StoredConversation:
-    phone_number_id, customer_key, wa_id, user_id, profile_name = fields
-    customer = CustomerRef(
-        phone_number_id=phone_number_id,
-        wa_id=wa_id or (None if user_id else customer_key),
-        user_id=user_id,
-        profile_name=profile_name,
-    )
-    by_id = {keys.as_text(k): v for k, v in bodies.items()}
-    turns = []
-    for entry_id in order:
-        body = by_id.get(keys.as_text(entry_id))
-        if body is None or '"direction":"in"' not in keys.as_text(body):
-            continue
-        turns.append(_message(customer, json.loads(body)))
-    return StoredConversation(conversation_id, customer, turns)
-
-
-def _message(customer: CustomerRef, entry: dict[str, Any]) -> InboundMessage:
-    """A transcript entry back as the message it was made from (TranscriptEntry.from_inbound, reversed).
-    Built without validation: the store wrote it from a validated message, and this runs per turn."""
-    content = dict(entry.get("content") or {})
-    wa_type = content.pop("wa_type", entry["kind"])
-    errors = content.pop("errors", [])
-    try:
-        kind = InboundKind(entry["kind"])
-    except ValueError:
-        kind = InboundKind.UNKNOWN
-    return InboundMessage.model_construct(
-        id=entry["id"],
-        customer=customer,
-        timestamp=int(entry["at"]),
-        kind=kind,
-        wa_type=wa_type,
-        text=entry.get("text"),
-        reply_id=entry.get("reply_id"),
-        media_id=entry.get("media_id"),
-        mime_type=entry.get("mime_type"),
-        context_id=entry.get("context_id"),
-        referral=None,
-        errors=errors,
-        content=content,
-    )
+    def verify(self, fields: dict[str, str]) -> tuple[str, str | None] | None:
+        return None if self.message_id in self.unconfirmed else ("as lived", None)
 
 
 class Replayer:
@@ -140,9 +69,8 @@ class Replayer:
     def __init__(self, loaded: LoadedRules) -> None:
         self.loaded = loaded
         self._now = 0.0
-        self.bot = RuleBot(
-            lambda: loaded, _FixedQueues(1, 60.0), RulesDirectory(lambda: loaded), clock=lambda: self._now
-        )
+        self.directory = _AsLived()
+        self.bot = RuleBot(lambda: loaded, _FixedQueues(1, 60.0), self.directory, clock=lambda: self._now)
 
     def replay(self, stored: StoredConversation) -> list[Outcome]:
         """What the bot does with each turn of a fresh conversation; after a handover, a person has it."""
@@ -159,11 +87,13 @@ class Replayer:
             updated_at=first,
         )
         outcomes = []
+        self.directory.unconfirmed = stored.unconfirmed
         for message in stored.turns:
             if conversation.state != ConversationState.BOT:
                 outcomes.append(WITH_PERSON)
                 continue
             self._now = float(message.timestamp)
+            self.directory.message_id = message.id
             turn = self.bot.handle(conversation, message)
             escalated = turn.escalation is not None
             if escalated:

@@ -13,7 +13,8 @@ from handover import keys, store
 from handover.rules.export import UnknownConversation, export_golden
 from handover.rules.golden import run_golden
 from handover.rules.loader import LoadedRules, load_rules, parse_rules
-from handover.rules.whatif import WITH_A_PERSON, Replayer, read_conversations, whatif
+from handover.rules.stored import read_conversations
+from handover.rules.whatif import WITH_A_PERSON, Replayer, whatif
 from handover.store import Store
 from tests.support.conversations import Say, conversation_of, store_conversations
 
@@ -57,6 +58,15 @@ SCRIPTS = {
     "5511900000006": script(Say("o dono 12345678900 ana@x.com falar com o dono"), Say("oi")),
 }
 
+# Identity answers are stored as "[cpf]": the replay takes them as the bot's decisions say they went.
+IDENTITY = {
+    "5511900000101": script(Say("cadê meu pedido"), Say("529.982.247-25"), Say("14/03/1988"), Say("4455")),
+    "5511900000102": script(
+        Say("meu pedido"), Say("111.444.777-35"), Say("01/01/2000"), Say("abc"), Say("111.444.777-35")
+    ),
+    "5511900000103": script(Say("Meu pedido", button="menu_pedido"), Say("123"), Say("1234")),
+}
+
 
 def test_every_started_conversation_is_indexed_newest_kept(clients, current, monkeypatch) -> None:
     client, aclient = clients
@@ -72,15 +82,25 @@ def test_every_started_conversation_is_indexed_newest_kept(clients, current, mon
 
 def test_replaying_the_rules_in_force_makes_the_decisions_the_worker_made(clients, current) -> None:
     client, aclient = clients
-    store_conversations(client, aclient, current, SCRIPTS)
+    store_conversations(client, aclient, current, SCRIPTS | IDENTITY)
     ids = Store(client).newest_conversations(100)
     stored = list(read_conversations(client, ids))
-    assert len(stored) == len(SCRIPTS)
+    assert len(stored) == len(SCRIPTS) + len(IDENTITY)
     replayer = Replayer(current)
     for conversation in stored:
-        made = [(d.rule, d.action) for d in reversed(Store(client).decisions(conversation.id))]
+        made = [(d.rule, d.action, d.how) for d in reversed(Store(client).decisions(conversation.id))]
         replayed = [(o.rule, o.action) for o in replayer.replay(conversation) if o.rule is not None]
-        assert replayed == made, conversation.id
+        assert replayed == [m[:2] for m in made], conversation.id
+    lived = {
+        w: [(d.rule, d.how) for d in reversed(Store(client).decisions(conversation_of(client, w)))]
+        for w in IDENTITY
+    }
+    assert lived["5511900000101"][1:3] == [
+        ("identity.cpf", "accepted"),
+        ("intents.order_status.collect.order_number", "identity verified"),
+    ]
+    assert ("identity.retry", "no match") in lived["5511900000102"]
+    assert ("identity.cpf", "invalid format") in lived["5511900000102"]
 
 
 def test_only_the_turns_the_candidate_decides_otherwise_are_changes(clients, current, candidate) -> None:
