@@ -10,10 +10,10 @@ import redis
 import yaml
 
 from handover.masking import mask
-from handover.message import CustomerRef, InboundKind, InboundMessage
+from handover.message import CustomerRef, InboundKind
 from handover.rules.golden import GoldenCustomer, GoldenFile, Turn, _FixedQueues, play
 from handover.rules.loader import LoadedRules
-from handover.rules.stored import StoredConversation, read_conversations
+from handover.rules.stored import StoredConversation, as_stored, read_conversations
 
 _MEDIA = {"audio", "image", "video", "document", "sticker", "location"}
 _TAPS = {InboundKind.BUTTON_REPLY, InboundKind.LIST_REPLY, InboundKind.TEMPLATE_BUTTON}
@@ -49,7 +49,7 @@ def export_golden(client: redis.Redis, loaded: LoadedRules, ids: list[str], rule
 
 
 def _conversation(loaded: LoadedRules, stored: StoredConversation) -> dict[str, Any]:
-    turns = [t for t in (_turn(m.kind, _said(m), m.reply_id) for m in stored.turns) if t is not None]
+    turns = [t for t in (_turn(m.kind, as_stored(m), m.reply_id) for m in stored.turns) if t is not None]
     if not turns:
         raise UnknownConversation(f"{stored.id} (no customer turn a golden file can hold)")
     at = datetime.fromtimestamp(stored.turns[0].timestamp, UTC)
@@ -61,12 +61,6 @@ def _conversation(loaded: LoadedRules, stored: StoredConversation) -> dict[str, 
         "at": at.isoformat(),
         "turns": [_spec(turn) | {"expect": _expect(observed)} for turn, observed in played],
     }
-
-
-def _said(message: InboundMessage) -> str | None:
-    """The text as stored: an identity answer as "[cpf]" (the replay's placeholder would mean nothing)."""
-    redacted = message.content.get("redacted")
-    return f"[{redacted}]" if redacted else message.text
 
 
 def _turn(kind: InboundKind, text: str | None, reply_id: str | None) -> Turn | None:

@@ -115,6 +115,12 @@ def _message(customer: CustomerRef, entry: dict[str, Any]) -> InboundMessage:
     )
 
 
+def as_stored(message: InboundMessage) -> str | None:
+    """The text as stored: an identity answer as "[cpf]", never the placeholder a replay says for it."""
+    redacted = message.content.get("redacted")
+    return f"[{redacted}]" if redacted else message.text
+
+
 def _as_lived(client: redis.Redis, found: list[StoredConversation]) -> list[StoredConversation]:
     """Identity answers replaced as the bot's recorded decisions say they went (one more round trip, only
     for the conversations that have any)."""

@@ -24,7 +24,7 @@ from handover.masking import mask
 from handover.rules.bot import RuleBot
 from handover.rules.golden import _FixedQueues
 from handover.rules.loader import LoadedRules
-from handover.rules.stored import StoredConversation, read_conversations
+from handover.rules.stored import StoredConversation, as_stored, read_conversations
 from handover.store import Store
 
 DEFAULT_LAST = 1000
@@ -111,6 +111,8 @@ def is_change(old: Outcome, new: Outcome) -> bool:
 
 @dataclass
 class Report:
+    """The tally of a what-if run; `as_dict` is the `--json` shape."""
+
     conversations: int = 0
     turns: int = 0
     changed: int = 0
@@ -132,7 +134,8 @@ class Report:
             move = (before.label(after), after.label(before))
             self.changes[move] += 1
             if example:
-                text = mask(message.text) if message.text else f"[{message.kind}]"
+                said = as_stored(message)
+                text = mask(said) if said else f"[{message.kind}]"
                 self.examples.append(
                     {"conversation_id": stored.id, "text": text, "from": move[0], "to": move[1]}
                 )
