@@ -26,9 +26,13 @@ def add_commands(rules: argparse._SubParsersAction[Any]) -> None:
     """The two subcommands of `handover rules`."""
     whatif = rules.add_parser(
         "whatif",
-        help="replay the last stored conversations through the rules in force and a candidate file, "
-        "offline, and show what would change (containment estimate: the share of replayed "
-        "conversations the bot never hands over)",
+        help="replay the last stored conversations through the rules in force and a candidate, offline",
+        description="Replay the customer turns of the newest N stored conversations through the rules in "
+        "force (HANDOVER_RULES) and through CANDIDATE, offline (nothing sent, nothing written), each in a "
+        "fresh conversation at its turns' own times; print the turns whose decision changed, a from -> to "
+        "table of rules, the escalation rate (conversations handed over / replayed) and the containment "
+        "estimate (the share of replayed conversations the bot never hands over), current vs candidate, "
+        "and up to 10 examples with the customer's text masked.",
     )
     whatif.add_argument("candidate", metavar="CANDIDATE", help="the candidate rules file")
     whatif.add_argument(
@@ -37,8 +41,11 @@ def add_commands(rules: argparse._SubParsersAction[Any]) -> None:
     whatif.add_argument("--json", action="store_true", help="the figures, changes and examples as JSON")
     export = rules.add_parser(
         "export-golden",
-        help="stored conversations as golden conversations (masked; each turn expects what the rules in "
-        "force do now), on stdout",
+        help="stored conversations as golden conversations, on stdout",
+        description="Write stored conversations as a golden conversations file (`handover rules test`) on "
+        "stdout: customer texts masked, each turn expecting what the rules in force do with it now, so "
+        "the file passes as exported; edit the expectations you want changed. `rules:` is the served "
+        "rules file relative to the current directory.",
     )
     export.add_argument("ids", nargs="+", metavar="CONVERSATION_ID", help="conversation ids")
 
