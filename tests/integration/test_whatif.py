@@ -5,12 +5,14 @@ exactly the conversations that use the word, and nothing else; nothing is writte
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
 from pathlib import Path
 
 import pytest
 import redis
+import redis.asyncio
 import yaml
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -155,3 +157,34 @@ def test_whatif_reports_exactly_the_conversations_one_synonym_changes(redis_url,
 
     unknown = handover(["rules", "export-golden", chosen[0], "no-such-id"], env, tmp_path)
     assert_clear(unknown, 2, ["no stored conversation no-such-id"])
+
+
+def test_a_large_run_split_over_two_processes_reports_what_one_process_does(redis_url, monkeypatch):
+    from handover.rules import whatif as whatif_module
+    from handover.rules.loader import load_rules, parse_rules
+    from tests.support.conversations import Say, store_conversations
+
+    served = Path(__file__).resolve().parents[2] / "config" / "rules.yaml"
+    current = load_rules(served)
+    rules = yaml.safe_load(served.read_text(encoding="utf-8"))
+    rules["synonyms"]["pessoa"].append(NEW_WORD)
+    candidate = parse_rules(yaml.safe_dump(rules, allow_unicode=True), str(served.parent / "candidate.yaml"))
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    texts = [*ORDINARY, SAYS_IT_FIRST, SAYS_IT_LAST]
+    store_conversations(
+        client,
+        redis.asyncio.Redis.from_url(redis_url, decode_responses=True),
+        current,
+        {
+            f"55119600{n:05d}": [(RECENT + 5 * t, Say(s)) for t, s in enumerate(texts[n % len(texts)])]
+            for n in range(90)
+        },
+    )
+    alone = whatif_module.whatif(client, current, candidate, last=1000).as_dict()
+    monkeypatch.setattr(whatif_module, "PARALLEL_FROM", 10)
+    connect = functools.partial(redis.Redis.from_url, redis_url, decode_responses=True)
+    split = whatif_module.whatif(client, current, candidate, last=1000, connect=connect).as_dict()
+    assert alone["changed"] > 0 and alone["conversations"] == 90
+    assert {k: v for k, v in split.items() if k != "seconds"} == {
+        k: v for k, v in alone.items() if k != "seconds"
+    }

@@ -55,8 +55,11 @@ def item(mid: str, wa_id: str, at: int, turn: Say) -> InboundItem:
 
 
 async def _ingest(aclient: redis.asyncio.Redis, items: list[InboundItem]) -> None:
-    for start in range(0, len(items), 500):
-        await ingest(aclient, items[start : start + 500], PARTITIONS)
+    try:
+        for start in range(0, len(items), 500):
+            await ingest(aclient, items[start : start + 500], PARTITIONS)
+    finally:
+        await aclient.aclose()  # its connections belong to this event loop, which ends here
 
 
 def store_conversations(
