@@ -18,6 +18,8 @@ from aiohttp import web
 
 from app.errors import CommandError, UsageError
 from app.logging import configure_logging
+from app.whatif import add_commands as add_whatif_commands
+from app.whatif import export_command, whatif_command
 from config.settings import MissingSetting, Settings, load_settings
 
 if TYPE_CHECKING:
@@ -115,6 +117,7 @@ def parser() -> Parser:
     reload.add_argument(
         "file", nargs="?", metavar="FILE", help="the served file (HANDOVER_RULES); another one is refused"
     )
+    add_whatif_commands(rules)
     agents = commands.add_parser("agents", help="agents and supervisors of the desk").add_subparsers(
         dest="agents_command", metavar="command", required=True
     )
@@ -243,6 +246,10 @@ def rules_command(settings: Settings, args: argparse.Namespace) -> int:
         return eval_command(settings, args)
     if args.rules_command == "explain":
         return explain_command(settings, args)
+    if args.rules_command == "whatif":
+        return whatif_command(settings, args)
+    if args.rules_command == "export-golden":
+        return export_command(settings, args)
     served = Path(settings.handover_rules)
     path = Path(args.file) if args.file else served
     if args.rules_command == "reload" and path.resolve() != served.resolve():

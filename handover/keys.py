@@ -54,6 +54,7 @@ EVENTS = f"{PREFIX}events"  # capped stream of webhook changes we keep but do no
 UNROUTED = f"{PREFIX}unrouted"  # capped stream of items addressed to numbers we do not serve
 COUNTERS = f"{PREFIX}counters"  # hash of counters the workers keep for /metrics
 PARTITIONS = f"{PREFIX}partitions"  # how many partitions the streams were created with
+CONVERSATIONS = f"{PREFIX}conversations"  # zset conversation id -> started_at: what-if reads the newest
 
 
 def kpi_hour_key(hour: int) -> str:
