@@ -165,3 +165,15 @@ def agent_load_key(agent_id: str) -> str:
 
 OFFERS = f"{PREFIX}offers"  # warm transfer offers by expiry time
 DESK_EVENTS = f"{PREFIX}desk:events"  # capped stream of desk events (see handover/events.py)
+
+RULES_VERSIONS = f"{PREFIX}rules:versions"  # hash: rules version -> JSON {content, hash, first loaded at, by}
+RULES_VERSION_INDEX = f"{PREFIX}rules:versions:index"  # zset: rules version -> first loaded at
+PROCESSES = f"{PREFIX}processes"  # zset: process id -> last report (its report key may have expired)
+
+
+def process_key(process_id: str) -> str:
+    """What one process last reported (the rules version it runs), expiring when it stops reporting."""
+    return f"{PREFIX}process:{process_id}"
+
+
+AUDIT = f"{PREFIX}audit"  # zset: audit entry JSON -> when (handover/audit.py)
