@@ -24,6 +24,7 @@ from desk.models import (
     TransferBody,
 )
 from desk.openapi import Route, openapi_document
+from desk.ops import OPS_ROUTES
 from handover import keys, kpis
 from handover.agents import Agent, Presence
 from handover.conversation import ConversationState
@@ -331,6 +332,7 @@ ROUTES = [
     Route(
         "POST", "/conversations/{id}/release", release, "Hand it back to the bot", response=ConversationDetail
     ),
+    *OPS_ROUTES,
 ]
 
 

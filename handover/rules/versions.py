@@ -235,3 +235,62 @@ def recorder(client: redis.Redis, kind: str) -> Callable[[LoadedRules], None]:
             log.warning("rules_version_not_recorded", version=loaded.version, error=type(exc).__name__)
 
     return keep
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """Where the live processes stand after a version was announced."""
+
+    version: str
+    live: list[ProcessReport]
+    since: float  # when the file was announced (touched or replaced)
+
+    @property
+    def on_version(self) -> list[ProcessReport]:
+        return [p for p in self.live if p.version == self.version]
+
+    @property
+    def behind(self) -> list[ProcessReport]:
+        return [p for p in self.live if p.version != self.version]
+
+    @property
+    def refused(self) -> list[ProcessReport]:
+        """Behind, and said why after looking at the file since it was announced: waiting will not help."""
+        return [p for p in self.behind if p.error is not None and p.seen_at > self.since]
+
+    @property
+    def confirmed(self) -> bool:
+        return not self.behind
+
+    @property
+    def settled(self) -> bool:
+        """Nothing more will change without someone acting: all on the version, or the rest refused it."""
+        return len(self.refused) == len(self.behind)
+
+    def summary(self) -> str:
+        return f"{len(self.on_version)}/{len(self.live)} processes on {self.version}"
+
+    def reasons(self) -> list[str]:
+        """One line per process not on the version: which it still runs, and its refusal if any."""
+        lines = []
+        for p in self.behind:
+            why = f": refused the file: {p.error}" if p.error else " (it has not loaded the file yet)"
+            lines.append(f"{p.id} still on {p.version}{why}")
+        return lines
+
+
+def confirm(
+    client: redis.Redis,
+    version: str,
+    since: float,
+    wait: float,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Confirmation:
+    """Wait up to `wait` seconds for every live process to run `version` (or refuse it for good)."""
+    deadline = clock() + wait
+    while True:
+        state = Confirmation(version, live(client, clock()), since)
+        if state.confirmed or (state.settled and state.behind) or clock() >= deadline:
+            return state
+        sleep(0.25)
