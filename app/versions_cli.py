@@ -52,10 +52,10 @@ def reload(settings: Settings, path: Path, loaded: LoadedRules, by: str | None, 
     client = client_of(settings)
     who = by or audit.cli_user()
     previous = versions.current_version(client, versions.live(client))
-    versions.record(client, loaded, who)  # before the processes load it: the attribution is ours
-    audit.write(
-        client, who, audit.AuditAction.RULES_RELOAD, {"version": loaded.version, "previous": previous}
-    )
+    versions.record(client, loaded, who, announced=True)  # before touching: the attribution is ours
+    # `previous`: what the processes ran when asked; left out when they had already noticed the edit
+    detail = {"version": loaded.version} | ({"previous": previous} if previous != loaded.version else {})
+    audit.write(client, who, audit.AuditAction.RULES_RELOAD, detail)
     # Every process checks the file's modification time every two seconds and loads it if it changed;
     # touching it after a successful check is what makes them all pick it up now.
     since = time.time()
@@ -99,7 +99,7 @@ def rollback(settings: Settings, ref: str, by: str | None, wait: float) -> int:
         if os.path.exists(temp):
             os.unlink(temp)
     who = by or audit.cli_user()
-    versions.record(client, loaded, who)  # kept already (it is how we found it); a no-op then
+    versions.record(client, loaded, who, announced=True)  # kept already: it is how we found it
     audit.write(
         client, who, audit.AuditAction.RULES_ROLLBACK, {"version": target.version, "previous": previous}
     )

@@ -10,7 +10,7 @@ import socket
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING
 
 import redis
@@ -29,6 +29,7 @@ VERSIONS_KEPT = 500  # a rules file is a few tens of KB: 500 versions is years o
 REPORT_SECONDS = 2.0  # how often each process checks the file and says which version it runs
 REPORT_TTL_SECONDS = 10  # a process silent this long (stopped, killed, hung) no longer counts as live
 CURRENT = "current"  # the version reference that means "what the live processes run"
+PROCESS_BY = "process "  # how a version no CLI announced is attributed: `process worker on host`
 
 
 @dataclass(frozen=True)
@@ -62,9 +63,14 @@ class AmbiguousVersion(Invalid):
 # -- versions -------------------------------------------------------------------------------------------
 
 
-def record(client: redis.Redis, loaded: LoadedRules, by: str, now: float | None = None) -> bool:
+def record(
+    client: redis.Redis, loaded: LoadedRules, by: str, now: float | None = None, announced: bool = False
+) -> bool:
     """Keep a loaded version; the first writer wins, so the CLI that announces a version (and records it
-    before touching the file) names who brought it, not the processes that load it after. True if new."""
+    before touching the file) names who brought it, not the processes that load it after. Processes
+    notice an edited file by themselves within seconds, often before ops run `rules reload`: so an
+    `announced` record (the CLI's) also replaces a process's attribution, keeping the first time. True if
+    the version is new."""
     now = time.time() if now is None else now
     kept = RulesVersion(loaded.version, content_hash(loaded.text), loaded.text, now, by)
     with client.pipeline(transaction=True) as pipe:
@@ -73,7 +79,24 @@ def record(client: redis.Redis, loaded: LoadedRules, by: str, now: float | None 
         created = bool(pipe.execute()[0])
     if created:
         _trim(client)
+    elif announced:
+        _claim(client, loaded.version, by)
     return created
+
+
+def _claim(client: redis.Redis, version: str, by: str) -> None:
+    """Name who announced a version that a process recorded first (a person's name beats a process's)."""
+    with client.pipeline(transaction=True) as pipe:
+        try:
+            pipe.watch(keys.RULES_VERSIONS)
+            raw = pipe.hget(keys.RULES_VERSIONS, version)
+            if raw is None or not _version(raw).by.startswith(PROCESS_BY):
+                return
+            pipe.multi()
+            pipe.hset(keys.RULES_VERSIONS, version, json.dumps(asdict(replace(_version(raw), by=by))))
+            pipe.execute()
+        except redis.WatchError:  # another writer meanwhile: theirs stands
+            return
 
 
 def _trim(client: redis.Redis) -> None:
@@ -226,7 +249,7 @@ class Reporter:
 def recorder(client: redis.Redis, kind: str) -> Callable[[LoadedRules], None]:
     """The RulesHolder hook of a process: keep each version it loads, attributed to the process unless a
     CLI announced it first. Redis failing here is logged; loading the rules goes on."""
-    by = f"process {kind} on {socket.gethostname()}"
+    by = f"{PROCESS_BY}{kind} on {socket.gethostname()}"
 
     def keep(loaded: LoadedRules) -> None:
         try:
