@@ -123,15 +123,17 @@ def parser() -> Parser:
     remove.add_argument("id", metavar="ID", help="the agent's id (see handover agents list)")
     for command in (add, remove):
         command.add_argument("--by", metavar="WHO", help="who does it, for the audit log (default user@host)")
-    audit_log = commands.add_parser("audit", help="who reloaded or rolled back rules, added agents, moved...")
-    audit_log.add_argument("--hours", type=int, default=24, help="the last N hours (default 24, up to 720)")
-    audit_log.add_argument(
-        "--json", action="store_true", help='{"hours", "entries": [{at, who, action, detail}]}'
-    )
     packet = commands.add_parser("packet", help="the context packet").add_subparsers(
         dest="packet_command", metavar="command", required=True
     )
     packet.add_parser("schema", help="print the JSON Schema of the context packet")
+    audit_log = commands.add_parser(
+        "audit", help="who reloaded or rolled back rules, added or removed agents, moved conversations"
+    )
+    audit_log.add_argument("--hours", type=int, default=24, help="the last N hours (default 24, up to 720)")
+    audit_log.add_argument(
+        "--json", action="store_true", help='{"hours", "entries": [{at, who, action, detail}]}'
+    )
     return root
 
 
