@@ -293,6 +293,10 @@ def versions_commands(rules: argparse._SubParsersAction) -> None:  # type: ignor
         "rollback",
         help="rewrite the served file with a kept version (atomically, once it still loads) and confirm "
         "every process runs it",
+        description="Rollback rewrites the served file (HANDOVER_RULES) with the kept content of VERSION: "
+        "written beside it, checked to load, then swapped in at once (os.replace). The file stays the one "
+        "source of truth: an override kept in Redis would be undone, or silently ignored, by the next edit "
+        "of the file; and the content it replaces is itself a kept version, so nothing is lost.",
     )
     rollback.add_argument("version", metavar="VERSION", help="a version prefix (see handover rules history)")
     rollback.add_argument("--by", metavar="WHO", help=by_help)
