@@ -141,7 +141,7 @@ class Transfers:
                     self.store.append_entry(pipe, conversation_id, entry)
                     queue_sends(pipe, [job])
                 if governed and by.is_supervisor and conversation.agent_id != by.id:
-                    _audit_supervisor_move(pipe, by, conversation, queue, target, move.reason, now)
+                    audit_supervisor_move(pipe, by, conversation, queue, target, move, now)
                 pipe.execute()
             except redis.WatchError as exc:
                 raise Conflict("the conversation changed meanwhile: try again") from exc
@@ -250,21 +250,23 @@ class Transfers:
         return reply(conversation, request, "system", now, self.partitions)
 
 
-def _audit_supervisor_move(
+def audit_supervisor_move(
     pipe: redis.client.Pipeline,
     by: Agent,
     conversation: Conversation,
-    queue: str,
+    queue: str | None,
     target: Agent | None,
-    reason: str,
+    move: TransferRequest,
     now: float,
 ) -> None:
-    """A supervisor moving a conversation they do not hold is audited, in the transaction that moves it."""
+    """A supervisor moving (or offering, warm) a conversation they do not hold is audited, in the
+    transaction that does it."""
     detail = {
         "conversation_id": conversation.id,
+        "mode": move.mode,
         "from_agent": conversation.agent_id,
         "from_queue": conversation.queue,
-        "reason": reason,
+        "reason": move.reason,
     }
     if target is not None:
         detail |= {"to_agent": target.id, "to_agent_name": target.name}

@@ -126,16 +126,29 @@ def test_a_supervisors_moves_of_others_conversations_are_audited(redis_url, desk
             assert moved.status == 200
             given = await http.post(path, json={"to_agent": carla_id, "reason": "cliente dela"}, headers=boss)
             assert given.status == 200
+            # a warm offer of Carla's conversation to Davi, who declines: the offer is audited
+            warm = {"to_agent": team["Davi"][0], "mode": "warm", "reason": "segunda opinião"}
+            assert (await http.post(path, json=warm, headers=boss)).status == 200
+            declined = await http.post(
+                f"/api/v1/conversations/{conversation_id}/decline", headers=auth(team["Davi"][1])
+            )
+            assert declined.status == 200
             # Carla moves her own conversation: not a supervisor's act on someone else's, not audited
             own = await http.post(path, json={"to_queue": "general", "reason": "engano"}, headers=carla)
             assert own.status == 200
 
             log = await (await http.get("/api/v1/audit?hours=1", headers=boss)).json()
             assert log["hours"] == 1
-            assign, move = log["entries"]
+            offered, assign, move = log["entries"]
+            assert (offered["action"], offered["detail"]["mode"]) == ("conversations.assign", "warm")
+            assert (offered["detail"]["from_agent"], offered["detail"]["to_agent"]) == (
+                carla_id,
+                team["Davi"][0],
+            )
             assert (assign["action"], assign["who"]) == ("conversations.assign", f"Bia ({team['Bia'][0]})")
             assert assign["detail"] == {
                 "conversation_id": conversation_id,
+                "mode": "cold",
                 "from_agent": None,
                 "from_queue": "billing",
                 "to_agent": carla_id,
