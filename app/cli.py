@@ -103,7 +103,9 @@ def parser() -> Parser:
     evaluation.add_argument(
         "--min", type=float, metavar="SHARE", help="exit 1 when less than this share (e.g. 0.95) passes"
     )
-    reload = rules.add_parser("reload", help="check the served rules file, then have every process load it")
+    reload = rules.add_parser(
+        "reload", help="check the served rules file, have every process load it, confirm they all run it"
+    )
     reload.add_argument(
         "file", nargs="?", metavar="FILE", help="the served file (HANDOVER_RULES); another one is refused"
     )

@@ -7,6 +7,7 @@ import asyncio
 import time
 from typing import Any
 
+import redis
 from aiohttp import web
 from pydantic import BaseModel
 
@@ -74,7 +75,7 @@ async def rules(request: web.Request) -> web.Response:
     return ok(await asyncio.to_thread(rules_view, request.app[DESK].store.client))
 
 
-def rules_view(client: Any, now: float | None = None) -> RulesView:
+def rules_view(client: redis.Redis, now: float | None = None) -> RulesView:
     processes = versions.live(client, now)
     current = versions.current_version(client, processes)
     return RulesView(
