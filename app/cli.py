@@ -103,6 +103,15 @@ def parser() -> Parser:
     evaluation.add_argument(
         "--min", type=float, metavar="SHARE", help="exit 1 when less than this share (e.g. 0.95) passes"
     )
+    explain = rules.add_parser("explain", help="which rule wins for a customer message, and why")
+    explain.add_argument("text", metavar="TEXT", help="what the customer writes")
+    explain.add_argument("--rules", help="the rules file (default HANDOVER_RULES or config/rules.yaml)")
+    explain.add_argument(
+        "--state",
+        help="the conversation's state (bot, queued, assigned...) or the bot's memory as JSON, e.g. "
+        '\'{"awaiting": {"kind": "identity", "intent": "order_status", "field": "cpf"}}\'',
+    )
+    explain.add_argument("--json", action="store_true", help="the explanation as JSON")
     reload = rules.add_parser(
         "reload", help="check the served rules file, have every process load it, confirm they all run it"
     )
@@ -249,6 +258,8 @@ def rules_command(settings: Settings, args: argparse.Namespace) -> int:
         return golden_command(args.file, args.rules)
     if args.rules_command == "eval":
         return eval_command(settings, args)
+    if args.rules_command == "explain":
+        return explain_command(settings, args)
     if args.rules_command in ("history", "diff", "rollback"):
         return versions_command(settings, args)
     served = Path(settings.handover_rules)
@@ -409,6 +420,19 @@ def eval_command(settings: Settings, args: argparse.Namespace) -> int:
     print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2) if args.json else render(report))
     passed, total = report.share()
     return EXIT_PROBLEMS if args.min is not None and passed < args.min * total else 0
+
+
+def explain_command(settings: Settings, args: argparse.Namespace) -> int:
+    from handover.rules.explain import BadState, explain, parse_state, render
+
+    try:
+        state, memory = parse_state(args.state)
+    except BadState as exc:
+        raise CommandError(f"rules explain: {exc}") from None
+    loaded = checked_rules(args.rules or settings.handover_rules, "nothing to explain")
+    explanation = explain(loaded, args.text, state, memory)
+    print(explanation.model_dump_json(indent=2) if args.json else render(explanation))
+    return 0
 
 
 def golden_command(path: str, rules: str | None) -> int:

@@ -56,6 +56,13 @@ class SharedCounters(Collector):
             if name.startswith("csat:"):
                 csat.add_metric([name.split(":", 1)[1]], float(value))
         yield csat
+        decisions = CounterMetricFamily(
+            "handover_bot_decisions", "Decisions the bot made, by the rule that made them", labels=["rule"]
+        )
+        for name, value in self.counters.items():
+            if name.startswith("bot_decisions:"):
+                decisions.add_metric([name.split(":", 1)[1]], float(value))
+        yield decisions
         transfers = CounterMetricFamily("handover_transfers", "Transfers done", labels=["mode"])
         for mode in ("cold", "warm"):
             transfers.add_metric([mode], float(self.counters.get(f"transfers:{mode}", 0)))

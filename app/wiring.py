@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import fakeredis
 import redis
 from redis.asyncio import BlockingConnectionPool as AsyncBlockingPool
@@ -14,6 +16,7 @@ from config.settings import Settings
 from handover.abandon import watch_windows
 from handover.agents import AgentStore
 from handover.announce import announce_positions
+from handover.botstats import end_idle
 from handover.liveness import drop_gone
 from handover.outbound import Sender, SendMany
 from handover.processing import Processor
@@ -116,7 +119,8 @@ def worker_runtime(
         client=client,
         processor=processor,
         announce=lambda: announce_positions(store, holder(), settings.handover_partitions),
-        watch_windows=lambda: watch_windows(store, holder()),
+        # the day-long watches: waiting customers whose window closed, bot conversations nobody continued
+        watch_windows=lambda: (watch_windows(store, holder()), end_idle(client, time.time())),
         expire_offers=WarmTransfers(
             store, AgentStore(client), holder, settings.handover_partitions
         ).expire_offers,

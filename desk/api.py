@@ -9,7 +9,8 @@ from typing import Any, get_args
 
 from aiohttp import web
 
-from desk.http import AGENT, DESK, PREFIX, DeskContext, body_of, ok
+from desk.bot import BOT_ROUTES
+from desk.http import AGENT, DESK, PREFIX, DeskContext, body_of, hours_asked, ok, supervisor
 from desk.live import stream
 from desk.models import (
     AgentView,
@@ -28,7 +29,6 @@ from desk.ops import OPS_ROUTES
 from handover import keys, kpis
 from handover.agents import Agent, Presence
 from handover.conversation import ConversationState
-from handover.errors import Invalid, NotYours
 from handover.events import EventType
 from handover.queues import enqueued_at
 from handover.transfers import TransferRequest
@@ -70,15 +70,9 @@ def _agent_views(ctx: DeskContext) -> list[AgentView]:
 
 async def stats(request: web.Request) -> web.Response:
     """Supervisors: the support KPIs of the last `hours` (1 to 168, default 24)."""
-    ctx, agent = request.app[DESK], request[AGENT]
-    if not agent.is_supervisor:
-        raise NotYours("the numbers are for supervisors")
-    try:
-        hours = int(request.query.get("hours", "24"))
-    except ValueError:
-        hours = 0
-    if not 1 <= hours <= kpis.HOURS_KEPT:
-        raise Invalid(f"hours must be a whole number from 1 to {kpis.HOURS_KEPT}")
+    ctx = request.app[DESK]
+    supervisor(request, "the numbers")
+    hours = hours_asked(request, kpis.HOURS_KEPT)
     return ok(await asyncio.to_thread(kpis.last_hours, ctx.store.client, hours, time.time()))
 
 
@@ -332,6 +326,7 @@ ROUTES = [
     Route(
         "POST", "/conversations/{id}/release", release, "Hand it back to the bot", response=ConversationDetail
     ),
+    *BOT_ROUTES,
     *OPS_ROUTES,
 ]
 

@@ -98,3 +98,22 @@ def ok(model: BaseModel | list[Any], status: int = 200) -> web.Response:
 
 
 MIDDLEWARES = [json_errors, bearer_auth]
+
+
+def supervisor(request: web.Request, what: str) -> Agent:
+    """The signed-in agent, who must be a supervisor (403 otherwise): `what` says what is theirs only."""
+    agent = request[AGENT]
+    if not agent.is_supervisor:
+        raise NotYours(f"{what} are for supervisors")
+    return agent
+
+
+def hours_asked(request: web.Request, most: int) -> int:
+    """`?hours=` from 1 to `most` (default 24); 422 otherwise."""
+    try:
+        hours = int(request.query.get("hours", "24"))
+    except ValueError:
+        hours = 0
+    if not 1 <= hours <= most:
+        raise Invalid(f"hours must be a whole number from 1 to {most}")
+    return hours

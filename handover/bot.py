@@ -49,6 +49,8 @@ class BotTurn:
     replies: list[OutboundRequest] = field(default_factory=list)
     escalation: EscalationDecision | None = None
     redact: str | None = None
+    done: bool = False  # the customer thanked or acknowledged an answer: the bot's part is done
+    could_not_help: bool = False  # handed over because the bot kept missing or could not collect
 
 
 class Bot(Protocol):

@@ -110,6 +110,10 @@ class Conversation(BaseModel):
     csat_asked_at: float | None = None
     csat: str | None = None  # the option the customer tapped
     csat_score: int | None = None
+    # how the bot's part ended, counted once (handover/botstats.py): "contained" or "escalated"
+    bot_outcome: str | None = None
+    bot_outcome_at: float | None = None
+    bot_outcome_version: str | None = None  # the rules version that made the outcome
 
     @classmethod
     def start(cls, customer: CustomerRef, now: float) -> Conversation:
@@ -140,6 +144,18 @@ class Conversation(BaseModel):
         self.profile_name = customer.profile_name or self.profile_name
         self.messages_in += 1
         self.updated_at = now
+
+    def set_bot_outcome(self, outcome: str, version: str, now: float) -> None:
+        self.bot_outcome, self.bot_outcome_version, self.bot_outcome_at = outcome, version, now
+
+    def idle_with_bot(self, sent_at: float, idle_seconds: float) -> bool:
+        """Still with the bot, and the customer's last message was `idle_seconds` before this one: the
+        bot's conversation has ended, and this message starts a new one."""
+        return (
+            self.state == ConversationState.BOT
+            and self.last_customer_message_at is not None
+            and sent_at - self.last_customer_message_at >= idle_seconds
+        )
 
     def move_to(self, state: ConversationState, now: float) -> None:
         """Change state along the allowed moves: bot → queued → assigned → (transferring → assigned)* →

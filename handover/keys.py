@@ -166,6 +166,19 @@ def agent_load_key(agent_id: str) -> str:
 OFFERS = f"{PREFIX}offers"  # warm transfer offers by expiry time
 DESK_EVENTS = f"{PREFIX}desk:events"  # capped stream of desk events (see handover/events.py)
 
+
+def bot_hour_key(hour: int) -> str:
+    """What the bot did in one hour (hours since the epoch), per rule and version: handover/botstats.py."""
+    return f"{PREFIX}bot:{hour}"
+
+
+def bot_missed_key(kind: str) -> str:
+    """Capped stream of grouped, masked texts the bot missed: `unrecognized` or `could_not_help`."""
+    return f"{PREFIX}bot:missed:{kind}"
+
+
+BOT_IDLE = f"{PREFIX}bot:idle"  # zset: conversation with the bot -> when the bot last answered
+
 RULES_VERSIONS = f"{PREFIX}rules:versions"  # hash: rules version -> JSON {content, hash, first loaded at, by}
 RULES_VERSION_INDEX = f"{PREFIX}rules:versions:index"  # zset: rules version -> first loaded at
 PROCESSES = f"{PREFIX}processes"  # zset: process id -> last report (its report key may have expired)

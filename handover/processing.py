@@ -11,10 +11,10 @@ import structlog
 from pydantic import ValidationError
 from redis.client import Pipeline
 
-from handover import keys, kpis
+from handover import botstats, keys, kpis
 from handover.agents import AgentStore, Presence, UnknownAgent
 from handover.announce import note_announced
-from handover.bot import Bot, Decision, EscalationDecision
+from handover.bot import Bot, BotTurn, Decision, EscalationDecision
 from handover.conversation import Conversation, ConversationState
 from handover.enqueue import InboundItem, OutboundJob, outbound_job, queue_sends, reply, text_request
 from handover.events import EventType, publish
@@ -75,6 +75,11 @@ class _Effects:
     events: list[_Event] = field(default_factory=list)
     reassigned: list[tuple[str, str]] = field(default_factory=list)  # reopened: conversation, agent
     requeued: list[Conversation] = field(default_factory=list)  # reopened into their queue
+    outcomes: list[botstats.Outcome] = field(default_factory=list)  # how the bot's part ended
+    missed: list[botstats.Missed] = field(default_factory=list)  # what the bot did not understand
+    bot_csat: list[tuple[str, int, float]] = field(default_factory=list)  # of handed-over conversations
+    bot_answered: dict[str, float] = field(default_factory=dict)  # conversation -> the bot's last answer
+    ended: list[Conversation] = field(default_factory=list)  # with the bot, replaced by a new one
     malformed: int = 0
 
 
@@ -146,6 +151,7 @@ class Processor:
         # What proves an identity is never kept: the transcript says what it was, not what it said.
         effects.entries.append((conversation.id, entry.redacted(turn.redact) if turn.redact else entry))
         effects.decisions.append((conversation.id, turn.decision))
+        self._tally(conversation, message, turn, effects, now)
         # Meta's clock and ours differ: an answer never shows before the message it answers.
         answered_at = max(now, float(message.timestamp))
         for request in turn.replies:
@@ -166,6 +172,37 @@ class Processor:
                 reason=turn.escalation.reason,
                 rule=turn.escalation.rule,
             )
+
+    def _tally(
+        self,
+        conversation: Conversation,
+        message: InboundMessage,
+        turn: BotTurn,
+        effects: _Effects,
+        now: float,
+    ) -> None:
+        """What the bot's stats count of this turn (handover/botstats.py): its outcome, once; its misses."""
+        decision = turn.decision
+        if decision.action == "unrecognized" and message.text:
+            effects.missed.append(botstats.Missed("unrecognized", conversation.id, message.text, now))
+        if turn.could_not_help:
+            said = message.text or f"[{message.kind}]"
+            effects.missed.append(botstats.Missed("could_not_help", conversation.id, said, now))
+        if turn.escalation is not None:
+            effects.bot_answered.pop(conversation.id, None)
+            if conversation.bot_outcome == "escalated":
+                return  # handed back and over again: it ended once
+            taken_back = None
+            if conversation.bot_outcome == "contained":
+                taken_back = (conversation.bot_outcome_version or "none", conversation.bot_outcome_at or now)
+            conversation.set_bot_outcome("escalated", decision.rules_version, now)
+            effects.outcomes.append(botstats.Outcome("escalated", decision.rules_version, now, taken_back))
+        elif conversation.bot_outcome is None and turn.done:
+            conversation.set_bot_outcome("contained", decision.rules_version, now)
+            effects.outcomes.append(botstats.Outcome("contained", decision.rules_version, now))
+            effects.bot_answered.pop(conversation.id, None)
+        elif conversation.bot_outcome is None and turn.replies:
+            effects.bot_answered[conversation.id] = now
 
     def _is_csat_answer(self, conversation: Conversation, message: InboundMessage) -> bool:
         """A tap on the survey sent when the conversation was resolved (it must not open a new one)."""
@@ -197,6 +234,8 @@ class Processor:
         effects.entries.append((conversation.id, answer))
         effects.sends.append(job)
         effects.csat.append((option.score, conversation.agent_id))
+        if conversation.bot_outcome == "escalated":
+            effects.bot_csat.append((conversation.bot_outcome_version or "none", option.score, now))
         log.info("csat_recorded", conversation_id=conversation.id, message_id=message.id, score=option.score)
 
     def _load_conversations(self, messages: list[InboundMessage], effects: _Effects) -> None:
@@ -214,6 +253,14 @@ class Processor:
         if conversation is not None and self._reopens(conversation, now):
             self._reopen(conversation, effects, now)
             return conversation
+        if conversation is not None and conversation.idle_with_bot(
+            float(message.timestamp), botstats.IDLE_SECONDS
+        ):
+            # nobody wrote for a day: the bot's conversation ended (end_idle counts it); a new one starts
+            conversation.move_to(ConversationState.RESOLVED, now)
+            effects.ended.append(conversation)
+            log.info("conversation_ended_with_bot", conversation_id=conversation.id)
+            conversation = None
         if conversation is None or conversation.state.is_closed:
             conversation = Conversation.start(message.customer, now)
             effects.started.add(conversation.id)
@@ -256,7 +303,7 @@ class Processor:
         return build_packet(conversation, escalation, transcript, self.summary_language, past)
 
     def _write(self, pipe: Pipeline, effects: _Effects) -> None:
-        for conversation in effects.conversations.values():
+        for conversation in [*effects.ended, *effects.conversations.values()]:
             self.store.save_conversation(pipe, conversation, effects.loaded.get(conversation.id))
             if conversation.id in effects.started:
                 self.store.link_to_customer(pipe, conversation)
@@ -270,6 +317,21 @@ class Processor:
             by_conversation.setdefault(conversation_id, []).append(decision)
         for conversation_id, decisions in by_conversation.items():
             self.store.record_decisions(pipe, conversation_id, decisions)
+        botstats.write(
+            pipe,
+            botstats.Tally(
+                decisions=[d for _, d in effects.decisions],
+                escalations=[e for _, e in effects.escalations],
+                started=[by_conversation[c][0] for c in effects.started if c in by_conversation],
+                outcomes=effects.outcomes,
+                missed=effects.missed,
+                csat=effects.bot_csat,
+            ),
+        )
+        for conversation_id, at in effects.bot_answered.items():
+            botstats.note_answered(pipe, conversation_id, at)
+        for conversation, _ in effects.escalations:
+            botstats.forget_idle(pipe, conversation.id)
         for (conversation, escalation), packet in zip(effects.escalations, effects.packets, strict=True):
             self.store.save_packet(pipe, packet)
             enqueue(pipe, escalation.queue, conversation.id, Priority(escalation.priority), escalation.at)

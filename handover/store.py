@@ -369,4 +369,6 @@ _STRING_FIELDS = {
     "state",
     "queue",
     "priority",
+    "bot_outcome",
+    "bot_outcome_version",
 }

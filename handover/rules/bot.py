@@ -53,18 +53,41 @@ class RuleBot:
         queues: QueueView,
         directory: Directory | None = None,
         clock: Callable[[], float] = time.time,
+        compiled: dict[str, Compiled] | None = None,
     ) -> None:
         self.rules = rules
         self.queues = queues
         self.directory = directory
         self.clock = clock
-        self._compiled: dict[str, Compiled] = {}
+        self._compiled = compiled if compiled is not None else {}  # by rules version; may be shared
 
-    def handle(self, conversation: Conversation, message: InboundMessage) -> BotTurn:
-        loaded = self.rules()
+    def compiled(self, loaded: LoadedRules) -> Compiled:
+        """The matchers of a rules version, built on first use."""
         compiled = self._compiled.get(loaded.version)
         if compiled is None:
             compiled = self._compiled[loaded.version] = Compiled(loaded.rules)
+        return compiled
+
+    def handle(self, conversation: Conversation, message: InboundMessage) -> BotTurn:
+        loaded = self.rules()
+        compiled = self.compiled(loaded)
+        answered = compiled.by_name.get(conversation.bot.intent or "")  # the last topic, before this turn
+        result = self._turn(loaded, compiled, conversation, message)
+        rule = result.decision.rule
+        said = compiled.by_name.get(rule.split(".")[1]) if rule.startswith("intents.") else None
+        thanked = rule == "acknowledgements" or (said is not None and said.weak)
+        result.done = (
+            thanked
+            and answered is not None
+            and not answered.weak
+            and result.escalation is None
+            and conversation.bot.awaiting is None
+        )
+        return result
+
+    def _turn(
+        self, loaded: LoadedRules, compiled: Compiled, conversation: Conversation, message: InboundMessage
+    ) -> BotTurn:
         state = conversation.bot
         if message.kind in SILENT:
             turn = Turn(
@@ -95,7 +118,11 @@ class RuleBot:
             state.intent, state.intent_how = intent.name, hit.how if hit else None
         state.unrecognized = unrecognized
         if fired is not None:
-            return self._escalate(turn, fired.then, f"escalation.{fired.name}", trigger_how(fired.when, hit))
+            result = self._escalate(
+                turn, fired.then, f"escalation.{fired.name}", trigger_how(fired.when, hit)
+            )
+            result.could_not_help = fired.when.unrecognized_in_a_row is not None
+            return result
         if intent is not None:
             return self._run(compiled, turn, intent, hit.how if hit else None)
         if not is_read:
@@ -203,9 +230,11 @@ class RuleBot:
                 queue=next(iter(turn.rules.queues)), reason="could_not_collect"
             )
             spec = target.model_copy(update={"reason": f"could_not_collect_{slot.name}"})
-            return self._escalate(
+            result = self._escalate(
                 turn, spec, f"intents.{intent.name}.collect.{slot.name}", "attempts exhausted"
             )
+            result.could_not_help = True
+            return result
         retry = self._say(turn, slot.invalid or slot.ask)
         return BotTurn(
             turn.decision("ask", f"intents.{intent.name}.collect.{slot.name}", "invalid answer"), [retry]

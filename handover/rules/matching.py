@@ -33,6 +33,7 @@ class Hit:
 
     how: str
     score: int = 0
+    matched: tuple[str, ...] = ()  # the rules' words, phrases, buttons or patterns that met the message
 
 
 class Phrase:
@@ -61,9 +62,9 @@ class Phrase:
     def hit(self, view: View, start: int, level: int) -> Hit:
         score = self.score(level)
         if level == EXACT:
-            return Hit(f'keyword "{self.text}"', score)
+            return Hit(f'keyword "{self.text}"', score, (self.text,))
         seen = " ".join(view.words[start : start + len(self.words)])
-        return Hit(f'{LEVEL_NAMES[level]} "{seen}"~"{self.text}"', score)
+        return Hit(f'{LEVEL_NAMES[level]} "{seen}"~"{self.text}"', score, (self.text,))
 
     def find(self, view: View) -> Hit | None:
         best: Hit | None = None
@@ -109,14 +110,16 @@ class IntentIndex:
         """(intent index, its best hit) for every intent that matches, best first, ties in file order."""
         best: dict[int, Hit] = {}
         where: dict[int, set[int]] = defaultdict(set)  # the message positions each intent was met at
+        met: dict[int, dict[str, None]] = defaultdict(dict)  # what met the message, in order, once each
 
         def offer(index: int, hit: Hit, position: int = -1) -> None:
             where[index].add(position)
+            met[index].update(dict.fromkeys(hit.matched))
             if index not in best or hit.score > best[index].score:
                 best[index] = hit
 
         for index in self.buttons.get(reply_id or "", []):
-            offer(index, Hit(f'button "{reply_id}"', BUTTON_SCORE))
+            offer(index, Hit(f'button "{reply_id}"', BUTTON_SCORE, (reply_id or "",)))
         view = view or self.lexicon.view(text)  # the caller's, when it has the message's view already
         found_in_all: dict[int, dict[int, Hit]] = defaultdict(dict)
         for start, meets in enumerate(view.meets):
@@ -136,16 +139,21 @@ class IntentIndex:
             found = found_in_all.get(index, {})
             if len(found) == len(phrases):
                 names = ", ".join(f'"{p.text}"' for p in phrases)
-                offer(index, Hit(f"all of {names}", sum(h.score for h in found.values())))
+                score = sum(h.score for h in found.values())
+                offer(index, Hit(f"all of {names}", score, tuple(p.text for p in phrases)))
         if text and self.regexes:
             typed, flat = text[:MAX_TEXT], normalize(text)
             for index, compiled in self.regexes.items():
                 for pattern in compiled:
                     if pattern.search(typed) or pattern.search(flat):
-                        offer(index, Hit(f"regex /{pattern.source}/", REGEX_SCORE))
+                        offer(index, Hit(f"regex /{pattern.source}/", REGEX_SCORE, (pattern.source,)))
                         break
         scored = {
-            index: Hit(hit.how, hit.score + REPEAT_SCORE * min(len(where[index]) - 1, MAX_REPEATS))
+            index: Hit(
+                hit.how,
+                hit.score + REPEAT_SCORE * min(len(where[index]) - 1, MAX_REPEATS),
+                tuple(met[index]),
+            )
             for index, hit in best.items()
         }
         return sorted(scored.items(), key=lambda item: (-item[1].score, item[0]))

@@ -57,21 +57,24 @@ class Compiled:
         self.acknowledgements = [Phrase(a, self.lexicon, typos=False) for a in rules.acknowledgements]
         self.acknowledging_emoji = set().union(*(emoji(a) for a in rules.acknowledgements))
 
+    def ranked(self, message: InboundMessage, view: View | None = None) -> list[tuple[Intent, Hit]]:
+        """Every intent the message meets, best first. An intent that hands over at once (a person,
+        please) first; weak intents (small talk) only after every other, so "oi, cadê meu pedido?" is
+        about the order; within a rank, the best score (the sort is stable)."""
+        ranked = self.index.ranked(message.text, message.reply_id, view)
+        ordered = sorted(ranked, key=lambda item: self.intents[item[0]].rank)
+        return [(self.intents[index], hit) for index, hit in ordered]
+
     def best(
         self, message: InboundMessage, view: View | None = None
     ) -> tuple[Intent | None, Hit | None, str | None]:
-        """The best intent for a message, its hit and the runner-up ('returns (11)'). An intent that hands
-        over at once (a person, please) first; weak intents (small talk) only when no other matches, so
-        "oi, cadê meu pedido?" is about the order."""
-        ranked = self.index.ranked(message.text, message.reply_id, view)
-        # asking for a person outranks any topic ("my order is late, let me talk to someone" hands over),
-        # and small talk comes last; within a rank, the best score (sorting keeps it: the sort is stable)
-        ordered = sorted(ranked, key=lambda item: self.intents[item[0]].rank)
+        """The best intent for a message, its hit and the runner-up ('returns (11)')."""
+        ordered = self.ranked(message, view)
         if not ordered:
             return None, None, None
         (first, hit), *rest = ordered
-        runner_up = f"{self.intents[rest[0][0]].name} ({rest[0][1].score})" if rest else None
-        return self.intents[first], hit, runner_up
+        runner_up = f"{rest[0][0].name} ({rest[0][1].score})" if rest else None
+        return first, hit, runner_up
 
     def acknowledges(self, text: str | None, view: View | None = None) -> bool:
         """Nothing but acknowledgements ('ok', 'blz, valeu', '👍'): no question to answer, no miss."""

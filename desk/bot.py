@@ -1,0 +1,81 @@
+"""Supervisors' view of the bot under /api/v1/bot: what it does by rule and version, what it missed, and
+which rule would win for a sentence (the console's Bot tab reads these)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from aiohttp import web
+from pydantic import BaseModel, Field
+
+from desk.http import DESK, body_of, hours_asked, ok, supervisor
+from desk.openapi import Route
+from handover import botstats
+from handover.errors import Invalid
+from handover.rules.explain import BadState, Explanation, explain, parse_state
+from handover.rules.patterns import MAX_TEXT
+
+
+class ExplainBody(BaseModel):
+    text: str = Field(min_length=1, max_length=MAX_TEXT, description="what a customer might write")
+    state: str | None = Field(
+        default=None,
+        description="the conversation's state (bot, queued...) or the bot's memory as JSON; default: a new "
+        "conversation with the bot",
+    )
+
+
+async def bot_stats(request: web.Request) -> web.Response:
+    ctx = request.app[DESK]
+    supervisor(request, "the bot's numbers")
+    hours = hours_asked(request, botstats.HOURS_KEPT)
+    version = request.query.get("rules_version") or None
+    stats = await asyncio.to_thread(botstats.last_hours, ctx.store.client, hours, time.time(), version)
+    return ok(stats)
+
+
+async def unrecognized(request: web.Request) -> web.Response:
+    ctx = request.app[DESK]
+    supervisor(request, "what the bot missed")
+    hours = hours_asked(request, botstats.HOURS_KEPT)
+    return ok(await asyncio.to_thread(botstats.missed, ctx.store.client, hours, time.time()))
+
+
+async def explain_text(request: web.Request) -> web.Response:
+    ctx = request.app[DESK]
+    supervisor(request, "explanations")
+    body = await body_of(request, ExplainBody)
+    try:
+        state, memory = parse_state(body.state)
+    except BadState as exc:
+        raise Invalid(str(exc).replace("--state", "state")) from None
+    return ok(explain(ctx.rules(), body.text, state, memory))
+
+
+BOT_ROUTES = [
+    Route(
+        "GET",
+        "/bot/stats",
+        bot_stats,
+        "Supervisors: the bot's decisions, escalations, misses, containment and CSAT of handed-over "
+        "conversations, per rule and by the hour (?hours=24, up to 720; &rules_version= a version prefix)",
+        response=botstats.BotStats,
+    ),
+    Route(
+        "GET",
+        "/bot/unrecognized",
+        unrecognized,
+        "Supervisors: what customers wrote that no rule caught, and what came before 'the bot could not "
+        "help' handovers, grouped and masked (?hours=24, up to 720)",
+        response=botstats.Unrecognized,
+    ),
+    Route(
+        "POST",
+        "/bot/explain",
+        explain_text,
+        "Supervisors: which rule wins for a sentence and why, under the rules in force (nothing is sent)",
+        body=ExplainBody,
+        response=Explanation,
+    ),
+]
