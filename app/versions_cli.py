@@ -23,7 +23,6 @@ from handover.rules.loader import LoadedRules, load_rules
 from handover.rules.yamlfile import RulesError
 
 EXIT_NOT_CONFIRMED = 1  # the version is in place but a process does not run it (named, with why)
-DEFAULT_WAIT = 15.0
 NEEDS_REDIS = "rules versions and the audit log live in Redis: set REDIS_URL"
 
 
@@ -41,7 +40,8 @@ def stamp(at: float) -> str:
 
 def reload(settings: Settings, path: Path, loaded: LoadedRules, by: str | None, wait: float) -> int:
     """Record the checked version (with who), announce it by touching the file, then confirm."""
-    warned = f"; {len(loaded.warnings)} warning(s)" if loaded.warnings else ""
+    count = len(loaded.warnings)
+    warned = f"; {count} warning{'' if count == 1 else 's'}" if count else ""
     if settings.is_embedded:
         os.utime(path)  # the one process notices the new time within two seconds and loads the file
         print(
