@@ -179,7 +179,8 @@ def bot_missed_key(kind: str) -> str:
 
 BOT_IDLE = f"{PREFIX}bot:idle"  # zset: conversation with the bot -> when the bot last answered
 
-RULES_VERSIONS = f"{PREFIX}rules:versions"  # hash: rules version -> JSON {content, hash, first loaded at, by}
+RULES_VERSIONS = f"{PREFIX}rules:versions"  # hash: rules version -> JSON {hash, first loaded at, by}
+RULES_CONTENTS = f"{PREFIX}rules:contents"  # hash: rules version -> the file's text (read one at a time)
 RULES_VERSION_INDEX = f"{PREFIX}rules:versions:index"  # zset: rules version -> first loaded at
 PROCESSES = f"{PREFIX}processes"  # zset: process id -> last report (its report key may have expired)
 

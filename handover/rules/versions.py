@@ -33,12 +33,16 @@ PROCESS_BY = "process "  # how a version no CLI announced is attributed: `proces
 
 
 @dataclass(frozen=True)
-class RulesVersion:
+class VersionInfo:
     version: str  # the first 12 hex digits of `hash`: what decisions record
     hash: str  # SHA-256 of the file's text
-    content: str
     first_loaded_at: float
     by: str  # `--by`, user@host of the CLI that announced it, or `process <kind> on <host>`
+
+
+@dataclass(frozen=True)
+class RulesVersion(VersionInfo):
+    content: str  # kept apart from the rest, so listing 500 versions does not read 500 files
 
 
 @dataclass(frozen=True)
@@ -72,9 +76,10 @@ def record(
     `announced` record (the CLI's) also replaces a process's attribution, keeping the first time. True if
     the version is new."""
     now = time.time() if now is None else now
-    kept = RulesVersion(loaded.version, content_hash(loaded.text), loaded.text, now, by)
+    info = VersionInfo(loaded.version, content_hash(loaded.text), now, by)
     with client.pipeline(transaction=True) as pipe:
-        pipe.hsetnx(keys.RULES_VERSIONS, loaded.version, json.dumps(asdict(kept)))
+        pipe.hsetnx(keys.RULES_VERSIONS, loaded.version, json.dumps(asdict(info)))
+        pipe.hsetnx(keys.RULES_CONTENTS, loaded.version, loaded.text)
         pipe.zadd(keys.RULES_VERSION_INDEX, {loaded.version: now}, nx=True)
         created = bool(pipe.execute()[0])
     if created:
@@ -90,10 +95,10 @@ def _claim(client: redis.Redis, version: str, by: str) -> None:
         try:
             pipe.watch(keys.RULES_VERSIONS)
             raw = pipe.hget(keys.RULES_VERSIONS, version)
-            if raw is None or not _version(raw).by.startswith(PROCESS_BY):
+            if raw is None or not _info(raw).by.startswith(PROCESS_BY):
                 return
             pipe.multi()
-            pipe.hset(keys.RULES_VERSIONS, version, json.dumps(asdict(replace(_version(raw), by=by))))
+            pipe.hset(keys.RULES_VERSIONS, version, json.dumps(asdict(replace(_info(raw), by=by))))
             pipe.execute()
         except redis.WatchError:  # another writer meanwhile: theirs stands
             return
@@ -104,26 +109,33 @@ def _trim(client: redis.Redis) -> None:
     if oldest:
         with client.pipeline(transaction=True) as pipe:
             pipe.hdel(keys.RULES_VERSIONS, *oldest)
+            pipe.hdel(keys.RULES_CONTENTS, *oldest)
             pipe.zrem(keys.RULES_VERSION_INDEX, *oldest)
             pipe.execute()
 
 
-def history(client: redis.Redis) -> list[RulesVersion]:
-    """Every kept version, newest first (by when it was first loaded)."""
+def history(client: redis.Redis) -> list[VersionInfo]:
+    """Every kept version (without its content), newest first (by when it was first loaded)."""
     names = [keys.as_text(v) for v in client.zrevrange(keys.RULES_VERSION_INDEX, 0, -1)]
     if not names:
         return []
     raw = client.hmget(keys.RULES_VERSIONS, names)
-    return [_version(r) for r in raw if r is not None]
+    return [_info(r) for r in raw if r is not None]
 
 
 def get(client: redis.Redis, version: str) -> RulesVersion | None:
-    raw = client.hget(keys.RULES_VERSIONS, version)
-    return None if raw is None else _version(raw)
+    """One kept version with its content."""
+    with client.pipeline(transaction=False) as pipe:
+        pipe.hget(keys.RULES_VERSIONS, version)
+        pipe.hget(keys.RULES_CONTENTS, version)
+        raw, content = pipe.execute()
+    if raw is None or content is None:
+        return None
+    return RulesVersion(**asdict(_info(raw)), content=keys.as_text(content))
 
 
-def _version(raw: str | bytes) -> RulesVersion:
-    return RulesVersion(**json.loads(keys.as_text(raw)))
+def _info(raw: str | bytes) -> VersionInfo:
+    return VersionInfo(**json.loads(keys.as_text(raw)))
 
 
 def resolve(client: redis.Redis, ref: str, now: float | None = None) -> RulesVersion:

@@ -20,7 +20,9 @@ CASES = [
     Case(
         "rules-no-subcommand",
         ["rules"],
-        ["handover rules: choose a command: check, schema, test, eval, explain, reload, history, diff, rollback"],
+        [
+            "handover rules: choose a command: check, schema, test, eval, explain, reload, history, diff, rollback"
+        ],
     ),
     Case("packet-extra", ["packet", "schema", "extra"], ["handover packet schema: unknown argument extra"]),
     # environment

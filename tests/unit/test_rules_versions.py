@@ -78,7 +78,7 @@ def test_history_is_newest_first_and_capped(client, monkeypatch):
     made = [kept(client, f"Olá {i}", at=1000.0 + i) for i in range(5)]
     assert [v.version for v in versions.history(client)] == [v.version for v in reversed(made[2:])]
     assert versions.get(client, made[0].version) is None  # the oldest went, content and all
-    assert client.hlen(keys.RULES_VERSIONS) == 3
+    assert client.hlen(keys.RULES_VERSIONS) == client.hlen(keys.RULES_CONTENTS) == 3
 
 
 def test_a_prefix_or_the_full_hash_names_one_version(client):
