@@ -8,6 +8,8 @@ import hashlib
 import fakeredis
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from handover import keys
 from handover.rules import versions
@@ -168,7 +170,7 @@ def test_the_reporter_says_why_a_process_refused_the_file(tmp_path, client):
 
 def test_a_redis_failure_while_recording_never_stops_the_rules_loading(tmp_path):
     path = copy_rules(tmp_path)
-    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
     holder = RulesHolder(path, on_load=versions.recorder(dead, "worker"))
     assert holder().rules.intents
 
