@@ -18,6 +18,8 @@ from aiohttp import web
 
 from app.errors import CommandError, UsageError
 from app.logging import configure_logging
+from app.whatif import add_commands as add_whatif_commands
+from app.whatif import export_command, whatif_command
 from config.settings import MissingSetting, Settings, load_settings
 
 if TYPE_CHECKING:
@@ -27,6 +29,7 @@ log = structlog.get_logger(__name__)
 
 EXIT_PROBLEMS = 1  # a check read the file and found problems: one line each
 EXIT_USAGE = 2  # the command could not do what was asked: one line saying why
+DEFAULT_WAIT = 15.0  # seconds `rules reload|rollback` wait for every process to run the version
 
 
 class Parser(argparse.ArgumentParser):
@@ -111,10 +114,14 @@ def parser() -> Parser:
         '\'{"awaiting": {"kind": "identity", "intent": "order_status", "field": "cpf"}}\'',
     )
     explain.add_argument("--json", action="store_true", help="the explanation as JSON")
-    reload = rules.add_parser("reload", help="check the served rules file, then have every process load it")
+    reload = rules.add_parser(
+        "reload", help="check the served rules file, have every process load it, confirm they all run it"
+    )
     reload.add_argument(
         "file", nargs="?", metavar="FILE", help="the served file (HANDOVER_RULES); another one is refused"
     )
+    add_whatif_commands(rules)
+    versions_commands(rules)
     agents = commands.add_parser("agents", help="agents and supervisors of the desk").add_subparsers(
         dest="agents_command", metavar="command", required=True
     )
@@ -128,10 +135,19 @@ def parser() -> Parser:
     listing.add_argument("--json", action="store_true")
     remove = agents.add_parser("remove", help="delete an agent (their token stops working)")
     remove.add_argument("id", metavar="ID", help="the agent's id (see handover agents list)")
+    for command in (add, remove):
+        command.add_argument("--by", metavar="WHO", help="who does it, for the audit log (default user@host)")
     packet = commands.add_parser("packet", help="the context packet").add_subparsers(
         dest="packet_command", metavar="command", required=True
     )
     packet.add_parser("schema", help="print the JSON Schema of the context packet")
+    audit_log = commands.add_parser(
+        "audit", help="who reloaded or rolled back rules, added or removed agents, moved conversations"
+    )
+    audit_log.add_argument("--hours", type=int, default=24, help="the last N hours (default 24, up to 720)")
+    audit_log.add_argument(
+        "--json", action="store_true", help='{"hours", "entries": [{at, who, action, detail}]}'
+    )
     return root
 
 
@@ -184,6 +200,10 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         return rules_command(settings, args)
     if args.command == "agents":
         return agents_command(settings, args)
+    if args.command == "audit":
+        from app import versions_cli
+
+        return versions_cli.audit_log(settings, args.hours, args.json)
     if args.command == "packet":
         from handover.packet import packet_schema
 
@@ -243,6 +263,12 @@ def rules_command(settings: Settings, args: argparse.Namespace) -> int:
         return eval_command(settings, args)
     if args.rules_command == "explain":
         return explain_command(settings, args)
+    if args.rules_command == "whatif":
+        return whatif_command(settings, args)
+    if args.rules_command == "export-golden":
+        return export_command(settings, args)
+    if args.rules_command in ("history", "diff", "rollback"):
+        return versions_command(settings, args)
     served = Path(settings.handover_rules)
     path = Path(args.file) if args.file else served
     if args.rules_command == "reload" and path.resolve() != served.resolve():
@@ -260,17 +286,51 @@ def rules_command(settings: Settings, args: argparse.Namespace) -> int:
         print(warning, file=sys.stderr)
     warned = f"; {plural(len(loaded.warnings), 'warning')}" if loaded.warnings else ""
     if args.rules_command == "reload":
-        # Every process checks the file's modification time every few seconds and loads it if it
-        # changed; touching it after a successful check is what makes them all pick it up now.
-        os.utime(path)
-        print(f"{path}: ok (version {loaded.version}{warned}); every process loads it within a few seconds")
-        return 0
+        from app import versions_cli
+
+        return versions_cli.reload(settings, path, loaded, args.by, args.wait)
     rules = loaded.rules
     print(
         f"{path}: ok (version {loaded.version}; {len(rules.intents)} intents, {len(rules.escalation)} "
         f"escalation rules, {len(rules.queues)} queues){warned}"
     )
     return 0
+
+
+def versions_commands(rules: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """`rules reload`'s confirmation options, and `rules history|diff|rollback` (app/versions_cli.py)."""
+    reload = rules.choices["reload"]
+    by_help = "who does it, for the history and the audit log (default user@host)"
+    wait_help = f"seconds to wait for every process to run it (default {DEFAULT_WAIT:g})"
+    reload.add_argument("--by", metavar="WHO", help=by_help)
+    reload.add_argument("--wait", type=float, default=DEFAULT_WAIT, metavar="SECONDS", help=wait_help)
+    history = rules.add_parser("history", help="every rules version kept: when, by whom, who runs it now")
+    history.add_argument("--json", action="store_true")
+    diff = rules.add_parser("diff", help="unified diff of two kept versions (prefixes, or `current`)")
+    diff.add_argument("a", metavar="A", help="a version prefix, or current")
+    diff.add_argument("b", metavar="B", help="a version prefix, or current")
+    rollback = rules.add_parser(
+        "rollback",
+        help="rewrite the served file with a kept version (atomically, once it still loads) and confirm "
+        "every process runs it",
+        description="Rollback rewrites the served file (HANDOVER_RULES) with the kept content of VERSION: "
+        "written beside it, checked to load, then swapped in at once (os.replace). The file stays the one "
+        "source of truth: an override kept in Redis would be undone, or silently ignored, by the next edit "
+        "of the file; and the content it replaces is itself a kept version, so nothing is lost.",
+    )
+    rollback.add_argument("version", metavar="VERSION", help="a version prefix (see handover rules history)")
+    rollback.add_argument("--by", metavar="WHO", help=by_help)
+    rollback.add_argument("--wait", type=float, default=DEFAULT_WAIT, metavar="SECONDS", help=wait_help)
+
+
+def versions_command(settings: Settings, args: argparse.Namespace) -> int:
+    from app import versions_cli
+
+    if args.rules_command == "history":
+        return versions_cli.history(settings, args.json)
+    if args.rules_command == "diff":
+        return versions_cli.diff(settings, args.a, args.b)
+    return versions_cli.rollback(settings, args.version, args.by, args.wait)
 
 
 def plural(count: int, noun: str) -> str:
@@ -288,7 +348,7 @@ def agents_command(settings: Settings, args: argparse.Namespace) -> int:
     if args.agents_command == "add":
         name, queues = agent_to_add(settings, args)
         store = AgentStore(sync_client(settings))
-        agent, token = store.add(name, queues, args.capacity, Role(args.role))
+        agent, token = store.add(name, queues, args.capacity, Role(args.role), by=who(args.by))
         if args.json:
             print(json.dumps({"id": agent.id, "token": token}))
         else:
@@ -309,11 +369,18 @@ def agents_command(settings: Settings, args: argparse.Namespace) -> int:
             )
         return 0
     try:
-        store.remove(args.id)
+        store.remove(args.id, by=who(args.by))
     except UnknownAgent:
         raise CommandError(f"no agent {args.id!r} (see handover agents list)") from None
     print(f"removed {args.id}")
     return 0
+
+
+def who(by: str | None) -> str:
+    """Who runs a command, for the audit log: `--by`, else the OS user and host."""
+    from handover.audit import cli_user
+
+    return by or cli_user()
 
 
 def agent_to_add(settings: Settings, args: argparse.Namespace) -> tuple[str, list[str]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 import fakeredis
@@ -19,6 +21,7 @@ from desk.live import EventHub
 from handover.agents import AgentStore, Presence, Role
 from handover.liveness import heartbeat_seconds, sweep_seconds
 from handover.routing import Desk
+from handover.rules import versions
 from handover.rules.holder import RulesHolder
 from handover.store import Store
 from handover.streams import ensure_groups
@@ -78,7 +81,7 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
         # the event reader blocks 5 s per read: a client of its own, whose reads may wait that long
         hub_client = given or wiring.async_client(settings, server, read_timeout=HUB_READ_TIMEOUT)
         sync = given_sync or wiring.sync_client(settings, server)
-        holder = RulesHolder(settings.handover_rules)
+        holder = wiring.rules_holder(settings, sync, "web")
         store = Store(sync, transcript_max=settings.handover_transcript_max)
         agents = AgentStore(sync)
         app[DESK] = DeskContext(
@@ -98,7 +101,9 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
             partitions=settings.handover_partitions,
             served_numbers=frozenset(settings.whatsapp_phone_number_ids),
         )
-        embedded = _start_embedded_worker(settings, server) if server is not None else None
+        embedded = _start_embedded_worker(settings, server, holder) if server is not None else None
+        reporter = versions.Reporter(sync, holder, "web")
+        reports = asyncio.create_task(_report_rules(reporter))
         if server is not None:
             made = _demo_agents(app[DESK], holder)
             if DEMO_AGENTS in app:  # the sign-in page offers them (embedded sandbox)
@@ -106,6 +111,7 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
         try:
             yield
         finally:
+            await _stop_reporting(reports, reporter)
             await app[DESK].hub.stop()
             if embedded is not None:
                 embedded()
@@ -143,7 +149,26 @@ async def demo_agents(request: web.Request) -> web.Response:
     return web.json_response({"agents": request.app[DEMO_AGENTS]})
 
 
-def _start_embedded_worker(settings: Settings, server: fakeredis.FakeServer):  # type: ignore[no-untyped-def]
+async def _report_rules(reporter: versions.Reporter) -> None:
+    """Every few seconds: check the rules file and report the version this process runs (the embedded
+    worker shares the web process's rules, so one report covers both)."""
+    while True:
+        try:
+            await asyncio.to_thread(reporter)
+        except Exception as exc:  # Redis away: the report lapses and `rules reload` says so
+            log.warning("rules_report_failed", error=type(exc).__name__)
+        await asyncio.sleep(versions.REPORT_SECONDS)
+
+
+async def _stop_reporting(reports: asyncio.Task[None], reporter: versions.Reporter) -> None:
+    reports.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await reports
+    with contextlib.suppress(Exception):  # a clean stop leaves the count at once; else it lapses
+        await asyncio.to_thread(reporter.withdraw)
+
+
+def _start_embedded_worker(settings: Settings, server: fakeredis.FakeServer, holder: RulesHolder):  # type: ignore[no-untyped-def]
     """Development mode: an in-process worker drains the streams on the same in-process Redis."""
     log.warning(
         "embedded_mode",
@@ -151,7 +176,7 @@ def _start_embedded_worker(settings: Settings, server: fakeredis.FakeServer):  #
     )
     client = wiring.sync_client(settings, server)
     ensure_groups(client, settings.handover_partitions)
-    runtime = wiring.worker_runtime(settings, client)
+    runtime = wiring.worker_runtime(settings, client, holder)
     dispatcher = Dispatcher(
         client,
         settings.handover_partitions,

@@ -21,6 +21,7 @@ from handover.liveness import drop_gone
 from handover.outbound import Sender, SendMany
 from handover.processing import Processor
 from handover.queues import RedisQueueView
+from handover.rules import versions
 from handover.rules.bot import RuleBot
 from handover.rules.directory import RulesDirectory
 from handover.rules.holder import RulesHolder
@@ -80,8 +81,11 @@ def async_client(
     return AsyncRedis.from_pool(pool)
 
 
-def worker_runtime(settings: Settings, client: redis.Redis) -> WorkerRuntime:
-    """Processor and sender over `client`; sends go to Meta with a token, else to the sandbox outbox."""
+def worker_runtime(
+    settings: Settings, client: redis.Redis, holder: RulesHolder | None = None
+) -> WorkerRuntime:
+    """Processor and sender over `client`; sends go to Meta with a token, else to the sandbox outbox.
+    `holder`: the process's rules, when it already has them (the web process shares its own)."""
     store = Store(client, transcript_max=settings.handover_transcript_max)
     closers = []
     send_many: SendMany
@@ -102,7 +106,7 @@ def worker_runtime(settings: Settings, client: redis.Redis) -> WorkerRuntime:
 
         graph = loop.run(open_client())
         send_many = ConcurrentSender(loop, graph.send, settings.handover_send_concurrency)
-    holder = RulesHolder(settings.handover_rules)
+    holder = holder or rules_holder(settings, client, "worker")
     bot = RuleBot(holder, RedisQueueView(client), RulesDirectory(holder))
     processor = Processor(
         store=store,
@@ -132,3 +136,8 @@ def worker_runtime(settings: Settings, client: redis.Redis) -> WorkerRuntime:
         partitions=settings.handover_partitions,
         on_close=closers,
     )
+
+
+def rules_holder(settings: Settings, client: redis.Redis, kind: str) -> RulesHolder:
+    """The process's rules, keeping every version it loads in Redis (rules `history`)."""
+    return RulesHolder(settings.handover_rules, on_load=versions.recorder(client, kind))

@@ -21,6 +21,7 @@ from handover import keys
 from handover.availability import is_unavailable
 from handover.keys import Lane
 from handover.liveness import sweep_seconds
+from handover.rules import versions
 from handover.streams import Wakeup, ensure_groups, pop_wakeups, sweep
 from workers import jobs, runtime
 from workers.dispatcher import Dispatcher, LocalDrains, Periodic
@@ -73,8 +74,10 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
         signal.signal(sig, lambda *_: stop.set())
     client = wiring.sync_client(settings)
     ensure_groups(client, settings.handover_partitions)
-    rt = wiring.worker_runtime(settings, client)
+    holder = wiring.rules_holder(settings, client, "worker")
+    rt = wiring.worker_runtime(settings, client, holder)
     runtime.install(rt)
+    reporter = versions.Reporter(client, holder, "worker")
     # rq stores pickled job data: it needs its own connection without response decoding.
     rq_connection = redis.Redis.from_url(settings.redis_url or "")
     queue = Queue(QUEUE, connection=rq_connection)
@@ -127,8 +130,13 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
             else:
                 enqueue_drain(queue, wakeup, client)
 
+        # every worker process, idle or not, checks the rules file and says which version it runs
+        report = Periodic("rules_report", versions.REPORT_SECONDS, reporter, everywhere=True)
         dispatcher = Dispatcher(
-            client, settings.handover_partitions, dispatch, periodic=[announce, offers, windows, presence]
+            client,
+            settings.handover_partitions,
+            dispatch,
+            periodic=[announce, offers, windows, presence, report],
         )
         dispatcher.start()
         try:
@@ -136,6 +144,8 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
         finally:
             dispatcher.stop()
             sends.stop()
+            with contextlib.suppress(Exception):  # it lapses by itself if Redis is away
+                reporter.withdraw()
     finally:
         rt.close()
 

@@ -1,5 +1,5 @@
 """`make bench`: ingestion vs a bare aiohttp handler, processing vs rq no-op jobs, the bot's matching vs
-tokenising a message; prints ratios.
+tokenising a message, `rules whatif` vs reading the transcripts it replays; prints ratios.
 
 Everything runs here, on loopback, with servers started for the run: a redis-server, `handover serve`,
 `handover worker` processes, a bare aiohttp server and a fake Graph API answering after 100 ms.
@@ -21,6 +21,7 @@ from rq import Queue
 from bench.load import closed_loop, open_loop
 from bench.matching import matching
 from bench.parsing import parsing
+from bench.whatif import bench_whatif
 from handover import keys
 from tests.fakes.graph_server import FakeGraph
 from tests.support.processes import Process, is_up, wait_for
@@ -169,14 +170,16 @@ def main() -> None:
     cli = argparse.ArgumentParser(prog="python -m bench")
     cli.add_argument("--messages", type=int, default=10_000)
     cli.add_argument("--concurrency", type=int, default=32)
-    cli.add_argument("--only", choices=["ingestion", "processing", "matching", "parsing"])
+    cli.add_argument("--only", choices=["ingestion", "processing", "matching", "parsing", "whatif"])
     args = cli.parse_args()
     LOGS.mkdir(parents=True, exist_ok=True)
     if args.only in (None, "matching"):
         matching()
     if args.only in (None, "parsing"):
         parsing()
-    if args.only in ("matching", "parsing"):
+    if args.only in (None, "whatif"):
+        bench_whatif()
+    if args.only in ("matching", "parsing", "whatif"):
         return
     redis_server = RedisServer().start()
     try:

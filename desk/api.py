@@ -25,6 +25,7 @@ from desk.models import (
     TransferBody,
 )
 from desk.openapi import Route, openapi_document
+from desk.ops import OPS_ROUTES
 from handover import keys, kpis
 from handover.agents import Agent, Presence
 from handover.conversation import ConversationState
@@ -326,6 +327,7 @@ ROUTES = [
         "POST", "/conversations/{id}/release", release, "Hand it back to the bot", response=ConversationDetail
     ),
     *BOT_ROUTES,
+    *OPS_ROUTES,
 ]
 
 

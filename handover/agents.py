@@ -11,7 +11,7 @@ from enum import StrEnum
 import redis
 from pydantic import BaseModel, Field
 
-from handover import keys
+from handover import audit, keys
 from handover.events import publish
 
 
@@ -61,8 +61,11 @@ class AgentStore:
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
 
-    def add(self, name: str, queues: list[str], capacity: int, role: Role) -> tuple[Agent, str]:
-        """Create an agent; returns it with its token, which is shown once and never stored."""
+    def add(
+        self, name: str, queues: list[str], capacity: int, role: Role, by: str | None = None
+    ) -> tuple[Agent, str]:
+        """Create an agent; returns it with its token, which is shown once and never stored. `by`: who
+        did it, audited in the same transaction."""
         agent = Agent(
             id=f"ag_{uuid.uuid4().hex[:12]}",
             name=name,
@@ -77,6 +80,9 @@ class AgentStore:
             pipe.hset(keys.agent_key(agent.id), "token", token_hash(token))
             pipe.sadd(keys.AGENTS, agent.id)
             pipe.set(keys.agent_token_key(token_hash(token)), agent.id)
+            if by is not None:
+                detail = {"id": agent.id, "name": name, "role": str(role), "queues": queues}
+                audit.write(pipe, by, audit.AuditAction.AGENTS_ADD, detail)
             pipe.execute()
         return agent, token
 
@@ -102,13 +108,17 @@ class AgentStore:
             (self.get(keys.as_text(i)) for i in self.client.smembers(keys.AGENTS)), key=lambda a: a.name
         )
 
-    def remove(self, agent_id: str) -> None:
+    def remove(self, agent_id: str, by: str | None = None) -> None:
+        """Delete an agent (their token stops working). `by`: who did it, audited in the same transaction."""
         digest = self.client.hget(keys.agent_key(agent_id), "token")
         if digest is None:
             raise UnknownAgent(agent_id)
+        name = self.get(agent_id).name if by is not None else None
         with self.client.pipeline(transaction=True) as pipe:
             pipe.delete(keys.agent_key(agent_id), keys.agent_token_key(keys.as_text(digest)))
             pipe.srem(keys.AGENTS, agent_id)
+            if by is not None:
+                audit.write(pipe, by, audit.AuditAction.AGENTS_REMOVE, {"id": agent_id, "name": name})
             pipe.execute()
 
     def set_status(self, agent_id: str, status: Presence, why: str = "set_by_agent") -> None:

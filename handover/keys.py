@@ -54,6 +54,7 @@ EVENTS = f"{PREFIX}events"  # capped stream of webhook changes we keep but do no
 UNROUTED = f"{PREFIX}unrouted"  # capped stream of items addressed to numbers we do not serve
 COUNTERS = f"{PREFIX}counters"  # hash of counters the workers keep for /metrics
 PARTITIONS = f"{PREFIX}partitions"  # how many partitions the streams were created with
+CONVERSATIONS = f"{PREFIX}conversations"  # zset conversation id -> started_at: what-if reads the newest
 
 
 def kpi_hour_key(hour: int) -> str:
@@ -178,3 +179,16 @@ def bot_missed_key(kind: str) -> str:
 
 
 BOT_IDLE = f"{PREFIX}bot:idle"  # zset: conversation with the bot -> when the bot last answered
+
+RULES_VERSIONS = f"{PREFIX}rules:versions"  # hash: rules version -> JSON {hash, first loaded at, by}
+RULES_CONTENTS = f"{PREFIX}rules:contents"  # hash: rules version -> the file's text (read one at a time)
+RULES_VERSION_INDEX = f"{PREFIX}rules:versions:index"  # zset: rules version -> first loaded at
+PROCESSES = f"{PREFIX}processes"  # zset: process id -> last report (its report key may have expired)
+
+
+def process_key(process_id: str) -> str:
+    """What one process last reported (the rules version it runs), expiring when it stops reporting."""
+    return f"{PREFIX}process:{process_id}"
+
+
+AUDIT = f"{PREFIX}audit"  # zset: audit entry JSON -> when (handover/audit.py)

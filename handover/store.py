@@ -19,6 +19,7 @@ from handover.transcript import Delivery, TranscriptEntry
 
 DECISIONS_KEPT = 100
 HISTORY_KEPT = 20
+CONVERSATIONS_KEPT = 200_000  # the conversation index (what-if replays the newest of them)
 
 _RANKS = "{" + ", ".join(f"{s.value} = {s.rank}" for s in DeliveryStatus) + "}"
 
@@ -207,12 +208,21 @@ class Store:
                 pipe.hincrby(key, counter, delta)
 
     def link_to_customer(self, pipe: Pipeline, conversation: Conversation) -> None:
-        """Make a new conversation the customer's current one, and remember it in their history."""
+        """Make a new conversation the customer's current one, remember it in their history, and index it
+        by when it started (the newest CONVERSATIONS_KEPT: what `rules whatif` replays)."""
         customer = keys.customer_key(conversation.phone_number_id, conversation.customer_key)
         history = keys.history_key(conversation.phone_number_id, conversation.customer_key)
         pipe.lpush(history, conversation.id)
         pipe.ltrim(history, 0, HISTORY_KEPT - 1)
         pipe.hset(customer, mapping={"conversation": conversation.id})
+        pipe.zadd(keys.CONVERSATIONS, {conversation.id: conversation.created_at})
+        pipe.zremrangebyrank(keys.CONVERSATIONS, 0, -CONVERSATIONS_KEPT - 1)
+
+    def newest_conversations(self, count: int) -> list[str]:
+        """The ids of the `count` most recently started conversations, oldest of them first."""
+        if count <= 0:
+            return []
+        return [keys.as_text(c) for c in self.client.zrange(keys.CONVERSATIONS, -count, -1)]
 
     def append_entry(self, pipe: Pipeline, conversation_id: str, entry: TranscriptEntry) -> None:
         delivery = Delivery().model_dump_json() if entry.direction == "out" else ""

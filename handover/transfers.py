@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import redis
 
-from handover import keys
+from handover import audit, keys
 from handover.agents import Agent, AgentStore, Presence
 from handover.conversation import Conversation, ConversationState
 from handover.enqueue import OutboundJob, queue_sends, reply, text_request
@@ -140,6 +140,8 @@ class Transfers:
                     pipe.hincrby(conversation_key, "messages_out", 1)
                     self.store.append_entry(pipe, conversation_id, entry)
                     queue_sends(pipe, [job])
+                if governed and by.is_supervisor and conversation.agent_id != by.id:
+                    audit_supervisor_move(pipe, by, conversation, queue, target, move, now)
                 pipe.execute()
             except redis.WatchError as exc:
                 raise Conflict("the conversation changed meanwhile: try again") from exc
@@ -246,3 +248,30 @@ class Transfers:
             return None
         request = text_request(conversation, text)
         return reply(conversation, request, "system", now, self.partitions)
+
+
+def audit_supervisor_move(
+    pipe: redis.client.Pipeline,
+    by: Agent,
+    conversation: Conversation,
+    queue: str | None,
+    target: Agent | None,
+    move: TransferRequest,
+    now: float,
+) -> None:
+    """A supervisor moving (or offering, warm) a conversation they do not hold is audited, in the
+    transaction that does it."""
+    detail = {
+        "conversation_id": conversation.id,
+        "mode": move.mode,
+        "from_agent": conversation.agent_id,
+        "from_queue": conversation.queue,
+        "reason": move.reason,
+    }
+    if target is not None:
+        detail |= {"to_agent": target.id, "to_agent_name": target.name}
+        action = audit.AuditAction.CONVERSATIONS_ASSIGN
+    else:
+        detail |= {"to_queue": queue}
+        action = audit.AuditAction.CONVERSATIONS_MOVE
+    audit.write(pipe, f"{by.name} ({by.id})", action, detail, now)

@@ -15,7 +15,7 @@ from handover.errors import Conflict, NotYours, Unavailable
 from handover.events import publish
 from handover.packet import ContextPacket, Transfer
 from handover.store import Store
-from handover.transfers import TransferRequest, Transfers
+from handover.transfers import TransferRequest, Transfers, audit_supervisor_move
 
 _OFFER_FIELDS = ("offer_to", "offer_by", "offer_reason", "offer_note", "offer_expires_at")
 
@@ -72,6 +72,8 @@ class WarmTransfers(Transfers):
                     note=move.note,
                     by=by.id,
                 )
+                if by.is_supervisor and conversation.agent_id != by.id:
+                    audit_supervisor_move(pipe, by, conversation, None, target, move, now)
                 pipe.execute()
             except redis.WatchError as exc:
                 raise Conflict("the conversation changed meanwhile: try again") from exc

@@ -21,19 +21,23 @@ Dispatch = Callable[[Wakeup], object]
 
 
 class Periodic:
-    """Something to do every `every` seconds by one process among all: a Redis lock elects who."""
+    """Something to do every `every` seconds by one process among all: a Redis lock elects who.
+    `everywhere`: by every process (e.g. each reports the rules version it runs)."""
 
-    def __init__(self, name: str, every: float, run: Callable[[], object]) -> None:
+    def __init__(self, name: str, every: float, run: Callable[[], object], everywhere: bool = False) -> None:
         self.name = name
         self.every = every
         self.run = run
+        self.everywhere = everywhere
         self._next = 0.0
 
     def run_if_due(self, client: redis.Redis) -> None:
         if time.monotonic() < self._next:
             return
         self._next = time.monotonic() + self.every
-        if client.set(f"{keys.PREFIX}tick:{self.name}", "1", nx=True, px=int(self.every * 1000)):
+        if self.everywhere or client.set(
+            f"{keys.PREFIX}tick:{self.name}", "1", nx=True, px=int(self.every * 1000)
+        ):
             self.run()
 
 

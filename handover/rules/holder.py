@@ -16,14 +16,22 @@ log = structlog.get_logger(__name__)
 
 
 class RulesHolder:
-    """Call it to get the current rules. It looks at the file at most every `check_every` seconds."""
+    """Call it to get the current rules. It looks at the file at most every `check_every` seconds.
+
+    `on_load` is called with every version it loads (rules/versions.py keeps them); it failing never
+    stops the rules from loading."""
 
     def __init__(
-        self, path: str | Path, check_every: float = 2.0, clock: Callable[[], float] = time.monotonic
+        self,
+        path: str | Path,
+        check_every: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+        on_load: Callable[[LoadedRules], None] | None = None,
     ):
         self.path = Path(path)
         self.check_every = check_every
         self.clock = clock
+        self.on_load = on_load
         self._lock = threading.Lock()
         self._current = load_rules(self.path)  # at start there is nothing to fall back on: fail loudly
         self._stamp = self._file_stamp()
@@ -31,6 +39,7 @@ class RulesHolder:
         self.last_error: RulesError | None = None
         log.info("rules_loaded", version=self._current.version, path=str(self.path))
         _log_warnings(self._current)
+        self._announce(self._current)
 
     def __call__(self) -> LoadedRules:
         if self.clock() - self._checked >= self.check_every:
@@ -62,7 +71,16 @@ class RulesHolder:
                 log.info("rules_reloaded", version=loaded.version, previous=self._current.version)
                 _log_warnings(loaded)
             self._current = loaded
+            self._announce(loaded)
             return loaded
+
+    def _announce(self, loaded: LoadedRules) -> None:
+        if self.on_load is None:
+            return
+        try:
+            self.on_load(loaded)
+        except Exception:  # keeping the history must never cost the rules in force
+            log.exception("rules_load_hook_failed", version=loaded.version)
 
     def _file_stamp(self) -> tuple[float, int]:
         try:

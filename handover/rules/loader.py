@@ -49,6 +49,7 @@ MESSAGES: dict[str, set[str]] = {
     "transferred_to_person": {"to", "reason"},  # a warm transfer: {to} is the agent's name
 }
 REQUIRED_MESSAGES = ["unrecognized", "queued"]
+VERSION_DIGITS = 12  # a rules version is this many hex digits of the file's SHA-256
 INTENT_VARIABLES = {"name"}
 
 
@@ -58,6 +59,12 @@ class LoadedRules:
     version: str  # content hash: recorded on every decision the bot takes
     path: str
     warnings: list[Problem] = field(default_factory=list)  # likely mistakes that do not refuse the file
+    text: str = field(default="", repr=False)  # the file as read: the version kept (rules/versions.py)
+
+
+def content_hash(text: str) -> str:
+    """The full SHA-256 of a rules file's text; its first 12 hex digits are the rules version."""
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def load_rules(path: str | Path) -> LoadedRules:
@@ -93,8 +100,8 @@ def parse_rules(text: str, path: str = "rules.yaml") -> LoadedRules:
     warnings = [positions.problem(name, loc, message, warning=True) for loc, message in check_warnings(rules)]
     if problems:
         raise RulesError(problems, warnings)
-    version = hashlib.sha256(text.encode()).hexdigest()[:12]
-    return LoadedRules(rules=rules, version=version, path=path, warnings=warnings)
+    version = content_hash(text)[:VERSION_DIGITS]
+    return LoadedRules(rules=rules, version=version, path=path, warnings=warnings, text=text)
 
 
 FOUNDATIONS = {"version", "languages", "default_language"}  # every other check is made against these

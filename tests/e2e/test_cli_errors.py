@@ -14,13 +14,16 @@ pytestmark = pytest.mark.e2e
 
 CASES = [
     # no subcommand, unknown ones, unknown options
-    Case("no-command", [], ["handover: choose a command: serve, worker, rules, agents, packet"]),
+    Case("no-command", [], ["handover: choose a command: serve, worker, rules, agents, packet, audit"]),
     Case("unknown-command", ["frobnicate"], ["handover: unknown command 'frobnicate'"]),
     Case("unknown-option", ["worker", "--turbo"], ["handover worker: unknown argument --turbo"]),
     Case(
         "rules-no-subcommand",
         ["rules"],
-        ["handover rules: choose a command: check, schema, test, eval, reload"],
+        [
+            "handover rules: choose a command: check, schema, test, eval, explain, reload, whatif, "
+            "export-golden, history, diff, rollback"
+        ],
     ),
     Case("packet-extra", ["packet", "schema", "extra"], ["handover packet schema: unknown argument extra"]),
     # environment

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.cli import BOTH_KINDS, GOLDEN, SHIPPED, Case, run_case
+from tests.support.cli import BOTH_KINDS, GOLDEN, SHIPPED, UNREACHABLE, Case, run_case
 
 pytestmark = pytest.mark.e2e
 
@@ -108,6 +108,52 @@ CASES = [
         exit=1,
         env={"HANDOVER_RULES": "rules.yaml"},
         files={"rules.yaml": BOTH_KINDS.encode()},
+    ),
+    # what-if and export: the candidate is checked before Redis is asked anything
+    Case(
+        "whatif-problems",
+        ["rules", "whatif", "candidate.yaml"],
+        [
+            "candidate.yaml:8:11 intents[0].weak: Input should be a valid boolean",
+            "candidate.yaml:11:23 intents[1].escalate.queue: unknown queue 'geral' (known: general)",
+        ],
+        exit=1,
+        env=UNREACHABLE,
+        files={"candidate.yaml": BOTH_KINDS.encode()},
+    ),
+    Case(
+        "whatif-missing",
+        ["rules", "whatif", "nope.yaml"],
+        ["nope.yaml: cannot read: No such file or directory"],
+        env=UNREACHABLE,
+    ),
+    Case(
+        "whatif-unreachable",
+        ["rules", "whatif", str(SHIPPED)],
+        ["handover: cannot reach Redis at redis://127.0.0.1:{dead_port}/0 (connection refused)"],
+        env=UNREACHABLE,
+    ),
+    Case(
+        "whatif-last",
+        ["rules", "whatif", str(SHIPPED), "--last", "0"],
+        ["handover: --last is how many conversations to replay: 1 or more, got 0"],
+        env=UNREACHABLE,
+    ),
+    Case(
+        "whatif-embedded",
+        ["rules", "whatif", str(SHIPPED)],
+        ["handover: whatif reads the conversations stored in Redis: set REDIS_URL"],
+    ),
+    Case(
+        "export-embedded",
+        ["rules", "export-golden", "abc"],
+        ["handover: export-golden reads the conversations stored in Redis: set REDIS_URL"],
+    ),
+    Case(
+        "export-unreachable",
+        ["rules", "export-golden", "abc"],
+        ["handover: cannot reach Redis at redis://127.0.0.1:{dead_port}/0 (connection refused)"],
+        env=UNREACHABLE,
     ),
 ]
 

@@ -17,6 +17,7 @@ from handover.processing import Processor
 from handover.store import Store
 from handover.streams import drain, ensure_groups
 from tests.conftest import PYWA_FIXTURES
+from tests.support.fake_redis import sync_beside
 from tests.support.webhook import SECRET, signed_post
 
 OURS = Path(__file__).resolve().parents[1] / "data" / "webhooks"
@@ -63,7 +64,7 @@ async def test_recorded_body_is_acknowledged_and_its_messages_reach_the_transcri
         redis_url="redis://unused",
         handover_partitions=PARTITIONS,
     )
-    client = await aiohttp_client(build_app(settings, redis_client=fake))
+    client = await aiohttp_client(build_app(settings, redis_client=fake, sync_client=sync_beside(fake)))
 
     response = await signed_post(client, payload)
     assert response.status == 200, await response.text()

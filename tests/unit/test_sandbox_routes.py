@@ -12,6 +12,7 @@ from redis.asyncio import Redis as AsyncRedis
 from app.web import build_app
 from config.settings import SANDBOX_APP_SECRET, Settings
 from handover import keys
+from tests.support.fake_redis import sync_beside
 from tests.support.webhook import stored_items
 from webhooks import sandbox, signature
 
@@ -31,7 +32,9 @@ def fake() -> AsyncRedis:
 
 @pytest.fixture
 async def client(aiohttp_client, fake):
-    return await aiohttp_client(build_app(sandbox_settings(), redis_client=fake))
+    return await aiohttp_client(
+        build_app(sandbox_settings(), redis_client=fake, sync_client=sync_beside(fake))
+    )
 
 
 @pytest.fixture
@@ -245,6 +248,6 @@ async def test_outside_the_sandbox_there_is_no_simulator_nor_sandbox_route(
     production = sandbox_settings(
         whatsapp_access_token="EAAG", whatsapp_app_secret="s3cret", whatsapp_verify_token="v"
     )
-    client = await aiohttp_client(build_app(production, redis_client=fake))
+    client = await aiohttp_client(build_app(production, redis_client=fake, sync_client=sync_beside(fake)))
     response = await client.request(method, path, json={"id": "x", "status": "read", "to": CUSTOMER})
     assert response.status == 404

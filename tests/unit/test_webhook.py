@@ -11,6 +11,7 @@ from redis.asyncio import Redis as AsyncRedis
 from app.web import build_app
 from config.settings import Settings
 from handover import keys
+from tests.support.fake_redis import sync_beside
 from tests.support.redis_server import free_port
 from tests.support.webhook import PNID, body, signed_post, stored_items, text_message
 
@@ -35,7 +36,7 @@ def fake():
 
 @pytest.fixture
 async def client(aiohttp_client, fake):
-    return await aiohttp_client(build_app(settings(), redis_client=fake))
+    return await aiohttp_client(build_app(settings(), redis_client=fake, sync_client=sync_beside(fake)))
 
 
 async def stored(fake) -> list[dict]:
@@ -156,7 +157,9 @@ async def test_batch_of_entries_and_changes_is_stored_whole(client, fake):
 
 
 async def test_numbers_we_do_not_serve_are_acknowledged_and_kept_aside(aiohttp_client, fake):
-    client = await aiohttp_client(build_app(settings(whatsapp_phone_number_ids="999"), redis_client=fake))
+    client = await aiohttp_client(
+        build_app(settings(whatsapp_phone_number_ids="999"), redis_client=fake, sync_client=sync_beside(fake))
+    )
     response = await signed_post(client, body([text_message("wamid.N", "5511", "oi", 1)], pnid=PNID))
     assert response.status == 200
     assert await stored(fake) == []

@@ -1,0 +1,153 @@
+"""Desk routes for supervisors about the bot's rules and who changed what: the rules versions kept and
+which one each live process runs (`handover rules history`), a diff of two, and the audit log."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import redis
+from aiohttp import web
+from pydantic import BaseModel
+
+from desk.http import AGENT, DESK, ok
+from desk.openapi import Route
+from handover import audit
+from handover.agents import Agent
+from handover.errors import Invalid, NotYours
+from handover.rules import versions
+
+
+class ProcessView(BaseModel):
+    id: str  # <kind>:<host>:<pid>
+    kind: str
+    host: str
+    pid: int
+    version: str
+    seen_at: float
+    error: str | None  # why it refused the file on disk (it keeps running `version`)
+
+
+class VersionView(BaseModel):
+    version: str
+    hash: str
+    first_loaded_at: float
+    by: str
+    current: bool
+
+
+class RulesView(BaseModel):
+    current: str | None  # the version most live processes run; null when none reports
+    processes: list[ProcessView]
+    on_current: int
+    live: int
+    versions: list[VersionView]  # newest first
+
+
+class RulesDiff(BaseModel):
+    a: str
+    b: str
+    diff: str  # unified diff of the YAML, from a to b ("" when the same)
+
+
+class AuditEntryView(BaseModel):
+    at: float
+    who: str
+    action: str
+    detail: dict[str, Any]
+
+
+class AuditView(BaseModel):
+    hours: int
+    entries: list[AuditEntryView]  # newest first
+
+
+def _supervisor(request: web.Request) -> Agent:
+    agent: Agent = request[AGENT]
+    if not agent.is_supervisor:
+        raise NotYours("the rules and the audit log are for supervisors")
+    return agent
+
+
+async def rules(request: web.Request) -> web.Response:
+    _supervisor(request)
+    return ok(await asyncio.to_thread(rules_view, request.app[DESK].store.client))
+
+
+def rules_view(client: redis.Redis, now: float | None = None) -> RulesView:
+    processes = versions.live(client, now)
+    current = versions.current_version(client, processes)
+    return RulesView(
+        current=current,
+        processes=[ProcessView(**vars(p)) for p in processes],
+        on_current=sum(1 for p in processes if p.version == current),
+        live=len(processes),
+        versions=[
+            VersionView(
+                version=v.version,
+                hash=v.hash,
+                first_loaded_at=v.first_loaded_at,
+                by=v.by,
+                current=v.version == current,
+            )
+            for v in versions.history(client)
+        ],
+    )
+
+
+async def rules_diff(request: web.Request) -> web.Response:
+    _supervisor(request)
+    a, b = request.query.get("a", ""), request.query.get("b", "")
+    if not a or not b:
+        raise Invalid("give both versions: ?a=<version prefix or current>&b=<version prefix or current>")
+    client = request.app[DESK].store.client
+
+    def compare() -> RulesDiff:
+        old, new = versions.resolve(client, a), versions.resolve(client, b)
+        return RulesDiff(a=old.version, b=new.version, diff=versions.diff(old, new))
+
+    return ok(await asyncio.to_thread(compare))
+
+
+async def audit_log(request: web.Request) -> web.Response:
+    _supervisor(request)
+    try:
+        hours = int(request.query.get("hours", "24"))
+    except ValueError:
+        hours = 0
+    if not 1 <= hours <= audit.HOURS_KEPT:
+        raise Invalid(f"hours must be a whole number from 1 to {audit.HOURS_KEPT}")
+    entries = await asyncio.to_thread(audit.since, request.app[DESK].store.client, hours, time.time())
+    return ok(AuditView(hours=hours, entries=[AuditEntryView(**vars(e)) for e in entries]))
+
+
+OPS_ROUTES = [
+    Route(
+        "GET",
+        "/rules",
+        rules,
+        "Supervisors: the rules version each live process runs, the one most run (current), and every "
+        "version kept, newest first, with when it was first loaded and by whom",
+        response=RulesView,
+        extra={403: "not a supervisor"},
+    ),
+    Route(
+        "GET",
+        "/rules/diff",
+        rules_diff,
+        "Supervisors: unified diff of two kept rules versions (?a=&b=: version prefixes or `current`; "
+        "404 unknown, 422 ambiguous)",
+        response=RulesDiff,
+        extra={403: "not a supervisor", 404: "no kept version starts so", 422: "ambiguous prefix"},
+    ),
+    Route(
+        "GET",
+        "/audit",
+        audit_log,
+        "Supervisors: who reloaded or rolled back rules, added or removed agents, assigned or moved others' "
+        "conversations (?hours=24, up to 720), newest first",
+        response=AuditView,
+        extra={403: "not a supervisor", 422: "bad hours"},
+    ),
+]

@@ -1,0 +1,331 @@
+"""Every rules version a process loads, kept in Redis with who brought it, and the version each live process
+runs (each reports it every few seconds): what `rules history|diff|rollback` and `rules reload` read."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import socket
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from typing import TYPE_CHECKING
+
+import redis
+import structlog
+
+from handover import keys
+from handover.errors import Invalid, NotFound
+from handover.rules.loader import VERSION_DIGITS, LoadedRules, content_hash
+
+if TYPE_CHECKING:
+    from handover.rules.holder import RulesHolder
+
+log = structlog.get_logger(__name__)
+
+VERSIONS_KEPT = 500  # a rules file is a few tens of KB: 500 versions is years of edits in a few MB
+REPORT_SECONDS = 2.0  # how often each process checks the file and says which version it runs
+REPORT_TTL_SECONDS = 10  # a process silent this long (stopped, killed, hung) no longer counts as live
+CURRENT = "current"  # the version reference that means "what the live processes run"
+PROCESS_BY = "process "  # how a version no CLI announced is attributed: `process worker on host`
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    version: str  # the first 12 hex digits of `hash`: what decisions record
+    hash: str  # SHA-256 of the file's text
+    first_loaded_at: float
+    by: str  # `--by`, user@host of the CLI that announced it, or `process <kind> on <host>`
+
+
+@dataclass(frozen=True)
+class RulesVersion(VersionInfo):
+    content: str  # kept apart from the rest, so listing 500 versions does not read 500 files
+
+
+@dataclass(frozen=True)
+class ProcessReport:
+    id: str  # <kind>:<host>:<pid>
+    kind: str  # web | worker
+    host: str
+    pid: int
+    version: str
+    seen_at: float
+    error: str | None = None  # why the process refused the file on disk (it keeps running `version`)
+
+
+class UnknownVersion(NotFound):
+    """No kept version starts with the prefix given (404 on the desk, exit 2 in the CLI)."""
+
+
+class AmbiguousVersion(Invalid):
+    """The prefix given starts more than one kept version (422 on the desk, exit 2 in the CLI)."""
+
+
+# -- versions -------------------------------------------------------------------------------------------
+
+
+def record(
+    client: redis.Redis, loaded: LoadedRules, by: str, now: float | None = None, announced: bool = False
+) -> bool:
+    """Keep a loaded version; the first writer wins, so the CLI that announces a version (and records it
+    before touching the file) names who brought it, not the processes that load it after. Processes
+    notice an edited file by themselves within seconds, often before ops run `rules reload`: so an
+    `announced` record (the CLI's) also replaces a process's attribution, keeping the first time. True if
+    the version is new."""
+    now = time.time() if now is None else now
+    info = VersionInfo(loaded.version, content_hash(loaded.text), now, by)
+    with client.pipeline(transaction=True) as pipe:
+        pipe.hsetnx(keys.RULES_VERSIONS, loaded.version, json.dumps(asdict(info)))
+        pipe.hsetnx(keys.RULES_CONTENTS, loaded.version, loaded.text)
+        pipe.zadd(keys.RULES_VERSION_INDEX, {loaded.version: now}, nx=True)
+        created = bool(pipe.execute()[0])
+    if created:
+        _trim(client)
+    elif announced:
+        _claim(client, loaded.version, by)
+    return created
+
+
+def _claim(client: redis.Redis, version: str, by: str) -> None:
+    """Name who announced a version that a process recorded first (a person's name beats a process's)."""
+    with client.pipeline(transaction=True) as pipe:
+        try:
+            pipe.watch(keys.RULES_VERSIONS)
+            raw = pipe.hget(keys.RULES_VERSIONS, version)
+            if raw is None or not _info(raw).by.startswith(PROCESS_BY):
+                return
+            pipe.multi()
+            pipe.hset(keys.RULES_VERSIONS, version, json.dumps(asdict(replace(_info(raw), by=by))))
+            pipe.execute()
+        except redis.WatchError:  # another writer meanwhile: theirs stands
+            return
+
+
+def _trim(client: redis.Redis) -> None:
+    oldest = [keys.as_text(v) for v in client.zrange(keys.RULES_VERSION_INDEX, 0, -(VERSIONS_KEPT + 1))]
+    if oldest:
+        with client.pipeline(transaction=True) as pipe:
+            pipe.hdel(keys.RULES_VERSIONS, *oldest)
+            pipe.hdel(keys.RULES_CONTENTS, *oldest)
+            pipe.zrem(keys.RULES_VERSION_INDEX, *oldest)
+            pipe.execute()
+
+
+def history(client: redis.Redis) -> list[VersionInfo]:
+    """Every kept version (without its content), newest first (by when it was first loaded)."""
+    names = [keys.as_text(v) for v in client.zrevrange(keys.RULES_VERSION_INDEX, 0, -1)]
+    if not names:
+        return []
+    raw = client.hmget(keys.RULES_VERSIONS, names)
+    return [_info(r) for r in raw if r is not None]
+
+
+def get(client: redis.Redis, version: str) -> RulesVersion | None:
+    """One kept version with its content."""
+    with client.pipeline(transaction=False) as pipe:
+        pipe.hget(keys.RULES_VERSIONS, version)
+        pipe.hget(keys.RULES_CONTENTS, version)
+        raw, content = pipe.execute()
+    if raw is None or content is None:
+        return None
+    return RulesVersion(**asdict(_info(raw)), content=keys.as_text(content))
+
+
+def _info(raw: str | bytes) -> VersionInfo:
+    return VersionInfo(**json.loads(keys.as_text(raw)))
+
+
+def resolve(client: redis.Redis, ref: str, now: float | None = None) -> RulesVersion:
+    """The kept version a reference names: `current` (what most live processes run), or a prefix of a
+    version or of its full hash. UnknownVersion or AmbiguousVersion otherwise."""
+    ref = ref.strip().lower()
+    if ref == CURRENT:
+        running = current_version(client, live(client, now))
+        if running is None:
+            raise UnknownVersion("no process reports a rules version, so `current` is unknown")
+        found = get(client, running)
+        if found is None:
+            raise UnknownVersion(f"the processes run {running}, which is not kept")
+        return found
+    if not ref or any(c not in "0123456789abcdef" for c in ref):
+        raise UnknownVersion(f"{ref!r} is not a rules version (hex digits, or `current`)")
+    names = [keys.as_text(v) for v in client.zrevrange(keys.RULES_VERSION_INDEX, 0, -1)]
+    matches = [n for n in names if n.startswith(ref[:VERSION_DIGITS])]
+    if len(ref) > VERSION_DIGITS:  # a longer prefix (up to the full hash) is checked against the hash
+        candidates = [get(client, n) for n in matches]
+        matches = [v.version for v in candidates if v is not None and v.hash.startswith(ref)]
+    if not matches:
+        raise UnknownVersion(f"no kept rules version starts with {ref!r} (see handover rules history)")
+    if len(matches) > 1:
+        shown = ", ".join(matches[:5]) + (", ..." if len(matches) > 5 else "")
+        raise AmbiguousVersion(f"{ref!r} starts {len(matches)} versions ({shown}): give more digits")
+    found = get(client, matches[0])
+    if found is None:
+        raise UnknownVersion(f"no kept rules version starts with {ref!r} (see handover rules history)")
+    return found
+
+
+def diff(a: RulesVersion, b: RulesVersion) -> str:
+    """A unified diff of two versions' YAML, from `a` to `b` ("" when they are the same)."""
+    lines = difflib.unified_diff(
+        a.content.splitlines(keepends=True),
+        b.content.splitlines(keepends=True),
+        fromfile=f"rules {a.version}",
+        tofile=f"rules {b.version}",
+    )
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+# -- processes ------------------------------------------------------------------------------------------
+
+
+def process_id(kind: str, host: str | None = None, pid: int | None = None) -> str:
+    return f"{kind}:{host or socket.gethostname()}:{os.getpid() if pid is None else pid}"
+
+
+def report(client: redis.Redis, process: ProcessReport) -> None:
+    """Say which version this process runs; the report lapses after REPORT_TTL_SECONDS without another."""
+    with client.pipeline(transaction=True) as pipe:
+        pipe.set(keys.process_key(process.id), json.dumps(asdict(process)), ex=REPORT_TTL_SECONDS)
+        pipe.zadd(keys.PROCESSES, {process.id: process.seen_at})
+        pipe.zremrangebyscore(keys.PROCESSES, "-inf", process.seen_at - REPORT_TTL_SECONDS * 6)
+        pipe.execute()
+
+
+def withdraw(client: redis.Redis, process_id: str) -> None:
+    """A process that stops cleanly leaves the count at once, rather than after its report lapses."""
+    with client.pipeline(transaction=True) as pipe:
+        pipe.delete(keys.process_key(process_id))
+        pipe.zrem(keys.PROCESSES, process_id)
+        pipe.execute()
+
+
+def live(client: redis.Redis, now: float | None = None) -> list[ProcessReport]:
+    """The processes whose report has not lapsed, by id."""
+    now = time.time() if now is None else now
+    ids = [keys.as_text(i) for i in client.zrangebyscore(keys.PROCESSES, now - REPORT_TTL_SECONDS, "+inf")]
+    if not ids:
+        return []
+    raw = client.mget([keys.process_key(i) for i in ids])
+    reports = [ProcessReport(**json.loads(keys.as_text(r))) for r in raw if r is not None]
+    return sorted(reports, key=lambda r: r.id)
+
+
+def current_version(client: redis.Redis, processes: list[ProcessReport]) -> str | None:
+    """The version most live processes run; a tie goes to the version first loaded last."""
+    counts = Counter(p.version for p in processes)
+    if not counts:
+        return None
+    names = list(counts)
+    with client.pipeline(transaction=False) as pipe:
+        for name in names:
+            pipe.zscore(keys.RULES_VERSION_INDEX, name)
+        loaded_at = dict(zip(names, pipe.execute(), strict=True))
+    return max(counts, key=lambda v: (counts[v], loaded_at.get(v) or 0.0, v))
+
+
+class Reporter:
+    """What one process does every REPORT_SECONDS: check the rules file (the holder only looks at it when
+    rules are used, and an idle worker would never notice a reload), then report the version it runs."""
+
+    def __init__(
+        self, client: redis.Redis, holder: RulesHolder, kind: str, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.client = client
+        self.holder = holder
+        self.kind = kind
+        self.host = socket.gethostname()
+        self.pid = os.getpid()
+        self.id = process_id(kind, self.host, self.pid)
+        self.clock = clock
+
+    def __call__(self) -> ProcessReport:
+        loaded = self.holder.refresh()
+        refused = self.holder.last_error
+        error = None
+        if refused is not None:
+            error = str(refused.problems[0]) if refused.problems else str(refused)
+            if len(refused.problems) > 1:
+                error += f" (and {len(refused.problems) - 1} more)"
+        process = ProcessReport(self.id, self.kind, self.host, self.pid, loaded.version, self.clock(), error)
+        report(self.client, process)
+        return process
+
+    def withdraw(self) -> None:
+        withdraw(self.client, self.id)
+
+
+def recorder(client: redis.Redis, kind: str) -> Callable[[LoadedRules], None]:
+    """The RulesHolder hook of a process: keep each version it loads, attributed to the process unless a
+    CLI announced it first. Redis failing here is logged; loading the rules goes on."""
+    by = f"{PROCESS_BY}{kind} on {socket.gethostname()}"
+
+    def keep(loaded: LoadedRules) -> None:
+        try:
+            record(client, loaded, by)
+        except Exception as exc:  # the rules in force matter more than their history
+            log.warning("rules_version_not_recorded", version=loaded.version, error=type(exc).__name__)
+
+    return keep
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """Where the live processes stand after a version was announced."""
+
+    version: str
+    live: list[ProcessReport]
+    since: float  # when the file was announced (touched or replaced)
+
+    @property
+    def on_version(self) -> list[ProcessReport]:
+        return [p for p in self.live if p.version == self.version]
+
+    @property
+    def behind(self) -> list[ProcessReport]:
+        return [p for p in self.live if p.version != self.version]
+
+    @property
+    def refused(self) -> list[ProcessReport]:
+        """Behind, and said why after looking at the file since it was announced: waiting will not help."""
+        return [p for p in self.behind if p.error is not None and p.seen_at > self.since]
+
+    @property
+    def confirmed(self) -> bool:
+        return not self.behind
+
+    @property
+    def settled(self) -> bool:
+        """Nothing more will change without someone acting: all on the version, or the rest refused it."""
+        return len(self.refused) == len(self.behind)
+
+    def summary(self) -> str:
+        return f"{len(self.on_version)}/{len(self.live)} processes on {self.version}"
+
+    def reasons(self) -> list[str]:
+        """One line per process not on the version: which it still runs, and its refusal if any."""
+        lines = []
+        for p in self.behind:
+            why = f": refused the file: {p.error}" if p.error else " (it has not loaded the file yet)"
+            lines.append(f"{p.id} still on {p.version}{why}")
+        return lines
+
+
+def confirm(
+    client: redis.Redis,
+    version: str,
+    since: float,
+    wait: float,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Confirmation:
+    """Wait up to `wait` seconds for every live process to run `version` (or refuse it for good)."""
+    deadline = clock() + wait
+    while True:
+        state = Confirmation(version, live(client, clock()), since)
+        if state.confirmed or (state.settled and state.behind) or clock() >= deadline:
+            return state
+        sleep(0.25)

@@ -1,0 +1,93 @@
+"""Conversations stored the way the worker stores them: customer turns ingested as webhook items, then
+drained through the real Processor with the rule bot, in this process (unit tests, the what-if bench)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import redis
+import redis.asyncio
+
+from handover.enqueue import InboundItem, ingest
+from handover.keys import Lane
+from handover.message import CustomerRef, InboundKind, InboundMessage
+from handover.processing import Processor
+from handover.queues import RedisQueueView
+from handover.rules.bot import RuleBot
+from handover.rules.directory import RulesDirectory
+from handover.rules.loader import LoadedRules
+from handover.store import Store
+from handover.streams import drain, ensure_groups
+
+PARTITIONS = 4
+PNID = "1122334455667"
+
+
+@dataclass(frozen=True)
+class Say:
+    """One customer turn: a text, a tapped button (id and title), or a media kind."""
+
+    text: str | None = None
+    button: str | None = None
+    media: str | None = None
+
+
+def item(mid: str, wa_id: str, at: int, turn: Say) -> InboundItem:
+    customer = CustomerRef(phone_number_id=PNID, wa_id=wa_id, profile_name="Cliente")
+    if turn.media:
+        kind, wa_type, text = InboundKind(turn.media), turn.media, None
+    elif turn.button:
+        kind, wa_type, text = InboundKind.BUTTON_REPLY, "interactive", turn.text or turn.button
+    else:
+        kind, wa_type, text = InboundKind.TEXT, "text", turn.text
+    message = InboundMessage(
+        id=mid,
+        customer=customer,
+        timestamp=at,
+        kind=kind,
+        wa_type=wa_type,
+        text=text,
+        reply_id=turn.button,
+        media_id=f"media.{mid}" if turn.media else None,
+    )
+    return InboundItem(type="message", message=message)
+
+
+async def _ingest(aclient: redis.asyncio.Redis, items: list[InboundItem]) -> None:
+    try:
+        for start in range(0, len(items), 500):
+            await ingest(aclient, items[start : start + 500], PARTITIONS)
+    finally:
+        await aclient.aclose()  # its connections belong to this event loop, which ends here
+
+
+def store_conversations(
+    client: redis.Redis,
+    aclient: redis.asyncio.Redis,
+    loaded: LoadedRules,
+    scripts: dict[str, list[tuple[int, Say]]],
+) -> None:
+    """Each customer (wa_id) says their turns at the given WhatsApp times; the worker's code stores them."""
+    ensure_groups(client, PARTITIONS)
+    items = [
+        item(f"wamid.{wa_id}.{n}", wa_id, at, turn)
+        for wa_id, turns in scripts.items()
+        for n, (at, turn) in enumerate(turns)
+    ]
+    asyncio.run(_ingest(aclient, items))
+    store = Store(client)
+    bot = RuleBot(lambda: loaded, RedisQueueView(client), RulesDirectory(lambda: loaded))
+    processor = Processor(store=store, bot=bot, partitions=PARTITIONS, rules=lambda: loaded)
+    while sum(
+        drain(client, Lane.INBOUND, p, processor.handle, batch_size=200, lease_seconds=30)
+        for p in range(PARTITIONS)
+    ):
+        pass
+
+
+def conversation_of(client: redis.Redis, wa_id: str) -> str:
+    """The id of the customer's current conversation."""
+    conversation = Store(client).current_conversation(CustomerRef(phone_number_id=PNID, wa_id=wa_id))
+    assert conversation is not None, wa_id
+    return conversation.id
