@@ -249,19 +249,19 @@ class _Sums:
         elif kind == "s":
             self.scores[rest[0]] += value
 
-    def hour(self, start: float) -> Hour:
+    def figures(self) -> dict[str, Any]:
+        """What an hour and the totals both say."""
         n = self.n
-        return Hour(
-            hour=start,
-            decisions=n["d"],
-            escalations=n["e"],
-            unrecognized=n["u"],
-            conversations=n["c"],
-            ended=n["x"],
-            contained=n["k"],
-            containment=_share(n["k"], n["x"]),
-            escalation_rate=_share(n["x"] - n["k"], n["x"]),
-        )
+        return {
+            "decisions": n["d"],
+            "escalations": n["e"],
+            "unrecognized": n["u"],
+            "conversations": n["c"],
+            "ended": n["x"],
+            "contained": n["k"],
+            "containment": _share(n["k"], n["x"]),
+            "escalation_rate": _share(n["x"] - n["k"], n["x"]),
+        }
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -290,7 +290,7 @@ def last_hours(client: redis.Redis, hours: int, now: float, rules_version: str |
                 continue
             sums.add(kind, rest, count)
             total.add(kind, rest, count)
-        hourly.append(sums.hour(float(hour * 3600)))
+        hourly.append(Hour(hour=float(hour * 3600), **sums.figures()))
     n = total.n
     answers = sum(total.scores.values())
     weighted = sum(int(s) * c for s, c in total.scores.items() if s.lstrip("-").isdigit())
@@ -299,15 +299,8 @@ def last_hours(client: redis.Redis, hours: int, now: float, rules_version: str |
         since=float(buckets[0] * 3600),
         rules_version=rules_version,
         totals=Totals(
-            decisions=n["d"],
-            escalations=n["e"],
-            unrecognized=n["u"],
+            **total.figures(),
             acknowledgements=n["a"],
-            conversations=n["c"],
-            ended=n["x"],
-            contained=n["k"],
-            containment=_share(n["k"], n["x"]),
-            escalation_rate=_share(n["x"] - n["k"], n["x"]),
             escalated_csat=Csat(
                 answers=answers,
                 average_score=round(weighted / answers, 2) if answers else None,

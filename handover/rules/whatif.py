@@ -76,16 +76,8 @@ class Replayer:
         """What the bot does with each turn of a fresh conversation; after a handover, a person has it."""
         first = float(stored.turns[0].timestamp)
         customer = stored.customer
-        conversation = Conversation(
-            id=stored.id,
-            phone_number_id=customer.phone_number_id,
-            customer_key=customer.key,
-            wa_id=customer.wa_id,
-            user_id=customer.user_id,
-            profile_name=customer.profile_name,
-            created_at=first,
-            updated_at=first,
-        )
+        conversation = Conversation.start(customer, first)
+        conversation.id = stored.id
         outcomes = []
         self.directory.unconfirmed = stored.unconfirmed
         for message in stored.turns:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 import redis.asyncio
@@ -91,3 +92,23 @@ def conversation_of(client: redis.Redis, wa_id: str) -> str:
     conversation = Store(client).current_conversation(CustomerRef(phone_number_id=PNID, wa_id=wa_id))
     assert conversation is not None, wa_id
     return conversation.id
+
+
+def everything(client: Any) -> dict[str, Any]:
+    """What Redis holds, key by key, as values (not DUMP bytes: a hash's dump changes when Redis rehashes
+    it on a read, with the same content). Give a client without response decoding where rq keeps its
+    pickles."""
+    readers = {
+        "string": client.get,
+        "hash": client.hgetall,
+        "list": lambda k: client.lrange(k, 0, -1),
+        "set": client.smembers,
+        "zset": lambda k: client.zrange(k, 0, -1, withscores=True),
+        "stream": lambda k: client.xrange(k),
+    }
+
+    def kind(key: Any) -> str:
+        found = client.type(key)
+        return found.decode() if isinstance(found, bytes) else str(found)
+
+    return {k: readers[kind(k)](k) for k in client.keys("*")}

@@ -16,7 +16,7 @@ from handover.rules.loader import LoadedRules, load_rules, parse_rules
 from handover.rules.stored import read_conversations
 from handover.rules.whatif import WITH_A_PERSON, Replayer, whatif
 from handover.store import Store
-from tests.support.conversations import Say, conversation_of, store_conversations
+from tests.support.conversations import Say, conversation_of, everything, store_conversations
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "config" / "rules.yaml"
@@ -144,11 +144,11 @@ def test_only_the_turns_the_candidate_decides_otherwise_are_changes(clients, cur
 def test_the_same_rules_change_nothing_and_nothing_is_written(clients, current) -> None:
     client, aclient = clients
     store_conversations(client, aclient, current, SCRIPTS)
-    before = {k: client.dump(k) for k in client.keys("*")}
+    before = everything(client)
     report = whatif(client, current, current, last=100).as_dict()
     assert report["changed"] == 0 and report["changes"] == [] and report["examples"] == []
     assert report["escalation_rate"]["current"] == report["escalation_rate"]["candidate"]
-    assert {k: client.dump(k) for k in client.keys("*")} == before
+    assert everything(client) == before
 
 
 def test_last_takes_the_newest_conversations(clients, current, candidate) -> None:
