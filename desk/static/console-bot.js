@@ -142,7 +142,7 @@ export class BotView {
     fill(
       this.kpis,
       kpi(t("bot_kpi_containment"), percent(totals.containment), "bot-kpi-containment", t("bot_kpi_containment_of", { contained: totals.contained, ended: totals.ended })),
-      kpi(t("bot_kpi_escalation"), percent(totals.escalation_rate), "bot-kpi-escalation", t("bot_kpi_escalation_of", { n: totals.escalations, conversations: totals.conversations })),
+      kpi(t("bot_kpi_escalation"), percent(totals.escalation_rate), "bot-kpi-escalation", t("bot_kpi_escalation_of", { n: totals.ended - totals.contained, ended: totals.ended })),
       kpi(t("bot_kpi_decisions"), number(totals.decisions), "bot-kpi-decisions", t("bot_kpi_decisions_of", { n: totals.acknowledgements })),
       kpi(
         t("bot_kpi_unrecognized"),
@@ -605,7 +605,7 @@ function versionMarkers(versions) {
 
 /**
  * Hourly counts summed `size` hours at a time (cut on the local clock: 00:00, 06:00...), the rates worked
- * out again from the sums, as the totals are: contained / ended, escalations / conversations.
+ * out again from the sums, as the totals are: contained / ended, handed over (ended, not contained) / ended.
  */
 function bucketed(hourly, size) {
   if (size <= 1) return hourly;
@@ -619,7 +619,7 @@ function bucketed(hourly, size) {
   }
   for (const b of out) {
     b.containment = b.ended ? b.contained / b.ended : null;
-    b.escalation_rate = b.conversations ? b.escalations / b.conversations : null;
+    b.escalation_rate = b.ended ? (b.ended - b.contained) / b.ended : null;
   }
   return out;
 }

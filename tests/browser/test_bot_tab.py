@@ -152,7 +152,7 @@ def test_a_supervisor_sees_what_the_bot_did_and_missed_and_asks_why(browser, sta
     # totals as the API has them; three misses (the two CPFs, and the first of the two in a row: the
     # second is the handover), none of them from the earlier hours
     expect(page.get_by_test_id("bot-kpi-escalation")).to_contain_text(
-        f"{totals['escalations']} transferências em {totals['conversations']} conversas"
+        f"{totals['ended'] - totals['contained']} de {totals['ended']} conversas encerradas foram para uma pessoa"
     )
     expect(page.get_by_test_id("bot-kpi-unrecognized").locator(".kpi-value")).to_have_text("3")
 
