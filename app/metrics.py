@@ -44,25 +44,17 @@ class SharedCounters(Collector):
         }
         for name, doc in simple.items():
             yield CounterMetricFamily(f"handover_{name}", doc, value=float(self.counters.get(name, 0)))
-        failed = CounterMetricFamily(
-            "handover_outbound_failed", "Sends that failed for good", labels=["code"]
-        )
-        for name, value in self.counters.items():
-            if name.startswith("outbound_failed:"):
-                failed.add_metric([name.split(":", 1)[1]], float(value))
-        yield failed
-        csat = CounterMetricFamily("handover_csat", "Satisfaction survey answers", labels=["score"])
-        for name, value in self.counters.items():
-            if name.startswith("csat:"):
-                csat.add_metric([name.split(":", 1)[1]], float(value))
-        yield csat
-        decisions = CounterMetricFamily(
-            "handover_bot_decisions", "Decisions the bot made, by the rule that made them", labels=["rule"]
-        )
-        for name, value in self.counters.items():
-            if name.startswith("bot_decisions:"):
-                decisions.add_metric([name.split(":", 1)[1]], float(value))
-        yield decisions
+        labelled = [  # counters kept as "<prefix>:<label value>" fields
+            ("outbound_failed", "Sends that failed for good", "code"),
+            ("csat", "Satisfaction survey answers", "score"),
+            ("bot_decisions", "Decisions the bot made, by the rule that made them", "rule"),
+        ]
+        for prefix, doc, label in labelled:
+            family = CounterMetricFamily(f"handover_{prefix}", doc, labels=[label])
+            for name, value in self.counters.items():
+                if name.startswith(f"{prefix}:"):
+                    family.add_metric([name.split(":", 1)[1]], float(value))
+            yield family
         transfers = CounterMetricFamily("handover_transfers", "Transfers done", labels=["mode"])
         for mode in ("cold", "warm"):
             transfers.add_metric([mode], float(self.counters.get(f"transfers:{mode}", 0)))
