@@ -111,4 +111,6 @@ def everything(client: Any) -> dict[str, Any]:
         found = client.type(key)
         return found.decode() if isinstance(found, bytes) else str(found)
 
-    return {k: readers[kind(k)](k) for k in client.keys("*")}
+    found = {k: kind(k) for k in client.keys("*")}
+    # a key may expire between KEYS and TYPE (a lease, a wake-up marker): it is gone, not a write
+    return {k: readers[t](k) for k, t in found.items() if t != "none"}
