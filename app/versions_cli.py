@@ -3,6 +3,7 @@ confirmation that every process runs the one announced, and who changed what."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -24,6 +25,9 @@ from handover.rules.yamlfile import RulesError
 
 EXIT_NOT_CONFIRMED = 1  # the version is in place but a process does not run it (named, with why)
 NEEDS_REDIS = "rules versions and the audit log live in Redis: set REDIS_URL"
+
+
+DEFAULT_WAIT = 15.0  # seconds `rules reload|rollback` wait for every process to run the version
 
 
 def client_of(settings: Settings) -> redis.Redis:
@@ -163,3 +167,37 @@ def audit_log(settings: Settings, hours: int, as_json: bool) -> int:
     if not entries:
         print(f"nothing audited in the last {hours} hours")
     return 0
+
+
+def add_commands(rules: argparse._SubParsersAction[Any]) -> None:
+    """`rules reload`'s confirmation options, and `rules history|diff|rollback` (app/versions_cli.py)."""
+    reload = rules.choices["reload"]
+    by_help = "who does it, for the history and the audit log (default user@host)"
+    wait_help = f"seconds to wait for every process to run it (default {DEFAULT_WAIT:g})"
+    reload.add_argument("--by", metavar="WHO", help=by_help)
+    reload.add_argument("--wait", type=float, default=DEFAULT_WAIT, metavar="SECONDS", help=wait_help)
+    history = rules.add_parser("history", help="every rules version kept: when, by whom, who runs it now")
+    history.add_argument("--json", action="store_true")
+    diff = rules.add_parser("diff", help="unified diff of two kept versions (prefixes, or `current`)")
+    diff.add_argument("a", metavar="A", help="a version prefix, or current")
+    diff.add_argument("b", metavar="B", help="a version prefix, or current")
+    rollback = rules.add_parser(
+        "rollback",
+        help="rewrite the served file with a kept version (atomically, once it still loads) and confirm "
+        "every process runs it",
+        description="Rollback rewrites the served file (HANDOVER_RULES) with the kept content of VERSION: "
+        "written beside it, checked to load, then swapped in at once (os.replace). The file stays the one "
+        "source of truth: an override kept in Redis would be undone, or silently ignored, by the next edit "
+        "of the file; and the content it replaces is itself a kept version, so nothing is lost.",
+    )
+    rollback.add_argument("version", metavar="VERSION", help="a version prefix (see handover rules history)")
+    rollback.add_argument("--by", metavar="WHO", help=by_help)
+    rollback.add_argument("--wait", type=float, default=DEFAULT_WAIT, metavar="SECONDS", help=wait_help)
+
+
+def command(settings: Settings, args: argparse.Namespace) -> int:
+    if args.rules_command == "history":
+        return history(settings, args.json)
+    if args.rules_command == "diff":
+        return diff(settings, args.a, args.b)
+    return rollback(settings, args.version, args.by, args.wait)

@@ -51,7 +51,7 @@ def add_commands(rules: argparse._SubParsersAction[Any]) -> None:
 
 
 def whatif_command(settings: Settings, args: argparse.Namespace) -> int:
-    from app.cli import checked_rules
+    from app.commands import checked_rules
     from app.wiring import sync_client
     from handover.rules.loader import load_rules
     from handover.rules.whatif import render, whatif
@@ -76,7 +76,7 @@ def whatif_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def export_command(settings: Settings, args: argparse.Namespace) -> int:
-    from app.cli import checked_rules
+    from app.commands import checked_rules
     from app.wiring import sync_client
     from handover.rules.export import UnknownConversation, export_golden
 

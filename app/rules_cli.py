@@ -1,0 +1,155 @@
+"""`handover rules ...`: check, schema, test, eval, explain and reload here; what-if and export in
+app/whatif.py; history, diff, rollback and reload's confirmation in app/versions_cli.py."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from app import versions_cli, whatif
+from app.commands import EXIT_PROBLEMS, EXIT_USAGE, checked_rules, plural
+from app.errors import CommandError
+from config.settings import Settings
+
+
+def add_rules_commands(commands: argparse._SubParsersAction[Any]) -> None:
+    rules = commands.add_parser("rules", help="check, describe and test the rules file").add_subparsers(
+        dest="rules_command", metavar="command", required=True
+    )
+    check = rules.add_parser("check", help="validate a rules file (exit 1 with every problem found)")
+    check.add_argument("file", nargs="?", metavar="FILE", help="default HANDOVER_RULES or config/rules.yaml")
+    rules.add_parser("schema", help="print the JSON Schema of the rules format, for editor completion")
+    golden = rules.add_parser(
+        "test", help="run golden conversations (customer turns and expected bot actions)"
+    )
+    golden.add_argument("file", metavar="FILE", help="a golden conversations file")
+    golden.add_argument("--rules", help="the rules file to test (default: the golden file's `rules:`)")
+    evaluation = rules.add_parser(
+        "eval", help="how many labelled customer messages the rules handle as expected, per category"
+    )
+    evaluation.add_argument(
+        "corpus", metavar="CORPUS", help="a folder of corpus files, or one (tests/data/nlu)"
+    )
+    evaluation.add_argument("--rules", help="the rules file (default HANDOVER_RULES or config/rules.yaml)")
+    evaluation.add_argument("--json", action="store_true", help="the figures and confusions as JSON")
+    evaluation.add_argument(
+        "--min", type=float, metavar="SHARE", help="exit 1 when less than this share (e.g. 0.95) passes"
+    )
+    explain = rules.add_parser("explain", help="which rule wins for a customer message, and why")
+    explain.add_argument("text", metavar="TEXT", help="what the customer writes")
+    explain.add_argument("--rules", help="the rules file (default HANDOVER_RULES or config/rules.yaml)")
+    explain.add_argument(
+        "--state",
+        help="the conversation's state (bot, queued, assigned...) or the bot's memory as JSON, e.g. "
+        '\'{"awaiting": {"kind": "identity", "intent": "order_status", "field": "cpf"}}\'',
+    )
+    explain.add_argument("--json", action="store_true", help="the explanation as JSON")
+    reload = rules.add_parser(
+        "reload", help="check the served rules file, have every process load it, confirm they all run it"
+    )
+    reload.add_argument(
+        "file", nargs="?", metavar="FILE", help="the served file (HANDOVER_RULES); another one is refused"
+    )
+    whatif.add_commands(rules)
+    versions_cli.add_commands(rules)
+
+
+def rules_command(settings: Settings, args: argparse.Namespace) -> int:
+    from handover.rules.loader import load_rules
+    from handover.rules.model import Rules
+    from handover.rules.yamlfile import RulesError, Unreadable
+
+    if args.rules_command == "schema":
+        print(json.dumps(Rules.model_json_schema(by_alias=True), indent=2, ensure_ascii=False))
+        return 0
+    if args.rules_command == "test":
+        return golden_command(args.file, args.rules)
+    if args.rules_command == "eval":
+        return eval_command(settings, args)
+    if args.rules_command == "explain":
+        return explain_command(settings, args)
+    if args.rules_command == "whatif":
+        return whatif.whatif_command(settings, args)
+    if args.rules_command == "export-golden":
+        return whatif.export_command(settings, args)
+    if args.rules_command in ("history", "diff", "rollback"):
+        return versions_cli.command(settings, args)
+    served = Path(settings.handover_rules)
+    path = Path(args.file) if args.file else served
+    if args.rules_command == "reload" and path.resolve() != served.resolve():
+        raise CommandError(
+            f"{path} is not the served rules file (HANDOVER_RULES is {served}); edit that one, "
+            "or point HANDOVER_RULES at this file and restart the processes"
+        )
+    try:
+        loaded = load_rules(path)
+    except RulesError as exc:
+        for problem in [*exc.problems, *exc.warnings]:
+            print(problem, file=sys.stderr)
+        return EXIT_USAGE if isinstance(exc, Unreadable) else EXIT_PROBLEMS
+    for warning in loaded.warnings:  # likely mistakes, but the file is usable: they never fail the check
+        print(warning, file=sys.stderr)
+    warned = f"; {plural(len(loaded.warnings), 'warning')}" if loaded.warnings else ""
+    if args.rules_command == "reload":
+        return versions_cli.reload(settings, path, loaded, args.by, args.wait)
+    rules = loaded.rules
+    print(
+        f"{path}: ok (version {loaded.version}; {len(rules.intents)} intents, {len(rules.escalation)} "
+        f"escalation rules, {len(rules.queues)} queues){warned}"
+    )
+    return 0
+
+
+def eval_command(settings: Settings, args: argparse.Namespace) -> int:
+    from handover.rules.evaluation import evaluate, load_corpus, render
+    from handover.rules.golden import GoldenFailure
+    from handover.rules.loader import load_rules
+    from handover.rules.yamlfile import RulesError, Unreadable
+
+    try:
+        loaded = load_rules(args.rules or settings.handover_rules)
+        corpus = load_corpus(args.corpus)
+    except Unreadable as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    except (RulesError, GoldenFailure) as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_PROBLEMS
+    report = evaluate(loaded, corpus)
+    print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2) if args.json else render(report))
+    passed, total = report.share()
+    return EXIT_PROBLEMS if args.min is not None and passed < args.min * total else 0
+
+
+def explain_command(settings: Settings, args: argparse.Namespace) -> int:
+    from handover.rules.explain import BadState, explain, parse_state, render
+
+    try:
+        state, memory = parse_state(args.state)
+    except BadState as exc:
+        raise CommandError(f"rules explain: {exc}") from None
+    loaded = checked_rules(args.rules or settings.handover_rules, "nothing to explain")
+    explanation = explain(loaded, args.text, state, memory)
+    print(explanation.model_dump_json(indent=2) if args.json else render(explanation))
+    return 0
+
+
+def golden_command(path: str, rules: str | None) -> int:
+    from handover.rules.golden import GoldenFailure, run_golden
+    from handover.rules.yamlfile import Unreadable
+
+    try:
+        checked, failures = run_golden(path, rules)
+    except Unreadable as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    except GoldenFailure as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_PROBLEMS
+    for failure in failures:
+        print(failure, file=sys.stderr)
+    print(f"{path}: {checked} turns checked, {len(failures)} conversations failed")
+    return EXIT_PROBLEMS if failures else 0
