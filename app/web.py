@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections.abc import AsyncIterator
 
 import fakeredis
@@ -81,7 +82,9 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
         # the event reader blocks 5 s per read: a client of its own, whose reads may wait that long
         hub_client = given or wiring.async_client(settings, server, read_timeout=HUB_READ_TIMEOUT)
         sync = given_sync or wiring.sync_client(settings, server)
-        holder = wiring.rules_holder(settings, sync, "web")
+        # the rules reporter below looks at the file every 2 s on a thread, so a desk request never reads
+        # the file or records a new version from the event loop
+        holder = wiring.rules_holder(settings, sync, "web", check_every=math.inf)
         store = Store(sync, transcript_max=settings.handover_transcript_max)
         agents = AgentStore(sync)
         app[DESK] = DeskContext(

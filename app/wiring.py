@@ -138,6 +138,8 @@ def worker_runtime(
     )
 
 
-def rules_holder(settings: Settings, client: redis.Redis, kind: str) -> RulesHolder:
+def rules_holder(settings: Settings, client: redis.Redis, kind: str, check_every: float = 2.0) -> RulesHolder:
     """The process's rules, keeping every version it loads in Redis (rules `history`)."""
-    return RulesHolder(settings.handover_rules, on_load=versions.recorder(client, kind))
+    return RulesHolder(
+        settings.handover_rules, check_every=check_every, on_load=versions.recorder(client, kind)
+    )

@@ -11,11 +11,10 @@ import redis
 from aiohttp import web
 from pydantic import BaseModel
 
-from desk.http import AGENT, DESK, ok
+from desk.http import DESK, hours_asked, ok, supervisor
 from desk.openapi import Route
 from handover import audit
-from handover.agents import Agent
-from handover.errors import Invalid, NotYours
+from handover.errors import Invalid
 from handover.rules import versions
 
 
@@ -63,15 +62,8 @@ class AuditView(BaseModel):
     entries: list[AuditEntryView]  # newest first
 
 
-def _supervisor(request: web.Request) -> Agent:
-    agent: Agent = request[AGENT]
-    if not agent.is_supervisor:
-        raise NotYours("the rules and the audit log are for supervisors")
-    return agent
-
-
 async def rules(request: web.Request) -> web.Response:
-    _supervisor(request)
+    supervisor(request, "the rules and the audit log")
     return ok(await asyncio.to_thread(rules_view, request.app[DESK].store.client))
 
 
@@ -97,7 +89,7 @@ def rules_view(client: redis.Redis, now: float | None = None) -> RulesView:
 
 
 async def rules_diff(request: web.Request) -> web.Response:
-    _supervisor(request)
+    supervisor(request, "the rules and the audit log")
     a, b = request.query.get("a", ""), request.query.get("b", "")
     if not a or not b:
         raise Invalid("give both versions: ?a=<version prefix or current>&b=<version prefix or current>")
@@ -111,13 +103,8 @@ async def rules_diff(request: web.Request) -> web.Response:
 
 
 async def audit_log(request: web.Request) -> web.Response:
-    _supervisor(request)
-    try:
-        hours = int(request.query.get("hours", "24"))
-    except ValueError:
-        hours = 0
-    if not 1 <= hours <= audit.HOURS_KEPT:
-        raise Invalid(f"hours must be a whole number from 1 to {audit.HOURS_KEPT}")
+    supervisor(request, "the rules and the audit log")
+    hours = hours_asked(request, audit.HOURS_KEPT)
     entries = await asyncio.to_thread(audit.since, request.app[DESK].store.client, hours, time.time())
     return ok(AuditView(hours=hours, entries=[AuditEntryView(**vars(e)) for e in entries]))
 
