@@ -41,6 +41,10 @@ from handover.rules.turn import (
 
 log = structlog.get_logger(__name__)
 
+# how identity answers are recorded (`how`): what-if replays them as lived from these (rules/stored.py)
+INVALID_FORMAT, FORMAT_EXHAUSTED = "invalid format", "format attempts exhausted"
+NO_MATCH, NOT_VERIFIED = "no match", "not verified"
+
 _TIDY = re.compile(r"\s*,\s*([!?.])")
 
 
@@ -249,9 +253,9 @@ class RuleBot:
         if value is None:
             awaiting.attempts += 1
             if awaiting.attempts >= identity.attempts:
-                return self._identity_failed(turn, rule, "format attempts exhausted")
+                return self._identity_failed(turn, rule, FORMAT_EXHAUSTED)
             ask = self._say(turn, identity.ask[awaiting.field])
-            return BotTurn(turn.decision("identity", rule, "invalid format"), [ask], redact=awaiting.field)
+            return BotTurn(turn.decision("identity", rule, INVALID_FORMAT), [ask], redact=awaiting.field)
         state.pending_identity[awaiting.field] = value
         remaining = [f for f in identity.fields if f not in state.pending_identity]
         if remaining:
@@ -270,7 +274,7 @@ class RuleBot:
         if found is None:
             state.identity_attempts += 1
             if state.identity_attempts >= identity.attempts:
-                turn_ = self._identity_failed(turn, "identity.failed", "not verified")
+                turn_ = self._identity_failed(turn, "identity.failed", NOT_VERIFIED)
                 turn_.redact = awaiting.field
                 return turn_
             state.awaiting = Awaiting(kind="identity", intent=intent.name, field=identity.fields[0])
@@ -279,7 +283,7 @@ class RuleBot:
                 self._say(turn, identity.ask[identity.fields[0]]),
             ]
             return BotTurn(
-                turn.decision("identity", "identity.retry", "no match"), replies, redact=awaiting.field
+                turn.decision("identity", "identity.retry", NO_MATCH), replies, redact=awaiting.field
             )
         reference, name = found
         turn.conversation.identity = VerifiedIdentity(

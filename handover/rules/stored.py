@@ -18,6 +18,7 @@ import redis
 
 from handover import keys
 from handover.message import CustomerRef, InboundKind, InboundMessage
+from handover.rules.bot import FORMAT_EXHAUSTED, INVALID_FORMAT, NO_MATCH, NOT_VERIFIED
 
 CHUNK = 500  # conversations read per pipeline: a few thousand commands, one round trip
 _CUSTOMER_FIELDS = ("phone_number_id", "customer_key", "wa_id", "user_id", "profile_name")
@@ -30,8 +31,8 @@ PLACEHOLDERS = {
     "email": "replay@example.com",
 }
 # how the bot recorded an identity answer whose format it refused, or that the directory did not confirm
-FORMAT_REFUSED = {"invalid format", "format attempts exhausted"}
-NOT_CONFIRMED = {"no match", "not verified"}
+FORMAT_REFUSED = {INVALID_FORMAT, FORMAT_EXHAUSTED}
+NOT_CONFIRMED = {NO_MATCH, NOT_VERIFIED}
 
 
 @dataclass(frozen=True)
