@@ -20,8 +20,8 @@ from desk import console
 from desk.http import DESK, MIDDLEWARES, DeskContext
 from desk.live import EventHub
 from handover.agents import AgentStore, Presence, Role
+from handover.claims import Assignments
 from handover.liveness import heartbeat_seconds, sweep_seconds
-from handover.routing import Desk
 from handover.rules import versions
 from handover.rules.holder import RulesHolder
 from handover.store import Store
@@ -88,7 +88,7 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
         store = Store(sync, transcript_max=settings.handover_transcript_max)
         agents = AgentStore(sync)
         app[DESK] = DeskContext(
-            desk=Desk(store, settings.handover_partitions, holder),
+            assignments=Assignments(store, settings.handover_partitions, holder),
             agents=agents,
             store=store,
             rules=holder,

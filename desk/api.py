@@ -113,7 +113,7 @@ def _queue_stats(ctx: DeskContext, names: list[str], mine: set[str], now: float)
 async def take_next(request: web.Request) -> web.StreamResponse:
     ctx, agent = request.app[DESK], request[AGENT]
     fresh = await asyncio.to_thread(ctx.agents.get, agent.id)
-    conversation = await asyncio.to_thread(ctx.desk.claim_next, fresh)
+    conversation = await asyncio.to_thread(ctx.assignments.claim_next, fresh)
     if conversation is None:
         return web.Response(status=204)
     return ok(await asyncio.to_thread(ConversationDetail.load, ctx.store, conversation))
@@ -148,14 +148,14 @@ def _visible(ctx: DeskContext, agent: Agent) -> list[Any]:
 
 async def get_conversation(request: web.Request) -> web.Response:
     ctx, agent = request.app[DESK], request[AGENT]
-    conversation = await asyncio.to_thread(ctx.desk.conversation_for, agent, request.match_info["id"])
+    conversation = await asyncio.to_thread(ctx.assignments.conversation_for, agent, request.match_info["id"])
     return ok(await asyncio.to_thread(ConversationDetail.load, ctx.store, conversation))
 
 
 async def send_message(request: web.Request) -> web.Response:
     ctx, agent = request.app[DESK], request[AGENT]
     body: SendBody = await body_of(request, SendBody)
-    entry_id = await asyncio.to_thread(ctx.desk.send, agent, request.match_info["id"], body.text)
+    entry_id = await asyncio.to_thread(ctx.assignments.send, agent, request.match_info["id"], body.text)
     return ok(SentView(id=entry_id, status="pending"), status=202)
 
 
@@ -163,7 +163,7 @@ async def send_template(request: web.Request) -> web.Response:
     ctx, agent = request.app[DESK], request[AGENT]
     body: TemplateBody = await body_of(request, TemplateBody)
     entry_id = await asyncio.to_thread(
-        ctx.desk.send_template, agent, request.match_info["id"], body.name, body.language, body.params
+        ctx.assignments.send_template, agent, request.match_info["id"], body.name, body.language, body.params
     )
     return ok(SentView(id=entry_id, status="pending"), status=202)
 
@@ -194,13 +194,13 @@ async def decline(request: web.Request) -> web.Response:
 
 async def resolve(request: web.Request) -> web.Response:
     ctx, agent = request.app[DESK], request[AGENT]
-    await asyncio.to_thread(ctx.desk.resolve, agent, request.match_info["id"])
+    await asyncio.to_thread(ctx.assignments.resolve, agent, request.match_info["id"])
     return await get_conversation(request)
 
 
 async def release(request: web.Request) -> web.Response:
     ctx, agent = request.app[DESK], request[AGENT]
-    await asyncio.to_thread(ctx.desk.release_to_bot, agent, request.match_info["id"])
+    await asyncio.to_thread(ctx.assignments.release_to_bot, agent, request.match_info["id"])
     conversation = await asyncio.to_thread(ctx.store.conversation, request.match_info["id"])
     assert conversation is not None
     return ok(await asyncio.to_thread(ConversationDetail.load, ctx.store, conversation))

@@ -14,8 +14,8 @@ from pydantic import BaseModel, ValidationError
 from desk.live import EventHub
 from desk.models import ErrorBody
 from handover.agents import Agent, AgentStore
+from handover.claims import Assignments
 from handover.errors import Conflict, DomainError, Invalid, NotFound, NotYours
-from handover.routing import Desk
 from handover.rules.loader import LoadedRules
 from handover.store import Store
 from handover.transfers import Transfers
@@ -27,7 +27,7 @@ _STATUS = {NotFound: 404, NotYours: 403, Conflict: 409, Invalid: 422}
 
 @dataclass
 class DeskContext:
-    desk: Desk
+    assignments: Assignments
     agents: AgentStore
     store: Store
     rules: Callable[[], LoadedRules]

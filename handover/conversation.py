@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from handover.errors import Conflict
 from handover.identity import VerifiedIdentity
 from handover.message import CustomerRef
 
@@ -47,8 +48,10 @@ _MOVES = {
 }
 
 
-class IllegalMove(Exception):
+class IllegalMove(Conflict):
     """A state change the conversation's state machine does not allow (the desk answers 409)."""
+
+    code = "illegal_move"
 
 
 class Awaiting(BaseModel):

@@ -12,12 +12,12 @@ import redis
 from config.settings import Settings
 from handover.agents import AgentStore, Presence, Role
 from handover.bot import EscalationDecision
+from handover.claims import Assignments
 from handover.conversation import Conversation, ConversationState
 from handover.identity import VerifiedIdentity
 from handover.message import CustomerRef
 from handover.packet import build_packet
 from handover.queues import enqueue
-from handover.routing import Desk
 from handover.rules.holder import RulesHolder
 from handover.rules.model import Priority
 from handover.store import Store
@@ -73,7 +73,7 @@ def desk(redis_url):
         "id": conversation.id,
         "agent": agent,
         "agents": agents,
-        "desk": Desk(store, 4),
+        "desk": Assignments(store, 4),
         "transfers": Transfers(store, agents, RULES, 4),
         "warm": WarmTransfers(store, agents, RULES, 4),
     }

@@ -9,11 +9,11 @@ import redis
 
 from handover import keys
 from handover.agents import AgentStore, Presence, Role
+from handover.claims import Assignments
 from handover.conversation import Conversation, ConversationState
 from handover.errors import Conflict
 from handover.message import CustomerRef
 from handover.queues import enqueue
-from handover.routing import Desk
 from handover.rules.model import Priority
 from handover.store import Store
 
@@ -52,7 +52,7 @@ def test_concurrent_claims_never_share_a_conversation_or_exceed_capacity(redis_u
     start = threading.Event()
 
     def work(agent) -> None:
-        desk = Desk(Store(redis.Redis.from_url(redis_url, decode_responses=True)), partitions=4)
+        desk = Assignments(Store(redis.Redis.from_url(redis_url, decode_responses=True)), partitions=4)
         start.wait()
         while True:
             try:
@@ -93,7 +93,7 @@ def test_claim_order_priority_then_age_and_wait_samples(redis_url):
     store, agents = Store(client), AgentStore(client)
     ids = waiting(client, store, 12, ["general"])
     agent, token = agents.add("Bia", ["general"], capacity=50, role=Role.AGENT)
-    desk = Desk(store, partitions=4)
+    desk = Assignments(store, partitions=4)
     with pytest.raises(Conflict):
         desk.claim_next(agents.get(agent.id))  # offline agents take nothing
     agents.set_status(agent.id, Presence.AVAILABLE)

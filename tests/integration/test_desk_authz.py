@@ -14,11 +14,11 @@ from app.web import build_app
 from config.settings import Settings
 from handover.agents import AgentStore, Presence, Role
 from handover.bot import EscalationDecision
+from handover.claims import Assignments
 from handover.conversation import Conversation, ConversationState
 from handover.message import CustomerRef
 from handover.packet import build_packet
 from handover.queues import enqueue
-from handover.routing import Desk
 from handover.rules.model import Priority
 from handover.store import Store
 
@@ -91,7 +91,7 @@ def setup(redis_url: str) -> tuple[str, dict[str, str | None]]:
         store.save_packet(pipe, build_packet(conversation, escalation, []))
         enqueue(pipe, "general", conversation.id, Priority.NORMAL, now)
         pipe.execute()
-    assert Desk(store, 4).claim_next(team["holder"]).id == conversation.id
+    assert Assignments(store, 4).claim_next(team["holder"]).id == conversation.id
     client.close()
     return conversation.id, tokens
 

@@ -12,13 +12,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from app.metrics import SharedCounters
 from handover import botstats, keys
 from handover.agents import AgentStore, Presence, Role
+from handover.claims import Assignments
 from handover.enqueue import InboundItem, ingest
 from handover.identity import FileDirectory
 from handover.keys import Lane
 from handover.message import CustomerRef, InboundKind, InboundMessage
 from handover.processing import Processor
 from handover.queues import RedisQueueView
-from handover.routing import Desk
 from handover.rules.bot import RuleBot
 from handover.rules.loader import load_rules
 from handover.store import Store
@@ -148,7 +148,7 @@ async def test_csat_of_handed_over_conversations_is_counted_under_the_version_th
     created, _ = agents.add("Ana", ["general"], capacity=3, role=Role.AGENT)
     agents.set_status(created.id, Presence.AVAILABLE)
     conversation = await world.says("551100000030", "atendente")
-    desk = Desk(world.store, 2, lambda: RULES)
+    desk = Assignments(world.store, 2, lambda: RULES)
     desk.claim_next(agents.get(created.id))
     desk.resolve(agents.get(created.id), conversation.id, now=world.now)
     await world.says("551100000030", button="csat_good")

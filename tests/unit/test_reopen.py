@@ -9,13 +9,13 @@ import fakeredis
 
 from handover import keys
 from handover.agents import AgentStore, Presence, Role
+from handover.claims import Assignments
 from handover.enqueue import InboundItem, ingest
 from handover.identity import FileDirectory
 from handover.keys import Lane
 from handover.message import CustomerRef, InboundKind, InboundMessage
 from handover.processing import Processor
 from handover.queues import RedisQueueView
-from handover.routing import Desk
 from handover.rules.bot import RuleBot
 from handover.rules.loader import load_rules
 from handover.store import Store
@@ -38,7 +38,7 @@ async def test_reopen_to_the_same_agent_then_the_queue_then_a_new_conversation()
         lambda: RULES, RedisQueueView(sync), FileDirectory(CONFIG / "customers.yaml"), clock=lambda: now[0]
     )
     processor = Processor(store=store, bot=bot, partitions=2, clock=lambda: now[0], rules=lambda: RULES)
-    desk = Desk(store, 2, lambda: RULES)
+    desk = Assignments(store, 2, lambda: RULES)
     created, _ = agents.add("Ana", ["general"], capacity=3, role=Role.AGENT)
     agents.set_status(created.id, Presence.AVAILABLE)
     ana = agents.get(created.id)

@@ -84,7 +84,7 @@ return 'ok'
 )
 
 
-class Desk:
+class Assignments:
     """The agent-side services; the desk API calls these and nothing else."""
 
     def __init__(self, store: Store, partitions: int, rules: Callable[[], LoadedRules] | None = None) -> None:
