@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 
+import redis
 import structlog
 
 from handover import keys
 from handover.conversation import ConversationState
 from handover.events import publish
+from handover.lifecycle import Event, Lifecycle
 from handover.rules.loader import LoadedRules
 from handover.store import Store
 
@@ -21,37 +23,49 @@ def watch_windows(store: Store, loaded: LoadedRules, now: float | None = None) -
     """Flag waiting conversations whose window closes soon; abandon those whose window has closed (after
     that only a template may reach the customer, and they stopped answering). Returns (flagged, abandoned)."""
     now = time.time() if now is None else now
-    flagged = abandoned = 0
+    lifecycle = Lifecycle(store.client)
+    done = {"flagged": 0, "abandoned": 0}
     for name in loaded.rules.queues:
         for raw in store.client.zrange(keys.queue_key(name), 0, -1):
-            conversation_id = keys.as_text(raw)
+            outcome = _watch_one(store, lifecycle, name, keys.as_text(raw), now)
+            if outcome is not None:
+                done[outcome] += 1
+    return done["flagged"], done["abandoned"]
+
+
+def _watch_one(
+    store: Store, lifecycle: Lifecycle, queue: str, conversation_id: str, now: float
+) -> str | None:
+    key = keys.conversation_key(conversation_id)
+    with store.client.pipeline(transaction=True) as pipe:
+        try:
+            pipe.watch(key)  # an agent taking it meanwhile wins: nothing is abandoned under them
             conversation = store.conversation(conversation_id)
             if conversation is None or conversation.state != ConversationState.QUEUED:
-                continue
+                return None
             closes = conversation.window_expires_at
             if closes is None:
-                continue
-            key = keys.conversation_key(conversation_id)
-            with store.client.pipeline(transaction=True) as pipe:
-                if closes <= now:
-                    pipe.zrem(keys.queue_key(name), conversation_id)
-                    pipe.hset(
-                        key,
-                        mapping={
-                            "state": ConversationState.ABANDONED.value,
-                            "updated_at": str(now),
-                            "abandoned_at": str(now),
-                        },
-                    )
-                    publish(pipe, "abandoned", conversation_id, queue=name)
-                    Store.count(pipe, "abandoned")
-                    abandoned += 1
-                    log.info("conversation_abandoned", conversation_id=conversation_id, queue=name)
-                elif closes - now <= FLAG_BEFORE_SECONDS and not conversation.window_closing_flagged:
-                    pipe.hset(key, "window_closing_flagged", "true")
-                    publish(pipe, "window_closing", conversation_id, queue=name, closes_at=closes)
-                    flagged += 1
-                else:
-                    continue
+                return None
+            if closes <= now:
+                pipe.multi()
+                lifecycle.move(
+                    pipe,
+                    conversation,
+                    ConversationState.ABANDONED,
+                    now,
+                    fields={"abandoned_at": str(now)},
+                    events=[Event("abandoned", queue=queue)],
+                    count=["abandoned"],
+                )
                 pipe.execute()
-    return flagged, abandoned
+                log.info("conversation_abandoned", conversation_id=conversation_id, queue=queue)
+                return "abandoned"
+            if closes - now <= FLAG_BEFORE_SECONDS and not conversation.window_closing_flagged:
+                pipe.multi()
+                pipe.hset(key, "window_closing_flagged", "true")
+                publish(pipe, "window_closing", conversation_id, queue=queue, closes_at=closes)
+                pipe.execute()
+                return "flagged"
+            return None
+        except redis.WatchError:
+            return None  # changed meanwhile: the next pass looks again

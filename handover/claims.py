@@ -7,81 +7,15 @@ from collections.abc import Callable
 
 import redis
 
-from handover import keys, kpis
+from handover import keys
 from handover.agents import Agent, Presence
-from handover.conversation import BotState, Conversation, ConversationState
+from handover.conversation import Conversation, ConversationState
 from handover.enqueue import queue_sends, reply, text_request
 from handover.errors import Conflict, Invalid, NotFound, NotYours, Unavailable, WindowClosed
-from handover.events import EventType, publish
+from handover.lifecycle import Lifecycle
 from handover.message import Button, OutboundKind, OutboundRequest
-from handover.queues import PRIORITY_SPAN
 from handover.rules.loader import LoadedRules
 from handover.store import Store
-
-# Capacity check, best head across the agent's queues (lowest score: priority, then age), removal from the
-# queue, assignment and the wait sample: one script, so concurrent claims can never share a conversation.
-CLAIM_LUA = (
-    kpis.BUMP_LUA
-    + """
--- KEYS: agent load set, counters, this hour's KPIs; ARGV: agent id, capacity, now, prefix, span, queues...
-local load, prefix, span = KEYS[1], ARGV[4], tonumber(ARGV[5])
-if redis.call('SCARD', load) >= tonumber(ARGV[2]) then return {'full'} end
-local best, best_queue, best_score = nil, nil, nil
-for i = 6, #ARGV do
-  local head = redis.call('ZRANGE', prefix .. 'queue:' .. ARGV[i], 0, 0, 'WITHSCORES')
-  if head[1] and (best_score == nil or tonumber(head[2]) < best_score) then
-    best, best_queue, best_score = head[1], ARGV[i], tonumber(head[2])
-  end
-end
-if not best then return {'empty'} end
-redis.call('ZREM', prefix .. 'queue:' .. best_queue, best)
-local conv = prefix .. 'conv:' .. best
-redis.call('HSET', conv, 'state', 'assigned', 'agent_id', ARGV[1], 'assigned_at', ARGV[3])
-redis.call('SADD', load, best)
-local waited = tonumber(ARGV[3]) - (best_score % span) / 1000
-local waits = prefix .. 'queue:' .. best_queue .. ':waits'
-redis.call('LPUSH', waits, string.format('%.3f', waited))
-redis.call('LTRIM', waits, 0, 99)
-bump(KEYS[2], KEYS[3], 'claimed', 1)
-bump(KEYS[2], KEYS[3], 'queue_wait_seconds_sum', string.format('%.3f', math.max(0, waited)))
-bump(KEYS[2], KEYS[3], 'queue_wait_seconds_count', 1)
-return {'claimed', best, best_queue}
-"""
-)
-
-# Leave an agent's hands: only from `assigned`, only by the agent who holds it.
-FINISH_LUA = (
-    kpis.BUMP_LUA
-    + """
--- KEYS: conversation, agent load set, counters, this hour's KPIs; ARGV: agent id, new state, now, bot json
-local state = redis.call('HGET', KEYS[1], 'state')
-if not state then return 'not_found' end
-if state ~= 'assigned' then return 'state:' .. state end
-if redis.call('HGET', KEYS[1], 'agent_id') ~= ARGV[1] then return 'not_yours' end
-redis.call('HSET', KEYS[1], 'state', ARGV[2], 'updated_at', ARGV[3])
-if ARGV[2] == 'resolved' then
-  redis.call('HSET', KEYS[1], 'resolved_at', ARGV[3])
-  local mine = 'agent:' .. ARGV[1] .. ':'
-  bump(KEYS[3], KEYS[4], 'resolved', 1)
-  bump_hour(KEYS[4], mine .. 'resolved', 1)
-  local since = tonumber(redis.call('HGET', KEYS[1], 'assigned_at'))
-  if since then
-    local held = string.format('%.3f', math.max(0, tonumber(ARGV[3]) - since))
-    bump(KEYS[3], KEYS[4], 'handle_seconds_sum', held)
-    bump(KEYS[3], KEYS[4], 'handle_seconds_count', 1)
-    bump_hour(KEYS[4], mine .. 'handle_seconds_sum', held)
-    bump_hour(KEYS[4], mine .. 'handle_seconds_count', 1)
-  end
-end
-if ARGV[2] == 'bot' then
-  bump(KEYS[3], KEYS[4], 'released', 1)
-  redis.call('HDEL', KEYS[1], 'agent_id', 'assigned_at', 'queue', 'priority')
-  redis.call('HSET', KEYS[1], 'bot', ARGV[4])
-end
-redis.call('SREM', KEYS[2], redis.call('HGET', KEYS[1], 'id'))
-return 'ok'
-"""
-)
 
 
 class Assignments:
@@ -92,27 +26,14 @@ class Assignments:
         self.rules = rules
         self.client: redis.Redis = store.client
         self.partitions = partitions
-        self._claim = self.client.register_script(CLAIM_LUA)
-        self._finish = self.client.register_script(FINISH_LUA)
+        self.lifecycle = Lifecycle(self.client)
 
     def claim_next(self, agent: Agent, now: float | None = None) -> Conversation | None:
         """The best waiting conversation across the agent's queues, now theirs; None when nothing waits."""
         if agent.status is not Presence.AVAILABLE:
             raise Unavailable("set your status to available to take conversations")
-        now = time.time() if now is None else now
-        result = [
-            keys.as_text(x)
-            for x in self._claim(
-                keys=[keys.agent_load_key(agent.id), keys.COUNTERS, kpis.hour_key(now)],
-                args=[agent.id, agent.capacity, now, keys.PREFIX, PRIORITY_SPAN, *agent.queues],
-            )
-        ]
-        if result[0] == "full":
-            raise Conflict(f"at capacity ({agent.capacity} conversations)")
-        if result[0] == "empty":
-            return None
-        self._announce("assigned", result[1], agent.id, result[2])
-        return self.store.conversation(result[1])
+        claimed = self.lifecycle.claim(agent.id, agent.capacity, agent.queues, now)
+        return None if claimed is None else self.store.conversation(claimed.conversation_id)
 
     def conversation_for(self, agent: Agent, conversation_id: str) -> Conversation:
         """A conversation the agent may see: theirs, or waiting in one of their queues; supervisors: all."""
@@ -194,8 +115,7 @@ class Assignments:
     def resolve(self, agent: Agent, conversation_id: str, now: float | None = None) -> None:
         """Close it, and ask the customer how it went (the rules' `csat` survey) while the window is open."""
         now = time.time() if now is None else now
-        self._leave(agent, conversation_id, ConversationState.RESOLVED, now)
-        self._announce("closed", conversation_id, agent.id, None)
+        self.lifecycle.finish(agent.id, conversation_id, ConversationState.RESOLVED, now)
         self._ask_csat(conversation_id, now)
 
     def _ask_csat(self, conversation_id: str, now: float) -> None:
@@ -227,13 +147,7 @@ class Assignments:
 
     def release_to_bot(self, agent: Agent, conversation_id: str, now: float | None = None) -> None:
         """Back to the bot: its memory of the conversation starts afresh; the history and identity stay."""
-        self._leave(agent, conversation_id, ConversationState.BOT, now)
-        self._announce("released", conversation_id, agent.id, None)
-
-    def _announce(self, kind: EventType, conversation_id: str, agent_id: str, queue: str | None) -> None:
-        with self.client.pipeline(transaction=False) as pipe:
-            publish(pipe, kind, conversation_id, agent_id=agent_id, queue=queue)
-            pipe.execute()
+        self.lifecycle.finish(agent.id, conversation_id, ConversationState.BOT, now)
 
     def _held(self, agent: Agent, conversation_id: str) -> Conversation:
         conversation = self.store.conversation(conversation_id)
@@ -246,24 +160,3 @@ class Assignments:
                 f"conversation is {conversation.state}"
             )  # an offer pending: still theirs to answer
         return conversation
-
-    def _leave(self, agent: Agent, conversation_id: str, state: ConversationState, now: float | None) -> None:
-        now = time.time() if now is None else now
-        bot = BotState().model_dump_json() if state == ConversationState.BOT else ""
-        outcome = keys.as_text(
-            self._finish(
-                keys=[
-                    keys.conversation_key(conversation_id),
-                    keys.agent_load_key(agent.id),
-                    keys.COUNTERS,
-                    kpis.hour_key(now),
-                ],
-                args=[agent.id, state.value, now, bot],
-            )
-        )
-        if outcome == "not_found":
-            raise NotFound(conversation_id)
-        if outcome == "not_yours":
-            raise NotYours(conversation_id)
-        if outcome != "ok":
-            raise Conflict(f"conversation is {outcome.removeprefix('state:')}")

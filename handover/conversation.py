@@ -36,6 +36,7 @@ _MOVES = {
         ConversationState.QUEUED,
     },
     ConversationState.ASSIGNED: {
+        ConversationState.ASSIGNED,  # a cold transfer straight to another agent
         ConversationState.TRANSFERRING,
         ConversationState.RESOLVED,
         ConversationState.BOT,
@@ -162,7 +163,8 @@ class Conversation(BaseModel):
 
     def move_to(self, state: ConversationState, now: float) -> None:
         """Change state along the allowed moves: bot → queued → assigned → (transferring → assigned)* →
-        resolved; queued → abandoned; assigned → bot (release) or back to a queue."""
+        resolved; queued → abandoned; assigned → bot (release) or back to a queue. Written to Redis only by
+        handover/lifecycle.py (or, for the webhook's batches, under their lease by handover/processing.py)."""
         if state not in _MOVES[self.state]:
             raise IllegalMove(f"{self.state} -> {state}")
         self.state = state

@@ -18,6 +18,7 @@ from handover.bot import Bot, BotTurn, Decision, EscalationDecision
 from handover.conversation import Conversation, ConversationState
 from handover.enqueue import InboundItem, OutboundJob, outbound_job, queue_sends, reply, text_request
 from handover.events import EventType, publish
+from handover.lifecycle import Lifecycle, Place
 from handover.message import (
     CustomerRef,
     InboundKind,
@@ -27,9 +28,7 @@ from handover.message import (
     StatusUpdate,
 )
 from handover.packet import ContextPacket, build_packet
-from handover.queues import enqueue
 from handover.rules.loader import LoadedRules
-from handover.rules.model import Priority
 from handover.rules.texts import render
 from handover.store import Store
 from handover.streams import Batch
@@ -73,7 +72,6 @@ class _Effects:
     loaded: dict[str, Conversation] = field(default_factory=dict)  # as read, to write only what changed
     csat: list[tuple[int, str | None]] = field(default_factory=list)  # score, the agent who resolved
     events: list[_Event] = field(default_factory=list)
-    reassigned: list[tuple[str, str]] = field(default_factory=list)  # reopened: conversation, agent
     requeued: list[Conversation] = field(default_factory=list)  # reopened into their queue
     outcomes: list[botstats.Outcome] = field(default_factory=list)  # how the bot's part ended
     missed: list[botstats.Missed] = field(default_factory=list)  # what the bot did not understand
@@ -283,7 +281,6 @@ class Processor:
         load = self.store.client.scard(keys.agent_load_key(agent.id)) if agent is not None else 0
         if agent is not None and agent.status is Presence.AVAILABLE and load < agent.capacity:
             conversation.move_to(ConversationState.ASSIGNED, now)
-            effects.reassigned.append((conversation.id, agent.id))
             log.info("conversation_reopened", conversation_id=conversation.id, to="agent")
             return
         conversation.move_to(ConversationState.QUEUED, now)
@@ -303,10 +300,17 @@ class Processor:
         return build_packet(conversation, escalation, transcript, self.summary_language, past)
 
     def _write(self, pipe: Pipeline, effects: _Effects) -> None:
+        asked_at = {conversation.id: escalation.at for conversation, escalation in effects.escalations}
         for conversation in [*effects.ended, *effects.conversations.values()]:
-            self.store.save_conversation(pipe, conversation, effects.loaded.get(conversation.id))
+            loaded = effects.loaded.get(conversation.id)
+            self.store.save_conversation(pipe, conversation, loaded)
             if conversation.id in effects.started:
                 self.store.link_to_customer(pipe, conversation)
+            if Place.of(loaded) != Place.of(conversation):
+                # queues, load sets and `assigned`, as for every change of state (handover/lifecycle.py)
+                Lifecycle.follow(
+                    pipe, Place.of(loaded), conversation, asked_at.get(conversation.id, self.clock())
+                )
         for conversation_id, entry in effects.entries:
             self.store.append_entry(pipe, conversation_id, entry)
         queue_sends(pipe, effects.sends)
@@ -334,17 +338,10 @@ class Processor:
             botstats.forget_idle(pipe, conversation.id)
         for (conversation, escalation), packet in zip(effects.escalations, effects.packets, strict=True):
             self.store.save_packet(pipe, packet)
-            enqueue(pipe, escalation.queue, conversation.id, Priority(escalation.priority), escalation.at)
             if escalation.wait_told is not None:
                 note_announced(pipe, conversation.id, escalation.wait_told, escalation.at)
         Store.count(pipe, "escalations", len(effects.escalations))
-        for reopened, agent_id in effects.reassigned:
-            pipe.sadd(keys.agent_load_key(agent_id), reopened)
-            publish(pipe, "assigned", reopened, agent_id=agent_id)
         for conversation in effects.requeued:
-            assert conversation.queue is not None  # it came from a queue before it was assigned
-            priority = Priority(conversation.priority or "normal")
-            enqueue(pipe, conversation.queue, conversation.id, priority, self.clock())
             publish(pipe, "waiting", conversation.id, queue=conversation.queue)
         for kind, about, holder, queue in effects.events:
             publish(pipe, kind, about, agent_id=holder, queue=queue)

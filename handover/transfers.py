@@ -13,9 +13,8 @@ from handover.agents import Agent, AgentStore, Presence
 from handover.conversation import Conversation, ConversationState
 from handover.enqueue import OutboundJob, queue_sends, reply, text_request
 from handover.errors import Conflict, NotFound, NotYours, Unavailable
-from handover.events import publish
+from handover.lifecycle import Event, Lifecycle
 from handover.packet import ContextPacket, Transfer
-from handover.queues import enqueue
 from handover.rules.loader import LoadedRules
 from handover.rules.model import Priority
 from handover.rules.texts import message
@@ -50,6 +49,7 @@ class Transfers:
         self.agents = agents
         self.rules = rules
         self.partitions = partitions
+        self.lifecycle = Lifecycle(self.client)
 
     def transfer(
         self, by: Agent, conversation_id: str, move: TransferRequest, now: float | None = None
@@ -123,25 +123,33 @@ class Transfers:
                 team = self._team(conversation, queue)
                 told = self._tell_customer(conversation, team, move.reason, now) if governed else None
                 pipe.multi()
-                self._move(pipe, conversation, queue, priority, target, packet.escalation.at, now)
+                if governed and by.is_supervisor and conversation.agent_id != by.id:
+                    audit_supervisor_move(pipe, by, conversation, queue, target, move, now)
                 self.store.save_packet(pipe, packet)
-                Store.count(pipe, "transfers:cold")
-                publish(
-                    pipe,
-                    "transferred",
-                    conversation_id,
-                    agent_id=target.id if target else None,
-                    queue=queue,
-                    reason=move.reason,
-                    by=by.id,
-                )
                 if told is not None:
                     entry, job = told
                     pipe.hincrby(conversation_key, "messages_out", 1)
                     self.store.append_entry(pipe, conversation_id, entry)
                     queue_sends(pipe, [job])
-                if governed and by.is_supervisor and conversation.agent_id != by.id:
-                    audit_supervisor_move(pipe, by, conversation, queue, target, move, now)
+                moved = Event(
+                    "transferred",
+                    agent_id=target.id if target else None,
+                    queue=queue,
+                    data={"reason": move.reason, "by": by.id},
+                )
+                self.lifecycle.move(
+                    pipe,
+                    conversation,
+                    ConversationState.ASSIGNED if target else ConversationState.QUEUED,
+                    now,
+                    holder=target.id if target else None,
+                    queue=queue,
+                    priority=priority,
+                    # it has waited since it first asked for a person: ahead of those who asked later
+                    waiting_since=packet.escalation.at,
+                    events=[moved],
+                    count=["transfers:cold"],
+                )
                 pipe.execute()
             except redis.WatchError as exc:
                 raise Conflict("the conversation changed meanwhile: try again") from exc
@@ -192,38 +200,6 @@ class Transfers:
         conversation = self.store.conversation(conversation_id)
         assert conversation is not None
         return conversation
-
-    def _move(
-        self,
-        pipe: redis.client.Pipeline,
-        conversation: Conversation,
-        queue: str,
-        priority: Priority,
-        target: Agent | None,
-        waiting_since: float,
-        now: float,
-    ) -> None:
-        key = keys.conversation_key(conversation.id)
-        if conversation.agent_id:
-            pipe.srem(keys.agent_load_key(conversation.agent_id), conversation.id)
-        if conversation.state == ConversationState.QUEUED and conversation.queue:
-            pipe.zrem(keys.queue_key(conversation.queue), conversation.id)
-        pipe.hset(key, mapping={"queue": queue, "priority": priority.value, "updated_at": str(now)})
-        if target is not None:
-            pipe.hset(
-                key,
-                mapping={
-                    "state": ConversationState.ASSIGNED.value,
-                    "agent_id": target.id,
-                    "assigned_at": str(now),
-                },
-            )
-            pipe.sadd(keys.agent_load_key(target.id), conversation.id)
-            return
-        pipe.hset(key, "state", ConversationState.QUEUED.value)
-        pipe.hdel(key, "agent_id", "assigned_at")
-        # it has waited since it first asked for a person: ahead of those who asked later
-        enqueue(pipe, queue, conversation.id, priority, waiting_since)
 
     def _team(self, conversation: Conversation, queue: str) -> str:
         """A queue as the customer reads it: its label in their language, else its name."""

@@ -12,9 +12,8 @@ from handover.agents import Agent, Presence
 from handover.conversation import Conversation, ConversationState
 from handover.enqueue import queue_sends
 from handover.errors import Conflict, NotYours, Unavailable
-from handover.events import publish
+from handover.lifecycle import Event
 from handover.packet import ContextPacket, Transfer
-from handover.store import Store
 from handover.transfers import TransferRequest, Transfers, audit_supervisor_move
 
 _OFFER_FIELDS = ("offer_to", "offer_by", "offer_reason", "offer_note", "offer_expires_at")
@@ -50,30 +49,27 @@ class WarmTransfers(Transfers):
                         packet.transfers, move, self.rules().rules.transfers.max_per_conversation
                     )
                 pipe.multi()
-                pipe.hset(
-                    key,
-                    mapping={
-                        "state": ConversationState.TRANSFERRING.value,
+                if by.is_supervisor and conversation.agent_id != by.id:
+                    audit_supervisor_move(pipe, by, conversation, None, target, move, now)
+                offered = Event(
+                    "transfer_offered",
+                    agent_id=target.id,
+                    data={"reason": move.reason, "note": move.note, "by": by.id},
+                )
+                self.lifecycle.move(
+                    pipe,
+                    conversation,
+                    ConversationState.TRANSFERRING,
+                    now,
+                    fields={
                         "offer_to": target.id,
                         "offer_by": by.id,
                         "offer_reason": move.reason,
                         "offer_note": move.note or "",
                         "offer_expires_at": str(now + timeout),
-                        "updated_at": str(now),
                     },
+                    events=[offered],
                 )
-                pipe.zadd(keys.OFFERS, {conversation_id: now + timeout})
-                publish(
-                    pipe,
-                    "transfer_offered",
-                    conversation_id,
-                    agent_id=target.id,
-                    reason=move.reason,
-                    note=move.note,
-                    by=by.id,
-                )
-                if by.is_supervisor and conversation.agent_id != by.id:
-                    audit_supervisor_move(pipe, by, conversation, None, target, move, now)
                 pipe.execute()
             except redis.WatchError as exc:
                 raise Conflict("the conversation changed meanwhile: try again") from exc
@@ -106,29 +102,23 @@ class WarmTransfers(Transfers):
                     conversation, target.name, conversation.offer_reason or "", now, person=True
                 )
                 pipe.multi()
-                pipe.hset(
-                    key,
-                    mapping={
-                        "state": ConversationState.ASSIGNED.value,
-                        "agent_id": target.id,
-                        "assigned_at": str(now),
-                        "updated_at": str(now),
-                    },
-                )
-                pipe.hdel(key, *_OFFER_FIELDS)
-                pipe.zrem(keys.OFFERS, conversation_id)
-                if previous:
-                    pipe.srem(keys.agent_load_key(previous), conversation_id)
-                pipe.sadd(keys.agent_load_key(target.id), conversation_id)
                 self.store.save_packet(pipe, packet)
-                Store.count(pipe, "transfers:warm")
                 if told is not None:
                     entry, job = told
                     pipe.hincrby(key, "messages_out", 1)
                     self.store.append_entry(pipe, conversation_id, entry)
                     queue_sends(pipe, [job])
-                publish(pipe, "transfer_accepted", conversation_id, agent_id=previous, by=target.id)
-                publish(pipe, "assigned", conversation_id, agent_id=target.id)
+                accepted = Event("transfer_accepted", agent_id=previous, data={"by": target.id})
+                self.lifecycle.move(
+                    pipe,
+                    conversation,
+                    ConversationState.ASSIGNED,
+                    now,
+                    holder=target.id,
+                    drop=_OFFER_FIELDS,
+                    events=[accepted],
+                    count=["transfers:warm"],
+                )
                 pipe.execute()
             except redis.WatchError as exc:
                 raise Conflict("the conversation changed meanwhile: try again") from exc
@@ -142,7 +132,7 @@ class WarmTransfers(Transfers):
     def expire_offers(self, now: float | None = None) -> int:
         """Offers nobody accepted in time go back to the agent who made them."""
         now = time.time() if now is None else now
-        due = [keys.as_text(c) for c in self.client.zrangebyscore(keys.OFFERS, "-inf", now)]
+        due = self.lifecycle.due_offers(now)
         for conversation_id in due:
             self._withdraw(conversation_id, "timeout", now)
         return len(due)
@@ -154,19 +144,21 @@ class WarmTransfers(Transfers):
                 pipe.watch(key)
                 conversation = self.store.conversation(conversation_id)
                 pipe.multi()
-                pipe.zrem(keys.OFFERS, conversation_id)
-                if conversation is not None and conversation.state == ConversationState.TRANSFERRING:
-                    pipe.hset(
-                        key, mapping={"state": ConversationState.ASSIGNED.value, "updated_at": str(now)}
-                    )
-                    pipe.hdel(key, *_OFFER_FIELDS)
-                    publish(
-                        pipe,
+                if conversation is None or conversation.state != ConversationState.TRANSFERRING:
+                    self.lifecycle.forget_offer(pipe, conversation_id)
+                else:
+                    declined = Event(
                         "transfer_declined",
-                        conversation_id,
                         agent_id=conversation.agent_id,
-                        why=why,
-                        by=conversation.offer_to,
+                        data={"why": why, "by": conversation.offer_to},
+                    )
+                    self.lifecycle.move(
+                        pipe,
+                        conversation,
+                        ConversationState.ASSIGNED,
+                        now,
+                        drop=_OFFER_FIELDS,
+                        events=[declined],
                     )
                 pipe.execute()
             except redis.WatchError as exc:

@@ -1,0 +1,236 @@
+"""The one place a conversation changes state.
+
+Every change is checked against the state machine (`Conversation.move_to`, handover/conversation.py) and
+written together with what follows from it: who holds it (the agents' load sets), where it waits (the
+queues), its desk event and its counters, in one Lua call or one MULTI:
+
+- `claim` and `finish` are scripts (handover/lua/claim.lua, finish.lua) that check the state they start
+  from inside Redis, so a lost race is a `Conflict` (409), never a double assignment;
+- `move` queues a change on a transaction whose caller WATCHes the conversation (transfers, warm offers,
+  abandonment): the state it read is the state the change starts from, or the transaction fails;
+- the webhook's batches change state in memory with `Conversation.move_to` and write the result under
+  their partition's lease (handover/processing.py): the same table of allowed moves.
+
+No other module writes a conversation's `state` (tests/unit/test_lifecycle_owner.py checks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+from redis.client import Pipeline
+
+from handover import keys, kpis, lua
+from handover.clock import Clock, system_clock
+from handover.conversation import BotState, Conversation, ConversationState
+from handover.errors import Conflict, NotFound, NotYours
+from handover.events import KEPT as EVENTS_KEPT
+from handover.events import EventType, publish
+from handover.queues import PRIORITY_SPAN, enqueue
+from handover.rules.model import Priority
+from handover.store import Store
+
+CANDIDATES = 5  # per queue: how many of its first entries a claim offers the script to choose from
+CLAIM_ATTEMPTS = 20  # each retry means another agent took a candidate meanwhile: the queue moved
+
+
+class _Keep:
+    """The holder stays who it was."""
+
+
+KEEP = _Keep()
+
+
+@dataclass
+class Event:
+    kind: EventType
+    agent_id: str | None = None
+    queue: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a conversation stood before a change: its state, who held it, where it waited."""
+
+    state: ConversationState
+    agent_id: str | None
+    queue: str | None
+
+    @classmethod
+    def of(cls, conversation: Conversation | None) -> Place:
+        """A closed conversation remembers who resolved it, but nobody holds it any more."""
+        if conversation is None:
+            return cls(ConversationState.BOT, None, None)
+        held = conversation.state in (ConversationState.ASSIGNED, ConversationState.TRANSFERRING)
+        return cls(conversation.state, conversation.agent_id if held else None, conversation.queue)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    conversation_id: str
+    queue: str
+
+
+class Lifecycle:
+    def __init__(self, client: redis.Redis, clock: Clock = system_clock) -> None:
+        self.client = client
+        self.clock = clock
+        self._claim = lua.script(client, "claim")
+        self._finish = lua.script(client, "finish")
+
+    def claim(
+        self, agent_id: str, capacity: int, queues: list[str], now: float | None = None
+    ) -> Claimed | None:
+        """The best waiting conversation across `queues`, now the agent's; None when nothing waits.
+        Raises Conflict at capacity."""
+        now = self.clock() if now is None else now
+        for _ in range(CLAIM_ATTEMPTS):
+            candidates = self._candidates(queues)
+            result = [
+                keys.as_text(x)
+                for x in self._claim(
+                    keys=[
+                        keys.agent_load_key(agent_id),
+                        keys.COUNTERS,
+                        kpis.hour_key(now),
+                        keys.DESK_EVENTS,
+                        *(keys.queue_key(q) for q in queues),
+                        *(keys.queue_waits_key(q) for q in queues),
+                        *(keys.conversation_key(c) for c in candidates),
+                    ],
+                    args=[agent_id, capacity, now, PRIORITY_SPAN, EVENTS_KEPT, len(queues), *candidates],
+                )
+            ]
+            if result[0] == "full":
+                raise Conflict(f"at capacity ({capacity} conversations)")
+            if result[0] == "empty":
+                return None
+            if result[0] == "claimed":
+                return Claimed(result[1], queues[int(result[2]) - 1])
+        raise Conflict("others are taking conversations from these queues right now: try again")
+
+    def _candidates(self, queues: list[str]) -> list[str]:
+        with self.client.pipeline(transaction=False) as pipe:
+            for queue in queues:
+                pipe.zrange(keys.queue_key(queue), 0, CANDIDATES - 1)
+            heads = pipe.execute()
+        return list(dict.fromkeys(keys.as_text(c) for head in heads for c in head))
+
+    def finish(
+        self, agent_id: str, conversation_id: str, to: ConversationState, now: float | None = None
+    ) -> None:
+        """Out of the agent's hands: resolved, or back to the bot (whose memory starts afresh)."""
+        if to not in (ConversationState.RESOLVED, ConversationState.BOT):
+            raise ValueError(f"finish goes to resolved or bot, not {to}")
+        now = self.clock() if now is None else now
+        bot = BotState().model_dump_json() if to == ConversationState.BOT else ""
+        outcome = [
+            keys.as_text(x)
+            for x in self._finish(
+                keys=[
+                    keys.conversation_key(conversation_id),
+                    keys.agent_load_key(agent_id),
+                    keys.COUNTERS,
+                    kpis.hour_key(now),
+                    keys.DESK_EVENTS,
+                ],
+                args=[agent_id, to.value, now, bot, EVENTS_KEPT, conversation_id, f"agent:{agent_id}:"],
+            )
+        ]
+        if outcome[0] == "not_found":
+            raise NotFound(conversation_id)
+        if outcome[0] == "not_yours":
+            raise NotYours(conversation_id)
+        if outcome[0] != "ok":
+            raise Conflict(f"conversation is {outcome[1]}")
+
+    def move(
+        self,
+        pipe: Pipeline,
+        conversation: Conversation,
+        to: ConversationState,
+        now: float,
+        *,
+        holder: str | _Keep | None = KEEP,
+        queue: str | None = None,
+        priority: Priority | None = None,
+        waiting_since: float | None = None,
+        fields: Mapping[str, str] | None = None,
+        drop: Iterable[str] = (),
+        events: Iterable[Event] = (),
+        count: Iterable[str] = (),
+    ) -> None:
+        """Queue a checked change on the caller's transaction (which WATCHes the conversation).
+
+        `holder`: the agent holding it after the move (None: nobody; KEEP: as before). `queue`, `priority`
+        and `waiting_since`: where it waits after a move to `queued` (ahead of those who asked later).
+        An agent who becomes the holder is announced (`assigned`) here, and only here."""
+        before = Place.of(conversation)
+        conversation.move_to(to, now)  # IllegalMove (409) if the state machine does not allow it
+        if not isinstance(holder, _Keep):
+            conversation.agent_id = holder
+        conversation.queue = queue or conversation.queue
+        conversation.priority = priority.value if priority is not None else conversation.priority
+        key = keys.conversation_key(conversation.id)
+        mapping = {"state": to.value, "updated_at": str(now), **(fields or {})}
+        dropped = list(drop)
+        if conversation.agent_id is None:
+            dropped += ["agent_id", "assigned_at"]
+        elif conversation.agent_id != before.agent_id:
+            mapping |= {"agent_id": conversation.agent_id, "assigned_at": str(now)}
+        if queue is not None:
+            mapping["queue"] = queue
+        if priority is not None:
+            mapping["priority"] = priority.value
+        if to == ConversationState.TRANSFERRING:
+            if "offer_expires_at" not in mapping:
+                raise ValueError("a warm transfer offer says when it expires")
+            conversation.offer_expires_at = float(mapping["offer_expires_at"])
+        pipe.hset(key, mapping=mapping)
+        if dropped:
+            pipe.hdel(key, *dropped)
+        for event in events:
+            publish(
+                pipe, event.kind, conversation.id, agent_id=event.agent_id, queue=event.queue, **event.data
+            )
+        self.follow(pipe, before, conversation, now if waiting_since is None else waiting_since)
+        for name in count:
+            Store.count(pipe, name)
+
+    @staticmethod
+    def follow(pipe: Pipeline, before: Place, after: Conversation, waiting_since: float) -> None:
+        """What follows from a change of state or holder, whoever wrote the fields: the holders' load
+        sets, the queues, the offers index, and `assigned` when someone new holds it (announced here only)."""
+        holder = Place.of(after).agent_id
+        if before.agent_id and before.agent_id != holder:
+            pipe.srem(keys.agent_load_key(before.agent_id), after.id)
+        if holder and holder != before.agent_id:
+            pipe.sadd(keys.agent_load_key(holder), after.id)
+            publish(pipe, "assigned", after.id, agent_id=holder, queue=after.queue)
+        if before.state == ConversationState.QUEUED and before.queue:
+            pipe.zrem(keys.queue_key(before.queue), after.id)
+        if after.state == ConversationState.QUEUED:
+            if after.queue is None:
+                raise ValueError("a conversation waits in a queue: name it")
+            enqueue(pipe, after.queue, after.id, Priority(after.priority or "normal"), waiting_since)
+        if before.state == ConversationState.TRANSFERRING and after.state != ConversationState.TRANSFERRING:
+            pipe.zrem(keys.OFFERS, after.id)
+        if after.state == ConversationState.TRANSFERRING and after.offer_expires_at is not None:
+            pipe.zadd(keys.OFFERS, {after.id: after.offer_expires_at})
+
+    @staticmethod
+    def forget_offer(pipe: Pipeline, conversation_id: str) -> None:
+        """An expiring offer whose conversation has moved on already: only its index entry is left."""
+        pipe.zrem(keys.OFFERS, conversation_id)
+
+    def due_offers(self, now: float) -> list[str]:
+        """Warm transfer offers nobody accepted in time."""
+        return [keys.as_text(c) for c in self.client.zrangebyscore(keys.OFFERS, "-inf", now)]
+
+    def offered(self) -> list[str]:
+        """Conversations offered to someone now (few: offers last minutes)."""
+        return [keys.as_text(c) for c in self.client.zrange(keys.OFFERS, 0, -1)]

@@ -1,0 +1,39 @@
+-- KEYS: the conversation, the agent's load set, counters, this hour's KPIs, desk events
+-- ARGV: agent id, new state (resolved | bot), now, the bot's fresh memory (JSON, for bot), desk events kept,
+--       conversation id, the prefix of this agent's own KPI fields
+-- MOVES: assigned -> resolved, assigned -> bot
+-- USES: bump
+-- Leave an agent's hands: only from `assigned`, only by the agent who holds it; the change, its counters
+-- and its desk event (`closed` or `released`) together. Returns {'ok'}, {'not_found'}, {'not_yours'}
+-- or {'state', the state it is in}.
+local conv, load, counters, hour = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local agent, to, now = ARGV[1], ARGV[2], ARGV[3]
+local state = redis.call('HGET', conv, 'state')
+if not state then return {'not_found'} end
+if state ~= 'assigned' then return {'state', state} end
+if redis.call('HGET', conv, 'agent_id') ~= agent then return {'not_yours'} end
+redis.call('HSET', conv, 'state', to, 'updated_at', now)
+local event = 'released'
+if to == 'resolved' then
+  event = 'closed'
+  redis.call('HSET', conv, 'resolved_at', now)
+  local mine = ARGV[7]
+  bump(counters, hour, 'resolved', 1)
+  bump_hour(hour, mine .. 'resolved', 1)
+  local since = tonumber(redis.call('HGET', conv, 'assigned_at'))
+  if since then
+    local held = string.format('%.3f', math.max(0, tonumber(now) - since))
+    bump(counters, hour, 'handle_seconds_sum', held)
+    bump(counters, hour, 'handle_seconds_count', 1)
+    bump_hour(hour, mine .. 'handle_seconds_sum', held)
+    bump_hour(hour, mine .. 'handle_seconds_count', 1)
+  end
+else
+  bump(counters, hour, 'released', 1)
+  redis.call('HDEL', conv, 'agent_id', 'assigned_at', 'queue', 'priority')
+  redis.call('HSET', conv, 'bot', ARGV[4])
+end
+redis.call('SREM', load, ARGV[6])
+redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[5], '*', 'type', event, 'conversation_id', ARGV[6],
+  'agent_id', agent, 'queue', '', 'data', '{}')
+return {'ok'}

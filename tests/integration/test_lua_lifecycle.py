@@ -1,0 +1,162 @@
+"""The state-changing scripts on a real redis-server, one row per case: what Redis holds after each."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import redis
+
+from handover import keys
+from handover.conversation import Conversation, ConversationState
+from handover.errors import Conflict, NotFound, NotYours
+from handover.lifecycle import Lifecycle
+from handover.message import CustomerRef
+from handover.queues import enqueue
+from handover.rules.model import Priority
+from handover.store import Store
+
+pytestmark = pytest.mark.integration
+NOW = 1_800_000_000.0
+
+
+def _waiting(client: redis.Redis, n: int, queue: str, priority: Priority, since: float) -> str:
+    conversation = Conversation.start(CustomerRef(phone_number_id="PN", wa_id=f"55{n:09d}"), since)
+    conversation.state, conversation.queue, conversation.priority = ConversationState.QUEUED, queue, priority
+    with client.pipeline(transaction=True) as pipe:
+        Store(client).save_conversation(pipe, conversation)
+        enqueue(pipe, queue, conversation.id, priority, since)
+        pipe.execute()
+    return conversation.id
+
+
+def _events(client: redis.Redis) -> list[tuple[str, str, str]]:
+    return [(f["type"], f["conversation_id"], f["agent_id"]) for _, f in client.xrange(keys.DESK_EVENTS)]
+
+
+@pytest.fixture
+def client(redis_url):
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    client.close()
+
+
+# (queues the agent takes from, what waits: (queue, priority, since), index of who should be taken)
+CLAIMS = [
+    ("oldest first in one queue", ["general"], [("general", "normal", 10), ("general", "normal", 5)], 1),
+    ("priority before age", ["general"], [("general", "normal", 1), ("general", "urgent", 9)], 1),
+    (
+        "best head across queues",
+        ["general", "billing"],
+        [("general", "normal", 9), ("billing", "normal", 2)],
+        1,
+    ),
+    ("only the agent's queues", ["billing"], [("general", "urgent", 1), ("billing", "low", 9)], 1),
+]
+
+
+@pytest.mark.parametrize(("why", "queues", "waiting", "taken"), CLAIMS, ids=[c[0] for c in CLAIMS])
+def test_claim_takes_the_best_waiting_conversation(client, why, queues, waiting, taken):
+    ids = [_waiting(client, i, q, Priority(p), NOW - 100 + s) for i, (q, p, s) in enumerate(waiting)]
+    claimed = Lifecycle(client).claim("ag_1", 3, queues, now=NOW)
+    assert claimed is not None and claimed.conversation_id == ids[taken]
+    held = client.hgetall(keys.conversation_key(ids[taken]))
+    assert (held["state"], held["agent_id"], float(held["assigned_at"])) == ("assigned", "ag_1", NOW)
+    assert client.smembers(keys.agent_load_key("ag_1")) == {ids[taken]}
+    assert client.zscore(keys.queue_key(waiting[taken][0]), ids[taken]) is None
+    waited = float(client.lindex(keys.queue_waits_key(waiting[taken][0]), 0))
+    assert waited == pytest.approx(100 - waiting[taken][2], abs=0.01)
+    assert _events(client) == [("assigned", ids[taken], "ag_1")]  # in the same call as the change
+    assert float(client.hget(keys.COUNTERS, "claimed")) == 1
+
+
+def test_claim_when_nothing_waits_changes_nothing(client):
+    assert Lifecycle(client).claim("ag_1", 3, ["general"], now=NOW) is None
+    assert client.keys("*") == []
+
+
+def test_claim_at_capacity_is_a_conflict_and_leaves_the_queue_alone(client):
+    first = _waiting(client, 1, "general", Priority.NORMAL, NOW - 10)
+    client.sadd(keys.agent_load_key("ag_1"), "other")
+    with pytest.raises(Conflict, match="at capacity"):
+        Lifecycle(client).claim("ag_1", 1, ["general"], now=NOW)
+    assert client.zscore(keys.queue_key("general"), first) is not None
+    assert client.hget(keys.conversation_key(first), "state") == "queued"
+
+
+def test_claim_skips_an_entry_that_is_not_waiting_any_more(client):
+    stale = _waiting(client, 1, "general", Priority.URGENT, NOW - 50)
+    client.hset(keys.conversation_key(stale), "state", "abandoned")  # the queue says otherwise: repaired
+    fresh = _waiting(client, 2, "general", Priority.NORMAL, NOW - 10)
+    claimed = Lifecycle(client).claim("ag_1", 3, ["general"], now=NOW)
+    assert claimed is not None and claimed.conversation_id == fresh
+    assert client.hget(keys.conversation_key(stale), "state") == "abandoned"
+    assert client.zcard(keys.queue_key("general")) == 0
+
+
+def test_claim_retries_when_the_queue_moved_after_the_candidates_were_read(client, monkeypatch):
+    lifecycle = Lifecycle(client)
+    first = _waiting(client, 1, "general", Priority.NORMAL, NOW - 50)
+    read = lifecycle._candidates
+    calls = []
+
+    def stale_then_fresh(queues):
+        calls.append(1)
+        return ["someone-else"] if len(calls) == 1 else read(queues)
+
+    monkeypatch.setattr(lifecycle, "_candidates", stale_then_fresh)
+    claimed = lifecycle.claim("ag_1", 3, ["general"], now=NOW)
+    assert claimed is not None and claimed.conversation_id == first and len(calls) == 2
+
+
+def _assigned(client: redis.Redis, agent: str = "ag_1") -> str:
+    cid = _waiting(client, 7, "general", Priority.NORMAL, NOW - 100)
+    Lifecycle(client).claim(agent, 3, ["general"], now=NOW - 60)
+    client.delete(keys.DESK_EVENTS)
+    return cid
+
+
+def test_resolve_counts_the_handle_time_and_announces_it_in_the_same_call(client):
+    cid = _assigned(client)
+    Lifecycle(client).finish("ag_1", cid, ConversationState.RESOLVED, now=NOW)
+    held = client.hgetall(keys.conversation_key(cid))
+    assert (held["state"], float(held["resolved_at"])) == ("resolved", NOW)
+    assert client.smembers(keys.agent_load_key("ag_1")) == set()
+    hour = client.hgetall(keys.kpi_hour_key(int(NOW // 3600)))
+    assert float(hour["resolved"]) == 1 and float(hour["handle_seconds_sum"]) == 60
+    assert float(hour["agent:ag_1:resolved"]) == 1
+    assert _events(client) == [("closed", cid, "ag_1")]
+
+
+def test_release_hands_it_back_to_the_bot_with_a_fresh_memory(client):
+    cid = _assigned(client)
+    client.hset(keys.conversation_key(cid), "bot", json.dumps({"turns": 5}))
+    Lifecycle(client).finish("ag_1", cid, ConversationState.BOT, now=NOW)
+    held = client.hgetall(keys.conversation_key(cid))
+    assert held["state"] == "bot" and "agent_id" not in held and "queue" not in held
+    assert json.loads(held["bot"])["turns"] == 0
+    assert _events(client) == [("released", cid, "ag_1")]
+
+
+FINISH_REFUSED = [
+    ("not_found", "ag_1", NotFound),
+    ("someone else's", "ag_2", NotYours),
+]
+
+
+@pytest.mark.parametrize(("why", "who", "error"), FINISH_REFUSED, ids=[r[0] for r in FINISH_REFUSED])
+def test_finish_is_refused_and_changes_nothing(client, why, who, error):
+    cid = _assigned(client) if why != "not_found" else "nobody"
+    before = client.hgetall(keys.conversation_key(cid))
+    with pytest.raises(error):
+        Lifecycle(client).finish(who, cid, ConversationState.RESOLVED, now=NOW)
+    assert client.hgetall(keys.conversation_key(cid)) == before
+    assert _events(client) == []
+
+
+def test_finish_is_guarded_by_the_state_it_starts_from(client):
+    cid = _assigned(client)
+    Lifecycle(client).finish("ag_1", cid, ConversationState.RESOLVED, now=NOW)
+    with pytest.raises(Conflict, match="conversation is resolved"):
+        Lifecycle(client).finish("ag_1", cid, ConversationState.RESOLVED, now=NOW + 1)
+    assert float(client.hget(keys.COUNTERS, "resolved")) == 1  # counted once
