@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import redis
 import structlog
 
 from handover import keys
+from handover.clock import Clock, system_clock
 from handover.conversation import ConversationState
 from handover.events import publish
 from handover.lifecycle import Event, Lifecycle
@@ -19,11 +18,13 @@ log = structlog.get_logger(__name__)
 FLAG_BEFORE_SECONDS = 2 * 3600  # agents are warned this long before nobody may write freely any more
 
 
-def watch_windows(store: Store, loaded: LoadedRules, now: float | None = None) -> tuple[int, int]:
+def watch_windows(
+    store: Store, loaded: LoadedRules, now: float | None = None, clock: Clock = system_clock
+) -> tuple[int, int]:
     """Flag waiting conversations whose window closes soon; abandon those whose window has closed (after
     that only a template may reach the customer, and they stopped answering). Returns (flagged, abandoned)."""
-    now = time.time() if now is None else now
-    lifecycle = Lifecycle(store.client)
+    now = clock() if now is None else now
+    lifecycle = Lifecycle(store.client, clock)
     done = {"flagged": 0, "abandoned": 0}
     for name in loaded.rules.queues:
         for raw in store.client.zrange(keys.queue_key(name), 0, -1):

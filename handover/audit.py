@@ -6,7 +6,6 @@ from __future__ import annotations
 import getpass
 import json
 import socket
-import time
 import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -15,6 +14,7 @@ from typing import Any
 import redis
 
 from handover import keys
+from handover.clock import system_clock
 
 KEPT_SECONDS = 30 * 24 * 3600
 MAX_ENTRIES = 100_000  # a bound on memory whatever happens; ops changes are far fewer
@@ -48,7 +48,7 @@ def write(
     now: float | None = None,
 ) -> None:
     """Add an entry. Given a pipeline (a transaction), the entry is written with the change it records."""
-    at = time.time() if now is None else now
+    at = system_clock() if now is None else now
     # the nonce keeps two equal entries in the same instant apart (a sorted set holds each member once)
     member = json.dumps(
         {"at": at, "who": who, "action": str(action), "detail": detail, "n": uuid.uuid4().hex[:8]},
@@ -62,7 +62,7 @@ def write(
 
 def since(client: redis.Redis, hours: int, now: float | None = None) -> list[AuditEntry]:
     """The entries of the last `hours`, newest first."""
-    now = time.time() if now is None else now
+    now = system_clock() if now is None else now
     raw = client.zrevrangebyscore(keys.AUDIT, "+inf", now - hours * 3600)
     entries = []
     for member in raw:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import redis
 
 from handover import keys
 from handover.agents import Agent, Presence
+from handover.clock import Clock, system_clock
 from handover.conversation import Conversation, ConversationState
 from handover.enqueue import queue_sends, reply, text_request
 from handover.errors import Conflict, Invalid, NotFound, NotYours, Unavailable, WindowClosed
@@ -21,12 +21,19 @@ from handover.store import Store
 class Assignments:
     """The agent-side services; the desk API calls these and nothing else."""
 
-    def __init__(self, store: Store, partitions: int, rules: Callable[[], LoadedRules] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        partitions: int,
+        rules: Callable[[], LoadedRules] | None = None,
+        clock: Clock = system_clock,
+    ) -> None:
         self.store = store
         self.rules = rules
         self.client: redis.Redis = store.client
         self.partitions = partitions
-        self.lifecycle = Lifecycle(self.client)
+        self.clock = clock
+        self.lifecycle = Lifecycle(self.client, clock)
 
     def claim_next(self, agent: Agent, now: float | None = None) -> Conversation | None:
         """The best waiting conversation across the agent's queues, now theirs; None when nothing waits."""
@@ -48,7 +55,7 @@ class Assignments:
 
     def send(self, agent: Agent, conversation_id: str, text: str, now: float | None = None) -> str:
         """An agent's reply, through the outbound worker; refused when the 24-hour window has closed."""
-        now = time.time() if now is None else now
+        now = self.clock() if now is None else now
         conversation = self._held(agent, conversation_id)
         if not conversation.is_window_open(now):
             raise WindowClosed(
@@ -67,7 +74,7 @@ class Assignments:
         now: float | None = None,
     ) -> str:
         """An approved template from the rules file: allowed in or out of the 24-hour window."""
-        now = time.time() if now is None else now
+        now = self.clock() if now is None else now
         conversation = self._held(agent, conversation_id)
         templates = self.rules().rules.templates if self.rules is not None else {}
         template = templates.get(name)
@@ -114,7 +121,7 @@ class Assignments:
 
     def resolve(self, agent: Agent, conversation_id: str, now: float | None = None) -> None:
         """Close it, and ask the customer how it went (the rules' `csat` survey) while the window is open."""
-        now = time.time() if now is None else now
+        now = self.clock() if now is None else now
         self.lifecycle.finish(agent.id, conversation_id, ConversationState.RESOLVED, now)
         self._ask_csat(conversation_id, now)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -12,6 +11,7 @@ from pydantic import BaseModel
 from redis.client import Pipeline
 
 from handover import keys
+from handover.clock import Clock, system_clock
 from handover.enqueue import OutboundJob, schedule_retry
 from handover.message import OutboundKind, SendOutcome
 from handover.store import Store
@@ -85,7 +85,7 @@ def _now_and_later(
 class Sender:
     store: Store
     send_many: SendMany
-    clock: Callable[[], float] = time.time
+    clock: Clock = system_clock
     max_attempts: int = MAX_ATTEMPTS
 
     def handle(self, batch: Batch) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -15,6 +14,7 @@ from handover import botstats, keys, kpis
 from handover.agents import AgentStore, Presence, UnknownAgent
 from handover.announce import note_announced
 from handover.bot import Bot, BotTurn, Decision, EscalationDecision
+from handover.clock import Clock, system_clock
 from handover.conversation import Conversation, ConversationState
 from handover.enqueue import InboundItem, OutboundJob, outbound_job, queue_sends, reply, text_request
 from handover.events import EventType, publish
@@ -88,7 +88,7 @@ class Processor:
     store: Store
     bot: Bot
     partitions: int
-    clock: Callable[[], float] = time.time
+    clock: Clock = system_clock
     summary_language: str = "pt"
     rules: Callable[[], LoadedRules] | None = None  # for the satisfaction survey's answers
 
@@ -348,7 +348,7 @@ class Processor:
         for score, resolver in effects.csat:
             Store.count(pipe, f"csat:{score}")
             if resolver:
-                kpis.for_agent(pipe, resolver, f"csat:{score}", 1, time.time())
+                kpis.for_agent(pipe, resolver, f"csat:{score}", 1, self.clock())
         inbound = sum(1 for _, e in effects.entries if e.direction == "in")
         Store.count(pipe, "messages_processed", inbound)
         Store.count(pipe, "statuses_processed", len(effects.statuses))

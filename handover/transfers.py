@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -10,6 +9,7 @@ import redis
 
 from handover import audit, keys
 from handover.agents import Agent, AgentStore, Presence
+from handover.clock import Clock, system_clock
 from handover.conversation import Conversation, ConversationState
 from handover.enqueue import OutboundJob, queue_sends, reply, text_request
 from handover.errors import Conflict, NotFound, NotYours, Unavailable
@@ -42,14 +42,20 @@ class Transfers:
     """Moves a conversation from its agent to a queue or straight to another agent, and tells the customer."""
 
     def __init__(
-        self, store: Store, agents: AgentStore, rules: Callable[[], LoadedRules], partitions: int
+        self,
+        store: Store,
+        agents: AgentStore,
+        rules: Callable[[], LoadedRules],
+        partitions: int,
+        clock: Clock = system_clock,
     ) -> None:
         self.store = store
         self.client: redis.Redis = store.client
         self.agents = agents
         self.rules = rules
         self.partitions = partitions
-        self.lifecycle = Lifecycle(self.client)
+        self.clock = clock
+        self.lifecycle = Lifecycle(self.client, clock)
 
     def transfer(
         self, by: Agent, conversation_id: str, move: TransferRequest, now: float | None = None
@@ -62,13 +68,13 @@ class Transfers:
             raise Conflict("a warm transfer is an offer: see handover/warm.py")
         if (move.to_queue is None) == (move.to_agent is None):
             raise Conflict("give exactly one of to_queue or to_agent")
-        return self._move_one(by, conversation_id, move, time.time() if now is None else now, governed=True)
+        return self._move_one(by, conversation_id, move, self.clock() if now is None else now, governed=True)
 
     def requeue_held(
         self, agent: Agent, reason: str = "agent_unavailable", now: float | None = None
     ) -> list[str]:
         """An agent went offline: their conversations go back to their queues, ahead of newer ones."""
-        now = time.time() if now is None else now
+        now = self.clock() if now is None else now
         moved = []
         for conversation_id in sorted(
             keys.as_text(c) for c in self.client.smembers(keys.agent_load_key(agent.id))

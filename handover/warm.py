@@ -3,8 +3,6 @@ time; until then the original agent keeps it, and a decline or a timeout hands t
 
 from __future__ import annotations
 
-import time
-
 import redis
 
 from handover import keys
@@ -26,7 +24,7 @@ class WarmTransfers(Transfers):
         self, by: Agent, conversation_id: str, move: TransferRequest, now: float | None = None
     ) -> Conversation:
         """Offer the conversation to `move.to_agent`; the same governance as a cold transfer applies."""
-        now = time.time() if now is None else now
+        now = self.clock() if now is None else now
         if move.to_agent is None or move.to_queue is not None:
             raise Conflict("a warm transfer goes to one agent: give to_agent")
         target = self._agent(move.to_agent)
@@ -76,7 +74,7 @@ class WarmTransfers(Transfers):
         return self._fresh(conversation_id)
 
     def accept(self, target: Agent, conversation_id: str, now: float | None = None) -> Conversation:
-        now = time.time() if now is None else now
+        now = self.clock() if now is None else now
         key = keys.conversation_key(conversation_id)
         with self.client.pipeline(transaction=True) as pipe:
             try:
@@ -126,12 +124,12 @@ class WarmTransfers(Transfers):
 
     def decline(self, target: Agent, conversation_id: str, now: float | None = None) -> Conversation:
         self._offered_to(target, conversation_id)
-        self._withdraw(conversation_id, "declined", time.time() if now is None else now)
+        self._withdraw(conversation_id, "declined", self.clock() if now is None else now)
         return self._fresh(conversation_id)
 
     def expire_offers(self, now: float | None = None) -> int:
         """Offers nobody accepted in time go back to the agent who made them."""
-        now = time.time() if now is None else now
+        now = self.clock() if now is None else now
         due = self.lifecycle.due_offers(now)
         for conversation_id in due:
             self._withdraw(conversation_id, "timeout", now)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from typing import Any
 
 import structlog
 
 from handover.bot import BotTurn, EscalationDecision
+from handover.clock import Clock, system_clock
 from handover.conversation import Awaiting, Conversation
 from handover.hours import describe_opening, is_open
 from handover.identity import Directory, VerifiedIdentity, VerifierUnavailable, clean_field
@@ -56,7 +56,7 @@ class RuleBot:
         rules: Callable[[], LoadedRules],
         queues: QueueView,
         directory: Directory | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = system_clock,
         compiled: dict[str, Compiled] | None = None,
     ) -> None:
         self.rules = rules

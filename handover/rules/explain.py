@@ -12,10 +12,10 @@ line, a minute's typical wait), so the same sentence always explains the same wa
 from __future__ import annotations
 
 import json
-import time
 
 from pydantic import BaseModel, ValidationError
 
+from handover.clock import system_clock
 from handover.conversation import BotState, Conversation, ConversationState
 from handover.message import CustomerRef, InboundKind, InboundMessage
 from handover.rules.bot import RuleBot
@@ -94,7 +94,7 @@ def explain(
     memory: BotState | None = None,
     now: float | None = None,
 ) -> Explanation:
-    at = time.time() if now is None else now
+    at = system_clock() if now is None else now
     conversation = Conversation.start(CUSTOMER, at)
     conversation.state = state
     conversation.bot = memory.model_copy(deep=True) if memory is not None else BotState()

@@ -17,6 +17,7 @@ import redis
 import structlog
 
 from handover import keys
+from handover.clock import Clock, system_clock
 from handover.errors import Invalid, NotFound
 from handover.rules.loader import VERSION_DIGITS, LoadedRules, content_hash
 
@@ -75,7 +76,7 @@ def record(
     notice an edited file by themselves within seconds, often before ops run `rules reload`: so an
     `announced` record (the CLI's) also replaces a process's attribution, keeping the first time. True if
     the version is new."""
-    now = time.time() if now is None else now
+    now = system_clock() if now is None else now
     info = VersionInfo(loaded.version, content_hash(loaded.text), now, by)
     with client.pipeline(transaction=True) as pipe:
         pipe.hsetnx(keys.RULES_VERSIONS, loaded.version, json.dumps(asdict(info)))
@@ -205,7 +206,7 @@ def withdraw(client: redis.Redis, process_id: str) -> None:
 
 def live(client: redis.Redis, now: float | None = None) -> list[ProcessReport]:
     """The processes whose report has not lapsed, by id."""
-    now = time.time() if now is None else now
+    now = system_clock() if now is None else now
     ids = [keys.as_text(i) for i in client.zrangebyscore(keys.PROCESSES, now - REPORT_TTL_SECONDS, "+inf")]
     if not ids:
         return []
@@ -232,7 +233,7 @@ class Reporter:
     rules are used, and an idle worker would never notice a reload), then report the version it runs."""
 
     def __init__(
-        self, client: redis.Redis, holder: RulesHolder, kind: str, clock: Callable[[], float] = time.time
+        self, client: redis.Redis, holder: RulesHolder, kind: str, clock: Clock = system_clock
     ) -> None:
         self.client = client
         self.holder = holder
@@ -319,7 +320,7 @@ def confirm(
     version: str,
     since: float,
     wait: float,
-    clock: Callable[[], float] = time.time,
+    clock: Clock = system_clock,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Confirmation:
     """Wait up to `wait` seconds for every live process to run `version` (or refuse it for good)."""
