@@ -27,11 +27,31 @@ def watch_windows(
     lifecycle = Lifecycle(store.client, clock)
     done = {"flagged": 0, "abandoned": 0}
     for name in loaded.rules.queues:
-        for raw in store.client.zrange(keys.queue_key(name), 0, -1):
-            outcome = _watch_one(store, lifecycle, name, keys.as_text(raw), now)
+        for conversation_id in _due(store, name, now):
+            outcome = _watch_one(store, lifecycle, name, conversation_id, now)
             if outcome is not None:
                 done[outcome] += 1
     return done["flagged"], done["abandoned"]
+
+
+def _due(store: Store, queue: str, now: float) -> list[str]:
+    """Who in the queue has something due (a window closing soon or closed): read in one round trip, so
+    only those few are looked at one by one."""
+    waiting = [keys.as_text(c) for c in store.client.zrange(keys.queue_key(queue), 0, -1)]
+    with store.client.pipeline(transaction=False) as pipe:
+        for conversation_id in waiting:
+            pipe.hmget(
+                keys.conversation_key(conversation_id), ["window_expires_at", "window_closing_flagged"]
+            )
+        found = pipe.execute()
+    due = []
+    for conversation_id, (closes, flagged) in zip(waiting, found, strict=True):
+        if closes is None:
+            continue
+        closes_at = float(keys.as_text(closes))
+        if closes_at <= now or (closes_at - now <= FLAG_BEFORE_SECONDS and keys.as_text(flagged) != "true"):
+            due.append(conversation_id)
+    return due
 
 
 def _watch_one(
