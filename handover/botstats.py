@@ -41,7 +41,6 @@ DAYS_KEPT = 30
 HOURS_KEPT = DAYS_KEPT * 24
 TTL_SECONDS = (HOURS_KEPT + 1) * 3600
 IDLE_SECONDS = 24 * 3600  # no customer message for this long after the bot's last answer: ended
-MISSED_KEPT = 100_000  # per stream; what a month of misses at a big retailer's scale fits in
 GROUP_IDS = 5
 SEP = "|"
 ACKNOWLEDGED = "acknowledgements"
@@ -119,7 +118,7 @@ def write(pipe: Pipeline, tally: Tally) -> None:
         pipe.xadd(
             keys.bot_missed_key(m.kind),
             {"t": group_key(m.text), "c": m.conversation_id, "a": str(m.at)},
-            maxlen=MISSED_KEPT,
+            maxlen=keys.BOT_MISSED_KEPT,
             approximate=True,
         )
 

@@ -11,11 +11,11 @@ from pydantic import BaseModel, Field
 from redis.asyncio import Redis as AsyncRedis
 from redis.client import Pipeline
 
-from handover import keys
+from handover import keys, lua
 from handover.conversation import Conversation
 from handover.keys import Lane
 from handover.message import InboundMessage, OutboundKind, OutboundRequest, StatusUpdate
-from handover.streams import INGEST_LUA, WAKE_IF_PENDING_LUA, WAKE_MS, lane_partition
+from handover.streams import WAKE_MS, lane_partition, wake_if_pending, wake_keys
 from handover.transcript import TranscriptEntry
 
 
@@ -85,15 +85,22 @@ async def ingest(client: AsyncRedis, items: list[InboundItem], partitions: int) 
     """
     if not items:
         return IngestResult(0, 0, [])
-    args: list[Any] = [keys.PREFIX, keys.SEEN_TTL_SECONDS, WAKE_MS]
-    for item in items:
-        partition = keys.partition_of(item.routing_key, partitions)
-        args += [
-            item.dedupe_id,
-            lane_partition(Lane.INBOUND, partition),
-            item.model_dump_json(exclude_none=True),
-        ]
-    added, duplicates, duplicate_ids = await client.eval(INGEST_LUA, 0, *args)
+    routed = [keys.partition_of(item.routing_key, partitions) for item in items]
+    touched = sorted(set(routed))
+    position = {p: i + 1 for i, p in enumerate(touched)}  # 1-based, as Lua counts
+    item_keys: list[str] = []
+    args: list[Any] = [keys.SEEN_TTL_SECONDS, WAKE_MS, len(items)]
+    for item, partition in zip(items, routed, strict=True):
+        stream = keys.stream_key(Lane.INBOUND, partition)
+        # no dedupe id: the seen slot holds a placeholder (the stream key) the script leaves alone
+        item_keys += [keys.seen_key(item.dedupe_id) if item.dedupe_id else stream, stream]
+        args += [item.dedupe_id, item.model_dump_json(exclude_none=True), position[partition]]
+    partition_keys = [k for p in touched for k in wake_keys(Lane.INBOUND, p)]
+    args += [lane_partition(Lane.INBOUND, p) for p in touched]
+    ingested = lua.async_script(client, "ingest")
+    added, duplicates, duplicate_ids = await ingested(
+        keys=[keys.WAKEUPS, *item_keys, *partition_keys], args=args
+    )
     return IngestResult(int(added), int(duplicates), [keys.as_text(i) for i in duplicate_ids])
 
 
@@ -145,12 +152,8 @@ def queue_sends(pipe: Pipeline, jobs: list[OutboundJob]) -> None:
     for job in jobs:
         pipe.xadd(keys.stream_key(Lane.OUTBOUND, job.p), {"d": job.model_dump_json(exclude_none=True)})
     # By SHA: the pipeline makes sure Redis has the script before the transaction runs.
-    wake = pipe.register_script(WAKE_IF_PENDING_LUA)
     for partition in sorted({job.p for job in jobs}):
-        stream = keys.stream_key(Lane.OUTBOUND, partition)
-        wake(
-            keys=[stream], args=[keys.PREFIX, lane_partition(Lane.OUTBOUND, partition), WAKE_MS], client=pipe
-        )
+        wake_if_pending(pipe, Lane.OUTBOUND, partition)
 
 
 def schedule_retry(pipe: Pipeline, job: OutboundJob, due: float) -> None:

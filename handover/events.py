@@ -24,7 +24,6 @@ EventType = Literal[
     "agent_status",
     "message_status",  # published by the store's delivery scripts (handover/store.py), not here
 ]
-KEPT = 10_000
 
 
 def publish(
@@ -44,7 +43,7 @@ def publish(
         "queue": queue or "",
         "data": json.dumps(data, ensure_ascii=False),
     }
-    pipe.xadd(keys.DESK_EVENTS, fields, maxlen=KEPT, approximate=True)
+    pipe.xadd(keys.DESK_EVENTS, fields, maxlen=keys.DESK_EVENTS_KEPT, approximate=True)
 
 
 def is_for(event: dict[str, str], agent_id: str, queues: list[str], supervisor: bool) -> bool:

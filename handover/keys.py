@@ -192,3 +192,16 @@ def process_key(process_id: str) -> str:
 
 
 AUDIT = f"{PREFIX}audit"  # zset: audit entry JSON -> when (handover/audit.py)
+
+
+def tick_key(task: str) -> str:
+    """Held for one period by the process elected to run a periodic task (workers/dispatcher.py)."""
+    return f"{PREFIX}tick:{task}"
+
+
+# How many entries each capped stream keeps (XADD MAXLEN ~): the one place each cap is written.
+DESK_EVENTS_KEPT = 10_000
+EVENTS_KEPT = 10_000
+UNROUTED_KEPT = 10_000
+DEAD_LETTERS_KEPT = 10_000  # per lane
+BOT_MISSED_KEPT = 100_000  # per kind: what a month of misses at a big retailer's scale fits in

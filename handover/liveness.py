@@ -8,28 +8,17 @@ they keep their presence until they change it."""
 
 from __future__ import annotations
 
-import time
-
 import redis
 import structlog
 
-from handover import keys
+from handover import keys, lua
 from handover.agents import AgentStore, Presence, UnknownAgent
+from handover.clock import Clock, system_clock
 from handover.transfers import Transfers
 
 log = structlog.get_logger(__name__)
 
 DEFAULT_GRACE_SECONDS = 60.0
-
-# Remove the mark only if nobody refreshed it since the sweep read it: a desk reconnecting wins.
-TAKE_IF_STALE_LUA = """
-local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if score and tonumber(score) <= tonumber(ARGV[2]) then
-  redis.call('ZREM', KEYS[1], ARGV[1])
-  return 1
-end
-return 0
-"""
 
 
 def heartbeat_seconds(grace: float) -> float:
@@ -42,9 +31,9 @@ def sweep_seconds(grace: float) -> float:
     return max(0.5, min(10.0, grace / 4))
 
 
-def seen(client: redis.Redis, agent_id: str, now: float | None = None) -> None:
+def seen(client: redis.Redis, agent_id: str, now: float | None = None, clock: Clock = system_clock) -> None:
     """A desk of this agent is connected (or was, until just now)."""
-    now = time.time() if now is None else now
+    now = clock() if now is None else now
     client.zadd(keys.AGENTS_LIVE, {agent_id: int(now * 1000)})
 
 
@@ -54,11 +43,12 @@ def drop_gone(
     transfers: Transfers,
     grace: float = DEFAULT_GRACE_SECONDS,
     now: float | None = None,
+    clock: Clock = system_clock,
 ) -> list[str]:
     """Agents whose desks have all been gone longer than `grace`: offline, conversations re-queued."""
-    now = time.time() if now is None else now
+    now = clock() if now is None else now
     cutoff = int((now - grace) * 1000)
-    take = client.register_script(TAKE_IF_STALE_LUA)
+    take = lua.script(client, "take_if_stale")
     gone = []
     for raw in client.zrangebyscore(keys.AGENTS_LIVE, "-inf", cutoff):
         agent_id = keys.as_text(raw)

@@ -30,7 +30,7 @@ from handover.message import (
 from handover.packet import ContextPacket, build_packet
 from handover.rules.loader import LoadedRules
 from handover.rules.texts import render
-from handover.store import Store
+from handover.store import Located, Store
 from handover.streams import Batch
 from handover.transcript import TranscriptEntry, placed
 
@@ -113,7 +113,9 @@ class Processor:
             batch.keep_alive()
             self._apply_message(message, effects)
         effects.packets = [self._packet(c, e, effects) for c, e in effects.escalations]
-        batch.commit(lambda pipe: self._write(pipe, effects))
+        located = self.store.locate(effects.statuses)  # the status scripts need their sends' keys
+        batch.commit(lambda pipe: self._write(pipe, effects, located))
+        self.store.apply_moved(effects.statuses, located)
         for conversation_id, entry in effects.entries:
             if entry.direction == "in":
                 log.info(
@@ -299,7 +301,7 @@ class Processor:
         past = self.store.past_conversations(conversation)
         return build_packet(conversation, escalation, transcript, self.summary_language, past)
 
-    def _write(self, pipe: Pipeline, effects: _Effects) -> None:
+    def _write(self, pipe: Pipeline, effects: _Effects, located: Located) -> None:
         asked_at = {conversation.id: escalation.at for conversation, escalation in effects.escalations}
         for conversation in [*effects.ended, *effects.conversations.values()]:
             loaded = effects.loaded.get(conversation.id)
@@ -315,7 +317,7 @@ class Processor:
             self.store.append_entry(pipe, conversation_id, entry)
         queue_sends(pipe, effects.sends)
         for status in effects.statuses:
-            self.store.apply_status(pipe, status)
+            self.store.apply_status(pipe, status, located)
         by_conversation: dict[str, list[Decision]] = {}
         for conversation_id, decision in effects.decisions:
             by_conversation.setdefault(conversation_id, []).append(decision)

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-import time
+from collections.abc import Iterable
 from typing import Any
 
 import redis
 from redis.client import Pipeline
 
-from handover import keys, kpis
+from handover import keys, kpis, lua
 from handover.bot import Decision
+from handover.clock import system_clock
 from handover.conversation import Conversation
-from handover.events import KEPT as EVENTS_KEPT
-from handover.message import CustomerRef, DeliveryStatus, SendOutcome, StatusUpdate
+from handover.message import CustomerRef, SendOutcome, StatusUpdate
 from handover.packet import ContextPacket
 from handover.transcript import Delivery, TranscriptEntry
 
@@ -21,114 +21,8 @@ DECISIONS_KEPT = 100
 HISTORY_KEPT = 20
 CONVERSATIONS_KEPT = 200_000  # the conversation index (what-if replays the newest of them)
 
-_RANKS = "{" + ", ".join(f"{s.value} = {s.rank}" for s in DeliveryStatus) + "}"
-
-# Read-modify-write of a delivery record, forward-only; shared by the status and send scripts.
-_DELIVERY_FN = f"""
-local RANK = {_RANKS}
-local function advance(d, status, at, code, title)
-  if (RANK[d.status] or 0) >= (RANK[status] or 0) then return false end
-  d.status = status
-  d.updated_at = at
-  if code and code ~= '' then d.error_code = tonumber(code); d.error_title = title end
-  return true
-end
--- An agent holding the conversation sees the tick move: a desk event (see handover/events.py), only for
--- conversations someone holds, so the bot's own traffic never floods the stream.
-local function announce(conv, entry, d)
-  local agent = redis.call('HGET', '{keys.conversation_key("")}' .. conv, 'agent_id')
-  if not agent or agent == '' then return end
-  local data = {{entry_id = entry, status = d.status, error_code = d.error_code, error_title = d.error_title}}
-  redis.call('XADD', '{keys.DESK_EVENTS}', 'MAXLEN', '~', {EVENTS_KEPT}, '*', 'type', 'message_status',
-    'conversation_id', conv, 'agent_id', agent, 'queue', '', 'data', cjson.encode(data))
-end
-local function load(dkey, entry)
-  local cur = redis.call('HGET', dkey, entry)
-  if cur then return cjson.decode(cur) end
-  return {{status = 'pending', attempts = 0}}
-end
-"""
-
-APPEND_ENTRY_LUA = """
--- KEYS: transcript zset, entries hash, delivery hash;
--- ARGV: entry id, score, json, max, delivery json, ceiling (inbound: the score of its next second, else '')
-if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 0 end
-local score = tonumber(ARGV[2])
-if ARGV[6] ~= '' then
-  -- WhatsApp stamps a customer's message to the second: an entry we wrote in that same second was
-  -- written before this one arrived, so it goes first (a late delivery from an earlier second does not).
-  local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-  if last[2] then
-    local top = tonumber(last[2])
-    if top >= score and top < tonumber(ARGV[6]) then score = top + 1 end
-  end
-end
-redis.call('ZADD', KEYS[1], string.format('%.0f', score), ARGV[1])
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
-if ARGV[5] ~= '' then redis.call('HSETNX', KEYS[3], ARGV[1], ARGV[5]) end
-local over = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[4])
-if over > 0 then
-  local old = redis.call('ZRANGE', KEYS[1], 0, over - 1)
-  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, over - 1)
-  for _, id in ipairs(old) do
-    redis.call('HDEL', KEYS[2], id)
-    redis.call('HDEL', KEYS[3], id)
-  end
-end
-return 1
-"""
-
-APPLY_STATUS_LUA = (
-    _DELIVERY_FN
-    + """
--- KEYS: wamid key, orphan key; ARGV: prefix, status, at, error code, error title, orphan ttl
-local where = redis.call('GET', KEYS[1])
-if not where then
-  redis.call('RPUSH', KEYS[2], cjson.encode({ARGV[2], ARGV[3], ARGV[4], ARGV[5]}))
-  redis.call('EXPIRE', KEYS[2], ARGV[6])
-  return -1
-end
-local conv, entry = string.match(where, '^(%S+) (%S+)$')
-if redis.call('HEXISTS', ARGV[1] .. 'txe:' .. conv, entry) == 0 then return 0 end
-local dkey = ARGV[1] .. 'txd:' .. conv
-local d = load(dkey, entry)
-if advance(d, ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]) then
-  redis.call('HSET', dkey, entry, cjson.encode(d))
-  announce(conv, entry, d)
-  return 1
-end
-return 0
-"""
-)
-
-RECORD_SEND_LUA = (
-    _DELIVERY_FN
-    + """
--- KEYS: delivery hash, entries hash, wamid key, orphan key
--- ARGV: entry id, outcome (sent|failed|retrying), wamid, at, code, title, "<conv> <entry>", ttl, attempts
-if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return 0 end
-local d = load(KEYS[1], ARGV[1])
-local at = tonumber(ARGV[4])
-d.attempts = tonumber(ARGV[9])
-if ARGV[2] == 'sent' then
-  d.wa_message_id = ARGV[3]
-  advance(d, 'sent', at, '', '')
-  redis.call('SET', KEYS[3], ARGV[7], 'EX', ARGV[8])
-  for _, raw in ipairs(redis.call('LRANGE', KEYS[4], 0, -1)) do
-    local s = cjson.decode(raw)
-    advance(d, s[1], tonumber(s[2]), s[3], s[4])
-  end
-  redis.call('DEL', KEYS[4])
-elseif ARGV[2] == 'failed' then
-  advance(d, 'failed', at, ARGV[5], ARGV[6])
-else
-  d.error_code = tonumber(ARGV[5]); d.error_title = ARGV[6]; d.updated_at = at
-end
-redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(d))
-announce(string.match(ARGV[7], '^(%S+) '), ARGV[1], d)
-return 1
-"""
-)
+Located = dict[str, str]  # WhatsApp message id -> "<conversation id> <entry id>", or "" (see Store.locate)
+STATUS_MOVED = -2  # apply_status.lua: the send was recorded after the caller located it; nothing written
 
 
 class Store:
@@ -137,9 +31,9 @@ class Store:
     def __init__(self, client: redis.Redis, *, transcript_max: int = 500) -> None:
         self.client = client
         self.transcript_max = transcript_max
-        self._append = client.register_script(APPEND_ENTRY_LUA)
-        self._status = client.register_script(APPLY_STATUS_LUA)
-        self._send = client.register_script(RECORD_SEND_LUA)
+        self._append = lua.script(client, "append_entry")
+        self._status = lua.script(client, "apply_status")
+        self._send = lua.script(client, "record_send")
 
     # reads
 
@@ -237,21 +131,57 @@ class Store:
             client=pipe,
         )
 
-    def apply_status(self, pipe: Pipeline, status: StatusUpdate) -> None:
-        """Move an outbound message's delivery forward; a status for a send not yet recorded waits for it."""
+    def locate(self, statuses: Iterable[StatusUpdate]) -> Located:
+        """Where each status's sent message lives, read in one round trip before the caller's transaction
+        (apply_status needs its keys): "<conversation id> <entry id>", or "" for a send not recorded yet."""
+        ids = sorted({status.message_id for status in statuses})
+        if not ids:
+            return {}
+        with self.client.pipeline(transaction=False) as pipe:
+            for wamid in ids:
+                pipe.get(keys.wamid_key(wamid))
+            found = pipe.execute()
+        return {wamid: keys.as_text(where) or "" for wamid, where in zip(ids, found, strict=True)}
+
+    def apply_status(self, pipe: Pipeline, status: StatusUpdate, located: Located | None = None) -> None:
+        """Move an outbound message's delivery forward; a status for a send not yet recorded waits for it.
+        Where the message lives comes from `locate` (read now when not given); if a send was recorded
+        since, the script writes nothing and `apply_moved`, after the transaction, applies it again."""
+        where = (located if located is not None else self.locate([status])).get(status.message_id, "")
         code, title = _first_error(status.errors)
+        conversation_id = where.split(" ", 1)[0] if where else ""
+        wamid, orphans = keys.wamid_key(status.message_id), keys.orphan_status_key(status.message_id)
+        conversation = (
+            [
+                keys.entries_key(conversation_id),
+                keys.delivery_key(conversation_id),
+                keys.conversation_key(conversation_id),
+            ]
+            if conversation_id
+            else [wamid, wamid, wamid]  # placeholders: the script touches them only when located
+        )
         self._status(
-            keys=[keys.wamid_key(status.message_id), keys.orphan_status_key(status.message_id)],
-            args=[
-                keys.PREFIX,
-                status.status.value,
-                status.timestamp,
-                code,
-                title,
-                keys.ORPHAN_STATUS_TTL_SECONDS,
-            ],
+            keys=[wamid, orphans, *conversation, keys.DESK_EVENTS],
+            args=[where, status.status.value, status.timestamp, code, title, keys.ORPHAN_STATUS_TTL_SECONDS],
             client=pipe,
         )
+
+    def apply_moved(self, statuses: list[StatusUpdate], located: Located) -> int:
+        """After the transaction that applied `statuses` as `located`: apply again, each in a transaction of
+        its own, those whose send was recorded in between (the script wrote nothing for them). Returns how
+        many. Applying a status twice changes nothing: deliveries only move forward."""
+        moved = 0
+        while statuses:
+            now = self.locate(statuses)
+            statuses = [s for s in statuses if now[s.message_id] != located.get(s.message_id, "")]
+            with self.client.pipeline(transaction=True) as pipe:
+                for status in statuses:
+                    self.apply_status(pipe, status, now)
+                results = pipe.execute()
+            moved += len(statuses)
+            statuses = [s for s, result in zip(statuses, results, strict=True) if result == STATUS_MOVED]
+            located = now
+        return moved
 
     def record_send(
         self,
@@ -271,6 +201,8 @@ class Store:
                 keys.entries_key(conversation_id),
                 keys.wamid_key(wamid or "none"),
                 keys.orphan_status_key(wamid or "none"),
+                keys.conversation_key(conversation_id),
+                keys.DESK_EVENTS,
             ],
             args=[
                 entry_id,
@@ -314,22 +246,24 @@ class Store:
         return ContextPacket.model_validate_json(raw) if raw else None
 
     @staticmethod
-    def count(pipe: Pipeline, name: str, amount: int = 1) -> None:
-        """A counter shared by all processes (for /metrics); the support KPIs also by the hour."""
+    def count(pipe: Pipeline, name: str, amount: int = 1, at: float | None = None) -> None:
+        """A counter shared by all processes (for /metrics); the support KPIs also by the hour (the hour
+        of `at`: pass your clock's time; the system clock's when not given)."""
         if amount:
             pipe.hincrby(keys.COUNTERS, name, amount)
             if kpis.is_kpi(name):
-                kpis.mirror(pipe, name, amount, time.time())
+                kpis.mirror(pipe, name, amount, system_clock() if at is None else at)
 
     @staticmethod
-    def count_seconds(pipe: Pipeline, name: str, seconds: float) -> None:
-        """One more duration for `name` (a Prometheus summary's _sum and _count, shared by all processes)."""
+    def count_seconds(pipe: Pipeline, name: str, seconds: float, at: float | None = None) -> None:
+        """One more duration for `name` (a Prometheus summary's _sum and _count, shared by all processes),
+        counted in the KPI hour of `at` (the system clock's time when not given)."""
         seconds = round(max(0.0, seconds), 3)
         pipe.hincrbyfloat(keys.COUNTERS, f"{name}_sum", seconds)
         pipe.hincrby(keys.COUNTERS, f"{name}_count", 1)
-        now = time.time()
-        kpis.mirror(pipe, f"{name}_sum", seconds, now)
-        kpis.mirror(pipe, f"{name}_count", 1, now)
+        hour = system_clock() if at is None else at
+        kpis.mirror(pipe, f"{name}_sum", seconds, hour)
+        kpis.mirror(pipe, f"{name}_count", 1, hour)
 
 
 COUNTER_FIELDS = ("messages_in", "messages_out")

@@ -22,96 +22,14 @@ import redis
 import structlog
 from redis.client import Pipeline
 
-from handover import keys
+from handover import keys, lua
 from handover.availability import is_unavailable
+from handover.clock import Clock, system_clock
 from handover.keys import Lane
 
 log = structlog.get_logger(__name__)
 
 Entry = tuple[str, dict[str, str]]
-
-# Shared by the webhook's enqueue, the drainer's last look and the sweep: start a drainer only for a
-# partition that has entries, no lease holder and no wake-up already pending.
-_WAKE_FN = """
-local function wake(prefix, lp, wake_ms, urgent)
-  if redis.call('EXISTS', prefix .. 'lease:' .. lp) == 0
-     and redis.call('SET', prefix .. 'wake:' .. lp, '1', 'NX', 'PX', wake_ms) then
-    redis.call('LPUSH', prefix .. (urgent and 'wakeups:urgent' or 'wakeups'), lp)
-    return 1
-  end
-  return 0
-end
-"""
-
-INGEST_LUA = (
-    _WAKE_FN
-    + """
--- ARGV: prefix, seen_ttl, wake_ms, then (dedupe id or '', "lane:partition", payload) triples
-local prefix, ttl, wake_ms = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local added, dup = 0, 0
-local touched = {}
-local dups = {}
-for i = 4, #ARGV, 3 do
-  if ARGV[i] == '' or redis.call('SET', prefix .. 'seen:' .. ARGV[i], '1', 'NX', 'EX', ttl) then
-    redis.call('XADD', prefix .. ARGV[i + 1], '*', 'd', ARGV[i + 2])
-    added = added + 1
-    touched[ARGV[i + 1]] = true
-  else
-    dup = dup + 1
-    table.insert(dups, ARGV[i])
-  end
-end
-for lp, _ in pairs(touched) do wake(prefix, lp, wake_ms, false) end
-return {added, dup, dups}
-"""
-)
-
-SWEEP_LUA = (
-    _WAKE_FN
-    + """
--- ARGV: prefix, partitions, wake_ms, now_ms, max retries to move, consumer group
-local prefix, n, wake_ms, now, max = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
-local moved = 0
-for _, lane in ipairs({'in', 'out'}) do
-  for p = 0, n - 1 do
-    local stream = prefix .. lane .. ':' .. p
-    if redis.call('XLEN', stream) > 0 then
-      -- entries read but never acknowledged, and no lease: their drainer died. Taking over is urgent: it
-      -- must not queue behind ordinary work
-      local pending = redis.call('XPENDING', stream, ARGV[6])[1]
-      wake(prefix, lane .. ':' .. p, wake_ms, pending > 0)
-    end
-  end
-end
-local due = redis.call('ZRANGEBYSCORE', prefix .. 'out:retries', '-inf', now, 'LIMIT', 0, max)
-for _, member in ipairs(due) do
-  redis.call('ZREM', prefix .. 'out:retries', member)
-  local p = cjson.decode(member)['p']
-  redis.call('XADD', prefix .. 'out:' .. p, '*', 'd', member)
-  wake(prefix, 'out:' .. p, wake_ms, false)
-  moved = moved + 1
-end
-return moved
-"""
-)
-
-WAKE_IF_PENDING_LUA = (
-    _WAKE_FN
-    + """
-if redis.call('XLEN', KEYS[1]) > 0 then return wake(ARGV[1], ARGV[2], tonumber(ARGV[3]), false) end
-return 0
-"""
-)
-
-RENEW_LUA = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
-"""
-
-RELEASE_LUA = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
 
 WAKE_MS = 10_000
 
@@ -121,7 +39,22 @@ class LeaseLost(Exception):
 
 
 def lane_partition(lane: Lane, partition: int) -> str:
+    """How a wake-up names its partition in the wake-up lists (a value, not a key)."""
     return f"{lane}:{partition}"
+
+
+def wake_keys(lane: Lane, partition: int) -> list[str]:
+    """What lib/wake.lua needs of a partition: its lease key and its wake key."""
+    return [keys.lease_key(lane, partition), keys.wake_key(lane, partition)]
+
+
+def wake_if_pending(client: redis.Redis, lane: Lane, partition: int) -> None:
+    """Wake the partition's drainer if its stream has entries (queued when `client` is a pipeline)."""
+    lua.script(client, "wake_if_pending")(
+        keys=[keys.stream_key(lane, partition), *wake_keys(lane, partition), keys.WAKEUPS],
+        args=[lane_partition(lane, partition), WAKE_MS],
+        client=client,
+    )
 
 
 def ensure_groups(client: redis.Redis, partitions: int) -> None:
@@ -154,8 +87,8 @@ class Batch:
 
     def renew(self) -> None:
         """Extend the lease; raise LeaseLost if it is no longer ours."""
-        renewed = self.client.eval(
-            RENEW_LUA, 1, keys.lease_key(self.lane, self.partition), self.token, self.lease_ms
+        renewed = lua.script(self.client, "renew")(
+            keys=[keys.lease_key(self.lane, self.partition)], args=[self.token, self.lease_ms]
         )
         if not renewed:
             raise LeaseLost(f"{self.lane}:{self.partition}")
@@ -233,8 +166,8 @@ def drain(
         log.warning("lease_lost", lane=str(lane), partition=partition)
     finally:
         try:
-            client.eval(RELEASE_LUA, 1, lease, token)
-            client.eval(WAKE_IF_PENDING_LUA, 1, stream, keys.PREFIX, lane_partition(lane, partition), WAKE_MS)
+            _release(client, lease, token)
+            wake_if_pending(client, lane, partition)
         except Exception as exc:
             if not is_unavailable(exc):
                 raise
@@ -252,10 +185,14 @@ def release_stranded(client: redis.Redis) -> int:
     released = 0
     while _stranded:
         lease, token = _stranded[0]
-        client.eval(RELEASE_LUA, 1, lease, token)  # raises while Redis is still away: kept for next time
+        _release(client, lease, token)  # raises while Redis is still away: kept for next time
         _stranded.popleft()
         released += 1
     return released
+
+
+def _release(client: redis.Redis, lease: str, token: str) -> None:
+    lua.script(client, "release")(keys=[lease], args=[token])
 
 
 def _read(client: redis.Redis, stream: str, cursor: str, count: int) -> list[Entry]:
@@ -302,16 +239,38 @@ def dead_letter(pipe: Pipeline, lane: Lane, entry: Entry, exc: BaseException) ->
     pipe.xadd(
         keys.dead_letter_key(lane),
         {**entry[1], "error": f"{type(exc).__name__}: {exc}"[:500], "entry": entry[0]},
-        maxlen=10_000,
+        maxlen=keys.DEAD_LETTERS_KEPT,
         approximate=True,
     )
     pipe.hincrby(keys.COUNTERS, "dead_lettered", 1)
 
 
-def sweep(client: redis.Redis, partitions: int, now: float | None = None, max_retries: int = 1000) -> int:
+def sweep(
+    client: redis.Redis,
+    partitions: int,
+    now: float | None = None,
+    max_retries: int = 1000,
+    clock: Clock = system_clock,
+) -> int:
     """Wake drainers for partitions with work and no holder; move due send retries back. Cheap; run often."""
-    now_ms = int((now if now is not None else time.time()) * 1000)
-    return int(client.eval(SWEEP_LUA, 0, keys.PREFIX, partitions, WAKE_MS, now_ms, max_retries, keys.GROUP))
+    now_ms = int((clock() if now is None else now) * 1000)
+    lanes = list(Lane)
+    slots = [(lane, p) for lane in lanes for p in range(partitions)]
+    partition_keys = [k for lane, p in slots for k in (keys.stream_key(lane, p), *wake_keys(lane, p))]
+    return int(
+        lua.script(client, "sweep")(
+            keys=[keys.WAKEUPS, keys.URGENT_WAKEUPS, keys.RETRIES, *partition_keys],
+            args=[
+                partitions,
+                WAKE_MS,
+                now_ms,
+                max_retries,
+                keys.GROUP,
+                lanes.index(Lane.OUTBOUND),
+                *(lane_partition(lane, p) for lane, p in slots),
+            ],
+        )
+    )
 
 
 @dataclass(frozen=True)

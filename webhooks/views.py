@@ -24,7 +24,6 @@ log = structlog.get_logger(__name__)
 
 PARSE_IN_THREAD_BYTES = 64 * 1024
 MAX_BODY_BYTES = 3 * 1024 * 1024  # Meta sends at most 3 MB in one POST
-EVENTS_KEPT = 10_000
 
 
 @dataclass
@@ -143,13 +142,13 @@ async def _keep_others(ctx: WebhookContext, normalized: Normalized, unrouted: li
         return
     async with ctx.redis.pipeline(transaction=False) as pipe:
         for other in normalized.others:
-            pipe.xadd(keys.EVENTS, {"d": other.model_dump_json()}, maxlen=EVENTS_KEPT, approximate=True)
+            pipe.xadd(keys.EVENTS, {"d": other.model_dump_json()}, maxlen=keys.EVENTS_KEPT, approximate=True)
             log.info("webhook_event_kept", field=other.field, summary=other.summary)
         for item in unrouted:
             pipe.xadd(
                 keys.UNROUTED,
                 {"d": item.model_dump_json(exclude_none=True)},
-                maxlen=EVENTS_KEPT,
+                maxlen=keys.UNROUTED_KEPT,
                 approximate=True,
             )
             log.warning("webhook_number_not_served", message_id=item.item_id)

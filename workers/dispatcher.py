@@ -12,6 +12,7 @@ import structlog
 
 from handover import keys
 from handover.availability import is_unavailable
+from handover.clock import Clock, system_clock
 from handover.keys import Lane
 from handover.streams import Wakeup, pop_wakeups, release_stranded, sweep
 
@@ -35,9 +36,7 @@ class Periodic:
         if time.monotonic() < self._next:
             return
         self._next = time.monotonic() + self.every
-        if self.everywhere or client.set(
-            f"{keys.PREFIX}tick:{self.name}", "1", nx=True, px=int(self.every * 1000)
-        ):
+        if self.everywhere or client.set(keys.tick_key(self.name), "1", nx=True, px=int(self.every * 1000)):
             self.run()
 
 
@@ -55,8 +54,10 @@ class Dispatcher:
         dispatch: Dispatch,
         sweep_seconds: float = 1.0,
         periodic: list[Periodic] | None = None,
+        clock: Clock = system_clock,
     ) -> None:
         self.client = client
+        self.clock = clock
         self.partitions = partitions
         self.dispatch = dispatch
         self.sweep_seconds = sweep_seconds
@@ -79,7 +80,7 @@ class Dispatcher:
             try:
                 if time.monotonic() - last_sweep >= self.sweep_seconds:
                     release_stranded(self.client)
-                    sweep(self.client, self.partitions)
+                    sweep(self.client, self.partitions, clock=self.clock)
                     last_sweep = time.monotonic()
                 for wakeup in pop_wakeups(self.client, timeout=min(self.sweep_seconds, 1.0)):
                     self.dispatch(wakeup)

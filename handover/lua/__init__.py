@@ -77,6 +77,7 @@ def load(name: str) -> LuaScript:
     return LuaScript(name, body, uses)
 
 
+@cache
 def source(name: str) -> str:
     return load(name).source
 

@@ -12,20 +12,19 @@ HOUR = 3600
 NOW = 1_800_000_000.0
 
 
-def count(client, at: float, *names: str, seconds: dict[str, float] | None = None, monkeypatch=None) -> None:
-    monkeypatch.setattr("handover.store.time.time", lambda: at)
+def count(client, at: float, *names: str, seconds: dict[str, float] | None = None) -> None:
     with client.pipeline() as pipe:
         for name in names:
-            Store.count(pipe, name)
+            Store.count(pipe, name, at=at)
         for name, value in (seconds or {}).items():
-            Store.count_seconds(pipe, name, value)
+            Store.count_seconds(pipe, name, value, at=at)
         pipe.execute()
 
 
-def test_the_last_hours_add_up_and_older_ones_do_not_count(monkeypatch):
+def test_the_last_hours_add_up_and_older_ones_do_not_count():
     client = fakeredis.FakeRedis(server=fakeredis.FakeServer(), decode_responses=True)
-    count(client, NOW - 30 * HOUR, "resolved", "csat:1", monkeypatch=monkeypatch)  # outside the day
-    count(client, NOW - 3 * HOUR, "resolved", "csat:3", "transfers:warm", monkeypatch=monkeypatch)
+    count(client, NOW - 30 * HOUR, "resolved", "csat:1")  # outside the day
+    count(client, NOW - 3 * HOUR, "resolved", "csat:3", "transfers:warm")
     count(
         client,
         NOW,
@@ -33,9 +32,8 @@ def test_the_last_hours_add_up_and_older_ones_do_not_count(monkeypatch):
         "csat:2",
         "messages_processed",  # not a KPI: /metrics only
         seconds={"queue_wait_seconds": 30.0, "handle_seconds": 600.0},
-        monkeypatch=monkeypatch,
     )
-    count(client, NOW, seconds={"queue_wait_seconds": 90.0}, monkeypatch=monkeypatch)
+    count(client, NOW, seconds={"queue_wait_seconds": 90.0})
 
     day = kpis.last_hours(client, 24, NOW)
 

@@ -100,10 +100,10 @@ class Flaky(fakeredis.FakeRedis):
 
     away = False
 
-    def eval(self, script, numkeys, *args):  # type: ignore[override]
+    def evalsha(self, sha, numkeys, *args):  # type: ignore[override]
         if self.away:
             raise redis.ConnectionError("Connection closed by server.")
-        return super().eval(script, numkeys, *args)
+        return super().evalsha(sha, numkeys, *args)
 
 
 def test_a_lease_redis_was_away_to_release_is_released_once_it_is_back():

@@ -1,0 +1,32 @@
+-- KEYS: wakeups list, urgent wakeups list, send retries zset; then per lane (in the order of ARGV's
+--       lanes) and per partition 0..n-1: its stream key, lease key, wake key
+-- ARGV: partitions n, wake ms, now ms, max retries to move, consumer group, the outbound lane's position
+--       among the lanes (0-based); then per lane and partition, in the KEYS' order: its "lane:partition"
+-- USES: wake
+-- Wake drainers for partitions with work and no holder (urgently where entries were read and never
+-- acknowledged: their drainer died), and move due send retries into their outbound stream, by the
+-- partition `p` each one carries. Returns how many retries moved.
+local n, wake_ms, now, max = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+local group, outbound = ARGV[5], tonumber(ARGV[6])
+local slots = (#KEYS - 3) / 3
+local function at(slot) return 4 + 3 * slot end
+for slot = 0, slots - 1 do
+  local k = at(slot)
+  if redis.call('XLEN', KEYS[k]) > 0 then
+    -- entries read but never acknowledged, and no lease: their drainer died. Taking over is urgent: it
+    -- must not queue behind ordinary work
+    local pending = redis.call('XPENDING', KEYS[k], group)[1]
+    wake(KEYS[k + 1], KEYS[k + 2], pending > 0 and KEYS[2] or KEYS[1], ARGV[7 + slot], wake_ms)
+  end
+end
+local moved = 0
+for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, max)) do
+  redis.call('ZREM', KEYS[3], member)
+  -- a retry from before a change of the partition count lands in the partition its number folds into
+  local slot = outbound * n + tonumber(cjson.decode(member)['p']) % n
+  local k = at(slot)
+  redis.call('XADD', KEYS[k], '*', 'd', member)
+  wake(KEYS[k + 1], KEYS[k + 2], KEYS[1], ARGV[7 + slot], wake_ms)
+  moved = moved + 1
+end
+return moved
