@@ -23,8 +23,10 @@ for i = 1, n do
     table.insert(dups, id)
   end
 end
-for at, _ in pairs(touched) do
-  local k = first_partition + 2 * (at - 1)
-  wake(KEYS[k], KEYS[k + 1], KEYS[1], ARGV[3 + 3 * n + at], wake_ms)
+for at = 1, (#KEYS - first_partition + 1) / 2 do
+  if touched[at] then
+    local k = first_partition + 2 * (at - 1)
+    wake(KEYS[k], KEYS[k + 1], KEYS[1], ARGV[3 + 3 * n + at], wake_ms)
+  end
 end
 return {added, dup, dups}
