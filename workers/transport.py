@@ -6,7 +6,6 @@ import asyncio
 import concurrent.futures
 import json
 import threading
-import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -15,6 +14,7 @@ import redis
 import structlog
 
 from handover import keys
+from handover.clock import Clock, system_clock
 from handover.enqueue import OutboundJob
 from handover.message import OutboundKind, OutboundRequest, SendOutcome
 from workers.errors import GraphError
@@ -110,9 +110,10 @@ class ConcurrentSender:
 class SandboxOutbox:
     """The sandbox's stand-in for Meta: every send is kept in Redis for the simulator and the tests."""
 
-    def __init__(self, client: redis.Redis, keep: int = 500) -> None:
+    def __init__(self, client: redis.Redis, keep: int = 500, clock: Clock = system_clock) -> None:
         self.client = client
         self.keep = keep
+        self.clock = clock
 
     def __call__(
         self, groups: list[list[OutboundJob]], keepalive: Callable[[], None]
@@ -128,7 +129,7 @@ class SandboxOutbox:
                     )
                     record = {
                         "id": wamid,
-                        "at": time.time(),
+                        "at": self.clock(),
                         **job.request.model_dump(mode="json", exclude_none=True),
                     }
                     body = json.dumps(record, ensure_ascii=False)
