@@ -22,18 +22,6 @@ COUNTED = ("escalations", "claimed", "resolved", "released", "abandoned")
 PREFIXED = ("csat:", "transfers:")
 DURATIONS = ("queue_wait_seconds", "agent_first_reply_seconds", "handle_seconds")
 
-# For the scripts that count inside Redis: bump a counter and its hour's bucket together.
-BUMP_LUA = f"""
-local function bump_hour(hour, field, by)
-  redis.call('HINCRBYFLOAT', hour, field, by)
-  redis.call('EXPIRE', hour, {TTL_SECONDS})
-end
-local function bump(counters, hour, field, by)
-  redis.call('HINCRBYFLOAT', counters, field, by)
-  bump_hour(hour, field, by)
-end
-"""
-
 
 def hour_key(at: float) -> str:
     return keys.kpi_hour_key(int(at // 3600))

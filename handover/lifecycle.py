@@ -27,8 +27,8 @@ from handover import keys, kpis, lua
 from handover.clock import Clock, system_clock
 from handover.conversation import BotState, Conversation, ConversationState
 from handover.errors import Conflict, NotFound, NotYours
-from handover.events import KEPT as EVENTS_KEPT
 from handover.events import EventType, publish
+from handover.keys import DESK_EVENTS_KEPT as EVENTS_KEPT
 from handover.queues import PRIORITY_SPAN, enqueue
 from handover.rules.model import Priority
 from handover.store import Store
