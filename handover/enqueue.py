@@ -87,19 +87,19 @@ async def ingest(client: AsyncRedis, items: list[InboundItem], partitions: int) 
         return IngestResult(0, 0, [])
     routed = [keys.partition_of(item.routing_key, partitions) for item in items]
     touched = sorted(set(routed))
-    position = {p: i + 1 for i, p in enumerate(touched)}  # 1-based, as Lua counts
+    position = {p: i for i, p in enumerate(touched, start=1)}  # as Lua counts
     item_keys: list[str] = []
     args: list[Any] = [keys.SEEN_TTL_SECONDS, WAKE_MS, len(items)]
     for item, partition in zip(items, routed, strict=True):
-        stream = keys.stream_key(Lane.INBOUND, partition)
+        stream, dedupe_id = keys.stream_key(Lane.INBOUND, partition), item.dedupe_id
         # no dedupe id: the seen slot holds a placeholder (the stream key) the script leaves alone
-        item_keys += [keys.seen_key(item.dedupe_id) if item.dedupe_id else stream, stream]
-        args += [item.dedupe_id, item.model_dump_json(exclude_none=True), position[partition]]
-    partition_keys = [k for p in touched for k in wake_keys(Lane.INBOUND, p)]
+        item_keys += (keys.seen_key(dedupe_id) if dedupe_id else stream, stream)
+        args += (dedupe_id, item.model_dump_json(exclude_none=True), position[partition])
+    for p in touched:
+        item_keys += wake_keys(Lane.INBOUND, p)
     args += [lane_partition(Lane.INBOUND, p) for p in touched]
-    ingested = lua.async_script(client, "ingest")
-    added, duplicates, duplicate_ids = await ingested(
-        keys=[keys.WAKEUPS, *item_keys, *partition_keys], args=args
+    added, duplicates, duplicate_ids = await lua.call_async(
+        client, "ingest", [keys.WAKEUPS, *item_keys], args
     )
     return IngestResult(int(added), int(duplicates), [keys.as_text(i) for i in duplicate_ids])
 

@@ -138,6 +138,21 @@ def test_ingest(client, redis_url, row):
     assert all(item in row.items for item in stored)
 
 
+def test_ingest_loads_its_script_on_a_redis_that_lacks_it(client, redis_url):
+    """By SHA on the hot path (lua.call_async), so a restarted Redis, its script cache empty, must work."""
+    client.script_flush()
+
+    async def run():
+        aclient = redis.asyncio.Redis.from_url(redis_url)
+        try:
+            return await ingest(aclient, [message("m1", A)], 2)
+        finally:
+            await aclient.aclose()
+
+    assert asyncio.run(run()).added == 1
+    assert client.script_exists(lua.sha("ingest")) == [True]
+
+
 def test_a_seen_mark_expires_after_metas_retries(client, redis_url):
     async def run():
         aclient = redis.asyncio.Redis.from_url(redis_url)
