@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from dataclasses import dataclass
@@ -91,17 +92,24 @@ async def ingest(client: AsyncRedis, items: list[InboundItem], partitions: int) 
     item_keys: list[str] = []
     args: list[Any] = [keys.SEEN_TTL_SECONDS, WAKE_MS, len(items)]
     for item, partition in zip(items, routed, strict=True):
-        stream, dedupe_id = keys.stream_key(Lane.INBOUND, partition), item.dedupe_id
-        # no dedupe id: the seen slot holds a placeholder (the stream key) the script leaves alone
+        stream, dedupe_id = _inbound(partition)[0], item.dedupe_id
+        # no dedupe id: the seen slot repeats the stream key, which tells the script
         item_keys += (keys.seen_key(dedupe_id) if dedupe_id else stream, stream)
-        args += (dedupe_id, item.model_dump_json(exclude_none=True), position[partition])
+        args += (item.model_dump_json(exclude_none=True), position[partition])
     for p in touched:
-        item_keys += wake_keys(Lane.INBOUND, p)
-    args += [lane_partition(Lane.INBOUND, p) for p in touched]
-    added, duplicates, duplicate_ids = await lua.call_async(
-        client, "ingest", [keys.WAKEUPS, *item_keys], args
-    )
-    return IngestResult(int(added), int(duplicates), [keys.as_text(i) for i in duplicate_ids])
+        _, lease, wake, name = _inbound(p)
+        item_keys += (lease, wake)
+        args.append(name)
+    added, duplicates, positions = await lua.call_async(client, "ingest", [keys.WAKEUPS, *item_keys], args)
+    return IngestResult(int(added), int(duplicates), [items[int(i) - 1].dedupe_id for i in positions])
+
+
+@functools.cache
+def _inbound(partition: int) -> tuple[str, str, str, str]:
+    """An inbound partition's stream, lease and wake keys and its wake-up name: made once (every POST
+    needs them)."""
+    lease, wake = wake_keys(Lane.INBOUND, partition)
+    return keys.stream_key(Lane.INBOUND, partition), lease, wake, lane_partition(Lane.INBOUND, partition)
 
 
 def outbound_job(
