@@ -325,3 +325,11 @@ async def test_the_drainer_writes_only_what_it_changed():
     assert after.state == "assigned"
     assert (after.messages_in, after.messages_out) == (2, 1)
     assert after.last_customer_message_at == 200
+
+
+def test_a_conversations_sends_go_through_the_partition_of_its_customers_messages():
+    from handover.conversation import Conversation
+
+    customer = CustomerRef(phone_number_id=PNID, wa_id="5511999990001", user_id="BR.42")
+    conversation = Conversation.start(customer, 0)
+    assert conversation.routing_key == customer.routing_key == f"{PNID}:BR.42"
