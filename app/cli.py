@@ -1,5 +1,6 @@
-"""The `handover` command: serve, worker, rules (app/rules_cli.py), agents (app/agents_cli.py), audit and
-packet. Wrong input gets one line and exit 2."""
+"""The `handover` command's entry point: serve, worker, audit and packet here; the rules commands in
+app/rules_cli.py (versions in app/versions_cli.py, what-if in app/whatif.py), agents in app/agents_cli.py.
+Every failure is one line: wrong input, a missing setting or an unreachable Redis exit 2, a bug exits 1."""
 
 from __future__ import annotations
 

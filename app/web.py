@@ -30,7 +30,7 @@ from handover.transfers import Transfers
 from handover.warm import WarmTransfers
 from webhooks import sandbox, views
 from webhooks.views import WEBHOOK, WebhookContext
-from workers.dispatcher import Dispatcher, Periodic
+from workers.dispatcher import ANNOUNCE_SECONDS, OFFERS_SECONDS, WINDOWS_SECONDS, Dispatcher, Periodic
 
 log = structlog.get_logger(__name__)
 
@@ -102,7 +102,7 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
             app_secret=settings.app_secret(),
             verify_token=settings.verify_token(),
             partitions=settings.handover_partitions,
-            served_numbers=frozenset(settings.whatsapp_phone_number_ids),
+            serves=settings.serves_number,
         )
         embedded = _start_embedded_worker(settings, server, holder) if server is not None else None
         reporter = versions.Reporter(sync, holder, "web")
@@ -186,9 +186,9 @@ def _start_embedded_worker(settings: Settings, server: fakeredis.FakeServer, hol
         lambda wakeup: runtime.drain(wakeup.lane, wakeup.partition),
         sweep_seconds=0.5,
         periodic=[
-            Periodic("announce", 30.0, runtime.announce),
-            Periodic("offers", 5.0, runtime.expire_offers),
-            Periodic("windows", 60.0, runtime.watch_windows),
+            Periodic("announce", ANNOUNCE_SECONDS, runtime.announce),
+            Periodic("offers", OFFERS_SECONDS, runtime.expire_offers),
+            Periodic("windows", WINDOWS_SECONDS, runtime.watch_windows),
             Periodic(
                 "presence", sweep_seconds(settings.handover_presence_grace_seconds), runtime.drop_gone_agents
             ),

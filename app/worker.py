@@ -24,7 +24,14 @@ from handover.liveness import sweep_seconds
 from handover.rules import versions
 from handover.streams import Wakeup, ensure_groups, pop_wakeups, sweep
 from workers import jobs, runtime
-from workers.dispatcher import Dispatcher, LocalDrains, Periodic
+from workers.dispatcher import (
+    ANNOUNCE_SECONDS,
+    OFFERS_SECONDS,
+    WINDOWS_SECONDS,
+    Dispatcher,
+    LocalDrains,
+    Periodic,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -33,9 +40,6 @@ OUTBOUND_THREADS = 4  # outbound drains at once per worker process (each sends c
 RESTART_PAUSE = 0.5  # seconds before rq's loop starts again after it stopped; doubles up to the max
 MAX_RESTART_PAUSE = 5.0
 NEEDS_REDIS = "handover worker needs REDIS_URL (`handover serve` runs its own worker without it)"
-ANNOUNCE_SECONDS = 30.0
-OFFERS_SECONDS = 5.0
-WINDOWS_SECONDS = 60.0
 
 
 QUEUED_MS = 10_000  # a queued-drain marker lapses: a job lost with a killed worker costs at most this

@@ -87,6 +87,7 @@ class Settings(BaseSettings):
         return self
 
     def serves_number(self, phone_number_id: str) -> bool:
+        """Whether this deployment answers for the business number (the webhook keeps the others aside)."""
         return not self.whatsapp_phone_number_ids or phone_number_id in self.whatsapp_phone_number_ids
 
     def app_secret(self) -> bytes:

@@ -1,1 +1,3 @@
-"""The desk API and console: filled by the desk issue."""
+"""The desk: the API agents and supervisors work through under /api/v1 (api.py; bot.py and ops.py for
+supervisors; http.py for tokens, bodies and errors; models.py and openapi.py for its contract), their live
+events (live.py) and the web console that calls only that API (console.py). Served by `handover serve`."""

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from handover.errors import Conflict
 from handover.identity import VerifiedIdentity
-from handover.message import CustomerRef
+from handover.message import CustomerRef, routing_key
 
 WINDOW_SECONDS = 24 * 3600
 
@@ -136,6 +136,11 @@ class Conversation(BaseModel):
     def address(self) -> str:
         """Where replies go: the phone number when known, else the business-scoped user id."""
         return self.wa_id or self.user_id or self.customer_key
+
+    @property
+    def routing_key(self) -> str:
+        """The customer's partition routing key (the same as their messages')."""
+        return routing_key(self.phone_number_id, self.customer_key)
 
     def note_customer_message(self, customer: CustomerRef, sent_at: float, now: float) -> None:
         """A customer message opens (or extends) the 24-hour window; late deliveries never shorten it."""

@@ -44,9 +44,9 @@ class InboundItem(BaseModel):
     @property
     def routing_key(self) -> str:
         if self.message is not None:
-            return f"{self.message.customer.phone_number_id}:{self.message.customer.key}"
+            return self.message.customer.routing_key
         assert self.status is not None
-        return f"{self.status.phone_number_id}:{self.status.recipient_id or self.status.message_id}"
+        return self.status.routing_key
 
 
 class OutboundJob(BaseModel):
@@ -120,11 +120,10 @@ def outbound_job(
     message_timestamp: int | None = None,
 ) -> OutboundJob:
     """A send for a conversation, routed to the outbound partition of its customer."""
-    routing = f"{conversation.phone_number_id}:{conversation.customer_key}"
     return OutboundJob(
         conversation_id=conversation.id,
         entry_id=entry_id,
-        p=keys.partition_of(routing, partitions),
+        p=keys.partition_of(conversation.routing_key, partitions),
         request=request,
         message_timestamp=message_timestamp,
     )

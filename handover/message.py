@@ -8,6 +8,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 
+def routing_key(phone_number_id: str, customer_key: str) -> str:
+    """The customer's partition routing key: everything from and to one customer of one business number
+    goes through the same partition, so it is handled in order."""
+    return f"{phone_number_id}:{customer_key}"
+
+
 class CustomerRef(BaseModel):
     """Who wrote: keyed on the business number and the customer's `user_id` when present, else `wa_id`."""
 
@@ -28,6 +34,10 @@ class CustomerRef(BaseModel):
     def address(self) -> str:
         """Where replies go: the phone number when known, else the business-scoped user id."""
         return self.wa_id or self.user_id or "unknown"
+
+    @property
+    def routing_key(self) -> str:
+        return routing_key(self.phone_number_id, self.key)
 
 
 class InboundKind(StrEnum):
@@ -114,6 +124,12 @@ class StatusUpdate(BaseModel):
     phone_number_id: str
     recipient_id: str | None = None
     errors: list[dict[str, Any]] = Field(default_factory=list)
+
+    @property
+    def routing_key(self) -> str:
+        """The partition of the customer it was sent to, when WhatsApp names them (it always does for
+        messages to a phone number)."""
+        return routing_key(self.phone_number_id, self.recipient_id or self.message_id)
 
 
 class OtherEvent(BaseModel):

@@ -20,7 +20,6 @@ from handover.enqueue import InboundItem, OutboundJob, outbound_job, queue_sends
 from handover.events import EventType, publish
 from handover.lifecycle import Lifecycle, Place
 from handover.message import (
-    CustomerRef,
     InboundKind,
     InboundMessage,
     OutboundKind,
@@ -124,7 +123,7 @@ class Processor:
 
     def _apply_message(self, message: InboundMessage, effects: _Effects) -> None:
         now = self.clock()
-        surveyed = effects.conversations.get(_routing(message.customer))
+        surveyed = effects.conversations.get(message.customer.routing_key)
         if surveyed is not None and self._is_csat_answer(surveyed, message):
             self._record_csat(surveyed, message, effects, now)
             return
@@ -239,16 +238,16 @@ class Processor:
         log.info("csat_recorded", conversation_id=conversation.id, message_id=message.id, score=option.score)
 
     def _load_conversations(self, messages: list[InboundMessage], effects: _Effects) -> None:
-        customers = list({_routing(m.customer): m.customer for m in messages}.values())
+        customers = list({m.customer.routing_key: m.customer for m in messages}.values())
         for customer, conversation in zip(
             customers, self.store.current_conversations(customers), strict=True
         ):
             if conversation is not None:
-                effects.conversations[_routing(customer)] = conversation
+                effects.conversations[customer.routing_key] = conversation
                 effects.loaded[conversation.id] = conversation.model_copy(deep=True)
 
     def _conversation_for(self, message: InboundMessage, effects: _Effects, now: float) -> Conversation:
-        routing = _routing(message.customer)
+        routing = message.customer.routing_key
         conversation = effects.conversations.get(routing)
         if conversation is not None and self._reopens(conversation, now):
             self._reopen(conversation, effects, now)
@@ -356,7 +355,3 @@ class Processor:
         Store.count(pipe, "statuses_processed", len(effects.statuses))
         Store.count(pipe, "malformed_entries", effects.malformed)
         pipe.hset(keys.COUNTERS, "last_processed_at", self.clock())
-
-
-def _routing(customer: CustomerRef) -> str:
-    return f"{customer.phone_number_id}:{customer.key}"

@@ -6,6 +6,7 @@ import asyncio
 import hmac
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import structlog
@@ -34,11 +35,8 @@ class WebhookContext:
     app_secret: bytes
     verify_token: str
     partitions: int
-    served_numbers: frozenset[str] = frozenset()  # empty: every number
+    serves: Callable[[str], bool] = lambda phone_number_id: True  # the settings' serves_number; default: all
     metrics: WebhookMetrics = field(default_factory=WebhookMetrics)
-
-    def serves(self, phone_number_id: str | None) -> bool:
-        return not self.served_numbers or phone_number_id in self.served_numbers
 
 
 WEBHOOK = web.AppKey("webhook", WebhookContext)

@@ -20,6 +20,12 @@ log = structlog.get_logger(__name__)
 
 Dispatch = Callable[[Wakeup], object]
 
+# How often the periodic duties run, in seconds, in whichever process runs them: a worker's dispatcher
+# enqueues them as jobs, the embedded worker of `handover serve` runs them in place.
+ANNOUNCE_SECONDS = 30.0  # tell waiting customers their new place in line
+OFFERS_SECONDS = 5.0  # warm-transfer offers nobody answered in time
+WINDOWS_SECONDS = 60.0  # waiting customers whose 24-hour window closed; bot conversations left idle
+
 
 class Periodic:
     """Something to do every `every` seconds by one process among all: a Redis lock elects who.

@@ -12,6 +12,7 @@ import pytest
 from config.settings import SANDBOX_APP_SECRET
 from handover import keys
 from handover.keys import partition_of
+from handover.message import routing_key
 from tests.fakes.graph_server import FakeGraph
 from tests.support.chaos import Customers, Deployment, dead_letters, later, transcript, transcript_ids
 from tests.support.processes import Process, http_json, wait_for
@@ -121,9 +122,9 @@ def test_a_partition_fed_long_messages_keeps_its_lease_and_the_others_their_pace
     ).start()
     try:
         wa_ids = (f"55119{n:08d}" for n in range(10_000))
-        crowded = [w for w in wa_ids if partition_of(f"{PNID}:{w}", 8) == 7][:9]
+        crowded = [w for w in wa_ids if partition_of(routing_key(PNID, w), 8) == 7][:9]
         elsewhere = next(
-            w for w in (f"55118{n:08d}" for n in range(100)) if partition_of(f"{PNID}:{w}", 8) != 7
+            w for w in (f"55118{n:08d}" for n in range(100)) if partition_of(routing_key(PNID, w), 8) != 7
         )
         long_text = "obrigado " + "a " * 2040
         flood = [

@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from app.web import build_app
 from handover import keys
 from handover.store import Store
+from tests.fakes.graph_server import FakeGraph
 from tests.support.desk_http import add_agent, current, customer_says, escalated_and_taken, queued, run
 from tests.support.metrics import samples
 from tests.support.processes import wait_for
@@ -22,20 +23,33 @@ from tests.support.webhook import body, signed
 pytestmark = pytest.mark.integration
 
 
-def test_agent_takes_answers_and_resolves(redis_url, world):
-    settings, graph = world
-    ana_id, ana = add_agent(redis_url, "Ana", "general")
-    _, carlos = add_agent(redis_url, "Carlos", "billing")
-    _, boss = add_agent(redis_url, "Bia", "general,billing", role="supervisor")
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
-    store = Store(client)
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def answered_by(http: TestClient, graph: FakeGraph, conversation_id: str, token: str) -> str:
+    """The agent's first reply, sent through the desk and seen at Meta (after the bot's handover text); the
+    transcript entry's id."""
+    sent = await http.post(
+        f"/api/v1/conversations/{conversation_id}/messages",
+        json={"text": "Olá, sou a Ana. Como posso ajudar?"},
+        headers=bearer(token),
+    )
+    assert sent.status == 202
+    await asyncio.to_thread(wait_for, lambda: graph.count(kind="text") >= 2, 30, "the reply at Meta")
+    texts = [r["json"]["text"]["body"] for r in graph.requests if r["json"].get("type") == "text"]
+    assert texts[-1] == "Olá, sou a Ana. Como posso ajudar?"
+    entry_id: str = (await sent.json())["id"]
+    return entry_id
+
+
+def test_an_agent_signs_in_becomes_available_and_takes_the_next_conversation(redis_url, world):
+    settings, _ = world
+    _, ana = add_agent(redis_url, "Ana", "general")
+    store = Store(redis.Redis.from_url(redis_url, decode_responses=True))
 
     async def scenario() -> None:
         async with TestClient(TestServer(build_app(settings))) as http:
-
-            def auth(token):
-                return {"Authorization": f"Bearer {token}"}
-
             raw, headers = customer_says("5511911112222", "quero falar com um atendente", 1)
             assert (await http.post("/webhook", data=raw, headers=headers)).status == 200
             conversation = await asyncio.to_thread(
@@ -43,42 +57,63 @@ def test_agent_takes_answers_and_resolves(redis_url, world):
             )
 
             assert (await http.get("/api/v1/me")).status == 401
-            assert (await http.get("/api/v1/me", headers=auth("hv_nope"))).status == 401
-            taken = await http.post("/api/v1/queues/next", headers=auth(ana))
+            assert (await http.get("/api/v1/me", headers=bearer("hv_nope"))).status == 401
+            taken = await http.post("/api/v1/queues/next", headers=bearer(ana))
             assert taken.status == 409 and (await taken.json())["error"]["code"] == "not_available"
-            me = await http.put("/api/v1/me/status", json={"status": "available"}, headers=auth(ana))
+            me = await http.put("/api/v1/me/status", json={"status": "available"}, headers=bearer(ana))
             assert (await me.json())["status"] == "available"
-            queues = await (await http.get("/api/v1/queues", headers=auth(ana))).json()
+            queues = await (await http.get("/api/v1/queues", headers=bearer(ana))).json()
             assert [(q["name"], q["waiting"]) for q in queues] == [("general", 1)]
 
-            taken = await http.post("/api/v1/queues/next", headers=auth(ana))
+            taken = await http.post("/api/v1/queues/next", headers=bearer(ana))
             assert taken.status == 200
             detail = await taken.json()
             assert detail["id"] == conversation.id and detail["state"] == "assigned"
             assert detail["packet"]["escalation"]["reason"] == "customer_asked"
             assert detail["transcript"][0]["text"] == "quero falar com um atendente"
-            assert (await http.post("/api/v1/queues/next", headers=auth(ana))).status == 204
+            assert (await http.post("/api/v1/queues/next", headers=bearer(ana))).status == 204
 
+    run(scenario())
+
+
+def test_only_the_holder_answers_and_only_its_queues_and_supervisors_see(redis_url, world):
+    settings, _ = world
+    _, ana = add_agent(redis_url, "Ana", "general")
+    _, carlos = add_agent(redis_url, "Carlos", "billing")
+    _, boss = add_agent(redis_url, "Bia", "general,billing", role="supervisor")
+    store = Store(redis.Redis.from_url(redis_url, decode_responses=True))
+
+    async def scenario() -> None:
+        async with TestClient(TestServer(build_app(settings))) as http:
+            conversation = await escalated_and_taken(http, store, "5511911112222", bearer(ana))
             path = f"/api/v1/conversations/{conversation.id}"
-            assert (await http.get(path, headers=auth(carlos))).status == 403
-            assert (await http.get(path, headers=auth(boss))).status == 200
+            assert (await http.get(path, headers=bearer(carlos))).status == 403
+            assert (await http.get(path, headers=bearer(boss))).status == 200
             assert (
-                await http.post(f"{path}/messages", json={"text": "oi"}, headers=auth(carlos))
+                await http.post(f"{path}/messages", json={"text": "oi"}, headers=bearer(carlos))
             ).status == 403
-            bad = await http.post(f"{path}/messages", json={"txt": "oi"}, headers=auth(ana))
+            bad = await http.post(f"{path}/messages", json={"txt": "oi"}, headers=bearer(ana))
             assert bad.status == 422 and (await bad.json())["error"]["code"] == "invalid_body"
 
-            sent = await http.post(
-                f"{path}/messages", json={"text": "Olá, sou a Ana. Como posso ajudar?"}, headers=auth(ana)
-            )
-            assert sent.status == 202
-            entry_id = (await sent.json())["id"]
-            await asyncio.to_thread(wait_for, lambda: graph.count(kind="text") >= 2, 30, "the reply at Meta")
-            texts = [r["json"]["text"]["body"] for r in graph.requests if r["json"].get("type") == "text"]
-            assert texts[-1] == "Olá, sou a Ana. Como posso ajudar?"
+    run(scenario())
 
-            await asyncio.sleep(1.1)  # the customer reads and types: a later second on WhatsApp's clock
-            raw, headers = customer_says("5511911112222", "meu pedido 4455 não chegou", 2)
+
+def test_the_agents_reply_reaches_whatsapp_and_the_customers_answer_reaches_the_agent(redis_url, world):
+    settings, graph = world
+    ana_id, ana = add_agent(redis_url, "Ana", "general")
+    store = Store(redis.Redis.from_url(redis_url, decode_responses=True))
+
+    async def scenario() -> None:
+        async with TestClient(TestServer(build_app(settings))) as http:
+            conversation = await escalated_and_taken(http, store, "5511911112222", bearer(ana))
+            entry_id = await answered_by(http, graph, conversation.id, ana)
+
+            # the customer reads and types: their answer is stamped in a later second on WhatsApp's clock
+            # (whole seconds) than the reply it answers, as it would be
+            reply = next(e for e in store.transcript(conversation.id) if e.id == entry_id)
+            raw, headers = customer_says(
+                "5511911112222", "meu pedido 4455 não chegou", 2, at=int(reply.at) + 1
+            )
             assert (await http.post("/webhook", data=raw, headers=headers)).status == 200
 
             def answered():
@@ -96,12 +131,33 @@ def test_agent_takes_answers_and_resolves(redis_url, world):
                 "customer",
             ]  # the bot stayed silent
 
-            listed = await (await http.get("/api/v1/conversations?state=assigned", headers=auth(ana))).json()
+            listed = await (
+                await http.get("/api/v1/conversations?state=assigned", headers=bearer(ana))
+            ).json()
             assert [c["id"] for c in listed] == [conversation.id]
 
-            done = await http.post(f"{path}/resolve", headers=auth(ana))
+    run(scenario())
+
+
+def test_a_resolve_asks_for_a_rating_and_ops_and_supervisors_see_it_counted(redis_url, world):
+    settings, graph = world
+    ana_id, ana = add_agent(redis_url, "Ana", "general")
+    _, boss = add_agent(redis_url, "Bia", "general,billing", role="supervisor")
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    store = Store(client)
+
+    async def scenario() -> None:
+        async with TestClient(TestServer(build_app(settings))) as http:
+            conversation = await escalated_and_taken(http, store, "5511911112222", bearer(ana))
+            path = f"/api/v1/conversations/{conversation.id}"
+            # Ana took it a minute ago (the time she held it is measured from here; no test waits for it)
+            held_since = float(client.hget(keys.conversation_key(conversation.id), "assigned_at") or 0)
+            client.hset(keys.conversation_key(conversation.id), "assigned_at", held_since - 60)
+            await answered_by(http, graph, conversation.id, ana)
+
+            done = await http.post(f"{path}/resolve", headers=bearer(ana))
             assert done.status == 200 and (await done.json())["state"] == "resolved"
-            again = await http.post(f"{path}/messages", json={"text": "ainda aí?"}, headers=auth(ana))
+            again = await http.post(f"{path}/messages", json={"text": "ainda aí?"}, headers=bearer(ana))
             assert again.status == 409
             assert client.scard(keys.agent_load_key(ana_id)) == 0
 
@@ -147,7 +203,7 @@ def test_agent_takes_answers_and_resolves(redis_url, world):
             assert shown['handover_csat_total{score="3"}'] == 1
 
             # and the supervisor's numbers for the last hours say the same
-            numbers = await http.get("/api/v1/stats?hours=24", headers=auth(boss))
+            numbers = await http.get("/api/v1/stats?hours=24", headers=bearer(boss))
             kpis = await numbers.json()
             assert (kpis["claimed"], kpis["resolved"], kpis["queue_wait"]["count"]) == (1, 1, 1)
             assert kpis["csat"] == {"answers": 1, "average_score": 3.0, "by_score": {"3": 1}}
@@ -155,8 +211,8 @@ def test_agent_takes_answers_and_resolves(redis_url, world):
             anas = kpis["agents"][ana_id]  # the resolving agent's own figures, rating included
             assert (anas["resolved"], anas["handle"]["count"], anas["csat"]["average_score"]) == (1, 1, 3.0)
             assert set(kpis["agents"]) == {ana_id}
-            assert (await http.get("/api/v1/stats", headers=auth(ana))).status == 403
-            assert (await http.get("/api/v1/stats?hours=0", headers=auth(boss))).status == 422
+            assert (await http.get("/api/v1/stats", headers=bearer(ana))).status == 403
+            assert (await http.get("/api/v1/stats?hours=0", headers=bearer(boss))).status == 422
 
     run(scenario())
 

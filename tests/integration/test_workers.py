@@ -197,7 +197,7 @@ def test_worker_sends_replies_to_the_graph_api_with_retries(redis_url, tmp_path)
             kind=OutboundKind.TEXT, phone_number_id=PNID, to=customer.address, text="Olá!"
         )
         entry = TranscriptEntry.from_outbound("out.1", request, author="bot", at=time.time(), seq=1)
-        partition = keys.partition_of(f"{PNID}:{customer.key}", PARTITIONS)
+        partition = keys.partition_of(conversation.routing_key, PARTITIONS)
         with client.pipeline(transaction=True) as pipe:
             store.save_conversation(pipe, conversation)
             store.append_entry(pipe, conversation.id, entry)

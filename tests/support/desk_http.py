@@ -25,8 +25,10 @@ def add_agent(
     return created["id"], created["token"]
 
 
-def customer_says(wa_id: str, text: str, n: int) -> bytes:
-    sent = int(time.time())  # WhatsApp's clock is in seconds; the 24-hour window counts from here
+def customer_says(wa_id: str, text: str, n: int, at: int | None = None) -> tuple[bytes, dict[str, str]]:
+    """The signed webhook of the customer's `n`th message, sent at WhatsApp time `at` (now, unless told:
+    WhatsApp's clock is in seconds, and the 24-hour window counts from it)."""
+    sent = int(time.time()) if at is None else at
     return signed(body([text_message(f"wamid.{wa_id}.{n}", wa_id, text, sent)], names={wa_id: "Ana"}))
 
 

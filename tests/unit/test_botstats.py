@@ -3,87 +3,29 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-import fakeredis
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.metrics import SharedCounters
 from handover import botstats, keys
-from handover.agents import AgentStore, Presence, Role
-from handover.claims import Assignments
-from handover.enqueue import InboundItem, ingest
-from handover.identity import FileDirectory
-from handover.keys import Lane
-from handover.message import CustomerRef, InboundKind, InboundMessage
-from handover.processing import Processor
-from handover.queues import RedisQueueView
-from handover.rules.bot import RuleBot
-from handover.rules.loader import load_rules
-from handover.store import Store
-from handover.streams import drain, ensure_groups
+from tests.support.world import RULES, World
 
-CONFIG = Path(__file__).resolve().parents[2] / "config"
-RULES = load_rules(CONFIG / "rules.yaml")
 V = RULES.version
-T0 = 1_800_000_000.0  # a Friday, 14:40 in São Paulo: every queue is open
 HOUR = 3600
 
 
-class World:
-    def __init__(self) -> None:
-        server = fakeredis.FakeServer()
-        self.sync = fakeredis.FakeRedis(server=server, decode_responses=True)
-        self.aclient = fakeredis.FakeAsyncRedis(server=server, decode_responses=True)
-        ensure_groups(self.sync, 2)
-        self.store = Store(self.sync)
-        self.now = T0
-        bot = RuleBot(
-            lambda: RULES,
-            RedisQueueView(self.sync),
-            FileDirectory(CONFIG / "customers.yaml"),
-            clock=lambda: self.now,
-        )
-        self.processor = Processor(
-            store=self.store, bot=bot, partitions=2, clock=lambda: self.now, rules=lambda: RULES
-        )
-        self.n = 0
-
-    async def says(self, who: str, text: str | None = None, button: str | None = None):
-        self.n += 1
-        customer = CustomerRef(phone_number_id="PN", wa_id=who, profile_name="Cliente")
-        message = InboundMessage(
-            id=f"wamid.{self.n}",
-            customer=customer,
-            timestamp=int(self.now),
-            kind=InboundKind.BUTTON_REPLY if button else InboundKind.TEXT,
-            wa_type="interactive" if button else "text",
-            text=text,
-            reply_id=button,
-        )
-        await ingest(self.aclient, [InboundItem(type="message", message=message)], 2)
-        for p in range(2):
-            drain(self.sync, Lane.INBOUND, p, self.processor.handle, batch_size=10, lease_seconds=5)
-        return self.store.current_conversation(customer)
-
-    def stats(self, hours: int = 48, version: str | None = None) -> botstats.BotStats:
-        return botstats.last_hours(self.sync, hours, self.now, version)
-
-
-@pytest.fixture
-def world() -> World:
-    return World()
+def stats_of(world: World, hours: int = 48, version: str | None = None) -> botstats.BotStats:
+    return botstats.last_hours(world.sync, hours, world.clock(), version)
 
 
 async def test_decisions_are_counted_per_rule_version_and_hour(world: World) -> None:
     await world.says("551100000001", "oi")
     await world.says("551100000001", "quero trocar um produto")
-    world.now += 2 * HOUR
+    world.clock.advance(2 * HOUR)
     await world.says("551100000002", "quero falar com um atendente")
     await world.says("551100000003", "meu pedido atrasou, vou no procon")
 
-    stats = world.stats(hours=3)
+    stats = stats_of(world, hours=3)
     assert stats.totals.decisions == 4
     assert {r.rule: (r.decisions, r.escalations) for r in stats.rules} == {
         "intents.greeting": (1, 0),
@@ -97,10 +39,10 @@ async def test_decisions_are_counted_per_rule_version_and_hour(world: World) -> 
     assert by_hour == [(2, 0, 1), (0, 0, 0), (2, 2, 2)]  # oldest first, the empty hour included
     assert stats.versions == [botstats.VersionSeen(version=V, first_hour=stats.hourly[0].hour, decisions=4)]
     # the last hour alone; and a version nobody ran
-    assert world.stats(hours=1).totals.decisions == 2
-    assert world.stats(hours=3, version=V[:6]).totals.decisions == 4
-    assert world.stats(hours=3, version="ffffff").totals.decisions == 0
-    assert world.stats(hours=3, version="ffffff").rules == []
+    assert stats_of(world, hours=1).totals.decisions == 2
+    assert stats_of(world, hours=3, version=V[:6]).totals.decisions == 4
+    assert stats_of(world, hours=3, version="ffffff").totals.decisions == 0
+    assert stats_of(world, hours=3, version="ffffff").rules == []
 
 
 async def test_containment_counts_each_conversation_once(world: World) -> None:
@@ -116,44 +58,41 @@ async def test_containment_counts_each_conversation_once(world: World) -> None:
     await world.says(changed, "ok obrigado")  # contained ...
     await world.says(changed, "na verdade quero falar com uma pessoa")  # ... until handed over after all
 
-    totals = world.stats().totals
+    totals = stats_of(world).totals
     assert (totals.conversations, totals.ended, totals.contained) == (5, 4, 1)
     assert totals.containment == 0.25
     assert totals.escalation_rate == 0.75
 
-    world.now += botstats.IDLE_SECONDS - 1
-    assert botstats.end_idle(world.sync, world.now) == 0  # not yet a day
-    world.now += 2
-    assert botstats.end_idle(world.sync, world.now) == 1  # the one nobody continued
-    assert botstats.end_idle(world.sync, world.now) == 0  # once
-    totals = world.stats().totals
+    world.clock.advance(botstats.IDLE_SECONDS - 1)
+    assert botstats.end_idle(world.sync, world.clock()) == 0  # not yet a day
+    world.clock.advance(2)
+    assert botstats.end_idle(world.sync, world.clock()) == 1  # the one nobody continued
+    assert botstats.end_idle(world.sync, world.clock()) == 0  # once
+    totals = stats_of(world).totals
     assert (totals.ended, totals.contained, totals.containment) == (5, 2, 0.4)
     assert world.sync.hget(keys.conversation_key(_conversation(world, silent)), "bot_outcome") == "contained"
 
 
 async def test_a_day_later_the_bot_conversation_has_ended_and_a_new_one_starts(world: World) -> None:
     first = await world.says("551100000020", "quero trocar um produto")
-    world.now += botstats.IDLE_SECONDS + 60
+    world.clock.advance(botstats.IDLE_SECONDS + 60)
     second = await world.says("551100000020", "oi de novo")
     assert second.id != first.id
     assert world.store.conversation(first.id).state == "resolved"
-    assert botstats.end_idle(world.sync, world.now) == 1  # the first one, contained
-    assert world.stats().totals.conversations == 2
+    assert botstats.end_idle(world.sync, world.clock()) == 1  # the first one, contained
+    assert stats_of(world).totals.conversations == 2
 
 
 async def test_csat_of_handed_over_conversations_is_counted_under_the_version_that_handed_over(
     world: World,
 ) -> None:
-    agents = AgentStore(world.sync)
-    created, _ = agents.add("Ana", ["general"], capacity=3, role=Role.AGENT)
-    agents.set_status(created.id, Presence.AVAILABLE)
+    ana = world.available_agent("Ana", ["general"], capacity=3)
     conversation = await world.says("551100000030", "atendente")
-    desk = Assignments(world.store, 2, lambda: RULES)
-    desk.claim_next(agents.get(created.id))
-    desk.resolve(agents.get(created.id), conversation.id, now=world.now)
+    world.assignments.claim_next(ana)
+    world.assignments.resolve(ana, conversation.id, now=world.clock())
     await world.says("551100000030", button="csat_good")
 
-    csat = world.stats().totals.escalated_csat
+    csat = stats_of(world).totals.escalated_csat
     assert (csat.answers, csat.average_score, csat.by_score) == (1, 3.0, {"3": 1})
 
 
@@ -163,7 +102,7 @@ async def test_misses_are_grouped_masked_and_point_at_their_conversations(world:
     await world.says("551100000049", "blablabla")
     await world.says("551100000049", "meu cpf é 529.982.247-25, e-mail ana@x.com")  # second miss: handover
 
-    missed = botstats.missed(world.sync, 24, world.now)
+    missed = botstats.missed(world.sync, 24, world.clock())
     groups = {g.text: (g.count, len(g.conversations)) for g in missed.unrecognized}
     assert groups["garantia estendida #"] == (2, 2)
     assert missed.unrecognized[0].text == "garantia estendida #"  # most frequent first
@@ -175,15 +114,15 @@ async def test_misses_are_grouped_masked_and_point_at_their_conversations(world:
     stored = repr(world.sync.xrange(keys.bot_missed_key("could_not_help")))
     assert "529" not in stored and "ana@" not in stored  # never kept in clear, not only never shown
     # only the window asked for
-    world.now += 2 * HOUR
-    assert botstats.missed(world.sync, 1, world.now).unrecognized == []
+    world.clock.advance(2 * HOUR)
+    assert botstats.missed(world.sync, 1, world.clock()).unrecognized == []
 
 
 async def test_a_group_lists_at_most_five_conversations_newest_first(world: World) -> None:
     for n in range(7):
         await world.says(f"55110000005{n}", "garantia estendida já")
-        world.now += 1
-    group = botstats.missed(world.sync, 24, world.now).unrecognized[0]
+        world.clock.advance(1)
+    group = botstats.missed(world.sync, 24, world.clock()).unrecognized[0]
     assert group.count == 7
     newest = [_conversation(world, f"55110000005{n}") for n in (6, 5, 4, 3, 2)]
     assert group.conversations == newest
@@ -205,9 +144,7 @@ async def test_metrics_count_decisions_by_rule_name_only(world: World) -> None:
 
 
 def _conversation(world: World, wa_id: str) -> str:
-    current = world.store.current_conversation(CustomerRef(phone_number_id="PN", wa_id=wa_id))
-    assert current is not None
-    return current.id
+    return world.current(wa_id).id
 
 
 def _exposition(collector: SharedCounters) -> str:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import fakeredis
 import pytest
 
 from handover import keys
 from handover.bot import BotTurn, Decision, SilentBot
-from handover.enqueue import InboundItem, OutboundJob, ingest
+from handover.enqueue import InboundItem, OutboundJob
 from handover.keys import Lane
 from handover.message import (
     CustomerRef,
@@ -19,10 +18,8 @@ from handover.message import (
     SendOutcome,
     StatusUpdate,
 )
-from handover.outbound import Sender
-from handover.processing import Processor
-from handover.store import Store
-from handover.streams import drain, ensure_groups, sweep
+from handover.streams import sweep
+from tests.support.world import World
 
 PARTITIONS = 4
 PNID = "1122334455667"
@@ -78,20 +75,18 @@ class RecordingTransport:
 
 
 @pytest.fixture
-def server():
-    return fakeredis.FakeServer()
+def transport() -> RecordingTransport:
+    return RecordingTransport()
 
 
 @pytest.fixture
-def sync(server):
-    client = fakeredis.FakeRedis(server=server, decode_responses=True)
-    ensure_groups(client, PARTITIONS)
-    return client
+def world(transport) -> World:
+    """The echo bot answering on four partitions; its sends go to `transport`."""
+    return World(partitions=PARTITIONS, bot=EchoBot(), send_many=transport)
 
 
-@pytest.fixture
-def aclient(server):
-    return fakeredis.FakeAsyncRedis(server=server, decode_responses=True)
+def silent_world(**options) -> World:
+    return World(partitions=PARTITIONS, bot=SilentBot(), send_many=RecordingTransport(), **options)
 
 
 def message(mid: str, text: str, ts: int, wa_id: str = "5511999990001", user_id: str | None = None):
@@ -104,27 +99,15 @@ def message(mid: str, text: str, ts: int, wa_id: str = "5511999990001", user_id:
     )
 
 
-def drain_all(sync, store, bot, transport):
-    processor = Processor(store=store, bot=bot, partitions=PARTITIONS)
-    sender = Sender(store=store, send_many=transport)
-    for p in range(PARTITIONS):
-        drain(sync, Lane.INBOUND, p, processor.handle, batch_size=50, lease_seconds=5)
-    for p in range(PARTITIONS):
-        drain(sync, Lane.OUTBOUND, p, sender.handle, batch_size=50, lease_seconds=5)
-
-
-async def test_messages_land_once_in_order_and_replies_go_out(sync, aclient):
-    store = Store(sync)
-    transport = RecordingTransport()
+async def test_messages_land_once_in_order_and_replies_go_out(world, transport):
+    sync, store = world.sync, world.store
     # delivered out of order, one of them twice
-    first = await ingest(
-        aclient, [message("wamid.B", "segunda", 200), message("wamid.A", "primeira", 100)], PARTITIONS
-    )
-    again = await ingest(aclient, [message("wamid.A", "primeira", 100)], PARTITIONS)
+    first = await world.ingest(message("wamid.B", "segunda", 200), message("wamid.A", "primeira", 100))
+    again = await world.ingest(message("wamid.A", "primeira", 100))
     assert (first.added, first.duplicates) == (2, 0)
     assert (again.added, again.duplicates, again.duplicate_ids) == (0, 1, ["wamid.A"])
 
-    drain_all(sync, store, EchoBot(), transport)
+    world.drain_all()
 
     customer = CustomerRef(phone_number_id=PNID, wa_id="5511999990001")
     conversation = store.current_conversation(customer)
@@ -142,13 +125,10 @@ async def test_messages_land_once_in_order_and_replies_go_out(sync, aclient):
     assert all(sync.xlen(keys.stream_key(lane, p)) == 0 for lane in Lane for p in range(PARTITIONS))
 
 
-async def test_status_never_moves_backwards_even_when_it_arrives_before_the_send_is_recorded(sync, aclient):
-    store = Store(sync)
-    transport = RecordingTransport()
-    await ingest(aclient, [message("wamid.A", "oi", 100)], PARTITIONS)
-    processor = Processor(store=store, bot=EchoBot(), partitions=PARTITIONS)
-    for p in range(PARTITIONS):
-        drain(sync, Lane.INBOUND, p, processor.handle, batch_size=50, lease_seconds=5)
+async def test_status_never_moves_backwards_even_when_it_arrives_before_the_send_is_recorded(world):
+    store = world.store
+    await world.ingest(message("wamid.A", "oi", 100))
+    world.drain_inbound()
     # "read" arrives before we even recorded the id of the send it is about
     status = StatusUpdate(
         message_id="wamid.out.1",
@@ -157,13 +137,12 @@ async def test_status_never_moves_backwards_even_when_it_arrives_before_the_send
         phone_number_id=PNID,
         recipient_id="5511999990001",
     )
-    await ingest(aclient, [InboundItem(type="status", status=status)], PARTITIONS)
-    for p in range(PARTITIONS):
-        drain(sync, Lane.INBOUND, p, processor.handle, batch_size=50, lease_seconds=5)
-    drain_all(sync, store, EchoBot(), transport)
+    await world.ingest(InboundItem(type="status", status=status))
+    world.drain_inbound()
+    world.drain_all()
     late = status.model_copy(update={"status": DeliveryStatus.DELIVERED, "timestamp": 250})
-    await ingest(aclient, [InboundItem(type="status", status=late)], PARTITIONS)
-    drain_all(sync, store, EchoBot(), transport)
+    await world.ingest(InboundItem(type="status", status=late))
+    world.drain_all()
 
     conversation = store.current_conversation(CustomerRef(phone_number_id=PNID, wa_id="5511999990001"))
     reply = next(e for e in store.transcript(conversation.id) if e.direction == "out")
@@ -171,21 +150,17 @@ async def test_status_never_moves_backwards_even_when_it_arrives_before_the_send
     assert reply.delivery.wa_message_id == "wamid.out.1"
 
 
-async def test_permanent_error_is_recorded_and_retryable_one_is_retried_in_order(sync, aclient):
-    store = Store(sync)
+async def test_permanent_error_is_recorded_and_retryable_one_is_retried_in_order(world, transport):
+    sync, store = world.sync, world.store
     outside = SendOutcome(ok=False, error_code=131047, error_title="Re-engagement message", retryable=False)
     limited = SendOutcome(ok=False, error_code=131056, error_title="pair rate limit", retryable=True)
-    transport = RecordingTransport(fail={"lahcef": outside, "etimil": limited})
-    await ingest(
-        aclient,
-        [
-            message("wamid.1", "fechal", 100, wa_id="551100000001"),
-            message("wamid.2", "limite", 100, wa_id="551100000002"),
-            message("wamid.3", "depois", 101, wa_id="551100000002"),
-        ],
-        PARTITIONS,
+    transport.fail.update({"lahcef": outside, "etimil": limited})
+    await world.ingest(
+        message("wamid.1", "fechal", 100, wa_id="551100000001"),
+        message("wamid.2", "limite", 100, wa_id="551100000002"),
+        message("wamid.3", "depois", 101, wa_id="551100000002"),
     )
-    drain_all(sync, store, EchoBot(), transport)
+    world.drain_all()
 
     closed = store.current_conversation(CustomerRef(phone_number_id=PNID, wa_id="551100000001"))
     failed = next(e for e in store.transcript(closed.id) if e.direction == "out")
@@ -199,7 +174,7 @@ async def test_permanent_error_is_recorded_and_retryable_one_is_retried_in_order
 
     transport.fail.clear()
     sweep(sync, PARTITIONS, now=10**10)  # far in the future: every retry is due
-    drain_all(sync, store, EchoBot(), transport)
+    world.drain_all()
     first, second = [e for e in store.transcript(limited_conv.id) if e.direction == "out"]
     assert first.delivery.status == second.delivery.status == DeliveryStatus.SENT
     texts = [
@@ -210,19 +185,19 @@ async def test_permanent_error_is_recorded_and_retryable_one_is_retried_in_order
     assert texts == ["etimil", "etimil", "sioped"]  # tried, retried, then the one held behind it
 
 
-async def test_a_reply_made_after_a_failed_send_waits_behind_it_across_batches(sync, aclient):
+async def test_a_reply_made_after_a_failed_send_waits_behind_it_across_batches(world, transport):
     """Meta refuses the first reply for a while (pair rate limit); the bot's next replies, made in later
     batches while the first waits for its retry, wait in line behind it instead of overtaking it."""
-    store = Store(sync)
+    sync, store = world.sync, world.store
     limited = SendOutcome(ok=False, error_code=131056, error_title="pair rate limit", retryable=True)
-    transport = RecordingTransport(fail={"etimil": limited})
+    transport.fail["etimil"] = limited
     wa_id = "551100000009"
-    await ingest(aclient, [message("wamid.a", "limite", 100, wa_id=wa_id)], PARTITIONS)
-    drain_all(sync, store, EchoBot(), transport)  # 'etimil' refused: retried later
-    await ingest(aclient, [message("wamid.b", "depois", 101, wa_id=wa_id)], PARTITIONS)
-    drain_all(sync, store, EchoBot(), transport)  # a later batch: 'sioped' must not go before 'etimil'
-    await ingest(aclient, [message("wamid.c", "mais", 102, wa_id=wa_id)], PARTITIONS)
-    drain_all(sync, store, EchoBot(), transport)
+    await world.ingest(message("wamid.a", "limite", 100, wa_id=wa_id))
+    world.drain_all()  # 'etimil' refused: retried later
+    await world.ingest(message("wamid.b", "depois", 101, wa_id=wa_id))
+    world.drain_all()  # a later batch: 'sioped' must not go before 'etimil'
+    await world.ingest(message("wamid.c", "mais", 102, wa_id=wa_id))
+    world.drain_all()
     conversation = store.current_conversation(CustomerRef(phone_number_id=PNID, wa_id=wa_id))
 
     def texts() -> list[str | None]:
@@ -235,20 +210,18 @@ async def test_a_reply_made_after_a_failed_send_waits_behind_it_across_batches(s
     assert texts() == ["etimil"]
     transport.fail.clear()
     sweep(sync, PARTITIONS, now=10**10)  # every retry due
-    drain_all(sync, store, EchoBot(), transport)
+    world.drain_all()
     assert texts() == ["etimil", "etimil", "sioped", "siam"]
     assert not sync.hexists(keys.SEND_LINES, conversation.id)  # the line is gone once nothing waits
     sent = [e for e in store.transcript(conversation.id) if e.direction == "out"]
     assert [e.delivery.status for e in sent] == [DeliveryStatus.SENT] * 3
 
 
-async def test_messages_sharing_a_whatsapp_second_keep_their_arrival_order(sync, aclient):
-    store = Store(sync)
+async def test_messages_sharing_a_whatsapp_second_keep_their_arrival_order(world):
+    store = world.store
     texts = [f"msg {i}" for i in range(12)]
-    await ingest(
-        aclient, [message(f"wamid.z{9 - i % 10}{i}", t, 500) for i, t in enumerate(texts)], PARTITIONS
-    )
-    drain_all(sync, store, EchoBot(), RecordingTransport())
+    await world.ingest(*(message(f"wamid.z{9 - i % 10}{i}", t, 500) for i, t in enumerate(texts)))
+    world.drain_all()
     conversation = store.current_conversation(CustomerRef(phone_number_id=PNID, wa_id="5511999990001"))
     transcript = store.transcript(conversation.id)
     assert [e.text for e in transcript if e.direction == "in"] == texts
@@ -256,54 +229,48 @@ async def test_messages_sharing_a_whatsapp_second_keep_their_arrival_order(sync,
     assert [e.text for e in transcript if e.direction == "out"] == [t[::-1] for t in texts]
 
 
-async def test_one_receipt_for_the_newest_message_even_when_it_was_processed_first(sync, aclient):
-    store = Store(sync)
-    transport = RecordingTransport()
-    processor = Processor(store=store, bot=SilentBot(), partitions=PARTITIONS)
+async def test_one_receipt_for_the_newest_message_even_when_it_was_processed_first(transport):
+    world = World(partitions=PARTITIONS, bot=SilentBot(), send_many=transport)
     for item in (message("wamid.new", "depois", 200), message("wamid.old", "antes", 100)):  # late delivery
-        await ingest(aclient, [item], PARTITIONS)
-        for p in range(PARTITIONS):
-            drain(sync, Lane.INBOUND, p, processor.handle, batch_size=50, lease_seconds=5)
-    sender = Sender(store=store, send_many=transport)
-    for p in range(PARTITIONS):
-        drain(sync, Lane.OUTBOUND, p, sender.handle, batch_size=50, lease_seconds=5)
+        await world.ingest(item)
+        world.drain_inbound()
+    world.drain_outbound()
     assert [j.request.message_id for j in transport.sent] == ["wamid.new"]
 
 
-async def test_logs_about_messages_name_conversation_and_message_never_text_or_number(sync, aclient):
+async def test_logs_about_messages_name_conversation_and_message_never_text_or_number(world):
     from structlog.testing import capture_logs
 
-    store = Store(sync)
-    await ingest(aclient, [message("wamid.LOG", "meu cpf é 123", 100, wa_id="5511977776666")], PARTITIONS)
+    await world.ingest(message("wamid.LOG", "meu cpf é 123", 100, wa_id="5511977776666"))
     with capture_logs() as logs:
-        drain_all(sync, store, EchoBot(), RecordingTransport())
+        world.drain_all()
     about_messages = [e for e in logs if "message_id" in e]
     assert about_messages and all(e.get("conversation_id") for e in about_messages)
     flat = repr(logs)
     assert "meu cpf" not in flat and "5511977776666" not in flat
 
 
-async def test_transcript_is_bounded_keeping_the_newest(sync, aclient):
-    store = Store(sync, transcript_max=10)
-    await ingest(aclient, [message(f"wamid.b{i:02d}", f"m{i}", 1000 + i) for i in range(15)], PARTITIONS)
-    drain_all(sync, store, SilentBot(), RecordingTransport())
+async def test_transcript_is_bounded_keeping_the_newest():
+    world = silent_world(transcript_max=10)
+    sync, store = world.sync, world.store
+    await world.ingest(*(message(f"wamid.b{i:02d}", f"m{i}", 1000 + i) for i in range(15)))
+    world.drain_all()
     conversation = store.current_conversation(CustomerRef(phone_number_id=PNID, wa_id="5511999990001"))
     assert [e.text for e in store.transcript(conversation.id)] == [f"m{i}" for i in range(5, 15)]
     assert sync.hlen(keys.entries_key(conversation.id)) == 10
     assert conversation.messages_in == 15
 
 
-async def test_a_customer_writing_after_a_closed_conversation_starts_a_new_one_that_knows_the_old(
-    sync, aclient
-):
-    store = Store(sync)
-    await ingest(aclient, [message("wamid.first", "oi", 100)], PARTITIONS)
-    drain_all(sync, store, SilentBot(), RecordingTransport())
+async def test_a_customer_writing_after_a_closed_conversation_starts_a_new_one_that_knows_the_old():
+    world = silent_world()
+    sync, store = world.sync, world.store
+    await world.ingest(message("wamid.first", "oi", 100))
+    world.drain_all()
     customer = CustomerRef(phone_number_id=PNID, wa_id="5511999990001")
     old = store.current_conversation(customer)
     sync.hset(keys.conversation_key(old.id), "state", "resolved")
-    await ingest(aclient, [message("wamid.second", "oi de novo", 200)], PARTITIONS)
-    drain_all(sync, store, SilentBot(), RecordingTransport())
+    await world.ingest(message("wamid.second", "oi de novo", 200))
+    world.drain_all()
     new = store.current_conversation(customer)
     assert new.id != old.id and new.state == "bot"
     assert [e.text for e in store.transcript(new.id)] == ["oi de novo"]
@@ -334,11 +301,12 @@ def test_conversation_state_machine(path, legal):
         assert legal and conversation.state == path[-1]
 
 
-async def test_the_drainer_writes_only_what_it_changed(sync, aclient):
+async def test_the_drainer_writes_only_what_it_changed():
     """A desk claim landing between the drainer's read and its commit is not overwritten."""
-    store = Store(sync)
-    await ingest(aclient, [message("wamid.c1", "oi", 100)], PARTITIONS)
-    drain_all(sync, store, SilentBot(), RecordingTransport())
+    world = silent_world()
+    sync, store = world.sync, world.store
+    await world.ingest(message("wamid.c1", "oi", 100))
+    world.drain_all()
     customer = CustomerRef(phone_number_id=PNID, wa_id="5511999990001")
     conversation = store.current_conversation(customer)
     sync.hset(keys.conversation_key(conversation.id), "state", "queued")
@@ -351,9 +319,17 @@ async def test_the_drainer_writes_only_what_it_changed(sync, aclient):
         return found
 
     store.current_conversations = load_then_an_agent_claims
-    await ingest(aclient, [message("wamid.c2", "tem alguém aí?", 200)], PARTITIONS)
-    drain_all(sync, store, SilentBot(), RecordingTransport())
+    await world.ingest(message("wamid.c2", "tem alguém aí?", 200))
+    world.drain_all()
     after = store.conversation(conversation.id)
     assert after.state == "assigned"
     assert (after.messages_in, after.messages_out) == (2, 1)
     assert after.last_customer_message_at == 200
+
+
+def test_a_conversations_sends_go_through_the_partition_of_its_customers_messages():
+    from handover.conversation import Conversation
+
+    customer = CustomerRef(phone_number_id=PNID, wa_id="5511999990001", user_id="BR.42")
+    conversation = Conversation.start(customer, 0)
+    assert conversation.routing_key == customer.routing_key == f"{PNID}:BR.42"

@@ -13,12 +13,10 @@ from config.settings import Settings
 from handover import keys
 from handover.bot import SilentBot
 from handover.keys import Lane
-from handover.processing import Processor
-from handover.store import Store
-from handover.streams import drain, ensure_groups
 from tests.conftest import PYWA_FIXTURES
 from tests.support.fake_redis import sync_beside
 from tests.support.webhook import SECRET, signed_post
+from tests.support.world import World
 
 OURS = Path(__file__).resolve().parents[1] / "data" / "webhooks"
 PARTITIONS = 2
@@ -69,12 +67,9 @@ async def test_recorded_body_is_acknowledged_and_its_messages_reach_the_transcri
     response = await signed_post(client, payload)
     assert response.status == 200, await response.text()
 
-    sync = fakeredis.FakeRedis(server=server, decode_responses=True)
-    ensure_groups(sync, PARTITIONS)
-    store = Store(sync)
-    processor = Processor(store=store, bot=SilentBot(), partitions=PARTITIONS)
-    for p in range(PARTITIONS):
-        drain(sync, Lane.INBOUND, p, processor.handle, batch_size=100, lease_seconds=5)
+    world = World(server=server, partitions=PARTITIONS, bot=SilentBot(), batch_size=100)
+    world.drain_all()
+    sync, store = world.sync, world.store
     landed = set()
     for conversation_key in sync.scan_iter(f"{keys.PREFIX}conv:*"):
         conversation_id = conversation_key.rsplit(":", 1)[1]
