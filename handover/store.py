@@ -331,6 +331,21 @@ class Store:
         kpis.mirror(pipe, f"{name}_sum", seconds, now)
         kpis.mirror(pipe, f"{name}_count", 1, now)
 
+    # added for issue 14 by H2 (the desk's inbox and the queue announcements read through these)
+
+    def conversations(self, conversation_ids: list[str]) -> list[Conversation | None]:
+        """`conversation` for many ids in one pipelined round trip (None where one is gone)."""
+        with self.client.pipeline(transaction=False) as pipe:
+            for conversation_id in conversation_ids:
+                pipe.hgetall(keys.conversation_key(conversation_id))
+            found = pipe.execute()
+        return [Conversation.model_validate(_decode_hash(raw)) if raw else None for raw in found]
+
+    @staticmethod
+    def count_sent(pipe: Pipeline, conversation_id: str) -> None:
+        """One more message out, as a counter only: the inbound drainer may be writing the rest right now."""
+        pipe.hincrby(keys.conversation_key(conversation_id), "messages_out", 1)
+
 
 COUNTER_FIELDS = ("messages_in", "messages_out")
 
