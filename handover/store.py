@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import redis
+from redis.asyncio import Redis as AsyncRedis
 from redis.client import Pipeline
 
 from handover import keys, kpis
@@ -397,3 +398,8 @@ _STRING_FIELDS = {
     "bot_outcome",
     "bot_outcome_version",
 }
+
+
+async def shared_counters(client: AsyncRedis) -> dict[str, str]:
+    """The counters every process keeps for /metrics (see `Store.count`); added for issue 14 by H2."""
+    return {keys.as_text(k): keys.as_text(v) for k, v in (await client.hgetall(keys.COUNTERS)).items()}
