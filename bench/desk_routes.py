@@ -46,7 +46,7 @@ from tests.support.redis_server import RedisServer
 QUEUE = "general"
 WAITING = 2_000
 AGENTS = 20
-CLAIMS_EACH = 40  # per agent: 800 claims of the 2,000 waiting, under the capacity of 50
+CLAIMS_EACH = 40  # per agent: 800 claims of the 2,000 waiting, each agent under the capacity of 50
 LISTS = 60  # GET /conversations per variant; each lists every waiting conversation
 LIST_CLIENTS = 4
 ENTRIES = 4  # transcript entries per conversation
@@ -275,7 +275,7 @@ VARIANTS = {
 }
 
 
-async def _run(redis_url: str) -> dict[str, tuple[Timed, Timed]]:
+async def _run(redis_url: str) -> dict[str, tuple[Timed, Timed, Timed]]:
     sync = redis.Redis.from_url(redis_url, decode_responses=True)
     client = AsyncRedis.from_url(redis_url, decode_responses=True)
     settings = Settings(
@@ -295,15 +295,16 @@ async def _run(redis_url: str) -> dict[str, tuple[Timed, Timed]]:
             web.get("/api/v1/bench/async/conversations", list_async),
         ]
     )
-    results: dict[str, tuple[Timed, Timed]] = {}
+    results: dict[str, tuple[Timed, Timed, Timed]] = {}
     async with TestServer(app) as server:
         base = str(server.make_url("/"))
         for name, (claim_path, list_path) in VARIANTS.items():
             tokens = await asyncio.to_thread(seed, sync)
             await load(base, tokens[:LIST_CLIENTS], 3, getter(list_path), {200})  # warm up
             lists = await load(base, tokens[:LIST_CLIENTS], LISTS // LIST_CLIENTS, getter(list_path), {200})
-            claims = await load(base, tokens, CLAIMS_EACH, poster(claim_path), {200})
-            results[name] = (claims, lists)
+            alone = await load(base, tokens[:1], CLAIMS_EACH, poster(claim_path), {200})
+            claims = await load(base, tokens[1:], CLAIMS_EACH, poster(claim_path), {200})
+            results[name] = (alone, claims, lists)
     await client.aclose()
     sync.close()
     return results
@@ -317,13 +318,12 @@ def desk_routes() -> None:
         server.stop()
     print(
         f"(f) desk routes, in-process app on a real redis-server: {WAITING} waiting, {AGENTS} agents "
-        f"({AGENTS} claiming at once, {LIST_CLIENTS} listing at once)"
+        f"(one agent claiming alone, then {AGENTS - 1} at once; {LIST_CLIENTS} listing at once)"
     )
-    base_claims, base_lists = results["(a) a hop per call"]
-    for name, (claims, lists) in results.items():
+    base = results["(a) a hop per call"]
+    for name, timings in results.items():
         print(f"    {name}")
-        for route, timed, base in (
-            ("POST /queues/next ", claims, base_claims),
-            ("GET /conversations", lists, base_lists),
-        ):
-            print(f"      {route}  {timed.line()}  p50 x{timed.p(0.5) / base.p(0.5):.2f} of (a)")
+        routes = ("POST /queues/next, alone", f"POST /queues/next, {AGENTS - 1} at once")
+        routes += ("GET /conversations",)
+        for route, timed, first in zip(routes, timings, base, strict=True):
+            print(f"      {route:<29} {timed.line()}  p50 x{timed.p(0.5) / first.p(0.5):.2f} of (a)")
