@@ -30,6 +30,7 @@ lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy handover webhooks workers app desk
+	$(BIN)/lint-imports
 
 bench: install-test
 	$(BIN)/python -m bench

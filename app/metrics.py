@@ -10,8 +10,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, SummaryMetricFamily
 from prometheus_client.registry import Collector
 
-from handover import keys
-from handover.keys import Lane
+from handover.store import shared_counters
+from handover.streams import backlog
 from webhooks.views import WEBHOOK
 
 
@@ -85,24 +85,10 @@ class SharedCounters(Collector):
 
 async def metrics(request: web.Request) -> web.Response:
     ctx = request.app[WEBHOOK]
-    counters = await ctx.redis.hgetall(keys.COUNTERS)
-    async with ctx.redis.pipeline(transaction=False) as pipe:
-        for lane in Lane:
-            for p in range(ctx.partitions):
-                pipe.xlen(keys.stream_key(lane, p))
-        for p in range(ctx.partitions):
-            pipe.xrange(keys.stream_key(Lane.INBOUND, p), count=1)
-        replies = await pipe.execute()
-    n = ctx.partitions
-    backlog = {str(Lane.INBOUND): sum(replies[:n]), str(Lane.OUTBOUND): sum(replies[n : 2 * n])}
-    firsts = [int(keys.as_text(r[0][0]).split("-")[0]) for r in replies[2 * n :] if r]
+    waiting = await backlog(ctx.redis, ctx.partitions)
     registry = CollectorRegistry()
     registry.register(
-        SharedCounters(
-            {keys.as_text(k): keys.as_text(v) for k, v in counters.items()},
-            backlog,
-            min(firsts) if firsts else None,
-        )
+        SharedCounters(await shared_counters(ctx.redis), waiting.entries, waiting.oldest_inbound_ms)
     )
     body = generate_latest(ctx.metrics.registry) + generate_latest(registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

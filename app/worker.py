@@ -17,12 +17,11 @@ from rq.job import Job
 from app import wiring
 from app.errors import CommandError
 from config.settings import Settings
-from handover import keys
 from handover.availability import is_unavailable
-from handover.keys import Lane
 from handover.liveness import sweep_seconds
 from handover.rules import versions
-from handover.streams import Wakeup, ensure_groups, pop_wakeups, sweep
+from handover.store import Store
+from handover.streams import Lane, Wakeup, ensure_groups, mark_drain_queued, pop_wakeups, sweep
 from workers import jobs, runtime
 from workers.dispatcher import (
     ANNOUNCE_SECONDS,
@@ -49,8 +48,7 @@ def enqueue_drain(queue: Queue, wakeup: Wakeup, client: redis.Redis) -> None:
     """A drain job, unless one for the partition already waits in the queue (the job clears the marker when
     it starts). A takeover (the partition's drainer died) always goes, to the front of the queue, so
     recovery does not wait behind ordinary work."""
-    marker = keys.drain_queued_key(wakeup.lane, wakeup.partition)
-    if not client.set(marker, "1", nx=True, px=QUEUED_MS) and not wakeup.urgent:
+    if not mark_drain_queued(client, wakeup.lane, wakeup.partition, QUEUED_MS) and not wakeup.urgent:
         return
     queue.enqueue(
         jobs.drain_partition,
@@ -64,7 +62,7 @@ def enqueue_drain(queue: Queue, wakeup: Wakeup, client: redis.Redis) -> None:
 
 
 def count_failure(job: Job, *exc_info: object) -> bool:
-    runtime.current().client.hincrby(keys.COUNTERS, "job_failures", 1)
+    Store.count(runtime.current().client, "job_failures")
     return True  # let rq's default handling (moving the job to the failed registry) run too
 
 
@@ -196,7 +194,7 @@ def work_until_stopped(
             return
         log.info("worker_loop_restarted")
         with contextlib.suppress(Exception):  # /metrics: handover_worker_restarts
-            client.hincrby(keys.COUNTERS, "worker_restarts", 1)
+            Store.count(client, "worker_restarts")
 
 
 def _wait_for_redis(client: redis.Redis, stop: threading.Event, pause: float) -> None:

@@ -1,5 +1,6 @@
 """`make bench`: ingestion vs a bare aiohttp handler, processing vs rq no-op jobs, the bot's matching vs
-tokenising a message, `rules whatif` vs reading the transcripts it replays; prints ratios.
+tokenising a message, `rules whatif` vs reading the transcripts it replays, the desk's claim and list routes
+three ways (bench/desk_routes.py); prints ratios.
 
 Everything runs here, on loopback, with servers started for the run: a redis-server, `handover serve`,
 `handover worker` processes, a bare aiohttp server and a fake Graph API answering after 100 ms.
@@ -18,6 +19,7 @@ from pathlib import Path
 import redis
 from rq import Queue
 
+from bench.desk_routes import desk_routes
 from bench.load import closed_loop, open_loop
 from bench.matching import matching
 from bench.parsing import parsing
@@ -170,7 +172,7 @@ def main() -> None:
     cli = argparse.ArgumentParser(prog="python -m bench")
     cli.add_argument("--messages", type=int, default=10_000)
     cli.add_argument("--concurrency", type=int, default=32)
-    cli.add_argument("--only", choices=["ingestion", "processing", "matching", "parsing", "whatif"])
+    cli.add_argument("--only", choices=["ingestion", "processing", "matching", "parsing", "whatif", "desk"])
     args = cli.parse_args()
     LOGS.mkdir(parents=True, exist_ok=True)
     if args.only in (None, "matching"):
@@ -179,7 +181,9 @@ def main() -> None:
         parsing()
     if args.only in (None, "whatif"):
         bench_whatif()
-    if args.only in ("matching", "parsing", "whatif"):
+    if args.only in (None, "desk"):
+        desk_routes()
+    if args.only in ("matching", "parsing", "whatif", "desk"):
         return
     redis_server = RedisServer().start()
     try:

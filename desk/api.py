@@ -4,13 +4,13 @@ speaks HTTP (bearer tokens, JSON bodies and errors) is desk/http.py."""
 from __future__ import annotations
 
 import asyncio
-import time
-from typing import Any, get_args
+from typing import get_args
 
 from aiohttp import web
 
+from desk import service
 from desk.bot import BOT_ROUTES
-from desk.http import AGENT, DESK, PREFIX, DeskContext, body_of, hours_asked, ok, supervisor
+from desk.http import AGENT, DESK, PREFIX, body_of, hours_asked, ok, supervisor
 from desk.live import stream
 from desk.models import (
     AgentView,
@@ -26,54 +26,30 @@ from desk.models import (
 )
 from desk.openapi import Route, openapi_document
 from desk.ops import OPS_ROUTES
-from handover import keys, kpis
-from handover.agents import Agent, Presence
+from handover import kpis
 from handover.conversation import ConversationState
 from handover.events import EventType
-from handover.queues import enqueued_at
 from handover.transfers import TransferRequest
 
 
 async def me(request: web.Request) -> web.Response:
-    agent: Agent = request[AGENT]
-    load = await asyncio.to_thread(request.app[DESK].store.client.scard, keys.agent_load_key(agent.id))
-    return ok(AgentView.of(agent, int(load)))
+    return ok(await asyncio.to_thread(service.me, request.app[DESK], request[AGENT]))
 
 
 async def set_status(request: web.Request) -> web.Response:
-    ctx, agent = request.app[DESK], request[AGENT]
     body: StatusBody = await body_of(request, StatusBody)
-    await asyncio.to_thread(ctx.agents.set_status, agent.id, body.status)
-    if (
-        body.status is Presence.OFFLINE
-    ):  # nobody left to answer them: back to their queues, ahead of newer ones
-        await asyncio.to_thread(ctx.transfers.requeue_held, agent)
-    fresh = await asyncio.to_thread(ctx.agents.get, agent.id)
-    load = await asyncio.to_thread(ctx.store.client.scard, keys.agent_load_key(agent.id))
-    return ok(AgentView.of(fresh, int(load)))
+    return ok(await asyncio.to_thread(service.set_status, request.app[DESK], request[AGENT], body.status))
 
 
 async def list_agents(request: web.Request) -> web.Response:
-    """Colleagues, for transfers and the supervisor's view: presence and load, never tokens."""
-    ctx = request.app[DESK]
-    return ok(await asyncio.to_thread(_agent_views, ctx))
-
-
-def _agent_views(ctx: DeskContext) -> list[AgentView]:
-    everyone = sorted(ctx.agents.all(), key=lambda a: a.name.lower())
-    with ctx.store.client.pipeline(transaction=False) as pipe:
-        for agent in everyone:
-            pipe.scard(keys.agent_load_key(agent.id))
-        loads = pipe.execute()
-    return [AgentView.of(agent, int(load)) for agent, load in zip(everyone, loads, strict=True)]
+    return ok(await asyncio.to_thread(service.agents, request.app[DESK]))
 
 
 async def stats(request: web.Request) -> web.Response:
     """Supervisors: the support KPIs of the last `hours` (1 to 168, default 24)."""
-    ctx = request.app[DESK]
     supervisor(request, "the numbers")
     hours = hours_asked(request, kpis.HOURS_KEPT)
-    return ok(await asyncio.to_thread(kpis.last_hours, ctx.store.client, hours, time.time()))
+    return ok(await asyncio.to_thread(service.stats, request.app[DESK], hours))
 
 
 async def list_templates(request: web.Request) -> web.Response:
@@ -81,75 +57,26 @@ async def list_templates(request: web.Request) -> web.Response:
 
 
 async def queues(request: web.Request) -> web.Response:
-    ctx, agent = request.app[DESK], request[AGENT]
-    rules = ctx.rules().rules
+    agent = request[AGENT]
     everything = agent.is_supervisor or request.query.get("all") in ("1", "true")
-    names = list(rules.queues) if everything else [q for q in agent.queues if q in rules.queues]
-    stats = await asyncio.to_thread(_queue_stats, ctx, names, set(agent.queues), time.time())
-    return ok(stats)
-
-
-def _queue_stats(ctx: DeskContext, names: list[str], mine: set[str], now: float) -> list[QueueStats]:
-    rules = ctx.rules().rules
-    result = []
-    for name in names:
-        waiting = ctx.store.client.zrange(keys.queue_key(name), 0, -1, withscores=True)
-        since = [enqueued_at(score) for _, score in waiting]
-        sla = rules.queues[name].sla_seconds
-        result.append(
-            QueueStats(
-                name=name,
-                label=rules.queues[name].label,
-                mine=name in mine,
-                waiting=len(waiting),
-                sla_seconds=sla,
-                oldest_wait_seconds=round(now - min(since), 1) if since else None,
-                sla_breaches=sum(1 for s in since if sla is not None and now - s > sla),
-            )
-        )
-    return result
+    return ok(await asyncio.to_thread(service.queues, request.app[DESK], agent, everything))
 
 
 async def take_next(request: web.Request) -> web.StreamResponse:
-    ctx, agent = request.app[DESK], request[AGENT]
-    fresh = await asyncio.to_thread(ctx.agents.get, agent.id)
-    conversation = await asyncio.to_thread(ctx.assignments.claim_next, fresh)
-    if conversation is None:
-        return web.Response(status=204)
-    return ok(await asyncio.to_thread(ConversationDetail.load, ctx.store, conversation))
+    taken = await asyncio.to_thread(service.take_next, request.app[DESK], request[AGENT])
+    return web.Response(status=204) if taken is None else ok(taken)
 
 
 async def list_conversations(request: web.Request) -> web.Response:
-    ctx, agent = request.app[DESK], request[AGENT]
     state = request.query.get("state")
     if state is not None and state not in ConversationState.__members__.values():
         raise web.HTTPUnprocessableEntity(text=f"unknown state {state!r}")
-    found = await asyncio.to_thread(_visible, ctx, agent)
-    return ok([ConversationSummary.of(c) for c in found if state is None or c.state == state])
-
-
-def _visible(ctx: DeskContext, agent: Agent) -> list[Any]:
-    client = ctx.store.client
-    ids: list[str] = []
-    holders = [a.id for a in ctx.agents.all()] if agent.is_supervisor else [agent.id]
-    for holder in holders:
-        ids += [keys.as_text(i) for i in client.smembers(keys.agent_load_key(holder))]
-    queue_names = list(ctx.rules().rules.queues) if agent.is_supervisor else agent.queues
-    for name in queue_names:
-        ids += [keys.as_text(i) for i in client.zrange(keys.queue_key(name), 0, -1)]
-    offered = [keys.as_text(i) for i in client.zrange(keys.OFFERS, 0, -1)]  # few: they last minutes
-    listed = set(ids)
-    conversations = [ctx.store.conversation(i) for i in dict.fromkeys(ids + offered)]
-    return sorted(
-        (c for c in conversations if c is not None and (c.id in listed or c.offer_to == agent.id)),
-        key=lambda c: c.updated_at,
-    )
+    return ok(await asyncio.to_thread(service.conversations, request.app[DESK], request[AGENT], state))
 
 
 async def get_conversation(request: web.Request) -> web.Response:
-    ctx, agent = request.app[DESK], request[AGENT]
-    conversation = await asyncio.to_thread(ctx.assignments.conversation_for, agent, request.match_info["id"])
-    return ok(await asyncio.to_thread(ConversationDetail.load, ctx.store, conversation))
+    ctx, agent, conversation_id = request.app[DESK], request[AGENT], request.match_info["id"]
+    return ok(await asyncio.to_thread(service.conversation, ctx, agent, conversation_id))
 
 
 async def send_message(request: web.Request) -> web.Response:
@@ -174,36 +101,27 @@ async def transfer(request: web.Request) -> web.Response:
     move = TransferRequest(
         reason=body.reason, to_queue=body.to_queue, to_agent=body.to_agent, note=body.note, mode=body.mode
     )
-    act = ctx.warm.offer if body.mode == "warm" else ctx.transfers.transfer
-    moved = await asyncio.to_thread(act, agent, request.match_info["id"], move)
-    return ok(await asyncio.to_thread(ConversationDetail.load, ctx.store, moved))
+    return ok(await asyncio.to_thread(service.transfer, ctx, agent, request.match_info["id"], move))
 
 
 async def accept(request: web.Request) -> web.Response:
-    ctx, agent = request.app[DESK], request[AGENT]
-    fresh = await asyncio.to_thread(ctx.agents.get, agent.id)
-    taken = await asyncio.to_thread(ctx.warm.accept, fresh, request.match_info["id"])
-    return ok(await asyncio.to_thread(ConversationDetail.load, ctx.store, taken))
+    ctx, agent, conversation_id = request.app[DESK], request[AGENT], request.match_info["id"]
+    return ok(await asyncio.to_thread(service.accept, ctx, agent, conversation_id))
 
 
 async def decline(request: web.Request) -> web.Response:
-    ctx, agent = request.app[DESK], request[AGENT]
-    back = await asyncio.to_thread(ctx.warm.decline, agent, request.match_info["id"])
-    return ok(await asyncio.to_thread(ConversationDetail.load, ctx.store, back))
+    ctx, agent, conversation_id = request.app[DESK], request[AGENT], request.match_info["id"]
+    return ok(await asyncio.to_thread(service.decline, ctx, agent, conversation_id))
 
 
 async def resolve(request: web.Request) -> web.Response:
-    ctx, agent = request.app[DESK], request[AGENT]
-    await asyncio.to_thread(ctx.assignments.resolve, agent, request.match_info["id"])
-    return await get_conversation(request)
+    ctx, agent, conversation_id = request.app[DESK], request[AGENT], request.match_info["id"]
+    return ok(await asyncio.to_thread(service.resolve, ctx, agent, conversation_id))
 
 
 async def release(request: web.Request) -> web.Response:
-    ctx, agent = request.app[DESK], request[AGENT]
-    await asyncio.to_thread(ctx.assignments.release_to_bot, agent, request.match_info["id"])
-    conversation = await asyncio.to_thread(ctx.store.conversation, request.match_info["id"])
-    assert conversation is not None
-    return ok(await asyncio.to_thread(ConversationDetail.load, ctx.store, conversation))
+    ctx, agent, conversation_id = request.app[DESK], request[AGENT], request.match_info["id"]
+    return ok(await asyncio.to_thread(service.release, ctx, agent, conversation_id))
 
 
 async def events(request: web.Request) -> web.StreamResponse:

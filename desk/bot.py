@@ -4,7 +4,6 @@ which rule would win for a sentence (the console's Bot tab reads these)."""
 from __future__ import annotations
 
 import asyncio
-import time
 
 from aiohttp import web
 from pydantic import BaseModel, Field
@@ -31,7 +30,7 @@ async def bot_stats(request: web.Request) -> web.Response:
     supervisor(request, "the bot's numbers")
     hours = hours_asked(request, botstats.HOURS_KEPT)
     version = request.query.get("rules_version") or None
-    stats = await asyncio.to_thread(botstats.last_hours, ctx.store.client, hours, time.time(), version)
+    stats = await asyncio.to_thread(botstats.last_hours, ctx.store.client, hours, ctx.clock(), version)
     return ok(stats)
 
 
@@ -39,7 +38,7 @@ async def unrecognized(request: web.Request) -> web.Response:
     ctx = request.app[DESK]
     supervisor(request, "what the bot missed")
     hours = hours_asked(request, botstats.HOURS_KEPT)
-    return ok(await asyncio.to_thread(botstats.missed, ctx.store.client, hours, time.time()))
+    return ok(await asyncio.to_thread(botstats.missed, ctx.store.client, hours, ctx.clock()))
 
 
 async def explain_text(request: web.Request) -> web.Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -15,7 +15,10 @@ from desk.live import EventHub
 from desk.models import ErrorBody
 from handover.agents import Agent, AgentStore
 from handover.claims import Assignments
+from handover.clock import Clock, system_clock
 from handover.errors import Conflict, DomainError, Invalid, NotFound, NotYours
+from handover.inbox import Inbox
+from handover.queues import Queues
 from handover.rules.loader import LoadedRules
 from handover.store import Store
 from handover.transfers import Transfers
@@ -27,6 +30,8 @@ _STATUS = {NotFound: 404, NotYours: 403, Conflict: 409, Invalid: 422}
 
 @dataclass
 class DeskContext:
+    """The services the desk's routes call (desk/service.py); the read-only views are built from the rest."""
+
     assignments: Assignments
     agents: AgentStore
     store: Store
@@ -34,6 +39,13 @@ class DeskContext:
     transfers: Transfers
     warm: WarmTransfers
     hub: EventHub
+    clock: Clock = system_clock
+    queues: Queues = field(init=False)
+    inbox: Inbox = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.queues = Queues(self.store.client, self.clock)
+        self.inbox = Inbox(self.store, self.agents, self.rules)
 
 
 DESK = web.AppKey("desk", DeskContext)

@@ -12,8 +12,9 @@ import structlog
 from aiohttp import web
 from redis.asyncio import Redis as AsyncRedis
 
-from handover import keys
-from handover.events import is_for
+from handover.clock import Clock, system_clock
+from handover.events import is_for, newest_id, read_after
+from handover.liveness import seen_async
 
 log = structlog.get_logger(__name__)
 
@@ -26,9 +27,14 @@ class EventHub:
     """Reads the desk event stream once and hands each event to every subscriber's queue."""
 
     def __init__(
-        self, client: AsyncRedis, heartbeat: float = HEARTBEAT_SECONDS, block_ms: int = 5000
+        self,
+        client: AsyncRedis,
+        heartbeat: float = HEARTBEAT_SECONDS,
+        block_ms: int = 5000,
+        clock: Clock = system_clock,
     ) -> None:
         self.client = client
+        self.clock = clock
         self.heartbeat = heartbeat
         self.block_ms = block_ms  # how long one read waits for news before it is asked again
         self.subscribers: set[asyncio.Queue[tuple[str, dict[str, str]]]] = set()
@@ -38,7 +44,7 @@ class EventHub:
     async def mark_seen(self, agent_id: str) -> None:
         """This agent has a desk connected now (see handover/liveness.py); Redis away: the next beat will."""
         with contextlib.suppress(Exception):
-            await self.client.zadd(keys.AGENTS_LIVE, {agent_id: int(time.time() * 1000)})
+            await seen_async(self.client, agent_id, self.clock())
 
     async def start(self) -> None:
         """Start reading from the stream's end as it is now: whatever is published once this returns
@@ -48,11 +54,10 @@ class EventHub:
 
     async def _newest(self) -> str | None:
         try:
-            newest = await self.client.xrevrange(keys.DESK_EVENTS, count=1)
+            return await newest_id(self.client)
         except Exception as exc:  # Redis away at start: the reader finds out where the stream ends later
             log.warning("desk_events_unavailable", error=type(exc).__name__)
             return None
-        return keys.as_text(newest[0][0]) if newest else "0-0"
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -70,21 +75,17 @@ class EventHub:
                     await asyncio.sleep(1)
                     continue
             try:
-                replies = await self.client.xread(
-                    {keys.DESK_EVENTS: self._last}, block=self.block_ms, count=200
-                )
+                events = await read_after(self.client, self._last, self.block_ms, 200)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # Redis away: keep the streams open and try again
                 log.warning("desk_events_unavailable", error=type(exc).__name__)
                 await asyncio.sleep(1)
                 continue
-            for _, entries in replies or []:
-                for entry_id, fields in entries:
-                    self._last = keys.as_text(entry_id)
-                    event = {keys.as_text(k): keys.as_text(v) for k, v in fields.items()}
-                    for queue in list(self.subscribers):
-                        _offer(queue, self._last, event)
+            for entry_id, event in events:
+                self._last = entry_id
+                for queue in list(self.subscribers):
+                    _offer(queue, entry_id, event)
 
 
 def _offer(queue: asyncio.Queue[tuple[str, dict[str, str]]], entry_id: str, event: dict[str, str]) -> None:

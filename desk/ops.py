@@ -4,7 +4,6 @@ which one each live process runs (`handover rules history`), a diff of two, and 
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import redis
@@ -64,7 +63,8 @@ class AuditView(BaseModel):
 
 async def rules(request: web.Request) -> web.Response:
     supervisor(request, "the rules and the audit log")
-    return ok(await asyncio.to_thread(rules_view, request.app[DESK].store.client))
+    ctx = request.app[DESK]
+    return ok(await asyncio.to_thread(rules_view, ctx.store.client, ctx.clock()))
 
 
 def rules_view(client: redis.Redis, now: float | None = None) -> RulesView:
@@ -105,7 +105,8 @@ async def rules_diff(request: web.Request) -> web.Response:
 async def audit_log(request: web.Request) -> web.Response:
     supervisor(request, "the rules and the audit log")
     hours = hours_asked(request, audit.HOURS_KEPT)
-    entries = await asyncio.to_thread(audit.since, request.app[DESK].store.client, hours, time.time())
+    ctx = request.app[DESK]
+    entries = await asyncio.to_thread(audit.since, ctx.store.client, hours, ctx.clock())
     return ok(AuditView(hours=hours, entries=[AuditEntryView(**vars(e)) for e in entries]))
 
 

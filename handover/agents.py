@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 import uuid
 from enum import StrEnum
 
@@ -12,6 +11,7 @@ import redis
 from pydantic import BaseModel, Field
 
 from handover import audit, keys
+from handover.clock import Clock, system_clock
 from handover.events import publish
 
 
@@ -56,10 +56,11 @@ def token_hash(token: str) -> str:
 
 
 class AgentStore:
-    """Agents in Redis: a hash each, a set of ids, and token hash -> id."""
+    """Agents in Redis: a hash each, a set of ids, token hash -> id, and the set of what each holds."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, clock: Clock = system_clock) -> None:
         self.client = client
+        self.clock = clock
 
     def add(
         self, name: str, queues: list[str], capacity: int, role: Role, by: str | None = None
@@ -72,7 +73,7 @@ class AgentStore:
             queues=queues,
             capacity=capacity,
             role=role,
-            created_at=time.time(),
+            created_at=self.clock(),
         )
         token = f"hv_{secrets.token_urlsafe(32)}"
         with self.client.pipeline(transaction=True) as pipe:
@@ -87,12 +88,10 @@ class AgentStore:
         return agent, token
 
     def get(self, agent_id: str) -> Agent:
-        raw = self.client.hget(keys.agent_key(agent_id), "json")
+        raw, status = self.client.hmget(keys.agent_key(agent_id), ["json", "status"])
         if raw is None:
             raise UnknownAgent(agent_id)
-        agent = Agent.model_validate_json(raw)
-        status = self.client.hget(keys.agent_key(agent_id), "status")
-        return agent.model_copy(update={"status": Presence(keys.as_text(status))}) if status else agent
+        return _agent(raw, status)
 
     def by_token(self, token: str) -> Agent | None:
         agent_id = self.client.get(keys.agent_token_key(token_hash(token)))
@@ -104,9 +103,14 @@ class AgentStore:
             return None
 
     def all(self) -> list[Agent]:
-        return sorted(
-            (self.get(keys.as_text(i)) for i in self.client.smembers(keys.AGENTS)), key=lambda a: a.name
-        )
+        """Every agent, by name, read in one pipelined round trip after the set of ids."""
+        ids = sorted(keys.as_text(i) for i in self.client.smembers(keys.AGENTS))
+        with self.client.pipeline(transaction=False) as pipe:
+            for agent_id in ids:
+                pipe.hmget(keys.agent_key(agent_id), ["json", "status"])
+            rows = pipe.execute()
+        found = [_agent(raw, status) for raw, status in rows if raw is not None]
+        return sorted(found, key=lambda a: a.name)
 
     def remove(self, agent_id: str, by: str | None = None) -> None:
         """Delete an agent (their token stops working). `by`: who did it, audited in the same transaction."""
@@ -127,3 +131,29 @@ class AgentStore:
             pipe.hset(keys.agent_key(agent_id), "status", status.value)
             publish(pipe, "agent_status", "", agent_id=agent_id, status=status.value, why=why)
             pipe.execute()
+
+    def load(self, agent_id: str) -> int:
+        """How many conversations the agent holds now: what their capacity is checked against."""
+        return int(self.client.scard(keys.agent_load_key(agent_id)))
+
+    def loads(self, agent_ids: list[str]) -> dict[str, int]:
+        """`load` of many agents in one pipelined round trip."""
+        with self.client.pipeline(transaction=False) as pipe:
+            for agent_id in agent_ids:
+                pipe.scard(keys.agent_load_key(agent_id))
+            counts = pipe.execute()
+        return {agent_id: int(n) for agent_id, n in zip(agent_ids, counts, strict=True)}
+
+    def held(self, agent_ids: list[str]) -> list[str]:
+        """The ids of the conversations these agents hold now, in one pipelined round trip."""
+        with self.client.pipeline(transaction=False) as pipe:
+            for agent_id in agent_ids:
+                pipe.smembers(keys.agent_load_key(agent_id))
+            sets = pipe.execute()
+        return [keys.as_text(c) for members in sets for c in sorted(members)]
+
+
+def _agent(raw: str | bytes, status: str | bytes | None) -> Agent:
+    """An agent from its stored JSON, with the presence kept beside it (set apart, so it changes alone)."""
+    agent = Agent.model_validate_json(raw)
+    return agent.model_copy(update={"status": Presence(keys.as_text(status))}) if status else agent

@@ -167,3 +167,17 @@ def schedule_retry(pipe: Pipeline, job: OutboundJob, due: float) -> None:
     """Put a send back after its backoff; the sweep moves it into its stream when due."""
     member = json.dumps(job.model_dump(mode="json", exclude_none=True), sort_keys=True)
     pipe.zadd(keys.RETRIES, {member: int(due * 1000)})
+
+
+# added for issue 14 by H2: the webhook edge keeps what it does not act on through this
+
+
+async def keep_unhandled(client: AsyncRedis, changes: list[str], unrouted: list[str]) -> None:
+    """Webhook changes we do not act on, and items for numbers we do not serve (each as JSON), kept in
+    capped streams for whoever looks into them later."""
+    async with client.pipeline(transaction=False) as pipe:
+        for change in changes:
+            pipe.xadd(keys.EVENTS, {"d": change}, maxlen=keys.EVENTS_KEPT, approximate=True)
+        for item in unrouted:
+            pipe.xadd(keys.UNROUTED, {"d": item}, maxlen=keys.UNROUTED_KEPT, approximate=True)
+        await pipe.execute()

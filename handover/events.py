@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
+from redis.asyncio import Redis as AsyncRedis
 from redis.client import Pipeline
 
 from handover import keys
@@ -51,3 +52,24 @@ def is_for(event: dict[str, str], agent_id: str, queues: list[str], supervisor: 
     if supervisor:
         return True
     return event.get("agent_id") == agent_id or (bool(event.get("queue")) and event["queue"] in queues)
+
+
+# added for issue 14 by H2: the web process's one reader of the stream (desk/live.py) reads through these
+
+
+async def newest_id(client: AsyncRedis) -> str:
+    """Where the stream ends now ("0-0" when empty): reading on from there misses nothing published later."""
+    newest = await client.xrevrange(keys.DESK_EVENTS, count=1)
+    return keys.as_text(newest[0][0]) if newest else "0-0"
+
+
+async def read_after(
+    client: AsyncRedis, after: str, block_ms: int, count: int
+) -> list[tuple[str, dict[str, str]]]:
+    """Events after the id `after`, oldest first, waiting up to `block_ms` for one."""
+    replies = await client.xread({keys.DESK_EVENTS: after}, block=block_ms, count=count)
+    return [
+        (keys.as_text(entry_id), {keys.as_text(k): keys.as_text(v) for k, v in fields.items()})
+        for _, entries in replies or []
+        for entry_id, fields in entries
+    ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import redis
 import structlog
+from redis.asyncio import Redis as AsyncRedis
 
 from handover import keys, lua
 from handover.agents import AgentStore, Presence, UnknownAgent
@@ -64,3 +65,11 @@ def drop_gone(
         log.info("agent_connection_lost", agent_id=agent_id, requeued=len(moved), grace_seconds=grace)
         gone.append(agent_id)
     return gone
+
+
+# added for issue 14 by H2: the desk's event streams mark their agent from the event loop
+
+
+async def seen_async(client: AsyncRedis, agent_id: str, now: float) -> None:
+    """`seen`, from the web process's event loop."""
+    await client.zadd(keys.AGENTS_LIVE, {agent_id: int(now * 1000)})

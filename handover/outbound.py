@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from pydantic import BaseModel
+from redis.asyncio import Redis as AsyncRedis
 from redis.client import Pipeline
 
 from handover import keys
@@ -189,3 +192,13 @@ def _wait_in_line(pipe: Pipeline, jobs: list[OutboundJob], line: Line | None, no
         waiting += 0 if job.deferred else 1
         Store.count(pipe, "outbound_held_back")
     return line.model_copy(update={"tail": tail, "waiting": waiting})
+
+
+# added for issue 14 by H2: the sandbox outbox (workers/transport.py writes it), read by webhooks/sandbox.py
+
+
+async def outbox(client: AsyncRedis, to: str | None, start: int = 0) -> list[dict[str, Any]]:
+    """What the sandbox transport sent to `to` (None: to anyone), oldest first, from list index `start`
+    (negative: that many of the newest)."""
+    key = keys.SANDBOX_OUTBOX_ALL if to is None else keys.outbox_key(to)
+    return [json.loads(item) for item in await client.lrange(key, start, -1)]

@@ -1,13 +1,17 @@
-"""Waiting queues in Redis: priority first, then the longest wait; positions and wait estimates."""
+"""Waiting queues in Redis: priority first, then the longest wait; positions, wait estimates and the
+figures the desk shows, each read without loading a whole queue where a count or a range will do."""
 
 from __future__ import annotations
 
 import statistics
+from dataclasses import dataclass
+from typing import Any
 
 import redis
 from redis.client import Pipeline
 
 from handover import keys
+from handover.clock import Clock, system_clock
 from handover.rules.model import Priority
 
 PRIORITY_SPAN = 10**13  # milliseconds: each priority level sorts entirely before the next lower one
@@ -25,6 +29,87 @@ def enqueued_at(score: float) -> float:
 def enqueue(pipe: Pipeline, queue: str, conversation_id: str, priority: Priority, at: float) -> None:
     """Put a conversation in exactly one queue (any earlier place is removed by the caller's state change)."""
     pipe.zadd(keys.queue_key(queue), {conversation_id: queue_score(priority, at)})
+
+
+def note_told(pipe: Pipeline, conversation_id: str, wait: str, at: float) -> None:
+    """Remember what a waiting customer was last told of their wait, and when."""
+    pipe.hset(keys.announced_key(conversation_id), mapping={"wait": wait, "at": at})
+
+
+# The score bands, one per priority: [start, start + PRIORITY_SPAN), most urgent first.
+_BANDS = sorted((Priority.URGENT.weight - p.weight) * PRIORITY_SPAN for p in Priority)
+
+
+@dataclass(frozen=True)
+class QueueFigures:
+    """One queue as the desk shows it: how many wait, since when the oldest, how many past the SLA."""
+
+    name: str
+    waiting: int
+    oldest_enqueued_at: float | None
+    sla_breaches: int
+
+
+@dataclass(frozen=True)
+class LastTold:
+    wait: str | None
+    at: float
+
+
+class Queues:
+    """The waiting queues: who waits where, in the order agents take them."""
+
+    def __init__(self, client: redis.Redis, clock: Clock = system_clock) -> None:
+        self.client = client
+        self.clock = clock
+
+    def waiting(self, queue: str, start: int = 0, stop: int = -1) -> list[str]:
+        """Conversation ids waiting in `queue`, next to be taken first (ZRANGE's start/stop, inclusive)."""
+        return [keys.as_text(c) for c in self.client.zrange(keys.queue_key(queue), start, stop)]
+
+    def waiting_in(self, queues: list[str]) -> list[str]:
+        """Everyone waiting in these queues, queue by queue, in one pipelined round trip."""
+        with self.client.pipeline(transaction=False) as pipe:
+            for queue in queues:
+                pipe.zrange(keys.queue_key(queue), 0, -1)
+            found = pipe.execute()
+        return [keys.as_text(c) for ids in found for c in ids]
+
+    def stats(
+        self, names: list[str], sla: dict[str, int | None], now: float | None = None
+    ) -> list[QueueFigures]:
+        """Counts, oldest wait and SLA breaches (`sla`: seconds per queue, None for none) of each queue, in
+        one pipelined round trip: per priority band, its oldest entry and a count by score range."""
+        now = self.clock() if now is None else now
+        with self.client.pipeline(transaction=False) as pipe:
+            for name in names:
+                key = keys.queue_key(name)
+                pipe.zcard(key)
+                for band in _BANDS:
+                    pipe.zrangebyscore(key, band, band + PRIORITY_SPAN - 1, start=0, num=1, withscores=True)
+                limit = sla.get(name)
+                if limit is not None:
+                    cutoff_ms = (now - limit) * 1000  # joined before this: waited longer than the SLA
+                    for band in _BANDS:
+                        pipe.zcount(key, band, f"({band + cutoff_ms!r}")
+            replies = iter(pipe.execute())
+        return [self._figures(name, sla.get(name) is not None, replies) for name in names]
+
+    @staticmethod
+    def _figures(name: str, has_sla: bool, replies: Any) -> QueueFigures:
+        waiting = int(next(replies))
+        heads = [next(replies) for _ in _BANDS]
+        breaches = sum(int(next(replies)) for _ in _BANDS) if has_sla else 0
+        oldest = min((enqueued_at(head[0][1]) for head in heads if head), default=None)
+        return QueueFigures(name=name, waiting=waiting, oldest_enqueued_at=oldest, sla_breaches=breaches)
+
+    def last_told(self, conversation_id: str) -> LastTold:
+        """What a waiting customer was last told of their wait (see `note_told`); at 0 when never."""
+        raw = {
+            keys.as_text(k): keys.as_text(v)
+            for k, v in self.client.hgetall(keys.announced_key(conversation_id)).items()
+        }
+        return LastTold(wait=raw.get("wait"), at=float(raw.get("at", 0)))
 
 
 class RedisQueueView:

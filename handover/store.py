@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import redis
+from redis.asyncio import Redis as AsyncRedis
 from redis.client import Pipeline
 
 from handover import keys, kpis, lua
@@ -265,6 +266,21 @@ class Store:
         kpis.mirror(pipe, f"{name}_sum", seconds, hour)
         kpis.mirror(pipe, f"{name}_count", 1, hour)
 
+    # added for issue 14 by H2 (the desk's inbox and the queue announcements read through these)
+
+    def conversations(self, conversation_ids: list[str]) -> list[Conversation | None]:
+        """`conversation` for many ids in one pipelined round trip (None where one is gone)."""
+        with self.client.pipeline(transaction=False) as pipe:
+            for conversation_id in conversation_ids:
+                pipe.hgetall(keys.conversation_key(conversation_id))
+            found = pipe.execute()
+        return [Conversation.model_validate(_decode_hash(raw)) if raw else None for raw in found]
+
+    @staticmethod
+    def count_sent(pipe: Pipeline, conversation_id: str) -> None:
+        """One more message out, as a counter only: the inbound drainer may be writing the rest right now."""
+        pipe.hincrby(keys.conversation_key(conversation_id), "messages_out", 1)
+
 
 COUNTER_FIELDS = ("messages_in", "messages_out")
 
@@ -316,3 +332,8 @@ _STRING_FIELDS = {
     "bot_outcome",
     "bot_outcome_version",
 }
+
+
+async def shared_counters(client: AsyncRedis) -> dict[str, str]:
+    """The counters every process keeps for /metrics (see `Store.count`); added for issue 14 by H2."""
+    return {keys.as_text(k): keys.as_text(v) for k, v in (await client.hgetall(keys.COUNTERS)).items()}

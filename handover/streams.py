@@ -20,12 +20,13 @@ from typing import Any
 
 import redis
 import structlog
+from redis.asyncio import Redis as AsyncRedis
 from redis.client import Pipeline
 
 from handover import keys, lua
 from handover.availability import is_unavailable
 from handover.clock import Clock, system_clock
-from handover.keys import Lane
+from handover.keys import Lane as Lane  # re-exported: the lanes are the streams'
 
 log = structlog.get_logger(__name__)
 
@@ -295,3 +296,33 @@ def pop_wakeups(client: redis.Redis, timeout: float) -> Iterable[Wakeup]:
         if item not in result:
             result[item] = Wakeup(Lane(lane), int(partition), urgent)
     return list(result.values())
+
+
+# added for issue 14 by H2: /metrics (app/metrics.py) and the worker's dispatch (app/worker.py) use these
+
+
+@dataclass(frozen=True)
+class Backlog:
+    entries: dict[str, int]  # lane -> entries waiting or in flight, over every partition
+    oldest_inbound_ms: int | None  # when the oldest inbound entry was added (its id's time)
+
+
+async def backlog(client: AsyncRedis, partitions: int) -> Backlog:
+    """How much work waits in the streams, in one pipelined round trip."""
+    async with client.pipeline(transaction=False) as pipe:
+        for lane in Lane:
+            for p in range(partitions):
+                pipe.xlen(keys.stream_key(lane, p))
+        for p in range(partitions):
+            pipe.xrange(keys.stream_key(Lane.INBOUND, p), count=1)
+        replies = await pipe.execute()
+    n = partitions
+    entries = {str(lane): sum(replies[i * n : (i + 1) * n]) for i, lane in enumerate(Lane)}
+    firsts = [int(keys.as_text(r[0][0]).split("-")[0]) for r in replies[len(Lane) * n :] if r]
+    return Backlog(entries, min(firsts) if firsts else None)
+
+
+def mark_drain_queued(client: redis.Redis, lane: Lane, partition: int, ms: int) -> bool:
+    """Note that a drain job for the partition waits in the job queue, for `ms` at most; False when one
+    already does (the job clears the mark when it starts)."""
+    return bool(client.set(keys.drain_queued_key(lane, partition), "1", nx=True, px=ms))

@@ -11,7 +11,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
 from redis.asyncio import Redis as AsyncRedis
 
-from handover import keys
+from handover import outbound
 from webhooks import signature
 from webhooks.errors import NotWhatsAppPayload
 from webhooks.views import WEBHOOK, BadSignature, StoreUnavailable, WebhookContext, accept_signed
@@ -123,7 +123,7 @@ async def post_status(request: web.Request) -> web.Response:
         body = SandboxStatus.model_validate(await request.json())
     except (ValueError, ValidationError) as exc:
         return _error(422, "invalid_body", str(exc)[:500])
-    records = await _records(ctx.redis, keys.outbox_key(body.to))
+    records = await outbound.outbox(ctx.redis, body.to)
     sent = next((r for r in records if r.get("id") == body.id), None)
     if sent is None:  # Meta only reports on messages it was given
         return _error(404, "unknown_message", f"no message {body.id} in the outbox of {body.to}")
@@ -138,29 +138,24 @@ async def outbox(request: web.Request) -> web.Response:
 
     `next_after` is what to pass as `after` on the next poll."""
     ctx = request.app[WEBHOOK]
-    to = request.query.get("to")
-    key = keys.outbox_key(to) if to else keys.SANDBOX_OUTBOX_ALL
+    to = request.query.get("to") or None
     if "after" not in request.query:
-        records = await _records(ctx.redis, key)
+        records = await outbound.outbox(ctx.redis, to)
         return web.json_response({"messages": records, "next_after": _last_at(records, 0.0)})
     try:
         after = float(request.query["after"])
     except ValueError:
         return _error(422, "invalid_query", "after must be a number (the `at` of the last record seen)")
-    records = await _records_after(ctx.redis, key, after)
+    records = await _records_after(ctx.redis, to, after)
     return web.json_response({"messages": records, "next_after": _last_at(records, after)})
 
 
-async def _records(client: AsyncRedis, key: str, start: int = 0) -> list[dict[str, Any]]:
-    return [json.loads(item) for item in await client.lrange(key, start, -1)]
-
-
-async def _records_after(client: AsyncRedis, key: str, after: float) -> list[dict[str, Any]]:
+async def _records_after(client: AsyncRedis, to: str | None, after: float) -> list[dict[str, Any]]:
     # One customer's sends are written in order by the holder of its partition, so `at` grows along the
     # list: a poll reads the tail, and the whole list only when even the tail's oldest record is new.
-    records = await _records(client, key, -OUTBOX_TAIL)
+    records = await outbound.outbox(client, to, -OUTBOX_TAIL)
     if len(records) == OUTBOX_TAIL and records[0]["at"] > after:
-        records = await _records(client, key)
+        records = await outbound.outbox(client, to)
     return [r for r in records if r["at"] > after]
 
 

@@ -13,9 +13,8 @@ import structlog
 from aiohttp import web
 from redis.asyncio import Redis as AsyncRedis
 
-from handover import keys
 from handover.availability import is_unavailable
-from handover.enqueue import InboundItem, IngestResult, ingest
+from handover.enqueue import InboundItem, IngestResult, ingest, keep_unhandled
 from webhooks import signature
 from webhooks.errors import NotWhatsAppPayload
 from webhooks.metrics import WebhookMetrics
@@ -138,20 +137,16 @@ async def _keep_others(ctx: WebhookContext, normalized: Normalized, unrouted: li
     """Changes we do not act on, and items for numbers we do not serve, are kept (capped) and logged."""
     if not normalized.others and not unrouted:
         return
-    async with ctx.redis.pipeline(transaction=False) as pipe:
-        for other in normalized.others:
-            pipe.xadd(keys.EVENTS, {"d": other.model_dump_json()}, maxlen=keys.EVENTS_KEPT, approximate=True)
-            log.info("webhook_event_kept", field=other.field, summary=other.summary)
-        for item in unrouted:
-            pipe.xadd(
-                keys.UNROUTED,
-                {"d": item.model_dump_json(exclude_none=True)},
-                maxlen=keys.UNROUTED_KEPT,
-                approximate=True,
-            )
-            log.warning("webhook_number_not_served", message_id=item.item_id)
-        ctx.metrics.unrouted.inc(len(unrouted))
-        await pipe.execute()
+    await keep_unhandled(
+        ctx.redis,
+        [other.model_dump_json() for other in normalized.others],
+        [item.model_dump_json(exclude_none=True) for item in unrouted],
+    )
+    for other in normalized.others:
+        log.info("webhook_event_kept", field=other.field, summary=other.summary)
+    for item in unrouted:
+        log.warning("webhook_number_not_served", message_id=item.item_id)
+    ctx.metrics.unrouted.inc(len(unrouted))
 
 
 def _reject(ctx: WebhookContext, status: int, reason: str, message: str) -> web.Response:

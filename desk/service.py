@@ -1,0 +1,105 @@
+"""What each desk route does, as one synchronous call returning the response: a handler hops to a worker
+thread once per request (bench/desk_routes.py measured this against redis.asyncio in the handlers and
+against a hop per Redis call; see the README's "Layers and contracts")."""
+
+from __future__ import annotations
+
+from desk.http import DeskContext
+from desk.models import AgentView, ConversationDetail, ConversationSummary, QueueStats
+from handover.agents import Agent, Presence
+from handover.conversation import Conversation
+from handover.kpis import Kpis, last_hours
+from handover.transfers import TransferRequest
+
+
+def me(ctx: DeskContext, agent: Agent) -> AgentView:
+    return AgentView.of(agent, ctx.agents.load(agent.id))
+
+
+def set_status(ctx: DeskContext, agent: Agent, status: Presence) -> AgentView:
+    ctx.agents.set_status(agent.id, status)
+    if status is Presence.OFFLINE:  # nobody left to answer them: back to their queues, ahead of newer ones
+        ctx.transfers.requeue_held(agent)
+    return AgentView.of(ctx.agents.get(agent.id), ctx.agents.load(agent.id))
+
+
+def agents(ctx: DeskContext) -> list[AgentView]:
+    """Colleagues, for transfers and the supervisor's view: presence and load, never tokens."""
+    everyone = sorted(ctx.agents.all(), key=lambda a: a.name.lower())
+    loads = ctx.agents.loads([a.id for a in everyone])
+    return [AgentView.of(a, loads[a.id]) for a in everyone]
+
+
+def stats(ctx: DeskContext, hours: int) -> Kpis:
+    return last_hours(ctx.store.client, hours, ctx.clock())
+
+
+def queues(ctx: DeskContext, agent: Agent, everything: bool) -> list[QueueStats]:
+    """The agent's queues (`everything`: all of them): waiting counts, oldest wait and SLA breaches."""
+    rules = ctx.rules().rules
+    names = list(rules.queues) if everything else [q for q in agent.queues if q in rules.queues]
+    now = ctx.clock()
+    figures = ctx.queues.stats(names, {n: rules.queues[n].sla_seconds for n in names}, now)
+    return [
+        QueueStats(
+            name=f.name,
+            label=rules.queues[f.name].label,
+            mine=f.name in agent.queues,
+            waiting=f.waiting,
+            sla_seconds=rules.queues[f.name].sla_seconds,
+            oldest_wait_seconds=_age(f.oldest_enqueued_at, now),
+            sla_breaches=f.sla_breaches,
+        )
+        for f in figures
+    ]
+
+
+def _age(since: float | None, now: float) -> float | None:
+    return None if since is None else round(now - since, 1)
+
+
+def take_next(ctx: DeskContext, agent: Agent) -> ConversationDetail | None:
+    """Claim the best waiting conversation for the agent as they are now (their presence may have changed
+    since their token was read); None when nothing waits."""
+    conversation = ctx.assignments.claim_next(ctx.agents.get(agent.id))
+    return None if conversation is None else _detail(ctx, conversation)
+
+
+def conversations(ctx: DeskContext, agent: Agent, state: str | None) -> list[ConversationSummary]:
+    visible = ctx.inbox.visible_to(agent)
+    return [ConversationSummary.of(c) for c in visible if state is None or c.state == state]
+
+
+def conversation(ctx: DeskContext, agent: Agent, conversation_id: str) -> ConversationDetail:
+    return _detail(ctx, ctx.assignments.conversation_for(agent, conversation_id))
+
+
+def transfer(
+    ctx: DeskContext, agent: Agent, conversation_id: str, move: TransferRequest
+) -> ConversationDetail:
+    act = ctx.warm.offer if move.mode == "warm" else ctx.transfers.transfer
+    return _detail(ctx, act(agent, conversation_id, move))
+
+
+def accept(ctx: DeskContext, agent: Agent, conversation_id: str) -> ConversationDetail:
+    return _detail(ctx, ctx.warm.accept(ctx.agents.get(agent.id), conversation_id))
+
+
+def decline(ctx: DeskContext, agent: Agent, conversation_id: str) -> ConversationDetail:
+    return _detail(ctx, ctx.warm.decline(agent, conversation_id))
+
+
+def resolve(ctx: DeskContext, agent: Agent, conversation_id: str) -> ConversationDetail:
+    ctx.assignments.resolve(agent, conversation_id)
+    return conversation(ctx, agent, conversation_id)
+
+
+def release(ctx: DeskContext, agent: Agent, conversation_id: str) -> ConversationDetail:
+    ctx.assignments.release_to_bot(agent, conversation_id)
+    released = ctx.store.conversation(conversation_id)
+    assert released is not None  # released, not deleted
+    return _detail(ctx, released)
+
+
+def _detail(ctx: DeskContext, c: Conversation) -> ConversationDetail:
+    return ConversationDetail.load(ctx.store, c)
