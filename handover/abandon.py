@@ -5,11 +5,11 @@ from __future__ import annotations
 import redis
 import structlog
 
-from handover import keys
 from handover.clock import Clock, system_clock
 from handover.conversation import ConversationState
 from handover.events import publish
 from handover.lifecycle import Event, Lifecycle
+from handover.queues import Queues
 from handover.rules.loader import LoadedRules
 from handover.store import Store
 
@@ -37,19 +37,10 @@ def watch_windows(
 def _due(store: Store, queue: str, now: float) -> list[str]:
     """Who in the queue has something due (a window closing soon or closed): read in one round trip, so
     only those few are looked at one by one."""
-    waiting = [keys.as_text(c) for c in store.client.zrange(keys.queue_key(queue), 0, -1)]
-    with store.client.pipeline(transaction=False) as pipe:
-        for conversation_id in waiting:
-            pipe.hmget(
-                keys.conversation_key(conversation_id), ["window_expires_at", "window_closing_flagged"]
-            )
-        found = pipe.execute()
+    waiting = Queues(store.client).waiting(queue)
     due = []
-    for conversation_id, (closes, flagged) in zip(waiting, found, strict=True):
-        if closes is None:
-            continue
-        closes_at = float(keys.as_text(closes))
-        if closes_at <= now or (closes_at - now <= FLAG_BEFORE_SECONDS and keys.as_text(flagged) != "true"):
+    for conversation_id, (closes, flagged) in zip(waiting, store.windows(waiting), strict=True):
+        if closes is not None and (closes <= now or (closes - now <= FLAG_BEFORE_SECONDS and not flagged)):
             due.append(conversation_id)
     return due
 
@@ -57,10 +48,11 @@ def _due(store: Store, queue: str, now: float) -> list[str]:
 def _watch_one(
     store: Store, lifecycle: Lifecycle, queue: str, conversation_id: str, now: float
 ) -> str | None:
-    key = keys.conversation_key(conversation_id)
     with store.client.pipeline(transaction=True) as pipe:
         try:
-            pipe.watch(key)  # an agent taking it meanwhile wins: nothing is abandoned under them
+            store.watch(
+                pipe, conversation_id
+            )  # an agent taking it meanwhile wins: nothing is abandoned under them
             conversation = store.conversation(conversation_id)
             if conversation is None or conversation.state != ConversationState.QUEUED:
                 return None
@@ -83,7 +75,7 @@ def _watch_one(
                 return "abandoned"
             if closes - now <= FLAG_BEFORE_SECONDS and not conversation.window_closing_flagged:
                 pipe.multi()
-                pipe.hset(key, "window_closing_flagged", "true")
+                Store.mark(pipe, conversation_id, {"window_closing_flagged": "true"})
                 publish(pipe, "window_closing", conversation_id, queue=queue, closes_at=closes)
                 pipe.execute()
                 return "flagged"

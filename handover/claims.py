@@ -6,11 +6,10 @@ from collections.abc import Callable
 
 import redis
 
-from handover import keys
 from handover.agents import Agent, Presence
 from handover.clock import Clock, system_clock
 from handover.conversation import Conversation, ConversationState
-from handover.enqueue import queue_sends, reply, text_request
+from handover.enqueue import reply, text_request
 from handover.errors import Conflict, Invalid, NotFound, NotYours, Unavailable, WindowClosed
 from handover.lifecycle import Lifecycle
 from handover.message import Button, OutboundKind, OutboundRequest
@@ -105,17 +104,14 @@ class Assignments:
     ) -> str:
         entry, job = reply(conversation, request, f"agent:{agent.id}", now, self.partitions)
         with self.client.pipeline(transaction=True) as pipe:
-            key = keys.conversation_key(conversation.id)
-            pipe.hincrby(key, "messages_out", 1)
             if (
                 conversation.assigned_at is not None
                 and (conversation.answered_at or 0) < conversation.assigned_at
             ):
                 # this agent's first reply since it became theirs
-                pipe.hset(key, "answered_at", str(now))
-                Store.count_seconds(pipe, "agent_first_reply_seconds", now - conversation.assigned_at)
-            self.store.append_entry(pipe, conversation.id, entry)
-            queue_sends(pipe, [job])
+                Store.mark(pipe, conversation.id, {"answered_at": str(now)})
+                Store.count_seconds(pipe, "agent_first_reply_seconds", now - conversation.assigned_at, at=now)
+            self.store.queue_reply(pipe, conversation.id, entry, job)
             pipe.execute()
         return entry.id
 
@@ -145,11 +141,8 @@ class Assignments:
         )
         entry, job = reply(conversation, request, "system", now, self.partitions)
         with self.client.pipeline(transaction=True) as pipe:
-            key = keys.conversation_key(conversation_id)
-            pipe.hset(key, "csat_asked_at", str(now))
-            pipe.hincrby(key, "messages_out", 1)
-            self.store.append_entry(pipe, conversation_id, entry)
-            queue_sends(pipe, [job])
+            Store.mark(pipe, conversation_id, {"csat_asked_at": str(now)})
+            self.store.queue_reply(pipe, conversation_id, entry, job)
             pipe.execute()
 
     def release_to_bot(self, agent: Agent, conversation_id: str, now: float | None = None) -> None:

@@ -199,7 +199,7 @@ class Lifecycle:
             )
         self.follow(pipe, before, conversation, now if waiting_since is None else waiting_since)
         for name in count:
-            Store.count(pipe, name)
+            Store.count(pipe, name, at=now)
 
     @staticmethod
     def follow(pipe: Pipeline, before: Place, after: Conversation, waiting_since: float) -> None:
@@ -221,6 +221,10 @@ class Lifecycle:
             pipe.zrem(keys.OFFERS, after.id)
         if after.state == ConversationState.TRANSFERRING and after.offer_expires_at is not None:
             pipe.zadd(keys.OFFERS, {after.id: after.offer_expires_at})
+
+    def let_go(self, agent_id: str, conversation_id: str) -> None:
+        """Repair: a conversation in an agent's load set that is not theirs to hold any more."""
+        self.client.srem(keys.agent_load_key(agent_id), conversation_id)
 
     @staticmethod
     def forget_offer(pipe: Pipeline, conversation_id: str) -> None:

@@ -10,7 +10,7 @@ import structlog
 from pydantic import ValidationError
 from redis.client import Pipeline
 
-from handover import botstats, keys, kpis
+from handover import botstats, kpis
 from handover.agents import AgentStore, Presence, UnknownAgent
 from handover.announce import note_announced
 from handover.bot import Bot, BotTurn, Decision, EscalationDecision
@@ -279,7 +279,7 @@ class Processor:
         if conversation.agent_id:
             with contextlib.suppress(UnknownAgent):
                 agent = AgentStore(self.store.client).get(conversation.agent_id)
-        load = self.store.client.scard(keys.agent_load_key(agent.id)) if agent is not None else 0
+        load = AgentStore(self.store.client).load(agent.id) if agent is not None else 0
         if agent is not None and agent.status is Presence.AVAILABLE and load < agent.capacity:
             conversation.move_to(ConversationState.ASSIGNED, now)
             log.info("conversation_reopened", conversation_id=conversation.id, to="agent")
@@ -354,4 +354,4 @@ class Processor:
         Store.count(pipe, "messages_processed", inbound)
         Store.count(pipe, "statuses_processed", len(effects.statuses))
         Store.count(pipe, "malformed_entries", effects.malformed)
-        pipe.hset(keys.COUNTERS, "last_processed_at", self.clock())
+        Store.note_processed(pipe, self.clock())

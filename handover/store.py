@@ -14,6 +14,7 @@ from handover import keys, kpis, lua
 from handover.bot import Decision
 from handover.clock import system_clock
 from handover.conversation import Conversation
+from handover.enqueue import OutboundJob, queue_sends
 from handover.message import CustomerRef, SendOutcome, StatusUpdate
 from handover.packet import ContextPacket
 from handover.transcript import Delivery, TranscriptEntry
@@ -281,8 +282,47 @@ class Store:
         """One more message out, as a counter only: the inbound drainer may be writing the rest right now."""
         pipe.hincrby(keys.conversation_key(conversation_id), "messages_out", 1)
 
+    def queue_reply(
+        self, pipe: Pipeline, conversation_id: str, entry: TranscriptEntry, job: OutboundJob
+    ) -> None:
+        """A message to the customer outside the webhook's batches (agents, transfers, surveys, wait
+        updates): counted, in the transcript and queued to send, on the caller's transaction."""
+        self.count_sent(pipe, conversation_id)
+        self.append_entry(pipe, conversation_id, entry)
+        queue_sends(pipe, [job])
+
+    @staticmethod
+    def mark(pipe: Pipeline, conversation_id: str, fields: dict[str, str]) -> None:
+        """Fields of a conversation that are not its state (those change in handover/lifecycle.py only)."""
+        if "state" in fields:
+            raise ValueError("a conversation's state changes through handover/lifecycle.py")
+        pipe.hset(keys.conversation_key(conversation_id), mapping=fields)
+
+    def watch(self, pipe: Pipeline, conversation_id: str) -> None:
+        """WATCH a conversation and its packet: a change by anyone else fails the caller's transaction."""
+        pipe.watch(keys.conversation_key(conversation_id), keys.packet_key(conversation_id))
+
+    def windows(self, conversation_ids: list[str]) -> list[tuple[float | None, bool]]:
+        """When each conversation's 24-hour window closes, and whether agents were warned: one round trip."""
+        with self.client.pipeline(transaction=False) as pipe:
+            for conversation_id in conversation_ids:
+                pipe.hmget(
+                    keys.conversation_key(conversation_id), ["window_expires_at", "window_closing_flagged"]
+                )
+            found = pipe.execute()
+        return [
+            (float(keys.as_text(closes)) if closes is not None else None, keys.as_text(flagged) == "true")
+            for closes, flagged in found
+        ]
+
+    @staticmethod
+    def note_processed(pipe: Pipeline, at: float) -> None:
+        """When a batch last went through (/metrics shows the lag)."""
+        pipe.hset(keys.COUNTERS, "last_processed_at", at)
+
 
 COUNTER_FIELDS = ("messages_in", "messages_out")
+_WINDOW_FIELDS = ["window_expires_at", "window_closing_flagged"]
 
 
 def _fields(conversation: Conversation) -> dict[str, str]:

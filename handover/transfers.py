@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 import redis
 
-from handover import audit, keys
-from handover.agents import Agent, AgentStore, Presence
+from handover import audit
+from handover.agents import Agent, AgentStore, Presence, UnknownAgent
 from handover.clock import Clock, system_clock
 from handover.conversation import Conversation, ConversationState
-from handover.enqueue import OutboundJob, queue_sends, reply, text_request
+from handover.enqueue import OutboundJob, reply, text_request
 from handover.errors import Conflict, NotFound, NotYours, Unavailable
 from handover.lifecycle import Event, Lifecycle
 from handover.packet import ContextPacket, Transfer
@@ -76,12 +76,10 @@ class Transfers:
         """An agent went offline: their conversations go back to their queues, ahead of newer ones."""
         now = self.clock() if now is None else now
         moved = []
-        for conversation_id in sorted(
-            keys.as_text(c) for c in self.client.smembers(keys.agent_load_key(agent.id))
-        ):
+        for conversation_id in self.agents.held([agent.id]):
             conversation = self.store.conversation(conversation_id)
             if conversation is None or conversation.state != ConversationState.ASSIGNED:
-                self.client.srem(keys.agent_load_key(agent.id), conversation_id)
+                self.lifecycle.let_go(agent.id, conversation_id)  # not theirs to hold any more
                 continue
             move = TransferRequest(
                 reason=reason, to_queue=conversation.queue or next(iter(self.rules().rules.queues))
@@ -94,10 +92,9 @@ class Transfers:
         self, by: Agent, conversation_id: str, move: TransferRequest, now: float, governed: bool
     ) -> Conversation:
         rules = self.rules().rules
-        conversation_key = keys.conversation_key(conversation_id)
         with self.client.pipeline(transaction=True) as pipe:
             try:
-                pipe.watch(conversation_key, keys.packet_key(conversation_id))
+                self.store.watch(pipe, conversation_id)
                 conversation, packet = self._load(conversation_id)
                 # supervisors also move conversations still waiting (to another queue, or to an agent)
                 movable = {ConversationState.ASSIGNED} | (
@@ -134,9 +131,7 @@ class Transfers:
                 self.store.save_packet(pipe, packet)
                 if told is not None:
                     entry, job = told
-                    pipe.hincrby(conversation_key, "messages_out", 1)
-                    self.store.append_entry(pipe, conversation_id, entry)
-                    queue_sends(pipe, [job])
+                    self.store.queue_reply(pipe, conversation_id, entry, job)
                 moved = Event(
                     "transferred",
                     agent_id=target.id if target else None,
@@ -186,14 +181,15 @@ class Transfers:
         target = self._agent(move.to_agent)
         if target.status is not Presence.AVAILABLE:
             raise Unavailable(f"{target.name} is {target.status}")
-        if self.client.scard(keys.agent_load_key(target.id)) >= target.capacity:
+        if self.agents.load(target.id) >= target.capacity:
             raise Conflict(f"{target.name} is at capacity")
         return queue, priority, target
 
     def _agent(self, agent_id: str) -> Agent:
-        if agent_id not in {keys.as_text(a) for a in self.client.smembers(keys.AGENTS)}:
-            raise NotFound(f"agent {agent_id}")
-        return self.agents.get(agent_id)
+        try:
+            return self.agents.get(agent_id)
+        except UnknownAgent:
+            raise NotFound(f"agent {agent_id}") from None
 
     def _load(self, conversation_id: str) -> tuple[Conversation, ContextPacket]:
         conversation = self.store.conversation(conversation_id)

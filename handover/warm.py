@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import redis
 
-from handover import keys
 from handover.agents import Agent, Presence
 from handover.conversation import Conversation, ConversationState
-from handover.enqueue import queue_sends
 from handover.errors import Conflict, NotYours, Unavailable
 from handover.lifecycle import Event
 from handover.packet import ContextPacket, Transfer
@@ -33,10 +31,9 @@ class WarmTransfers(Transfers):
         if target.status is not Presence.AVAILABLE:
             raise Unavailable(f"{target.name} is {target.status}")
         timeout = self.rules().rules.transfers.warm_timeout_seconds
-        key = keys.conversation_key(conversation_id)
         with self.client.pipeline(transaction=True) as pipe:
             try:
-                pipe.watch(key)
+                self.store.watch(pipe, conversation_id)
                 conversation, packet = self._load(conversation_id)
                 if conversation.state != ConversationState.ASSIGNED:
                     raise Conflict(f"conversation is {conversation.state}")
@@ -75,12 +72,11 @@ class WarmTransfers(Transfers):
 
     def accept(self, target: Agent, conversation_id: str, now: float | None = None) -> Conversation:
         now = self.clock() if now is None else now
-        key = keys.conversation_key(conversation_id)
         with self.client.pipeline(transaction=True) as pipe:
             try:
-                pipe.watch(key, keys.packet_key(conversation_id))
+                self.store.watch(pipe, conversation_id)
                 conversation, packet = self._offered_to(target, conversation_id)
-                if self.client.scard(keys.agent_load_key(target.id)) >= target.capacity:
+                if self.agents.load(target.id) >= target.capacity:
                     raise Conflict(f"at capacity ({target.capacity} conversations)")
                 previous = conversation.agent_id or ""
                 packet.transfers.append(
@@ -103,9 +99,7 @@ class WarmTransfers(Transfers):
                 self.store.save_packet(pipe, packet)
                 if told is not None:
                     entry, job = told
-                    pipe.hincrby(key, "messages_out", 1)
-                    self.store.append_entry(pipe, conversation_id, entry)
-                    queue_sends(pipe, [job])
+                    self.store.queue_reply(pipe, conversation_id, entry, job)
                 accepted = Event("transfer_accepted", agent_id=previous, data={"by": target.id})
                 self.lifecycle.move(
                     pipe,
@@ -136,10 +130,9 @@ class WarmTransfers(Transfers):
         return len(due)
 
     def _withdraw(self, conversation_id: str, why: str, now: float) -> None:
-        key = keys.conversation_key(conversation_id)
         with self.client.pipeline(transaction=True) as pipe:
             try:
-                pipe.watch(key)
+                self.store.watch(pipe, conversation_id)
                 conversation = self.store.conversation(conversation_id)
                 pipe.multi()
                 if conversation is None or conversation.state != ConversationState.TRANSFERRING:
