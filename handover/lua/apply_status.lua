@@ -19,7 +19,7 @@ if redis.call('HEXISTS', KEYS[3], entry) == 0 then return 0 end
 local d = load(KEYS[4], entry)
 if advance(d, ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]) then
   redis.call('HSET', KEYS[4], entry, cjson.encode(d))
-  announce(KEYS[5], KEYS[6], conv, entry, d)
+  publish_status(KEYS[5], KEYS[6], conv, entry, d)
   return 1
 end
 return 0

@@ -23,5 +23,5 @@ else
   d.error_code = tonumber(ARGV[5]); d.error_title = ARGV[6]; d.updated_at = at
 end
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(d))
-announce(KEYS[5], KEYS[6], string.match(ARGV[7], '^(%S+) '), ARGV[1], d)
+publish_status(KEYS[5], KEYS[6], string.match(ARGV[7], '^(%S+) '), ARGV[1], d)
 return 1

@@ -11,7 +11,7 @@ local function advance(d, status, at, code, title)
 end
 -- An agent holding the conversation sees the tick move: a desk event (see handover/events.py), only for
 -- conversations someone holds, so the bot's own traffic never floods the stream.
-local function announce(conv_key, events, conv, entry, d)
+local function publish_status(conv_key, events, conv, entry, d)
   local agent = redis.call('HGET', conv_key, 'agent_id')
   if not agent or agent == '' then return end
   local data = {entry_id = entry, status = d.status, error_code = d.error_code, error_title = d.error_title}

@@ -1,0 +1,78 @@
+"""One owner per concept, checked: only handover/keys.py makes a Redis key name (the Lua side is checked
+in test_lua_registry.py), and only handover/clock.py reads the system clock in the domain."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("handover", "desk", "webhooks", "workers", "app")
+KEYS = ROOT / "handover" / "keys.py"
+CLOCK = ROOT / "handover" / "clock.py"
+
+
+def _sources(packages: tuple[str, ...]) -> list[Path]:
+    return [p for package in packages for p in sorted((ROOT / package).rglob("*.py"))]
+
+
+def key_builders(tree: ast.AST) -> list[int]:
+    """Lines that spell the key prefix or reach for keys.PREFIX: a key made outside keys.py (documentation
+    strings may name a key)."""
+    docs = {
+        id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)
+    }
+    found = []
+    for node in ast.walk(tree):
+        text = isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs
+        spelled = text and "hv:" in node.value  # type: ignore[attr-defined]
+        prefix = isinstance(node, ast.Attribute) and node.attr == "PREFIX" and _named(node.value, "keys")
+        if spelled or prefix:
+            found.append(node.lineno)
+    return found
+
+
+def system_clock_reads(tree: ast.AST) -> list[int]:
+    """Lines that read time.time directly (called or passed as a default clock)."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr == "time" and _named(node.value, "time"):
+            found.append(node.lineno)
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.module == "time"
+            and any(a.name == "time" for a in node.names)
+        ):
+            found.append(node.lineno)
+    return found
+
+
+def _named(node: ast.AST, name: str) -> bool:
+    return isinstance(node, ast.Name) and node.id == name
+
+
+def test_only_the_keys_module_builds_a_redis_key():
+    found = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for path in _sources(PACKAGES)
+        if path != KEYS
+        for line in key_builders(ast.parse(path.read_text()))
+    ]
+    assert found == []
+
+
+def test_only_the_clock_module_reads_the_system_clock_in_the_domain():
+    found = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for path in _sources(("handover",))
+        if path != CLOCK
+        for line in system_clock_reads(ast.parse(path.read_text()))
+    ]
+    assert found == []
+
+
+def test_the_checks_find_what_they_look_for():
+    built = '"""A docstring may say hv:conv:<id>."""\na = f"hv:conv:{cid}"\nb = keys.PREFIX + "x"\nc = keys.queue_key(q)'
+    assert key_builders(ast.parse(built)) == [2, 3]
+    clocks = "import time\nnow = time.time()\nfrom time import time\nclock = time.monotonic"
+    assert sorted(system_clock_reads(ast.parse(clocks))) == [2, 3]
