@@ -250,18 +250,9 @@ async def load(base: str, tokens: list[str], count: int, call: Request, ok_statu
     return timed
 
 
-def poster(path: str) -> Request:
+def caller(method: str, path: str) -> Request:
     async def call(session: aiohttp.ClientSession, headers: dict[str, str]) -> int:
-        async with session.post(path, headers=headers) as response:
-            await response.read()
-            return response.status
-
-    return call
-
-
-def getter(path: str) -> Request:
-    async def call(session: aiohttp.ClientSession, headers: dict[str, str]) -> int:
-        async with session.get(path, headers=headers) as response:
+        async with session.request(method, path, headers=headers) as response:
             await response.read()
             return response.status
 
@@ -300,10 +291,12 @@ async def _run(redis_url: str) -> dict[str, tuple[Timed, Timed, Timed]]:
         base = str(server.make_url("/"))
         for name, (claim_path, list_path) in VARIANTS.items():
             tokens = await asyncio.to_thread(seed, sync)
-            await load(base, tokens[:LIST_CLIENTS], 3, getter(list_path), {200})  # warm up
-            lists = await load(base, tokens[:LIST_CLIENTS], LISTS // LIST_CLIENTS, getter(list_path), {200})
-            alone = await load(base, tokens[:1], CLAIMS_EACH, poster(claim_path), {200})
-            claims = await load(base, tokens[1:], CLAIMS_EACH, poster(claim_path), {200})
+            await load(base, tokens[:LIST_CLIENTS], 3, caller("GET", list_path), {200})  # warm up
+            lists = await load(
+                base, tokens[:LIST_CLIENTS], LISTS // LIST_CLIENTS, caller("GET", list_path), {200}
+            )
+            alone = await load(base, tokens[:1], CLAIMS_EACH, caller("POST", claim_path), {200})
+            claims = await load(base, tokens[1:], CLAIMS_EACH, caller("POST", claim_path), {200})
             results[name] = (alone, claims, lists)
     await client.aclose()
     sync.close()
