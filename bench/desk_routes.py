@@ -77,13 +77,13 @@ async def claim_hops(request: web.Request) -> web.StreamResponse:
     conversation = await asyncio.to_thread(ctx.assignments.claim_next, fresh)
     if conversation is None:
         return web.Response(status=204)
-    return ok(await asyncio.to_thread(ConversationDetail.load, ctx.store, conversation))
+    return ok(await asyncio.to_thread(ConversationDetail.load, ctx.store, conversation, ctx.clock()))
 
 
 async def list_hops(request: web.Request) -> web.Response:
     ctx, agent = request.app[DESK], request[AGENT]
     found = await asyncio.to_thread(_visible_one_by_one, ctx, agent)
-    return ok([ConversationSummary.of(c) for c in found])
+    return ok([ConversationSummary.of(c, ctx.clock()) for c in found])
 
 
 def _visible_one_by_one(ctx: DeskContext, agent: Agent) -> list[Conversation]:
@@ -157,7 +157,7 @@ async def _detail_async(client: AsyncRedis, conversation_id: str) -> Conversatio
             entry.delivery = Delivery.model_validate_json(delivery) if delivery else None
             entries.append(entry)
     conversation = Conversation.model_validate(_decode_hash(raw))
-    summary = ConversationSummary.of(conversation).model_dump()
+    summary = ConversationSummary.of(conversation, time.time()).model_dump()
     return ConversationDetail(
         **summary,
         identity=conversation.identity,
@@ -183,7 +183,7 @@ async def list_async(request: web.Request) -> web.Response:
     visible = sorted(
         (c for c in found if c.id in listed or c.offer_to == agent.id), key=lambda c: c.updated_at
     )
-    return ok([ConversationSummary.of(c) for c in visible])
+    return ok([ConversationSummary.of(c, time.time()) for c in visible])
 
 
 # the run

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -134,7 +133,8 @@ class ConversationSummary(BaseModel):
     csat_score: int | None
 
     @classmethod
-    def of(cls, c: Conversation) -> ConversationSummary:
+    def of(cls, c: Conversation, now: float) -> ConversationSummary:
+        """`now`: the desk's clock, for whether the 24-hour window is still open."""
         return cls(
             id=c.id,
             state=c.state,
@@ -145,7 +145,7 @@ class ConversationSummary(BaseModel):
             wa_id=c.wa_id,
             updated_at=c.updated_at,
             window_expires_at=c.window_expires_at,
-            window_open=c.is_window_open(time.time()),
+            window_open=c.is_window_open(now),
             csat=c.csat,
             csat_score=c.csat_score,
             offer=None
@@ -166,8 +166,8 @@ class ConversationDetail(ConversationSummary):
     transcript: list[TranscriptEntry]
 
     @classmethod
-    def load(cls, store: Store, c: Conversation) -> ConversationDetail:
-        summary = ConversationSummary.of(c).model_dump()
+    def load(cls, store: Store, c: Conversation, now: float) -> ConversationDetail:
+        summary = ConversationSummary.of(c, now).model_dump()
         return cls(
             **summary, identity=c.identity, packet=store.packet(c.id), transcript=store.transcript(c.id)
         )

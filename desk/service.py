@@ -67,7 +67,8 @@ def take_next(ctx: DeskContext, agent: Agent) -> ConversationDetail | None:
 
 def conversations(ctx: DeskContext, agent: Agent, state: str | None) -> list[ConversationSummary]:
     visible = ctx.inbox.visible_to(agent)
-    return [ConversationSummary.of(c) for c in visible if state is None or c.state == state]
+    now = ctx.clock()
+    return [ConversationSummary.of(c, now) for c in visible if state is None or c.state == state]
 
 
 def conversation(ctx: DeskContext, agent: Agent, conversation_id: str) -> ConversationDetail:
@@ -102,4 +103,4 @@ def release(ctx: DeskContext, agent: Agent, conversation_id: str) -> Conversatio
 
 
 def _detail(ctx: DeskContext, c: Conversation) -> ConversationDetail:
-    return ConversationDetail.load(ctx.store, c)
+    return ConversationDetail.load(ctx.store, c, ctx.clock())
