@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from typing import Any
 
 import structlog
 
@@ -14,20 +12,15 @@ from handover.conversation import Awaiting, Conversation
 from handover.hours import describe_opening, is_open
 from handover.identity import Directory, VerifiedIdentity, VerifierUnavailable, clean_field
 from handover.message import (
-    Button,
     InboundMessage,
-    ListRow,
-    ListSection,
-    OutboundKind,
     OutboundRequest,
 )
-from handover.rules import patterns
+from handover.rules import patterns, wording
 from handover.rules.language import guess_language
 from handover.rules.lexicon import View
 from handover.rules.loader import LoadedRules
 from handover.rules.matching import Phrase
-from handover.rules.model import Escalate, Intent, Texts, Trigger, When
-from handover.rules.texts import render
+from handover.rules.model import Escalate, Intent, Trigger, When
 from handover.rules.turn import (
     MEDIA,
     READ,
@@ -44,8 +37,6 @@ log = structlog.get_logger(__name__)
 # how identity answers are recorded (`how`): what-if replays them as lived from these (rules/stored.py)
 INVALID_FORMAT, FORMAT_EXHAUSTED = "invalid format", "format attempts exhausted"
 NO_MATCH, NOT_VERIFIED = "no match", "not verified"
-
-_TIDY = re.compile(r"\s*,\s*([!?.])")
 
 
 class RuleBot:
@@ -131,10 +122,10 @@ class RuleBot:
             return self._run(compiled, turn, intent, hit.how if hit else None)
         if not is_read:
             state.unrecognized = 0
-            return BotTurn(turn.decision("reply", "messages.non_text"), self._say_message(turn, "non_text"))
+            return BotTurn(turn.decision("reply", "messages.non_text"), wording.say_message(turn, "non_text"))
         state.unrecognized_total += 1
         return BotTurn(
-            turn.decision("unrecognized", "messages.unrecognized"), self._say_message(turn, "unrecognized")
+            turn.decision("unrecognized", "messages.unrecognized"), wording.say_message(turn, "unrecognized")
         )
 
     # matching and triggers
@@ -194,17 +185,17 @@ class RuleBot:
         if intent.requires_identity and identity is not None and not fresh:
             state.awaiting = Awaiting(kind="identity", intent=intent.name, field=identity.fields[0])
             state.pending_identity = {}
-            ask = self._say(turn, identity.ask[identity.fields[0]])
+            ask = wording.say(turn, identity.ask[identity.fields[0]])
             return BotTurn(turn.decision("identity", f"intents.{intent.name}", how), [*before, ask])
         for slot in intent.collect:
             if slot.name not in state.collected:
                 state.awaiting = Awaiting(kind="slot", intent=intent.name, field=slot.name)
                 return BotTurn(
                     turn.decision("ask", f"intents.{intent.name}.collect.{slot.name}", how),
-                    [*before, self._say(turn, slot.ask)],
+                    [*before, wording.say(turn, slot.ask)],
                 )
         state.awaiting = None
-        replies = [*before, *self._intent_replies(turn, intent)]
+        replies = [*before, *wording.intent_replies(turn, intent)]
         if intent.escalate is not None:
             return self._escalate(turn, intent.escalate, f"intents.{intent.name}", how, replies)
         return BotTurn(turn.decision("reply", f"intents.{intent.name}", how), replies)
@@ -218,7 +209,7 @@ class RuleBot:
             state.awaiting = None
             return BotTurn(
                 turn.decision("unrecognized", "messages.unrecognized"),
-                self._say_message(turn, "unrecognized"),
+                wording.say_message(turn, "unrecognized"),
             )
         if awaiting.kind == "identity":
             return self._identity_answer(compiled, turn, intent, awaiting)
@@ -239,7 +230,7 @@ class RuleBot:
             )
             result.could_not_help = True
             return result
-        retry = self._say(turn, slot.invalid or slot.ask)
+        retry = wording.say(turn, slot.invalid or slot.ask)
         return BotTurn(
             turn.decision("ask", f"intents.{intent.name}.collect.{slot.name}", "invalid answer"), [retry]
         )
@@ -254,13 +245,13 @@ class RuleBot:
             awaiting.attempts += 1
             if awaiting.attempts >= identity.attempts:
                 return self._identity_failed(turn, rule, FORMAT_EXHAUSTED)
-            ask = self._say(turn, identity.ask[awaiting.field])
+            ask = wording.say(turn, identity.ask[awaiting.field])
             return BotTurn(turn.decision("identity", rule, INVALID_FORMAT), [ask], redact=awaiting.field)
         state.pending_identity[awaiting.field] = value
         remaining = [f for f in identity.fields if f not in state.pending_identity]
         if remaining:
             state.awaiting = Awaiting(kind="identity", intent=intent.name, field=remaining[0])
-            ask = self._say(turn, identity.ask[remaining[0]])
+            ask = wording.say(turn, identity.ask[remaining[0]])
             return BotTurn(turn.decision("identity", rule, "accepted"), [ask], redact=awaiting.field)
         typed, state.pending_identity = state.pending_identity, {}  # never kept past the directory's answer
         try:
@@ -279,8 +270,8 @@ class RuleBot:
                 return turn_
             state.awaiting = Awaiting(kind="identity", intent=intent.name, field=identity.fields[0])
             replies = [
-                *self._say_message(turn, "identity_retry"),
-                self._say(turn, identity.ask[identity.fields[0]]),
+                *wording.say_message(turn, "identity_retry"),
+                wording.say(turn, identity.ask[identity.fields[0]]),
             ]
             return BotTurn(
                 turn.decision("identity", "identity.retry", NO_MATCH), replies, redact=awaiting.field
@@ -295,7 +286,7 @@ class RuleBot:
         state.identity_attempts = 0
         state.awaiting = None
         result = self._run(
-            compiled, turn, intent, "identity verified", self._say_message(turn, "identity_verified")
+            compiled, turn, intent, "identity verified", wording.say_message(turn, "identity_verified")
         )
         result.redact = awaiting.field
         return result
@@ -327,10 +318,10 @@ class RuleBot:
             wait = describe_wait(
                 self.queues.typical_wait(spec.queue), position, queue.sla_seconds, turn.language
             )
-            told = self._say_message(turn, "queued", position=position, wait=wait)
+            told = wording.say_message(turn, "queued", position=position, wait=wait)
         else:
             name = "leave_details" if hours.outside == "leave_details" else "outside_hours"
-            told = self._say_message(turn, name, reopens=describe_opening(hours, turn.now, turn.language))
+            told = wording.say_message(turn, name, reopens=describe_opening(hours, turn.now, turn.language))
         escalation = EscalationDecision(
             queue=spec.queue,
             priority=spec.priority.value,
@@ -343,61 +334,3 @@ class RuleBot:
             wait_told=wait if told else None,
         )
         return BotTurn(turn.decision("escalate", rule, how), [*(before or []), *told], escalation)
-
-    # what the customer reads
-
-    def _variables(self, turn: Turn) -> dict[str, Any]:
-        conversation = turn.conversation
-        name = (
-            conversation.identity.display_name if conversation.identity else None
-        ) or conversation.profile_name
-        return {"name": name or "", **conversation.bot.collected}
-
-    def _text(self, turn: Turn, texts: Texts, **extra: Any) -> str:
-        template = (
-            texts.get(turn.language) or texts.get(turn.rules.default_language) or next(iter(texts.values()))
-        )
-        text = render(template, self._variables(turn) | extra)
-        return _TIDY.sub(r"\1", text)  # "Olá, !" when the name is unknown reads "Olá!"
-
-    def _say(self, turn: Turn, texts: Texts, **extra: Any) -> OutboundRequest:
-        return self._request(turn, OutboundKind.TEXT, text=self._text(turn, texts, **extra))
-
-    def _say_message(self, turn: Turn, name: str, **extra: Any) -> list[OutboundRequest]:
-        texts = turn.rules.messages.get(name)
-        return [self._say(turn, texts, **extra)] if texts else []
-
-    def _intent_replies(self, turn: Turn, intent: Intent) -> list[OutboundRequest]:
-        if intent.reply is None:
-            return []
-        text = self._text(turn, intent.reply)
-        if intent.buttons:
-            buttons = [Button(id=b.id, title=self._text(turn, b.title)) for b in intent.buttons]
-            return [self._request(turn, OutboundKind.BUTTONS, text=text, buttons=buttons)]
-        if intent.choices is not None:
-            rows = [
-                ListRow(
-                    id=r.id,
-                    title=self._text(turn, r.title),
-                    description=self._text(turn, r.description) if r.description else None,
-                )
-                for r in intent.choices.rows
-            ]
-            return [
-                self._request(
-                    turn,
-                    OutboundKind.LIST,
-                    text=text,
-                    list_button=self._text(turn, intent.choices.button),
-                    sections=[ListSection(rows=rows)],
-                )
-            ]
-        return [self._request(turn, OutboundKind.TEXT, text=text)]
-
-    def _request(self, turn: Turn, kind: OutboundKind, **fields: Any) -> OutboundRequest:
-        return OutboundRequest(
-            kind=kind,
-            phone_number_id=turn.conversation.phone_number_id,
-            to=turn.conversation.address,
-            **fields,
-        )
