@@ -104,7 +104,7 @@ class AgentStore:
 
     def all(self) -> list[Agent]:
         """Every agent, by name, read in one pipelined round trip after the set of ids."""
-        ids = sorted(keys.as_text(i) for i in self.client.smembers(keys.AGENTS))
+        ids = self.ids()
         with self.client.pipeline(transaction=False) as pipe:
             for agent_id in ids:
                 pipe.hmget(keys.agent_key(agent_id), ["json", "status"])
@@ -131,6 +131,10 @@ class AgentStore:
             pipe.hset(keys.agent_key(agent_id), "status", status.value)
             publish(pipe, "agent_status", "", agent_id=agent_id, status=status.value, why=why)
             pipe.execute()
+
+    def ids(self) -> list[str]:
+        """Every agent's id, sorted."""
+        return sorted(keys.as_text(i) for i in self.client.smembers(keys.AGENTS))
 
     def load(self, agent_id: str) -> int:
         """How many conversations the agent holds now: what their capacity is checked against."""

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import structlog
-from redis.client import Pipeline
 
 from handover.clock import Clock, system_clock
 from handover.conversation import ConversationState
-from handover.enqueue import queue_send, reply, text_request
+from handover.enqueue import reply, text_request
 from handover.hours import is_open
 from handover.queues import Queues, RedisQueueView, note_told
 from handover.rules.loader import LoadedRules
@@ -18,11 +17,6 @@ from handover.store import Store
 log = structlog.get_logger(__name__)
 
 MIN_INTERVAL_SECONDS = 300  # never more often than this to one customer
-
-
-def note_announced(pipe: Pipeline, conversation_id: str, wait: str, at: float) -> None:
-    """Remember what a customer was last told (the escalation message counts)."""
-    note_told(pipe, conversation_id, wait, at)
 
 
 def announce_positions(
@@ -60,11 +54,8 @@ def announce_positions(
             request = text_request(conversation, text)
             entry, job = reply(conversation, request, "bot", now, partitions)
             with store.client.pipeline(transaction=True) as pipe:
-                # only the counter: the inbound drainer may be writing this conversation right now
-                store.count_sent(pipe, conversation_id)
-                store.append_entry(pipe, conversation_id, entry)
-                queue_send(pipe, job)
-                note_announced(pipe, conversation_id, wait, now)
+                store.queue_reply(pipe, conversation_id, entry, job)
+                note_told(pipe, conversation_id, wait, now)
                 pipe.execute()
             told += 1
             log.info(

@@ -169,7 +169,7 @@ def schedule_retry(pipe: Pipeline, job: OutboundJob, due: float) -> None:
     pipe.zadd(keys.RETRIES, {member: int(due * 1000)})
 
 
-# added for issue 14 by H2: the webhook edge keeps what it does not act on through this
+# The webhook edge keeps what it does not act on through this
 
 
 async def keep_unhandled(client: AsyncRedis, changes: list[str], unrouted: list[str]) -> None:

@@ -54,7 +54,7 @@ def is_for(event: dict[str, str], agent_id: str, queues: list[str], supervisor: 
     return event.get("agent_id") == agent_id or (bool(event.get("queue")) and event["queue"] in queues)
 
 
-# added for issue 14 by H2: the web process's one reader of the stream (desk/live.py) reads through these
+# The web process's one reader of the stream (desk/live.py) reads through these
 
 
 async def newest_id(client: AsyncRedis) -> str:

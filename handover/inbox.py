@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from handover import keys
 from handover.agents import Agent, AgentStore
 from handover.conversation import Conversation
+from handover.lifecycle import Lifecycle
 from handover.queues import Queues
 from handover.rules.loader import LoadedRules
 from handover.store import Store
@@ -19,18 +19,19 @@ class Inbox:
         self.store = store
         self.agents = agents
         self.queues = Queues(store.client)
+        self.lifecycle = Lifecycle(store.client)
         self.rules = rules
 
     def visible_to(self, agent: Agent) -> list[Conversation]:
         """The agent's list, oldest change first: held and waiting ones, and warm transfers offered to them
         (offers are few: they last minutes, so every one is read and those for others dropped)."""
         if agent.is_supervisor:
-            holders = sorted(keys.as_text(i) for i in self.store.client.smembers(keys.AGENTS))
+            holders = self.agents.ids()
             queue_names = list(self.rules().rules.queues)
         else:
             holders, queue_names = [agent.id], agent.queues
         listed = set(self.agents.held(holders)) | set(self.queues.waiting_in(queue_names))
-        offered = [keys.as_text(i) for i in self.store.client.zrange(keys.OFFERS, 0, -1)]
+        offered = self.lifecycle.offered()
         ids = sorted(listed) + [i for i in offered if i not in listed]
         found = self.store.conversations(ids)
         return sorted(

@@ -67,7 +67,7 @@ def drop_gone(
     return gone
 
 
-# added for issue 14 by H2: the desk's event streams mark their agent from the event loop
+# The desk's event streams mark their agent from the event loop
 
 
 async def seen_async(client: AsyncRedis, agent_id: str, now: float) -> None:

@@ -194,7 +194,7 @@ def _wait_in_line(pipe: Pipeline, jobs: list[OutboundJob], line: Line | None, no
     return line.model_copy(update={"tail": tail, "waiting": waiting})
 
 
-# added for issue 14 by H2: the sandbox outbox (workers/transport.py writes it), read by webhooks/sandbox.py
+# The sandbox outbox (workers/transport.py writes it), read by webhooks/sandbox.py
 
 
 async def outbox(client: AsyncRedis, to: str | None, start: int = 0) -> list[dict[str, Any]]:

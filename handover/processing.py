@@ -12,7 +12,6 @@ from redis.client import Pipeline
 
 from handover import botstats, kpis
 from handover.agents import AgentStore, Presence, UnknownAgent
-from handover.announce import note_announced
 from handover.bot import Bot, BotTurn, Decision, EscalationDecision
 from handover.clock import Clock, system_clock
 from handover.conversation import Conversation, ConversationState
@@ -27,6 +26,7 @@ from handover.message import (
     StatusUpdate,
 )
 from handover.packet import ContextPacket, build_packet
+from handover.queues import note_told
 from handover.rules.loader import LoadedRules
 from handover.rules.texts import render
 from handover.store import Located, Store
@@ -340,7 +340,9 @@ class Processor:
         for (conversation, escalation), packet in zip(effects.escalations, effects.packets, strict=True):
             self.store.save_packet(pipe, packet)
             if escalation.wait_told is not None:
-                note_announced(pipe, conversation.id, escalation.wait_told, escalation.at)
+                note_told(
+                    pipe, conversation.id, escalation.wait_told, escalation.at
+                )  # the escalation told it
         Store.count(pipe, "escalations", len(effects.escalations))
         for conversation in effects.requeued:
             publish(pipe, "waiting", conversation.id, queue=conversation.queue)

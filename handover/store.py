@@ -267,8 +267,6 @@ class Store:
         kpis.mirror(pipe, f"{name}_sum", seconds, hour)
         kpis.mirror(pipe, f"{name}_count", 1, hour)
 
-    # added for issue 14 by H2 (the desk's inbox and the queue announcements read through these)
-
     def conversations(self, conversation_ids: list[str]) -> list[Conversation | None]:
         """`conversation` for many ids in one pipelined round trip (None where one is gone)."""
         with self.client.pipeline(transaction=False) as pipe:
@@ -306,9 +304,7 @@ class Store:
         """When each conversation's 24-hour window closes, and whether agents were warned: one round trip."""
         with self.client.pipeline(transaction=False) as pipe:
             for conversation_id in conversation_ids:
-                pipe.hmget(
-                    keys.conversation_key(conversation_id), ["window_expires_at", "window_closing_flagged"]
-                )
+                pipe.hmget(keys.conversation_key(conversation_id), _WINDOW_FIELDS)
             found = pipe.execute()
         return [
             (float(keys.as_text(closes)) if closes is not None else None, keys.as_text(flagged) == "true")
@@ -375,5 +371,5 @@ _STRING_FIELDS = {
 
 
 async def shared_counters(client: AsyncRedis) -> dict[str, str]:
-    """The counters every process keeps for /metrics (see `Store.count`); added for issue 14 by H2."""
+    """The counters every process keeps for /metrics (see `Store.count`)."""
     return {keys.as_text(k): keys.as_text(v) for k, v in (await client.hgetall(keys.COUNTERS)).items()}

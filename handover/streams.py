@@ -298,7 +298,7 @@ def pop_wakeups(client: redis.Redis, timeout: float) -> Iterable[Wakeup]:
     return list(result.values())
 
 
-# added for issue 14 by H2: /metrics (app/metrics.py) and the worker's dispatch (app/worker.py) use these
+# /metrics (app/metrics.py) and the worker's dispatch (app/worker.py) use these
 
 
 @dataclass(frozen=True)
