@@ -1,12 +1,13 @@
 """Likely mistakes in a rules file that do not refuse it: a button nobody handles, a queue nobody sends to,
-a keyword another intent always takes first, an intent that can never win."""
+a keyword another intent always takes first, an intent that can never win, a queue requiring skills its
+escalations do not ask for."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from handover.rules.lexicon import Lexicon
-from handover.rules.model import Rules, When
+from handover.rules.model import Escalate, MatchMode, Rules, When
 from handover.rules.yamlfile import AtKey, Loc
 
 
@@ -16,6 +17,7 @@ def check_warnings(rules: Rules) -> Iterator[tuple[Loc, str]]:
     yield from _unchosen_queues(rules)
     yield from _shadowed_keywords(rules)
     yield from _shadowed_triggers(rules)
+    yield from _skills_required_unasked(rules)
 
 
 def _shadowed_keywords(rules: Rules) -> Iterator[tuple[Loc, str]]:
@@ -106,3 +108,24 @@ def _unchosen_queues(rules: Rules) -> Iterator[tuple[Loc, str]]:
     for name in rules.queues:
         if name not in chosen:
             yield ("queues", name), AtKey(f"queue {name!r} is never chosen by the bot (only by transfers)")
+
+
+def _skills_required_unasked(rules: Rules) -> Iterator[tuple[Loc, str]]:
+    """A push queue that requires skills, reached by escalations that ask for none: those conversations go
+    to any agent of the queue, which is likely not what `skills: required` meant."""
+    sends: list[tuple[str, Escalate]] = [
+        *((f"intents.{i.name}", i.escalate) for i in rules.intents if i.escalate is not None),
+        *((f"escalation.{t.name}", t.then) for t in rules.escalation),
+    ]
+    if rules.identity is not None:
+        sends.append(("identity.failed", rules.identity.failed))
+    for name, queue in rules.queues.items():
+        if not queue.pushes or queue.match.skills is not MatchMode.REQUIRED:
+            continue
+        unasked = [rule for rule, escalate in sends if escalate.queue == name and not escalate.skills]
+        if unasked:
+            yield (
+                ("queues", name, "match", "skills"),
+                f"skills are required, but escalations here ask for none ({', '.join(unasked)}): any agent "
+                "of the queue takes their conversations",
+            )

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from handover.rules.lexicon import tokens, within_one_edit
 from handover.rules.lint import check_warnings
-from handover.rules.model import TEMPLATE_PLACEHOLDER, Escalate, Match, Rules, When
+from handover.rules.model import PUSH_SETTINGS, TEMPLATE_PLACEHOLDER, Escalate, Match, Queue, Rules, When
 from handover.rules.yamlfile import (
     AtKey,
     Loc,
@@ -225,6 +225,7 @@ def check_references(rules: Rules, left_out: LeftOut | None = None) -> Iterator[
                 yield ("escalation", t, "when", "customer_tags"), f"unknown customer tag {tag!r}"
     for name, queue in rules.queues.items():
         yield from _texts(queue.label, ("queues", name, "label"), languages, set())
+        yield from _push_only(queue, ("queues", name))
         hours_known = set(rules.business_hours) | left_out.named("business_hours")
         if queue.business_hours is not None and queue.business_hours not in hours_known:
             known = ", ".join(sorted(rules.business_hours)) or "none defined"
@@ -276,6 +277,13 @@ def _templates(rules: Rules) -> Iterator[tuple[Loc, str]]:
             numbers = sorted({int(n) for n in TEMPLATE_PLACEHOLDER.findall(body)})
             if numbers != list(range(1, len(numbers) + 1)):
                 yield at, f"placeholders must be {{{{1}}}}, {{{{2}}}}... in order, got {numbers}"
+
+
+def _push_only(queue: Queue, at: Loc) -> Iterator[tuple[Loc, str]]:
+    """Push settings on a pull queue do nothing: most likely `assignment: push` was forgotten."""
+    for setting in PUSH_SETTINGS:
+        if setting in queue.model_fields_set and not queue.pushes:
+            yield (*at, setting), AtKey(f"{setting} is for push queues; add `assignment: push` or remove it")
 
 
 def _texts(

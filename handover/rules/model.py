@@ -97,6 +97,10 @@ class Escalate(_Strict):
     queue: Name
     reason: Name
     priority: Priority = Priority.NORMAL
+    skills: list[Name] = Field(
+        default_factory=list,
+        description="what the agent should know (agents' --skills); push queues match on it",
+    )
 
 
 class Intent(_Strict):
@@ -157,10 +161,64 @@ class Trigger(_Strict):
     then: Escalate
 
 
+class Assignment(StrEnum):
+    """How a queue's conversations reach agents."""
+
+    PULL = "pull"  # agents take the next one themselves ("take next"), or a supervisor assigns
+    PUSH = "push"  # offered to the most suitable available agent the moment one is free
+
+
+class Policy(StrEnum):
+    """Which of equally suitable agents a push queue offers to first."""
+
+    LONGEST_IDLE = "longest_idle"  # the one who has waited longest without a new conversation
+    LEAST_LOADED = "least_loaded"  # the one holding fewest now (then fewest given lately)
+    ROUND_ROBIN = "round_robin"  # the one given a conversation least recently
+
+
+class MatchMode(StrEnum):
+    PREFERRED = "preferred"  # matching agents first; anyone suitable when none is free
+    REQUIRED = "required"  # only matching agents: the conversation waits for one
+
+
+class QueueMatch(_Strict):
+    """What a push queue's agents must share with the conversation, or are preferred for."""
+
+    language: MatchMode = Field(default=MatchMode.PREFERRED, description="the customer's language")
+    skills: MatchMode = Field(default=MatchMode.PREFERRED, description="the skills the escalation asks for")
+
+
+# Settings that mean something only when a queue pushes: given on a pull queue, they are an error
+PUSH_SETTINGS = ("policy", "offer_timeout_seconds", "match", "away_after_missed_offers")
+
+
 class Queue(_Strict):
     label: Texts | None = Field(default=None, description="the team's name as customers read it")
     sla_seconds: int | None = Field(default=None, ge=1)
     business_hours: Name | None = Field(default=None, description="a key of business_hours; default: always")
+    assignment: Assignment = Field(
+        default=Assignment.PULL,
+        description="pull: agents take the next conversation; push: it is offered to the best free agent",
+    )
+    policy: Policy = Field(default=Policy.LONGEST_IDLE, description="push: who goes first among equals")
+    offer_timeout_seconds: int = Field(
+        default=30,
+        ge=0,
+        le=600,
+        description="push: how long an agent has to accept an offer before it moves on; 0 assigns directly",
+    )
+    match: QueueMatch = Field(default_factory=QueueMatch, description="push: language and skills matching")
+    away_after_missed_offers: int = Field(
+        default=3,
+        ge=1,
+        le=20,
+        description="push: an agent who lets this many offers in a row expire is set away",
+    )
+
+    @property
+    def pushes(self) -> bool:
+        """Conversations are offered to agents (not waiting for one to take them)."""
+        return self.assignment is Assignment.PUSH
 
 
 class Transfers(_Strict):

@@ -3,6 +3,7 @@ never match, hours that never open; and the warnings that do not refuse a file."
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -173,3 +174,137 @@ def test_triggers_an_earlier_trigger_always_fires_before_are_warnings():
         "rules.yaml:78:35 escalation[4].when.unrecognized_in_a_row: warning: this trigger never fires: "
         "escalation[3] (bot_could_not_help) fires at 2 misses first",
     ]
+
+
+# Routing settings of queues (push assignment) and the skills escalations ask for
+
+GENERAL = (
+    'general: {label: {pt: "atendimento", en: "customer care"}, sla_seconds: 120, business_hours: store}'
+)
+
+
+def general(settings: str) -> str:
+    """The frozen rules with more settings on the general queue, on the lines after it."""
+    assert GENERAL in BASE
+    return BASE.replace(GENERAL, GENERAL[:-1] + ",\n    " + settings + "}")
+
+
+def test_queues_pull_by_default_with_the_push_settings_defaults():
+    queue = parse_rules(BASE, "rules.yaml").rules.queues["general"]
+    assert (queue.assignment, queue.pushes, queue.policy) == ("pull", False, "longest_idle")
+    assert (queue.offer_timeout_seconds, queue.away_after_missed_offers) == (30, 3)
+    assert (queue.match.language, queue.match.skills) == ("preferred", "preferred")
+
+
+def test_a_push_queue_takes_every_routing_setting_and_escalations_ask_for_skills():
+    text = general(
+        "assignment: push, policy: least_loaded, offer_timeout_seconds: 0, away_after_missed_offers: 1,\n"
+        "    match: {language: required, skills: required}"
+    ).replace(
+        "then: {queue: general, reason: audio_received}",
+        "then: {queue: general, reason: audio_received, skills: [audio, cards]}",
+    )
+    rules = parse_rules(text, "rules.yaml").rules
+    queue = rules.queues["general"]
+    assert queue.pushes and (queue.policy, queue.offer_timeout_seconds) == ("least_loaded", 0)
+    assert (queue.match.language, queue.match.skills, queue.away_after_missed_offers) == (
+        "required",
+        "required",
+        1,
+    )
+    assert rules.escalation[2].then.skills == ["audio", "cards"]
+
+
+@pytest.mark.parametrize(
+    ("settings", "error"),
+    [
+        (
+            "policy: round_robin",
+            "rules.yaml:83:5 queues.general.policy: policy is for push queues; add `assignment: push` or "
+            "remove it",
+        ),
+        (
+            "assignment: pull, offer_timeout_seconds: 10, away_after_missed_offers: 2",
+            "rules.yaml:83:23 queues.general.offer_timeout_seconds: offer_timeout_seconds is for push queues; "
+            "add `assignment: push` or remove it\n"
+            "rules.yaml:83:50 queues.general.away_after_missed_offers: away_after_missed_offers is for push "
+            "queues; add `assignment: push` or remove it",
+        ),
+        (
+            "match: {language: required}",
+            "rules.yaml:83:5 queues.general.match: match is for push queues; add `assignment: push` or remove it",
+        ),
+        (
+            "assignment: shove",
+            "rules.yaml:83:17 queues.general.assignment: Input should be 'pull' or 'push'",
+        ),
+        (
+            "assignment: push, policy: fastest",
+            "rules.yaml:83:31 queues.general.policy: Input should be 'longest_idle', 'least_loaded' or "
+            "'round_robin'",
+        ),
+        (
+            "assignment: push, offer_timeout_seconds: 601",
+            "rules.yaml:83:46 queues.general.offer_timeout_seconds: Input should be less than or equal to 600",
+        ),
+        (
+            "assignment: push, away_after_missed_offers: 0",
+            "rules.yaml:83:49 queues.general.away_after_missed_offers: Input should be greater than or equal "
+            "to 1",
+        ),
+        (
+            "assignment: push, match: {skills: always}",
+            "rules.yaml:83:39 queues.general.match.skills: Input should be 'preferred' or 'required'",
+        ),
+    ],
+    ids=[
+        "policy-on-pull",
+        "two-on-explicit-pull",
+        "match-on-pull",
+        "assignment",
+        "policy",
+        "timeout",
+        "missed-offers",
+        "match-mode",
+    ],
+)
+def test_routing_settings_that_cannot_work_are_named_where_they_are(settings, error):
+    with pytest.raises(RulesError) as caught:
+        parse_rules(general(settings), "rules.yaml")
+    assert str(caught.value) == error
+
+
+def test_a_skill_that_is_not_a_name_is_refused():
+    text = BASE.replace(
+        "then: {queue: general, reason: audio_received}",
+        "then: {queue: general, reason: audio_received, skills: [Cards]}",
+    )
+    assert problems(text) == [
+        "rules.yaml:73:61 escalation[2].then.skills[0]: String should match pattern '^[a-z][a-z0-9_]*$'"
+    ]
+
+
+def test_required_skills_on_a_queue_its_escalations_ask_none_of_is_a_warning():
+    """retention is reached only by legal_or_churn: once it asks for a skill, the warning goes."""
+    retention = 'retention: {label: {pt: "relacionamento", en: "customer relations"}, sla_seconds: 60, '
+    text = BASE.replace(retention, retention + "assignment: push, match: {skills: required}, ")
+    assert warnings(text) == [
+        "rules.yaml:84:123 queues.retention.match.skills: warning: skills are required, but escalations here "
+        "ask for none (escalation.legal_or_churn): any agent of the queue takes their conversations"
+    ]
+    asking = text.replace(
+        "then: {queue: retention, priority: urgent, reason: churn_risk}",
+        "then: {queue: retention, priority: urgent, reason: churn_risk, skills: [retention]}",
+    )
+    assert warnings(asking) == []
+    assert warnings(text.replace("skills: required", "skills: preferred")) == []
+
+
+def test_the_rules_schema_shows_the_routing_settings(capsys):
+    assert main(["rules", "schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)["$defs"]
+    assert {"assignment", "policy", "offer_timeout_seconds", "match", "away_after_missed_offers"} <= set(
+        schema["Queue"]["properties"]
+    )
+    assert schema["QueueMatch"]["additionalProperties"] is False
+    assert schema["Escalate"]["properties"]["skills"]["type"] == "array"
