@@ -36,6 +36,7 @@ class EscalationDecision(BaseModel):
     rules_version: str
     at: float
     trigger_message_id: str
+    skills: list[str] = []  # what the agent should know, from the escalate that fired (push queues match it)
     business_hours_open: bool = True
     wait_told: str | None = None  # the estimate the customer was given, so updates are sent only on change
 

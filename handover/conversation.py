@@ -101,6 +101,9 @@ class Conversation(BaseModel):
     queue: str | None = None
     priority: str | None = None
     agent_id: str | None = None
+    # routing: what the escalation asked the agent to know, and who served the customer last (sticky)
+    skills: list[str] = Field(default_factory=list)
+    previous_agent: str | None = None
     assigned_at: float | None = None
     answered_at: float | None = None  # the holding agent's first reply since assigned_at
     offer_to: str | None = None  # warm transfer under way: offered to this agent

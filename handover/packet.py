@@ -124,9 +124,11 @@ def build_packet(
         ),
         queue=escalation.queue,
         priority=escalation.priority,
+        skills=list(escalation.skills),
         collected=dict(bot.collected),
         summary=summarize(conversation, escalation, summary_language),
         transcript=transcript,
+        previous_agent=conversation.previous_agent,
         past_conversations=past_conversations or [],
     )
 

@@ -35,6 +35,10 @@ from handover.transcript import TranscriptEntry, placed
 
 log = structlog.get_logger(__name__)
 
+# How far back the sticky agent is looked for: the customer's last conversations a person served, not only
+# the last one (which the bot may have handled alone).
+STICKY_LOOKBACK = 5
+
 # Kinds we acknowledge with a read receipt: what a person would have "seen" (not reactions, revokes, system).
 _READABLE = {
     InboundKind.TEXT,
@@ -285,7 +289,7 @@ class Processor:
             log.info("conversation_reopened", conversation_id=conversation.id, to="agent")
             return
         conversation.move_to(ConversationState.QUEUED, now)
-        conversation.agent_id = None
+        conversation.previous_agent, conversation.agent_id = conversation.agent_id, None
         effects.requeued.append(conversation)
         log.info("conversation_reopened", conversation_id=conversation.id, to="queue")
 
@@ -298,6 +302,11 @@ class Processor:
         fresh = [e for c, e in effects.entries if c == conversation.id and e.id not in known]
         transcript = placed(stored, fresh)
         past = self.store.past_conversations(conversation)
+        # what push queues route on, saved with the conversation by this batch
+        conversation.skills = list(escalation.skills)
+        conversation.previous_agent = next(
+            (c.agent_id for c in self.store.conversations(past[:STICKY_LOOKBACK]) if c and c.agent_id), None
+        )
         return build_packet(conversation, escalation, transcript, self.summary_language, past)
 
     def _write(self, pipe: Pipeline, effects: _Effects, located: Located) -> None:

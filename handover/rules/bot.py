@@ -326,6 +326,7 @@ class RuleBot:
             queue=spec.queue,
             priority=spec.priority.value,
             reason=spec.reason,
+            skills=list(spec.skills),
             rule=rule,
             rules_version=turn.loaded.version,
             at=turn.now,

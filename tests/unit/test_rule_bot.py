@@ -141,6 +141,38 @@ def test_order_status_verifies_identity_collects_the_order_and_hands_over():
     assert [e.text for e in packet.transcript][:3] == ["cadê meu pedido?", "[cpf]", "[cpf]"]
 
 
+SKILLED = parse_rules(
+    (CONFIG / "rules.yaml")
+    .read_text()
+    .replace(
+        "escalate: {queue: general, reason: customer_asked}",
+        "escalate: {queue: general, reason: customer_asked, skills: [cards]}",
+    )
+    .replace(
+        "then: {queue: retention, priority: urgent, reason: churn_risk}",
+        "then: {queue: retention, priority: urgent, reason: churn_risk, skills: [retention, legal]}",
+    ),
+    "rules.yaml",
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "rule", "skills"),
+    [
+        ("quero falar com um atendente", InboundKind.TEXT, "intents.human_request", ["cards"]),
+        ("vou no procon", InboundKind.TEXT, "escalation.legal_or_churn", ["retention", "legal"]),
+        (None, InboundKind.AUDIO, "escalation.voice_message", []),
+    ],
+    ids=["intent", "trigger", "none-asked"],
+)
+def test_the_escalation_carries_the_skills_of_the_rule_that_fired_into_the_packet(text, kind, rule, skills):
+    ana = Customer(rules=SKILLED)
+    turn = ana.says(text, kind=kind)
+    assert turn.escalation is not None and turn.escalation.rule == rule
+    assert turn.escalation.skills == skills
+    assert build_packet(ana.conversation, turn.escalation, ana.entries).skills == skills
+
+
 def test_identity_is_not_asked_twice_in_a_conversation():
     ana = Customer()
     for text in ("meu pedido", ANA_CPF, ANA_BIRTH, "4455"):
