@@ -61,6 +61,8 @@ class AgentView(BaseModel):
     status: Presence
     queues: list[str]
     capacity: int
+    languages: list[str]  # what push queues match on (handover/suitability.py)
+    skills: list[str]
     load: int
 
     @classmethod
@@ -72,6 +74,8 @@ class AgentView(BaseModel):
             status=agent.status,
             queues=agent.queues,
             capacity=agent.capacity,
+            languages=agent.languages,
+            skills=agent.skills,
             load=load,
         )
 

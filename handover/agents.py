@@ -1,4 +1,5 @@
-"""Agents and supervisors: who they are, their queues and capacity, presence, and their hashed tokens."""
+"""Agents and supervisors: who they are, their queues, capacity, languages and skills, presence, and their
+hashed tokens."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pydantic import BaseModel, Field
 from handover import audit, keys
 from handover.clock import Clock, system_clock
 from handover.events import publish
+from handover.rules.model import Name
 
 
 class Role(StrEnum):
@@ -37,6 +39,11 @@ class Agent(BaseModel):
     name: str = Field(min_length=1, max_length=MAX_NAME)
     queues: list[str]
     capacity: int = Field(ge=1, le=MAX_CAPACITY)
+    # What push queues match a conversation on (handover/suitability.py); empty for agents added before:
+    # the customer languages they answer in (the rules' codes), and what they know, as the rules'
+    # `escalate.skills` name it.
+    languages: list[str] = Field(default_factory=list)
+    skills: list[Name] = Field(default_factory=list)
     role: Role = Role.AGENT
     status: Presence = Presence.OFFLINE
     created_at: float
@@ -63,7 +70,15 @@ class AgentStore:
         self.clock = clock
 
     def add(
-        self, name: str, queues: list[str], capacity: int, role: Role, by: str | None = None
+        self,
+        name: str,
+        queues: list[str],
+        capacity: int,
+        role: Role,
+        by: str | None = None,
+        *,
+        languages: list[str] | None = None,
+        skills: list[str] | None = None,
     ) -> tuple[Agent, str]:
         """Create an agent; returns it with its token, which is shown once and never stored. `by`: who
         did it, audited in the same transaction."""
@@ -72,6 +87,8 @@ class AgentStore:
             name=name,
             queues=queues,
             capacity=capacity,
+            languages=languages or [],
+            skills=skills or [],
             role=role,
             created_at=self.clock(),
         )
@@ -83,6 +100,7 @@ class AgentStore:
             pipe.set(keys.agent_token_key(token_hash(token)), agent.id)
             if by is not None:
                 detail = {"id": agent.id, "name": name, "role": str(role), "queues": queues}
+                detail |= {k: v for k, v in (("languages", languages), ("skills", skills)) if v}
                 audit.write(pipe, by, audit.AuditAction.AGENTS_ADD, detail)
             pipe.execute()
         return agent, token
@@ -124,6 +142,46 @@ class AgentStore:
             if by is not None:
                 audit.write(pipe, by, audit.AuditAction.AGENTS_REMOVE, {"id": agent_id, "name": name})
             pipe.execute()
+
+    def update(
+        self,
+        agent_id: str,
+        *,
+        capacity: int | None = None,
+        queues: list[str] | None = None,
+        languages: list[str] | None = None,
+        skills: list[str] | None = None,
+        by: str | None = None,
+    ) -> Agent:
+        """Change what an agent takes (None: unchanged); returns the agent as now stored.
+
+        One transaction writes the agent, its audit entry (`by`: who did it) and an `agent_status` event
+        (why "updated", with their presence): an assigner hears that they may take more, or other work, at
+        once. Raises UnknownAgent, or pydantic's ValidationError for a capacity out of bounds or a skill
+        that is not a name."""
+        given = {"capacity": capacity, "queues": queues, "languages": languages, "skills": skills}
+        changes = {field: value for field, value in given.items() if value is not None}
+        key = keys.agent_key(agent_id)
+        with self.client.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    pipe.watch(key)  # an update or a removal meanwhile starts this one again
+                    raw, status = pipe.hmget(key, ["json", "status"])
+                    if raw is None:
+                        raise UnknownAgent(agent_id)
+                    agent = Agent.model_validate({**_agent(raw, status).model_dump(), **changes})
+                    pipe.multi()
+                    pipe.hset(key, "json", agent.model_dump_json())
+                    if by is not None:
+                        detail = {"id": agent_id, "name": agent.name, **changes}
+                        audit.write(pipe, by, audit.AuditAction.AGENTS_SET, detail)
+                    publish(
+                        pipe, "agent_status", "", agent_id=agent_id, status=agent.status.value, why="updated"
+                    )
+                    pipe.execute()
+                    return agent
+                except redis.WatchError:
+                    continue
 
     def set_status(self, agent_id: str, status: Presence, why: str = "set_by_agent") -> None:
         """Change presence and tell the desks (supervisors see it live)."""

@@ -1,5 +1,5 @@
 """The audit log: who changed what the bot and the desk do (rules reloads and rollbacks, agents added and
-removed, a supervisor's assign or move of someone else's conversation), kept 30 days in Redis."""
+removed or changed, a supervisor's assign or move of someone else's conversation), kept 30 days in Redis."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ class AuditAction(StrEnum):
     RULES_ROLLBACK = "rules.rollback"
     AGENTS_ADD = "agents.add"
     AGENTS_REMOVE = "agents.remove"
+    AGENTS_SET = "agents.set"  # capacity, queues, languages or skills changed
     CONVERSATIONS_ASSIGN = (
         "conversations.assign"  # a supervisor gives someone else's conversation to an agent
     )

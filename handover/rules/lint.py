@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from handover.rules.lexicon import Lexicon
-from handover.rules.model import Escalate, MatchMode, Rules, When
+from handover.rules.model import MatchMode, Rules, When
 from handover.rules.yamlfile import AtKey, Loc
 
 
@@ -113,12 +113,7 @@ def _unchosen_queues(rules: Rules) -> Iterator[tuple[Loc, str]]:
 def _skills_required_unasked(rules: Rules) -> Iterator[tuple[Loc, str]]:
     """A push queue that requires skills, reached by escalations that ask for none: those conversations go
     to any agent of the queue, which is likely not what `skills: required` meant."""
-    sends: list[tuple[str, Escalate]] = [
-        *((f"intents.{i.name}", i.escalate) for i in rules.intents if i.escalate is not None),
-        *((f"escalation.{t.name}", t.then) for t in rules.escalation),
-    ]
-    if rules.identity is not None:
-        sends.append(("identity.failed", rules.identity.failed))
+    sends = rules.escalates()
     for name, queue in rules.queues.items():
         if not queue.pushes or queue.match.skills is not MatchMode.REQUIRED:
             continue

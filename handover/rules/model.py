@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from handover.rules import patterns
 
-Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
 Texts = dict[str, str]  # language -> text; every language of the file must be present (checked on load)
 
 
@@ -360,3 +361,12 @@ class Rules(_Strict):
         description="a customer writing again this soon after a resolve goes back to "
         "the same agent if available, else to the queue with the old packet; later, a new conversation",
     )
+
+    def escalates(self) -> list[tuple[str, Escalate]]:
+        """Every way the bot hands over, with the rule it belongs to (`intents.x`, `escalation.y`,
+        `identity.failed`)."""
+        found = [(f"intents.{i.name}", i.escalate) for i in self.intents if i.escalate is not None]
+        found += [(f"escalation.{t.name}", t.then) for t in self.escalation]
+        if self.identity is not None:
+            found.append(("identity.failed", self.identity.failed))
+        return found

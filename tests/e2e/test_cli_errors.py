@@ -4,6 +4,8 @@ prints is what they would see (see tests/support/cli.py; the rules commands: tes
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import redis
 
@@ -187,6 +189,67 @@ CASES = [
         env={**UNREACHABLE, "HANDOVER_RULES": "nope.yaml"},
     ),
     Case("remove-no-id", ["agents", "remove"], ["handover agents remove: missing ID"], env=UNREACHABLE),
+    Case(
+        "add-unknown-language",
+        ["agents", "add", "Ana", "--queues", "general", "--languages", "pt,fr"],
+        ["handover: unknown language 'fr' in --languages (the rules speak: en, pt)"],
+        env=UNREACHABLE,
+    ),
+    Case(
+        "add-skill-not-a-name",
+        ["agents", "add", "Ana", "--queues", "general", "--skills", "cards,Big Disputes"],
+        [
+            "handover: --skills: 'Big Disputes' is not a skill name (lowercase letters, digits and _, "
+            "starting with a letter, as in the rules' escalate.skills)"
+        ],
+        env=UNREACHABLE,
+    ),
+    Case("set-no-id", ["agents", "set"], ["handover agents set: missing ID"], env=UNREACHABLE),
+    Case(
+        "set-nothing",
+        ["agents", "set", "ag_1"],
+        ["handover: nothing to change: give --capacity, --queues, --languages or --skills"],
+        env=UNREACHABLE,
+    ),
+    Case(
+        "set-capacity-too-high",
+        ["agents", "set", "ag_1", "--capacity", "51"],
+        ["handover: --capacity is how many conversations the agent holds at once: 1 to 50"],
+        env=UNREACHABLE,
+    ),
+    Case(
+        "set-capacity-word",
+        ["agents", "set", "ag_1", "--capacity", "more"],
+        ["handover agents set: --capacity must be a whole number"],
+        env=UNREACHABLE,
+    ),
+    Case(
+        "set-no-queues",
+        ["agents", "set", "ag_1", "--queues", ""],
+        ["handover: --queues names at least one queue (known: billing, general, retention, senior)"],
+        env=UNREACHABLE,
+    ),
+    Case(
+        "set-unknown-queue",
+        ["agents", "set", "ag_1", "--queues", "suporte"],
+        ["handover: unknown queue 'suporte' in --queues (known: billing, general, retention, senior)"],
+        env=UNREACHABLE,
+    ),
+    Case(
+        "set-unknown-language",
+        ["agents", "set", "ag_1", "--languages", "PT"],
+        ["handover: unknown language 'PT' in --languages (the rules speak: en, pt)"],
+        env=UNREACHABLE,
+    ),
+    Case(
+        "set-broken-rules",
+        ["agents", "set", "ag_1", "--skills", "cards"],
+        [
+            "nope.yaml: cannot read: No such file or directory",
+            "handover: nope.yaml has 1 problem; the agent was not changed",
+        ],
+        env={**UNREACHABLE, "HANDOVER_RULES": "nope.yaml"},
+    ),
 ]
 
 
@@ -208,7 +271,46 @@ def test_adding_an_agent_still_works(redis_url, tmp_path):
     )
     assert added.returncode == 0, added.stderr
     listed = handover(["agents", "list"], {"REDIS_URL": redis_url}, tmp_path)
-    assert "Ana Lima  queues=general,billing  capacity=3  role=agent" in listed.stdout
+    assert "Ana Lima  queues=general,billing  capacity=3  role=agent  languages=-  skills=-" in listed.stdout
+
+
+def test_changing_an_agent_rewrites_what_they_take_and_is_audited(redis_url, tmp_path):
+    env = {"REDIS_URL": redis_url}
+    added = handover(
+        ["agents", "add", "Bia", "--queues", "general", "--languages", "pt", "--skills", "cards", "--json"],
+        env,
+        tmp_path,
+    )
+    assert added.returncode == 0, added.stderr
+    # the shipped rules ask for no skill yet: said, not refused (agents get skills before rules ask)
+    assert added.stderr.splitlines() == ["note: no rule asks for skill 'cards' yet (escalate.skills)"]
+    agent_id = json.loads(added.stdout)["id"]
+
+    changed = handover(
+        ["agents", "set", agent_id, "--capacity", "5", "--languages", "pt,en", "--skills", "", "--by", "ops"],
+        env,
+        tmp_path,
+    )
+    assert changed.returncode == 0, changed.stderr
+    assert changed.stdout.strip() == (
+        f"{agent_id}  Bia  queues=general  capacity=5  role=agent  languages=pt,en  skills=-"
+    )
+    [listed] = json.loads(handover(["agents", "list", "--json"], env, tmp_path).stdout)
+    assert {k: listed[k] for k in ("capacity", "queues", "languages", "skills")} == {
+        "capacity": 5,
+        "queues": ["general"],
+        "languages": ["pt", "en"],
+        "skills": [],
+    }
+    audit = json.loads(handover(["audit", "--json"], env, tmp_path).stdout)["entries"]
+    assert any(
+        e["action"] == "agents.set" and e["who"] == "ops" and e["detail"]["capacity"] == 5 for e in audit
+    ), audit
+
+
+def test_changing_an_unknown_agent_names_it(redis_url, tmp_path):
+    result = handover(["agents", "set", "ag_nobody", "--capacity", "4"], {"REDIS_URL": redis_url}, tmp_path)
+    assert_clear(result, 2, ["handover: no agent 'ag_nobody' (see handover agents list)"])
 
 
 def test_a_wrong_redis_password_is_named_as_such(tmp_path):
