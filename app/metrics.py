@@ -41,6 +41,11 @@ class SharedCounters(Collector):
             "released": "Conversations agents handed back to the bot",
             "outbound_held_back": "Sends put in line behind one of their conversation being retried",
             "worker_restarts": "Worker loops started again after Redis was away",
+            "offers": "Waiting conversations the assigner offered to an agent (push queues)",
+            "offers_accepted": "Offers the agent accepted in time",
+            "offers_declined": "Offers the agent declined",
+            "offers_expired": "Offers nobody answered in time",
+            "offers_withdrawn": "Offers withdrawn because the agent left (away, offline)",
         }
         for name, doc in simple.items():
             yield CounterMetricFamily(f"handover_{name}", doc, value=float(self.counters.get(name, 0)))
@@ -63,6 +68,7 @@ class SharedCounters(Collector):
             "queue_wait_seconds": "From asking for a person to an agent taking the conversation",
             "agent_first_reply_seconds": "From a conversation becoming an agent's to their first reply",
             "handle_seconds": "From the resolving agent getting the conversation to resolving it",
+            "assign_seconds": "Push queues: from asking for a person to the assigner's agent having it",
         }
         for name, doc in durations.items():
             yield SummaryMetricFamily(

@@ -195,8 +195,11 @@ def _start_embedded_worker(settings: Settings, server: fakeredis.FakeServer, hol
         ],
     )
     dispatcher.start()
+    assigner = wiring.assigner_loop(client, holder)
+    assigner.start()
 
     def stop() -> None:
+        assigner.stop()
         dispatcher.stop()
         runtime.close()
 

@@ -16,6 +16,7 @@ from config.settings import Settings
 from handover.abandon import watch_windows
 from handover.agents import AgentStore
 from handover.announce import announce_positions
+from handover.assignment import Assigner
 from handover.botstats import end_idle
 from handover.liveness import drop_gone
 from handover.outbound import Sender, SendMany
@@ -28,6 +29,7 @@ from handover.rules.holder import RulesHolder
 from handover.store import Store
 from handover.transfers import Transfers
 from handover.warm import WarmTransfers
+from workers.assigner import AssignerLoop
 from workers.runtime import WorkerRuntime
 from workers.transport import ConcurrentSender, LoopThread, SandboxOutbox
 
@@ -136,6 +138,11 @@ def worker_runtime(
         partitions=settings.handover_partitions,
         on_close=closers,
     )
+
+
+def assigner_loop(client: redis.Redis, holder: RulesHolder) -> AssignerLoop:
+    """The push queues' assigner (one process among all decides at a time: see workers/assigner.py)."""
+    return AssignerLoop(client, Assigner(client, holder))
 
 
 def rules_holder(settings: Settings, client: redis.Redis, kind: str, check_every: float = 2.0) -> RulesHolder:

@@ -141,9 +141,12 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
             periodic=[announce, offers, windows, presence, report],
         )
         dispatcher.start()
+        assigner = wiring.assigner_loop(client, holder)
+        assigner.start()
         try:
             work_until_stopped(make_worker, client, rq_level, stop)
         finally:
+            assigner.stop()
             dispatcher.stop()
             sends.stop()
             with contextlib.suppress(Exception):  # it lapses by itself if Redis is away

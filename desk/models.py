@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from handover.agents import Agent, Presence, Role
-from handover.conversation import Conversation
+from handover.conversation import Conversation, ConversationState
 from handover.identity import VerifiedIdentity
 from handover.packet import ContextPacket
 from handover.rules.model import Rules
@@ -112,8 +112,10 @@ class TemplateView(BaseModel):
 
 
 class OfferView(BaseModel):
-    """A warm transfer under way: offered to `to_agent` by `by_agent`, until `expires_at`."""
+    """Offered to `to_agent` until `expires_at`: a warm transfer from `by_agent` (kind `transfer`), or a
+    waiting conversation the assigner chose them for (kind `assignment`, push queues)."""
 
+    kind: Literal["transfer", "assignment"]
     to_agent: str
     by_agent: str | None
     reason: str | None
@@ -155,6 +157,7 @@ class ConversationSummary(BaseModel):
             offer=None
             if c.offer_to is None
             else OfferView(
+                kind="assignment" if c.state == ConversationState.QUEUED else "transfer",
                 to_agent=c.offer_to,
                 by_agent=c.offer_by,
                 reason=c.offer_reason,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from desk.http import DeskContext
 from desk.models import AgentView, ConversationDetail, ConversationSummary, QueueStats
 from handover.agents import Agent, Presence
-from handover.conversation import Conversation
+from handover.conversation import Conversation, ConversationState
 from handover.kpis import Kpis, last_hours
 from handover.transfers import TransferRequest
 
@@ -83,11 +83,22 @@ def transfer(
 
 
 def accept(ctx: DeskContext, agent: Agent, conversation_id: str) -> ConversationDetail:
-    return _detail(ctx, ctx.warm.accept(ctx.agents.get(agent.id), conversation_id))
+    """A warm transfer offered to the agent, or a waiting conversation the assigner offered them."""
+    fresh = ctx.agents.get(agent.id)  # their capacity as it is now
+    if _offered_by_assigner(ctx, fresh, conversation_id):
+        return _detail(ctx, ctx.assignments.accept_offer(fresh, conversation_id))
+    return _detail(ctx, ctx.warm.accept(fresh, conversation_id))
 
 
 def decline(ctx: DeskContext, agent: Agent, conversation_id: str) -> ConversationDetail:
+    if _offered_by_assigner(ctx, agent, conversation_id):
+        return _detail(ctx, ctx.assignments.decline_offer(agent, conversation_id))
     return _detail(ctx, ctx.warm.decline(agent, conversation_id))
+
+
+def _offered_by_assigner(ctx: DeskContext, agent: Agent, conversation_id: str) -> bool:
+    """Waiting, and offered to this agent (a warm transfer's conversation is `transferring`)."""
+    return ctx.assignments.conversation_for(agent, conversation_id).state == ConversationState.QUEUED
 
 
 def resolve(ctx: DeskContext, agent: Agent, conversation_id: str) -> ConversationDetail:

@@ -41,6 +41,24 @@ class Assignments:
         claimed = self.lifecycle.claim(agent.id, agent.capacity, agent.queues, now)
         return None if claimed is None else self.store.conversation(claimed.conversation_id)
 
+    def accept_offer(self, agent: Agent, conversation_id: str, now: float | None = None) -> Conversation:
+        """Take what the assigner offered (push queues): theirs now, if in time and below capacity."""
+        now = self.clock() if now is None else now
+        self.lifecycle.accept_offer(agent.id, agent.capacity, conversation_id, now)
+        taken = self.store.conversation(conversation_id)
+        assert taken is not None  # assigned, not deleted
+        return taken
+
+    def decline_offer(self, agent: Agent, conversation_id: str, now: float | None = None) -> Conversation:
+        """Not for me: it goes back to its place and on to the next suitable agent."""
+        now = self.clock() if now is None else now
+        withdrawn, _ = self.lifecycle.withdraw_offer(conversation_id, agent.id, "declined", 0, now)
+        if not withdrawn:
+            raise NotYours(conversation_id)
+        back = self.store.conversation(conversation_id)
+        assert back is not None
+        return back
+
     def conversation_for(self, agent: Agent, conversation_id: str) -> Conversation:
         """A conversation the agent may see: theirs, or waiting in one of their queues; supervisors: all."""
         conversation = self.store.conversation(conversation_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
+import redis
 from redis.asyncio import Redis as AsyncRedis
 from redis.client import Pipeline
 
@@ -24,6 +25,8 @@ EventType = Literal[
     "abandoned",
     "agent_status",
     "message_status",  # published by the store's delivery scripts (handover/store.py), not here
+    "offered",  # the assigner offers a waiting conversation to an agent (handover/lua/assign.lua)
+    "offer_withdrawn",  # ... who declined, let it expire or left: it waits again (withdraw_offer.lua)
 ]
 
 
@@ -59,15 +62,34 @@ def is_for(event: dict[str, str], agent_id: str, queues: list[str], supervisor: 
 
 async def newest_id(client: AsyncRedis) -> str:
     """Where the stream ends now ("0-0" when empty): reading on from there misses nothing published later."""
-    newest = await client.xrevrange(keys.DESK_EVENTS, count=1)
-    return keys.as_text(newest[0][0]) if newest else "0-0"
+    return _newest(await client.xrevrange(keys.DESK_EVENTS, count=1))
 
 
 async def read_after(
     client: AsyncRedis, after: str, block_ms: int, count: int
 ) -> list[tuple[str, dict[str, str]]]:
     """Events after the id `after`, oldest first, waiting up to `block_ms` for one."""
-    replies = await client.xread({keys.DESK_EVENTS: after}, block=block_ms, count=count)
+    return _entries(await client.xread({keys.DESK_EVENTS: after}, block=block_ms, count=count))
+
+
+# ... and the assigner (workers/assigner.py), on a thread of a worker, through these
+
+
+def newest_id_now(client: redis.Redis) -> str:
+    return _newest(client.xrevrange(keys.DESK_EVENTS, count=1))
+
+
+def read_after_now(
+    client: redis.Redis, after: str, block_ms: int, count: int
+) -> list[tuple[str, dict[str, str]]]:
+    return _entries(client.xread({keys.DESK_EVENTS: after}, block=block_ms, count=count))
+
+
+def _newest(newest: Any) -> str:
+    return keys.as_text(newest[0][0]) if newest else "0-0"
+
+
+def _entries(replies: Any) -> list[tuple[str, dict[str, str]]]:
     return [
         (keys.as_text(entry_id), {keys.as_text(k): keys.as_text(v) for k, v in fields.items()})
         for _, entries in replies or []

@@ -165,6 +165,30 @@ def agent_load_key(agent_id: str) -> str:
 
 
 OFFERS = f"{PREFIX}offers"  # warm transfer offers by expiry time
+PUSH_OFFERS = f"{PREFIX}offers:push"  # conversations offered by the assigner, by expiry time
+# the assigner's memory of agents, hashes agent id -> value: when each last got a conversation (or an offer),
+# when each was last freed or came back, how many offers in a row each let expire
+ROUTING_LAST = f"{PREFIX}routing:last"
+ROUTING_FREED = f"{PREFIX}routing:freed"
+ROUTING_MISSED = f"{PREFIX}routing:missed"
+ASSIGNER_LEASE = f"{PREFIX}assigner:lease"  # held by the one process whose assigner decides (see workers/)
+
+
+def agent_offers_key(agent_id: str) -> str:
+    """Set of the conversations offered to an agent and not yet accepted: they count against capacity."""
+    return f"{PREFIX}agent:{agent_id}:offers"
+
+
+def skip_key(conversation_id: str) -> str:
+    """Set of agents who declined or let an offer of this conversation expire: not offered it again."""
+    return f"{PREFIX}conv:{conversation_id}:skip"
+
+
+def assigned_today_key(day: int) -> str:
+    """Hash agent id -> conversations given to them on this day (days since the epoch): fairness."""
+    return f"{PREFIX}routing:assigned:{day}"
+
+
 DESK_EVENTS = f"{PREFIX}desk:events"  # capped stream of desk events (see handover/events.py)
 
 

@@ -17,10 +17,11 @@ from handover import keys
 
 HOURS_KEPT = 8 * 24
 TTL_SECONDS = (HOURS_KEPT + 1) * 3600
+OFFERS = ("offers", "offers_accepted", "offers_declined", "offers_expired", "offers_withdrawn")
 # counters mirrored by the hour (csat:<score> and transfers:<mode> by their prefix)
-COUNTED = ("escalations", "claimed", "resolved", "released", "abandoned")
+COUNTED = ("escalations", "claimed", "resolved", "released", "abandoned", *OFFERS)
 PREFIXED = ("csat:", "transfers:")
-DURATIONS = ("queue_wait_seconds", "agent_first_reply_seconds", "handle_seconds")
+DURATIONS = ("queue_wait_seconds", "agent_first_reply_seconds", "handle_seconds", "assign_seconds")
 
 
 def hour_key(at: float) -> str:
@@ -43,10 +44,22 @@ class Csat(BaseModel):
     by_score: dict[str, int]
 
 
+class Offers(BaseModel):
+    """Push queues' offers: made, then accepted, declined, expired or withdrawn (the agent left)."""
+
+    offered: int
+    accepted: int
+    declined: int
+    expired: int
+    withdrawn: int
+
+
 class AgentKpis(BaseModel):
     resolved: int
     handle: Average
     csat: Csat
+    assigned: int  # conversations that became theirs: claimed, assigned or accepted
+    offers: Offers
 
 
 class Kpis(BaseModel):
@@ -64,6 +77,8 @@ class Kpis(BaseModel):
     queue_wait: Average
     agent_first_reply: Average
     handle: Average
+    time_to_assign: Average  # push queues: from asking for a person to the assigner's agent having it
+    offers: Offers
     agents: dict[str, AgentKpis]  # by agent id: what each resolved, how fast, how it was rated
 
 
@@ -97,9 +112,15 @@ def last_hours(client: redis.Redis, hours: int, now: float) -> Kpis:
         queue_wait=overall.average("queue_wait_seconds"),
         agent_first_reply=overall.average("agent_first_reply_seconds"),
         handle=overall.average("handle_seconds"),
+        time_to_assign=overall.average("assign_seconds"),
+        offers=overall.offers(),
         agents={
             agent_id: AgentKpis(
-                resolved=sums.count("resolved"), handle=sums.average("handle_seconds"), csat=sums.csat()
+                resolved=sums.count("resolved"),
+                handle=sums.average("handle_seconds"),
+                csat=sums.csat(),
+                assigned=sums.count("assigned"),
+                offers=sums.offers(),
             )
             for agent_id, sums in sorted(agents.items())
         },
@@ -123,6 +144,15 @@ class _Sums:
         mean = round(self.total.get(f"{name}_sum", 0.0) / n, 1) if n else None
         return Average(count=n, average_seconds=mean)
 
+    def offers(self) -> Offers:
+        return Offers(
+            offered=self.count("offers"),
+            accepted=self.count("offers_accepted"),
+            declined=self.count("offers_declined"),
+            expired=self.count("offers_expired"),
+            withdrawn=self.count("offers_withdrawn"),
+        )
+
     def csat(self) -> Csat:
         scores = {n.removeprefix("csat:"): self.count(n) for n in sorted(self.total) if n.startswith("csat:")}
         answers = sum(scores.values())
@@ -131,9 +161,14 @@ class _Sums:
         return Csat(answers=answers, average_score=mean, by_score=scores)
 
 
+def agent_prefix(agent_id: str) -> str:
+    """What an agent's own figures' fields start with in the buckets (scripts count them too)."""
+    return f"agent:{agent_id}:"
+
+
 def for_agent(pipe: Any, agent_id: str, name: str, amount: float, at: float) -> None:
     """Queue a per-agent figure (buckets only)."""
-    mirror(pipe, f"agent:{agent_id}:{name}", amount, at)
+    mirror(pipe, agent_prefix(agent_id) + name, amount, at)
 
 
 def mirror(pipe: Any, name: str, amount: float, at: float) -> None:

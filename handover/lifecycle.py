@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import redis
@@ -59,6 +60,7 @@ class Place:
     state: ConversationState
     agent_id: str | None
     queue: str | None
+    offered_to: str | None = None  # waiting, and offered by the assigner to this agent (out of its queue)
 
     @classmethod
     def of(cls, conversation: Conversation | None) -> Place:
@@ -66,7 +68,13 @@ class Place:
         if conversation is None:
             return cls(ConversationState.BOT, None, None)
         held = conversation.state in (ConversationState.ASSIGNED, ConversationState.TRANSFERRING)
-        return cls(conversation.state, conversation.agent_id if held else None, conversation.queue)
+        queued = conversation.state == ConversationState.QUEUED
+        return cls(
+            conversation.state,
+            conversation.agent_id if held else None,
+            conversation.queue,
+            conversation.offer_to if queued else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -75,12 +83,28 @@ class Claimed:
     queue: str
 
 
+class Decided(StrEnum):
+    """What one push decision (`Lifecycle.assign`) did."""
+
+    ASSIGNED = "assigned"
+    OFFERED = "offered"
+    GONE = "gone"  # the conversation does not wait in that queue any more
+    BUSY = "busy"  # the agent cannot take it now (presence, capacity, skipped it before)
+
+
+# the hash fields of an offer made by the assigner (a warm transfer's are in handover/warm.py)
+PUSH_OFFER_FIELDS = ("offer_to", "offer_expires_at", "offer_score")
+
+
 class Lifecycle:
     def __init__(self, client: redis.Redis, clock: Clock = system_clock) -> None:
         self.client = client
         self.clock = clock
         self._claim = lua.script(client, "claim")
         self._finish = lua.script(client, "finish")
+        self._assign = lua.script(client, "assign")
+        self._accept = lua.script(client, "accept_offer")
+        self._withdraw = lua.script(client, "withdraw_offer")
 
     def claim(
         self, agent_id: str, capacity: int, queues: list[str], now: float | None = None
@@ -95,6 +119,7 @@ class Lifecycle:
                 for x in self._claim(
                     keys=[
                         keys.agent_load_key(agent_id),
+                        keys.agent_offers_key(agent_id),
                         keys.COUNTERS,
                         kpis.hour_key(now),
                         keys.DESK_EVENTS,
@@ -102,7 +127,16 @@ class Lifecycle:
                         *(keys.queue_waits_key(q) for q in queues),
                         *(keys.conversation_key(c) for c in candidates),
                     ],
-                    args=[agent_id, capacity, now, PRIORITY_SPAN, EVENTS_KEPT, len(queues), *candidates],
+                    args=[
+                        agent_id,
+                        capacity,
+                        now,
+                        PRIORITY_SPAN,
+                        EVENTS_KEPT,
+                        len(queues),
+                        kpis.agent_prefix(agent_id),
+                        *candidates,
+                    ],
                 )
             ]
             if result[0] == "full":
@@ -119,6 +153,133 @@ class Lifecycle:
                 pipe.zrange(keys.queue_key(queue), 0, CANDIDATES - 1)
             heads = pipe.execute()
         return list(dict.fromkeys(keys.as_text(c) for head in heads for c in head))
+
+    def assign(
+        self,
+        conversation_id: str,
+        queue: str,
+        agent_id: str,
+        capacity: int,
+        offer_timeout: float,
+        now: float,
+    ) -> Decided:
+        """One push decision (handover/assignment.py makes them): the conversation waiting in `queue` is
+        the agent's at once (`offer_timeout` 0) or offered to them until the timeout, if both still hold
+        where it is written (handover/lua/assign.lua)."""
+        result = self._assign(
+            keys=[
+                keys.conversation_key(conversation_id),
+                keys.queue_key(queue),
+                keys.agent_key(agent_id),
+                keys.agent_load_key(agent_id),
+                keys.agent_offers_key(agent_id),
+                keys.skip_key(conversation_id),
+                keys.PUSH_OFFERS,
+                keys.ROUTING_LAST,
+                keys.assigned_today_key(int(now // 86400)),
+                keys.COUNTERS,
+                kpis.hour_key(now),
+                keys.DESK_EVENTS,
+                keys.queue_waits_key(queue),
+            ],
+            args=[
+                conversation_id,
+                agent_id,
+                capacity,
+                now,
+                offer_timeout,
+                EVENTS_KEPT,
+                PRIORITY_SPAN,
+                queue,
+                kpis.agent_prefix(agent_id),
+            ],
+        )
+        return Decided(keys.as_text(result[0]))
+
+    def accept_offer(self, agent_id: str, capacity: int, conversation_id: str, now: float) -> None:
+        """The agent takes what the assigner offered them. Raises NotFound, NotYours (not offered to them
+        or not any more), Conflict (expired, or at capacity)."""
+        queue = keys.as_text(self.client.hget(keys.conversation_key(conversation_id), "queue") or "")
+        outcome = keys.as_text(
+            self._accept(
+                keys=[
+                    keys.conversation_key(conversation_id),
+                    keys.PUSH_OFFERS,
+                    keys.agent_offers_key(agent_id),
+                    keys.agent_load_key(agent_id),
+                    keys.skip_key(conversation_id),
+                    keys.ROUTING_MISSED,
+                    keys.COUNTERS,
+                    kpis.hour_key(now),
+                    keys.DESK_EVENTS,
+                    keys.queue_waits_key(queue),
+                ],
+                args=[
+                    conversation_id,
+                    agent_id,
+                    capacity,
+                    now,
+                    EVENTS_KEPT,
+                    PRIORITY_SPAN,
+                    kpis.agent_prefix(agent_id),
+                ],
+            )[0]
+        )
+        if outcome == "not_found":
+            raise NotFound(conversation_id)
+        if outcome == "not_offered":
+            raise NotYours(conversation_id)
+        if outcome == "expired":
+            raise Conflict("the offer expired: it went on to the next agent")
+        if outcome == "full":
+            raise Conflict(f"at capacity ({capacity} conversations)")
+
+    def withdraw_offer(
+        self, conversation_id: str, agent_id: str, why: str, away_after: int, now: float
+    ) -> tuple[bool, bool]:
+        """An offer ends unaccepted (`why`: declined, timeout, unavailable): back to its place in the queue,
+        the agent skipped for it. Returns (withdrawn, the agent was set away for missing offers)."""
+        conversation = keys.conversation_key(conversation_id)
+        queue = keys.as_text(self.client.hget(conversation, "queue") or "")
+        result = self._withdraw(
+            keys=[
+                conversation,
+                keys.queue_key(queue),
+                keys.PUSH_OFFERS,
+                keys.agent_offers_key(agent_id),
+                keys.skip_key(conversation_id),
+                keys.agent_key(agent_id),
+                keys.ROUTING_MISSED,
+                keys.COUNTERS,
+                kpis.hour_key(now),
+                keys.DESK_EVENTS,
+            ],
+            args=[conversation_id, agent_id, why, now, EVENTS_KEPT, away_after, kpis.agent_prefix(agent_id)],
+        )
+        done = keys.as_text(result[0]) == "withdrawn"
+        return done, done and int(result[1]) == 1
+
+    def due_push_offers(self, now: float) -> list[tuple[str, str | None, str]]:
+        """Offers made by the assigner that nobody accepted in time: (conversation, offered to, queue)."""
+        due = [keys.as_text(c) for c in self.client.zrangebyscore(keys.PUSH_OFFERS, "-inf", now)]
+        if not due:
+            return []
+        with self.client.pipeline(transaction=False) as pipe:
+            for conversation_id in due:
+                pipe.hmget(keys.conversation_key(conversation_id), ["offer_to", "queue"])
+            found = pipe.execute()
+        return [
+            (c, keys.as_text(agent) if agent else None, keys.as_text(queue or ""))
+            for c, (agent, queue) in zip(due, found, strict=True)
+        ]
+
+    def next_push_offer_expiry(self) -> float | None:
+        first = self.client.zrange(keys.PUSH_OFFERS, 0, 0, withscores=True)
+        return float(first[0][1]) if first else None
+
+    def offers_to(self, agent_id: str) -> list[str]:
+        """What the assigner offered this agent and they have not answered yet."""
+        return sorted(keys.as_text(c) for c in self.client.smembers(keys.agent_offers_key(agent_id)))
 
     def finish(
         self, agent_id: str, conversation_id: str, to: ConversationState, now: float | None = None
@@ -138,7 +299,15 @@ class Lifecycle:
                     kpis.hour_key(now),
                     keys.DESK_EVENTS,
                 ],
-                args=[agent_id, to.value, now, bot, EVENTS_KEPT, conversation_id, f"agent:{agent_id}:"],
+                args=[
+                    agent_id,
+                    to.value,
+                    now,
+                    bot,
+                    EVENTS_KEPT,
+                    conversation_id,
+                    kpis.agent_prefix(agent_id),
+                ],
             )
         ]
         if outcome[0] == "not_found":
@@ -171,13 +340,16 @@ class Lifecycle:
         An agent who becomes the holder is announced (`assigned`) here, and only here."""
         before = Place.of(conversation)
         conversation.move_to(to, now)  # IllegalMove (409) if the state machine does not allow it
+        dropped = list(drop)
+        if before.offered_to is not None:  # moved while offered: the offer ends with the move
+            conversation.offer_to = conversation.offer_expires_at = None
+            dropped += PUSH_OFFER_FIELDS
         if not isinstance(holder, _Keep):
             conversation.agent_id = holder
         conversation.queue = queue or conversation.queue
         conversation.priority = priority.value if priority is not None else conversation.priority
         key = keys.conversation_key(conversation.id)
         mapping = {"state": to.value, "updated_at": str(now), **(fields or {})}
-        dropped = list(drop)
         if conversation.agent_id is None:
             dropped += ["agent_id", "assigned_at"]
         elif conversation.agent_id != before.agent_id:
@@ -217,6 +389,9 @@ class Lifecycle:
             if after.queue is None:
                 raise ValueError("a conversation waits in a queue: name it")
             enqueue(pipe, after.queue, after.id, Priority(after.priority or "normal"), waiting_since)
+        if before.offered_to is not None and (Place.of(after).offered_to != before.offered_to):
+            pipe.srem(keys.agent_offers_key(before.offered_to), after.id)
+            pipe.zrem(keys.PUSH_OFFERS, after.id)
         if before.state == ConversationState.TRANSFERRING and after.state != ConversationState.TRANSFERRING:
             pipe.zrem(keys.OFFERS, after.id)
         if after.state == ConversationState.TRANSFERRING and after.offer_expires_at is not None:
@@ -236,5 +411,10 @@ class Lifecycle:
         return [keys.as_text(c) for c in self.client.zrangebyscore(keys.OFFERS, "-inf", now)]
 
     def offered(self) -> list[str]:
-        """Conversations offered to someone now (few: offers last minutes)."""
-        return [keys.as_text(c) for c in self.client.zrange(keys.OFFERS, 0, -1)]
+        """Conversations offered to someone now, warm transfers and the assigner's offers (few: offers last
+        seconds to minutes)."""
+        with self.client.pipeline(transaction=False) as pipe:
+            pipe.zrange(keys.OFFERS, 0, -1)
+            pipe.zrange(keys.PUSH_OFFERS, 0, -1)
+            warm, push = pipe.execute()
+        return [keys.as_text(c) for c in [*warm, *push]]

@@ -1,0 +1,21 @@
+-- A waiting conversation becomes an agent's (needs lib/bump.lua before it): its state and holder, the
+-- agent's load set, the wait it had (from its queue score: priority band, then milliseconds since the
+-- epoch), the counters (overall and the agent's own), and the desk event `assigned`. Pull claims, push
+-- assignments and accepted offers all end here, so they count and announce alike.
+-- t: {conv, id, agent, now, load, waits, score, span, counters, hour, events, kept, queue, mine (the
+-- prefix of the agent's own KPI fields)}
+local function take(t)
+  redis.call('HSET', t.conv, 'state', 'assigned', 'agent_id', t.agent, 'assigned_at', t.now,
+    'updated_at', t.now)
+  redis.call('SADD', t.load, t.id)
+  local waited = tonumber(t.now) - (t.score % t.span) / 1000
+  redis.call('LPUSH', t.waits, string.format('%.3f', waited))
+  redis.call('LTRIM', t.waits, 0, 99)
+  bump(t.counters, t.hour, 'claimed', 1)
+  bump(t.counters, t.hour, 'queue_wait_seconds_sum', string.format('%.3f', math.max(0, waited)))
+  bump(t.counters, t.hour, 'queue_wait_seconds_count', 1)
+  bump_hour(t.hour, t.mine .. 'assigned', 1)
+  redis.call('XADD', t.events, 'MAXLEN', '~', t.kept, '*', 'type', 'assigned', 'conversation_id', t.id,
+    'agent_id', t.agent, 'queue', t.queue, 'data', '{}')
+  return waited
+end
