@@ -65,6 +65,7 @@ class AssignerLoop:
                     self._stop.wait(self.idle_wait)
                     continue
                 if after is None:
+                    log.info("assigner_leads", lease=self.token)
                     after = events.newest_id_now(self.client)
                     self.assigner.expire()
                     self.assigner.dispatch()

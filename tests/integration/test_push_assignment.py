@@ -299,3 +299,64 @@ def test_the_customers_language_and_their_previous_agent_are_matched(redis_url, 
     finally:
         desk.close()
         worker.stop()
+
+
+def test_more_capacity_or_coming_back_brings_the_waiting_conversation_at_once(redis_url, graph, tmp_path):
+    desk, worker = desk_with_worker(
+        redis_url, graph, tmp_path, general={"assignment": "push", "offer_timeout_seconds": 0}
+    )
+    try:
+        ana = desk.agent("Ana", capacity=1)
+        desk.customers_ask(["5511900000001"])
+        wait_for(lambda: desk.held(ana), 30, "Ana to get the first conversation")
+        desk.customers_ask(["5511900000002"])
+        wait_for(lambda: desk.client.zcard(keys.queue_key("general")) == 1, 30, "the second to wait")
+
+        desk.agents.update(ana.id, capacity=2)  # as `handover agents set ID --capacity 2` does
+        wait_for(lambda: len(desk.held(ana)) == 2, 30, "Ana to get the second once she can hold two")
+
+        desk.agents.set_status(ana.id, Presence.AWAY)
+        desk.agents.update(ana.id, capacity=3)
+        desk.customers_ask(["5511900000003"])
+        wait_for(lambda: desk.client.zcard(keys.queue_key("general")) == 1, 30, "the third to wait")
+        time.sleep(0.5)
+        assert len(desk.held(ana)) == 2  # away: nothing pushed to her
+
+        desk.agents.set_status(ana.id, Presence.AVAILABLE)
+        wait_for(lambda: len(desk.held(ana)) == 3, 30, "Ana to get the third when she is back")
+    finally:
+        desk.close()
+        worker.stop()
+
+
+def test_when_the_leading_worker_dies_another_one_assigns(redis_url, graph, tmp_path):
+    desk, first = desk_with_worker(
+        redis_url, graph, tmp_path, general={"assignment": "push", "offer_timeout_seconds": 0}
+    )
+    _, second = start_worker(redis_url, graph, tmp_path / "second.log", rules=tmp_path / "rules.yaml")
+    try:
+        ana = desk.agent("Ana")
+        desk.customers_ask(["5511900000001"])
+        wait_for(lambda: desk.held(ana), 30, "Ana to get the first conversation")
+        leader = desk.client.get(keys.ASSIGNER_LEASE)
+        assert leader
+        leads_first = wait_for(
+            lambda: _said(tmp_path / "worker.log", tmp_path / "second.log", leader), 10, "a log"
+        )
+        (first if leads_first == "first" else second).kill()
+
+        desk.customers_ask(["5511900000002"])
+        wait_for(lambda: len(desk.held(ana)) == 2, 30, "the other worker to take over and assign")
+        assert desk.client.get(keys.ASSIGNER_LEASE) not in (None, leader)
+    finally:
+        desk.close()
+        first.stop()
+        second.stop()
+
+
+def _said(first: Path, second: Path, token: str) -> str | None:
+    """Which worker's log says it took the lease `token` (it logs `assigner_leads` with it)."""
+    for name, log in (("first", first), ("second", second)):
+        if log.exists() and token in log.read_text(encoding="utf-8"):
+            return name
+    return None
