@@ -1,6 +1,7 @@
 """`make bench`: ingestion vs a bare aiohttp handler, processing vs rq no-op jobs, the bot's matching vs
 tokenising a message, `rules whatif` vs reading the transcripts it replays, the desk's claim and list routes
-three ways (bench/desk_routes.py); prints ratios.
+three ways (bench/desk_routes.py), the assigner's decisions with 10,000 waiting (bench/assign.py); prints
+ratios.
 
 Everything runs here, on loopback, with servers started for the run: a redis-server, `handover serve`,
 `handover worker` processes, a bare aiohttp server and a fake Graph API answering after 100 ms.
@@ -19,6 +20,7 @@ from pathlib import Path
 import redis
 from rq import Queue
 
+from bench.assign import bench_assign
 from bench.desk_routes import desk_routes
 from bench.load import closed_loop, open_loop
 from bench.matching import matching
@@ -172,7 +174,9 @@ def main() -> None:
     cli = argparse.ArgumentParser(prog="python -m bench")
     cli.add_argument("--messages", type=int, default=10_000)
     cli.add_argument("--concurrency", type=int, default=32)
-    cli.add_argument("--only", choices=["ingestion", "processing", "matching", "parsing", "whatif", "desk"])
+    cli.add_argument(
+        "--only", choices=["ingestion", "processing", "matching", "parsing", "whatif", "desk", "assign"]
+    )
     args = cli.parse_args()
     LOGS.mkdir(parents=True, exist_ok=True)
     if args.only in (None, "matching"):
@@ -191,6 +195,8 @@ def main() -> None:
             ingestion(redis_server, args.messages, args.concurrency)
         if args.only in (None, "processing"):
             processing(redis_server, args.messages)
+        if args.only in (None, "assign"):
+            bench_assign(redis_server)
     finally:
         redis_server.stop()
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 import redis
 
-from handover import keys
+from handover import keys, lua
 from handover.agents import Agent, Presence
 from handover.clock import Clock, system_clock
 from handover.lifecycle import Decided, Lifecycle
@@ -46,6 +46,7 @@ class Assigner:
         self.rules = rules
         self.clock = clock
         self.lifecycle = Lifecycle(client, clock)
+        self._snapshot = lua.script(client, "agents_snapshot")
         self._agents: dict[bytes | str, Agent] = {}  # parsed agent JSON by its raw text: agents change rarely
 
     def push_queues(self) -> dict[str, Queue]:
@@ -63,8 +64,8 @@ class Assigner:
         decided = 0
         for _ in range(MAX_ROUNDS):
             free = [a for a in agents.values() if a.available and a.load < a.capacity]
-            serving = [name for name in push if any(name in a.queues for a in free)]
-            waiting = self._heads(serving, passed)
+            room = {name: sum(a.capacity - a.load for a in free if name in a.queues) for name in push}
+            waiting = self._heads({name: n for name, n in room.items() if n}, passed)
             if not waiting:
                 break
             wants = self._wants(waiting)
@@ -104,37 +105,43 @@ class Assigner:
         return decided
 
     def candidates(self, now: float) -> dict[str, Candidate]:
-        """Every agent as the scoring sees them, read in one pipelined round trip."""
+        """Every agent as the scoring sees them: their ids, then one script call (lua/agents_snapshot.lua)."""
         ids = sorted(keys.as_text(i) for i in self.client.smembers(keys.AGENTS))
-        with self.client.pipeline(transaction=False) as pipe:
-            for agent_id in ids:
-                pipe.hmget(keys.agent_key(agent_id), ["json", "status"])
-                pipe.scard(keys.agent_load_key(agent_id))
-                pipe.scard(keys.agent_offers_key(agent_id))
-            pipe.hgetall(keys.ROUTING_LAST)
-            pipe.hgetall(keys.ROUTING_FREED)
-            pipe.hgetall(keys.assigned_today_key(int(now // 86400)))
-            replies = pipe.execute()
-        last_given = {keys.as_text(k): float(v) for k, v in replies[-3].items()}
-        freed = {keys.as_text(k): float(v) for k, v in replies[-2].items()}
-        today = {keys.as_text(k): int(v) for k, v in replies[-1].items()}
+        snapshot = json.loads(
+            self._snapshot(
+                keys=[
+                    keys.ROUTING_LAST,
+                    keys.ROUTING_FREED,
+                    keys.assigned_today_key(int(now // 86400)),
+                    *(
+                        key
+                        for agent_id in ids
+                        for key in (
+                            keys.agent_key(agent_id),
+                            keys.agent_load_key(agent_id),
+                            keys.agent_offers_key(agent_id),
+                        )
+                    ),
+                ]
+            )
+        )
+        last_given, freed, today = snapshot["last"] or {}, snapshot["freed"] or {}, snapshot["today"] or {}
         found: dict[str, Candidate] = {}
-        for n, agent_id in enumerate(ids):
-            (raw, status), held, offered = replies[3 * n : 3 * n + 3]
-            if raw is None:
-                continue
+        for agent_id, (raw, status, held, offered) in zip(ids, snapshot["agents"] or [], strict=True):
+            if not raw:
+                continue  # removed meanwhile
             agent = self._agent(raw)
-            last = last_given.get(agent_id, 0.0)
+            last = float(last_given.get(agent_id, 0.0))
             found[agent_id] = Candidate(
                 id=agent_id,
-                available=keys.as_text(status or "") == Presence.AVAILABLE.value,
+                available=status == Presence.AVAILABLE.value,
                 load=int(held) + int(offered),
                 capacity=agent.capacity,
                 queues=frozenset(agent.queues),
                 languages=frozenset(agent.languages),
                 skills=frozenset(agent.skills),
-                idle_since=max(last, freed.get(agent_id, 0.0)),
-                assigned=today.get(agent_id, 0),
+                idle_since=max(last, float(freed.get(agent_id, 0.0))),
+                assigned=int(today.get(agent_id, 0)),
                 last_assigned_at=last,
             )
         return found
@@ -147,20 +154,20 @@ class Assigner:
             agent = self._agents[raw] = Agent.model_validate_json(raw)
         return agent
 
-    def _heads(self, queues: list[str], passed: set[str]) -> list[Waiting]:
-        """The first waiting conversations of each queue not passed over yet, best first across queues
-        (lowest score: priority, then how long it has waited)."""
-        if not queues:
+    def _heads(self, room: dict[str, int], passed: set[str]) -> list[Waiting]:
+        """The first waiting conversations of each queue with room for more (as many as there are places,
+        and a few more in case some need a match nobody free has), not passed over yet, best first across
+        queues (lowest score: priority, then how long it has waited)."""
+        if not room:
             return []
+        skipped = min(len(passed), MAX_PASSED)
         with self.client.pipeline(transaction=False) as pipe:
-            for name in queues:
-                pipe.zrange(
-                    keys.queue_key(name), 0, HEADS + min(len(passed), MAX_PASSED) - 1, withscores=True
-                )
+            for name, places in room.items():
+                pipe.zrange(keys.queue_key(name), 0, min(HEADS, places + 4) + skipped - 1, withscores=True)
             replies = pipe.execute()
         waiting = [
             Waiting(keys.as_text(member), name, float(score))
-            for name, entries in zip(queues, replies, strict=True)
+            for name, entries in zip(room, replies, strict=True)
             for member, score in entries
             if keys.as_text(member) not in passed
         ]

@@ -9,6 +9,8 @@ import pytest
 import redis
 
 from handover import keys
+from handover.agents import AgentStore, Presence, Role
+from handover.assignment import Assigner
 from handover.conversation import Conversation, ConversationState
 from handover.errors import Conflict, NotFound, NotYours
 from handover.lifecycle import Decided, Lifecycle
@@ -213,3 +215,29 @@ def test_withdraw_of_an_offer_that_moved_on_only_cleans_the_index(client):
     assert Lifecycle(client).withdraw_offer(conversation, AGENT, "timeout", 3, NOW + 30) == (False, False)
     assert not client.zcard(keys.PUSH_OFFERS)
     assert client.hget(keys.conversation_key(conversation), "state") == "assigned"
+
+
+def test_the_agents_snapshot_reads_every_agent_in_one_call(client):
+    agents = AgentStore(client)
+    ana, _ = agents.add("Ana", ["general"], capacity=3, role=Role.AGENT, languages=["pt"], skills=["cards"])
+    bia, _ = agents.add("Bia", ["billing"], capacity=2, role=Role.AGENT)
+    agents.set_status(ana.id, Presence.AVAILABLE)
+    client.sadd(keys.agent_load_key(ana.id), "c1")
+    client.sadd(keys.agent_offers_key(ana.id), "c2")
+    client.hset(keys.ROUTING_LAST, ana.id, NOW - 50)
+    client.hset(keys.ROUTING_FREED, ana.id, NOW - 10)
+    client.hset(keys.assigned_today_key(int(NOW // 86400)), ana.id, 7)
+
+    seen = Assigner(client, lambda: None).candidates(NOW)  # type: ignore[arg-type, return-value]
+
+    a, b = seen[ana.id], seen[bia.id]
+    assert (a.available, a.load, a.capacity, a.queues, a.languages, a.skills) == (
+        True,
+        2,
+        3,
+        frozenset({"general"}),
+        frozenset({"pt"}),
+        frozenset({"cards"}),
+    )
+    assert (a.idle_since, a.assigned, a.last_assigned_at) == (NOW - 10, 7, NOW - 50)
+    assert (b.available, b.load, b.assigned, b.last_assigned_at) == (False, 0, 0, 0.0)
