@@ -41,6 +41,7 @@ class AssignerLoop:
         self._renew = lua.script(client, "renew")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._version: str | None = None  # the rules version the last dispatch ran with
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name="assigner", daemon=True)
@@ -98,6 +99,9 @@ class AssignerLoop:
                 elif status:
                     self.assigner.withdraw_all(agent_id, "unavailable", now)
         self.assigner.note_freed(freed, now)
+        version = self.assigner.rules().version  # a queue that starts pushing pushes what waits in it
+        triggered |= version != self._version
+        self._version = version
         if self.assigner.expire(now) or triggered:
             self.assigner.dispatch(now)
         return after

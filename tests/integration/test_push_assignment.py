@@ -360,3 +360,19 @@ def _said(first: Path, second: Path, token: str) -> str | None:
         if log.exists() and token in log.read_text(encoding="utf-8"):
             return name
     return None
+
+
+def test_a_queue_that_starts_pushing_pushes_what_already_waits_in_it(redis_url, graph, tmp_path):
+    desk, worker = desk_with_worker(redis_url, graph, tmp_path)  # every queue pulls
+    try:
+        ana = desk.agent("Ana")
+        desk.customers_ask(["5511900000001"])
+        wait_for(lambda: desk.client.zcard(keys.queue_key("general")) == 1, 30, "the customer to wait")
+        time.sleep(0.5)
+        assert not desk.held(ana)  # a pull queue: it waits for Ana to take it
+
+        rules_file(tmp_path, general={"assignment": "push", "offer_timeout_seconds": 0})  # ops edit the file
+        wait_for(lambda: desk.held(ana), 30, "the worker to reload the rules and push it to Ana")
+    finally:
+        desk.close()
+        worker.stop()
