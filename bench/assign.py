@@ -98,27 +98,29 @@ def bench_assign(redis_server: RedisServer) -> None:
     fill = _timed(direct.dispatch)  # 150 decisions: everyone to capacity
     full = [_timed(direct.dispatch) for _ in range(ROUNDS)]
 
+    def free_a_place(n: int) -> str:
+        """The nth round's agent resolves one of theirs; returns who."""
+        agent = ids[n % AGENTS]
+        lifecycle.finish(
+            agent, next(iter(client.smembers(keys.agent_load_key(agent)))), ConversationState.RESOLVED
+        )
+        return agent
+
     decisions = []
     for n in range(ROUNDS):
-        agent = ids[n % AGENTS]
-        held = next(iter(client.smembers(keys.agent_load_key(agent))))
-        lifecycle.finish(agent, held, ConversationState.RESOLVED)
+        free_a_place(n)
         decisions.append(_timed(direct.dispatch))
 
     offers = []
     for n in range(ROUNDS):
-        agent = ids[n % AGENTS]
-        held = next(iter(client.smembers(keys.agent_load_key(agent))))
-        lifecycle.finish(agent, held, ConversationState.RESOLVED)
+        agent = free_a_place(n)
         offers.append(_timed(offering.dispatch))
         (offered,) = lifecycle.offers_to(agent)
         lifecycle.accept_offer(agent, 3, offered, time.time())
 
     claims = []
     for n in range(ROUNDS):
-        agent = ids[n % AGENTS]
-        held = next(iter(client.smembers(keys.agent_load_key(agent))))
-        lifecycle.finish(agent, held, ConversationState.RESOLVED)
+        agent = free_a_place(n)
         agents.set_status(agent, Presence.AWAY)  # so the assigner's reads do not count here
         claims.append(_timed(lambda agent=agent: lifecycle.claim(agent, 3, ["general"])))
         agents.set_status(agent, Presence.AVAILABLE)
