@@ -1,9 +1,10 @@
 -- KEYS: the agent's load set, counters, this hour's KPIs, desk events, then the agent's Q queues, then each
---       queue's recent waits list (same order), then the conversation hash of each candidate (ARGV 7...)
+--       queue's recent waits list (same order), then the conversation hash of each candidate (ARGV 7...),
+--       then the activity index keys (activity.claim_keys: waiting, held, the agent's, each queue's)
 -- ARGV: agent id, capacity, now, priority span, desk events kept, Q, then the candidate conversation ids
 --       (the first few of each queue, as read just before: the script takes the best only if it is one)
 -- MOVES: queued -> assigned
--- USES: bump
+-- USES: bump, activity
 -- Capacity check, the best head across the agent's queues (lowest score: priority, then age), removal from
 -- its queue, assignment, the wait sample, the counters and the desk event: one script, so two agents never
 -- share a conversation and nobody goes past capacity. Returns {'full'}, {'empty'}, {'retry'} (the queues
@@ -32,6 +33,8 @@ end
 redis.call('ZREM', KEYS[4 + best_i], best)
 redis.call('HSET', conv, 'state', 'assigned', 'agent_id', agent, 'assigned_at', ARGV[3], 'updated_at', ARGV[3])
 redis.call('SADD', load, best)
+local act = 4 + 2 * q + (#ARGV - 6)
+activity_touch({KEYS[act + 1], KEYS[act + 3 + best_i]}, {KEYS[act + 2], KEYS[act + 3]}, best, ARGV[3])
 local waited = now - (best_score % span) / 1000
 local waits = KEYS[4 + q + best_i]
 redis.call('LPUSH', waits, string.format('%.3f', waited))
