@@ -1,6 +1,6 @@
 """`make bench`: ingestion vs a bare aiohttp handler, processing vs rq no-op jobs, the bot's matching vs
-tokenising a message, `rules whatif` vs reading the transcripts it replays, the desk's claim and list routes
-three ways (bench/desk_routes.py); prints ratios.
+tokenising a message, `rules whatif` vs reading the transcripts it replays (ratios), and the desk's routes
+with 10,000 waiting (bench/desk.py: p50/p99 against their targets).
 
 Everything runs here, on loopback, with servers started for the run: a redis-server, `handover serve`,
 `handover worker` processes, a bare aiohttp server and a fake Graph API answering after 100 ms.
@@ -19,7 +19,7 @@ from pathlib import Path
 import redis
 from rq import Queue
 
-from bench.desk_routes import desk_routes
+from bench.desk import desk
 from bench.load import closed_loop, open_loop
 from bench.matching import matching
 from bench.parsing import parsing
@@ -182,7 +182,7 @@ def main() -> None:
     if args.only in (None, "whatif"):
         bench_whatif()
     if args.only in (None, "desk"):
-        desk_routes()
+        desk()
     if args.only in ("matching", "parsing", "whatif", "desk"):
         return
     redis_server = RedisServer().start()
