@@ -43,8 +43,10 @@ import { TransferDialog } from "./console-transfer.js";
 import { SupervisorView } from "./console-supervisor.js";
 import { BotView } from "./console-bot.js";
 import { Beeper } from "./console-sound.js";
+import { Pages } from "./console-paging.js";
 
 const HELD = new Set(["assigned", "transferring"]);
+const OFFERS_MAX = 200; // warm offers under way, the most one page holds (they last minutes)
 const SAFETY_REFRESH_MS = 30000; // in case an event was missed
 
 class Desk {
@@ -101,6 +103,8 @@ class Desk {
     this.api = api;
     api.onUnauthorized = () => this.signOut(t("signin_expired"));
     this.me = me;
+    // what I hold: at most my capacity, so one page, read again when events say it changed
+    this.minePages = new Pages(api, `agent_id=${encodeURIComponent(me.id)}`, () => this.onMine());
     this.topbar = new TopBar(this);
     this.sidebar = new SideBar(this);
     this.conversation = new ConversationView(this);
@@ -176,9 +180,13 @@ class Desk {
   }
 
   async refreshMine() {
-    const all = await this.api.get("/conversations");
-    this.mine = all.filter((c) => c.agent_id === this.me.id && HELD.has(c.state));
-    this.syncOffers(all);
+    const [offered] = await Promise.all([this.api.get(`/conversations?state=transferring&limit=${OFFERS_MAX}`), this.minePages.refresh()]);
+    this.syncOffers(offered); // warm offers to me are transferring: held by a colleague, offered to me
+  }
+
+  /** What I hold, as the list has it now (newest activity first). */
+  onMine() {
+    this.mine = this.minePages.items.filter((c) => c.agent_id === this.me.id && HELD.has(c.state));
     for (const id of this.unread.keys()) if (!this.mine.some((c) => c.id === id)) this.unread.delete(id);
     this.sidebar.renderConversations();
     this.updateTitle();
@@ -242,11 +250,20 @@ class Desk {
   onLiveState(state) {
     this.liveState = state;
     this.topbar.update();
-    if (state === "live") this.scheduleRefresh(); // (re)connected: catch up on what happened meanwhile
+    if (state === "live") {
+      // (re)connected: catch up on what happened meanwhile, the lists from their first page
+      this.minePages.forget();
+      this.supervisor.forget();
+      this.scheduleRefresh();
+    }
   }
 
   onEvent(type, data) {
     const id = data.conversation_id;
+    if (id && type !== "message_status") {
+      this.minePages.touch(id);
+      this.supervisor.onEvent(type, id);
+    }
     if (type === "message_status") {
       // a tick moved: only the open conversation shows ticks, and nothing else changed
       if (id === this.openId) {
