@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import queue
 import random
 import tempfile
 import time
@@ -48,6 +49,8 @@ LOAD_SECONDS = 30.0
 PAUSE = 1.0  # seconds between an agent's actions: 50 agents offer ~50 requests/s, plus the lists
 SUPERVISOR_PAUSE = 1.0  # at most, between a supervisor's reads
 LOGS = Path(__file__).resolve().parent / "results"
+DECISION = "claim decision (Lifecycle.claim)"
+DECISION_SECONDS = 5.0  # in phase (a): the decision alone, over and over
 TARGETS = {"list": 50.0, "queues": 10.0, "claim": 5.0}  # ms: p50 and p99 for lists, p99 for claims
 
 
@@ -162,7 +165,7 @@ async def agent_round(client: Client, token: str, pause: float) -> bool:
     return True
 
 
-async def alone(base: str, desk: Desk) -> Timings:
+async def alone(base: str, desk: Desk, redis_url: str, decider: Agent) -> Timings:
     """Phase (a): every route on its own, one request at a time."""
     timings, rng = Timings(), random.Random(1)
     async with aiohttp.ClientSession(base) as session:
@@ -175,27 +178,27 @@ async def alone(base: str, desk: Desk) -> Timings:
                 await client.call(f"GET /queues ({who})", "GET", "/queues", token)
         for _ in range(ALONE // 4):
             await agent_round(client, rng.choice(desk.agents)[1], 0)
+    found: queue.SimpleQueue[tuple[list[float], int]] = queue.SimpleQueue()
+    await asyncio.to_thread(decisions, redis_url, decider.id, DECISION_SECONDS, found)
+    timings.seconds[DECISION], timings.errors[DECISION] = found.get()
     return timings
 
 
-async def events(base: str, token: str, seen: list[int], stop: asyncio.Event) -> None:
-    """A desk's live stream, read until the end of the run; counts the events it got."""
+async def events(base: str, token: str, seen: list[int]) -> None:
+    """A desk's live stream, read until cancelled; counts the events it got (read in chunks, as cheaply
+    as a client can, so the load generator takes little of the machine from the server)."""
     async with (
         aiohttp.ClientSession(base) as session,
         session.get("/api/v1/events", headers={"Authorization": f"Bearer {token}"}) as response,
     ):
-        while not stop.is_set():
-            try:
-                line = await asyncio.wait_for(response.content.readline(), 0.5)
-            except TimeoutError:
-                continue
-            if line.startswith(b"event:"):
-                seen[0] += 1
+        async for chunk in response.content.iter_any():
+            seen[0] += chunk.count(b"\nevent:")
 
 
-def decisions(redis_url: str, agent_id: str, seconds: float, found: Any) -> None:
+def decisions(redis_url: str, agent_id: str, seconds: float, found: Any, pause: float = 0.0) -> None:
     """The claim decision alone (Lifecycle.claim: the candidates read and the script), let go again
-    through the same code (finish), timed in a process of its own while the load runs: (seconds, errors)."""
+    through the same code (finish), for `seconds`, `pause` apart; puts (latencies, errors) on `found`.
+    Under load it runs in a process of its own, so it shares no interpreter with the load generator."""
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     agent, lifecycle = AgentStore(client).get(agent_id), Lifecycle(client)
     timed, errors, deadline = [], 0, time.monotonic() + seconds
@@ -209,7 +212,7 @@ def decisions(redis_url: str, agent_id: str, seconds: float, found: Any) -> None
         timed.append(time.perf_counter() - started)
         if claimed is not None:
             lifecycle.finish(agent.id, claimed.conversation_id, ConversationState.RESOLVED)
-        time.sleep(0.05)
+        time.sleep(pause)
     client.close()
     found.put((timed, errors))
 
@@ -217,10 +220,8 @@ def decisions(redis_url: str, agent_id: str, seconds: float, found: Any) -> None
 async def under_load(base: str, redis_url: str, desk: Desk, decider: Agent) -> tuple[Timings, int, float]:
     """Phase (b): agents working, supervisors watching, every desk's stream open. Returns the timings,
     the events the streams got, and the requests per second served."""
-    timings, stop, seen = Timings(), asyncio.Event(), [0]
-    streams = [
-        asyncio.create_task(events(base, token, seen, stop)) for _, token in desk.agents + desk.supervisors
-    ]
+    timings, seen = Timings(), [0]
+    streams = [asyncio.create_task(events(base, token, seen)) for _, token in desk.agents + desk.supervisors]
     await asyncio.sleep(1)  # the streams connect
     deadline = time.monotonic() + LOAD_SECONDS
 
@@ -250,7 +251,7 @@ async def under_load(base: str, redis_url: str, desk: Desk, decider: Agent) -> t
 
     spawn = multiprocessing.get_context("spawn")
     found = spawn.Queue()
-    decide = spawn.Process(target=decisions, args=(redis_url, decider.id, LOAD_SECONDS, found))
+    decide = spawn.Process(target=decisions, args=(redis_url, decider.id, LOAD_SECONDS, found, PAUSE / 20))
     decide.start()
     started = time.perf_counter()
     async with aiohttp.ClientSession(base, connector=aiohttp.TCPConnector(limit=200)) as session:
@@ -263,9 +264,9 @@ async def under_load(base: str, redis_url: str, desk: Desk, decider: Agent) -> t
     elapsed = time.perf_counter() - started
     timed, errors = await asyncio.to_thread(found.get)
     await asyncio.to_thread(decide.join)
-    timings.seconds["claim decision (Lifecycle.claim)"] = timed
-    timings.errors["claim decision (Lifecycle.claim)"] = errors
-    stop.set()
+    timings.seconds[DECISION], timings.errors[DECISION] = timed, errors
+    for stream in streams:
+        stream.cancel()
     await asyncio.gather(*streams, return_exceptions=True)
     served = sum(len(v) for k, v in timings.seconds.items() if not k.startswith("claim decision"))
     return timings, seen[0], served / elapsed
@@ -317,7 +318,7 @@ async def _run(redis_server: RedisServer, workdir: Path) -> None:
         async with aiohttp.ClientSession(base) as session:  # the first read files the seeded index
             await Client(session, Timings()).call("first", "GET", "/conversations", desk.supervisors[0][1])
         built = time.perf_counter() - first
-        a = await alone(base, desk)
+        a = await alone(base, desk, redis_server.url, AgentStore(client).get(decider.id))
         waiting = sum(client.zcard(keys.queue_key(q)) for q in QUEUES)
         b, seen, rate = await under_load(base, redis_server.url, desk, AgentStore(client).get(decider.id))
     finally:

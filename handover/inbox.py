@@ -14,8 +14,9 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from handover import activity
+from handover import activity, keys, lua
 from handover.agents import Agent, AgentStore
 from handover.conversation import Conversation, ConversationState
 from handover.errors import Invalid
@@ -26,6 +27,30 @@ from handover.store import Store
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 OPEN = (ConversationState.QUEUED, *activity.HELD)
+# What a page shows of each conversation (desk/models.py ConversationSummary) and checks it by: the whole
+# hash (the bot's memory, the identity...) is several times as much to parse, and parsing is most of what a
+# page costs. Stored as strings, which the model reads as they are or as numbers.
+LISTED = (
+    "id",
+    "phone_number_id",
+    "customer_key",
+    "created_at",
+    "updated_at",
+    "state",
+    "queue",
+    "priority",
+    "agent_id",
+    "profile_name",
+    "wa_id",
+    "window_expires_at",
+    "offer_to",
+    "offer_by",
+    "offer_reason",
+    "offer_note",
+    "offer_expires_at",
+    "csat",
+    "csat_score",
+)
 
 
 @dataclass(frozen=True)
@@ -88,6 +113,7 @@ class Inbox:
         self.agents = agents
         self.lifecycle = Lifecycle(store.client)
         self.rules = rules
+        self._read = lua.script(store.client, "listed")
 
     def page(
         self,
@@ -118,7 +144,7 @@ class Inbox:
             candidates = sorted(candidates, key=lambda c: c.position, reverse=True)[:want]
             if not candidates:
                 break
-            loaded = self.store.conversations([c.position.id for c in candidates])
+            loaded = self.listed([c.position.id for c in candidates])
             for candidate, conversation in zip(candidates, loaded, strict=True):
                 if (
                     conversation is not None
@@ -155,8 +181,15 @@ class Inbox:
 
     def _offers(self, agent: Agent) -> list[Conversation]:
         """Conversations offered to the agent now (offers are few: they last minutes)."""
-        offered = self.store.conversations(self.lifecycle.offered())
+        offered = self.listed(self.lifecycle.offered())
         return [c for c in offered if c is not None and c.offer_to == agent.id]
+
+    def listed(self, conversation_ids: list[str]) -> list[Conversation | None]:
+        """The conversations as a list shows them (their LISTED fields only), None where one is gone."""
+        if not conversation_ids:
+            return []
+        rows = self._read(keys=[keys.conversation_key(c) for c in conversation_ids], args=LISTED)
+        return [_listed(row) if row[0] is not None else None for row in rows]
 
     def _candidates(self, sources: list[str], after: Position | None, want: int) -> list[_Candidate]:
         """The entries of every source after `after`, merged, newest first, cut where one source's read
@@ -173,6 +206,11 @@ class Inbox:
             if len(entries) >= want:  # this source may have more below its last entry
                 floor = entries[-1] if floor is None else max(floor, entries[-1])
         return [c for c in found if floor is None or c.position >= floor]
+
+
+def _listed(row: list[Any]) -> Conversation:
+    fields = {name: keys.as_text(value) for name, value in zip(LISTED, row, strict=True) if value is not None}
+    return Conversation.model_validate(fields)
 
 
 def _shows(agent: Agent, filters: Filters, source: str | None, conversation: Conversation) -> bool:

@@ -10,6 +10,7 @@ import json
 
 import pytest
 
+from desk.models import ConversationSummary
 from handover import activity, keys
 from handover.agents import Agent, Role
 from handover.conversation import Conversation, ConversationState
@@ -226,3 +227,23 @@ def test_what_was_written_before_the_index_is_filed_on_the_first_read():
     assert activity.is_built(world.sync)
     assert world.sync.zrange(keys.activity_held_key(ana.id), 0, -1) == [old[2].id]
     assert every_page(inbox_of(world), ana, Filters(state=QUEUED)) == newest_first(old[:2])
+
+
+def test_a_listed_conversation_summarises_as_the_whole_one_does(world):
+    """The list reads only the fields a summary shows (inbox.LISTED): a summary made from them is the
+    summary of the whole conversation, offer, survey and window included."""
+    ana = world.available_agent("Ana", ["general"])
+    bia = world.available_agent("Bia", ["general"])
+    [waiting] = seed_waiting(world.sync, [("5511000001", "general", T0 - 100)], pnid=PNID)
+    taken = world.assignments.claim_next(ana)
+    assert taken is not None and taken.id == waiting.id
+    warm = WarmTransfers(world.store, world.agents, world.loaded, world.partitions, clock=world.clock)
+    warm.offer(ana, taken.id, TransferRequest(reason="vendas", to_agent=bia.id, note="VIP", mode="warm"))
+    world.store.client.hset(keys.conversation_key(taken.id), mapping={"csat": "great", "csat_score": "5"})
+
+    whole = world.store.conversation(taken.id)
+    [listed] = inbox_of(world).listed([taken.id])
+    assert whole is not None and listed is not None
+    for now in (T0, T0 + 2 * 24 * 3600):  # the window open, then closed
+        assert ConversationSummary.of(listed, now) == ConversationSummary.of(whole, now)
+    assert inbox_of(world).listed(["gone"]) == [None]
