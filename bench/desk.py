@@ -179,7 +179,7 @@ async def alone(base: str, desk: Desk, redis_url: str, decider: Agent) -> Timing
         for _ in range(ALONE // 4):
             await agent_round(client, rng.choice(desk.agents)[1], 0)
     found: queue.SimpleQueue[tuple[list[float], int]] = queue.SimpleQueue()
-    await asyncio.to_thread(decisions, redis_url, decider.id, DECISION_SECONDS, found)
+    await asyncio.to_thread(decisions, redis_url, decider.id, DECISION_SECONDS, found, 0.0, ALONE)
     timings.seconds[DECISION], timings.errors[DECISION] = found.get()
     return timings
 
@@ -195,14 +195,17 @@ async def events(base: str, token: str, seen: list[int]) -> None:
             seen[0] += chunk.count(b"\nevent:")
 
 
-def decisions(redis_url: str, agent_id: str, seconds: float, found: Any, pause: float = 0.0) -> None:
+def decisions(
+    redis_url: str, agent_id: str, seconds: float, found: Any, pause: float = 0.0, most: int = 10**9
+) -> None:
     """The claim decision alone (Lifecycle.claim: the candidates read and the script), let go again
-    through the same code (finish), for `seconds`, `pause` apart; puts (latencies, errors) on `found`.
+    through the same code (finish), for `seconds` (`most` times at most), `pause` apart; puts (latencies,
+    errors) on `found`.
     Under load it runs in a process of its own, so it shares no interpreter with the load generator."""
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     agent, lifecycle = AgentStore(client).get(agent_id), Lifecycle(client)
     timed, errors, deadline = [], 0, time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and len(timed) < most:
         started = time.perf_counter()
         try:
             claimed = lifecycle.claim(agent.id, agent.capacity, agent.queues)
