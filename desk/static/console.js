@@ -7,7 +7,8 @@
 //                sound-toggle[aria-pressed], presence (a <select>: available|away|offline), me, me-name, signout
 //   left column  offer-list, offer[data-id] (with offer-accept, offer-decline), take-next,
 //                queue-list, queue[data-queue][data-waiting], conversation-load ("load/capacity"),
-//                conversation-list, conversation[data-id][data-unread][data-state] (a button)
+//                conversation-list, conversation[data-id][data-unread][data-state] (a button), conversation-more
+//                (load the next page, shown only when there is one)
 //   conversation conversation-empty, conversation-view, packet, customer-name, identity-badge[data-verified],
 //                escalation-reason, packet-summary, packet-collected, packet-transfers, conversation-state,
 //                window-status, offer-pending, readonly-notice, transfer-open, release, resolve,
@@ -19,7 +20,9 @@
 //                transfer-error, transfer-cancel, transfer-submit
 //   supervisor   supervisor-view, supervisor-kpis, kpi-waiting, kpi-oldest, kpi-breaches, kpi-available,
 //                supervisor-queues, supervisor-queue[data-queue], supervisor-agents, supervisor-agent[data-agent][data-status],
-//                supervisor-conversations, supervisor-conversation[data-id][data-state], supervisor-move
+//                supervisor-conversations, supervisor-conversation[data-id][data-state] (newest activity first),
+//                supervisor-move, supervisor-filter-state, supervisor-filter-queue (<select>s, "" for all),
+//                supervisor-shown (how many rows are loaded), supervisor-more (load the next page)
 //   bot tab      bot-tab (supervisors only), bot-view, bot-range-24, bot-range-168 [aria-pressed], bot-refresh,
 //                bot-updated, bot-kpis, bot-kpi-containment|escalation|decisions|unrecognized|csat, bot-chart
 //                (uPlot: a canvas inside), bot-chart-versions, bot-reasons, bot-reason[data-reason],
