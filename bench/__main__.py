@@ -1,7 +1,7 @@
 """`make bench`: ingestion vs a bare aiohttp handler, processing vs rq no-op jobs, the bot's matching vs
-tokenising a message, `rules whatif` vs reading the transcripts it replays, the desk's claim and list routes
-three ways (bench/desk_routes.py), the assigner's decisions with 10,000 waiting (bench/assign.py); prints
-ratios.
+tokenising a message, `rules whatif` vs reading the transcripts it replays (ratios), the desk's routes
+with 10,000 waiting (bench/desk.py: p50/p99 against their targets), and the assigner's decisions with
+10,000 waiting (bench/assign.py).
 
 Everything runs here, on loopback, with servers started for the run: a redis-server, `handover serve`,
 `handover worker` processes, a bare aiohttp server and a fake Graph API answering after 100 ms.
@@ -21,7 +21,7 @@ import redis
 from rq import Queue
 
 from bench.assign import bench_assign
-from bench.desk_routes import desk_routes
+from bench.desk import desk
 from bench.load import closed_loop, open_loop
 from bench.matching import matching
 from bench.parsing import parsing
@@ -186,7 +186,7 @@ def main() -> None:
     if args.only in (None, "whatif"):
         bench_whatif()
     if args.only in (None, "desk"):
-        desk_routes()
+        desk()
     if args.only in ("matching", "parsing", "whatif", "desk"):
         return
     redis_server = RedisServer().start()

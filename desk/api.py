@@ -24,11 +24,12 @@ from desk.models import (
     TemplateView,
     TransferBody,
 )
-from desk.openapi import Route, openapi_document
+from desk.openapi import Param, Route, openapi_document
 from desk.ops import OPS_ROUTES
 from handover import kpis
 from handover.conversation import ConversationState
 from handover.events import EventType
+from handover.inbox import DEFAULT_LIMIT, MAX_LIMIT, Filters
 from handover.transfers import TransferRequest
 
 
@@ -68,10 +69,29 @@ async def take_next(request: web.Request) -> web.StreamResponse:
 
 
 async def list_conversations(request: web.Request) -> web.Response:
-    state = request.query.get("state")
+    """A page of the list; the next page's address in `Link: <...>; rel="next"` and its cursor in
+    `X-Next-Cursor`, both absent on the last page (the body stays a plain array for existing clients)."""
+    query = request.query
+    state = query.get("state")
     if state is not None and state not in ConversationState.__members__.values():
         raise web.HTTPUnprocessableEntity(text=f"unknown state {state!r}")
-    return ok(await asyncio.to_thread(service.conversations, request.app[DESK], request[AGENT], state))
+    try:
+        limit = int(query.get("limit", str(DEFAULT_LIMIT)))
+    except ValueError:
+        limit = 0
+    filters = Filters(
+        state=ConversationState(state) if state else None,
+        queue=query.get("queue") or None,
+        agent_id=query.get("agent_id") or None,
+    )
+    listed, cursor = await asyncio.to_thread(
+        service.conversations, request.app[DESK], request[AGENT], filters, limit, query.get("cursor")
+    )
+    response = ok(listed)
+    if cursor is not None:
+        response.headers["X-Next-Cursor"] = cursor
+        response.headers["Link"] = f'<{request.rel_url.update_query(cursor=cursor)}>; rel="next"'
+    return response
 
 
 async def get_conversation(request: web.Request) -> web.Response:
@@ -187,9 +207,32 @@ ROUTES = [
         "GET",
         "/conversations",
         list_conversations,
-        "Mine, those waiting in my queues and those offered to me (?state=)",
+        "A page of what I hold, what waits in my queues and what is offered to me (supervisors: every held "
+        "and waiting conversation), newest activity (updated_at) first. Filters combine and only narrow "
+        "what you see: an agent asking for a colleague's agent_id gets only the warm offers that colleague "
+        "made to them. The body is an array; the next page is in the Link and X-Next-Cursor headers",
         response=ConversationSummary,
         many=True,
+        query=(
+            Param(
+                "limit",
+                f"page size, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT}; 422 outside)",
+                {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+            ),
+            Param("cursor", "X-Next-Cursor of the previous page, as given (422 if it is not one)"),
+            Param(
+                "state",
+                "only conversations in this state",
+                {"type": "string", "enum": [s.value for s in ConversationState]},
+            ),
+            Param("queue", "only conversations of this queue"),
+            Param("agent_id", "only conversations this agent holds"),
+        ),
+        headers={
+            "Link": '<the next page, same filters>; rel="next" (absent on the last page)',
+            "X-Next-Cursor": "the cursor of the next page (absent on the last page)",
+        },
+        extra={422: "unknown state, limit out of range, or malformed cursor"},
     ),
     Route(
         "GET",

@@ -15,6 +15,15 @@ REF = "#/components/schemas/{model}"
 
 
 @dataclass(frozen=True)
+class Param:
+    """A query parameter: its name, what it does, and its JSON schema."""
+
+    name: str
+    description: str
+    schema: dict[str, Any] = field(default_factory=lambda: {"type": "string"})
+
+
+@dataclass(frozen=True)
 class Route:
     method: str
     path: str
@@ -26,6 +35,8 @@ class Route:
     status: int = 200
     extra: dict[int, str] = field(default_factory=dict)
     events: str | None = None  # a server-sent events stream: what its events are
+    query: tuple[Param, ...] = ()
+    headers: dict[str, str] = field(default_factory=dict)  # the success answer's headers: what each says
 
 
 def openapi_document(routes: list[Route], prefix: str) -> dict[str, Any]:
@@ -49,6 +60,11 @@ def openapi_document(routes: list[Route], prefix: str) -> dict[str, Any]:
                 "description": "OK",
                 "content": {"application/json": {"schema": schema}},
             }
+            if route.headers:
+                responses[str(route.status)]["headers"] = {
+                    name: {"description": text, "schema": {"type": "string"}}
+                    for name, text in route.headers.items()
+                }
         if route.events is not None:
             responses["200"] = {
                 "description": route.events,
@@ -72,10 +88,15 @@ def openapi_document(routes: list[Route], prefix: str) -> dict[str, Any]:
                 "content": {"application/json": {"schema": ref(route.body)}},
             }
             responses["422"] = {"description": "invalid body", **error}
+        parameters: list[dict[str, Any]] = []
         if "{id}" in route.path:
-            operation["parameters"] = [
-                {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
-            ]
+            parameters.append({"name": "id", "in": "path", "required": True, "schema": {"type": "string"}})
+        parameters += [
+            {"name": p.name, "in": "query", "description": p.description, "schema": p.schema}
+            for p in route.query
+        ]
+        if parameters:
+            operation["parameters"] = parameters
         paths.setdefault(prefix + route.path, {})[route.method.lower()] = operation
     return {
         "openapi": "3.1.0",

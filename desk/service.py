@@ -1,6 +1,6 @@
 """What each desk route does, as one synchronous call returning the response: a handler hops to a worker
-thread once per request (bench/desk_routes.py measured this against redis.asyncio in the handlers and
-against a hop per Redis call; see the README's "Layers and contracts")."""
+thread once per request (issue 14 measured this against redis.asyncio in the handlers and against a hop
+per Redis call; see the README's "Layers and contracts"; bench/desk.py measures the routes now)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from desk.http import DeskContext
 from desk.models import AgentView, ConversationDetail, ConversationSummary, QueueStats
 from handover.agents import Agent, Presence
 from handover.conversation import Conversation, ConversationState
+from handover.inbox import Filters
 from handover.kpis import Kpis, last_hours
 from handover.transfers import TransferRequest
 
@@ -65,10 +66,13 @@ def take_next(ctx: DeskContext, agent: Agent) -> ConversationDetail | None:
     return None if conversation is None else _detail(ctx, conversation)
 
 
-def conversations(ctx: DeskContext, agent: Agent, state: str | None) -> list[ConversationSummary]:
-    visible = ctx.inbox.visible_to(agent)
+def conversations(
+    ctx: DeskContext, agent: Agent, filters: Filters, limit: int, cursor: str | None
+) -> tuple[list[ConversationSummary], str | None]:
+    """A page of the agent's list, newest activity first, and the cursor of the next (None: the last)."""
+    page = ctx.inbox.page(agent, filters, limit, cursor)
     now = ctx.clock()
-    return [ConversationSummary.of(c, now) for c in visible if state is None or c.state == state]
+    return [ConversationSummary.of(c, now) for c in page.conversations], page.next_cursor
 
 
 def conversation(ctx: DeskContext, agent: Agent, conversation_id: str) -> ConversationDetail:

@@ -189,6 +189,23 @@ def assigned_today_key(day: int) -> str:
     return f"{PREFIX}routing:assigned:{day}"
 
 
+# The desk's activity index (handover/activity.py): open conversations scored by their last change
+# (`updated_at`), so a page of the desk's list is a range read however many wait.
+ACTIVITY_WAITING = f"{PREFIX}activity:waiting"  # zset: every waiting conversation -> updated_at
+ACTIVITY_HELD = f"{PREFIX}activity:held"  # zset: every held (assigned, transferring) one -> updated_at
+ACTIVITY_BUILT = f"{PREFIX}activity:built"  # set once the index holds every open conversation
+
+
+def activity_waiting_key(queue: str) -> str:
+    """The conversations waiting in one queue, by their last change."""
+    return f"{PREFIX}activity:waiting:{queue}"
+
+
+def activity_held_key(agent_id: str) -> str:
+    """The conversations one agent holds, by their last change."""
+    return f"{PREFIX}activity:held:{agent_id}"
+
+
 DESK_EVENTS = f"{PREFIX}desk:events"  # capped stream of desk events (see handover/events.py)
 
 

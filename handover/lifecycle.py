@@ -24,7 +24,7 @@ from typing import Any
 import redis
 from redis.client import Pipeline
 
-from handover import keys, kpis, lua
+from handover import activity, keys, kpis, lua
 from handover.clock import Clock, system_clock
 from handover.conversation import BotState, Conversation, ConversationState
 from handover.errors import Conflict, NotFound, NotYours
@@ -126,6 +126,7 @@ class Lifecycle:
                         *(keys.queue_key(q) for q in queues),
                         *(keys.queue_waits_key(q) for q in queues),
                         *(keys.conversation_key(c) for c in candidates),
+                        *activity.claim_keys(agent_id, queues),
                     ],
                     args=[
                         agent_id,
@@ -181,6 +182,7 @@ class Lifecycle:
                 kpis.hour_key(now),
                 keys.DESK_EVENTS,
                 keys.queue_waits_key(queue),
+                *activity.take_keys(agent_id, queue),
             ],
             args=[
                 conversation_id,
@@ -213,6 +215,7 @@ class Lifecycle:
                     kpis.hour_key(now),
                     keys.DESK_EVENTS,
                     keys.queue_waits_key(queue),
+                    *activity.take_keys(agent_id, queue),
                 ],
                 args=[
                     conversation_id,
@@ -298,6 +301,7 @@ class Lifecycle:
                     keys.COUNTERS,
                     kpis.hour_key(now),
                     keys.DESK_EVENTS,
+                    *activity.finish_keys(agent_id),
                 ],
                 args=[
                     agent_id,
@@ -376,7 +380,9 @@ class Lifecycle:
     @staticmethod
     def follow(pipe: Pipeline, before: Place, after: Conversation, waiting_since: float) -> None:
         """What follows from a change of state or holder, whoever wrote the fields: the holders' load
-        sets, the queues, the offers index, and `assigned` when someone new holds it (announced here only)."""
+        sets, the queues, the offers index, the desk's activity index, and `assigned` when someone new holds
+        it (announced here only)."""
+        activity.touch(pipe, after.id, before, Place.of(after), after.updated_at)
         holder = Place.of(after).agent_id
         if before.agent_id and before.agent_id != holder:
             pipe.srem(keys.agent_load_key(before.agent_id), after.id)

@@ -10,7 +10,7 @@ import structlog
 from pydantic import ValidationError
 from redis.client import Pipeline
 
-from handover import botstats, kpis
+from handover import activity, botstats, kpis
 from handover.agents import AgentStore, Presence, UnknownAgent
 from handover.bot import Bot, BotTurn, Decision, EscalationDecision
 from handover.clock import Clock, system_clock
@@ -321,6 +321,8 @@ class Processor:
                 Lifecycle.follow(
                     pipe, Place.of(loaded), conversation, asked_at.get(conversation.id, self.clock())
                 )
+            else:  # the customer wrote: where it is stays, its latest change moves (the desk's list order)
+                activity.touch(pipe, conversation.id, loaded, conversation, conversation.updated_at)
         for conversation_id, entry in effects.entries:
             self.store.append_entry(pipe, conversation_id, entry)
         queue_sends(pipe, effects.sends)

@@ -20,6 +20,16 @@ export class Api {
 
   /** JSON in, JSON out; resolves to the body (null for 204), rejects with an ApiError. */
   async request(method, path, body) {
+    return (await this.exchange(method, path, body)).data;
+  }
+
+  /** A page of a paged list: {items, next}, `next` being the X-Next-Cursor header (null on the last page). */
+  async page(path) {
+    const { data, headers } = await this.exchange("GET", path);
+    return { items: data || [], next: headers.get("X-Next-Cursor") };
+  }
+
+  async exchange(method, path, body) {
     const headers = { Authorization: `Bearer ${this.token}`, Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     let response;
@@ -33,14 +43,14 @@ export class Api {
     } catch (exc) {
       throw new ApiError(0, "network", exc.message);
     }
-    if (response.status === 204) return null;
+    if (response.status === 204) return { data: null, headers: response.headers };
     const data = await response.json().catch(() => null);
     if (!response.ok) {
       const error = (data && data.error) || {};
       if (response.status === 401 && this.onUnauthorized) this.onUnauthorized();
       throw new ApiError(response.status, error.code, error.message);
     }
-    return data;
+    return { data, headers: response.headers };
   }
 
   get(path) {

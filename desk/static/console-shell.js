@@ -82,13 +82,18 @@ export class SideBar {
     this.queues = h("ul.queues", { testid: "queue-list", "aria-label": t("queues") });
     this.load = h("span.load-pill", { testid: "conversation-load" });
     this.conversations = h("ul.conversations", { testid: "conversation-list", "aria-label": t("my_conversations") });
+    this.more = h(
+      "button.btn.small.ghost.wide",
+      { type: "button", testid: "conversation-more", hidden: true, onclick: () => desk.minePages.more() },
+      t("load_more"),
+    );
     this.root = h(
       "aside.sidebar",
       {},
       this.offerBox,
       h("div.side-section", {}, this.take),
       h("section.side-section", {}, h("h2.side-title", {}, t("queues")), this.queues),
-      h("section.side-section.grow", {}, h("h2.side-title", {}, t("my_conversations"), this.load), this.conversations),
+      h("section.side-section.grow", {}, h("h2.side-title", {}, t("my_conversations"), this.load), this.conversations, this.more),
     );
     this.countdowns = new Map();
   }
@@ -127,6 +132,7 @@ export class SideBar {
 
   renderConversations() {
     const { mine, me, openId, unread } = this.desk;
+    this.more.hidden = !(this.desk.minePages && this.desk.minePages.next);
     this.load.textContent = t("load", { load: me.load, capacity: me.capacity });
     this.load.title = t("load_title", { load: me.load, capacity: me.capacity });
     keepFocus(this.conversations, () => {

@@ -1,23 +1,40 @@
 // The supervisor's view: queues (waiting, oldest wait, SLA breaches), agents (presence, load), and every
-// conversation waiting or held, each of which can be assigned to an agent or moved to another queue.
+// conversation waiting or held, newest activity first, a page at a time (filter by state and queue, "load
+// more"), each of which can be assigned to an agent or moved to another queue.
 
 import { h, fill } from "./console-dom.js";
-import { t, duration, queueTitle, LOCALE } from "./console-i18n.js";
+import { t, duration, queueTitle, explain, LOCALE } from "./console-i18n.js";
 import { icon } from "./console-icons.js";
+import { Pages } from "./console-paging.js";
 
-const ORDER = { queued: 0, transferring: 1, assigned: 2 };
-const PRIORITY = { urgent: 0, high: 1, normal: 2, low: 3 };
+const OPEN = new Set(["queued", "transferring", "assigned"]);
+const GONE = new Set(["closed", "released", "abandoned"]); // events after which a conversation is not listed
 
 export class SupervisorView {
   constructor(desk) {
     this.desk = desk;
-    this.data = { queues: [], agents: [], conversations: [] };
+    this.data = { queues: [], agents: [] };
     this.fetchedAt = Date.now() / 1000;
+    this.pages = new Pages(desk.api, "", () => this.renderConversations());
     this.kpis = h("div.kpis", { testid: "supervisor-kpis" });
     this.day = h("div.kpis.day", { testid: "supervisor-day" });
     this.queues = h("tbody");
     this.agents = h("tbody");
     this.conversations = h("tbody");
+    const filter = () => this.filter();
+    this.stateFilter = h(
+      "select",
+      { id: "supervisor-filter-state", testid: "supervisor-filter-state", onchange: filter },
+      h("option", { value: "" }, t("filter_all")),
+      [...OPEN].map((state) => h("option", { value: state }, t(`state_${state}`))),
+    );
+    this.queueFilter = h("select", { id: "supervisor-filter-queue", testid: "supervisor-filter-queue", onchange: filter });
+    this.shown = h("span.muted.small", { testid: "supervisor-shown", "aria-live": "polite" });
+    this.more = h(
+      "button.btn.small",
+      { type: "button", testid: "supervisor-more", hidden: true, onclick: () => this.loadMore() },
+      t("load_more"),
+    );
     this.root = h(
       "section.supervisor",
       { testid: "supervisor-view", "aria-labelledby": "supervisor-title", hidden: true },
@@ -31,26 +48,70 @@ export class SupervisorView {
         card(t("sup_queues"), "supervisor-queues", table([t("col_queue"), t("col_waiting"), t("col_oldest"), t("col_sla"), t("col_breaches")], this.queues)),
         card(t("sup_agents"), "supervisor-agents", table([t("col_agent"), t("col_status"), t("col_queues"), t("col_load")], this.agents)),
       ),
-      card(
+      listCard(
         t("sup_conversations"),
         "supervisor-conversations",
+        h(
+          "div.list-filters",
+          {},
+          h("label", { for: "supervisor-filter-state" }, t("filter_state")),
+          this.stateFilter,
+          h("label", { for: "supervisor-filter-queue" }, t("filter_queue")),
+          this.queueFilter,
+        ),
         table(
           [t("col_customer"), t("col_state"), t("col_queue"), t("col_priority"), t("col_agent"), t("col_since"), t("col_actions")],
           this.conversations,
         ),
+        h("div.list-more", {}, this.shown, this.more),
       ),
     );
   }
 
+  /** The list's filters as the API takes them. */
+  query() {
+    const params = new URLSearchParams();
+    if (this.stateFilter.value) params.set("state", this.stateFilter.value);
+    if (this.queueFilter.value) params.set("queue", this.queueFilter.value);
+    return params.toString();
+  }
+
+  filter() {
+    this.pages.reload(this.query()).catch((exc) => this.desk.toast(explain(exc), "error"));
+  }
+
+  async loadMore() {
+    this.more.disabled = true;
+    try {
+      await this.pages.more();
+    } catch (exc) {
+      this.desk.toast(explain(exc), "error");
+    } finally {
+      this.more.disabled = false;
+    }
+  }
+
+  /** A live event about a conversation: off the list when it is gone, else placed by the next refresh. */
+  onEvent(type, id) {
+    if (!id) return;
+    if (GONE.has(type)) this.pages.drop(id);
+    this.pages.touch(id);
+  }
+
+  /** Events may have been missed (the stream reconnected): the next refresh starts from the first page. */
+  forget() {
+    this.pages.forget();
+  }
+
   async refresh() {
     const api = this.desk.api;
-    const [queues, agents, conversations, stats] = await Promise.all([
+    const [queues, agents, stats] = await Promise.all([
       api.get("/queues"),
       api.get("/agents"),
-      api.get("/conversations"),
       api.get("/stats?hours=24").catch(() => null),
+      this.pages.refresh(),
     ]);
-    this.data = { queues, agents, conversations: conversations.filter((c) => c.state in ORDER), stats };
+    this.data = { queues, agents, stats };
     this.fetchedAt = Date.now() / 1000;
     this.desk.agents = agents;
     this.desk.queues = queues; // the same numbers in the left column
@@ -92,7 +153,7 @@ export class SupervisorView {
   }
 
   render() {
-    const { queues, agents, conversations } = this.data;
+    const { queues, agents } = this.data;
     const waiting = queues.reduce((n, q) => n + q.waiting, 0);
     const oldest = Math.max(-1, ...queues.map((q) => (q.oldest_wait_seconds === null ? -1 : this.waited(q.oldest_wait_seconds))));
     const breaches = queues.reduce((n, q) => n + q.sla_breaches, 0);
@@ -142,15 +203,32 @@ export class SupervisorView {
           )
         : h("tr", {}, h("td.muted", { colspan: "4" }, t("sup_no_agents"))),
     );
-    const rows = [...conversations].sort(
-      (a, b) => ORDER[a.state] - ORDER[b.state] || (PRIORITY[a.priority] ?? 2) - (PRIORITY[b.priority] ?? 2) || a.updated_at - b.updated_at,
+    this.renderQueueFilter(queues);
+    this.renderConversations();
+  }
+
+  renderQueueFilter(queues) {
+    const chosen = this.queueFilter.value;
+    const names = queues.map((q) => q.name);
+    if (names.join(" ") === [...this.queueFilter.options].slice(1).map((o) => o.value).join(" ")) return;
+    fill(
+      this.queueFilter,
+      h("option", { value: "" }, t("filter_all")),
+      queues.map((q) => h("option", { value: q.name, selected: q.name === chosen }, queueTitle(q))),
     );
+  }
+
+  /** The conversations loaded so far, in the list's order (newest activity first). */
+  renderConversations() {
+    const rows = this.pages.items.filter((c) => OPEN.has(c.state));
     fill(
       this.conversations,
       rows.length
         ? rows.map((c) => this.row(c))
         : h("tr", {}, h("td.muted", { colspan: "7" }, t("sup_none"))),
     );
+    this.shown.textContent = t("list_shown", { n: rows.length });
+    this.more.hidden = !this.pages.next;
   }
 
   row(c) {
@@ -187,6 +265,11 @@ function score(value) {
 
 function card(title, testid, content) {
   return h("section.card", { testid, "aria-label": title }, h("h2.card-title", {}, title), h("div.table-wrap", {}, content));
+}
+
+/** A card holding a paged list: its filters above the table, the count and "load more" below. */
+function listCard(title, testid, filters, content, footer) {
+  return h("section.card", { testid, "aria-label": title }, h("h2.card-title", {}, title), filters, h("div.table-wrap", {}, content), footer);
 }
 
 function table(headings, body) {

@@ -7,7 +7,8 @@
 //                sound-toggle[aria-pressed], presence (a <select>: available|away|offline), me, me-name, signout
 //   left column  offer-list, offer[data-id] (with offer-accept, offer-decline), take-next,
 //                queue-list, queue[data-queue][data-waiting], conversation-load ("load/capacity"),
-//                conversation-list, conversation[data-id][data-unread][data-state] (a button)
+//                conversation-list, conversation[data-id][data-unread][data-state] (a button), conversation-more
+//                (load the next page, shown only when there is one)
 //   conversation conversation-empty, conversation-view, packet, customer-name, identity-badge[data-verified],
 //                escalation-reason, packet-summary, packet-collected, packet-transfers, conversation-state,
 //                window-status, offer-pending, readonly-notice, transfer-open, release, resolve,
@@ -19,7 +20,9 @@
 //                transfer-error, transfer-cancel, transfer-submit
 //   supervisor   supervisor-view, supervisor-kpis, kpi-waiting, kpi-oldest, kpi-breaches, kpi-available,
 //                supervisor-queues, supervisor-queue[data-queue], supervisor-agents, supervisor-agent[data-agent][data-status],
-//                supervisor-conversations, supervisor-conversation[data-id][data-state], supervisor-move
+//                supervisor-conversations, supervisor-conversation[data-id][data-state] (newest activity first),
+//                supervisor-move, supervisor-filter-state, supervisor-filter-queue (<select>s, "" for all),
+//                supervisor-shown (how many rows are loaded), supervisor-more (load the next page)
 //   bot tab      bot-tab (supervisors only), bot-view, bot-range-24, bot-range-168 [aria-pressed], bot-refresh,
 //                bot-updated, bot-kpis, bot-kpi-containment|escalation|decisions|unrecognized|csat, bot-chart
 //                (uPlot: a canvas inside), bot-chart-versions, bot-reasons, bot-reason[data-reason],
@@ -43,8 +46,10 @@ import { TransferDialog } from "./console-transfer.js";
 import { SupervisorView } from "./console-supervisor.js";
 import { BotView } from "./console-bot.js";
 import { Beeper } from "./console-sound.js";
+import { Pages } from "./console-paging.js";
 
 const HELD = new Set(["assigned", "transferring"]);
+const OFFERS_MAX = 200; // warm offers under way, the most one page holds (they last minutes)
 const SAFETY_REFRESH_MS = 30000; // in case an event was missed
 
 class Desk {
@@ -101,6 +106,8 @@ class Desk {
     this.api = api;
     api.onUnauthorized = () => this.signOut(t("signin_expired"));
     this.me = me;
+    // what I hold: at most my capacity, so one page, read again when events say it changed
+    this.minePages = new Pages(api, `agent_id=${encodeURIComponent(me.id)}`, () => this.onMine());
     this.topbar = new TopBar(this);
     this.sidebar = new SideBar(this);
     this.conversation = new ConversationView(this);
@@ -176,9 +183,13 @@ class Desk {
   }
 
   async refreshMine() {
-    const all = await this.api.get("/conversations");
-    this.mine = all.filter((c) => c.agent_id === this.me.id && HELD.has(c.state));
-    this.syncOffers(all);
+    const [offered] = await Promise.all([this.api.get(`/conversations?state=transferring&limit=${OFFERS_MAX}`), this.minePages.refresh()]);
+    this.syncOffers(offered); // warm offers to me are transferring: held by a colleague, offered to me
+  }
+
+  /** What I hold, as the list has it now (newest activity first). */
+  onMine() {
+    this.mine = this.minePages.items.filter((c) => c.agent_id === this.me.id && HELD.has(c.state));
     for (const id of this.unread.keys()) if (!this.mine.some((c) => c.id === id)) this.unread.delete(id);
     this.sidebar.renderConversations();
     this.updateTitle();
@@ -242,11 +253,20 @@ class Desk {
   onLiveState(state) {
     this.liveState = state;
     this.topbar.update();
-    if (state === "live") this.scheduleRefresh(); // (re)connected: catch up on what happened meanwhile
+    if (state === "live") {
+      // (re)connected: catch up on what happened meanwhile, the lists from their first page
+      this.minePages.forget();
+      this.supervisor.forget();
+      this.scheduleRefresh();
+    }
   }
 
   onEvent(type, data) {
     const id = data.conversation_id;
+    if (id && type !== "message_status") {
+      this.minePages.touch(id);
+      this.supervisor.onEvent(type, id);
+    }
     if (type === "message_status") {
       // a tick moved: only the open conversation shows ticks, and nothing else changed
       if (id === this.openId) {

@@ -1,9 +1,10 @@
 -- KEYS: the conversation, the push offers index, the agent's pending offers, the agent's load set, the
---       conversation's skip set, offers missed in a row, counters, this hour's KPIs, desk events, the queue's recent waits
+--       conversation's skip set, offers missed in a row, counters, this hour's KPIs, desk events, the
+--       queue's recent waits, then the activity index keys (activity.take_keys)
 -- ARGV: conversation id, agent id, capacity, now, desk events kept, priority span, the prefix of the
 --       agent's own KPI fields
 -- MOVES: queued -> assigned
--- USES: bump, take
+-- USES: bump, activity, take
 -- An agent accepts what the assigner offered them, in time: it is theirs, counted from when it started
 -- waiting. Returns {'assigned'}, {'not_found'}, {'not_offered'} (not to this agent, or not any more),
 -- {'expired'} (the timeout passed: it moves on) or {'full'} (at capacity meanwhile).
@@ -23,7 +24,8 @@ redis.call('DEL', skip)
 redis.call('HDEL', missed, agent)
 local waited = take({conv = conv, id = id, agent = agent, now = now, load = load, waits = KEYS[10],
   score = score, span = tonumber(ARGV[6]), counters = counters, hour = hour, events = events, kept = ARGV[5],
-  queue = redis.call('HGET', conv, 'queue') or '', mine = ARGV[7]})
+  queue = redis.call('HGET', conv, 'queue') or '', mine = ARGV[7],
+  gone = {KEYS[11], KEYS[12]}, held = {KEYS[13], KEYS[14]}})
 bump(counters, hour, 'assign_seconds_sum', string.format('%.3f', math.max(0, waited)))
 bump(counters, hour, 'assign_seconds_count', 1)
 bump(counters, hour, 'offers_accepted', 1)

@@ -1,11 +1,12 @@
 -- KEYS: the agent's load set, the agent's pending offers, counters, this hour's KPIs, desk events, then the
 --       agent's Q queues, then each queue's recent waits list (same order), then the conversation hash of
---       each candidate (ARGV 8...)
+--       each candidate (ARGV 8...), then the activity index keys (activity.claim_keys: waiting, held, the
+--       agent's, each queue's)
 -- ARGV: agent id, capacity, now, priority span, desk events kept, Q, the prefix of the agent's own KPI
 --       fields, then the candidate conversation ids (the first few of each queue, as read just before: the
 --       script takes the best only if it is one)
 -- MOVES: queued -> assigned
--- USES: bump, take
+-- USES: bump, activity, take
 -- Capacity check, the best head across the agent's queues (lowest score: priority, then age), removal from
 -- its queue, assignment, the wait sample, the counters and the desk event: one script, so two agents never
 -- share a conversation and nobody goes past capacity. Returns {'full'}, {'empty'}, {'retry'} (the queues
@@ -33,7 +34,9 @@ if redis.call('HGET', conv, 'state') ~= 'queued' then
   return {'retry'}
 end
 redis.call('ZREM', KEYS[5 + best_i], best)
+local act = 5 + 2 * q + (#ARGV - 7)
 take({conv = conv, id = best, agent = agent, now = ARGV[3], load = load, waits = KEYS[5 + q + best_i],
   score = best_score, span = span, counters = counters, hour = hour, events = events, kept = ARGV[5],
-  queue = redis.call('HGET', conv, 'queue') or '', mine = ARGV[7]})
+  queue = redis.call('HGET', conv, 'queue') or '', mine = ARGV[7],
+  gone = {KEYS[act + 1], KEYS[act + 3 + best_i]}, held = {KEYS[act + 2], KEYS[act + 3]}})
 return {'claimed', best, best_i}

@@ -1,8 +1,9 @@
--- KEYS: the conversation, the agent's load set, counters, this hour's KPIs, desk events
+-- KEYS: the conversation, the agent's load set, counters, this hour's KPIs, desk events, then the activity
+--       index keys it was filed under (handover/activity.py finish_keys: held, the agent's)
 -- ARGV: agent id, new state (resolved | bot), now, the bot's fresh memory (JSON, for bot), desk events kept,
 --       conversation id, the prefix of this agent's own KPI fields
 -- MOVES: assigned -> resolved, assigned -> bot
--- USES: bump
+-- USES: bump, activity
 -- Leave an agent's hands: only from `assigned`, only by the agent who holds it; the change, its counters
 -- and its desk event (`closed` or `released`) together. Returns {'ok'}, {'not_found'}, {'not_yours'}
 -- or {'state', the state it is in}.
@@ -34,6 +35,7 @@ else
   redis.call('HSET', conv, 'bot', ARGV[4])
 end
 redis.call('SREM', load, ARGV[6])
+activity_touch({KEYS[6], KEYS[7]}, {}, ARGV[6], now)
 redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[5], '*', 'type', event, 'conversation_id', ARGV[6],
   'agent_id', agent, 'queue', '', 'data', '{}')
 return {'ok'}

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import redis
 
-from handover import keys
+from handover import activity, keys
 from handover.agents import Agent, AgentStore, Role
 from handover.conversation import Conversation, ConversationState
-from handover.inbox import Inbox
+from handover.inbox import Filters, Inbox
 from handover.message import CustomerRef
 from handover.queues import Queues, enqueue
 from handover.rules.loader import load_rules
@@ -25,7 +25,8 @@ RULES = load_rules(Path(__file__).resolve().parents[2] / "config" / "rules.yaml"
 
 
 def put(client: redis.Redis, name: str, state: ConversationState, **fields: object) -> Conversation:
-    """A conversation as the services leave it: queued ones also in their queue, held ones in the load set."""
+    """A conversation as the services leave it: queued ones also in their queue, held ones in the load set,
+    open ones in the activity index."""
     conversation = Conversation.start(CustomerRef(phone_number_id="PN", wa_id=name), NOW - 1000)
     conversation = conversation.model_copy(update={"id": name, "state": state, **fields})
     with client.pipeline(transaction=True) as pipe:
@@ -38,6 +39,7 @@ def put(client: redis.Redis, name: str, state: ConversationState, **fields: obje
             pipe.sadd(keys.agent_load_key(conversation.agent_id), conversation.id)
         if conversation.offer_to:
             pipe.zadd(keys.OFFERS, {conversation.id: NOW + 60})
+        activity.touch(pipe, conversation.id, None, conversation, conversation.updated_at)
         pipe.execute()
     return conversation
 
@@ -113,18 +115,26 @@ def test_the_inbox_lists_what_is_theirs_waiting_for_them_and_offered_to_them(cli
     client.sadd(keys.AGENTS, "ana", "bia", "chefe")
     inbox = Inbox(store, agents, lambda: RULES)
 
-    assert [c.id for c in inbox.visible_to(agent("ana", ["general"]))] == ["waiting", "mine", "offered"]
-    assert [c.id for c in inbox.visible_to(agent("chefe", [], Role.SUPERVISOR))] == [
-        "billing",
-        "waiting",
-        "mine",
-        "offered",
-        "bias",
-    ]
+    def listed(who: Agent, limit: int, **filters: object) -> list[str]:
+        ids, cursor = [], None
+        while True:
+            page = inbox.page(who, Filters(**filters), limit, cursor)  # type: ignore[arg-type]
+            ids += [c.id for c in page.conversations]
+            if (cursor := page.next_cursor) is None:
+                return ids
+
+    ana, chefe = agent("ana", ["general"]), agent("chefe", [], Role.SUPERVISOR)
+    assert listed(ana, 50) == listed(ana, 1) == ["offered", "mine", "waiting"]
+    assert listed(chefe, 50) == listed(chefe, 2) == ["bias", "offered", "mine", "waiting", "billing"]
+    assert listed(chefe, 2, state=ConversationState.QUEUED) == ["waiting", "billing"]
+    assert listed(chefe, 2, agent_id="bia") == ["bias", "offered"]
+    assert listed(ana, 2, agent_id="bia") == ["offered"]
 
 
 def test_the_inbox_skips_what_is_gone(client):
+    put(client, "there", ConversationState.QUEUED, queue="general", updated_at=NOW)
     client.zadd(keys.queue_key("general"), {"vanished": 1})
+    client.zadd(keys.activity_waiting_key("general"), {"vanished": NOW + 1})
     inbox = Inbox(Store(client), AgentStore(client), lambda: RULES)
 
-    assert inbox.visible_to(agent("ana", ["general"])) == []
+    assert [c.id for c in inbox.page(agent("ana", ["general"])).conversations] == ["there"]

@@ -36,3 +36,16 @@ def test_bodies_and_the_event_stream_are_described():
     events = spec["paths"]["/api/v1/events"]["get"]["responses"]["200"]
     assert "text/event-stream" in events["content"]
     assert "transfer_offered" in events["description"] and "agent_status" in events["description"]
+
+
+def test_the_list_documents_its_paging():
+    spec = openapi_document(ROUTES, PREFIX)
+    listed = spec["paths"]["/api/v1/conversations"]["get"]
+    assert {p["name"] for p in listed["parameters"]} == {"limit", "cursor", "state", "queue", "agent_id"}
+    assert all(p["in"] == "query" for p in listed["parameters"])
+    answer = listed["responses"]["200"]
+    assert answer["content"]["application/json"]["schema"]["type"] == "array"
+    assert set(answer["headers"]) == {"Link", "X-Next-Cursor"}
+    assert "422" in listed["responses"]
+    one = spec["paths"]["/api/v1/conversations/{id}"]["get"]
+    assert [p["name"] for p in one["parameters"]] == ["id"]

@@ -1,13 +1,13 @@
--- A waiting conversation becomes an agent's (needs lib/bump.lua before it): its state and holder, the
+-- A waiting conversation becomes an agent's (needs lib/bump.lua and lib/activity.lua before it): its state and holder, the
 -- agent's load set, the wait it had (from its queue score: priority band, then milliseconds since the
 -- epoch), the counters (overall and the agent's own), and the desk event `assigned`. Pull claims, push
 -- assignments and accepted offers all end here, so they count and announce alike.
 -- t: {conv, id, agent, now, load, waits, score, span, counters, hour, events, kept, queue, mine (the
--- prefix of the agent's own KPI fields)}
+-- prefix of the agent's own KPI fields), gone (its waiting activity index keys), held (its held ones)}
 local function take(t)
-  redis.call('HSET', t.conv, 'state', 'assigned', 'agent_id', t.agent, 'assigned_at', t.now,
-    'updated_at', t.now)
+  redis.call('HSET', t.conv, 'state', 'assigned', 'agent_id', t.agent, 'assigned_at', t.now, 'updated_at', t.now)
   redis.call('SADD', t.load, t.id)
+  activity_touch(t.gone, t.held, t.id, t.now)
   local waited = tonumber(t.now) - (t.score % t.span) / 1000
   redis.call('LPUSH', t.waits, string.format('%.3f', waited))
   redis.call('LTRIM', t.waits, 0, 99)
