@@ -1,5 +1,5 @@
 // The desk's frame: the top bar (presence, live state, sound, views, sign-out) and the left column
-// (transfer offers, take next, queues, my conversations).
+// (offers to me, take next, queues, my conversations).
 
 import { h, fill, keepFocus } from "./console-dom.js";
 import { t, duration, queueTitle } from "./console-i18n.js";
@@ -76,8 +76,7 @@ export class TopBar {
 export class SideBar {
   constructor(desk) {
     this.desk = desk;
-    this.offers = h("ul.offers", { testid: "offer-list", "aria-label": t("offers") });
-    this.offerBox = h("section.side-section.offer-box", { hidden: true }, h("h2.side-title", {}, t("offers")), this.offers);
+    this.offerBox = desk.offers.root; // console-offers.js
     this.take = h("button.btn.primary.wide.take", { type: "button", testid: "take-next", onclick: () => desk.takeNext() }, icon("inbox"), t("take_next"));
     this.queues = h("ul.queues", { testid: "queue-list", "aria-label": t("queues") });
     this.load = h("span.load-pill", { testid: "conversation-load" });
@@ -95,7 +94,6 @@ export class SideBar {
       h("section.side-section", {}, h("h2.side-title", {}, t("queues")), this.queues),
       h("section.side-section.grow", {}, h("h2.side-title", {}, t("my_conversations"), this.load), this.conversations, this.more),
     );
-    this.countdowns = new Map();
   }
 
   renderQueues() {
@@ -178,43 +176,8 @@ export class SideBar {
     });
   }
 
-  renderOffers() {
-    const offers = [...this.desk.offers.values()];
-    this.offerBox.hidden = !offers.length;
-    this.countdowns.clear();
-    keepFocus(this.offers, () =>
-      fill(
-        this.offers,
-        offers.map((o) => {
-          const left = h("span.expires", {});
-          this.countdowns.set(o.id, { node: left, at: o.expires_at });
-          return h(
-            "li.offer",
-            { testid: "offer", data: { id: o.id } },
-            h("div.offer-head", {}, icon("transfer"), h("span", {}, t("offer_from", { agent: this.desk.agentName(o.by) }))),
-            h("strong.offer-name", {}, o.name),
-            o.reason ? h("div.small", {}, t("offer_reason", { reason: o.reason })) : null,
-            o.note ? h("blockquote.note", {}, o.note) : null,
-            left,
-            h(
-              "div.offer-actions",
-              {},
-              h("button.btn.small", { type: "button", testid: "offer-decline", onclick: () => this.desk.declineOffer(o.id) }, t("offer_decline")),
-              h("button.btn.small.primary", { type: "button", testid: "offer-accept", onclick: () => this.desk.acceptOffer(o.id) }, t("offer_accept")),
-            ),
-          );
-        }),
-      ),
-    );
-    this.tick();
-  }
-
-  /** Every second: offer countdowns and queue waits. */
+  /** Every second: queue waits. */
   tick() {
-    const now = Date.now() / 1000;
-    for (const { node, at } of this.countdowns.values()) {
-      node.textContent = at ? t("offer_expires", { wait: duration(at - now) }) : "";
-    }
     this.renderQueues();
   }
 }

@@ -5,7 +5,8 @@
 //   sign-in      signin-form, signin-token, signin-submit, signin-error, demo-agents, demo-agent
 //   top bar      desk-tab, supervisor-tab (supervisors only), live-status[data-state=live|connecting|reconnecting],
 //                sound-toggle[aria-pressed], presence (a <select>: available|away|offline), me, me-name, signout
-//   left column  offer-list, offer[data-id] (with offer-accept, offer-decline), take-next,
+//   left column  offer-box[data-ringing][data-rings], offer-list, offer[data-id][data-kind=transfer|assignment]
+//                (with offer-accept, offer-decline, offer-expires, offer-queue), take-next,
 //                queue-list, queue[data-queue][data-waiting], conversation-load ("load/capacity"),
 //                conversation-list, conversation[data-id][data-unread][data-state] (a button), conversation-more
 //                (load the next page, shown only when there is one)
@@ -47,6 +48,7 @@ import { SupervisorView } from "./console-supervisor.js";
 import { BotView } from "./console-bot.js";
 import { Beeper } from "./console-sound.js";
 import { Pages } from "./console-paging.js";
+import { Offers } from "./console-offers.js";
 
 const HELD = new Set(["assigned", "transferring"]);
 const OFFERS_MAX = 200; // warm offers under way, the most one page holds (they last minutes)
@@ -67,8 +69,7 @@ class Desk {
     this.queuesAt = Date.now() / 1000;
     this.mine = [];
     this.agents = [];
-    this.offers = new Map();
-    this.settled = new Set(); // offers answered here: a look-up still in flight must not bring them back
+    this.offers = null; // the offers to me waiting for an answer (console-offers.js)
     this.unread = new Map();
     this.drafts = new Map();
     this.attention = 0; // new waiting conversations announced while the tab was in the background
@@ -108,6 +109,7 @@ class Desk {
     this.me = me;
     // what I hold: at most my capacity, so one page, read again when events say it changed
     this.minePages = new Pages(api, `agent_id=${encodeURIComponent(me.id)}`, () => this.onMine());
+    this.offers = new Offers(this);
     this.topbar = new TopBar(this);
     this.sidebar = new SideBar(this);
     this.conversation = new ConversationView(this);
@@ -118,7 +120,7 @@ class Desk {
     this.main = h("main.main", { id: "main" }, this.conversation.root, this.supervisor.root, this.bot ? this.bot.root : null);
     this.root.replaceChildren(h("div.shell", {}, this.topbar.root, this.sidebar.root, this.main), this.toasts, this.transferDialog.root);
     this.conversation.clear();
-    this.sidebar.renderOffers();
+    this.offers.render();
     this.stream = new EventStream(api, {
       onEvent: (type, data) => this.onEvent(type, data),
       onState: (state) => this.onLiveState(state),
@@ -144,6 +146,7 @@ class Desk {
 
   signOut(notice = "") {
     if (this.stream) this.stream.stop();
+    if (this.offers) this.offers.stop();
     if (this.bot) this.bot.hide();
     clearInterval(this.ticker);
     clearInterval(this.safety);
@@ -275,6 +278,7 @@ class Desk {
       }
       return;
     }
+    this.offers.onEvent(type, data);
     const forMe = data.agent_id === this.me.id;
     const watching = id === this.openId && !document.hidden;
     if (type === "customer_wrote" && forMe && !watching) {
@@ -282,10 +286,6 @@ class Desk {
       this.beeper.beep(this.soundOn);
     } else if (type === "waiting") {
       if (document.hidden) this.attention += 1;
-      this.beeper.beep(this.soundOn);
-    } else if (type === "transfer_offered" && forMe) {
-      this.settled.delete(id);
-      this.addOffer(id, data);
       this.beeper.beep(this.soundOn);
     } else if (type === "transfer_accepted" && forMe) {
       this.toast(t("transfer_accepted_by", { agent: this.agentName(data.by), name: this.nameOf(id) }));
@@ -307,7 +307,7 @@ class Desk {
   }
 
   updateTitle() {
-    let count = this.attention + this.offers.size;
+    let count = this.attention + (this.offers ? this.offers.size : 0);
     for (const n of this.unread.values()) count += n;
     document.title = count ? `(${count}) ${t("app_title")}` : t("app_title");
   }
@@ -315,8 +315,7 @@ class Desk {
   tick() {
     this.sidebar.tick();
     this.conversation.tick();
-    const now = Date.now() / 1000;
-    for (const [id, offer] of this.offers) if (offer.expires_at && offer.expires_at < now) this.dropOffer(id);
+    this.offers.tick();
   }
 
   // ---- actions ---------------------------------------------------------------------------------
@@ -453,64 +452,22 @@ class Desk {
     this.topbar.update();
   }
 
-  // ---- warm transfer offers to me ----------------------------------------------------------------
-
-  async addOffer(id, data = {}) {
-    try {
-      const detail = await this.api.get(`/conversations/${encodeURIComponent(id)}`);
-      if (this.settled.has(id)) return;
-      if (!detail.offer || detail.offer.to_agent !== this.me.id) return this.dropOffer(id);
-      this.offers.set(id, offerOf(detail, data));
-    } catch {
-      return this.dropOffer(id);
-    }
-    this.sidebar.renderOffers();
-    this.updateTitle();
-  }
-
-  dropOffer(id) {
-    if (!this.offers.delete(id)) return;
-    this.sidebar.renderOffers();
-    this.updateTitle();
-  }
-
   /** The offers made to me, as the conversation list has them (after a reload, the only source). */
   syncOffers(conversations) {
-    const mine = conversations.filter((c) => c.offer && c.offer.to_agent === this.me.id && !this.settled.has(c.id));
-    this.offers = new Map(mine.map((c) => [c.id, offerOf(c)]));
-    this.sidebar.renderOffers();
-    this.updateTitle();
+    this.offers.sync(conversations);
   }
 
-  async acceptOffer(id) {
-    const offer = this.offers.get(id);
-    this.settled.add(id);
-    try {
-      const detail = await this.api.post(`/conversations/${encodeURIComponent(id)}/accept`);
-      this.dropOffer(id);
-      this.mine = [...this.mine.filter((c) => c.id !== id), detail];
-      this.toast(t("offer_accepted", { name: (offer && offer.name) || detail.customer_name || "" }));
-      this.peekId = null; // now held: it leaves when it stops being ours
-      this.openId = detail.id;
-      this.showView("desk");
-      this.conversation.show(detail);
-      this.sidebar.renderConversations();
-      this.scheduleRefresh();
-    } catch (exc) {
-      this.dropOffer(id);
-      this.toast(exc.status === 404 || exc.status === 409 ? t("offer_gone") : explain(exc), "error");
-    }
-  }
-
-  async declineOffer(id) {
-    this.settled.add(id);
-    try {
-      await this.api.post(`/conversations/${encodeURIComponent(id)}/decline`);
-      this.toast(t("offer_declined"));
-    } catch (exc) {
-      this.toast(exc.status === 404 || exc.status === 409 ? t("offer_gone") : explain(exc), "error");
-    }
-    this.dropOffer(id);
+  /** A conversation just became mine (an offer accepted): show it, ready to reply. */
+  holdNow(detail) {
+    this.mine = [...this.mine.filter((c) => c.id !== detail.id), detail];
+    this.peekId = null; // now held: it leaves when it stops being ours
+    this.openId = detail.id;
+    this.showView("desk");
+    this.conversation.show(detail);
+    this.sidebar.renderConversations();
+    this.scheduleRefresh();
+    const input = this.root.querySelector("[data-testid=reply-input]");
+    if (input && !input.disabled) input.focus();
   }
 
   // ---- messages to the agent -----------------------------------------------------------------------
@@ -527,19 +484,6 @@ class Desk {
     setTimeout(close, kind === "error" ? 10000 : 6000);
     while (this.toasts.children.length > 4) this.toasts.firstElementChild.remove();
   }
-}
-
-/** A warm offer as the sidebar shows it, from a conversation (summary or detail) and its event's data. */
-function offerOf(conversation, data = {}) {
-  const offer = conversation.offer;
-  return {
-    id: conversation.id,
-    name: conversation.customer_name || (conversation.wa_id ? `+${conversation.wa_id}` : conversation.id),
-    by: offer.by_agent || data.by,
-    reason: offer.reason || data.reason,
-    note: offer.note || data.note,
-    expires_at: offer.expires_at,
-  };
 }
 
 new Desk(document.getElementById("app")).start();
