@@ -1,6 +1,7 @@
-// The supervisor's view: queues (waiting, oldest wait, SLA breaches), agents (presence, load), and every
-// conversation waiting or held, newest activity first, a page at a time (filter by state and queue, "load
-// more"), each of which can be assigned to an agent or moved to another queue.
+// The supervisor's view: queues (waiting, oldest wait, SLA breaches), the last 24 hours (and push queues'
+// automatic assignment), agents (presence, load), and every conversation waiting or held, newest activity
+// first, a page at a time (filter by state and queue, "load more"), each of which can be assigned to an
+// agent or moved to another queue.
 
 import { h, fill } from "./console-dom.js";
 import { t, duration, queueTitle, explain, LOCALE } from "./console-i18n.js";
@@ -18,6 +19,8 @@ export class SupervisorView {
     this.pages = new Pages(desk.api, "", () => this.renderConversations());
     this.kpis = h("div.kpis", { testid: "supervisor-kpis" });
     this.day = h("div.kpis.day", { testid: "supervisor-day" });
+    this.assignTitle = h("h2.side-title", { id: "supervisor-assignment-title" }, t("sup_assignment"));
+    this.assignment = h("div.kpis.day", { testid: "supervisor-assignment", "aria-labelledby": "supervisor-assignment-title", role: "group" });
     this.queues = h("tbody");
     this.agents = h("tbody");
     this.conversations = h("tbody");
@@ -42,6 +45,8 @@ export class SupervisorView {
       this.kpis,
       h("h2.side-title", {}, t("sup_day")),
       this.day,
+      this.assignTitle,
+      this.assignment,
       h(
         "div.sup-grid",
         {},
@@ -128,10 +133,14 @@ export class SupervisorView {
   /** One agent's last 24 hours: resolved, average handle time, average CSAT. */
   agentDay(id) {
     const mine = this.data.stats && this.data.stats.agents[id];
-    if (!mine || !(mine.resolved || mine.csat.answers)) return null;
+    const offers = mine && mine.offers;
+    const missed = offers ? offers.declined + offers.expired : 0;
+    if (!mine || !(mine.resolved || mine.csat.answers || mine.assigned || missed)) return null;
     const parts = [t("agent_resolved", { n: mine.resolved })];
     if (mine.handle.average_seconds !== null) parts.push(t("agent_handle", { time: duration(mine.handle.average_seconds) }));
     if (mine.csat.average_score !== null) parts.push(t("agent_csat", { score: score(mine.csat.average_score) }));
+    if (mine.assigned) parts.push(t("agent_assigned", { n: mine.assigned }));
+    if (missed) parts.push(t("agent_offers_missed", { declined: offers.declined, expired: offers.expired }));
     return parts.join(" · ");
   }
 
@@ -149,6 +158,33 @@ export class SupervisorView {
       kpi(t("day_wait"), seconds(stats.queue_wait), "kpi-wait"),
       kpi(t("day_first_reply"), seconds(stats.agent_first_reply), "kpi-first-reply"),
       kpi(t("day_handle"), seconds(stats.handle), "kpi-handle"),
+    );
+    this.renderAssignment(stats);
+  }
+
+  /** Push queues over the same 24 hours: how fast the assigner placed conversations, and what became of
+   * its offers; shown once there is something to show (a desk of pull queues only never has). */
+  renderAssignment(stats) {
+    const timed = stats && stats.time_to_assign;
+    const offers = stats && stats.offers;
+    const shown = Boolean(timed && offers && (timed.count || offers.offered));
+    this.assignTitle.hidden = !shown;
+    this.assignment.hidden = !shown;
+    if (!shown) return;
+    const share = (n) => (offers.offered ? t("assign_share", { pct: Math.round((100 * n) / offers.offered) }) : null);
+    fill(
+      this.assignment,
+      kpi(t("assign_time"), timed.average_seconds === null ? "—" : duration(timed.average_seconds), "kpi-time-to-assign", false, t("assign_count", { n: timed.count })),
+      kpi(t("assign_offered"), String(offers.offered), "kpi-offers"),
+      kpi(t("assign_accepted"), String(offers.accepted), "kpi-offers-accepted", false, share(offers.accepted)),
+      kpi(t("assign_declined"), String(offers.declined), "kpi-offers-declined", false, share(offers.declined)),
+      kpi(
+        t("assign_expired"),
+        String(offers.expired),
+        "kpi-offers-expired",
+        false,
+        offers.withdrawn ? t("assign_withdrawn", { n: offers.withdrawn }) : share(offers.expired),
+      ),
     );
   }
 
@@ -276,8 +312,14 @@ function table(headings, body) {
   return h("table.grid", {}, h("thead", {}, h("tr", {}, headings.map((x) => h("th", { scope: "col" }, x)))), body);
 }
 
-function kpi(label, value, testid, alarm = false) {
-  return h(`div.kpi${alarm ? ".alarm" : ""}`, { testid }, h("div.kpi-value", {}, value), h("div.kpi-label", {}, label));
+function kpi(label, value, testid, alarm = false, detail = null) {
+  return h(
+    `div.kpi${alarm ? ".alarm" : ""}`,
+    { testid },
+    h("div.kpi-value", {}, value),
+    h("div.kpi-label", {}, label),
+    detail ? h("div.kpi-detail", {}, detail) : null,
+  );
 }
 
 function loadBar(load, capacity) {
