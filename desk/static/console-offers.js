@@ -16,6 +16,7 @@ const EXPIRED_GRACE_S = 5; // past its expiry with no word from the server: gone
 const URGENT_S = 5;
 // events after which a conversation offered to me is not on offer any more
 const ENDED = new Set(["transferred", "closed", "released", "abandoned", "transfer_accepted", "transfer_declined"]);
+const WITHDRAWN = new Set(["declined", "timeout", "unavailable"]); // offer_withdrawn's `why`, each said in words
 
 export class Offers {
   constructor(desk) {
@@ -26,6 +27,7 @@ export class Offers {
     this.rings = 0;
     this.ringTimer = null;
     this.clocks = new Map(); // conversation id → the nodes its countdown moves
+    this.shown = null; // what the panel shows now, to redraw only on a change
     this.title = h("h2.side-title", {}, t("offers"));
     this.list = h("ul.offers", { testid: "offer-list", "aria-label": t("offers") });
     this.announcer = h("p.sr-only", { role: "status", "aria-live": "assertive" });
@@ -69,7 +71,7 @@ export class Offers {
       this.settled.delete(id);
       this.add(id, data);
     } else if (type === "offer_withdrawn" && forMe) {
-      this.drop(id, this.settled.has(id) ? null : data.why || "gone");
+      this.drop(id, this.settled.has(id) ? null : WITHDRAWN.has(data.why) ? data.why : "gone");
     } else if (type === "agent_status" && forMe && data.why === "missed_offers") {
       this.desk.toast(t("away_missed_offers"), "error");
     } else if (ENDED.has(type) && this.items.has(id) && !this.settled.has(id)) {
@@ -143,7 +145,15 @@ export class Offers {
   // ---- what the agent sees and hears ----------------------------------------------------------------
 
   changed() {
-    this.render();
+    // lists are read again after every event: redraw only when what is shown changed, so the focus and
+    // the pulse stay put
+    const shown = JSON.stringify(
+      [...this.items.values()].map((o) => [o.id, o.name, this.desk.queueName(o.queue), o.priority, this.desk.agentName(o.by), o.reason, o.note, o.expires_at]),
+    );
+    if (shown !== this.shown) {
+      this.shown = shown;
+      this.render();
+    }
     this.announce();
     this.ring();
     this.desk.updateTitle();
@@ -200,6 +210,7 @@ export class Offers {
     const now = Date.now() / 1000;
     for (const o of [...this.items.values()]) {
       if (o.expires_at && now > o.expires_at + EXPIRED_GRACE_S) {
+        this.settled.add(o.id); // over here, whatever a list read meanwhile says (a clock ahead of the server's)
         this.drop(o.id, o.kind === "assignment" ? "timeout" : "expired");
         continue;
       }
