@@ -42,6 +42,10 @@ async def set_status(request: web.Request) -> web.Response:
     return ok(await asyncio.to_thread(service.set_status, request.app[DESK], request[AGENT], body.status))
 
 
+async def my_offers(request: web.Request) -> web.Response:
+    return ok(await asyncio.to_thread(service.offers, request.app[DESK], request[AGENT]))
+
+
 async def list_agents(request: web.Request) -> web.Response:
     return ok(await asyncio.to_thread(service.agents, request.app[DESK]))
 
@@ -162,6 +166,15 @@ EVENTS = (
 ROUTES = [
     Route("GET", "/me", me, "The signed-in agent", response=AgentView),
     Route("PUT", "/me/status", set_status, "Set presence", body=StatusBody, response=AgentView),
+    Route(
+        "GET",
+        "/me/offers",
+        my_offers,
+        "What is offered to me now, waiting for my accept or decline: warm transfers (offer.kind transfer) "
+        "and push queues' offers (offer.kind assignment), oldest first. Few, so never paged",
+        response=ConversationSummary,
+        many=True,
+    ),
     Route(
         "GET",
         "/agents",

@@ -24,6 +24,16 @@ def set_status(ctx: DeskContext, agent: Agent, status: Presence) -> AgentView:
     return AgentView.of(ctx.agents.get(agent.id), ctx.agents.load(agent.id))
 
 
+def offers(ctx: DeskContext, agent: Agent) -> list[ConversationSummary]:
+    """What is offered to the agent now, warm transfers and push queues' offers, oldest first. Offers are
+    few (they last seconds to minutes), so they are listed whole: a desk finds them without paging through
+    what waits, where an old waiting conversation offered to them sits far down the list."""
+    now = ctx.clock()
+    offered = ctx.inbox.listed(ctx.inbox.lifecycle.offered())
+    mine = [c for c in offered if c is not None and c.offer_to == agent.id]
+    return [ConversationSummary.of(c, now) for c in sorted(mine, key=lambda c: (c.updated_at, c.id))]
+
+
 def agents(ctx: DeskContext) -> list[AgentView]:
     """Colleagues, for transfers and the supervisor's view: presence and load, never tokens."""
     everyone = sorted(ctx.agents.all(), key=lambda a: a.name.lower())
