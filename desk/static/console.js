@@ -51,7 +51,6 @@ import { Pages } from "./console-paging.js";
 import { Offers } from "./console-offers.js";
 
 const HELD = new Set(["assigned", "transferring"]);
-const OFFERS_MAX = 200; // warm offers under way, the most one page holds (they last minutes)
 const SAFETY_REFRESH_MS = 30000; // in case an event was missed
 
 class Desk {
@@ -186,8 +185,8 @@ class Desk {
   }
 
   async refreshMine() {
-    const [offered] = await Promise.all([this.api.get(`/conversations?state=transferring&limit=${OFFERS_MAX}`), this.minePages.refresh()]);
-    this.syncOffers(offered); // warm offers to me are transferring: held by a colleague, offered to me
+    const [offered] = await Promise.all([this.api.get("/me/offers"), this.minePages.refresh()]);
+    this.syncOffers(offered); // warm transfers and push queues' offers to me: few, never paged
   }
 
   /** What I hold, as the list has it now (newest activity first). */

@@ -107,6 +107,9 @@ def test_an_offer_rings_the_desk_and_accepting_opens_the_conversation(browser, p
     expect(desk).to_have_title("(1) Atendimento")
     expect(offer.get_by_test_id("offer-accept")).not_to_be_focused()  # the offer never takes the focus
     screenshot(desk, "console-push-offer")
+    desk.reload()  # still there: the desk reads the offers to it from the API (GET /me/offers) on load
+    expect(offer).to_contain_text("Caio Reis")
+    expect(desk.get_by_test_id("live-status")).to_have_attribute("data-state", "live")
 
     # accepted from the keyboard: it is hers, open, the reply box ready
     offer.get_by_test_id("offer-accept").focus()
