@@ -20,6 +20,8 @@
 //                transfer-to-agent (<select>s, values: queue name / agent id), transfer-reason, transfer-note,
 //                transfer-error, transfer-cancel, transfer-submit
 //   supervisor   supervisor-view, supervisor-kpis, kpi-waiting, kpi-oldest, kpi-breaches, kpi-available,
+//                supervisor-assignment (push queues, once they worked: kpi-time-to-assign, kpi-offers,
+//                kpi-offers-accepted, kpi-offers-declined, kpi-offers-expired), agent-day (in each agent's row),
 //                supervisor-queues, supervisor-queue[data-queue], supervisor-agents, supervisor-agent[data-agent][data-status],
 //                supervisor-conversations, supervisor-conversation[data-id][data-state] (newest activity first),
 //                supervisor-move, supervisor-filter-state, supervisor-filter-queue (<select>s, "" for all),
