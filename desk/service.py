@@ -29,9 +29,8 @@ def offers(ctx: DeskContext, agent: Agent) -> list[ConversationSummary]:
     few (they last seconds to minutes), so they are listed whole: a desk finds them without paging through
     what waits, where an old waiting conversation offered to them sits far down the list."""
     now = ctx.clock()
-    offered = ctx.inbox.listed(ctx.inbox.lifecycle.offered())
-    mine = [c for c in offered if c is not None and c.offer_to == agent.id]
-    return [ConversationSummary.of(c, now) for c in sorted(mine, key=lambda c: (c.updated_at, c.id))]
+    mine = sorted(ctx.inbox.offered_to(agent), key=lambda c: (c.updated_at, c.id))
+    return [ConversationSummary.of(c, now) for c in mine]
 
 
 def agents(ctx: DeskContext) -> list[AgentView]:

@@ -130,7 +130,7 @@ class Inbox:
         if not activity.is_built(self.client):
             self.rebuild()
         sources = self._sources(agent, filters)
-        offers = [] if agent.is_supervisor else self._offers(agent)
+        offers = [] if agent.is_supervisor else self.offered_to(agent)
         shown: list[tuple[Position, Conversation]] = []
         taken: set[str] = set()
         while len(shown) <= limit:
@@ -179,8 +179,9 @@ class Inbox:
             sources += [activity.waiting_key(q) for q in agent.queues if filters.queue in (None, q)]
         return sources
 
-    def _offers(self, agent: Agent) -> list[Conversation]:
-        """Conversations offered to the agent now (offers are few: they last minutes)."""
+    def offered_to(self, agent: Agent) -> list[Conversation]:
+        """Conversations offered to the agent now, warm transfers and push queues' offers (offers are few:
+        they last seconds to minutes, so all of them are read)."""
         offered = self.listed(self.lifecycle.offered())
         return [c for c in offered if c is not None and c.offer_to == agent.id]
 
