@@ -172,6 +172,7 @@ class AgentStore:
                     agent = Agent.model_validate({**_agent(raw, status).model_dump(), **changes})
                     pipe.multi()
                     pipe.hset(key, "json", agent.model_dump_json())
+                    pipe.hincrby(key, "rev", 1)  # readers that keep agents know to read them again
                     if by is not None:
                         detail = {"id": agent_id, "name": agent.name, **changes}
                         audit.write(pipe, by, audit.AuditAction.AGENTS_SET, detail)

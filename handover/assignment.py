@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import redis
 
@@ -23,12 +24,30 @@ from handover.agents import Agent, Presence
 from handover.clock import Clock, system_clock
 from handover.lifecycle import Decided, Lifecycle
 from handover.rules.loader import LoadedRules
-from handover.rules.model import Queue
+from handover.rules.model import MatchMode, Queue
 from handover.suitability import Candidate, Want, rank
 
-HEADS = 20  # waiting conversations read per push queue and round
+HEADS = 20  # waiting conversations read per push queue and round, at most
+REQUIRED_EXTRA = 4  # ... and beyond its free places, where a queue requires a match
 MAX_PASSED = 200  # per queue and dispatch: conversations nobody suitable is free for (required matches)
 MAX_ROUNDS = 50  # rounds of one dispatch; each assigns at least one conversation or ends it
+
+
+@dataclass(frozen=True)
+class _Known:
+    """What the scoring needs of an agent's settings, kept between dispatches."""
+
+    rev: str
+    capacity: int
+    queues: frozenset[str]
+    languages: frozenset[str]
+    skills: frozenset[str]
+
+    @classmethod
+    def of(cls, rev: str, agent: Agent) -> _Known:
+        return cls(
+            rev, agent.capacity, frozenset(agent.queues), frozenset(agent.languages), frozenset(agent.skills)
+        )
 
 
 @dataclass(frozen=True)
@@ -47,7 +66,10 @@ class Assigner:
         self.clock = clock
         self.lifecycle = Lifecycle(client, clock)
         self._snapshot = lua.script(client, "agents_snapshot")
-        self._agents: dict[bytes | str, Agent] = {}  # parsed agent JSON by its raw text: agents change rarely
+        # the agents as last read: their ids, and each one's settings with their revision (they change
+        # rarely: the snapshot sends an agent's JSON only when its revision is not the one known here)
+        self._ids: list[str] = []
+        self._known: dict[str, _Known] = {}
 
     def push_queues(self) -> dict[str, Queue]:
         return {name: q for name, q in self.rules().rules.queues.items() if q.pushes}
@@ -65,11 +87,11 @@ class Assigner:
         for _ in range(MAX_ROUNDS):
             free = [a for a in agents.values() if a.available and a.load < a.capacity]
             room = {name: sum(a.capacity - a.load for a in free if name in a.queues) for name in push}
-            waiting = self._heads({name: n for name, n in room.items() if n}, passed)
+            waiting = self._heads({name: n for name, n in room.items() if n}, push, passed)
             if not waiting:
                 break
             wants = self._wants(waiting)
-            progress = False
+            progress, passed_before = False, len(passed)
             for item in waiting:
                 want = wants.get(item.conversation_id)
                 if want is None:
@@ -100,70 +122,79 @@ class Assigner:
                     if outcome is Decided.GONE:
                         break
                     agents[agent_id] = replace(agent, available=False)  # the snapshot was stale
-            if not progress:
-                break
+            if not progress and len(passed) == passed_before:
+                break  # (a round that only passed some over reads the ones behind them next)
         return decided
 
     def candidates(self, now: float) -> dict[str, Candidate]:
-        """Every agent as the scoring sees them: their ids, then one script call (lua/agents_snapshot.lua)."""
-        ids = sorted(keys.as_text(i) for i in self.client.smembers(keys.AGENTS))
-        snapshot = json.loads(
-            self._snapshot(
-                keys=[
-                    keys.ROUTING_LAST,
-                    keys.ROUTING_FREED,
-                    keys.assigned_today_key(int(now // 86400)),
-                    *(
-                        key
-                        for agent_id in ids
-                        for key in (
-                            keys.agent_key(agent_id),
-                            keys.agent_load_key(agent_id),
-                            keys.agent_offers_key(agent_id),
-                        )
-                    ),
-                ]
-            )
-        )
+        """Every agent as the scoring sees them, in one script call (lua/agents_snapshot.lua; two when the
+        agents changed), their JSON parsed only when it changed."""
+        snapshot = self._read_snapshot(now)
+        if "ids" in snapshot:  # someone was added or removed: read again with their keys
+            self._ids = sorted(snapshot["ids"] or [])
+            snapshot = self._read_snapshot(now)
         last_given, freed, today = snapshot["last"] or {}, snapshot["freed"] or {}, snapshot["today"] or {}
         found: dict[str, Candidate] = {}
-        for agent_id, (raw, status, held, offered) in zip(ids, snapshot["agents"] or [], strict=True):
-            if not raw:
+        for agent_id, (rev, raw, status, held, offered) in zip(
+            self._ids, snapshot["agents"] or [], strict=True
+        ):
+            if not rev:
+                self._known.pop(agent_id, None)
                 continue  # removed meanwhile
-            agent = self._agent(raw)
+            if raw:
+                self._known[agent_id] = _Known.of(rev, Agent.model_validate_json(raw))
+            known = self._known[agent_id]
             last = float(last_given.get(agent_id, 0.0))
             found[agent_id] = Candidate(
                 id=agent_id,
                 available=status == Presence.AVAILABLE.value,
                 load=int(held) + int(offered),
-                capacity=agent.capacity,
-                queues=frozenset(agent.queues),
-                languages=frozenset(agent.languages),
-                skills=frozenset(agent.skills),
+                capacity=known.capacity,
+                queues=known.queues,
+                languages=known.languages,
+                skills=known.skills,
                 idle_since=max(last, float(freed.get(agent_id, 0.0))),
                 assigned=int(today.get(agent_id, 0)),
                 last_assigned_at=last,
             )
         return found
 
-    def _agent(self, raw: bytes | str) -> Agent:
-        agent = self._agents.get(raw)
-        if agent is None:
-            if len(self._agents) > 10_000:
-                self._agents.clear()
-            agent = self._agents[raw] = Agent.model_validate_json(raw)
-        return agent
+    def _read_snapshot(self, now: float) -> dict[str, Any]:
+        known = [self._known[a].rev if a in self._known else "" for a in self._ids]
+        reply = self._snapshot(
+            keys=[
+                keys.AGENTS,
+                keys.ROUTING_LAST,
+                keys.ROUTING_FREED,
+                keys.assigned_today_key(int(now // 86400)),
+                *(
+                    key
+                    for agent_id in self._ids
+                    for key in (
+                        keys.agent_key(agent_id),
+                        keys.agent_load_key(agent_id),
+                        keys.agent_offers_key(agent_id),
+                    )
+                ),
+            ],
+            args=[",".join(self._ids), *known],
+        )
+        snapshot: dict[str, Any] = json.loads(reply)
+        return snapshot
 
-    def _heads(self, room: dict[str, int], passed: set[str]) -> list[Waiting]:
-        """The first waiting conversations of each queue with room for more (as many as there are places,
-        and a few more in case some need a match nobody free has), not passed over yet, best first across
-        queues (lowest score: priority, then how long it has waited)."""
+    def _heads(self, room: dict[str, int], push: dict[str, Queue], passed: set[str]) -> list[Waiting]:
+        """The first waiting conversations of each queue with room for more, not passed over yet, best first
+        across queues (lowest score: priority, then how long it has waited): as many as there are places,
+        and a few more where the queue requires a match (some may need one nobody free has)."""
         if not room:
             return []
         skipped = min(len(passed), MAX_PASSED)
         with self.client.pipeline(transaction=False) as pipe:
             for name, places in room.items():
-                pipe.zrange(keys.queue_key(name), 0, min(HEADS, places + 4) + skipped - 1, withscores=True)
+                match = push[name].match
+                extra = REQUIRED_EXTRA if MatchMode.REQUIRED in (match.language, match.skills) else 0
+                count = min(HEADS, places + extra) + skipped
+                pipe.zrange(keys.queue_key(name), 0, count - 1, withscores=True)
             replies = pipe.execute()
         waiting = [
             Waiting(keys.as_text(member), name, float(score))

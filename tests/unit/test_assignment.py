@@ -203,3 +203,33 @@ async def test_a_supervisor_moving_an_offered_conversation_ends_the_offer() -> N
     assert not world.sync.zrange(keys.PUSH_OFFERS, 0, -1)
     assert not world.sync.smembers(keys.agent_offers_key(ana.id))
     assert world.sync.zrange(keys.queue_key("senior"), 0, -1) == [conversation.id]
+
+
+async def test_the_assigner_sees_an_agent_changed_or_added_since_it_last_looked() -> None:
+    world, assigner = setup(offer_timeout_seconds=0)
+    ana = world.available_agent("Ana", ["general"], capacity=1)
+    for n in range(3):
+        await world.says(f"551190000000{n}", ASK)
+    assert assigner.dispatch() == 1  # the assigner now knows Ana with capacity 1
+
+    world.agents.update(ana.id, capacity=2)
+    assert assigner.dispatch() == 1
+    assert world.agents.load(ana.id) == 2
+
+    bia = world.available_agent("Bia", ["general"], capacity=1)
+    assert assigner.dispatch() == 1
+    assert world.agents.load(bia.id) == 1
+
+
+async def test_an_agent_who_declined_the_oldest_is_offered_the_next_one_behind_it() -> None:
+    world, assigner = setup(offer_timeout_seconds=20)
+    ana = world.available_agent("Ana", ["general"], capacity=1)
+    oldest = await world.says("5511900000001", ASK)
+    world.clock.advance(5)
+    behind = await world.says("5511900000002", ASK)
+    assigner.dispatch()
+    world.assignments.decline_offer(world.agents.get(ana.id), oldest.id)
+
+    assert assigner.dispatch() == 1  # one place, the oldest passed over: the one behind it
+    assert world.store.conversation(behind.id).offer_to == ana.id
+    assert world.store.conversation(oldest.id).offer_to is None
