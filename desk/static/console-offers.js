@@ -104,12 +104,19 @@ export class Offers {
 
   // ---- what the agent does --------------------------------------------------------------------------
 
-  async accept(id) {
+  /** The offer the agent answered, out of the panel at once (whatever the server says next); none if gone. */
+  answered(id) {
     const offer = this.items.get(id);
-    if (!offer) return;
+    if (!offer) return null;
     this.settled.add(id);
     this.items.delete(id);
     this.changed();
+    return offer;
+  }
+
+  async accept(id) {
+    const offer = this.answered(id);
+    if (!offer) return;
     try {
       const detail = await this.desk.api.post(`/conversations/${encodeURIComponent(id)}/accept`);
       this.desk.toast(t("offer_accepted", { name: offer.name || detail.customer_name || "" }));
@@ -121,11 +128,8 @@ export class Offers {
   }
 
   async decline(id) {
-    const offer = this.items.get(id);
+    const offer = this.answered(id);
     if (!offer) return;
-    this.settled.add(id);
-    this.items.delete(id);
-    this.changed();
     try {
       await this.desk.api.post(`/conversations/${encodeURIComponent(id)}/decline`);
       this.desk.toast(t(`offer_${offer.kind}_declined`, { name: offer.name }));
