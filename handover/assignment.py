@@ -38,6 +38,7 @@ class _Known:
     """What the scoring needs of an agent's settings, kept between dispatches."""
 
     rev: str
+    supervisor: bool  # supervisors watch the desk: push queues offer them nothing (they can take next)
     capacity: int
     queues: frozenset[str]
     languages: frozenset[str]
@@ -46,7 +47,12 @@ class _Known:
     @classmethod
     def of(cls, rev: str, agent: Agent) -> _Known:
         return cls(
-            rev, agent.capacity, frozenset(agent.queues), frozenset(agent.languages), frozenset(agent.skills)
+            rev,
+            agent.is_supervisor,
+            agent.capacity,
+            frozenset(agent.queues),
+            frozenset(agent.languages),
+            frozenset(agent.skills),
         )
 
 
@@ -147,7 +153,7 @@ class Assigner:
             last = float(last_given.get(agent_id, 0.0))
             found[agent_id] = Candidate(
                 id=agent_id,
-                available=status == Presence.AVAILABLE.value,
+                available=status == Presence.AVAILABLE.value and not known.supervisor,
                 load=int(held) + int(offered),
                 capacity=known.capacity,
                 queues=known.queues,

@@ -233,3 +233,13 @@ async def test_an_agent_who_declined_the_oldest_is_offered_the_next_one_behind_i
     assert assigner.dispatch() == 1  # one place, the oldest passed over: the one behind it
     assert world.store.conversation(behind.id).offer_to == ana.id
     assert world.store.conversation(oldest.id).offer_to is None
+
+
+async def test_supervisors_are_offered_nothing_they_watch_the_desk() -> None:
+    world, assigner = setup(offer_timeout_seconds=0)
+    boss = world.available_agent("Boss", ["general"], role=Role.SUPERVISOR)
+    await world.says("5511900000001", ASK)
+    assert assigner.dispatch() == 0
+    ana = world.available_agent("Ana", ["general"])
+    assert assigner.dispatch() == 1
+    assert world.current("5511900000001").agent_id == ana.id != boss.id
