@@ -10,7 +10,6 @@ once (nothing that happened meanwhile is missed), then follows the stream from w
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 
 import redis
@@ -20,6 +19,7 @@ from handover import events, keys, lua
 from handover.agents import Presence
 from handover.assignment import Assigner
 from handover.availability import is_unavailable
+from workers.dispatcher import Loop
 
 log = structlog.get_logger(__name__)
 
@@ -32,25 +32,20 @@ TRIGGERS = frozenset(
 FREEING = frozenset({"closed", "released", "transfer_accepted"})
 
 
-class AssignerLoop:
+class AssignerLoop(Loop):
+    name = "assigner"
+
     def __init__(self, client: redis.Redis, assigner: Assigner, idle_wait: float = 1.0) -> None:
         self.client = client
         self.assigner = assigner
         self.idle_wait = idle_wait
         self.token = uuid.uuid4().hex
         self._renew = lua.script(client, "renew")
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
         self._version: str | None = None  # the rules version the last dispatch ran with
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="assigner", daemon=True)
-        self._thread.start()
-
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        super().stop()
         try:
             if keys.as_text(self.client.get(keys.ASSIGNER_LEASE) or "") == self.token:
                 self.client.delete(keys.ASSIGNER_LEASE)

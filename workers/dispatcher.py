@@ -46,12 +46,37 @@ class Periodic:
             self.run()
 
 
-class Dispatcher:
+class Loop:
+    """A loop on a daemon thread of its own, started and stopped by the process that runs it: `run` works
+    until `_stop` is set."""
+
+    name = "loop"
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name=self.name, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+class Dispatcher(Loop):
     """Blocks on the wake-up list and dispatches each partition; sweeps every `sweep_seconds`.
 
     In a deployment `dispatch` enqueues an rq job; in embedded mode it drains in place. Any number of
     dispatchers may run: wake-ups are popped once, and a drain that finds the lease taken does nothing.
     """
+
+    name = "dispatcher"
 
     def __init__(
         self,
@@ -68,17 +93,7 @@ class Dispatcher:
         self.dispatch = dispatch
         self.sweep_seconds = sweep_seconds
         self.periodic = periodic or []
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="dispatcher", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        super().__init__()
 
     def run(self) -> None:
         last_sweep = 0.0

@@ -169,170 +169,141 @@ def graph() -> Iterator[FakeGraph]:
     fake.stop()
 
 
-def desk_with_worker(  # type: ignore[no-untyped-def]
-    redis_url: str,
-    graph: FakeGraph,
-    tmp_path: Path,
-    top: dict[str, Any] | None = None,
-    **queues: dict[str, Any],
-):
-    rules = rules_file(tmp_path, top, **queues)
-    settings, worker = start_worker(redis_url, graph, tmp_path / "worker.log", rules=rules)
-    return Desk(redis_url, settings, rules), worker
+@pytest.fixture
+def desk_with_worker(redis_url, graph, tmp_path):  # type: ignore[no-untyped-def]
+    """Makes (the desk, a `handover worker` process) over rules with the given queue settings; both are
+    stopped after the test."""
+    made: list[tuple[Desk, Any]] = []
+
+    def make(top: dict[str, Any] | None = None, **queues: dict[str, Any]) -> tuple[Desk, Any]:
+        rules = rules_file(tmp_path, top, **queues)
+        settings, worker = start_worker(redis_url, graph, tmp_path / "worker.log", rules=rules)
+        made.append((Desk(redis_url, settings, rules), worker))
+        return made[-1]
+
+    yield make
+    for desk, worker in made:
+        desk.close()
+        worker.stop()
 
 
 def test_a_thousand_conversations_in_bursts_are_spread_evenly_and_never_wait_beside_a_free_agent(
-    redis_url, graph, tmp_path
+    desk_with_worker,
 ):
-    desk, worker = desk_with_worker(
-        redis_url,
-        graph,
-        tmp_path,
+    desk, _ = desk_with_worker(
         general={"assignment": "push", "policy": "least_loaded", "offer_timeout_seconds": 0},
     )
-    try:
-        agents = [desk.agent(f"Agent {n:02}") for n in range(50)]
-        bursts = [130] * 7 + [90]  # 1,000: each burst below the pool's 150 places, so least_loaded decides
-        customers = iter(f"55119{n:08}" for n in range(sum(bursts)))
-        with Watch(desk.client, agents) as watch:
-            for size in bursts:
-                wa_ids = [next(customers) for _ in range(size)]
-                desk.customers_ask(wa_ids)
+    agents = [desk.agent(f"Agent {n:02}") for n in range(50)]
+    bursts = [130] * 7 + [90]  # 1,000: each burst below the pool's 150 places, so least_loaded decides
+    customers = iter(f"55119{n:08}" for n in range(sum(bursts)))
+    with Watch(desk.client, agents) as watch:
+        for size in bursts:
+            wa_ids = [next(customers) for _ in range(size)]
+            desk.customers_ask(wa_ids)
 
-                def all_taken(wa_ids: list[str] = wa_ids) -> bool:
-                    found = [desk.conversation(w) for w in wa_ids]
-                    return all(c is not None and c.state == ConversationState.ASSIGNED for c in found)
+            def all_taken(wa_ids: list[str] = wa_ids) -> bool:
+                found = [desk.conversation(w) for w in wa_ids]
+                return all(c is not None and c.state == ConversationState.ASSIGNED for c in found)
 
-                wait_for(all_taken, 60, f"a burst of {size} to be assigned")
-                desk.resolve_all(agents)
-        assert watch.samples > 20
-        assert watch.longest <= 1.0, f"a conversation waited {watch.longest:.2f}s beside a free agent"
-        figures = kpis.last_hours(desk.client, 2, time.time())
-        totals = [figures.agents[a.id].assigned if a.id in figures.agents else 0 for a in agents]
-        assert sum(totals) == 1000
-        assert max(totals) - min(totals) <= 1, sorted(totals)
-    finally:
-        desk.close()
-        worker.stop()
+            wait_for(all_taken, 60, f"a burst of {size} to be assigned")
+            desk.resolve_all(agents)
+    assert watch.samples > 20
+    assert watch.longest <= 1.0, f"a conversation waited {watch.longest:.2f}s beside a free agent"
+    figures = kpis.last_hours(desk.client, 2, time.time())
+    totals = [figures.agents[a.id].assigned if a.id in figures.agents else 0 for a in agents]
+    assert sum(totals) == 1000
+    assert max(totals) - min(totals) <= 1, sorted(totals)
 
 
-def test_an_agent_who_frees_capacity_gets_the_oldest_waiting_conversation(redis_url, graph, tmp_path):
-    desk, worker = desk_with_worker(
-        redis_url, graph, tmp_path, general={"assignment": "push", "offer_timeout_seconds": 0}
-    )
-    try:
-        ana = desk.agent("Ana", capacity=1)
-        desk.customers_ask(["5511900000001"])
-        first = wait_for(lambda: desk.held(ana), 30, "Ana to get the first conversation")
-        for wa_id in ("5511900000002", "5511900000003", "5511900000004"):
-            desk.customers_ask([wa_id])  # one by one: 2 waits longest
-        wait_for(lambda: desk.client.zcard(keys.queue_key("general")) == 3, 30, "three to wait")
+def test_an_agent_who_frees_capacity_gets_the_oldest_waiting_conversation(desk_with_worker):
+    desk, _ = desk_with_worker(general={"assignment": "push", "offer_timeout_seconds": 0})
+    ana = desk.agent("Ana", capacity=1)
+    desk.customers_ask(["5511900000001"])
+    first = wait_for(lambda: desk.held(ana), 30, "Ana to get the first conversation")
+    for wa_id in ("5511900000002", "5511900000003", "5511900000004"):
+        desk.customers_ask([wa_id])  # one by one: 2 waits longest
+    wait_for(lambda: desk.client.zcard(keys.queue_key("general")) == 3, 30, "three to wait")
 
-        desk.assignments.resolve(ana, first.pop())
+    desk.assignments.resolve(ana, first.pop())
 
-        oldest = desk.conversation("5511900000002")
-        wait_for(lambda: desk.held(ana) == {oldest.id}, 30, "Ana to get the oldest waiting conversation")
-        assert desk.conversation("5511900000003").state == ConversationState.QUEUED
-    finally:
-        desk.close()
-        worker.stop()
+    oldest = desk.conversation("5511900000002")
+    wait_for(lambda: desk.held(ana) == {oldest.id}, 30, "Ana to get the oldest waiting conversation")
+    assert desk.conversation("5511900000003").state == ConversationState.QUEUED
 
 
-def test_an_offer_nobody_answers_goes_to_the_next_agent(redis_url, graph, tmp_path):
-    desk, worker = desk_with_worker(
-        redis_url,
-        graph,
-        tmp_path,
+def test_an_offer_nobody_answers_goes_to_the_next_agent(desk_with_worker):
+    desk, _ = desk_with_worker(
         general={"assignment": "push", "policy": "round_robin", "offer_timeout_seconds": 1},
     )
-    try:
-        ana, bia = desk.agent("Ana"), desk.agent("Bia")
-        desk.customers_ask(["5511900000001"])
-        first = wait_for(lambda: desk.conversation("5511900000001") or None, 30, "the conversation")
-        offered = wait_for(lambda: desk.store.conversation(first.id).offer_to, 30, "an offer")
-        other = bia if offered == ana.id else ana
+    ana, bia = desk.agent("Ana"), desk.agent("Bia")
+    desk.customers_ask(["5511900000001"])
+    first = wait_for(lambda: desk.conversation("5511900000001") or None, 30, "the conversation")
+    offered = wait_for(lambda: desk.store.conversation(first.id).offer_to, 30, "an offer")
+    other = bia if offered == ana.id else ana
 
-        moved = wait_for(
-            lambda: desk.store.conversation(first.id).offer_to == other.id, 30, "the offer to move on"
-        )
-        assert moved
-        desk.assignments.accept_offer(desk.agents.get(other.id), first.id)
-        taken = desk.store.conversation(first.id)
-        assert (taken.state, taken.agent_id) == (ConversationState.ASSIGNED, other.id)
-        events = [f for _, f in desk.client.xrange(keys.DESK_EVENTS) if f["type"] == "offer_withdrawn"]
-        assert [(e["agent_id"], json.loads(e["data"])) for e in events] == [(offered, {"why": "timeout"})]
-    finally:
-        desk.close()
-        worker.stop()
+    moved = wait_for(
+        lambda: desk.store.conversation(first.id).offer_to == other.id, 30, "the offer to move on"
+    )
+    assert moved
+    desk.assignments.accept_offer(desk.agents.get(other.id), first.id)
+    taken = desk.store.conversation(first.id)
+    assert (taken.state, taken.agent_id) == (ConversationState.ASSIGNED, other.id)
+    events = [f for _, f in desk.client.xrange(keys.DESK_EVENTS) if f["type"] == "offer_withdrawn"]
+    assert [(e["agent_id"], json.loads(e["data"])) for e in events] == [(offered, {"why": "timeout"})]
 
 
-def test_the_customers_language_and_their_previous_agent_are_matched(redis_url, graph, tmp_path):
-    desk, worker = desk_with_worker(
-        redis_url,
-        graph,
-        tmp_path,
+def test_the_customers_language_and_their_previous_agent_are_matched(desk_with_worker):
+    desk, _ = desk_with_worker(
         top={"reopen_within_seconds": 1},  # a customer who writes again later starts a new conversation
         general={"assignment": "push", "policy": "least_loaded", "offer_timeout_seconds": 0},
     )
-    try:
-        pt = desk.agent("Paula", languages=["pt"])
-        en = desk.agent("Ellen", languages=["en"])
-        desk.customers_ask(["5511900000001"], "I want to talk to a person")
-        english = wait_for(lambda: desk.held(en), 30, "Ellen to get the English speaker")
-        assert not desk.held(pt)
+    pt = desk.agent("Paula", languages=["pt"])
+    en = desk.agent("Ellen", languages=["en"])
+    desk.customers_ask(["5511900000001"], "I want to talk to a person")
+    english = wait_for(lambda: desk.held(en), 30, "Ellen to get the English speaker")
+    assert not desk.held(pt)
 
-        desk.assignments.resolve(en, english.pop())
-        desk.agents.set_status(en.id, Presence.AWAY)
-        desk.customers_ask(["5511900000002"], ASK)  # Portuguese: Paula
-        portuguese = wait_for(lambda: desk.held(pt), 30, "Paula to get the Portuguese speaker")
-        desk.assignments.resolve(pt, portuguese.pop())
-        desk.agents.set_status(en.id, Presence.AVAILABLE)
-        time.sleep(1.5)  # past the reopen window
+    desk.assignments.resolve(en, english.pop())
+    desk.agents.set_status(en.id, Presence.AWAY)
+    desk.customers_ask(["5511900000002"], ASK)  # Portuguese: Paula
+    portuguese = wait_for(lambda: desk.held(pt), 30, "Paula to get the Portuguese speaker")
+    desk.assignments.resolve(pt, portuguese.pop())
+    desk.agents.set_status(en.id, Presence.AVAILABLE)
+    time.sleep(1.5)  # past the reopen window
 
-        # the first customer again, in Portuguese this time: the agent who served them before comes first,
-        # ahead of the one who speaks the language (both free, one conversation each today)
-        desk.customers_ask(["5511900000001"], "quero falar com um atendente de novo")
-        again = wait_for(
-            lambda: (c := desk.conversation("5511900000001")) and c.state == "assigned" and c, 30, "assigned"
-        )
-        assert again.agent_id == en.id and again.previous_agent == en.id
-    finally:
-        desk.close()
-        worker.stop()
-
-
-def test_more_capacity_or_coming_back_brings_the_waiting_conversation_at_once(redis_url, graph, tmp_path):
-    desk, worker = desk_with_worker(
-        redis_url, graph, tmp_path, general={"assignment": "push", "offer_timeout_seconds": 0}
+    # the first customer again, in Portuguese this time: the agent who served them before comes first,
+    # ahead of the one who speaks the language (both free, one conversation each today)
+    desk.customers_ask(["5511900000001"], "quero falar com um atendente de novo")
+    again = wait_for(
+        lambda: (c := desk.conversation("5511900000001")) and c.state == "assigned" and c, 30, "assigned"
     )
-    try:
-        ana = desk.agent("Ana", capacity=1)
-        desk.customers_ask(["5511900000001"])
-        wait_for(lambda: desk.held(ana), 30, "Ana to get the first conversation")
-        desk.customers_ask(["5511900000002"])
-        wait_for(lambda: desk.client.zcard(keys.queue_key("general")) == 1, 30, "the second to wait")
-
-        desk.agents.update(ana.id, capacity=2)  # as `handover agents set ID --capacity 2` does
-        wait_for(lambda: len(desk.held(ana)) == 2, 30, "Ana to get the second once she can hold two")
-
-        desk.agents.set_status(ana.id, Presence.AWAY)
-        desk.agents.update(ana.id, capacity=3)
-        desk.customers_ask(["5511900000003"])
-        wait_for(lambda: desk.client.zcard(keys.queue_key("general")) == 1, 30, "the third to wait")
-        time.sleep(0.5)
-        assert len(desk.held(ana)) == 2  # away: nothing pushed to her
-
-        desk.agents.set_status(ana.id, Presence.AVAILABLE)
-        wait_for(lambda: len(desk.held(ana)) == 3, 30, "Ana to get the third when she is back")
-    finally:
-        desk.close()
-        worker.stop()
+    assert again.agent_id == en.id and again.previous_agent == en.id
 
 
-def test_when_the_leading_worker_dies_another_one_assigns(redis_url, graph, tmp_path):
-    desk, first = desk_with_worker(
-        redis_url, graph, tmp_path, general={"assignment": "push", "offer_timeout_seconds": 0}
-    )
+def test_more_capacity_or_coming_back_brings_the_waiting_conversation_at_once(desk_with_worker):
+    desk, _ = desk_with_worker(general={"assignment": "push", "offer_timeout_seconds": 0})
+    ana = desk.agent("Ana", capacity=1)
+    desk.customers_ask(["5511900000001"])
+    wait_for(lambda: desk.held(ana), 30, "Ana to get the first conversation")
+    desk.customers_ask(["5511900000002"])
+    wait_for(lambda: desk.client.zcard(keys.queue_key("general")) == 1, 30, "the second to wait")
+
+    desk.agents.update(ana.id, capacity=2)  # as `handover agents set ID --capacity 2` does
+    wait_for(lambda: len(desk.held(ana)) == 2, 30, "Ana to get the second once she can hold two")
+
+    desk.agents.set_status(ana.id, Presence.AWAY)
+    desk.agents.update(ana.id, capacity=3)
+    desk.customers_ask(["5511900000003"])
+    wait_for(lambda: desk.client.zcard(keys.queue_key("general")) == 1, 30, "the third to wait")
+    time.sleep(0.5)
+    assert len(desk.held(ana)) == 2  # away: nothing pushed to her
+
+    desk.agents.set_status(ana.id, Presence.AVAILABLE)
+    wait_for(lambda: len(desk.held(ana)) == 3, 30, "Ana to get the third when she is back")
+
+
+def test_when_the_leading_worker_dies_another_one_assigns(desk_with_worker, redis_url, graph, tmp_path):
+    desk, first = desk_with_worker(general={"assignment": "push", "offer_timeout_seconds": 0})
     _, second = start_worker(redis_url, graph, tmp_path / "second.log", rules=tmp_path / "rules.yaml")
     try:
         ana = desk.agent("Ana")
@@ -349,8 +320,6 @@ def test_when_the_leading_worker_dies_another_one_assigns(redis_url, graph, tmp_
         wait_for(lambda: len(desk.held(ana)) == 2, 30, "the other worker to take over and assign")
         assert desk.client.get(keys.ASSIGNER_LEASE) not in (None, leader)
     finally:
-        desk.close()
-        first.stop()
         second.stop()
 
 
@@ -362,17 +331,13 @@ def _said(first: Path, second: Path, token: str) -> str | None:
     return None
 
 
-def test_a_queue_that_starts_pushing_pushes_what_already_waits_in_it(redis_url, graph, tmp_path):
-    desk, worker = desk_with_worker(redis_url, graph, tmp_path)  # every queue pulls
-    try:
-        ana = desk.agent("Ana")
-        desk.customers_ask(["5511900000001"])
-        wait_for(lambda: desk.client.zcard(keys.queue_key("general")) == 1, 30, "the customer to wait")
-        time.sleep(0.5)
-        assert not desk.held(ana)  # a pull queue: it waits for Ana to take it
+def test_a_queue_that_starts_pushing_pushes_what_already_waits_in_it(desk_with_worker, tmp_path):
+    desk, _ = desk_with_worker()  # every queue pulls
+    ana = desk.agent("Ana")
+    desk.customers_ask(["5511900000001"])
+    wait_for(lambda: desk.client.zcard(keys.queue_key("general")) == 1, 30, "the customer to wait")
+    time.sleep(0.5)
+    assert not desk.held(ana)  # a pull queue: it waits for Ana to take it
 
-        rules_file(tmp_path, general={"assignment": "push", "offer_timeout_seconds": 0})  # ops edit the file
-        wait_for(lambda: desk.held(ana), 30, "the worker to reload the rules and push it to Ana")
-    finally:
-        desk.close()
-        worker.stop()
+    rules_file(tmp_path, general={"assignment": "push", "offer_timeout_seconds": 0})  # ops edit the file
+    wait_for(lambda: desk.held(ana), 30, "the worker to reload the rules and push it to Ana")
