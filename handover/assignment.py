@@ -100,7 +100,8 @@ class Assigner:
             progress, passed_before = False, len(passed)
             for item in waiting:
                 want = wants.get(item.conversation_id)
-                if want is None:
+                if want is None:  # stopped waiting since the heads were read: look behind it
+                    passed.add(item.conversation_id)
                     continue
                 queue = push[item.queue]
                 free = [a for a in agents.values() if a.available and a.load < a.capacity]

@@ -243,3 +243,12 @@ async def test_supervisors_are_offered_nothing_they_watch_the_desk() -> None:
     ana = world.available_agent("Ana", ["general"])
     assert assigner.dispatch() == 1
     assert world.current("5511900000001").agent_id == ana.id != boss.id
+
+
+async def test_a_stale_entry_at_the_head_of_a_queue_does_not_hold_up_the_ones_behind_it() -> None:
+    world, assigner = setup(offer_timeout_seconds=0)
+    waiting_one = await world.says("5511900000002", ASK)
+    world.sync.zadd(keys.queue_key("general"), {"gone": 1})  # sorts first; no such conversation
+    ana = world.available_agent("Ana", ["general"], capacity=1)
+    assert assigner.dispatch() == 1
+    assert world.store.conversation(waiting_one.id).agent_id == ana.id
