@@ -14,5 +14,7 @@ def sign(body: bytes, secret: bytes) -> str:
 
 
 def is_valid(body: bytes, header: str, secret: bytes) -> bool:
-    """Compare in constant time; the raw bytes are hashed, never re-serialised JSON."""
-    return hmac.compare_digest(sign(body, secret), header.strip())
+    """Compare in constant time; the raw bytes are hashed, never re-serialised JSON. Compared as bytes, so a
+    header that is not ASCII is a mismatch like any other (compare_digest refuses non-ASCII text)."""
+    given = header.strip().encode("utf-8", "surrogateescape")
+    return hmac.compare_digest(sign(body, secret).encode(), given)

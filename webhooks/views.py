@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -119,7 +120,22 @@ async def accept_signed(ctx: WebhookContext, body: bytes, header: str) -> Ingest
 
 
 def _parse(body: bytes) -> Normalized:
-    return normalize(json.loads(body))
+    """The body's items; ValueError (400) for what is not JSON or nests deeper than the parser goes. Half of
+    a UTF-16 pair escaped alone (`\\ud83d`) becomes U+FFFD: the text is kept, and its neighbours with it."""
+    if _ESCAPED_SURROGATE.search(body):
+        body = _LONE_HALF.sub(rb"\\ufffd", body)
+    try:
+        return normalize(json.loads(body))
+    except RecursionError as exc:
+        raise ValueError("JSON nested too deeply") from exc
+
+
+_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+# a high half not followed by a low one, or a low half not preceded by a high one (as JSON escapes)
+_LONE_HALF = re.compile(
+    rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
 
 
 def _route(ctx: WebhookContext, normalized: Normalized) -> tuple[list[InboundItem], list[InboundItem]]:

@@ -85,6 +85,8 @@ async def test_signed_message_is_stored_once_and_acknowledged(client, fake):
         ({}, 401),
         ({"X-Hub-Signature-256": "sha256=" + "0" * 64}, 403),
         ({"X-Hub-Signature-256": "garbage"}, 403),
+        ({"X-Hub-Signature-256": "sha256=é"}, 403),  # not ASCII: once a TypeError and a 500
+        ({"X-Hub-Signature-256": "sha256=" + "é" * 64}, 403),
     ],
 )
 async def test_unsigned_or_badly_signed_posts_store_nothing(client, fake, headers, status):
@@ -115,6 +117,8 @@ async def test_secret_of_another_app_is_refused(client, fake):
         b'{"object": "page", "entry": []}',
         b'{"object": "whatsapp_business_account"}',
         b"\xff\xfe",
+        b"[" * 100_000 + b"]" * 100_000,  # deeper than the parser goes: once a RecursionError and a 500
+        b'{"object": "whatsapp_business_account", "entry": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
     ],
 )
 async def test_malformed_bodies_get_400_and_nothing_stored(client, fake, raw):
@@ -206,3 +210,17 @@ async def test_a_large_batch_is_parsed_off_the_event_loop(client, fake, monkeypa
     assert (await signed_post(client, large)).status == 200
     assert where[0] is threading.main_thread() and where[1] is not threading.main_thread()
     assert len(await stored(fake)) == 1501
+
+
+async def test_a_lone_surrogate_keeps_its_message_and_its_neighbour(client, fake):
+    """JSON may escape half of a UTF-16 pair alone (`\\ud83d`): the text is kept with the half replaced,
+    and the valid message beside it is not lost (the whole POST was once refused)."""
+    lone = text_message("wamid.HALF", "5511987650010", "PLACEHOLDER", 1700000000)
+    fine = text_message("wamid.FINE", "5511987650011", "tudo bem", 1700000001)
+    raw = (
+        json.dumps(body([lone, fine])).replace("PLACEHOLDER", "oi \\ud83d e \\udc00 \\ud83d\\ude00").encode()
+    )
+    response = await signed_post(client, raw)
+    assert response.status == 200
+    texts = {i["message"]["id"]: i["message"]["text"] for i in await stored(fake)}
+    assert texts == {"wamid.HALF": "oi \ufffd e \ufffd \U0001f600", "wamid.FINE": "tudo bem"}
