@@ -115,7 +115,7 @@ def bench_assign(redis_server: RedisServer) -> None:
     for n in range(ROUNDS):
         agent = free_a_place(n)
         offers.append(_timed(offering.dispatch))
-        (offered,) = lifecycle.offers_to(agent)
+        (offered,) = direct.offers.offers_to(agent)
         lifecycle.accept_offer(agent, 3, offered, time.time())
 
     claims = []

@@ -23,6 +23,7 @@ from handover import keys, lua
 from handover.agents import Agent, Presence
 from handover.clock import Clock, system_clock
 from handover.lifecycle import Decided, Lifecycle
+from handover.offers import OfferIndex
 from handover.rules.loader import LoadedRules
 from handover.rules.model import MatchMode, Queue
 from handover.suitability import Candidate, Want, rank
@@ -71,6 +72,7 @@ class Assigner:
         self.rules = rules
         self.clock = clock
         self.lifecycle = Lifecycle(client, clock)
+        self.offers = OfferIndex(client)
         self._snapshot = lua.script(client, "agents_snapshot")
         # the agents as last read: their ids, and each one's settings with their revision (they change
         # rarely: the snapshot sends an agent's JSON only when its revision is not the one known here)
@@ -240,7 +242,7 @@ class Assigner:
         now = self.clock() if now is None else now
         push = self.push_queues()
         expired = 0
-        for conversation_id, agent_id, queue in self.lifecycle.due_push_offers(now):
+        for conversation_id, agent_id, queue in self.offers.due_push_offers(now):
             away_after = push[queue].away_after_missed_offers if queue in push else 3
             done, _ = self.lifecycle.withdraw_offer(
                 conversation_id, agent_id or "", "timeout", away_after, now
@@ -253,7 +255,7 @@ class Assigner:
         now = self.clock() if now is None else now
         return sum(
             self.lifecycle.withdraw_offer(c, agent_id, why, 0, now)[0]
-            for c in self.lifecycle.offers_to(agent_id)
+            for c in self.offers.offers_to(agent_id)
         )
 
     def decline(self, agent_id: str, conversation_id: str, now: float | None = None) -> bool:

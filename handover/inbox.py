@@ -20,7 +20,8 @@ from handover import activity, keys, lua
 from handover.agents import Agent, AgentStore
 from handover.conversation import Conversation, ConversationState
 from handover.errors import Invalid
-from handover.lifecycle import Lifecycle, Place
+from handover.lifecycle import Place
+from handover.offers import OfferIndex
 from handover.rules.loader import LoadedRules
 from handover.store import Store
 
@@ -111,7 +112,7 @@ class Inbox:
         self.store = store
         self.client = store.client
         self.agents = agents
-        self.lifecycle = Lifecycle(store.client)
+        self.offers = OfferIndex(store.client)
         self.rules = rules
         self._read = lua.script(store.client, "listed")
 
@@ -160,7 +161,7 @@ class Inbox:
     def rebuild(self) -> int:
         """File what was written before the activity index existed (the first page read does it)."""
         queues = list(self.rules().rules.queues)
-        return activity.rebuild(self.client, queues, self.agents.ids(), self.lifecycle.offered())
+        return activity.rebuild(self.client, queues, self.agents.ids(), self.offers.offered())
 
     @staticmethod
     def _sources(agent: Agent, filters: Filters) -> list[str]:
@@ -182,7 +183,7 @@ class Inbox:
     def offered_to(self, agent: Agent) -> list[Conversation]:
         """Conversations offered to the agent now, warm transfers and push queues' offers (offers are few:
         they last seconds to minutes, so all of them are read)."""
-        offered = self.listed(self.lifecycle.offered())
+        offered = self.listed(self.offers.offered())
         return [c for c in offered if c is not None and c.offer_to == agent.id]
 
     def listed(self, conversation_ids: list[str]) -> list[Conversation | None]:

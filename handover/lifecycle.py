@@ -262,28 +262,6 @@ class Lifecycle:
         done = keys.as_text(result[0]) == "withdrawn"
         return done, done and int(result[1]) == 1
 
-    def due_push_offers(self, now: float) -> list[tuple[str, str | None, str]]:
-        """Offers made by the assigner that nobody accepted in time: (conversation, offered to, queue)."""
-        due = [keys.as_text(c) for c in self.client.zrangebyscore(keys.PUSH_OFFERS, "-inf", now)]
-        if not due:
-            return []
-        with self.client.pipeline(transaction=False) as pipe:
-            for conversation_id in due:
-                pipe.hmget(keys.conversation_key(conversation_id), ["offer_to", "queue"])
-            found = pipe.execute()
-        return [
-            (c, keys.as_text(agent) if agent else None, keys.as_text(queue or ""))
-            for c, (agent, queue) in zip(due, found, strict=True)
-        ]
-
-    def next_push_offer_expiry(self) -> float | None:
-        first = self.client.zrange(keys.PUSH_OFFERS, 0, 0, withscores=True)
-        return float(first[0][1]) if first else None
-
-    def offers_to(self, agent_id: str) -> list[str]:
-        """What the assigner offered this agent and they have not answered yet."""
-        return sorted(keys.as_text(c) for c in self.client.smembers(keys.agent_offers_key(agent_id)))
-
     def finish(
         self, agent_id: str, conversation_id: str, to: ConversationState, now: float | None = None
     ) -> None:
@@ -411,16 +389,3 @@ class Lifecycle:
     def forget_offer(pipe: Pipeline, conversation_id: str) -> None:
         """An expiring offer whose conversation has moved on already: only its index entry is left."""
         pipe.zrem(keys.OFFERS, conversation_id)
-
-    def due_offers(self, now: float) -> list[str]:
-        """Warm transfer offers nobody accepted in time."""
-        return [keys.as_text(c) for c in self.client.zrangebyscore(keys.OFFERS, "-inf", now)]
-
-    def offered(self) -> list[str]:
-        """Conversations offered to someone now, warm transfers and the assigner's offers (few: offers last
-        seconds to minutes)."""
-        with self.client.pipeline(transaction=False) as pipe:
-            pipe.zrange(keys.OFFERS, 0, -1)
-            pipe.zrange(keys.PUSH_OFFERS, 0, -1)
-            warm, push = pipe.execute()
-        return [keys.as_text(c) for c in [*warm, *push]]

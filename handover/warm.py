@@ -9,6 +9,7 @@ from handover.agents import Agent, Presence
 from handover.conversation import Conversation, ConversationState
 from handover.errors import Conflict, NotYours, Unavailable
 from handover.lifecycle import Event
+from handover.offers import OfferIndex
 from handover.packet import ContextPacket, Transfer
 from handover.transfers import TransferRequest, Transfers, audit_supervisor_move
 
@@ -124,7 +125,7 @@ class WarmTransfers(Transfers):
     def expire_offers(self, now: float | None = None) -> int:
         """Offers nobody accepted in time go back to the agent who made them."""
         now = self.clock() if now is None else now
-        due = self.lifecycle.due_offers(now)
+        due = OfferIndex(self.client).due_offers(now)
         for conversation_id in due:
             self._withdraw(conversation_id, "timeout", now)
         return len(due)

@@ -104,7 +104,7 @@ class AssignerLoop(Loop):
     def _until_next_timeout(self) -> int:
         """How long to wait for events, in ms: until the next offer is due, at most `idle_wait` (so the lease
         is renewed in time)."""
-        due = self.assigner.lifecycle.next_push_offer_expiry()
+        due = self.assigner.offers.next_push_offer_expiry()
         wait = self.idle_wait if due is None else min(self.idle_wait, due - self.assigner.clock())
         return max(1, int(wait * 1000))
 
