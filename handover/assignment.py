@@ -258,10 +258,6 @@ class Assigner:
             for c in self.offers.offers_to(agent_id)
         )
 
-    def decline(self, agent_id: str, conversation_id: str, now: float | None = None) -> bool:
-        now = self.clock() if now is None else now
-        return self.lifecycle.withdraw_offer(conversation_id, agent_id, "declined", 0, now)[0]
-
     def note_freed(self, agent_ids: Iterable[str], now: float) -> None:
         """When agents last had capacity given back or came back (longest_idle counts from the later of this
         and their last assignment)."""
