@@ -16,6 +16,7 @@ from desk.models import (
     AgentView,
     ConversationDetail,
     ConversationSummary,
+    CustomerReasonView,
     QueueStats,
     SendBody,
     SentView,
@@ -59,6 +60,10 @@ async def stats(request: web.Request) -> web.Response:
 
 async def list_templates(request: web.Request) -> web.Response:
     return ok(TemplateView.all_of(request.app[DESK].rules().rules))
+
+
+async def customer_reasons(request: web.Request) -> web.Response:
+    return ok(CustomerReasonView.all_of(request.app[DESK].rules().rules))
 
 
 async def queues(request: web.Request) -> web.Response:
@@ -123,7 +128,12 @@ async def transfer(request: web.Request) -> web.Response:
     ctx, agent = request.app[DESK], request[AGENT]
     body: TransferBody = await body_of(request, TransferBody)
     move = TransferRequest(
-        reason=body.reason, to_queue=body.to_queue, to_agent=body.to_agent, note=body.note, mode=body.mode
+        reason=body.reason,
+        to_queue=body.to_queue,
+        to_agent=body.to_agent,
+        note=body.note,
+        mode=body.mode,
+        customer_reason=body.customer_reason,
     )
     return ok(await asyncio.to_thread(service.transfer, ctx, agent, request.match_info["id"], move))
 
@@ -173,6 +183,15 @@ ROUTES = [
         "What is offered to me now, waiting for my accept or decline: warm transfers (offer.kind transfer) "
         "and push queues' offers (offer.kind assignment), oldest first. Few, so never paged",
         response=ConversationSummary,
+        many=True,
+    ),
+    Route(
+        "GET",
+        "/transfers/customer-reasons",
+        customer_reasons,
+        "What an agent may tell the customer when moving them (rules transfers.customer_reasons); the "
+        "transfer's own reason is internal and never sent",
+        response=CustomerReasonView,
         many=True,
     ),
     Route(

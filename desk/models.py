@@ -37,8 +37,13 @@ class TransferBody(_Body):
     to_queue: str | None = None
     to_agent: str | None = None
     mode: Literal["cold", "warm"] = "cold"
-    reason: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=200, description="internal: never sent to the customer")
     note: str | None = Field(default=None, max_length=2000)
+    customer_reason: str | None = Field(
+        default=None,
+        max_length=64,
+        description="what the customer is told: a name from GET /api/v1/transfers/customer-reasons",
+    )
 
 
 class ErrorDetail(BaseModel):
@@ -111,6 +116,17 @@ class TemplateView(BaseModel):
         ]
 
 
+class CustomerReasonView(BaseModel):
+    """A reason an agent may tell the customer when moving them (rules `transfers.customer_reasons`)."""
+
+    name: str
+    texts: dict[str, str]  # language -> what the customer reads
+
+    @classmethod
+    def all_of(cls, rules: Rules) -> list[CustomerReasonView]:
+        return [cls(name=n, texts=t) for n, t in sorted(rules.transfers.customer_reasons.items())]
+
+
 class OfferView(BaseModel):
     """Offered to `to_agent` until `expires_at`: a warm transfer from `by_agent` (kind `transfer`), or a
     waiting conversation the assigner chose them for (kind `assignment`, push queues)."""
@@ -118,9 +134,12 @@ class OfferView(BaseModel):
     kind: Literal["transfer", "assignment"]
     to_agent: str
     by_agent: str | None
-    reason: str | None
+    reason: str | None  # internal
     note: str | None
     expires_at: float | None
+    customer_reason: str | None = (
+        None  # what the customer will be told on accept (transfers.customer_reasons)
+    )
 
 
 class ConversationSummary(BaseModel):
@@ -161,6 +180,7 @@ class ConversationSummary(BaseModel):
                 to_agent=c.offer_to,
                 by_agent=c.offer_by,
                 reason=c.offer_reason,
+                customer_reason=c.offer_customer_reason or None,
                 note=c.offer_note or None,
                 expires_at=c.offer_expires_at,
             ),

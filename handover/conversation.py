@@ -108,7 +108,8 @@ class Conversation(BaseModel):
     answered_at: float | None = None  # the holding agent's first reply since assigned_at
     offer_to: str | None = None  # warm transfer under way: offered to this agent
     offer_by: str | None = None
-    offer_reason: str | None = None
+    offer_reason: str | None = None  # internal: the offering agent's words
+    offer_customer_reason: str | None = None  # a name from the rules' transfers.customer_reasons
     offer_note: str | None = None
     offer_expires_at: float | None = None
     resolved_at: float | None = None

@@ -47,6 +47,7 @@ LISTED = (
     "offer_to",
     "offer_by",
     "offer_reason",
+    "offer_customer_reason",
     "offer_note",
     "offer_expires_at",
     "csat",

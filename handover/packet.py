@@ -65,8 +65,9 @@ class Transfer(BaseModel):
     from_: str = Field(alias="from")
     to: str
     mode: Literal["warm", "cold"]
-    reason: str
+    reason: str  # internal: the agent's words, never sent to the customer
     note: str | None = None
+    customer_reason: str | None = None  # what the customer was told, a name from transfers.customer_reasons
     at: float
     by: str | None = None
 

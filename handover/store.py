@@ -355,6 +355,7 @@ _STRING_FIELDS = {
     "offer_to",
     "offer_by",
     "offer_reason",
+    "offer_customer_reason",
     "offer_note",
     "id",
     "phone_number_id",

@@ -12,12 +12,12 @@ from handover.agents import Agent, AgentStore, Presence, UnknownAgent
 from handover.clock import Clock, system_clock
 from handover.conversation import Conversation, ConversationState
 from handover.enqueue import OutboundJob, reply, text_request
-from handover.errors import Conflict, NotFound, NotYours, Unavailable
+from handover.errors import Conflict, Invalid, NotFound, NotYours, Unavailable
 from handover.lifecycle import Event, Lifecycle
 from handover.packet import ContextPacket, Transfer
 from handover.rules.loader import LoadedRules
 from handover.rules.model import Priority
-from handover.rules.texts import message
+from handover.rules.texts import transferred
 from handover.store import Store
 from handover.transcript import TranscriptEntry
 
@@ -31,11 +31,15 @@ _RAISED = {
 
 @dataclass(frozen=True)
 class TransferRequest:
+    """`reason` and `note` are internal (the packet, the next agent); the customer is told only the target
+    and, if the agent picked one, `customer_reason`: a name from the rules' `transfers.customer_reasons`."""
+
     reason: str
     to_queue: str | None = None
     to_agent: str | None = None
     note: str | None = None
     mode: str = "cold"
+    customer_reason: str | None = None
 
 
 class Transfers:
@@ -68,7 +72,15 @@ class Transfers:
             raise Conflict("a warm transfer is an offer: see handover/warm.py")
         if (move.to_queue is None) == (move.to_agent is None):
             raise Conflict("give exactly one of to_queue or to_agent")
+        self.check_customer_reason(move)
         return self._move_one(by, conversation_id, move, self.clock() if now is None else now, governed=True)
+
+    def check_customer_reason(self, move: TransferRequest) -> None:
+        """A reason told to the customer is one ops wrote: never the agent's own words (422 otherwise)."""
+        known = self.rules().rules.transfers.customer_reasons
+        if move.customer_reason is not None and move.customer_reason not in known:
+            names = ", ".join(sorted(known)) or "none in the rules"
+            raise Invalid(f"unknown customer_reason {move.customer_reason!r} (known: {names})")
 
     def requeue_held(
         self, agent: Agent, reason: str = "agent_unavailable", now: float | None = None
@@ -117,6 +129,7 @@ class Transfers:
                         "mode": "cold",
                         "reason": move.reason,
                         "note": move.note,
+                        "customer_reason": move.customer_reason,
                         "at": now,
                         "by": by.id,
                     }
@@ -124,7 +137,9 @@ class Transfers:
                 packet.transfers.append(record)
                 packet.queue, packet.priority = queue, priority.value
                 team = self._team(conversation, queue)
-                told = self._tell_customer(conversation, team, move.reason, now) if governed else None
+                told = (
+                    self._tell_customer(conversation, team, move.customer_reason, now) if governed else None
+                )
                 pipe.multi()
                 if governed and by.is_supervisor and conversation.agent_id != by.id:
                     audit_supervisor_move(pipe, by, conversation, queue, target, move, now)
@@ -211,17 +226,19 @@ class Transfers:
         return (label or {}).get(language) or queue
 
     def _tell_customer(
-        self, conversation: Conversation, to: str, reason: str, now: float, *, person: bool = False
+        self,
+        conversation: Conversation,
+        to: str,
+        customer_reason: str | None,
+        now: float,
+        *,
+        person: bool = False,
     ) -> tuple[TranscriptEntry, OutboundJob] | None:
-        """`messages.transferred` (`transferred_to_person` when `to` is an agent's name, if the rules have
-        it), in the customer's language, naming who takes over."""
+        """Who takes over, as handover/rules/texts.py `transferred` words it, while the window is open."""
         rules = self.rules().rules
         if not conversation.is_window_open(now):
             return None
-        name = (
-            "transferred_to_person" if person and "transferred_to_person" in rules.messages else "transferred"
-        )
-        text = message(rules, name, conversation.bot.language, to=to, reason=reason)
+        text = transferred(rules, conversation.bot.language, to, customer_reason, person=person)
         if text is None:
             return None
         request = text_request(conversation, text)

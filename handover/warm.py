@@ -13,7 +13,14 @@ from handover.offers import OfferIndex
 from handover.packet import ContextPacket, Transfer
 from handover.transfers import TransferRequest, Transfers, audit_supervisor_move
 
-_OFFER_FIELDS = ("offer_to", "offer_by", "offer_reason", "offer_note", "offer_expires_at")
+_OFFER_FIELDS = (
+    "offer_to",
+    "offer_by",
+    "offer_reason",
+    "offer_customer_reason",
+    "offer_note",
+    "offer_expires_at",
+)
 
 
 class WarmTransfers(Transfers):
@@ -26,6 +33,7 @@ class WarmTransfers(Transfers):
         now = self.clock() if now is None else now
         if move.to_agent is None or move.to_queue is not None:
             raise Conflict("a warm transfer goes to one agent: give to_agent")
+        self.check_customer_reason(move)
         target = self._agent(move.to_agent)
         if target.id == by.id:
             raise Conflict("that is you")
@@ -61,6 +69,7 @@ class WarmTransfers(Transfers):
                         "offer_to": target.id,
                         "offer_by": by.id,
                         "offer_reason": move.reason,
+                        "offer_customer_reason": move.customer_reason or "",
                         "offer_note": move.note or "",
                         "offer_expires_at": str(now + timeout),
                     },
@@ -88,13 +97,14 @@ class WarmTransfers(Transfers):
                             "mode": "warm",
                             "reason": conversation.offer_reason or "",
                             "note": conversation.offer_note or None,
+                            "customer_reason": conversation.offer_customer_reason or None,
                             "at": now,
                             "by": conversation.offer_by,
                         }
                     )
                 )
                 told = self._tell_customer(
-                    conversation, target.name, conversation.offer_reason or "", now, person=True
+                    conversation, target.name, conversation.offer_customer_reason or None, now, person=True
                 )
                 pipe.multi()
                 self.store.save_packet(pipe, packet)

@@ -1,5 +1,7 @@
-// The transfer dialog: to a queue or to an agent, cold or warm, a reason always. Supervisors use it too
-// to assign a waiting conversation to an agent or move it to another queue (always cold).
+// The transfer dialog: to a queue or to an agent, cold or warm, an internal reason always (the customer never
+// sees it) and, if the agent wants, one of the reasons ops wrote for customers (rules
+// transfers.customer_reasons). Supervisors use it too to assign a waiting conversation to an agent or move it
+// to another queue (always cold).
 
 import { h, fill } from "./console-dom.js";
 import { t, explain } from "./console-i18n.js";
@@ -28,6 +30,10 @@ export class TransferDialog {
       placeholder: t("transfer_reason_placeholder"),
       "aria-describedby": "transfer-error",
     });
+    this.customerReason = h("select", { id: "transfer-customer-reason", testid: "transfer-customer-reason" });
+    this.preview = h("p.muted.small", { testid: "transfer-customer-preview", "aria-live": "polite" });
+    this.customerReason.addEventListener("change", () => this.showPreview());
+    this.reasons = [];
     this.note = h("textarea", { id: "transfer-note", testid: "transfer-note", rows: "3", maxlength: "2000", placeholder: t("transfer_note_placeholder") });
     this.error = h("p.form-error", { id: "transfer-error", testid: "transfer-error", role: "alert", hidden: true });
     this.submit = h("button.btn.primary", { type: "submit", testid: "transfer-submit" }, t("transfer_submit"));
@@ -38,6 +44,10 @@ export class TransferDialog {
       if (this.agent.value) this.queue.value = "";
     });
     this.mode.addEventListener("change", () => this.syncMode());
+    this.reason.addEventListener("input", () => {
+      this.reason.removeAttribute("aria-invalid");
+      this.error.hidden = true;
+    });
     this.form = h(
       "form.dialog-body",
       { novalidate: true, onsubmit: (event) => this.send(event) },
@@ -51,6 +61,13 @@ export class TransferDialog {
         h("div.field", {}, h("label", { for: "transfer-to-agent" }, t("transfer_to_agent")), this.agent),
       ),
       h("div.field", {}, h("label", { for: "transfer-reason" }, t("transfer_reason")), this.reason),
+      h(
+        "div.field",
+        {},
+        h("label", { for: "transfer-customer-reason" }, t("transfer_customer_reason")),
+        this.customerReason,
+        this.preview,
+      ),
       h("div.field", {}, h("label", { for: "transfer-note" }, t("transfer_note")), this.note),
       this.error,
       h(
@@ -79,9 +96,20 @@ export class TransferDialog {
     this.error.hidden = true;
     fill(this.queue, h("option", { value: "" }, t("transfer_none")));
     fill(this.agent, h("option", { value: "" }, t("transfer_none")));
+    fill(this.customerReason, h("option", { value: "" }, t("transfer_customer_reason_none")));
+    this.preview.textContent = "";
     this.syncMode();
     this.root.showModal();
-    const [queues, agents] = await Promise.all([this.desk.transferQueues(), this.desk.loadAgents()]);
+    const [queues, agents, reasons] = await Promise.all([
+      this.desk.transferQueues(),
+      this.desk.loadAgents(),
+      this.desk.api.get("/transfers/customer-reasons").catch(() => []),
+    ]);
+    this.reasons = reasons;
+    for (const reason of reasons) {
+      const text = this.textOf(reason);
+      this.customerReason.append(h("option", { value: reason.name }, text.length > 60 ? `${text.slice(0, 59)}…` : text));
+    }
     for (const { name, label } of queues) {
       this.queue.append(h("option", { value: name }, label && label !== name ? `${label} (${name})` : name));
     }
@@ -92,6 +120,19 @@ export class TransferDialog {
         h("option", { value: agent.id }, t("agent_option", { name: agent.name, status, load: agent.load, capacity: agent.capacity })),
       );
     }
+  }
+
+  /** A customer reason's text in the customer's language (else the first the rules have). */
+  textOf(reason) {
+    const packet = this.conversation && this.conversation.packet;
+    const language = packet && packet.customer ? packet.customer.language : null;
+    return reason.texts[language] || Object.values(reason.texts)[0] || reason.name;
+  }
+
+  /** What the customer will read, whole, under the choice. */
+  showPreview() {
+    const chosen = this.reasons.find((r) => r.name === this.customerReason.value);
+    this.preview.textContent = chosen ? t("transfer_customer_preview", { text: this.textOf(chosen) }) : "";
   }
 
   syncMode() {
@@ -128,6 +169,7 @@ export class TransferDialog {
     else body.to_queue = toQueue;
     const note = this.note.value.trim();
     if (note) body.note = note;
+    if (this.customerReason.value) body.customer_reason = this.customerReason.value;
     this.submit.disabled = true;
     try {
       await this.desk.api.post(`/conversations/${encodeURIComponent(this.conversation.id)}/transfer`, body);

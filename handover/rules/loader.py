@@ -45,6 +45,7 @@ MESSAGES: dict[str, set[str]] = {
     "queue_update": {"position", "wait"},
     "identity_verified": {"name"},
     "identity_retry": {"name"},
+    # {reason}: the text of the customer reason the agent picked (transfers.customer_reasons), else nothing
     "transferred": {"to", "reason"},
     "transferred_to_person": {"to", "reason"},  # a warm transfer: {to} is the agent's name
 }
@@ -256,6 +257,8 @@ def check_references(rules: Rules, left_out: LeftOut | None = None) -> Iterator[
             yield ("messages", name), _unknown_message(name)
             continue
         yield from _texts(texts, ("messages", name), languages, MESSAGES[name])
+    for name, texts in rules.transfers.customer_reasons.items():
+        yield from _texts(texts, ("transfers", "customer_reasons", name), languages, set(), limit=300)
     if rules.csat is not None:
         yield from _texts(rules.csat.question, ("csat", "question"), languages, INTENT_VARIABLES)
         yield from _texts(rules.csat.thanks, ("csat", "thanks"), languages, INTENT_VARIABLES)

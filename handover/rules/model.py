@@ -227,6 +227,9 @@ class Transfers(_Strict):
     senior_lane_after: int = Field(default=2, ge=1)
     senior_queue: Name | None = None
     warm_timeout_seconds: int = Field(default=120, ge=10, le=3600)
+    # what an agent may choose to tell the customer about why they move (name -> text per language); the
+    # agent's own free-text reason stays internal and is never sent
+    customer_reasons: dict[Name, dict[str, str]] = Field(default_factory=dict)
 
 
 _HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import string
 from typing import Any
 
@@ -26,3 +27,23 @@ def message(rules: Rules, name: str, language: str | None, **variables: Any) -> 
         return None
     template = texts.get(language or rules.default_language) or texts[rules.default_language]
     return render(template, variables)
+
+
+_EMPTY_BRACKETS = re.compile(r"[ \t]*\([ \t]*\)")
+_SPACES = re.compile(r"[ \t]{2,}")
+
+
+def transferred(
+    rules: Rules, language: str | None, to: str, customer_reason: str | None, *, person: bool = False
+) -> str | None:
+    """What a moved customer is told: `messages.transferred` (`transferred_to_person` when `to` is an
+    agent's name, if the rules have it) with `{reason}` the text of the customer reason the agent picked
+    from `transfers.customer_reasons`, or nothing: the agent's own reason is never said."""
+    name = "transferred_to_person" if person and "transferred_to_person" in rules.messages else "transferred"
+    language = language or rules.default_language
+    texts = rules.transfers.customer_reasons.get(customer_reason or "", {})
+    said = texts.get(language) or texts.get(rules.default_language, "")
+    text = message(rules, name, language, to=to, reason=said)
+    if text is None or said:
+        return text
+    return _SPACES.sub(" ", _EMPTY_BRACKETS.sub("", text)).strip()  # an older `({reason})`: no empty ()

@@ -235,7 +235,14 @@ def test_transfer_needs_a_reason_then_moves_the_conversation_and_the_customer_is
     assert conversation(stack, cid, ana["token"])["state"] == "assigned"
 
     dialog.get_by_test_id("transfer-reason").fill("segunda via de boleto")
+    # the reason typed is internal; what the customer reads is one ops wrote, shown before sending
+    expect(dialog.get_by_text("o cliente não vê")).to_be_visible()
+    dialog.get_by_test_id("transfer-customer-reason").select_option("specialist")
+    expect(dialog.get_by_test_id("transfer-customer-preview")).to_contain_text(
+        "Essa equipe é especialista no seu caso."
+    )
     dialog.get_by_test_id("transfer-note").fill("cliente já verificado")
+    screenshot(desk, "console-transfer-customer-reason")
     dialog.get_by_test_id("transfer-submit").click()
     expect(dialog).to_be_hidden()
     expect(desk.get_by_test_id("conversation")).to_have_count(0)
@@ -244,7 +251,10 @@ def test_transfer_needs_a_reason_then_moves_the_conversation_and_the_customer_is
     moved = conversation(stack, cid, supervisor["token"])
     assert (moved["state"], moved["queue"], moved["agent_id"]) == ("queued", "billing", None)
     assert moved["packet"]["transfers"][-1]["reason"] == "segunda via de boleto"
-    assert customer_received(stack, "5511987004001", "transferir")
+    assert moved["packet"]["transfers"][-1]["customer_reason"] == "specialist"
+    [told] = customer_received(stack, "5511987004001", "transferir")
+    assert "Essa equipe é especialista no seu caso." in told
+    assert "boleto" not in told
 
 
 def test_a_warm_offer_can_be_declined_and_stays_with_the_first_agent(browser, stack):

@@ -8,7 +8,7 @@ import pytest
 
 from handover import keys
 from handover.agents import Role
-from handover.errors import Conflict, NotFound, NotYours
+from handover.errors import Conflict, Invalid, NotFound, NotYours
 from handover.queues import queue_score
 from handover.rules.model import Priority
 from handover.transfers import TransferRequest
@@ -31,25 +31,35 @@ def test_cold_transfers_and_their_governance(desk):
     with pytest.raises(Conflict, match="a warm transfer is an offer"):
         transfers.transfer(ana, cid, TransferRequest(reason="x", to_queue="billing", mode="warm"))
 
+    with pytest.raises(Invalid, match="unknown customer_reason 'porque sim'"):  # only what ops wrote
+        transfers.transfer(
+            ana, cid, TransferRequest(reason="x", to_queue="billing", customer_reason="porque sim")
+        )
     moved = transfers.transfer(
         ana,
         cid,
-        TransferRequest(reason="segunda via do boleto", to_queue="billing", note="cliente já verificado"),
+        TransferRequest(
+            reason="segunda via do boleto",
+            to_queue="billing",
+            note="cliente já verificado",
+            customer_reason="specialist",
+        ),
     )
     assert (moved.state, moved.queue, moved.agent_id) == ("queued", "billing", None)
     assert client.scard(keys.agent_load_key(ana.id)) == 0
     packet = store.packet(cid)
     [first] = packet.transfers
-    assert (first.from_, first.to, first.mode, first.reason, first.note) == (
+    assert (first.from_, first.to, first.mode, first.reason, first.note, first.customer_reason) == (
         ana.id,
         "queue:billing",
         "cold",
         "segunda via do boleto",
         "cliente já verificado",
+        "specialist",
     )
     told = store.transcript(cid)[-1]
-    assert told.text == (
-        "Vou te transferir para a equipe de financeiro (segunda via do boleto). "
+    assert told.text == (  # the reason ops wrote, never the agent's own words
+        "Vou te transferir para a equipe de financeiro. Essa equipe é especialista no seu caso. "
         "Você não vai precisar repetir nada."
     )
     assert packet.identity.verified  # never asked again: the packet carries the verified identity along
@@ -63,6 +73,9 @@ def test_cold_transfers_and_their_governance(desk):
     with pytest.raises(Conflict, match="came from"):
         transfers.transfer(carlos, cid, TransferRequest(reason="volta", to_agent=ana.id))
     second = transfers.transfer(carlos, cid, TransferRequest(reason="não é financeiro", to_queue="general"))
+    assert store.transcript(cid)[-1].text == (  # no reason chosen: the internal one stays internal
+        "Vou te transferir para a equipe de especialistas. Você não vai precisar repetir nada."
+    )
     assert (second.queue, second.priority) == ("senior", "high")  # the 2nd transfer: senior lane, sooner
 
     assert taken.claim_next(dani).id == cid

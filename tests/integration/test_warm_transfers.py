@@ -26,7 +26,13 @@ def test_offer_accept_moves_it_with_the_note(desk):
     offered = warm.offer(
         ana,
         cid,
-        TransferRequest(reason="estorno", to_agent=carlos.id, mode="warm", note="já conferi o pedido 4455"),
+        TransferRequest(
+            reason="estorno",
+            to_agent=carlos.id,
+            mode="warm",
+            note="já conferi o pedido 4455",
+            customer_reason="needs_approval",
+        ),
     )
     assert (offered.state, offered.agent_id, offered.offer_to) == ("transferring", ana.id, carlos.id)
     assert desk["desk"].conversation_for(carlos, cid).id == cid  # the target may read it before accepting
@@ -39,15 +45,17 @@ def test_offer_accept_moves_it_with_the_note(desk):
     assert client.smembers(keys.agent_load_key(carlos.id)) == {cid}
     assert client.scard(keys.agent_load_key(ana.id)) == 0
     [record] = store.packet(cid).transfers
-    assert (record.mode, record.from_, record.to, record.note) == (
+    assert (record.mode, record.from_, record.to, record.note, record.reason, record.customer_reason) == (
         "warm",
         ana.id,
         carlos.id,
         "já conferi o pedido 4455",
+        "estorno",
+        "needs_approval",
     )
-    assert store.transcript(cid)[-1].text == (
-        "Vou te passar para Carlos, que continua o seu atendimento (estorno). "
-        "Você não vai precisar repetir nada."
+    assert store.transcript(cid)[-1].text == (  # what ops wrote, not the agent's "estorno"
+        "Vou te passar para Carlos, que continua o seu atendimento. O seu pedido precisa de uma aprovação "
+        "que só essa equipe pode dar. Você não vai precisar repetir nada."
     )
     assert ("transfer_offered", carlos.id) in events(client) and ("transfer_accepted", ana.id) in events(
         client

@@ -1,0 +1,50 @@
+"""What a moved customer is told: the target and, only if the agent picked one, a reason ops wrote."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from handover.rules.loader import RulesError, load_rules, parse_rules
+from handover.rules.texts import transferred
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = load_rules(ROOT / "config" / "rules.yaml").rules
+# an older rules file: `({reason})` in the message, no customer reasons at all
+OLDER = parse_rules((ROOT / "tests" / "data" / "rules" / "loader-base.yaml").read_text()).rules
+
+
+def test_the_customer_hears_the_target_and_the_reason_ops_wrote():
+    assert transferred(SHIPPED, "pt", "financeiro", "specialist") == (
+        "Vou te transferir para a equipe de financeiro. Essa equipe é especialista no seu caso. "
+        "Você não vai precisar repetir nada."
+    )
+    assert transferred(SHIPPED, "en", "Carlos", "language", person=True) == (
+        "I'm passing you to Carlos, who will take it from here. It will be easier in your language. "
+        "You won't need to repeat anything."
+    )
+
+
+def test_no_reason_chosen_says_nothing_of_one():
+    assert transferred(SHIPPED, "pt", "financeiro", None) == (
+        "Vou te transferir para a equipe de financeiro. Você não vai precisar repetir nada."
+    )
+
+
+def test_an_older_file_with_reason_in_brackets_leaves_no_empty_brackets():
+    older = yaml.safe_load((ROOT / "tests/data/rules/loader-base.yaml").read_text())
+    assert "({reason})" in older["messages"]["transferred"]["pt"]
+    assert transferred(OLDER, "pt", "financeiro", None) == (
+        "Vou te transferir para a equipe de financeiro. Você não vai precisar repetir nada."
+    )
+
+
+def test_customer_reasons_need_every_language():
+    rules = yaml.safe_load((ROOT / "config" / "rules.yaml").read_text())
+    rules["transfers"]["customer_reasons"]["specialist"].pop("en")
+    with pytest.raises(RulesError) as caught:
+        parse_rules(yaml.safe_dump(rules, allow_unicode=True))
+    assert "transfers.customer_reasons.specialist" in str(caught.value)
+    assert "missing the 'en' text" in str(caught.value)
