@@ -178,9 +178,30 @@ def redacted(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+SANDBOX_ON_REDIS = (
+    "REDIS_URL is set but WHATSAPP_ACCESS_TOKEN is not: set the WhatsApp settings (see README "
+    "Configuration), or HANDOVER_SANDBOX=1 to run the sandbox on that Redis (anyone who reaches the port can "
+    "then write as any customer and read every reply)"
+)
+
+
+def sandbox_guard(settings: Settings) -> None:
+    """A real Redis without Meta's token is a sandbox only when asked for; say so loudly when it is."""
+    if settings.is_embedded or not settings.is_sandbox:
+        return
+    if not settings.handover_sandbox:
+        raise CommandError(SANDBOX_ON_REDIS)
+    log.warning(
+        "sandbox_on_real_redis",
+        detail="HANDOVER_SANDBOX=1: /sandbox/* and the simulator are open without sign-in and webhooks are "
+        "signed with the public sandbox secret; never expose this port",
+    )
+
+
 def serve(settings: Settings, host: str | None, port: int | None) -> int:
     from app.web import build_app
 
+    sandbox_guard(settings)
     checked_rules(settings.handover_rules)
     host = host or settings.handover_host
     port = port or settings.handover_port

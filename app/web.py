@@ -63,11 +63,11 @@ def build_app(
     app.cleanup_ctx.append(_resources(settings, redis_client, sync_client))
     app.add_routes(views.routes())
     app.add_routes(desk_api.routes())
-    app.add_routes(console.routes(sandbox=settings.is_sandbox))
+    app.add_routes(console.routes(sandbox=settings.sandbox_routes))
     app.add_routes(
         [web.get("/healthz", healthz), web.get("/readyz", readyz), web.get("/metrics", metrics.metrics)]
     )
-    if settings.is_sandbox:
+    if settings.sandbox_routes:
         app.add_routes(sandbox.routes())
     if settings.is_sandbox and settings.is_embedded and redis_client is None:
         app[DEMO_AGENTS] = []
@@ -107,10 +107,16 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
         embedded = _start_embedded_worker(settings, server, holder) if server is not None else None
         reporter = versions.Reporter(sync, holder, "web")
         reports = asyncio.create_task(_report_rules(reporter))
-        if server is not None:
+        if server is not None and settings.is_sandbox:  # never beside a real WhatsApp number
             made = _demo_agents(app[DESK], holder)
             if DEMO_AGENTS in app:  # the sign-in page offers them (embedded sandbox)
                 app[DEMO_AGENTS][:] = made
+        elif server is not None:
+            log.warning(
+                "embedded_without_agents",
+                detail="no demo agents beside a real WhatsApp number, and `handover agents add` cannot reach "
+                "the in-process Redis: set REDIS_URL to have a desk",
+            )
         try:
             yield
         finally:

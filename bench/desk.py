@@ -308,6 +308,7 @@ async def _run(redis_server: RedisServer, workdir: Path) -> None:
     env = {
         "REDIS_URL": redis_server.url,
         "WHATSAPP_ACCESS_TOKEN": "",  # sandbox: the replies wait in the outbound streams (no worker runs)
+        "HANDOVER_SANDBOX": "1",
         "HANDOVER_PORT": str(port),
         "HANDOVER_RULES": str(always_open_rules(workdir)),
         "HANDOVER_LOG_LEVEL": "WARNING",

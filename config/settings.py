@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # conversations go back to the queue. Agents that never open the stream are not affected.
     handover_presence_grace_seconds: float = Field(default=60.0, ge=1.0, le=3600.0)
     handover_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # The sandbox (simulator, /sandbox/* routes, a signing secret everyone knows) on a real Redis: only when
+    # asked for, since anyone reaching the port could then write as any customer and read every reply.
+    handover_sandbox: bool = False
 
     @field_validator("handover_log_level", mode="before")
     @classmethod
@@ -75,6 +78,11 @@ class Settings(BaseSettings):
     def is_sandbox(self) -> bool:
         """No access token: outbound messages go to the local outbox, not to Meta."""
         return self.whatsapp_access_token is None
+
+    @property
+    def sandbox_routes(self) -> bool:
+        """The simulator and /sandbox/* are served: embedded (nothing real to reach), or asked for."""
+        return self.is_sandbox and (self.is_embedded or self.handover_sandbox)
 
     @model_validator(mode="after")
     def _require_secrets_outside_sandbox(self) -> Self:

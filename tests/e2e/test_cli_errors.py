@@ -61,6 +61,12 @@ CASES = [
         env={"WHATSAPP_ACCESS_TOKEN": "x"},
     ),
     # serve
+    Case(
+        "serve-sandbox-on-real-redis",  # the simulator's open routes on a shared Redis only when asked for
+        ["serve"],
+        ["handover: REDIS_URL is set but WHATSAPP_ACCESS_TOKEN is not: set the WhatsApp settings"],
+        env=UNREACHABLE,
+    ),
     Case("serve-port-word", ["serve", "--port", "http"], ["handover serve: --port must be a whole number"]),
     Case("serve-port-range", ["serve", "--port", "-1"], ["handover serve: --port must be from 1 to 65535"]),
     Case(

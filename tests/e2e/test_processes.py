@@ -18,12 +18,14 @@ pytestmark = pytest.mark.e2e
 
 
 @contextmanager
-def bare_serve(tmp_path: Path) -> Iterator[tuple[Process, str]]:
-    """`handover serve` with nothing configured (none of the optional settings in its environment)."""
+def bare_serve(tmp_path: Path, **env: str) -> Iterator[tuple[Process, str]]:
+    """`handover serve` with nothing configured (none of the optional settings in its environment) but
+    `env`."""
     port = free_port()
     serve = Process(["serve"], {"HANDOVER_PORT": str(port)}, tmp_path / "serve.log")
     for name in ("REDIS_URL", "WHATSAPP_ACCESS_TOKEN", "WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN"):
         serve.env.pop(name, None)
+    serve.env.update(env)
     serve.start()
     base = f"http://127.0.0.1:{port}"
     try:
@@ -126,3 +128,19 @@ def test_embedded_sandbox_offers_demo_agents_that_can_work(tmp_path):
             assert me[0] == 200 and (me[1]["name"], me[1]["status"]) == (agent["name"], "available")
         page = http_json("GET", f"{base}/")[1]
         assert "<html" in page.lower()
+
+
+def test_embedded_beside_a_real_number_makes_no_demo_agents(tmp_path):
+    """With Meta's token the embedded mode is no playground: no demo supervisor, no token in the logs."""
+    real = {"WHATSAPP_ACCESS_TOKEN": "EAAG", "WHATSAPP_APP_SECRET": "s3cret", "WHATSAPP_VERIFY_TOKEN": "v"}
+    with bare_serve(tmp_path, **real) as (serve, base):
+        assert http_json("GET", f"{base}/sandbox/demo-agents")[0] == 404
+        assert http_json("GET", f"{base}/simulator")[0] == 404
+        wait_for(lambda: "embedded_without_agents" in serve.log(), 30, "the warning")
+    assert "sandbox_agents_created" not in serve.log() and "token" not in serve.log().lower()
+
+
+def test_the_sandbox_on_a_real_redis_is_asked_for_and_warned_about(redis_url, tmp_path):
+    with bare_serve(tmp_path, REDIS_URL=redis_url, HANDOVER_SANDBOX="1") as (serve, base):
+        assert http_json("GET", f"{base}/sandbox/outbox")[0] == 200
+        assert "sandbox_on_real_redis" in serve.log()

@@ -39,6 +39,7 @@ def deployment(redis_url, tmp_path) -> Iterator[dict]:
         "HANDOVER_RULES": str(rules),
         "HANDOVER_PORT": str(port),
         "HANDOVER_PARTITIONS": "2",
+        "HANDOVER_SANDBOX": "1",
     }
     serve = Process(["serve"], env, tmp_path / "serve.log").start()
     worker = Process(["worker"], env, tmp_path / "worker.log").start()

@@ -37,7 +37,13 @@ class Deployment:
     def start(self) -> Deployment:
         self.redis = RedisServer(appendonly=True).start()
         self.port = free_port()
-        env = {"REDIS_URL": self.redis.url, "HANDOVER_PORT": str(self.port), **self.env}
+        # a sandbox unless the test gives Meta's settings (graph_env)
+        env = {
+            "REDIS_URL": self.redis.url,
+            "HANDOVER_PORT": str(self.port),
+            "HANDOVER_SANDBOX": "1",
+            **self.env,
+        }
         self.processes.append(Process(["serve"], env, self.workdir / "serve.log").start())
         for n in range(self.workers):
             self.processes.append(Process(["worker"], env, self.workdir / f"worker{n}.log").start())

@@ -69,6 +69,7 @@ class Stack:
         self.env = {
             "REDIS_URL": self.redis_url,
             "WHATSAPP_ACCESS_TOKEN": "",  # sandbox: sends land in the outbox the simulator reads
+            "HANDOVER_SANDBOX": "1",  # the simulator's routes on a real Redis are asked for
             "HANDOVER_PORT": str(self.port),
             "HANDOVER_PARTITIONS": "4",
             "HANDOVER_RULES": str(always_open_rules(self.workdir)),

@@ -21,7 +21,12 @@ CUSTOMER = "5511987650001"
 
 
 def sandbox_settings(**overrides) -> Settings:
-    base = {"redis_url": "redis://unused", "whatsapp_access_token": None, "handover_partitions": PARTITIONS}
+    base = {
+        "redis_url": "redis://unused",
+        "whatsapp_access_token": None,
+        "handover_partitions": PARTITIONS,
+        "handover_sandbox": True,  # on a real Redis only when asked for
+    }
     return Settings(**(base | overrides))
 
 
@@ -242,12 +247,19 @@ async def test_the_pages_only_run_and_talk_to_their_own_server(client, path):
         ("GET", "/sandbox/outbox"),
     ],
 )
+@pytest.mark.parametrize(
+    "outside",
+    [
+        {"whatsapp_access_token": "EAAG", "whatsapp_app_secret": "s3cret", "whatsapp_verify_token": "v"},
+        # a real Redis without Meta's token: still no sandbox unless HANDOVER_SANDBOX=1 asks for it
+        {"handover_sandbox": False},
+    ],
+    ids=["production", "real-redis-not-asked"],
+)
 async def test_outside_the_sandbox_there_is_no_simulator_nor_sandbox_route(
-    aiohttp_client, fake, method, path
+    aiohttp_client, fake, method, path, outside
 ):
-    production = sandbox_settings(
-        whatsapp_access_token="EAAG", whatsapp_app_secret="s3cret", whatsapp_verify_token="v"
-    )
+    production = sandbox_settings(**outside)
     client = await aiohttp_client(build_app(production, redis_client=fake, sync_client=sync_beside(fake)))
     response = await client.request(method, path, json={"id": "x", "status": "read", "to": CUSTOMER})
     assert response.status == 404
