@@ -10,6 +10,7 @@ from aiohttp import web
 
 from desk import service
 from desk.bot import BOT_ROUTES
+from desk.canned import CANNED_ROUTES
 from desk.http import AGENT, DESK, PREFIX, body_of, hours_asked, ok, supervisor
 from desk.live import stream
 from desk.models import (
@@ -321,6 +322,7 @@ ROUTES = [
     ),
     *BOT_ROUTES,
     *OPS_ROUTES,
+    *CANNED_ROUTES,
 ]
 
 

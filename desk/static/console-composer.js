@@ -1,9 +1,10 @@
-// The reply box (Enter sends, Shift+Enter breaks the line) and, once the 24-hour window has closed, the
-// approved-template picker WhatsApp requires instead.
+// The reply box (Enter sends, Shift+Enter breaks the line, "/" opens the canned replies) and, once the
+// 24-hour window has closed, the approved-template picker WhatsApp requires instead.
 
 import { h, fill } from "./console-dom.js";
 import { t, LANG, explain } from "./console-i18n.js";
 import { icon } from "./console-icons.js";
+import { CannedPicker } from "./console-canned.js";
 
 export class Composer {
   constructor(desk) {
@@ -43,6 +44,7 @@ export class Composer {
     const counted = () => {
       count.textContent = input.value.length > 3500 ? `${input.value.length}/4096` : "";
     };
+    const canned = new CannedPicker(this.desk, input, id); // its keys come before the Enter that sends
     input.addEventListener("input", () => {
       this.desk.drafts.set(id, input.value);
       counted();
@@ -62,6 +64,7 @@ export class Composer {
         },
       },
       h("label.sr-only", { for: "reply-input" }, t("reply_label")),
+      canned.list,
       input,
       h("div.composer-bar", {}, h("span.hint", { id: "reply-hint" }, t("reply_hint")), count, send),
     );

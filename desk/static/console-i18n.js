@@ -138,7 +138,10 @@ const TEXT = {
     reply_label: "Resposta ao cliente",
     reply_placeholder: "Escreva uma resposta… (Enter envia, Shift+Enter quebra a linha)",
     reply_send: "Enviar",
-    reply_hint: "Enter envia · Shift+Enter nova linha",
+    reply_hint: "Enter envia · Shift+Enter nova linha · / respostas prontas",
+    canned_title: "Respostas prontas",
+    canned_none: "Nenhuma resposta pronta nas regras.",
+    canned_no_match: "Nenhuma resposta pronta com esse nome.",
     reply_failed: "A mensagem não foi enviada: {reason}",
     window_closed_title: "A janela de 24 horas fechou",
     window_closed_body:
@@ -472,7 +475,10 @@ const TEXT = {
     reply_label: "Reply to the customer",
     reply_placeholder: "Write a reply… (Enter sends, Shift+Enter for a new line)",
     reply_send: "Send",
-    reply_hint: "Enter sends · Shift+Enter new line",
+    reply_hint: "Enter sends · Shift+Enter new line · / canned replies",
+    canned_title: "Canned replies",
+    canned_none: "No canned replies in the rules.",
+    canned_no_match: "No canned reply by that name.",
     reply_failed: "The message was not sent: {reason}",
     window_closed_title: "The 24-hour window has closed",
     window_closed_body:

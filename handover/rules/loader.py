@@ -52,6 +52,7 @@ MESSAGES: dict[str, set[str]] = {
 REQUIRED_MESSAGES = ["unrecognized", "queued"]
 VERSION_DIGITS = 12  # a rules version is this many hex digits of the file's SHA-256
 INTENT_VARIABLES = {"name"}
+CANNED_VARIABLES = {"name", "agent"}  # and every value an intent collects
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,16 @@ def parse_rules(text: str, path: str = "rules.yaml") -> LoadedRules:
 
 
 FOUNDATIONS = {"version", "languages", "default_language"}  # every other check is made against these
-NAMED = {"intents", "escalation", "queues", "business_hours", "customer_tags", "messages", "templates"}
+NAMED = {
+    "intents",
+    "escalation",
+    "queues",
+    "business_hours",
+    "customer_tags",
+    "messages",
+    "templates",
+    "canned",
+}
 _LEFT_OUT = object()
 
 
@@ -257,6 +267,9 @@ def check_references(rules: Rules, left_out: LeftOut | None = None) -> Iterator[
             yield ("messages", name), _unknown_message(name)
             continue
         yield from _texts(texts, ("messages", name), languages, MESSAGES[name])
+    canned_variables = CANNED_VARIABLES | rules.collected_names()
+    for name, texts in rules.canned.items():
+        yield from _texts(texts, ("canned", name), languages, canned_variables, limit=4096)
     for name, texts in rules.transfers.customer_reasons.items():
         yield from _texts(texts, ("transfers", "customer_reasons", name), languages, set(), limit=300)
     if rules.csat is not None:

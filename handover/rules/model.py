@@ -358,12 +358,22 @@ class Rules(_Strict):
         default_factory=dict,
         description="approved message templates agents may send (name at Meta -> bodies)",
     )
+    canned: dict[Name, Texts] = Field(
+        default_factory=dict,
+        description="replies agents insert with / in the console, to edit before sending: name -> text per "
+        "language, with {name} (the customer), {agent} (the agent) and values the bot collected "
+        "({order_number})",
+    )
     reopen_within_seconds: int = Field(
         default=1800,
         ge=0,
         description="a customer writing again this soon after a resolve goes back to "
         "the same agent if available, else to the queue with the old packet; later, a new conversation",
     )
+
+    def collected_names(self) -> set[str]:
+        """Every value some intent collects: what a canned reply may name besides {name} and {agent}."""
+        return {slot.name for intent in self.intents for slot in intent.collect}
 
     def escalates(self) -> list[tuple[str, Escalate]]:
         """Every way the bot hands over, with the rule it belongs to (`intents.x`, `escalation.y`,

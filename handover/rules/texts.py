@@ -16,6 +16,13 @@ class _Blank(dict[str, Any]):
         return ""
 
 
+class _Kept(dict[str, Any]):
+    """Unknown variables stay as written, for the person editing the text to fill in."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
 def render(template: str, variables: dict[str, Any]) -> str:
     return string.Formatter().vformat(template, (), _Blank(variables))
 
@@ -47,3 +54,11 @@ def transferred(
     if text is None or said:
         return text
     return _SPACES.sub(" ", _EMPTY_BRACKETS.sub("", text)).strip()  # an older `({reason})`: no empty ()
+
+
+def canned(rules: Rules, name: str, language: str | None, variables: dict[str, str]) -> str:
+    """`canned.<name>` in `language` (else the default one) with what is known filled in; a value not known
+    for this conversation (not collected yet) stays `{like_this}` for the agent to fill in."""
+    texts = rules.canned[name]
+    template = texts.get(language or rules.default_language) or texts[rules.default_language]
+    return string.Formatter().vformat(template, (), _Kept(variables))

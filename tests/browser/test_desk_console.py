@@ -166,6 +166,30 @@ def test_take_next_shows_the_packet_and_the_keyboard_reply_reaches_the_customer(
     expect(mine).to_have_attribute("data-status", re.compile("sent|delivered|read"), timeout=LIVE)
     screenshot(desk, "console-desk-conversation")
 
+    # "/" opens the canned replies, filled in for this customer; the keyboard alone picks, edits and sends
+    desk.keyboard.type("/")
+    options = desk.get_by_test_id("canned-option")
+    expect(options).to_have_count(4)
+    expect(reply).to_have_attribute("aria-expanded", "true")
+    desk.keyboard.type("verif")
+    expect(options).to_have_count(1)
+    expect(options.first).to_contain_text("Estou verificando o pedido 4455, só um momento.")
+    screenshot(desk, "console-canned-replies")
+    desk.keyboard.press("Enter")  # inserts, does not send
+    expect(reply).to_have_value("Estou verificando o pedido 4455, só um momento.")
+    expect(desk.get_by_test_id("canned-list")).to_be_hidden()
+    desk.keyboard.press("End")
+    desk.keyboard.type(" Já volto.")
+    desk.keyboard.press("Enter")
+    assert customer_received(
+        stack, "5511987001001", "Estou verificando o pedido 4455, só um momento. Já volto."
+    )
+    desk.keyboard.type("/tchau")
+    expect(desk.get_by_test_id("canned-none")).to_be_visible()
+    desk.keyboard.press("Escape")
+    expect(desk.get_by_test_id("canned-list")).to_be_hidden()
+    expect(reply).to_have_value("/tchau")
+
 
 def test_customer_messages_arrive_live_with_an_unread_count_in_the_title(browser, stack):
     ana = stack.add_agent("Ana Souza", ["general"])

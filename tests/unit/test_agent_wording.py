@@ -1,4 +1,4 @@
-"""What a moved customer is told: the target and, only if the agent picked one, a reason ops wrote."""
+"""What agents say through the rules: the words a moved customer hears (the target and, only if the agent picked one, a reason ops wrote) and canned replies."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from handover.rules.loader import RulesError, load_rules, parse_rules
-from handover.rules.texts import transferred
+from handover.rules.texts import canned, transferred
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = load_rules(ROOT / "config" / "rules.yaml").rules
@@ -48,3 +48,20 @@ def test_customer_reasons_need_every_language():
         parse_rules(yaml.safe_dump(rules, allow_unicode=True))
     assert "transfers.customer_reasons.specialist" in str(caught.value)
     assert "missing the 'en' text" in str(caught.value)
+
+
+def test_canned_replies_fill_in_what_is_known_and_keep_the_rest():
+    known = {"name": "Ana", "agent": "Bia", "order_number": "4455"}
+    assert canned(SHIPPED, "order_checking", "en", known) == "I'm checking order 4455, one moment please."
+    assert canned(SHIPPED, "greeting", "es", {"agent": "Bia"}) == (  # no such language: the default one
+        "Olá, {name}! Aqui é Bia, vou continuar o seu atendimento."
+    )
+
+
+def test_a_canned_reply_may_name_only_what_is_known():
+    rules = yaml.safe_load((ROOT / "config" / "rules.yaml").read_text())
+    rules["canned"]["greeting"]["pt"] = "Olá {cliente}"
+    with pytest.raises(RulesError) as caught:
+        parse_rules(yaml.safe_dump(rules, allow_unicode=True))
+    assert "canned.greeting.pt: unknown variable {cliente}" in str(caught.value)
+    assert "{order_number}" in str(caught.value)  # collected values are known
