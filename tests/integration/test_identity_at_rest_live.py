@@ -17,7 +17,7 @@ from tests.integration.conftest import start_worker
 from tests.support.at_rest import BIRTH_DATE, CPF, traces
 from tests.support.desk_http import add_agent, current, customer_says, queued, run
 from tests.support.processes import wait_for
-from tests.support.webhook import body, signed
+from tests.support.webhook import body, edit_message, signed
 
 pytestmark = pytest.mark.integration
 
@@ -27,16 +27,7 @@ KEPT = "meu cpf é #, se não resolver vou no procon"
 
 
 def edit(n: int, original: int, text: str) -> tuple[bytes, dict[str, str]]:
-    message = {
-        "from": WA_ID,
-        "id": f"wamid.{WA_ID}.{n}",
-        "timestamp": str(int(time.time())),
-        "type": "edit",
-        "edit": {
-            "original_message_id": f"wamid.{WA_ID}.{original}",
-            "message": {"type": "text", "text": {"body": text}},
-        },
-    }
+    message = edit_message(f"wamid.{WA_ID}.{n}", WA_ID, f"wamid.{WA_ID}.{original}", text, int(time.time()))
     return signed(body([message], names={WA_ID: "Ana"}))
 
 

@@ -30,7 +30,7 @@ from handover.rules.loader import LoadedRules, load_rules
 from handover.store import Store
 from handover.streams import drain, ensure_groups
 from handover.transfers import Transfers
-from tests.support.webhook import body
+from tests.support.webhook import body, edit_message
 from webhooks.normalize import normalize
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
@@ -156,16 +156,7 @@ class World:
         """The customer edits their message `original_id` to say `text`, as Meta's webhook tells it (read by
         the real normaliser); the worker handles it."""
         self._said += 1
-        edit = {
-            "from": wa_id,
-            "id": f"wamid.{self._said}",
-            "timestamp": str(int(self.clock())),
-            "type": "edit",
-            "edit": {
-                "original_message_id": original_id,
-                "message": {"type": "text", "text": {"body": text}},
-            },
-        }
+        edit = edit_message(f"wamid.{self._said}", wa_id, original_id, text, int(self.clock()))
         [message] = normalize(body([edit], pnid=PNID)).messages
         await self.deliver(InboundItem(type="message", message=message))
         return self.current(wa_id)
