@@ -72,12 +72,23 @@ class BotState(BaseModel):
     unrecognized: int = 0  # in a row
     awaiting: Awaiting | None = None
     collected: dict[str, str] = Field(default_factory=dict)
-    # identity values typed so far, cleaned, kept only until the directory answers (never in the transcript)
-    pending_identity: dict[str, str] = Field(default_factory=dict)
+    # identity values typed so far, cleaned, kept only until the directory answers: never serialised with
+    # the conversation (nor in the transcript), but in their own expiring key (Store.save_conversation)
+    pending_identity: dict[str, str] = Field(default_factory=dict, exclude=True)
     identity_attempts: int = 0
     intent: str | None = None  # the last intent recognised
     intent_how: str | None = None
     unrecognized_total: int = 0
+
+    @property
+    def awaits_identity(self) -> str | None:
+        """The identity field the bot asked for and waits for, if any."""
+        return self.awaiting.field if self.awaiting is not None and self.awaiting.kind == "identity" else None
+
+    def stop_awaiting(self) -> None:
+        """No question pending any more: what was typed to prove an identity goes with it."""
+        self.awaiting = None
+        self.pending_identity = {}
 
 
 class Conversation(BaseModel):
@@ -169,6 +180,12 @@ class Conversation(BaseModel):
             and self.last_customer_message_at is not None
             and sent_at - self.last_customer_message_at >= idle_seconds
         )
+
+    @property
+    def identity_typed(self) -> dict[str, str]:
+        """The identity values to keep for now: only while the bot still waits for the rest of them."""
+        awaiting = self.state == ConversationState.BOT and self.bot.awaits_identity is not None
+        return self.bot.pending_identity if awaiting else {}
 
     def move_to(self, state: ConversationState, now: float) -> None:
         """Change state along the allowed moves: bot → queued → assigned → (transferring → assigned)* →

@@ -137,6 +137,15 @@ def announced_key(conversation_id: str) -> str:
     return f"{PREFIX}announced:{conversation_id}"
 
 
+PENDING_IDENTITY_TTL_SECONDS = 10 * 60  # how long an identity question waits for the customer's next answer
+
+
+def pending_identity_key(conversation_id: str) -> str:
+    """The identity values a customer typed so far (cleaned JSON, e.g. the CPF) while the bot asks for the
+    rest: expiring with the question, deleted when the bot stops asking (Store.save_conversation)."""
+    return f"{PREFIX}identity:{conversation_id}"
+
+
 def packet_key(conversation_id: str) -> str:
     return f"{PREFIX}packet:{conversation_id}"
 

@@ -145,14 +145,18 @@ class Processor:
                 outbound_job(conversation, receipt, self.partitions, message_timestamp=message.timestamp)
             )
         if conversation.state != ConversationState.BOT:
-            effects.entries.append((conversation.id, entry))
+            effects.entries.append(
+                (conversation.id, entry.kept(edited=self._edited(entry, conversation, effects)))
+            )
             effects.events.append(
                 ("customer_wrote", conversation.id, conversation.agent_id, conversation.queue)
             )
             return
+        awaited = conversation.bot.awaits_identity  # whatever the turn makes of the message
         turn = self.bot.handle(conversation, message)
         # What proves an identity is never kept: the transcript says what it was, not what it said.
-        effects.entries.append((conversation.id, entry.redacted(turn.redact) if turn.redact else entry))
+        edited = self._edited(entry, conversation, effects)
+        effects.entries.append((conversation.id, entry.kept(turn.redact, awaited, edited)))
         effects.decisions.append((conversation.id, turn.decision))
         self._tally(conversation, message, turn, effects, now)
         # Meta's clock and ours differ: an answer never shows before the message it answers.
@@ -175,6 +179,15 @@ class Processor:
                 reason=turn.escalation.reason,
                 rule=turn.escalation.rule,
             )
+
+    def _edited(
+        self, entry: TranscriptEntry, conversation: Conversation, effects: _Effects
+    ) -> TranscriptEntry | None:
+        """The message an edit changes, as kept (this batch's, else the stored one); None for others."""
+        if entry.kind != InboundKind.EDIT or not entry.context_id:
+            return None
+        fresh = [e for c, e in effects.entries if c == conversation.id and e.id == entry.context_id]
+        return fresh[-1] if fresh else self.store.entry(conversation.id, entry.context_id)
 
     def _tally(
         self,

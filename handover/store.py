@@ -60,10 +60,21 @@ class Store:
             for conversation_id in ids:
                 pipe.hgetall(keys.conversation_key(conversation_id or "none"))
             found = pipe.execute()
-        return [
+        conversations = [
             Conversation.model_validate(_decode_hash(raw)) if cid and raw else None
             for cid, raw in zip(ids, found, strict=True)
         ]
+        self._read_identity_typed([c for c in conversations if c is not None and c.bot.awaits_identity])
+        return conversations
+
+    def _read_identity_typed(self, awaiting: list[Conversation]) -> None:
+        """The identity values typed so far, for conversations whose bot waits for the rest (one more
+        round trip, only when any does); none when they expired (the bot asks again from the start)."""
+        if not awaiting:
+            return
+        found = self.client.mget([keys.pending_identity_key(c.id) for c in awaiting])
+        for conversation, raw in zip(awaiting, found, strict=True):
+            conversation.bot.pending_identity = json.loads(raw) if raw else {}
 
     def transcript(self, conversation_id: str) -> list[TranscriptEntry]:
         """Every kept entry in WhatsApp-time order, outbound ones with their delivery status."""
@@ -81,6 +92,11 @@ class Store:
                 entry.delivery = Delivery.model_validate_json(delivery)
             entries.append(entry)
         return entries
+
+    def entry(self, conversation_id: str, entry_id: str) -> TranscriptEntry | None:
+        """One transcript entry as kept (without its delivery), or None."""
+        body = self.client.hget(keys.entries_key(conversation_id), entry_id)
+        return TranscriptEntry.model_validate_json(body) if body else None
 
     # writes, queued on the caller's pipeline so a batch commits whole
 
@@ -102,6 +118,13 @@ class Store:
             delta = int(now.get(counter, 0)) - int(before.get(counter, 0))
             if delta:
                 pipe.hincrby(key, counter, delta)
+        typed, typed_before = conversation.identity_typed, loaded.identity_typed if loaded else {}
+        if typed and typed != typed_before:  # each answer gets the question's whole lifetime, no more
+            value = json.dumps(typed, sort_keys=True)
+            ttl = keys.PENDING_IDENTITY_TTL_SECONDS
+            pipe.set(keys.pending_identity_key(conversation.id), value, ex=ttl)
+        elif typed_before and not typed:  # the bot stopped asking, however: verified, failed, escalated...
+            pipe.delete(keys.pending_identity_key(conversation.id))
 
     def link_to_customer(self, pipe: Pipeline, conversation: Conversation) -> None:
         """Make a new conversation the customer's current one, remember it in their history, and index it

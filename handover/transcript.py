@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from handover.masking import mask
 from handover.message import DeliveryStatus, Direction, InboundMessage, OutboundRequest
 
 
@@ -43,6 +44,25 @@ class TranscriptEntry(BaseModel):
     def redacted(self, what: str) -> TranscriptEntry:
         """The entry without what the customer typed: only that it was, e.g., their CPF."""
         return self.model_copy(update={"text": f"[{what}]", "content": {"redacted": what}})
+
+    def masked(self, what: str) -> TranscriptEntry:
+        """The entry with its numbers and e-mail addresses masked ("meu cpf é #, vou no procon"), written
+        while the bot asked for `what`; unchanged when there are none."""
+        text = mask(self.text) if self.text else self.text
+        if text == self.text:
+            return self
+        return self.model_copy(update={"text": text, "content": {"masked": what}})
+
+    def kept(
+        self, redact: str | None = None, awaited: str | None = None, edited: TranscriptEntry | None = None
+    ) -> TranscriptEntry:
+        """What the transcript keeps of a customer message: what proves an identity never. The answer to
+        an identity question (`redact`) only as what it was ("[cpf]"); anything else written while the bot
+        asked for one (`awaited`: a trigger fired first, a person was asked for, an edit) masked; an edit
+        as the message it `edited` was kept."""
+        redact = redact or (edited.content.get("redacted") if edited else None)
+        awaited = awaited or (edited.content.get("masked") if edited else None)
+        return self.redacted(redact) if redact else self.masked(awaited) if awaited else self
 
     @property
     def score(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import structlog
@@ -37,6 +38,7 @@ log = structlog.get_logger(__name__)
 # how identity answers are recorded (`how`): what-if replays them as lived from these (rules/stored.py)
 INVALID_FORMAT, FORMAT_EXHAUSTED = "invalid format", "format attempts exhausted"
 NO_MATCH, NOT_VERIFIED = "no match", "not verified"
+EXPIRED = "earlier answers expired"
 
 
 class RuleBot:
@@ -194,7 +196,7 @@ class RuleBot:
                     turn.decision("ask", f"intents.{intent.name}.collect.{slot.name}", how),
                     [*before, wording.say(turn, slot.ask)],
                 )
-        state.awaiting = None
+        state.stop_awaiting()
         replies = [*before, *wording.intent_replies(turn, intent)]
         if intent.escalate is not None:
             return self._escalate(turn, intent.escalate, f"intents.{intent.name}", how, replies)
@@ -205,19 +207,23 @@ class RuleBot:
         awaiting = state.awaiting
         assert awaiting is not None
         intent = compiled.by_name.get(awaiting.intent)
-        if intent is None:  # the rules changed under a pending question: start afresh
-            state.awaiting = None
+        identity = turn.rules.identity
+        asked = awaiting.kind == "identity"
+        if intent is None or (asked and (identity is None or awaiting.field not in identity.fields)):
+            # the rules changed under a pending question: start afresh (an identity answer still hidden)
+            state.stop_awaiting()
             return BotTurn(
                 turn.decision("unrecognized", "messages.unrecognized"),
                 wording.say_message(turn, "unrecognized"),
+                redact=awaiting.field if asked else None,
             )
-        if awaiting.kind == "identity":
+        if asked:
             return self._identity_answer(compiled, turn, intent, awaiting)
         slot = next(s for s in intent.collect if s.name == awaiting.field)
         value = (turn.message.text or "").strip()
         if value and (slot.pattern is None or patterns.pattern(slot.pattern).search(value)):
             state.collected[slot.name] = value
-            state.awaiting = None
+            state.stop_awaiting()
             return self._run(compiled, turn, intent, f"answer to {slot.name}")
         awaiting.attempts += 1
         if awaiting.attempts >= slot.attempts:
@@ -240,6 +246,13 @@ class RuleBot:
         assert identity is not None
         state = turn.conversation.bot
         rule = f"identity.{awaiting.field}"
+        earlier = itertools.takewhile(lambda field: field != awaiting.field, identity.fields)
+        if any(f not in state.pending_identity for f in earlier):
+            # what was typed before expired unanswered (keys.PENDING_IDENTITY_TTL_SECONDS): from the start
+            state.awaiting = Awaiting(kind="identity", intent=intent.name, field=identity.fields[0])
+            state.pending_identity = {}
+            ask = wording.say(turn, identity.ask[identity.fields[0]])
+            return BotTurn(turn.decision("identity", rule, EXPIRED), [ask], redact=awaiting.field)
         value = clean_field(awaiting.field, turn.message.text or "")
         if value is None:
             awaiting.attempts += 1
@@ -284,7 +297,7 @@ class RuleBot:
             display_name=name,
         )
         state.identity_attempts = 0
-        state.awaiting = None
+        state.stop_awaiting()
         result = self._run(
             compiled, turn, intent, "identity verified", wording.say_message(turn, "identity_verified")
         )
@@ -294,7 +307,6 @@ class RuleBot:
     def _identity_failed(self, turn: Turn, rule: str, how: str) -> BotTurn:
         identity = turn.rules.identity
         assert identity is not None
-        turn.conversation.bot.pending_identity = {}
         return self._escalate(turn, identity.failed, rule, how)
 
     # escalation
@@ -308,7 +320,7 @@ class RuleBot:
         before: list[OutboundRequest] | None = None,
     ) -> BotTurn:
         state = turn.conversation.bot
-        state.awaiting = None
+        state.stop_awaiting()  # whatever was asked, and whatever was typed to prove an identity
         queue = turn.rules.queues[spec.queue]
         hours = turn.rules.business_hours.get(queue.business_hours or "")
         open_now = is_open(hours, turn.now)

@@ -30,6 +30,17 @@ def text_message(
     }
 
 
+def edit_message(message_id: str, wa_id: str, original_id: str, text: str, timestamp: int) -> dict[str, Any]:
+    """The customer edited their text message `original_id` to say `text` (Meta's `edit` message)."""
+    return {
+        "from": wa_id,
+        "id": message_id,
+        "timestamp": str(timestamp),
+        "type": "edit",
+        "edit": {"original_message_id": original_id, "message": {"type": "text", "text": {"body": text}}},
+    }
+
+
 def body(
     messages: list[dict[str, Any]] | None = None,
     statuses: list[dict[str, Any]] | None = None,

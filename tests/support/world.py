@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import fakeredis
+import redis
+import redis.asyncio
 
 from handover.agents import Agent, AgentStore, Presence, Role
 from handover.bot import Bot
@@ -28,6 +30,8 @@ from handover.rules.loader import LoadedRules, load_rules
 from handover.store import Store
 from handover.streams import drain, ensure_groups
 from handover.transfers import Transfers
+from tests.support.webhook import body, edit_message
+from webhooks.normalize import normalize
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 RULES = load_rules(CONFIG / "rules.yaml")
@@ -39,7 +43,8 @@ MAX_ROUNDS = 20  # drain_all gives up (and fails the test) rather than loop fore
 class World:
     """Everything a worker and a desk share, on `server` (a new fake server unless one is given, e.g. the
     one an in-test app writes to). `bot`: the rule bot over `rules` unless told; `send_many`: when given,
-    drain_all() also drains the outbound lane through a Sender with it (else sends stay in their streams)."""
+    drain_all() also drains the outbound lane through a Sender with it (else sends stay in their streams).
+    `redis_url`: on that real Redis instead (integration tests; `close()` it at the end)."""
 
     def __init__(
         self,
@@ -52,10 +57,17 @@ class World:
         transcript_max: int | None = None,
         batch_size: int = 50,
         server: fakeredis.FakeServer | None = None,
+        redis_url: str | None = None,
     ) -> None:
-        self.server = server or fakeredis.FakeServer()
-        self.sync = fakeredis.FakeRedis(server=self.server, decode_responses=True)
-        self.aclient = fakeredis.FakeAsyncRedis(server=self.server, decode_responses=True)
+        self.sync: redis.Redis
+        self.aclient: redis.asyncio.Redis
+        if redis_url is not None:
+            self.sync = redis.Redis.from_url(redis_url, decode_responses=True)
+            self.aclient = redis.asyncio.Redis.from_url(redis_url, decode_responses=True)
+        else:
+            self.server = server or fakeredis.FakeServer()
+            self.sync = fakeredis.FakeRedis(server=self.server, decode_responses=True)
+            self.aclient = fakeredis.FakeAsyncRedis(server=self.server, decode_responses=True)
         ensure_groups(self.sync, partitions)
         self.partitions = partitions
         self.batch_size = batch_size
@@ -75,6 +87,10 @@ class World:
         self.assignments = Assignments(self.store, partitions, self.loaded, clock=self.clock)
         self.transfers = Transfers(self.store, self.agents, self.loaded, partitions, clock=self.clock)
         self._said = 0
+
+    async def close(self) -> None:
+        await self.aclient.aclose()
+        self.sync.close()
 
     async def ingest(self, *items: InboundItem) -> IngestResult:
         """What the webhook does with a POST's items: stored once each, drainers woken."""
@@ -133,6 +149,15 @@ class World:
             text=text,
             reply_id=button,
         )
+        await self.deliver(InboundItem(type="message", message=message))
+        return self.current(wa_id)
+
+    async def edits(self, wa_id: str, original_id: str, text: str) -> Conversation:
+        """The customer edits their message `original_id` to say `text`, as Meta's webhook tells it (read by
+        the real normaliser); the worker handles it."""
+        self._said += 1
+        edit = edit_message(f"wamid.{self._said}", wa_id, original_id, text, int(self.clock()))
+        [message] = normalize(body([edit], pnid=PNID)).messages
         await self.deliver(InboundItem(type="message", message=message))
         return self.current(wa_id)
 

@@ -7,8 +7,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 
-from handover.conversation import Conversation
+from handover.conversation import Conversation, ConversationState
 from handover.identity import FileDirectory
 from handover.message import CustomerRef, InboundKind, InboundMessage
 from handover.packet import build_packet
@@ -58,9 +59,9 @@ class Customer:
             text=text,
             reply_id=button,
         )
+        awaited = self.conversation.bot.awaits_identity
         turn = self.bot.handle(self.conversation, message)
-        entry = TranscriptEntry.from_inbound(message, self.n)
-        self.entries.append(entry.redacted(turn.redact) if turn.redact else entry)
+        self.entries.append(TranscriptEntry.from_inbound(message, self.n).kept(turn.redact, awaited))
         return turn
 
     def reads(self, turn) -> list[str]:
@@ -223,6 +224,68 @@ def test_legal_threat_goes_to_retention_urgently_even_mid_question():
         "churn_risk",
     )
     assert turn.redact is None
+
+
+def test_escalating_while_the_birth_date_is_asked_for_forgets_the_cpf():
+    ana = Customer()
+    ana.says("meu pedido")
+    ana.says(ANA_CPF)
+    assert ana.conversation.bot.pending_identity == {"cpf": "52998224725"}
+    assert "52998224725" not in ana.conversation.model_dump_json()  # never with the conversation
+    turn = ana.says("quero falar com um atendente")
+    assert turn.escalation is not None and turn.redact is None  # not taken as the answer
+    assert ana.conversation.bot.pending_identity == {} and ana.conversation.bot.awaiting is None
+
+
+@pytest.mark.parametrize(
+    ("said", "kept"),
+    [
+        ("vou reclamar no PROCON, cpf 529.982.247-25", "vou reclamar no PROCON, cpf #"),
+        ("quero falar com um atendente: 52998224725", "quero falar com um atendente: #"),
+        ("vou no procon", "vou no procon"),  # nothing to hide
+    ],
+)
+def test_a_message_that_escalates_while_the_cpf_is_asked_for_is_kept_masked(said, kept):
+    ana = Customer()
+    ana.says("meu pedido")
+    assert ana.says(said).escalation is not None
+    assert ana.entries[-1].text == kept
+    assert ana.entries[-1].content == ({"masked": "cpf"} if kept != said else {"wa_type": "text"})
+
+
+def test_identity_values_are_kept_only_while_the_bot_waits_for_the_rest():
+    ana = Customer()
+    ana.says("meu pedido")
+    ana.says(ANA_CPF)
+    assert ana.conversation.identity_typed == {"cpf": "52998224725"}
+    ana.conversation.state = ConversationState.QUEUED  # however it left the bot
+    assert ana.conversation.identity_typed == {}
+
+
+def test_a_birth_date_whose_cpf_expired_starts_the_questions_again():
+    ana = Customer()
+    ana.says("meu pedido")
+    ana.says(ANA_CPF)
+    ana.conversation.bot.pending_identity = {}  # its key expired while the customer was away
+    turn = ana.says(ANA_BIRTH)
+    assert (turn.decision.how, turn.redact) == ("earlier answers expired", "birth_date")
+    assert ana.reads(turn) == ["Para sua segurança, qual é o seu CPF?"]
+    assert ana.conversation.bot.pending_identity == {}
+    ana.says(ANA_CPF)
+    assert ana.says(ANA_BIRTH).redact == "birth_date" and ana.conversation.identity is not None
+
+
+def test_a_rules_change_that_drops_the_awaited_field_forgets_what_was_typed():
+    ana = Customer()
+    ana.says("meu pedido")
+    ana.says(ANA_CPF)
+    data = yaml.safe_load((CONFIG / "rules.yaml").read_text())
+    data["identity"]["fields"], data["identity"]["ask"] = ["cpf"], {"cpf": data["identity"]["ask"]["cpf"]}
+    changed = parse_rules(yaml.safe_dump(data, allow_unicode=True), str(CONFIG / "rules.yaml"))
+    ana.bot.rules = lambda: changed
+    turn = ana.says(ANA_BIRTH)
+    assert (turn.decision.rule, turn.redact) == ("messages.unrecognized", "birth_date")
+    assert ana.conversation.bot.awaiting is None and ana.conversation.bot.pending_identity == {}
 
 
 def test_audio_offers_a_person():
