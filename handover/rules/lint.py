@@ -4,6 +4,7 @@ escalations do not ask for."""
 
 from __future__ import annotations
 
+import string
 from collections.abc import Iterator
 
 from handover.rules.lexicon import Lexicon
@@ -18,6 +19,35 @@ def check_warnings(rules: Rules) -> Iterator[tuple[Loc, str]]:
     yield from _shadowed_keywords(rules)
     yield from _shadowed_triggers(rules)
     yield from _skills_required_unasked(rules)
+    yield from _canned_unfilled(rules)
+
+
+CANNED_VARIABLES = {"name", "agent"}  # and every value an intent collects
+
+
+def canned_fields(text: str) -> set[str]:
+    """The {variables} of a canned reply (none for a text with broken braces: the loader reports those)."""
+    try:
+        return {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+    except ValueError:
+        return set()
+
+
+def _canned_unfilled(rules: Rules) -> Iterator[tuple[Loc, str]]:
+    """A canned reply's variable the desk never fills in stays in braces for the agent to type over: meant
+    for a tracking code, a mistake for `{nome}`."""
+    known = CANNED_VARIABLES | rules.collected_names()
+    for name, texts in rules.canned.items():
+        for language, text in texts.items():
+            for unknown in sorted(canned_fields(text) - known):
+                filled = ", ".join("{" + v + "}" for v in sorted(known))
+                yield (
+                    ("canned", name, language),
+                    AtKey(
+                        f"{{{unknown}}} is never filled in (the desk fills {filled}): it stays in braces for "
+                        "the agent to type over"
+                    ),
+                )
 
 
 def _shadowed_keywords(rules: Rules) -> Iterator[tuple[Loc, str]]:

@@ -21,7 +21,7 @@ import yaml
 from pydantic import ValidationError
 
 from handover.rules.lexicon import tokens, within_one_edit
-from handover.rules.lint import check_warnings
+from handover.rules.lint import canned_fields, check_warnings
 from handover.rules.model import PUSH_SETTINGS, TEMPLATE_PLACEHOLDER, Escalate, Match, Queue, Rules, When
 from handover.rules.yamlfile import (
     AtKey,
@@ -52,7 +52,6 @@ MESSAGES: dict[str, set[str]] = {
 REQUIRED_MESSAGES = ["unrecognized", "queued"]
 VERSION_DIGITS = 12  # a rules version is this many hex digits of the file's SHA-256
 INTENT_VARIABLES = {"name"}
-CANNED_VARIABLES = {"name", "agent"}  # and every value an intent collects
 
 
 @dataclass(frozen=True)
@@ -267,9 +266,9 @@ def check_references(rules: Rules, left_out: LeftOut | None = None) -> Iterator[
             yield ("messages", name), _unknown_message(name)
             continue
         yield from _texts(texts, ("messages", name), languages, MESSAGES[name])
-    canned_variables = CANNED_VARIABLES | rules.collected_names()
-    for name, texts in rules.canned.items():
-        yield from _texts(texts, ("canned", name), languages, canned_variables, limit=4096)
+    for name, texts in rules.canned.items():  # variables nothing fills in are warnings (rules/lint.py)
+        fields = {f for text in texts.values() for f in canned_fields(text)}
+        yield from _texts(texts, ("canned", name), languages, fields, limit=4096)
     for name, texts in rules.transfers.customer_reasons.items():
         yield from _texts(texts, ("transfers", "customer_reasons", name), languages, set(), limit=300)
     if rules.csat is not None:
