@@ -26,6 +26,7 @@ from desk.models import (
     TemplateView,
     TransferBody,
 )
+from desk.notes import NOTE_ROUTES
 from desk.openapi import Param, Route, openapi_document
 from desk.ops import OPS_ROUTES
 from handover import kpis
@@ -323,6 +324,7 @@ ROUTES = [
     *BOT_ROUTES,
     *OPS_ROUTES,
     *CANNED_ROUTES,
+    *NOTE_ROUTES,
 ]
 
 

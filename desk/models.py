@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from handover.agents import Agent, Presence, Role
 from handover.conversation import Conversation, ConversationState
@@ -25,6 +25,12 @@ class StatusBody(_Body):
 
 class SendBody(_Body):
     text: str = Field(min_length=1, max_length=4096)
+
+
+class NoteBody(_Body):
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)] = Field(
+        description="for agents and supervisors only, never sent to the customer"
+    )
 
 
 class TemplateBody(_Body):

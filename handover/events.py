@@ -27,6 +27,7 @@ EventType = Literal[
     "message_status",  # published by the store's delivery scripts (handover/store.py), not here
     "offered",  # the assigner offers a waiting conversation to an agent (handover/lua/assign.lua)
     "offer_withdrawn",  # ... who declined, let it expire or left: it waits again (withdraw_offer.lua)
+    "note_added",  # an agent's private note (handover/notes.py)
 ]
 
 

@@ -227,4 +227,4 @@ class SendOutcome(BaseModel):
     retryable: bool = False
 
 
-Direction = Literal["in", "out"]
+Direction = Literal["in", "out", "note"]  # note: an agent's private note, never sent (handover/notes.py)

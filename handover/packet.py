@@ -72,6 +72,15 @@ class Transfer(BaseModel):
     by: str | None = None
 
 
+class Note(BaseModel):
+    """A private note an agent or supervisor left on the conversation (never sent to the customer)."""
+
+    by: str  # the agent's id
+    by_name: str
+    at: float
+    text: str
+
+
 class ContextPacket(BaseModel):
     """What the bot learnt, handed to the person who takes over, so the customer never repeats anything."""
 
@@ -89,6 +98,7 @@ class ContextPacket(BaseModel):
     summary: str
     transcript: list[TranscriptEntry]
     transfers: list[Transfer] = Field(default_factory=list)
+    notes: list[Note] = Field(default_factory=list)  # travels with transfers: the next agent reads them
     previous_agent: str | None = None
     past_conversations: list[str] = Field(default_factory=list)
 

@@ -319,9 +319,11 @@ class Store:
             raise ValueError("a conversation's state changes through handover/lifecycle.py")
         pipe.hset(keys.conversation_key(conversation_id), mapping=fields)
 
-    def watch(self, pipe: Pipeline, conversation_id: str) -> None:
-        """WATCH a conversation and its packet: a change by anyone else fails the caller's transaction."""
-        pipe.watch(keys.conversation_key(conversation_id), keys.packet_key(conversation_id))
+    def watch(self, pipe: Pipeline, conversation_id: str, packet_only: bool = False) -> None:
+        """WATCH a conversation and its packet (or its packet only): a change by anyone else fails the
+        caller's transaction."""
+        watched = [keys.packet_key(conversation_id)]
+        pipe.watch(*watched if packet_only else [keys.conversation_key(conversation_id), *watched])
 
     def windows(self, conversation_ids: list[str]) -> list[tuple[float | None, bool]]:
         """When each conversation's 24-hour window closes, and whether agents were warned: one round trip."""

@@ -1,5 +1,6 @@
 // The reply box (Enter sends, Shift+Enter breaks the line, "/" opens the canned replies) and, once the
-// 24-hour window has closed, the approved-template picker WhatsApp requires instead.
+// 24-hour window has closed, the approved-template picker WhatsApp requires instead. A second tab writes a
+// private note for colleagues (never sent); whoever only reads the conversation gets the note box alone.
 
 import { h, fill } from "./console-dom.js";
 import { t, LANG, explain } from "./console-i18n.js";
@@ -12,19 +13,97 @@ export class Composer {
     this.root = h("div.composer-wrap");
     this.key = "";
     this.detail = null;
+    this.noting = false; // the note tab is chosen
   }
 
   /** mode: "reply" | "closed" | "readonly" | "none"; the same conversation in the same mode is left alone. */
   show(detail, mode) {
-    const key = `${detail ? detail.id : ""}:${mode}`;
+    const key = `${detail ? detail.id : ""}:${mode}:${this.noting}`;
     this.detail = detail;
     if (key === this.key) return;
     this.key = key;
-    if (mode === "none" || mode === "readonly") {
+    if (mode === "none") {
       fill(this.root);
       return;
     }
-    fill(this.root, mode === "closed" ? this.closed() : null, this.replyBox(mode === "reply"));
+    if (mode === "readonly") {
+      fill(this.root, this.noteBox());
+      return;
+    }
+    const tabs = this.tabs(mode);
+    if (this.noting) fill(this.root, tabs, this.noteBox());
+    else fill(this.root, tabs, mode === "closed" ? this.closed() : null, this.replyBox(mode === "reply"));
+  }
+
+  /** Reply to the customer, or a note for colleagues. */
+  tabs(mode) {
+    const tab = (noting, label, testid) =>
+      h(
+        "button.composer-tab",
+        {
+          type: "button",
+          role: "tab",
+          testid,
+          "aria-selected": this.noting === noting ? "true" : "false",
+          onclick: () => {
+            if (this.noting === noting) return;
+            this.noting = noting;
+            this.show(this.detail, mode);
+            const box = this.root.querySelector("textarea");
+            if (box && !box.disabled) box.focus();
+          },
+        },
+        label,
+      );
+    return h("div.composer-tabs", { role: "tablist" }, tab(false, t("tab_reply"), "tab-reply"), tab(true, t("tab_note"), "tab-note"));
+  }
+
+  noteBox() {
+    const id = this.detail.id;
+    const draft = `note:${id}`;
+    const input = h("textarea.reply.note", {
+      id: "note-input",
+      testid: "note-input",
+      rows: "2",
+      maxlength: "2000",
+      placeholder: t("note_placeholder"),
+    });
+    input.value = this.desk.drafts.get(draft) || "";
+    input.addEventListener("input", () => this.desk.drafts.set(draft, input.value));
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !event.altKey && !event.ctrlKey && !event.metaKey) {
+        event.preventDefault();
+        form.requestSubmit();
+      }
+    });
+    const add = h("button.btn.note-send", { type: "submit", testid: "note-send" }, icon("lock"), t("note_send"));
+    const form = h(
+      "form.composer.noting",
+      {
+        onsubmit: async (event) => {
+          event.preventDefault();
+          const text = input.value.trim();
+          if (!text || add.disabled) return;
+          add.disabled = true;
+          try {
+            await this.desk.api.post(`/conversations/${encodeURIComponent(id)}/notes`, { text });
+            input.value = "";
+            this.desk.drafts.delete(draft);
+            await this.desk.refreshOpen();
+          } catch (exc) {
+            this.desk.toast(t("note_failed", { reason: explain(exc) }), "error");
+          } finally {
+            add.disabled = false;
+            const still = this.root.querySelector("[data-testid=note-input]");
+            if (still) still.focus();
+          }
+        },
+      },
+      h("label.sr-only", { for: "note-input" }, t("note_label")),
+      input,
+      h("div.composer-bar", {}, h("span.hint", {}, t("note_hint")), add),
+    );
+    return form;
   }
 
   replyBox(enabled) {

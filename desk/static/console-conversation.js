@@ -271,6 +271,7 @@ export class ConversationView {
   }
 
   message(entry) {
+    if (entry.direction === "note") return this.note(entry);
     const out = entry.direction === "out";
     const status = out ? (entry.delivery && entry.delivery.status) || "pending" : "received";
     const author = out ? this.author(entry.author) : null;
@@ -288,6 +289,24 @@ export class ConversationView {
         choices(entry),
         h("div.foot", {}, h("time", { datetime: new Date(entry.at * 1000).toISOString() }, clock(entry.at)), out ? ticks(entry) : null),
         out && status === "failed" ? h("div.failure", { role: "note" }, t("failed_reason", { reason: failure(entry.delivery) })) : null,
+      ),
+    );
+  }
+
+  /** A private note: set apart, the customer never sees it. */
+  note(entry) {
+    const by = entry.author.startsWith("agent:") && entry.author.slice(6) === this.desk.me.id
+      ? t("author_you")
+      : (entry.content && entry.content.by_name) || this.author(entry.author);
+    return h(
+      "li.msg.note",
+      { testid: "msg", data: { direction: "note", author: entry.author, id: entry.id } },
+      h(
+        "div.bubble",
+        {},
+        h("div.author", {}, icon("lock"), " ", t("note_by", { name: by })),
+        h("div.text", {}, entry.text || ""),
+        h("div.foot", {}, h("time", { datetime: new Date(entry.at * 1000).toISOString() }, clock(entry.at))),
       ),
     );
   }

@@ -400,3 +400,39 @@ def test_supervisor_sees_agents_and_queues_and_assigns_a_waiting_conversation(br
     expect(mine).to_be_visible(timeout=LIVE)  # live in Carlos's desk, no reload
     mine.click()
     expect(carlos_desk.get_by_test_id("packet")).to_contain_text("cliente antigo do Carlos")
+
+
+def test_a_private_note_reaches_the_next_agent_and_never_the_customer(browser, stack):
+    ana = stack.add_agent("Ana Souza", ["general"])
+    carlos = stack.add_agent("Carlos Lima", ["billing"])
+    desk, cid = holding(browser, stack, ana, ("5511987009001", "Otávio Reis"))
+
+    desk.get_by_test_id("tab-note").click()
+    note = desk.get_by_test_id("note-input")
+    expect(note).to_be_focused()
+    desk.keyboard.type("Cliente já ligou duas vezes; prometi retorno até 18h.")
+    desk.keyboard.press("Enter")
+    kept = desk.locator("[data-testid=msg][data-direction=note]")
+    expect(kept).to_contain_text("Cliente já ligou duas vezes", timeout=LIVE)
+    expect(kept).to_contain_text("Nota interna · Você")
+    desk.get_by_test_id("tab-reply").click()
+    expect(desk.get_by_test_id("reply-input")).to_be_focused()
+
+    other = new_page(browser)
+    sign_in(other, stack.base, carlos["token"])
+    desk.get_by_test_id("transfer-open").click()
+    dialog = desk.get_by_test_id("transfer-dialog")
+    dialog.get_by_test_id("transfer-to-queue").select_option("billing")
+    dialog.get_by_test_id("transfer-reason").fill("estorno")
+    dialog.get_by_test_id("transfer-submit").click()
+    expect(dialog).to_be_hidden()
+
+    expect(other.get_by_test_id("queue-list")).to_contain_text("1 aguardando", timeout=LIVE)
+    other.get_by_test_id("take-next").click()
+    seen = other.locator("[data-testid=msg][data-direction=note]")
+    expect(seen).to_contain_text("Cliente já ligou duas vezes; prometi retorno até 18h.")
+    expect(seen).to_contain_text("Nota interna · Ana Souza")
+    screenshot(other, "console-private-note")
+    assert conversation(stack, cid, carlos["token"])["packet"]["notes"][0]["by_name"] == "Ana Souza"
+    customer_received(stack, "5511987009001", "transferir")
+    assert not any("ligou" in text for text in outbox_texts(stack, "5511987009001"))
