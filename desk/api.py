@@ -11,6 +11,7 @@ from aiohttp import web
 from desk import service
 from desk.bot import BOT_ROUTES
 from desk.canned import CANNED_ROUTES
+from desk.history import HISTORY_ROUTES
 from desk.http import AGENT, DESK, PREFIX, body_of, hours_asked, ok, supervisor
 from desk.live import stream
 from desk.models import (
@@ -325,6 +326,7 @@ ROUTES = [
     *OPS_ROUTES,
     *CANNED_ROUTES,
     *NOTE_ROUTES,
+    *HISTORY_ROUTES,
 ]
 
 

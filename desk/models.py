@@ -162,6 +162,8 @@ class ConversationSummary(BaseModel):
     offer: OfferView | None
     csat: str | None  # the survey option the customer tapped, once resolved
     csat_score: int | None
+    customer_key: str | None = None  # with phone_number_id: GET /api/v1/customers/{key}/conversations
+    phone_number_id: str | None = None
 
     @classmethod
     def of(cls, c: Conversation, now: float) -> ConversationSummary:
@@ -179,6 +181,8 @@ class ConversationSummary(BaseModel):
             window_open=c.is_window_open(now),
             csat=c.csat,
             csat_score=c.csat_score,
+            customer_key=c.customer_key,
+            phone_number_id=c.phone_number_id,
             offer=None
             if c.offer_to is None
             else OfferView(

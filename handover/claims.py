@@ -11,6 +11,7 @@ from handover.clock import Clock, system_clock
 from handover.conversation import Conversation, ConversationState
 from handover.enqueue import reply, text_request
 from handover.errors import Conflict, Invalid, NotFound, NotYours, Unavailable, WindowClosed
+from handover.history import current_id
 from handover.lifecycle import Lifecycle
 from handover.message import Button, OutboundKind, OutboundRequest
 from handover.rules.loader import LoadedRules
@@ -59,14 +60,20 @@ class Assignments:
         assert back is not None
         return back
 
-    def conversation_for(self, agent: Agent, conversation_id: str) -> Conversation:
-        """A conversation the agent may see: theirs, or waiting in one of their queues; supervisors: all."""
+    def conversation_for(self, agent: Agent, conversation_id: str, earlier: bool = True) -> Conversation:
+        """A conversation the agent may see: theirs, or waiting in one of their queues; supervisors: all.
+        `earlier`: also an earlier conversation of a customer whose current one they may see (their
+        history, read-only)."""
         conversation = self.store.conversation(conversation_id)
         if conversation is None:
             raise NotFound(conversation_id)
         if agent.is_supervisor or agent.id in (conversation.agent_id, conversation.offer_to):
             return conversation
         if conversation.state == ConversationState.QUEUED and conversation.queue in agent.queues:
+            return conversation
+        current = current_id(self.store, conversation.phone_number_id, conversation.customer_key)
+        if earlier and current not in (None, conversation_id):
+            self.conversation_for(agent, current, earlier=False)  # NotYours unless they see that one
             return conversation
         raise NotYours(conversation_id)
 

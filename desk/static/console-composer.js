@@ -27,7 +27,9 @@ export class Composer {
       return;
     }
     if (mode === "readonly") {
-      fill(this.root, this.noteBox());
+      // a reader notes what the next agent should know; a closed conversation is history, not for notes
+      const closed = detail.state === "resolved" || detail.state === "abandoned";
+      fill(this.root, closed ? null : this.noteBox());
       return;
     }
     const tabs = this.tabs(mode);

@@ -18,6 +18,8 @@ export class ConversationView {
     this.actions = h("div.conv-actions");
     this.status = h("div.conv-status");
     this.packet = h("section.packet", { testid: "packet", "aria-label": t("summary") });
+    this.history = h("details.history", { testid: "customer-history", hidden: true });
+    this.historyOf = null; // the conversation whose customer's history is shown
     this.banner = h("div.conv-banner", { hidden: true, role: "status" });
     this.transcript = h("ol.transcript", { testid: "transcript", "aria-label": t("transcript"), tabindex: "0" });
     this.empty = h(
@@ -58,6 +60,7 @@ export class ConversationView {
     this.renderActions();
     this.renderStatus();
     this.renderPacket();
+    if (switched) this.loadHistory(detail);
     this.renderBanner();
     this.composer.show(detail, this.mode()); // first: its height decides where the bottom of the transcript is
     const last = detail.transcript[detail.transcript.length - 1];
@@ -96,6 +99,15 @@ export class ConversationView {
       fill(
         this.actions,
         h("button.btn", { type: "button", testid: "back-to-bot", onclick: () => this.desk.showView("bot") }, icon("bot"), t("bot_back")),
+      );
+      return;
+    }
+    const from = this.desk.peekId === this.detail.id && this.desk.peekFrom && this.desk.peekFrom.startsWith("conversation:");
+    if (from && !mine) {
+      const back = this.desk.peekFrom.slice("conversation:".length);
+      fill(
+        this.actions,
+        h("button.btn", { type: "button", testid: "back-to-conversation", onclick: () => this.desk.openConversation(back) }, t("history_back")),
       );
       return;
     }
@@ -189,7 +201,13 @@ export class ConversationView {
       ),
     );
     if (!p) {
-      fill(this.packet, head, h("dl.facts", {}, fact(t("identity"), identityBadge(identity))), h("p.muted", {}, t("no_packet")));
+      fill(
+        this.packet,
+        head,
+        h("dl.facts", {}, fact(t("identity"), identityBadge(identity))),
+        h("p.muted", {}, t("no_packet")),
+        this.history,
+      );
       return;
     }
     const priority = p.priority || d.priority || "normal";
@@ -227,7 +245,45 @@ export class ConversationView {
         extra.length ? h("p.muted.small", {}, extra.join(" · ")) : null,
       ),
       p.transfers && p.transfers.length ? this.transfers(p.transfers) : null,
+      this.history,
     );
+  }
+
+  /** The customer's earlier conversations (date, subject, who held it, CSAT), each opening read-only. */
+  async loadHistory(detail) {
+    this.historyOf = detail.id;
+    this.history.hidden = true;
+    if (!detail.customer_key || !detail.phone_number_id) return;
+    const path = `/customers/${encodeURIComponent(detail.customer_key)}/conversations?phone_number_id=${encodeURIComponent(detail.phone_number_id)}`;
+    const all = await this.desk.api.get(path).catch(() => []);
+    if (this.historyOf !== detail.id) return; // another one was opened meanwhile
+    const earlier = all.filter((c) => c.id !== detail.id);
+    if (!earlier.length) return;
+    const back = this.desk.peekFrom && this.desk.peekFrom.startsWith("conversation:") ? this.desk.peekFrom : `conversation:${detail.id}`;
+    fill(
+      this.history,
+      h("summary", {}, t("history_title", { n: earlier.length })),
+      h(
+        "ol",
+        {},
+        earlier.map((c) =>
+          h(
+            "li",
+            {},
+            h(
+              "button.link",
+              { type: "button", testid: "history-open", data: { id: c.id }, onclick: () => this.desk.peekConversation(c.id, back) },
+              when(c.created_at),
+            ),
+            h("span.mono", {}, c.intent || t("intent_none")),
+            h("span", {}, c.agent_id ? this.desk.agentName(c.agent_id) : t("author_bot")),
+            h("span.pill.small", {}, t(`state_${c.state}`)),
+            c.csat_score ? h("span", { testid: "history-csat" }, t("history_csat", { score: c.csat_score })) : null,
+          ),
+        ),
+      ),
+    );
+    this.history.hidden = false;
   }
 
   transfers(list) {

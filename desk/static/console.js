@@ -339,14 +339,15 @@ class Desk {
    * the conversation view, not held, with a way back to `from`.
    */
   async peekConversation(id, from = null) {
-    if (this.me.role !== "supervisor") return;
+    // supervisors read anything; agents a customer's earlier conversations (from "conversation:<id>")
+    if (this.me.role !== "supervisor" && !(from && from.startsWith("conversation:"))) return;
     this.peekId = id;
     this.peekFrom = from;
     this.openId = id;
     this.showView("desk");
     this.sidebar.renderConversations();
     await this.refreshOpen();
-    const back = this.root.querySelector("[data-testid=back-to-bot]");
+    const back = this.root.querySelector("[data-testid=back-to-bot], [data-testid=back-to-conversation]");
     if (back) back.focus();
   }
 

@@ -436,3 +436,33 @@ def test_a_private_note_reaches_the_next_agent_and_never_the_customer(browser, s
     assert conversation(stack, cid, carlos["token"])["packet"]["notes"][0]["by_name"] == "Ana Souza"
     customer_received(stack, "5511987009001", "transferir")
     assert not any("ligou" in text for text in outbox_texts(stack, "5511987009001"))
+
+
+def test_the_customers_earlier_conversation_opens_read_only_and_back(browser, stack):
+    ana = stack.add_agent("Ana Souza", ["general"])
+    desk, first = holding(browser, stack, ana, ("5511987010001", "Rita Prado"))
+    desk.get_by_test_id("reply-input").fill("Seu reembolso sai em 5 dias úteis.")
+    desk.keyboard.press("Enter")
+    customer_received(stack, "5511987010001", "reembolso")
+    desk.get_by_test_id("resolve").click()
+    expect(desk.get_by_test_id("conversation-empty")).to_be_visible()
+    # an hour passes: past the rules' reopen_within_seconds, the customer's next message starts anew
+    client = redis.Redis.from_url(stack.redis_url, decode_responses=True)
+    client.hset(keys.conversation_key(first), "resolved_at", time.time() - 3600)
+
+    second = asks_for_a_person(stack, "5511987010001", "Rita Prado", ana["token"])
+    assert second != first
+    desk.get_by_test_id("take-next").click()
+    history = desk.get_by_test_id("customer-history")
+    expect(history).to_contain_text("Conversas anteriores (1)")
+    history.locator("summary").click()  # folded until asked for: the packet stays short
+    expect(history).to_contain_text("human_request")
+    expect(history).to_contain_text("Ana Souza")
+    history.get_by_test_id("history-open").click()
+    expect(desk.get_by_test_id("transcript")).to_contain_text("Seu reembolso sai em 5 dias úteis.")
+    expect(desk.get_by_test_id("conversation-view")).to_contain_text("Encerrada")
+    expect(desk.get_by_test_id("reply-input")).to_have_count(0)  # read only
+    screenshot(desk, "console-customer-history")
+    desk.get_by_test_id("back-to-conversation").click()
+    expect(desk.get_by_test_id("reply-input")).to_be_visible()
+    expect(desk.get_by_test_id("transcript")).not_to_contain_text("Seu reembolso")

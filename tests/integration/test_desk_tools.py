@@ -5,18 +5,23 @@ be filled in), and private notes that travel with transfers and never reach the 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 import redis
+import yaml
 from aiohttp.test_utils import TestClient, TestServer
 
 from app.web import build_app
 from handover import keys
 from handover.store import Store
-from tests.support.desk_http import add_agent, escalated_and_taken, run
+from tests.fakes.graph_server import FakeGraph
+from tests.integration.conftest import start_worker
+from tests.support.desk_http import add_agent, customer_says, escalated_and_taken, queued, run
 from tests.support.processes import wait_for
 
 pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -108,5 +113,58 @@ def test_a_private_note_travels_with_the_transfer_and_never_reaches_the_customer
         assert not any("4455" in t or "ligou" in t for t in texts)
         events = store.client.xrange(keys.DESK_EVENTS)
         assert any(e["type"] == "note_added" for _, e in events)
+
+    run(scenario())
+
+
+@pytest.fixture
+def forgetful_world(redis_url, tmp_path):
+    """`world` with rules where a customer writing after a resolve starts a new conversation at once."""
+    rules = yaml.safe_load((ROOT / "config" / "rules.yaml").read_text())
+    rules["reopen_within_seconds"] = 0
+    rules["identity"]["directory"]["file"] = str(ROOT / "config" / "customers.yaml")
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml.safe_dump(rules, allow_unicode=True))
+    graph = FakeGraph.start_in_thread()
+    settings, worker = start_worker(redis_url, graph, tmp_path / "worker.log", rules=path)
+    yield settings, graph
+    worker.stop()
+    graph.stop()
+
+
+def test_the_customers_history_opens_read_only_for_whoever_may_see_them_now(redis_url, forgetful_world):
+    settings, _ = forgetful_world
+    ana_id, ana = add_agent(redis_url, "Ana", "general")
+    _, carlos = add_agent(redis_url, "Carlos", "billing")
+    store = Store(redis.Redis.from_url(redis_url, decode_responses=True))
+    wa_id = "5511911115555"
+
+    async def scenario() -> None:
+        async with TestClient(TestServer(build_app(settings))) as http:
+            first = await escalated_and_taken(http, store, wa_id, bearer(ana))
+            closed = await http.post(f"/api/v1/conversations/{first.id}/resolve", headers=bearer(ana))
+            assert closed.status == 200
+            raw, headers = customer_says(wa_id, "quero falar com um atendente de novo", 2)
+            assert (await http.post("/webhook", data=raw, headers=headers)).status == 200
+            second = await asyncio.to_thread(
+                wait_for, lambda: (c := queued(store, wa_id)) and c.id != first.id and c, 30, "a new one"
+            )
+            summary = await (await http.get(f"/api/v1/conversations/{second.id}", headers=bearer(ana))).json()
+            path = f"/api/v1/customers/{summary['customer_key']}/conversations"
+            number = {"phone_number_id": summary["phone_number_id"]}
+
+            listed = await (await http.get(path, params=number, headers=bearer(ana))).json()
+            assert [(c["id"], c["current"]) for c in listed] == [(second.id, True), (first.id, False)]
+            past = listed[1]
+            assert (past["state"], past["intent"], past["agent_id"]) == ("resolved", "human_request", ana_id)
+            assert past["closed_at"] is not None
+            opened = await http.get(f"/api/v1/conversations/{first.id}", headers=bearer(ana))
+            assert opened.status == 200 and (await opened.json())["state"] == "resolved"
+
+            # Carlos serves billing: this customer waits in general, so neither list nor past is his to read
+            assert (await http.get(path, params=number, headers=bearer(carlos))).status == 403
+            assert (await http.get(f"/api/v1/conversations/{first.id}", headers=bearer(carlos))).status == 403
+            missing = await http.get(path, headers=bearer(ana))
+            assert missing.status == 422 and "phone_number_id" in (await missing.json())["error"]["message"]
 
     run(scenario())
