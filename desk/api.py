@@ -84,13 +84,18 @@ async def list_conversations(request: web.Request) -> web.Response:
     """A page of the list; the next page's address in `Link: <...>; rel="next"` and its cursor in
     `X-Next-Cursor`, both absent on the last page (the body stays a plain array for existing clients)."""
     query = request.query
-    state = query.get("state")
-    if state is not None and state not in ConversationState.__members__.values():
-        raise web.HTTPUnprocessableEntity(text=f"unknown state {state!r}")
     try:
         limit = int(query.get("limit", str(DEFAULT_LIMIT)))
     except ValueError:
         limit = 0
+    if "q" in query:  # supervisors' search: one answer, newest first, no paging
+        if not 1 <= limit <= MAX_LIMIT:
+            raise web.HTTPUnprocessableEntity(text=f"limit must be a whole number from 1 to {MAX_LIMIT}")
+        agent, ctx = request[AGENT], request.app[DESK]
+        return ok(await asyncio.to_thread(service.search_conversations, ctx, agent, query["q"], limit))
+    state = query.get("state")
+    if state is not None and state not in ConversationState.__members__.values():
+        raise web.HTTPUnprocessableEntity(text=f"unknown state {state!r}")
     filters = Filters(
         state=ConversationState(state) if state else None,
         queue=query.get("queue") or None,
@@ -262,6 +267,12 @@ ROUTES = [
             ),
             Param("queue", "only conversations of this queue"),
             Param("agent_id", "only conversations this agent holds"),
+            Param(
+                "q",
+                "supervisors: search every conversation, open or closed, by phone number (or its last 4+ "
+                "digits), name (a word or its start), user id or conversation id; newest started first, "
+                "`limit` of them, no paging (agents: 403)",
+            ),
         ),
         headers={
             "Link": '<the next page, same filters>; rel="next" (absent on the last page)',

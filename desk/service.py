@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from desk.http import DeskContext
 from desk.models import AgentView, ConversationDetail, ConversationSummary, QueueStats
+from handover import search
 from handover.agents import Agent, Presence
 from handover.conversation import Conversation, ConversationState
+from handover.errors import NotYours
 from handover.inbox import Filters
 from handover.kpis import Kpis, last_hours
 from handover.transfers import TransferRequest
@@ -82,6 +84,18 @@ def conversations(
     page = ctx.inbox.page(agent, filters, limit, cursor)
     now = ctx.clock()
     return [ConversationSummary.of(c, now) for c in page.conversations], page.next_cursor
+
+
+def search_conversations(ctx: DeskContext, agent: Agent, query: str, limit: int) -> list[ConversationSummary]:
+    """Supervisors: conversations found by phone number (or its last digits), name, user id or id, open or
+    closed, newest started first (`limit` of them)."""
+    if not agent.is_supervisor:
+        raise NotYours("searching every conversation is for supervisors")
+    search.ensure_built(ctx.store.client)
+    found = [c for c in ctx.store.conversations(search.find(ctx.store.client, query)) if c is not None]
+    found.sort(key=lambda c: (c.created_at, c.id), reverse=True)
+    now = ctx.clock()
+    return [ConversationSummary.of(c, now) for c in found[:limit]]
 
 
 def conversation(ctx: DeskContext, agent: Agent, conversation_id: str) -> ConversationDetail:

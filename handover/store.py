@@ -10,7 +10,7 @@ import redis
 from redis.asyncio import Redis as AsyncRedis
 from redis.client import Pipeline
 
-from handover import keys, kpis, lua
+from handover import keys, kpis, lua, search
 from handover.bot import Decision
 from handover.clock import system_clock
 from handover.conversation import Conversation
@@ -136,6 +136,7 @@ class Store:
         pipe.hset(customer, mapping={"conversation": conversation.id})
         pipe.zadd(keys.CONVERSATIONS, {conversation.id: conversation.created_at})
         pipe.zremrangebyrank(keys.CONVERSATIONS, 0, -CONVERSATIONS_KEPT - 1)
+        search.index(pipe, conversation)
 
     def newest_conversations(self, count: int) -> list[str]:
         """The ids of the `count` most recently started conversations, oldest of them first."""

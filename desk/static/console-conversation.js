@@ -102,6 +102,13 @@ export class ConversationView {
       );
       return;
     }
+    if (this.desk.peekId === this.detail.id && this.desk.peekFrom === "supervisor" && !mine) {
+      fill(
+        this.actions,
+        h("button.btn", { type: "button", testid: "back-to-supervisor", onclick: () => this.desk.showView("supervisor") }, t("search_back")),
+      );
+      return;
+    }
     const from = this.desk.peekId === this.detail.id && this.desk.peekFrom && this.desk.peekFrom.startsWith("conversation:");
     if (from && !mine) {
       const back = this.desk.peekFrom.slice("conversation:".length);

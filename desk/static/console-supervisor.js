@@ -9,6 +9,8 @@ import { icon } from "./console-icons.js";
 import { Pages } from "./console-paging.js";
 
 const OPEN = new Set(["queued", "transferring", "assigned"]);
+import { SearchCard } from "./console-search.js";
+
 const GONE = new Set(["closed", "released", "abandoned"]); // events after which a conversation is not listed
 
 export class SupervisorView {
@@ -38,10 +40,12 @@ export class SupervisorView {
       { type: "button", testid: "supervisor-more", hidden: true, onclick: () => this.loadMore() },
       t("load_more"),
     );
+    this.searchCard = new SearchCard(desk);
     this.root = h(
       "section.supervisor",
       { testid: "supervisor-view", "aria-labelledby": "supervisor-title", hidden: true },
       h("h1.sr-only", { id: "supervisor-title" }, t("sup_title")),
+      this.searchCard.root,
       this.kpis,
       h("h2.side-title", {}, t("sup_day")),
       this.day,

@@ -347,7 +347,9 @@ class Desk {
     this.showView("desk");
     this.sidebar.renderConversations();
     await this.refreshOpen();
-    const back = this.root.querySelector("[data-testid=back-to-bot], [data-testid=back-to-conversation]");
+    const back = this.root.querySelector(
+      "[data-testid=back-to-bot], [data-testid=back-to-conversation], [data-testid=back-to-supervisor]",
+    );
     if (back) back.focus();
   }
 

@@ -398,6 +398,21 @@ def test_supervisor_sees_agents_and_queues_and_assigns_a_waiting_conversation(br
     assert (assigned["state"], assigned["agent_id"]) == ("assigned", carlos["id"])
     mine = carlos_desk.locator(f"[data-testid=conversation][data-id='{cid}']")
     expect(mine).to_be_visible(timeout=LIVE)  # live in Carlos's desk, no reload
+
+    # the search finds it by the last digits of the number, and opens it read-only with a way back
+    board.get_by_test_id("supervisor-search").fill("8001")
+    board.get_by_test_id("supervisor-search").press("Enter")
+    found = board.get_by_test_id("search-open")
+    expect(found).to_have_count(1)
+    expect(board.get_by_test_id("search-results")).to_contain_text("Lucas Prado")
+    screenshot(board, "console-supervisor-search")
+    found.click()
+    expect(board.get_by_test_id("customer-name")).to_have_text("Lucas Prado")
+    board.get_by_test_id("back-to-supervisor").click()
+    expect(board.get_by_test_id("supervisor-view")).to_be_visible()
+    board.get_by_test_id("supervisor-search").fill("ninguém assim")
+    board.get_by_test_id("search-submit").click()
+    expect(board.get_by_test_id("search-none")).to_be_visible()
     mine.click()
     expect(carlos_desk.get_by_test_id("packet")).to_contain_text("cliente antigo do Carlos")
 

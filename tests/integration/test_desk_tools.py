@@ -136,6 +136,7 @@ def test_the_customers_history_opens_read_only_for_whoever_may_see_them_now(redi
     settings, _ = forgetful_world
     ana_id, ana = add_agent(redis_url, "Ana", "general")
     _, carlos = add_agent(redis_url, "Carlos", "billing")
+    _, boss = add_agent(redis_url, "Bia", "general", role="supervisor")
     store = Store(redis.Redis.from_url(redis_url, decode_responses=True))
     wa_id = "5511911115555"
 
@@ -166,5 +167,13 @@ def test_the_customers_history_opens_read_only_for_whoever_may_see_them_now(redi
             assert (await http.get(f"/api/v1/conversations/{first.id}", headers=bearer(carlos))).status == 403
             missing = await http.get(path, headers=bearer(ana))
             assert missing.status == 422 and "phone_number_id" in (await missing.json())["error"]["message"]
+
+            # supervisors find every conversation by the last digits of the number, newest first
+            found = await http.get("/api/v1/conversations", params={"q": "5555"}, headers=bearer(boss))
+            assert [c["id"] for c in await found.json()] == [second.id, first.id]
+            by_name = await http.get("/api/v1/conversations", params={"q": "an"}, headers=bearer(boss))
+            assert {c["id"] for c in await by_name.json()} >= {first.id, second.id}  # the customer is "Ana"
+            refused = await http.get("/api/v1/conversations", params={"q": "5555"}, headers=bearer(ana))
+            assert refused.status == 403
 
     run(scenario())

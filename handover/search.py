@@ -1,0 +1,91 @@
+"""Finding a conversation by what a supervisor knows: a phone number (whole, or its last digits), a name (any
+word of it, or its start), a user id, or the conversation id. One lexicographic index (a sorted set of
+`term NUL conversation_id`, all at score 0) filled when a conversation starts; a search is a range read of
+the terms starting with what was typed."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import redis
+from redis.client import Pipeline
+
+from handover import keys
+from handover.conversation import Conversation
+
+SEP = "\x00"
+MIN_DIGITS = 4  # a number is found by its last digits from this many on ("4001" finds +55 11 98700-4001)
+MOST = 200  # ids read per term: a search shows the newest of them
+_WORD = re.compile(r"[^\W_]+")
+
+
+def fold(text: str) -> str:
+    """'Joã-O' -> 'joa-o': case and accents do not matter."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def terms(conversation: Conversation) -> set[str]:
+    """What finds this conversation: every tail of its customer's number (from MIN_DIGITS digits), their
+    user id, each word of their name, and the whole name."""
+    found: set[str] = set()
+    if conversation.wa_id:
+        digits = "".join(c for c in conversation.wa_id if c.isdigit())
+        found |= {digits[i:] for i in range(0, max(len(digits) - MIN_DIGITS + 1, 1))}
+    if conversation.user_id:
+        found.add(fold(conversation.user_id))
+    if conversation.profile_name:
+        name = fold(conversation.profile_name)
+        found |= set(_WORD.findall(name))
+        found.add(" ".join(_WORD.findall(name)))
+    return {t for t in found if t}
+
+
+def index(pipe: Pipeline, conversation: Conversation) -> None:
+    """File a conversation under its terms, on the caller's transaction."""
+    members = {f"{term}{SEP}{conversation.id}": 0 for term in terms(conversation)}
+    if members:
+        pipe.zadd(keys.SEARCH, members)
+
+
+def find(client: redis.Redis, query: str) -> list[str]:
+    """Conversation ids whose terms start with what was typed (a conversation id matches itself); the
+    caller loads and orders them. Digits typed with +, spaces or dashes count as the digits."""
+    typed = fold(query.strip())
+    if not typed:
+        return []
+    digits = re.sub(r"[\s+\-().]", "", typed)
+    if digits.isdigit() and len(digits) < MIN_DIGITS:
+        wanted = ""  # "40" would find half the customers
+    else:
+        wanted = digits if digits.isdigit() else " ".join(_WORD.findall(typed))
+    found = []
+    for start in dict.fromkeys([wanted, typed]):  # words of a name; a user id as typed ("br.ana")
+        if start and (start == wanted or not digits.isdigit()):
+            found += client.zrangebylex(keys.SEARCH, f"[{start}", f"[{start}\xff", 0, MOST)
+    exact = [query.strip()] if client.exists(keys.conversation_key(query.strip())) else []
+    return list(dict.fromkeys([*exact, *(keys.as_text(m).rsplit(SEP, 1)[1] for m in found)]))
+
+
+def ensure_built(client: redis.Redis) -> None:
+    """Conversations started before the index existed are filed by the first search after an upgrade."""
+    if not client.exists(keys.SEARCH_BUILT):
+        rebuild(client)
+
+
+def rebuild(client: redis.Redis, batch: int = 1000) -> int:
+    """File every conversation of the index of started ones (data from before the search index existed);
+    how many were filed. Idempotent: members are a set."""
+    from handover.store import Store  # the store files new conversations through `index`
+
+    store = Store(client)
+    ids = [keys.as_text(c) for c in client.zrange(keys.CONVERSATIONS, 0, -1)]
+    for start in range(0, len(ids), batch):
+        with client.pipeline(transaction=False) as pipe:
+            for conversation in store.conversations(ids[start : start + batch]):
+                if conversation is not None:
+                    index(pipe, conversation)
+            pipe.execute()
+    client.set(keys.SEARCH_BUILT, "1")
+    return len(ids)
