@@ -29,6 +29,7 @@ from handover.streams import ensure_groups
 from handover.transfers import Transfers
 from handover.warm import WarmTransfers
 from webhooks import sandbox, views
+from webhooks.gate import BodyGate
 from webhooks.views import WEBHOOK, WebhookContext
 from workers.dispatcher import ANNOUNCE_SECONDS, OFFERS_SECONDS, WINDOWS_SECONDS, Dispatcher, Periodic
 
@@ -103,6 +104,7 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
             verify_token=settings.verify_token(),
             partitions=settings.handover_partitions,
             serves=settings.serves_number,
+            gate=BodyGate(settings.handover_webhook_concurrency, settings.handover_body_timeout_seconds),
         )
         embedded = _start_embedded_worker(settings, server, holder) if server is not None else None
         reporter = versions.Reporter(sync, holder, "web")
