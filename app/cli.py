@@ -15,7 +15,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 import structlog
-from aiohttp import web
 
 from app.agents_cli import add_agents_commands, agents_command
 from app.commands import EXIT_USAGE, checked_rules
@@ -199,6 +198,7 @@ def sandbox_guard(settings: Settings) -> None:
 
 
 def serve(settings: Settings, host: str | None, port: int | None) -> int:
+    from app import edge
     from app.web import build_app
 
     sandbox_guard(settings)
@@ -207,7 +207,7 @@ def serve(settings: Settings, host: str | None, port: int | None) -> int:
     port = port or settings.handover_port
     log.info("serving", host=host, port=port, embedded=settings.is_embedded, sandbox=settings.is_sandbox)
     try:
-        web.run_app(build_app(settings), host=host, port=port, access_log=None, print=None)
+        edge.run(build_app(settings), settings, host, port)
     except OSError as exc:
         reason = (exc.strerror or str(exc)).rsplit(": ", 1)[-1]
         raise CommandError(f"cannot listen on {host}:{port} ({reason})") from exc

@@ -1,17 +1,120 @@
-"""structlog, configured once per process: JSON when not a TTY; aiohttp's and rq's logs go through it."""
+"""structlog, configured once per process: JSON when not a TTY; aiohttp's and rq's logs go through it; a
+warning or error repeated many times is written a few times, then counted (RepeatLimit)."""
 
 from __future__ import annotations
 
 import logging
 import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import structlog
 
+SUPPRESSED = "log_events_suppressed"
+Kind = tuple[str, str]  # (logger, event)
+_LEVELS = logging.getLevelNamesMapping()
 
-def configure_logging(level: str = "INFO", json_logs: bool | None = None) -> None:
+
+@dataclass
+class _Window:
+    started: float
+    count: int = 0
+    suppressed: int = 0
+
+
+class RepeatLimit:
+    """At most `burst` warnings or errors of one kind (logger and event) per `interval` seconds; the rest
+    are dropped and counted, and one `log_events_suppressed` line per kind says how many once its interval
+    is over (written with the next log event of any kind). A flood of one failure (a client hammering the
+    webhook, a descriptor shortage) cannot fill the disk; quieter kinds are not affected."""
+
+    def __init__(
+        self,
+        burst: int = 20,
+        interval: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        most_kinds: int = 1000,
+    ) -> None:
+        self.burst, self.interval, self.clock, self.most_kinds = burst, interval, clock, most_kinds
+        self._windows: dict[Kind, _Window] = {}
+        self._holding: dict[Kind, _Window] = {}  # windows that dropped something, not yet summarised
+        self._over: list[tuple[Kind, int]] = []  # ended by allow() before ended() saw them
+        self._lock = threading.Lock()
+
+    def allow(self, kind: Kind) -> bool:
+        with self._lock:
+            now = self.clock()
+            window = self._windows.get(kind)
+            if window is None or now - window.started >= self.interval:
+                if window is None and len(self._windows) >= self.most_kinds:
+                    self._forget_quiet(now)
+                    if len(self._windows) >= self.most_kinds:
+                        return True  # too many kinds to follow: say it rather than grow
+                if window is not None and window.suppressed:
+                    self._holding.pop(kind, None)
+                    self._over.append((kind, window.suppressed))
+                window = self._windows[kind] = _Window(now)
+            window.count += 1
+            if window.count <= self.burst:
+                return True
+            window.suppressed += 1
+            self._holding.setdefault(kind, window)
+            return False
+
+    def ended(self) -> list[tuple[Kind, int]]:
+        """(kind, how many were dropped) for each interval that is over, each once."""
+        if not self._holding and not self._over:  # the usual case, without the lock
+            return []
+        with self._lock:
+            now = self.clock()
+            over, self._over = self._over, []
+            for kind in [k for k, w in self._holding.items() if now - w.started >= self.interval]:
+                window = self._holding.pop(kind)
+                over.append((kind, window.suppressed))
+                window.suppressed = 0  # said once
+            return over
+
+    def _forget_quiet(self, now: float) -> None:
+        for kind in [k for k, w in self._windows.items() if now - w.started >= self.interval]:
+            if kind not in self._holding:
+                del self._windows[kind]
+
+    def summarise(self) -> None:
+        for (source, event), count in self.ended():
+            structlog.get_logger(__name__).warning(
+                SUPPRESSED, of=event, source=source, count=count, seconds=self.interval
+            )
+
+    def processor(self, logger: Any, method_name: str, event_dict: Any) -> Any:
+        """For structlog's chain (after add_log_level and add_logger_name): DropEvent past the burst."""
+        event = event_dict.get("event")
+        if event == SUPPRESSED:
+            return event_dict
+        self.summarise()
+        level = _LEVELS.get(str(event_dict.get("level", method_name)).upper(), logging.INFO)
+        if level >= logging.WARNING and not self.allow((str(event_dict.get("logger", "")), str(event))):
+            raise structlog.DropEvent
+        return event_dict
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """For the handler: the standard library's own records (aiohttp, asyncio, rq), by logger and
+        message template; structlog's records were limited by the processor already."""
+        if isinstance(record.msg, dict):
+            return True
+        self.summarise()
+        return record.levelno < logging.WARNING or self.allow((record.name, str(record.msg)))
+
+
+def configure_logging(
+    level: str = "INFO", json_logs: bool | None = None, repeats: RepeatLimit | None = None
+) -> None:
     """Route structlog and the standard library (aiohttp, rq) through one JSON or console renderer."""
     if json_logs is None:
         json_logs = not sys.stderr.isatty()
+    repeats = repeats or RepeatLimit()
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -22,7 +125,7 @@ def configure_logging(level: str = "INFO", json_logs: bool | None = None) -> Non
         structlog.processors.JSONRenderer() if json_logs else structlog.dev.ConsoleRenderer(colors=False)
     )
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=[*shared, repeats.processor, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
@@ -37,6 +140,7 @@ def configure_logging(level: str = "INFO", json_logs: bool | None = None) -> Non
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
+    handler.addFilter(repeats.filter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

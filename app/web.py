@@ -17,6 +17,7 @@ from app import metrics, wiring
 from config.settings import Settings
 from desk import api as desk_api
 from desk import console
+from desk.guard import GUARD, TokenGuard, networks
 from desk.http import DESK, MIDDLEWARES, DeskContext
 from desk.live import EventHub
 from handover.agents import AgentStore, Presence, Role
@@ -29,6 +30,7 @@ from handover.streams import ensure_groups
 from handover.transfers import Transfers
 from handover.warm import WarmTransfers
 from webhooks import sandbox, views
+from webhooks.gate import BodyGate
 from webhooks.views import WEBHOOK, WebhookContext
 from workers.dispatcher import ANNOUNCE_SECONDS, OFFERS_SECONDS, WINDOWS_SECONDS, Dispatcher, Periodic
 
@@ -60,6 +62,7 @@ def build_app(
     synchronous client, in threads."""
     app = web.Application(client_max_size=CLIENT_MAX_SIZE, middlewares=MIDDLEWARES)
     app[SETTINGS] = settings
+    app[GUARD] = TokenGuard(proxies=networks(settings.handover_trusted_proxies))
     app.cleanup_ctx.append(_resources(settings, redis_client, sync_client))
     app.add_routes(views.routes())
     app.add_routes(desk_api.routes())
@@ -103,6 +106,7 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
             verify_token=settings.verify_token(),
             partitions=settings.handover_partitions,
             serves=settings.serves_number,
+            gate=BodyGate(settings.handover_webhook_concurrency, settings.handover_body_timeout_seconds),
         )
         embedded = _start_embedded_worker(settings, server, holder) if server is not None else None
         reporter = versions.Reporter(sync, holder, "web")

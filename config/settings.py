@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
@@ -45,6 +46,13 @@ class Settings(BaseSettings):
     # The sandbox (simulator, /sandbox/* routes, a signing secret everyone knows) on a real Redis: only when
     # asked for, since anyone reaching the port could then write as any customer and read every reply.
     handover_sandbox: bool = False
+    # The HTTP edge (app/edge.py, webhooks/gate.py): what one slow or abusive client can hold.
+    handover_body_timeout_seconds: float = Field(default=10.0, ge=1.0, le=300.0)
+    handover_webhook_concurrency: int = Field(default=32, ge=1, le=10_000)
+    handover_max_connections: int = Field(default=2048, ge=8, le=1_000_000)
+    handover_idle_timeout_seconds: float = Field(default=15.0, ge=1.0, le=3600.0)
+    # Proxies (addresses or networks) whose X-Forwarded-For names the client; empty: the peer is the client.
+    handover_trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     @field_validator("handover_log_level", mode="before")
     @classmethod
@@ -61,13 +69,24 @@ class Settings(BaseSettings):
 
     @model_validator(mode="before")
     @classmethod
-    def _split_number_ids(cls, data: object) -> object:
-        if isinstance(data, dict):
-            raw = data.get("whatsapp_phone_number_ids") or data.get("WHATSAPP_PHONE_NUMBER_IDS")
-            if isinstance(raw, str):
-                data = {k: v for k, v in data.items() if k.lower() != "whatsapp_phone_number_ids"}
-                data["whatsapp_phone_number_ids"] = [p.strip() for p in raw.split(",") if p.strip()]
+    def _split_lists(cls, data: object) -> object:
+        for name in ("whatsapp_phone_number_ids", "handover_trusted_proxies"):
+            if isinstance(data, dict):
+                raw = data.get(name, data.get(name.upper()))
+                if isinstance(raw, str):
+                    data = {k: v for k, v in data.items() if k.lower() != name}
+                    data[name] = [p.strip() for p in raw.split(",") if p.strip()]
         return data
+
+    @field_validator("handover_trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"must be addresses or networks, comma-separated (got {item!r})") from None
+        return value
 
     @property
     def is_embedded(self) -> bool:

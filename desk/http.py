@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from desk.guard import GUARD
 from desk.live import EventHub
 from desk.models import ErrorBody
 from handover.agents import Agent, AgentStore
@@ -82,14 +83,22 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
 
 @web.middleware
 async def bearer_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every desk route but the OpenAPI document needs `Authorization: Bearer <agent token>`."""
+    """Every desk route but the OpenAPI document needs `Authorization: Bearer <agent token>`. An address
+    that sent too many unknown tokens lately gets 429 with Retry-After, its token not even looked at."""
     if not request.path.startswith(PREFIX) or request.path == f"{PREFIX}/openapi.json":
         return await handler(request)
+    guard = request.app[GUARD]
+    client = guard.client_of(request)
+    if guard.failures.wait(client):
+        refused = error(429, "too_many_failures", "too many unknown tokens from this address; retry later")
+        refused.headers["Retry-After"] = str(guard.failures.retry_after(client))
+        return refused
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer ") or not header[7:].strip():
         return error(401, "unauthorized", "missing bearer token")
     agent = await asyncio.to_thread(request.app[DESK].agents.by_token, header[7:].strip())
     if agent is None:
+        guard.failures.failed(client)
         return error(401, "unauthorized", "unknown token")
     request[AGENT] = agent
     return await handler(request)

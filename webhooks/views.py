@@ -18,6 +18,7 @@ from handover.availability import is_unavailable
 from handover.enqueue import InboundItem, IngestResult, ingest, keep_unhandled
 from webhooks import signature
 from webhooks.errors import NotWhatsAppPayload
+from webhooks.gate import BodyGate, Busy, Incomplete, SlowBody, TooLarge, is_signature_shaped
 from webhooks.metrics import WebhookMetrics
 from webhooks.normalize import Normalized, normalize
 
@@ -25,6 +26,7 @@ log = structlog.get_logger(__name__)
 
 PARSE_IN_THREAD_BYTES = 64 * 1024
 MAX_BODY_BYTES = 3 * 1024 * 1024  # Meta sends at most 3 MB in one POST
+STORE_RETRY_AFTER = 5  # seconds; Redis away is usually a restart or a failover
 
 
 @dataclass
@@ -36,6 +38,7 @@ class WebhookContext:
     verify_token: str
     partitions: int
     serves: Callable[[str], bool] = lambda phone_number_id: True  # the settings' serves_number; default: all
+    gate: BodyGate = field(default_factory=BodyGate)
     metrics: WebhookMetrics = field(default_factory=WebhookMetrics)
 
 
@@ -60,31 +63,40 @@ async def verify_subscription(request: web.Request) -> web.Response:
         log.info("webhook_subscription_verified")
         return web.Response(text=challenge)
     log.warning("webhook_subscription_refused")
-    raise web.HTTPForbidden(text="verification failed")
+    return _error(403, "verification_failed", "verification failed")
 
 
 async def receive(request: web.Request) -> web.Response:
-    """Meta's POST: 401 unsigned, 403 bad signature, 413 too big, 400 not WhatsApp, 503 no Redis, else 200."""
+    """Meta's POST: 401 unsigned, 403 bad signature, 413 too big, 408 too slow, 400 not WhatsApp or cut
+    short, 503 busy or no Redis (with Retry-After: Meta delivers again), else 200. Errors are JSON
+    `{"error": {"code", "message"}}`. What can be refused from the headers is, before the body is read."""
     ctx = request.app[WEBHOOK]
     started = time.perf_counter()
     ctx.metrics.received.inc()
     header = request.headers.get(signature.HEADER)
     if not header:
         return _reject(ctx, 401, "missing_signature", "missing X-Hub-Signature-256")
+    if not is_signature_shaped(header):
+        return _reject(ctx, 403, "bad_signature", "X-Hub-Signature-256 is not sha256= and 64 hex digits")
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         return _reject(ctx, 413, "too_large", "body larger than 3 MB")
     try:
-        body = await request.read()
-    except web.HTTPRequestEntityTooLarge:
+        async with ctx.gate.slot():
+            await accept_signed(ctx, await ctx.gate.read(request), header)
+    except Busy:
+        return _reject(ctx, 503, "busy", "too many webhooks at once, retry later", ctx.gate.retry_after)
+    except SlowBody:
+        return _reject(ctx, 408, "body_timeout", f"body not received within {ctx.gate.timeout:g} s")
+    except TooLarge:
         return _reject(ctx, 413, "too_large", "body larger than 3 MB")
-    try:
-        await accept_signed(ctx, body, header)
+    except Incomplete:
+        return _reject(ctx, 400, "body_incomplete", "the body ended before its declared length")
     except BadSignature:
         return _reject(ctx, 403, "bad_signature", "signature does not match")
     except (ValueError, NotWhatsAppPayload) as exc:
         return _reject(ctx, 400, "malformed", str(exc)[:200])
     except StoreUnavailable:
-        return _reject(ctx, 503, "store_unavailable", "storage unavailable, retry later")
+        return _reject(ctx, 503, "store_unavailable", "storage unavailable, retry later", STORE_RETRY_AFTER)
     ctx.metrics.latency.observe(time.perf_counter() - started)
     return web.Response(text="ok")
 
@@ -165,10 +177,22 @@ async def _keep_others(ctx: WebhookContext, normalized: Normalized, unrouted: li
     ctx.metrics.unrouted.inc(len(unrouted))
 
 
-def _reject(ctx: WebhookContext, status: int, reason: str, message: str) -> web.Response:
+def _reject(
+    ctx: WebhookContext, status: int, reason: str, message: str, retry_after: int | None = None
+) -> web.Response:
     ctx.metrics.rejected.labels(reason=reason).inc()
     log.warning("webhook_rejected", status=status, reason=reason)
-    return web.Response(status=status, text=message)
+    response = _error(status, reason, message)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    if status == 408:  # the rest of a slow body is not waited for: the connection closes
+        response.force_close()
+    return response
+
+
+def _error(status: int, code: str, message: str) -> web.Response:
+    """The desk API's error shape (desk/http.py `error`; the two edges do not import each other)."""
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
 
 
 def routes() -> list[web.RouteDef]:

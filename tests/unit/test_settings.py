@@ -89,3 +89,11 @@ def test_each_bad_value_is_explained_in_one_line(monkeypatch, name, value, messa
 def test_log_level_in_any_case(monkeypatch):
     monkeypatch.setenv("HANDOVER_LOG_LEVEL", "debug")
     assert load_settings().handover_log_level == "DEBUG"
+
+
+def test_trusted_proxies_are_addresses_or_networks(monkeypatch):
+    monkeypatch.setenv("HANDOVER_TRUSTED_PROXIES", " 127.0.0.1, 10.0.0.0/8 ,")
+    assert load_settings().handover_trusted_proxies == ["127.0.0.1", "10.0.0.0/8"]
+    monkeypatch.setenv("HANDOVER_TRUSTED_PROXIES", "127.0.0.1,proxy.local")
+    with pytest.raises(MissingSetting, match=r"^HANDOVER_TRUSTED_PROXIES: must be addresses or networks"):
+        load_settings()

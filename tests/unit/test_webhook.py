@@ -6,6 +6,7 @@ import json
 
 import fakeredis
 import pytest
+from aiohttp import web
 from redis.asyncio import Redis as AsyncRedis
 
 from app.web import build_app
@@ -14,6 +15,7 @@ from handover import keys
 from tests.support.fake_redis import sync_beside
 from tests.support.redis_server import free_port
 from tests.support.webhook import PNID, body, signed_post, stored_items, text_message
+from webhooks.views import WEBHOOK
 
 PARTITIONS = 4
 
@@ -62,6 +64,8 @@ async def test_subscription_handshake(client, query, status, text):
     assert response.status == status
     if text is not None:
         assert await response.text() == text
+    else:
+        assert (await response.json())["error"]["code"] == "verification_failed"
 
 
 async def test_signed_message_is_stored_once_and_acknowledged(client, fake):
@@ -80,20 +84,53 @@ async def test_signed_message_is_stored_once_and_acknowledged(client, fake):
 
 
 @pytest.mark.parametrize(
-    ("headers", "status"),
+    ("headers", "status", "code"),
     [
-        ({}, 401),
-        ({"X-Hub-Signature-256": "sha256=" + "0" * 64}, 403),
-        ({"X-Hub-Signature-256": "garbage"}, 403),
-        ({"X-Hub-Signature-256": "sha256=é"}, 403),  # not ASCII: once a TypeError and a 500
-        ({"X-Hub-Signature-256": "sha256=" + "é" * 64}, 403),
+        ({}, 401, "missing_signature"),
+        ({"X-Hub-Signature-256": "sha256=" + "0" * 64}, 403, "bad_signature"),
+        ({"X-Hub-Signature-256": "garbage"}, 403, "bad_signature"),
+        ({"X-Hub-Signature-256": "sha256=é"}, 403, "bad_signature"),  # not ASCII: once a TypeError and a 500
+        ({"X-Hub-Signature-256": "sha256=" + "é" * 64}, 403, "bad_signature"),
+        ({"X-Hub-Signature-256": "sha256=" + "A" * 64}, 403, "bad_signature"),  # Meta's hex is lowercase
+        ({"X-Hub-Signature-256": "sha1=" + "0" * 40}, 403, "bad_signature"),
     ],
 )
-async def test_unsigned_or_badly_signed_posts_store_nothing(client, fake, headers, status):
+async def test_unsigned_or_badly_signed_posts_store_nothing(client, fake, headers, status, code):
     raw = json.dumps(body([text_message("wamid.X", "5511", "oi", 1)])).encode()
     response = await client.post("/webhook", data=raw, headers=headers)
     assert response.status == status
+    assert (await response.json())["error"]["code"] == code  # JSON like the desk API's errors
     assert await stored(fake) == []
+
+
+async def test_a_signature_of_the_wrong_shape_is_refused_before_the_body_is_read(client, fake, monkeypatch):
+    """Anything but `sha256=` and 64 hex digits cannot match: 403 without reading a byte of the body (a
+    junk signature once held a 3 MB read open)."""
+
+    async def must_not_read(self):
+        raise AssertionError("the body was read")
+
+    monkeypatch.setattr(web.BaseRequest, "read", must_not_read)
+    response = await client.post("/webhook", data=b"{}", headers={"X-Hub-Signature-256": "sha256=junk"})
+    assert response.status == 403
+
+
+async def test_with_every_body_slot_taken_a_post_gets_503_with_retry_after(aiohttp_client, fake):
+    """Meta delivers a 503 again; Retry-After says when a slot is free at the latest (the body timeout)."""
+    app = build_app(
+        settings(handover_webhook_concurrency=1, handover_body_timeout_seconds=7.5),
+        redis_client=fake,
+        sync_client=sync_beside(fake),
+    )
+    client = await aiohttp_client(app)
+    gate = app[WEBHOOK].gate
+    async with gate.slot():  # a slow body holds the only slot
+        busy = await signed_post(client, body([text_message("wamid.BUSY", "5511", "oi", 1)]))
+    assert (busy.status, busy.headers["Retry-After"]) == (503, "8")
+    assert (await busy.json())["error"]["code"] == "busy"
+    assert await stored(fake) == []
+    assert (await signed_post(client, body([text_message("wamid.BUSY", "5511", "oi", 1)]))).status == 200
+    assert gate.in_flight == 0
 
 
 async def test_signature_is_over_raw_bytes_not_reserialised_json(client, fake):

@@ -1,0 +1,80 @@
+"""How the webhook reads a POST body: a few at once, each within a deadline, so slow or abusive clients
+cannot hold the process's memory, sockets or slots (issue 16)."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from aiohttp import web
+
+# What Meta sends: `sha256=` and 64 lowercase hex digits. Anything else cannot match (signature.is_valid
+# compares against exactly that), so it is refused before a byte of the body is read.
+_SIGNATURE_SHAPE = re.compile(r"sha256=[0-9a-f]{64}")
+
+
+class Busy(Exception):
+    """Every body slot is taken: answer 503 with Retry-After, and Meta delivers again."""
+
+
+class SlowBody(Exception):
+    """The body did not arrive within the deadline."""
+
+
+class TooLarge(Exception):
+    """The body is over the size limit."""
+
+
+class Incomplete(Exception):
+    """The client went away, or broke the framing, before the body was whole."""
+
+
+def is_signature_shaped(header: str) -> bool:
+    return _SIGNATURE_SHAPE.fullmatch(header.strip()) is not None
+
+
+@dataclass
+class BodyGate:
+    """At most `limit` webhook bodies read and handled at once (memory stays within `limit` x 3 MB), each
+    read within `timeout` seconds in all: a deadline for the whole body, not per chunk, so a client sending
+    a byte every few seconds is cut off too."""
+
+    limit: int = 32
+    timeout: float = 10.0
+    in_flight: int = 0
+    bytes_read: int = 0  # every body so far, so the process knows when to hand memory back (app/edge.py)
+
+    @property
+    def retry_after(self) -> int:
+        """Seconds after which a slot is free at the latest: the longest a read may take."""
+        return math.ceil(self.timeout)
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold one of the slots while the body is read and handled; Busy when none is free (no waiting:
+        a queue of waiting bodies would hold the very sockets the cap protects)."""
+        if self.in_flight >= self.limit:
+            raise Busy
+        self.in_flight += 1
+        try:
+            yield
+        finally:
+            self.in_flight -= 1
+
+    async def read(self, request: web.Request) -> bytes:
+        """The whole body within the deadline; SlowBody, TooLarge or Incomplete otherwise."""
+        try:
+            async with asyncio.timeout(self.timeout):
+                body = await request.read()
+        except TimeoutError:
+            raise SlowBody from None
+        except web.HTTPRequestEntityTooLarge:
+            raise TooLarge from None
+        except (ConnectionError, web.RequestPayloadError):
+            raise Incomplete from None
+        self.bytes_read += len(body)
+        return body
