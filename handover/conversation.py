@@ -15,6 +15,17 @@ from handover.message import CustomerRef, routing_key
 WINDOW_SECONDS = 24 * 3600
 
 
+# a warm transfer under way (handover/warm.py): what is dropped when it ends, and what the desk lists
+WARM_OFFER_FIELDS = (
+    "offer_to",
+    "offer_by",
+    "offer_reason",
+    "offer_customer_reason",
+    "offer_note",
+    "offer_expires_at",
+)
+
+
 class ConversationState(StrEnum):
     BOT = "bot"
     QUEUED = "queued"

@@ -18,7 +18,7 @@ from typing import Any
 
 from handover import activity, keys, lua
 from handover.agents import Agent, AgentStore
-from handover.conversation import Conversation, ConversationState
+from handover.conversation import WARM_OFFER_FIELDS, Conversation, ConversationState
 from handover.errors import Invalid
 from handover.lifecycle import Place
 from handover.offers import OfferIndex
@@ -44,12 +44,7 @@ LISTED = (
     "profile_name",
     "wa_id",
     "window_expires_at",
-    "offer_to",
-    "offer_by",
-    "offer_reason",
-    "offer_customer_reason",
-    "offer_note",
-    "offer_expires_at",
+    *WARM_OFFER_FIELDS,
     "csat",
     "csat_score",
 )

@@ -6,21 +6,12 @@ from __future__ import annotations
 import redis
 
 from handover.agents import Agent, Presence
-from handover.conversation import Conversation, ConversationState
+from handover.conversation import WARM_OFFER_FIELDS, Conversation, ConversationState
 from handover.errors import Conflict, NotYours, Unavailable
 from handover.lifecycle import Event
 from handover.offers import OfferIndex
 from handover.packet import ContextPacket, Transfer
 from handover.transfers import TransferRequest, Transfers, audit_supervisor_move
-
-_OFFER_FIELDS = (
-    "offer_to",
-    "offer_by",
-    "offer_reason",
-    "offer_customer_reason",
-    "offer_note",
-    "offer_expires_at",
-)
 
 
 class WarmTransfers(Transfers):
@@ -118,7 +109,7 @@ class WarmTransfers(Transfers):
                     ConversationState.ASSIGNED,
                     now,
                     holder=target.id,
-                    drop=_OFFER_FIELDS,
+                    drop=WARM_OFFER_FIELDS,
                     events=[accepted],
                     count=["transfers:warm"],
                 )
@@ -159,7 +150,7 @@ class WarmTransfers(Transfers):
                         conversation,
                         ConversationState.ASSIGNED,
                         now,
-                        drop=_OFFER_FIELDS,
+                        drop=WARM_OFFER_FIELDS,
                         events=[declined],
                     )
                 pipe.execute()

@@ -72,12 +72,7 @@ export class Composer {
     });
     input.value = this.desk.drafts.get(draft) || "";
     input.addEventListener("input", () => this.desk.drafts.set(draft, input.value));
-    input.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !event.altKey && !event.ctrlKey && !event.metaKey) {
-        event.preventDefault();
-        form.requestSubmit();
-      }
-    });
+    input.addEventListener("keydown", (event) => enterSends(event, form));
     const add = h("button.btn.note-send", { type: "submit", testid: "note-send" }, icon("lock"), t("note_send"));
     const form = h(
       "form.composer.noting",
@@ -130,12 +125,7 @@ export class Composer {
       this.desk.drafts.set(id, input.value);
       counted();
     });
-    input.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !event.altKey && !event.ctrlKey && !event.metaKey) {
-        event.preventDefault();
-        form.requestSubmit();
-      }
-    });
+    input.addEventListener("keydown", (event) => enterSends(event, form));
     const form = h(
       "form.composer",
       {
@@ -268,6 +258,14 @@ export class Composer {
   customerLanguage() {
     const p = this.detail && this.detail.packet;
     return (p && p.customer.language) || LANG;
+  }
+}
+
+/** Enter submits the box's form; Shift+Enter (or a key held with it, or an IME composing) breaks the line. */
+function enterSends(event, form) {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !event.altKey && !event.ctrlKey && !event.metaKey) {
+    event.preventDefault();
+    form.requestSubmit();
   }
 }
 
