@@ -15,6 +15,7 @@ from handover.agents import AgentStore, Presence, UnknownAgent
 from handover.bot import Bot, BotTurn, Decision, EscalationDecision
 from handover.clock import Clock, system_clock
 from handover.conversation import Conversation, ConversationState
+from handover.deliveries import Located
 from handover.enqueue import InboundItem, OutboundJob, outbound_job, queue_sends, reply, text_request
 from handover.events import EventType, publish
 from handover.lifecycle import Lifecycle, Place
@@ -29,7 +30,7 @@ from handover.packet import ContextPacket, build_packet
 from handover.queues import note_told
 from handover.rules.loader import LoadedRules
 from handover.rules.texts import render
-from handover.store import Located, Store
+from handover.store import Store
 from handover.streams import Batch
 from handover.transcript import TranscriptEntry, placed
 
