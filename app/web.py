@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import fakeredis
 import redis
@@ -23,6 +23,7 @@ from desk.live import EventHub
 from handover.agents import AgentStore, Presence, Role
 from handover.claims import Assignments
 from handover.liveness import heartbeat_seconds, sweep_seconds
+from handover.media import MediaCache, MediaSource
 from handover.rules import versions
 from handover.rules.holder import RulesHolder
 from handover.store import Store
@@ -31,6 +32,7 @@ from handover.transfers import Transfers
 from handover.warm import WarmTransfers
 from webhooks import sandbox, views
 from webhooks.gate import BodyGate
+from webhooks.sandbox_media import SandboxMedia
 from webhooks.views import WEBHOOK, WebhookContext
 from workers.dispatcher import ANNOUNCE_SECONDS, OFFERS_SECONDS, WINDOWS_SECONDS, Dispatcher, Periodic
 
@@ -90,6 +92,7 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
         holder = wiring.rules_holder(settings, sync, "web", check_every=math.inf)
         store = Store(sync, transcript_max=settings.handover_transcript_max)
         agents = AgentStore(sync)
+        media_source, close_media = _media_source(settings)
         app[DESK] = DeskContext(
             assignments=Assignments(store, settings.handover_partitions, holder),
             agents=agents,
@@ -98,6 +101,7 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
             transfers=Transfers(store, agents, holder, settings.handover_partitions),
             warm=WarmTransfers(store, agents, holder, settings.handover_partitions),
             hub=EventHub(hub_client, heartbeat_seconds(settings.handover_presence_grace_seconds)),
+            media=MediaCache(media_source),
         )
         await app[DESK].hub.start()
         app[WEBHOOK] = WebhookContext(
@@ -126,6 +130,7 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
         finally:
             await _stop_reporting(reports, reporter)
             await app[DESK].hub.stop()
+            await close_media()
             if embedded is not None:
                 embedded()
             if given is None:
@@ -135,6 +140,27 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
                 sync.close()
 
     return resources
+
+
+def _media_source(settings: Settings) -> tuple[MediaSource, Callable[[], Awaitable[None]]]:
+    """Where customers' media come from for the desk: the sandbox's samples, or Meta's Graph API over a
+    session of this process's own; and how to close it."""
+    if settings.is_sandbox:
+
+        async def nothing() -> None:
+            return None
+
+        return SandboxMedia(), nothing
+    from workers.graph import GraphClient, make_session  # only a process that calls Meta needs it
+    from workers.media import GraphMedia
+
+    assert settings.whatsapp_access_token is not None
+    session = make_session(MEDIA_CONNECTIONS)
+    graph = GraphClient(session, settings.whatsapp_api_url, settings.whatsapp_access_token.get_secret_value())
+    return GraphMedia(graph), session.close
+
+
+MEDIA_CONNECTIONS = 8  # concurrent media downloads from Meta per web process
 
 
 DEMO_AGENTS = web.AppKey("demo_agents", list)

@@ -14,6 +14,7 @@ from desk.canned import CANNED_ROUTES
 from desk.history import HISTORY_ROUTES
 from desk.http import AGENT, DESK, PREFIX, body_of, hours_asked, ok, supervisor
 from desk.live import stream
+from desk.media import MEDIA_ROUTES
 from desk.models import (
     AgentView,
     ConversationDetail,
@@ -338,6 +339,7 @@ ROUTES = [
     *CANNED_ROUTES,
     *NOTE_ROUTES,
     *HISTORY_ROUTES,
+    *MEDIA_ROUTES,
 ]
 
 

@@ -19,6 +19,7 @@ from handover.claims import Assignments
 from handover.clock import Clock, system_clock
 from handover.errors import Conflict, DomainError, Invalid, NotFound, NotYours
 from handover.inbox import Inbox
+from handover.media import Media, MediaGone, MediaSource
 from handover.queues import Queues
 from handover.rules.loader import LoadedRules
 from handover.store import Store
@@ -40,6 +41,7 @@ class DeskContext:
     transfers: Transfers
     warm: WarmTransfers
     hub: EventHub
+    media: MediaSource = field(default_factory=lambda: _NoMedia())
     clock: Clock = system_clock
     queues: Queues = field(init=False)
     inbox: Inbox = field(init=False)
@@ -47,6 +49,13 @@ class DeskContext:
     def __post_init__(self) -> None:
         self.queues = Queues(self.store.client, self.clock)
         self.inbox = Inbox(self.store, self.agents, self.rules)
+
+
+class _NoMedia:
+    """Until the app wires a source: every media is gone."""
+
+    async def fetch(self, media_id: str) -> Media:
+        raise MediaGone(media_id)
 
 
 DESK = web.AppKey("desk", DeskContext)

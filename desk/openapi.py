@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,7 +74,8 @@ def openapi_document(routes: list[Route], prefix: str) -> dict[str, Any]:
         for status, text in route.extra.items():
             responses[str(status)] = {"description": text, **(error if status >= 400 else {})}
         responses["401"] = {"description": "missing or unknown token", **error}
-        if "{id}" in route.path:
+        names = re.findall(r"\{(\w+)\}", route.path)
+        if "id" in names:
             responses["403"] = {"description": "not yours", **error}
             responses["404"] = {"description": "no such conversation", **error}
             responses.setdefault("409", {"description": "wrong state", **error})
@@ -88,9 +90,9 @@ def openapi_document(routes: list[Route], prefix: str) -> dict[str, Any]:
                 "content": {"application/json": {"schema": ref(route.body)}},
             }
             responses["422"] = {"description": "invalid body", **error}
-        parameters: list[dict[str, Any]] = []
-        if "{id}" in route.path:
-            parameters.append({"name": "id", "in": "path", "required": True, "schema": {"type": "string"}})
+        parameters: list[dict[str, Any]] = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in names
+        ]
         parameters += [
             {"name": p.name, "in": "query", "description": p.description, "schema": p.schema}
             for p in route.query

@@ -70,6 +70,14 @@ def customer_key(phone_number_id: str, customer: str) -> str:
     return f"{PREFIX}cust:{phone_number_id}:{customer}"
 
 
+def media_key(media_id: str) -> str:
+    """A customer's media: the conversation it came in and its file name (who may fetch it, and as what)."""
+    return f"{PREFIX}media:{media_id}"
+
+
+MEDIA_KEPT_SECONDS = 30 * 24 * 3600  # Meta keeps a customer's media 30 days; the reference no longer
+
+
 def history_key(phone_number_id: str, customer: str) -> str:
     """The customer's conversations on one number, newest first (the packet lists the past ones)."""
     return f"{PREFIX}cust:{phone_number_id}:{customer}:history"

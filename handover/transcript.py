@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from handover.masking import mask
 from handover.message import DeliveryStatus, Direction, InboundMessage, OutboundRequest
@@ -40,6 +40,19 @@ class TranscriptEntry(BaseModel):
     context_id: str | None = None
     content: dict[str, Any] = Field(default_factory=dict)
     delivery: Delivery | None = None  # outbound only; filled from the delivery hash when read
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def media(self) -> dict[str, str] | None:
+        """What a client needs to show a photo, voice note or document: fetch its bytes from
+        GET /api/v1/media/{id}; the file name (documents) and caption when the customer gave them."""
+        if not self.media_id:
+            return None
+        media = {"id": self.media_id, "mime_type": self.mime_type or "application/octet-stream"}
+        for name in ("filename", "caption"):
+            if isinstance(self.content.get(name), str) and self.content[name]:
+                media[name] = self.content[name]
+        return media
 
     def redacted(self, what: str) -> TranscriptEntry:
         """The entry without what the customer typed: only that it was, e.g., their CPF."""

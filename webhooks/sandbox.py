@@ -14,6 +14,7 @@ from redis.asyncio import Redis as AsyncRedis
 from handover import outbound
 from webhooks import signature
 from webhooks.errors import NotWhatsAppPayload
+from webhooks.sandbox_media import media_message
 from webhooks.views import WEBHOOK, BadSignature, StoreUnavailable, WebhookContext, accept_signed
 
 SANDBOX_PHONE_NUMBER_ID = "100000000000001"
@@ -23,13 +24,15 @@ OUTBOX_TAIL = 50
 
 
 class SandboxMessage(BaseModel):
-    """A customer turn: text, or the tap of a reply button / list row (by id and title)."""
+    """A customer turn: text, the tap of a reply button / list row (by id and title), or one of the
+    sample media (webhooks/sandbox_media.py) with an optional caption (`text`)."""
 
     sender: str = Field(alias="from", min_length=1, max_length=64)
     name: str = Field(default="Sandbox customer", max_length=100)
     text: str | None = Field(default=None, max_length=4096)
     button: dict[str, str] | None = None  # {"id", "title"} of a reply button
     list_row: dict[str, str] | None = None  # {"id", "title"[, "description"]} of a list row
+    media: Literal["image", "audio", "document"] | None = None
     context: str | None = Field(default=None, max_length=200)  # wamid of the business message answered
     phone_number_id: str = SANDBOX_PHONE_NUMBER_ID
 
@@ -65,6 +68,8 @@ def meta_payload(msg: SandboxMessage, message_id: str, timestamp: int) -> dict[s
         }
     elif msg.list_row:
         message |= {"type": "interactive", "interactive": {"type": "list_reply", "list_reply": msg.list_row}}
+    elif msg.media:
+        message |= media_message(msg.media, msg.text)
     else:
         message |= {"type": "text", "text": {"body": msg.text or ""}}
     return _envelope(
@@ -108,8 +113,8 @@ async def post_message(request: web.Request) -> web.Response:
         msg = SandboxMessage.model_validate(await request.json())
     except (ValueError, ValidationError) as exc:
         return _error(422, "invalid_body", str(exc)[:500])
-    if not (msg.text or msg.button or msg.list_row):
-        return _error(422, "invalid_body", "give text, button or list_row")
+    if not (msg.text or msg.button or msg.list_row or msg.media):
+        return _error(422, "invalid_body", "give text, button, list_row or media")
     message_id = f"wamid.sandbox.in.{uuid.uuid4().hex}"
     at = time.time()
     failed = await _take_signed(request.app[WEBHOOK], meta_payload(msg, message_id, int(at)))

@@ -57,6 +57,22 @@ export class Api {
     return this.request("GET", path);
   }
 
+  /** Bytes (a customer's photo, voice note, document) as a Blob; rejects with an ApiError (410: gone). */
+  async blob(path) {
+    let response;
+    try {
+      response = await fetch(PREFIX + path, { headers: { Authorization: `Bearer ${this.token}` } });
+    } catch (exc) {
+      throw new ApiError(0, "network", exc.message);
+    }
+    if (!response.ok) {
+      const data = await response.json().catch(() => null);
+      const error = (data && data.error) || {};
+      throw new ApiError(response.status, error.code, error.message);
+    }
+    return response.blob();
+  }
+
   post(path, body = {}) {
     return this.request("POST", path, body);
   }

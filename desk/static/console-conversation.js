@@ -4,6 +4,7 @@ import { h, fill, keepAtBottom } from "./console-dom.js";
 import { t, duration, clock, day, when, stamp } from "./console-i18n.js";
 import { icon } from "./console-icons.js";
 import { Composer } from "./console-composer.js";
+import { mediaView } from "./console-media.js";
 import { initialsOf } from "./console-shell.js";
 
 const HELD = new Set(["assigned", "transferring"]);
@@ -348,7 +349,8 @@ export class ConversationView {
         entry.kind === "template" && entry.text
           ? h("div.tag", {}, t("kind_template", { name: (entry.content && entry.content.template_name) || "" }))
           : null,
-        h("div.text", {}, messageText(entry)),
+        mediaView(this.desk, entry),
+        entry.media && !entry.text ? null : h("div.text", {}, messageText(entry)),
         choices(entry),
         h("div.foot", {}, h("time", { datetime: new Date(entry.at * 1000).toISOString() }, clock(entry.at)), out ? ticks(entry) : null),
         out && status === "failed" ? h("div.failure", { role: "note" }, t("failed_reason", { reason: failure(entry.delivery) })) : null,

@@ -57,6 +57,10 @@ const TEXT = {
       `Sandbox: você é ${name} (+${number}). As mensagens passam pelo mesmo webhook assinado da Meta.`,
     failed: "Não enviada.",
     retry: "Tentar de novo",
+    attach: "Enviar foto, documento ou áudio (amostras do sandbox)",
+    attachImage: "📷 Foto",
+    attachDocument: "📄 Documento (recibo.pdf)",
+    attachAudio: "🎤 Mensagem de voz",
     status: { pending: "enviando", delivered: "entregue", read: "lida", failed: "falhou" },
   },
   en: {
@@ -91,6 +95,10 @@ const TEXT = {
       `Sandbox: you are ${name} (+${number}). Messages go through the same signed webhook as Meta's.`,
     failed: "Not sent.",
     retry: "Try again",
+    attach: "Send a photo, document or voice note (sandbox samples)",
+    attachImage: "📷 Photo",
+    attachDocument: "📄 Document (receipt.pdf)",
+    attachAudio: "🎤 Voice message",
     status: { pending: "sending", delivered: "delivered", read: "read", failed: "failed" },
   },
 };
@@ -622,8 +630,8 @@ function send(turn) {
     local: `l${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`,
     id: null,
     at: Date.now() / 1000,
-    kind: turn.button ? "button_reply" : turn.list_row ? "list_reply" : "text",
-    text: chosen ? chosen.title : turn.text,
+    kind: turn.button ? "button_reply" : turn.list_row ? "list_reply" : turn.media || "text",
+    text: chosen ? chosen.title : turn.media ? [MEDIA_LABEL[turn.media](), turn.text].filter(Boolean).join(" · ") : turn.text,
     description: turn.list_row?.description || null,
     context: turn.context || null,
     turn,
@@ -667,6 +675,28 @@ function deliver(s, m) {
   });
 }
 
+const MEDIA_LABEL = { image: () => T.attachImage, document: () => T.attachDocument, audio: () => T.attachAudio };
+
+/** The 📎 menu: one of the sandbox's sample media, with what is typed as its caption. */
+function toggleAttach(open = $("attach-menu").hidden) {
+  $("attach-menu").hidden = !open;
+  $("sim-attach").setAttribute("aria-expanded", String(open));
+  if (open) $("attach-menu").querySelector("button").focus();
+}
+
+function onAttach(event) {
+  const kind = event.target.closest("[data-media]")?.dataset.media;
+  if (!kind) return;
+  toggleAttach(false);
+  const input = $("sim-input");
+  const caption = input.value.trim();
+  input.value = "";
+  autoGrow();
+  syncSendButton();
+  send(caption && kind !== "audio" ? { media: kind, text: caption } : { media: kind });
+  input.focus();
+}
+
 function syncSendButton() {
   $("sim-send").disabled = !$("sim-input").value.trim();
 }
@@ -704,6 +734,14 @@ function init() {
   setInterval(tickClock, 15000);
   $("setup-form").addEventListener("submit", onSetupSubmit);
   $("composer").addEventListener("submit", onComposerSubmit);
+  $("sim-attach").addEventListener("click", () => toggleAttach());
+  $("attach-menu").addEventListener("click", onAttach);
+  $("attach-menu").addEventListener("keydown", (event) => {
+    if (event.key === "Escape") {
+      toggleAttach(false);
+      $("sim-attach").focus();
+    }
+  });
   $("sim-input").addEventListener("keydown", onComposerKey);
   $("sim-input").addEventListener("input", () => {
     autoGrow();

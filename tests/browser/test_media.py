@@ -1,0 +1,53 @@
+"""A customer's photo, voice note and document, sent from the phone simulator, reach the agent's console:
+the photo inline, the voice note in a player, the document as a download with its name."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import new_page, screenshot, sign_in
+from tests.browser.test_desk_console import LIVE
+from tests.browser.test_simulator import open_phone, say
+
+pytestmark = pytest.mark.browser
+
+
+def test_what_the_customer_sends_the_agent_sees_hears_and_downloads(browser, stack):
+    ana = stack.add_agent("Ana Souza", ["general"])
+    phone = open_phone(browser, stack.base, "5511987011001", "Paula Dias")
+    say(phone, "quero falar com um atendente")
+    desk = new_page(browser)
+    sign_in(desk, stack.base, ana["token"])
+    expect(desk.get_by_test_id("queue-list")).to_contain_text("1 aguardando", timeout=LIVE)
+    desk.get_by_test_id("take-next").click()
+    expect(desk.get_by_test_id("packet")).to_contain_text("Paula Dias")
+
+    phone.get_by_test_id("sim-input").fill("chegou assim")
+    phone.get_by_test_id("sim-attach").click()
+    phone.get_by_test_id("sim-attach-image").click()
+    phone.get_by_test_id("sim-attach").click()
+    phone.get_by_test_id("sim-attach-document").click()
+    phone.get_by_test_id("sim-attach").click()
+    phone.get_by_test_id("sim-attach-audio").click()
+
+    image = desk.get_by_test_id("media-image")
+    expect(image).to_be_visible(timeout=LIVE)
+    desk.wait_for_function(
+        "() => { const i = document.querySelector('[data-testid=media-image]'); return i && i.naturalWidth > 0; }"
+    )
+    expect(desk.get_by_test_id("transcript")).to_contain_text("chegou assim")  # the caption
+    audio = desk.get_by_test_id("media-audio")
+    expect(audio).to_be_visible(timeout=LIVE)
+    desk.wait_for_function(
+        "() => { const a = document.querySelector('[data-testid=media-audio]'); return a && a.src.startsWith('blob:'); }"
+    )
+    document = desk.get_by_test_id("media-document")
+    expect(document).to_contain_text("receipt.pdf", timeout=LIVE)
+    screenshot(desk, "console-customer-media")
+    with desk.expect_download() as downloading:
+        document.click()
+    download = downloading.value
+    assert download.suggested_filename == "receipt.pdf"
+    assert download.path().read_bytes().startswith(b"%PDF")
+    phone.close()

@@ -1,0 +1,101 @@
+"""Customers' media reach the agent through GET /api/v1/media/{id}, on a real Redis with a real worker and
+the fake Graph API: the bytes with their type for who may see the conversation, 403 for others, 410 once
+WhatsApp no longer has them; never Meta's URL nor the token."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+import redis
+from aiohttp.test_utils import TestClient, TestServer
+
+from app.web import build_app
+from handover.store import Store
+from tests.support.desk_http import add_agent, escalated_and_taken, run
+from tests.support.processes import wait_for
+from tests.support.webhook import body, signed
+
+pytestmark = pytest.mark.integration
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def media_message(message_id: str, wa_id: str, wa_type: str, media: dict) -> dict:  # type: ignore[type-arg]
+    return {
+        "from": wa_id,
+        "id": message_id,
+        "timestamp": str(int(time.time())),
+        "type": wa_type,
+        wa_type: media,
+    }
+
+
+def test_the_agent_sees_what_the_customer_sent_and_nobody_else_does(redis_url, world):
+    settings, graph = world
+    _, ana = add_agent(redis_url, "Ana", "general")
+    _, carlos = add_agent(redis_url, "Carlos", "billing")
+    store = Store(redis.Redis.from_url(redis_url, decode_responses=True))
+    wa_id = "5511911116666"
+
+    async def scenario() -> None:
+        async with TestClient(TestServer(build_app(settings))) as http:
+            conversation = await escalated_and_taken(http, store, wa_id, bearer(ana))
+            sent = [
+                media_message(
+                    "wamid.photo",
+                    wa_id,
+                    "image",
+                    {"id": "777001", "mime_type": "image/jpeg", "caption": "quebrou"},
+                ),
+                media_message(
+                    "wamid.doc",
+                    wa_id,
+                    "document",
+                    {"id": "777002", "mime_type": "application/pdf", "filename": "nota fiscal.pdf"},
+                ),
+                media_message("wamid.gone", wa_id, "image", {"id": "__missing__", "mime_type": "image/jpeg"}),
+            ]
+            raw, headers = signed(body(sent))
+            assert (await http.post("/webhook", data=raw, headers=headers)).status == 200
+
+            def with_media():  # type: ignore[no-untyped-def]
+                entries = store.transcript(conversation.id)
+                return [e for e in entries if e.media_id] if len(entries) >= 5 else None
+
+            await asyncio.to_thread(wait_for, with_media, 30, "the media in the transcript")
+            detail = await (
+                await http.get(f"/api/v1/conversations/{conversation.id}", headers=bearer(ana))
+            ).json()
+            media = [e["media"] for e in detail["transcript"] if e.get("media")]
+            assert media[:2] == [
+                {"id": "777001", "mime_type": "image/jpeg", "caption": "quebrou"},
+                {"id": "777002", "mime_type": "application/pdf", "filename": "nota fiscal.pdf"},
+            ]
+
+            photo = await http.get("/api/v1/media/777001", headers=bearer(ana))
+            assert photo.status == 200 and await photo.read() == b"\xff\xd8fake-jpeg"
+            assert photo.content_type == "image/jpeg"
+            assert photo.headers["Content-Disposition"].startswith("inline")
+            assert "sandbox" in photo.headers["Content-Security-Policy"]
+            assert graph.downloads[-1]["authorization"] == "Bearer t"  # the token went to Meta only
+            assert "fake-jpeg" not in str(photo.headers) and "media-file" not in str(photo.headers)
+
+            document = await http.get("/api/v1/media/777002", headers=bearer(ana))
+            assert document.headers["Content-Disposition"] == "attachment; filename*=UTF-8''nota%20fiscal.pdf"
+
+            again = len(graph.downloads)
+            assert (await http.get("/api/v1/media/777001", headers=bearer(ana))).status == 200
+            assert len(graph.downloads) == again  # cached: Meta is not asked twice
+
+            other = await http.get("/api/v1/media/777001", headers=bearer(carlos))
+            assert other.status == 403 and (await other.json())["error"]["code"] == "not_yours"
+            gone = await http.get("/api/v1/media/__missing__", headers=bearer(ana))
+            assert gone.status == 410 and (await gone.json())["error"]["code"] == "gone"
+            unknown = await http.get("/api/v1/media/999999", headers=bearer(ana))
+            assert unknown.status == 404
+
+    run(scenario())
