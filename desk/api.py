@@ -28,6 +28,7 @@ from desk.openapi import Param, Route, openapi_document
 from desk.ops import OPS_ROUTES
 from handover import kpis
 from handover.conversation import ConversationState
+from handover.errors import Invalid
 from handover.events import EventType
 from handover.inbox import DEFAULT_LIMIT, MAX_LIMIT, Filters
 from handover.transfers import TransferRequest
@@ -78,7 +79,7 @@ async def list_conversations(request: web.Request) -> web.Response:
     query = request.query
     state = query.get("state")
     if state is not None and state not in ConversationState.__members__.values():
-        raise web.HTTPUnprocessableEntity(text=f"unknown state {state!r}")
+        raise Invalid(f"unknown state {state[:100]!r}")
     try:
         limit = int(query.get("limit", str(DEFAULT_LIMIT)))
     except ValueError:
