@@ -24,7 +24,7 @@ from desk.models import (
     TemplateView,
     TransferBody,
 )
-from desk.openapi import Param, Route, openapi_document
+from desk.openapi import SUPERVISORS_ONLY, Param, Route, hours_param, openapi_document
 from desk.ops import OPS_ROUTES
 from handover import kpis
 from handover.conversation import ConversationState
@@ -191,6 +191,8 @@ ROUTES = [
         "Supervisors: claims, resolves, transfers, CSAT, average wait, first reply and handle time over "
         "the last hours (?hours=24, up to 168)",
         response=kpis.Kpis,
+        query=(hours_param(kpis.HOURS_KEPT),),
+        extra={**SUPERVISORS_ONLY, 422: "bad hours"},
     ),
     Route(
         "GET",
@@ -208,6 +210,7 @@ ROUTES = [
         "transfer to)",
         response=QueueStats,
         many=True,
+        query=(Param("all", "`true` or `1`: every queue; anything else: only mine (supervisors: every)"),),
     ),
     Route(
         "POST",
