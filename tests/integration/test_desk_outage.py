@@ -11,14 +11,13 @@ import redis
 from aiohttp.test_utils import TestClient, TestServer
 
 from app.web import build_app
-from config.settings import Settings
 from desk.api import ROUTES
 from desk.http import PREFIX, RETRY_AFTER_SECONDS
 from handover.agents import AgentStore, Role
 from tests.support.desk_http import run
 from tests.support.metrics import samples
 from tests.support.redis_server import RedisServer
-from tests.support.webhook import SECRET, body, signed, text_message
+from tests.support.webhook import body, line_settings, signed, text_message
 
 pytestmark = pytest.mark.integration
 
@@ -40,16 +39,6 @@ def redis_alone():
     server.stop()
 
 
-def settings_for(url: str) -> Settings:
-    return Settings(
-        redis_url=url,
-        whatsapp_access_token="t",
-        whatsapp_app_secret=SECRET.decode(),
-        whatsapp_verify_token="v",
-        handover_partitions=2,
-    )
-
-
 async def metrics_of(http: TestClient) -> dict[str, float]:
     response = await http.get("/metrics")
     assert response.status == 200
@@ -63,7 +52,7 @@ def test_with_redis_down_the_desk_says_503_in_json_and_metrics_say_what_they_kno
     auth = {"Authorization": f"Bearer {token}"}
 
     async def scenario() -> None:
-        async with TestClient(TestServer(build_app(settings_for(redis_alone.url)))) as http:
+        async with TestClient(TestServer(build_app(line_settings(redis_alone.url)))) as http:
             raw, headers = signed(body([text_message("wamid.O1", "5511900002222", "oi", 1)]))
             assert (await http.post("/webhook", data=raw, headers=headers)).status == 200
             before = await metrics_of(http)
@@ -97,7 +86,7 @@ def test_metrics_with_redis_down_answer_within_the_clients_timeouts(redis_alone)
     """A liveness bound, not a speed assertion: Prometheus gives up on a scrape after 10 s by default."""
 
     async def scenario() -> None:
-        async with TestClient(TestServer(build_app(settings_for(redis_alone.url)))) as http:
+        async with TestClient(TestServer(build_app(line_settings(redis_alone.url)))) as http:
             redis_alone.kill()
             response = await asyncio.wait_for(http.get("/metrics"), 10)
             assert response.status == 200

@@ -14,10 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.web import build_app
-from config.settings import Settings
 from tests.support.fake_redis import sync_beside
 from tests.support.fuzzing import fuzz_settings
-from tests.support.webhook import SECRET, body, signed_post, stored_items, text_message
+from tests.support.webhook import body, line_settings, signed_post, stored_items, text_message
 from tests.support.webhook_bodies import NASTY, ids_in, webhook_body
 from webhooks.views import MAX_BODY_BYTES
 
@@ -32,13 +31,7 @@ class Webhook:
     def __init__(self, runner: asyncio.Runner) -> None:
         self.runner = runner
         self.fake = fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer(), decode_responses=True)
-        settings = Settings(
-            whatsapp_app_secret=SECRET.decode(),
-            whatsapp_verify_token="v",
-            whatsapp_access_token="t",
-            redis_url="redis://unused",
-            handover_partitions=PARTITIONS,
-        )
+        settings = line_settings(partitions=PARTITIONS)
         app = build_app(settings, redis_client=self.fake, sync_client=sync_beside(self.fake))
 
         async def start() -> TestClient:
