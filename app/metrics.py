@@ -1,18 +1,27 @@
-"""GET /metrics: this process's webhook counters, plus the workers' counters and backlog from Redis."""
+"""GET /metrics: this process's webhook counters, plus the workers' counters and backlog from Redis.
+
+Redis away, the scrape still answers 200 with what this process knows and `handover_redis_up 0`, as
+Prometheus exporters do (`redis_up`, `mysql_up`): a failed scrape would lose the webhook's own counters
+(refusals, 503s) exactly when they matter, and would read as this process being down. The shared counters
+are left out rather than shown as 0, which would look like a reset to `rate()`."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
 
+import structlog
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, SummaryMetricFamily
 from prometheus_client.registry import Collector
 
+from handover.availability import is_unavailable
 from handover.store import shared_counters
 from handover.streams import backlog
 from webhooks.views import WEBHOOK
+
+log = structlog.get_logger(__name__)
 
 
 class SharedCounters(Collector):
@@ -91,10 +100,20 @@ class SharedCounters(Collector):
 
 async def metrics(request: web.Request) -> web.Response:
     ctx = request.app[WEBHOOK]
-    waiting = await backlog(ctx.redis, ctx.partitions)
     registry = CollectorRegistry()
-    registry.register(
-        SharedCounters(await shared_counters(ctx.redis), waiting.entries, waiting.oldest_inbound_ms)
+    reachable = Gauge(
+        "handover_redis_up", "1 if this scrape read the shared counters from Redis", registry=registry
     )
+    try:
+        waiting = await backlog(ctx.redis, ctx.partitions)
+        counters = await shared_counters(ctx.redis)
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        log.warning("metrics_store_unavailable", error=type(exc).__name__)
+        reachable.set(0)
+    else:
+        registry.register(SharedCounters(counters, waiting.entries, waiting.oldest_inbound_ms))
+        reachable.set(1)
     body = generate_latest(ctx.metrics.registry) + generate_latest(registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

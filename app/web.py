@@ -17,7 +17,7 @@ from app import metrics, wiring
 from config.settings import Settings
 from desk import api as desk_api
 from desk import console
-from desk.guard import GUARD, TokenGuard, networks
+from desk.guard import GUARD, FailureLimiter, TokenGuard, networks
 from desk.http import DESK, MIDDLEWARES, DeskContext
 from desk.live import EventHub
 from handover.agents import AgentStore, Presence, Role
@@ -64,7 +64,10 @@ def build_app(
     synchronous client, in threads."""
     app = web.Application(client_max_size=CLIENT_MAX_SIZE, middlewares=MIDDLEWARES)
     app[SETTINGS] = settings
-    app[GUARD] = TokenGuard(proxies=networks(settings.handover_trusted_proxies))
+    app[GUARD] = TokenGuard(
+        failures=FailureLimiter(limit=settings.handover_token_failures_per_minute),
+        proxies=networks(settings.handover_trusted_proxies),
+    )
     app.cleanup_ctx.append(_resources(settings, redis_client, sync_client))
     app.add_routes(views.routes())
     app.add_routes(desk_api.routes())

@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     handover_idle_timeout_seconds: float = Field(default=15.0, ge=1.0, le=3600.0)
     # Proxies (addresses or networks) whose X-Forwarded-For names the client; empty: the peer is the client.
     handover_trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Unknown desk tokens one client may try a minute before 429 (desk/guard.py)
+    handover_token_failures_per_minute: int = Field(default=10, ge=1, le=100_000)
 
     @field_validator("handover_log_level", mode="before")
     @classmethod

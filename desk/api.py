@@ -29,10 +29,11 @@ from desk.models import (
     TransferBody,
 )
 from desk.notes import NOTE_ROUTES
-from desk.openapi import Param, Route, openapi_document
+from desk.openapi import SUPERVISORS_ONLY, Param, Route, hours_param, openapi_document
 from desk.ops import OPS_ROUTES
 from handover import kpis
 from handover.conversation import ConversationState
+from handover.errors import Invalid
 from handover.events import EventType
 from handover.inbox import DEFAULT_LIMIT, MAX_LIMIT, Filters
 from handover.transfers import TransferRequest
@@ -91,12 +92,12 @@ async def list_conversations(request: web.Request) -> web.Response:
         limit = 0
     if "q" in query:  # supervisors' search: one answer, newest first, no paging
         if not 1 <= limit <= MAX_LIMIT:
-            raise web.HTTPUnprocessableEntity(text=f"limit must be a whole number from 1 to {MAX_LIMIT}")
+            raise Invalid(f"limit must be a whole number from 1 to {MAX_LIMIT}")
         agent, ctx = request[AGENT], request.app[DESK]
         return ok(await asyncio.to_thread(service.search_conversations, ctx, agent, query["q"], limit))
     state = query.get("state")
     if state is not None and state not in ConversationState.__members__.values():
-        raise web.HTTPUnprocessableEntity(text=f"unknown state {state!r}")
+        raise Invalid(f"unknown state {state[:100]!r}")
     filters = Filters(
         state=ConversationState(state) if state else None,
         queue=query.get("queue") or None,
@@ -218,6 +219,8 @@ ROUTES = [
         "Supervisors: claims, resolves, transfers, CSAT, average wait, first reply and handle time over "
         "the last hours (?hours=24, up to 168)",
         response=kpis.Kpis,
+        query=(hours_param(kpis.HOURS_KEPT),),
+        extra={**SUPERVISORS_ONLY, 422: "bad hours"},
     ),
     Route(
         "GET",
@@ -235,6 +238,7 @@ ROUTES = [
         "transfer to)",
         response=QueueStats,
         many=True,
+        query=(Param("all", "`true` or `1`: every queue; anything else: only mine (supervisors: every)"),),
     ),
     Route(
         "POST",
@@ -279,7 +283,10 @@ ROUTES = [
             "Link": '<the next page, same filters>; rel="next" (absent on the last page)',
             "X-Next-Cursor": "the cursor of the next page (absent on the last page)",
         },
-        extra={422: "unknown state, limit out of range, or malformed cursor"},
+        extra={
+            403: "q: searching every conversation is for supervisors",
+            422: "unknown state, limit out of range, or malformed cursor",
+        },
     ),
     Route(
         "GET",

@@ -9,7 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from desk.http import DESK, body_of, hours_asked, ok, supervisor
-from desk.openapi import Route
+from desk.openapi import SUPERVISORS_ONLY, Param, Route, hours_param
 from handover import botstats
 from handover.errors import Invalid
 from handover.rules.explain import BadState, Explanation, explain, parse_state
@@ -60,6 +60,11 @@ BOT_ROUTES = [
         "Supervisors: the bot's decisions, escalations, misses, containment and CSAT of handed-over "
         "conversations, per rule and by the hour (?hours=24, up to 720; &rules_version= a version prefix)",
         response=botstats.BotStats,
+        query=(
+            hours_param(botstats.HOURS_KEPT),
+            Param("rules_version", "only the decisions of rules versions starting so"),
+        ),
+        extra={**SUPERVISORS_ONLY, 422: "bad hours"},
     ),
     Route(
         "GET",
@@ -68,6 +73,8 @@ BOT_ROUTES = [
         "Supervisors: what customers wrote that no rule caught, and what came before 'the bot could not "
         "help' handovers, grouped and masked (?hours=24, up to 720)",
         response=botstats.Unrecognized,
+        query=(hours_param(botstats.HOURS_KEPT),),
+        extra={**SUPERVISORS_ONLY, 422: "bad hours"},
     ),
     Route(
         "POST",
@@ -76,5 +83,6 @@ BOT_ROUTES = [
         "Supervisors: which rule wins for a sentence and why, under the rules in force (nothing is sent)",
         body=ExplainBody,
         response=Explanation,
+        extra={**SUPERVISORS_ONLY, 422: "invalid body, or a state that is not one"},
     ),
 ]

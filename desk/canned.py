@@ -55,6 +55,7 @@ CANNED_ROUTES = [
         "customer's language",
         response=CannedView,
         many=True,
+        extra={403: "conversation_id: not one you may see", 404: "conversation_id: no such conversation"},
         query=(Param("conversation_id", "a conversation the agent may see: fill the texts in for it"),),
     ),
 ]

@@ -70,6 +70,13 @@ HISTORY_ROUTES = [
         "first with what each was about, who held it and the CSAT; for whoever may see their current one",
         response=PastConversationView,
         many=True,
-        query=(Param("phone_number_id", "the business number (a conversation's phone_number_id)"),),
+        extra={
+            403: "not yours: you may not see the customer's current conversation",
+            404: "no conversations for that customer on that number",
+            422: "no phone_number_id",
+        },
+        query=(
+            Param("phone_number_id", "the business number (a conversation's phone_number_id)", required=True),
+        ),
     ),
 ]

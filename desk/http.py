@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import asyncio
+import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import structlog
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
@@ -15,6 +17,7 @@ from desk.guard import GUARD
 from desk.live import EventHub
 from desk.models import ErrorBody
 from handover.agents import Agent, AgentStore
+from handover.availability import is_unavailable
 from handover.claims import Assignments
 from handover.clock import Clock, system_clock
 from handover.errors import Conflict, DomainError, Invalid, NotFound, NotYours
@@ -26,8 +29,11 @@ from handover.store import Store
 from handover.transfers import Transfers
 from handover.warm import WarmTransfers
 
+log = structlog.get_logger(__name__)
+
 PREFIX = "/api/v1"
 _STATUS = {NotFound: 404, NotYours: 403, Conflict: 409, Invalid: 422}
+RETRY_AFTER_SECONDS = 5  # Redis away: about a restart's time (the console retries on its own anyway)
 
 
 @dataclass
@@ -70,7 +76,9 @@ def error(status: int, code: str, message: str) -> web.Response:
 
 @web.middleware
 async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Domain errors become 403/404/409, bad bodies 422, anything else under /api/v1 a JSON error too."""
+    """Every answer under /api/v1 that is not a success is `{"error": {"code", "message"}}`: domain errors
+    403/404/409/422, bad bodies 422, unknown paths and methods 404/405, Redis away 503 `store_unavailable`
+    (with Retry-After), and a bug of ours 500 `internal`, logged with where it was, never what it held."""
     if not request.path.startswith(PREFIX):
         return await handler(request)
     try:
@@ -79,15 +87,38 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
         return error(status, exc.code, str(exc))
     except ValidationError as exc:
-        return error(
-            422,
-            "invalid_body",
-            "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())[:1000],
-        )
+        return error(422, "invalid_body", _described(exc))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return error(exc.status, exc.reason.lower().replace(" ", "_"), exc.text or exc.reason)
+        answer = error(exc.status, exc.reason.lower().replace(" ", "_"), exc.text or exc.reason)
+        if "Allow" in exc.headers:  # a 405 says which methods the path takes
+            answer.headers["Allow"] = exc.headers["Allow"]
+        return answer
+    except Exception as exc:
+        if is_unavailable(exc):
+            log.warning("desk_store_unavailable", route=_route(request), error=type(exc).__name__)
+            answer = error(503, "store_unavailable", "storage unavailable, retry later")
+            answer.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return answer
+        # the frames say where; the exception's message is left out, as it may quote what a customer wrote
+        log.error(
+            "desk_request_failed",
+            route=_route(request),
+            error=type(exc).__name__,
+            traceback="".join(traceback.format_tb(exc.__traceback__)),
+        )
+        return error(500, "internal", "internal error")
+
+
+def _route(request: web.Request) -> str:
+    """The route's template (`/api/v1/conversations/{id}`), not the path asked for."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "unmatched"
+
+
+def _described(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())[:1000]
 
 
 @web.middleware
@@ -114,11 +145,9 @@ async def bearer_auth(request: web.Request, handler: Handler) -> web.StreamRespo
 
 
 async def body_of(request: web.Request, model: type[BaseModel]) -> Any:
-    try:
-        data = await request.json()
-    except ValueError as exc:
-        raise web.HTTPUnprocessableEntity(text="body is not JSON") from exc
-    return model.model_validate(data)
+    """The body read as `model` straight from its bytes: what is not JSON, not UTF-8, holds half of a UTF-16
+    pair, or nests past the parser's limit is a ValidationError (422 `invalid_body`) like a wrong field."""
+    return model.model_validate_json(await request.read())
 
 
 def ok(model: BaseModel | list[Any], status: int = 200) -> web.Response:

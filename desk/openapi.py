@@ -1,4 +1,9 @@
-"""The desk's OpenAPI 3.1 document, generated from the route table and the pydantic models it names."""
+"""The desk's OpenAPI 3.1 document, generated from the route table and the pydantic models it names.
+
+Every model is described in one pass, so two models of the same name (`EscalationView` of the packet and of
+an explanation) get one schema each instead of the last one for both; bodies are described as they are read
+and answers as they are written. Every operation lists its errors: 401, 503 (Redis away), 403/404/409 for a
+conversation, 422 and 413 for a body, and the route's own."""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from desk.models import ErrorBody
 
@@ -22,6 +28,19 @@ class Param:
     name: str
     description: str
     schema: dict[str, Any] = field(default_factory=lambda: {"type": "string"})
+    required: bool = False
+
+
+def hours_param(most: int) -> Param:
+    """`?hours=`, as desk/http.py `hours_asked` reads it."""
+    return Param(
+        "hours",
+        f"the last hours, 1 to {most} (default 24; 422 outside)",
+        {"type": "integer", "minimum": 1, "maximum": most, "default": 24},
+    )
+
+
+SUPERVISORS_ONLY = {403: "not a supervisor"}
 
 
 @dataclass(frozen=True)
@@ -41,60 +60,27 @@ class Route:
 
 
 def openapi_document(routes: list[Route], prefix: str) -> dict[str, Any]:
-    schemas: dict[str, Any] = {}
-
-    def ref(model: type[BaseModel]) -> dict[str, Any]:
-        schema = model.model_json_schema(ref_template=REF, by_alias=True)
-        schemas.update(schema.pop("$defs", {}))
-        schemas[model.__name__] = schema
-        return {"$ref": REF.format(model=model.__name__)}
-
-    error = {"content": {"application/json": {"schema": ref(ErrorBody)}}}
+    refs, schemas = _schemas(routes)
+    error = {"content": {"application/json": {"schema": refs[ErrorBody, "serialization"]}}}
     paths: dict[str, Any] = {}
     for route in routes:
-        responses: dict[str, Any] = {}
-        if route.response is not None:
-            schema = ref(route.response)
-            if route.many:
-                schema = {"type": "array", "items": schema}
-            responses[str(route.status)] = {
-                "description": "OK",
-                "content": {"application/json": {"schema": schema}},
-            }
-            if route.headers:
-                responses[str(route.status)]["headers"] = {
-                    name: {"description": text, "schema": {"type": "string"}}
-                    for name, text in route.headers.items()
-                }
-        if route.events is not None:
-            responses["200"] = {
-                "description": route.events,
-                "content": {"text/event-stream": {"schema": {"type": "string"}}},
-            }
-        for status, text in route.extra.items():
-            responses[str(status)] = {"description": text, **(error if status >= 400 else {})}
-        responses["401"] = {"description": "missing or unknown token", **error}
-        names = re.findall(r"\{(\w+)\}", route.path)
-        if "id" in names:
-            responses["403"] = {"description": "not yours", **error}
-            responses["404"] = {"description": "no such conversation", **error}
-            responses.setdefault("409", {"description": "wrong state", **error})
         operation: dict[str, Any] = {
             "summary": route.summary,
-            "responses": responses,
+            "responses": _responses(route, refs, error),
             "security": [{"bearer": []}],
         }
         if route.body is not None:
             operation["requestBody"] = {
                 "required": True,
-                "content": {"application/json": {"schema": ref(route.body)}},
+                "content": {"application/json": {"schema": refs[route.body, "validation"]}},
             }
-            responses["422"] = {"description": "invalid body", **error}
         parameters: list[dict[str, Any]] = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in names
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in re.findall(r"\{(\w+)\}", route.path)
         ]
         parameters += [
             {"name": p.name, "in": "query", "description": p.description, "schema": p.schema}
+            | ({"required": True} if p.required else {})
             for p in route.query
         ]
         if parameters:
@@ -109,3 +95,57 @@ def openapi_document(routes: list[Route], prefix: str) -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }
+
+
+_Refs = dict[tuple[Any, JsonSchemaMode], dict[str, Any]]  # (model, mode) -> {"$ref": ...}
+
+
+def _schemas(routes: list[Route]) -> tuple[_Refs, dict[str, Any]]:
+    """A `$ref` for each (model, mode) the routes name, and the schemas they point at."""
+    wanted: dict[tuple[type[BaseModel], JsonSchemaMode], None] = {(ErrorBody, "serialization"): None}
+    for route in routes:
+        if route.body is not None:
+            wanted[route.body, "validation"] = None
+        if route.response is not None:
+            wanted[route.response, "serialization"] = None
+    refs, found = models_json_schema(list(wanted), ref_template=REF, by_alias=True)
+    schemas: dict[str, Any] = found.get("$defs", {})
+    return refs, schemas
+
+
+def _responses(route: Route, refs: _Refs, error: dict[str, Any]) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    if route.response is not None:
+        schema = refs[route.response, "serialization"]
+        if route.many:
+            schema = {"type": "array", "items": schema}
+        responses[str(route.status)] = {
+            "description": "OK",
+            "content": {"application/json": {"schema": schema}},
+        }
+        if route.headers:
+            responses[str(route.status)]["headers"] = {
+                name: {"description": text, "schema": {"type": "string"}}
+                for name, text in route.headers.items()
+            }
+    if route.events is not None:
+        responses["200"] = {
+            "description": route.events,
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        }
+    for status, text in route.extra.items():
+        responses[str(status)] = {"description": text, **(error if status >= 400 else {})}
+    responses["401"] = {"description": "missing or unknown token", **error}
+    if "{id}" in route.path:  # a conversation's route
+        responses["403"] = {"description": "not yours", **error}
+        responses["404"] = {"description": "no such conversation", **error}
+        responses.setdefault("409", {"description": "wrong state", **error})
+    if route.body is not None:
+        responses["413"] = {"description": "body larger than the server takes", **error}
+        responses.setdefault("422", {"description": "invalid body", **error})
+    responses["503"] = {
+        "description": "storage unavailable: try again after Retry-After seconds (code store_unavailable)",
+        "headers": {"Retry-After": {"description": "seconds", "schema": {"type": "string"}}},
+        **error,
+    }
+    return responses

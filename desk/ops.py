@@ -11,7 +11,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from desk.http import DESK, hours_asked, ok, supervisor
-from desk.openapi import Route
+from desk.openapi import SUPERVISORS_ONLY, Param, Route, hours_param
 from handover import audit
 from handover.errors import Invalid
 from handover.rules import versions
@@ -118,7 +118,7 @@ OPS_ROUTES = [
         "Supervisors: the rules version each live process runs, the one most run (current), and every "
         "version kept, newest first, with when it was first loaded and by whom",
         response=RulesView,
-        extra={403: "not a supervisor"},
+        extra=SUPERVISORS_ONLY,
     ),
     Route(
         "GET",
@@ -127,7 +127,15 @@ OPS_ROUTES = [
         "Supervisors: unified diff of two kept rules versions (?a=&b=: version prefixes or `current`; "
         "404 unknown, 422 ambiguous)",
         response=RulesDiff,
-        extra={403: "not a supervisor", 404: "no kept version starts so", 422: "ambiguous prefix"},
+        query=(
+            Param("a", "a version prefix, or `current`", required=True),
+            Param("b", "a version prefix, or `current`", required=True),
+        ),
+        extra={
+            **SUPERVISORS_ONLY,
+            404: "no kept version starts so",
+            422: "ambiguous prefix, or a or b missing",
+        },
     ),
     Route(
         "GET",
@@ -136,6 +144,7 @@ OPS_ROUTES = [
         "Supervisors: who reloaded or rolled back rules, added or removed agents, assigned or moved others' "
         "conversations (?hours=24, up to 720), newest first",
         response=AuditView,
-        extra={403: "not a supervisor", 422: "bad hours"},
+        query=(hours_param(audit.HOURS_KEPT),),
+        extra={**SUPERVISORS_ONLY, 422: "bad hours"},
     ),
 ]

@@ -49,6 +49,9 @@ _MEDIA = ("image", "audio", "video", "document", "sticker")
 _TEMPLATE_CHANGES = (("event", ""), ("new_category", "category "), ("new_quality_score", "quality "))
 # Per item, any of these means "this item is not what Meta documents"; the batch goes on without it.
 _UNREADABLE = (ValueError, TypeError, KeyError, AttributeError)  # ValidationError is a ValueError
+# Meta's bodies nest about 8 levels. What we keep as received (a message's content, an event's value) must
+# serialise again, which pydantic stops doing past 255 levels: an item nested deeper is rejected alone.
+MAX_DEPTH = 64
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,10 @@ def _read_entry(position: int, raw: Any) -> Iterator[_Item]:
         elif change.field == "messages":
             yield from _read_messages_change(change.value)
         else:
-            yield _other(change.field or "unknown", change.value, _summary(change.field, change.value))
+            where = f"entry {entry.id or position} change {index} ({change.field or '?'})"
+            yield _too_deep(where, change.value) or _other(
+                change.field or "unknown", change.value, _summary(change.field, change.value)
+            )
 
 
 def _read_messages_change(raw_value: dict[str, Any]) -> Iterator[_Item]:
@@ -124,14 +130,16 @@ def _read_messages_change(raw_value: dict[str, Any]) -> Iterator[_Item]:
         return
     number = value.metadata.phone_number_id
     if value.errors:  # errors about the change itself (e.g. an unsupported webhook), beside its messages
-        yield OtherEvent(
+        yield _too_deep("messages change errors", value.errors) or OtherEvent(
             field="errors",
             phone_number_id=number,
             summary=_errors(value.errors),
             value={"errors": value.errors},
         )
     if not (value.messages or value.statuses or value.errors):
-        yield _other("messages", raw_value, "no messages or statuses")
+        yield _too_deep("messages change", raw_value) or _other(
+            "messages", raw_value, "no messages or statuses"
+        )
     contacts: list[payload.Contact] = []
     for raw in value.contacts:
         try:
@@ -147,10 +155,36 @@ def _read_messages_change(raw_value: dict[str, Any]) -> Iterator[_Item]:
 
 def _guarded(what: str, raw: Any, read: Callable[[Any], _Item]) -> _Item:
     try:
+        _check_depth(raw)
         return read(raw)
     except _UNREADABLE as exc:
         ident = raw.get("id") if isinstance(raw, dict) else None
-        return _Rejected(_reason(f"{what} {ident}" if ident else what, exc))
+        return _Rejected(_reason(f"{what} {ident}" if isinstance(ident, str) and ident else what, exc))
+
+
+def _too_deep(what: str, value: Any) -> _Rejected | None:
+    """A rejection when `value`, to be kept as received, nests deeper than MAX_DEPTH."""
+    try:
+        _check_depth(value)
+    except ValueError as exc:
+        return _Rejected(_reason(what, exc))
+    return None
+
+
+def _check_depth(value: Any) -> None:
+    """ValueError if lists and objects nest deeper than MAX_DEPTH in `value` (read level by level: a
+    recursive walk would itself run out of stack)."""
+    level = [value]
+    for _ in range(MAX_DEPTH):
+        level = [
+            child
+            for node in level
+            if isinstance(node, dict | list)
+            for child in (node.values() if isinstance(node, dict) else node)
+        ]
+        if not level:
+            return
+    raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
 
 
 def _read_message(raw: Any, number: str | None, contacts: _Contacts) -> InboundMessage:

@@ -7,6 +7,7 @@ import json
 import time
 from typing import Any
 
+from config.settings import Settings
 from handover import keys
 from handover.keys import Lane
 from webhooks.signature import HEADER, sign
@@ -16,6 +17,18 @@ SECRET = b"test-app-secret"
 # (a waiting conversation whose window has closed is abandoned by the workers).
 RECENT = int(time.time()) - 3600
 PNID = "1122334455667"
+
+
+def line_settings(redis_url: str = "redis://unused", partitions: int = 2) -> Settings:
+    """Settings of a deployment on a real line (not the sandbox) whose webhooks are signed with SECRET; the
+    Redis URL is unused when the app is given its clients."""
+    return Settings(
+        redis_url=redis_url,
+        whatsapp_access_token="t",
+        whatsapp_app_secret=SECRET.decode(),
+        whatsapp_verify_token="v",
+        handover_partitions=partitions,
+    )
 
 
 def text_message(

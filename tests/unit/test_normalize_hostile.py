@@ -72,6 +72,13 @@ def message(**changes: Any) -> dict[str, Any]:
     return {k: v for k, v in changed.items() if v is not ...}
 
 
+def nested(depth: int) -> list[Any]:
+    value: list[Any] = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
 # case -> (body, words the reason must contain)
 REJECTED = {
     "message without id": (with_good_neighbour(messages_change([message(id=...)])), "message without id"),
@@ -161,6 +168,23 @@ REJECTED = {
     "entry changes are not a list": (
         webhook({"id": "1", "changes": "oi"}, {"id": "2", "changes": [messages_change([GOOD])]}),
         "entry 0: changes: Input should be a valid list",
+    ),
+    # kept as received, these would not serialise again (pydantic stops at 255 levels): the POST got a 400
+    "message nested too deep": (
+        with_good_neighbour(messages_change([message(novo_campo=nested(300))])),
+        "message wamid.ODD nested deeper than 64 levels",
+    ),
+    "event nested too deep": (
+        with_good_neighbour({"field": "account_update", "value": {"event": nested(300)}}),
+        "entry 1 change 0 (account_update) nested deeper than 64 levels",
+    ),
+    "change errors nested too deep": (
+        with_good_neighbour(messages_change(errors=[nested(300)])),
+        "messages change errors nested deeper than 64 levels",
+    ),
+    "id nested too deep": (  # named without its id: printing it would run out of stack
+        with_good_neighbour(messages_change([message(id=nested(990))])),
+        "message nested deeper than 64 levels",
     ),
 }
 

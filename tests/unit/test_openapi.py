@@ -49,3 +49,52 @@ def test_the_list_documents_its_paging():
     assert "422" in listed["responses"]
     one = spec["paths"]["/api/v1/conversations/{id}"]["get"]
     assert [p["name"] for p in one["parameters"]] == ["id"]
+
+
+def schema_at(spec: dict, ref: str) -> dict:
+    return spec["components"]["schemas"][ref.rsplit("/", 1)[1]]
+
+
+def test_two_models_of_one_name_are_described_apart():
+    """The packet's EscalationView and an explanation's were one schema (the last written): a real packet
+    failed its own document."""
+    spec = openapi_document(ROUTES, PREFIX)
+    detail = spec["paths"]["/api/v1/conversations/{id}"]["get"]["responses"]["200"]
+    packet = schema_at(spec, detail["content"]["application/json"]["schema"]["$ref"])["properties"]["packet"]
+    packet_schema = schema_at(spec, next(s["$ref"] for s in packet["anyOf"] if "$ref" in s))
+    escalation = schema_at(spec, packet_schema["properties"]["escalation"]["$ref"])
+    assert {"reason", "rule", "trigger_message"} <= set(escalation["properties"])
+    assert "queue" not in escalation.get("required", [])
+    explained = spec["paths"]["/api/v1/bot/explain"]["post"]["responses"]["200"]
+    explanation = schema_at(spec, explained["content"]["application/json"]["schema"]["$ref"])
+    its_escalation = schema_at(
+        spec, next(s["$ref"] for s in explanation["properties"]["escalation"]["anyOf"] if "$ref" in s)
+    )
+    assert set(its_escalation["required"]) == {"queue", "reason", "priority"}
+
+
+def test_every_answer_a_route_can_give_is_documented():
+    spec = openapi_document(ROUTES, PREFIX)
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            answers = operation["responses"]
+            assert {"401", "503"} <= set(answers), (method, path)
+            assert "Retry-After" in answers["503"]["headers"]
+            if "requestBody" in operation:
+                assert {"413", "422"} <= set(answers), (method, path)
+    for path in (
+        "/stats",
+        "/bot/stats",
+        "/bot/unrecognized",
+        "/bot/explain",
+        "/rules",
+        "/rules/diff",
+        "/audit",
+    ):
+        operation = next(iter(spec["paths"][PREFIX + path].values()))
+        assert "403" in operation["responses"], path  # supervisors only
+    for path in ("/stats", "/bot/stats", "/bot/unrecognized", "/audit"):
+        [hours] = [p for p in spec["paths"][PREFIX + path]["get"]["parameters"] if p["name"] == "hours"]
+        assert hours["schema"]["minimum"] == 1 and "422" in spec["paths"][PREFIX + path]["get"]["responses"]
+    diff = spec["paths"][f"{PREFIX}/rules/diff"]["get"]["parameters"]
+    assert [(p["name"], p.get("required")) for p in diff] == [("a", True), ("b", True)]

@@ -9,13 +9,12 @@ import fakeredis
 import pytest
 
 from app.web import build_app
-from config.settings import Settings
 from handover import keys
 from handover.bot import SilentBot
 from handover.keys import Lane
 from tests.conftest import PYWA_FIXTURES
 from tests.support.fake_redis import sync_beside
-from tests.support.webhook import SECRET, signed_post
+from tests.support.webhook import line_settings, signed_post
 from tests.support.world import World
 
 OURS = Path(__file__).resolve().parents[1] / "data" / "webhooks"
@@ -55,13 +54,7 @@ async def test_recorded_body_is_acknowledged_and_its_messages_reach_the_transcri
 ):
     server = fakeredis.FakeServer()
     fake = fakeredis.FakeAsyncRedis(server=server, decode_responses=True)
-    settings = Settings(
-        whatsapp_app_secret=SECRET.decode(),
-        whatsapp_verify_token="v",
-        whatsapp_access_token="t",
-        redis_url="redis://unused",
-        handover_partitions=PARTITIONS,
-    )
+    settings = line_settings(partitions=PARTITIONS)
     client = await aiohttp_client(build_app(settings, redis_client=fake, sync_client=sync_beside(fake)))
 
     response = await signed_post(client, payload)
