@@ -6,25 +6,42 @@ import asyncio
 import contextlib
 import json
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 from aiohttp import web
 from redis.asyncio import Redis as AsyncRedis
 
+from desk.presence import PresenceMarks
 from handover.clock import Clock, system_clock
 from handover.events import is_for, newest_id, read_after
-from handover.liveness import seen_async
 
 log = structlog.get_logger(__name__)
 
 HEARTBEAT_SECONDS = 15.0
 INBOX_SIZE = 1000  # events waiting for one slow client before its stream is closed
+STREAMS_PER_AGENT = 5  # HANDOVER_STREAMS_PER_AGENT
 OVERFLOW: dict[str, str] = {"type": "_overflow"}
+# The last word of a stream the hub closes: the agent opened one stream too many (the oldest goes), or was
+# removed (handover/removal.py; their token is dead, so the console's reconnection signs it out)
+REPLACED: dict[str, str] = {"type": "replaced"}
+REMOVED: dict[str, str] = {"type": "agent_removed"}
+
+Inbox = asyncio.Queue[tuple[str, dict[str, str]]]
+
+
+@dataclass(eq=False)
+class Subscriber:
+    """One open event stream: whose it is, and the events waiting for it."""
+
+    agent_id: str
+    inbox: Inbox = field(default_factory=lambda: asyncio.Queue(maxsize=INBOX_SIZE))
 
 
 class EventHub:
-    """Reads the desk event stream once and hands each event to every subscriber's queue."""
+    """Reads the desk event stream once and hands each event to every open stream's inbox; keeps at most
+    `streams_per_agent` streams per agent, and their presence marks (desk/presence.py)."""
 
     def __init__(
         self,
@@ -32,25 +49,51 @@ class EventHub:
         heartbeat: float = HEARTBEAT_SECONDS,
         block_ms: int = 5000,
         clock: Clock = system_clock,
+        streams_per_agent: int = STREAMS_PER_AGENT,
     ) -> None:
         self.client = client
         self.clock = clock
         self.heartbeat = heartbeat
         self.block_ms = block_ms  # how long one read waits for news before it is asked again
-        self.subscribers: set[asyncio.Queue[tuple[str, dict[str, str]]]] = set()
+        self.streams_per_agent = streams_per_agent
+        self.streams: dict[str, list[Subscriber]] = {}  # agent id -> their open streams, oldest first
+        self.marks = PresenceMarks(client, self.streams.keys, heartbeat, clock)
         self._task: asyncio.Task[None] | None = None
         self._last: str | None = None  # the id of the last entry read; None until known
 
-    async def mark_seen(self, agent_id: str) -> None:
-        """This agent has a desk connected now (see handover/liveness.py); Redis away: the next beat will."""
-        with contextlib.suppress(Exception):
-            await seen_async(self.client, agent_id, self.clock())
+    def join(self, agent_id: str) -> Subscriber:
+        """A new stream of this agent hears every event from now on; past the cap, their oldest is closed
+        (told `replaced`), so a token cannot hold thousands of streams."""
+        theirs = self.streams.setdefault(agent_id, [])
+        while len(theirs) >= self.streams_per_agent:
+            _close(theirs.pop(0), REPLACED)
+            log.info("desk_stream_replaced", agent_id=agent_id, streams_per_agent=self.streams_per_agent)
+        subscriber = Subscriber(agent_id)
+        theirs.append(subscriber)
+        return subscriber
+
+    async def leave(self, subscriber: Subscriber, mark: bool = True) -> None:
+        """A stream ended. `mark`: the grace period counts from now (written before it is gone from the
+        hub, so whoever sees it gone reads the mark); not for a removed agent, whom nothing brings back."""
+        if mark:
+            await self.marks.mark(subscriber.agent_id)
+        theirs = self.streams.get(subscriber.agent_id, [])
+        if subscriber in theirs:
+            theirs.remove(subscriber)
+        if not theirs:
+            self.streams.pop(subscriber.agent_id, None)
+
+    def close_agent(self, agent_id: str) -> None:
+        """The agent was removed: each of their streams says so and ends."""
+        for subscriber in self.streams.pop(agent_id, []):
+            _close(subscriber, REMOVED)
 
     async def start(self) -> None:
         """Start reading from the stream's end as it is now: whatever is published once this returns
         reaches every subscriber."""
         self._last = await self._newest()
         self._task = asyncio.create_task(self._read())
+        self.marks.start()
 
     async def _newest(self) -> str | None:
         try:
@@ -60,6 +103,7 @@ class EventHub:
             return None
 
     async def stop(self) -> None:
+        await self.marks.stop()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -84,11 +128,14 @@ class EventHub:
                 continue
             for entry_id, event in events:
                 self._last = entry_id
-                for queue in list(self.subscribers):
-                    _offer(queue, entry_id, event)
+                if event.get("type") == "agent_removed" and event.get("agent_id"):
+                    self.close_agent(event["agent_id"])
+                for theirs in list(self.streams.values()):
+                    for subscriber in theirs:
+                        _offer(subscriber.inbox, entry_id, event)
 
 
-def _offer(queue: asyncio.Queue[tuple[str, dict[str, str]]], entry_id: str, event: dict[str, str]) -> None:
+def _offer(queue: Inbox, entry_id: str, event: dict[str, str]) -> None:
     """Hand an event to one stream; a stream too far behind gets told to close instead of stalling all."""
     try:
         queue.put_nowait((entry_id, event))
@@ -96,6 +143,13 @@ def _offer(queue: asyncio.Queue[tuple[str, dict[str, str]]], entry_id: str, even
         with contextlib.suppress(asyncio.QueueEmpty):
             queue.get_nowait()
         queue.put_nowait(("", OVERFLOW))
+
+
+def _close(subscriber: Subscriber, why: dict[str, str]) -> None:
+    """Tell a stream to end at once: what it had not sent yet is dropped (its desk reloads anyway)."""
+    while not subscriber.inbox.empty():
+        subscriber.inbox.get_nowait()
+    subscriber.inbox.put_nowait(("", why))
 
 
 def sse(entry_id: str, event: dict[str, str]) -> bytes:
@@ -114,36 +168,48 @@ async def stream(
 ) -> web.StreamResponse:
     """Server-sent events for one agent until they disconnect, with a heartbeat comment now and then.
 
-    Every beat also marks the agent as connected; when the last of their streams has been gone past the
-    grace period, the workers' presence sweep takes them offline and re-queues their conversations."""
+    While it is open the agent is marked as connected (desk/presence.py); when the last of their streams
+    has been gone past the grace period, the workers' presence sweep takes them offline and re-queues their
+    conversations. The hub may end it with a last event: `replaced` (the agent opened more streams than
+    allowed; this was the oldest) or `agent_removed`."""
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     )
-    inbox: asyncio.Queue[tuple[str, dict[str, str]]] = asyncio.Queue(maxsize=INBOX_SIZE)
-    hub.subscribers.add(inbox)  # before the answer starts: a client that sees 200 misses nothing after it
+    me = hub.join(agent_id)  # before the answer starts: a client that sees 200 misses nothing after it
+    ended: dict[str, str] | None = None
     try:
         await response.prepare(request)
-        await hub.mark_seen(agent_id)
+        await hub.marks.mark(agent_id)
         beat = time.monotonic()
         await response.write(b": connected\n\n")
         while True:
             try:
-                entry_id, event = await asyncio.wait_for(inbox.get(), hub.heartbeat)
+                entry_id, event = await asyncio.wait_for(me.inbox.get(), hub.heartbeat)
             except TimeoutError:
                 entry_id, event = "", {}
             if time.monotonic() - beat >= hub.heartbeat:
                 beat = time.monotonic()
-                await hub.mark_seen(agent_id)
                 await response.write(b": keep-alive\n\n")
             if not event:
                 continue
             if event is OVERFLOW:
                 break  # too slow to keep up: close, so the client reconnects and reloads what it shows
+            if event is REPLACED or event is REMOVED:
+                ended = event
+                await response.write(_last_word(event, agent_id, hub.streams_per_agent))
+                break
             if is_for(event, agent_id, queues, supervisor):
                 await response.write(sse(entry_id, event))
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:
-        await hub.mark_seen(agent_id)  # the grace period counts from the moment it went
-        hub.subscribers.discard(inbox)
+        await hub.leave(me, mark=ended is not REMOVED)
     return response
+
+
+def _last_word(why: dict[str, str], agent_id: str, streams_per_agent: int) -> bytes:
+    """The frame a stream the hub closes ends with (no `id:`: it is no position in the desk's events)."""
+    data: dict[str, Any] = {"conversation_id": None, "agent_id": agent_id, "queue": None}
+    if why is REPLACED:
+        data["streams_per_agent"] = streams_per_agent
+    return f"event: {why['type']}\ndata: {json.dumps(data)}\n\n".encode()

@@ -44,7 +44,7 @@ def test_a_desk_gone_past_the_grace_period_puts_its_conversations_back(redis_url
             # the mark says when; the sweep (run here as the workers run it) waits the grace period from
             # that moment, no longer
             hub = http.server.app[DESK].hub
-            await asyncio.to_thread(wait_for, lambda: not hub.subscribers, 10, "the stream's end")
+            await asyncio.to_thread(wait_for, lambda: not hub.streams, 10, "the stream's end")
             gone_at = client.zscore(keys.AGENTS_LIVE, ana_id) / 1000
             assert store.conversation(conversation.id).agent_id == ana_id
             agents = AgentStore(client)
