@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import time
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +22,9 @@ log = structlog.get_logger(__name__)
 HEARTBEAT_SECONDS = 15.0
 INBOX_SIZE = 1000  # events waiting for one slow client before its stream is closed
 STREAMS_PER_AGENT = 5  # HANDOVER_STREAMS_PER_AGENT
+BEAT_SLICE = 100  # streams woken together by the beat
 OVERFLOW: dict[str, str] = {"type": "_overflow"}
+KEEPALIVE: dict[str, str] = {"type": "_keepalive"}  # the hub's beat: each stream writes a comment line
 # The last word of a stream the hub closes: the agent opened one stream too many (the oldest goes), or was
 # removed (handover/removal.py; their token is dead, so the console's reconnection signs it out)
 REPLACED: dict[str, str] = {"type": "replaced"}
@@ -33,15 +35,19 @@ Inbox = asyncio.Queue[tuple[str, dict[str, str]]]
 
 @dataclass(eq=False)
 class Subscriber:
-    """One open event stream: whose it is, and the events waiting for it."""
+    """One open event stream: whose it is (what they hear of: events.is_for), the events waiting for it."""
 
     agent_id: str
+    queues: list[str] = field(default_factory=list)
+    supervisor: bool = False
     inbox: Inbox = field(default_factory=lambda: asyncio.Queue(maxsize=INBOX_SIZE))
 
 
 class EventHub:
-    """Reads the desk event stream once and hands each event to every open stream's inbox; keeps at most
-    `streams_per_agent` streams per agent, and their presence marks (desk/presence.py)."""
+    """Reads the desk event stream once and hands each event to the inboxes of the open streams it is for;
+    keeps at most `streams_per_agent` streams per agent, and their presence marks (desk/presence.py). One
+    beat for all streams (a keep-alive in each inbox): an idle stream costs no timer or task of its own, so
+    thousands of them cost the event loop, and the webhook on it, little."""
 
     def __init__(
         self,
@@ -58,17 +64,17 @@ class EventHub:
         self.streams_per_agent = streams_per_agent
         self.streams: dict[str, list[Subscriber]] = {}  # agent id -> their open streams, oldest first
         self.marks = PresenceMarks(client, self.streams.keys, heartbeat, clock)
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self._last: str | None = None  # the id of the last entry read; None until known
 
-    def join(self, agent_id: str) -> Subscriber:
-        """A new stream of this agent hears every event from now on; past the cap, their oldest is closed
-        (told `replaced`), so a token cannot hold thousands of streams."""
+    def join(self, agent_id: str, queues: list[str] | None = None, supervisor: bool = False) -> Subscriber:
+        """A new stream of this agent hears, from now on, every event for them; past the cap, their oldest
+        is closed (told `replaced`), so a token cannot hold thousands of streams."""
         theirs = self.streams.setdefault(agent_id, [])
         while len(theirs) >= self.streams_per_agent:
             _close(theirs.pop(0), REPLACED)
             log.info("desk_stream_replaced", agent_id=agent_id, streams_per_agent=self.streams_per_agent)
-        subscriber = Subscriber(agent_id)
+        subscriber = Subscriber(agent_id, queues or [], supervisor)
         theirs.append(subscriber)
         return subscriber
 
@@ -92,7 +98,7 @@ class EventHub:
         """Start reading from the stream's end as it is now: whatever is published once this returns
         reaches every subscriber."""
         self._last = await self._newest()
-        self._task = asyncio.create_task(self._read())
+        self._tasks = [asyncio.create_task(self._read()), asyncio.create_task(self._beat())]
         self.marks.start()
 
     async def _newest(self) -> str | None:
@@ -104,10 +110,23 @@ class EventHub:
 
     async def stop(self) -> None:
         await self.marks.stop()
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
+        self._tasks = []
+
+    async def _beat(self) -> None:
+        """Every heartbeat each stream writes a comment: proxies keep it open, and a write to a client gone
+        away ends it (its presence mark then counts the grace period from there). Spread over the beat in
+        slices of BEAT_SLICE streams: thousands of writes at once would hold up the webhook on this loop."""
+        while True:
+            everyone = [subscriber for theirs in list(self.streams.values()) for subscriber in theirs]
+            slices = max(1, math.ceil(len(everyone) / BEAT_SLICE))
+            for start in range(0, slices * BEAT_SLICE, BEAT_SLICE):
+                await asyncio.sleep(self.heartbeat / slices)
+                for subscriber in everyone[start : start + BEAT_SLICE]:
+                    _offer(subscriber.inbox, "", KEEPALIVE)
 
     async def _read(self) -> None:
         # Always from an explicit id, never "$": a read that comes back empty would otherwise lose what
@@ -131,8 +150,9 @@ class EventHub:
                 if event.get("type") == "agent_removed" and event.get("agent_id"):
                     self.close_agent(event["agent_id"])
                 for theirs in list(self.streams.values()):
-                    for subscriber in theirs:
-                        _offer(subscriber.inbox, entry_id, event)
+                    for s in theirs:
+                        if is_for(event, s.agent_id, s.queues, s.supervisor):
+                            _offer(s.inbox, entry_id, event)
 
 
 def _offer(queue: Inbox, entry_id: str, event: dict[str, str]) -> None:
@@ -175,22 +195,17 @@ async def stream(
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     )
-    me = hub.join(agent_id)  # before the answer starts: a client that sees 200 misses nothing after it
+    # before the answer starts: a client that sees 200 misses nothing after it
+    me = hub.join(agent_id, queues, supervisor)
     ended: dict[str, str] | None = None
     try:
         await response.prepare(request)
         await hub.marks.mark(agent_id)
-        beat = time.monotonic()
         await response.write(b": connected\n\n")
         while True:
-            try:
-                entry_id, event = await asyncio.wait_for(me.inbox.get(), hub.heartbeat)
-            except TimeoutError:
-                entry_id, event = "", {}
-            if time.monotonic() - beat >= hub.heartbeat:
-                beat = time.monotonic()
+            entry_id, event = await me.inbox.get()
+            if event is KEEPALIVE:
                 await response.write(b": keep-alive\n\n")
-            if not event:
                 continue
             if event is OVERFLOW:
                 break  # too slow to keep up: close, so the client reconnects and reloads what it shows
@@ -198,8 +213,7 @@ async def stream(
                 ended = event
                 await response.write(_last_word(event, agent_id, hub.streams_per_agent))
                 break
-            if is_for(event, agent_id, queues, supervisor):
-                await response.write(sse(entry_id, event))
+            await response.write(sse(entry_id, event))  # the hub hands each stream only what is for it
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:

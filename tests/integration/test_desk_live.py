@@ -108,7 +108,10 @@ def test_live_events_reach_the_agents_they_concern(redis_url, world):
             for task in listeners:
                 task.cancel()
             assert ("agent_status", "available") in [(k, e.get("status")) for k, e in anas]
-            kinds = [(k, e["conversation_id"]) for k, e in anas if k != "agent_status"]
+            # (ticks of the bot's replies may come in between, when its send went out after the claim)
+            kinds = [
+                (k, e["conversation_id"]) for k, e in anas if k not in ("agent_status", "message_status")
+            ]
             assert kinds[:3] == [
                 ("waiting", conversation.id),
                 ("assigned", conversation.id),

@@ -39,7 +39,7 @@ def test_sse_frames_carry_the_stream_position_type_and_json_data():
 
 async def hub_with_a_subscriber(block_ms: int = 5000) -> tuple[live.EventHub, asyncio.Queue]:
     hub = live.EventHub(fakeredis.FakeAsyncRedis(decode_responses=True), block_ms=block_ms)
-    inbox = hub.join("ag_1").inbox
+    inbox = hub.join("ag_1", supervisor=True).inbox
     await hub.start()
     return hub, inbox
 
@@ -69,7 +69,7 @@ async def test_events_from_before_the_start_are_not_replayed():
     client = fakeredis.FakeAsyncRedis(decode_responses=True)
     await client.xadd(keys.DESK_EVENTS, {"type": "waiting", "n": "old"})
     hub = live.EventHub(client)
-    inbox = hub.join("ag_1").inbox
+    inbox = hub.join("ag_1", supervisor=True).inbox
     await hub.start()
     await client.xadd(keys.DESK_EVENTS, {"type": "waiting", "n": "new"})
     assert await received(inbox, 1) == ["new"]
