@@ -8,12 +8,12 @@ import re
 import sys
 from typing import TYPE_CHECKING, Any
 
-from app.commands import checked_rules, who
+from app.commands import checked_rules, plural, who
 from app.errors import CommandError
 from config.settings import Settings
 
 if TYPE_CHECKING:
-    from handover.agents import Agent
+    from handover.agents import Agent, AgentStore
     from handover.rules.model import Rules
 
 
@@ -36,7 +36,11 @@ def add_agents_commands(commands: argparse._SubParsersAction[Any]) -> None:
     change.add_argument("--capacity", type=int, help="conversations at once")
     change.add_argument("--queues", help="comma-separated queue names (replaces the agent's)")
     change.add_argument("--json", action="store_true", help="print the agent as now stored")
-    remove = agents.add_parser("remove", help="delete an agent (their token stops working)")
+    remove = agents.add_parser(
+        "remove",
+        help="delete an agent: their token stops working, their streams close, what they held goes back "
+        "to its queue (run again to finish one cut short)",
+    )
     remove.add_argument("id", metavar="ID", help="the agent's id (see handover agents list)")
     for command in (add, change):
         command.add_argument(
@@ -85,11 +89,33 @@ def agents_command(settings: Settings, args: argparse.Namespace) -> int:
             raise CommandError(f"no agent {args.id!r} (see handover agents list)") from None
         print(json.dumps(agent.model_dump(mode="json")) if args.json else _described(agent))
         return 0
+    return _remove(settings, store, args)
+
+
+def _remove(settings: Settings, store: AgentStore, args: argparse.Namespace) -> int:
+    """`agents remove ID`: token dead and streams closed at once, what they held back to its queue; run
+    again, it finishes a removal cut short (handover/removal.py)."""
+    from handover.agents import UnknownAgent
+    from handover.assignment import Assigner
+    from handover.removal import RemovalIncomplete, remove_agent
+    from handover.store import Store
+    from handover.warm import WarmTransfers
+
+    # what they held goes back to its queue, as the rules name it
+    loaded = checked_rules(settings.handover_rules, "the agent was not removed")
+    conversations = Store(store.client, transcript_max=settings.handover_transcript_max)
+    transfers = WarmTransfers(conversations, store, lambda: loaded, settings.handover_partitions)
+    assigner = Assigner(store.client, lambda: loaded)
     try:
-        store.remove(args.id, by=who(args.by))
+        done = remove_agent(store, transfers, assigner, args.id, by=who(args.by))
     except UnknownAgent:
         raise CommandError(f"no agent {args.id!r} (see handover agents list)") from None
-    print(f"removed {args.id}")
+    except RemovalIncomplete as exc:
+        raise CommandError(str(exc)) from None
+    print(
+        f"removed {args.id}: {plural(len(done.requeued), 'conversation')} back to the queue, "
+        f"{plural(done.offers_withdrawn + len(done.transfers_handed_back), 'offer')} withdrawn"
+    )
     return 0
 
 

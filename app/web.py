@@ -40,7 +40,6 @@ log = structlog.get_logger(__name__)
 
 SETTINGS = web.AppKey("settings", Settings)
 CLIENT_MAX_SIZE = views.MAX_BODY_BYTES + 1024  # aiohttp answers 413 past this
-HUB_READ_TIMEOUT = 15.0
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -87,8 +86,8 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
     async def resources(app: web.Application) -> AsyncIterator[None]:
         server = fakeredis.FakeServer() if given is None and settings.is_embedded else None
         client = given or wiring.async_client(settings, server)
-        # the event reader blocks 5 s per read: a client of its own, whose reads may wait that long
-        hub_client = given or wiring.async_client(settings, server, read_timeout=HUB_READ_TIMEOUT)
+        # the event reader (blocking 5 s a read) and the streams' presence marks: a pool of their own
+        hub_client = wiring.live_client(settings, server, given)
         sync = given_sync or wiring.sync_client(settings, server)
         # the rules reporter below looks at the file every 2 s on a thread, so a desk request never reads
         # the file or records a new version from the event loop
@@ -103,7 +102,11 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
             rules=holder,
             transfers=Transfers(store, agents, holder, settings.handover_partitions),
             warm=WarmTransfers(store, agents, holder, settings.handover_partitions),
-            hub=EventHub(hub_client, heartbeat_seconds(settings.handover_presence_grace_seconds)),
+            hub=EventHub(
+                hub_client,
+                heartbeat_seconds(settings.handover_presence_grace_seconds),
+                streams_per_agent=settings.handover_streams_per_agent,
+            ),
             media=MediaCache(media_source),
         )
         await app[DESK].hub.start()
@@ -136,9 +139,9 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
             await close_media()
             if embedded is not None:
                 embedded()
+            await hub_client.aclose()
             if given is None:
                 await client.aclose()
-                await hub_client.aclose()
             if given_sync is None:
                 sync.close()
 

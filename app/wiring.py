@@ -39,6 +39,8 @@ from workers.transport import ConcurrentSender, LoopThread, SandboxOutbox
 CONNECT_TIMEOUT = 1.0
 READ_TIMEOUT = 5.0  # workers and desk: above every blocking read made with the client (BRPOP 1 s)
 WEB_READ_TIMEOUT = 2.0  # the webhook: Meta gets its 503 within seconds even from a hung Redis
+LIVE_READ_TIMEOUT = 15.0  # the desk's event reader blocks 5 s a read
+LIVE_CONNECTIONS = 4  # that reader holds one, the presence writer one at a time
 
 
 def _failing_fast(asynchronous: bool = False) -> dict[str, object]:
@@ -65,22 +67,43 @@ def sync_client(settings: Settings, server: fakeredis.FakeServer | None = None) 
 
 
 def async_client(
-    settings: Settings, server: fakeredis.FakeServer | None = None, read_timeout: float = WEB_READ_TIMEOUT
+    settings: Settings,
+    server: fakeredis.FakeServer | None = None,
+    read_timeout: float = WEB_READ_TIMEOUT,
+    max_connections: int = 64,
 ) -> AsyncRedis:
     """The web process's client; `read_timeout` above the longest blocking read made with it (the desk's
-    event reader blocks 5 s: it gets a client of its own)."""
+    event reader blocks 5 s: it gets a client of its own, `live_client`)."""
     if server is not None:
         return fakeredis.FakeAsyncRedis(server=server, decode_responses=True)
     assert settings.redis_url
     pool = AsyncBlockingPool.from_url(
         settings.redis_url,
         decode_responses=True,
-        max_connections=64,
+        max_connections=max_connections,
         timeout=CONNECT_TIMEOUT + READ_TIMEOUT,  # waiting for a free connection
         socket_timeout=read_timeout,
         **_failing_fast(asynchronous=True),
     )
     return AsyncRedis.from_pool(pool)
+
+
+def live_client(
+    settings: Settings, server: fakeredis.FakeServer | None = None, given: AsyncRedis | None = None
+) -> AsyncRedis:
+    """The desk's live connection (desk/live.py: the one event reader, and the presence marks written once
+    a beat): a small pool of its own, so however many streams are open the webhook's pool never waits for
+    them. Beside a client given to the app (`given`): a pool of its own to the same server."""
+    if given is None:
+        return async_client(settings, server, LIVE_READ_TIMEOUT, LIVE_CONNECTIONS)
+    pool = given.connection_pool
+    own = AsyncBlockingPool(
+        connection_class=pool.connection_class,
+        max_connections=LIVE_CONNECTIONS,
+        timeout=CONNECT_TIMEOUT + READ_TIMEOUT,
+        **{**pool.connection_kwargs, "socket_timeout": LIVE_READ_TIMEOUT},
+    )
+    return AsyncRedis.from_pool(own)
 
 
 def worker_runtime(

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # An agent whose desk (the live event stream) has been gone this long goes offline, and their
     # conversations go back to the queue. Agents that never open the stream are not affected.
     handover_presence_grace_seconds: float = Field(default=60.0, ge=1.0, le=3600.0)
+    # Live event streams one agent may hold open at once (per web process): opening one more closes their
+    # oldest, which is told why (`replaced`). A desk needs one per open console tab.
+    handover_streams_per_agent: int = Field(default=5, ge=1, le=100)
     handover_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # The sandbox (simulator, /sandbox/* routes, a signing secret everyone knows) on a real Redis: only when
     # asked for, since anyone reaching the port could then write as any customer and read every reply.

@@ -180,7 +180,9 @@ EVENTS = (
     "stream position. Comment lines (`:`) are heartbeats. An agent hears of their own conversations and "
     "their queues; supervisors of everything. Keeping it open marks the agent as connected: when every "
     "stream of theirs has been gone past HANDOVER_PRESENCE_GRACE_SECONDS they go offline and their "
-    "conversations go back to the queue."
+    "conversations go back to the queue. At most HANDOVER_STREAMS_PER_AGENT streams per agent (5): one more "
+    "ends their oldest with a last `replaced` event (do not reconnect it by yourself); a removed agent's "
+    "streams end with `agent_removed`."
 )
 
 ROUTES = [

@@ -5,26 +5,49 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import time
+import math
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 from aiohttp import web
 from redis.asyncio import Redis as AsyncRedis
 
+from desk.presence import PresenceMarks
 from handover.clock import Clock, system_clock
 from handover.events import is_for, newest_id, read_after
-from handover.liveness import seen_async
 
 log = structlog.get_logger(__name__)
 
 HEARTBEAT_SECONDS = 15.0
 INBOX_SIZE = 1000  # events waiting for one slow client before its stream is closed
+STREAMS_PER_AGENT = 5  # HANDOVER_STREAMS_PER_AGENT
+BEAT_SLICE = 100  # streams woken together by the beat
 OVERFLOW: dict[str, str] = {"type": "_overflow"}
+KEEPALIVE: dict[str, str] = {"type": "_keepalive"}  # the hub's beat: each stream writes a comment line
+# The last word of a stream the hub closes: the agent opened one stream too many (the oldest goes), or was
+# removed (handover/removal.py; their token is dead, so the console's reconnection signs it out)
+REPLACED: dict[str, str] = {"type": "replaced"}
+REMOVED: dict[str, str] = {"type": "agent_removed"}
+
+Inbox = asyncio.Queue[tuple[str, dict[str, str]]]
+
+
+@dataclass(eq=False)
+class Subscriber:
+    """One open event stream: whose it is (what they hear of: events.is_for), the events waiting for it."""
+
+    agent_id: str
+    queues: list[str] = field(default_factory=list)
+    supervisor: bool = False
+    inbox: Inbox = field(default_factory=lambda: asyncio.Queue(maxsize=INBOX_SIZE))
 
 
 class EventHub:
-    """Reads the desk event stream once and hands each event to every subscriber's queue."""
+    """Reads the desk event stream once and hands each event to the inboxes of the open streams it is for;
+    keeps at most `streams_per_agent` streams per agent, and their presence marks (desk/presence.py). One
+    beat for all streams (a keep-alive in each inbox): an idle stream costs no timer or task of its own, so
+    thousands of them cost the event loop, and the webhook on it, little."""
 
     def __init__(
         self,
@@ -32,25 +55,51 @@ class EventHub:
         heartbeat: float = HEARTBEAT_SECONDS,
         block_ms: int = 5000,
         clock: Clock = system_clock,
+        streams_per_agent: int = STREAMS_PER_AGENT,
     ) -> None:
         self.client = client
         self.clock = clock
         self.heartbeat = heartbeat
         self.block_ms = block_ms  # how long one read waits for news before it is asked again
-        self.subscribers: set[asyncio.Queue[tuple[str, dict[str, str]]]] = set()
-        self._task: asyncio.Task[None] | None = None
+        self.streams_per_agent = streams_per_agent
+        self.streams: dict[str, list[Subscriber]] = {}  # agent id -> their open streams, oldest first
+        self.marks = PresenceMarks(client, self.streams.keys, heartbeat, clock)
+        self._tasks: list[asyncio.Task[None]] = []
         self._last: str | None = None  # the id of the last entry read; None until known
 
-    async def mark_seen(self, agent_id: str) -> None:
-        """This agent has a desk connected now (see handover/liveness.py); Redis away: the next beat will."""
-        with contextlib.suppress(Exception):
-            await seen_async(self.client, agent_id, self.clock())
+    def join(self, agent_id: str, queues: list[str] | None = None, supervisor: bool = False) -> Subscriber:
+        """A new stream of this agent hears, from now on, every event for them; past the cap, their oldest
+        is closed (told `replaced`), so a token cannot hold thousands of streams."""
+        theirs = self.streams.setdefault(agent_id, [])
+        while len(theirs) >= self.streams_per_agent:
+            _close(theirs.pop(0), REPLACED)
+            log.info("desk_stream_replaced", agent_id=agent_id, streams_per_agent=self.streams_per_agent)
+        subscriber = Subscriber(agent_id, queues or [], supervisor)
+        theirs.append(subscriber)
+        return subscriber
+
+    async def leave(self, subscriber: Subscriber, mark: bool = True) -> None:
+        """A stream ended. `mark`: the grace period counts from now (written before it is gone from the
+        hub, so whoever sees it gone reads the mark); not for a removed agent, whom nothing brings back."""
+        if mark:
+            await self.marks.mark(subscriber.agent_id)
+        theirs = self.streams.get(subscriber.agent_id, [])
+        if subscriber in theirs:
+            theirs.remove(subscriber)
+        if not theirs:
+            self.streams.pop(subscriber.agent_id, None)
+
+    def close_agent(self, agent_id: str) -> None:
+        """The agent was removed: each of their streams says so and ends."""
+        for subscriber in self.streams.pop(agent_id, []):
+            _close(subscriber, REMOVED)
 
     async def start(self) -> None:
         """Start reading from the stream's end as it is now: whatever is published once this returns
         reaches every subscriber."""
         self._last = await self._newest()
-        self._task = asyncio.create_task(self._read())
+        self._tasks = [asyncio.create_task(self._read()), asyncio.create_task(self._beat())]
+        self.marks.start()
 
     async def _newest(self) -> str | None:
         try:
@@ -60,10 +109,24 @@ class EventHub:
             return None
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        await self.marks.stop()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
+        self._tasks = []
+
+    async def _beat(self) -> None:
+        """Every heartbeat each stream writes a comment: proxies keep it open, and a write to a client gone
+        away ends it (its presence mark then counts the grace period from there). Spread over the beat in
+        slices of BEAT_SLICE streams: thousands of writes at once would hold up the webhook on this loop."""
+        while True:
+            everyone = [subscriber for theirs in list(self.streams.values()) for subscriber in theirs]
+            slices = max(1, math.ceil(len(everyone) / BEAT_SLICE))
+            for start in range(0, slices * BEAT_SLICE, BEAT_SLICE):
+                await asyncio.sleep(self.heartbeat / slices)
+                for subscriber in everyone[start : start + BEAT_SLICE]:
+                    _offer(subscriber.inbox, "", KEEPALIVE)
 
     async def _read(self) -> None:
         # Always from an explicit id, never "$": a read that comes back empty would otherwise lose what
@@ -84,11 +147,15 @@ class EventHub:
                 continue
             for entry_id, event in events:
                 self._last = entry_id
-                for queue in list(self.subscribers):
-                    _offer(queue, entry_id, event)
+                if event.get("type") == "agent_removed" and event.get("agent_id"):
+                    self.close_agent(event["agent_id"])
+                for theirs in list(self.streams.values()):
+                    for s in theirs:
+                        if is_for(event, s.agent_id, s.queues, s.supervisor):
+                            _offer(s.inbox, entry_id, event)
 
 
-def _offer(queue: asyncio.Queue[tuple[str, dict[str, str]]], entry_id: str, event: dict[str, str]) -> None:
+def _offer(queue: Inbox, entry_id: str, event: dict[str, str]) -> None:
     """Hand an event to one stream; a stream too far behind gets told to close instead of stalling all."""
     try:
         queue.put_nowait((entry_id, event))
@@ -96,6 +163,13 @@ def _offer(queue: asyncio.Queue[tuple[str, dict[str, str]]], entry_id: str, even
         with contextlib.suppress(asyncio.QueueEmpty):
             queue.get_nowait()
         queue.put_nowait(("", OVERFLOW))
+
+
+def _close(subscriber: Subscriber, why: dict[str, str]) -> None:
+    """Tell a stream to end at once: what it had not sent yet is dropped (its desk reloads anyway)."""
+    while not subscriber.inbox.empty():
+        subscriber.inbox.get_nowait()
+    subscriber.inbox.put_nowait(("", why))
 
 
 def sse(entry_id: str, event: dict[str, str]) -> bytes:
@@ -114,36 +188,42 @@ async def stream(
 ) -> web.StreamResponse:
     """Server-sent events for one agent until they disconnect, with a heartbeat comment now and then.
 
-    Every beat also marks the agent as connected; when the last of their streams has been gone past the
-    grace period, the workers' presence sweep takes them offline and re-queues their conversations."""
+    While it is open the agent is marked as connected (desk/presence.py); when the last of their streams
+    has been gone past the grace period, the workers' presence sweep takes them offline and re-queues their
+    conversations. The hub may end it with a last event: `replaced` (the agent opened more streams than
+    allowed; this was the oldest) or `agent_removed`."""
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     )
-    inbox: asyncio.Queue[tuple[str, dict[str, str]]] = asyncio.Queue(maxsize=INBOX_SIZE)
-    hub.subscribers.add(inbox)  # before the answer starts: a client that sees 200 misses nothing after it
+    # before the answer starts: a client that sees 200 misses nothing after it
+    me = hub.join(agent_id, queues, supervisor)
+    ended: dict[str, str] | None = None
     try:
         await response.prepare(request)
-        await hub.mark_seen(agent_id)
-        beat = time.monotonic()
+        await hub.marks.mark(agent_id)
         await response.write(b": connected\n\n")
         while True:
-            try:
-                entry_id, event = await asyncio.wait_for(inbox.get(), hub.heartbeat)
-            except TimeoutError:
-                entry_id, event = "", {}
-            if time.monotonic() - beat >= hub.heartbeat:
-                beat = time.monotonic()
-                await hub.mark_seen(agent_id)
+            entry_id, event = await me.inbox.get()
+            if event is KEEPALIVE:
                 await response.write(b": keep-alive\n\n")
-            if not event:
                 continue
             if event is OVERFLOW:
                 break  # too slow to keep up: close, so the client reconnects and reloads what it shows
-            if is_for(event, agent_id, queues, supervisor):
-                await response.write(sse(entry_id, event))
+            if event is REPLACED or event is REMOVED:
+                ended = event
+                await response.write(_last_word(event, agent_id, hub.streams_per_agent))
+                break
+            await response.write(sse(entry_id, event))  # the hub hands each stream only what is for it
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:
-        await hub.mark_seen(agent_id)  # the grace period counts from the moment it went
-        hub.subscribers.discard(inbox)
+        await hub.leave(me, mark=ended is not REMOVED)
     return response
+
+
+def _last_word(why: dict[str, str], agent_id: str, streams_per_agent: int) -> bytes:
+    """The frame a stream the hub closes ends with (no `id:`: it is no position in the desk's events)."""
+    data: dict[str, Any] = {"conversation_id": None, "agent_id": agent_id, "queue": None}
+    if why is REPLACED:
+        data["streams_per_agent"] = streams_per_agent
+    return f"event: {why['type']}\ndata: {json.dumps(data)}\n\n".encode()

@@ -130,18 +130,54 @@ class AgentStore:
         found = [_agent(raw, status) for raw, status in rows if raw is not None]
         return sorted(found, key=lambda a: a.name)
 
-    def remove(self, agent_id: str, by: str | None = None) -> None:
-        """Delete an agent (their token stops working). `by`: who did it, audited in the same transaction."""
-        digest = self.client.hget(keys.agent_key(agent_id), "token")
-        if digest is None:
+    def retire(self, agent_id: str, by: str | None = None) -> Agent:
+        """Removing an agent, the first step (handover/removal.py has them all), in one transaction: their
+        token stops working, they are offline and out of the list of agents (nothing is offered or
+        transferred to them, no presence sweep takes them), and every web process closes their streams
+        (`agent_removed`). Their hash stays until what they held has moved on (`forget`): a removal cut
+        short is finished by running it again. `by`: who did it, audited the first time. Returns the agent,
+        offline; raises UnknownAgent."""
+        key = keys.agent_key(agent_id)
+        raw, status, digest = self.client.hmget(key, ["json", "status", "token"])
+        if raw is None:
             raise UnknownAgent(agent_id)
-        name = self.get(agent_id).name if by is not None else None
+        agent = _agent(raw, status)
         with self.client.pipeline(transaction=True) as pipe:
-            pipe.delete(keys.agent_key(agent_id), keys.agent_token_key(keys.as_text(digest)))
+            if digest is not None:
+                pipe.delete(keys.agent_token_key(keys.as_text(digest)))
+                pipe.hdel(key, "token")
+                if by is not None:
+                    detail = {"id": agent_id, "name": agent.name}
+                    audit.write(pipe, by, audit.AuditAction.AGENTS_REMOVE, detail)
+            pipe.hset(key, "status", Presence.OFFLINE.value)
             pipe.srem(keys.AGENTS, agent_id)
-            if by is not None:
-                audit.write(pipe, by, audit.AuditAction.AGENTS_REMOVE, {"id": agent_id, "name": name})
+            pipe.zrem(keys.AGENTS_LIVE, agent_id)
+            if agent.status is not Presence.OFFLINE:
+                offline = Presence.OFFLINE.value
+                publish(pipe, "agent_status", "", agent_id=agent_id, status=offline, why="removed")
+            publish(pipe, "agent_removed", "", agent_id=agent_id)
             pipe.execute()
+        return agent.model_copy(update={"status": Presence.OFFLINE})
+
+    def forget(self, agent_id: str) -> bool:
+        """Removing an agent, the last step: what is left of them goes. False (nothing deleted) while they
+        still hold a conversation or have one offered: those move on first."""
+        held, offered = keys.agent_load_key(agent_id), keys.agent_offers_key(agent_id)
+        with self.client.pipeline(transaction=True) as pipe:
+            try:
+                pipe.watch(held, offered)
+                if pipe.scard(held) or pipe.scard(offered):
+                    return False
+                pipe.multi()
+                pipe.delete(keys.agent_key(agent_id), held, offered)
+                pipe.srem(keys.AGENTS, agent_id)
+                pipe.zrem(keys.AGENTS_LIVE, agent_id)
+                for memory in (keys.ROUTING_LAST, keys.ROUTING_FREED, keys.ROUTING_MISSED):
+                    pipe.hdel(memory, agent_id)
+                pipe.execute()
+            except redis.WatchError:
+                return False
+        return True
 
     def update(
         self,

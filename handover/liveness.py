@@ -1,12 +1,15 @@
 """Live connections: an agent whose desk has been disconnected past a grace period is taken offline.
 
-Each open event stream refreshes the agent's mark in one sorted set (agent id -> last seen, ms); a
-periodic sweep takes agents whose mark is older than the grace period out of the set, sets them offline
-and puts their conversations back into their queues, ahead of newer ones (reason `agent_unavailable`).
+Each web process refreshes the mark of every agent with an event stream open in one sorted set (agent
+id -> last seen, ms), all of them in one write per beat; a periodic sweep takes agents whose mark is older
+than the grace period out of the set, sets them offline and puts their conversations back into their
+queues, ahead of newer ones (reason `agent_unavailable`).
 Agents that never opened the event stream (an integration driving the API alone) are not in the set, so
 they keep their presence until they change it."""
 
 from __future__ import annotations
+
+from collections.abc import Collection
 
 import redis
 import structlog
@@ -67,9 +70,10 @@ def drop_gone(
     return gone
 
 
-# The desk's event streams mark their agent from the event loop
+# The web process marks every agent with a stream open from its event loop, in one write per beat
 
 
-async def seen_async(client: AsyncRedis, agent_id: str, now: float) -> None:
-    """`seen`, from the web process's event loop."""
-    await client.zadd(keys.AGENTS_LIVE, {agent_id: int(now * 1000)})
+async def seen_async(client: AsyncRedis, agent_ids: Collection[str], now: float) -> None:
+    """`seen` for many agents at once, from the web process's event loop: one ZADD, whatever their number."""
+    if agent_ids:
+        await client.zadd(keys.AGENTS_LIVE, dict.fromkeys(agent_ids, int(now * 1000)))

@@ -34,6 +34,15 @@ class OfferIndex:
         """What the assigner offered this agent and they have not answered yet."""
         return sorted(keys.as_text(c) for c in self.client.smembers(keys.agent_offers_key(agent_id)))
 
+    def warm_offers_to(self, agent_id: str) -> list[str]:
+        """Warm transfers offered to this agent and not answered yet (few: offers last seconds to minutes)."""
+        offered = [keys.as_text(c) for c in self.client.zrange(keys.OFFERS, 0, -1)]
+        with self.client.pipeline(transaction=False) as pipe:
+            for conversation_id in offered:
+                pipe.hget(keys.conversation_key(conversation_id), "offer_to")
+            targets = pipe.execute()
+        return [c for c, to in zip(offered, targets, strict=True) if to and keys.as_text(to) == agent_id]
+
     def due_offers(self, now: float) -> list[str]:
         """Warm transfer offers nobody accepted in time."""
         return [keys.as_text(c) for c in self.client.zrangebyscore(keys.OFFERS, "-inf", now)]

@@ -10,7 +10,7 @@ import redis
 from handover import audit
 from handover.agents import Agent, AgentStore, Presence, UnknownAgent
 from handover.clock import Clock, system_clock
-from handover.conversation import Conversation, ConversationState
+from handover.conversation import WARM_OFFER_FIELDS, Conversation, ConversationState
 from handover.enqueue import OutboundJob, reply, text_request
 from handover.errors import Conflict, Invalid, NotFound, NotYours, Unavailable
 from handover.lifecycle import Event, Lifecycle
@@ -27,6 +27,7 @@ _RAISED = {
     Priority.HIGH: Priority.URGENT,
     Priority.URGENT: Priority.URGENT,
 }
+_HELD = frozenset({ConversationState.ASSIGNED, ConversationState.TRANSFERRING})
 
 
 @dataclass(frozen=True)
@@ -85,12 +86,14 @@ class Transfers:
     def requeue_held(
         self, agent: Agent, reason: str = "agent_unavailable", now: float | None = None
     ) -> list[str]:
-        """An agent went offline: their conversations go back to their queues, ahead of newer ones."""
+        """An agent went offline (or was removed: `reason` agent_removed): their conversations go back to
+        their queues, ahead of newer ones; one they were offering a colleague (warm) too, the offer ended.
+        Raises Conflict when one changed meanwhile (what moved before it stays moved: call again)."""
         now = self.clock() if now is None else now
         moved = []
         for conversation_id in self.agents.held([agent.id]):
             conversation = self.store.conversation(conversation_id)
-            if conversation is None or conversation.state != ConversationState.ASSIGNED:
+            if conversation is None or conversation.state not in _HELD or conversation.agent_id != agent.id:
                 self.lifecycle.let_go(agent.id, conversation_id)  # not theirs to hold any more
                 continue
             move = TransferRequest(
@@ -108,10 +111,12 @@ class Transfers:
             try:
                 self.store.watch(pipe, conversation_id)
                 conversation, packet = self._load(conversation_id)
-                # supervisors also move conversations still waiting (to another queue, or to an agent)
+                # supervisors also move conversations still waiting (to another queue, or to an agent); a
+                # requeue also one its agent was offering a colleague
                 movable = {ConversationState.ASSIGNED} | (
                     {ConversationState.QUEUED} if by.is_supervisor else set()
                 )
+                movable |= set() if governed else {ConversationState.TRANSFERRING}
                 if conversation.state not in movable:
                     raise Conflict(f"conversation is {conversation.state}")
                 if conversation.agent_id != by.id and not by.is_supervisor:
@@ -153,6 +158,7 @@ class Transfers:
                     queue=queue,
                     data={"reason": move.reason, "by": by.id},
                 )
+                events = [moved, *_offer_ended(conversation, move.reason)]
                 self.lifecycle.move(
                     pipe,
                     conversation,
@@ -163,7 +169,8 @@ class Transfers:
                     priority=priority,
                     # it has waited since it first asked for a person: ahead of those who asked later
                     waiting_since=packet.escalation.at,
-                    events=[moved],
+                    drop=WARM_OFFER_FIELDS if conversation.state == ConversationState.TRANSFERRING else (),
+                    events=events,
                     count=["transfers:cold"],
                 )
                 pipe.execute()
@@ -243,6 +250,13 @@ class Transfers:
             return None
         request = text_request(conversation, text)
         return reply(conversation, request, "system", now, self.partitions)
+
+
+def _offer_ended(conversation: Conversation, why: str) -> list[Event]:
+    """Moved while its agent offered it to a colleague (warm): the colleague's desk hears it is gone."""
+    if conversation.state != ConversationState.TRANSFERRING or not conversation.offer_to:
+        return []
+    return [Event("offer_withdrawn", agent_id=conversation.offer_to, data={"why": why})]
 
 
 def audit_supervisor_move(

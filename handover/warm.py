@@ -131,6 +131,14 @@ class WarmTransfers(Transfers):
             self._withdraw(conversation_id, "timeout", now)
         return len(due)
 
+    def withdraw_offers_to(self, agent_id: str, why: str, now: float | None = None) -> list[str]:
+        """The agent left (removed): what colleagues offered them goes back to those colleagues."""
+        now = self.clock() if now is None else now
+        offered = OfferIndex(self.client).warm_offers_to(agent_id)
+        for conversation_id in offered:
+            self._withdraw(conversation_id, why, now)
+        return offered
+
     def _withdraw(self, conversation_id: str, why: str, now: float) -> None:
         with self.client.pipeline(transaction=True) as pipe:
             try:

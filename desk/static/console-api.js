@@ -122,7 +122,10 @@ export class SseParser {
 
 /**
  * GET /events held open with fetch(); reconnects with exponential backoff (1 s → 30 s, with jitter) and
- * reports each (re)connection so the caller reloads what it may have missed while it was away.
+ * reports each (re)connection so the caller reloads what it may have missed while it was away. A stream the
+ * server ends with `replaced` (this agent opened more streams elsewhere than the server keeps, and this was
+ * the oldest) is not reconnected: state "replaced" until start() is called again (a click), so two tabs
+ * never take the stream from each other in a loop.
  */
 export class EventStream {
   constructor(api, { onEvent, onState, onUnauthorized }) {
@@ -135,10 +138,12 @@ export class EventStream {
     this.failures = 0;
     this.lastId = null;
     this.timer = null;
+    this.replaced = false;
   }
 
   start() {
     this.stopped = false;
+    this.replaced = false;
     this.connect();
   }
 
@@ -174,11 +179,17 @@ export class EventStream {
     } catch (exc) {
       if (this.stopped) return;
     }
+    if (this.replaced) {
+      this.stopped = true;
+      this.onState("replaced");
+      return;
+    }
     this.retry();
   }
 
   frame(frame) {
     if (frame.id) this.lastId = frame.id;
+    if (frame.event === "replaced") this.replaced = true;
     let data = {};
     try {
       data = JSON.parse(frame.data);

@@ -26,6 +26,7 @@ export class TopBar {
       PRESENCE.map((p) => h("option", { value: p }, t(`presence_${p}`))),
     );
     this.live = h("span.live", { testid: "live-status", role: "status" });
+    this.resume = h("button.btn.small.ghost", { type: "button", testid: "live-resume", hidden: true, onclick: () => desk.resumeLive() }, t("live_resume"));
     this.sound = h("button.icon-btn.sound", { type: "button", testid: "sound-toggle", "aria-pressed": "false", onclick: () => desk.toggleSound() });
     this.deskTab = h("button.tab", { type: "button", role: "tab", testid: "desk-tab", onclick: () => desk.showView("desk") }, icon("chat"), t("tab_desk"));
     this.supervisorTab = h(
@@ -44,6 +45,7 @@ export class TopBar {
       h("nav.tabs", { role: "tablist", "aria-label": t("brand") }, this.deskTab, supervising ? this.supervisorTab : null, supervising ? this.botTab : null),
       h("div.spacer"),
       this.live,
+      this.resume,
       this.sound,
       h("div.presence-wrap", { data: { status: me.status } }, h("label", { for: "presence" }, t("presence")), h("span.presence-dot", { "aria-hidden": "true" }), this.presence),
       h(
@@ -63,6 +65,7 @@ export class TopBar {
     this.presence.closest(".presence-wrap").dataset.status = me.status;
     fill(this.live, h("span.dot", { "aria-hidden": "true" }), t(liveState === "live" ? "live" : liveState));
     this.live.dataset.state = liveState;
+    this.resume.hidden = liveState !== "replaced";
     fill(this.sound, icon(soundOn ? "bell" : "bellOff"));
     this.sound.setAttribute("aria-pressed", String(soundOn));
     this.sound.setAttribute("aria-label", soundOn ? t("sound_on") : t("sound_off"));

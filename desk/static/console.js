@@ -3,7 +3,8 @@
 //
 // data-testid reference (stable; the browser tests rely on them):
 //   sign-in      signin-form, signin-token, signin-submit, signin-error, demo-agents, demo-agent
-//   top bar      desk-tab, supervisor-tab (supervisors only), live-status[data-state=live|connecting|reconnecting],
+//   top bar      desk-tab, supervisor-tab (supervisors only),
+//                live-status[data-state=live|connecting|reconnecting|replaced], live-resume (when replaced),
 //                sound-toggle[aria-pressed], presence (a <select>: available|away|offline), me, me-name, signout
 //   left column  offer-box[data-ringing][data-rings], offer-list, offer[data-id][data-kind=transfer|assignment]
 //                (with offer-accept, offer-decline, offer-expires, offer-queue), take-next,
@@ -254,6 +255,11 @@ class Desk {
 
   // ---- live events -----------------------------------------------------------------------------
 
+  /** This tab's stream was replaced by one opened elsewhere (another tab): take it back, on a click only. */
+  resumeLive() {
+    this.stream.start();
+  }
+
   onLiveState(state) {
     this.liveState = state;
     this.topbar.update();
@@ -296,6 +302,9 @@ class Desk {
       this.beeper.beep(this.soundOn);
     } else if (type === "agent_status") {
       if (forMe && data.status) this.me.status = data.status;
+      this.loadAgents();
+    } else if (type === "agent_removed") {
+      if (forMe) return this.signOut(t("signin_removed")); // the token is dead: nothing left to show
       this.loadAgents();
     }
     this.updateTitle();

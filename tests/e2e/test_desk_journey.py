@@ -73,9 +73,16 @@ def test_escalate_claim_reply_transfer_resolve_and_rate(live, graph):
     assert len(customer.received()) == sent_before
 
     # cold: to billing, where Dani takes it; the customer is told, in Portuguese, and why
-    moved = live.api("POST", f"{path}/transfer", ana["token"], {"to_queue": "billing", "reason": "estorno"})
+    moved = live.api(
+        "POST",
+        f"{path}/transfer",
+        ana["token"],
+        {"to_queue": "billing", "reason": "estorno", "customer_reason": "needs_approval"},
+    )
     assert moved[0] == 200 and moved[1]["state"] == "queued" and moved[1]["queue"] == "billing"
-    wait_for(lambda: any("transferir" in t and "estorno" in t for t in customer.texts()), 30, "told")
+    # told who takes over and the reason ops wrote, never the agent's own words ("estorno")
+    wait_for(lambda: any("transferir" in t and "aprovação" in t for t in customer.texts()), 30, "told")
+    assert not any("estorno" in t for t in customer.texts())
     assert live.api("GET", path, ana["token"])[0] == 403  # no longer hers
     assert live.api("POST", "/queues/next", dani["token"])[1]["id"] == cid
 

@@ -4,6 +4,7 @@ webhook, and the step most scenarios start from (the customer asked for a person
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 from aiohttp.test_utils import TestClient
@@ -30,6 +31,31 @@ def customer_says(wa_id: str, text: str, n: int, at: int | None = None) -> tuple
     WhatsApp's clock is in seconds, and the 24-hour window counts from it)."""
     sent = int(time.time()) if at is None else at
     return signed(body([text_message(f"wamid.{wa_id}.{n}", wa_id, text, sent)], names={wa_id: "Ana"}))
+
+
+async def connected(stream) -> None:
+    """An event stream's first line: subscribed, from here on nothing published is missed."""
+    assert (await stream.content.readline()).startswith(b": connected")
+
+
+async def frames(stream) -> list[tuple[str, dict]]:
+    """Every event of a stream until the server ends it: (event, data)."""
+    seen, kind = [], None
+    async for raw in stream.content:
+        line = raw.decode().strip()
+        if line.startswith("event: "):
+            kind = line[7:]
+        elif line.startswith("data: "):
+            seen.append((kind, json.loads(line[6:])))
+    return seen
+
+
+async def next_event(stream) -> str:
+    """The kind of the next event a stream sends."""
+    while True:
+        line = (await stream.content.readline()).decode().strip()
+        if line.startswith("event: "):
+            return line[7:]
 
 
 def run(coro):

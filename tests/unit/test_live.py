@@ -7,6 +7,7 @@ import asyncio
 import fakeredis
 
 from desk import live
+from desk.presence import PresenceMarks
 from handover import keys
 
 
@@ -38,8 +39,7 @@ def test_sse_frames_carry_the_stream_position_type_and_json_data():
 
 async def hub_with_a_subscriber(block_ms: int = 5000) -> tuple[live.EventHub, asyncio.Queue]:
     hub = live.EventHub(fakeredis.FakeAsyncRedis(decode_responses=True), block_ms=block_ms)
-    inbox: asyncio.Queue = asyncio.Queue()
-    hub.subscribers.add(inbox)
+    inbox = hub.join("ag_1", supervisor=True).inbox
     await hub.start()
     return hub, inbox
 
@@ -69,9 +69,49 @@ async def test_events_from_before_the_start_are_not_replayed():
     client = fakeredis.FakeAsyncRedis(decode_responses=True)
     await client.xadd(keys.DESK_EVENTS, {"type": "waiting", "n": "old"})
     hub = live.EventHub(client)
-    inbox: asyncio.Queue = asyncio.Queue()
-    hub.subscribers.add(inbox)
+    inbox = hub.join("ag_1", supervisor=True).inbox
     await hub.start()
     await client.xadd(keys.DESK_EVENTS, {"type": "waiting", "n": "new"})
     assert await received(inbox, 1) == ["new"]
     await hub.stop()
+
+
+class RecordingRedis:
+    """Records the presence writes (handover/liveness.py seen_async) instead of making them."""
+
+    def __init__(self) -> None:
+        self.zadds: list[tuple[str, dict[str, int]]] = []
+
+    async def zadd(self, key: str, mapping: dict[str, int]) -> int:
+        self.zadds.append((key, dict(mapping)))
+        return len(mapping)
+
+
+async def test_streams_opening_together_are_marked_in_one_write():
+    client = RecordingRedis()
+    marks = PresenceMarks(client, lambda: [], heartbeat=3600)  # type: ignore[arg-type]
+    marks.start()
+    await asyncio.gather(*(marks.mark(f"ag_{n}") for n in range(100)))  # each returns once written
+    [(key, mapping)] = client.zadds
+    assert (key, set(mapping)) == (keys.AGENTS_LIVE, {f"ag_{n}" for n in range(100)})
+    await marks.stop()
+
+
+async def test_each_beat_marks_everyone_connected_in_one_write():
+    client = RecordingRedis()
+    marks = PresenceMarks(client, lambda: ["ag_1", "ag_2", "ag_3"], heartbeat=0.01)  # type: ignore[arg-type]
+    marks.start()
+    while marks.beats < 3:
+        await asyncio.sleep(0.01)
+    await marks.stop()
+    assert len(client.zadds) == marks.beats
+    assert all(set(mapping) == {"ag_1", "ag_2", "ag_3"} for _, mapping in client.zadds)
+
+
+async def test_the_oldest_stream_past_the_cap_is_told_it_was_replaced():
+    hub = live.EventHub(fakeredis.FakeAsyncRedis(decode_responses=True), streams_per_agent=2)
+    first, second = hub.join("ag_1"), hub.join("ag_1")
+    first.inbox.put_nowait(("1-0", {"type": "waiting"}))  # not sent yet: dropped, its desk reloads anyway
+    third = hub.join("ag_1")
+    assert hub.streams["ag_1"] == [second, third]
+    assert [first.inbox.get_nowait()] == [("", live.REPLACED)]
