@@ -17,6 +17,7 @@ from rq.job import Job
 from app import wiring
 from app.errors import CommandError
 from config.settings import Settings
+from handover import upgrades
 from handover.availability import is_unavailable
 from handover.liveness import sweep_seconds
 from handover.rules import versions
@@ -76,6 +77,7 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
         signal.signal(sig, lambda *_: stop.set())
     client = wiring.sync_client(settings)
     ensure_groups(client, settings.handover_partitions)
+    upgrades.forget_typed_identity(client)
     holder = wiring.rules_holder(settings, client, "worker")
     rt = wiring.worker_runtime(settings, client, holder)
     runtime.install(rt)

@@ -210,6 +210,7 @@ def assigned_today_key(day: int) -> str:
 # (`updated_at`), so a page of the desk's list is a range read however many wait.
 ACTIVITY_WAITING = f"{PREFIX}activity:waiting"  # zset: every waiting conversation -> updated_at
 ACTIVITY_HELD = f"{PREFIX}activity:held"  # zset: every held (assigned, transferring) one -> updated_at
+UPGRADED_TYPED_IDENTITY = f"{PREFIX}upgraded:typed-identity"  # handover/upgrades.py ran on this Redis
 SEARCH = f"{PREFIX}search"  # `term NUL conversation_id` at score 0: supervisors' search (handover/search.py)
 SEARCH_BUILT = f"{PREFIX}search:built"  # set once every conversation started before the index is filed
 ACTIVITY_BUILT = f"{PREFIX}activity:built"  # set once the index holds every open conversation

@@ -3,6 +3,7 @@ type, read as values and as DUMP) is searched for them, on a real redis-server."
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable
@@ -12,7 +13,7 @@ import pytest
 import redis
 import yaml
 
-from handover import keys
+from handover import keys, upgrades
 from handover.abandon import watch_windows
 from handover.identity import Directory, FileDirectory, VerifierUnavailable
 from handover.queues import RedisQueueView
@@ -224,3 +225,19 @@ def test_the_scan_finds_what_it_looks_for(redis_url):
     client.xdel("probe", "1-2")  # the node's last entry: the node goes, and the CPF with it
     assert traces(client) == {"probe:set": ["value", "dump"]}
     client.close()
+
+
+def test_an_upgrade_forgets_the_identity_an_earlier_version_kept_in_the_conversation(redis_url):
+    """Before hv:identity:<id>, the CPF typed so far sat in the conversation hash with no end: the first
+    worker after the upgrade drops it, once, and keeps everything else."""
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    older = {"language": "pt", "turns": 3, "pending_identity": {"cpf": "52998224725"}}
+    client.hset(keys.conversation_key("old1"), mapping={"id": "old1", "bot": json.dumps(older)})
+    client.hset(keys.conversation_key("old2"), mapping={"id": "old2", "bot": json.dumps({"turns": 1})})
+    assert traces(client)  # as an earlier version left it
+
+    assert upgrades.forget_typed_identity(client) == 1
+    assert traces(client) == {}
+    assert json.loads(client.hget(keys.conversation_key("old1"), "bot")) == {"language": "pt", "turns": 3}
+    client.hset(keys.conversation_key("old3"), "bot", json.dumps(older))
+    assert upgrades.forget_typed_identity(client) == 0  # once per Redis: new versions never write it
