@@ -22,7 +22,7 @@ from handover.claims import Assignments
 from handover.clock import Clock, system_clock
 from handover.errors import Conflict, DomainError, Invalid, NotFound, NotYours
 from handover.inbox import Inbox
-from handover.media import Media, MediaGone, MediaSource
+from handover.media import Media, MediaGone, MediaSource, MediaUnavailable
 from handover.queues import Queues
 from handover.rules.loader import LoadedRules
 from handover.store import Store
@@ -62,6 +62,9 @@ class _NoMedia:
 
     async def fetch(self, media_id: str) -> Media:
         raise MediaGone(media_id)
+
+    async def upload(self, phone_number_id: str, content: bytes, mime_type: str, filename: str) -> str:
+        raise MediaUnavailable("no media source")
 
 
 DESK = web.AppKey("desk", DeskContext)

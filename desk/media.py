@@ -5,15 +5,28 @@ only ever downloaded, and sandboxed."""
 from __future__ import annotations
 
 import asyncio
+import mimetypes
 from urllib.parse import quote
 
-from aiohttp import web
+from aiohttp import BodyPartReader, hdrs, web
 
-from desk.http import AGENT, DESK, DeskContext
+from desk.http import AGENT, DESK, DeskContext, error, ok
+from desk.models import SentView
 from desk.openapi import Route
 from handover.agents import Agent
-from handover.errors import NotFound
-from handover.media import MediaGone, MediaRef, MediaUnavailable, media_ref
+from handover.claims import SentMedia
+from handover.errors import Invalid, NotFound
+from handover.media import (
+    MediaGone,
+    MediaRef,
+    MediaUnavailable,
+    NotSendable,
+    media_ref,
+    most_bytes,
+    sendable_kind,
+)
+
+CAPTION_MOST = 1024
 
 # shown in the page (an <img>, an <audio> player); anything else is a download
 INLINE = ("image/jpeg", "image/png", "image/webp", "image/gif", "audio/", "video/")
@@ -52,7 +65,69 @@ async def get_media(request: web.Request) -> web.StreamResponse:
     )
 
 
+async def post_media(request: web.Request) -> web.Response:
+    """An agent attaches a file: checked against WhatsApp's types and sizes before anything is uploaded,
+    uploaded from here (the bytes are here), then sent by its media id through the outbound worker."""
+    ctx, agent, conversation_id = request.app[DESK], request[AGENT], request.match_info["id"]
+    conversation = await asyncio.to_thread(ctx.assignments.answerable, agent, conversation_id)
+    if not request.content_type.startswith("multipart/"):
+        raise Invalid("send the file as multipart/form-data: `file`, and an optional `caption`")
+    reader = await request.multipart()
+    file: tuple[bytes, str, str, str] | None = None  # content, MIME type, kind, file name
+    caption = ""
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader):
+            continue
+        if part.name == "caption":
+            caption = (await part.read(decode=True))[: CAPTION_MOST * 4].decode("utf-8", "replace").strip()
+        elif part.name == "file":
+            name = (part.filename or "file").strip()[:240] or "file"
+            mime = part.headers.get(hdrs.CONTENT_TYPE, "").split(";")[0].strip().lower()
+            if not mime or mime == "application/octet-stream":
+                mime = mimetypes.guess_type(name)[0] or mime
+            try:
+                kind = sendable_kind(mime)
+            except NotSendable as exc:
+                return error(415, "unsupported_media_type", str(exc))
+            most = most_bytes(kind)
+            read = bytearray()
+            while chunk := await part.read_chunk(256 * 1024):
+                read += chunk
+                if len(read) > most:
+                    return error(413, "too_large", f"a {kind} can be at most {most // (1024 * 1024)} MB")
+            file = (bytes(read), mime, kind, name)
+    if file is None:
+        raise Invalid("no `file` part in the form")
+    if len(caption) > CAPTION_MOST or (caption and file[2] == "audio"):
+        raise Invalid(f"a caption has at most {CAPTION_MOST} characters, and a voice message has none")
+    content, mime, kind, name = file
+    try:
+        media_id = await ctx.media.upload(conversation.phone_number_id, content, mime, name)
+    except MediaUnavailable as exc:
+        return error(502, "upload_failed", str(exc))
+    sent = SentMedia(media_id, kind, mime, name, caption or None)  # type: ignore[arg-type]
+    entry_id = await asyncio.to_thread(ctx.assignments.send_media, agent, conversation_id, sent)
+    return ok(SentView(id=entry_id, status="pending"), status=202)
+
+
 MEDIA_ROUTES = [
+    Route(
+        "POST",
+        "/conversations/{id}/media",
+        post_media,
+        "Send a file (multipart/form-data: `file`, optional `caption`) to the customer of a conversation "
+        "I hold within the 24-hour window: an image (JPEG, PNG, 5 MB), audio (AAC, AMR, MP3, MP4, OGG), "
+        "video (MP4, 3GPP) or document (PDF, text, Office; 16 MB here); checked before it is uploaded",
+        response=SentView,
+        status=202,
+        extra={
+            409: "wrong state, or the 24-hour window has closed (code window_closed)",
+            413: "larger than WhatsApp takes for its type (code too_large)",
+            415: "a type WhatsApp does not take (code unsupported_media_type)",
+            422: "not multipart, no file, or a caption too long",
+            502: "WhatsApp did not take the upload (code upload_failed)",
+        },
+    ),
     Route(
         "GET",
         "/media/{media_id}",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
 
 import redis
 
@@ -16,6 +18,17 @@ from handover.lifecycle import Lifecycle
 from handover.message import Button, OutboundKind, OutboundRequest
 from handover.rules.loader import LoadedRules
 from handover.store import Store
+
+
+@dataclass(frozen=True)
+class SentMedia:
+    """A file an agent attached, as WhatsApp took it."""
+
+    media_id: str
+    kind: Literal["image", "audio", "video", "document"]
+    mime_type: str
+    filename: str
+    caption: str | None = None
 
 
 class Assignments:
@@ -80,13 +93,36 @@ class Assignments:
     def send(self, agent: Agent, conversation_id: str, text: str, now: float | None = None) -> str:
         """An agent's reply, through the outbound worker; refused when the 24-hour window has closed."""
         now = self.clock() if now is None else now
+        conversation = self.answerable(agent, conversation_id, now)
+        return self._queue_reply(agent, conversation, text_request(conversation, text), now)
+
+    def answerable(self, agent: Agent, conversation_id: str, now: float | None = None) -> Conversation:
+        """The conversation, if the agent holds it and its 24-hour window is open (NotYours, WindowClosed)."""
+        now = self.clock() if now is None else now
         conversation = self._held(agent, conversation_id)
         if not conversation.is_window_open(now):
             raise WindowClosed(
                 "more than 24 hours since the customer last wrote: send an approved template instead "
                 f"(POST /api/v1/conversations/{conversation_id}/template; GET /api/v1/templates lists them)"
             )
-        return self._queue_reply(agent, conversation, text_request(conversation, text), now)
+        return conversation
+
+    def send_media(
+        self, agent: Agent, conversation_id: str, media: SentMedia, now: float | None = None
+    ) -> str:
+        """A file the agent attached, already uploaded to WhatsApp (its media id), with its caption."""
+        now = self.clock() if now is None else now
+        conversation = self.answerable(agent, conversation_id, now)
+        request = OutboundRequest(
+            kind=OutboundKind.MEDIA,
+            phone_number_id=conversation.phone_number_id,
+            to=conversation.address,
+            media_id=media.media_id,
+            media_type=media.kind,
+            filename=media.filename,
+            text=media.caption,
+        )
+        return self._queue_reply(agent, conversation, request, now, mime_type=media.mime_type)
 
     def send_template(
         self,
@@ -125,9 +161,17 @@ class Assignments:
         return self._queue_reply(agent, conversation, request, now)
 
     def _queue_reply(
-        self, agent: Agent, conversation: Conversation, request: OutboundRequest, now: float
+        self,
+        agent: Agent,
+        conversation: Conversation,
+        request: OutboundRequest,
+        now: float,
+        mime_type: str | None = None,
     ) -> str:
         entry, job = reply(conversation, request, f"agent:{agent.id}", now, self.partitions)
+        if request.media_id:  # what the desk shows of it, and who may fetch it (handover/media.py)
+            update = {"media_id": request.media_id, "mime_type": mime_type}
+            entry = entry.model_copy(update=update | {"content": {**entry.content, "caption": request.text}})
         with self.client.pipeline(transaction=True) as pipe:
             if (
                 conversation.assigned_at is not None

@@ -40,6 +40,58 @@ class MediaRef:
 class MediaSource(Protocol):
     async def fetch(self, media_id: str) -> Media: ...
 
+    async def upload(self, phone_number_id: str, content: bytes, mime_type: str, filename: str) -> str:
+        """Give a file to WhatsApp for sending; its media id (raises MediaUnavailable)."""
+        ...
+
+
+MB = 1024 * 1024
+# What WhatsApp takes as each kind of message, and how big (Cloud API "Supported media types"); this desk
+# sends at most MAX_UPLOAD (it holds a file in memory while it uploads it), documents included.
+SENDABLE: dict[str, tuple[frozenset[str], int]] = {
+    "image": (frozenset({"image/jpeg", "image/png"}), 5 * MB),
+    "audio": (frozenset({"audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"}), 16 * MB),
+    "video": (frozenset({"video/mp4", "video/3gpp"}), 16 * MB),
+    "document": (
+        frozenset(
+            {
+                "application/pdf",
+                "text/plain",
+                "application/msword",
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                "application/vnd.ms-excel",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "application/vnd.ms-powerpoint",
+                "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+            }
+        ),
+        100 * MB,
+    ),
+}
+MAX_UPLOAD = 16 * MB
+
+
+class NotSendable(Exception):
+    """WhatsApp would refuse the file: its type, or its size (`too_large`)."""
+
+    def __init__(self, message: str, too_large: bool = False) -> None:
+        super().__init__(message)
+        self.too_large = too_large
+
+
+def sendable_kind(mime_type: str) -> str:
+    """The WhatsApp message type a file of this MIME type goes as; NotSendable for any other type."""
+    for kind, (types, _) in SENDABLE.items():
+        if mime_type in types:
+            return kind
+    allowed = ", ".join(sorted(t for types, _ in SENDABLE.values() for t in types))
+    raise NotSendable(f"WhatsApp does not take {mime_type or 'this type of file'} (it takes {allowed})")
+
+
+def most_bytes(kind: str) -> int:
+    """The largest file of this kind that can go: WhatsApp's limit, or this desk's, the smaller."""
+    return min(SENDABLE[kind][1], MAX_UPLOAD)
+
 
 def media_ref(client: redis.Redis, media_id: str) -> MediaRef | None:
     raw = client.get(keys.media_key(media_id))
@@ -79,6 +131,9 @@ class MediaCache:
             while self._size > self.max_bytes:
                 self._forget(next(iter(self._items)))
         return media
+
+    async def upload(self, phone_number_id: str, content: bytes, mime_type: str, filename: str) -> str:
+        return await self.source.upload(phone_number_id, content, mime_type, filename)
 
     def _forget(self, media_id: str) -> None:
         gone = self._items.pop(media_id, None)

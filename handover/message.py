@@ -171,6 +171,7 @@ class OutboundKind(StrEnum):
     LIST = "list"
     TEMPLATE = "template"
     MARK_READ = "mark_read"
+    MEDIA = "media"  # an uploaded file sent by its media id (agents' attachments)
 
 
 class OutboundRequest(BaseModel):
@@ -193,6 +194,9 @@ class OutboundRequest(BaseModel):
     template_params: list[str] = Field(default_factory=list)
     message_id: str | None = None  # for mark_read: the inbound wamid
     reply_to: str | None = None  # context: the message this answers
+    media_id: str | None = None  # for media: what Meta's upload answered
+    media_type: Literal["image", "audio", "video", "document"] | None = None
+    filename: str | None = Field(default=None, max_length=240)  # documents: the name the customer sees
 
     def model_post_init(self, __context: Any) -> None:
         rows = sum(len(s.rows) for s in self.sections)
@@ -213,6 +217,14 @@ class OutboundRequest(BaseModel):
             raise ValueError("mark_read needs the inbound message id")
         if self.kind is OutboundKind.TEMPLATE and not (self.template_name and self.template_language):
             raise ValueError("a template message needs a name and a language")
+        if self.kind is OutboundKind.MEDIA and not (self.media_id and self.media_type):
+            raise ValueError("a media message needs the uploaded media id and its type")
+        if (
+            self.kind is OutboundKind.MEDIA
+            and self.text
+            and (self.media_type == "audio" or len(self.text) > 1024)
+        ):
+            raise ValueError("a caption has at most 1024 characters, and a voice message has none")
 
 
 class SendOutcome(BaseModel):

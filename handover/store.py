@@ -143,7 +143,7 @@ class Store(Deliveries):
     def append_entry(self, pipe: Pipeline, conversation_id: str, entry: TranscriptEntry) -> None:
         delivery = Delivery().model_dump_json() if entry.direction == "out" else ""
         body = entry.model_dump_json(exclude={"delivery", "media"})
-        if entry.media_id and entry.direction == "in":  # who may fetch it: GET /api/v1/media/{id}
+        if entry.media_id:  # who may fetch it: GET /api/v1/media/{id}
             where = {"conversation_id": conversation_id, **(entry.media or {})}
             pipe.set(keys.media_key(entry.media_id), json.dumps(where), ex=keys.MEDIA_KEPT_SECONDS)
         self._append(

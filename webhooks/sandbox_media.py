@@ -3,6 +3,8 @@ the phone simulator and served to the desk as Meta would serve a customer's medi
 
 from __future__ import annotations
 
+import uuid
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +33,26 @@ def media_message(kind: str, caption: str | None) -> dict[str, Any]:
 
 
 class SandboxMedia:
-    """What the desk's media route fetches in the sandbox (Meta's Graph API otherwise)."""
+    """What the desk's media route fetches in the sandbox (Meta's Graph API otherwise): the samples, and
+    what agents sent, kept in this process (the newest UPLOADS_KEPT)."""
+
+    def __init__(self) -> None:
+        self.uploads: OrderedDict[str, Media] = OrderedDict()
 
     async def fetch(self, media_id: str) -> Media:
         for known, _, file, mime in KINDS.values():
             if known == media_id:
                 return Media((SAMPLES / file).read_bytes(), mime)
+        if media_id in self.uploads:
+            return self.uploads[media_id]
         raise MediaGone(media_id)
+
+    async def upload(self, phone_number_id: str, content: bytes, mime_type: str, filename: str) -> str:
+        media_id = f"sandbox-upload-{uuid.uuid4().hex[:16]}"
+        self.uploads[media_id] = Media(content, mime_type)
+        while len(self.uploads) > UPLOADS_KEPT:
+            self.uploads.popitem(last=False)
+        return media_id
+
+
+UPLOADS_KEPT = 50

@@ -47,6 +47,13 @@ def build_body(req: OutboundRequest) -> dict[str, Any]:
         body |= {"type": "interactive", "interactive": _list(req)}
     elif req.kind is OutboundKind.TEMPLATE:
         body |= {"type": "template", "template": _template(req)}
+    elif req.kind is OutboundKind.MEDIA and req.media_type is not None:
+        media: dict[str, Any] = {"id": req.media_id}
+        if req.text:
+            media["caption"] = req.text
+        if req.filename and req.media_type == "document":
+            media["filename"] = req.filename
+        body |= {"type": req.media_type, req.media_type: media}
     return body
 
 
@@ -116,10 +123,26 @@ class GraphClient:
             raise error_from_response("GET", shown, status, _decode(content))
         return content, str(meta.get("mime_type") or content_type)
 
-    async def _request(self, method: str, path: str, json: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def upload_media(self, phone_number_id: str, content: bytes, mime_type: str, filename: str) -> str:
+        """Upload a file for this business number (`POST /{phone-number-id}/media`); its media id."""
+        form = aiohttp.FormData()
+        form.add_field("messaging_product", "whatsapp")
+        form.add_field("type", mime_type)
+        form.add_field("file", content, filename=filename, content_type=mime_type)
+        answer = await self._request("POST", f"/{quote(phone_number_id, safe='')}/media", data=form)
+        media_id = answer.get("id")
+        if not isinstance(media_id, str) or not media_id:
+            raise GraphError(
+                "POST", self.base_url + f"/{phone_number_id}/media", 200, title="upload gave no id"
+            )
+        return media_id
+
+    async def _request(
+        self, method: str, path: str, json: dict[str, Any] | None = None, data: aiohttp.FormData | None = None
+    ) -> dict[str, Any]:
         """One Graph call: the decoded JSON object, or a typed GraphError."""
         url = self.base_url + path
-        status, content, _ = await self._exchange(method, url, url, json=json)
+        status, content, _ = await self._exchange(method, url, url, json=json, data=data)
         body = _decode(content)
         if status >= 400 or not isinstance(body, dict) or "error" in body:
             raise error_from_response(method, url, status, body)
@@ -132,9 +155,11 @@ class GraphClient:
         shown: str,
         json: dict[str, Any] | None = None,
         timeout: aiohttp.ClientTimeout | None = None,
+        data: aiohttp.FormData | None = None,
     ) -> tuple[int, bytes, str]:
         """The only place that talks HTTP and holds the token: status, raw body, content type."""
-        options: dict[str, Any] = {"json": json, "headers": self._headers}
+        options: dict[str, Any] = {"headers": self._headers}
+        options |= {"data": data} if data is not None else {"json": json}
         if timeout is not None:
             options["timeout"] = timeout
         try:

@@ -21,3 +21,11 @@ class GraphMedia:
                 raise MediaUnavailable(str(exc)[:200]) from exc
             raise MediaGone(media_id) from exc  # expired at Meta (they keep media for a while), or unknown
         return Media(content, mime_type)
+
+    async def upload(self, phone_number_id: str, content: bytes, mime_type: str, filename: str) -> str:
+        try:
+            return await self.graph.upload_media(phone_number_id, content, mime_type, filename)
+        except GraphError as exc:
+            raise MediaUnavailable(
+                f"WhatsApp did not take the file: {exc.title or exc.status}"[:200]
+            ) from exc

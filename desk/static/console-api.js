@@ -29,15 +29,21 @@ export class Api {
     return { items: data || [], next: headers.get("X-Next-Cursor") };
   }
 
+  /** A multipart form (a file the agent attaches): JSON answer, as `request`. */
+  async upload(path, form) {
+    return (await this.exchange("POST", path, form)).data;
+  }
+
   async exchange(method, path, body) {
     const headers = { Authorization: `Bearer ${this.token}`, Accept: "application/json" };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const isForm = body instanceof FormData; // the browser writes its Content-Type, with the boundary
+    if (body !== undefined && !isForm) headers["Content-Type"] = "application/json";
     let response;
     try {
       response = await fetch(PREFIX + path, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined ? undefined : isForm ? body : JSON.stringify(body),
         cache: "no-store",
       });
     } catch (exc) {

@@ -14,6 +14,8 @@ export class Composer {
     this.key = "";
     this.detail = null;
     this.noting = false; // the note tab is chosen
+    this.files = new Map(); // conversation id -> the File attached, not sent yet
+    this.showChosen = null;
   }
 
   /** mode: "reply" | "closed" | "readonly" | "none"; the same conversation in the same mode is left alone. */
@@ -116,6 +118,33 @@ export class Composer {
     });
     input.value = enabled ? this.desk.drafts.get(id) || "" : "";
     const send = h("button.btn.primary.send", { type: "submit", testid: "reply-send", disabled: !enabled }, icon("send"), t("reply_send"));
+    // a file to send with the text as its caption (checked by the server against WhatsApp's limits)
+    const chosen = h("div.attachment", { testid: "attachment", hidden: true });
+    const picker = h("input", { type: "file", hidden: true, testid: "attach-input", accept: ACCEPT });
+    const attach = h(
+      "button.icon-btn.attach",
+      { type: "button", testid: "attach", disabled: !enabled, title: t("attach"), "aria-label": t("attach"), onclick: () => picker.click() },
+      icon("clip"),
+    );
+    const showChosen = () => {
+      const file = this.files.get(id);
+      chosen.hidden = !file;
+      if (!file) return fill(chosen);
+      fill(
+        chosen,
+        icon("clip"),
+        h("span.name", {}, file.name),
+        h("span.muted", {}, size(file.size)),
+        h("button.icon-btn", { type: "button", testid: "attachment-remove", "aria-label": t("attach_remove"), onclick: () => (this.files.delete(id), showChosen()) }, "×"),
+      );
+    };
+    picker.addEventListener("change", () => {
+      if (picker.files.length) this.files.set(id, picker.files[0]);
+      picker.value = "";
+      showChosen();
+      input.focus();
+    });
+    this.showChosen = showChosen;
     const count = h("span.count", { "aria-hidden": "true" });
     const counted = () => {
       count.textContent = input.value.length > 3500 ? `${input.value.length}/4096` : "";
@@ -136,19 +165,32 @@ export class Composer {
       },
       h("label.sr-only", { for: "reply-input" }, t("reply_label")),
       canned.list,
+      chosen,
       input,
-      h("div.composer-bar", {}, h("span.hint", { id: "reply-hint" }, t("reply_hint")), count, send),
+      h("div.composer-bar", {}, attach, picker, h("span.hint", { id: "reply-hint" }, t("reply_hint")), count, send),
     );
     counted();
+    showChosen();
     return form;
   }
 
   async send(id, input, button) {
     const text = input.value.trim();
-    if (!text || button.disabled) return;
+    const file = this.files.get(id);
+    if ((!text && !file) || button.disabled) return;
     button.disabled = true;
     try {
-      await this.desk.api.post(`/conversations/${encodeURIComponent(id)}/messages`, { text });
+      const path = `/conversations/${encodeURIComponent(id)}`;
+      if (file) {
+        const form = new FormData();
+        form.append("file", file, file.name);
+        if (text) form.append("caption", text);
+        await this.desk.api.upload(`${path}/media`, form);
+        this.files.delete(id);
+        if (this.showChosen) this.showChosen();
+      } else {
+        await this.desk.api.post(`${path}/messages`, { text });
+      }
       input.value = "";
       this.desk.drafts.delete(id);
     } catch (exc) {
@@ -259,6 +301,16 @@ export class Composer {
     const p = this.detail && this.detail.packet;
     return (p && p.customer.language) || LANG;
   }
+}
+
+// what WhatsApp takes (handover/media.py SENDABLE); the server checks again, with the sizes
+const ACCEPT = [
+  "image/jpeg", "image/png", "audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg", "video/mp4", "video/3gpp",
+  "application/pdf", "text/plain", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx",
+].join(",");
+
+function size(bytes) {
+  return bytes < 1024 * 1024 ? `${Math.max(1, Math.round(bytes / 1024))} KB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
 /** Enter submits the box's form; Shift+Enter (or a key held with it, or an IME composing) breaks the line. */

@@ -2,6 +2,7 @@
 
 const PATHS = {
   check: '<path d="M3.5 8.5l3 3 6-7" />',
+  clip: '<path d="M10.5 4.5l-5 5a1.5 1.5 0 002 2l5.5-5.5a3 3 0 00-4.2-4.2L3.3 7.3a4.5 4.5 0 006.4 6.4l4.3-4.3" />',
   download: '<path d="M8 2v8" /><path d="M4.5 7L8 10.5 11.5 7" /><path d="M2.5 13.5h11" />',
   checks: '<path d="M1.5 8.5l3 3 6-7" /><path d="M7.5 11.5l6-7" />',
   clock: '<circle cx="8" cy="8" r="6" /><path d="M8 4.5V8l2.5 1.5" />',

@@ -37,6 +37,11 @@ export function mediaView(desk, entry) {
     const img = h("img", { alt: media.caption || t("media_photo"), testid: "media-image" });
     const open = h("button.media-thumb", { type: "button", "aria-label": t("media_open"), onclick: async () => window.open(await objectUrl(desk, media.id), "_blank", "noopener") }, img);
     fill(box, open);
+    img.addEventListener("load", () => {
+      // a photo that arrives while the agent reads the newest messages keeps them in view
+      const list = img.closest(".transcript");
+      if (list && list.scrollHeight - list.scrollTop - list.clientHeight < img.height + 120) list.scrollTop = list.scrollHeight;
+    });
     objectUrl(desk, media.id).then((url) => (img.src = url), (exc) => unavailable(box, exc));
   } else if (type.startsWith("audio/") || type.startsWith("video/")) {
     const player = h(type.startsWith("audio/") ? "audio" : "video", { controls: true, preload: "metadata", testid: `media-${type.split("/")[0]}` });

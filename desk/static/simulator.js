@@ -59,7 +59,7 @@ const TEXT = {
     retry: "Tentar de novo",
     attach: "Enviar foto, documento ou áudio (amostras do sandbox)",
     attachImage: "📷 Foto",
-    attachDocument: "📄 Documento (recibo.pdf)",
+    attachDocument: "📄 Documento",
     attachAudio: "🎤 Mensagem de voz",
     status: { pending: "enviando", delivered: "entregue", read: "lida", failed: "falhou" },
   },
@@ -97,7 +97,7 @@ const TEXT = {
     retry: "Try again",
     attach: "Send a photo, document or voice note (sandbox samples)",
     attachImage: "📷 Photo",
-    attachDocument: "📄 Document (receipt.pdf)",
+    attachDocument: "📄 Document",
     attachAudio: "🎤 Voice message",
     status: { pending: "sending", delivered: "delivered", read: "read", failed: "failed" },
   },
@@ -455,6 +455,10 @@ function appendBusiness(record) {
           record.template_params.map((value, i) => h("li", {}, h("code", {}, `{{${i + 1}}}`), " ", value)),
         ),
       );
+  } else if (record.kind === "media") {
+    const label = { image: T.attachImage, document: T.attachDocument, audio: T.attachAudio, video: "🎬" }[record.media_type];
+    bubble.append(h("div.template-label", { testid: "sim-media" }, `${label || record.media_type}${record.filename ? ` · ${record.filename}` : ""}`));
+    if (record.text) bubble.append(h("div.text", {}, record.text));
   } else {
     bubble.append(h("div.text", {}, record.text || ""));
   }

@@ -3,12 +3,15 @@ the photo inline, the voice note in a player, the document as a download with it
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import new_page, screenshot, sign_in
 from tests.browser.test_desk_console import LIVE
 from tests.browser.test_simulator import open_phone, say
+from webhooks.sandbox_media import SAMPLES
 
 pytestmark = pytest.mark.browser
 
@@ -50,4 +53,19 @@ def test_what_the_customer_sends_the_agent_sees_hears_and_downloads(browser, sta
     download = downloading.value
     assert download.suggested_filename == "receipt.pdf"
     assert download.path().read_bytes().startswith(b"%PDF")
+
+    # and back: the agent attaches a photo, the text typed is its caption, and it goes with ticks
+    desk.get_by_test_id("attach-input").set_input_files(str(SAMPLES / "photo.png"))
+    expect(desk.get_by_test_id("attachment")).to_contain_text("photo.png")
+    reply = desk.get_by_test_id("reply-input")
+    reply.fill("Segue a foto da troca aprovada")
+    reply.press("Enter")
+    expect(desk.get_by_test_id("attachment")).to_be_hidden()
+    mine = desk.locator("[data-testid=msg][data-direction=out]").last
+    expect(mine.get_by_test_id("media-image")).to_be_visible(timeout=LIVE)
+    expect(mine).to_contain_text("Segue a foto da troca aprovada")
+    expect(mine).to_have_attribute("data-status", re.compile("sent|delivered|read"), timeout=LIVE)
+    screenshot(desk, "console-agent-sent-media")
+    sent = [m for m in stack.outbox("5511987011001") if m.get("kind") == "media"]
+    assert sent and sent[-1]["media_type"] == "image" and sent[-1]["text"] == "Segue a foto da troca aprovada"
     phone.close()

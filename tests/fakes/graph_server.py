@@ -60,6 +60,7 @@ class FakeGraph:
         self.port: int | None = None
         self.requests: list[dict[str, Any]] = []  # sends: {"path", "json", "authorization", "peer"}
         self.downloads: list[dict[str, Any]] = []  # media GETs: {"path", "authorization"}
+        self.uploads: list[dict[str, Any]] = []  # media POSTs: number, type, filename, content, authorization
         self.accepted: list[dict[str, Any]] = []  # messages answered 200 (a caller that timed out included)
         self._ids = itertools.count(1)
         self._fail: list[tuple[int, int | None]] = []
@@ -98,10 +99,11 @@ class FakeGraph:
             return list(self.requests)
 
     def app(self) -> web.Application:
-        app = web.Application()
+        app = web.Application(client_max_size=100 * 1024 * 1024)  # uploads: WhatsApp takes up to 100 MB
         app.add_routes(
             [
                 web.post(f"/{VERSION}/{{number}}/messages", self._messages),
+                web.post(f"/{VERSION}/{{number}}/media", self._upload),
                 web.get(f"/{VERSION}/media-file/{{media}}", self._media_file),
                 web.get(f"/{VERSION}/{{media}}", self._media),
             ]
@@ -168,6 +170,25 @@ class FakeGraph:
                 "id": media,
             }
         )
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """`POST /{phone-number-id}/media` (multipart: messaging_product, type, file): a media id."""
+        form = await request.post()
+        upload = form.get("file")
+        content = upload.file.read() if isinstance(upload, web.FileField) else b""
+        with self._lock:
+            self.uploads.append(
+                {
+                    "number": request.match_info["number"],
+                    "type": form.get("type"),
+                    "messaging_product": form.get("messaging_product"),
+                    "filename": upload.filename if isinstance(upload, web.FileField) else None,
+                    "content": content,
+                    "authorization": request.headers.get("Authorization"),
+                }
+            )
+            media_id = f"up{len(self.uploads)}"
+        return web.json_response({"id": media_id})
 
     async def _media_file(self, request: web.Request) -> web.Response:
         authorization = request.headers.get("Authorization")

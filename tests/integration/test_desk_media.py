@@ -5,8 +5,10 @@ WhatsApp no longer has them; never Meta's URL nor the token."""
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 
+import aiohttp
 import pytest
 import redis
 from aiohttp.test_utils import TestClient, TestServer
@@ -97,5 +99,75 @@ def test_the_agent_sees_what_the_customer_sent_and_nobody_else_does(redis_url, w
             assert gone.status == 410 and (await gone.json())["error"]["code"] == "gone"
             unknown = await http.get("/api/v1/media/999999", headers=bearer(ana))
             assert unknown.status == 404
+
+    run(scenario())
+
+
+def form(content: bytes, mime: str, filename: str, caption: str | None = None) -> aiohttp.FormData:
+    data = aiohttp.FormData()
+    data.add_field("file", io.BytesIO(content), filename=filename, content_type=mime)
+    if caption is not None:
+        data.add_field("caption", caption)
+    return data
+
+
+def test_an_agents_file_is_checked_uploaded_then_sent_by_its_id(redis_url, world):
+    settings, graph = world
+    _, ana = add_agent(redis_url, "Ana", "general")
+    _, carlos = add_agent(redis_url, "Carlos", "billing")
+    store = Store(redis.Redis.from_url(redis_url, decode_responses=True))
+
+    async def scenario() -> None:
+        async with TestClient(TestServer(build_app(settings))) as http:
+            conversation = await escalated_and_taken(http, store, "5511911117777", bearer(ana))
+            path = f"/api/v1/conversations/{conversation.id}/media"
+            pdf = b"%PDF-1.4 segunda via"
+            sent = await http.post(
+                path, data=form(pdf, "application/pdf", "boleto.pdf", "Segue o boleto"), headers=bearer(ana)
+            )
+            assert sent.status == 202, await sent.text()
+            [upload] = graph.uploads
+            assert (upload["type"], upload["filename"], upload["content"]) == (
+                "application/pdf",
+                "boleto.pdf",
+                pdf,
+            )
+            assert upload["messaging_product"] == "whatsapp" and upload["authorization"] == "Bearer t"
+
+            def document_sent():  # type: ignore[no-untyped-def]
+                return [r["json"] for r in graph.requests if r["json"].get("type") == "document"]
+
+            [body_sent] = await asyncio.to_thread(wait_for, document_sent, 30, "the document at Meta")
+            assert body_sent["document"] == {
+                "id": "up1",
+                "caption": "Segue o boleto",
+                "filename": "boleto.pdf",
+            }
+            entry_id = (await sent.json())["id"]
+
+            def ticked():  # type: ignore[no-untyped-def]
+                [entry] = [e for e in store.transcript(conversation.id) if e.id == entry_id]
+                return entry if entry.delivery and entry.delivery.status == "sent" else None
+
+            entry = await asyncio.to_thread(wait_for, ticked, 30, "the send recorded")
+            assert entry.media == {
+                "id": "up1",
+                "mime_type": "application/pdf",
+                "filename": "boleto.pdf",
+                "caption": "Segue o boleto",
+            }
+
+            # refused before anything is uploaded: too big for its type, a type WhatsApp does not take
+            big = await http.post(
+                path, data=form(b"\xff" * (5 * 1024 * 1024 + 1), "image/png", "foto.png"), headers=bearer(ana)
+            )
+            assert big.status == 413 and (await big.json())["error"]["code"] == "too_large"
+            odd = await http.post(path, data=form(b"<svg/>", "image/svg+xml", "x.svg"), headers=bearer(ana))
+            assert odd.status == 415 and (await odd.json())["error"]["code"] == "unsupported_media_type"
+            voice = await http.post(path, data=form(b"OggS", "audio/ogg", "v.ogg", "oi"), headers=bearer(ana))
+            assert voice.status == 422  # a voice message has no caption
+            other = await http.post(path, data=form(pdf, "application/pdf", "b.pdf"), headers=bearer(carlos))
+            assert other.status == 403
+            assert len(graph.uploads) == 1
 
     run(scenario())

@@ -384,3 +384,26 @@ def test_every_code_belongs_to_one_class():
         for code in cls.codes:
             assert code not in seen, f"{code} is in {seen[code].__name__} and {cls.__name__}"
             seen[code] = cls
+
+
+def test_an_agents_file_goes_by_its_media_id_with_caption_and_document_name():
+    def media(media_type: str, **fields: str) -> OutboundRequest:
+        return OutboundRequest(
+            kind=OutboundKind.MEDIA,
+            phone_number_id="PN",
+            to="5511",
+            media_id="up1",
+            media_type=media_type,
+            **fields,
+        )
+
+    document = build_body(media("document", text="Segue o boleto", filename="boleto.pdf"))
+    assert (document["type"], document["document"]) == (
+        "document",
+        {"id": "up1", "caption": "Segue o boleto", "filename": "boleto.pdf"},
+    )
+    assert build_body(media("image", filename="x.png"))["image"] == {"id": "up1"}  # only documents are named
+    with pytest.raises(ValidationError, match="voice message has none"):
+        media("audio", text="oi")
+    with pytest.raises(ValidationError, match="needs the uploaded media id"):
+        OutboundRequest(kind=OutboundKind.MEDIA, phone_number_id="PN", to="5511", media_type="image")
