@@ -60,13 +60,16 @@ def test_the_agent_sees_what_the_customer_sent_and_nobody_else_does(redis_url, w
                     {"id": "777002", "mime_type": "application/pdf", "filename": "nota fiscal.pdf"},
                 ),
                 media_message("wamid.gone", wa_id, "image", {"id": "__missing__", "mime_type": "image/jpeg"}),
+                media_message(
+                    "wamid.voice", wa_id, "audio", {"id": "777003", "mime_type": "audio/ogg; codecs=opus"}
+                ),
             ]
             raw, headers = signed(body(sent))
             assert (await http.post("/webhook", data=raw, headers=headers)).status == 200
 
             def with_media():  # type: ignore[no-untyped-def]
                 entries = store.transcript(conversation.id)
-                return [e for e in entries if e.media_id] if len(entries) >= 5 else None
+                return [e for e in entries if e.media_id] if len(entries) >= 6 else None
 
             await asyncio.to_thread(wait_for, with_media, 30, "the media in the transcript")
             detail = await (
@@ -86,6 +89,9 @@ def test_the_agent_sees_what_the_customer_sent_and_nobody_else_does(redis_url, w
             assert graph.downloads[-1]["authorization"] == "Bearer t"  # the token went to Meta only
             assert "fake-jpeg" not in str(photo.headers) and "media-file" not in str(photo.headers)
 
+            voice = await http.get("/api/v1/media/777003", headers=bearer(ana))
+            assert voice.status == 200 and voice.content_type == "audio/ogg"  # a player plays it inline
+            assert voice.headers["Content-Disposition"].startswith("inline")
             document = await http.get("/api/v1/media/777002", headers=bearer(ana))
             assert document.headers["Content-Disposition"] == "attachment; filename*=UTF-8''nota%20fiscal.pdf"
 
