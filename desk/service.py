@@ -91,7 +91,7 @@ def search_conversations(ctx: DeskContext, agent: Agent, query: str, limit: int)
     closed, newest started first (`limit` of them)."""
     if not agent.is_supervisor:
         raise NotYours("searching every conversation is for supervisors")
-    search.ensure_built(ctx.store.client)
+    search.ensure_built(ctx.store)
     found = [c for c in ctx.store.conversations(search.find(ctx.store.client, query)) if c is not None]
     found.sort(key=lambda c: (c.created_at, c.id), reverse=True)
     now = ctx.clock()

@@ -119,10 +119,11 @@ class Assignments:
             to=conversation.address,
             media_id=media.media_id,
             media_type=media.kind,
+            mime_type=media.mime_type,
             filename=media.filename,
             text=media.caption,
         )
-        return self._queue_reply(agent, conversation, request, now, mime_type=media.mime_type)
+        return self._queue_reply(agent, conversation, request, now)
 
     def send_template(
         self,
@@ -161,17 +162,9 @@ class Assignments:
         return self._queue_reply(agent, conversation, request, now)
 
     def _queue_reply(
-        self,
-        agent: Agent,
-        conversation: Conversation,
-        request: OutboundRequest,
-        now: float,
-        mime_type: str | None = None,
+        self, agent: Agent, conversation: Conversation, request: OutboundRequest, now: float
     ) -> str:
         entry, job = reply(conversation, request, f"agent:{agent.id}", now, self.partitions)
-        if request.media_id:  # what the desk shows of it, and who may fetch it (handover/media.py)
-            update = {"media_id": request.media_id, "mime_type": mime_type}
-            entry = entry.model_copy(update=update | {"content": {**entry.content, "caption": request.text}})
         with self.client.pipeline(transaction=True) as pipe:
             if (
                 conversation.assigned_at is not None

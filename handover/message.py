@@ -196,6 +196,7 @@ class OutboundRequest(BaseModel):
     reply_to: str | None = None  # context: the message this answers
     media_id: str | None = None  # for media: what Meta's upload answered
     media_type: Literal["image", "audio", "video", "document"] | None = None
+    mime_type: str | None = None  # for media: the file's type, what the desk shows it as
     filename: str | None = Field(default=None, max_length=240)  # documents: the name the customer sees
 
     def model_post_init(self, __context: Any) -> None:

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import TYPE_CHECKING
 
 import redis
 from redis.client import Pipeline
 
 from handover import keys
 from handover.conversation import Conversation
+
+if TYPE_CHECKING:  # the store files each new conversation through `index`
+    from handover.store import Store
 
 SEP = "\x00"
 MIN_DIGITS = 4  # a number is found by its last digits from this many on ("4001" finds +55 11 98700-4001)
@@ -68,18 +72,16 @@ def find(client: redis.Redis, query: str) -> list[str]:
     return list(dict.fromkeys([*exact, *(keys.as_text(m).rsplit(SEP, 1)[1] for m in found)]))
 
 
-def ensure_built(client: redis.Redis) -> None:
+def ensure_built(store: Store) -> None:
     """Conversations started before the index existed are filed by the first search after an upgrade."""
-    if not client.exists(keys.SEARCH_BUILT):
-        rebuild(client)
+    if not store.client.exists(keys.SEARCH_BUILT):
+        rebuild(store)
 
 
-def rebuild(client: redis.Redis, batch: int = 1000) -> int:
+def rebuild(store: Store, batch: int = 1000) -> int:
     """File every conversation of the index of started ones (data from before the search index existed);
     how many were filed. Idempotent: members are a set."""
-    from handover.store import Store  # the store files new conversations through `index`
-
-    store = Store(client)
+    client = store.client
     ids = [keys.as_text(c) for c in client.zrange(keys.CONVERSATIONS, 0, -1)]
     for start in range(0, len(ids), batch):
         with client.pipeline(transaction=False) as pipe:

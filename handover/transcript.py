@@ -118,7 +118,10 @@ class TranscriptEntry(BaseModel):
             author=author,
             text=request.text,
             context_id=request.reply_to,
-            content=request.model_dump(mode="json", exclude_defaults=True, exclude={"kind", "text"}),
+            media_id=request.media_id,
+            mime_type=request.mime_type,
+            content=request.model_dump(mode="json", exclude_defaults=True, exclude={"kind", "text"})
+            | ({"caption": request.text} if request.media_id and request.text else {}),
         )
 
 

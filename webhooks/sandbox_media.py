@@ -11,7 +11,7 @@ from typing import Any
 from handover.media import Media, MediaGone
 
 SAMPLES = Path(__file__).with_name("samples")
-# kind -> (media id, WhatsApp type, file, MIME type, file name shown for documents)
+# kind -> (media id, WhatsApp type, file in samples/, MIME type); a document is named after its file
 KINDS: dict[str, tuple[str, str, str, str]] = {
     "image": ("sandbox-photo", "image", "photo.png", "image/png"),
     "audio": ("sandbox-voice", "audio", "voice.wav", "audio/wav"),

@@ -53,6 +53,6 @@ def test_conversations_from_before_the_index_are_filed_by_the_first_search(store
     started(store, "old", wa_id="5511900000001", profile_name="Velho Cliente")
     store.client.delete(keys.SEARCH)  # as data written before the index existed
     assert search.find(store.client, "velho") == []
-    search.ensure_built(store.client)
+    search.ensure_built(store)
     assert search.find(store.client, "velho") == ["old"]
     assert store.client.exists(keys.SEARCH_BUILT)
