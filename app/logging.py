@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import structlog
 
 SUPPRESSED = "log_events_suppressed"
@@ -111,7 +112,10 @@ class RepeatLimit:
 def configure_logging(
     level: str = "INFO", json_logs: bool | None = None, repeats: RepeatLimit | None = None
 ) -> None:
-    """Route structlog and the standard library (aiohttp, rq) through one JSON or console renderer."""
+    """structlog's own events go straight from its chain to stderr (JSON by orjson when not a terminal):
+    no LogRecord, handler or formatter per line, which made the worker's line per message cost a tenth
+    of its time. The standard library's records (aiohttp, rq) go through a handler with the same
+    processors and renderer, so every line looks alike."""
     if json_logs is None:
         json_logs = not sys.stderr.isatty()
     repeats = repeats or RepeatLimit()
@@ -121,13 +125,18 @@ def configure_logging(
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
-    renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer() if json_logs else structlog.dev.ConsoleRenderer(colors=False)
-    )
+    renderer: structlog.types.Processor
+    factory: Callable[..., Any]
+    if json_logs:
+        renderer = structlog.processors.JSONRenderer(serializer=orjson.dumps)
+        factory = _bytes_logger
+    else:
+        renderer = structlog.dev.ConsoleRenderer(colors=False)
+        factory = _text_logger
     structlog.configure(
-        processors=[*shared, repeats.processor, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
+        processors=[*shared, repeats.processor, structlog.processors.format_exc_info, renderer],
+        logger_factory=factory,
+        wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level.upper()]),
         cache_logger_on_first_use=True,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
@@ -135,7 +144,7 @@ def configure_logging(
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
-            renderer,
+            _as_text(renderer),
         ],
     )
     handler = logging.StreamHandler(sys.stderr)
@@ -146,3 +155,24 @@ def configure_logging(
     root.setLevel(level.upper())
     # The access log at INFO costs ~40% of webhook throughput; the webhook's own metrics cover it.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+def _bytes_logger(*args: Any) -> structlog.BytesLogger:
+    """structlog.get_logger(__name__) -> a logger writing to stderr that knows its name (add_logger_name)."""
+    return structlog.BytesLogger(sys.stderr.buffer, name=args[0] if args else None)
+
+
+def _text_logger(*args: Any) -> structlog.WriteLogger:
+    logger = structlog.WriteLogger(sys.stderr)
+    logger.name = args[0] if args else None  # type: ignore[attr-defined]
+    return logger
+
+
+def _as_text(renderer: structlog.types.Processor) -> structlog.types.Processor:
+    """The handler's formatter wants text; orjson gives bytes."""
+
+    def render(logger: Any, method_name: str, event_dict: Any) -> Any:
+        line = renderer(logger, method_name, event_dict)
+        return line.decode() if isinstance(line, bytes) else line
+
+    return render

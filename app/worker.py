@@ -1,4 +1,11 @@
-"""`handover worker`: an rq worker whose dispatcher turns wake-ups into drain jobs."""
+"""`handover worker`: drains the partition streams on threads of its own, and runs rq's loop for the
+periodic jobs.
+
+Drains were rq jobs once; with real traffic a drain handles a message or two, and an rq job costs ~70 Redis
+commands of its own (job hash, registries, heartbeats), more than the messages it handled. A drain needs
+none of it: the partition's lease already makes it exclusive and recoverable (a dead drainer's entries
+are taken over after the lease), so the dispatcher hands wake-ups to threads here, and takes no more than
+it has threads for, leaving the rest to the other worker processes."""
 
 from __future__ import annotations
 
@@ -22,7 +29,7 @@ from handover.availability import is_unavailable
 from handover.liveness import sweep_seconds
 from handover.rules import versions
 from handover.store import Store
-from handover.streams import Lane, Wakeup, ensure_groups, mark_drain_queued, pop_wakeups, sweep
+from handover.streams import Lane, Wakeup, ensure_groups, pop_wakeups, sweep
 from workers import jobs, runtime
 from workers.dispatcher import (
     ANNOUNCE_SECONDS,
@@ -36,30 +43,19 @@ from workers.dispatcher import (
 log = structlog.get_logger(__name__)
 
 QUEUE = "handover"
+INBOUND_THREADS = 2  # inbound drains at once per worker process: one computes while another waits on Redis
 OUTBOUND_THREADS = 4  # outbound drains at once per worker process (each sends concurrently)
 RESTART_PAUSE = 0.5  # seconds before rq's loop starts again after it stopped; doubles up to the max
 MAX_RESTART_PAUSE = 5.0
 NEEDS_REDIS = "handover worker needs REDIS_URL (`handover serve` runs its own worker without it)"
 
 
-QUEUED_MS = 10_000  # a queued-drain marker lapses: a job lost with a killed worker costs at most this
-
-
-def enqueue_drain(queue: Queue, wakeup: Wakeup, client: redis.Redis) -> None:
-    """A drain job, unless one for the partition already waits in the queue (the job clears the marker when
-    it starts). A takeover (the partition's drainer died) always goes, to the front of the queue, so
-    recovery does not wait behind ordinary work."""
-    if not mark_drain_queued(client, wakeup.lane, wakeup.partition, QUEUED_MS) and not wakeup.urgent:
-        return
-    queue.enqueue(
-        jobs.drain_partition,
-        str(wakeup.lane),
-        wakeup.partition,
-        job_timeout=120,
-        result_ttl=0,
-        failure_ttl=7 * 24 * 3600,
-        at_front=wakeup.urgent,
-    )
+def drain_until_idle(client: redis.Redis, partitions: int, drain: Callable[[Lane, int], int]) -> None:
+    """`--burst`: drain every partition with work, in this thread, until no wake-up is left."""
+    sweep(client, partitions)
+    while wakeups := list(pop_wakeups(client, timeout=0.1)):
+        for wakeup in wakeups:
+            drain(wakeup.lane, wakeup.partition)
 
 
 def count_failure(job: Job, *exc_info: object) -> bool:
@@ -100,9 +96,7 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
     rq_level = "DEBUG" if settings.handover_log_level.upper() == "DEBUG" else "WARNING"
     try:
         if burst:
-            sweep(client, settings.handover_partitions)
-            for wakeup in pop_wakeups(client, timeout=0.1):
-                enqueue_drain(queue, wakeup, client)
+            drain_until_idle(client, settings.handover_partitions, rt.drain)
             make_worker().work(burst=True, logging_level=rq_level)
             return
         announce = Periodic(
@@ -123,16 +117,16 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
             sweep_seconds(settings.handover_presence_grace_seconds),
             lambda: queue.enqueue(jobs.drop_gone_agents, job_timeout=60, result_ttl=0),
         )
-        # inbound drains are rq jobs; outbound ones run on threads of their own (see LocalDrains)
+        # each lane drains on threads of its own (see LocalDrains): sends wait on Meta, answers never do
+        reads = LocalDrains(
+            Lane.INBOUND, rt.drain, threads=min(INBOUND_THREADS, settings.handover_partitions)
+        )
         sends = LocalDrains(
             Lane.OUTBOUND, rt.drain, threads=min(OUTBOUND_THREADS, settings.handover_partitions)
         )
 
         def dispatch(wakeup: Wakeup) -> None:
-            if wakeup.lane is Lane.OUTBOUND:
-                sends.submit(wakeup.partition)
-            else:
-                enqueue_drain(queue, wakeup, client)
+            (sends if wakeup.lane is Lane.OUTBOUND else reads).submit(wakeup.partition)
 
         # every worker process, idle or not, checks the rules file and says which version it runs
         report = Periodic("rules_report", versions.REPORT_SECONDS, reporter, everywhere=True)
@@ -141,6 +135,7 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
             settings.handover_partitions,
             dispatch,
             periodic=[announce, offers, windows, presence, report],
+            room=reads.room,
         )
         dispatcher.start()
         assigner = wiring.assigner_loop(client, holder)
@@ -150,6 +145,7 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
         finally:
             assigner.stop()
             dispatcher.stop()
+            reads.stop()
             sends.stop()
             with contextlib.suppress(Exception):  # it lapses by itself if Redis is away
                 reporter.withdraw()

@@ -20,8 +20,6 @@ STATUS_MOVED = -2  # apply_status.lua: the send was recorded after the caller lo
 class Deliveries:
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
-        self._status = lua.script(client, "apply_status")
-        self._send = lua.script(client, "record_send")
 
     def locate(self, statuses: Iterable[StatusUpdate]) -> Located:
         """Where each status's sent message lives, read in one round trip before the caller's transaction
@@ -52,10 +50,11 @@ class Deliveries:
             if conversation_id
             else [wamid, wamid, wamid]  # placeholders: the script touches them only when located
         )
-        self._status(
-            keys=[wamid, orphans, *conversation, keys.DESK_EVENTS],
-            args=[where, status.status.value, status.timestamp, code, title, keys.ORPHAN_STATUS_TTL_SECONDS],
-            client=pipe,
+        lua.queue(
+            pipe,
+            "apply_status",
+            [wamid, orphans, *conversation, keys.DESK_EVENTS],
+            [where, status.status.value, status.timestamp, code, title, keys.ORPHAN_STATUS_TTL_SECONDS],
         )
 
     def apply_moved(self, statuses: list[StatusUpdate], located: Located) -> int:
@@ -87,8 +86,10 @@ class Deliveries:
         """Store what a send achieved on its transcript entry: the WhatsApp id, or the error."""
         result = "sent" if outcome.ok else "retrying" if outcome.retryable else "failed"
         wamid = outcome.wa_message_id or ""
-        self._send(
-            keys=[
+        lua.queue(
+            pipe,
+            "record_send",
+            [
                 keys.delivery_key(conversation_id),
                 keys.entries_key(conversation_id),
                 keys.wamid_key(wamid or "none"),
@@ -96,7 +97,7 @@ class Deliveries:
                 keys.conversation_key(conversation_id),
                 keys.DESK_EVENTS,
             ],
-            args=[
+            [
                 entry_id,
                 result,
                 wamid,
@@ -107,7 +108,6 @@ class Deliveries:
                 keys.WAMID_TTL_SECONDS,
                 attempts,
             ],
-            client=pipe,
         )
 
 

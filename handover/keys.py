@@ -39,11 +39,6 @@ def wake_key(lane: Lane, partition: int) -> str:
     return f"{PREFIX}wake:{lane}:{partition}"
 
 
-def drain_queued_key(lane: Lane, partition: int) -> str:
-    """Set while a drain job for the partition waits in the job queue: one is enough."""
-    return f"{PREFIX}queued:{lane}:{partition}"
-
-
 WAKEUPS = f"{PREFIX}wakeups"  # list of "lane:partition" a drainer should be started for
 URGENT_WAKEUPS = f"{PREFIX}wakeups:urgent"  # the same, for partitions whose drainer died (taken first)
 SEND_LINES = (

@@ -31,7 +31,6 @@ class Store(Deliveries):
     def __init__(self, client: redis.Redis, *, transcript_max: int = 500) -> None:
         super().__init__(client)
         self.transcript_max = transcript_max
-        self._append = lua.script(client, "append_entry")
 
     # reads
 
@@ -146,14 +145,15 @@ class Store(Deliveries):
         if entry.media_id:  # who may fetch it: GET /api/v1/media/{id}
             where = {"conversation_id": conversation_id, **(entry.media or {})}
             pipe.set(keys.media_key(entry.media_id), json.dumps(where), ex=keys.MEDIA_KEPT_SECONDS)
-        self._append(
-            keys=[
+        lua.queue(
+            pipe,
+            "append_entry",
+            [
                 keys.transcript_key(conversation_id),
                 keys.entries_key(conversation_id),
                 keys.delivery_key(conversation_id),
             ],
-            args=[entry.id, entry.score, body, self.transcript_max, delivery, entry.ceiling],
-            client=pipe,
+            [entry.id, entry.score, body, self.transcript_max, delivery, entry.ceiling],
         )
 
     def past_conversations(self, conversation: Conversation) -> list[str]:

@@ -51,10 +51,11 @@ def wake_keys(lane: Lane, partition: int) -> list[str]:
 
 def wake_if_pending(client: redis.Redis, lane: Lane, partition: int) -> None:
     """Wake the partition's drainer if its stream has entries (queued when `client` is a pipeline)."""
-    lua.script(client, "wake_if_pending")(
-        keys=[keys.stream_key(lane, partition), *wake_keys(lane, partition), keys.WAKEUPS],
-        args=[lane_partition(lane, partition), WAKE_MS],
-        client=client,
+    lua.run(
+        client,
+        "wake_if_pending",
+        [keys.stream_key(lane, partition), *wake_keys(lane, partition), keys.WAKEUPS],
+        [lane_partition(lane, partition), WAKE_MS],
     )
 
 
@@ -80,7 +81,7 @@ class Batch:
     lease_ms: int
     entries: list[Entry]
     committed: bool = field(default=False)
-    renewed_at: float = field(default_factory=time.monotonic)
+    renewed_at: float = 0.0  # when the lease was last asked to last lease_ms more (0: not known)
 
     @property
     def ids(self) -> list[str]:
@@ -88,12 +89,13 @@ class Batch:
 
     def renew(self) -> None:
         """Extend the lease; raise LeaseLost if it is no longer ours."""
+        asked = time.monotonic()
         renewed = lua.script(self.client, "renew")(
             keys=[keys.lease_key(self.lane, self.partition)], args=[self.token, self.lease_ms]
         )
         if not renewed:
             raise LeaseLost(f"{self.lane}:{self.partition}")
-        self.renewed_at = time.monotonic()
+        self.renewed_at = asked  # the lease lasts at least lease_ms from when it was asked
 
     def keep_alive(self) -> None:
         """Renew the lease if a third of it has gone by: call it between items, so a batch that takes
@@ -109,7 +111,11 @@ class Batch:
         with self.client.pipeline(transaction=True) as pipe:
             try:
                 pipe.watch(lease)
-                if keys.as_text(pipe.get(lease)) != self.token:
+                # A lease renewed less than half its time before the WATCH was still ours when WATCH
+                # began (only its expiry could have ended it), so WATCH alone guards the transaction;
+                # later (a slow batch, a frozen process) ask Redis whose it is.
+                fresh = time.monotonic() - self.renewed_at < self.lease_ms / 2000
+                if not fresh and keys.as_text(pipe.get(lease)) != self.token:
                     raise LeaseLost(f"{self.lane}:{self.partition}")
                 pipe.multi()
                 write(pipe)
@@ -142,33 +148,42 @@ def drain(
     entries remain, asks for another drainer, so no entry waits for the sweep.
     """
     lease = keys.lease_key(lane, partition)
-    stream = keys.stream_key(lane, partition)
     token = uuid.uuid4().hex
     lease_ms = int(lease_seconds * 1000)
-    if not client.set(lease, token, nx=True, px=lease_ms):
+    asked = time.monotonic()
+    read = _take(client, lane, partition, token, lease_ms, "0", batch_size, take=True)
+    if read is None:
         return 0
-    client.delete(keys.wake_key(lane, partition))
+    cursor, entries = read  # our consumer's pending entries first: a previous holder may have died mid-batch
     handled = 0
     started = time.monotonic()
-    cursor = "0"  # our consumer's pending entries first: a previous holder may have died mid-batch
     try:
-        while handled < budget and time.monotonic() - started < max_seconds:
-            entries = _read(client, stream, cursor, batch_size)
-            if not entries:
-                if cursor == "0":
-                    cursor = ">"
-                    continue
+        while True:
+            if entries:
+                batch = Batch(client, lane, partition, token, lease_ms, entries, renewed_at=asked)
+                _handle(batch, handler)
+                handled += len(entries)
+            elif cursor == ">":
                 break
-            batch = Batch(client, lane, partition, token, lease_ms, entries)
-            batch.renew()
-            _handle(batch, handler)
-            handled += len(entries)
+            else:
+                cursor = ">"  # the pending ones were all deleted entries
+            if handled >= budget or time.monotonic() - started >= max_seconds:
+                break
+            asked = time.monotonic()
+            read = _take(client, lane, partition, token, lease_ms, cursor, batch_size, take=False)
+            if read is None:
+                raise LeaseLost(f"{lane}:{partition}")
+            cursor, entries = read
     except LeaseLost:
         log.warning("lease_lost", lane=str(lane), partition=partition)
     finally:
         try:
-            _release(client, lease, token)
-            wake_if_pending(client, lane, partition)
+            lua.run(
+                client,
+                "let_go",
+                [keys.stream_key(lane, partition), *wake_keys(lane, partition), keys.WAKEUPS],
+                [token, lane_partition(lane, partition), WAKE_MS],
+            )
         except Exception as exc:
             if not is_unavailable(exc):
                 raise
@@ -196,15 +211,38 @@ def _release(client: redis.Redis, lease: str, token: str) -> None:
     lua.script(client, "release")(keys=[lease], args=[token])
 
 
-def _read(client: redis.Redis, stream: str, cursor: str, count: int) -> list[Entry]:
-    response = client.xreadgroup(keys.GROUP, keys.CONSUMER, {stream: cursor}, count=count)
-    if not response:
-        return []
-    return [
-        (keys.as_text(entry_id), {keys.as_text(k): keys.as_text(v) for k, v in fields.items()})
-        for entry_id, fields in response[0][1]
+def _take(
+    client: redis.Redis,
+    lane: Lane,
+    partition: int,
+    token: str,
+    lease_ms: int,
+    cursor: str,
+    count: int,
+    take: bool,
+) -> tuple[str, list[Entry]] | None:
+    """Take (or renew) the lease and read the next entries in one round trip (lua/take.lua); None when
+    the lease is not ours. Returns the cursor read and the entries that still exist."""
+    reply = lua.run(
+        client,
+        "take",
+        [keys.stream_key(lane, partition), keys.lease_key(lane, partition), keys.wake_key(lane, partition)],
+        [token, lease_ms, keys.GROUP, keys.CONSUMER, count, cursor, "1" if take else "0"],
+    )
+    if not reply:
+        return None
+    read, raw = reply
+    entries = [
+        (keys.as_text(entry_id), _pairs(fields))
+        for entry_id, fields in raw
         if fields
     ]
+    return keys.as_text(read), entries
+
+
+def _pairs(flat: list[Any]) -> dict[str, str]:
+    """A stream entry's fields as Lua returns them, [k1, v1, k2, v2, ...], as a dict."""
+    return {keys.as_text(flat[i]): keys.as_text(flat[i + 1]) for i in range(0, len(flat) - 1, 2)}
 
 
 def _handle(batch: Batch, handler: Handler) -> None:
@@ -224,7 +262,15 @@ def _handle(batch: Batch, handler: Handler) -> None:
             "batch_failed", lane=str(batch.lane), partition=batch.partition, size=len(batch.entries)
         )
     for entry in batch.entries:
-        single = Batch(batch.client, batch.lane, batch.partition, batch.token, batch.lease_ms, [entry])
+        single = Batch(
+            batch.client,
+            batch.lane,
+            batch.partition,
+            batch.token,
+            batch.lease_ms,
+            [entry],
+            renewed_at=batch.renewed_at,
+        )
         try:
             handler(single)
         except Exception as exc:
@@ -281,15 +327,17 @@ class Wakeup:
     urgent: bool = False  # a dead drainer's partition: take it over before ordinary work
 
 
-def pop_wakeups(client: redis.Redis, timeout: float) -> Iterable[Wakeup]:
-    """Block up to `timeout` for the next partition to drain, then take whatever else is waiting; urgent
-    ones (takeovers) first."""
+def pop_wakeups(client: redis.Redis, timeout: float, most: int = 256) -> Iterable[Wakeup]:
+    """Block up to `timeout` for the next partition to drain, then take what else is waiting, up to `most`
+    in all; urgent ones (takeovers) first."""
     first = client.brpop([keys.URGENT_WAKEUPS, keys.WAKEUPS], timeout=timeout)
     if not first:
         return []
     raw = [(keys.as_text(first[1]), keys.as_text(first[0]) == keys.URGENT_WAKEUPS)]
-    raw += [(keys.as_text(x), True) for x in client.rpop(keys.URGENT_WAKEUPS, 256) or []]
-    raw += [(keys.as_text(x), False) for x in client.rpop(keys.WAKEUPS, 256) or []]
+    if most > len(raw):
+        raw += [(keys.as_text(x), True) for x in client.rpop(keys.URGENT_WAKEUPS, most - len(raw)) or []]
+    if most > len(raw):
+        raw += [(keys.as_text(x), False) for x in client.rpop(keys.WAKEUPS, most - len(raw)) or []]
     result: dict[str, Wakeup] = {}
     for item, urgent in raw:
         lane, _, partition = item.partition(":")
@@ -320,9 +368,3 @@ async def backlog(client: AsyncRedis, partitions: int) -> Backlog:
     entries = {str(lane): sum(replies[i * n : (i + 1) * n]) for i, lane in enumerate(Lane)}
     firsts = [int(keys.as_text(r[0][0]).split("-")[0]) for r in replies[len(Lane) * n :] if r]
     return Backlog(entries, min(firsts) if firsts else None)
-
-
-def mark_drain_queued(client: redis.Redis, lane: Lane, partition: int, ms: int) -> bool:
-    """Note that a drain job for the partition waits in the job queue, for `ms` at most; False when one
-    already does (the job clears the mark when it starts)."""
-    return bool(client.set(keys.drain_queued_key(lane, partition), "1", nx=True, px=ms))

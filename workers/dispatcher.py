@@ -19,6 +19,7 @@ from handover.streams import Wakeup, pop_wakeups, release_stranded, sweep
 log = structlog.get_logger(__name__)
 
 Dispatch = Callable[[Wakeup], object]
+WAKEUPS_AT_ONCE = 256  # the most wake-ups popped in one go
 
 # How often the periodic duties run, in seconds, in whichever process runs them: a worker's dispatcher
 # enqueues them as jobs, the embedded worker of `handover serve` runs them in place.
@@ -72,8 +73,10 @@ class Loop:
 class Dispatcher(Loop):
     """Blocks on the wake-up list and dispatches each partition; sweeps every `sweep_seconds`.
 
-    In a deployment `dispatch` enqueues an rq job; in embedded mode it drains in place. Any number of
-    dispatchers may run: wake-ups are popped once, and a drain that finds the lease taken does nothing.
+    In a deployment `dispatch` hands the partition to a thread of LocalDrains, and `room` says how many
+    wake-ups the threads can take, so a busy process leaves the rest to the others; in embedded mode it
+    drains in place. Any number of dispatchers may run: wake-ups are popped once, and a drain that finds
+    the lease taken does nothing.
     """
 
     name = "dispatcher"
@@ -86,6 +89,7 @@ class Dispatcher(Loop):
         sweep_seconds: float = 1.0,
         periodic: list[Periodic] | None = None,
         clock: Clock = system_clock,
+        room: Callable[[float], int] | None = None,
     ) -> None:
         self.client = client
         self.clock = clock
@@ -93,6 +97,7 @@ class Dispatcher(Loop):
         self.dispatch = dispatch
         self.sweep_seconds = sweep_seconds
         self.periodic = periodic or []
+        self.room = room  # how many wake-ups this process can take now (waits up to the timeout for one)
         super().__init__()
 
     def run(self) -> None:
@@ -103,8 +108,11 @@ class Dispatcher(Loop):
                     release_stranded(self.client)
                     sweep(self.client, self.partitions, clock=self.clock)
                     last_sweep = time.monotonic()
-                for wakeup in pop_wakeups(self.client, timeout=min(self.sweep_seconds, 1.0)):
-                    self.dispatch(wakeup)
+                wait = min(self.sweep_seconds, 1.0)
+                most = self.room(wait) if self.room is not None else WAKEUPS_AT_ONCE
+                if most:
+                    for wakeup in pop_wakeups(self.client, timeout=wait, most=most):
+                        self.dispatch(wakeup)
                 for task in self.periodic:
                     task.run_if_due(self.client)
             except Exception as exc:
@@ -125,9 +133,16 @@ class LocalDrains:
         self.lane = lane
         self.drain = drain
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"drain-{lane}")
-        self._lock = threading.Lock()
+        self.threads = threads
+        self._lock = threading.Condition()
         self._busy: set[int] = set()
         self._again: set[int] = set()
+
+    def room(self, timeout: float) -> int:
+        """How many more partitions the threads can take now; waits up to `timeout` while all are busy."""
+        with self._lock:
+            self._lock.wait_for(lambda: len(self._busy) < self.threads, timeout)
+            return max(0, self.threads - len(self._busy))
 
     def submit(self, partition: int) -> None:
         with self._lock:
@@ -149,6 +164,7 @@ class LocalDrains:
             with self._lock:
                 if partition not in self._again:
                     self._busy.discard(partition)
+                    self._lock.notify_all()
                     return
                 self._again.discard(partition)
 

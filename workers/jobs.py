@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import structlog
 
-from handover import keys
 from handover.keys import Lane
 from workers import runtime
 
@@ -36,11 +35,11 @@ def drop_gone_agents() -> object:
 
 
 def drain_partition(lane: str, partition: int) -> int:
-    """Handle what waits in one partition stream, under its lease; 0 if another drainer has it."""
+    """Handle what waits in one partition stream, under its lease; 0 if another drainer has it. Workers
+    drain on threads of their own now (app/worker.py): this runs drain jobs an older version queued."""
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(lane=lane, partition=partition)
     current = runtime.current()
-    current.client.delete(keys.drain_queued_key(Lane(lane), partition))  # a new wake-up may queue another
     handled = current.drain(Lane(lane), partition)
     if handled:
         log.debug("partition_drained", handled=handled)

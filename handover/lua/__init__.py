@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -23,6 +24,7 @@ from typing import Any
 
 import redis
 from redis.asyncio import Redis as AsyncRedis
+from redis.client import Pipeline
 from redis.commands.core import AsyncScript, Script
 from redis.exceptions import NoScriptError
 
@@ -93,6 +95,33 @@ def script(client: redis.Redis, name: str) -> Script:
 
 def async_script(client: AsyncRedis, name: str) -> AsyncScript:
     return client.register_script(source(name))
+
+
+def run(client: redis.Redis, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+    """Run a script now, or queue it when `client` is a pipeline (see `queue`)."""
+    if isinstance(client, Pipeline):
+        queue(client, name, keys, args)
+        return None
+    return script(client, name)(keys=keys, args=args)
+
+
+_sent_whole: weakref.WeakKeyDictionary[Pipeline, set[str]] = weakref.WeakKeyDictionary()
+
+
+def queue(pipe: Pipeline, name: str, keys: Sequence[str], args: Sequence[Any]) -> None:
+    """Queue a script in a pipeline. redis-py's Script asks SCRIPT EXISTS before every pipeline that holds
+    one, a round trip per transaction; instead the first call of each script in a pipeline goes as EVAL
+    (its source: Redis caches it), the rest as EVALSHA, which finds it since a pipeline runs in order. A
+    Redis that restarted and forgot its scripts is no trouble, and the pipeline's replies keep their
+    places."""
+    sent = _sent_whole.get(pipe)
+    if sent is None or not pipe.command_stack:  # a new pipeline, or one that ran and starts over
+        sent = _sent_whole[pipe] = set()
+    if name in sent:
+        pipe.evalsha(sha(name), len(keys), *keys, *args)
+    else:
+        sent.add(name)
+        pipe.eval(source(name), len(keys), *keys, *args)
 
 
 @cache

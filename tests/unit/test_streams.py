@@ -7,9 +7,7 @@ import time
 import fakeredis
 import pytest
 import redis
-from rq import Queue
 
-from app.worker import enqueue_drain
 from handover import keys
 from handover.keys import Lane
 from handover.streams import LeaseLost, Wakeup, drain, ensure_groups, pop_wakeups, release_stranded, sweep
@@ -69,30 +67,6 @@ def test_the_sweep_marks_a_dead_drainers_partition_urgent_and_new_work_ordinary(
         Wakeup(Lane.INBOUND, 0, urgent=True),
         Wakeup(Lane.INBOUND, 1, urgent=False),
     ]
-
-
-def test_a_takeover_goes_to_the_front_of_the_job_queue():
-    connection = fakeredis.FakeRedis()
-    queue = Queue("handover", connection=connection)
-    for partition in (1, 2, 3):
-        enqueue_drain(queue, Wakeup(Lane.INBOUND, partition), connection)
-    enqueue_drain(queue, Wakeup(Lane.INBOUND, 7, urgent=True), connection)
-    assert [job.args for job in queue.get_jobs()] == [("in", 7), ("in", 1), ("in", 2), ("in", 3)]
-
-
-def test_one_drain_job_waits_per_partition_and_a_takeover_goes_anyway():
-    """Wake-ups for a partition whose drain job is still queued add none (they piled up by the hundred);
-    once the job starts, the next wake-up queues one again."""
-    connection = fakeredis.FakeRedis()
-    queue = Queue("handover", connection=connection)
-    for _ in range(5):
-        enqueue_drain(queue, Wakeup(Lane.INBOUND, 4), connection)
-    assert len(queue.get_jobs()) == 1
-    enqueue_drain(queue, Wakeup(Lane.INBOUND, 4, urgent=True), connection)
-    assert [job.args for job in queue.get_jobs()] == [("in", 4), ("in", 4)]
-    connection.delete(keys.drain_queued_key(Lane.INBOUND, 4))  # what the job does as it starts
-    enqueue_drain(queue, Wakeup(Lane.INBOUND, 4), connection)
-    assert len(queue.get_jobs()) == 3
 
 
 class Flaky(fakeredis.FakeRedis):
