@@ -55,7 +55,13 @@ def item(mid: str, wa_id: str, at: int, turn: Say) -> InboundItem:
     return InboundItem(type="message", message=message)
 
 
-async def _ingest(aclient: redis.asyncio.Redis, items: list[InboundItem]) -> None:
+async def _ingest(given: redis.asyncio.Redis, items: list[InboundItem]) -> None:
+    # a client of its own on the same server, with a pool made in this event loop: connections made in
+    # an earlier loop (an earlier call) are not usable here (with hiredis's parser they fail outright)
+    pool = given.connection_pool
+    aclient = redis.asyncio.Redis.from_pool(  # owns the pool: aclose() disconnects it
+        type(pool)(connection_class=pool.connection_class, **pool.connection_kwargs)
+    )
     try:
         for start in range(0, len(items), 500):
             await ingest(aclient, items[start : start + 500], PARTITIONS)
