@@ -82,6 +82,8 @@ class Batch:
     entries: list[Entry]
     committed: bool = field(default=False)
     renewed_at: float = 0.0  # when the lease was last asked to last lease_ms more (0: not known)
+    read_on: tuple[str, int] | None = None  # a drain's (cursor, count): the commit reads the next batch
+    next: Read | None = None  # what the commit read on, when asked to
 
     @property
     def ids(self) -> list[str]:
@@ -122,7 +124,18 @@ class Batch:
                 if self.entries:
                     pipe.xack(stream, keys.GROUP, *self.ids)
                     pipe.xdel(stream, *self.ids)
-                pipe.execute()
+                if self.read_on is not None:  # the drain's next read, in the same round trip
+                    cursor, count = self.read_on
+                    lua.queue(
+                        pipe,
+                        "take",
+                        _take_keys(self.lane, self.partition),
+                        _take_args(self.token, self.lease_ms, cursor, count),
+                    )
+                asked = time.monotonic()
+                replies = pipe.execute()
+                if self.read_on is not None:
+                    self.next = _parse_read(replies[-1], asked)
             except redis.WatchError as exc:
                 raise LeaseLost(f"{self.lane}:{self.partition}") from exc
         self.committed = True
@@ -147,50 +160,58 @@ def drain(
     Returns 0 at once when another drainer holds the lease. On the way out it releases the lease and, if
     entries remain, asks for another drainer, so no entry waits for the sweep.
     """
-    lease = keys.lease_key(lane, partition)
     token = uuid.uuid4().hex
     lease_ms = int(lease_seconds * 1000)
-    asked = time.monotonic()
     read = _take(client, lane, partition, token, lease_ms, "0", batch_size, take=True)
-    if read is None:
+    if read is None or read.released:
         return 0
-    cursor, entries = read  # our consumer's pending entries first: a previous holder may have died mid-batch
     handled = 0
     started = time.monotonic()
     try:
-        while True:
-            if entries:
-                batch = Batch(client, lane, partition, token, lease_ms, entries, renewed_at=asked)
+        while not read.released:
+            cursor = read.cursor
+            if read.entries:
+                batch = Batch(
+                    client, lane, partition, token, lease_ms, read.entries, renewed_at=read.asked,
+                    read_on=(cursor, batch_size),
+                )  # fmt: skip
                 _handle(batch, handler)
-                handled += len(entries)
-            elif cursor == ">":
-                break
+                handled += len(read.entries)
+                if batch.next is not None:
+                    read = batch.next
+                if handled >= budget or time.monotonic() - started >= max_seconds:
+                    break
+                if batch.next is not None:
+                    continue
             else:
                 cursor = ">"  # the pending ones were all deleted entries
-            if handled >= budget or time.monotonic() - started >= max_seconds:
-                break
-            asked = time.monotonic()
-            read = _take(client, lane, partition, token, lease_ms, cursor, batch_size, take=False)
-            if read is None:
+            taken = _take(client, lane, partition, token, lease_ms, cursor, batch_size, take=False)
+            if taken is None:
                 raise LeaseLost(f"{lane}:{partition}")
-            cursor, entries = read
+            read = taken
     except LeaseLost:
         log.warning("lease_lost", lane=str(lane), partition=partition)
     finally:
-        try:
-            lua.run(
-                client,
-                "let_go",
-                [keys.stream_key(lane, partition), *wake_keys(lane, partition), keys.WAKEUPS],
-                [token, lane_partition(lane, partition), WAKE_MS],
-            )
-        except Exception as exc:
-            if not is_unavailable(exc):
-                raise
-            # Redis went away mid-drain: release the lease as soon as it is back (release_stranded), or
-            # the partition would wait out the lease after a restart (the lease survives in the AOF)
-            _stranded.append((lease, token))
+        if not read.released:
+            _let_go(client, lane, partition, token)
     return handled
+
+
+def _let_go(client: redis.Redis, lane: Lane, partition: int, token: str) -> None:
+    """Give the lease up and wake the partition if entries are left (lua/let_go.lua)."""
+    try:
+        lua.run(
+            client,
+            "let_go",
+            [keys.stream_key(lane, partition), *wake_keys(lane, partition), keys.WAKEUPS],
+            [token, lane_partition(lane, partition), WAKE_MS],
+        )
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        # Redis went away mid-drain: release the lease as soon as it is back (release_stranded), or
+        # the partition would wait out the lease after a restart (the lease survives in the AOF)
+        _stranded.append((keys.lease_key(lane, partition), token))
 
 
 _stranded: deque[tuple[str, str]] = deque(maxlen=10_000)  # (lease key, token) a drain could not release
@@ -211,6 +232,25 @@ def _release(client: redis.Redis, lease: str, token: str) -> None:
     lua.script(client, "release")(keys=[lease], args=[token])
 
 
+@dataclass(frozen=True)
+class Read:
+    """What lua/take.lua read: the cursor it read at, the entries that still exist, whether it gave the
+    lease up (nothing left), and when the lease was asked to last lease_ms more."""
+
+    cursor: str
+    entries: list[Entry]
+    released: bool
+    asked: float
+
+
+def _take_keys(lane: Lane, partition: int) -> list[str]:
+    return [keys.stream_key(lane, partition), keys.lease_key(lane, partition), keys.wake_key(lane, partition)]
+
+
+def _take_args(token: str, lease_ms: int, cursor: str, count: int, take: bool = False) -> list[Any]:
+    return [token, lease_ms, keys.GROUP, keys.CONSUMER, count, cursor, int(take), 1]
+
+
 def _take(
     client: redis.Redis,
     lane: Lane,
@@ -220,24 +260,20 @@ def _take(
     cursor: str,
     count: int,
     take: bool,
-) -> tuple[str, list[Entry]] | None:
-    """Take (or renew) the lease and read the next entries in one round trip (lua/take.lua); None when
-    the lease is not ours. Returns the cursor read and the entries that still exist."""
-    reply = lua.run(
-        client,
-        "take",
-        [keys.stream_key(lane, partition), keys.lease_key(lane, partition), keys.wake_key(lane, partition)],
-        [token, lease_ms, keys.GROUP, keys.CONSUMER, count, cursor, "1" if take else "0"],
-    )
+) -> Read | None:
+    """Take (or renew) the lease and read the next entries in one round trip; None when the lease is not
+    ours. The lease is given up when nothing is left."""
+    asked = time.monotonic()
+    args = _take_args(token, lease_ms, cursor, count, take)
+    return _parse_read(lua.run(client, "take", _take_keys(lane, partition), args), asked)
+
+
+def _parse_read(reply: Any, asked: float) -> Read | None:
     if not reply:
         return None
-    read, raw = reply
-    entries = [
-        (keys.as_text(entry_id), _pairs(fields))
-        for entry_id, fields in raw
-        if fields
-    ]
-    return keys.as_text(read), entries
+    cursor, raw, released = reply
+    entries = [(keys.as_text(entry_id), _pairs(fields)) for entry_id, fields in raw if fields]
+    return Read(keys.as_text(cursor), entries, bool(int(released)), asked)
 
 
 def _pairs(flat: list[Any]) -> dict[str, str]:
@@ -334,7 +370,7 @@ def pop_wakeups(client: redis.Redis, timeout: float, most: int = 256) -> Iterabl
     if not first:
         return []
     raw = [(keys.as_text(first[1]), keys.as_text(first[0]) == keys.URGENT_WAKEUPS)]
-    if most > len(raw):
+    if raw[0][1] and most > len(raw):  # BRPOP looks at the urgent list first: more only if it had one
         raw += [(keys.as_text(x), True) for x in client.rpop(keys.URGENT_WAKEUPS, most - len(raw)) or []]
     if most > len(raw):
         raw += [(keys.as_text(x), False) for x in client.rpop(keys.WAKEUPS, most - len(raw)) or []]
