@@ -55,6 +55,7 @@ class SharedCounters(Collector):
             "offers_declined": "Offers the agent declined",
             "offers_expired": "Offers nobody answered in time",
             "offers_withdrawn": "Offers withdrawn because the agent left (away, offline)",
+            "conversations_expired": "Closed or idle conversations deleted past HANDOVER_RETENTION_DAYS",
         }
         for name, doc in simple.items():
             yield CounterMetricFamily(f"handover_{name}", doc, value=float(self.counters.get(name, 0)))

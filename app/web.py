@@ -34,7 +34,14 @@ from webhooks import sandbox, views
 from webhooks.gate import BodyGate
 from webhooks.sandbox_media import SandboxMedia
 from webhooks.views import WEBHOOK, WebhookContext
-from workers.dispatcher import ANNOUNCE_SECONDS, OFFERS_SECONDS, WINDOWS_SECONDS, Dispatcher, Periodic
+from workers.dispatcher import (
+    ANNOUNCE_SECONDS,
+    OFFERS_SECONDS,
+    RETENTION_SECONDS,
+    WINDOWS_SECONDS,
+    Dispatcher,
+    Periodic,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -231,6 +238,7 @@ def _start_embedded_worker(settings: Settings, server: fakeredis.FakeServer, hol
             Periodic("announce", ANNOUNCE_SECONDS, runtime.announce),
             Periodic("offers", OFFERS_SECONDS, runtime.expire_offers),
             Periodic("windows", WINDOWS_SECONDS, runtime.watch_windows),
+            Periodic("retention", RETENTION_SECONDS, runtime.expire_conversations),
             Periodic(
                 "presence", sweep_seconds(settings.handover_presence_grace_seconds), runtime.drop_gone_agents
             ),

@@ -22,6 +22,7 @@ from handover.liveness import drop_gone
 from handover.outbound import Sender, SendMany
 from handover.processing import Processor
 from handover.queues import RedisQueueView
+from handover.retention import Retention
 from handover.rules import versions
 from handover.rules.bot import RuleBot
 from handover.rules.directory import RulesDirectory
@@ -155,6 +156,9 @@ def worker_runtime(
             Transfers(store, AgentStore(client), holder, settings.handover_partitions),
             settings.handover_presence_grace_seconds,
         ),
+        expire_conversations=Retention(
+            client, settings.handover_retention_days, settings.handover_partitions
+        ).sweep,
         sender=Sender(store=store, send_many=send_many),
         batch_size=settings.handover_batch_size,
         lease_seconds=settings.handover_lease_seconds,

@@ -34,6 +34,7 @@ from workers import jobs, runtime
 from workers.dispatcher import (
     ANNOUNCE_SECONDS,
     OFFERS_SECONDS,
+    RETENTION_SECONDS,
     WINDOWS_SECONDS,
     Dispatcher,
     LocalDrains,
@@ -112,6 +113,11 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
             WINDOWS_SECONDS,
             lambda: queue.enqueue(jobs.watch_windows, job_timeout=120, result_ttl=0),
         )
+        retention = Periodic(
+            "retention",
+            RETENTION_SECONDS,
+            lambda: queue.enqueue(jobs.expire_conversations, job_timeout=300, result_ttl=0),
+        )
         presence = Periodic(
             "presence",
             sweep_seconds(settings.handover_presence_grace_seconds),
@@ -134,7 +140,7 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
             client,
             settings.handover_partitions,
             dispatch,
-            periodic=[announce, offers, windows, presence, report],
+            periodic=[announce, offers, windows, retention, presence, report],
             room=reads.room,
         )
         dispatcher.start()

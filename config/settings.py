@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     handover_batch_size: int = Field(default=200, ge=1, le=5000)
     handover_send_concurrency: int = Field(default=64, ge=1, le=1000)
     handover_transcript_max: int = Field(default=500, ge=10)
+    # Closed conversations, and those left with the bot, are deleted with their transcripts this many days
+    # after their last change (handover/retention.py); open ones are kept however old.
+    handover_retention_days: int = Field(default=90, ge=1)
     # An agent whose desk (the live event stream) has been gone this long goes offline, and their
     # conversations go back to the queue. Agents that never open the stream are not affected.
     handover_presence_grace_seconds: float = Field(default=60.0, ge=1.0, le=3600.0)

@@ -236,6 +236,11 @@ def bot_missed_key(kind: str) -> str:
 
 BOT_IDLE = f"{PREFIX}bot:idle"  # zset: conversation with the bot -> when the bot last answered
 
+# Retention (handover/retention.py): every conversation, scored at or before its last change (filed when it
+# starts, moved forward only by the sweep that looks at it), so the sweep finds the due ones by range.
+RETAINED = f"{PREFIX}retained"
+UPGRADED_RETAINED = f"{PREFIX}upgraded:retained"  # the SCAN cursor filing older conversations; "done" at end
+
 RULES_VERSIONS = f"{PREFIX}rules:versions"  # hash: rules version -> JSON {hash, first loaded at, by}
 RULES_CONTENTS = f"{PREFIX}rules:contents"  # hash: rules version -> the file's text (read one at a time)
 RULES_VERSION_INDEX = f"{PREFIX}rules:versions:index"  # zset: rules version -> first loaded at

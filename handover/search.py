@@ -5,6 +5,7 @@ the terms starting with what was typed."""
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from typing import TYPE_CHECKING
@@ -21,6 +22,7 @@ if TYPE_CHECKING:  # the store files each new conversation through `index`
 SEP = "\x00"
 MIN_DIGITS = 4  # a number is found by its last digits from this many on ("4001" finds +55 11 98700-4001)
 MOST = 200  # ids read per term: a search shows the newest of them
+REMEMBERED = "search_terms"  # the conversation hash field holding the terms it was filed under
 _WORD = re.compile(r"[^\W_]+")
 
 
@@ -33,24 +35,48 @@ def fold(text: str) -> str:
 def terms(conversation: Conversation) -> set[str]:
     """What finds this conversation: every tail of its customer's number (from MIN_DIGITS digits), their
     user id, each word of their name, and the whole name."""
+    return terms_of(conversation.wa_id, conversation.user_id, conversation.profile_name)
+
+
+def terms_of(wa_id: str | None, user_id: str | None, profile_name: str | None) -> set[str]:
+    """`terms` of a customer's number, user id and name."""
     found: set[str] = set()
-    if conversation.wa_id:
-        digits = "".join(c for c in conversation.wa_id if c.isdigit())
+    if wa_id:
+        digits = "".join(c for c in wa_id if c.isdigit())
         found |= {digits[i:] for i in range(0, max(len(digits) - MIN_DIGITS + 1, 1))}
-    if conversation.user_id:
-        found.add(fold(conversation.user_id))
-    if conversation.profile_name:
-        name = fold(conversation.profile_name)
+    if user_id:
+        found.add(fold(user_id))
+    if profile_name:
+        name = fold(profile_name)
         found |= set(_WORD.findall(name))
         found.add(" ".join(_WORD.findall(name)))
     return {t for t in found if t}
 
 
-def index(pipe: Pipeline, conversation: Conversation) -> None:
-    """File a conversation under its terms, on the caller's transaction."""
-    members = {f"{term}{SEP}{conversation.id}": 0 for term in terms(conversation)}
-    if members:
-        pipe.zadd(keys.SEARCH, members)
+def index(pipe: Pipeline, conversation: Conversation, remember: bool = True) -> None:
+    """File a conversation under its terms, on the caller's transaction. `remember`: also keep the terms in
+    its hash (REMEMBERED), so retention removes exactly these members even after the customer's name or
+    number changed in the conversation (it is filed once, as it started)."""
+    found = sorted(terms(conversation))
+    if found:
+        pipe.zadd(keys.SEARCH, {f"{term}{SEP}{conversation.id}": 0 for term in found})
+        if remember:
+            pipe.hset(keys.conversation_key(conversation.id), REMEMBERED, json.dumps(found))
+
+
+def members_of(
+    conversation_id: str,
+    remembered: str | None,
+    wa_id: str | None,
+    user_id: str | None,
+    profile_name: str | None,
+) -> list[str]:
+    """Every index member that may point at a conversation: those of the terms remembered when it was
+    filed (a JSON list, None for conversations older than that field), and those of its number, user id
+    and name as stored now (what `rebuild` files)."""
+    found = set(json.loads(remembered)) if remembered else set()
+    found |= terms_of(wa_id, user_id, profile_name)
+    return sorted(f"{term}{SEP}{conversation_id}" for term in found)
 
 
 def find(client: redis.Redis, query: str) -> list[str]:
@@ -86,8 +112,8 @@ def rebuild(store: Store, batch: int = 1000) -> int:
     for start in range(0, len(ids), batch):
         with client.pipeline(transaction=False) as pipe:
             for conversation in store.conversations(ids[start : start + batch]):
-                if conversation is not None:
-                    index(pipe, conversation)
+                if conversation is not None:  # filed as it is now: retention finds these from its hash
+                    index(pipe, conversation, remember=False)
             pipe.execute()
     client.set(keys.SEARCH_BUILT, "1")
     return len(ids)

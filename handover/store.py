@@ -122,8 +122,9 @@ class Store(Deliveries):
             pipe.delete(keys.pending_identity_key(conversation.id))
 
     def link_to_customer(self, pipe: Pipeline, conversation: Conversation) -> None:
-        """Make a new conversation the customer's current one, remember it in their history, and index it
-        by when it started (the newest CONVERSATIONS_KEPT: what `rules whatif` replays)."""
+        """Make a new conversation the customer's current one, remember it in their history, index it by
+        when it started (the newest CONVERSATIONS_KEPT: what `rules whatif` replays) and for search, and
+        file it where retention looks (handover/retention.py: once, not at every change)."""
         customer = keys.customer_key(conversation.phone_number_id, conversation.customer_key)
         history = keys.history_key(conversation.phone_number_id, conversation.customer_key)
         pipe.lpush(history, conversation.id)
@@ -131,6 +132,7 @@ class Store(Deliveries):
         pipe.hset(customer, mapping={"conversation": conversation.id})
         pipe.zadd(keys.CONVERSATIONS, {conversation.id: conversation.created_at})
         pipe.zremrangebyrank(keys.CONVERSATIONS, 0, -CONVERSATIONS_KEPT - 1)
+        pipe.zadd(keys.RETAINED, {conversation.id: conversation.updated_at})
         search.index(pipe, conversation)
 
     def newest_conversations(self, count: int) -> list[str]:
@@ -180,8 +182,18 @@ class Store(Deliveries):
         pipe.set(keys.packet_key(packet.conversation_id), packet.model_dump_json(by_alias=True))
 
     def packet(self, conversation_id: str) -> ContextPacket | None:
+        """The packet, listing only the earlier conversations still kept (retention deletes them)."""
         raw = self.client.get(keys.packet_key(conversation_id))
-        return ContextPacket.model_validate_json(raw) if raw else None
+        if not raw:
+            return None
+        packet = ContextPacket.model_validate_json(raw)
+        if packet.past_conversations:
+            with self.client.pipeline(transaction=False) as pipe:
+                for past in packet.past_conversations:
+                    pipe.exists(keys.conversation_key(past))
+                kept = pipe.execute()
+            packet.past_conversations = [p for p, k in zip(packet.past_conversations, kept, strict=True) if k]
+        return packet
 
     @staticmethod
     def count(pipe: Pipeline, name: str, amount: int = 1, at: float | None = None) -> None:

@@ -26,6 +26,7 @@ WAKEUPS_AT_ONCE = 256  # the most wake-ups popped in one go
 ANNOUNCE_SECONDS = 30.0  # tell waiting customers their new place in line
 OFFERS_SECONDS = 5.0  # warm-transfer offers nobody answered in time
 WINDOWS_SECONDS = 60.0  # waiting customers whose 24-hour window closed; bot conversations left idle
+RETENTION_SECONDS = 300.0  # conversations past HANDOVER_RETENTION_DAYS deleted (handover/retention.py)
 
 
 class Periodic:

@@ -34,6 +34,12 @@ def drop_gone_agents() -> object:
     return runtime.current().drop_gone_agents()
 
 
+def expire_conversations() -> int:
+    """Closed and idle conversations past the retention deleted, in bounded batches."""
+    structlog.contextvars.clear_contextvars()
+    return runtime.current().expire_conversations()
+
+
 def drain_partition(lane: str, partition: int) -> int:
     """Handle what waits in one partition stream, under its lease; 0 if another drainer has it. Workers
     drain on threads of their own now (app/worker.py): this runs drain jobs an older version queued."""

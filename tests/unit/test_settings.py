@@ -68,6 +68,11 @@ def test_every_number_is_served_when_none_is_configured():
         ("HANDOVER_LEASE_SECONDS", "0", "HANDOVER_LEASE_SECONDS: must be greater than 0, got 0"),
         ("HANDOVER_LEASE_SECONDS", "soon", "HANDOVER_LEASE_SECONDS: must be a number, got 'soon'"),
         (
+            "HANDOVER_RETENTION_DAYS",
+            "0",
+            "HANDOVER_RETENTION_DAYS: must be greater than or equal to 1, got 0",
+        ),
+        (
             "HANDOVER_LOG_LEVEL",
             "LOUD",
             "HANDOVER_LOG_LEVEL: must be one of DEBUG, INFO, WARNING, ERROR (got 'LOUD')",
