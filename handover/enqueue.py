@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -14,6 +13,7 @@ from redis.client import Pipeline
 
 from handover import keys, lua
 from handover.conversation import Conversation
+from handover.ids import new_id
 from handover.keys import Lane
 from handover.message import InboundMessage, OutboundKind, OutboundRequest, StatusUpdate
 from handover.streams import WAKE_MS, lane_partition, wake_if_pending, wake_keys
@@ -52,7 +52,7 @@ class InboundItem(BaseModel):
 class OutboundJob(BaseModel):
     """One send waiting in an outbound stream; `entry_id` names its transcript entry (none for receipts)."""
 
-    id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    id: str = Field(default_factory=new_id)
     conversation_id: str
     entry_id: str | None = None
     p: int  # the partition, so a retry goes back to the same stream
@@ -143,7 +143,7 @@ def reply(
     conversation: Conversation, request: OutboundRequest, author: str, at: float, partitions: int
 ) -> tuple[TranscriptEntry, OutboundJob]:
     """A message to the customer: its transcript entry (delivery pending) and the send that delivers it."""
-    entry_id = f"out.{uuid.uuid4().hex}"
+    entry_id = f"out.{new_id()}"
     conversation.messages_out += 1
     entry = TranscriptEntry.from_outbound(entry_id, request, author, at, conversation.entry_count)
     return entry, outbound_job(conversation, request, partitions, entry_id)

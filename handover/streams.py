@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from redis.client import Pipeline
 from handover import keys, lua
 from handover.availability import is_unavailable
 from handover.clock import Clock, system_clock
+from handover.ids import new_id
 from handover.keys import Lane as Lane  # re-exported: the lanes are the streams'
 
 log = structlog.get_logger(__name__)
@@ -160,7 +160,7 @@ def drain(
     Returns 0 at once when another drainer holds the lease. On the way out it releases the lease and, if
     entries remain, asks for another drainer, so no entry waits for the sweep.
     """
-    token = uuid.uuid4().hex
+    token = new_id()
     lease_ms = int(lease_seconds * 1000)
     read = _take(client, lane, partition, token, lease_ms, "0", batch_size, take=True)
     if read is None or read.released:
