@@ -45,7 +45,10 @@ log = structlog.get_logger(__name__)
 
 QUEUE = "handover"
 INBOUND_THREADS = 2  # inbound drains at once per worker process: one computes while another waits on Redis
-OUTBOUND_THREADS = 4  # outbound drains at once per worker process (each sends concurrently)
+# Outbound drains at once per worker process, at most one per partition. A drain holds its partition's
+# lease while Meta answers (~100 ms and more), so every partition may be sending at once: the threads
+# mostly wait, and four of them made replies queue behind other customers' sends.
+OUTBOUND_THREADS = 64
 RESTART_PAUSE = 0.5  # seconds before rq's loop starts again after it stopped; doubles up to the max
 MAX_RESTART_PAUSE = 5.0
 NEEDS_REDIS = "handover worker needs REDIS_URL (`handover serve` runs its own worker without it)"
