@@ -15,7 +15,7 @@ from handover import botstats, keys, search
 from handover.enqueue import InboundItem
 from handover.message import InboundKind, InboundMessage
 from handover.retention import DAY_SECONDS, DONE, LATER_SECONDS, Retention, file_existing
-from tests.support.leftovers import leftovers
+from tests.support.leftovers import leftovers, resolved
 from tests.support.world import World
 from workers import jobs
 
@@ -34,15 +34,6 @@ async def world(redis_url):
 
 def retention(world: World) -> Retention:
     return Retention(world.sync, DAYS, world.partitions, clock=world.clock)
-
-
-async def resolved(world: World, wa_id: str, resolve: bool = True) -> str:
-    ana = world.available_agent(f"Ana {wa_id}", ["general"], capacity=5)
-    conversation = await world.says(wa_id, "quero falar com um atendente")
-    assert world.assignments.claim_next(ana).id == conversation.id
-    if resolve:
-        world.assignments.resolve(ana, conversation.id, now=world.clock())
-    return conversation.id
 
 
 def fragments(client: redis.Redis) -> list[str]:

@@ -1,8 +1,22 @@
-"""What Redis still holds of a conversation: for the retention tests, on fakeredis or a real server."""
+"""What Redis still holds of a conversation, and a conversation that has been through everything: for the
+retention tests, on fakeredis or a real server."""
 
 from __future__ import annotations
 
 import redis
+
+from tests.support.world import World
+
+
+async def resolved(world: World, wa_id: str, resolve: bool = True) -> str:
+    """A conversation handed over, taken by an agent and resolved (with its packet and the survey); held
+    by the agent unless `resolve`."""
+    ana = world.available_agent(f"Ana {wa_id}", ["general"], capacity=5)
+    conversation = await world.says(wa_id, "quero falar com um atendente")
+    assert world.assignments.claim_next(ana).id == conversation.id
+    if resolve:
+        world.assignments.resolve(ana, conversation.id, now=world.clock())
+    return conversation.id
 
 
 def leftovers(client: redis.Redis, conversation_id: str, besides: tuple[str, ...] = ()) -> list[str]:

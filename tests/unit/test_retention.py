@@ -19,7 +19,7 @@ from handover.history import customer_history
 from handover.keys import Lane
 from handover.message import DeliveryStatus, StatusUpdate
 from handover.retention import DAY_SECONDS, LATER_SECONDS, Retention, file_existing
-from tests.support.leftovers import leftovers
+from tests.support.leftovers import leftovers, resolved
 from tests.support.world import PNID, World
 
 DAYS = 90
@@ -28,17 +28,6 @@ PAST = DAYS * DAY_SECONDS + 1  # a retention and a second
 
 def retention(world: World) -> Retention:
     return Retention(world.sync, DAYS, world.partitions, clock=world.clock)
-
-
-async def resolved(world: World, wa_id: str, resolve: bool = True) -> str:
-    """A conversation handed over, taken by an agent and resolved (with its packet and the survey); held
-    by the agent unless `resolve`."""
-    ana = world.available_agent(f"Ana {wa_id}", ["general"], capacity=5)
-    conversation = await world.says(wa_id, "quero falar com um atendente")
-    assert world.assignments.claim_next(ana).id == conversation.id
-    if resolve:
-        world.assignments.resolve(ana, conversation.id, now=world.clock())
-    return conversation.id
 
 
 def hold_extras(world: World, conversation_id: str) -> None:
