@@ -161,3 +161,20 @@ class Profiles:
                 self.failed.append(err.decode(errors="replace").strip()[-300:])
         written = [f"    profile: {path}" for path in self.paths.values() if path.exists()]
         return written + [f"    py-spy failed: {why}" for why in self.failed]
+
+
+# What belongs to one conversation or one message (conversation_keys above): the rest is shared
+_OWN = ("conv:", "tx:", "txe:", "txd:", "packet:", "decisions:", "identity:", "announced:", "cust:")
+_OWN_PREFIXES = tuple(keys.PREFIX + p for p in (*_OWN, "seen:", "wamid:"))
+
+
+def shared_keys(client: redis.Redis, top: int = 6) -> tuple[int, list[tuple[str, int]]]:
+    """Bytes held in keys that are no one conversation's (indexes, streams, counters): in all, and the
+    `top` largest by name."""
+    names = [k for k in client.scan_iter(count=5000) if not str(k).startswith(_OWN_PREFIXES)]
+    with client.pipeline(transaction=False) as pipe:
+        for name in names:
+            pipe.memory_usage(name, samples=0)
+        sizes = [int(s or 0) for s in pipe.execute()]
+    ranked = sorted(zip(names, sizes, strict=True), key=lambda pair: -pair[1])
+    return sum(sizes), [(str(n), s) for n, s in ranked[:top]]

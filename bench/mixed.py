@@ -30,7 +30,7 @@ import redis
 
 from bench.common import LOGS, ROOT, rq_noop_rate, server_env
 from bench.customers import Identity, identities, write_rules
-from bench.measure import CpuWindow, Profiles, command_calls, memory_by_state, processed
+from bench.measure import CpuWindow, Profiles, command_calls, memory_by_state, processed, shared_keys
 from bench.report import Plan, Run, Step, Sustained, print_mixed
 from bench.scale import grow
 from bench.team import Team, hire
@@ -56,6 +56,7 @@ def mixed(redis_server: RedisServer, profile: bool = False) -> None:
             redis_server.url, rules, people, PLAN.scale_marks[-1], PLAN.scale_seconds
         )
         run.memory, run.families = memory_by_state(client)  # what grow left: every state is there
+        run.shared = shared_keys(client)
     client.close()
     run.seconds = time.perf_counter() - started
     print_mixed(run)

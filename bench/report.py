@@ -72,6 +72,7 @@ class Run:
     replies: Replies | None = None
     memory: dict[str, tuple[int, float]] = field(default_factory=dict)
     families: Counter[str] = field(default_factory=Counter)
+    shared: tuple[int, list[tuple[str, int]]] = (0, [])  # bytes in keys no conversation owns, the largest
     scale: list[Point] = field(default_factory=list)
     scale_rate: float = 0.0
     seconds: float = 0.0
@@ -100,6 +101,13 @@ def print_mixed(run: Run) -> None:
         f"ratio {sustained.rate / noop:.2f}x rq no-op  ({sustained.messages:,} processed in "
         f"{plan.window_seconds:.0f} s after {plan.ramp_seconds:.0f} s of ramp)"
     )
+    waited = sustained.tally.latencies
+    print(
+        f"      (saturated: customers waited p50 {_ms(percentile(waited, 0.5))} for a first reply, "
+        f"{sustained.tally.refusals:,} POSTs refused; load generator late p99 "
+        f"{_ms(percentile(sustained.tally.lag, 0.99))})"
+        + ("; py-spy was sampling serve and the workers: figures lower" if sustained.profiles else "")
+    )
     print(
         f"    webhook -> first reply, open loop, {plan.step_seconds:.0f} s a step (customers think "
         f"{plan.think[0]}-{plan.think[1]} s; new ones start whenever none is ready):"
@@ -116,7 +124,8 @@ def print_mixed(run: Run) -> None:
             f"        {answered:,} of {t.messages:,} measured ({t.silent:,} silent; "
             f"{t.unanswered} unanswered, {t.failed} never stored: >{WAIT_SECONDS:.0f} s); webhook 200 p50 "
             f"{_ms(percentile(t.acks, 0.5))} p99 {_ms(percentile(t.acks, 0.99))}, {t.refusals:,} POSTs "
-            f"refused; drained {step.drained:.1f} s after"
+            f"refused; drained {step.drained:.1f} s after; load generator late p99 "
+            f"{_ms(percentile(t.lag, 0.99))}"
         )
     good = [s.rate for s in run.steps if s.p99 <= plan.target_p99]
     highest = f"{max(good)} msg/s" if good else f"below {run.steps[0].rate} msg/s"
@@ -139,7 +148,7 @@ def print_mixed(run: Run) -> None:
 
 
 def _memory(run: Run) -> None:
-    states = "  ".join(f"{state} {_kb(size)} (of {n})" for state, (n, size) in run.memory.items())
+    states = "  ".join(f"{state} {_kb(size)} (mean of {n})" for state, (n, size) in run.memory.items())
     print(
         f"    Redis memory per conversation (MEMORY USAGE of its keys and its messages', sampled from the "
         f"conversations made below): {states}"
@@ -155,8 +164,10 @@ def _memory(run: Run) -> None:
         f"    used_memory as conversations pile up (in this process, through the product's code, at "
         f"{run.scale_rate:.0f} conversations/s; the mix above, {RESOLVED_SHARE:.0%} of handovers resolved):"
     )
+    at = {p.conversations: p for p in run.scale[1:]}
     middle = run.scale[len(run.scale) // 2]
-    for point in [middle, last] if middle is not last and middle.conversations else [last]:
+    shown = sorted({*(m for m in run.plan.scale_marks if m in at), middle.conversations, last.conversations})
+    for point in (at[n] for n in shown if n):
         print(
             f"      {point.conversations:7,} conversations  {point.used_memory / 2**20:7.1f} MB  "
             f"{_kb((point.used_memory - base.used_memory) / point.conversations)}/conversation  "
@@ -170,6 +181,12 @@ def _memory(run: Run) -> None:
                 f"{_kb(slope)}/conversation  (extrapolated: only {last.conversations:,} fit in "
                 f"{run.plan.scale_seconds:.0f} s)"
             )
+    shared, largest = run.shared
+    names = ", ".join(f"{name} {size / 2**20:.1f} MB" for name, size in largest[:4])
+    print(
+        f"      in keys no conversation owns (indexes, capped streams): {_kb(shared / last.conversations)}"
+        f"/conversation at {last.conversations:,} ({names})"
+    )
 
 
 def _checks(run: Run) -> None:

@@ -30,6 +30,7 @@ from tests.support.webhook import body, signed
 NUMBERS = itertools.count()  # customers' numbers, never reused within a run: each is a new conversation
 WAIT_SECONDS = 30.0  # an answer later than this counts as never (math.inf in the latencies)
 BATCHED = 0.1
+LAG_TICK = 0.01  # seconds between the load generator's own wake-ups, timed to see if it kept up
 
 
 @dataclass
@@ -102,6 +103,7 @@ class Tally:
     finished: int = 0
     handed_over: int = 0  # finished conversations whose script reaches a person
     seconds: float = 0.0
+    lag: list[float] = field(default_factory=list)  # how late this process's loop woke (LAG_TICK apart)
 
 
 class Traffic:
@@ -146,6 +148,11 @@ class Traffic:
                 break
         return group
 
+    def _spawn_lag(self) -> None:
+        task = asyncio.create_task(self._lag())
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
     def _spawn(self, group: list[Customer]) -> None:
         task = asyncio.create_task(self._post(group))
         self.tasks.add(task)
@@ -157,6 +164,7 @@ class Traffic:
         for _ in range(customers):
             self.ready.put_nowait(self.newcomer())
         started = time.perf_counter()
+        self._spawn_lag()
         deadline = started + seconds
         while (left := deadline - time.perf_counter()) > 0:
             try:
@@ -169,6 +177,7 @@ class Traffic:
     async def open(self, rate: float, seconds: float) -> Tally:
         """Messages posted at `rate` a second for `seconds`, whatever the answers."""
         started = time.perf_counter()
+        self._spawn_lag()
         sent = 0
         while (now := time.perf_counter()) - started < seconds:
             due = started + sent / rate
@@ -178,6 +187,14 @@ class Traffic:
             self._spawn(group)
             sent += len(group)
         return await self._stop(started)
+
+    async def _lag(self) -> None:
+        """How late the event loop wakes while the phase runs: when it is late, so are the POSTs and the
+        clock readings, and the latencies show the load generator rather than the system."""
+        while not self.stopping:
+            due = time.perf_counter() + LAG_TICK
+            await asyncio.sleep(LAG_TICK)
+            self.tally.lag.append(time.perf_counter() - due)
 
     async def _stop(self, started: float) -> Tally:
         """No customer writes again; wait for the answers to what was sent (so the slowest count too)."""
