@@ -31,7 +31,7 @@ import redis
 from bench.common import LOGS, ROOT, rq_noop_rate, server_env
 from bench.customers import Identity, identities, write_rules
 from bench.measure import CpuWindow, Profiles, command_calls, memory_by_state, processed, shared_keys
-from bench.report import Plan, Run, Step, Sustained, print_mixed
+from bench.report import Plan, Run, Step, Sustained, owed_messages, print_mixed
 from bench.scale import grow
 from bench.team import Team, hire
 from bench.traffic import Replies, Traffic
@@ -113,6 +113,9 @@ async def _live(run: Run, redis_url: str, rules: Path, people: list[Identity], p
         stop.set()
         await working
         await _drained(client, run.sent)
+        settled = time.perf_counter() + 10  # the last replies and surveys on their way to the Graph API
+        while replies.messages < owed_messages(run) and time.perf_counter() < settled:
+            await asyncio.sleep(0.1)
         run.processed = processed(client)
         run.escalations = int(client.hget(keys.COUNTERS, "escalations") or 0)
     finally:

@@ -78,6 +78,13 @@ class Run:
     seconds: float = 0.0
 
 
+def owed_messages(run: Run) -> int:
+    """What the Graph API should have got: the bot's answers to what was stored, and per conversation the
+    agents resolved their two replies and the satisfaction survey."""
+    tallies = [*([run.sustained.tally] if run.sustained else []), *(s.tally for s in run.steps)]
+    return sum(t.replies for t in tallies) + 3 * sum(run.team.resolved if run.team else [])
+
+
 def _ms(seconds: float) -> str:
     return f">{WAIT_SECONDS:.0f} s" if math.isinf(seconds) else f"{seconds * 1000:5.0f} ms"
 
@@ -212,7 +219,11 @@ def _checks(run: Run) -> None:
         f"person), {finished:,} played to the end (long scripts less often within a phase), of which "
         f"{handed:,} reached a person; the workers counted {run.escalations:,} handovers"
     )
-    print(f"      the Graph API got {run.replies.messages:,} messages and {run.replies.read:,} read receipts")
+    owed = owed_messages(run)
+    print(
+        f"      the Graph API got {run.replies.messages:,} messages ({owed:,} expected: the bot's, and two "
+        f"replies and the survey per resolved) and {run.replies.read:,} read receipts"
+    )
     print(
         f"      agents: {sum(team.resolved):,} conversations resolved, {busy}/{len(team.resolved)} agents "
         f"resolved some (fewest {min(team.resolved)}, most {max(team.resolved)}); the desk answered "

@@ -100,6 +100,7 @@ class Tally:
     silent: int = 0  # messages taken in silence (read receipt seen, no reply to time)
     started: int = 0  # conversations
     meant: int = 0  # of those, scripted to reach a person
+    replies: int = 0  # messages the bot owes for what was stored (each turn's count)
     finished: int = 0
     handed_over: int = 0  # finished conversations whose script reaches a person
     seconds: float = 0.0
@@ -232,6 +233,7 @@ class Traffic:
                 if not self.stopping:
                     self.on_finished()
             return
+        self.tally.replies += sum(replies for _, _, replies in said)
         answers = zip(group, waits, strict=True)
         await asyncio.gather(*(self._answered(customer, done, started) for customer, done in answers))
 
