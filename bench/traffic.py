@@ -19,8 +19,9 @@ import math
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 
@@ -149,13 +150,9 @@ class Traffic:
                 break
         return group
 
-    def _spawn_lag(self) -> None:
-        task = asyncio.create_task(self._lag())
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-
-    def _spawn(self, group: list[Customer]) -> None:
-        task = asyncio.create_task(self._post(group))
+    def _start(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` as a task of the phase's (the phase waits for them all when it stops)."""
+        task = asyncio.create_task(work)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
@@ -165,27 +162,27 @@ class Traffic:
         for _ in range(customers):
             self.ready.put_nowait(self.newcomer())
         started = time.perf_counter()
-        self._spawn_lag()
+        self._start(self._lag())
         deadline = started + seconds
         while (left := deadline - time.perf_counter()) > 0:
             try:
                 first = await asyncio.wait_for(self.ready.get(), left)
             except TimeoutError:
                 break
-            self._spawn(self._group(first, newcomers=False))  # a closed loop keeps its number
+            self._start(self._post(self._group(first, newcomers=False)))  # a closed loop keeps its number
         return await self._stop(started)
 
     async def open(self, rate: float, seconds: float) -> Tally:
         """Messages posted at `rate` a second for `seconds`, whatever the answers."""
         started = time.perf_counter()
-        self._spawn_lag()
+        self._start(self._lag())
         sent = 0
         while (now := time.perf_counter()) - started < seconds:
             due = started + sent / rate
             if due > now:
                 await asyncio.sleep(due - now)
             group = self._group(None, newcomers=True)
-            self._spawn(group)
+            self._start(self._post(group))
             sent += len(group)
         return await self._stop(started)
 
