@@ -21,7 +21,7 @@ class Plan:
     window_seconds: float = 20.0
     rates: tuple[int, ...] = (250, 500, 750, 1000, 1250, 1500)  # offered, messages a second
     required: tuple[int, ...] = (500, 1000)  # stepped whatever the step before found
-    fallback: tuple[int, ...] = (125, 60)  # when no rate above met the target
+    fallback: tuple[int, ...] = (125, 60, 30)  # when no rate above met the target
     step_seconds: float = 15.0
     think: tuple[float, float] = (0.5, 2.0)  # seconds a customer takes to write again, in the open loop
     target_p99: float = 0.250
@@ -135,7 +135,7 @@ def print_mixed(run: Run) -> None:
             f"{_ms(percentile(t.lag, 0.99))}"
         )
     good = [s.rate for s in run.steps if s.p99 <= plan.target_p99]
-    highest = f"{max(good)} msg/s" if good else f"below {run.steps[0].rate} msg/s"
+    highest = f"{max(good)} msg/s" if good else f"below {min(s.rate for s in run.steps)} msg/s"
     print(f"    highest offered rate with p99 <= {target_ms}: {highest}")
     per = max(sustained.messages, 1)
     total = sum(sustained.commands.values())
