@@ -15,7 +15,8 @@ Magic words, anywhere in the recipient, the text, an interactive body or a templ
 
 `fail_next(n, status=503)` fails the next n sends (code 131016), then answers normally. Media: `GET /{id}`
 answers a download URL on this server (`__missing__` as the id: 400, code 100). `latency` delays every
-answer, as the real API does (100-300 ms). Use it as `async with FakeGraph() as graph:` in async tests, or
+answer, as the real API does (100-300 ms). `on_send(body, arrived)` hears of every send as it arrives
+(`arrived`: time.perf_counter(), before the latency), and `record=False` keeps nothing (long benches). Use it as `async with FakeGraph() as graph:` in async tests, or
 `graph = FakeGraph.start_in_thread()` ... `graph.stop()` for processes and synchronous tests.
 """
 
@@ -24,6 +25,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -55,10 +58,17 @@ _ERRORS = {
 class FakeGraph:
     """Meta's Graph API for the tests: records what it got, answers like Meta, fails on demand."""
 
-    def __init__(self, latency: float = 0.0) -> None:
+    def __init__(
+        self,
+        latency: float = 0.0,
+        record: bool = True,
+        on_send: Callable[[dict[str, Any], float], None] | None = None,
+    ) -> None:
         self.latency = latency
+        self.record = record
+        self.on_send = on_send
         self.port: int | None = None
-        self.requests: list[dict[str, Any]] = []  # sends: {"path", "json", "authorization", "peer"}
+        self.requests: list[dict[str, Any]] = []  # sends: {"path", "json", "authorization", "peer", "at"}
         self.downloads: list[dict[str, Any]] = []  # media GETs: {"path", "authorization"}
         self.uploads: list[dict[str, Any]] = []  # media POSTs: number, type, filename, content, authorization
         self.accepted: list[dict[str, Any]] = []  # messages answered 200 (a caller that timed out included)
@@ -112,15 +122,20 @@ class FakeGraph:
 
     async def _messages(self, request: web.Request) -> web.Response:
         body = await request.json()
+        arrived = time.perf_counter()
+        if self.on_send is not None:
+            self.on_send(body, arrived)
         with self._lock:
-            self.requests.append(
-                {
-                    "path": request.path,
-                    "json": body,
-                    "authorization": request.headers.get("Authorization"),
-                    "peer": request.transport.get_extra_info("peername") if request.transport else None,
-                }
-            )
+            if self.record:
+                self.requests.append(
+                    {
+                        "path": request.path,
+                        "json": body,
+                        "authorization": request.headers.get("Authorization"),
+                        "peer": request.transport.get_extra_info("peername") if request.transport else None,
+                        "at": arrived,
+                    }
+                )
             failure = self._fail.pop(0) if self._fail else None
         if self.latency:
             await asyncio.sleep(self.latency)
@@ -143,7 +158,8 @@ class FakeGraph:
         if body.get("status") == "read":
             return web.json_response({"success": True})
         with self._lock:
-            self.accepted.append(body)  # Meta took it, whether or not the caller waited for the answer
+            if self.record:
+                self.accepted.append(body)  # Meta took it, whether or not the caller waited for the answer
         return web.json_response(
             {
                 "messaging_product": "whatsapp",
@@ -217,9 +233,10 @@ class FakeGraph:
     # sync use, for worker processes and the bench: `FakeGraph.start_in_thread()` then `stop()`
 
     @classmethod
-    def start_in_thread(cls, latency: float = 0.0) -> FakeGraph:
-        """Serve from a daemon thread with its own event loop; `requests` is appended under a lock."""
-        graph = cls(latency)
+    def start_in_thread(cls, latency: float = 0.0, **options: Any) -> FakeGraph:
+        """Serve from a daemon thread with its own event loop; `requests` is appended under a lock.
+        `options`: `record`, `on_send` (see the constructor)."""
+        graph = cls(latency, **options)
         ready = threading.Event()
         failure: list[BaseException] = []
 
