@@ -91,12 +91,22 @@ class FileDirectory:
         else:
             rows = yaml.safe_load(path.read_text(encoding="utf-8")) or []
         self.rows = [{k: str(v) for k, v in row.items()} for row in rows]
+        # the rows by the cleaned values of a set of fields, built the first time that set is asked for:
+        # a check is a lookup, not a pass over every row (a retailer's file has millions)
+        self._by_fields: dict[tuple[str, ...], dict[tuple[str | None, ...], dict[str, str]]] = {}
 
     def verify(self, fields: dict[str, str]) -> tuple[str, str | None] | None:
-        for row in self.rows:
-            if all(clean_field(name, row.get(name, "")) == value for name, value in fields.items()):
-                return row.get("reference") or row.get("id") or "unknown", row.get("name")
-        return None
+        names = tuple(sorted(fields))
+        index = self._by_fields.get(names)
+        if index is None:
+            index = {}
+            for row in self.rows:  # the first row listed wins, as it always has
+                index.setdefault(tuple(clean_field(n, row.get(n, "")) for n in names), row)
+            self._by_fields[names] = index
+        found = index.get(tuple(fields[n] for n in names))
+        if found is None:
+            return None
+        return found.get("reference") or found.get("id") or "unknown", found.get("name")
 
 
 class HttpDirectory:

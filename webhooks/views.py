@@ -81,7 +81,7 @@ async def receive(request: web.Request) -> web.Response:
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         return _reject(ctx, 413, "too_large", "body larger than 3 MB")
     try:
-        async with ctx.gate.slot():
+        async with ctx.gate.slot(request.content_length):
             await accept_signed(ctx, await ctx.gate.read(request), header)
     except Busy:
         return _reject(ctx, 503, "busy", "too many webhooks at once, retry later", ctx.gate.retry_after)

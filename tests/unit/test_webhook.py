@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import fakeredis
@@ -15,6 +16,7 @@ from handover import keys
 from tests.support.fake_redis import sync_beside
 from tests.support.redis_server import free_port
 from tests.support.webhook import PNID, body, signed_post, stored_items, text_message
+from webhooks.gate import BodyGate, Busy
 from webhooks.views import WEBHOOK
 
 PARTITIONS = 4
@@ -113,6 +115,24 @@ async def test_a_signature_of_the_wrong_shape_is_refused_before_the_body_is_read
     monkeypatch.setattr(web.BaseRequest, "read", must_not_read)
     response = await client.post("/webhook", data=b"{}", headers={"X-Hub-Signature-256": "sha256=junk"})
     assert response.status == 403
+
+
+async def test_slots_are_counted_by_declared_size_so_small_posts_are_not_refused_for_their_number():
+    """Room for two bodies of the largest size: 2,000 POSTs of 1 KB in flight fit; a 3 MB one does not,
+    and neither does one that declares no size (it may be the largest)."""
+    gate = BodyGate(limit=2, max_body=3 * 1024 * 1024)
+    async with contextlib.AsyncExitStack() as held:
+        for _ in range(2000):
+            await held.enter_async_context(gate.slot(1024))
+        assert gate.in_flight == 2000
+        async with gate.slot(3 * 1024 * 1024):  # 2 MB of small ones + 3 MB: still within 6 MB
+            with pytest.raises(Busy):
+                async with gate.slot(3 * 1024 * 1024):
+                    pass
+            with pytest.raises(Busy):
+                async with gate.slot(None):
+                    pass
+    assert (gate.in_flight, gate.reserved) == (0, 0)
 
 
 async def test_with_every_body_slot_taken_a_post_gets_503_with_retry_after(aiohttp_client, fake):
