@@ -17,6 +17,11 @@ from aiohttp import web
 _SIGNATURE_SHAPE = re.compile(r"sha256=[0-9a-f]{64}")
 
 
+# Small POSTs held at once per slot: past it the process is behind anyway (an overloaded event loop), and
+# a 503 that Meta delivers again beats a webhook answered seconds late.
+POSTS_PER_SLOT = 8
+
+
 class Busy(Exception):
     """Every body slot is taken: answer 503 with Retry-After, and Meta delivers again."""
 
@@ -43,8 +48,9 @@ class BodyGate:
     each POST declares: memory stays within `limit` x `max_body`, while a POST of a few KB (what Meta
     usually sends) takes a sliver of a slot, so a busy but healthy process is not refused for how many
     small POSTs it holds (32 of them once got 503s at a few hundred messages a second). A POST that
-    declares no size counts as the largest. Each body is read within `timeout` seconds in all: a deadline
-    for the whole body, not per chunk, so a client sending a byte every few seconds is cut off too."""
+    declares no size counts as the largest; at most POSTS_PER_SLOT x `limit` POSTs of any size. Each
+    body is read within `timeout` seconds in all: a deadline for the whole body, not per chunk, so a
+    client sending a byte every few seconds is cut off too."""
 
     limit: int = 32
     timeout: float = 10.0
@@ -63,7 +69,10 @@ class BodyGate:
         """Hold room for one body while it is read and handled; Busy when there is none (no waiting: a
         queue of waiting bodies would hold the very sockets the cap protects)."""
         size = self.max_body if declared is None else max(1, min(declared, self.max_body))
-        if self.in_flight and self.reserved + size > self.limit * self.max_body:
+        over = (
+            self.in_flight >= self.limit * POSTS_PER_SLOT or self.reserved + size > self.limit * self.max_body
+        )
+        if self.in_flight and over:
             raise Busy
         self.in_flight += 1
         self.reserved += size

@@ -118,14 +118,18 @@ async def test_a_signature_of_the_wrong_shape_is_refused_before_the_body_is_read
 
 
 async def test_slots_are_counted_by_declared_size_so_small_posts_are_not_refused_for_their_number():
-    """Room for two bodies of the largest size: 2,000 POSTs of 1 KB in flight fit; a 3 MB one does not,
-    and neither does one that declares no size (it may be the largest)."""
+    """Room for two bodies of the largest size: 15 POSTs of 1 KB in flight fit, and a 3 MB one besides;
+    another 3 MB one does not, and neither does one that declares no size (it may be the largest), nor a
+    17th POST however small."""
     gate = BodyGate(limit=2, max_body=3 * 1024 * 1024)
     async with contextlib.AsyncExitStack() as held:
-        for _ in range(2000):
+        for _ in range(15):
             await held.enter_async_context(gate.slot(1024))
-        assert gate.in_flight == 2000
-        async with gate.slot(3 * 1024 * 1024):  # 2 MB of small ones + 3 MB: still within 6 MB
+        assert gate.in_flight == 15
+        async with gate.slot(3 * 1024 * 1024):  # 15 KB of small ones + 3 MB: within 6 MB
+            with pytest.raises(Busy):
+                async with gate.slot(1):
+                    pass
             with pytest.raises(Busy):
                 async with gate.slot(3 * 1024 * 1024):
                     pass
