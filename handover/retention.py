@@ -61,6 +61,7 @@ class Retention:
         self.seconds = days * DAY_SECONDS
         self.partitions = partitions
         self.clock = clock
+        self._expire = lua.script(client, "expire_conversation")
 
     def sweep(self) -> int:
         """The periodic job: a step of filing older conversations, then batches of due ones while more are
@@ -142,11 +143,9 @@ class Retention:
         cutoff = now - self.seconds
         with self.client.pipeline(transaction=False) as pipe:
             for each in found:
-                lua.queue(
-                    pipe,
-                    "expire_conversation",
-                    each.keys,
-                    [
+                self._expire(
+                    keys=each.keys,
+                    args=[
                         each.conversation_id,
                         repr(cutoff),
                         repr(now),
@@ -154,6 +153,7 @@ class Retention:
                         "1" if each.linked else "",
                         *each.members,
                     ],
+                    client=pipe,
                 )
             return [keys.as_text(outcome) for outcome in pipe.execute()]
 
