@@ -18,7 +18,7 @@ from prometheus_client.registry import Collector
 
 from handover.availability import is_unavailable
 from handover.store import shared_counters
-from handover.streams import backlog
+from handover.wakeups import backlog
 from webhooks.views import WEBHOOK
 
 log = structlog.get_logger(__name__)

@@ -29,7 +29,8 @@ from handover.availability import is_unavailable
 from handover.liveness import sweep_seconds
 from handover.rules import versions
 from handover.store import Store
-from handover.streams import Lane, Wakeup, ensure_groups, pop_wakeups, sweep
+from handover.streams import Lane, ensure_groups
+from handover.wakeups import Wakeup, pop_wakeups, sweep
 from workers import jobs, runtime
 from workers.dispatcher import (
     ANNOUNCE_SECONDS,

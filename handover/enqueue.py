@@ -16,8 +16,8 @@ from handover.conversation import Conversation
 from handover.ids import new_id
 from handover.keys import Lane
 from handover.message import InboundMessage, OutboundKind, OutboundRequest, StatusUpdate
-from handover.streams import WAKE_MS, lane_partition, wake_if_pending, wake_keys
 from handover.transcript import TranscriptEntry
+from handover.wakeups import WAKE_MS, lane_partition, wake_if_pending, wake_keys
 
 
 class InboundItem(BaseModel):

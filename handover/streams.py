@@ -5,7 +5,7 @@ Work for one customer always lands in the same partition stream. A drainer holds
 entries first (those of a holder that died), then new ones, and commits each batch's effects together
 with XACK+XDEL in one MULTI guarded by WATCH on the lease: a batch is applied whole or not at all, and
 never by a holder that lost its lease. When a lease expires unrenewed, the sweep wakes another drainer,
-which redelivers the pending entries.
+which redelivers the pending entries. How drainers are woken, and what waits: handover/wakeups.py.
 """
 
 from __future__ import annotations
@@ -13,50 +13,27 @@ from __future__ import annotations
 import functools
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import redis
 import structlog
-from redis.asyncio import Redis as AsyncRedis
 from redis.client import Pipeline
 
 from handover import keys, lua
 from handover.availability import is_unavailable
-from handover.clock import Clock, system_clock
 from handover.ids import new_id
 from handover.keys import Lane as Lane  # re-exported: the lanes are the streams'
+from handover.wakeups import WAKE_MS, lane_partition, wake_keys
 
 log = structlog.get_logger(__name__)
 
 Entry = tuple[str, dict[str, str]]
 
-WAKE_MS = 10_000
-
 
 class LeaseLost(Exception):
     """Another drainer holds the partition now; this one must stop without committing."""
-
-
-def lane_partition(lane: Lane, partition: int) -> str:
-    """How a wake-up names its partition in the wake-up lists (a value, not a key)."""
-    return f"{lane}:{partition}"
-
-
-def wake_keys(lane: Lane, partition: int) -> list[str]:
-    """What lib/wake.lua needs of a partition: its lease key and its wake key."""
-    return [keys.lease_key(lane, partition), keys.wake_key(lane, partition)]
-
-
-def wake_if_pending(client: redis.Redis, lane: Lane, partition: int) -> None:
-    """Wake the partition's drainer if its stream has entries (queued when `client` is a pipeline)."""
-    lua.run(
-        client,
-        "wake_if_pending",
-        [keys.stream_key(lane, partition), *wake_keys(lane, partition), keys.WAKEUPS],
-        [lane_partition(lane, partition), WAKE_MS],
-    )
 
 
 def ensure_groups(client: redis.Redis, partitions: int) -> None:
@@ -326,81 +303,3 @@ def dead_letter(pipe: Pipeline, lane: Lane, entry: Entry, exc: BaseException) ->
         approximate=True,
     )
     pipe.hincrby(keys.COUNTERS, "dead_lettered", 1)
-
-
-def sweep(
-    client: redis.Redis,
-    partitions: int,
-    now: float | None = None,
-    max_retries: int = 1000,
-    clock: Clock = system_clock,
-) -> int:
-    """Wake drainers for partitions with work and no holder; move due send retries back. Cheap; run often."""
-    now_ms = int((clock() if now is None else now) * 1000)
-    lanes = list(Lane)
-    slots = [(lane, p) for lane in lanes for p in range(partitions)]
-    partition_keys = [k for lane, p in slots for k in (keys.stream_key(lane, p), *wake_keys(lane, p))]
-    return int(
-        lua.script(client, "sweep")(
-            keys=[keys.WAKEUPS, keys.URGENT_WAKEUPS, keys.RETRIES, *partition_keys],
-            args=[
-                partitions,
-                WAKE_MS,
-                now_ms,
-                max_retries,
-                keys.GROUP,
-                lanes.index(Lane.OUTBOUND),
-                *(lane_partition(lane, p) for lane, p in slots),
-            ],
-        )
-    )
-
-
-@dataclass(frozen=True)
-class Wakeup:
-    lane: Lane
-    partition: int
-    urgent: bool = False  # a dead drainer's partition: take it over before ordinary work
-
-
-def pop_wakeups(client: redis.Redis, timeout: float, most: int = 256) -> Iterable[Wakeup]:
-    """Block up to `timeout` for the next partition to drain, then take what else is waiting, up to `most`
-    in all; urgent ones (takeovers) first."""
-    first = client.brpop([keys.URGENT_WAKEUPS, keys.WAKEUPS], timeout=timeout)
-    if not first:
-        return []
-    raw = [(keys.as_text(first[1]), keys.as_text(first[0]) == keys.URGENT_WAKEUPS)]
-    if raw[0][1] and most > len(raw):  # BRPOP looks at the urgent list first: more only if it had one
-        raw += [(keys.as_text(x), True) for x in client.rpop(keys.URGENT_WAKEUPS, most - len(raw)) or []]
-    if most > len(raw):
-        raw += [(keys.as_text(x), False) for x in client.rpop(keys.WAKEUPS, most - len(raw)) or []]
-    result: dict[str, Wakeup] = {}
-    for item, urgent in raw:
-        lane, _, partition = item.partition(":")
-        if item not in result:
-            result[item] = Wakeup(Lane(lane), int(partition), urgent)
-    return list(result.values())
-
-
-# /metrics (app/metrics.py) and the worker's dispatch (app/worker.py) use these
-
-
-@dataclass(frozen=True)
-class Backlog:
-    entries: dict[str, int]  # lane -> entries waiting or in flight, over every partition
-    oldest_inbound_ms: int | None  # when the oldest inbound entry was added (its id's time)
-
-
-async def backlog(client: AsyncRedis, partitions: int) -> Backlog:
-    """How much work waits in the streams, in one pipelined round trip."""
-    async with client.pipeline(transaction=False) as pipe:
-        for lane in Lane:
-            for p in range(partitions):
-                pipe.xlen(keys.stream_key(lane, p))
-        for p in range(partitions):
-            pipe.xrange(keys.stream_key(Lane.INBOUND, p), count=1)
-        replies = await pipe.execute()
-    n = partitions
-    entries = {str(lane): sum(replies[i * n : (i + 1) * n]) for i, lane in enumerate(Lane)}
-    firsts = [int(keys.as_text(r[0][0]).split("-")[0]) for r in replies[len(Lane) * n :] if r]
-    return Backlog(entries, min(firsts) if firsts else None)

@@ -14,7 +14,8 @@ from handover import keys
 from handover.availability import is_unavailable
 from handover.clock import Clock, system_clock
 from handover.keys import Lane
-from handover.streams import Wakeup, pop_wakeups, release_stranded, sweep
+from handover.streams import release_stranded
+from handover.wakeups import Wakeup, pop_wakeups, sweep
 
 log = structlog.get_logger(__name__)
 

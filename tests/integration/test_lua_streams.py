@@ -19,7 +19,8 @@ from handover import keys, lua
 from handover.enqueue import InboundItem, ingest
 from handover.keys import Lane
 from handover.message import CustomerRef, DeliveryStatus, InboundKind, InboundMessage, StatusUpdate
-from handover.streams import ensure_groups, sweep, wake_if_pending
+from handover.streams import ensure_groups
+from handover.wakeups import sweep, wake_if_pending
 
 pytestmark = pytest.mark.integration
 

@@ -18,7 +18,7 @@ from handover.message import (
     SendOutcome,
     StatusUpdate,
 )
-from handover.streams import sweep
+from handover.wakeups import sweep
 from tests.support.world import World
 
 PARTITIONS = 4

@@ -10,7 +10,8 @@ import redis
 
 from handover import keys
 from handover.keys import Lane
-from handover.streams import LeaseLost, Wakeup, drain, ensure_groups, pop_wakeups, release_stranded, sweep
+from handover.streams import LeaseLost, drain, ensure_groups, release_stranded
+from handover.wakeups import Wakeup, pop_wakeups, sweep
 
 LEASE = 0.3  # seconds; each item below takes a third of it
 
