@@ -61,7 +61,6 @@ class Retention:
         self.seconds = days * DAY_SECONDS
         self.partitions = partitions
         self.clock = clock
-        self._expire = lua.script(client, "expire_conversation")
 
     def sweep(self) -> int:
         """The periodic job: a step of filing older conversations, then batches of due ones while more are
@@ -143,9 +142,11 @@ class Retention:
         cutoff = now - self.seconds
         with self.client.pipeline(transaction=False) as pipe:
             for each in found:
-                self._expire(
-                    keys=each.keys,
-                    args=[
+                lua.queue(
+                    pipe,
+                    "expire_conversation",
+                    each.keys,
+                    [
                         each.conversation_id,
                         repr(cutoff),
                         repr(now),
@@ -153,7 +154,6 @@ class Retention:
                         "1" if each.linked else "",
                         *each.members,
                     ],
-                    client=pipe,
                 )
             return [keys.as_text(outcome) for outcome in pipe.execute()]
 

@@ -15,6 +15,7 @@ from handover.clock import Clock, system_clock
 from handover.keys import Lane
 
 WAKE_MS = 10_000
+WAKEUPS_AT_ONCE = 256  # the most wake-ups popped in one go
 
 
 def lane_partition(lane: Lane, partition: int) -> str:
@@ -72,7 +73,7 @@ class Wakeup:
     urgent: bool = False  # a dead drainer's partition: take it over before ordinary work
 
 
-def pop_wakeups(client: redis.Redis, timeout: float, most: int = 256) -> Iterable[Wakeup]:
+def pop_wakeups(client: redis.Redis, timeout: float, most: int = WAKEUPS_AT_ONCE) -> Iterable[Wakeup]:
     """Block up to `timeout` for the next partition to drain, then take what else is waiting, up to `most`
     in all; urgent ones (takeovers) first."""
     first = client.brpop([keys.URGENT_WAKEUPS, keys.WAKEUPS], timeout=timeout)

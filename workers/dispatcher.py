@@ -15,12 +15,11 @@ from handover.availability import is_unavailable
 from handover.clock import Clock, system_clock
 from handover.keys import Lane
 from handover.streams import release_stranded
-from handover.wakeups import Wakeup, pop_wakeups, sweep
+from handover.wakeups import WAKEUPS_AT_ONCE, Wakeup, pop_wakeups, sweep
 
 log = structlog.get_logger(__name__)
 
 Dispatch = Callable[[Wakeup], object]
-WAKEUPS_AT_ONCE = 256  # the most wake-ups popped in one go
 
 # How often the periodic duties run, in seconds, in whichever process runs them: a worker's dispatcher
 # enqueues them as jobs, the embedded worker of `handover serve` runs them in place.
