@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 import redis
 
 from tests.fakes.graph_server import FakeGraph
+from tests.support.processes import reap_leftovers
 from tests.support.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,6 +25,16 @@ def _test_logging_stays(monkeypatch: pytest.MonkeyPatch) -> None:
     """`handover` run in-process (`main([...])`) must not configure this process's logging: structlog
     would cache its loggers, and a later test's capture_logs() would see nothing."""
     monkeypatch.setattr("app.cli.configure_logging", lambda *args, **kwargs: None)
+
+
+@pytest.fixture(autouse=True)
+def _no_process_outlives_its_test() -> Iterator[None]:
+    """A `handover` process a test left running would keep working on the shared redis-server during the
+    next tests (taking the assigner's lease, draining their messages): kill it, and say which it was."""
+    yield
+    left = reap_leftovers()
+    if left:
+        warnings.warn(f"processes left running after the test, now killed: {left}", stacklevel=1)
 
 
 @pytest.fixture(scope="session")

@@ -70,9 +70,11 @@ class Web:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=60)
 
     def close(self) -> None:
-        self.run(self.client.close())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=5)
+        try:
+            self.run(self.client.close())
+        finally:  # the app's background tasks must not outlive the test, even if closing failed
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(timeout=5)
 
 
 class Desk:
@@ -182,9 +184,10 @@ def desk_with_worker(redis_url, graph, tmp_path):  # type: ignore[no-untyped-def
         return made[-1]
 
     yield make
-    for desk, worker in made:
-        desk.close()
+    for _, worker in made:
         worker.stop()
+    for desk, _ in made:
+        desk.close()
 
 
 def test_a_thousand_conversations_in_bursts_are_spread_evenly_and_never_wait_beside_a_free_agent(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -30,7 +31,10 @@ def wait_for(condition: Callable[[], Any], timeout: float, what: str, interval: 
 
 
 class Process:
-    """A `handover` subcommand in its own process group (so a kill takes its children too)."""
+    """A `handover` subcommand in its own process group (so a kill takes its children too). Every one
+    started is remembered until `reap_leftovers()` (tests/conftest.py runs it after each test)."""
+
+    started: list[Process] = []
 
     def __init__(self, args: list[str], env: dict[str, str], log_path: Path) -> None:
         self.args = args
@@ -48,6 +52,7 @@ class Process:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        Process.started.append(self)
         return self
 
     @property
@@ -58,23 +63,38 @@ class Process:
     def signal(self, sig: signal.Signals) -> None:
         os.killpg(self.pid, sig)
 
+    @property
+    def running(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
     def kill(self) -> None:
         """SIGKILL the whole group, as a crash or the OOM killer would."""
-        if self.popen is not None and self.popen.poll() is None:
+        if self.popen is None:
+            return
+        with contextlib.suppress(ProcessLookupError):  # also whatever it left behind in its group
             os.killpg(self.pid, signal.SIGKILL)
-            self.popen.wait()
+        self.popen.wait()
 
     def stop(self) -> None:
-        if self.popen is None or self.popen.poll() is not None:
+        if not self.running:
             return
         os.killpg(self.pid, signal.SIGTERM)
-        try:
-            self.popen.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.popen.wait(timeout=10)  # type: ignore[union-attr]
+        self.kill()
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]
+
+
+def reap_leftovers() -> list[str]:
+    """Kill every process a test started and left running, so that it cannot work on the next test's
+    Redis (the integration tests share one redis-server); returns what was left, to be reported."""
+    left = [process for process in Process.started if process.running]
+    for process in left:
+        process.kill()
+    Process.started.clear()
+    return [f"{' '.join(process.args)} (log {process.log_path})" for process in left]
 
 
 def http_json(
