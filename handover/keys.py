@@ -35,6 +35,12 @@ def lease_key(lane: Lane, partition: int) -> str:
     return f"{PREFIX}lease:{lane}:{partition}"
 
 
+def lease_fence_key(lane: Lane, partition: int) -> str:
+    """Touched when a commit finds the lease not its own, so that its transaction is refused
+    (handover/fenced.py)."""
+    return f"{PREFIX}fence:{lane}:{partition}"
+
+
 def wake_key(lane: Lane, partition: int) -> str:
     return f"{PREFIX}wake:{lane}:{partition}"
 

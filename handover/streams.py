@@ -3,7 +3,8 @@
 Work for one customer always lands in the same partition stream. A drainer holds the partition's lease
 (SET NX PX, renewed per batch and, while a batch works, between its items), reads its own pending
 entries first (those of a holder that died), then new ones, and commits each batch's effects together
-with XACK+XDEL in one MULTI guarded by WATCH on the lease: a batch is applied whole or not at all, and
+with XACK+XDEL in one MULTI that Redis refuses unless the lease is the drainer's (handover/fenced.py,
+one round trip): a batch is applied whole or not at all, and
 never by a holder that lost its lease. When a lease expires unrenewed, the sweep wakes another drainer,
 which redelivers the pending entries. How drainers are woken, and what waits: handover/wakeups.py.
 """
@@ -23,6 +24,7 @@ from redis.client import Pipeline
 
 from handover import keys, lua
 from handover.availability import is_unavailable
+from handover.fenced import FencedPipeline
 from handover.ids import new_id
 from handover.keys import Lane as Lane  # re-exported: the lanes are the streams'
 from handover.wakeups import WAKE_MS, lane_partition, wake_keys
@@ -84,19 +86,13 @@ class Batch:
             self.renew()
 
     def commit(self, write: Callable[[Pipeline], Any]) -> None:
-        """Apply `write`'s commands and acknowledge the batch in one transaction, if the lease is ours."""
+        """Apply `write`'s commands and acknowledge the batch in one transaction, if the lease is ours:
+        one round trip, guarded in Redis (handover/fenced.py)."""
         lease = keys.lease_key(self.lane, self.partition)
         stream = keys.stream_key(self.lane, self.partition)
-        with self.client.pipeline(transaction=True) as pipe:
+        fence = keys.lease_fence_key(self.lane, self.partition)
+        with FencedPipeline(self.client, lease, fence, self.token) as pipe:
             try:
-                pipe.watch(lease)
-                # A lease renewed less than half its time before the WATCH was still ours when WATCH
-                # began (only its expiry could have ended it), so WATCH alone guards the transaction;
-                # later (a slow batch, a frozen process) ask Redis whose it is.
-                fresh = time.monotonic() - self.renewed_at < self.lease_ms / 2000
-                if not fresh and keys.as_text(pipe.get(lease)) != self.token:
-                    raise LeaseLost(f"{self.lane}:{self.partition}")
-                pipe.multi()
                 write(pipe)
                 if self.entries:
                     pipe.xack(stream, keys.GROUP, *self.ids)

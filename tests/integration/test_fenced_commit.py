@@ -1,0 +1,98 @@
+"""A batch's commit on a real redis-server (handover/fenced.py): WATCH, the lease guard and the whole
+transaction go in one write, and Redis refuses the transaction unless the lease is the drainer's."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+
+from handover import keys
+from handover.fenced import FencedPipeline
+from handover.keys import Lane
+from handover.streams import Batch, LeaseLost, ensure_groups
+
+pytestmark = pytest.mark.integration
+
+IN = Lane.INBOUND
+STREAM, LEASE, FENCE = keys.stream_key(IN, 0), keys.lease_key(IN, 0), keys.lease_fence_key(IN, 0)
+
+
+class Counted(redis.Connection):
+    """A connection that counts its writes: one write is one round trip."""
+
+    writes = 0
+
+    def send_packed_command(self, command, check_health=True):  # type: ignore[no-untyped-def]
+        Counted.writes += 1
+        super().send_packed_command(command, check_health)
+
+
+@pytest.fixture
+def client(redis_url: str) -> redis.Redis:
+    pool = redis.ConnectionPool.from_url(redis_url, decode_responses=True, connection_class=Counted)
+    client = redis.Redis(connection_pool=pool)
+    ensure_groups(client, 1)
+    return client
+
+
+def batch(client: redis.Redis) -> Batch:
+    """A batch of the two entries in the stream, read under the lease `mine`."""
+    for n in range(2):
+        client.xadd(STREAM, {"d": str(n)})
+    entries = client.xreadgroup(keys.GROUP, keys.CONSUMER, {STREAM: ">"})[0][1]
+    client.set(LEASE, "mine", px=60_000)
+    return Batch(client, IN, 0, "mine", 60_000, entries)
+
+
+def test_a_commit_under_its_own_lease_applies_and_acknowledges_in_one_round_trip(client):
+    work = batch(client)
+    client.ping()  # the connection is made and its handshake done
+    before = Counted.writes
+    work.commit(lambda pipe: (pipe.set("done", "1"), pipe.hincrby("counts", "n", 2)))
+    assert Counted.writes - before == 1
+    assert work.committed and client.get("done") == "1" and client.hget("counts", "n") == "2"
+    assert client.xlen(STREAM) == 0 and client.xpending(STREAM, keys.GROUP)["pending"] == 0
+    assert client.exists(FENCE) == 0
+    assert client.get(LEASE) == "mine"
+
+
+@pytest.mark.parametrize("holder", ["theirs", None])  # taken by another drainer; expired
+def test_a_commit_without_the_lease_applies_nothing(client, holder):
+    work = batch(client)
+    client.delete(LEASE)
+    if holder:
+        client.set(LEASE, holder, px=60_000)
+    with pytest.raises(LeaseLost):
+        work.commit(lambda pipe: pipe.set("done", "1"))
+    assert not work.committed and client.get("done") is None
+    assert client.xpending(STREAM, keys.GROUP)["pending"] == 2  # still there, for the lease's holder
+    assert client.get(LEASE) == holder
+    assert 0 < client.pttl(FENCE) <= 60_000
+
+
+def test_the_connection_is_clean_after_a_refused_commit(client):
+    """No WATCH left behind on the pooled connection: the next transaction on it applies."""
+    work = batch(client)
+    client.set(LEASE, "theirs")
+    with pytest.raises(LeaseLost):
+        work.commit(lambda pipe: pipe.set("done", "1"))
+    with client.pipeline(transaction=True) as pipe:
+        pipe.set("after", "1")
+        pipe.get(FENCE)
+        assert pipe.execute() == [True, "1"]
+    assert client.connection_pool._created_connections == 1
+
+
+def test_replies_keep_their_places_and_errors_still_raise(client):
+    client.set(LEASE, "mine")
+    client.set("text", "x")
+    with FencedPipeline(client, LEASE, FENCE, "mine") as pipe:
+        pipe.incr("n")
+        pipe.get("text")
+        assert pipe.execute() == [1, "x"]
+    with FencedPipeline(client, LEASE, FENCE, "mine") as pipe:
+        pipe.incr("text")  # not a number: Redis applies the rest and reports this one
+        pipe.incr("n")
+        with pytest.raises(redis.ResponseError):
+            pipe.execute()
+    assert client.get("n") == "2"
