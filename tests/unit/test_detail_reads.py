@@ -6,7 +6,9 @@ from __future__ import annotations
 import fakeredis
 import pytest
 
+from desk.models import ConversationDetail
 from handover import keys
+from handover.conversation import Conversation
 from handover.message import DeliveryStatus, OutboundKind, OutboundRequest, SendOutcome, StatusUpdate
 from handover.packet import ContextPacket
 from handover.store import Store
@@ -138,3 +140,17 @@ def test_packet_and_transcript_apart_keep_their_own_round_trips(store):
     store.transcript("c1")
 
     assert trips.trips == [["GET"], ["EXISTS", "EXISTS"], ["ZRANGE"], ["HMGET", "HMGET"]]
+
+
+def test_the_desks_detail_reads_packet_and_transcript_in_two_round_trips(store):
+    written(store, "c1", past=["c0_kept", "c0_deleted"])
+    conversation = Conversation(
+        id="c1", phone_number_id="1", customer_key="5511", state="assigned", created_at=NOW, updated_at=NOW
+    )
+    trips = RoundTrips(store.client)
+
+    detail = ConversationDetail.load(store, conversation, NOW)
+
+    assert trips.trips == BOTH
+    assert (detail.packet, detail.transcript) == (store.packet("c1"), store.transcript("c1"))
+    assert detail.packet is not None and detail.packet.past_conversations == ["c0_kept"]
