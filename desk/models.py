@@ -205,6 +205,5 @@ class ConversationDetail(ConversationSummary):
     @classmethod
     def load(cls, store: Store, c: Conversation, now: float) -> ConversationDetail:
         summary = ConversationSummary.of(c, now).model_dump()
-        return cls(
-            **summary, identity=c.identity, packet=store.packet(c.id), transcript=store.transcript(c.id)
-        )
+        packet, transcript = store.packet_and_transcript(c.id)
+        return cls(**summary, identity=c.identity, packet=packet, transcript=transcript)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 import uuid
 from enum import StrEnum
 
@@ -57,6 +58,10 @@ class UnknownAgent(Exception):
     pass
 
 
+# How many tokens an AgentStore remembers the agent of (see `by_token`): a team's worth, many times over.
+TOKENS_REMEMBERED = 10_000
+
+
 def token_hash(token: str) -> str:
     """Tokens are stored only as their SHA-256: a leaked Redis dump does not let anyone sign in."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -68,6 +73,11 @@ class AgentStore:
     def __init__(self, client: redis.Redis, clock: Clock = system_clock) -> None:
         self.client = client
         self.clock = clock
+        # token hash -> the agent id it mapped to when last looked up: only a hint of which hash to read
+        # alongside the token's key, never trusted alone (see `by_token`). Read without the lock (from
+        # threads, asyncio.to_thread), changed under it (eviction iterates).
+        self._token_ids: dict[str, str] = {}
+        self._token_ids_lock = threading.Lock()
 
     def add(
         self,
@@ -112,13 +122,45 @@ class AgentStore:
         return _agent(raw, status)
 
     def by_token(self, token: str) -> Agent | None:
-        agent_id = self.client.get(keys.agent_token_key(token_hash(token)))
+        """The agent whose token this is, or None (an unknown token, or an agent no longer stored). Every
+        desk request asks, so a token seen before costs one round trip: its key and the agent it mapped to
+        are read together, and the agent is taken only if the key still maps to them (a removed agent's
+        token key is gone and a reissued token maps elsewhere, so revocation stays immediate). Otherwise,
+        and the first time, two: the key, then the agent it maps to."""
+        digest = token_hash(token)
+        token_key = keys.agent_token_key(digest)
+        known = self._token_ids.get(digest)
+        if known is None:
+            agent_id = self.client.get(token_key)
+        else:
+            with self.client.pipeline(transaction=False) as pipe:
+                pipe.get(token_key)
+                pipe.hmget(keys.agent_key(known), ["json", "status"])
+                agent_id, (raw, status) = pipe.execute()
+            if agent_id is not None and keys.as_text(agent_id) == known:
+                if raw is not None:
+                    return _agent(raw, status)
+                agent_id = None  # the token outlived its agent's hash: unknown, as below
+            self._forget_token(digest)
         if agent_id is None:
             return None
+        agent_id = keys.as_text(agent_id)
         try:
-            return self.get(keys.as_text(agent_id))
+            agent = self.get(agent_id)
         except UnknownAgent:
             return None
+        self._remember_token(digest, agent_id)
+        return agent
+
+    def _remember_token(self, digest: str, agent_id: str) -> None:
+        with self._token_ids_lock:
+            if digest not in self._token_ids and len(self._token_ids) >= TOKENS_REMEMBERED:
+                del self._token_ids[next(iter(self._token_ids))]  # the longest remembered
+            self._token_ids[digest] = agent_id
+
+    def _forget_token(self, digest: str) -> None:
+        with self._token_ids_lock:
+            self._token_ids.pop(digest, None)
 
     def all(self) -> list[Agent]:
         """Every agent, by name, read in one pipelined round trip after the set of ids."""

@@ -73,20 +73,42 @@ class Store(Deliveries):
 
     def transcript(self, conversation_id: str) -> list[TranscriptEntry]:
         """Every kept entry in WhatsApp-time order, outbound ones with their delivery status."""
-        ids = [keys.as_text(i) for i in self.client.zrange(keys.transcript_key(conversation_id), 0, -1)]
-        if not ids:
+        ids = self.client.zrange(keys.transcript_key(conversation_id), 0, -1)
+        return self._entries_and_kept(conversation_id, ids, None)
+
+    def packet_and_transcript(
+        self, conversation_id: str
+    ) -> tuple[ContextPacket | None, list[TranscriptEntry]]:
+        """`packet` and `transcript` together in two round trips (the desk shows both on every open): the
+        packet and the transcript's ids, then the entries and which earlier conversations are kept."""
+        with self.client.pipeline(transaction=False) as pipe:
+            pipe.get(keys.packet_key(conversation_id))
+            pipe.zrange(keys.transcript_key(conversation_id), 0, -1)
+            raw, ids = pipe.execute()
+        packet = _packet(raw)
+        return packet, self._entries_and_kept(conversation_id, ids, packet)
+
+    def _entries_and_kept(
+        self, conversation_id: str, ids: list[Any], packet: ContextPacket | None
+    ) -> list[TranscriptEntry]:
+        """The second round trip of `transcript` and `packet`, for either or both: the entries with these
+        ids (outbound ones with their delivery status), and the packet's earlier conversations cut to those
+        still kept (retention deletes them)."""
+        ids = [keys.as_text(i) for i in ids]
+        past = packet.past_conversations if packet is not None else []
+        if not ids and not past:
             return []
-        bodies = self.client.hmget(keys.entries_key(conversation_id), ids)
-        deliveries = self.client.hmget(keys.delivery_key(conversation_id), ids)
-        entries = []
-        for body, delivery in zip(bodies, deliveries, strict=True):
-            if body is None:
-                continue
-            entry = TranscriptEntry.model_validate_json(body)
-            if delivery is not None:
-                entry.delivery = Delivery.model_validate_json(delivery)
-            entries.append(entry)
-        return entries
+        with self.client.pipeline(transaction=False) as pipe:
+            if ids:
+                pipe.hmget(keys.entries_key(conversation_id), ids)
+                pipe.hmget(keys.delivery_key(conversation_id), ids)
+            for earlier in past:
+                pipe.exists(keys.conversation_key(earlier))
+            found = pipe.execute()
+        if packet is not None and past:
+            kept = found[len(found) - len(past) :]
+            packet.past_conversations = [p for p, k in zip(past, kept, strict=True) if k]
+        return _entries(found[0], found[1]) if ids else []
 
     def entry(self, conversation_id: str, entry_id: str) -> TranscriptEntry | None:
         """One transcript entry as kept (without its delivery), or None."""
@@ -183,16 +205,8 @@ class Store(Deliveries):
 
     def packet(self, conversation_id: str) -> ContextPacket | None:
         """The packet, listing only the earlier conversations still kept (retention deletes them)."""
-        raw = self.client.get(keys.packet_key(conversation_id))
-        if not raw:
-            return None
-        packet = ContextPacket.model_validate_json(raw)
-        if packet.past_conversations:
-            with self.client.pipeline(transaction=False) as pipe:
-                for past in packet.past_conversations:
-                    pipe.exists(keys.conversation_key(past))
-                kept = pipe.execute()
-            packet.past_conversations = [p for p, k in zip(packet.past_conversations, kept, strict=True) if k]
+        packet = _packet(self.client.get(keys.packet_key(conversation_id)))
+        self._entries_and_kept(conversation_id, [], packet)
         return packet
 
     @staticmethod
@@ -279,6 +293,23 @@ def _fields(conversation: Conversation) -> dict[str, str]:
         for k, v in data.items()
         if v is not None
     }
+
+
+def _packet(raw: str | bytes | None) -> ContextPacket | None:
+    return ContextPacket.model_validate_json(raw) if raw else None
+
+
+def _entries(bodies: list[Any], deliveries: list[Any]) -> list[TranscriptEntry]:
+    """Transcript entries from their stored bodies and deliveries (same order; None: gone, or not sent)."""
+    entries = []
+    for body, delivery in zip(bodies, deliveries, strict=True):
+        if body is None:
+            continue
+        entry = TranscriptEntry.model_validate_json(body)
+        if delivery is not None:
+            entry.delivery = Delivery.model_validate_json(delivery)
+        entries.append(entry)
+    return entries
 
 
 def _decode_hash(raw: dict[Any, Any]) -> dict[str, Any]:
