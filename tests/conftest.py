@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from tests.fakes.graph_server import FakeGraph
-from tests.support.processes import reap_leftovers
+from tests.support.processes import Process, reap_leftovers
 from tests.support.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,9 +30,11 @@ def _test_logging_stays(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(autouse=True)
 def _no_process_outlives_its_test() -> Iterator[None]:
     """A `handover` process a test left running would keep working on the shared redis-server during the
-    next tests (taking the assigner's lease, draining their messages): kill it, and say which it was."""
+    next tests (taking the assigner's lease, draining their messages): kill it, and say which it was.
+    Wider fixtures are set up before this one, so what they start (a module's serve) is not the test's."""
+    since = len(Process.started)
     yield
-    left = reap_leftovers()
+    left = reap_leftovers(since)
     if left:
         warnings.warn(f"processes left running after the test, now killed: {left}", stacklevel=1)
 

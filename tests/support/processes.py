@@ -32,7 +32,7 @@ def wait_for(condition: Callable[[], Any], timeout: float, what: str, interval: 
 
 class Process:
     """A `handover` subcommand in its own process group (so a kill takes its children too). Every one
-    started is remembered until `reap_leftovers()` (tests/conftest.py runs it after each test)."""
+    started is remembered for `reap_leftovers` (tests/conftest.py runs it after each test)."""
 
     started: list[Process] = []
 
@@ -87,13 +87,14 @@ class Process:
         return self.log_path.read_text(errors="replace")[-4000:]
 
 
-def reap_leftovers() -> list[str]:
-    """Kill every process a test started and left running, so that it cannot work on the next test's
-    Redis (the integration tests share one redis-server); returns what was left, to be reported."""
-    left = [process for process in Process.started if process.running]
+def reap_leftovers(since: int) -> list[str]:
+    """Kill every process started since `since` (a length of `Process.started`) that is still running, so
+    that it cannot work on the next test's Redis (the integration tests share one redis-server); returns
+    what was left, to be reported. Those started before (by a module's fixture) are left alone."""
+    left = [process for process in Process.started[since:] if process.running]
     for process in left:
         process.kill()
-    Process.started.clear()
+    Process.started[:] = [process for process in Process.started[:since] if process.running]
     return [f"{' '.join(process.args)} (log {process.log_path})" for process in left]
 
 
