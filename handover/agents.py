@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import threading
 import uuid
 from enum import StrEnum
 
@@ -15,6 +14,7 @@ from pydantic import BaseModel, Field
 from handover import audit, keys
 from handover.clock import Clock, system_clock
 from handover.events import publish
+from handover.hints import Hints
 from handover.rules.model import Name
 
 
@@ -73,11 +73,9 @@ class AgentStore:
     def __init__(self, client: redis.Redis, clock: Clock = system_clock) -> None:
         self.client = client
         self.clock = clock
-        # token hash -> the agent id it mapped to when last looked up: only a hint of which hash to read
-        # alongside the token's key, never trusted alone (see `by_token`). Read without the lock (from
-        # threads, asyncio.to_thread), changed under it (eviction iterates).
-        self._token_ids: dict[str, str] = {}
-        self._token_ids_lock = threading.Lock()
+        # token hash -> the agent id it mapped to when last looked up: which hash to read alongside the
+        # token's key, never trusted alone (see `by_token`)
+        self.known_tokens = Hints(TOKENS_REMEMBERED)
 
     def add(
         self,
@@ -129,7 +127,7 @@ class AgentStore:
         and the first time, two: the key, then the agent it maps to."""
         digest = token_hash(token)
         token_key = keys.agent_token_key(digest)
-        known = self._token_ids.get(digest)
+        known = self.known_tokens.get(digest)
         if known is None:
             agent_id = self.client.get(token_key)
         else:
@@ -141,7 +139,7 @@ class AgentStore:
                 if raw is not None:
                     return _agent(raw, status)
                 agent_id = None  # the token outlived its agent's hash: unknown, as below
-            self._forget_token(digest)
+            self.known_tokens.forget(digest)
         if agent_id is None:
             return None
         agent_id = keys.as_text(agent_id)
@@ -149,18 +147,8 @@ class AgentStore:
             agent = self.get(agent_id)
         except UnknownAgent:
             return None
-        self._remember_token(digest, agent_id)
+        self.known_tokens.remember(digest, agent_id)
         return agent
-
-    def _remember_token(self, digest: str, agent_id: str) -> None:
-        with self._token_ids_lock:
-            if digest not in self._token_ids and len(self._token_ids) >= TOKENS_REMEMBERED:
-                del self._token_ids[next(iter(self._token_ids))]  # the longest remembered
-            self._token_ids[digest] = agent_id
-
-    def _forget_token(self, digest: str) -> None:
-        with self._token_ids_lock:
-            self._token_ids.pop(digest, None)
 
     def all(self) -> list[Agent]:
         """Every agent, by name, read in one pipelined round trip after the set of ids."""

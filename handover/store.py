@@ -15,12 +15,14 @@ from handover.clock import system_clock
 from handover.conversation import Conversation
 from handover.deliveries import Deliveries
 from handover.enqueue import OutboundJob, queue_sends
+from handover.hints import Hints
 from handover.message import CustomerRef
 from handover.packet import ContextPacket
 from handover.transcript import Delivery, TranscriptEntry
 
 DECISIONS_KEPT = 100
 HISTORY_KEPT = 20
+CUSTOMERS_REMEMBERED = 50_000  # a worker's hints of customers' current conversations (~10 MB)
 CONVERSATIONS_KEPT = 200_000  # the conversation index (what-if replays the newest of them)
 
 
@@ -31,6 +33,8 @@ class Store(Deliveries):
     def __init__(self, client: redis.Redis, *, transcript_max: int = 500) -> None:
         super().__init__(client)
         self.transcript_max = transcript_max
+        # customer pointer -> the conversation it held when last read (see `current_conversations`)
+        self.current_hints = Hints(CUSTOMERS_REMEMBERED)
 
     # reads
 
@@ -46,19 +50,41 @@ class Store(Deliveries):
         return self.conversation(keys.as_text(conversation_id)) if conversation_id else None
 
     def current_conversations(self, customers: list[CustomerRef]) -> list[Conversation | None]:
-        """current_conversation for many customers in two round trips (a batch touches dozens)."""
+        """current_conversation for many customers (a batch touches dozens). One round trip when this
+        process read them before: each customer's pointer and the conversation it pointed to then, taken
+        only where the pointer still says so; a second round trip for the rest."""
+        pointers = [keys.customer_key(c.phone_number_id, c.key) for c in customers]
+        hinted = [self.current_hints.get(pointer) for pointer in pointers]
         with self.client.pipeline(transaction=False) as pipe:
-            for customer in customers:
-                pipe.hget(keys.customer_key(customer.phone_number_id, customer.key), "conversation")
-            ids = [keys.as_text(i) if i else None for i in pipe.execute()]
-        with self.client.pipeline(transaction=False) as pipe:
-            for conversation_id in ids:
-                pipe.hgetall(keys.conversation_key(conversation_id or "none"))
-            found = pipe.execute()
-        conversations = [
-            Conversation.model_validate(_decode_hash(raw)) if cid and raw else None
-            for cid, raw in zip(ids, found, strict=True)
-        ]
+            for pointer, hint in zip(pointers, hinted, strict=True):
+                pipe.hget(pointer, "conversation")
+                if hint is not None:
+                    pipe.hgetall(keys.conversation_key(hint))
+            replies = iter(pipe.execute())
+        ids: list[str | None] = []
+        found: dict[int, Any] = {}
+        for n, hint in enumerate(hinted):
+            current = next(replies)
+            ids.append(keys.as_text(current) if current else None)
+            if hint is not None:
+                raw = next(replies)
+                if ids[n] == hint and raw:
+                    found[n] = raw
+        missing = [n for n, cid in enumerate(ids) if cid is not None and n not in found]
+        if missing:
+            with self.client.pipeline(transaction=False) as pipe:
+                for n in missing:
+                    pipe.hgetall(keys.conversation_key(ids[n] or ""))
+                found.update(zip(missing, pipe.execute(), strict=True))
+        conversations: list[Conversation | None] = []
+        for n, pointer in enumerate(pointers):
+            raw, cid = found.get(n), ids[n]
+            if cid is None or not raw:
+                self.current_hints.forget(pointer)
+                conversations.append(None)
+                continue
+            self.current_hints.remember(pointer, cid)
+            conversations.append(Conversation.model_validate(_decode_hash(raw)))
         self._read_identity_typed([c for c in conversations if c is not None and c.bot.awaits_identity])
         return conversations
 

@@ -121,8 +121,8 @@ def test_unknown_tokens_are_not_remembered(store, trips):
         assert looked_up(store, trips, "hv_guess") == (None, [["GET"]])
 
 
-def test_the_tokens_remembered_are_bounded_the_longest_remembered_going_first(store, trips, monkeypatch):
-    monkeypatch.setattr(agents, "TOKENS_REMEMBERED", 2)
+def test_the_tokens_remembered_are_bounded_the_longest_remembered_going_first(store, trips):
+    store.known_tokens.size = 2
     added = [store.add(name, ["general"], 3, Role.AGENT) for name in ("Ana", "Bia", "Caio")]
     for _, token in added:
         store.by_token(token)
@@ -132,8 +132,8 @@ def test_the_tokens_remembered_are_bounded_the_longest_remembered_going_first(st
     assert looked_up(store, trips, ana_token) == (ana.id, FIRST)  # forgotten for Caio's, learnt again
 
 
-def test_lookups_from_many_threads_stay_right_while_the_remembered_tokens_churn(store, monkeypatch):
-    monkeypatch.setattr(agents, "TOKENS_REMEMBERED", 3)
+def test_lookups_from_many_threads_stay_right_while_the_remembered_tokens_churn(store):
+    store.known_tokens.size = 3
     added = [store.add(f"Agent {n}", ["general"], 3, Role.AGENT) for n in range(8)]
 
     def lookups(offset: int) -> list[bool]:
