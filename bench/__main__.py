@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import subprocess
 import sys
 import tempfile
@@ -190,6 +191,8 @@ def main() -> None:
         help="py-spy flame graphs of serve and each worker (processing and mixed), in bench/results/",
     )
     args = cli.parse_args()
+    # stopped with SIGTERM (a CI timeout, `kill`), still stop the servers and workers it started
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     LOGS.mkdir(parents=True, exist_ok=True)
     if args.only in (None, "matching"):
         matching()
