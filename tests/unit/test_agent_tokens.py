@@ -17,13 +17,14 @@ KNOWN = [["GET", "HMGET"]]  # both at once, pipelined
 
 
 @pytest.fixture
-def client():
-    return fakeredis.FakeRedis(decode_responses=True)
+def store():
+    return AgentStore(fakeredis.FakeRedis(decode_responses=True), clock=lambda: 1000.0)
 
 
 @pytest.fixture
-def store(client):
-    return AgentStore(client, clock=lambda: 1000.0)
+def client(store):
+    """The store's Redis, where the tests change what the store would find."""
+    return store.client
 
 
 @pytest.fixture
