@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import fakeredis
 import pytest
 
-from handover import agents, keys
+from handover import keys
 from handover.agents import AgentStore, Presence, Role, token_hash
 from tests.support.round_trips import RoundTrips
 
