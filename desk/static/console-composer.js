@@ -179,6 +179,11 @@ export class Composer {
     const file = this.files.get(id);
     if ((!text && !file) || button.disabled) return;
     button.disabled = true;
+    // The box empties at once: what the agent types while the send is on its way stays theirs (it used to
+    // be wiped when the answer came). A send that fails puts its text back, ahead of anything typed since.
+    const typed = input.value;
+    input.value = "";
+    input.dispatchEvent(new Event("input"));
     try {
       const path = `/conversations/${encodeURIComponent(id)}`;
       if (file) {
@@ -191,9 +196,14 @@ export class Composer {
       } else {
         await this.desk.api.post(`${path}/messages`, { text });
       }
-      input.value = "";
-      this.desk.drafts.delete(id);
     } catch (exc) {
+      const since = input.isConnected ? input.value : this.desk.drafts.get(id) || "";
+      const restored = since ? `${typed}\n${since}` : typed;
+      this.desk.drafts.set(id, restored); // where it comes back from if the box was redrawn meanwhile
+      if (input.isConnected) {
+        input.value = restored;
+        input.dispatchEvent(new Event("input"));
+      }
       this.desk.toast(t("reply_failed", { reason: explain(exc) }), "error");
     } finally {
       button.disabled = false;
