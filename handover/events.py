@@ -28,6 +28,7 @@ EventType = Literal[
     "offered",  # the assigner offers a waiting conversation to an agent (handover/lua/assign.lua)
     "offer_withdrawn",  # ... who declined, let it expire or left: it waits again (withdraw_offer.lua)
     "note_added",  # an agent's private note (handover/notes.py)
+    "agent_silent",  # a customer message waited past the queue's agent_reply_seconds (handover clocks)
     "agent_removed",  # their token is dead: every web process closes their streams (handover/removal.py)
 ]
 

@@ -19,8 +19,11 @@ HOURS_KEPT = 8 * 24
 TTL_SECONDS = (HOURS_KEPT + 1) * 3600
 OFFERS = ("offers", "offers_accepted", "offers_declined", "offers_expired", "offers_withdrawn")
 # counters mirrored by the hour (csat:<score> and transfers:<mode> by their prefix)
-COUNTED = ("escalations", "claimed", "resolved", "released", "abandoned", *OFFERS)
-PREFIXED = ("csat:", "transfers:")
+# the clocks on held conversations (handover clocks) and the way out of the queue
+CLOCKS = ("agent_silent", "agent_silent_requeued", "idle_reminded", "idle_closed")
+COUNTED = ("escalations", "claimed", "resolved", "released", "abandoned", *OFFERS, *CLOCKS)
+PREFIXED = ("csat:", "transfers:", "abandoned:")
+ABANDON_REASONS = ("customer_left", "window_closed")
 DURATIONS = ("queue_wait_seconds", "agent_first_reply_seconds", "handle_seconds", "assign_seconds")
 
 
@@ -159,6 +162,43 @@ class _Sums:
         weighted = sum(int(score) * n for score, n in scores.items() if score.lstrip("-").isdigit())
         mean = round(weighted / answers, 2) if answers else None
         return Csat(answers=answers, average_score=mean, by_score=scores)
+
+
+def queue_prefix(queue: str) -> str:
+    """What a queue's own figures' fields start with in the buckets."""
+    return f"queue:{queue}:"
+
+
+def tally(
+    pipe: Any,
+    name: str,
+    at: float,
+    *,
+    queue: str | None = None,
+    agent_id: str | None = None,
+    amount: float = 1,
+) -> None:
+    """Queue one KPI event on the caller's transaction: the shared counter `name` (for /metrics), its
+    hourly copy, and the hourly copies per queue and per agent when given."""
+    if isinstance(amount, int):
+        pipe.hincrby(keys.COUNTERS, name, amount)
+    else:
+        pipe.hincrbyfloat(keys.COUNTERS, name, amount)
+    mirror(pipe, name, amount, at)
+    if queue:
+        mirror(pipe, queue_prefix(queue) + name, amount, at)
+    if agent_id:
+        for_agent(pipe, agent_id, name, amount, at)
+
+
+def abandoned(pipe: Any, queue: str | None, reason: str, waited_seconds: float, at: float) -> None:
+    """A waiting conversation that ended without an agent (`reason`: one of ABANDON_REASONS), with how
+    long it had waited."""
+    for name in ("abandoned", f"abandoned:{reason}"):
+        tally(pipe, name, at, queue=queue)
+    waited = round(max(0.0, waited_seconds), 3)
+    tally(pipe, f"abandoned_wait_seconds:{reason}_sum", at, queue=queue, amount=waited)
+    tally(pipe, f"abandoned_wait_seconds:{reason}_count", at, queue=queue)
 
 
 def agent_prefix(agent_id: str) -> str:

@@ -48,6 +48,10 @@ MESSAGES: dict[str, set[str]] = {
     # {reason}: the text of the customer reason the agent picked (transfers.customer_reasons), else nothing
     "transferred": {"to", "reason"},
     "transferred_to_person": {"to", "reason"},  # a warm transfer: {to} is the agent's name
+    "agent_changed": {"name"},  # a silent agent's conversation went back to the queue (on_agent_silence)
+    "idle_reminder": {"name"},  # the customer stopped answering the agent (customer_idle)
+    "idle_closed": {"name"},  # ... and the conversation was closed for it
+    "left_queue": {"name"},  # the customer left the queue (an intent with leave_queue)
 }
 REQUIRED_MESSAGES = ["unrecognized", "queued"]
 VERSION_DIGITS = 12  # a rules version is this many hex digits of the file's SHA-256

@@ -114,6 +114,16 @@ class Intent(_Strict):
     requires_identity: bool = False
     escalate: Escalate | None = None
     weak: bool = Field(default=False, description="answer only when no other intent matches (small talk)")
+    leave_queue: bool = Field(
+        default=False,
+        description="while the customer waits for a person (queued or offered): the wait ends (abandoned, "
+        "reason customer_left) and they are told messages.left_queue; with the bot, only its reply if any",
+    )
+    queue_status: bool = Field(
+        default=False,
+        description="while the customer waits for a person: answered with their position and the estimate "
+        "(messages.queue_update), the wait goes on; with the bot, only its reply if any",
+    )
 
     @property
     def hands_over_now(self) -> bool:
@@ -127,8 +137,12 @@ class Intent(_Strict):
 
     @model_validator(mode="after")
     def _does_something(self) -> Intent:
-        if not (self.reply or self.escalate):
-            raise ValueError("an intent needs a reply, an escalate, or both")
+        if not (self.reply or self.escalate or self.leave_queue or self.queue_status):
+            raise ValueError("an intent needs a reply, an escalate, leave_queue or queue_status")
+        if self.escalate and (self.leave_queue or self.queue_status):
+            raise ValueError("an intent that escalates cannot also leave_queue or answer queue_status")
+        if self.leave_queue and self.queue_status:
+            raise ValueError("use leave_queue or queue_status, not both")
         if (self.buttons or self.choices) and not self.reply:
             raise ValueError("buttons and lists need a reply text to go with them")
         if self.buttons and self.choices:
@@ -189,6 +203,36 @@ class QueueMatch(_Strict):
     skills: MatchMode = Field(default=MatchMode.PREFERRED, description="the skills the escalation asks for")
 
 
+class CustomerIdle(_Strict):
+    """A held conversation whose customer stopped answering the agent: reminded once, then closed."""
+
+    remind_after_minutes: int | None = Field(
+        default=None,
+        ge=1,
+        le=24 * 60,
+        description="since the agent's last message with no answer: send messages.idle_reminder once",
+    )
+    close_after_minutes: int = Field(
+        ge=1,
+        le=24 * 60,
+        description="since the agent's last message with no answer: resolve with reason customer_idle "
+        "(messages.idle_closed if written; the CSAT survey only with csat.on_idle_close)",
+    )
+
+    @model_validator(mode="after")
+    def _order(self) -> CustomerIdle:
+        if self.remind_after_minutes is not None and self.remind_after_minutes >= self.close_after_minutes:
+            raise ValueError("remind_after_minutes must come before close_after_minutes")
+        return self
+
+
+class AgentSilence(StrEnum):
+    """What happens when the holding agent leaves a customer message unanswered past agent_reply_seconds."""
+
+    ALERT = "alert"  # the agent and supervisors are told (desk event agent_silent); it stays with the agent
+    REQUEUE = "requeue"  # alerted, then back to its queue ahead of newer ones after requeue_after_seconds
+
+
 # Settings that mean something only when a queue pushes: given on a pull queue, they are an error
 PUSH_SETTINGS = ("policy", "offer_timeout_seconds", "match", "away_after_missed_offers")
 
@@ -215,6 +259,48 @@ class Queue(_Strict):
         le=20,
         description="push: an agent who lets this many offers in a row expire is set away",
     )
+
+    agent_reply_seconds: int | None = Field(
+        default=None,
+        ge=10,
+        le=7 * 24 * 3600,
+        description="how long a customer message may wait for the holding agent's answer (the first one "
+        "included) before the conversation is marked agent_silent; unset: no clock",
+    )
+    on_agent_silence: AgentSilence = Field(
+        default=AgentSilence.ALERT,
+        description="alert: mark it for the agent and supervisors; requeue: also send it back to the "
+        "queue after requeue_after_seconds",
+    )
+    requeue_after_seconds: int | None = Field(
+        default=None,
+        ge=10,
+        le=7 * 24 * 3600,
+        description="requeue: how long the customer message may wait in all before the conversation goes "
+        "back to its queue (at least agent_reply_seconds; default twice it)",
+    )
+    customer_idle: CustomerIdle | None = Field(
+        default=None, description="remind, then close, a customer who stopped answering the agent"
+    )
+
+    @model_validator(mode="after")
+    def _clocks(self) -> Queue:
+        if self.agent_reply_seconds is None:
+            if self.on_agent_silence is AgentSilence.REQUEUE or self.requeue_after_seconds is not None:
+                raise ValueError("on_agent_silence and requeue_after_seconds need agent_reply_seconds")
+        elif self.requeue_after_seconds is not None:
+            if self.on_agent_silence is not AgentSilence.REQUEUE:
+                raise ValueError("requeue_after_seconds is for on_agent_silence: requeue")
+            if self.requeue_after_seconds < self.agent_reply_seconds:
+                raise ValueError("requeue_after_seconds must be at least agent_reply_seconds")
+        return self
+
+    @property
+    def requeue_seconds(self) -> int | None:
+        """After how long an unanswered customer message sends the conversation back (None: never)."""
+        if self.agent_reply_seconds is None or self.on_agent_silence is not AgentSilence.REQUEUE:
+            return None
+        return self.requeue_after_seconds or 2 * self.agent_reply_seconds
 
     @property
     def pushes(self) -> bool:
@@ -295,6 +381,21 @@ class Csat(_Strict):
     question: Texts
     options: list[CsatOption] = Field(min_length=1, max_length=3)
     thanks: Texts
+    on_idle_close: bool = Field(
+        default=False, description="also ask when a conversation is closed because the customer went quiet"
+    )
+
+
+class KpiSettings(_Strict):
+    """How the support KPIs are computed (README, "KPIs")."""
+
+    fcr_days: int = Field(
+        default=7,
+        ge=1,
+        le=30,
+        description="a resolved conversation is first-contact resolved if its customer does not come back "
+        "within this many days (a reopen within reopen_within_seconds never is)",
+    )
 
 
 TEMPLATE_PLACEHOLDER = re.compile(r"\{\{(\d+)\}\}")
@@ -364,6 +465,7 @@ class Rules(_Strict):
         "language, with {name} (the customer), {agent} (the agent) and values the bot collected "
         "({order_number})",
     )
+    kpis: KpiSettings = Field(default_factory=KpiSettings)
     reopen_within_seconds: int = Field(
         default=1800,
         ge=0,
