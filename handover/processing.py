@@ -119,7 +119,7 @@ class Processor:
             self._apply_message(message, effects)
         effects.packets = [self._packet(c, e, effects) for c, e in effects.escalations]
         located = self.store.locate(effects.statuses)  # the status scripts need their sends' keys
-        batch.commit(lambda pipe: self._write(pipe, effects, located))
+        batch.commit(lambda pipe: self._write(pipe, effects, located), waiting.expected(effects.waits))
         self.store.apply_moved(effects.statuses, located)
         for conversation_id, entry in effects.entries:
             if entry.direction == "in":

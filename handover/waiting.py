@@ -24,6 +24,7 @@ from handover.bot import Bot, Decision
 from handover.conversation import Conversation, ConversationState
 from handover.enqueue import OutboundJob, reply
 from handover.events import publish
+from handover.fenced import Expected
 from handover.hours import describe_opening, is_open
 from handover.message import InboundMessage
 from handover.queues import enqueued_at, note_told
@@ -50,6 +51,7 @@ class Heard:
     offered_to: str | None = None  # the agent offered it when the customer left: the offer is withdrawn
     waited_seconds: float = 0.0  # how long the customer had waited when they left
     wait_told: str | None = None  # the estimate the customer was given
+    expect: Expected | None = None  # left: where it waited, to hold when the batch commits
 
     def write(self, pipe: Pipeline) -> None:
         """Queue on the batch's transaction what follows; the conversation, its place (queue, offers) and
@@ -123,6 +125,13 @@ def hear(
     if turn.leaves:
         _, since = _place(store, conversation)
         heard.left, heard.offered_to = True, conversation.offer_to
+        # an agent who accepts or claims it before the batch commits wins: the batch is redone (fenced.py)
+        waited = {
+            "state": ConversationState.QUEUED.value,
+            "queue": queue,
+            "offer_to": conversation.offer_to or "",
+        }
+        heard.expect = Expected(keys.conversation_key(conversation.id), waited)
         heard.waited_seconds = max(0.0, now - (since if since is not None else conversation.created_at))
         conversation.move_to(ConversationState.ABANDONED, now)
         conversation.offer_to = conversation.offer_expires_at = None  # the offer ends with the wait
@@ -138,6 +147,12 @@ def hear(
     else:
         log.info("queue_status_told", conversation_id=conversation.id, message_id=message.id, queue=queue)
     return heard
+
+
+def expected(waits: list[Heard]) -> list[Expected]:
+    """Where the conversations their customers left waited, as the batch read them: its commit applies only
+    if they still wait there (handover/fenced.py)."""
+    return [heard.expect for heard in waits if heard.expect is not None]
 
 
 def written(

@@ -273,3 +273,43 @@ async def test_a_message_after_leaving_in_the_same_batch_starts_a_new_conversati
     assert fresh.id != waiting.id and fresh.state == ConversationState.BOT
     assert queued(world) == []
     assert outbox(world, ANA)[-2] == LEFT
+
+
+async def test_an_agent_accepting_while_the_customer_leaves_keeps_the_conversation() -> None:
+    """The offer is accepted between the batch's read and its commit: the batch is redone from what is
+    there now (handover/fenced.py's expectation), so nobody holds an abandoned conversation."""
+    world = World(rules=push_rules(offer_timeout_seconds=30))
+    assigner = Assigner(world.sync, world.loaded, world.clock)
+    bia = world.available_agent("Bia", ["general"])
+    await world.says(ANA, ASK)
+    assigner.dispatch()
+    offered = world.current(ANA)
+    said = outbox(world, ANA)
+    read = world.store.current_conversations
+    accepted: list[str] = []
+
+    def read_then_bia_accepts(customers):  # type: ignore[no-untyped-def]
+        found = read(customers)
+        if not accepted:
+            world.assignments.accept_offer(world.agents.get(bia.id), offered.id)
+            accepted.append(offered.id)
+        return found
+
+    world.store.current_conversations = read_then_bia_accepts  # type: ignore[method-assign]
+    world.clock.advance(5)
+    await world.says(ANA, "deixa pra lá, já resolvi")  # refused as stale: the message stays pending
+    world.drain_all()  # the partition was woken for it (lua/let_go.lua): the worker drains it again
+    held = world.current(ANA)
+
+    assert accepted == [offered.id]
+    assert (held.id, held.state, held.agent_id, held.abandon_reason) == (
+        offered.id,
+        ConversationState.ASSIGNED,
+        bia.id,
+        None,
+    )
+    assert world.sync.smembers(keys.agent_load_key(bia.id)) == {offered.id}
+    assert world.store.transcript(held.id)[-1].text == "deixa pra lá, já resolvi"  # for Bia to read
+    assert outbox(world, ANA) == said  # not told they left: a person has them
+    assert events_of(world, "abandoned") == []
+    assert kpis.last_hours(world.sync, 1, world.clock()).abandoned == 0
