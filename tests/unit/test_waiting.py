@@ -313,3 +313,14 @@ async def test_an_agent_accepting_while_the_customer_leaves_keeps_the_conversati
     assert outbox(world, ANA) == said  # not told they left: a person has them
     assert events_of(world, "abandoned") == []
     assert kpis.last_hours(world.sync, 1, world.clock()).abandoned == 0
+
+
+async def test_with_the_bot_already_solved_after_an_answer_ends_it_as_contained_and_a_topic_wins() -> None:
+    world = World()
+    await world.says(ANA, "quero trocar um produto")
+    done = await world.says(ANA, "já resolvi, obrigado")
+    assert (done.state, done.bot_outcome) == (ConversationState.BOT, "contained")
+    [decision, *_] = world.store.decisions(done.id)
+    assert decision.rule == "intents.leave_queue"
+    topic = await world.says("5511900000002", "não preciso mais do boleto")
+    assert world.store.decisions(topic.id)[0].rule == "intents.invoice_copy"
