@@ -324,3 +324,20 @@ async def test_with_the_bot_already_solved_after_an_answer_ends_it_as_contained_
     assert decision.rule == "intents.leave_queue"
     topic = await world.says("5511900000002", "não preciso mais do boleto")
     assert world.store.decisions(topic.id)[0].rule == "intents.invoice_copy"
+
+
+async def test_asking_how_long_while_offered_says_next_in_line_and_keeps_the_offer() -> None:
+    world = World(rules=push_rules(offer_timeout_seconds=30), now=MONDAY_10H)
+    assigner = Assigner(world.sync, world.loaded, world.clock)
+    bia = world.available_agent("Bia", ["general"])
+    await world.says(ANA, ASK)
+    assigner.dispatch()
+    world.clock.advance(5)
+
+    still = await world.says(ANA, "how much longer?")
+
+    assert (still.state, still.offer_to) == (ConversationState.QUEUED, bia.id)
+    assert world.sync.smembers(keys.agent_offers_key(bia.id)) == {still.id}
+    assert (
+        outbox(world, ANA)[-1] == "Atualizando: você agora é o 1º da fila (espera estimada: 2 min)."
+    )  # the SLA
