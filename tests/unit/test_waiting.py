@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from handover import keys, kpis
+from handover.abandon import watch_windows
 from handover.assignment import Assigner
 from handover.conversation import ConversationState
 from handover.enqueue import InboundItem, OutboundJob
@@ -341,3 +342,14 @@ async def test_asking_how_long_while_offered_says_next_in_line_and_keeps_the_off
     assert (
         outbox(world, ANA)[-1] == "Atualizando: você agora é o 1º da fila (espera estimada: 2 min)."
     )  # the SLA
+
+
+async def test_a_wait_ended_by_the_closed_window_says_so() -> None:
+    world = World()
+    waiting = await world.says(ANA, ASK)
+    assert watch_windows(world.store, RULES, now=T0 + 25 * 3600) == (0, 1)
+    closed = world.store.conversation(waiting.id)
+    assert closed is not None and (closed.state, closed.abandon_reason) == (
+        ConversationState.ABANDONED,
+        "window_closed",
+    )
