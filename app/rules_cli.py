@@ -43,7 +43,8 @@ def add_rules_commands(commands: argparse._SubParsersAction[Any]) -> None:
     explain.add_argument("--rules", help="the rules file (default HANDOVER_RULES or config/rules.yaml)")
     explain.add_argument(
         "--state",
-        help="the conversation's state (bot, queued, assigned...) or the bot's memory as JSON, e.g. "
+        help="the conversation's state (bot; queued: waiting, where only leave_queue and queue_status "
+        "intents are heard; assigned...) or the bot's memory as JSON, e.g. "
         '\'{"awaiting": {"kind": "identity", "intent": "order_status", "field": "cpf"}}\'',
     )
     explain.add_argument("--json", action="store_true", help="the explanation as JSON")

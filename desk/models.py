@@ -164,6 +164,7 @@ class ConversationSummary(BaseModel):
     csat_score: int | None
     customer_key: str | None = None  # with phone_number_id: GET /api/v1/customers/{key}/conversations
     phone_number_id: str | None = None
+    abandon_reason: str | None = None  # abandoned: customer_left (left the queue) or window_closed
 
     @classmethod
     def of(cls, c: Conversation, now: float) -> ConversationSummary:
@@ -183,6 +184,7 @@ class ConversationSummary(BaseModel):
             csat_score=c.csat_score,
             customer_key=c.customer_key,
             phone_number_id=c.phone_number_id,
+            abandon_reason=c.abandon_reason,
             offer=None
             if c.offer_to is None
             else OfferView(

@@ -66,7 +66,7 @@ def _watch_one(
                     conversation,
                     ConversationState.ABANDONED,
                     now,
-                    fields={"abandoned_at": str(now)},
+                    fields={"abandoned_at": str(now), "abandon_reason": "window_closed"},
                     events=[Event("abandoned", queue=queue)],
                     count=["abandoned"],
                 )

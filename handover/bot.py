@@ -10,7 +10,8 @@ from pydantic import BaseModel
 from handover.conversation import Conversation
 from handover.message import InboundMessage, OutboundRequest
 
-Action = Literal["reply", "ask", "identity", "escalate", "unrecognized", "silent"]
+# "leave": a waiting customer left the queue (an intent with leave_queue, handover/rules/waiting.py)
+Action = Literal["reply", "ask", "identity", "escalate", "unrecognized", "silent", "leave"]
 
 
 class Decision(BaseModel):

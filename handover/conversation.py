@@ -137,6 +137,7 @@ class Conversation(BaseModel):
     resolved_at: float | None = None
     window_closing_flagged: bool = False  # waiting, and the 24-hour window closes soon
     abandoned_at: float | None = None
+    abandon_reason: str | None = None  # customer_left (they left the queue) or window_closed
     csat_asked_at: float | None = None
     csat: str | None = None  # the option the customer tapped
     csat_score: int | None = None

@@ -1,7 +1,8 @@
 """A transaction that applies only while a lease is its holder's, in one round trip.
 
 `WATCH lease fence`, then `guard.lua` (which touches the fence when the lease is not the holder's), then
-`MULTI` … `EXEC` go out in one write. Redis refuses an EXEC once a watched key changed after WATCH, by any
+`expect.lua` for each hash the batch expects unchanged (WATCHed too), then `MULTI` … `EXEC` go out in one
+write. Redis refuses an EXEC once a watched key changed after WATCH, by any
 client including this one, so the writes apply only if the lease was the holder's when the guard ran and
 nobody took it before EXEC; otherwise the EXEC's reply is nil and redis-py raises WatchError. Before, the
 WATCH was a round trip of its own before every commit (~14% of a worker's time under load), and whether
@@ -13,6 +14,8 @@ tests/integration/test_fenced_commit.py checks it against a real Redis, as redis
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import redis
@@ -24,16 +27,38 @@ from handover import lua
 FENCE_TTL_MS = 60_000  # a touched fence only has to outlive the transactions that watch it
 
 
-class FencedPipeline(Pipeline):  # type: ignore[misc]  # redis-py is untyped here
-    """A MULTI/EXEC pipeline whose EXEC is refused unless `lease` holds `token` (see the module)."""
+@dataclass(frozen=True)
+class Expected:
+    """A hash whose `fields` must still hold these values ('' for absent) for the commit to apply: what a
+    batch decided on when others may change it meanwhile (handover/lua/expect.lua)."""
 
-    def __init__(self, client: redis.Redis, lease: str, fence: str, token: str) -> None:
+    key: str
+    fields: Mapping[str, str]
+
+
+class FencedPipeline(Pipeline):  # type: ignore[misc]  # redis-py is untyped here
+    """A MULTI/EXEC pipeline whose EXEC is refused unless `lease` holds `token` and every `expect` holds
+    (see the module); `stale` says a refusal came from an expectation."""
+
+    def __init__(
+        self, client: redis.Redis, lease: str, fence: str, token: str, expect: Sequence[Expected] = ()
+    ) -> None:
         super().__init__(client.connection_pool, client.response_callbacks, True, None)
         source = lua.source("guard")
         self.prelude: list[tuple[Any, ...]] = [
-            ("WATCH", lease, fence),
+            ("WATCH", lease, fence, *(e.key for e in expect)),
             ("EVAL", source, 2, lease, fence, token, FENCE_TTL_MS),
         ]
+        checks = lua.source("expect")
+        for e in expect:
+            pairs = [part for field, value in e.fields.items() for part in (field, value)]
+            self.prelude.append(("EVAL", checks, 2, e.key, fence, FENCE_TTL_MS, *pairs))
+        self.answers: list[Any] = []  # the prelude's replies
+
+    @property
+    def stale(self) -> bool:
+        """An expected hash had changed (its check answered 0)."""
+        return any(answer == 0 for answer in self.answers[2:])
 
     def _execute_transaction(self, connection: Any, commands: Any, raise_on_error: bool) -> list[Any]:
         send = connection.send_packed_command
@@ -45,7 +70,7 @@ class FencedPipeline(Pipeline):  # type: ignore[misc]  # redis-py is untyped her
             self.watching = True  # a connection lost from here on is a WatchError, never a blind retry
             for _ in self.prelude:
                 try:
-                    self.parse_response(connection, "_")
+                    self.answers.append(self.parse_response(connection, "_"))
                 except ResponseError as exc:  # read on: the transaction's replies follow
                     failed.append(exc)
 

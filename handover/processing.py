@@ -10,7 +10,7 @@ import structlog
 from pydantic import ValidationError
 from redis.client import Pipeline
 
-from handover import activity, botstats, kpis
+from handover import activity, botstats, kpis, waiting
 from handover.agents import AgentStore, Presence, UnknownAgent
 from handover.bot import Bot, BotTurn, Decision, EscalationDecision
 from handover.clock import Clock, system_clock
@@ -82,6 +82,7 @@ class _Effects:
     bot_csat: list[tuple[str, int, float]] = field(default_factory=list)  # of handed-over conversations
     bot_answered: dict[str, float] = field(default_factory=dict)  # conversation -> the bot's last answer
     ended: list[Conversation] = field(default_factory=list)  # with the bot, replaced by a new one
+    waits: list[waiting.Heard] = field(default_factory=list)  # waiting customers who left or asked how long
     malformed: int = 0
 
 
@@ -118,7 +119,7 @@ class Processor:
             self._apply_message(message, effects)
         effects.packets = [self._packet(c, e, effects) for c, e in effects.escalations]
         located = self.store.locate(effects.statuses)  # the status scripts need their sends' keys
-        batch.commit(lambda pipe: self._write(pipe, effects, located))
+        batch.commit(lambda pipe: self._write(pipe, effects, located), waiting.expected(effects.waits))
         self.store.apply_moved(effects.statuses, located)
         for conversation_id, entry in effects.entries:
             if entry.direction == "in":
@@ -152,6 +153,13 @@ class Processor:
             effects.events.append(
                 ("customer_wrote", conversation.id, conversation.agent_id, conversation.queue)
             )
+            before = effects.loaded.get(conversation.id)
+            heard = waiting.hear(self.bot, self.store, before, conversation, message, self.partitions, now)
+            if heard is not None:  # waiting, they left the queue or asked how long (handover/waiting.py)
+                effects.entries += heard.entries
+                effects.sends += heard.sends
+                effects.decisions.append((conversation.id, heard.decision))
+                effects.waits.append(heard)
             return
         awaited = conversation.bot.awaits_identity  # whatever the turn makes of the message
         turn = self.bot.handle(conversation, message)
@@ -325,7 +333,7 @@ class Processor:
 
     def _write(self, pipe: Pipeline, effects: _Effects, located: Located) -> None:
         asked_at = {conversation.id: escalation.at for conversation, escalation in effects.escalations}
-        for conversation in [*effects.ended, *effects.conversations.values()]:
+        for conversation in waiting.written(effects.ended, effects.waits, effects.conversations):
             loaded = effects.loaded.get(conversation.id)
             self.store.save_conversation(pipe, conversation, loaded)
             if conversation.id in effects.started:
@@ -373,6 +381,8 @@ class Processor:
             publish(pipe, "waiting", conversation.id, queue=conversation.queue)
         for kind, about, holder, queue in effects.events:
             publish(pipe, kind, about, agent_id=holder, queue=queue)
+        for heard in effects.waits:
+            heard.write(pipe)
         for score, resolver in effects.csat:
             Store.count(pipe, f"csat:{score}")
             if resolver:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +24,7 @@ from redis.client import Pipeline
 
 from handover import keys, lua
 from handover.availability import is_unavailable
-from handover.fenced import FencedPipeline
+from handover.fenced import Expected, FencedPipeline
 from handover.ids import new_id
 from handover.keys import Lane as Lane  # re-exported: the lanes are the streams'
 from handover.wakeups import WAKE_MS, lane_partition, wake_keys
@@ -36,6 +36,11 @@ Entry = tuple[str, dict[str, str]]
 
 class LeaseLost(Exception):
     """Another drainer holds the partition now; this one must stop without committing."""
+
+
+class Stale(LeaseLost):
+    """What the batch expected unchanged changed before it committed: it stops without committing, like a
+    lost lease, and its entries are redone from what is there now."""
 
 
 def ensure_groups(client: redis.Redis, partitions: int) -> None:
@@ -85,13 +90,13 @@ class Batch:
         if time.monotonic() - self.renewed_at >= self.lease_ms / 3000:
             self.renew()
 
-    def commit(self, write: Callable[[Pipeline], Any]) -> None:
-        """Apply `write`'s commands and acknowledge the batch in one transaction, if the lease is ours:
-        one round trip, guarded in Redis (handover/fenced.py)."""
+    def commit(self, write: Callable[[Pipeline], Any], expect: Sequence[Expected] = ()) -> None:
+        """Apply `write`'s commands and acknowledge the batch in one transaction, if the lease is ours
+        and every `expect` still holds: one round trip, guarded in Redis (handover/fenced.py)."""
         lease = keys.lease_key(self.lane, self.partition)
         stream = keys.stream_key(self.lane, self.partition)
         fence = keys.lease_fence_key(self.lane, self.partition)
-        with FencedPipeline(self.client, lease, fence, self.token) as pipe:
+        with FencedPipeline(self.client, lease, fence, self.token, expect) as pipe:
             try:
                 write(pipe)
                 if self.entries:
@@ -110,7 +115,8 @@ class Batch:
                 if self.read_on is not None:
                     self.next = _parse_read(replies[-1], asked)
             except redis.WatchError as exc:
-                raise LeaseLost(f"{self.lane}:{self.partition}") from exc
+                lost = Stale if pipe.stale else LeaseLost
+                raise lost(f"{self.lane}:{self.partition}") from exc
         self.committed = True
 
 
@@ -162,6 +168,8 @@ def drain(
             if taken is None:
                 raise LeaseLost(f"{lane}:{partition}")
             read = taken
+    except Stale:
+        log.info("batch_stale", lane=str(lane), partition=partition)  # redone by the next drain
     except LeaseLost:
         log.warning("lease_lost", lane=str(lane), partition=partition)
     finally:

@@ -200,7 +200,9 @@ class RuleBot:
         replies = [*before, *wording.intent_replies(turn, intent)]
         if intent.escalate is not None:
             return self._escalate(turn, intent.escalate, f"intents.{intent.name}", how, replies)
-        return BotTurn(turn.decision("reply", f"intents.{intent.name}", how), replies)
+        # an intent with nothing to say to the bot's customers (leave_queue or queue_status alone): silence
+        said = turn.decision("reply" if replies else "silent", f"intents.{intent.name}", how)
+        return BotTurn(said, replies)
 
     def _answer(self, compiled: Compiled, turn: Turn) -> BotTurn:
         state = turn.conversation.bot

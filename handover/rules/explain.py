@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from handover.clock import system_clock
 from handover.conversation import BotState, Conversation, ConversationState
 from handover.message import CustomerRef, InboundKind, InboundMessage
+from handover.rules import waiting
 from handover.rules.bot import RuleBot
 from handover.rules.lexicon import normalize
 from handover.rules.loader import LoadedRules
@@ -87,6 +88,30 @@ class _FirstInLine:
         return 60.0
 
 
+def _first_in_line(language: str) -> waiting.Standing:
+    """Where an explained waiting customer stands: first in an open queue, a minute's typical wait."""
+    return waiting.Standing(position=1, typical_wait=60.0)
+
+
+def _explained(waited: waiting.WaitingTurn, compiled: Compiled, message: InboundMessage) -> Explanation:
+    """A waiting customer's message that an intent heard while waiting (handover/rules/waiting.py)."""
+    decision, winner = waited.decision, waited.intent.name
+    ranked = [(i, h) for i, h in compiled.ranked(message) if waiting.is_heard_while_waiting(i)]
+    matched = next(h.matched for i, h in ranked if i.name == winner)
+    others = [(i, h) for i, h in ranked if i.name != winner]
+    return Explanation(
+        rule=decision.rule,
+        action=decision.action,
+        score=decision.score,
+        matched=list(dict.fromkeys(matched)),
+        runner_up=RunnerUp(rule=f"intents.{others[0][0].name}", score=others[0][1].score) if others else None,
+        language=waited.language,
+        how=decision.how,
+        replies=[r.text or "" for r in waited.replies],
+        escalation=None,
+    )
+
+
 def explain(
     loaded: LoadedRules,
     text: str,
@@ -99,18 +124,6 @@ def explain(
     conversation.state = state
     conversation.bot = memory.model_copy(deep=True) if memory is not None else BotState()
     language = conversation.bot.language or loaded.rules.default_language
-    if state != ConversationState.BOT:  # with a person: the worker never asks the bot
-        return Explanation(
-            rule=WITH_A_PERSON,
-            action="silent",
-            score=None,
-            matched=[],
-            runner_up=None,
-            language=language,
-            how=f"the conversation is {state.value}: a person answers, the bot stays silent",
-            replies=[],
-            escalation=None,
-        )
     message = InboundMessage(
         id="wamid.explain",
         customer=CUSTOMER,
@@ -123,6 +136,24 @@ def explain(
         _COMPILED.pop(next(iter(_COMPILED)))
     bot = RuleBot(lambda: loaded, _FirstInLine(), directory=None, clock=lambda: at, compiled=_COMPILED)
     compiled = bot.compiled(loaded)
+    waits = ""
+    if state == ConversationState.QUEUED:  # waiting: only leave_queue and queue_status intents are heard
+        waited = waiting.answer(loaded, compiled, conversation, message, at, _first_in_line)
+        if waited is not None:
+            return _explained(waited, compiled, message)
+        waits = " (while waiting only leave_queue and queue_status intents are heard: none matched)"
+    if state != ConversationState.BOT:  # with a person: the worker never asks the bot
+        return Explanation(
+            rule=WITH_A_PERSON,
+            action="silent",
+            score=None,
+            matched=[],
+            runner_up=None,
+            language=language,
+            how=f"the conversation is {state.value}: a person answers, the bot stays silent{waits}",
+            replies=[],
+            escalation=None,
+        )
     turn = bot.handle(conversation, message)
     decision = turn.decision
     view = compiled.lexicon.view(text)

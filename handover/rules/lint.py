@@ -62,11 +62,16 @@ def _shadowed_keywords(rules: Rules) -> Iterator[tuple[Loc, str]]:
                 takers.setdefault(
                     tuple(lexicon.phrase(keyword)), f"escalation[{t}] ({trigger.name}) fires first"
                 )
+    # while the customer waits, only the intents heard then (leave_queue, queue_status) compete, and no
+    # trigger fires: what the bot takes first with it still reaches them (handover/rules/waiting.py)
+    waiting_takers: dict[tuple[str, ...], str] = {}
     order = sorted(range(len(rules.intents)), key=lambda i: (rules.intents[i].rank, i))
     for i in order:
         intent = rules.intents[i]
+        heard_waiting = intent.leave_queue or intent.queue_status
+        competing = waiting_takers if heard_waiting else takers
         mine = [(k, tuple(lexicon.phrase(keyword))) for k, keyword in enumerate(intent.match.any)]
-        taken = [(k, words, takers[words]) for k, words in mine if words and words in takers]
+        taken = [(k, words, competing[words]) for k, words in mine if words and words in competing]
         other_ways = intent.match.all or intent.match.regex or intent.match.buttons
         if mine and len(taken) == len(mine) and not other_ways:
             first = taken[0][2]
@@ -79,6 +84,8 @@ def _shadowed_keywords(rules: Rules) -> Iterator[tuple[Loc, str]]:
                 )
         for words in (w for _, w in mine if w):
             takers.setdefault(words, f"intents[{i}] ({intent.name}) goes first")
+            if heard_waiting:
+                waiting_takers.setdefault(words, f"intents[{i}] ({intent.name}) goes first")
 
 
 def _shadowed_triggers(rules: Rules) -> Iterator[tuple[Loc, str]]:

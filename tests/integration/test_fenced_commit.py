@@ -7,9 +7,9 @@ import pytest
 import redis
 
 from handover import keys
-from handover.fenced import FencedPipeline
+from handover.fenced import Expected, FencedPipeline
 from handover.keys import Lane
-from handover.streams import Batch, LeaseLost, ensure_groups
+from handover.streams import Batch, LeaseLost, Stale, ensure_groups
 
 pytestmark = pytest.mark.integration
 
@@ -96,3 +96,34 @@ def test_replies_keep_their_places_and_errors_still_raise(client):
         with pytest.raises(redis.ResponseError):
             pipe.execute()
     assert client.get("n") == "2"
+
+
+@pytest.mark.parametrize(
+    ("held", "expected", "applies"),
+    [
+        ({"state": "queued", "queue": "general"}, {"state": "queued", "offer_to": ""}, True),
+        ({"state": "queued", "offer_to": "ana"}, {"state": "queued", "offer_to": "ana"}, True),
+        ({"state": "assigned", "agent_id": "ana"}, {"state": "queued", "offer_to": ""}, False),  # claimed
+        ({"state": "queued", "offer_to": "ana"}, {"state": "queued", "offer_to": ""}, False),  # offered
+        ({"state": "queued", "queue": "billing"}, {"state": "queued", "queue": "general"}, False),  # moved
+        ({}, {"state": "queued"}, False),  # gone
+    ],
+)
+def test_a_commit_applies_only_while_what_it_expects_holds(client, held, expected, applies):
+    """expect.lua: a hash the batch decided on must hold what it read; else the commit is refused, in
+    the same round trip, as stale (its entries stay pending, to be redone from what is there now)."""
+    work = batch(client)
+    if held:
+        client.hset("conversation", mapping=held)
+    client.ping()
+    before = Counted.writes
+    expect = [Expected("conversation", expected)]
+    if applies:
+        work.commit(lambda pipe: pipe.set("done", "1"), expect)
+        assert Counted.writes - before == 1
+        assert client.get("done") == "1" and client.xpending(STREAM, keys.GROUP)["pending"] == 0
+    else:
+        with pytest.raises(Stale):
+            work.commit(lambda pipe: pipe.set("done", "1"), expect)
+        assert client.get("done") is None and client.xpending(STREAM, keys.GROUP)["pending"] == 2
+        assert client.get(LEASE) == "mine"  # still this drainer's: it lets go and the entries are redone

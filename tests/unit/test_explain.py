@@ -48,6 +48,33 @@ def test_state_the_bot_waits_for_an_answer_or_a_person_has_it() -> None:
         parse_state("{nope")
 
 
+def test_a_waiting_customer_is_heard_only_for_leaving_or_asking_how_long(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    state, memory = parse_state("queued")
+    e = explain(RULES, "deixa pra lá, já resolvi, obrigada", state, memory, now=AT)
+    assert (e.rule, e.action, e.matched) == ("intents.leave_queue", "leave", ["deixa pra lá", "já resolvi"])
+    assert e.replies == ["Tudo bem, Cliente, saí da fila. Se precisar, é só chamar de novo."]
+    e = explain(RULES, "falta muito?", state, memory, now=AT)
+    assert (e.rule, e.action) == ("intents.queue_status", "reply")
+    assert e.replies == ["Atualizando: você agora é o 1º da fila (espera estimada: 1 min)."]
+    # an escalation keyword is not heard while waiting: it leaves instead
+    assert explain(RULES, "cancela o atendimento", state, memory, now=AT).rule == "intents.leave_queue"
+    e = explain(RULES, "obrigada", state, memory, now=AT)
+    assert (e.rule, e.action, e.replies) == ("with_a_person", "silent", [])
+    assert "only leave_queue and queue_status" in (e.how or "")
+    # with the bot, the same sentences only reply
+    e = explain(RULES, "deixa pra lá, já resolvi, obrigada", now=AT)
+    assert (e.rule, e.action, e.replies) == (
+        "intents.leave_queue",
+        "reply",
+        ["Que bom! Se precisar, é só chamar."],
+    )
+    assert explain(RULES, "cancela o atendimento", now=AT).rule == "escalation.legal_or_churn"
+    assert main(["rules", "explain", "deixa pra lá", "--state", "queued"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].startswith("intents.leave_queue -> leave")
+
+
 def test_the_command_prints_json_and_text(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules", "explain", "quero falar com uma pessoa", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
