@@ -21,7 +21,7 @@ from handover.message import CustomerRef, InboundKind, InboundMessage
 from handover.rules.bot import RuleBot
 from handover.rules.lexicon import normalize
 from handover.rules.loader import LoadedRules
-from handover.rules.model import Priority
+from handover.rules.model import Hours, Priority
 from handover.rules.turn import Compiled
 
 _COMPILED: dict[str, Compiled] = {}  # by rules version, shared by every explanation (the last few kept)
@@ -83,7 +83,13 @@ class _FirstInLine:
     def position(self, queue: str, priority: Priority, at: float) -> int:
         return 1
 
-    def typical_wait(self, queue: str) -> float | None:
+    def typical_wait(
+        self,
+        queue: str,
+        priority: Priority = Priority.NORMAL,
+        hours: Hours | None = None,
+        now: float | None = None,
+    ) -> float | None:
         return 60.0
 
 

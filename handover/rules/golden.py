@@ -17,7 +17,7 @@ from handover.message import CustomerRef, InboundKind, InboundMessage
 from handover.rules.bot import RuleBot
 from handover.rules.directory import RulesDirectory
 from handover.rules.loader import LoadedRules, load_rules
-from handover.rules.model import Priority
+from handover.rules.model import Hours, Priority
 from handover.rules.turn import QueueView
 from handover.rules.yamlfile import RulesError, Unreadable, load_model
 
@@ -85,7 +85,13 @@ class _FixedQueues:
     def position(self, queue: str, priority: Priority, at: float) -> int:
         return self._position
 
-    def typical_wait(self, queue: str) -> float | None:
+    def typical_wait(
+        self,
+        queue: str,
+        priority: Priority = Priority.NORMAL,
+        hours: Hours | None = None,
+        now: float | None = None,
+    ) -> float | None:
         return self._typical
 
 
