@@ -14,7 +14,7 @@ from handover.conversation import WARM_OFFER_FIELDS, Conversation, ConversationS
 from handover.enqueue import OutboundJob, reply, text_request
 from handover.errors import Conflict, Invalid, NotFound, NotYours, Unavailable
 from handover.lifecycle import Event, Lifecycle
-from handover.packet import ContextPacket, Transfer
+from handover.packet import Assignment, ContextPacket, Transfer
 from handover.rules.loader import LoadedRules
 from handover.rules.model import Priority
 from handover.rules.texts import transferred
@@ -130,7 +130,9 @@ class Transfers:
                 queue, priority, target = self._destination(
                     conversation, move, count if governed and not assigning else -1, now
                 )
-                if not assigning:
+                if assigning:  # for the agent who takes it: who gave it out and why
+                    packet.assignments.append(_assignment(conversation, move, queue, by, now))
+                else:
                     packet.transfers.append(self._record(conversation, move, queue, by, now))
                 packet.queue, packet.priority = queue, priority.value
                 team = self._team(conversation, queue)
@@ -269,6 +271,21 @@ def _offer_ended(conversation: Conversation, why: str) -> list[Event]:
     if conversation.state != ConversationState.TRANSFERRING or not conversation.offer_to:
         return []
     return [Event("offer_withdrawn", agent_id=conversation.offer_to, data={"why": why})]
+
+
+def _assignment(
+    conversation: Conversation, move: TransferRequest, queue: str, by: Agent, now: float
+) -> Assignment:
+    return Assignment.model_validate(
+        {
+            "from": f"queue:{conversation.queue}",
+            "to": move.to_agent or f"queue:{queue}",
+            "reason": move.reason,
+            "note": move.note,
+            "at": now,
+            "by": by.id,
+        }
+    )
 
 
 def is_assignment(by: Agent, conversation: Conversation) -> bool:

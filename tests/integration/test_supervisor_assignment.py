@@ -57,6 +57,11 @@ def test_a_supervisor_assigns_a_waiting_conversation_and_the_customer_hears_noth
             detail = await (await http.get(path, headers=bearer(ana))).json()
             assert (detail["state"], detail["agent_id"]) == ("assigned", ana_id)
             assert detail["packet"]["transfers"] == []
+            assert [a["to"] for a in detail["packet"]["assignments"]] == [
+                "queue:billing",
+                "queue:general",
+                ana_id,
+            ]
 
             # Ana's greeting reaches Meta after anything queued for the customer before it: nothing was
             sent = await http.post(f"{path}/messages", json={"text": "Oi, sou a Ana"}, headers=bearer(ana))

@@ -1,6 +1,6 @@
 """A supervisor giving out a waiting conversation assigns it (handover/transfers.py `is_assignment`): the
-customer hears nothing, the packet's transfers (the cap, the senior lane) do not count it, the audit says
-`kind: assignment`. Moving one an agent holds stays a transfer, whoever moves it."""
+customer hears nothing, it goes in the packet's `assignments`, not its `transfers` (the cap, the senior
+lane), and the audit says `kind: assignment`. Moving one an agent holds stays a transfer, whoever moves it."""
 
 from __future__ import annotations
 
@@ -33,7 +33,15 @@ async def test_a_supervisor_assigns_a_waiting_conversation_without_a_transfer(wo
     assert (given.state, given.agent_id) == ("assigned", ana.id)
     assert world.sync.smembers(keys.agent_load_key(ana.id)) == {cid}
     assert told_by_system(world, cid) == []  # nobody spoke to them yet: nothing to announce
-    assert world.store.packet(cid).transfers == []
+    packet = world.store.packet(cid)
+    assert packet.transfers == []
+    [given] = packet.assignments  # for Ana: who gave it to her, and why
+    assert (given.from_, given.to, given.by, given.reason) == (
+        "queue:general",
+        ana.id,
+        boss.id,
+        "cliente antiga",
+    )
     assert "transfers:cold" not in world.sync.hgetall(keys.COUNTERS)
     [entry] = audit.since(world.sync, 1, now=world.clock())
     assert (entry.action, entry.detail["kind"], entry.detail["to_agent"]) == (
@@ -68,6 +76,7 @@ async def test_moving_a_waiting_conversation_around_tells_the_customer_nothing(w
 
     assert told_by_system(world, cid) == []
     assert world.store.packet(cid).transfers == []
+    assert [a.to for a in world.store.packet(cid).assignments] == ["queue:billing", "queue:general", ana.id]
     assert world.current(WA).agent_id == ana.id
     shown = [(e.action, e.detail["kind"]) for e in audit.since(world.sync, 1, now=world.clock())]
     assert shown == [  # newest first
