@@ -320,7 +320,8 @@ ROUTES = [
         "POST",
         "/conversations/{id}/transfer",
         transfer,
-        "Move it: cold (now, to a queue or an agent) or warm (offered to an agent, who accepts or declines)",
+        "Move it: cold (now, to a queue or an agent) or warm (offered to an agent, who accepts or declines); "
+        "a supervisor moving a waiting one assigns it (packet assignments, no customer message, no transfer)",
         body=TransferBody,
         response=ConversationDetail,
     ),

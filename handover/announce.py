@@ -10,6 +10,7 @@ from handover.enqueue import reply, text_request
 from handover.hours import is_open
 from handover.queues import Queues, RedisQueueView, note_told
 from handover.rules.loader import LoadedRules
+from handover.rules.model import Priority
 from handover.rules.texts import message
 from handover.rules.turn import describe_wait
 from handover.store import Store
@@ -29,13 +30,14 @@ def announce_positions(
     if texts is None:
         return 0
     now = clock() if now is None else now
-    view = RedisQueueView(store.client)
+    view = RedisQueueView(store.client, clock)
     queues = Queues(store.client, clock)
     told = 0
     for name, queue in rules.queues.items():
         if not is_open(rules.business_hours.get(queue.business_hours or ""), now):
             continue  # nobody is there to shorten the wait: the closing message said when people are back
-        typical = view.typical_wait(name)
+        hours = rules.business_hours.get(queue.business_hours or "")
+        typical = {p: view.typical_wait(name, p, hours, now) for p in Priority}
         waiting = queues.waiting(name)
         for position, (conversation_id, conversation) in enumerate(
             zip(waiting, store.conversations(waiting), strict=True), start=1
@@ -45,7 +47,8 @@ def announce_positions(
             if not conversation.is_window_open(now):
                 continue
             language = conversation.bot.language or rules.default_language
-            wait = describe_wait(typical, position, queue.sla_seconds, language)
+            priority = Priority(conversation.priority or Priority.NORMAL.value)
+            wait = describe_wait(typical[priority], position, queue.sla_seconds, language)
             last = queues.last_told(conversation_id)
             if last.wait == wait or now - last.at < MIN_INTERVAL_SECONDS:
                 continue

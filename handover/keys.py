@@ -137,7 +137,8 @@ def queue_key(queue: str) -> str:
 
 
 def queue_waits_key(queue: str) -> str:
-    """Recent waits (seconds) of conversations taken from a queue, newest first: the wait estimate."""
+    """Recent waits of conversations taken from a queue, newest first, each `waited began band` (seconds,
+    epoch seconds, priority band): the wait estimate (handover/waits.py)."""
     return f"{PREFIX}queue:{queue}:waits"
 
 

@@ -72,6 +72,18 @@ class Transfer(BaseModel):
     by: str | None = None
 
 
+class Assignment(BaseModel):
+    """A supervisor gave the conversation out while it waited (to an agent or a queue): not a transfer —
+    nobody had served the customer, who was told nothing; no cap or senior lane counts it."""
+
+    from_: str = Field(alias="from")  # queue:<name> it waited in
+    to: str  # an agent's id, or queue:<name>
+    reason: str  # internal: the supervisor's words, for the agent who takes it
+    note: str | None = None
+    at: float
+    by: str
+
+
 class Note(BaseModel):
     """A private note an agent or supervisor left on the conversation (never sent to the customer)."""
 
@@ -98,6 +110,7 @@ class ContextPacket(BaseModel):
     summary: str
     transcript: list[TranscriptEntry]
     transfers: list[Transfer] = Field(default_factory=list)
+    assignments: list[Assignment] = Field(default_factory=list)  # a supervisor's, while it waited
     notes: list[Note] = Field(default_factory=list)  # travels with transfers: the next agent reads them
     previous_agent: str | None = None
     past_conversations: list[str] = Field(default_factory=list)

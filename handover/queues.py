@@ -3,7 +3,6 @@ figures the desk shows, each read without loading a whole queue where a count or
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +11,8 @@ from redis.client import Pipeline
 
 from handover import keys
 from handover.clock import Clock, system_clock
-from handover.rules.model import Priority
+from handover.rules.model import Hours, Priority
+from handover.waits import WAITS_KEPT, Wait, seconds_per_place
 
 PRIORITY_SPAN = 10**13  # milliseconds: each priority level sorts entirely before the next lower one
 
@@ -113,15 +113,25 @@ class Queues:
 
 
 class RedisQueueView:
-    """Where a newcomer would stand, and how long people recently waited."""
+    """Where a newcomer would stand, and how long one place in line has recently taken."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, clock: Clock = system_clock) -> None:
         self.client = client
+        self.clock = clock
 
     def position(self, queue: str, priority: Priority, at: float) -> int:
         ahead = self.client.zcount(keys.queue_key(queue), "-inf", queue_score(priority, at))
         return int(ahead) + 1
 
-    def typical_wait(self, queue: str) -> float | None:
-        recent = [float(w) for w in self.client.lrange(keys.queue_waits_key(queue), 0, 19)]
-        return statistics.median(recent) if recent else None
+    def typical_wait(
+        self,
+        queue: str,
+        priority: Priority = Priority.NORMAL,
+        hours: Hours | None = None,
+        now: float | None = None,
+    ) -> float | None:
+        """Seconds one place in line takes, from the queue's recent waits of `priority` that began and
+        ended inside `hours` (handover/waits.py); None when none did."""
+        raw = self.client.lrange(keys.queue_waits_key(queue), 0, WAITS_KEPT - 1)
+        waits = [w for w in (Wait.parse(keys.as_text(r)) for r in raw) if w is not None]
+        return seconds_per_place(waits, priority, hours, self.clock() if now is None else now)

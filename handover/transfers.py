@@ -14,7 +14,7 @@ from handover.conversation import WARM_OFFER_FIELDS, Conversation, ConversationS
 from handover.enqueue import OutboundJob, reply, text_request
 from handover.errors import Conflict, Invalid, NotFound, NotYours, Unavailable
 from handover.lifecycle import Event, Lifecycle
-from handover.packet import ContextPacket, Transfer
+from handover.packet import Assignment, ContextPacket, Transfer
 from handover.rules.loader import LoadedRules
 from handover.rules.model import Priority
 from handover.rules.texts import transferred
@@ -121,29 +121,25 @@ class Transfers:
                     raise Conflict(f"conversation is {conversation.state}")
                 if conversation.agent_id != by.id and not by.is_supervisor:
                     raise NotYours(conversation_id)
+                # a supervisor giving out a conversation nobody has served yet assigns it: no transfer
+                # (the customer hears nothing, the cap and the senior lane do not count it)
+                assigning = governed and is_assignment(by, conversation)
                 count = len(packet.transfers)
                 if governed and not by.is_supervisor:
                     self.govern(packet.transfers, move, rules.transfers.max_per_conversation)
                 queue, priority, target = self._destination(
-                    conversation, move, count if governed else -1, now
+                    conversation, move, count if governed and not assigning else -1, now
                 )
-                record = Transfer.model_validate(
-                    {
-                        "from": conversation.agent_id or f"queue:{conversation.queue}",
-                        "to": move.to_agent or f"queue:{queue}",
-                        "mode": "cold",
-                        "reason": move.reason,
-                        "note": move.note,
-                        "customer_reason": move.customer_reason,
-                        "at": now,
-                        "by": by.id,
-                    }
-                )
-                packet.transfers.append(record)
+                if assigning:  # for the agent who takes it: who gave it out and why
+                    packet.assignments.append(_assignment(conversation, move, queue, by, now))
+                else:
+                    packet.transfers.append(self._record(conversation, move, queue, by, now))
                 packet.queue, packet.priority = queue, priority.value
                 team = self._team(conversation, queue)
                 told = (
-                    self._tell_customer(conversation, team, move.customer_reason, now) if governed else None
+                    self._tell_customer(conversation, team, move.customer_reason, now)
+                    if governed and not assigning
+                    else None
                 )
                 pipe.multi()
                 if governed and by.is_supervisor and conversation.agent_id != by.id:
@@ -152,11 +148,12 @@ class Transfers:
                 if told is not None:
                     entry, job = told
                     self.store.queue_reply(pipe, conversation_id, entry, job)
+                assigned = {"assignment": True} if assigning else {}
                 moved = Event(
                     "transferred",
                     agent_id=target.id if target else None,
                     queue=queue,
-                    data={"reason": move.reason, "by": by.id},
+                    data={"reason": move.reason, "by": by.id, **assigned},
                 )
                 events = [moved, *_offer_ended(conversation, move.reason)]
                 self.lifecycle.move(
@@ -171,12 +168,29 @@ class Transfers:
                     waiting_since=packet.escalation.at,
                     drop=WARM_OFFER_FIELDS if conversation.state == ConversationState.TRANSFERRING else (),
                     events=events,
-                    count=["transfers:cold"],
+                    count=[] if assigning else ["transfers:cold"],
                 )
                 pipe.execute()
             except redis.WatchError as exc:
                 raise Conflict("the conversation changed meanwhile: try again") from exc
         return self._fresh(conversation_id)
+
+    @staticmethod
+    def _record(
+        conversation: Conversation, move: TransferRequest, queue: str, by: Agent, now: float
+    ) -> Transfer:
+        return Transfer.model_validate(
+            {
+                "from": conversation.agent_id or f"queue:{conversation.queue}",
+                "to": move.to_agent or f"queue:{queue}",
+                "mode": "cold",
+                "reason": move.reason,
+                "note": move.note,
+                "customer_reason": move.customer_reason,
+                "at": now,
+                "by": by.id,
+            }
+        )
 
     @staticmethod
     def govern(transfers: list[Transfer], move: TransferRequest, cap: int) -> None:
@@ -259,6 +273,28 @@ def _offer_ended(conversation: Conversation, why: str) -> list[Event]:
     return [Event("offer_withdrawn", agent_id=conversation.offer_to, data={"why": why})]
 
 
+def _assignment(
+    conversation: Conversation, move: TransferRequest, queue: str, by: Agent, now: float
+) -> Assignment:
+    return Assignment.model_validate(
+        {
+            "from": f"queue:{conversation.queue}",
+            "to": move.to_agent or f"queue:{queue}",
+            "reason": move.reason,
+            "note": move.note,
+            "at": now,
+            "by": by.id,
+        }
+    )
+
+
+def is_assignment(by: Agent, conversation: Conversation) -> bool:
+    """A supervisor moving a conversation still waiting (queued, or offered by the assigner) assigns it:
+    nobody has spoken to the customer yet. One an agent holds was being served: moving it is a transfer,
+    whoever moves it."""
+    return by.is_supervisor and conversation.state == ConversationState.QUEUED
+
+
 def audit_supervisor_move(
     pipe: redis.client.Pipeline,
     by: Agent,
@@ -269,9 +305,10 @@ def audit_supervisor_move(
     now: float,
 ) -> None:
     """A supervisor moving (or offering, warm) a conversation they do not hold is audited, in the
-    transaction that does it."""
+    transaction that does it; `kind` says whether it was an assignment (it was waiting) or a transfer."""
     detail = {
         "conversation_id": conversation.id,
+        "kind": "assignment" if is_assignment(by, conversation) else "transfer",
         "mode": move.mode,
         "from_agent": conversation.agent_id,
         "from_queue": conversation.queue,

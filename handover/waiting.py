@@ -29,6 +29,7 @@ from handover.hours import describe_opening, is_open
 from handover.message import InboundMessage
 from handover.queues import enqueued_at, note_told
 from handover.rules.bot import RuleBot
+from handover.rules.model import Priority
 from handover.rules.waiting import Standing, answer
 from handover.store import Store
 from handover.transcript import TranscriptEntry
@@ -111,7 +112,9 @@ def hear(
             return Standing(0, None, reopens=describe_opening(hours, now, language), closed_message=closed)
         position, _ = _place(store, conversation)
         sla = settings.sla_seconds if settings else None
-        return Standing(position, bot.queues.typical_wait(queue), sla)
+        # the same estimate the `queued` message gives: this queue and priority, inside its hours
+        priority = Priority(conversation.priority or Priority.NORMAL.value)
+        return Standing(position, bot.queues.typical_wait(queue, priority, hours, now), sla)
 
     turn = answer(loaded, bot.compiled(loaded), conversation, message, now, standing)
     if turn is None:

@@ -253,6 +253,7 @@ export class ConversationView {
         extra.length ? h("p.muted.small", {}, extra.join(" · ")) : null,
       ),
       p.transfers && p.transfers.length ? this.transfers(p.transfers) : null,
+      p.assignments && p.assignments.length ? this.assignments(p.assignments) : null,
       this.history,
     );
   }
@@ -313,6 +314,31 @@ export class ConversationView {
             h("span", { title: t("transfer_internal") }, x.reason),
             h("span.pill.small.internal", {}, t("transfer_internal")),
             x.customer_reason ? h("span.told", { testid: "transfer-told" }, t("transfer_told_customer", { text: x.customer_reason })) : null,
+            x.note ? h("q.note", {}, x.note) : null,
+          ),
+        ),
+      ),
+    );
+  }
+
+  /** A supervisor gave it out while it waited: who, to whom, why (not transfers: the customer was told nothing). */
+  assignments(list) {
+    const where = (x) => (x.startsWith("queue:") ? t("queue_named", { name: this.desk.queueName(x.slice(6)) }) : this.desk.agentName(x));
+    return h(
+      "details.transfers",
+      { testid: "packet-assignments", open: true },
+      h("summary", {}, `${t("assignments")} (${list.length})`),
+      h(
+        "ol",
+        {},
+        list.map((x) =>
+          h(
+            "li",
+            {},
+            h("span.when", {}, when(x.at)),
+            h("strong", {}, t("assignment_line", { by: this.desk.agentName(x.by), to: where(x.to) })),
+            h("span", { title: t("transfer_internal") }, x.reason),
+            h("span.pill.small.internal", {}, t("transfer_internal")),
             x.note ? h("q.note", {}, x.note) : null,
           ),
         ),

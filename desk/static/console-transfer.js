@@ -61,13 +61,14 @@ export class TransferDialog {
         h("div.field", {}, h("label", { for: "transfer-to-agent" }, t("transfer_to_agent")), this.agent),
       ),
       h("div.field", {}, h("label", { for: "transfer-reason" }, t("transfer_reason")), this.reason),
-      h(
+      (this.customerField = h(
         "div.field",
         {},
         h("label", { for: "transfer-customer-reason" }, t("transfer_customer_reason")),
         this.customerReason,
         this.preview,
-      ),
+      )),
+      (this.silentHint = h("p.muted.small", { testid: "assign-silent", hidden: true }, t("assign_silent"))),
       h("div.field", {}, h("label", { for: "transfer-note" }, t("transfer_note")), this.note),
       this.error,
       h(
@@ -85,6 +86,10 @@ export class TransferDialog {
   async open(conversation, supervising = false) {
     this.conversation = conversation;
     this.supervising = supervising;
+    // a waiting conversation a supervisor gives out is assigned, not transferred: the customer is told nothing
+    this.assigning = supervising && conversation.state === "queued";
+    this.customerField.hidden = this.assigning;
+    this.silentHint.hidden = !this.assigning;
     this.title.textContent = supervising ? t("assign_title") : t("transfer_title");
     this.submit.textContent = supervising ? t("assign_submit") : t("transfer_submit");
     this.form.querySelector("[data-testid=transfer-customer]").textContent = conversation.customer_name || conversation.wa_id || "";
@@ -169,13 +174,13 @@ export class TransferDialog {
     else body.to_queue = toQueue;
     const note = this.note.value.trim();
     if (note) body.note = note;
-    if (this.customerReason.value) body.customer_reason = this.customerReason.value;
+    if (this.customerReason.value && !this.assigning) body.customer_reason = this.customerReason.value;
     this.submit.disabled = true;
     try {
       await this.desk.api.post(`/conversations/${encodeURIComponent(this.conversation.id)}/transfer`, body);
       const to = toAgent ? this.desk.agentName(toAgent) : t("queue_named", { name: toQueue });
       this.close();
-      this.desk.toast(warm ? t("transfer_offered", { to }) : t("transfer_done", { to }));
+      this.desk.toast(t(warm ? "transfer_offered" : this.assigning ? "assign_done" : "transfer_done", { to }));
       this.desk.afterTransfer(this.conversation, warm);
     } catch (exc) {
       this.fail(t("error", { message: explain(exc) }));

@@ -29,8 +29,8 @@ from handover.rules.turn import (
     Compiled,
     QueueView,
     Turn,
-    describe_wait,
     trigger_how,
+    wait_for,
 )
 
 log = structlog.get_logger(__name__)
@@ -329,8 +329,8 @@ class RuleBot:
         wait: str | None = None
         if open_now or hours is None:
             position = self.queues.position(spec.queue, spec.priority, turn.now)
-            wait = describe_wait(
-                self.queues.typical_wait(spec.queue), position, queue.sla_seconds, turn.language
+            wait = wait_for(
+                self.queues, turn.rules, spec.queue, spec.priority, position, turn.now, turn.language
             )
             told = wording.say_message(turn, "queued", position=position, wait=wait)
         else:

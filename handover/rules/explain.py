@@ -22,7 +22,7 @@ from handover.rules import waiting
 from handover.rules.bot import RuleBot
 from handover.rules.lexicon import normalize
 from handover.rules.loader import LoadedRules
-from handover.rules.model import Priority
+from handover.rules.model import Hours, Priority
 from handover.rules.turn import Compiled
 
 _COMPILED: dict[str, Compiled] = {}  # by rules version, shared by every explanation (the last few kept)
@@ -84,13 +84,20 @@ class _FirstInLine:
     def position(self, queue: str, priority: Priority, at: float) -> int:
         return 1
 
-    def typical_wait(self, queue: str) -> float | None:
+    def typical_wait(
+        self,
+        queue: str,
+        priority: Priority = Priority.NORMAL,
+        hours: Hours | None = None,
+        now: float | None = None,
+    ) -> float | None:
         return 60.0
 
 
 def _first_in_line(language: str) -> waiting.Standing:
-    """Where an explained waiting customer stands: first in an open queue, a minute's typical wait."""
-    return waiting.Standing(position=1, typical_wait=60.0)
+    """Where an explained waiting customer stands: first in an open queue, about a minute away (two
+    minutes a place: the one being served counts half, handover/waits.py)."""
+    return waiting.Standing(position=1, typical_wait=120.0)
 
 
 def _explained(waited: waiting.WaitingTurn, compiled: Compiled, message: InboundMessage) -> Explanation:

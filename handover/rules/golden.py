@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
-from collections.abc import Iterator
-from datetime import datetime
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from handover.bot import BotTurn
 from handover.conversation import Conversation, ConversationState
@@ -17,7 +17,7 @@ from handover.message import CustomerRef, InboundKind, InboundMessage
 from handover.rules.bot import RuleBot
 from handover.rules.directory import RulesDirectory
 from handover.rules.loader import LoadedRules, load_rules
-from handover.rules.model import Priority
+from handover.rules.model import Hours, Priority
 from handover.rules.turn import QueueView
 from handover.rules.yamlfile import RulesError, Unreadable, load_model
 
@@ -51,30 +51,69 @@ class Expect(_Strict):
     )
 
 
+CAPTIONED = ("image", "video", "document")
+
+
 class Turn(_Strict):
+    """One thing the customer sends: text (`say`), a tapped button (`button`, with its title in `say`), or
+    media (`media`, with a `caption` for an image, video or document); at `at` if given."""
+
     say: str | None = None
     button: str | None = None
     media: Literal["audio", "image", "video", "document", "sticker", "location"] | None = None
+    caption: str | None = Field(default=None, description="the text under an image, video or document")
+    at: AwareDatetime | None = Field(
+        default=None,
+        description="when the customer sends it, ISO 8601 with its offset (2026-12-05T22:30:00-03:00); "
+        "default: the previous turn's time, or the conversation's",
+    )
     expect: Expect
+
+    @model_validator(mode="after")
+    def _media_says_nothing(self) -> Turn:
+        if self.media is not None and (self.say is not None or self.button is not None):
+            raise ValueError("a media turn has no say or button: give an image, video or document a caption")
+        if self.caption is not None and self.media not in CAPTIONED:
+            raise ValueError(f"a caption goes with media: {', '.join(CAPTIONED)}")
+        return self
 
 
 class GoldenCustomer(_Strict):
     name: str = "Cliente"
     wa_id: str = "5511900000000"
+    tags: list[str] = Field(
+        default_factory=list,
+        description="the rules' customer_tags this customer carries (vip), as if listed there",
+    )
 
 
 class GoldenConversation(_Strict):
     name: str
     customer: GoldenCustomer = Field(default_factory=GoldenCustomer)
-    at: datetime | None = None
+    at: AwareDatetime | None = None
     turns: list[Turn] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _time_goes_forward(self) -> GoldenConversation:
+        last = self.at
+        for index, turn in enumerate(self.turns, start=1):
+            if turn.at is not None and last is not None and turn.at < last:
+                raise ValueError(f"turn {index}'s at ({turn.at.isoformat()}) is before the time before it")
+            last = turn.at or last
+        return self
+
+    def starts_at(self, default: AwareDatetime) -> float:
+        """The conversation's `at`, else its first turn's, else the file's."""
+        return (self.at or self.turns[0].at or default).timestamp()
 
 
 class GoldenFile(_Strict):
     rules: str | None = Field(default=None, description="rules file, relative to this file")
-    at: datetime = Field(description="the time the conversations happen (business hours depend on it)")
+    at: AwareDatetime = Field(description="the time the conversations happen (business hours depend on it)")
     queue_position: int = 1
-    typical_wait_seconds: float | None = 60.0
+    typical_wait_seconds: float | None = Field(
+        default=60.0, description="seconds one place in line takes (told: that times position less a half)"
+    )
     conversations: list[GoldenConversation]
 
 
@@ -85,7 +124,13 @@ class _FixedQueues:
     def position(self, queue: str, priority: Priority, at: float) -> int:
         return self._position
 
-    def typical_wait(self, queue: str) -> float | None:
+    def typical_wait(
+        self,
+        queue: str,
+        priority: Priority = Priority.NORMAL,
+        hours: Hours | None = None,
+        now: float | None = None,
+    ) -> float | None:
         return self._typical
 
 
@@ -132,12 +177,15 @@ def _run_conversation(
         phone_number_id="golden", wa_id=spec.customer.wa_id, profile_name=spec.customer.name
     )
     queues = _FixedQueues(golden.queue_position, golden.typical_wait_seconds)
-    played = play(loaded, spec.turns, (spec.at or golden.at).timestamp(), customer, queues)
+    start = spec.starts_at(golden.at)
+    played = play(loaded, spec.turns, start, customer, queues, tags=spec.customer.tags)
     for index, (turn, actual) in enumerate(played, start=1):
         expected = turn.expect.model_dump(exclude_none=True)
         wrong = [key for key, want in expected.items() if not holds(key, want, actual.get(key))]
         if wrong:
-            said = turn.say or turn.button or turn.media
+            said = f"{turn.media}" + (f" {turn.caption!r}" if turn.caption else "")
+            said = said if turn.media else repr(turn.say or turn.button)
+            said += f" at {turn.at.isoformat()}" if turn.at is not None else ""
             diff = difflib.unified_diff(
                 _lines(expected),
                 _lines({k: actual.get(k) for k in expected}),
@@ -145,18 +193,28 @@ def _run_conversation(
                 "actual",
                 lineterm="",
             )
-            return index, f"FAIL {spec.name}, turn {index} ({said!r}):\n" + "\n".join(diff)
+            return index, f"FAIL {spec.name}, turn {index} ({said}):\n" + "\n".join(diff)
     return len(spec.turns), None
 
 
 def play(
-    loaded: LoadedRules, turns: list[Turn], now: float, customer: CustomerRef, queues: QueueView
+    loaded: LoadedRules,
+    turns: list[Turn],
+    now: float,
+    customer: CustomerRef,
+    queues: QueueView,
+    tags: Sequence[str] = (),
 ) -> Iterator[tuple[Turn, dict[str, Any]]]:
-    """Each turn said to a fresh conversation with the bot, with what the bot did (see `observed`)."""
-    bot = RuleBot(lambda: loaded, queues, RulesDirectory(lambda: loaded), clock=lambda: now)
+    """Each turn said to a fresh conversation with the bot, with what the bot did (see `observed`). The
+    clock starts at `now` and moves to each turn's `at`; the customer carries `tags`."""
+    loaded = tagged(loaded, customer, tags)
+    clock = [now]
+    bot = RuleBot(lambda: loaded, queues, RulesDirectory(lambda: loaded), clock=lambda: clock[0])
     conversation = Conversation.start(customer, now)
     for index, turn in enumerate(turns, start=1):
-        message = _message(customer, turn, index, now)
+        if turn.at is not None:
+            clock[0] = turn.at.timestamp()
+        message = _message(customer, turn, index, clock[0])
         if conversation.state == ConversationState.BOT:
             result: BotTurn | None = bot.handle(conversation, message)
             if result is not None and result.escalation is not None:
@@ -164,6 +222,17 @@ def play(
         else:
             result = None  # with a person now: the bot stays silent, as the worker does
         yield turn, observed(conversation, result, loaded.rules.default_language)
+
+
+def tagged(loaded: LoadedRules, customer: CustomerRef, tags: Sequence[str]) -> LoadedRules:
+    """The rules as if their `customer_tags` listed this customer under each of `tags` (same version: the
+    compiled matchers do not read the tags)."""
+    if not tags:
+        return loaded
+    listed = dict(loaded.rules.customer_tags)
+    for tag in tags:
+        listed[tag] = [*listed.get(tag, []), *([customer.wa_id] if customer.wa_id else [])]
+    return dataclasses.replace(loaded, rules=loaded.rules.model_copy(update={"customer_tags": listed}))
 
 
 def _message(customer: CustomerRef, turn: Turn, index: int, now: float) -> InboundMessage:
@@ -180,7 +249,7 @@ def _message(customer: CustomerRef, turn: Turn, index: int, now: float) -> Inbou
         timestamp=int(now) + index,
         kind=kind,
         wa_type=turn.media or "text",
-        text=turn.say,
+        text=turn.caption if turn.media else turn.say,
         reply_id=turn.button,
     )
 

@@ -11,7 +11,8 @@ from handover.message import InboundKind, InboundMessage
 from handover.rules.lexicon import Lexicon, View, emoji
 from handover.rules.loader import LoadedRules
 from handover.rules.matching import Hit, IntentIndex, Phrase
-from handover.rules.model import Intent, Priority, Rules, When
+from handover.rules.model import Hours, Intent, Priority, Rules, When
+from handover.waits import expected_seconds
 
 MEDIA = {
     InboundKind.AUDIO: "audio",
@@ -39,7 +40,15 @@ class QueueView(Protocol):
 
     def position(self, queue: str, priority: Priority, at: float) -> int: ...
 
-    def typical_wait(self, queue: str) -> float | None: ...
+    def typical_wait(
+        self,
+        queue: str,
+        priority: Priority = Priority.NORMAL,
+        hours: Hours | None = None,
+        now: float | None = None,
+    ) -> float | None:
+        """Seconds one place in line takes, from recent waits of `priority` inside `hours` (None: unknown)."""
+        ...
 
 
 class Compiled:
@@ -131,10 +140,12 @@ _WAIT = {
 
 
 def describe_wait(typical: float | None, position: int, sla_seconds: int | None, language: str) -> str:
-    """A human estimate: recent waits of the queue scaled by position, else the SLA, else 'a few minutes'."""
+    """A human estimate: the time one place in line takes (`QueueView.typical_wait`) times the places
+    ahead plus half the one being served (handover/waits.py), else the SLA per place, else 'a few
+    minutes'."""
     words = _WAIT.get(language, _WAIT["en"])
     if typical is not None:
-        seconds = typical * max(position, 1)
+        seconds = expected_seconds(typical, position)
     elif sla_seconds is not None:
         seconds = sla_seconds * max(position, 1)
     else:
@@ -142,3 +153,14 @@ def describe_wait(typical: float | None, position: int, sla_seconds: int | None,
     if seconds < 60:
         return words["soon"]
     return str(words["minutes"].format(n=round(seconds / 60)))
+
+
+def wait_for(
+    queues: QueueView, rules: Rules, queue: str, priority: Priority, position: int, now: float, language: str
+) -> str:
+    """What a customer at `position` in `queue` is told of their wait: the estimate from the queue's recent
+    waits of their priority inside its business hours (`describe_wait`)."""
+    spec = rules.queues[queue]
+    hours = rules.business_hours.get(spec.business_hours or "")
+    typical = queues.typical_wait(queue, priority, hours, now)
+    return describe_wait(typical, position, spec.sla_seconds, language)

@@ -308,8 +308,12 @@ def test_supervisor_sees_agents_and_queues_and_assigns_a_waiting_conversation(br
     row.get_by_test_id("supervisor-move").click()
     dialog = board.get_by_test_id("transfer-dialog")
     expect(dialog.get_by_test_id("transfer-mode")).to_be_disabled()  # a supervisor's move is cold
+    # it waits: an assignment, not a transfer — nothing to tell the customer, and the dialog says so
+    expect(dialog.get_by_test_id("assign-silent")).to_be_visible()
+    expect(dialog.get_by_test_id("transfer-customer-reason")).to_be_hidden()
     dialog.get_by_test_id("transfer-to-agent").select_option(carlos["id"])
     dialog.get_by_test_id("transfer-reason").fill("cliente antigo do Carlos")
+    screenshot(board, "console-supervisor-assigns")
     dialog.get_by_test_id("transfer-submit").click()
     expect(dialog).to_be_hidden()
     expect(row).to_have_attribute("data-state", "assigned", timeout=LIVE)
@@ -320,6 +324,10 @@ def test_supervisor_sees_agents_and_queues_and_assigns_a_waiting_conversation(br
 
     assigned = conversation(stack, cid, sara["token"])
     assert (assigned["state"], assigned["agent_id"]) == ("assigned", carlos["id"])
+    assert assigned["packet"]["transfers"] == []  # an assignment, not a transfer
+    [given] = assigned["packet"]["assignments"]
+    assert (given["from"], given["to"], given["by"]) == ("queue:general", carlos["id"], sara["id"])
+    assert not [m for m in stack.outbox("5511987008001") if "transferir" in (m.get("text") or "")]
     mine = carlos_desk.locator(f"[data-testid=conversation][data-id='{cid}']")
     expect(mine).to_be_visible(timeout=LIVE)  # live in Carlos's desk, no reload
 
@@ -338,4 +346,6 @@ def test_supervisor_sees_agents_and_queues_and_assigns_a_waiting_conversation(br
     board.get_by_test_id("search-submit").click()
     expect(board.get_by_test_id("search-none")).to_be_visible()
     mine.click()
-    expect(carlos_desk.get_by_test_id("packet")).to_contain_text("cliente antigo do Carlos")
+    expect(carlos_desk.get_by_test_id("packet-assignments")).to_contain_text("cliente antigo do Carlos")
+    expect(carlos_desk.get_by_test_id("packet-assignments")).to_contain_text("por Sara Supervisora")
+    screenshot(carlos_desk, "console-assigned-by-a-supervisor")

@@ -101,7 +101,7 @@ def test_claim_order_priority_then_age_and_wait_samples(redis_url):
     while (conversation := desk.claim_next(agents.get(agent.id), now=2000.0)) is not None:
         order.append(conversation.id)
     assert order == [ids[0], ids[10]] + [i for n, i in enumerate(ids) if n % 10 != 0]
-    waits = [float(w) for w in client.lrange(keys.queue_waits_key("general"), 0, -1)]
+    waits = [float(w.split()[0]) for w in client.lrange(keys.queue_waits_key("general"), 0, -1)]
     assert waits[-1] == pytest.approx(2000.0 - 1000.0)
     assert agents.by_token(token).id == agent.id and agents.by_token("hv_wrong") is None
     assert token not in str(client.hgetall(keys.agent_key(agent.id)))

@@ -148,6 +148,7 @@ def test_a_supervisors_moves_of_others_conversations_are_audited(redis_url, desk
             assert (assign["action"], assign["who"]) == ("conversations.assign", f"Bia ({team['Bia'][0]})")
             assert assign["detail"] == {
                 "conversation_id": conversation_id,
+                "kind": "assignment",  # it was waiting: nobody had served the customer yet
                 "mode": "cold",
                 "from_agent": None,
                 "from_queue": "billing",

@@ -64,8 +64,10 @@ def test_claim_takes_the_best_waiting_conversation(client, why, queues, waiting,
     assert (held["state"], held["agent_id"], float(held["assigned_at"])) == ("assigned", "ag_1", NOW)
     assert client.smembers(keys.agent_load_key("ag_1")) == {ids[taken]}
     assert client.zscore(keys.queue_key(waiting[taken][0]), ids[taken]) is None
-    waited = float(client.lindex(keys.queue_waits_key(waiting[taken][0]), 0))
-    assert waited == pytest.approx(100 - waiting[taken][2], abs=0.01)
+    waited, began, band = client.lindex(keys.queue_waits_key(waiting[taken][0]), 0).split()
+    assert float(waited) == pytest.approx(100 - waiting[taken][2], abs=0.01)
+    assert float(began) == pytest.approx(NOW - 100 + waiting[taken][2], abs=0.01)
+    assert int(band) == Priority.URGENT.weight - Priority(waiting[taken][1]).weight
     assert _events(client) == [("assigned", ids[taken], "ag_1")]  # in the same call as the change
     assert float(client.hget(keys.COUNTERS, "claimed")) == 1
 

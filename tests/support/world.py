@@ -78,7 +78,10 @@ class World:
         )
         self.agents = AgentStore(self.sync)
         self.bot: Bot = bot or RuleBot(
-            self.loaded, RedisQueueView(self.sync), FileDirectory(CONFIG / "customers.yaml"), clock=self.clock
+            self.loaded,
+            RedisQueueView(self.sync, self.clock),
+            FileDirectory(CONFIG / "customers.yaml"),
+            clock=self.clock,
         )
         self.processor = Processor(
             store=self.store, bot=self.bot, partitions=partitions, clock=self.clock, rules=self.loaded

@@ -10,6 +10,8 @@ import pytest
 from handover import keys
 from handover.announce import announce_positions
 from handover.keys import Lane
+from handover.rules.model import Priority
+from handover.waits import band_of
 from tests.support.world import RULES, World
 
 MONDAY_10H = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("America/Sao_Paulo")).timestamp()
@@ -38,7 +40,9 @@ async def test_updates_only_on_change_and_never_too_often(world):
     ]
 
     assert announce_positions(store, RULES, 2, now=MONDAY_10H + 600) == 0  # nothing changed
-    sync.lpush(keys.queue_waits_key("general"), 30, 30, 30)  # agents are quick today
+    # agents are quick today: three taken 20 s after joining, nobody ahead (`waited began band`)
+    band = band_of(Priority.NORMAL)
+    sync.lpush(keys.queue_waits_key("general"), *(f"20 {MONDAY_10H - 900 + 60 * n} {band}" for n in range(3)))
     assert announce_positions(store, RULES, 2, now=MONDAY_10H + 60) == 0  # changed, but told a minute ago
     assert announce_positions(store, RULES, 2, now=MONDAY_10H + 600) == 2
     assert (

@@ -31,7 +31,7 @@ class FakeQueues:
     def position(self, queue: str, priority: Priority, at: float) -> int:
         return self.waiting + 1
 
-    def typical_wait(self, queue: str) -> float | None:
+    def typical_wait(self, queue, priority=None, hours=None, now=None) -> float | None:
         return self.typical
 
 
@@ -252,7 +252,8 @@ def test_a_long_bot_conversation_is_handed_over():
 
 @pytest.mark.parametrize(
     ("waiting", "typical", "said"),
-    [(0, 30.0, "menos de 1 minuto"), (4, 120.0, "10 min"), (0, None, "2 min")],
+    # 120 s a place, 4 ahead: 4½ places (half the one being served) = 9 min; unknown: the SLA (120 s)
+    [(0, 30.0, "menos de 1 minuto"), (4, 120.0, "9 min"), (0, None, "2 min")],
 )
 def test_wait_estimates(waiting, typical, said):
     turn = Customer(queues=FakeQueues(waiting, typical)).says("atendente")

@@ -142,16 +142,19 @@ async def test_asking_how_long_is_answered_with_the_place_and_the_estimate_and_t
     first = await world.says("5511900000009", ASK)
     world.clock.advance(1)
     waiting = await world.says(ANA, ASK)
-    world.sync.lpush(keys.queue_waits_key("general"), 150, 150, 150)  # agents take 2.5 minutes a customer
+    # three customers each served alone, 75 s after joining: a place takes 150 s (handover/waits.py)
+    begun = [world.clock() - 1000, world.clock() - 800, world.clock() - 600]
+    world.sync.lpush(keys.queue_waits_key("general"), *(f"75 {at} 2" for at in begun))
     world.clock.advance(30)
 
     still = await world.says(ANA, "falta muito?")
 
     assert still.state == ConversationState.QUEUED
     assert queued(world) == [first.id, waiting.id]
-    assert outbox(world, ANA)[-1] == "Atualizando: você agora é o 2º da fila (espera estimada: 5 min)."
+    # second in line: one place and a half, 225 s
+    assert outbox(world, ANA)[-1] == "Atualizando: você agora é o 2º da fila (espera estimada: 4 min)."
     told = world.sync.hgetall(keys.announced_key(waiting.id))
-    assert (told["wait"], float(told["at"])) == ("5 min", world.clock())
+    assert (told["wait"], float(told["at"])) == ("4 min", world.clock())
     [decision, *_] = world.store.decisions(waiting.id)
     assert (decision.rule, decision.action) == ("intents.queue_status", "reply")
     assert kpis.last_hours(world.sync, 1, world.clock()).abandoned == 0

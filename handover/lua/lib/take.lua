@@ -8,9 +8,12 @@ local function take(t)
   redis.call('HSET', t.conv, 'state', 'assigned', 'agent_id', t.agent, 'assigned_at', t.now, 'updated_at', t.now)
   redis.call('SADD', t.load, t.id)
   activity_touch(t.gone, t.held, t.id, t.now)
-  local waited = tonumber(t.now) - (t.score % t.span) / 1000
-  redis.call('LPUSH', t.waits, string.format('%.3f', waited))
-  redis.call('LTRIM', t.waits, 0, 99)
+  local began = (t.score % t.span) / 1000
+  local waited = tonumber(t.now) - began
+  -- `waited began band`: the wait estimate keeps those that began and ended in business hours, of its
+  -- priority band, and counts who stood ahead (handover/waits.py; 200 kept: waits.WAITS_KEPT)
+  redis.call('LPUSH', t.waits, string.format('%.3f %.3f %d', waited, began, math.floor(t.score / t.span)))
+  redis.call('LTRIM', t.waits, 0, 199)
   bump(t.counters, t.hour, 'claimed', 1)
   bump(t.counters, t.hour, 'queue_wait_seconds_sum', string.format('%.3f', math.max(0, waited)))
   bump(t.counters, t.hour, 'queue_wait_seconds_count', 1)
