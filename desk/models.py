@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from handover import clocks
 from handover.agents import Agent, Presence, Role
 from handover.conversation import Conversation, ConversationState
 from handover.identity import VerifiedIdentity
@@ -164,6 +165,11 @@ class ConversationSummary(BaseModel):
     csat_score: int | None
     customer_key: str | None = None  # with phone_number_id: GET /api/v1/customers/{key}/conversations
     phone_number_id: str | None = None
+    agent_silent_since: float | None = Field(
+        default=None,
+        description="held, and the customer has waited for the agent's answer since then, past the queue's "
+        "agent_reply_seconds (desk event agent_silent); null once the agent answers",
+    )
 
     @classmethod
     def of(cls, c: Conversation, now: float) -> ConversationSummary:
@@ -183,6 +189,7 @@ class ConversationSummary(BaseModel):
             csat_score=c.csat_score,
             customer_key=c.customer_key,
             phone_number_id=c.phone_number_id,
+            agent_silent_since=clocks.silent_since(c),
             offer=None
             if c.offer_to is None
             else OfferView(

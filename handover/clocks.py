@@ -4,7 +4,7 @@ quiet since the agent last wrote (queues' `customer_idle`), both counted in the 
 
 The fields they read are written by the customer's messages (`customer_wrote`, from handover/processing.py)
 and the agent's replies (`agent_replied`, from the desk's reply path, handover/claims.py); the sweep that
-acts on them is handover/clockwatch.py. Nothing here touches Redis but `agent_replied`'s queued writes.
+acts on them is handover/clockwatch.py. Nothing here reads Redis; `agent_replied` queues two writes.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 
 from redis.client import Pipeline
 
-from handover import keys
 from handover.conversation import Conversation, ConversationState
 from handover.hours import spans
 from handover.rules.model import Hours, Queue, Rules
+from handover.store import Store
 
 HELD = (ConversationState.ASSIGNED, ConversationState.TRANSFERRING)
 # what the sweep reads of every held conversation, in one round trip (handover/clockwatch.py)
@@ -80,9 +80,8 @@ def customer_wrote(conversation: Conversation, now: float) -> None:
 
 def agent_replied(pipe: Pipeline, conversation: Conversation, now: float) -> None:
     """The holding agent wrote (text, template or file): the customer's wait ends, their quiet begins."""
-    key = keys.conversation_key(conversation.id)
-    pipe.hset(key, "agent_replied_at", str(now))
-    pipe.hdel(key, "customer_waiting_since", "agent_silent_since")
+    Store.mark(pipe, conversation.id, {"agent_replied_at": str(now)})
+    Store.unmark(pipe, conversation.id, "customer_waiting_since", "agent_silent_since")
 
 
 # ---- the clocks --------------------------------------------------------------------------------------
