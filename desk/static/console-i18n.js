@@ -191,6 +191,7 @@ const TEXT = {
     agent_silent_badge: "Sem resposta há {wait}",
     agent_silent_title: "O cliente espera uma resposta desde {when}",
     agent_silent_toast: "{name} espera a sua resposta há {wait}.",
+    agent_silent_supervisor: "{name} espera a resposta de {agent} há {wait}.",
     left_agent_silent: "A conversa com {name} voltou para a fila: o cliente ficou {wait} sem resposta.",
     left_customer_idle: "A conversa com {name} foi encerrada: o cliente parou de responder.",
     // transfer dialog
@@ -561,6 +562,7 @@ const TEXT = {
     agent_silent_badge: "Unanswered for {wait}",
     agent_silent_title: "The customer has been waiting for an answer since {when}",
     agent_silent_toast: "{name} has been waiting {wait} for your answer.",
+    agent_silent_supervisor: "{name} has been waiting {wait} for {agent}'s answer.",
     left_agent_silent: "The conversation with {name} went back to the queue: the customer waited {wait} without an answer.",
     left_customer_idle: "The conversation with {name} was closed: the customer stopped answering.",
     transfer_title: "Transfer conversation",

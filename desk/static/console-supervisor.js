@@ -108,6 +108,11 @@ export class SupervisorView {
     this.pages.touch(id);
   }
 
+  /** A conversation of the list, if loaded (for its customer's name). */
+  known(id) {
+    return this.pages.items.find((c) => c.id === id) || null;
+  }
+
   /** Events may have been missed (the stream reconnected): the next refresh starts from the first page. */
   forget() {
     this.pages.forget();

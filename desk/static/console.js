@@ -311,6 +311,9 @@ class Desk {
     } else if (type === "agent_silent" && forMe) {
       this.toast(t("agent_silent_toast", { name: this.nameOf(id), wait: duration(data.waited_seconds || 0) }), "error");
       this.beeper.beep(this.soundOn);
+    } else if (type === "agent_silent" && this.me.role === "supervisor") {
+      const wait = duration(data.waited_seconds || 0);
+      this.toast(t("agent_silent_supervisor", { name: this.nameOf(id), agent: this.agentName(data.agent_id), wait }));
     } else if (type === "transferred" && data.reason === "agent_silent" && data.by === this.me.id) {
       this.leftBecause(id, "left_agent_silent", "error");
     } else if (type === "closed" && data.reason === "customer_idle" && forMe) {
@@ -336,7 +339,7 @@ class Desk {
   }
 
   nameOf(id) {
-    const known = this.mine.find((c) => c.id === id) || this.offers.get(id);
+    const known = this.mine.find((c) => c.id === id) || this.offers.get(id) || this.supervisor.known(id);
     return (known && (known.customer_name || known.name)) || t("customer_unknown");
   }
 
