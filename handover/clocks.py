@@ -48,6 +48,8 @@ class Clocked(Protocol):
     @property
     def answered_at(self) -> float | None: ...
     @property
+    def resolved_at(self) -> float | None: ...
+    @property
     def customer_waiting_since(self) -> float | None: ...
     @property
     def agent_replied_at(self) -> float | None: ...
@@ -90,10 +92,12 @@ def agent_replied(pipe: Pipeline, conversation: Conversation, now: float) -> Non
 def reply_wait_start(c: Clocked) -> float | None:
     """Since when the customer waits for the holding agent's answer (None: they do not). A conversation
     just given to an agent (claimed, offer accepted, transferred in) waits for its first answer from then:
-    the agent could not answer before."""
+    the agent could not answer before. One reopened to the agent who resolved it (the customer wrote again
+    soon after) waits from the customer's new message."""
     if c.state not in HELD or c.assigned_at is None:
         return None
-    if c.answered_at is None or c.answered_at < c.assigned_at:
+    reopened = c.resolved_at is not None and c.resolved_at >= c.assigned_at
+    if not reopened and (c.answered_at is None or c.answered_at < c.assigned_at):
         return c.assigned_at
     if c.customer_waiting_since is None:
         return None

@@ -322,3 +322,15 @@ async def test_the_desk_lists_and_shows_the_mark_until_the_agent_answers() -> No
     assert shown() == (T0, T0)
     world.assignments.send(ana, conversation.id, "Desculpe a demora!")
     assert shown() == (None, None)
+
+
+async def test_a_conversation_reopened_to_its_agent_waits_from_the_customers_new_message() -> None:
+    world, watch = setup()
+    conversation, ana = await held_by(world)
+    world.clock.now = T0 + 30
+    world.assignments.resolve(ana, conversation.id)  # resolved without a word (it happens)
+    world.clock.now = T0 + 600
+    again = await world.says(WA, "esqueci de perguntar uma coisa")
+    assert (again.id, again.state, again.agent_id) == (conversation.id, ConversationState.ASSIGNED, ana.id)
+    assert sweep_at(world, watch, 600 + 179) == {}  # not from when she first got it
+    assert sweep_at(world, watch, 600 + 180) == {"alert": 1}
