@@ -198,3 +198,40 @@ def test_an_idle_customer_is_reminded_then_closed_and_the_agent_can_take_another
         run(scenario())
     finally:
         worker.stop()
+
+
+def test_the_worker_runs_the_sweep_by_itself(redis_url, graph, tmp_path):
+    """The periodic job is wired (app/worker.py → workers/jobs.py → the runtime's ClockWatch): with the
+    shortest clock the rules allow, the worker flags the silent agent on its own, within a few sweeps."""
+    rules = rules_file(tmp_path, agent_reply_seconds=10)
+    settings, worker = start_worker(redis_url, graph, tmp_path / "worker.log", rules=rules)
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    store = Store(client)
+    _, ana = add_agent(redis_url, "Ana", "general")
+    anas = {"Authorization": f"Bearer {ana}"}
+    wa_id = "5511900000031"
+
+    async def scenario() -> None:
+        async with TestClient(TestServer(build_app(settings))) as http:
+            raw, headers = customer_says(wa_id, "atendente", 1)
+            assert (await http.post("/webhook", data=raw, headers=headers)).status == 200
+            await asyncio.to_thread(wait_for, lambda: queued(store, wa_id), 30, "queued")
+            await http.put("/api/v1/me/status", json={"status": "available"}, headers=anas)
+            taken = await (await http.post("/api/v1/queues/next", headers=anas)).json()
+
+            def flagged() -> bool:
+                return any(e["type"] == "agent_silent" for _, e in client.xrange(keys.DESK_EVENTS))
+
+            await asyncio.to_thread(wait_for, flagged, 60, "the worker's sweep to flag it")
+            detail = await (await http.get(f"/api/v1/conversations/{taken['id']}", headers=anas)).json()
+            assert detail["agent_silent_since"] == detail_assigned(store, taken["id"])
+
+    try:
+        run(scenario())
+    finally:
+        worker.stop()
+
+
+def detail_assigned(store: Store, conversation_id: str) -> float | None:
+    conversation = store.conversation(conversation_id)
+    return conversation.assigned_at if conversation is not None else None
