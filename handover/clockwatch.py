@@ -262,9 +262,3 @@ class ClockWatch:
         self.store.queue_reply(pipe, conversation.id, entry, job)
         return True
 
-
-def watch_clocks(
-    store: Store, loaded: Callable[[], LoadedRules], partitions: int, now: float | None = None
-) -> dict[str, int]:
-    """One sweep (the periodic job `clocks`; tests call it with `now`)."""
-    return ClockWatch(store, loaded, partitions).sweep(now)
