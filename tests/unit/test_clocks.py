@@ -334,3 +334,22 @@ async def test_a_conversation_reopened_to_its_agent_waits_from_the_customers_new
     assert (again.id, again.state, again.agent_id) == (conversation.id, ConversationState.ASSIGNED, ana.id)
     assert sweep_at(world, watch, 600 + 179) == {}  # not from when she first got it
     assert sweep_at(world, watch, 600 + 180) == {"alert": 1}
+
+
+async def test_the_idle_clock_pauses_outside_business_hours_too() -> None:
+    world, watch = setup(rules(business_hours="store"))
+    world.clock.advance(14 * 3600 + 55 * 60)  # Friday 19:55 in São Paulo
+    conversation, ana = await held_by(world)
+    world.assignments.send(ana, conversation.id, "Pronto! Algo mais?")
+    start = world.clock() - T0
+    saturday_0900 = start + 13 * 3600 + 5 * 60
+    assert sweep_at(world, watch, saturday_0900 + 4 * 60) == {}  # 5 open minutes on Friday, 4 on Saturday
+    assert sweep_at(world, watch, saturday_0900 + 5 * 60) == {"remind": 1}
+
+
+async def test_a_requeue_outside_the_24_hour_window_tells_the_customer_nothing() -> None:
+    world, watch = setup(rules(agent_reply_seconds=86400, on_agent_silence="requeue"))
+    conversation, _ = await held_by(world)
+    assert sweep_at(world, watch, 2 * 86400) == {"requeue": 1}
+    assert world.current(WA).state == ConversationState.QUEUED
+    assert system_said(world, conversation.id) == []
