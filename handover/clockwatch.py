@@ -261,4 +261,3 @@ class ClockWatch:
         entry, job = reply(conversation, text_request(conversation, text), "system", now, self.partitions)
         self.store.queue_reply(pipe, conversation.id, entry, job)
         return True
-
