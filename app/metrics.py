@@ -56,6 +56,10 @@ class SharedCounters(Collector):
             "offers_expired": "Offers nobody answered in time",
             "offers_withdrawn": "Offers withdrawn because the agent left (away, offline)",
             "conversations_expired": "Closed or idle conversations deleted past HANDOVER_RETENTION_DAYS",
+            "agent_silent": "Customer messages left unanswered past the queue's agent_reply_seconds",
+            "agent_silent_requeued": "Conversations sent back to their queue from a silent agent",
+            "idle_reminded": "Reminders sent to customers who stopped answering the agent",
+            "idle_closed": "Conversations resolved because the customer stopped answering (customer_idle)",
         }
         for name, doc in simple.items():
             yield CounterMetricFamily(f"handover_{name}", doc, value=float(self.counters.get(name, 0)))

@@ -36,6 +36,7 @@ from webhooks.sandbox_media import SandboxMedia
 from webhooks.views import WEBHOOK, WebhookContext
 from workers.dispatcher import (
     ANNOUNCE_SECONDS,
+    CLOCKS_SECONDS,
     OFFERS_SECONDS,
     RETENTION_SECONDS,
     WINDOWS_SECONDS,
@@ -238,6 +239,7 @@ def _start_embedded_worker(settings: Settings, server: fakeredis.FakeServer, hol
             Periodic("announce", ANNOUNCE_SECONDS, runtime.announce),
             Periodic("offers", OFFERS_SECONDS, runtime.expire_offers),
             Periodic("windows", WINDOWS_SECONDS, runtime.watch_windows),
+            Periodic("clocks", CLOCKS_SECONDS, runtime.watch_clocks),
             Periodic("retention", RETENTION_SECONDS, runtime.expire_conversations),
             Periodic(
                 "presence", sweep_seconds(settings.handover_presence_grace_seconds), runtime.drop_gone_agents

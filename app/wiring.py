@@ -18,6 +18,7 @@ from handover.agents import AgentStore
 from handover.announce import announce_positions
 from handover.assignment import Assigner
 from handover.botstats import end_idle
+from handover.clockwatch import ClockWatch
 from handover.liveness import drop_gone
 from handover.outbound import Sender, SendMany
 from handover.processing import Processor
@@ -147,6 +148,7 @@ def worker_runtime(
         announce=lambda: announce_positions(store, holder(), settings.handover_partitions),
         # the day-long watches: waiting customers whose window closed, bot conversations nobody continued
         watch_windows=lambda: (watch_windows(store, holder()), end_idle(client, time.time())),
+        watch_clocks=ClockWatch(store, holder, settings.handover_partitions).sweep,
         expire_offers=WarmTransfers(
             store, AgentStore(client), holder, settings.handover_partitions
         ).expire_offers,

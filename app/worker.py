@@ -34,6 +34,7 @@ from handover.wakeups import Wakeup, pop_wakeups, sweep
 from workers import jobs, runtime
 from workers.dispatcher import (
     ANNOUNCE_SECONDS,
+    CLOCKS_SECONDS,
     OFFERS_SECONDS,
     RETENTION_SECONDS,
     WINDOWS_SECONDS,
@@ -117,6 +118,9 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
             WINDOWS_SECONDS,
             lambda: queue.enqueue(jobs.watch_windows, job_timeout=120, result_ttl=0),
         )
+        held = Periodic(
+            "clocks", CLOCKS_SECONDS, lambda: queue.enqueue(jobs.watch_clocks, job_timeout=120, result_ttl=0)
+        )
         retention = Periodic(
             "retention",
             RETENTION_SECONDS,
@@ -144,7 +148,7 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
             client,
             settings.handover_partitions,
             dispatch,
-            periodic=[announce, offers, windows, retention, presence, report],
+            periodic=[announce, offers, windows, held, retention, presence, report],
             room=reads.room,
         )
         dispatcher.start()

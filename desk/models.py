@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from handover import clocks
 from handover.agents import Agent, Presence, Role
 from handover.conversation import Conversation, ConversationState
 from handover.identity import VerifiedIdentity
@@ -165,6 +166,11 @@ class ConversationSummary(BaseModel):
     customer_key: str | None = None  # with phone_number_id: GET /api/v1/customers/{key}/conversations
     phone_number_id: str | None = None
     abandon_reason: str | None = None  # abandoned: customer_left (left the queue) or window_closed
+    agent_silent_since: float | None = Field(
+        default=None,
+        description="held, and the customer has waited for the agent's answer since then, past the queue's "
+        "agent_reply_seconds (desk event agent_silent); null once the agent answers",
+    )
 
     @classmethod
     def of(cls, c: Conversation, now: float) -> ConversationSummary:
@@ -185,6 +191,7 @@ class ConversationSummary(BaseModel):
             customer_key=c.customer_key,
             phone_number_id=c.phone_number_id,
             abandon_reason=c.abandon_reason,
+            agent_silent_since=clocks.silent_since(c),
             offer=None
             if c.offer_to is None
             else OfferView(

@@ -8,6 +8,7 @@ from typing import Literal
 
 import redis
 
+from handover import clocks
 from handover.agents import Agent, Presence
 from handover.clock import Clock, system_clock
 from handover.conversation import Conversation, ConversationState
@@ -173,6 +174,7 @@ class Assignments:
                 # this agent's first reply since it became theirs
                 Store.mark(pipe, conversation.id, {"answered_at": str(now)})
                 Store.count_seconds(pipe, "agent_first_reply_seconds", now - conversation.assigned_at, at=now)
+            clocks.agent_replied(pipe, conversation, now)
             self.store.queue_reply(pipe, conversation.id, entry, job)
             pipe.execute()
         return entry.id
@@ -181,9 +183,10 @@ class Assignments:
         """Close it, and ask the customer how it went (the rules' `csat` survey) while the window is open."""
         now = self.clock() if now is None else now
         self.lifecycle.finish(agent.id, conversation_id, ConversationState.RESOLVED, now)
-        self._ask_csat(conversation_id, now)
+        self.ask_csat(conversation_id, now)
 
-    def _ask_csat(self, conversation_id: str, now: float) -> None:
+    def ask_csat(self, conversation_id: str, now: float) -> None:
+        """The rules' `csat` survey, while the window is open (after a resolve; an idle close too)."""
         rules = self.rules().rules if self.rules is not None else None
         csat = rules.csat if rules is not None else None
         conversation = self.store.conversation(conversation_id)

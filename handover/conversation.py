@@ -128,6 +128,13 @@ class Conversation(BaseModel):
     previous_agent: str | None = None
     assigned_at: float | None = None
     answered_at: float | None = None  # the holding agent's first reply since assigned_at
+    # the clocks on a held conversation (handover/clocks.py): the earliest customer message no agent
+    # answered yet, the holding agent's last message, the unanswered stretch flagged agent_silent (its
+    # start), and the last reminder sent to a quiet customer
+    customer_waiting_since: float | None = None
+    agent_replied_at: float | None = None
+    agent_silent_since: float | None = None
+    idle_reminded_at: float | None = None
     offer_to: str | None = None  # warm transfer under way: offered to this agent
     offer_by: str | None = None
     offer_reason: str | None = None  # internal: the offering agent's words

@@ -47,6 +47,11 @@ LISTED = (
     *WARM_OFFER_FIELDS,
     "csat",
     "csat_score",
+    # whether the agent reply clock flagged it (handover/clocks.py silent_since)
+    "assigned_at",
+    "answered_at",
+    "customer_waiting_since",
+    "agent_silent_since",
 )
 
 

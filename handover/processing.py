@@ -10,7 +10,7 @@ import structlog
 from pydantic import ValidationError
 from redis.client import Pipeline
 
-from handover import activity, botstats, kpis, waiting
+from handover import activity, botstats, clocks, kpis, waiting
 from handover.agents import AgentStore, Presence, UnknownAgent
 from handover.bot import Bot, BotTurn, Decision, EscalationDecision
 from handover.clock import Clock, system_clock
@@ -147,6 +147,7 @@ class Processor:
                 outbound_job(conversation, receipt, self.partitions, message_timestamp=message.timestamp)
             )
         if conversation.state != ConversationState.BOT:
+            clocks.customer_wrote(conversation, now)
             effects.entries.append(
                 (conversation.id, entry.kept(edited=self._edited(entry, conversation, effects)))
             )

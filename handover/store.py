@@ -284,6 +284,13 @@ class Store(Deliveries):
             raise ValueError("a conversation's state changes through handover/lifecycle.py")
         pipe.hset(keys.conversation_key(conversation_id), mapping=fields)
 
+    @staticmethod
+    def unmark(pipe: Pipeline, conversation_id: str, *fields: str) -> None:
+        """Fields of a conversation that no longer hold (never its state)."""
+        if "state" in fields:
+            raise ValueError("a conversation's state changes through handover/lifecycle.py")
+        pipe.hdel(keys.conversation_key(conversation_id), *fields)
+
     def watch(self, pipe: Pipeline, conversation_id: str, packet_only: bool = False) -> None:
         """WATCH a conversation and its packet (or its packet only): a change by anyone else fails the
         caller's transaction."""

@@ -103,6 +103,17 @@ class Transfers:
             moved.append(conversation_id)
         return moved
 
+    def requeue_one(self, agent: Agent, conversation_id: str, reason: str, now: float | None = None) -> None:
+        """One conversation the agent holds back to its queue, ahead of newer ones, as `requeue_held` moves
+        each, telling the customer nothing: a silent agent's (reason agent_silent, handover/clockwatch.py).
+        Raises Conflict when it changed meanwhile or is not theirs any more."""
+        conversation = self.store.conversation(conversation_id)
+        if conversation is None or conversation.state not in _HELD or conversation.agent_id != agent.id:
+            raise Conflict("not held by this agent any more")
+        queue = conversation.queue or next(iter(self.rules().rules.queues))
+        move = TransferRequest(reason=reason, to_queue=queue)
+        self._move_one(agent, conversation_id, move, self.clock() if now is None else now, governed=False)
+
     def _move_one(
         self, by: Agent, conversation_id: str, move: TransferRequest, now: float, governed: bool
     ) -> Conversation:

@@ -26,6 +26,7 @@ Dispatch = Callable[[Wakeup], object]
 ANNOUNCE_SECONDS = 30.0  # tell waiting customers their new place in line
 OFFERS_SECONDS = 5.0  # warm-transfer offers nobody answered in time
 WINDOWS_SECONDS = 60.0  # waiting customers whose 24-hour window closed; bot conversations left idle
+CLOCKS_SECONDS = 10.0  # held conversations: a silent agent, a quiet customer (handover/clockwatch.py)
 RETENTION_SECONDS = 300.0  # conversations past HANDOVER_RETENTION_DAYS deleted (handover/retention.py)
 
 

@@ -28,6 +28,12 @@ def watch_windows() -> object:
     return runtime.current().watch_windows()
 
 
+def watch_clocks() -> object:
+    """Held conversations: a customer left unanswered (alert, requeue), or gone quiet (remind, close)."""
+    structlog.contextvars.clear_contextvars()
+    return runtime.current().watch_clocks()
+
+
 def drop_gone_agents() -> object:
     """Agents whose desk has been disconnected past the grace period: offline, conversations re-queued."""
     structlog.contextvars.clear_contextvars()

@@ -26,6 +26,7 @@ class WorkerRuntime:
     announce: Callable[[], int] = lambda: 0
     expire_offers: Callable[[], int] = lambda: 0
     watch_windows: Callable[[], object] = lambda: None
+    watch_clocks: Callable[[], object] = lambda: None
     drop_gone_agents: Callable[[], object] = lambda: None
     expire_conversations: Callable[[], int] = lambda: 0
     on_close: list[Callable[[], None]] = field(default_factory=list)

@@ -196,6 +196,7 @@ export class Composer {
       } else {
         await this.desk.api.post(`${path}/messages`, { text });
       }
+      this.desk.answered(id);
     } catch (exc) {
       const since = input.isConnected ? input.value : this.desk.drafts.get(id) || "";
       const restored = since ? `${typed}\n${since}` : typed;

@@ -5,7 +5,7 @@ import { t, duration, clock, day, when, stamp } from "./console-i18n.js";
 import { icon } from "./console-icons.js";
 import { Composer } from "./console-composer.js";
 import { mediaView } from "./console-media.js";
-import { initialsOf } from "./console-shell.js";
+import { initialsOf, silentMark } from "./console-shell.js";
 
 const HELD = new Set(["assigned", "transferring"]);
 const SOON = 2 * 3600; // say "closes in" instead of "open until" in the window's last two hours
@@ -146,6 +146,7 @@ export class ConversationView {
     const d = this.detail;
     const now = Date.now() / 1000;
     const parts = [h(`span.pill.state-${d.state}`, { testid: "conversation-state" }, t(`state_${d.state}`))];
+    if (HELD.has(d.state) && d.agent_silent_since) parts.push(silentMark(d, false));
     if (d.window_open && d.window_expires_at) {
       const left = d.window_expires_at - now;
       const soon = left < SOON;

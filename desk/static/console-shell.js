@@ -2,7 +2,7 @@
 // (offers to me, take next, queues, my conversations).
 
 import { h, fill, keepFocus } from "./console-dom.js";
-import { t, duration, queueTitle } from "./console-i18n.js";
+import { t, duration, queueTitle, stamp } from "./console-i18n.js";
 import { icon } from "./console-icons.js";
 
 const PRESENCE = ["available", "away", "offline"];
@@ -169,6 +169,7 @@ export class SideBar {
                   c.queue ? this.desk.queueName(c.queue) : "",
                   c.state === "transferring" ? h("span.pill.small.state-transferring", {}, t("state_transferring")) : null,
                   c.window_open ? null : h("span.pill.small.closed", {}, icon("lock")),
+                  silentMark(c),
                 ),
               ),
               count ? h("span.unread", { "aria-label": t("unread", { n: count }) }, String(count)) : null,
@@ -188,4 +189,19 @@ export class SideBar {
 export function initialsOf(name) {
   const words = String(name || "").replace(/\(.*?\)/g, "").match(/\p{L}[\p{L}\p{M}'-]*/gu) || ["?"];
   return (words[0][0] + (words.length > 1 ? words[words.length - 1][0] : "")).toUpperCase();
+}
+
+/**
+ * The agent reply clock's mark (the queue's agent_reply_seconds passed with the customer unanswered: desk
+ * event agent_silent): how long the customer has waited, for the agent and for supervisors; null when not.
+ */
+export function silentMark(c, small = true) {
+  if (!c || !c.agent_silent_since) return null;
+  const wait = duration(Date.now() / 1000 - c.agent_silent_since);
+  return h(
+    `span.pill.silent${small ? ".small" : ""}`,
+    { testid: "agent-silent", title: t("agent_silent_title", { when: stamp(c.agent_silent_since) }) },
+    icon("clock"),
+    t("agent_silent_badge", { wait }),
+  );
 }

@@ -7,6 +7,7 @@ import { h, fill } from "./console-dom.js";
 import { t, duration, queueTitle, explain, LOCALE } from "./console-i18n.js";
 import { icon } from "./console-icons.js";
 import { Pages } from "./console-paging.js";
+import { silentMark } from "./console-shell.js";
 
 const OPEN = new Set(["queued", "transferring", "assigned"]);
 import { SearchCard } from "./console-search.js";
@@ -105,6 +106,11 @@ export class SupervisorView {
     if (!id) return;
     if (GONE.has(type)) this.pages.drop(id);
     this.pages.touch(id);
+  }
+
+  /** A conversation of the list, if loaded (for its customer's name). */
+  known(id) {
+    return this.pages.items.find((c) => c.id === id) || null;
   }
 
   /** Events may have been missed (the stream reconnected): the next refresh starts from the first page. */
@@ -278,7 +284,7 @@ export class SupervisorView {
       "tr",
       { testid: "supervisor-conversation", data: { id: c.id, state: c.state } },
       h("th", { scope: "row" }, c.customer_name || c.wa_id || c.id, c.wa_id ? h("div.muted.small", {}, `+${c.wa_id}`) : null),
-      h("td", {}, h(`span.pill.state-${c.state}`, {}, t(`state_${c.state}`))),
+      h("td", {}, h(`span.pill.state-${c.state}`, {}, t(`state_${c.state}`)), silentMark(c)),
       h("td", {}, c.queue ? this.desk.queueName(c.queue) : "—"),
       h("td", {}, h(`span.prio.prio-${priority}`, {}, t(`priority_${priority}`))),
       h("td", {}, c.agent_id ? this.desk.agentName(c.agent_id) : t("unassigned")),

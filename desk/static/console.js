@@ -10,7 +10,8 @@
 //                (with offer-accept, offer-decline, offer-expires, offer-queue), take-next,
 //                queue-list, queue[data-queue][data-waiting], conversation-load ("load/capacity"),
 //                conversation-list, conversation[data-id][data-unread][data-state] (a button), conversation-more
-//                (load the next page, shown only when there is one)
+//                (load the next page, shown only when there is one), agent-silent (in a row, in the open
+//                conversation's status and in a supervisor's row: the customer waits past agent_reply_seconds)
 //   conversation conversation-empty, conversation-view, packet, customer-name, identity-badge[data-verified],
 //                escalation-reason, packet-summary, packet-collected, packet-transfers, conversation-state,
 //                window-status, offer-pending, readonly-notice, transfer-open, release, resolve,
@@ -41,7 +42,7 @@
 //   messages     toast[data-kind=info|error]
 
 import { h } from "./console-dom.js";
-import { t, LOCALE, explain, queueTitle } from "./console-i18n.js";
+import { t, LOCALE, explain, queueTitle, duration } from "./console-i18n.js";
 import { Api, EventStream } from "./console-api.js";
 import { showSignIn, TOKEN_KEY } from "./console-signin.js";
 import { TopBar, SideBar } from "./console-shell.js";
@@ -73,6 +74,7 @@ class Desk {
     this.agents = [];
     this.offers = null; // the offers to me waiting for an answer (console-offers.js)
     this.unread = new Map();
+    this.explained = new Set(); // conversations a clock took from me, already explained in a toast
     this.drafts = new Map();
     this.attention = 0; // new waiting conversations announced while the tab was in the background
     this.openId = null;
@@ -218,7 +220,7 @@ class Desk {
 
   /** The open conversation is no longer ours (moved by a supervisor, the desk went offline...). */
   lost(id, name) {
-    this.toast(t("conversation_left", { name: name || t("customer_unknown") }));
+    if (!this.explained.delete(id)) this.toast(t("conversation_left", { name: name || t("customer_unknown") }));
     this.leave(id);
   }
 
@@ -306,13 +308,38 @@ class Desk {
     } else if (type === "agent_removed") {
       if (forMe) return this.signOut(t("signin_removed")); // the token is dead: nothing left to show
       this.loadAgents();
+    } else if (type === "agent_silent" && forMe) {
+      this.toast(t("agent_silent_toast", { name: this.nameOf(id), wait: duration(data.waited_seconds || 0) }), "error");
+      this.beeper.beep(this.soundOn);
+    } else if (type === "agent_silent" && this.me.role === "supervisor") {
+      const wait = duration(data.waited_seconds || 0);
+      this.toast(t("agent_silent_supervisor", { name: this.nameOf(id), agent: this.agentName(data.agent_id), wait }));
+    } else if (type === "transferred" && data.reason === "agent_silent" && data.by === this.me.id) {
+      this.leftBecause(id, "left_agent_silent", "error");
+    } else if (type === "closed" && data.reason === "customer_idle" && forMe) {
+      this.leftBecause(id, "left_customer_idle", "info");
     }
     this.updateTitle();
     this.scheduleRefresh();
   }
 
+  /** A clock took a conversation from me (handover/clockwatch.py): say why, once, instead of "no longer yours". */
+  leftBecause(id, why, kind) {
+    const held = this.mine.find((c) => c.id === id);
+    const since = held && held.agent_silent_since;
+    this.toast(t(why, { name: this.nameOf(id), wait: since ? duration(Date.now() / 1000 - since) : "—" }), kind);
+    this.explained.add(id);
+    setTimeout(() => this.explained.delete(id), 10000); // only the refresh this event causes is explained
+  }
+
+  /** I answered: the customer no longer waits on me (the server cleared the mark too). */
+  answered(id) {
+    for (const c of this.mine) if (c.id === id) c.agent_silent_since = null;
+    this.sidebar.renderConversations();
+  }
+
   nameOf(id) {
-    const known = this.mine.find((c) => c.id === id) || this.offers.get(id);
+    const known = this.mine.find((c) => c.id === id) || this.offers.get(id) || this.supervisor.known(id);
     return (known && (known.customer_name || known.name)) || t("customer_unknown");
   }
 
