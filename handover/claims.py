@@ -8,6 +8,7 @@ from typing import Literal
 
 import redis
 
+from handover import kpis
 from handover.agents import Agent, Presence
 from handover.clock import Clock, system_clock
 from handover.conversation import Conversation, ConversationState
@@ -46,7 +47,7 @@ class Assignments:
         self.client: redis.Redis = store.client
         self.partitions = partitions
         self.clock = clock
-        self.lifecycle = Lifecycle(self.client, clock)
+        self.lifecycle = Lifecycle(self.client, clock, self._slas)
 
     def claim_next(self, agent: Agent, now: float | None = None) -> Conversation | None:
         """The best waiting conversation across the agent's queues, now theirs; None when nothing waits."""
@@ -62,6 +63,10 @@ class Assignments:
         taken = self.store.conversation(conversation_id)
         assert taken is not None  # assigned, not deleted
         return taken
+
+    def _slas(self) -> dict[str, int | None]:
+        """Each queue's sla_seconds: taking a conversation counts whether it was within (service level)."""
+        return {} if self.rules is None else kpis.slas_of(self.rules().rules)
 
     def decline_offer(self, agent: Agent, conversation_id: str, now: float | None = None) -> Conversation:
         """Not for me: it goes back to its place and on to the next suitable agent."""
@@ -180,7 +185,9 @@ class Assignments:
     def resolve(self, agent: Agent, conversation_id: str, now: float | None = None) -> None:
         """Close it, and ask the customer how it went (the rules' `csat` survey) while the window is open."""
         now = self.clock() if now is None else now
-        self.lifecycle.finish(agent.id, conversation_id, ConversationState.RESOLVED, now)
+        packet = self.store.packet(conversation_id)
+        transfers = len(packet.transfers) if packet is not None else 0
+        self.lifecycle.finish(agent.id, conversation_id, ConversationState.RESOLVED, now, transfers)
         self._ask_csat(conversation_id, now)
 
     def _ask_csat(self, conversation_id: str, now: float) -> None:
