@@ -121,7 +121,8 @@ def report(
         found = pipe.execute()
     step = 2 + len(ABANDON_REASONS)
     hourly = [_Hour(hour, found[i * step : (i + 1) * step], now, fcr_days) for i, hour in enumerate(buckets)]
-    names = [queue] if queue else sorted(set(slas) | {q for h in hourly for q in h.queues()})
+    found = {q for h in hourly for q in h.queues()}
+    names = [queue] if queue else [*slas, *sorted(found - set(slas))]  # the rules' order, then gone ones
     scope = kpis.queue_prefix(queue) if queue else ""
     by_queue = {name: _queue_kpis(hourly, kpis.queue_prefix(name), slas.get(name), name) for name in names}
     whole = _queue_kpis(hourly, scope, None, queue)
