@@ -45,7 +45,7 @@ class SharedCounters(Collector):
             "receipts_sent": "Read receipts sent",
             "receipts_covered": "Read receipts not needed: a newer one marked the message read",
             "escalations": "Conversations the bot handed over to a queue",
-            "abandoned": "Waiting conversations closed when their 24-hour window did",
+            "abandoned": "Waits that ended without an agent (by reason: handover_abandoned_by_reason)",
             "claimed": "Conversations agents took from a queue",
             "resolved": "Conversations agents closed",
             "released": "Conversations agents handed back to the bot",

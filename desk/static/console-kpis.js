@@ -112,7 +112,7 @@ export class KpiPanel {
         percent(resolved ? (moved["0"] || 0) / resolved : null),
         "kpi-transfers",
         false,
-        BANDS.map((b) => `${b}: ${moved[b] || 0}`).join(" · "),
+        t("kpi_transfers_of", { bands: BANDS.map((b) => `${b}: ${moved[b] || 0}`).join(" · ") }),
       ),
       figure(
         t("kpi_breaches"),

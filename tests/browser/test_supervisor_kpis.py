@@ -61,9 +61,12 @@ def earlier_hours(redis_url: str, ana: str, bia: str, now: float) -> None:
             late = (k + back) % 4 == 0
             cid = waiting(client, n, queue, at - (400 if late else 40))
             assert lifecycle.claim(agent, 100, [queue], now=at) is not None
-            lifecycle.finish(
-                agent, cid, ConversationState.RESOLVED, now=at + 300, transfers=(n % 5 == 0) + (n % 7 == 0)
-            )
+            transfers = (n % 5 == 0) + (n % 7 == 0)
+            lifecycle.finish(agent, cid, ConversationState.RESOLVED, now=at + 300, transfers=transfers)
+            with client.pipeline() as pipe:  # what the transfers themselves counted
+                for _ in range(transfers):
+                    kpis.tally(pipe, "transfers:cold", at + 100)
+                pipe.execute()
         with client.pipeline() as pipe:
             if back % 3 == 0:
                 fcr.write(pipe, [fcr.Return("agent", int((at + 300) // 3600), "general", ana)])
