@@ -185,9 +185,7 @@ class Assignments:
     def resolve(self, agent: Agent, conversation_id: str, now: float | None = None) -> None:
         """Close it, and ask the customer how it went (the rules' `csat` survey) while the window is open."""
         now = self.clock() if now is None else now
-        packet = self.store.packet(conversation_id)
-        transfers = len(packet.transfers) if packet is not None else 0
-        self.lifecycle.finish(agent.id, conversation_id, ConversationState.RESOLVED, now, transfers)
+        self.lifecycle.finish(agent.id, conversation_id, ConversationState.RESOLVED, now)
         self._ask_csat(conversation_id, now)
 
     def _ask_csat(self, conversation_id: str, now: float) -> None:

@@ -10,6 +10,10 @@ conversation is where they come back to. So
   the bucket of the hour it was resolved (`came_back`, per queue and agent; `r|<version>` in the bot's
   bucket for a containment). A conversation is replaced when the customer comes back, so it counts once.
 
+A containment the day-of-silence sweep (botstats.end_idle) finds only after the customer already wrote
+again is counted contained but not come back: the sweep runs every minute, so only a return within that
+minute (or while the workers were down) is missed.
+
 FCR buckets are kept TTL_SECONDS (the longest `fcr_days` plus the 8 days the stats read, plus a day): a
 resolution can be marked as come back until `fcr_days` after it, and read for 8 days after that.
 """

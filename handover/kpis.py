@@ -8,6 +8,7 @@ whose labels should stay few."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import redis
@@ -252,6 +253,12 @@ def sla_arg(seconds: int | None) -> str:
 def slas_of(rules: Any) -> dict[str, int | None]:
     """Each queue's sla_seconds in the rules (handover.rules.model.Rules), for lifecycle.Lifecycle."""
     return {name: queue.sla_seconds for name, queue in rules.queues.items()}
+
+
+def transfers_of(reader: Any, conversation_id: str) -> int:
+    """How many transfers the conversation's context packet holds (0 without a packet)."""
+    raw = reader.get(keys.packet_key(conversation_id))
+    return len(json.loads(raw).get("transfers") or []) if raw else 0
 
 
 def transfers_field(transfers: int) -> str:

@@ -98,14 +98,12 @@ PUSH_OFFER_FIELDS = ("offer_to", "offer_expires_at", "offer_score")
 
 
 class Lifecycle:
-    """`slas`: each queue's sla_seconds (the rules'), read when a conversation is taken: the service level."""
-
     def __init__(
         self, client: redis.Redis, clock: Clock = system_clock, slas: Callable[[], Slas] | None = None
     ) -> None:
         self.client = client
         self.clock = clock
-        self.slas: Callable[[], Slas] = slas or dict
+        self.slas: Callable[[], Slas] = slas or dict  # each queue's sla_seconds: the service level
         self._claim = lua.script(client, "claim")
         self._finish = lua.script(client, "finish")
         self._assign = lua.script(client, "assign")
@@ -276,15 +274,10 @@ class Lifecycle:
         return done, done and int(result[1]) == 1
 
     def finish(
-        self,
-        agent_id: str,
-        conversation_id: str,
-        to: ConversationState,
-        now: float | None = None,
-        transfers: int = 0,
+        self, agent_id: str, conversation_id: str, to: ConversationState, now: float | None = None
     ) -> None:
-        """Out of the agent's hands: resolved, or back to the bot (whose memory starts afresh).
-        `transfers`: how many it had, for the KPIs' transfers per resolved conversation."""
+        """Out of the agent's hands: resolved (counted with the transfers its packet holds), or back to
+        the bot (whose memory starts afresh)."""
         if to not in (ConversationState.RESOLVED, ConversationState.BOT):
             raise ValueError(f"finish goes to resolved or bot, not {to}")
         now = self.clock() if now is None else now
@@ -311,7 +304,7 @@ class Lifecycle:
                     conversation_id,
                     kpis.agent_prefix(agent_id),
                     kpis.queue_prefix(queue) if queue else "",
-                    kpis.transfers_field(transfers),
+                    kpis.transfers_field(kpis.transfers_of(self.client, conversation_id)),
                 ],
             )
         ]

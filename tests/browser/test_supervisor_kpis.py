@@ -24,6 +24,7 @@ from handover.queues import enqueue
 from handover.rules.model import Priority
 from handover.store import Store
 from tests.browser.conftest import new_page, screenshot, sign_in
+from tests.support.packets import packet_with_transfers
 from tests.support.processes import wait_for
 
 pytestmark = pytest.mark.browser
@@ -62,11 +63,12 @@ def earlier_hours(redis_url: str, ana: str, bia: str, now: float) -> None:
             cid = waiting(client, n, queue, at - (400 if late else 40))
             assert lifecycle.claim(agent, 100, [queue], now=at) is not None
             transfers = (n % 5 == 0) + (n % 7 == 0)
-            lifecycle.finish(agent, cid, ConversationState.RESOLVED, now=at + 300, transfers=transfers)
-            with client.pipeline() as pipe:  # what the transfers themselves counted
+            with client.pipeline() as pipe:  # the packet, with the transfers it had and what they counted
+                Store(client).save_packet(pipe, packet_with_transfers(cid, queue, transfers, at + 100))
                 for _ in range(transfers):
                     kpis.tally(pipe, "transfers:cold", at + 100)
                 pipe.execute()
+            lifecycle.finish(agent, cid, ConversationState.RESOLVED, now=at + 300)
         with client.pipeline() as pipe:
             if back % 3 == 0:
                 fcr.write(pipe, [fcr.Return("agent", int((at + 300) // 3600), "general", ana)])

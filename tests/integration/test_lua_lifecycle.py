@@ -15,6 +15,7 @@ from handover.message import CustomerRef
 from handover.queues import enqueue
 from handover.rules.model import Priority
 from handover.store import Store
+from tests.support.packets import packet_with_transfers
 
 pytestmark = pytest.mark.integration
 NOW = 1_800_000_000.0
@@ -163,7 +164,10 @@ TRANSFER_BANDS = [(0, "0"), (1, "1"), (2, "2"), (3, "3+"), (6, "3+")]
 )
 def test_resolve_counts_per_queue_transfers_and_the_fcr_bucket(client, transfers, band):
     cid = _assigned(client)
-    Lifecycle(client).finish("ag_1", cid, ConversationState.RESOLVED, now=NOW, transfers=transfers)
+    with client.pipeline() as pipe:
+        Store(client).save_packet(pipe, packet_with_transfers(cid, "general", transfers, NOW - 90))
+        pipe.execute()
+    Lifecycle(client).finish("ag_1", cid, ConversationState.RESOLVED, now=NOW)
     hour = client.hgetall(keys.kpi_hour_key(int(NOW // 3600)))
     assert float(hour["queue:general:resolved"]) == 1
     assert float(hour["queue:general:handle_seconds_sum"]) == 60
