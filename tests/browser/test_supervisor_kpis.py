@@ -202,6 +202,8 @@ def test_a_supervisor_reads_service_level_abandonment_and_fcr_by_hour_queue_and_
     sign_in(english, stack.base, sara["token"])
     english.get_by_test_id("supervisor-tab").click()
     expect(english.get_by_test_id("kpi-service-level")).to_contain_text("Service level")
-    expect(english.get_by_test_id("kpi-fcr")).to_contain_text("pending: the customer may come back within 7 days")
+    expect(english.get_by_test_id("kpi-fcr")).to_contain_text(
+        "pending: the customer may come back within 7 days"
+    )
     english.get_by_test_id("kpi-figures").scroll_into_view_if_needed()
     screenshot(english, "supervisor-kpis-en")
