@@ -220,8 +220,9 @@ export class KpiPanel {
       ],
       cursor: { drag: { x: false, y: false } },
     };
-    if (this.chart) this.chart.destroy();
-    this.chart = new uPlot(options, data, this.chartBox);
+    // the tab refreshes on every burst of live events: the chart takes the new numbers in place
+    if (this.chart) this.chart.setData(data);
+    else this.chart = new uPlot(options, data, this.chartBox);
     const anything = data.slice(1).some((line) => line.some((v) => v !== null));
     const pending = hours.some((p) => p.fcr_pending && p.resolved);
     fill(
