@@ -152,3 +152,18 @@ def test_an_hour_is_pending_until_its_end_is_fcr_days_old() -> None:
     end = (hour + 1) * 3600
     assert not fcr.settled(hour, end + 7 * DAY - 1, 7)
     assert fcr.settled(hour, end + 7 * DAY, 7)
+
+
+def test_a_take_outside_the_scripts_counts_as_a_claim_does(world: World) -> None:
+    """What a supervisor's assignment calls (kpis.taken): service level, taken and the wait, per queue."""
+    with world.sync.pipeline() as pipe:
+        kpis.taken(pipe, "general", 200.0, 120, world.clock(), agent_id="ag_ana")
+        kpis.taken(pipe, "general", 20.0, 120, world.clock())
+        kpis.taken(pipe, "senior", 20.0, None, world.clock())  # no SLA: taken, not in the service level
+        pipe.execute()
+    day = stats(world)
+    assert day.service_level.model_dump() == {"met": 1, "missed": 1, "rate": 0.5}
+    assert (day.abandonment.taken, day.claimed, day.queue_wait.count) == (3, 3, 3)
+    assert day.queues["general"].queue_wait.average_seconds == 110.0
+    assert world.sync.hget(keys.COUNTERS, "queue:general:sla_missed") == "1"
+    assert day.agents["ag_ana"].assigned == 1
