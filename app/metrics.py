@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, gen
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, SummaryMetricFamily
 from prometheus_client.registry import Collector
 
+from handover import kpis
 from handover.availability import is_unavailable
 from handover.store import shared_counters
 from handover.wakeups import backlog
@@ -44,7 +45,7 @@ class SharedCounters(Collector):
             "receipts_sent": "Read receipts sent",
             "receipts_covered": "Read receipts not needed: a newer one marked the message read",
             "escalations": "Conversations the bot handed over to a queue",
-            "abandoned": "Waiting conversations closed when their 24-hour window did",
+            "abandoned": "Waits that ended without an agent (by reason: handover_abandoned_by_reason)",
             "claimed": "Conversations agents took from a queue",
             "resolved": "Conversations agents closed",
             "released": "Conversations agents handed back to the bot",
@@ -78,6 +79,7 @@ class SharedCounters(Collector):
         for mode in ("cold", "warm"):
             transfers.add_metric([mode], float(self.counters.get(f"transfers:{mode}", 0)))
         yield transfers
+        yield from kpi_metrics(self.counters)
         durations = {
             "queue_wait_seconds": "From asking for a person to an agent taking the conversation",
             "agent_first_reply_seconds": "From a conversation becoming an agent's to their first reply",
@@ -101,6 +103,46 @@ class SharedCounters(Collector):
         yield GaugeMetricFamily(
             "handover_processing_lag_seconds", "Age of the oldest unprocessed inbound item", value=lag
         )
+
+
+def kpi_metrics(counters: dict[str, str]) -> Iterator[Metric]:
+    """The contact-centre KPIs' counters (the README's KPIs section): rates are left to PromQL."""
+    abandoned = CounterMetricFamily(
+        "handover_abandoned_by_reason", "Waits that ended without an agent, by why", labels=["reason"]
+    )
+    for reason in kpis.ABANDON_REASONS:
+        abandoned.add_metric([reason], float(counters.get(f"abandoned:{reason}", 0)))
+    yield abandoned
+    for reason in kpis.ABANDON_REASONS:
+        name = f"abandoned_wait_seconds:{reason}"
+        yield SummaryMetricFamily(
+            f"handover_abandoned_wait_seconds_{reason}",
+            f"How long customers waited before abandoning ({reason})",
+            count_value=int(float(counters.get(f"{name}_count", 0))),
+            sum_value=float(counters.get(f"{name}_sum", 0)),
+        )
+    for within, doc in (
+        ("sla_met", "Waits an agent ended within the queue's sla_seconds"),
+        ("sla_missed", "Waits an agent ended after the queue's sla_seconds"),
+    ):
+        family = CounterMetricFamily(f"handover_{within}", doc, labels=["queue"])
+        for name, value in sorted(counters.items()):
+            if name.startswith("queue:") and name.endswith(f":{within}"):
+                family.add_metric([name.split(":")[1]], float(value))
+        yield family
+    per_conversation = CounterMetricFamily(
+        "handover_resolved_by_transfers",
+        "Resolved conversations by how many transfers they had",
+        labels=["transfers"],
+    )
+    for band in kpis.TRANSFER_BANDS:
+        per_conversation.add_metric([band], float(counters.get(kpis.TRANSFERS_FIELD + band, 0)))
+    yield per_conversation
+    yield CounterMetricFamily(
+        "handover_fcr_came_back",
+        "Resolved conversations whose customer came back within kpis.fcr_days (FCR = 1 - this / resolved)",
+        value=float(counters.get("fcr_came_back", 0)),
+    )
 
 
 async def metrics(request: web.Request) -> web.Response:

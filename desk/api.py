@@ -36,6 +36,7 @@ from handover.conversation import ConversationState
 from handover.errors import Invalid
 from handover.events import EventType
 from handover.inbox import DEFAULT_LIMIT, MAX_LIMIT, Filters
+from handover.kpireport import Stats
 from handover.transfers import TransferRequest
 
 
@@ -57,10 +58,11 @@ async def list_agents(request: web.Request) -> web.Response:
 
 
 async def stats(request: web.Request) -> web.Response:
-    """Supervisors: the support KPIs of the last `hours` (1 to 168, default 24)."""
+    """Supervisors: the support KPIs of the last `hours` (1 to 192, default 24), of one `queue` if asked."""
     supervisor(request, "the numbers")
     hours = hours_asked(request, kpis.HOURS_KEPT)
-    return ok(await asyncio.to_thread(service.stats, request.app[DESK], hours))
+    queue = request.query.get("queue") or None
+    return ok(await asyncio.to_thread(service.stats, request.app[DESK], hours, queue))
 
 
 async def list_templates(request: web.Request) -> web.Response:
@@ -219,10 +221,15 @@ ROUTES = [
         "/stats",
         stats,
         "Supervisors: claims, resolves, transfers, CSAT, average wait, first reply and handle time over "
-        "the last hours (?hours=24, up to 168)",
-        response=kpis.Kpis,
-        query=(hours_param(kpis.HOURS_KEPT),),
-        extra={**SUPERVISORS_ONLY, 422: "bad hours"},
+        "the last hours (?hours=24, up to 192); service level, abandonment rate, first contact resolution, "
+        "transfers per conversation, reply breaches, idle closes and handle time per queue and agent, and "
+        "hour by hour (by_hour); ?queue= for one queue (the README's KPIs section defines each)",
+        response=Stats,
+        query=(
+            hours_param(kpis.HOURS_KEPT),
+            Param("queue", "only this queue's service level, abandonment, FCR and hours (404: unknown)"),
+        ),
+        extra={**SUPERVISORS_ONLY, 404: "no such queue", 422: "bad hours"},
     ),
     Route(
         "GET",

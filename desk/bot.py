@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from desk.http import DESK, body_of, hours_asked, ok, supervisor
 from desk.openapi import SUPERVISORS_ONLY, Param, Route, hours_param
-from handover import botstats
+from handover import botstats, fcr
 from handover.errors import Invalid
 from handover.rules.explain import BadState, Explanation, explain, parse_state
 from handover.rules.patterns import MAX_TEXT
@@ -30,7 +30,8 @@ async def bot_stats(request: web.Request) -> web.Response:
     supervisor(request, "the bot's numbers")
     hours = hours_asked(request, botstats.HOURS_KEPT)
     version = request.query.get("rules_version") or None
-    stats = await asyncio.to_thread(botstats.last_hours, ctx.store.client, hours, ctx.clock(), version)
+    fcr_days = ctx.rules().rules.kpis.fcr_days
+    stats = await asyncio.to_thread(fcr.bot_stats, ctx.store.client, hours, ctx.clock(), fcr_days, version)
     return ok(stats)
 
 
@@ -58,8 +59,9 @@ BOT_ROUTES = [
         "/bot/stats",
         bot_stats,
         "Supervisors: the bot's decisions, escalations, misses, containment and CSAT of handed-over "
-        "conversations, per rule and by the hour (?hours=24, up to 720; &rules_version= a version prefix)",
-        response=botstats.BotStats,
+        "conversations, per rule and by the hour, and the first contact resolution of what each rules "
+        "version contained (?hours=24, up to 720; &rules_version= a version prefix)",
+        response=fcr.BotStatsWithFcr,
         query=(
             hours_param(botstats.HOURS_KEPT),
             Param("rules_version", "only the decisions of rules versions starting so"),

@@ -9,9 +9,9 @@ from desk.models import AgentView, ConversationDetail, ConversationSummary, Queu
 from handover import search
 from handover.agents import Agent, Presence
 from handover.conversation import Conversation, ConversationState
-from handover.errors import NotYours
+from handover.errors import NotFound, NotYours
 from handover.inbox import Filters
-from handover.kpis import Kpis, last_hours
+from handover.kpireport import Stats, report
 from handover.transfers import TransferRequest
 
 
@@ -42,8 +42,14 @@ def agents(ctx: DeskContext) -> list[AgentView]:
     return [AgentView.of(a, loads[a.id]) for a in everyone]
 
 
-def stats(ctx: DeskContext, hours: int) -> Kpis:
-    return last_hours(ctx.store.client, hours, ctx.clock())
+def stats(ctx: DeskContext, hours: int, queue: str | None = None) -> Stats:
+    """The KPIs (handover/kpireport.py) of the last `hours`, of one queue if asked (NotFound: no such
+    queue in the rules)."""
+    rules = ctx.rules().rules
+    if queue is not None and queue not in rules.queues:
+        raise NotFound(f"queue {queue}")
+    slas = {name: q.sla_seconds for name, q in rules.queues.items()}
+    return report(ctx.store.client, hours, ctx.clock(), slas, rules.kpis.fcr_days, queue)
 
 
 def queues(ctx: DeskContext, agent: Agent, everything: bool) -> list[QueueStats]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import redis
 import structlog
 
+from handover import kpis
 from handover.clock import Clock, system_clock
 from handover.conversation import ConversationState
 from handover.events import publish
@@ -60,6 +61,7 @@ def _watch_one(
             if closes is None:
                 return None
             if closes <= now:
+                waited = kpis.waited(pipe, queue, conversation_id, now, conversation.updated_at)
                 pipe.multi()
                 lifecycle.move(
                     pipe,
@@ -68,8 +70,8 @@ def _watch_one(
                     now,
                     fields={"abandoned_at": str(now), "abandon_reason": "window_closed"},
                     events=[Event("abandoned", queue=queue)],
-                    count=["abandoned"],
                 )
+                kpis.abandoned(pipe, queue, "window_closed", waited, now)
                 pipe.execute()
                 log.info("conversation_abandoned", conversation_id=conversation_id, queue=queue)
                 return "abandoned"

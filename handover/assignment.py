@@ -19,7 +19,7 @@ from typing import Any
 
 import redis
 
-from handover import keys, lua
+from handover import keys, kpis, lua
 from handover.agents import Agent, Presence
 from handover.clock import Clock, system_clock
 from handover.lifecycle import Decided, Lifecycle
@@ -71,7 +71,7 @@ class Assigner:
         self.client = client
         self.rules = rules
         self.clock = clock
-        self.lifecycle = Lifecycle(client, clock)
+        self.lifecycle = Lifecycle(client, clock, lambda: kpis.slas_of(self.rules().rules))
         self.offers = OfferIndex(client)
         self._snapshot = lua.script(client, "agents_snapshot")
         # the agents as last read: their ids, and each one's settings with their revision (they change

@@ -8,7 +8,7 @@ from typing import Literal
 
 import redis
 
-from handover import clocks
+from handover import clocks, kpis
 from handover.agents import Agent, Presence
 from handover.clock import Clock, system_clock
 from handover.conversation import Conversation, ConversationState
@@ -47,7 +47,7 @@ class Assignments:
         self.client: redis.Redis = store.client
         self.partitions = partitions
         self.clock = clock
-        self.lifecycle = Lifecycle(self.client, clock)
+        self.lifecycle = Lifecycle(self.client, clock, self._slas)
 
     def claim_next(self, agent: Agent, now: float | None = None) -> Conversation | None:
         """The best waiting conversation across the agent's queues, now theirs; None when nothing waits."""
@@ -63,6 +63,10 @@ class Assignments:
         taken = self.store.conversation(conversation_id)
         assert taken is not None  # assigned, not deleted
         return taken
+
+    def _slas(self) -> dict[str, int | None]:
+        """Each queue's sla_seconds: taking a conversation counts whether it was within (service level)."""
+        return {} if self.rules is None else kpis.slas_of(self.rules().rules)
 
     def decline_offer(self, agent: Agent, conversation_id: str, now: float | None = None) -> Conversation:
         """Not for me: it goes back to its place and on to the next suitable agent."""

@@ -63,6 +63,16 @@ def kpi_hour_key(hour: int) -> str:
     return f"{PREFIX}kpi:{hour}"
 
 
+def kpi_waits_key(hour: int, reason: str) -> str:
+    """Waits before abandoning in one hour, for one reason (`<queue> <seconds>`, capped): their median."""
+    return f"{PREFIX}kpi:{hour}:waits:{reason}"
+
+
+def fcr_hour_key(hour: int) -> str:
+    """Resolutions of one hour and how many of their customers came back within fcr_days (handover/fcr.py)."""
+    return f"{PREFIX}fcr:{hour}"
+
+
 def seen_key(item_id: str) -> str:
     return f"{PREFIX}seen:{item_id}"
 

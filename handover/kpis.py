@@ -8,23 +8,31 @@ whose labels should stay few."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import redis
 from pydantic import BaseModel
 
 from handover import keys
+from handover.queues import enqueued_at
 
 HOURS_KEPT = 8 * 24
 TTL_SECONDS = (HOURS_KEPT + 1) * 3600
 OFFERS = ("offers", "offers_accepted", "offers_declined", "offers_expired", "offers_withdrawn")
+# taken within the queue's sla_seconds or not (lua/lib/take.lua), and how many transfers a resolved
+# conversation had (lua/finish.lua): overall and per queue, in the buckets and the counters
+SERVICE = ("sla_met", "sla_missed")
+TRANSFERS_FIELD = "resolved_transfers:"
 # counters mirrored by the hour (csat:<score> and transfers:<mode> by their prefix)
 # the clocks on held conversations (handover clocks) and the way out of the queue
 CLOCKS = ("agent_silent", "agent_silent_requeued", "idle_reminded", "idle_closed")
-COUNTED = ("escalations", "claimed", "resolved", "released", "abandoned", *OFFERS, *CLOCKS)
-PREFIXED = ("csat:", "transfers:", "abandoned:")
+COUNTED = ("escalations", "claimed", "resolved", "released", "abandoned", *OFFERS, *CLOCKS, *SERVICE)
+PREFIXED = ("csat:", "transfers:", "abandoned:", TRANSFERS_FIELD)
 ABANDON_REASONS = ("customer_left", "window_closed")
 DURATIONS = ("queue_wait_seconds", "agent_first_reply_seconds", "handle_seconds", "assign_seconds")
+TRANSFER_BANDS = ("0", "1", "2", "3+")
+WAITS_KEPT = 1000  # per hour and reason: waits kept for the median before abandoning
 
 
 def hour_key(at: float) -> str:
@@ -193,12 +201,69 @@ def tally(
 
 def abandoned(pipe: Any, queue: str | None, reason: str, waited_seconds: float, at: float) -> None:
     """A waiting conversation that ended without an agent (`reason`: one of ABANDON_REASONS), with how
-    long it had waited."""
+    long it had waited: counted, summed, and kept as a sample for the median (WAITS_KEPT an hour and
+    reason, as `<queue> <seconds>`, for HOURS_KEPT)."""
     for name in ("abandoned", f"abandoned:{reason}"):
         tally(pipe, name, at, queue=queue)
     waited = round(max(0.0, waited_seconds), 3)
     tally(pipe, f"abandoned_wait_seconds:{reason}_sum", at, queue=queue, amount=waited)
     tally(pipe, f"abandoned_wait_seconds:{reason}_count", at, queue=queue)
+    samples = keys.kpi_waits_key(int(at // 3600), reason)
+    pipe.lpush(samples, f"{queue or ''} {waited}")
+    pipe.ltrim(samples, 0, WAITS_KEPT - 1)
+    pipe.expire(samples, TTL_SECONDS)
+
+
+def taken(
+    pipe: Any,
+    queue: str,
+    waited_seconds: float,
+    sla_seconds: int | None,
+    at: float,
+    agent_id: str | None = None,
+) -> None:
+    """A waiting conversation an agent got outside the take scripts (a supervisor's assignment): counted
+    as lua/lib/take.lua counts a claim, so service level and abandonment rate see it."""
+    waited = round(max(0.0, waited_seconds), 3)
+    tally(pipe, "claimed", at, queue=queue)
+    if agent_id:
+        for_agent(pipe, agent_id, "assigned", 1, at)
+    pipe.hincrbyfloat(keys.COUNTERS, "queue_wait_seconds_sum", waited)
+    pipe.hincrby(keys.COUNTERS, "queue_wait_seconds_count", 1)
+    for name, amount in (("queue_wait_seconds_sum", waited), ("queue_wait_seconds_count", 1.0)):
+        mirror(pipe, name, amount, at)
+        mirror(pipe, queue_prefix(queue) + name, amount, at)
+    if sla_seconds is not None:
+        within = "sla_met" if waited <= sla_seconds else "sla_missed"
+        tally(pipe, within, at, queue=queue)
+        pipe.hincrby(keys.COUNTERS, queue_prefix(queue) + within, 1)  # per queue for /metrics, as take.lua
+
+
+def waited(reader: Any, queue: str, conversation_id: str, now: float, otherwise: float) -> float:
+    """How long a conversation waiting in `queue` has waited (since `otherwise` when not found there)."""
+    score = reader.zscore(keys.queue_key(queue), conversation_id)
+    return now - (enqueued_at(score) if score is not None else otherwise)
+
+
+def sla_arg(seconds: int | None) -> str:
+    """A queue's sla_seconds as the take scripts read it ('': no SLA, not counted)."""
+    return "" if seconds is None else str(seconds)
+
+
+def slas_of(rules: Any) -> dict[str, int | None]:
+    """Each queue's sla_seconds in the rules (handover.rules.model.Rules), for lifecycle.Lifecycle."""
+    return {name: queue.sla_seconds for name, queue in rules.queues.items()}
+
+
+def transfers_of(reader: Any, conversation_id: str) -> int:
+    """How many transfers the conversation's context packet holds (0 without a packet)."""
+    raw = reader.get(keys.packet_key(conversation_id))
+    return len(json.loads(raw).get("transfers") or []) if raw else 0
+
+
+def transfers_field(transfers: int) -> str:
+    """The field counting resolved conversations that had this many transfers (0, 1, 2, 3+)."""
+    return TRANSFERS_FIELD + TRANSFER_BANDS[min(max(transfers, 0), len(TRANSFER_BANDS) - 1)]
 
 
 def agent_prefix(agent_id: str) -> str:

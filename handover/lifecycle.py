@@ -16,7 +16,7 @@ No other module writes a conversation's `state` (tests/unit/test_lifecycle_owner
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -34,6 +34,7 @@ from handover.queues import PRIORITY_SPAN, enqueue
 from handover.rules.model import Priority
 from handover.store import Store
 
+Slas = Mapping[str, int | None]
 CANDIDATES = 5  # per queue: how many of its first entries a claim offers the script to choose from
 CLAIM_ATTEMPTS = 20  # each retry means another agent took a candidate meanwhile: the queue moved
 
@@ -97,9 +98,12 @@ PUSH_OFFER_FIELDS = ("offer_to", "offer_expires_at", "offer_score")
 
 
 class Lifecycle:
-    def __init__(self, client: redis.Redis, clock: Clock = system_clock) -> None:
+    def __init__(
+        self, client: redis.Redis, clock: Clock = system_clock, slas: Callable[[], Slas] | None = None
+    ) -> None:
         self.client = client
         self.clock = clock
+        self.slas: Callable[[], Slas] = slas or dict  # each queue's sla_seconds: the service level
         self._claim = lua.script(client, "claim")
         self._finish = lua.script(client, "finish")
         self._assign = lua.script(client, "assign")
@@ -112,6 +116,7 @@ class Lifecycle:
         """The best waiting conversation across `queues`, now the agent's; None when nothing waits.
         Raises Conflict at capacity."""
         now = self.clock() if now is None else now
+        slas = self.slas()
         for _ in range(CLAIM_ATTEMPTS):
             candidates = self._candidates(queues)
             result = [
@@ -136,6 +141,8 @@ class Lifecycle:
                         EVENTS_KEPT,
                         len(queues),
                         kpis.agent_prefix(agent_id),
+                        *(kpis.sla_arg(slas.get(q)) for q in queues),
+                        *(kpis.queue_prefix(q) for q in queues),
                         *candidates,
                     ],
                 )
@@ -194,6 +201,8 @@ class Lifecycle:
                 PRIORITY_SPAN,
                 queue,
                 kpis.agent_prefix(agent_id),
+                kpis.sla_arg(self.slas().get(queue)),
+                kpis.queue_prefix(queue),
             ],
         )
         return Decided(keys.as_text(result[0]))
@@ -225,6 +234,8 @@ class Lifecycle:
                     EVENTS_KEPT,
                     PRIORITY_SPAN,
                     kpis.agent_prefix(agent_id),
+                    kpis.sla_arg(self.slas().get(queue)),
+                    kpis.queue_prefix(queue) if queue else "",
                 ],
             )[0]
         )
@@ -265,11 +276,13 @@ class Lifecycle:
     def finish(
         self, agent_id: str, conversation_id: str, to: ConversationState, now: float | None = None
     ) -> None:
-        """Out of the agent's hands: resolved, or back to the bot (whose memory starts afresh)."""
+        """Out of the agent's hands: resolved (counted with the transfers its packet holds), or back to
+        the bot (whose memory starts afresh)."""
         if to not in (ConversationState.RESOLVED, ConversationState.BOT):
             raise ValueError(f"finish goes to resolved or bot, not {to}")
         now = self.clock() if now is None else now
         bot = BotState().model_dump_json() if to == ConversationState.BOT else ""
+        queue = keys.as_text(self.client.hget(keys.conversation_key(conversation_id), "queue") or "")
         outcome = [
             keys.as_text(x)
             for x in self._finish(
@@ -280,6 +293,7 @@ class Lifecycle:
                     kpis.hour_key(now),
                     keys.DESK_EVENTS,
                     *activity.finish_keys(agent_id),
+                    keys.fcr_hour_key(int(now // 3600)),
                 ],
                 args=[
                     agent_id,
@@ -289,6 +303,8 @@ class Lifecycle:
                     EVENTS_KEPT,
                     conversation_id,
                     kpis.agent_prefix(agent_id),
+                    kpis.queue_prefix(queue) if queue else "",
+                    kpis.transfers_field(kpis.transfers_of(self.client, conversation_id)),
                 ],
             )
         ]

@@ -10,7 +10,7 @@ import structlog
 from pydantic import ValidationError
 from redis.client import Pipeline
 
-from handover import activity, botstats, clocks, kpis, waiting
+from handover import activity, botstats, clocks, fcr, kpis, waiting
 from handover.agents import AgentStore, Presence, UnknownAgent
 from handover.bot import Bot, BotTurn, Decision, EscalationDecision
 from handover.clock import Clock, system_clock
@@ -83,6 +83,7 @@ class _Effects:
     bot_answered: dict[str, float] = field(default_factory=dict)  # conversation -> the bot's last answer
     ended: list[Conversation] = field(default_factory=list)  # with the bot, replaced by a new one
     waits: list[waiting.Heard] = field(default_factory=list)  # waiting customers who left or asked how long
+    returns: list[fcr.Return] = field(default_factory=list)  # customers back after a resolution (FCR)
     malformed: int = 0
 
 
@@ -276,6 +277,8 @@ class Processor:
     def _conversation_for(self, message: InboundMessage, effects: _Effects, now: float) -> Conversation:
         routing = message.customer.routing_key
         conversation = effects.conversations.get(routing)
+        rules = self.rules().rules if self.rules is not None else None
+        effects.returns += fcr.returns(conversation, float(message.timestamp), now, rules)
         if conversation is not None and self._reopens(conversation, now):
             self._reopen(conversation, effects, now)
             return conversation
@@ -367,6 +370,7 @@ class Processor:
                 csat=effects.bot_csat,
             ),
         )
+        fcr.write(pipe, effects.returns)
         for conversation_id, at in effects.bot_answered.items():
             botstats.note_answered(pipe, conversation_id, at)
         for conversation, _ in effects.escalations:

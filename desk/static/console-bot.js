@@ -8,6 +8,8 @@
 import { h, fill, keepFocus } from "./console-dom.js";
 import { t, LANG, LOCALE, explain, stamp, when, clock } from "./console-i18n.js";
 import { icon } from "./console-icons.js";
+import { renderBotFcr } from "./console-kpis.js";
+import { loadUplot } from "./console-uplot.js";
 
 const RANGES = [24, 168];
 const BUCKET_HOURS = { 24: 1, 168: 6 }; // a week hour by hour is noise: its points are six hours each
@@ -15,25 +17,6 @@ const REFRESH_MS = 60000; // while the tab is in sight
 const TOP_RULES = 12;
 const CHART_HEIGHT = 240;
 const COLOURS = { containment: "#00a884", escalation: "#d9480f", version: "#6741d9" };
-
-let uplotModule = null;
-
-/** uPlot and its stylesheet, fetched once (a failed fetch is tried again next time). */
-function loadUplot() {
-  if (!uplotModule) {
-    if (!document.querySelector("link[data-uplot]")) {
-      document.head.append(h("link", { rel: "stylesheet", href: "/static/vendor/uplot/uPlot.min.css", data: { uplot: "" } }));
-    }
-    uplotModule = import("./vendor/uplot/uPlot.esm.js").then(
-      (module) => module.default,
-      (exc) => {
-        uplotModule = null;
-        throw exc;
-      },
-    );
-  }
-  return uplotModule;
-}
 
 export class BotView {
   /** @param desk the console (api, peekConversation, toast); see console.js */
@@ -63,6 +46,7 @@ export class BotView {
     this.versions = h("div", { testid: "bot-versions" });
     this.diff = h("div.diff-box", { testid: "bot-diff", hidden: true });
     this.audit = h("div", { testid: "bot-audit" });
+    this.fcr = h("div", { testid: "bot-fcr" });
     this.explainBox = new ExplainBox(desk);
     this.root = h(
       "section.supervisor.bot",
@@ -79,6 +63,7 @@ export class BotView {
       this.kpis,
       h("section.card", { "aria-labelledby": "bot-chart-title" }, this.chartTitle, h("div.card-body", {}, this.chartBox, this.chartNote)),
       h("div.sup-grid.bot-pair", {}, panel(t("bot_reasons"), this.reasons), panel(t("bot_rules"), this.rules)),
+      panel(t("bot_fcr"), this.fcr, t("bot_fcr_note")),
       panel(t("bot_inbox"), this.inbox, t("bot_inbox_note")),
       panel(t("bot_explain"), this.explainBox.root),
       panel(t("bot_versions"), h("div", {}, this.versions, this.diff)),
@@ -154,6 +139,7 @@ export class BotView {
     );
     this.renderReasons(stats);
     this.renderRules(stats.rules);
+    renderBotFcr(this.fcr, stats);
     this.drawChart();
   }
 

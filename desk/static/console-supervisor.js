@@ -1,5 +1,5 @@
-// The supervisor's view: queues (waiting, oldest wait, SLA breaches), the last 24 hours (and push queues'
-// automatic assignment), agents (presence, load), and every conversation waiting or held, newest activity
+// The supervisor's view: queues (waiting, oldest wait, SLA breaches), the last 24 hours (the contact-centre
+// KPIs by hour, queue and agent: console-kpis.js; push queues' automatic assignment), agents (presence, load), and every conversation waiting or held, newest activity
 // first, a page at a time (filter by state and queue, "load more"), each of which can be assigned to an
 // agent or moved to another queue.
 
@@ -11,6 +11,7 @@ import { silentMark } from "./console-shell.js";
 
 const OPEN = new Set(["queued", "transferring", "assigned"]);
 import { SearchCard } from "./console-search.js";
+import { KpiPanel } from "./console-kpis.js";
 
 const GONE = new Set(["closed", "released", "abandoned"]); // events after which a conversation is not listed
 
@@ -42,6 +43,7 @@ export class SupervisorView {
       t("load_more"),
     );
     this.searchCard = new SearchCard(desk);
+    this.centre = new KpiPanel(desk, () => this.refresh().catch((exc) => this.desk.toast(explain(exc), "error")));
     this.root = h(
       "section.supervisor",
       { testid: "supervisor-view", "aria-labelledby": "supervisor-title", hidden: true },
@@ -50,6 +52,7 @@ export class SupervisorView {
       this.kpis,
       h("h2.side-title", {}, t("sup_day")),
       this.day,
+      this.centre.root,
       this.assignTitle,
       this.assignment,
       h(
@@ -123,7 +126,7 @@ export class SupervisorView {
     const [queues, agents, stats] = await Promise.all([
       api.get("/queues"),
       api.get("/agents"),
-      api.get("/stats?hours=24").catch(() => null),
+      api.get(`/stats?hours=24${this.centre.query()}`).catch(() => null),
       this.pages.refresh(),
     ]);
     this.data = { queues, agents, stats };
@@ -212,6 +215,7 @@ export class SupervisorView {
       kpi(t("sup_available"), `${available}/${agents.length}`, "kpi-available"),
     );
     this.renderDay(this.data.stats);
+    this.centre.render(this.data.stats, queues);
     fill(
       this.queues,
       queues.map((q) => {

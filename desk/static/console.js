@@ -27,7 +27,12 @@
 //                supervisor-queues, supervisor-queue[data-queue], supervisor-agents, supervisor-agent[data-agent][data-status],
 //                supervisor-conversations, supervisor-conversation[data-id][data-state] (newest activity first),
 //                supervisor-move, supervisor-filter-state, supervisor-filter-queue (<select>s, "" for all),
-//                supervisor-shown (how many rows are loaded), supervisor-more (load the next page)
+//                supervisor-shown (how many rows are loaded), supervisor-more (load the next page),
+//                supervisor-centre (the KPIs, console-kpis.js): kpi-queue (<select>, "" for every queue),
+//                kpi-figures, kpi-service-level, kpi-abandonment, kpi-fcr, kpi-transfers, kpi-reply-breaches,
+//                kpi-chart (uPlot: a canvas inside), kpi-chart-note, kpi-fcr-note, kpi-queues,
+//                kpi-queue-row[data-queue] (kpi-queue-sl, kpi-queue-abandon, kpi-queue-fcr), kpi-queues-note,
+//                kpi-agents, kpi-agent-row[data-agent] (kpi-agent-fcr)
 //   bot tab      bot-tab (supervisors only), bot-view, bot-range-24, bot-range-168 [aria-pressed], bot-refresh,
 //                bot-updated, bot-kpis, bot-kpi-containment|escalation|decisions|unrecognized|csat, bot-chart
 //                (uPlot: a canvas inside), bot-chart-versions, bot-reasons, bot-reason[data-reason],
@@ -38,6 +43,7 @@
 //                bot-explain-rule|action|score|language|matched|runner-up|how|escalation, bot-explain-replies,
 //                bot-versions, bot-rules-live, bot-process[data-id], bot-version[data-version], bot-diff-open,
 //                bot-diff, bot-diff-close, bot-audit, bot-audit-entry[data-action],
+//                bot-fcr, bot-fcr-row[data-version] (bot-fcr-rate),
 //                bot-unavailable (a part whose route this server does not have), bot-error
 //   messages     toast[data-kind=info|error]
 

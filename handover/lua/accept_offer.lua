@@ -2,7 +2,7 @@
 --       conversation's skip set, offers missed in a row, counters, this hour's KPIs, desk events, the
 --       queue's recent waits, then the activity index keys (activity.take_keys)
 -- ARGV: conversation id, agent id, capacity, now, desk events kept, priority span, the prefix of the
---       agent's own KPI fields
+--       agent's own KPI fields, the queue's sla_seconds ('' for none), the prefix of the queue's KPI fields
 -- MOVES: queued -> assigned
 -- USES: bump, activity, take
 -- An agent accepts what the assigner offered them, in time: it is theirs, counted from when it started
@@ -24,7 +24,7 @@ redis.call('DEL', skip)
 redis.call('HDEL', missed, agent)
 local waited = take({conv = conv, id = id, agent = agent, now = now, load = load, waits = KEYS[10],
   score = score, span = tonumber(ARGV[6]), counters = counters, hour = hour, events = events, kept = ARGV[5],
-  queue = redis.call('HGET', conv, 'queue') or '', mine = ARGV[7],
+  queue = redis.call('HGET', conv, 'queue') or '', mine = ARGV[7], sla = tonumber(ARGV[8]), qmine = ARGV[9],
   gone = {KEYS[11], KEYS[12]}, held = {KEYS[13], KEYS[14]}})
 bump(counters, hour, 'assign_seconds_sum', string.format('%.3f', math.max(0, waited)))
 bump(counters, hour, 'assign_seconds_count', 1)

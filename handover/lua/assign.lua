@@ -3,7 +3,8 @@
 --       hour's KPIs, desk events, the queue's recent waits list, then the activity index keys
 --       (activity.take_keys: waiting, the queue's waiting, held, the agent's held)
 -- ARGV: conversation id, agent id, capacity, now, offer timeout seconds (0: assign at once), desk events
---       kept, priority span, queue name, the prefix of the agent's own KPI fields
+--       kept, priority span, queue name, the prefix of the agent's own KPI fields, the queue's sla_seconds
+--       ('' for none), the prefix of the queue's KPI fields
 -- MOVES: queued -> assigned
 -- USES: bump, activity, take
 -- One push decision, checked where it is written: the conversation still waits in the queue, the agent is
@@ -28,7 +29,7 @@ redis.call('EXPIRE', today, 172800)
 if timeout == 0 then
   local waited = take({conv = conv, id = id, agent = agent, now = now, load = load, waits = KEYS[13],
     score = tonumber(score), span = tonumber(ARGV[7]), counters = counters, hour = hour, events = events,
-    kept = ARGV[6], queue = ARGV[8], mine = ARGV[9], gone = {KEYS[14], KEYS[15]}, held = {KEYS[16], KEYS[17]}})
+    kept = ARGV[6], queue = ARGV[8], mine = ARGV[9], sla = tonumber(ARGV[10]), qmine = ARGV[11], gone = {KEYS[14], KEYS[15]}, held = {KEYS[16], KEYS[17]}})
   bump(counters, hour, 'assign_seconds_sum', string.format('%.3f', math.max(0, waited)))
   bump(counters, hour, 'assign_seconds_count', 1)
   redis.call('DEL', skip)

@@ -3,8 +3,9 @@
 --       each candidate (ARGV 8...), then the activity index keys (activity.claim_keys: waiting, held, the
 --       agent's, each queue's)
 -- ARGV: agent id, capacity, now, priority span, desk events kept, Q, the prefix of the agent's own KPI
---       fields, then the candidate conversation ids (the first few of each queue, as read just before: the
---       script takes the best only if it is one)
+--       fields, then each queue's sla_seconds ('' for none), then each queue's KPI field prefix (both in
+--       the order of the queues), then the candidate conversation ids (the first few of each queue, as
+--       read just before: the script takes the best only if it is one)
 -- MOVES: queued -> assigned
 -- USES: bump, activity, take
 -- Capacity check, the best head across the agent's queues (lowest score: priority, then age), removal from
@@ -23,9 +24,10 @@ for i = 1, q do
   end
 end
 if not best then return {'empty'} end
+local first = 8 + 2 * q  -- the first candidate's ARGV
 local conv = nil
-for j = 8, #ARGV do
-  if ARGV[j] == best then conv = KEYS[5 + 2 * q + (j - 7)] end
+for j = first, #ARGV do
+  if ARGV[j] == best then conv = KEYS[5 + 2 * q + (j - first + 1)] end
 end
 if not conv then return {'retry'} end
 if redis.call('HGET', conv, 'state') ~= 'queued' then
@@ -34,9 +36,10 @@ if redis.call('HGET', conv, 'state') ~= 'queued' then
   return {'retry'}
 end
 redis.call('ZREM', KEYS[5 + best_i], best)
-local act = 5 + 2 * q + (#ARGV - 7)
+local act = 5 + 2 * q + (#ARGV - first + 1)
 take({conv = conv, id = best, agent = agent, now = ARGV[3], load = load, waits = KEYS[5 + q + best_i],
   score = best_score, span = span, counters = counters, hour = hour, events = events, kept = ARGV[5],
   queue = redis.call('HGET', conv, 'queue') or '', mine = ARGV[7],
+  sla = tonumber(ARGV[7 + best_i]), qmine = ARGV[7 + q + best_i],
   gone = {KEYS[act + 1], KEYS[act + 3 + best_i]}, held = {KEYS[act + 2], KEYS[act + 3]}})
 return {'claimed', best, best_i}

@@ -94,6 +94,28 @@ def test_assign_at_once_makes_it_the_agents_and_counts_the_wait(client):
     assert not client.exists(keys.skip_key(conversation))
 
 
+# (the queue's sla_seconds, the counter the take adds to: None for none)
+SERVICE = [("within", 60, "sla_met"), ("after", 30, "sla_missed"), ("no sla", None, None)]
+
+
+@pytest.mark.parametrize(("why", "sla", "counted"), SERVICE, ids=[r[0] for r in SERVICE])
+def test_assign_and_accept_count_the_service_level(client, why, sla, counted):
+    assigned = waiting(client, since=NOW - 42)
+    agent(client)
+    lifecycle = Lifecycle(client, slas=lambda: {"general": sla})
+    lifecycle.assign(assigned, "general", AGENT, 5, 0, NOW)
+    accepted = waiting(client, since=NOW - 42)
+    lifecycle.assign(accepted, "general", AGENT, 5, 20, NOW)
+    lifecycle.accept_offer(AGENT, 5, accepted, NOW + 1)
+    hour = client.hgetall(keys.kpi_hour_key(int(NOW // 3600)))
+    assert hour["queue:general:claimed"] == "2"
+    if counted is None:
+        assert not [n for n in hour if "sla_" in n]
+    else:
+        assert (hour[counted], hour[f"queue:general:{counted}"]) == ("2", "2")
+        assert client.hget(keys.COUNTERS, f"queue:general:{counted}") == "2"
+
+
 def test_assign_with_a_timeout_offers_it_out_of_the_queue(client):
     conversation = waiting(client)
     score = client.zscore(keys.queue_key("general"), conversation)

@@ -15,6 +15,7 @@ from handover.message import CustomerRef
 from handover.queues import enqueue
 from handover.rules.model import Priority
 from handover.store import Store
+from tests.support.packets import packet_with_transfers
 
 pytestmark = pytest.mark.integration
 NOW = 1_800_000_000.0
@@ -70,6 +71,32 @@ def test_claim_takes_the_best_waiting_conversation(client, why, queues, waiting,
     assert int(band) == Priority.URGENT.weight - Priority(waiting[taken][1]).weight
     assert _events(client) == [("assigned", ids[taken], "ag_1")]  # in the same call as the change
     assert float(client.hget(keys.COUNTERS, "claimed")) == 1
+
+
+# (queue's sla_seconds, how long the conversation waited, the counter it adds to: None for none)
+SERVICE = [
+    ("within the sla", 120, 60, "sla_met"),
+    ("on the second", 120, 120, "sla_met"),
+    ("after the sla", 120, 121, "sla_missed"),
+    ("a queue without an sla", None, 500, None),
+]
+
+
+@pytest.mark.parametrize(("why", "sla", "waited", "counted"), SERVICE, ids=[r[0] for r in SERVICE])
+def test_claim_counts_the_service_level_of_the_queue_it_took_from(client, why, sla, waited, counted):
+    _waiting(client, 1, "billing", Priority.NORMAL, NOW - waited)
+    lifecycle = Lifecycle(client, slas=lambda: {"general": 5, "billing": sla})
+    lifecycle.claim("ag_1", 3, ["general", "billing"], now=NOW)
+    hour = client.hgetall(keys.kpi_hour_key(int(NOW // 3600)))
+    counters = client.hgetall(keys.COUNTERS)
+    service = {n: v for n, v in hour.items() if "sla_" in n}
+    if counted is None:
+        assert service == {}
+    else:
+        assert service == {counted: "1", f"queue:billing:{counted}": "1"}
+        assert counters[f"queue:billing:{counted}"] == "1" and counters[counted] == "1"
+    assert float(hour["queue:billing:claimed"]) == 1
+    assert float(hour["queue:billing:queue_wait_seconds_sum"]) == pytest.approx(waited, abs=0.01)
 
 
 def test_claim_when_nothing_waits_changes_nothing(client):
@@ -128,6 +155,37 @@ def test_resolve_counts_the_handle_time_and_announces_it_in_the_same_call(client
     assert float(hour["resolved"]) == 1 and float(hour["handle_seconds_sum"]) == 60
     assert float(hour["agent:ag_1:resolved"]) == 1
     assert _events(client) == [("closed", cid, "ag_1")]
+
+
+# (transfers it had, the band it counts in)
+TRANSFER_BANDS = [(0, "0"), (1, "1"), (2, "2"), (3, "3+"), (6, "3+")]
+
+
+@pytest.mark.parametrize(
+    ("transfers", "band"), TRANSFER_BANDS, ids=[f"{t} transfers" for t, _ in TRANSFER_BANDS]
+)
+def test_resolve_counts_per_queue_transfers_and_the_fcr_bucket(client, transfers, band):
+    cid = _assigned(client)
+    with client.pipeline() as pipe:
+        Store(client).save_packet(pipe, packet_with_transfers(cid, "general", transfers, NOW - 90))
+        pipe.execute()
+    Lifecycle(client).finish("ag_1", cid, ConversationState.RESOLVED, now=NOW)
+    hour = client.hgetall(keys.kpi_hour_key(int(NOW // 3600)))
+    assert float(hour["queue:general:resolved"]) == 1
+    assert float(hour["queue:general:handle_seconds_sum"]) == 60
+    assert float(hour[f"resolved_transfers:{band}"]) == 1
+    assert float(hour[f"queue:general:resolved_transfers:{band}"]) == 1
+    assert float(client.hget(keys.COUNTERS, f"resolved_transfers:{band}")) == 1
+    fcr = client.hgetall(keys.fcr_hour_key(int(NOW // 3600)))
+    assert fcr == {"resolved": "1", "queue:general:resolved": "1", "agent:ag_1:resolved": "1"}
+    assert 0 < client.ttl(keys.fcr_hour_key(int(NOW // 3600))) <= 39 * 86400
+
+
+def test_release_counts_no_resolution(client):
+    cid = _assigned(client)
+    Lifecycle(client).finish("ag_1", cid, ConversationState.BOT, now=NOW)
+    assert not client.exists(keys.fcr_hour_key(int(NOW // 3600)))
+    assert "queue:general:resolved" not in client.hgetall(keys.kpi_hour_key(int(NOW // 3600)))
 
 
 def test_release_hands_it_back_to_the_bot_with_a_fresh_memory(client):

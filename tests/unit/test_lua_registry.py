@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from handover import keys, kpis, lua
+from handover import fcr, keys, kpis, lua
 from handover.message import DeliveryStatus
 
 # A key built inside Lua: a quoted string holding ':' joined with `..` on either side, or the prefix itself.
@@ -106,3 +106,7 @@ def test_the_delivery_ranks_are_the_python_ones():
 
 def test_the_desk_events_cap_is_the_python_one():
     assert int(constant(lua.library("delivery"), "EVENTS_KEPT")) == keys.DESK_EVENTS_KEPT
+
+
+def test_the_fcr_ttl_is_the_python_one():
+    assert int(constant(lua.load("finish").body, "FCR_TTL")) == fcr.TTL_SECONDS

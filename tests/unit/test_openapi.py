@@ -98,3 +98,30 @@ def test_every_answer_a_route_can_give_is_documented():
         assert hours["schema"]["minimum"] == 1 and "422" in spec["paths"][PREFIX + path]["get"]["responses"]
     diff = spec["paths"][f"{PREFIX}/rules/diff"]["get"]["parameters"]
     assert [(p["name"], p.get("required")) for p in diff] == [("a", True), ("b", True)]
+
+
+def test_the_stats_route_describes_the_kpis_and_its_queue_filter():
+    spec = openapi_document(ROUTES, PREFIX)
+    stats = spec["paths"][f"{PREFIX}/stats"]["get"]
+    assert [p["name"] for p in stats["parameters"]] == ["hours", "queue"]
+    assert {"403", "404", "422"} <= set(stats["responses"])
+    schema = spec["components"]["schemas"]["Stats"]
+    kept = {"escalations", "claimed", "resolved", "csat", "queue_wait", "handle", "agents"}  # as before
+    added = {
+        "service_level",
+        "abandonment",
+        "fcr",
+        "transfers_per_conversation",
+        "breaches",
+        "queues",
+        "by_hour",
+    }
+    assert kept | added | {"queue", "fcr_days"} <= set(schema["properties"])
+    assert set(spec["components"]["schemas"]["Fcr"]["properties"]) == {
+        "resolved",
+        "came_back",
+        "pending",
+        "rate",
+    }
+    bot = spec["components"]["schemas"]["BotStatsWithFcr"]
+    assert {"fcr_by_version", "totals"} <= set(bot["properties"])

@@ -3,7 +3,10 @@
 -- epoch), the counters (overall and the agent's own), and the desk event `assigned`. Pull claims, push
 -- assignments and accepted offers all end here, so they count and announce alike.
 -- t: {conv, id, agent, now, load, waits, score, span, counters, hour, events, kept, queue, mine (the
--- prefix of the agent's own KPI fields), gone (its waiting activity index keys), held (its held ones)}
+-- prefix of the agent's own KPI fields), qmine (the prefix of its queue's, '' for none), sla (the queue's
+-- sla_seconds, nil for none), gone (its waiting activity index keys), held (its held ones)}
+-- Per queue: taken (`claimed`) and its wait, and whether it was taken within the queue's SLA (`sla_met` or
+-- `sla_missed`, also per queue in the counters for /metrics): the service level (handover/kpireport.py).
 local function take(t)
   redis.call('HSET', t.conv, 'state', 'assigned', 'agent_id', t.agent, 'assigned_at', t.now, 'updated_at', t.now)
   redis.call('SADD', t.load, t.id)
@@ -18,6 +21,17 @@ local function take(t)
   bump(t.counters, t.hour, 'queue_wait_seconds_sum', string.format('%.3f', math.max(0, waited)))
   bump(t.counters, t.hour, 'queue_wait_seconds_count', 1)
   bump_hour(t.hour, t.mine .. 'assigned', 1)
+  if t.qmine ~= '' then
+    bump_hour(t.hour, t.qmine .. 'claimed', 1)
+    bump_hour(t.hour, t.qmine .. 'queue_wait_seconds_sum', string.format('%.3f', math.max(0, waited)))
+    bump_hour(t.hour, t.qmine .. 'queue_wait_seconds_count', 1)
+  end
+  if t.sla then
+    local within = 'sla_missed'
+    if waited <= t.sla then within = 'sla_met' end
+    bump(t.counters, t.hour, within, 1)
+    if t.qmine ~= '' then bump(t.counters, t.hour, t.qmine .. within, 1) end
+  end
   redis.call('XADD', t.events, 'MAXLEN', '~', t.kept, '*', 'type', 'assigned', 'conversation_id', t.id,
     'agent_id', t.agent, 'queue', t.queue, 'data', '{}')
   return waited
