@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import redis
 
-from handover import audit
+from handover import audit, kpis
 from handover.agents import Agent, AgentStore, Presence, UnknownAgent
 from handover.clock import Clock, system_clock
 from handover.conversation import WARM_OFFER_FIELDS, Conversation, ConversationState
@@ -152,7 +152,18 @@ class Transfers:
                     if governed and not assigning
                     else None
                 )
+                # an agent given a waiting conversation took it: service level and abandonment see it
+                waited_in = conversation.queue if assigning and target is not None else None
+                waited = (
+                    kpis.waited(pipe, waited_in, conversation_id, now, packet.escalation.at)
+                    if waited_in
+                    else 0.0
+                )
                 pipe.multi()
+                if waited_in and target is not None:
+                    spec = rules.queues.get(waited_in)
+                    sla = spec.sla_seconds if spec else None
+                    kpis.taken(pipe, waited_in, waited, sla, now, agent_id=target.id)
                 if governed and by.is_supervisor and conversation.agent_id != by.id:
                     audit_supervisor_move(pipe, by, conversation, queue, target, move, now)
                 self.store.save_packet(pipe, packet)

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from handover import audit, keys
 from handover.agents import Role
+from handover.kpireport import report
 from handover.transfers import TransferRequest
-from tests.support.world import World
+from tests.support.world import RULES, World
 
 WA = "5511900001111"
 
@@ -27,6 +28,7 @@ async def test_a_supervisor_assigns_a_waiting_conversation_without_a_transfer(wo
     ana = world.available_agent("Ana", ["general", "billing"])
     boss = world.available_agent("Bia", ["general"], role=Role.SUPERVISOR)
     cid = await waiting(world)
+    world.clock.advance(200)  # past general's 120 s SLA
 
     given = world.transfers.transfer(boss, cid, TransferRequest(reason="cliente antiga", to_agent=ana.id))
 
@@ -50,6 +52,10 @@ async def test_a_supervisor_assigns_a_waiting_conversation_without_a_transfer(wo
         ana.id,
     )
     assert entry.who == f"Bia ({boss.id})"
+    # an agent took it: service level and the abandonment rate count it as a take, late
+    slas = {name: q.sla_seconds for name, q in RULES.rules.queues.items()}
+    day = report(world.sync, 1, world.clock(), slas, RULES.rules.kpis.fcr_days)
+    assert day.service_level.model_dump() == {"met": 0, "missed": 1, "rate": 0.0}
 
     # Ana's first real transfer is the conversation's first: not the senior lane
     world.clock.advance(60)
