@@ -65,3 +65,16 @@ export function keepFocus(container, render) {
   const again = scope && (testid ? (scope.dataset.testid === testid ? scope : scope.querySelector(`[data-testid="${CSS.escape(testid)}"]`)) : null);
   if (again) again.focus();
 }
+
+/** Fill a <select> of queues ("all" first, then one option per queue, `title(queue)` as its text), keeping
+ * what was chosen; left alone when the queues are the ones it already lists (so an open picker stays open). */
+export function fillQueuePicker(select, queues, allText, title) {
+  const chosen = select.value;
+  const names = queues.map((q) => q.name);
+  if (names.join(" ") === [...select.options].slice(1).map((o) => o.value).join(" ")) return;
+  fill(
+    select,
+    h("option", { value: "" }, allText),
+    queues.map((q) => h("option", { value: q.name, selected: q.name === chosen }, title(q))),
+  );
+}

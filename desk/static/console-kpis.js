@@ -4,7 +4,7 @@
 // queue and per agent in tables. A queue picker narrows the figures, the chart and the queue table to one
 // queue. FCR is provisional while customers may still come back (fewer than fcr_days since): it says so.
 
-import { h, fill } from "./console-dom.js";
+import { h, fill, fillQueuePicker } from "./console-dom.js";
 import { t, duration, LANG, LOCALE, stamp } from "./console-i18n.js";
 import { loadUplot } from "./console-uplot.js";
 
@@ -70,14 +70,7 @@ export class KpiPanel {
   }
 
   renderPicker(queues) {
-    const chosen = this.picker.value;
-    const names = queues.map((q) => q.name);
-    if (names.join(" ") === [...this.picker.options].slice(1).map((o) => o.value).join(" ")) return;
-    fill(
-      this.picker,
-      h("option", { value: "" }, t("filter_all")),
-      queues.map((q) => h("option", { value: q.name, selected: q.name === chosen }, capitalised(this.desk.queueName(q.name)))),
-    );
+    fillQueuePicker(this.picker, queues, t("filter_all"), (q) => capitalised(this.desk.queueName(q.name)));
   }
 
   renderFigures(s) {

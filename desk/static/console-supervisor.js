@@ -3,7 +3,7 @@
 // first, a page at a time (filter by state and queue, "load more"), each of which can be assigned to an
 // agent or moved to another queue.
 
-import { h, fill } from "./console-dom.js";
+import { h, fill, fillQueuePicker } from "./console-dom.js";
 import { t, duration, queueTitle, explain, LOCALE } from "./console-i18n.js";
 import { icon } from "./console-icons.js";
 import { Pages } from "./console-paging.js";
@@ -258,14 +258,7 @@ export class SupervisorView {
   }
 
   renderQueueFilter(queues) {
-    const chosen = this.queueFilter.value;
-    const names = queues.map((q) => q.name);
-    if (names.join(" ") === [...this.queueFilter.options].slice(1).map((o) => o.value).join(" ")) return;
-    fill(
-      this.queueFilter,
-      h("option", { value: "" }, t("filter_all")),
-      queues.map((q) => h("option", { value: q.name, selected: q.name === chosen }, queueTitle(q))),
-    );
+    fillQueuePicker(this.queueFilter, queues, t("filter_all"), queueTitle);
   }
 
   /** The conversations loaded so far, in the list's order (newest activity first). */

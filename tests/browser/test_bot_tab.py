@@ -20,6 +20,7 @@ from playwright.sync_api import expect
 from handover import botstats
 from handover.bot import Decision, EscalationDecision
 from tests.browser.conftest import new_page, screenshot, sign_in
+from tests.support.canvas import chart_pixels
 from tests.support.processes import ROOT, Process, wait_for
 
 pytestmark = pytest.mark.browser
@@ -109,25 +110,6 @@ def open_bot_tab(page):  # type: ignore[no-untyped-def]
     return view
 
 
-def chart_pixels(page, rgb: tuple[int, int, int]) -> int:  # type: ignore[no-untyped-def]
-    """How many pixels of the chart's canvas are (nearly) this colour: the series were drawn, not just axes."""
-    return int(
-        page.evaluate(
-            """([r, g, b]) => {
-                const canvas = document.querySelector("[data-testid=bot-chart] canvas");
-                const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
-                let n = 0;
-                for (let i = 0; i < data.length; i += 4) {
-                    if (Math.abs(data[i] - r) < 24 && Math.abs(data[i + 1] - g) < 24 && Math.abs(data[i + 2] - b) < 24
-                        && data[i + 3] > 200) n += 1;
-                }
-                return n;
-            }""",
-            list(rgb),
-        )
-    )
-
-
 # console-bot.js COLOURS
 CONTAINMENT_COLOUR = (0x00, 0xA8, 0x84)
 ESCALATION_COLOUR = (0xD9, 0x48, 0x0F)
@@ -161,10 +143,14 @@ def test_a_supervisor_sees_what_the_bot_did_and_missed_and_asks_why(browser, sta
     expect(canvas).to_have_count(1)
     box = canvas.bounding_box()
     assert box is not None and box["width"] > 300 and box["height"] > 150
-    wait_for(lambda: chart_pixels(page, ESCALATION_COLOUR) > 100, 10, "the escalation line drawn")
-    wait_for(lambda: chart_pixels(page, CONTAINMENT_COLOUR) > 100, 10, "the containment line drawn")
+    wait_for(
+        lambda: chart_pixels(page, "bot-chart", ESCALATION_COLOUR) > 100, 10, "the escalation line drawn"
+    )
+    wait_for(
+        lambda: chart_pixels(page, "bot-chart", CONTAINMENT_COLOUR) > 100, 10, "the containment line drawn"
+    )
     # the rules version change is marked on the time axis, and named under the chart
-    wait_for(lambda: chart_pixels(page, VERSION_COLOUR) > 50, 10, "the version markers drawn")
+    wait_for(lambda: chart_pixels(page, "bot-chart", VERSION_COLOUR) > 50, 10, "the version markers drawn")
     versions = page.get_by_test_id("bot-chart-versions")
     expect(versions).to_contain_text(OLD_VERSION)
     expect(versions).to_contain_text(version_now[:12])
@@ -193,7 +179,7 @@ def test_a_supervisor_sees_what_the_bot_did_and_missed_and_asks_why(browser, sta
     expect(page.get_by_test_id("bot-range-168")).to_have_attribute("aria-pressed", "true")
     expect(page.get_by_test_id("bot-range-24")).to_have_attribute("aria-pressed", "false")
     expect(page.get_by_test_id("bot-chart-title")).to_contain_text("a cada 6 horas")
-    wait_for(lambda: chart_pixels(page, ESCALATION_COLOUR) > 50, 10, "the 7-day chart drawn")
+    wait_for(lambda: chart_pixels(page, "bot-chart", ESCALATION_COLOUR) > 50, 10, "the 7-day chart drawn")
     screenshot(page, "bot-tab-7-days")
     page.get_by_test_id("bot-range-24").click()
     expect(page.get_by_test_id("bot-chart-title")).to_contain_text("por hora")

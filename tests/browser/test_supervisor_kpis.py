@@ -24,6 +24,7 @@ from handover.queues import enqueue
 from handover.rules.model import Priority
 from handover.store import Store
 from tests.browser.conftest import new_page, screenshot, sign_in
+from tests.support.canvas import chart_pixels
 from tests.support.packets import packet_with_transfers
 from tests.support.processes import wait_for
 
@@ -81,24 +82,6 @@ def earlier_hours(redis_url: str, ana: str, bia: str, now: float) -> None:
     client.close()
 
 
-def chart_pixels(page, rgb: tuple[int, int, int]) -> int:  # type: ignore[no-untyped-def]
-    return int(
-        page.evaluate(
-            """([r, g, b]) => {
-                const canvas = document.querySelector("[data-testid=kpi-chart] canvas");
-                const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
-                let n = 0;
-                for (let i = 0; i < data.length; i += 4) {
-                    if (Math.abs(data[i] - r) < 24 && Math.abs(data[i + 1] - g) < 24 && Math.abs(data[i + 2] - b) < 24
-                        && data[i + 3] > 200) n += 1;
-                }
-                return n;
-            }""",
-            list(rgb),
-        )
-    )
-
-
 def percent(rate: float | None) -> str:
     return "—" if rate is None else f"{round(rate * 100)}%"
 
@@ -154,9 +137,13 @@ def test_a_supervisor_reads_service_level_abandonment_and_fcr_by_hour_queue_and_
     expect(canvas).to_have_count(1)
     box = canvas.bounding_box()
     assert box is not None and box["width"] > 300 and box["height"] > 150
-    wait_for(lambda: chart_pixels(page, SERVICE_COLOUR) > 100, 10, "the service level line drawn")
-    wait_for(lambda: chart_pixels(page, ABANDONMENT_COLOUR) > 30, 10, "the abandonment line drawn")
-    wait_for(lambda: chart_pixels(page, FCR_COLOUR) > 50, 10, "the FCR line drawn")
+    wait_for(
+        lambda: chart_pixels(page, "kpi-chart", SERVICE_COLOUR) > 100, 10, "the service level line drawn"
+    )
+    wait_for(
+        lambda: chart_pixels(page, "kpi-chart", ABANDONMENT_COLOUR) > 30, 10, "the abandonment line drawn"
+    )
+    wait_for(lambda: chart_pixels(page, "kpi-chart", FCR_COLOUR) > 50, 10, "the FCR line drawn")
 
     # per queue and per agent
     general = page.locator("[data-testid=kpi-queue-row][data-queue=general]")
