@@ -11,7 +11,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from handover.bot import BotTurn
+from handover.bot import Action, BotTurn
 from handover.conversation import Conversation
 from handover.message import CustomerRef, InboundKind, InboundMessage
 from handover.rules.bot import RuleBot
@@ -51,12 +51,12 @@ class Expect(_Strict):
     acknowledged: bool | None = Field(
         default=None, description="taken as an acknowledgement: not a miss, no handover"
     )
-    action: str | None = Field(
+    action: Action | None = Field(
         default=None,
         description="what the bot did: reply, ask, identity, escalate, unrecognized, silent, or leave (a "
         "waiting customer left the queue)",
     )
-    state: str | None = Field(
+    state: Literal["bot", "queued", "abandoned"] | None = Field(
         default=None,
         description="the conversation's state after the turn: bot, queued (waiting for a person), or "
         "abandoned (the customer left the queue: their next turn starts a new conversation)",

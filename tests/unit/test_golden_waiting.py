@@ -132,3 +132,14 @@ def test_play_gives_each_turn_the_conversation_it_went_to() -> None:
     ]
     assert "3º da fila (espera estimada: 5 min)" in played[1]["reply_contains"]
     assert played[3]["reply_contains"] == "Tudo bem, Ana, saí da fila. Se precisar, é só chamar de novo."
+
+
+def test_an_action_or_state_no_turn_can_have_is_named_where_it_is(tmp_path, capsys):
+    turns = '      - say: "deixa pra lá"\n        expect: {action: left, state: waiting}\n'
+    assert main(["rules", "test", golden(tmp_path, turns)]) == 1
+    assert capsys.readouterr().err.splitlines()[-2:] == [
+        "golden.yaml:12:26 conversations[0].turns[1].expect.action: Input should be 'reply', 'ask', "
+        "'identity', 'escalate', 'unrecognized', 'silent' or 'leave'",
+        "golden.yaml:12:39 conversations[0].turns[1].expect.state: Input should be 'bot', 'queued' or "
+        "'abandoned'",
+    ]
