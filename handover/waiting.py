@@ -25,12 +25,11 @@ from handover.conversation import Conversation, ConversationState
 from handover.enqueue import OutboundJob, reply
 from handover.events import publish
 from handover.fenced import Expected
-from handover.hours import describe_opening, is_open
 from handover.message import InboundMessage
 from handover.queues import enqueued_at, note_told
 from handover.rules.bot import RuleBot
-from handover.rules.model import Priority
-from handover.rules.waiting import Standing, answer
+from handover.rules.model import Hours, Priority
+from handover.rules.waiting import Standing, answer, stands
 from handover.store import Store
 from handover.transcript import TranscriptEntry
 
@@ -105,16 +104,12 @@ def hear(
     queue = conversation.queue or ""
 
     def standing(language: str) -> Standing:
-        settings = loaded.rules.queues.get(queue)
-        hours = loaded.rules.business_hours.get(settings.business_hours or "") if settings else None
-        if hours is not None and not is_open(hours, now):
-            closed = "leave_details" if hours.outside == "leave_details" else "outside_hours"
-            return Standing(0, None, reopens=describe_opening(hours, now, language), closed_message=closed)
-        position, _ = _place(store, conversation)
-        sla = settings.sla_seconds if settings else None
-        # the same estimate the `queued` message gives: this queue and priority, inside its hours
-        priority = Priority(conversation.priority or Priority.NORMAL.value)
-        return Standing(position, bot.queues.typical_wait(queue, priority, hours, now), sla)
+        def place(hours: Hours | None) -> tuple[int, float | None]:
+            # the same estimate the `queued` message gives: this queue and priority, inside its hours
+            priority = Priority(conversation.priority or Priority.NORMAL.value)
+            return _place(store, conversation)[0], bot.queues.typical_wait(queue, priority, hours, now)
+
+        return stands(loaded, queue, now, language, place)
 
     turn = answer(loaded, bot.compiled(loaded), conversation, message, now, standing)
     if turn is None:

@@ -11,14 +11,16 @@ from typing import Any, Literal
 import yaml
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from handover.bot import BotTurn
-from handover.conversation import Conversation, ConversationState
+from handover.bot import Action, BotTurn
+from handover.conversation import Conversation
 from handover.message import CustomerRef, InboundKind, InboundMessage
 from handover.rules.bot import RuleBot
 from handover.rules.directory import RulesDirectory
 from handover.rules.loader import LoadedRules, load_rules
 from handover.rules.model import Hours, Priority
+from handover.rules.replay import take
 from handover.rules.turn import QueueView
+from handover.rules.waiting import WaitingTurn
 from handover.rules.yamlfile import RulesError, Unreadable, load_model
 
 
@@ -48,6 +50,16 @@ class Expect(_Strict):
     language: str | None = Field(default=None, description="the language the bot answers in from now on")
     acknowledged: bool | None = Field(
         default=None, description="taken as an acknowledgement: not a miss, no handover"
+    )
+    action: Action | None = Field(
+        default=None,
+        description="what the bot did: reply, ask, identity, escalate, unrecognized, silent, or leave (a "
+        "waiting customer left the queue)",
+    )
+    state: Literal["bot", "queued", "abandoned"] | None = Field(
+        default=None,
+        description="the conversation's state after the turn: bot, queued (waiting for a person), or "
+        "abandoned (the customer left the queue: their next turn starts a new conversation)",
     )
 
 
@@ -206,7 +218,9 @@ def play(
     tags: Sequence[str] = (),
 ) -> Iterator[tuple[Turn, dict[str, Any]]]:
     """Each turn said to a fresh conversation with the bot, with what the bot did (see `observed`). The
-    clock starts at `now` and moves to each turn's `at`; the customer carries `tags`."""
+    clock starts at `now` and moves to each turn's `at`; the customer carries `tags`. After a handover the
+    customer waits: heard only for leaving the queue or asking how long (told `queues`' place and estimate),
+    silent otherwise; after leaving, the next turn starts a new conversation (handover/rules/replay.py)."""
     loaded = tagged(loaded, customer, tags)
     clock = [now]
     bot = RuleBot(lambda: loaded, queues, RulesDirectory(lambda: loaded), clock=lambda: clock[0])
@@ -214,14 +228,9 @@ def play(
     for index, turn in enumerate(turns, start=1):
         if turn.at is not None:
             clock[0] = turn.at.timestamp()
-        message = _message(customer, turn, index, clock[0])
-        if conversation.state == ConversationState.BOT:
-            result: BotTurn | None = bot.handle(conversation, message)
-            if result is not None and result.escalation is not None:
-                conversation.state = ConversationState.QUEUED
-        else:
-            result = None  # with a person now: the bot stays silent, as the worker does
-        yield turn, observed(conversation, result, loaded.rules.default_language)
+        taken = take(bot, conversation, _message(customer, turn, index, clock[0]), clock[0])
+        conversation = taken.conversation
+        yield turn, observed(conversation, taken.turn or taken.waited, loaded.rules.default_language)
 
 
 def tagged(loaded: LoadedRules, customer: CustomerRef, tags: Sequence[str]) -> LoadedRules:
@@ -254,30 +263,43 @@ def _message(customer: CustomerRef, turn: Turn, index: int, now: float) -> Inbou
     )
 
 
-def observed(conversation: Conversation, turn: BotTurn | None, default_language: str) -> dict[str, Any]:
-    """What the bot did with a turn, in the terms of expectations (`Expect`)."""
+def observed(
+    conversation: Conversation, turn: BotTurn | WaitingTurn | None, default_language: str
+) -> dict[str, Any]:
+    """What the bot did with a turn (its own, or its answer to a waiting customer), in the terms of
+    expectations (`Expect`)."""
     language = conversation.bot.language or default_language  # the language it answers in
-    if turn is None:  # with a person now: the bot stays out of it, and nothing is a miss
-        return {"silent": True, "acknowledged": True, "language": language}
+    state = conversation.state.value
+    if turn is None:  # waiting, unheard, or with a person: the bot stays out of it, and nothing is a miss
+        return {
+            "silent": True,
+            "acknowledged": True,
+            "action": "silent",
+            "state": state,
+            "language": language,
+        }
     decision = turn.decision
     awaiting = conversation.bot.awaiting
+    escalation = turn.escalation if isinstance(turn, BotTurn) else None
     observed: dict[str, Any] = {
         "rule": decision.rule,
+        "action": decision.action,
+        "state": state,
         "silent": decision.action == "silent",
         "unrecognized": decision.action == "unrecognized",
         "verified": conversation.identity is not None,
-        "redacted": turn.redact is not None,
+        "redacted": isinstance(turn, BotTurn) and turn.redact is not None,
         "reply_contains": " | ".join(r.text or "" for r in turn.replies),
         "language": language,
         # taken in stride: not a miss (it counts toward no unrecognized_in_a_row) and no handover
-        "acknowledged": decision.action != "unrecognized" and turn.escalation is None,
+        "acknowledged": decision.action != "unrecognized" and escalation is None,
     }
     if decision.rule.startswith("intents."):
         observed["intent"] = decision.rule.split(".")[1]
-    if awaiting is not None:
+    if awaiting is not None and isinstance(turn, BotTurn):
         observed["identity" if awaiting.kind == "identity" else "ask"] = awaiting.field
-    if turn.escalation is not None:
-        e = turn.escalation
+    if escalation is not None:
+        e = escalation
         observed["escalate"] = {"queue": e.queue, "reason": e.reason, "priority": e.priority}
     return observed
 

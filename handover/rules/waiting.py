@@ -3,7 +3,9 @@ intents that end the wait (`leave_queue`) or ask how long it is (`queue_status`)
 every intent. Other intents and the escalation triggers are not heard while waiting: the rest of what the
 customer writes is for the agent, so "cancela o atendimento" leaves the queue instead of escalating.
 
-Pure: where the customer stands is given (`Standing`); handover/waiting.py reads it and writes the result.
+Pure: where the customer stands is given (`Standing`, made by `stands` from their place and the queue's
+hours); handover/waiting.py reads the place from Redis and writes the result; handover/rules/replay.py (golden
+conversations, what-if) takes the place from a fixed queue view and keeps the result in memory.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ from dataclasses import dataclass, field
 
 from handover.bot import Decision
 from handover.conversation import Conversation
+from handover.hours import describe_opening, is_open
 from handover.message import InboundMessage, OutboundRequest
 from handover.rules import wording
 from handover.rules.language import guess_language
 from handover.rules.lexicon import View
 from handover.rules.loader import LoadedRules
 from handover.rules.matching import Hit
-from handover.rules.model import Intent
+from handover.rules.model import Hours, Intent
 from handover.rules.turn import READ, Compiled, Turn, describe_wait
 
 LEFT_QUEUE = "left_queue"  # the messages told (rules `messages`)
@@ -55,6 +58,25 @@ class WaitingTurn:
     @property
     def leaves(self) -> bool:
         return self.intent.leave_queue
+
+
+def stands(
+    loaded: LoadedRules,
+    queue: str,
+    now: float,
+    language: str,
+    place: Callable[[Hours | None], tuple[int, float | None]],
+) -> Standing:
+    """Where a customer waiting in `queue` stands at `now`: when people are back if its hours are closed;
+    else the place in line and the typical wait `place` gives (asked only then, with the queue's hours: the
+    estimate reads waits inside them, as the `queued` message's does)."""
+    settings = loaded.rules.queues.get(queue)
+    hours = loaded.rules.business_hours.get(settings.business_hours or "") if settings else None
+    if hours is not None and not is_open(hours, now):
+        closed = "leave_details" if hours.outside == "leave_details" else "outside_hours"
+        return Standing(0, None, reopens=describe_opening(hours, now, language), closed_message=closed)
+    position, typical = place(hours)
+    return Standing(position, typical, settings.sla_seconds if settings else None)
 
 
 def heard(

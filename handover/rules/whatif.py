@@ -3,8 +3,10 @@ candidate file, and what the candidate would change (`handover rules whatif`).
 
 Each conversation is replayed turn by turn with its own fresh state, at each turn's own WhatsApp time
 (business hours depend on it), against a fixed queue view. Nothing is sent and nothing is written. Once a
-replay hands over, the rest of that conversation is with a person and the bot says nothing, as in
-production. The containment estimate is the share of replayed conversations the bot never handed over.
+replay hands over, the customer waits, as in production (handover/rules/replay.py): heard only for leaving
+the queue or asking how long, the rest is for a person and the bot says nothing; after leaving, the next
+turn starts anew with the bot. The containment estimate is the share of replayed conversations the bot
+never handed over.
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ from typing import Any
 
 import redis
 
-from handover.conversation import Conversation, ConversationState
+from handover.conversation import Conversation
 from handover.masking import mask
 from handover.rules.bot import RuleBot
 from handover.rules.golden import _FixedQueues
 from handover.rules.loader import LoadedRules
+from handover.rules.replay import take
 from handover.rules.stored import StoredConversation, as_stored, read_conversations
 from handover.store import Store
 
@@ -73,7 +76,8 @@ class Replayer:
         self.bot = RuleBot(lambda: loaded, _FixedQueues(1, 60.0), self.directory, clock=lambda: self._now)
 
     def replay(self, stored: StoredConversation) -> list[Outcome]:
-        """What the bot does with each turn of a fresh conversation; after a handover, a person has it."""
+        """What the bot does with each turn of a fresh conversation; after a handover, what it says to the
+        waiting customer (leaving, how long), else a person has it."""
         first = float(stored.turns[0].timestamp)
         customer = stored.customer
         conversation = Conversation.start(customer, first)
@@ -81,16 +85,15 @@ class Replayer:
         outcomes = []
         self.directory.unconfirmed = stored.unconfirmed
         for message in stored.turns:
-            if conversation.state != ConversationState.BOT:
-                outcomes.append(WITH_PERSON)
-                continue
             self._now = float(message.timestamp)
             self.directory.message_id = message.id
-            turn = self.bot.handle(conversation, message)
-            escalated = turn.escalation is not None
-            if escalated:
-                conversation.state = ConversationState.QUEUED
-            outcomes.append(Outcome(turn.decision.rule, turn.decision.action, escalated))
+            taken = take(self.bot, conversation, message, self._now)
+            conversation, decision = taken.conversation, taken.decision
+            if decision is None:
+                outcomes.append(WITH_PERSON)
+                continue
+            escalated = taken.turn is not None and taken.turn.escalation is not None
+            outcomes.append(Outcome(decision.rule, decision.action, escalated))
         return outcomes
 
 

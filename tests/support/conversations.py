@@ -74,8 +74,11 @@ def store_conversations(
     aclient: redis.asyncio.Redis,
     loaded: LoadedRules,
     scripts: dict[str, list[tuple[int, Say]]],
+    batch_size: int = 200,
 ) -> None:
-    """Each customer (wa_id) says their turns at the given WhatsApp times; the worker's code stores them."""
+    """Each customer (wa_id) says their turns at the given WhatsApp times; the worker's code stores them,
+    `batch_size` messages a batch (1: each as if it came alone, e.g. a waiting customer's after the
+    handover, which the worker hears only in a later batch than the one that handed over)."""
     ensure_groups(client, PARTITIONS)
     items = [
         item(f"wamid.{wa_id}.{n}", wa_id, at, turn)
@@ -87,7 +90,7 @@ def store_conversations(
     bot = RuleBot(lambda: loaded, RedisQueueView(client), RulesDirectory(lambda: loaded))
     processor = Processor(store=store, bot=bot, partitions=PARTITIONS, rules=lambda: loaded)
     while sum(
-        drain(client, Lane.INBOUND, p, processor.handle, batch_size=200, lease_seconds=30)
+        drain(client, Lane.INBOUND, p, processor.handle, batch_size=batch_size, lease_seconds=30)
         for p in range(PARTITIONS)
     ):
         pass

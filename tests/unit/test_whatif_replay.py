@@ -14,7 +14,7 @@ from handover.rules.export import UnknownConversation, export_golden
 from handover.rules.golden import run_golden
 from handover.rules.loader import LoadedRules, load_rules, parse_rules
 from handover.rules.stored import read_conversations
-from handover.rules.whatif import WITH_A_PERSON, Replayer, whatif
+from handover.rules.whatif import WITH_A_PERSON, Outcome, Replayer, whatif
 from handover.store import Store
 from tests.support.conversations import Say, conversation_of, everything, store_conversations
 
@@ -197,3 +197,53 @@ def test_an_unknown_conversation_is_named(clients, current) -> None:
     store_conversations(client, aclient, current, SCRIPTS)
     with pytest.raises(UnknownConversation, match="nope"):
         export_golden(client, current, [conversation_of(client, "5511900000001"), "nope"], str(RULES))
+
+
+# Waiting after the handover, each turn in a batch of its own (as a customer typing after the bot's answer):
+# the worker hears leaving the queue and asking how long, and the replay does too.
+WAITING = {
+    "5511900000301": script(
+        Say("quero falar com um atendente"), Say("falta muito?"), Say("obrigada"), Say("vai demorar?")
+    ),
+    "5511900000302": script(Say("atendente"), Say("deixa pra lá, já resolvi")),
+}
+NO_ASKING = ('"falta muito", ', "")  # the candidate no longer hears "falta muito" while waiting
+
+
+def test_a_waiting_customer_is_replayed_as_the_worker_heard_them(clients, current) -> None:
+    client, aclient = clients
+    store_conversations(client, aclient, current, WAITING, batch_size=1)
+    stored = {c.customer.wa_id: c for c in read_conversations(client, Store(client).newest_conversations(9))}
+    replayer = Replayer(current)
+    for wa_id, conversation in stored.items():
+        made = [(d.rule, d.action) for d in reversed(Store(client).decisions(conversation.id))]
+        replayed = [(o.rule, o.action) for o in replayer.replay(conversation) if o.rule is not None]
+        assert replayed == made, wa_id
+    assert [o.label(o) for o in replayer.replay(stored["5511900000301"])] == [
+        "intents.human_request (escalate)",
+        "intents.queue_status (reply)",
+        WITH_A_PERSON,  # the thanks waits for the agent
+        "intents.queue_status (reply)",
+    ]
+    assert replayer.replay(stored["5511900000302"])[1] == Outcome("intents.leave_queue", "leave")
+
+
+def test_a_candidate_that_no_longer_hears_a_waiting_question_changes_that_turn(
+    clients, current, tmp_path
+) -> None:
+    client, aclient = clients
+    store_conversations(client, aclient, current, WAITING, batch_size=1)
+    text = RULES.read_text(encoding="utf-8")
+    assert NO_ASKING[0] in text
+    candidate = parse_rules(text.replace(*NO_ASKING, 1), str(RULES.parent / "candidate.yaml"))
+    report = whatif(client, current, candidate, last=100).as_dict()
+    assert report["changed"] == 1
+    assert report["changes"] == [{"from": "intents.queue_status", "to": WITH_A_PERSON, "count": 1}]
+    assert report["escalation_rate"] == {"current": 1.0, "candidate": 1.0}
+
+    # exported, the waiting turns keep what the bot said: rules test passes under the rules in force
+    golden = tmp_path / "exported.golden.yaml"
+    ids = [conversation_of(client, "5511900000301")]
+    golden.write_text(export_golden(client, current, ids, str(RULES)), encoding="utf-8")
+    assert run_golden(golden) == (4, [])
+    assert golden.read_text(encoding="utf-8").count("rule: intents.queue_status") == 2
