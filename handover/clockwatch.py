@@ -193,7 +193,12 @@ class ClockWatch:
             raise
         with self.store.client.pipeline(transaction=True) as pipe:
             kpis.tally(pipe, "agent_silent_requeued", now, queue=conversation.queue, agent_id=agent_id)
-            self._tell(pipe, conversation, "agent_changed", now)
+            # once until they write again: taken again and left again, it is not news to them
+            told_at, waiting_since = conversation.agent_changed_at, conversation.customer_waiting_since
+            if (told_at is None or (waiting_since is not None and waiting_since > told_at)) and self._tell(
+                pipe, conversation, "agent_changed", now
+            ):
+                Store.mark(pipe, conversation_id, {"agent_changed_at": str(now)})
             pipe.execute()
         log.info("agent_silent_requeued", conversation_id=conversation_id, agent_id=agent_id)
         return True

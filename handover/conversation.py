@@ -135,6 +135,7 @@ class Conversation(BaseModel):
     agent_replied_at: float | None = None
     agent_silent_since: float | None = None
     idle_reminded_at: float | None = None
+    agent_changed_at: float | None = None  # when the customer was last told messages.agent_changed
     offer_to: str | None = None  # warm transfer under way: offered to this agent
     offer_by: str | None = None
     offer_reason: str | None = None  # internal: the offering agent's words

@@ -197,6 +197,23 @@ async def test_alerted_and_requeued_in_one_sweep_when_both_are_due() -> None:
     assert counted(world, "agent_silent_requeued") == 1
 
 
+async def test_taken_again_and_left_again_the_customer_is_told_once_until_they_write() -> None:
+    world, watch = setup(rules(agent_reply_seconds=60, on_agent_silence="requeue"))
+    conversation, ana = await held_by(world)
+    assert sweep_at(world, watch, 120) == {"requeue": 1}
+    assert world.assignments.claim_next(ana) is not None  # a pull queue: she takes it back, and stays silent
+    assert sweep_at(world, watch, 240) == {"requeue": 1}
+    changed = "Desculpe a demora, Cliente. Outra pessoa da equipe vai continuar o seu atendimento."
+    assert system_said(world, conversation.id) == [changed]  # the same news twice would be noise
+
+    world.clock.now = T0 + 250
+    await world.says(WA, "olá? alguém aí?")
+    assert world.assignments.claim_next(ana) is not None
+    assert sweep_at(world, watch, 380) == {"requeue": 1}
+    assert system_said(world, conversation.id) == [changed, changed]  # they asked again: told again
+    assert counted(world, "agent_silent_requeued") == 3
+
+
 async def test_without_messages_agent_changed_the_customer_hears_nothing() -> None:
     loaded = rules(drop=("agent_changed",), agent_reply_seconds=60, on_agent_silence="requeue")
     world, watch = setup(loaded)
