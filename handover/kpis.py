@@ -256,9 +256,10 @@ def slas_of(rules: Any) -> dict[str, int | None]:
 
 
 def transfers_of(reader: Any, conversation_id: str) -> int:
-    """How many transfers the conversation's context packet holds (0 without a packet)."""
+    """How many transfers people made in the conversation (its context packet's, less the handover's own
+    requeues; 0 without a packet)."""
     raw = reader.get(keys.packet_key(conversation_id))
-    return len(json.loads(raw).get("transfers") or []) if raw else 0
+    return len([t for t in json.loads(raw).get("transfers") or [] if not t.get("requeue")]) if raw else 0
 
 
 def transfers_field(transfers: int) -> str:

@@ -70,6 +70,16 @@ class Transfer(BaseModel):
     customer_reason: str | None = None  # what the customer was told, a name from transfers.customer_reasons
     at: float
     by: str | None = None
+    requeue: bool = Field(
+        default=False,
+        description="the handover moved it back to its queue (its agent went offline, was removed, or left "
+        "the customer unanswered): not a person's transfer, so no cap, senior lane or KPI counts it",
+    )
+
+
+def people_moves(transfers: list[Transfer]) -> list[Transfer]:
+    """The transfers people made (what the cap, the senior lane and transfers per conversation count)."""
+    return [t for t in transfers if not t.requeue]
 
 
 class Assignment(BaseModel):

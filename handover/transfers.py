@@ -14,7 +14,7 @@ from handover.conversation import WARM_OFFER_FIELDS, Conversation, ConversationS
 from handover.enqueue import OutboundJob, reply, text_request
 from handover.errors import Conflict, Invalid, NotFound, NotYours, Unavailable
 from handover.lifecycle import Event, Lifecycle
-from handover.packet import Assignment, ContextPacket, Transfer
+from handover.packet import Assignment, ContextPacket, Transfer, people_moves
 from handover.rules.loader import LoadedRules
 from handover.rules.model import Priority
 from handover.rules.texts import transferred
@@ -135,7 +135,7 @@ class Transfers:
                 # a supervisor giving out a conversation nobody has served yet assigns it: no transfer
                 # (the customer hears nothing, the cap and the senior lane do not count it)
                 assigning = governed and is_assignment(by, conversation)
-                count = len(packet.transfers)
+                count = len(people_moves(packet.transfers))
                 if governed and not by.is_supervisor:
                     self.govern(packet.transfers, move, rules.transfers.max_per_conversation)
                 queue, priority, target = self._destination(
@@ -144,7 +144,8 @@ class Transfers:
                 if assigning:  # for the agent who takes it: who gave it out and why
                     packet.assignments.append(_assignment(conversation, move, queue, by, now))
                 else:
-                    packet.transfers.append(self._record(conversation, move, queue, by, now))
+                    record = self._record(conversation, move, queue, by, now)
+                    packet.transfers.append(record.model_copy(update={"requeue": not governed}))
                 packet.queue, packet.priority = queue, priority.value
                 team = self._team(conversation, queue)
                 told = (
@@ -216,10 +217,12 @@ class Transfers:
 
     @staticmethod
     def govern(transfers: list[Transfer], move: TransferRequest, cap: int) -> None:
-        """What an agent (not a supervisor) may not do: move it past the cap, or straight back."""
-        if len(transfers) >= cap:
-            raise Conflict(f"moved {len(transfers)} times already: only a supervisor may move it again")
-        previous = transfers[-1].from_ if transfers else None
+        """What an agent (not a supervisor) may not do: move it past the cap, or straight back. The
+        handover's own requeues (an agent offline, removed or silent) are not people's moves: not counted."""
+        moves = people_moves(transfers)
+        if len(moves) >= cap:
+            raise Conflict(f"moved {len(moves)} times already: only a supervisor may move it again")
+        previous = moves[-1].from_ if moves else None
         if move.to_agent is not None and move.to_agent == previous:
             raise Conflict("straight back to the agent it came from: only a supervisor may do that")
 

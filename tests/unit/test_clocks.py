@@ -19,6 +19,7 @@ from handover.clockwatch import ClockWatch
 from handover.conversation import Conversation, ConversationState
 from handover.inbox import Inbox
 from handover.rules.loader import LoadedRules, parse_rules
+from handover.transfers import TransferRequest
 from tests.support.world import CONFIG, T0, World
 
 ASK = "quero falar com um atendente"
@@ -370,3 +371,23 @@ async def test_a_requeue_outside_the_24_hour_window_tells_the_customer_nothing()
     assert sweep_at(world, watch, 2 * 86400) == {"requeue": 1}
     assert world.current(WA).state == ConversationState.QUEUED
     assert system_said(world, conversation.id) == []
+
+
+async def test_the_handovers_requeues_are_not_transfers_for_the_cap_the_senior_lane_or_the_kpis() -> None:
+    world, watch = setup(rules(agent_reply_seconds=60, on_agent_silence="requeue"))
+    conversation, ana = await held_by(world)
+    for silent_until in (120, 240):  # left unanswered twice: twice back in the queue
+        assert sweep_at(world, watch, silent_until) == {"requeue": 1}
+        assert world.assignments.claim_next(ana) is not None
+    assert [t.requeue for t in world.store.packet(conversation.id).transfers] == [True, True]  # type: ignore[union-attr]
+
+    # her first transfer is the conversation's first: billing at its priority, not the senior lane
+    moved = world.transfers.transfer(
+        ana, conversation.id, TransferRequest(reason="boleto", to_queue="billing")
+    )
+    assert (moved.queue, moved.priority) == ("billing", "normal")
+    bea = world.available_agent("Bea", ["billing"])
+    assert world.assignments.claim_next(bea) is not None
+    world.assignments.resolve(bea, conversation.id)
+
+    assert world.sync.hget(keys.COUNTERS, kpis.transfers_field(1)) == "1"  # one transfer, not three
