@@ -166,6 +166,7 @@ class ConversationSummary(BaseModel):
     customer_key: str | None = None  # with phone_number_id: GET /api/v1/customers/{key}/conversations
     phone_number_id: str | None = None
     abandon_reason: str | None = None  # abandoned: customer_left (left the queue) or window_closed
+    resolve_reason: str | None = None  # resolved with no agent asking: customer_idle (the idle clock)
     agent_silent_since: float | None = Field(
         default=None,
         description="held, and the customer has waited for the agent's answer since then, past the queue's "
@@ -191,6 +192,7 @@ class ConversationSummary(BaseModel):
             customer_key=c.customer_key,
             phone_number_id=c.phone_number_id,
             abandon_reason=c.abandon_reason,
+            resolve_reason=c.resolve_reason,
             agent_silent_since=clocks.silent_since(c),
             offer=None
             if c.offer_to is None

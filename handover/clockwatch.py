@@ -239,6 +239,7 @@ class ClockWatch:
         with self.store.client.pipeline(transaction=True) as pipe:
             # the agent's desk says why it left them (the finish script's `closed` carries no reason)
             publish(pipe, "closed", conversation_id, agent_id=agent_id, queue=conversation.queue, reason=IDLE)
+            Store.mark(pipe, conversation_id, {"idle_closed_at": str(now)})
             kpis.tally(pipe, "idle_closed", now, queue=conversation.queue, agent_id=agent_id)
             self._tell(pipe, conversation, "idle_closed", now)
             pipe.execute()

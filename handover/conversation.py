@@ -135,6 +135,7 @@ class Conversation(BaseModel):
     agent_replied_at: float | None = None
     agent_silent_since: float | None = None
     idle_reminded_at: float | None = None
+    idle_closed_at: float | None = None  # resolved by the customer idle clock (not by an agent) at
     agent_changed_at: float | None = None  # when the customer was last told messages.agent_changed
     offer_to: str | None = None  # warm transfer under way: offered to this agent
     offer_by: str | None = None
@@ -215,6 +216,13 @@ class Conversation(BaseModel):
             raise IllegalMove(f"{self.state} -> {state}")
         self.state = state
         self.updated_at = now
+
+    @property
+    def resolve_reason(self) -> str | None:
+        """Why its last resolve happened when no agent asked for it: customer_idle (the idle clock)."""
+        closed, resolved = self.idle_closed_at, self.resolved_at
+        idle = self.state == ConversationState.RESOLVED and closed is not None and resolved is not None
+        return "customer_idle" if idle and closed >= resolved else None  # type: ignore[operator]
 
     @property
     def entry_count(self) -> int:

@@ -282,6 +282,13 @@ async def test_a_quiet_customer_is_reminded_once_then_the_conversation_is_closed
     reasons = [e["data"] for e in events_of(world, "closed") if e["agent_id"] == ana.id]
     assert any('"reason": "customer_idle"' in data for data in reasons)
     assert counted(world, "idle_closed") == 1 and counted(world, "resolved") == 1
+    # the desk says why nobody's resolve closed it, until an agent resolves it after a reopen
+    assert ConversationSummary.of(closed, world.clock()).resolve_reason == "customer_idle"
+    world.clock.now = T0 + 1900
+    reopened = await world.says(WA, "voltei, ainda preciso de ajuda")  # within reopen_within_seconds
+    assert reopened.id == conversation.id and reopened.resolve_reason is None
+    world.assignments.resolve(ana, conversation.id)
+    assert ConversationSummary.of(world.current(WA), world.clock()).resolve_reason is None
 
 
 async def test_a_customer_who_answers_stops_the_idle_clock() -> None:
