@@ -191,7 +191,8 @@ class Transfers:
                     waiting_since=packet.escalation.at,
                     drop=WARM_OFFER_FIELDS if conversation.state == ConversationState.TRANSFERRING else (),
                     events=events,
-                    count=[] if assigning else ["transfers:cold"],
+                    # people's transfers only: not an assignment, not the handover's own requeue
+                    count=["transfers:cold"] if governed and not assigning else [],
                 )
                 pipe.execute()
             except redis.WatchError as exc:

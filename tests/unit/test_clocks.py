@@ -398,3 +398,4 @@ async def test_the_handovers_requeues_are_not_transfers_for_the_cap_the_senior_l
     world.assignments.resolve(bea, conversation.id)
 
     assert world.sync.hget(keys.COUNTERS, kpis.transfers_field(1)) == "1"  # one transfer, not three
+    assert world.sync.hget(keys.COUNTERS, "transfers:cold") == "1"
