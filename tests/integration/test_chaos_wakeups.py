@@ -63,6 +63,7 @@ def test_a_wakeup_lost_with_its_worker_holds_its_partition_up_for_a_sweep_not_te
         lambda: any(e.id == "wamid.lost" for e in transcript(client, wa_id)), 30, "the message processed"
     )
     slot, idle = watch.longest()
+    print(f"longest idle {slot} {idle:.2f}s")
     assert idle <= BOUND, f"{slot} idle {idle:.1f}s with entries"
     assert any('"partition_rewoken"' in p.log_path.read_text() for p in deployment.processes), (
         deployment.logs()
