@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -167,7 +168,8 @@ class LocalDrains:
                 self._queued.add(partition)
         if stopping:
             self._give_back([partition])
-        else:
+            return
+        with contextlib.suppress(RuntimeError):  # stopped meanwhile: stop() hands it back (it is queued)
             self.pool.submit(self._run, partition)
 
     def _run(self, partition: int) -> None:
