@@ -10,6 +10,7 @@ it has threads for, leaving the rest to the other worker processes."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import signal
 import threading
 import time
@@ -30,7 +31,7 @@ from handover.liveness import sweep_seconds
 from handover.rules import versions
 from handover.store import Store
 from handover.streams import Lane, ensure_groups
-from handover.wakeups import Wakeup, pop_wakeups, sweep
+from handover.wakeups import Wakeup, hand_back, pop_wakeups, sweep
 from workers import jobs, runtime
 from workers.dispatcher import (
     ANNOUNCE_SECONDS,
@@ -132,11 +133,12 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
             lambda: queue.enqueue(jobs.drop_gone_agents, job_timeout=60, result_ttl=0),
         )
         # each lane drains on threads of its own (see LocalDrains): sends wait on Meta, answers never do
+        give_back = functools.partial(hand_back, client)  # stopping: wake-ups taken and not drained
         reads = LocalDrains(
-            Lane.INBOUND, rt.drain, threads=min(INBOUND_THREADS, settings.handover_partitions)
+            Lane.INBOUND, rt.drain, min(INBOUND_THREADS, settings.handover_partitions), give_back
         )
         sends = LocalDrains(
-            Lane.OUTBOUND, rt.drain, threads=min(OUTBOUND_THREADS, settings.handover_partitions)
+            Lane.OUTBOUND, rt.drain, min(OUTBOUND_THREADS, settings.handover_partitions), give_back
         )
 
         def dispatch(wakeup: Wakeup) -> None:

@@ -10,10 +10,14 @@ the lease was still ours was partly judged by this process's clock.
 
 redis-py sends a transaction as one packed write (MULTI, the commands, EXEC) and reads the replies in
 order; `FencedPipeline` puts its prelude in front of that write and reads the prelude's replies first.
-tests/integration/test_fenced_commit.py checks it against a real Redis, as redis-py changes."""
+When the connection drops after the transaction went out, redis-py raises WatchError too; `connection_lost`
+tells that apart, and `was_applied` finds out from Redis whether the transaction applied (a commit writes a
+mark of its own for that). tests/integration/test_fenced_commit.py checks it against a real Redis, as
+redis-py changes."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +27,7 @@ from redis.client import Pipeline
 from redis.exceptions import ResponseError
 
 from handover import lua
+from handover.availability import is_unavailable
 
 FENCE_TTL_MS = 60_000  # a touched fence only has to outlive the transactions that watch it
 
@@ -54,6 +59,13 @@ class FencedPipeline(Pipeline):  # type: ignore[misc]  # redis-py is untyped her
             pairs = [part for field, value in e.fields.items() for part in (field, value)]
             self.prelude.append(("EVAL", checks, 2, e.key, fence, FENCE_TTL_MS, *pairs))
         self.answers: list[Any] = []  # the prelude's replies
+        self.connection_lost: Exception | None = None  # the transaction went out and its replies did not come
+
+    def _disconnect_raise_on_watching(self, conn: Any, error: Exception, *args: Any, **kwargs: Any) -> None:
+        # redis-py turns a connection lost while watching into a WatchError, as if the lease had been lost;
+        # keep the difference: Redis may have applied the transaction (handover/streams.py finds out)
+        self.connection_lost = error
+        super()._disconnect_raise_on_watching(conn, error, *args, **kwargs)
 
     @property
     def stale(self) -> bool:
@@ -82,3 +94,31 @@ class FencedPipeline(Pipeline):  # type: ignore[misc]  # redis-py is untyped her
         if failed:  # the guard did not run: nothing vouches for the lease
             raise failed[0]
         return replies
+
+
+def was_applied(
+    client: redis.Redis, mark_key: str, mark: str, stream: str, ids: Sequence[str], within: float
+) -> bool | None:
+    """Whether a commit whose reply was lost applied: the `mark` it wrote to `mark_key` is there (yes), or
+    one of the stream entries it acknowledges and deletes is still there (no: they go with its effects, in
+    one transaction). None when Redis cannot tell within `within` seconds (still away; or both gone: another
+    drainer committed the entries after the lease and wrote its own mark)."""
+    deadline, pause = time.monotonic() + max(within, 1.0), 0.05
+    while True:
+        try:
+            with client.pipeline(transaction=False) as pipe:
+                pipe.get(mark_key)
+                for entry_id in ids:
+                    pipe.xrange(stream, entry_id, entry_id)
+                found, *entries = pipe.execute()
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            if time.monotonic() + pause > deadline:
+                return None
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
+            continue
+        if (found.decode() if isinstance(found, bytes) else found) == mark:
+            return True
+        return False if any(entries) else None

@@ -41,6 +41,12 @@ def lease_fence_key(lane: Lane, partition: int) -> str:
     return f"{PREFIX}fence:{lane}:{partition}"
 
 
+def commit_mark_key(lane: Lane, partition: int) -> str:
+    """The id of the partition's last commit, written in its transaction: whether a commit whose reply was
+    lost applied (handover/streams.py)."""
+    return f"{PREFIX}committed:{lane}:{partition}"
+
+
 def wake_key(lane: Lane, partition: int) -> str:
     return f"{PREFIX}wake:{lane}:{partition}"
 

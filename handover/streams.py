@@ -24,7 +24,7 @@ from redis.client import Pipeline
 
 from handover import keys, lua
 from handover.availability import is_unavailable
-from handover.fenced import Expected, FencedPipeline
+from handover.fenced import Expected, FencedPipeline, was_applied
 from handover.ids import new_id
 from handover.keys import Lane as Lane  # re-exported: the lanes are the streams'
 from handover.wakeups import WAKE_MS, lane_partition, wake_keys
@@ -41,6 +41,14 @@ class LeaseLost(Exception):
 class Stale(LeaseLost):
     """What the batch expected unchanged changed before it committed: it stops without committing, like a
     lost lease, and its entries are redone from what is there now."""
+
+
+class NotApplied(LeaseLost):
+    """The connection dropped as the commit went out and Redis had not applied it: the drainer stops, and
+    the entries, still pending, are redone."""
+
+
+COMMIT_MARK_MS = 120_000  # how long a commit's mark outlives it: long enough to look it up after a drop
 
 
 def ensure_groups(client: redis.Redis, partitions: int) -> None:
@@ -68,6 +76,7 @@ class Batch:
     renewed_at: float = 0.0  # when the lease was last asked to last lease_ms more (0: not known)
     read_on: tuple[str, int] | None = None  # a drain's (cursor, count): the commit reads the next batch
     next: Read | None = None  # what the commit read on, when asked to
+    reply_lost: bool = False  # committed, but its reply (and the read on) was lost: the drain ends here
 
     @property
     def ids(self) -> list[str]:
@@ -96,12 +105,15 @@ class Batch:
         lease = keys.lease_key(self.lane, self.partition)
         stream = keys.stream_key(self.lane, self.partition)
         fence = keys.lease_fence_key(self.lane, self.partition)
+        mark = new_id()
         with FencedPipeline(self.client, lease, fence, self.token, expect) as pipe:
             try:
                 write(pipe)
                 if self.entries:
                     pipe.xack(stream, keys.GROUP, *self.ids)
                     pipe.xdel(stream, *self.ids)
+                # should the reply be lost, this says whether Redis applied the transaction
+                pipe.set(keys.commit_mark_key(self.lane, self.partition), mark, px=COMMIT_MARK_MS)
                 if self.read_on is not None:  # the drain's next read, in the same round trip
                     cursor, count = self.read_on
                     lua.queue(
@@ -115,9 +127,30 @@ class Batch:
                 if self.read_on is not None:
                     self.next = _parse_read(replies[-1], asked)
             except redis.WatchError as exc:
+                if pipe.connection_lost is not None:  # not refused: its reply never came
+                    self._settle(mark, pipe.connection_lost)
+                    return
                 lost = Stale if pipe.stale else LeaseLost
                 raise lost(f"{self.lane}:{self.partition}") from exc
         self.committed = True
+
+    def _settle(self, mark: str, error: Exception) -> None:
+        """The connection dropped once the transaction was sent: find out from Redis whether it applied. It
+        did: the batch is committed (its effects are logged as usual). It did not: NotApplied. Redis does not
+        answer within the lease: re-raise `error`, the entries stay pending if it did not apply."""
+        fields = {"lane": str(self.lane), "partition": self.partition, "entries": len(self.entries)}
+        mark_key, stream = (
+            keys.commit_mark_key(self.lane, self.partition),
+            keys.stream_key(self.lane, self.partition),
+        )
+        applied = was_applied(self.client, mark_key, mark, stream, self.ids, self.lease_ms / 1000)
+        if applied is None:
+            log.warning("commit_unknown", **fields)
+            raise error
+        log.warning("commit_reply_lost", applied=applied, **fields)
+        if not applied:
+            raise NotApplied(f"{self.lane}:{self.partition}") from error
+        self.committed = self.reply_lost = True
 
 
 Handler = Callable[[Batch], None]
@@ -156,6 +189,8 @@ def drain(
                 )  # fmt: skip
                 _handle(batch, handler)
                 handled += len(read.entries)
+                if batch.reply_lost:  # whether the read on gave the lease up is not known: let go
+                    break
                 if batch.next is not None:
                     read = batch.next
                 if handled >= budget or time.monotonic() - started >= max_seconds:
@@ -170,6 +205,8 @@ def drain(
             read = taken
     except Stale:
         log.info("batch_stale", lane=str(lane), partition=partition)  # redone by the next drain
+    except NotApplied:
+        pass  # logged as commit_reply_lost (applied: false); redone by the next drain
     except LeaseLost:
         log.warning("lease_lost", lane=str(lane), partition=partition)
     finally:

@@ -8,13 +8,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import redis
+import structlog
 from redis.asyncio import Redis as AsyncRedis
 
 from handover import keys, lua
 from handover.clock import Clock, system_clock
 from handover.keys import Lane
 
-WAKE_MS = 10_000
+log = structlog.get_logger(__name__)
+
+WAKE_MS = 10_000  # how long a wake-up's mark keeps others out at most (a drain taking the lease clears it)
+# A wake-up is popped and its drain takes the lease within milliseconds; a mark older than this whose
+# wake-up is in neither list was lost with its worker (killed, stopping, cut off from Redis), and the sweep
+# wakes the partition again (lua/lib/wake.lua rewake): so a lost wake-up holds a partition up for this
+# plus a sweep (1 s) at most, instead of WAKE_MS.
+WAKE_STALE_MS = 1_000
 WAKEUPS_AT_ONCE = 256  # the most wake-ups popped in one go
 
 
@@ -45,25 +53,38 @@ def sweep(
     max_retries: int = 1000,
     clock: Clock = system_clock,
 ) -> int:
-    """Wake drainers for partitions with work and no holder; move due send retries back. Cheap; run often."""
+    """Wake drainers for partitions with work and no holder (again, where a wake-up was lost); move due send
+    retries back. Returns how many retries moved. Cheap; run often."""
     now_ms = int((clock() if now is None else now) * 1000)
     lanes = list(Lane)
     slots = [(lane, p) for lane in lanes for p in range(partitions)]
     partition_keys = [k for lane, p in slots for k in (keys.stream_key(lane, p), *wake_keys(lane, p))]
-    return int(
-        lua.script(client, "sweep")(
-            keys=[keys.WAKEUPS, keys.URGENT_WAKEUPS, keys.RETRIES, *partition_keys],
-            args=[
-                partitions,
-                WAKE_MS,
-                now_ms,
-                max_retries,
-                keys.GROUP,
-                lanes.index(Lane.OUTBOUND),
-                *(lane_partition(lane, p) for lane, p in slots),
-            ],
-        )
+    moved, rewoken = lua.script(client, "sweep")(
+        keys=[keys.WAKEUPS, keys.URGENT_WAKEUPS, keys.RETRIES, *partition_keys],
+        args=[
+            partitions,
+            WAKE_MS,
+            now_ms,
+            max_retries,
+            keys.GROUP,
+            lanes.index(Lane.OUTBOUND),
+            WAKE_STALE_MS,
+            *(lane_partition(lane, p) for lane, p in slots),
+        ],
     )
+    for item in rewoken:
+        lane, _, partition = keys.as_text(item).partition(":")
+        log.warning("partition_rewoken", lane=lane, partition=int(partition))  # its wake-up was lost
+    return int(moved)
+
+
+def hand_back(client: redis.Redis, lane: Lane, partition: int) -> None:
+    """Give back a wake-up this process took and will not drain (it is stopping): its mark goes, and the
+    partition is woken again if it has entries and no holder, so another worker takes it at once."""
+    with client.pipeline(transaction=True) as pipe:
+        pipe.delete(keys.wake_key(lane, partition))
+        wake_if_pending(pipe, lane, partition)
+        pipe.execute()
 
 
 @dataclass(frozen=True)

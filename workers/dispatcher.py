@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -129,16 +130,26 @@ class LocalDrains:
     """One lane's drains on threads of this process. Outbound drains wait on Meta (a slow or hanging Graph
     API holds them for seconds), so they get capacity of their own and inbound (the bot's answers,
     queueing) never waits behind them. A wake-up for a partition already draining here drains it again
-    when the current drain ends, so none is lost."""
+    when the current drain ends, so none is lost. Stopping, the drains under way finish and every wake-up
+    taken and not yet drained is handed back (`hand_back`), so another worker takes it at once."""
 
-    def __init__(self, lane: Lane, drain: Callable[[Lane, int], object], threads: int) -> None:
+    def __init__(
+        self,
+        lane: Lane,
+        drain: Callable[[Lane, int], object],
+        threads: int,
+        hand_back: Callable[[Lane, int], object] | None = None,
+    ) -> None:
         self.lane = lane
         self.drain = drain
+        self.hand_back = hand_back
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"drain-{lane}")
         self.threads = threads
         self._lock = threading.Condition()
         self._busy: set[int] = set()
         self._again: set[int] = set()
+        self._queued: set[int] = set()  # submitted, no thread yet
+        self._stopping = False
 
     def room(self, timeout: float) -> int:
         """How many more partitions the threads can take now; waits up to `timeout` while all are busy."""
@@ -148,13 +159,22 @@ class LocalDrains:
 
     def submit(self, partition: int) -> None:
         with self._lock:
-            if partition in self._busy:
+            stopping = self._stopping
+            if not stopping and partition in self._busy:
                 self._again.add(partition)
                 return
-            self._busy.add(partition)
-        self.pool.submit(self._run, partition)
+            if not stopping:
+                self._busy.add(partition)
+                self._queued.add(partition)
+        if stopping:
+            self._give_back([partition])
+            return
+        with contextlib.suppress(RuntimeError):  # stopped meanwhile: stop() hands it back (it is queued)
+            self.pool.submit(self._run, partition)
 
     def _run(self, partition: int) -> None:
+        with self._lock:
+            self._queued.discard(partition)
         while True:
             try:
                 self.drain(self.lane, partition)
@@ -164,11 +184,32 @@ class LocalDrains:
                 else:
                     log.exception("drain_failed", lane=str(self.lane), partition=partition)
             with self._lock:
-                if partition not in self._again:
+                again = partition in self._again
+                self._again.discard(partition)
+                done = not again or self._stopping
+                if done:
                     self._busy.discard(partition)
                     self._lock.notify_all()
-                    return
-                self._again.discard(partition)
+            if done:
+                if again:  # stopping: another worker drains it
+                    self._give_back([partition])
+                return
 
     def stop(self) -> None:
+        with self._lock:
+            self._stopping = True
         self.pool.shutdown(wait=True, cancel_futures=True)
+        with self._lock:  # submitted and cancelled before a thread took them
+            left, self._queued = sorted(self._queued), set()
+        self._give_back(left)
+
+    def _give_back(self, partitions: list[int]) -> None:
+        for partition in partitions:
+            log.info("wakeup_handed_back", lane=str(self.lane), partition=partition)
+            if self.hand_back is None:
+                continue
+            try:
+                self.hand_back(self.lane, partition)
+            except Exception as exc:  # Redis away: the sweep wakes it again once the mark is stale
+                if not is_unavailable(exc):
+                    raise

@@ -1,15 +1,22 @@
 """A batch's commit on a real redis-server (handover/fenced.py): WATCH, the lease guard and the whole
-transaction go in one write, and Redis refuses the transaction unless the lease is the drainer's."""
+transaction go in one write, and Redis refuses the transaction unless the lease is the drainer's; a commit
+whose reply is lost is found applied or not (handover/streams.py), and logged as what happened."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import redis
+import structlog
+from structlog.testing import capture_logs
 
 from handover import keys
-from handover.fenced import Expected, FencedPipeline
+from handover.fenced import Expected, FencedPipeline, was_applied
 from handover.keys import Lane
-from handover.streams import Batch, LeaseLost, Stale, ensure_groups
+from handover.streams import Batch, LeaseLost, NotApplied, Stale, drain, ensure_groups
+from tests.support.processes import wait_for
+from tests.support.redis_server import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -127,3 +134,89 @@ def test_a_commit_applies_only_while_what_it_expects_holds(client, held, expecte
             work.commit(lambda pipe: pipe.set("done", "1"), expect)
         assert client.get("done") is None and client.xpending(STREAM, keys.GROUP)["pending"] == 2
         assert client.get(LEASE) == "mine"  # still this drainer's: it lets go and the entries are redone
+
+
+# A commit whose reply is lost (the connection drops once it went out): did Redis apply it?
+
+
+class Dropping(redis.Connection):
+    """A connection that loses every reply to the next transaction it sends: once Redis applied it
+    ("applied"), or because it never reached Redis ("unsent")."""
+
+    mode: str | None = None
+    watcher: redis.Redis | None = None  # another connection, to see the transaction applied
+
+    def send_packed_command(self, command, check_health=True):  # type: ignore[no-untyped-def]
+        packed = b"".join(bytes(part) for part in command) if isinstance(command, list) else bytes(command)
+        self.dropping = Dropping.mode if b"MULTI" in packed else None
+        if self.dropping:
+            Dropping.mode = None
+            if self.dropping == "unsent":
+                return
+        super().send_packed_command(command, check_health)
+
+    def read_response(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if getattr(self, "dropping", None):
+            if self.dropping == "applied":
+                assert Dropping.watcher is not None
+                wait_for(lambda: Dropping.watcher.get("done"), 5, "Redis to apply the transaction")
+            self.dropping = None
+            self.disconnect()
+            raise redis.ConnectionError("Connection closed by server.")
+        return super().read_response(*args, **kwargs)
+
+
+@pytest.fixture
+def dropping(redis_url: str, client: redis.Redis) -> Iterator[redis.Redis]:
+    pool = redis.ConnectionPool.from_url(redis_url, decode_responses=True, connection_class=Dropping)
+    Dropping.watcher = client
+    yield redis.Redis(connection_pool=pool)
+    pool.disconnect()
+    client.connection_pool.disconnect()
+
+
+def test_a_commit_applied_as_the_connection_dropped_counts_as_committed(dropping):
+    work = batch(dropping)
+    Dropping.mode = "applied"
+    with capture_logs() as logs:
+        work.commit(lambda pipe: pipe.set("done", "1"))
+    assert work.committed and dropping.get("done") == "1"
+    assert dropping.xpending(STREAM, keys.GROUP)["pending"] == 0
+    assert [(e["event"], e["applied"]) for e in logs] == [("commit_reply_lost", True)]
+
+
+def test_a_commit_lost_before_redis_applied_it_is_not_applied_and_says_so(dropping):
+    work = batch(dropping)
+    Dropping.mode = "unsent"
+    with capture_logs() as logs, pytest.raises(NotApplied):
+        work.commit(lambda pipe: pipe.set("done", "1"))
+    assert not work.committed and dropping.get("done") is None
+    assert dropping.xpending(STREAM, keys.GROUP)["pending"] == 2  # redone by the next drain
+    assert [(e["event"], e["applied"]) for e in logs] == [("commit_reply_lost", False)]
+
+
+@pytest.mark.parametrize("mode", ["applied", "unsent"])
+def test_a_drain_logs_what_happened_to_a_commit_whose_reply_was_lost(dropping, mode):
+    """Applied: its messages are logged as processed, not as a lost lease. Not applied: no lease_lost
+    either (the lease was never in question), and the entries are there for the next drain."""
+    for n in range(2):
+        dropping.xadd(STREAM, {"d": str(n)})
+
+    def handler(work: Batch) -> None:
+        work.commit(lambda pipe: pipe.set("done", "1"))
+        for entry_id in work.ids:
+            structlog.get_logger().info("message_processed", message_id=entry_id)
+
+    Dropping.mode = mode
+    with capture_logs() as logs:
+        drain(dropping, IN, 0, handler, batch_size=10, lease_seconds=5)
+    events = [e["event"] for e in logs]
+    assert "lease_lost" not in events
+    assert events.count("message_processed") == (2 if mode == "applied" else 0), events
+    assert dropping.xlen(STREAM) == (0 if mode == "applied" else 2)
+
+
+def test_a_commit_redis_cannot_tell_about_is_unknown(redis_url):
+    away = redis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.2)
+    assert was_applied(away, "mark-key", "mark", STREAM, ["1-0"], within=0.1) is None
+    away.close()

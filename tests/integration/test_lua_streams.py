@@ -1,8 +1,8 @@
 """The streams' scripts on a real redis-server, one table each: what Redis holds after every row.
 
 ingest (dedupe; wake only a partition with no lease and no wake-up pending), sweep (a dead drainer's partition
-is urgent; due retries move to their outbound stream), wake_if_pending, renew/release (only the holder; an
-expired lease is nobody's), and every script compiles on a real Redis."""
+is urgent; a lost wake-up is woken again; due retries move to their outbound stream), wake_if_pending,
+renew/release (only the holder; an expired lease is nobody's), and every script compiles on a real Redis."""
 
 from __future__ import annotations
 
@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 import pytest
 import redis
 import redis.asyncio
+from structlog.testing import capture_logs
 
 from handover import keys, lua
 from handover.enqueue import InboundItem, ingest
 from handover.keys import Lane
 from handover.message import CustomerRef, DeliveryStatus, InboundKind, InboundMessage, StatusUpdate
 from handover.streams import ensure_groups
-from handover.wakeups import sweep, wake_if_pending
+from handover.wakeups import WAKE_MS, WAKE_STALE_MS, sweep, wake_if_pending
 
 pytestmark = pytest.mark.integration
 
@@ -179,6 +180,11 @@ def read_unacked(client: redis.Redis, lane: Lane, partition: int) -> None:
     client.xreadgroup(keys.GROUP, keys.CONSUMER, {keys.stream_key(lane, partition): ">"})
 
 
+def lost_wakeup(client: redis.Redis, lane: Lane, partition: int) -> None:
+    """A wake-up's mark set 100 ms more than WAKE_STALE_MS ago, its wake-up popped by a worker that died."""
+    client.set(keys.wake_key(lane, partition), "1", px=WAKE_MS - WAKE_STALE_MS - 100)
+
+
 @dataclass
 class SweepRow:
     name: str
@@ -199,6 +205,19 @@ SWEEP = [
              lambda c: (c.xadd(keys.stream_key(IN, 0), {"d": "x"}), c.set(keys.lease_key(IN, 0), "t")), [], []),
     SweepRow("a wake-up already pending: not twice",
              lambda c: (c.xadd(keys.stream_key(IN, 0), {"d": "x"}), c.set(keys.wake_key(IN, 0), "1")), [], []),
+    SweepRow("a wake-up popped and lost (its mark old, in no list): woken again",
+             lambda c: (c.xadd(keys.stream_key(IN, 0), {"d": "x"}), lost_wakeup(c, IN, 0)), ["in:0"], []),
+    SweepRow("lost, with entries read and never acknowledged: urgent again",
+             lambda c: (read_unacked(c, OUT, 1), lost_wakeup(c, OUT, 1)), [], ["out:1"], outbound=[0, 1]),
+    SweepRow("an old mark whose wake-up still waits in its list: not twice",
+             lambda c: (c.xadd(keys.stream_key(IN, 1), {"d": "x"}), lost_wakeup(c, IN, 1),
+                        c.lpush(keys.WAKEUPS, "in:1")), ["in:1"], []),
+    SweepRow("an old mark, the wake-up taken since (a live holder): left alone",
+             lambda c: (c.xadd(keys.stream_key(IN, 1), {"d": "x"}), lost_wakeup(c, IN, 1),
+                        c.set(keys.lease_key(IN, 1), "t")), [], []),
+    SweepRow("a mark younger than WAKE_STALE_MS: its wake-up is on its way",
+             lambda c: (c.xadd(keys.stream_key(IN, 1), {"d": "x"}),
+                        c.set(keys.wake_key(IN, 1), "1", px=WAKE_MS - WAKE_STALE_MS + 500)), [], []),
     SweepRow("a due retry moves to its outbound stream, a later one waits",
              lambda c: c.zadd(keys.RETRIES, {retry("due", 1): NOW * 1000 - 1, retry("later", 0): NOW * 1000 + 1}),
              ["out:1"], [], moved=1, outbound=[0, 1], retries_left=[retry("later", 0)]),
@@ -218,6 +237,18 @@ def test_sweep(client, row):
     assert wakeups(client) == (row.woken, row.urgent)
     assert lengths(client, OUT, 2) == row.outbound
     assert client.zrange(keys.RETRIES, 0, -1) == row.retries_left
+
+
+def test_a_partition_woken_again_is_logged_and_its_mark_renewed(client):
+    ensure_groups(client, 2)
+    client.xadd(keys.stream_key(IN, 0), {"d": "x"})
+    lost_wakeup(client, IN, 0)
+    with capture_logs() as logs:
+        sweep(client, 2, now=NOW)
+        sweep(client, 2, now=NOW)  # woken once: the new wake-up waits in the list
+    assert [(e["event"], e["lane"], e["partition"]) for e in logs] == [("partition_rewoken", "in", 0)]
+    assert wakeups(client) == (["in:0"], [])
+    assert client.pttl(keys.wake_key(IN, 0)) > WAKE_MS - WAKE_STALE_MS
 
 
 # wake_if_pending, renew, release

@@ -42,12 +42,15 @@ def test_a_busy_partition_woken_again_is_drained_again_not_twice_at_once():
     calls: list[int] = []
     inside = threading.Event()
     go_on = threading.Event()
+    twice = threading.Event()
 
     def drain(lane: Lane, partition: int) -> int:
         calls.append(partition)
         if len(calls) == 1:
             inside.set()
             go_on.wait(5)
+        else:
+            twice.set()
         return 1
 
     drains = LocalDrains(Lane.INBOUND, drain, threads=2)
@@ -57,9 +60,39 @@ def test_a_busy_partition_woken_again_is_drained_again_not_twice_at_once():
         drains.submit(3)  # while the first drain of partition 3 runs
         drains.submit(3)
         go_on.set()
+        assert twice.wait(5)
     finally:
         drains.stop()
     assert calls == [3, 3]
+
+
+def test_stopping_it_hands_back_every_wakeup_it_took_and_will_not_drain():
+    """SIGTERM: the drain under way finishes; a wake-up taken meanwhile for that partition, one waiting for
+    a thread, and one arriving after the stop are handed back for another worker, not dropped."""
+    calls: list[int] = []
+    handed: list[tuple[Lane, int]] = []
+    inside = threading.Event()
+    go_on = threading.Event()
+
+    def drain(lane: Lane, partition: int) -> int:
+        calls.append(partition)
+        inside.set()
+        go_on.wait(5)
+        return 1
+
+    drains = LocalDrains(Lane.INBOUND, drain, threads=1, hand_back=lambda *wakeup: handed.append(wakeup))
+    drains.submit(3)
+    assert inside.wait(5)
+    drains.submit(3)  # again, when the drain ends
+    drains.submit(5)  # no thread free: queued
+    stopper = threading.Thread(target=drains.stop)
+    stopper.start()
+    threading.Event().wait(0.1)  # stop() waits for the drain under way
+    drains.submit(6)  # popped as the process stops
+    go_on.set()
+    stopper.join(5)
+    assert calls == [3]
+    assert sorted(handed) == [(Lane.INBOUND, 3), (Lane.INBOUND, 5), (Lane.INBOUND, 6)]
 
 
 def test_pop_takes_no_more_than_asked_and_leaves_the_rest_waiting():
