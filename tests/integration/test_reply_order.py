@@ -3,7 +3,7 @@
 Real processes: a redis-server, `handover serve`, `handover worker`s, and the fake Graph API answering,
 for every customer, chosen replies 429 (130429), then 500, then OK, while the bot's later replies to a burst
 of messages queue behind them. Before sends were numbered, a reply coming back from its line while the
-retried one was still out was put behind a newer one: 7 to 46 of 100 customers got a reply before an
+retried one was still out was put behind a newer one: 7 to 25 of 100 customers got a reply before an
 earlier one. The second test also SIGKILLs workers mid-send.
 """
 
