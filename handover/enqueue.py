@@ -59,7 +59,7 @@ class OutboundJob(BaseModel):
     attempt: int = 0
     request: OutboundRequest
     message_timestamp: int | None = None  # receipts: WhatsApp's time of the message being marked read
-    deferred: bool = False  # waiting in its conversation's line behind a send being retried (outbound.py)
+    seq: int | None = None  # its place in its conversation's sends (queue_send.lua; none for receipts)
 
     @property
     def message_id(self) -> str | None:
@@ -155,12 +155,26 @@ def queue_send(pipe: Pipeline, job: OutboundJob) -> None:
 
 
 def queue_sends(pipe: Pipeline, jobs: list[OutboundJob]) -> None:
-    """Queue sends on the caller's transaction, then wake each outbound partition they touch once."""
+    """Queue sends on the caller's transaction, then wake each outbound partition they touch once.
+
+    Each send but a receipt is numbered in its conversation as it is queued (lua/queue_send.lua): the
+    sender keeps that order through any retry (handover/outbound.py)."""
     for job in jobs:
-        pipe.xadd(keys.stream_key(Lane.OUTBOUND, job.p), {"d": job.model_dump_json(exclude_none=True)})
+        stream, data = keys.stream_key(Lane.OUTBOUND, job.p), job.model_dump_json(exclude_none=True)
+        if job.request.kind is OutboundKind.MARK_READ:  # receipts need no order
+            pipe.xadd(stream, {"d": data})
+        else:
+            lua.queue(pipe, "queue_send", [keys.SEND_NUMBERS, stream], [job.conversation_id, data])
     # By SHA: the pipeline makes sure Redis has the script before the transaction runs.
     for partition in sorted({job.p for job in jobs}):
         wake_if_pending(pipe, Lane.OUTBOUND, partition)
+
+
+def read_send(fields: dict[str, str]) -> OutboundJob:
+    """A send as an outbound stream entry holds it: its number, when queue_send.lua gave it one, is beside."""
+    job = OutboundJob.model_validate_json(fields["d"])
+    number = fields.get("n")
+    return job if number is None or job.seq is not None else job.model_copy(update={"seq": int(number)})
 
 
 def schedule_retry(pipe: Pipeline, job: OutboundJob, due: float) -> None:

@@ -51,11 +51,15 @@ def wake_key(lane: Lane, partition: int) -> str:
     return f"{PREFIX}wake:{lane}:{partition}"
 
 
+def held_sends_key(conversation_id: str) -> str:
+    """A conversation's sends waiting for an earlier one to finish, by number (outbound.py)."""
+    return f"{PREFIX}out:held:{conversation_id}"
+
+
 WAKEUPS = f"{PREFIX}wakeups"  # list of "lane:partition" a drainer should be started for
 URGENT_WAKEUPS = f"{PREFIX}wakeups:urgent"  # the same, for partitions whose drainer died (taken first)
-SEND_LINES = (
-    f"{PREFIX}out:lines"  # hash: conversation -> its sends waiting in line behind a retry (outbound.py)
-)
+SEND_NUMBERS = f"{PREFIX}out:numbers"  # hash: conversation -> the last number given to one of its sends
+SEND_CURSORS = f"{PREFIX}out:next"  # hash: conversation -> "<next number to send> <since ms>" (outbound.py)
 RETRIES = f"{PREFIX}out:retries"  # sorted set of outbound sends waiting for their backoff, by due time
 EVENTS = f"{PREFIX}events"  # capped stream of webhook changes we keep but do not act on
 UNROUTED = f"{PREFIX}unrouted"  # capped stream of items addressed to numbers we do not serve

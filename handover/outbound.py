@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from pydantic import BaseModel
 from redis.asyncio import Redis as AsyncRedis
 from redis.client import Pipeline
 
-from handover import keys
+from handover import keys, lua
 from handover.clock import Clock, system_clock
-from handover.enqueue import OutboundJob, schedule_retry
+from handover.enqueue import OutboundJob, read_send, schedule_retry
+from handover.keys import Lane
 from handover.message import OutboundKind, SendOutcome
 from handover.store import Store
 from handover.streams import Batch
@@ -29,7 +29,7 @@ log = structlog.get_logger(__name__)
 SendMany = Callable[[list[list[OutboundJob]], Callable[[], None]], dict[str, SendOutcome | None]]
 
 MAX_ATTEMPTS = 8
-STALE_SECONDS = 600.0  # a line whose retried send is this late past its due time is let go
+STALE_SECONDS = 600.0  # a cursor that has not moved this long past its send's due time skips to what waits
 
 
 def _newest_receipts(jobs: list[OutboundJob]) -> tuple[list[OutboundJob], set[str]]:
@@ -53,35 +53,56 @@ def backoff_seconds(attempt: int) -> float:
     return float(min(300.0, 2.0 ** (attempt + 1)) * random.uniform(0.8, 1.2))
 
 
-class Line(BaseModel):
-    """A conversation's sends waiting behind one that is being retried, so none overtakes it: `head` is
-    the send being retried (it goes first when it comes back), `tail` the due time of the last one waiting,
-    `waiting` how many wait. Kept in Redis (keys.SEND_LINES) while anything waits."""
+@dataclass(frozen=True)
+class Cursor:
+    """A conversation's "next to send": the number (queue_send.lua) of its oldest send not yet accepted
+    by Meta nor failed for good, and since when (ms) it has been waiting on it. Kept in Redis
+    (keys.SEND_CURSORS) while the conversation owes sends; moved only by lua/advance_sends.lua."""
 
-    head: str | None = None
-    tail: float = 0.0
-    waiting: int = 0
+    next: int = 1
+    since_ms: int = 0
 
-    @property
-    def is_empty(self) -> bool:
-        return self.head is None and self.waiting <= 0
+    @classmethod
+    def parse(cls, raw: str | None) -> Cursor | None:
+        if not raw:
+            return None
+        next_, since = raw.split(" ", 1)
+        return cls(int(next_), int(since))
 
 
-def _now_and_later(
-    sends: list[OutboundJob], line: Line | None
-) -> tuple[list[OutboundJob], list[OutboundJob]]:
-    """A conversation's sends in this batch (stream order): those that may go now, and those that wait."""
-    if line is None:
-        return sends, []
-    head = [s for s in sends if s.id == line.head]
-    if line.head is not None and not head:  # the send being retried is not back yet: everything waits
-        return [], sends
-    returning = [s for s in sends if s.deferred]  # back from the line, in the order they waited
-    fresh = [s for s in sends if not s.deferred and s.id != line.head]
-    # the transport sends these in order and stops at a failure: the rest then waits again, in order
-    if len(returning) >= line.waiting:  # the whole line is here: the fresh ones follow it now
-        return head + returning + fresh, []
-    return head + returning, fresh
+@dataclass
+class Turn:
+    """What a batch does with one conversation's numbered sends: `go` (the run from the cursor on, in
+    order), `hold` (those behind a send not here or not finished: they wait in keys.held_sends_key)."""
+
+    next: int
+    go: list[OutboundJob]
+    hold: list[OutboundJob]
+    stale: bool = False
+
+
+def _turn(sends: list[OutboundJob], cursor: Cursor | None, now: float) -> Turn:
+    """Of a conversation's numbered sends in a batch, those that may go now, in number order: from the
+    cursor on, with no gap. One numbered below the cursor was finished already (a redelivery): dropped."""
+    next_ = cursor.next if cursor is not None else 1
+    by_number: dict[int, OutboundJob] = {}
+    for send in sends:
+        assert send.seq is not None
+        if send.seq >= next_:
+            by_number.setdefault(send.seq, send)
+    ordered = [by_number[n] for n in sorted(by_number)]
+    if (
+        cursor is not None
+        and ordered
+        and ordered[0].seq != next_
+        and now * 1000 > cursor.since_ms + STALE_SECONDS * 1000
+    ):
+        # the send the cursor waits on never came back (dead-lettered?): do not wait forever
+        return Turn(next_, [], ordered, stale=True)
+    run = 0
+    while run < len(ordered) and ordered[run].seq == next_ + run:
+        run += 1
+    return Turn(next_, ordered[:run], ordered[run:])
 
 
 @dataclass
@@ -92,77 +113,73 @@ class Sender:
     max_attempts: int = MAX_ATTEMPTS
 
     def handle(self, batch: Batch) -> None:
-        jobs = [OutboundJob.model_validate_json(fields["d"]) for _, fields in batch.entries]
+        jobs = [read_send(fields) for _, fields in batch.entries]
         receipts, covered = _newest_receipts(jobs)
-        ordered: dict[str, list[OutboundJob]] = {}
+        numbered: dict[str, list[OutboundJob]] = {}
+        unnumbered: dict[str, list[OutboundJob]] = {}  # queued before sends had numbers: stream order
         for job in jobs:
             if job.request.kind is not OutboundKind.MARK_READ:
-                ordered.setdefault(job.conversation_id, []).append(job)
-        lines = self._lines(list(ordered))
-        now_and_later = {c: _now_and_later(sends, lines.get(c)) for c, sends in ordered.items()}
-        groups = [now for now, _ in now_and_later.values() if now]
+                (numbered if job.seq is not None else unnumbered).setdefault(job.conversation_id, []).append(
+                    job
+                )
+        cursors = self._cursors(list(numbered))
+        now = self.clock()
+        turns = {c: _turn(sends, cursors.get(c), now) for c, sends in numbered.items()}
+        for conversation_id, turn in turns.items():
+            if turn.stale:
+                log.warning("send_cursor_skipped", conversation_id=conversation_id, next=turn.next)
+        groups = [turn.go for turn in turns.values() if turn.go] + list(unnumbered.values())
         # Receipts need no order: each goes alone, concurrently with everything else.
         outcomes = self.send_many([*groups, *([r] for r in receipts)], batch.renew)
-        batch.commit(lambda pipe: self._write(pipe, now_and_later, lines, receipts, outcomes, len(covered)))
+        batch.commit(
+            lambda pipe: self._write(
+                pipe, turns, [*unnumbered.values(), *([r] for r in receipts)], outcomes, len(covered)
+            )
+        )
 
-    def _lines(self, conversations: list[str]) -> dict[str, Line]:
+    def _cursors(self, conversations: list[str]) -> dict[str, Cursor]:
         if not conversations:
             return {}
-        raw = self.store.client.hmget(keys.SEND_LINES, conversations)
-        lines = {c: Line.model_validate_json(r) for c, r in zip(conversations, raw, strict=True) if r}
-        now = self.clock()
-        for conversation_id, line in lines.items():
-            if line.head is not None and now > line.tail + STALE_SECONDS:
-                # the send being retried never came back (set aside as unreadable?): do not wait forever
-                log.warning("send_line_released", conversation_id=conversation_id, head=line.head)
-                lines[conversation_id] = line.model_copy(update={"head": None, "waiting": 0})
-        return lines
+        raw = self.store.client.hmget(keys.SEND_CURSORS, conversations)
+        found = {c: Cursor.parse(keys.as_text(r)) for c, r in zip(conversations, raw, strict=True)}
+        return {c: cursor for c, cursor in found.items() if cursor is not None}
 
     def _write(
         self,
         pipe: Pipeline,
-        now_and_later: dict[str, tuple[list[OutboundJob], list[OutboundJob]]],
-        lines: dict[str, Line],
-        receipts: list[OutboundJob],
+        turns: dict[str, Turn],
+        unordered: list[list[OutboundJob]],
         outcomes: dict[str, SendOutcome | None],
         covered: int,
     ) -> None:
         now = self.clock()
         Store.count(pipe, "receipts_covered", covered)
-        for conversation_id, (sent, later) in now_and_later.items():
-            line = lines.get(conversation_id)
-            unattempted = []
-            for job in sent:
+        for conversation_id, turn in turns.items():
+            finished, due, hold = 0, None, list(turn.hold)
+            for job in turn.go:
                 outcome = outcomes.get(job.id)
-                if outcome is None:  # an earlier send of the conversation failed: it waits behind that one
-                    unattempted.append(job)
-                else:
-                    line = self._record(pipe, job, outcome, line, now)
-            line = _wait_in_line(pipe, [*unattempted, *later], line, now)
-            if line is not None and line.is_empty:
-                pipe.hdel(keys.SEND_LINES, conversation_id)
-            elif line is not None:
-                pipe.hset(keys.SEND_LINES, conversation_id, line.model_dump_json())
-        for receipt in receipts:
-            outcome = outcomes.get(receipt.id)
-            if outcome is not None:
-                self._record(pipe, receipt, outcome, None, now)
+                if outcome is None:  # an earlier send of the conversation is being retried: it waits
+                    hold.append(job)
+                    continue
+                retry_at = self._record(pipe, job, outcome, now)
+                if retry_at is not None:
+                    due = retry_at
+                elif due is None:
+                    finished += 1
+            if turn.go or hold:
+                _advance(pipe, conversation_id, turn, finished, now, due, hold)
+        for group in unordered:
+            for job in group:
+                outcome = outcomes.get(job.id)
+                if outcome is not None:
+                    self._record(pipe, job, outcome, now)
 
-    def _record(
-        self, pipe: Pipeline, job: OutboundJob, outcome: SendOutcome, line: Line | None, now: float
-    ) -> Line | None:
-        """What one attempted send achieved; returns its conversation's line as it now stands."""
-        if line is not None and job.deferred:
-            line = line.model_copy(update={"waiting": line.waiting - 1})
-        if line is not None and line.head == job.id:
-            line = line.model_copy(update={"head": None})
-        attempts = job.attempt + 1
+    def _record(self, pipe: Pipeline, job: OutboundJob, outcome: SendOutcome, now: float) -> float | None:
+        """What one attempted send achieved; returns when it is retried, or None if it is finished."""
+        attempts, due = job.attempt + 1, None
         if not outcome.ok and outcome.retryable and attempts < self.max_attempts:
             due = now + backoff_seconds(job.attempt)
-            schedule_retry(pipe, job.model_copy(update={"attempt": attempts, "deferred": False}), due)
-            if job.request.kind is not OutboundKind.MARK_READ:  # receipts keep no order: no line for them
-                current = line or Line()
-                line = current.model_copy(update={"head": job.id, "tail": max(due, current.tail)})
+            schedule_retry(pipe, job.model_copy(update={"attempt": attempts}), due)
             Store.count(pipe, "outbound_retried")
             log.warning(
                 "send_retry_scheduled", **job.log_fields, error_code=outcome.error_code, attempt=attempts
@@ -177,21 +194,40 @@ class Sender:
             log.warning("send_failed", **job.log_fields, error_code=outcome.error_code)
         if job.entry_id is not None:
             self.store.record_send(pipe, job.conversation_id, job.entry_id, outcome, attempts, now)
-        return line
+        return due
 
 
-def _wait_in_line(pipe: Pipeline, jobs: list[OutboundJob], line: Line | None, now: float) -> Line | None:
-    """Put sends at the end of their conversation's line, in order, each due just after the one before."""
-    if not jobs:
-        return line
-    line = line or Line()
-    tail, waiting = max(line.tail, now), line.waiting
-    for job in jobs:
-        tail += 0.001
-        schedule_retry(pipe, job.model_copy(update={"deferred": True}), tail)
-        waiting += 0 if job.deferred else 1
-        Store.count(pipe, "outbound_held_back")
-    return line.model_copy(update={"tail": tail, "waiting": waiting})
+def _advance(
+    pipe: Pipeline,
+    conversation_id: str,
+    turn: Turn,
+    finished: int,
+    now: float,
+    due: float | None,
+    hold: list[OutboundJob],
+) -> None:
+    """Move the conversation's cursor past the `finished` sends, hold `hold` until their turn, and put
+    back in the stream the held sends whose turn it is (lua/advance_sends.lua), in the batch's commit."""
+    stream = keys.stream_key(Lane.OUTBOUND, (turn.go or hold)[0].p)
+    held: list[Any] = []
+    for job in hold:
+        held += (job.seq, job.model_dump_json(exclude_none=True))
+    if hold:
+        Store.count(pipe, "outbound_held_back", len(hold))
+    lua.queue(
+        pipe,
+        "advance_sends",
+        [keys.SEND_CURSORS, keys.SEND_NUMBERS, keys.held_sends_key(conversation_id), stream],
+        [
+            conversation_id,
+            turn.next,
+            finished,
+            int(now * 1000),
+            "" if due is None else int(due * 1000),
+            int(turn.stale),
+            *held,
+        ],
+    )
 
 
 # The sandbox outbox (workers/transport.py writes it), read by webhooks/sandbox.py

@@ -2,7 +2,8 @@
 --       announced hash, pending identity, skip set, conversations zset, bot idle zset, search zset, activity
 --       waiting zset, activity held zset, its queue's waiting zset and its holder's held zset (else those two
 --       again), the customer's history list, current pointer hash and inbound partition lease (the last
---       three: placeholders the script does not touch when ARGV[5] is '')
+--       three: placeholders the script does not touch when ARGV[5] is ''), the send numbers hash, the send
+--       cursors hash, its held sends hash
 -- ARGV: conversation id, cutoff (s), now (s), when to look again at one left for later (s), '1' if the
 --       customer keys are real, then every search index member that may point at the conversation
 -- Delete a conversation closed or left with the bot whose last change is at or before the cutoff, and
@@ -43,7 +44,9 @@ if linked and redis.call('HGET', KEYS[19], 'conversation') == id then
   redis.call('HDEL', KEYS[19], 'conversation')
 end
 local existed = redis.call('EXISTS', conv) == 1
-redis.call('DEL', conv, KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10])
+redis.call('DEL', conv, KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[23])
+redis.call('HDEL', KEYS[21], id)
+redis.call('HDEL', KEYS[22], id)
 for _, index in ipairs({retained, KEYS[11], KEYS[12], KEYS[14], KEYS[15], KEYS[16], KEYS[17]}) do
   redis.call('ZREM', index, id)
 end

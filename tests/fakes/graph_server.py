@@ -13,7 +13,10 @@ Magic words, anywhere in the recipient, the text, an interactive body or a templ
 | `__notuser__` | 400, code 131026 (message undeliverable)                      |
 | `__auth__`    | 401, code 190 (access token expired)                          |
 
-`fail_next(n, status=503)` fails the next n sends (code 131016), then answers normally. Media: `GET /{id}`
+`fail_next(n, status=503)` fails the next n sends (code 131016), then answers normally. `stumble({2, 5},
+[(429, 130429), (500, None)])` answers, for every recipient, the send that would be its 3rd (and its 6th)
+accepted message with each failure in turn (one attempt each), then accepts it: a chosen reply of each
+customer is retried while the later ones wait. Media: `GET /{id}`
 answers a download URL on this server (`__missing__` as the id: 400, code 100). `latency` delays every
 answer, as the real API does (100-300 ms). `on_send(body, arrived)` hears of every send as it arrives
 (`arrived`: time.perf_counter(), before the latency), and `record=False` keeps nothing (long benches). Use it as `async with FakeGraph() as graph:` in async tests, or
@@ -74,6 +77,10 @@ class FakeGraph:
         self.accepted: list[dict[str, Any]] = []  # messages answered 200 (a caller that timed out included)
         self._ids = itertools.count(1)
         self._fail: list[tuple[int, int | None]] = []
+        self._stumble_at: set[int] = set()
+        self._stumbles: list[tuple[int, int | None]] = []
+        self._stumbled: dict[tuple[str, int], int] = {}  # (recipient, accepted so far) -> failures served
+        self._taken: dict[str, int] = {}  # recipient -> messages accepted
         self._lock = threading.Lock()
         self._runner: web.AppRunner | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -90,6 +97,17 @@ class FakeGraph:
         else 100; 429 with 130429 is Meta's throughput limit)."""
         with self._lock:
             self._fail += [(status, code)] * count
+
+    def stumble(self, at: set[int], answers: list[tuple[int, int | None]]) -> None:
+        """For every recipient, answer the send that comes when it has had `n` messages accepted (n in `at`)
+        with `answers` (status, Meta's code or None) in turn, one attempt each; then accept it."""
+        with self._lock:
+            self._stumble_at, self._stumbles = set(at), list(answers)
+
+    def stumbles_served(self) -> int:
+        """How many failures `stumble` has answered so far."""
+        with self._lock:
+            return sum(self._stumbled.values())
 
     def failures_left(self) -> int:
         """How many of the failures asked for with fail_next have not been served yet."""
@@ -137,6 +155,8 @@ class FakeGraph:
                     }
                 )
             failure = self._fail.pop(0) if self._fail else None
+            if failure is None and body.get("status") != "read":
+                failure = self._stumble_on(str(body.get("to", "")))
         if self.latency:
             await asyncio.sleep(self.latency)
         if failure is not None:
@@ -160,6 +180,8 @@ class FakeGraph:
         with self._lock:
             if self.record:
                 self.accepted.append(body)  # Meta took it, whether or not the caller waited for the answer
+            to = str(body.get("to", ""))
+            self._taken[to] = self._taken.get(to, 0) + 1
         return web.json_response(
             {
                 "messaging_product": "whatsapp",
@@ -167,6 +189,17 @@ class FakeGraph:
                 "messages": [{"id": f"wamid.fake.{next(self._ids)}"}],
             }
         )
+
+    def _stumble_on(self, to: str) -> tuple[int, int | None] | None:
+        """The failure `stumble` asks for on this send, if any (call with the lock held)."""
+        taken = self._taken.get(to, 0)
+        if taken not in self._stumble_at:
+            return None
+        served = self._stumbled.get((to, taken), 0)
+        if served >= len(self._stumbles):
+            return None
+        self._stumbled[(to, taken)] = served + 1
+        return self._stumbles[served]
 
     async def _media(self, request: web.Request) -> web.Response:
         media = request.match_info["media"]

@@ -170,7 +170,8 @@ async def test_permanent_error_is_recorded_and_retryable_one_is_retried_in_order
     first, second = [e for e in store.transcript(limited_conv.id) if e.direction == "out"]
     assert (first.delivery.status, first.delivery.error_code) == (DeliveryStatus.PENDING, 131056)
     assert second.delivery.status == DeliveryStatus.PENDING and second.delivery.attempts == 0
-    assert sync.zcard(keys.RETRIES) == 2  # the failed send and the reply queued behind it
+    assert sync.zcard(keys.RETRIES) == 1  # the failed send; the reply queued behind it is held
+    assert sync.hlen(keys.held_sends_key(limited_conv.id)) == 1
 
     transport.fail.clear()
     sweep(sync, PARTITIONS, now=10**10)  # far in the future: every retry is due
@@ -212,7 +213,9 @@ async def test_a_reply_made_after_a_failed_send_waits_behind_it_across_batches(w
     sweep(sync, PARTITIONS, now=10**10)  # every retry due
     world.drain_all()
     assert texts() == ["etimil", "etimil", "sioped", "siam"]
-    assert not sync.hexists(keys.SEND_LINES, conversation.id)  # the line is gone once nothing waits
+    for gone in (keys.SEND_CURSORS, keys.SEND_NUMBERS):  # forgotten once it owes no send
+        assert not sync.hexists(gone, conversation.id)
+    assert not sync.exists(keys.held_sends_key(conversation.id))
     sent = [e for e in store.transcript(conversation.id) if e.direction == "out"]
     assert [e.delivery.status for e in sent] == [DeliveryStatus.SENT] * 3
 
