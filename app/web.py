@@ -19,6 +19,7 @@ from desk import api as desk_api
 from desk import console
 from desk.guard import GUARD, FailureLimiter, TokenGuard, networks
 from desk.http import DESK, MIDDLEWARES, DeskContext
+from desk.share import AgentShare
 from desk.live import EventHub
 from handover.agents import AgentStore, Presence, Role
 from handover.claims import Assignments
@@ -116,6 +117,10 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
                 streams_per_agent=settings.handover_streams_per_agent,
             ),
             media=MediaCache(media_source),
+            body_timeout=settings.handover_body_timeout_seconds,
+            share=AgentShare(
+                settings.handover_requests_per_agent, math.ceil(settings.handover_body_timeout_seconds)
+            ),
         )
         await app[DESK].hub.start()
         app[WEBHOOK] = WebhookContext(
