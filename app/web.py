@@ -17,10 +17,10 @@ from app import metrics, wiring
 from config.settings import Settings
 from desk import api as desk_api
 from desk import console
-from desk.guard import GUARD, FailureLimiter, TokenGuard, networks
+from desk.guard import GUARD, TokenGuard, networks
 from desk.http import DESK, MIDDLEWARES, DeskContext
-from desk.share import AgentShare
 from desk.live import EventHub
+from desk.share import AgentShare
 from handover.agents import AgentStore, Presence, Role
 from handover.claims import Assignments
 from handover.liveness import heartbeat_seconds, sweep_seconds
@@ -73,7 +73,7 @@ def build_app(
     app = web.Application(client_max_size=CLIENT_MAX_SIZE, middlewares=MIDDLEWARES)
     app[SETTINGS] = settings
     app[GUARD] = TokenGuard(
-        failures=FailureLimiter(limit=settings.handover_token_failures_per_minute),
+        limit=settings.handover_token_failures_per_minute,
         proxies=networks(settings.handover_trusted_proxies),
     )
     app.cleanup_ctx.append(_resources(settings, redis_client, sync_client))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -143,25 +144,26 @@ def _described(exc: ValidationError) -> str:
 
 @web.middleware
 async def bearer_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every desk route but the OpenAPI document needs `Authorization: Bearer <agent token>`. An address
-    that sent too many unknown tokens lately gets 429 with Retry-After, its token not even looked at."""
+    """Every desk route but the OpenAPI document needs `Authorization: Bearer <agent token>`, checked before
+    a byte of the body is read. A known token is always served; an address that sent too many unknown
+    tokens lately gets 429 with Retry-After for its next unknown ones (desk/guard.py)."""
     if not request.path.startswith(PREFIX) or request.path == f"{PREFIX}/openapi.json":
         return await handler(request)
-    guard = request.app[GUARD]
-    client = guard.client_of(request)
-    if guard.failures.wait(client):
-        refused = error(429, "too_many_failures", "too many unknown tokens from this address; retry later")
-        refused.headers["Retry-After"] = str(guard.failures.retry_after(client))
-        return refused
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer ") or not header[7:].strip():
         return error(401, "unauthorized", "missing bearer token")
-    agent = await asyncio.to_thread(request.app[DESK].agents.by_token, header[7:].strip())
+    ctx = request.app[DESK]
+    agent = await asyncio.to_thread(ctx.agents.by_token, header[7:].strip())
     if agent is None:
-        guard.failures.failed(client)
+        guard = request.app[GUARD]
+        wait = await asyncio.to_thread(guard.failed, ctx.store.client, guard.client_of(request), ctx.clock())
+        if wait:
+            refused = error(429, "too_many_failures", "too many unknown tokens from here; retry later")
+            refused.headers["Retry-After"] = str(math.ceil(wait))
+            return refused
         return error(401, "unauthorized", "unknown token")
     request[AGENT] = agent
-    share = request.app[DESK].share
+    share = ctx.share
     if not share.take(agent.id):  # the agent's share of the process is full: this one is not held
         refused = error(429, "too_many_requests", f"at most {share.most} requests at once per agent")
         refused.headers["Retry-After"] = str(share.retry_after)

@@ -98,7 +98,12 @@ def answer(sock: socket.socket) -> tuple[int, str | None, str | None, dict]:
     response = http.client.HTTPResponse(sock)
     response.begin()
     raw = response.read()
-    return response.status, response.getheader("Retry-After"), response.getheader("Connection"), json.loads(raw)
+    return (
+        response.status,
+        response.getheader("Retry-After"),
+        response.getheader("Connection"),
+        json.loads(raw),
+    )
 
 
 def closed_by_server(sock: socket.socket) -> bool:
@@ -138,7 +143,7 @@ def test_one_token_holds_its_share_and_the_webhook_and_other_agents_are_served(r
             answers += [answer(sock) for sock in refused]
             assert all(closed_by_server(sock) for sock in refused)
         assert Counter(status for status, _, _, _ in answers) == {429: SLOW - SHARE}
-        status, retry_after, connection, error = answers[0]
+        _, retry_after, connection, error = answers[0]
         assert (error["error"]["code"], retry_after, connection) == ("too_many_requests", "60", "close")
         # an unknown token's slow body is refused from its headers, and not counted in anyone's share
         stranger = connect(port, slow_note("hv_not_a_token"))
@@ -163,7 +168,7 @@ def test_one_token_holds_its_share_and_the_webhook_and_other_agents_are_served(r
 def test_a_desk_body_sent_a_byte_at_a_time_is_cut_off_at_the_deadline_with_408(redis_url, tmp_path, connect):
     """A whole-body deadline, not one per chunk: the client sends a byte a second and is still cut off."""
     (token,) = agents(redis_url, "Trickle")
-    with serving(redis_url, tmp_path, HANDOVER_BODY_TIMEOUT_SECONDS="3") as (serve, port):
+    with serving(redis_url, tmp_path, HANDOVER_BODY_TIMEOUT_SECONDS="3") as (_, port):
         silent = [connect(port, slow_note(token)) for _ in range(SHARE - 1)]
         trickling = connect(port, slow_note(token))
         trickling.settimeout(1.0)
