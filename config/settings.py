@@ -114,6 +114,15 @@ class Settings(BaseSettings):
         return self.is_sandbox and (self.is_embedded or self.handover_sandbox)
 
     @model_validator(mode="after")
+    def _streams_within_the_share(self) -> Self:
+        # an agent's event streams are requests in flight too: with no room left, their next call gets 429
+        if self.handover_streams_per_agent >= self.handover_requests_per_agent:
+            raise ValueError(
+                "HANDOVER_REQUESTS_PER_AGENT must be above HANDOVER_STREAMS_PER_AGENT (streams count in it)"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _require_secrets_outside_sandbox(self) -> Self:
         if not self.is_sandbox:
             for name in ("whatsapp_app_secret", "whatsapp_verify_token"):
