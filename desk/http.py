@@ -170,9 +170,12 @@ async def bearer_auth(request: web.Request, handler: Handler) -> web.StreamRespo
         refused.force_close()
         return refused
     try:
-        return await handler(request)
+        response = await handler(request)
     finally:
         share.give_back(agent.id)
+    if not response.prepared and not share.keep(agent.id, request.transport):
+        response.force_close()  # served, but not kept open: the agent has its share of connections
+    return response
 
 
 async def body_of(request: web.Request, model: type[BaseModel], most: int = JSON_MOST_BYTES) -> Any:

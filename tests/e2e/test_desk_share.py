@@ -184,3 +184,23 @@ def test_a_desk_body_sent_a_byte_at_a_time_is_cut_off_at_the_deadline_with_408(r
             assert (status, error["error"]["code"], connection) == (408, "body_timeout", "close")
             assert closed_by_server(sock)
         assert request(port, "GET", "/healthz")[0] == 200
+
+
+def test_past_its_share_of_open_connections_a_token_is_served_and_the_connection_closed(
+    redis_url, tmp_path, connect
+):
+    """Quick requests kept alive hold connections too: 30 from one token, each answered, and all but the
+    share's 8 closed after their answer; the process's descriptors say so while the client keeps them."""
+    (token,) = agents(redis_url, "Hoarder")
+    me = f"GET /api/v1/me HTTP/1.1\r\nHost: desk\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
+    with serving(redis_url, tmp_path) as (serve, port):
+        before = fds(serve.pid)
+        answers = []
+        for _ in range(30):
+            sock = connect(port, me)
+            answers.append(answer(sock))
+        assert [status for status, _, _, _ in answers] == [200] * 30
+        assert Counter(connection for _, _, connection, _ in answers) == {None: SHARE, "close": 30 - SHARE}
+        wait_for(
+            lambda: fds(serve.pid) <= before + SHARE + SLACK, BOUND, "the connections past the share to close"
+        )
