@@ -98,6 +98,7 @@ def answer(sock: socket.socket) -> tuple[int, str | None, str | None, dict]:
     response = http.client.HTTPResponse(sock)
     response.begin()
     raw = response.read()
+    response.close()
     return (
         response.status,
         response.getheader("Retry-After"),
