@@ -17,9 +17,10 @@ from app import metrics, wiring
 from config.settings import Settings
 from desk import api as desk_api
 from desk import console
-from desk.guard import GUARD, FailureLimiter, TokenGuard, networks
+from desk.guard import GUARD, TokenGuard, networks
 from desk.http import DESK, MIDDLEWARES, DeskContext
 from desk.live import EventHub
+from desk.share import AgentShare
 from handover.agents import AgentStore, Presence, Role
 from handover.claims import Assignments
 from handover.liveness import heartbeat_seconds, sweep_seconds
@@ -72,7 +73,7 @@ def build_app(
     app = web.Application(client_max_size=CLIENT_MAX_SIZE, middlewares=MIDDLEWARES)
     app[SETTINGS] = settings
     app[GUARD] = TokenGuard(
-        failures=FailureLimiter(limit=settings.handover_token_failures_per_minute),
+        limit=settings.handover_token_failures_per_minute,
         proxies=networks(settings.handover_trusted_proxies),
     )
     app.cleanup_ctx.append(_resources(settings, redis_client, sync_client))
@@ -116,6 +117,10 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
                 streams_per_agent=settings.handover_streams_per_agent,
             ),
             media=MediaCache(media_source),
+            body_timeout=settings.handover_body_timeout_seconds,
+            share=AgentShare(
+                settings.handover_requests_per_agent, math.ceil(settings.handover_body_timeout_seconds)
+            ),
         )
         await app[DESK].hub.start()
         app[WEBHOOK] = WebhookContext(

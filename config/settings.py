@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     handover_webhook_concurrency: int = Field(default=32, ge=1, le=10_000)
     handover_max_connections: int = Field(default=2048, ge=8, le=1_000_000)
     handover_idle_timeout_seconds: float = Field(default=15.0, ge=1.0, le=3600.0)
+    # Desk requests one agent's token may have in flight at once, event streams included (desk/share.py)
+    handover_requests_per_agent: int = Field(default=20, ge=1, le=10_000)
     # Proxies (addresses or networks) whose X-Forwarded-For names the client; empty: the peer is the client.
     handover_trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Unknown desk tokens one client may try a minute before 429 (desk/guard.py)
@@ -110,6 +112,15 @@ class Settings(BaseSettings):
     def sandbox_routes(self) -> bool:
         """The simulator and /sandbox/* are served: embedded (nothing real to reach), or asked for."""
         return self.is_sandbox and (self.is_embedded or self.handover_sandbox)
+
+    @model_validator(mode="after")
+    def _streams_within_the_share(self) -> Self:
+        # an agent's event streams are requests in flight too: with no room left, their next call gets 429
+        if self.handover_streams_per_agent >= self.handover_requests_per_agent:
+            raise ValueError(
+                "HANDOVER_REQUESTS_PER_AGENT must be above HANDOVER_STREAMS_PER_AGENT (streams count in it)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _require_secrets_outside_sandbox(self) -> Self:

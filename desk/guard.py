@@ -1,17 +1,20 @@
-"""Guessing desk tokens: a client address that sent too many unknown tokens lately waits (429) before any
-more of its tokens are checked. Kept in this process's memory, bounded however many addresses try."""
+"""Guessing desk tokens: a client address that sent too many unknown tokens lately gets 429 for its next
+unknown ones. A known token is always served, whoever else shares the address (ten bad tokens a minute
+once locked a whole call centre behind one NAT out of the desk); tokens are `hv_` + 32 random bytes, so the
+limit slows and shows a guesser rather than being what stops one. Counted in Redis, shared by every web
+process, each key gone a minute after its last failure (handover/guessing.py)."""
 
 from __future__ import annotations
 
 import ipaddress
-import math
-import time
-from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
+import redis
 import structlog
 from aiohttp import web
+
+from handover.guessing import count_failure
 
 log = structlog.get_logger(__name__)
 
@@ -19,53 +22,23 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass
-class FailureLimiter:
-    """At most `limit` failures per client in any `window` seconds; the clients that failed longest ago
-    are forgotten first once `most_clients` are followed (an attacker rotating addresses cannot grow it)."""
+class TokenGuard:
+    """At most `limit` unknown tokens per client in any `window` seconds, and who the client is: the peer
+    address, or behind the trusted proxies the address they forwarded (X-Forwarded-For read from the right,
+    past every trusted hop, as nginx's real_ip does; hops on the left were written by the client and may be
+    forged)."""
 
     limit: int = 10
     window: float = 60.0
-    most_clients: int = 10_000
-    clock: Callable[[], float] = time.monotonic
-    _failures: OrderedDict[str, deque[float]] = field(default_factory=OrderedDict, init=False, repr=False)
+    proxies: Sequence[Network] = ()
 
-    def wait(self, client: str) -> float:
-        """Seconds before `client` may try again; 0 when it may now."""
-        failures = self._failures.get(client)
-        if failures is None:
-            return 0.0
-        now = self.clock()
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        if not failures:
-            del self._failures[client]
-            return 0.0
-        return failures[0] + self.window - now if len(failures) >= self.limit else 0.0
-
-    def failed(self, client: str) -> None:
-        now = self.clock()
-        failures = self._failures.pop(client, None) or deque(maxlen=self.limit)
-        failures.append(now)
-        self._failures[client] = failures  # the most recent at the end
-        if len(failures) == self.limit and failures[0] > now - self.window:
+    def failed(self, client: redis.Redis, who: str, now: float) -> float:
+        """Count an unknown token from `who`: seconds it must wait (a 429), or 0 when this one was counted."""
+        counted = count_failure(client, who, self.limit, self.window, now)
+        if counted.wait == 0 and counted.failures == self.limit:
             # no address in the log (personal data): the proxy's access log has it, with the 429s
             log.warning("desk_token_guessing_blocked", failures=self.limit, seconds=self.window)
-        while len(self._failures) > self.most_clients:
-            self._failures.popitem(last=False)
-
-    def retry_after(self, client: str) -> int:
-        """Whole seconds for the Retry-After header (at least 1 while blocked)."""
-        return max(1, math.ceil(self.wait(client)))
-
-
-@dataclass
-class TokenGuard:
-    """The limiter, and who the client is: the peer address, or behind the trusted proxies the address
-    they forwarded (X-Forwarded-For read from the right, past every trusted hop, as nginx's real_ip does;
-    hops on the left were written by the client and may be forged)."""
-
-    failures: FailureLimiter = field(default_factory=FailureLimiter)
-    proxies: Sequence[Network] = ()
+        return counted.wait
 
     def client_of(self, request: web.Request) -> str:
         peer = request.remote or ""

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from desk.guard import GUARD
 from desk.live import EventHub
 from desk.models import ErrorBody
+from desk.share import AgentShare
 from handover.agents import Agent, AgentStore
 from handover.availability import is_unavailable
 from handover.claims import Assignments
@@ -34,6 +36,7 @@ log = structlog.get_logger(__name__)
 PREFIX = "/api/v1"
 _STATUS = {NotFound: 404, NotYours: 403, Conflict: 409, Invalid: 422}
 RETRY_AFTER_SECONDS = 5  # Redis away: about a restart's time (the console retries on its own anyway)
+JSON_MOST_BYTES = 64 * 1024  # a desk JSON body: the longest text (4,096 characters) escaped, with room
 
 
 @dataclass
@@ -49,6 +52,8 @@ class DeskContext:
     hub: EventHub
     media: MediaSource = field(default_factory=lambda: _NoMedia())
     clock: Clock = system_clock
+    body_timeout: float = 10.0  # HANDOVER_BODY_TIMEOUT_SECONDS: a whole body within it, else 408 and closed
+    share: AgentShare = field(default_factory=AgentShare)  # HANDOVER_REQUESTS_PER_AGENT
     queues: Queues = field(init=False)
     inbox: Inbox = field(init=False)
 
@@ -77,6 +82,15 @@ def error(status: int, code: str, message: str) -> web.Response:
     return web.json_response(ErrorBody.of(code, message).model_dump(), status=status)
 
 
+class BodyRefused(Exception):
+    """A body too slow (408), too large (413) or cut short (400): answered, and the connection closes, as
+    the rest of the body is not waited for."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code = status, code
+
+
 @web.middleware
 async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every answer under /api/v1 that is not a success is `{"error": {"code", "message"}}`: domain errors
@@ -86,6 +100,10 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return await handler(request)
     try:
         return await handler(request)
+    except BodyRefused as exc:
+        refused = error(exc.status, exc.code, str(exc))
+        refused.force_close()
+        return refused
     except DomainError as exc:
         status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
         return error(status, exc.code, str(exc))
@@ -126,31 +144,65 @@ def _described(exc: ValidationError) -> str:
 
 @web.middleware
 async def bearer_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every desk route but the OpenAPI document needs `Authorization: Bearer <agent token>`. An address
-    that sent too many unknown tokens lately gets 429 with Retry-After, its token not even looked at."""
+    """Every desk route but the OpenAPI document needs `Authorization: Bearer <agent token>`, checked before
+    a byte of the body is read. A known token is always served; an address that sent too many unknown
+    tokens lately gets 429 with Retry-After for its next unknown ones (desk/guard.py)."""
     if not request.path.startswith(PREFIX) or request.path == f"{PREFIX}/openapi.json":
         return await handler(request)
-    guard = request.app[GUARD]
-    client = guard.client_of(request)
-    if guard.failures.wait(client):
-        refused = error(429, "too_many_failures", "too many unknown tokens from this address; retry later")
-        refused.headers["Retry-After"] = str(guard.failures.retry_after(client))
-        return refused
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer ") or not header[7:].strip():
         return error(401, "unauthorized", "missing bearer token")
-    agent = await asyncio.to_thread(request.app[DESK].agents.by_token, header[7:].strip())
+    ctx = request.app[DESK]
+    agent = await asyncio.to_thread(ctx.agents.by_token, header[7:].strip())
     if agent is None:
-        guard.failures.failed(client)
+        guard = request.app[GUARD]
+        wait = await asyncio.to_thread(guard.failed, ctx.store.client, guard.client_of(request), ctx.clock())
+        if wait:
+            refused = error(429, "too_many_failures", "too many unknown tokens from here; retry later")
+            refused.headers["Retry-After"] = str(math.ceil(wait))
+            return refused
         return error(401, "unauthorized", "unknown token")
     request[AGENT] = agent
-    return await handler(request)
+    share = ctx.share
+    if not share.take(agent.id):  # the agent's share of the process is full: this one is not held
+        refused = error(429, "too_many_requests", f"at most {share.most} requests at once per agent")
+        refused.headers["Retry-After"] = str(share.retry_after)
+        refused.force_close()
+        return refused
+    try:
+        response = await handler(request)
+    finally:
+        share.give_back(agent.id)
+    if not response.prepared and not share.keep(agent.id, request.transport):
+        response.force_close()  # served, but not kept open: the agent has its share of connections
+    return response
 
 
-async def body_of(request: web.Request, model: type[BaseModel]) -> Any:
+async def body_of(request: web.Request, model: type[BaseModel], most: int = JSON_MOST_BYTES) -> Any:
     """The body read as `model` straight from its bytes: what is not JSON, not UTF-8, holds half of a UTF-16
     pair, or nests past the parser's limit is a ValidationError (422 `invalid_body`) like a wrong field."""
-    return model.model_validate_json(await request.read())
+    return model.model_validate_json(await read_body(request, most))
+
+
+async def read_body(request: web.Request, most: int) -> bytes:
+    """At most `most` bytes, whole within the desk's body deadline (for all of it, not per chunk: a client
+    sending a byte every few seconds is cut off too); BodyRefused otherwise. Only a signed-in agent's body
+    is read (bearer_auth runs first), and only within its share."""
+    if request.content_length is not None and request.content_length > most:
+        raise BodyRefused(413, "too_large", f"a body here is at most {most} bytes")
+    body = bytearray()
+    try:
+        async with asyncio.timeout(request.app[DESK].body_timeout):
+            while chunk := await request.content.read(64 * 1024):
+                body += chunk
+                if len(body) > most:
+                    raise BodyRefused(413, "too_large", f"a body here is at most {most} bytes")
+    except TimeoutError:
+        timeout = request.app[DESK].body_timeout
+        raise BodyRefused(408, "body_timeout", f"body not received within {timeout:g} s") from None
+    except (ConnectionError, web.RequestPayloadError):
+        raise BodyRefused(400, "body_incomplete", "the body ended before its declared length") from None
+    return bytes(body)
 
 
 def ok(model: BaseModel | list[Any], status: int = 200) -> web.Response:

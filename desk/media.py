@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from aiohttp import BodyPartReader, hdrs, web
 
-from desk.http import AGENT, DESK, DeskContext, error, ok
+from desk.http import AGENT, DESK, BodyRefused, DeskContext, error, ok
 from desk.models import SentView
 from desk.openapi import Route
 from handover.agents import Agent
@@ -27,6 +27,8 @@ from handover.media import (
 )
 
 CAPTION_MOST = 1024
+FORM_MOST = 16 * 1024 * 1024 + 64 * 1024  # an upload's whole form: the largest file, a caption, the framing
+UPLOAD_BYTES_PER_SECOND = 256 * 1024  # the slowest link an upload is waited for, past the body deadline
 
 # shown in the page (an <img>, an <audio> player); anything else is a download
 INLINE = ("image/jpeg", "image/png", "image/webp", "image/gif", "audio/", "video/")
@@ -72,6 +74,40 @@ async def post_media(request: web.Request) -> web.Response:
     conversation = await asyncio.to_thread(ctx.assignments.answerable, agent, conversation_id)
     if not request.content_type.startswith("multipart/"):
         raise Invalid("send the file as multipart/form-data: `file`, and an optional `caption`")
+    declared = request.content_length
+    if declared is not None and declared > FORM_MOST:
+        raise BodyRefused(413, "too_large", f"an upload is at most {FORM_MOST // (1024 * 1024)} MB")
+    # the body deadline, and a second more for each 256 KB the form may hold (16 MB: 10 + 65 s)
+    deadline = ctx.body_timeout + (declared or FORM_MOST) / UPLOAD_BYTES_PER_SECOND
+    try:
+        async with asyncio.timeout(deadline):
+            read = await _read_form(request)
+    except TimeoutError:
+        raise BodyRefused(408, "body_timeout", f"upload not received within {deadline:g} s") from None
+    except (ConnectionError, web.RequestPayloadError):
+        raise BodyRefused(400, "body_incomplete", "the body ended before its declared length") from None
+    if isinstance(read, web.Response):
+        return read
+    file, caption = read
+    if file is None:
+        raise Invalid("no `file` part in the form")
+    if len(caption) > CAPTION_MOST or (caption and file[2] == "audio"):
+        raise Invalid(f"a caption has at most {CAPTION_MOST} characters, and a voice message has none")
+    content, mime, kind, name = file
+    try:
+        media_id = await ctx.media.upload(conversation.phone_number_id, content, mime, name)
+    except MediaUnavailable as exc:
+        return error(502, "upload_failed", str(exc))
+    sent = SentMedia(media_id, kind, mime, name, caption or None)  # type: ignore[arg-type]
+    entry_id = await asyncio.to_thread(ctx.assignments.send_media, agent, conversation_id, sent)
+    return ok(SentView(id=entry_id, status="pending"), status=202)
+
+
+Form = tuple[tuple[bytes, str, str, str] | None, str]  # (content, MIME type, kind, file name), caption
+
+
+async def _read_form(request: web.Request) -> Form | web.Response:
+    """The upload's parts, each within its size (BodyRefused past it); a Response for a type not sent."""
     reader = await request.multipart()
     file: tuple[bytes, str, str, str] | None = None  # content, MIME type, kind, file name
     caption = ""
@@ -79,7 +115,7 @@ async def post_media(request: web.Request) -> web.Response:
         if not isinstance(part, BodyPartReader):
             continue
         if part.name == "caption":
-            caption = (await part.read(decode=True))[: CAPTION_MOST * 4].decode("utf-8", "replace").strip()
+            caption = (await _read_part(part, CAPTION_MOST * 4)).decode("utf-8", "replace").strip()
         elif part.name == "file":
             name = (part.filename or "file").strip()[:240] or "file"
             mime = part.headers.get(hdrs.CONTENT_TYPE, "").split(";")[0].strip().lower()
@@ -94,20 +130,19 @@ async def post_media(request: web.Request) -> web.Response:
             while chunk := await part.read_chunk(256 * 1024):
                 read += chunk
                 if len(read) > most:
-                    return error(413, "too_large", f"a {kind} can be at most {most // (1024 * 1024)} MB")
+                    raise BodyRefused(413, "too_large", f"a {kind} can be at most {most // (1024 * 1024)} MB")
             file = (bytes(read), mime, kind, name)
-    if file is None:
-        raise Invalid("no `file` part in the form")
-    if len(caption) > CAPTION_MOST or (caption and file[2] == "audio"):
-        raise Invalid(f"a caption has at most {CAPTION_MOST} characters, and a voice message has none")
-    content, mime, kind, name = file
-    try:
-        media_id = await ctx.media.upload(conversation.phone_number_id, content, mime, name)
-    except MediaUnavailable as exc:
-        return error(502, "upload_failed", str(exc))
-    sent = SentMedia(media_id, kind, mime, name, caption or None)  # type: ignore[arg-type]
-    entry_id = await asyncio.to_thread(ctx.assignments.send_media, agent, conversation_id, sent)
-    return ok(SentView(id=entry_id, status="pending"), status=202)
+    return file, caption
+
+
+async def _read_part(part: BodyPartReader, most: int) -> bytes:
+    """A small part (the caption): at most `most` bytes kept, however many were sent."""
+    read = bytearray()
+    while chunk := await part.read_chunk(16 * 1024):
+        read += chunk
+        if len(read) > most:
+            raise BodyRefused(413, "too_large", "the caption is too long")
+    return part.decode(bytes(read))  # its Content-Transfer-Encoding, if it has one
 
 
 MEDIA_ROUTES = [

@@ -2,8 +2,8 @@
 
 Every model is described in one pass, so two models of the same name (`EscalationView` of the packet and of
 an explanation) get one schema each instead of the last one for both; bodies are described as they are read
-and answers as they are written. Every operation lists its errors: 401, 503 (Redis away), 403/404/409 for a
-conversation, 422 and 413 for a body, and the route's own."""
+and answers as they are written. Every operation lists its errors: 401, 429, 503 (Redis away), 403/404/409
+for a conversation, 422, 413 and 408 for a body, and the route's own."""
 
 from __future__ import annotations
 
@@ -143,6 +143,14 @@ def _responses(route: Route, refs: _Refs, error: dict[str, Any]) -> dict[str, An
     if route.body is not None:
         responses["413"] = {"description": "body larger than the server takes", **error}
         responses.setdefault("422", {"description": "invalid body", **error})
+    if "413" in responses:  # a body is read: within the body deadline
+        responses["408"] = {"description": "body not received whole in time; the connection closes", **error}
+    responses["429"] = {
+        "description": "the agent has its share of requests in flight (code too_many_requests), or the "
+        "address sent too many unknown tokens (code too_many_failures): try again after Retry-After seconds",
+        "headers": {"Retry-After": {"description": "seconds", "schema": {"type": "string"}}},
+        **error,
+    }
     responses["503"] = {
         "description": "storage unavailable: try again after Retry-After seconds (code store_unavailable)",
         "headers": {"Retry-After": {"description": "seconds", "schema": {"type": "string"}}},

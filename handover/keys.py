@@ -198,6 +198,11 @@ def agent_token_key(digest: str) -> str:
     return f"{PREFIX}agent_token:{digest}"
 
 
+def token_failures_key(client: str) -> str:
+    """The unknown desk tokens one client (an address, an IPv6 /64) sent lately (lua/token_failure.lua)."""
+    return f"{PREFIX}guesses:{client}"
+
+
 def agent_load_key(agent_id: str) -> str:
     """Set of the conversations an agent holds now (capacity is checked against it)."""
     return f"{PREFIX}agent:{agent_id}:conversations"

@@ -2,6 +2,23 @@
 // EventSource cannot send an Authorization header, and the token must never travel in a URL.
 
 const PREFIX = "/api/v1";
+const BLOBS_AT_ONCE = 4;
+let blobsOut = 0;
+const blobsWaiting = [];
+
+function blobSlot() {
+  if (blobsOut < BLOBS_AT_ONCE) {
+    blobsOut += 1;
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => blobsWaiting.push(resolve));
+}
+
+function freeBlobSlot() {
+  const next = blobsWaiting.shift();
+  if (next) next(); // the slot passes to the next download
+  else blobsOut -= 1;
+}
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -63,20 +80,27 @@ export class Api {
     return this.request("GET", path);
   }
 
-  /** Bytes (a customer's photo, voice note, document) as a Blob; rejects with an ApiError (410: gone). */
+  /** Bytes (a customer's photo, voice note, document) as a Blob; rejects with an ApiError (410: gone). At most
+   *  BLOBS_AT_ONCE at a time: a transcript of 30 photos would otherwise pass the agent's share of requests
+   *  (HANDOVER_REQUESTS_PER_AGENT, 20) behind an HTTP/2 proxy, and the last ones would get 429. */
   async blob(path) {
-    let response;
+    await blobSlot();
     try {
-      response = await fetch(PREFIX + path, { headers: { Authorization: `Bearer ${this.token}` } });
-    } catch (exc) {
-      throw new ApiError(0, "network", exc.message);
+      let response;
+      try {
+        response = await fetch(PREFIX + path, { headers: { Authorization: `Bearer ${this.token}` } });
+      } catch (exc) {
+        throw new ApiError(0, "network", exc.message);
+      }
+      if (!response.ok) {
+        const data = await response.json().catch(() => null);
+        const error = (data && data.error) || {};
+        throw new ApiError(response.status, error.code, error.message);
+      }
+      return await response.blob();
+    } finally {
+      freeBlobSlot();
     }
-    if (!response.ok) {
-      const data = await response.json().catch(() => null);
-      const error = (data && data.error) || {};
-      throw new ApiError(response.status, error.code, error.message);
-    }
-    return response.blob();
   }
 
   post(path, body = {}) {

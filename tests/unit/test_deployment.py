@@ -41,6 +41,12 @@ def test_compose_commands_are_real_subcommands_and_variables_are_real_settings()
     assert set(env_example) <= SETTINGS
 
 
+def test_compose_publishes_the_web_port_on_loopback_only_and_the_example_names_the_trusted_proxies():
+    """The TLS proxy goes in front (issue 28, item 8): 8080 on every interface served tokens over plain HTTP."""
+    assert compose()["services"]["web"]["ports"] == ["127.0.0.1:8080:8080"]
+    assert "# HANDOVER_TRUSTED_PROXIES=" in (ROOT / ".env.example").read_text()
+
+
 def test_dockerfile_runs_the_handover_command_as_non_root():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert 'ENTRYPOINT ["handover"]' in dockerfile

@@ -36,7 +36,8 @@ async def error_of(response) -> tuple[int, str]:
     return response.status, (await response.json())["error"]["code"]
 
 
-NESTED = b"[" * 100_000 + b"]" * 100_000  # deeper than the parser goes: once a RecursionError and a 500
+# deeper than the parser goes (once a RecursionError and a 500), and within a desk body's 64 KB
+NESTED = b"[" * 30_000 + b"]" * 30_000
 
 
 @pytest.mark.parametrize(
@@ -53,6 +54,21 @@ NESTED = b"[" * 100_000 + b"]" * 100_000  # deeper than the parser goes: once a 
 async def test_a_body_that_cannot_be_read_is_a_json_422(desk, method, path, raw):
     response = await desk.request(method, path, data=raw, headers=desk.auth)
     assert await error_of(response) == (422, "invalid_body")
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["declared", "chunked"])
+async def test_a_desk_body_over_64_kb_is_413_and_the_connection_closes(desk, chunked):
+    """Declared too large: refused before a byte is read; sent in chunks: cut off at 64 KB."""
+    raw = b'{"text": "' + b"a" * 70_000 + b'"}'
+
+    async def chunks():
+        for start in range(0, len(raw), 4096):
+            yield raw[start : start + 4096]
+
+    data = chunks() if chunked else raw
+    response = await desk.post("/api/v1/conversations/c1/messages", data=data, headers=desk.auth)
+    assert await error_of(response) == (413, "too_large")
+    assert response.headers.get("Connection", "").lower() == "close"
 
 
 @pytest.mark.parametrize(

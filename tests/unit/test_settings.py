@@ -102,3 +102,13 @@ def test_trusted_proxies_are_addresses_or_networks(monkeypatch):
     monkeypatch.setenv("HANDOVER_TRUSTED_PROXIES", "127.0.0.1,proxy.local")
     with pytest.raises(MissingSetting, match=r"^HANDOVER_TRUSTED_PROXIES: must be addresses or networks"):
         load_settings()
+
+
+def test_an_agents_streams_must_fit_in_its_share_of_requests(monkeypatch):
+    """Streams are requests in flight (desk/share.py): as many as the share leaves the console no room."""
+    monkeypatch.setenv("HANDOVER_STREAMS_PER_AGENT", "20")
+    with pytest.raises(MissingSetting) as caught:
+        load_settings()
+    assert "HANDOVER_REQUESTS_PER_AGENT must be above HANDOVER_STREAMS_PER_AGENT" in str(caught.value)
+    monkeypatch.setenv("HANDOVER_REQUESTS_PER_AGENT", "21")
+    assert load_settings().handover_requests_per_agent == 21
