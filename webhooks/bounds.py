@@ -12,10 +12,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from handover.message import PROFILE_NAME_MAX
+
 WA_ID_MAX = 32  # E.164: at most 15 digits (a wa_id is those digits); room for documented placeholders
 USER_ID_MAX = 128  # business-scoped user ids ("BR.1K2..."): tens of characters
 ID_MAX = 256  # message, media and context ids (wamid.* are about 60 characters)
-NAME_MAX = 256  # a profile name or username, after trimming (WhatsApp allows 25 and 35)
+NAME_MAX = PROFILE_NAME_MAX  # a profile name or username, after trimming
 TEXT_MAX = 4096  # a text message's body (Meta's limit)
 CAPTION_MAX = 1024  # a media caption (Meta's limit)
 FILENAME_MAX = 240  # a document's file name (the same bound as the files agents send)
