@@ -4,27 +4,47 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Callable
 from typing import Any
 
 from handover.rules.model import Rules
 
 
-class _Blank(dict[str, Any]):
-    """Unknown variables read as empty rather than failing a customer's turn (the loader rejects them)."""
-
-    def __missing__(self, key: str) -> str:
-        return ""
-
-
-class _Kept(dict[str, Any]):
-    """Unknown variables stay as written, for the person editing the text to fill in."""
-
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
-
-
 def render(template: str, variables: dict[str, Any]) -> str:
-    return string.Formatter().vformat(template, (), _Blank(variables))
+    """`template` with each `{name}` replaced by its value, an unknown one by nothing (the loader rejects
+    those)."""
+    return fill(template, variables, lambda name: "")
+
+
+def fill(template: str, variables: dict[str, Any], missing: Callable[[str], str]) -> str:
+    """Each plain `{name}` of `template` replaced by its value (`missing(name)` when there is none);
+    `{{`/`}}` are braces. Nothing else of str.format runs: a format spec, conversion, index or attribute
+    (`{wait:x}`, `{position:>5000000}`, `{0}`, refused by `rules check`) is left as written, so a text can
+    neither fail a customer's turn nor make a string of any size."""
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError:  # broken braces (refused by `rules check`): the text as written
+        return template
+    out: list[str] = []
+    for literal, field, spec, conversion in parsed:
+        out.append(literal)
+        if field is None:
+            continue
+        if is_plain(field, spec, conversion):
+            value = variables.get(field)
+            out.append(missing(field) if value is None else str(value))
+        else:
+            out.append(as_written(field, spec, conversion))
+    return "".join(out)
+
+
+def is_plain(field: str, spec: str | None, conversion: str | None) -> bool:
+    """A `{name}` placeholder: a name, no format spec, no conversion."""
+    return field.isidentifier() and not spec and not conversion
+
+
+def as_written(field: str, spec: str | None, conversion: str | None) -> str:
+    return "{" + field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
 
 
 def message(rules: Rules, name: str, language: str | None, **variables: Any) -> str | None:
@@ -83,4 +103,4 @@ def canned(rules: Rules, name: str, language: str | None, variables: dict[str, s
     for this conversation (not collected yet) stays `{like_this}` for the agent to fill in."""
     texts = rules.canned[name]
     template = texts.get(language or rules.default_language) or texts[rules.default_language]
-    return string.Formatter().vformat(template, (), _Kept(variables))
+    return fill(template, dict(variables), lambda name: "{" + name + "}")
