@@ -9,7 +9,6 @@ trip; only the due ones are loaded and changed, each under a WATCH, so an agent 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,7 +26,7 @@ from handover.errors import Conflict, NotFound, NotYours
 from handover.events import publish
 from handover.lifecycle import Lifecycle
 from handover.rules.loader import LoadedRules
-from handover.rules.texts import render
+from handover.rules.texts import render, tidy
 from handover.store import Store
 from handover.transfers import Transfers
 
@@ -35,7 +34,6 @@ log = structlog.get_logger(__name__)
 
 SILENT = "agent_silent"  # the reason a silent agent's conversation went back (packet, `transferred` event)
 IDLE = "customer_idle"  # the reason a quiet customer's conversation was resolved (`closed` event)
-_TIDY = re.compile(r"\s*,\s*([!?.])")  # as the bot's wording tidies a blank {name}
 
 
 @dataclass
@@ -263,7 +261,7 @@ class ClockWatch:
             return False  # ops did not write it: the customer hears nothing
         language = conversation.bot.language or rules.default_language
         said = render(texts.get(language) or texts[rules.default_language], {"name": who or ""})
-        text = _TIDY.sub(r"\1", said)  # "Desculpe a demora, ." for a customer with no name: "... demora."
+        text = tidy(said)  # "Desculpe a demora, ." for a customer with no name: "... demora."
         entry, job = reply(conversation, text_request(conversation, text), "system", now, self.partitions)
         self.store.queue_reply(pipe, conversation.id, entry, job)
         return True

@@ -146,6 +146,17 @@ def dead_letter_key(lane: Lane) -> str:
     return f"{PREFIX}dead:{lane}"
 
 
+def attempts_key(lane: Lane, partition: int) -> str:
+    """A partition's entries read again after their drainer died or outlived its lease: entry id -> how
+    many times one was started alone since (handover/streams.py dead-letters it past REDELIVERIES)."""
+    return f"{PREFIX}attempts:{lane}:{partition}"
+
+
+ATTEMPTS_TTL_MS = (
+    24 * 3600 * 1000
+)  # an attempts hash left behind (its worker died between commit and cleanup)
+
+
 def as_text(value: Any) -> Any:
     """A Redis reply as str, whether or not the client decodes responses (rq's connection does not)."""
     return value.decode() if isinstance(value, bytes) else value

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+PROFILE_NAME_MAX = 256  # characters of a customer's profile name or username kept (WhatsApp allows 25 and 35)
+
 
 def routing_key(phone_number_id: str, customer_key: str) -> str:
     """The customer's partition routing key: everything from and to one customer of one business number

@@ -15,6 +15,7 @@ from redis.client import Pipeline
 
 from handover import keys
 from handover.conversation import Conversation
+from handover.message import PROFILE_NAME_MAX
 
 if TYPE_CHECKING:  # the store files each new conversation through `index`
     from handover.store import Store
@@ -22,6 +23,9 @@ if TYPE_CHECKING:  # the store files each new conversation through `index`
 SEP = "\x00"
 MIN_DIGITS = 4  # a number is found by its last digits from this many on ("4001" finds +55 11 98700-4001)
 MOST = 200  # ids read per term: a search shows the newest of them
+DIGITS_FILED = 20  # a number's last digits filed: every tail of 24k digits filed 655 MB (E.164 has 15)
+WORDS_FILED = 32  # words of a name filed, each cut like the name to PROFILE_NAME_MAX characters
+MOST_TERMS = DIGITS_FILED - MIN_DIGITS + 1 + 1 + WORDS_FILED + 1  # tails, user id, words, whole name
 REMEMBERED = "search_terms"  # the conversation hash field holding the terms it was filed under
 _WORD = re.compile(r"[^\W_]+")
 
@@ -40,16 +44,16 @@ def terms(conversation: Conversation) -> set[str]:
 
 def terms_of(wa_id: str | None, user_id: str | None, profile_name: str | None) -> set[str]:
     """`terms` of a customer's number, user id and name."""
-    found: set[str] = set()
+    found: set[str] = set()  # at most MOST_TERMS, however long what the customer sent
     if wa_id:
-        digits = "".join(c for c in wa_id if c.isdigit())
+        digits = "".join(c for c in wa_id[-4 * DIGITS_FILED :] if c.isdigit())[-DIGITS_FILED:]
         found |= {digits[i:] for i in range(0, max(len(digits) - MIN_DIGITS + 1, 1))}
     if user_id:
-        found.add(fold(user_id))
+        found.add(fold(user_id[:PROFILE_NAME_MAX]))
     if profile_name:
-        name = fold(profile_name)
-        found |= set(_WORD.findall(name))
-        found.add(" ".join(_WORD.findall(name)))
+        words = _WORD.findall(fold(profile_name[:PROFILE_NAME_MAX]))[:WORDS_FILED]
+        found |= set(words)
+        found.add(" ".join(words))
     return {t for t in found if t}
 
 

@@ -187,7 +187,7 @@ def drain(
                     client, lane, partition, token, lease_ms, read.entries, renewed_at=read.asked,
                     read_on=(cursor, batch_size),
                 )  # fmt: skip
-                _handle(batch, handler)
+                _handle(batch, handler, redelivered=read.cursor != ">")
                 handled += len(read.entries)
                 if batch.reply_lost:  # whether the read on gave the lease up is not known: let go
                     break
@@ -299,22 +299,34 @@ def _pairs(flat: list[Any]) -> dict[str, str]:
     return {keys.as_text(flat[i]): keys.as_text(flat[i + 1]) for i in range(0, len(flat) - 1, 2)}
 
 
-def _handle(batch: Batch, handler: Handler) -> None:
+REDELIVERIES = 3  # times an entry read again is started alone before it is dead-lettered unrun
+
+
+class Redelivered(Exception):
+    """An entry whose drainer died or outlived its lease REDELIVERIES times (its dead letter's error)."""
+
+
+def _handle(batch: Batch, handler: Handler, redelivered: bool = False) -> None:
     """Run the handler on the batch; if it fails on something other than Redis, isolate the bad entries.
 
     Redis's own trouble (down, out of memory, read-only: see handover/availability.py) propagates: the
     entries stay pending and are retried. An entry the code cannot handle is moved, whole, to the
-    dead-letter stream so it never blocks its partition.
+    dead-letter stream so it never blocks its partition. Entries read again (`redelivered`: their drainer
+    died, or outlived its lease, on them) are handled one by one, each start counted first: one started
+    alone more than REDELIVERIES times (it kills its worker, or costs more than the lease) is dead-lettered
+    without running again, while the entries before and after it are handled.
     """
-    try:
-        handler(batch)
-        return
-    except Exception as exc:
-        if isinstance(exc, LeaseLost) or is_unavailable(exc):
-            raise
-        log.exception(
-            "batch_failed", lane=str(batch.lane), partition=batch.partition, size=len(batch.entries)
-        )
+    if not redelivered:
+        try:
+            handler(batch)
+            return
+        except Exception as exc:
+            if isinstance(exc, LeaseLost) or is_unavailable(exc):
+                raise
+            log.exception(
+                "batch_failed", lane=str(batch.lane), partition=batch.partition, size=len(batch.entries)
+            )
+    attempts = keys.attempts_key(batch.lane, batch.partition)
     for entry in batch.entries:
         single = Batch(
             batch.client,
@@ -326,14 +338,35 @@ def _handle(batch: Batch, handler: Handler) -> None:
             renewed_at=batch.renewed_at,
         )
         try:
+            if redelivered and _started(single, attempts, entry[0]) > REDELIVERIES:
+                raise Redelivered(f"started {REDELIVERIES} times alone, its drainer died or lost its lease")
             handler(single)
+            if redelivered:
+                batch.client.hdel(attempts, entry[0])
         except Exception as exc:
             if isinstance(exc, LeaseLost) or is_unavailable(exc):
                 raise  # Redis's trouble, not the entry's: it stays pending and is retried
             log.exception(
                 "entry_dead_lettered", lane=str(batch.lane), partition=batch.partition, entry=entry[0]
             )
-            single.commit(functools.partial(dead_letter, lane=batch.lane, entry=entry, exc=exc))
+            single.commit(
+                functools.partial(_set_aside, lane=batch.lane, entry=entry, exc=exc, attempts=attempts)
+            )
+
+
+def _started(batch: Batch, attempts: str, entry_id: str) -> int:
+    """Count one more start of a redelivered entry, before it runs (a worker killed by it counts too)."""
+    batch.keep_alive()
+    with batch.client.pipeline(transaction=True) as pipe:
+        pipe.hincrby(attempts, entry_id, 1)
+        pipe.pexpire(attempts, keys.ATTEMPTS_TTL_MS)
+        started, _ = pipe.execute()
+    return int(started)
+
+
+def _set_aside(pipe: Pipeline, lane: Lane, entry: Entry, exc: BaseException, attempts: str) -> None:
+    dead_letter(pipe, lane, entry, exc)
+    pipe.hdel(attempts, entry[0])  # its starts, if it was redelivered, are no longer counted
 
 
 def dead_letter(pipe: Pipeline, lane: Lane, entry: Entry, exc: BaseException) -> None:

@@ -17,7 +17,7 @@ from handover.message import (
     OtherEvent,
     StatusUpdate,
 )
-from webhooks import payload
+from webhooks import bounds, payload
 from webhooks.errors import NotWhatsAppPayload
 
 OBJECT = "whatsapp_business_account"
@@ -159,7 +159,8 @@ def _guarded(what: str, raw: Any, read: Callable[[Any], _Item]) -> _Item:
         return read(raw)
     except _UNREADABLE as exc:
         ident = raw.get("id") if isinstance(raw, dict) else None
-        return _Rejected(_reason(f"{what} {ident}" if isinstance(ident, str) and ident else what, exc))
+        named = isinstance(ident, str) and 0 < len(ident) <= 100  # a longer one would hide the reason
+        return _Rejected(_reason(f"{what} {ident}" if named else what, exc))
 
 
 def _too_deep(what: str, value: Any) -> _Rejected | None:
@@ -191,17 +192,22 @@ def _read_message(raw: Any, number: str | None, contacts: _Contacts) -> InboundM
     message = payload.Message.model_validate(raw)
     if number is None:
         raise ValueError("without metadata.phone_number_id")
+    bounds.identifier("id", message.id, bounds.ID_MAX)  # every field within Meta's sizes: webhooks/bounds.py
     contact = _sender_contact(contacts, message.sender, message.from_user_id)
     customer = CustomerRef(
-        phone_number_id=number,
-        wa_id=message.sender or (contact.wa_id if contact else None),
-        user_id=message.from_user_id or (contact.user_id if contact else None),
-        username=contact.profile.username if contact else None,
-        profile_name=contact.profile.name if contact else None,
+        phone_number_id=bounds.identifier("metadata.phone_number_id", number, bounds.USER_ID_MAX),
+        wa_id=bounds.identifier(
+            "from", message.sender or (contact.wa_id if contact else None), bounds.WA_ID_MAX
+        ),
+        user_id=bounds.identifier(
+            "from_user_id", message.from_user_id or (contact.user_id if contact else None), bounds.USER_ID_MAX
+        ),
+        username=bounds.name(contact.profile.username) if contact else None,
+        profile_name=bounds.name(contact.profile.name) if contact else None,
     )
     if customer.wa_id is None and customer.user_id is None:
         raise ValueError("without a sender (no from, from_user_id or matching contact)")
-    content = _content(message)
+    content = bounds.media_content(message.type, bounds.content(_content(message)))
     readable: dict[str, Any] = {
         "kind": _KINDS.get(message.type, InboundKind.UNKNOWN),
         "context_id": message.context.id if message.context else None,
@@ -210,11 +216,11 @@ def _read_message(raw: Any, number: str | None, contacts: _Contacts) -> InboundM
         id=message.id,
         customer=customer,
         timestamp=message.timestamp,
-        wa_type=message.type,
-        referral=message.referral,
-        errors=message.errors,
+        wa_type=bounds.identifier("type", message.type, bounds.ID_MAX),
+        referral=bounds.content(message.referral),
+        errors=bounds.content(message.errors),
         content=content,
-        **(readable | _readable(message.type, content)),
+        **bounds.readable(message.type, readable | _readable(message.type, content)),
     )
 
 
@@ -278,6 +284,8 @@ def _read_status(raw: Any, number: str | None) -> StatusUpdate | OtherEvent:
     if status.type == "call" or status.status not in known:
         kind = "call status" if status.type == "call" else "unknown status"
         return _other("statuses", raw, f"{kind} {status.status}", number)
+    bounds.identifier("id", status.id, bounds.ID_MAX)
+    bounds.identifier("recipient_id", status.recipient_id or status.recipient_user_id, bounds.USER_ID_MAX)
     return StatusUpdate(
         message_id=status.id,
         status=DeliveryStatus(status.status),
@@ -362,7 +370,10 @@ def _object(value: Any) -> dict[str, Any]:
 
 def _reason(what: str, exc: Exception) -> str:
     """One line saying what was skipped and why, e.g. "message without id"; never the message's text."""
-    if type(exc) is ValueError:  # ours, worded to follow the item: "message wamid.X without a sender"
+    if type(exc) in (
+        ValueError,
+        bounds.TooLong,
+    ):  # ours, worded to follow the item: "message wamid.X without a sender"
         return f"{what} {exc}"[:200]
     if not isinstance(exc, ValidationError):
         return f"{what}: {type(exc).__name__}: {exc}"[:200]

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from handover.rules.lexicon import tokens, within_one_edit
 from handover.rules.lint import canned_fields, check_warnings
 from handover.rules.model import PUSH_SETTINGS, TEMPLATE_PLACEHOLDER, Escalate, Match, Queue, Rules, When
+from handover.rules.texts import as_written, is_plain
 from handover.rules.yamlfile import (
     AtKey,
     Loc,
@@ -211,7 +212,7 @@ def check_references(rules: Rules, left_out: LeftOut | None = None) -> Iterator[
         at: Loc = ("intents", i)
         yield from _match_lists(intent.match, (*at, "match"))
         slots = {s.name for s in intent.collect}
-        yield from _texts(intent.reply, (*at, "reply"), languages, INTENT_VARIABLES | slots)
+        yield from _texts(intent.reply, (*at, "reply"), languages, INTENT_VARIABLES | slots, TEXT_MAX)
         for b, button in enumerate(intent.buttons):
             yield from _texts(button.title, (*at, "buttons", b, "title"), languages, set(), limit=20)
         if intent.choices is not None:
@@ -222,8 +223,10 @@ def check_references(rules: Rules, left_out: LeftOut | None = None) -> Iterator[
                     row.description, (*at, "list", "rows", r, "description"), languages, set(), 72
                 )
         for s, slot in enumerate(intent.collect):
-            yield from _texts(slot.ask, (*at, "collect", s, "ask"), languages, INTENT_VARIABLES)
-            yield from _texts(slot.invalid, (*at, "collect", s, "invalid"), languages, INTENT_VARIABLES)
+            yield from _texts(slot.ask, (*at, "collect", s, "ask"), languages, INTENT_VARIABLES, TEXT_MAX)
+            yield from _texts(
+                slot.invalid, (*at, "collect", s, "invalid"), languages, INTENT_VARIABLES, TEXT_MAX
+            )
         if intent.escalate is not None:
             yield from queue_ref((*at, "escalate"), intent.escalate)
         if intent.requires_identity and rules.identity is None and "identity" not in left_out.sections:
@@ -259,7 +262,7 @@ def check_references(rules: Rules, left_out: LeftOut | None = None) -> Iterator[
         for asked, texts in rules.identity.ask.items():
             if asked not in rules.identity.fields:
                 yield ("identity", "ask", asked), f"question for {asked!r}, which is not in identity.fields"
-            yield from _texts(texts, ("identity", "ask", asked), languages, INTENT_VARIABLES)
+            yield from _texts(texts, ("identity", "ask", asked), languages, INTENT_VARIABLES, TEXT_MAX)
         yield from queue_ref(("identity", "failed"), rules.identity.failed)
     for name in REQUIRED_MESSAGES:
         if name not in rules.messages and name not in left_out.named("messages"):
@@ -269,7 +272,7 @@ def check_references(rules: Rules, left_out: LeftOut | None = None) -> Iterator[
         if name not in MESSAGES:
             yield ("messages", name), _unknown_message(name)
             continue
-        yield from _texts(texts, ("messages", name), languages, MESSAGES[name])
+        yield from _texts(texts, ("messages", name), languages, MESSAGES[name], TEXT_MAX)
     for name, texts in rules.canned.items():  # variables nothing fills in are warnings (rules/lint.py)
         fields = {f for text in texts.values() for f in canned_fields(text)}
         yield from _texts(texts, ("canned", name), languages, fields, limit=4096)
@@ -305,6 +308,9 @@ def _push_only(queue: Queue, at: Loc) -> Iterator[tuple[Loc, str]]:
             yield (*at, setting), AtKey(f"{setting} is for push queues; add `assignment: push` or remove it")
 
 
+TEXT_MAX = 4096  # what WhatsApp takes in one text; a variable filled in counts toward it too
+
+
 def _texts(
     texts: dict[str, str] | None, loc: Loc, languages: set[str], variables: set[str], limit: int | None = None
 ) -> Iterator[tuple[Loc, str]]:
@@ -319,10 +325,20 @@ def _texts(
         if limit is not None and len(text) > limit:
             yield (*loc, language), f"{len(text)} characters; WhatsApp allows {limit}"
         try:
-            fields = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+            parsed = [(f, spec, conv) for _, f, spec, conv in string.Formatter().parse(text) if f is not None]
         except ValueError as exc:
             yield (*loc, language), f"bad braces: {exc}"
             continue
+        fields = {f for f, spec, conv in parsed if is_plain(f, spec, conv)}
+        for name, spec, conversion in parsed:
+            if not is_plain(name, spec, conversion):
+                yield (
+                    (*loc, language),
+                    (
+                        f"{as_written(name, spec, conversion)[:40]}: only plain {{name}} placeholders are "
+                        "filled in (no format, index or conversion); write {{ and }} for braces"
+                    ),
+                )
         for unknown in sorted(fields - variables):
             known = ", ".join("{" + v + "}" for v in sorted(variables)) or "none"
             yield (*loc, language), f"unknown variable {{{unknown}}} (known here: {known})"

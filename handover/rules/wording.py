@@ -3,15 +3,12 @@ is known of them, as WhatsApp requests (text, buttons, lists) to the number they
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from handover.message import Button, ListRow, ListSection, OutboundKind, OutboundRequest
+from handover.message import PROFILE_NAME_MAX, Button, ListRow, ListSection, OutboundKind, OutboundRequest
 from handover.rules.model import Intent, Texts
-from handover.rules.texts import render
+from handover.rules.texts import render, tidy
 from handover.rules.turn import Turn
-
-_TIDY = re.compile(r"\s*,\s*([!?.])")
 
 
 def variables(turn: Turn) -> dict[str, Any]:
@@ -19,7 +16,8 @@ def variables(turn: Turn) -> dict[str, Any]:
     name = (
         conversation.identity.display_name if conversation.identity else None
     ) or conversation.profile_name
-    return {"name": name or "", **conversation.bot.collected}
+    # bounded here too: a conversation filed before names were bounded at the edge (webhooks/bounds.py)
+    return {"name": (name or "").strip()[:PROFILE_NAME_MAX], **conversation.bot.collected}
 
 
 def text(turn: Turn, texts: Texts, **extra: Any) -> str:
@@ -27,7 +25,7 @@ def text(turn: Turn, texts: Texts, **extra: Any) -> str:
         texts.get(turn.language) or texts.get(turn.rules.default_language) or next(iter(texts.values()))
     )
     text = render(template, variables(turn) | extra)
-    return _TIDY.sub(r"\1", text)  # "Olá, !" when the name is unknown reads "Olá!"
+    return tidy(text)  # "Olá, !" when the name is unknown reads "Olá!"
 
 
 def say(turn: Turn, texts: Texts, **extra: Any) -> OutboundRequest:

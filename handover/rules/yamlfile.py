@@ -69,9 +69,16 @@ def read_text(path: str | Path) -> str:
         raise RulesError([Problem(str(path), 0, 0, (), f"not UTF-8 ({where}); save it as UTF-8")]) from exc
 
 
+MAX_DEPTH = 64  # lists and mappings inside each other; the shipped rules nest 7 deep
+MAX_VALUES = 100_000  # values once every alias is expanded; the shipped rules hold about 1,000
+
+
 def parse_yaml(text: str, name: str) -> tuple[Any, Positions]:
-    """The data of a YAML document and where each of its keys stands; RulesError if it is not YAML."""
+    """The data of a YAML document and where each of its keys stands; RulesError if it is not YAML, or
+    if it nests or expands past the bounds (read event by event first, so neither costs more than the
+    text: 100k levels ran the parser out of stack, and aliases of aliases grew a 44 KB file to 1.77 GB)."""
     try:
+        _within_bounds(text, name)
         data = yaml.safe_load(text)
         node = yaml.compose(text)
     except yaml.YAMLError as exc:
@@ -84,6 +91,39 @@ def parse_yaml(text: str, name: str) -> tuple[Any, Positions]:
     if twice:  # the data holds only the last of each; checking it would report on what ops did not mean
         raise RulesError(twice)
     return data, Positions(node)
+
+
+def _within_bounds(text: str, name: str) -> None:
+    """RulesError at the first value nested deeper than MAX_DEPTH, or past which the document, aliases
+    expanded, would hold more than MAX_VALUES values. Reads the parser's events: no recursion, no data."""
+    sizes: dict[str, int] = {}  # an anchor's value: how many values it stands for
+    open_: list[list[Any]] = [[None, 0]]  # [anchor, values so far] of every collection not yet ended
+    total = 0
+    for event in yaml.parse(text):
+        if isinstance(event, yaml.CollectionStartEvent):
+            if len(open_) > MAX_DEPTH:
+                _refuse(name, event, f"nested deeper than {MAX_DEPTH} levels")
+            open_.append([event.anchor, 1])
+            total += 1
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, values = open_.pop()
+            open_[-1][1] += values
+            if anchor is not None:
+                sizes[anchor] = values
+        elif isinstance(event, yaml.ScalarEvent | yaml.AliasEvent):
+            values = sizes.get(event.anchor or "", 1) if isinstance(event, yaml.AliasEvent) else 1
+            if isinstance(event, yaml.ScalarEvent) and event.anchor is not None:
+                sizes[event.anchor] = 1
+            open_[-1][1] += values
+            total += values
+        if total > MAX_VALUES:
+            _refuse(name, event, f"more than {MAX_VALUES:,} values once its aliases are expanded")
+
+
+def _refuse(name: str, event: yaml.Event, message: str) -> None:
+    mark = event.start_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    raise RulesError([Problem(name, line, column, (), message)])
 
 
 def duplicate_keys(root: yaml.Node | None, name: str) -> list[Problem]:

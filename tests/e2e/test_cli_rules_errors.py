@@ -155,6 +155,43 @@ CASES = [
         ["handover: cannot reach Redis at redis://127.0.0.1:{dead_port}/0 (connection refused)"],
         env=UNREACHABLE,
     ),
+    # rules that passed `rules check` and then broke every process (issue 28)
+    Case(
+        "check-format-spec",
+        ["rules", "check", "rules.yaml"],
+        [
+            "rules.yaml:15:16 messages.queued.pt: {position:>5000000}: only plain {name} placeholders are "
+            "filled in (no format, index or conversion); write {{ and }} for braces",
+            "rules.yaml:15:16 messages.queued.pt: {wait:x}: only plain {name} placeholders are filled in (no "
+            "format, index or conversion); write {{ and }} for braces",
+        ],
+        exit=1,
+        files={
+            "rules.yaml": BOTH_KINDS.replace("    weak: sometimes\n", "")
+            .replace("geral", "general")
+            .replace("{position}º (~{wait})", "{position:>5000000}º (~{wait:x})")
+            .encode()
+        },
+    ),
+    Case(
+        "check-aliases",
+        ["rules", "check", "rules.yaml"],
+        ["rules.yaml:6:45 (file): more than 100,000 values once its aliases are expanded"],
+        exit=1,
+        files={
+            "rules.yaml": (
+                "version: 1\nl0: &l0 [x, x, x, x, x, x, x, x, x, x]\n"
+                + "".join(f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]\n" for i in range(1, 9))
+            ).encode()
+        },
+    ),
+    Case(
+        "check-deep",
+        ["rules", "check", "rules.yaml"],
+        ["rules.yaml:2:73 (file): nested deeper than 64 levels"],
+        exit=1,
+        files={"rules.yaml": ("version: 1\nintents: " + "[" * 100_000 + "]" * 100_000 + "\n").encode()},
+    ),
 ]
 
 

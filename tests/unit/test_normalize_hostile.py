@@ -182,6 +182,41 @@ REJECTED = {
         with_good_neighbour(messages_change(errors=[nested(300)])),
         "messages change errors nested deeper than 64 levels",
     ),
+    # identifiers past Meta's sizes (webhooks/bounds.py): cut short they could name someone else
+    "from of 100k digits": (
+        with_good_neighbour(messages_change([message(**{"from": "5" * 100_000})])),
+        "message wamid.ODD from longer than 32 characters",
+    ),
+    "contact wa_id of 24k digits": (
+        with_good_neighbour(
+            messages_change([message(**{"from": ...})], contacts=[{"wa_id": "5" * 24_000, "profile": {}}])
+        ),
+        "message wamid.ODD from longer than 32 characters",
+    ),
+    "user id too long": (
+        with_good_neighbour(messages_change([message(**{"from": ..., "from_user_id": "BR." + "x" * 200})])),
+        "message wamid.ODD from_user_id longer than 128 characters",
+    ),
+    "message id too long": (
+        with_good_neighbour(messages_change([message(id="wamid." + "x" * 300)])),
+        "id longer than 256 characters",
+    ),
+    "media id too long": (
+        with_good_neighbour(messages_change([message(type="image", image={"id": "9" * 300})])),
+        "message wamid.ODD media_id longer than 256 characters",
+    ),
+    "type too long": (
+        with_good_neighbour(messages_change([message(type="t" * 300)])),
+        "message wamid.ODD type longer than 256 characters",
+    ),
+    "status recipient too long": (
+        with_good_neighbour(
+            messages_change(
+                statuses=[{"id": "wamid.S", "status": "read", "timestamp": "1", "recipient_id": "5" * 5000}]
+            )
+        ),
+        "status wamid.S recipient_id longer than 128 characters",
+    ),
     "id nested too deep": (  # named without its id: printing it would run out of stack
         with_good_neighbour(messages_change([message(id=nested(990))])),
         "message nested deeper than 64 levels",
@@ -280,3 +315,52 @@ def test_junk_anywhere_in_a_whatsapp_envelope_never_raises(place, junk):
     assert isinstance(result, Normalized)
     for read in result.messages:  # whatever was kept is well formed
         assert read.id and read.customer.key != "unknown" and isinstance(read.timestamp, int)
+
+
+def read_one(raw: dict[str, Any], contacts: Any = ()) -> Any:
+    result = normalize(with_good_neighbour(messages_change([raw], contacts=list(contacts))))
+    assert result.rejected == [] and [m.id for m in result.messages][-1] == "wamid.GOOD"
+    return result.messages[0]
+
+
+def test_a_profile_name_is_trimmed_and_cut_to_256_characters():
+    spaces = {"wa_id": GOOD["from"], "profile": {"name": " " * 100_000, "username": "@" + "u" * 10_000}}
+    read = read_one(message(), [spaces])
+    assert (read.customer.profile_name, read.customer.username) == (None, "@" + "u" * 255)
+    long = {"wa_id": GOOD["from"], "profile": {"name": "  Ana " + "a" * 100_000}}
+    assert read_one(message(), [long]).customer.profile_name == "Ana " + "a" * 252
+
+
+@pytest.mark.parametrize(
+    ("raw", "text", "kept"),
+    [
+        (message(text={"body": "x" * 100_000}), 4096, ("body", 16_384)),
+        (message(type="image", image={"id": "1", "caption": "c" * 5000}), 1024, ("caption", 1024)),
+        (message(type="document", document={"id": "1", "filename": "f" * 5000}), None, ("filename", 240)),
+        (message(type="location", location={"address": "r" * 50_000}), 4096, ("address", 16_384)),
+    ],
+    ids=["text", "caption", "filename", "location"],
+)
+def test_what_a_customer_wrote_is_cut_to_meta_s_sizes_and_the_message_kept(raw, text, kept):
+    read = read_one(raw)
+    assert (len(read.text) if read.text else None) == text
+    field, most = kept
+    assert len(read.content[field]) == most
+
+
+@pytest.mark.parametrize(
+    ("declared", "kept"),
+    [
+        ("image/jpeg", "image/jpeg"),
+        ("audio/ogg; codecs=opus", "audio/ogg; codecs=opus"),
+        ("image/png\r\nSet-Cookie: x=1", None),
+        ("image/png\n", None),
+        ("text/html" + " " * 200, None),
+        ("nothing", None),
+        ("", None),
+    ],
+)
+def test_a_media_type_that_is_not_type_slash_subtype_is_dropped(declared, kept):
+    declared = declared.replace("\\r", "\r").replace("\\n", "\n")
+    read = read_one(message(type="image", image={"id": "1", "mime_type": declared}))
+    assert read.mime_type == kept and read.content["mime_type"] == kept

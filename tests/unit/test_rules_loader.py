@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from app.cli import main
 from handover.rules.loader import MESSAGES, load_rules, parse_rules
+from handover.rules.texts import render
 from handover.rules.yamlfile import RulesError, Unreadable
 
 SHIPPED = Path(__file__).resolve().parents[2] / "config" / "rules.yaml"
@@ -163,6 +165,33 @@ BROKEN = [
         'when: {keywords: ["procon", "advogado", "processo", "cancelar", "reclame aqui", "lawyer", "cancel"]}',
         "when: {keywords: []}",
         "rules.yaml:66:22 escalation[0].when.keywords: an empty list matches nothing: this trigger can never fire",
+    ),
+]
+
+
+# only plain {name} placeholders: `{wait:x}` dead-lettered every escalation, `{position:>5000000}` hung a
+# worker, `{0}` in a canned reply made GET /canned 500 for everyone (issue 28)
+BROKEN += [
+    (
+        "(cerca de {wait}).",
+        "(cerca de {wait:x}).",
+        "rules.yaml:129:9 messages.queued.pt: {wait:x}: only plain {name} placeholders are filled in (no "
+        "format, index or conversion); write {{ and }} for braces",
+    ),
+    (
+        "o {position}º da fila (cerca",
+        "o {position:>5000000}º da fila (cerca",
+        "rules.yaml:129:9 messages.queued.pt: {position:>5000000}: only plain {name} placeholders are filled "
+        "in (no format, index or conversion); write {{ and }} for braces",
+    ),
+    (
+        'pt: "Olá, {name}!',
+        'pt: "Olá, {0}{name.upper}{name!r}{name[0]}!',
+        "\n".join(
+            f"rules.yaml:13:11 intents[0].reply.pt: {shown}: only plain {{name}} placeholders are filled in "
+            "(no format, index or conversion); write {{ and }} for braces"
+            for shown in ("{0}", "{name.upper}", "{name!r}", "{name[0]}")
+        ),
     ),
 ]
 
@@ -344,3 +373,59 @@ def test_packet_schema_command(capsys):
     schema = json.loads(capsys.readouterr().out)
     assert schema["title"] == "ContextPacket"
     assert {"identity", "escalation", "transcript", "transfers", "summary"} <= set(schema["properties"])
+
+
+def laughs(levels: int = 9) -> str:
+    """A rules file of aliases of aliases: 10 values, each list of the next level ten of the last."""
+    lines = ["version: 1", "l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+def test_aliases_that_expand_past_the_budget_are_refused_where_they_pass_it():
+    with pytest.raises(RulesError) as caught:  # was: 122 s and 1.77 GB for a 44 KB file
+        parse_rules(laughs(), "rules.yaml")
+    assert (
+        str(caught.value) == "rules.yaml:6:45 (file): more than 100,000 values once its aliases are expanded"
+    )
+
+
+def test_nesting_past_64_levels_is_refused_at_the_level_that_passes_it():
+    with pytest.raises(RulesError) as caught:  # was: RecursionError, no file or line
+        parse_rules("version: 1\nintents:\n  - " + "[" * 100_000 + "]" * 100_000 + "\n", "rules.yaml")
+    assert str(caught.value) == "rules.yaml:3:67 (file): nested deeper than 64 levels"
+
+
+def test_a_canned_reply_with_a_format_spec_is_refused():
+    rules = yaml.safe_load(SHIPPED.read_text())
+    rules["canned"]["greeting"]["pt"] = "Olá {0}, pedido {order_number:>9}"
+    with pytest.raises(RulesError) as caught:
+        parse_rules(yaml.safe_dump(rules, allow_unicode=True), "rules.yaml")
+    assert "canned.greeting.pt: {0}: only plain {name} placeholders" in str(caught.value)
+    assert "canned.greeting.pt: {order_number:>9}: only plain {name} placeholders" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("template", "said"),
+    [
+        ("Olá, {name}! {{chaves}}", "Olá, Ana! {chaves}"),
+        ("espera {wait:x}", "espera {wait:x}"),
+        ("{position:>5000000}º", "{position:>5000000}º"),
+        ("{0} {name.upper} {name!r} {name[0]}", "{0} {name.upper} {name!r} {name[0]}"),
+        ("{desconhecido}", ""),
+        ("aberta {", "aberta {"),
+    ],
+)
+def test_texts_fill_only_plain_placeholders_and_never_fail(template, said):
+    # a rules version stored before `rules check` refused these still cannot fail a turn or grow a text
+    assert render(template, {"name": "Ana", "wait": "2 min", "position": 3}) == said
+
+
+def test_a_message_longer_than_whatsapp_takes_is_refused():
+    long = "Pronto, {name}, " + "identidade confirmada. " * 200
+    with pytest.raises(RulesError) as caught:
+        parse_rules(BASE.replace("Pronto, {name}, identidade confirmada.", long, 1), "rules.yaml")
+    assert (
+        str(caught.value)
+        == f"rules.yaml:147:9 messages.identity_verified.pt: {len(long)} characters; WhatsApp allows 4096"
+    )

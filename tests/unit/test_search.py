@@ -56,3 +56,27 @@ def test_conversations_from_before_the_index_are_filed_by_the_first_search(store
     search.ensure_built(store)
     assert search.find(store.client, "velho") == ["old"]
     assert store.client.exists(keys.SEARCH_BUILT)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"wa_id": "5" * 3_000},  # all its tails: 4.5M characters (24k digits filed 655 MB)
+        {"wa_id": "55" + "-1" * 3_000},
+        {"user_id": "br." + "x" * 100_000},
+        {"wa_id": "5511987004001", "profile_name": " ".join(f"w{i}" for i in range(20_000))},
+        {"wa_id": "5511987004001", "profile_name": "a" * 100_000},
+    ],
+    ids=["digits", "dashed digits", "user id", "many words", "one long word"],
+)
+def test_a_conversation_is_filed_under_a_bounded_number_of_short_terms(store, fields):
+    started(store, "c1", **fields)
+    members = store.client.zrange(keys.SEARCH, 0, -1)
+    assert 0 < len(members) <= search.MOST_TERMS
+    assert sum(len(m) for m in members) <= search.MOST_TERMS * 300
+
+
+def test_a_long_number_is_still_found_by_its_last_digits(store):
+    started(store, "c1", wa_id="9" * 30 + "5511987004001")
+    assert search.find(store.client, "4001") == ["c1"]
+    assert search.find(store.client, "87004001") == ["c1"]
