@@ -12,24 +12,21 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import socket
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import redis
 
 from handover.agents import AgentStore, Role
-from tests.support.processes import Process, is_up, wait_for
-from tests.support.redis_server import free_port
-from tests.support.webhook import RECENT, SECRET, body, signed, text_message
+from tests.support import edge
+from tests.support.edge import BOUND, closed_by_server, fds
+from tests.support.processes import wait_for
+from tests.support.webhook import RECENT, body, signed, text_message
 
 pytestmark = pytest.mark.e2e
 
-BOUND = 30.0  # seconds: every answer the tests wait for comes well within it, or never did before
 SHARE = 8  # HANDOVER_REQUESTS_PER_AGENT in these tests
 SLOW = 100  # slow POSTs from one token: more than the connection cap the tests set (64)
 BATCH = 23  # opened at once, beside the share's SHARE
@@ -38,27 +35,14 @@ BATCH = 23  # opened at once, beside the share's SHARE
 SLACK = 16
 
 
-@contextmanager
-def serving(redis_url: str, tmp_path: Path, **limits: str) -> Iterator[tuple[Process, int]]:
-    port = free_port()
-    env = {
-        "REDIS_URL": redis_url,
-        "WHATSAPP_ACCESS_TOKEN": "share-token",
-        "WHATSAPP_APP_SECRET": SECRET.decode(),
-        "WHATSAPP_VERIFY_TOKEN": "share-verify",
-        "HANDOVER_PORT": str(port),
-        "HANDOVER_PARTITIONS": "4",
+def serving(redis_url: str, tmp_path: Path, **limits: str):  # type: ignore[no-untyped-def]
+    """The edge's serve with a connection cap of 64 and this file's share per agent."""
+    share = {
         "HANDOVER_MAX_CONNECTIONS": "64",
         "HANDOVER_IDLE_TIMEOUT_SECONDS": "60",
         "HANDOVER_REQUESTS_PER_AGENT": str(SHARE),
-        **limits,
     }
-    serve = Process(["serve"], env, tmp_path / "serve.log").start()
-    try:
-        wait_for(lambda: is_up(f"http://127.0.0.1:{port}/readyz"), 30, "serve to be ready")
-        yield serve, port
-    finally:
-        serve.stop()
+    return edge.serving(redis_url, tmp_path, **(share | limits))
 
 
 def agents(redis_url: str, *names: str) -> list[str]:
@@ -67,22 +51,6 @@ def agents(redis_url: str, *names: str) -> list[str]:
     tokens = [store.add(name, ["general"], capacity=3, role=Role.AGENT)[1] for name in names]
     client.close()
     return tokens
-
-
-@pytest.fixture
-def connect() -> Iterator[Callable[..., socket.socket]]:
-    """Opens a raw connection and sends `sent`; every one is closed at the end."""
-    opened: list[socket.socket] = []
-
-    def open_and_send(port: int, sent: bytes) -> socket.socket:
-        sock = socket.create_connection(("127.0.0.1", port), timeout=BOUND)
-        opened.append(sock)
-        sock.sendall(sent)
-        return sock
-
-    yield open_and_send
-    for sock in opened:
-        sock.close()
 
 
 def slow_note(token: str, conversation: str = "c-anything") -> bytes:
@@ -107,16 +75,6 @@ def answer(sock: socket.socket) -> tuple[int, str | None, str | None, dict]:
     )
 
 
-def closed_by_server(sock: socket.socket) -> bool:
-    """Reads until the server closes the connection (socket.timeout if it does not within BOUND)."""
-    try:
-        while sock.recv(65536):
-            pass
-    except ConnectionResetError:
-        pass
-    return True
-
-
 def request(port: int, method: str, path: str, data: bytes | None = None, headers: dict | None = None):
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=BOUND)
     try:
@@ -125,10 +83,6 @@ def request(port: int, method: str, path: str, data: bytes | None = None, header
         return response.status, response.read()
     finally:
         connection.close()
-
-
-def fds(pid: int) -> int:
-    return len(os.listdir(f"/proc/{pid}/fd"))
 
 
 def test_one_token_holds_its_share_and_the_webhook_and_other_agents_are_served(redis_url, tmp_path, connect):

@@ -10,56 +10,16 @@ from __future__ import annotations
 import http.client
 import json
 import socket
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
-from tests.support.processes import Process, is_up, wait_for
-from tests.support.redis_server import free_port
-from tests.support.webhook import RECENT, SECRET, body, signed, text_message
+from tests.support.edge import BOUND, closed_by_server, serving
+from tests.support.processes import wait_for
+from tests.support.webhook import RECENT, body, signed, text_message
 
 pytestmark = pytest.mark.e2e
 
-BOUND = 30.0  # seconds: far above every limit the tests set, far below "never" (300+ s before)
 SHAPED = "sha256=" + "0" * 64  # the right shape, the wrong signature: the body has to be read to know
-
-
-@contextmanager
-def serving(redis_url: str, tmp_path: Path, **limits: str) -> Iterator[tuple[Process, int]]:
-    port = free_port()
-    env = {
-        "REDIS_URL": redis_url,
-        "WHATSAPP_ACCESS_TOKEN": "edge-token",
-        "WHATSAPP_APP_SECRET": SECRET.decode(),
-        "WHATSAPP_VERIFY_TOKEN": "edge-verify",
-        "HANDOVER_PORT": str(port),
-        "HANDOVER_PARTITIONS": "4",
-        **limits,
-    }
-    serve = Process(["serve"], env, tmp_path / "serve.log").start()
-    try:
-        wait_for(lambda: is_up(f"http://127.0.0.1:{port}/readyz"), 30, "serve to be ready")
-        yield serve, port
-    finally:
-        serve.stop()
-
-
-@pytest.fixture
-def connect() -> Iterator[Callable[..., socket.socket]]:
-    """Opens a raw connection and sends `sent` (nothing else, ever); every one is closed at the end."""
-    opened: list[socket.socket] = []
-
-    def open_and_send(port: int, sent: bytes = b"") -> socket.socket:
-        sock = socket.create_connection(("127.0.0.1", port), timeout=BOUND)
-        opened.append(sock)
-        sock.sendall(sent)
-        return sock
-
-    yield open_and_send
-    for sock in opened:
-        sock.close()
 
 
 def post_head(length: int, signature: str) -> bytes:
@@ -74,16 +34,6 @@ def answer(sock: socket.socket) -> tuple[int, str | None, dict]:
     response = http.client.HTTPResponse(sock)
     response.begin()
     return response.status, response.getheader("Retry-After"), json.loads(response.read() or b"null")
-
-
-def closed_by_server(sock: socket.socket) -> bool:
-    """Reads until the server closes the connection (socket.timeout if it does not within BOUND)."""
-    try:
-        while sock.recv(65536):
-            pass
-    except ConnectionResetError:
-        pass
-    return True
 
 
 def request(port: int, method: str, path: str, data: bytes | None = None, headers: dict | None = None):
