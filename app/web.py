@@ -118,6 +118,8 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
             ),
             media=MediaCache(media_source),
             body_timeout=settings.handover_body_timeout_seconds,
+            notes_max=settings.handover_notes_max,
+            notes_per_minute=settings.handover_notes_per_minute,
             share=AgentShare(
                 settings.handover_requests_per_agent, math.ceil(settings.handover_body_timeout_seconds)
             ),

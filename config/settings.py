@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     handover_batch_size: int = Field(default=200, ge=1, le=5000)
     handover_send_concurrency: int = Field(default=64, ge=1, le=1000)
     handover_transcript_max: int = Field(default=500, ge=10)
+    # Private notes (handover/notes.py): at most this many on one conversation, kept outside the transcript's
+    # cap; and at most this many written by one agent in a minute (429 with Retry-After past it).
+    handover_notes_max: int = Field(default=200, ge=1, le=10_000)
+    handover_notes_per_minute: int = Field(default=30, ge=1, le=100_000)
     # Closed conversations, and those left with the bot, are deleted with their transcripts this many days
     # after their last change (handover/retention.py); open ones are kept however old.
     handover_retention_days: int = Field(default=90, ge=1)

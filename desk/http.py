@@ -22,7 +22,7 @@ from handover.agents import Agent, AgentStore
 from handover.availability import is_unavailable
 from handover.claims import Assignments
 from handover.clock import Clock, system_clock
-from handover.errors import Conflict, DomainError, Invalid, NotFound, NotYours
+from handover.errors import Conflict, DomainError, Invalid, NotFound, NotYours, RateLimited
 from handover.inbox import Inbox
 from handover.media import Media, MediaGone, MediaSource, MediaUnavailable
 from handover.queues import Queues
@@ -34,7 +34,7 @@ from handover.warm import WarmTransfers
 log = structlog.get_logger(__name__)
 
 PREFIX = "/api/v1"
-_STATUS = {NotFound: 404, NotYours: 403, Conflict: 409, Invalid: 422}
+_STATUS = {NotFound: 404, NotYours: 403, Conflict: 409, Invalid: 422, RateLimited: 429}
 RETRY_AFTER_SECONDS = 5  # Redis away: about a restart's time (the console retries on its own anyway)
 JSON_MOST_BYTES = 64 * 1024  # a desk JSON body: the longest text (4,096 characters) escaped, with room
 
@@ -54,6 +54,8 @@ class DeskContext:
     clock: Clock = system_clock
     body_timeout: float = 10.0  # HANDOVER_BODY_TIMEOUT_SECONDS: a whole body within it, else 408 and closed
     share: AgentShare = field(default_factory=AgentShare)  # HANDOVER_REQUESTS_PER_AGENT
+    notes_max: int = 200  # HANDOVER_NOTES_MAX: notes on one conversation (handover/notes.py)
+    notes_per_minute: int = 30  # HANDOVER_NOTES_PER_MINUTE: notes one agent may write in a minute
     queues: Queues = field(init=False)
     inbox: Inbox = field(init=False)
 
@@ -106,7 +108,10 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return refused
     except DomainError as exc:
         status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
-        return error(status, exc.code, str(exc))
+        answer = error(status, exc.code, str(exc))
+        if isinstance(exc, RateLimited):
+            answer.headers["Retry-After"] = str(exc.retry_after)
+        return answer
     except ValidationError as exc:
         return error(422, "invalid_body", _described(exc))
     except web.HTTPException as exc:

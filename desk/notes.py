@@ -15,9 +15,12 @@ from handover.transcript import TranscriptEntry
 
 
 def add_note(ctx: DeskContext, agent: Agent, conversation_id: str, text: str) -> TranscriptEntry:
-    """Anyone who may see the conversation may write on it (403/404 otherwise)."""
+    """Anyone who may see the conversation may write on it while it is open (403/404 otherwise; 409
+    `conversation_closed` on a closed one, e.g. a customer's earlier conversation; 409 `too_many_notes`,
+    429 `too_many_notes_per_minute`: handover/notes.py)."""
     conversation = ctx.assignments.conversation_for(agent, conversation_id)
-    return Notes(ctx.store, ctx.clock).add(agent, conversation, text)
+    notes = Notes(ctx.store, ctx.clock, most=ctx.notes_max, per_minute=ctx.notes_per_minute)
+    return notes.add(agent, conversation, text)
 
 
 async def post_note(request: web.Request) -> web.Response:
@@ -32,7 +35,9 @@ NOTE_ROUTES = [
         "/conversations/{id}/notes",
         post_note,
         "A private note for colleagues: in the transcript (direction note) and the packet's notes, carried "
-        "through transfers, never sent to the customer",
+        "through transfers, never sent to the customer. Only on an open conversation (409 "
+        "conversation_closed); at most HANDOVER_NOTES_MAX (200) per conversation (409 too_many_notes) and "
+        "HANDOVER_NOTES_PER_MINUTE (30) per agent a minute (429 too_many_notes_per_minute, Retry-After)",
         body=NoteBody,
         response=TranscriptEntry,
         status=201,

@@ -31,6 +31,28 @@ class Unavailable(Conflict):
     code = "not_available"
 
 
+class Closed(Conflict):
+    """Resolved or abandoned (or still with the bot): read-only, e.g. for notes (409)."""
+
+    code = "conversation_closed"
+
+
+class TooManyNotes(Conflict):
+    code = "too_many_notes"
+
+
+class RateLimited(DomainError):
+    """Too many of one kind of write lately (429, with Retry-After: `retry_after` seconds)."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
+        if code:
+            self.code = code
+
+
 class Invalid(DomainError):
     """A request that names something that does not exist in the rules, or misses what it needs (422)."""
 

@@ -214,6 +214,11 @@ def token_failures_key(client: str) -> str:
     return f"{PREFIX}guesses:{client}"
 
 
+def note_rate_key(agent_id: str, minute: int) -> str:
+    """How many notes an agent wrote in one minute since the epoch (handover/notes.py); expires after it."""
+    return f"{PREFIX}agent:{agent_id}:notes:{minute}"
+
+
 def agent_load_key(agent_id: str) -> str:
     """Set of the conversations an agent holds now (capacity is checked against it)."""
     return f"{PREFIX}agent:{agent_id}:conversations"

@@ -1,9 +1,15 @@
 """Private notes: what an agent or supervisor writes for colleagues on a conversation. Kept in its transcript
 (direction `note`, never sent to the customer) and in its packet, so they travel with transfers and reach
-whoever takes over next."""
+whoever takes over next.
+
+Only on an open conversation (queued, assigned, transferring): a closed one, an earlier one of the customer's,
+is read-only (409 `conversation_closed`). At most `most` notes on one conversation (409 `too_many_notes`),
+kept outside the transcript's cap, which trims only messages (lua/append_entry.lua); at most `per_minute`
+notes by one agent in a minute (429 `too_many_notes_per_minute`, counted in Redis)."""
 
 from __future__ import annotations
 
+import math
 import uuid
 
 import redis
@@ -11,16 +17,20 @@ import redis
 from handover.agents import Agent
 from handover.clock import Clock, system_clock
 from handover.conversation import Conversation, ConversationState
-from handover.errors import Conflict
+from handover.errors import Closed, Conflict, RateLimited, TooManyNotes
 from handover.events import publish
 from handover.packet import Note
 from handover.store import Store
-from handover.transcript import TranscriptEntry
+from handover.transcript import NOTE_PREFIX, TranscriptEntry
+
+NOTES_MAX = 200  # HANDOVER_NOTES_MAX
+NOTES_PER_MINUTE = 30  # HANDOVER_NOTES_PER_MINUTE
+OPEN = (ConversationState.QUEUED, ConversationState.ASSIGNED, ConversationState.TRANSFERRING)
 
 
 def note_entry(agent: Agent, conversation: Conversation, text: str, at: float) -> TranscriptEntry:
     return TranscriptEntry(
-        id=f"note.{uuid.uuid4().hex}",
+        id=f"{NOTE_PREFIX}{uuid.uuid4().hex}",
         direction="note",
         at=at,
         seq=conversation.entry_count,
@@ -32,21 +42,41 @@ def note_entry(agent: Agent, conversation: Conversation, text: str, at: float) -
 
 
 class Notes:
-    def __init__(self, store: Store, clock: Clock = system_clock) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock = system_clock,
+        most: int = NOTES_MAX,
+        per_minute: int = NOTES_PER_MINUTE,
+    ) -> None:
         self.store = store
         self.clock = clock
+        self.most = most
+        self.per_minute = per_minute
 
     def add(
         self, agent: Agent, conversation: Conversation, text: str, now: float | None = None
     ) -> TranscriptEntry:
-        """Write a note on a conversation the caller checked the agent may see; one transaction puts it in
+        """Write a note on an open conversation the caller checked the agent may write on (the holder, the
+        agent offered it, an agent of its queue while it waits, supervisors); one transaction puts it in
         the transcript, the packet (when the conversation has one) and the desk's events."""
         now = self.clock() if now is None else now
+        if conversation.state not in OPEN:
+            raise Closed(f"conversation {conversation.id} is {conversation.state.value}: read-only")
+        self._count(agent, now)
         entry = note_entry(agent, conversation, text, now)
         with self.store.client.pipeline(transaction=True) as pipe:
             try:
                 self.store.watch(pipe, conversation.id, packet_only=True)  # a transfer rewrites it
+                current = self.store.conversation(conversation.id)
+                if current is None or current.state not in OPEN:
+                    raise Closed(f"conversation {conversation.id} was closed meanwhile: read-only")
                 packet = self.store.packet(conversation.id)
+                # the packet's and the transcript's notes: both stay within the cap
+                in_packet = len(packet.notes) if packet is not None else 0
+                written = max(in_packet, self.store.notes_in_transcript(conversation.id))
+                if written >= self.most:
+                    raise TooManyNotes(f"at most {self.most} notes on one conversation")
                 pipe.multi()
                 self.store.append_entry(pipe, conversation.id, entry)
                 if packet is not None:
@@ -65,3 +95,13 @@ class Notes:
             except redis.WatchError as exc:
                 raise Conflict("the conversation changed meanwhile: try again") from exc
         return entry
+
+    def _count(self, agent: Agent, now: float) -> None:
+        """One more note by `agent` in this minute; RateLimited past `per_minute` (refused ones count too)."""
+        minute = int(now // 60)
+        if self.store.notes_written(agent.id, minute) > self.per_minute:
+            raise RateLimited(
+                f"at most {self.per_minute} notes a minute per agent",
+                math.ceil((minute + 1) * 60 - now),
+                code="too_many_notes_per_minute",
+            )

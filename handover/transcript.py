@@ -10,6 +10,8 @@ from pydantic import BaseModel, Field, computed_field
 from handover.masking import mask
 from handover.message import DeliveryStatus, Direction, InboundMessage, OutboundRequest
 
+NOTE_PREFIX = "note."  # agents' notes' ids: the transcript's cap never trims them (handover/notes.py)
+
 
 class Delivery(BaseModel):
     """What WhatsApp told us about one outbound message; moves forward only (see DeliveryStatus.rank)."""

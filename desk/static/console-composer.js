@@ -29,8 +29,9 @@ export class Composer {
       return;
     }
     if (mode === "readonly") {
-      // a reader notes what the next agent should know; a closed conversation is history, not for notes
-      const closed = detail.state === "resolved" || detail.state === "abandoned";
+      // a reader notes what the next agent should know; only an open conversation takes notes (the API
+      // answers 409 conversation_closed otherwise): a closed one is history, one with the bot has no agent
+      const closed = !["queued", "assigned", "transferring"].includes(detail.state);
       fill(this.root, closed ? null : this.noteBox());
       return;
     }

@@ -1,7 +1,8 @@
 -- KEYS: transcript zset, entries hash, delivery hash
 -- ARGV: entry id, score, entry json, entries kept, delivery json ('' for inbound), ceiling (inbound: the
---       score of the next second after its own, else '')
--- Add a transcript entry once (1 if added), keeping the newest `entries kept`.
+--       score of the next second after its own, else ''), prefix of the ids never trimmed ('' for none)
+-- Add a transcript entry once (1 if added), keeping the newest `entries kept` of those whose id does not
+-- start with the prefix (agents' notes: capped on their own, handover/notes.py), and all of those.
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 0 end
 local score = tonumber(ARGV[2])
 if ARGV[6] ~= '' then
@@ -18,9 +19,24 @@ redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 if ARGV[5] ~= '' then redis.call('HSETNX', KEYS[3], ARGV[1], ARGV[5]) end
 local over = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[4])
 if over > 0 then
-  local old = redis.call('ZRANGE', KEYS[1], 0, over - 1)
-  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, over - 1)
+  local prefix = ARGV[7]
+  local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+  local old = {}
+  if prefix == '' then
+    for i = 1, over do old[i] = ids[i] end
+  else
+    local keep = {}
+    for _, id in ipairs(ids) do
+      if string.sub(id, 1, #prefix) == prefix then keep[#keep + 1] = id end
+    end
+    over = over - #keep
+    for _, id in ipairs(ids) do
+      if #old >= over then break end
+      if string.sub(id, 1, #prefix) ~= prefix then old[#old + 1] = id end
+    end
+  end
   for _, id in ipairs(old) do
+    redis.call('ZREM', KEYS[1], id)
     redis.call('HDEL', KEYS[2], id)
     redis.call('HDEL', KEYS[3], id)
   end

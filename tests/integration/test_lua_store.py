@@ -1,6 +1,6 @@
 """The store's and liveness's scripts on a real redis-server, one table each: what Redis holds after.
 
-append_entry (once per id; the same-second ceiling rule; the cap trims all three structures), apply_status
+append_entry (once per id; the same-second ceiling rule; the cap trims all three structures, never notes), apply_status
 (forward only; an orphan waits for its send; a send recorded between locating and applying loses nothing),
 record_send (sent, failed, retrying, entry gone), take_if_stale."""
 
@@ -42,11 +42,13 @@ def client(redis_url: str) -> redis.Redis:
 # append_entry
 
 
-def append(client: redis.Redis, entry_id: str, score: int, ceiling: int | str = "", kept: int = 10) -> int:
+def append(
+    client: redis.Redis, entry_id: str, score: int, ceiling: int | str = "", kept: int = 10, spared: str = ""
+) -> int:
     delivery = "" if ceiling != "" else json.dumps({"status": "pending"})
     return lua.script(client, "append_entry")(
         keys=[keys.transcript_key(CONV), keys.entries_key(CONV), keys.delivery_key(CONV)],
-        args=[entry_id, score, json.dumps({"id": entry_id}), kept, delivery, ceiling],
+        args=[entry_id, score, json.dumps({"id": entry_id}), kept, delivery, ceiling, spared],
     )
 
 
@@ -62,6 +64,7 @@ class AppendRow:
     added: list[int]
     order: list[tuple[str, int]]  # the transcript after: id, score
     kept: int = 10
+    spared: str = ""  # ids starting with it are never trimmed (agents' notes)
 
 
 APPEND = [
@@ -77,12 +80,22 @@ APPEND = [
               [("in", second(NOW)), ("out", second(NOW + 1, 200))]),
     AppendRow("past the cap the oldest go", [(x, second(NOW + i), "") for i, x in enumerate("abc")], [1, 1, 1],
               [("b", second(NOW + 1)), ("c", second(NOW + 2))], kept=2),
+    AppendRow("notes are neither trimmed nor counted: the oldest message goes",
+              [(x, second(NOW + i), "") for i, x in enumerate(["a", "n.1", "n.2", "n.3", "b", "c"])],
+              [1] * 6, [(x, second(NOW + i + 1)) for i, x in enumerate(["n.1", "n.2", "n.3", "b", "c"])],
+              kept=2, spared="n."),
+    AppendRow("notes alone past the cap all stay",
+              [(x, second(NOW + i), "") for i, x in enumerate(["n.1", "n.2", "n.3"])], [1, 1, 1],
+              [(x, second(NOW + i)) for i, x in enumerate(["n.1", "n.2", "n.3"])], kept=2, spared="n."),
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize("row", APPEND, ids=[r.name for r in APPEND])
 def test_append_entry(client, row):
-    added = [append(client, entry_id, score, ceiling, row.kept) for entry_id, score, ceiling in row.written]
+    added = [
+        append(client, entry_id, score, ceiling, row.kept, row.spared)
+        for entry_id, score, ceiling in row.written
+    ]
 
     assert added == row.added
     assert [
