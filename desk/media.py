@@ -16,6 +16,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from desk.http import AGENT, DESK, BodyRefused, DeskContext, error, ok
 from desk.models import SentView
 from desk.openapi import Route
+from desk.uploads import clean_name, is_what_it_says
 from handover.agents import Agent
 from handover.claims import SentMedia
 from handover.errors import Invalid, NotFound
@@ -138,10 +139,10 @@ async def _read_form(request: web.Request) -> Form | web.Response:
                 raise Invalid(
                     "send the file's bytes as they are (no Content-Transfer-Encoding or Content-Encoding)"
                 )
-            name = (part.filename or "file").strip()[:240] or "file"
+            given = (part.filename or "file")[:1024]
             mime = part.headers.get(hdrs.CONTENT_TYPE, "").split(";")[0].strip().lower()
             if not mime or mime == "application/octet-stream":
-                mime = mimetypes.guess_type(name)[0] or mime
+                mime = mimetypes.guess_type(given)[0] or mime
             try:
                 kind = sendable_kind(mime)
             except NotSendable as exc:
@@ -152,7 +153,9 @@ async def _read_form(request: web.Request) -> Form | web.Response:
                 read += chunk
                 if len(read) > most:
                     raise BodyRefused(413, "too_large", f"a {kind} can be at most {most // (1024 * 1024)} MB")
-            file = (bytes(read), mime, kind, name)
+            if not is_what_it_says(read, mime):  # an HTML page declared as a PNG
+                return error(415, "content_mismatch", f"the file's bytes are not {mime}")
+            file = (bytes(read), mime, kind, clean_name(given, mime))
     return file, caption or ""
 
 
@@ -185,7 +188,8 @@ MEDIA_ROUTES = [
         extra={
             409: "wrong state, or the 24-hour window has closed (code window_closed)",
             413: "larger than WhatsApp takes for its type (code too_large)",
-            415: "a type WhatsApp does not take (code unsupported_media_type)",
+            415: "a type WhatsApp does not take (code unsupported_media_type), or bytes that are not of the "
+            "type declared (code content_mismatch)",
             422: "not multipart, no file, or a caption too long",
             502: "WhatsApp did not take the upload (code upload_failed)",
         },

@@ -5,6 +5,7 @@ never uploaded); a file must be what it says (its bytes match its declared type)
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import unquote
 
 import pytest
 import redis
@@ -192,3 +193,33 @@ def test_twenty_parts_of_15_mb_are_refused_early(desk):
     assert declared[0] == 413 and declared[1] <= 64 * 1024 * 1024  # refused by its Content-Length
     assert chunked[0] == 422 and chunked[1] <= 64 * 1024 * 1024  # the second file part: 300 MB never read
     assert graph.uploads == []
+
+
+def test_a_file_is_what_it_says_and_its_name_is_cleaned(desk):
+    settings, graph, token, store = desk
+    pdf = b"%PDF-1.4 fatura"
+    tries = [  # (declared type, file name, bytes, the answer, the name WhatsApp gets)
+        ("image/png", "foto.png", b"<html><script>alert(1)</script></html>", 415, None),
+        ("text/plain", "nota.txt", b"<!DOCTYPE html><html></html>", 415, None),
+        ("application/pdf", "boleto.pdf", b"MZ\x90\x00 an .exe", 415, None),
+        ("image/jpeg", "foto.jpg", PNG, 415, None),
+        ("application/pdf", "fatura\u202efdp.exe", pdf, 202, "faturafdp.exe.pdf"),
+        ("image/png", "a.png; filename*=UTF-8''evil.html", PNG, 202, "a.png_ filename_=UTF-8''evil.html.png"),
+        ("application/pdf", "../../etc/\tpasswd\u200b.pdf", pdf, 202, "etc_passwd.pdf"),
+        ("application/pdf", "x" * 600 + ".pdf", pdf, 202, "x" * 116 + ".pdf"),
+    ]
+    answers = []
+
+    async def scenario() -> None:
+        async with TestClient(TestServer(build_app(settings))) as http:
+            conversation = await escalated_and_taken(http, store, "5511911110000", _bearer(token))
+            path = f"/api/v1/conversations/{conversation.id}/media"
+            for mime, name, content, _, _ in tries:
+                raw = file_part(content, name.replace('"', "%22"), mime) + END
+                got = await http.post(path, data=raw, headers={**_bearer(token), "Content-Type": FORM})
+                answers.append((got.status, (await got.json()).get("error", {}).get("code")))
+
+    run(scenario())
+    assert [s for s, _ in answers] == [t[3] for t in tries], answers
+    assert {c for s, c in answers if s == 415} == {"content_mismatch"}
+    assert [unquote(u["filename"]) for u in graph.uploads] == [t[4] for t in tries if t[3] == 202]
