@@ -186,11 +186,12 @@ MEDIA_ROUTES = [
         response=SentView,
         status=202,
         extra={
+            400: "not a multipart/form-data body: no boundary, cut short, bad part headers (code bad_form)",
             409: "wrong state, or the 24-hour window has closed (code window_closed)",
             413: "larger than WhatsApp takes for its type (code too_large)",
             415: "a type WhatsApp does not take (code unsupported_media_type), or bytes that are not of the "
             "type declared (code content_mismatch)",
-            422: "not multipart, no file, or a caption too long",
+            422: "not multipart, no file, a second file or caption, more than 8 parts, or a caption too long",
             502: "WhatsApp did not take the upload (code upload_failed)",
         },
     ),
