@@ -5,14 +5,18 @@ only ever downloaded, and sandboxed."""
 from __future__ import annotations
 
 import asyncio
+import binascii
 import mimetypes
+import zlib
 from urllib.parse import quote
 
 from aiohttp import BodyPartReader, hdrs, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from desk.http import AGENT, DESK, BodyRefused, DeskContext, error, ok
 from desk.models import SentView
 from desk.openapi import Route
+from desk.uploads import clean_name, is_what_it_says
 from handover.agents import Agent
 from handover.claims import SentMedia
 from handover.errors import Invalid, NotFound
@@ -29,6 +33,10 @@ from handover.media import (
 CAPTION_MOST = 1024
 FORM_MOST = 16 * 1024 * 1024 + 64 * 1024  # an upload's whole form: the largest file, a caption, the framing
 UPLOAD_BYTES_PER_SECOND = 256 * 1024  # the slowest link an upload is waited for, past the body deadline
+PARTS_MOST = 8  # parts in an upload's form: a file, a caption, and some slack for what browsers add
+# what a malformed form raises from aiohttp's reader or a part's decoding: no boundary, a cut body, bad
+# part headers, an unknown charset or transfer encoding, bad base64 or gzip
+MALFORMED = (ValueError, LookupError, RuntimeError, binascii.Error, zlib.error, HttpProcessingError)
 
 # shown in the page (an <img>, an <audio> player); anything else is a download
 INLINE = ("image/jpeg", "image/png", "image/webp", "image/gif", "audio/", "video/")
@@ -86,6 +94,8 @@ async def post_media(request: web.Request) -> web.Response:
         raise BodyRefused(408, "body_timeout", f"upload not received within {deadline:g} s") from None
     except (ConnectionError, web.RequestPayloadError):
         raise BodyRefused(400, "body_incomplete", "the body ended before its declared length") from None
+    except MALFORMED as exc:  # the rest of the body is not read: the connection closes
+        raise BodyRefused(400, "bad_form", f"not a multipart/form-data body ({type(exc).__name__})") from None
     if isinstance(read, web.Response):
         return read
     file, caption = read
@@ -110,17 +120,29 @@ async def _read_form(request: web.Request) -> Form | web.Response:
     """The upload's parts, each within its size (BodyRefused past it); a Response for a type not sent."""
     reader = await request.multipart()
     file: tuple[bytes, str, str, str] | None = None  # content, MIME type, kind, file name
-    caption = ""
+    caption: str | None = None
+    parts = 0
     while (part := await reader.next()) is not None:
+        parts += 1
+        if parts > PARTS_MOST:
+            raise Invalid(f"an upload's form has at most {PARTS_MOST} parts: `file` and `caption`")
         if not isinstance(part, BodyPartReader):
-            continue
+            raise Invalid("a part of the form is itself multipart: send `file` and `caption` only")
         if part.name == "caption":
+            if caption is not None:
+                raise Invalid("one `caption` per upload")
             caption = (await _read_part(part, CAPTION_MOST * 4)).decode("utf-8", "replace").strip()
         elif part.name == "file":
-            name = (part.filename or "file").strip()[:240] or "file"
+            if file is not None:  # refused before the second file is read
+                raise Invalid("one `file` per upload")
+            if _encoded(part):
+                raise Invalid(
+                    "send the file's bytes as they are (no Content-Transfer-Encoding or Content-Encoding)"
+                )
+            given = (part.filename or "file")[:1024]
             mime = part.headers.get(hdrs.CONTENT_TYPE, "").split(";")[0].strip().lower()
             if not mime or mime == "application/octet-stream":
-                mime = mimetypes.guess_type(name)[0] or mime
+                mime = mimetypes.guess_type(given)[0] or mime
             try:
                 kind = sendable_kind(mime)
             except NotSendable as exc:
@@ -131,8 +153,16 @@ async def _read_form(request: web.Request) -> Form | web.Response:
                 read += chunk
                 if len(read) > most:
                     raise BodyRefused(413, "too_large", f"a {kind} can be at most {most // (1024 * 1024)} MB")
-            file = (bytes(read), mime, kind, name)
-    return file, caption
+            if not is_what_it_says(read, mime):  # an HTML page declared as a PNG
+                return error(415, "content_mismatch", f"the file's bytes are not {mime}")
+            file = (bytes(read), mime, kind, clean_name(given, mime))
+    return file, caption or ""
+
+
+def _encoded(part: BodyPartReader) -> bool:
+    """A file part sent base64, quoted-printable or compressed: its bytes are not the file's."""
+    transfer = part.headers.get(hdrs.CONTENT_TRANSFER_ENCODING, "binary").strip().lower()
+    return transfer not in ("binary", "8bit", "7bit") or hdrs.CONTENT_ENCODING in part.headers
 
 
 async def _read_part(part: BodyPartReader, most: int) -> bytes:
@@ -156,10 +186,12 @@ MEDIA_ROUTES = [
         response=SentView,
         status=202,
         extra={
+            400: "not a multipart/form-data body: no boundary, cut short, bad part headers (code bad_form)",
             409: "wrong state, or the 24-hour window has closed (code window_closed)",
             413: "larger than WhatsApp takes for its type (code too_large)",
-            415: "a type WhatsApp does not take (code unsupported_media_type)",
-            422: "not multipart, no file, or a caption too long",
+            415: "a type WhatsApp does not take (code unsupported_media_type), or bytes that are not of the "
+            "type declared (code content_mismatch)",
+            422: "not multipart, no file, a second file or caption, more than 8 parts, or a caption too long",
             502: "WhatsApp did not take the upload (code upload_failed)",
         },
     ),

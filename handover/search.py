@@ -31,9 +31,24 @@ _WORD = re.compile(r"[^\W_]+")
 
 
 def fold(text: str) -> str:
-    """'Joã-O' -> 'joa-o': case and accents do not matter."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    """'Joã-O' -> 'joa-o': case does not matter, nor accents on Latin letters; other scripts keep their
+    marks (Й is not И, ά is ά), composed, so that a name typed in any script finds its start."""
+    kept, latin = [], False
+    for c in unicodedata.normalize("NFKD", text.casefold()):
+        if not unicodedata.combining(c):
+            latin = unicodedata.name(c, "").startswith("LATIN")
+        elif latin:
+            continue
+        kept.append(c)
+    return unicodedata.normalize("NFC", "".join(kept))
+
+
+def _starting(start: str) -> tuple[bytes, bytes]:
+    """The lexicographic range of the members starting with `start`: Redis compares bytes, and a letter
+    past U+00FF (Cyrillic, Greek, Arabic, CJK) is UTF-8 bytes above that of "\xff", so the bound is the
+    byte 0xFF, never the character."""
+    prefix = start.encode()
+    return b"[" + prefix, b"[" + prefix + b"\xff"
 
 
 def terms(conversation: Conversation) -> set[str]:
@@ -97,7 +112,7 @@ def find(client: redis.Redis, query: str) -> list[str]:
     found = []
     for start in dict.fromkeys([wanted, typed]):  # words of a name; a user id as typed ("br.ana")
         if start and (start == wanted or not digits.isdigit()):
-            found += client.zrangebylex(keys.SEARCH, f"[{start}", f"[{start}\xff", 0, MOST)
+            found += client.zrangebylex(keys.SEARCH, *_starting(start), 0, MOST)
     exact = [query.strip()] if client.exists(keys.conversation_key(query.strip())) else []
     return list(dict.fromkeys([*exact, *(keys.as_text(m).rsplit(SEP, 1)[1] for m in found)]))
 

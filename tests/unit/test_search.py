@@ -80,3 +80,19 @@ def test_a_long_number_is_still_found_by_its_last_digits(store):
     started(store, "c1", wa_id="9" * 30 + "5511987004001")
     assert search.find(store.client, "4001") == ["c1"]
     assert search.find(store.client, "87004001") == ["c1"]
+
+
+def test_names_in_any_script_are_found_by_their_start(store):
+    started(store, "ru", wa_id="79161234567", profile_name="Алексей Йорданов")
+    started(store, "gr", wa_id="306912345678", profile_name="Σωκράτης Παπαδόπουλος")
+    started(store, "ar", wa_id="971501234567", profile_name="محمد علي")
+    started(store, "jp", wa_id="819012345678", profile_name="山田 太郎")
+    started(store, "pt", wa_id="5511987004001", profile_name="Élodie Müller")
+    find = lambda q: sorted(search.find(store.client, q))  # noqa: E731
+    assert find("Алекс") == find("алексей") == find("АЛЕКСЕЙ") == ["ru"]
+    assert find("Йор") == ["ru"]  # Й is a letter of its own, not И with a breve
+    assert find("Иор") == []
+    assert find("σωκ") == find("ΣΩΚΡΆΤΗΣ") == ["gr"]
+    assert find("مح") == find("علي") == ["ar"]
+    assert find("山田") == find("太") == ["jp"]
+    assert find("elo") == find("ÉLODIE") == find("mull") == find("Mül") == ["pt"]  # Latin: accents ignored
