@@ -6,10 +6,7 @@ longer than the lease, every time."""
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -22,8 +19,8 @@ from handover.streams import REDELIVERIES
 from tests.fakes.graph_server import FakeGraph
 from tests.integration.test_workers import assert_transcripts, ingest_through_webhook, processed, worker_env
 from tests.support.processes import Process, wait_for
-from tests.support.redis_server import free_port
 from tests.support.stack import always_open_rules
+from tests.support.verifier import verifier as stand_in_verifier
 from tests.support.webhook import RECENT, text_message
 
 pytestmark = pytest.mark.integration
@@ -32,32 +29,19 @@ LEASE = 1.0
 VERIFIER_TAKES = 3.5  # seconds: past the lease every time it is asked
 
 
-class SlowVerifier(BaseHTTPRequestHandler):
-    asked = 0
+ASKED: list[dict] = []
 
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers["Content-Length"]))
-        SlowVerifier.asked += 1
-        time.sleep(VERIFIER_TAKES)
-        body = json.dumps({"verified": False}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
-    def log_message(self, *args: object) -> None:
-        pass
+def slowly_not_verified(fields: dict) -> dict:
+    time.sleep(VERIFIER_TAKES)
+    return {"verified": False}
 
 
 @pytest.fixture
 def verifier():
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), SlowVerifier)
-    SlowVerifier.asked = 0
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/verify"
-    server.shutdown()
-    server.server_close()
+    ASKED.clear()
+    with stand_in_verifier(slowly_not_verified, ASKED) as url:
+        yield url
 
 
 @pytest.fixture
@@ -103,7 +87,7 @@ def test_an_entry_that_outlives_its_lease_every_time_is_dead_lettered_and_the_re
     [(_, letter)] = client.xrange(dead)
     assert "wamid.costly.2" in letter["d"] and letter["error"].startswith("Redelivered:")
     # its first delivery (in a batch), then REDELIVERIES starts alone: never again after that
-    assert SlowVerifier.asked == 1 + REDELIVERIES, SlowVerifier.asked
+    assert len(ASKED) == 1 + REDELIVERIES, len(ASKED)
     assert not any(client.exists(keys.attempts_key(Lane.INBOUND, p)) for p in range(8))
     assert all(client.xlen(keys.stream_key(Lane.INBOUND, p)) == 0 for p in range(8))
 
