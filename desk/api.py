@@ -3,7 +3,6 @@ speaks HTTP (bearer tokens, JSON bodies and errors) is desk/http.py."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import get_args
 
 from aiohttp import web
@@ -31,6 +30,7 @@ from desk.models import (
 from desk.notes import NOTE_ROUTES
 from desk.openapi import SUPERVISORS_ONLY, Param, Route, hours_param, openapi_document
 from desk.ops import OPS_ROUTES
+from desk.threads import in_thread
 from handover import kpis
 from handover.conversation import ConversationState
 from handover.errors import Invalid
@@ -41,20 +41,20 @@ from handover.transfers import TransferRequest
 
 
 async def me(request: web.Request) -> web.Response:
-    return ok(await asyncio.to_thread(service.me, request.app[DESK], request[AGENT]))
+    return ok(await in_thread(service.me, request.app[DESK], request[AGENT]))
 
 
 async def set_status(request: web.Request) -> web.Response:
     body: StatusBody = await body_of(request, StatusBody)
-    return ok(await asyncio.to_thread(service.set_status, request.app[DESK], request[AGENT], body.status))
+    return ok(await in_thread(service.set_status, request.app[DESK], request[AGENT], body.status))
 
 
 async def my_offers(request: web.Request) -> web.Response:
-    return ok(await asyncio.to_thread(service.offers, request.app[DESK], request[AGENT]))
+    return ok(await in_thread(service.offers, request.app[DESK], request[AGENT]))
 
 
 async def list_agents(request: web.Request) -> web.Response:
-    return ok(await asyncio.to_thread(service.agents, request.app[DESK]))
+    return ok(await in_thread(service.agents, request.app[DESK]))
 
 
 async def stats(request: web.Request) -> web.Response:
@@ -62,7 +62,7 @@ async def stats(request: web.Request) -> web.Response:
     supervisor(request, "the numbers")
     hours = hours_asked(request, kpis.HOURS_KEPT)
     queue = request.query.get("queue") or None
-    return ok(await asyncio.to_thread(service.stats, request.app[DESK], hours, queue))
+    return ok(await in_thread(service.stats, request.app[DESK], hours, queue))
 
 
 async def list_templates(request: web.Request) -> web.Response:
@@ -76,11 +76,11 @@ async def customer_reasons(request: web.Request) -> web.Response:
 async def queues(request: web.Request) -> web.Response:
     agent = request[AGENT]
     everything = agent.is_supervisor or request.query.get("all") in ("1", "true")
-    return ok(await asyncio.to_thread(service.queues, request.app[DESK], agent, everything))
+    return ok(await in_thread(service.queues, request.app[DESK], agent, everything))
 
 
 async def take_next(request: web.Request) -> web.StreamResponse:
-    taken = await asyncio.to_thread(service.take_next, request.app[DESK], request[AGENT])
+    taken = await in_thread(service.take_next, request.app[DESK], request[AGENT])
     return web.Response(status=204) if taken is None else ok(taken)
 
 
@@ -96,7 +96,7 @@ async def list_conversations(request: web.Request) -> web.Response:
         if not 1 <= limit <= MAX_LIMIT:
             raise Invalid(f"limit must be a whole number from 1 to {MAX_LIMIT}")
         agent, ctx = request[AGENT], request.app[DESK]
-        return ok(await asyncio.to_thread(service.search_conversations, ctx, agent, query["q"], limit))
+        return ok(await in_thread(service.search_conversations, ctx, agent, query["q"], limit))
     state = query.get("state")
     if state is not None and state not in ConversationState.__members__.values():
         raise Invalid(f"unknown state {state[:100]!r}")
@@ -105,7 +105,7 @@ async def list_conversations(request: web.Request) -> web.Response:
         queue=query.get("queue") or None,
         agent_id=query.get("agent_id") or None,
     )
-    listed, cursor = await asyncio.to_thread(
+    listed, cursor = await in_thread(
         service.conversations, request.app[DESK], request[AGENT], filters, limit, query.get("cursor")
     )
     response = ok(listed)
@@ -117,20 +117,20 @@ async def list_conversations(request: web.Request) -> web.Response:
 
 async def get_conversation(request: web.Request) -> web.Response:
     ctx, agent, conversation_id = request.app[DESK], request[AGENT], request.match_info["id"]
-    return ok(await asyncio.to_thread(service.conversation, ctx, agent, conversation_id))
+    return ok(await in_thread(service.conversation, ctx, agent, conversation_id))
 
 
 async def send_message(request: web.Request) -> web.Response:
     ctx, agent = request.app[DESK], request[AGENT]
     body: SendBody = await body_of(request, SendBody)
-    entry_id = await asyncio.to_thread(ctx.assignments.send, agent, request.match_info["id"], body.text)
+    entry_id = await in_thread(ctx.assignments.send, agent, request.match_info["id"], body.text)
     return ok(SentView(id=entry_id, status="pending"), status=202)
 
 
 async def send_template(request: web.Request) -> web.Response:
     ctx, agent = request.app[DESK], request[AGENT]
     body: TemplateBody = await body_of(request, TemplateBody)
-    entry_id = await asyncio.to_thread(
+    entry_id = await in_thread(
         ctx.assignments.send_template, agent, request.match_info["id"], body.name, body.language, body.params
     )
     return ok(SentView(id=entry_id, status="pending"), status=202)
@@ -147,27 +147,27 @@ async def transfer(request: web.Request) -> web.Response:
         mode=body.mode,
         customer_reason=body.customer_reason,
     )
-    return ok(await asyncio.to_thread(service.transfer, ctx, agent, request.match_info["id"], move))
+    return ok(await in_thread(service.transfer, ctx, agent, request.match_info["id"], move))
 
 
 async def accept(request: web.Request) -> web.Response:
     ctx, agent, conversation_id = request.app[DESK], request[AGENT], request.match_info["id"]
-    return ok(await asyncio.to_thread(service.accept, ctx, agent, conversation_id))
+    return ok(await in_thread(service.accept, ctx, agent, conversation_id))
 
 
 async def decline(request: web.Request) -> web.Response:
     ctx, agent, conversation_id = request.app[DESK], request[AGENT], request.match_info["id"]
-    return ok(await asyncio.to_thread(service.decline, ctx, agent, conversation_id))
+    return ok(await in_thread(service.decline, ctx, agent, conversation_id))
 
 
 async def resolve(request: web.Request) -> web.Response:
     ctx, agent, conversation_id = request.app[DESK], request[AGENT], request.match_info["id"]
-    return ok(await asyncio.to_thread(service.resolve, ctx, agent, conversation_id))
+    return ok(await in_thread(service.resolve, ctx, agent, conversation_id))
 
 
 async def release(request: web.Request) -> web.Response:
     ctx, agent, conversation_id = request.app[DESK], request[AGENT], request.match_info["id"]
-    return ok(await asyncio.to_thread(service.release, ctx, agent, conversation_id))
+    return ok(await in_thread(service.release, ctx, agent, conversation_id))
 
 
 async def events(request: web.Request) -> web.StreamResponse:

@@ -3,13 +3,12 @@ which rule would win for a sentence (the console's Bot tab reads these)."""
 
 from __future__ import annotations
 
-import asyncio
-
 from aiohttp import web
 from pydantic import BaseModel, Field
 
 from desk.http import DESK, body_of, hours_asked, ok, supervisor
 from desk.openapi import SUPERVISORS_ONLY, Param, Route, hours_param
+from desk.threads import in_thread
 from handover import botstats, fcr
 from handover.errors import Invalid
 from handover.rules.explain import BadState, Explanation, explain, parse_state
@@ -31,7 +30,7 @@ async def bot_stats(request: web.Request) -> web.Response:
     hours = hours_asked(request, botstats.HOURS_KEPT)
     version = request.query.get("rules_version") or None
     fcr_days = ctx.rules().rules.kpis.fcr_days
-    stats = await asyncio.to_thread(fcr.bot_stats, ctx.store.client, hours, ctx.clock(), fcr_days, version)
+    stats = await in_thread(fcr.bot_stats, ctx.store.client, hours, ctx.clock(), fcr_days, version)
     return ok(stats)
 
 
@@ -39,7 +38,7 @@ async def unrecognized(request: web.Request) -> web.Response:
     ctx = request.app[DESK]
     supervisor(request, "what the bot missed")
     hours = hours_asked(request, botstats.HOURS_KEPT)
-    return ok(await asyncio.to_thread(botstats.missed, ctx.store.client, hours, ctx.clock()))
+    return ok(await in_thread(botstats.missed, ctx.store.client, hours, ctx.clock()))
 
 
 async def explain_text(request: web.Request) -> web.Response:

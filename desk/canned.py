@@ -3,13 +3,12 @@ conversation the agent is answering, in its customer's language, for the agent t
 
 from __future__ import annotations
 
-import asyncio
-
 from aiohttp import web
 from pydantic import BaseModel
 
 from desk.http import AGENT, DESK, DeskContext, ok
 from desk.openapi import Param, Route
+from desk.threads import in_thread
 from handover.agents import Agent
 from handover.rules.texts import canned
 
@@ -42,7 +41,7 @@ def canned_for(ctx: DeskContext, agent: Agent, conversation_id: str | None) -> l
 async def list_canned(request: web.Request) -> web.Response:
     ctx, agent = request.app[DESK], request[AGENT]
     conversation_id = request.query.get("conversation_id") or None
-    return ok(await asyncio.to_thread(canned_for, ctx, agent, conversation_id))
+    return ok(await in_thread(canned_for, ctx, agent, conversation_id))
 
 
 CANNED_ROUTES = [

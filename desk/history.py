@@ -4,13 +4,12 @@ through GET /api/v1/conversations/{id}."""
 
 from __future__ import annotations
 
-import asyncio
-
 from aiohttp import web
 from pydantic import BaseModel
 
 from desk.http import AGENT, DESK, DeskContext, ok
 from desk.openapi import Param, Route
+from desk.threads import in_thread
 from handover.agents import Agent
 from handover.errors import Invalid, NotFound
 from handover.history import customer_history
@@ -58,7 +57,7 @@ async def list_history(request: web.Request) -> web.Response:
     if not number:
         raise Invalid("give phone_number_id: a customer's conversations are per business number")
     key = request.match_info["key"]
-    return ok(await asyncio.to_thread(history, ctx, agent, key, number))
+    return ok(await in_thread(history, ctx, agent, key, number))
 
 
 HISTORY_ROUTES = [

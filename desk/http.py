@@ -18,6 +18,7 @@ from desk.guard import GUARD
 from desk.live import EventHub
 from desk.models import ErrorBody
 from desk.share import AgentShare
+from desk.threads import in_thread
 from handover.agents import Agent, AgentStore
 from handover.availability import is_unavailable
 from handover.claims import Assignments
@@ -158,10 +159,10 @@ async def bearer_auth(request: web.Request, handler: Handler) -> web.StreamRespo
     if not header.startswith("Bearer ") or not header[7:].strip():
         return error(401, "unauthorized", "missing bearer token")
     ctx = request.app[DESK]
-    agent = await asyncio.to_thread(ctx.agents.by_token, header[7:].strip())
+    agent = await in_thread(ctx.agents.by_token, header[7:].strip())
     if agent is None:
         guard = request.app[GUARD]
-        wait = await asyncio.to_thread(guard.failed, ctx.store.client, guard.client_of(request), ctx.clock())
+        wait = await in_thread(guard.failed, ctx.store.client, guard.client_of(request), ctx.clock())
         if wait:
             refused = error(429, "too_many_failures", "too many unknown tokens from here; retry later")
             refused.headers["Retry-After"] = str(math.ceil(wait))

@@ -16,6 +16,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from desk.http import AGENT, DESK, BodyRefused, DeskContext, error, ok
 from desk.models import SentView
 from desk.openapi import Route
+from desk.threads import in_thread
 from desk.uploads import clean_name, is_what_it_says
 from handover.agents import Agent
 from handover.claims import SentMedia
@@ -52,7 +53,7 @@ def _allowed(ctx: DeskContext, agent: Agent, media_id: str) -> MediaRef:
 
 async def get_media(request: web.Request) -> web.StreamResponse:
     ctx, agent, media_id = request.app[DESK], request[AGENT], request.match_info["media_id"]
-    ref = await asyncio.to_thread(_allowed, ctx, agent, media_id)
+    ref = await in_thread(_allowed, ctx, agent, media_id)
     try:
         media = await ctx.media.fetch(media_id)
     except MediaGone:
@@ -79,7 +80,7 @@ async def post_media(request: web.Request) -> web.Response:
     """An agent attaches a file: checked against WhatsApp's types and sizes before anything is uploaded,
     uploaded from here (the bytes are here), then sent by its media id through the outbound worker."""
     ctx, agent, conversation_id = request.app[DESK], request[AGENT], request.match_info["id"]
-    conversation = await asyncio.to_thread(ctx.assignments.answerable, agent, conversation_id)
+    conversation = await in_thread(ctx.assignments.answerable, agent, conversation_id)
     if not request.content_type.startswith("multipart/"):
         raise Invalid("send the file as multipart/form-data: `file`, and an optional `caption`")
     declared = request.content_length
@@ -109,7 +110,7 @@ async def post_media(request: web.Request) -> web.Response:
     except MediaUnavailable as exc:
         return error(502, "upload_failed", str(exc))
     sent = SentMedia(media_id, kind, mime, name, caption or None)  # type: ignore[arg-type]
-    entry_id = await asyncio.to_thread(ctx.assignments.send_media, agent, conversation_id, sent)
+    entry_id = await in_thread(ctx.assignments.send_media, agent, conversation_id, sent)
     return ok(SentView(id=entry_id, status="pending"), status=202)
 
 

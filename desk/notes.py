@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from aiohttp import web
 
 from desk.http import AGENT, DESK, DeskContext, body_of, ok
 from desk.models import NoteBody
 from desk.openapi import Route
+from desk.threads import in_thread
 from handover.agents import Agent
 from handover.notes import Notes
 from handover.transcript import TranscriptEntry
@@ -26,7 +25,7 @@ def add_note(ctx: DeskContext, agent: Agent, conversation_id: str, text: str) ->
 async def post_note(request: web.Request) -> web.Response:
     ctx, agent = request.app[DESK], request[AGENT]
     body: NoteBody = await body_of(request, NoteBody)
-    return ok(await asyncio.to_thread(add_note, ctx, agent, request.match_info["id"], body.text), status=201)
+    return ok(await in_thread(add_note, ctx, agent, request.match_info["id"], body.text), status=201)
 
 
 NOTE_ROUTES = [

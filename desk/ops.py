@@ -3,7 +3,6 @@ which one each live process runs (`handover rules history`), a diff of two, and 
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import redis
@@ -12,6 +11,7 @@ from pydantic import BaseModel
 
 from desk.http import DESK, hours_asked, ok, supervisor
 from desk.openapi import SUPERVISORS_ONLY, Param, Route, hours_param
+from desk.threads import in_thread
 from handover import audit
 from handover.errors import Invalid
 from handover.rules import versions
@@ -64,7 +64,7 @@ class AuditView(BaseModel):
 async def rules(request: web.Request) -> web.Response:
     supervisor(request, "the rules and the audit log")
     ctx = request.app[DESK]
-    return ok(await asyncio.to_thread(rules_view, ctx.store.client, ctx.clock()))
+    return ok(await in_thread(rules_view, ctx.store.client, ctx.clock()))
 
 
 def rules_view(client: redis.Redis, now: float | None = None) -> RulesView:
@@ -99,14 +99,14 @@ async def rules_diff(request: web.Request) -> web.Response:
         old, new = versions.resolve(client, a), versions.resolve(client, b)
         return RulesDiff(a=old.version, b=new.version, diff=versions.diff(old, new))
 
-    return ok(await asyncio.to_thread(compare))
+    return ok(await in_thread(compare))
 
 
 async def audit_log(request: web.Request) -> web.Response:
     supervisor(request, "the rules and the audit log")
     hours = hours_asked(request, audit.HOURS_KEPT)
     ctx = request.app[DESK]
-    entries = await asyncio.to_thread(audit.since, ctx.store.client, hours, ctx.clock())
+    entries = await in_thread(audit.since, ctx.store.client, hours, ctx.clock())
     return ok(AuditView(hours=hours, entries=[AuditEntryView(**vars(e)) for e in entries]))
 
 
