@@ -17,9 +17,6 @@ No other module writes a conversation's `state` (tests/unit/test_lifecycle_owner
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any
 
 import redis
 from redis.client import Pipeline
@@ -28,8 +25,16 @@ from handover import activity, keys, kpis, lua
 from handover.clock import Clock, system_clock
 from handover.conversation import BotState, Conversation, ConversationState
 from handover.errors import Conflict, NotFound, NotYours
-from handover.events import EventType, publish
+from handover.events import publish
 from handover.keys import DESK_EVENTS_KEPT as EVENTS_KEPT
+
+# the words a change is described with live in handover/moves.py; re-exported here, where they are used
+from handover.moves import KEEP as KEEP
+from handover.moves import Claimed as Claimed
+from handover.moves import Decided as Decided
+from handover.moves import Event as Event
+from handover.moves import Place as Place
+from handover.moves import _Keep
 from handover.queues import PRIORITY_SPAN, enqueue
 from handover.rules.model import Priority
 from handover.store import Store
@@ -37,60 +42,6 @@ from handover.store import Store
 Slas = Mapping[str, int | None]
 CANDIDATES = 5  # per queue: how many of its first entries a claim offers the script to choose from
 CLAIM_ATTEMPTS = 20  # each retry means another agent took a candidate meanwhile: the queue moved
-
-
-class _Keep:
-    """The holder stays who it was."""
-
-
-KEEP = _Keep()
-
-
-@dataclass
-class Event:
-    kind: EventType
-    agent_id: str | None = None
-    queue: str | None = None
-    data: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Place:
-    """Where a conversation stood before a change: its state, who held it, where it waited."""
-
-    state: ConversationState
-    agent_id: str | None
-    queue: str | None
-    offered_to: str | None = None  # waiting, and offered by the assigner to this agent (out of its queue)
-
-    @classmethod
-    def of(cls, conversation: Conversation | None) -> Place:
-        """A closed conversation remembers who resolved it, but nobody holds it any more."""
-        if conversation is None:
-            return cls(ConversationState.BOT, None, None)
-        held = conversation.state in (ConversationState.ASSIGNED, ConversationState.TRANSFERRING)
-        queued = conversation.state == ConversationState.QUEUED
-        return cls(
-            conversation.state,
-            conversation.agent_id if held else None,
-            conversation.queue,
-            conversation.offer_to if queued else None,
-        )
-
-
-@dataclass(frozen=True)
-class Claimed:
-    conversation_id: str
-    queue: str
-
-
-class Decided(StrEnum):
-    """What one push decision (`Lifecycle.assign`) did."""
-
-    ASSIGNED = "assigned"
-    OFFERED = "offered"
-    GONE = "gone"  # the conversation does not wait in that queue any more
-    BUSY = "busy"  # the agent cannot take it now (presence, capacity, skipped it before)
 
 
 # the hash fields of an offer made by the assigner (a warm transfer's are in handover/warm.py)
