@@ -12,6 +12,7 @@ which redelivers the pending entries. How drainers are woken, and what waits: ha
 from __future__ import annotations
 
 import functools
+import json
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -350,7 +351,14 @@ def _handle(batch: Batch, handler: Handler, redelivered: bool = False) -> None:
                 "entry_dead_lettered", lane=str(batch.lane), partition=batch.partition, entry=entry[0]
             )
             single.commit(
-                functools.partial(_set_aside, lane=batch.lane, entry=entry, exc=exc, attempts=attempts)
+                functools.partial(
+                    _set_aside,
+                    lane=batch.lane,
+                    partition=batch.partition,
+                    entry=entry,
+                    exc=exc,
+                    attempts=attempts,
+                )
             )
 
 
@@ -364,9 +372,33 @@ def _started(batch: Batch, attempts: str, entry_id: str) -> int:
     return int(started)
 
 
-def _set_aside(pipe: Pipeline, lane: Lane, entry: Entry, exc: BaseException, attempts: str) -> None:
+def _set_aside(
+    pipe: Pipeline, lane: Lane, partition: int, entry: Entry, exc: BaseException, attempts: str
+) -> None:
     dead_letter(pipe, lane, entry, exc)
     pipe.hdel(attempts, entry[0])  # its starts, if it was redelivered, are no longer counted
+    if lane is Lane.OUTBOUND:
+        _skip_send(pipe, partition, entry)
+
+
+def _skip_send(pipe: Pipeline, partition: int, entry: Entry) -> None:
+    """A numbered send set aside will never go: its conversation's later sends must not wait for it
+    (lua/skip_send.lua; handover/outbound.py keeps them in number order)."""
+    number = entry[1].get("n", "")
+    try:
+        conversation_id = json.loads(entry[1].get("d", ""))["conversation_id"]
+    except (ValueError, TypeError, KeyError):
+        conversation_id = None
+    if not number.isdigit() or not isinstance(conversation_id, str):
+        log.warning("send_skip_unknown", entry=entry[0])  # held sends go when the cursor goes stale
+        return
+    stream = keys.stream_key(Lane.OUTBOUND, partition)
+    lua.queue(
+        pipe,
+        "skip_send",
+        [keys.SEND_CURSORS, keys.SEND_NUMBERS, keys.held_sends_key(conversation_id), stream],
+        [conversation_id, number, int(time.time() * 1000)],
+    )
 
 
 def dead_letter(pipe: Pipeline, lane: Lane, entry: Entry, exc: BaseException) -> None:

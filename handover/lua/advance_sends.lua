@@ -3,11 +3,12 @@
 -- ARGV: conversation id, the next number the batch went by, how many sends from it on, in a row, were
 --       accepted or failed for good, now (ms), due (ms) of the send being retried ('' if none), 1 if the
 --       cursor is stale (move it to the oldest held send), then per send to hold: its number, its JSON
+-- USES: sends
 -- Move a conversation's "next to send" cursor past the sends a batch finished (never backwards), hold the
 -- sends that must wait for an earlier one, and put back in the stream, in order, the held ones from the
 -- cursor on (the first of them may go now; the transport stops at a failure and they are held again).
--- Forgets the conversation once every send it was given a number for is finished. Returns how many went
--- back to the stream.
+-- Numbers dead-lettered are stepped over (lib/sends.lua). Forgets the conversation once every send it was
+-- given a number for is finished. Returns how many went back to the stream.
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
 local next, since = 1, tonumber(ARGV[4])
 if raw then
@@ -32,20 +33,4 @@ if ARGV[6] == '1' then
   end
   if oldest ~= nil and oldest > next then next, since = oldest, tonumber(ARGV[4]) end
 end
-local back = 0
-while true do
-  local n = tostring(next + back)
-  local send = redis.call('HGET', KEYS[3], n)
-  if not send then break end
-  redis.call('XADD', KEYS[4], '*', 'd', send, 'n', n)
-  redis.call('HDEL', KEYS[3], n)
-  back = back + 1
-end
-if next > tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0') then
-  redis.call('HDEL', KEYS[1], ARGV[1])
-  redis.call('HDEL', KEYS[2], ARGV[1])
-  redis.call('DEL', KEYS[3])
-else
-  redis.call('HSET', KEYS[1], ARGV[1], next .. ' ' .. string.format('%d', since))
-end
-return back
+return release(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], next, since)

@@ -124,3 +124,54 @@ def test_advance_sends(client, row):
     assert client.hgetall(HELD) == row.held
     assert numbers_in_stream(client) == row.back
     assert (client.hget(keys.SEND_NUMBERS, CONV) is None) is row.forgotten
+
+
+@dataclass
+class SkipRow:
+    name: str
+    before: Callable[[redis.Redis], None]
+    dead: int  # the number dead-lettered
+    cursor: str | None = None  # after
+    held: dict[str, str] = field(default_factory=dict)  # after
+    back: list[tuple[str, str]] = field(default_factory=list)
+    forgotten: bool = False
+
+
+SKIP = [
+    SkipRow("the cursor waits on it: it moves past, the held ones go back", owes(3, "1 0", {"2": "s2", "3": "s3"}), 1,
+            cursor=f"2 {NOW_MS}", back=[("2", "s2"), ("3", "s3")]),
+    SkipRow("no cursor yet, number 1 dead: the held ones go back", owes(2, None, {"2": "s2"}), 1,
+            cursor=f"2 {NOW_MS}", back=[("2", "s2")]),
+    SkipRow("the last one owed: forgotten", owes(4, "4 0"), 4, forgotten=True),
+    SkipRow("earlier ones still owed: marked, stepped over later", owes(5, "2 7", {"4": "s4"}), 3,
+            cursor="2 7", held={"3": "skip", "4": "s4"}),
+    SkipRow("already behind the cursor (a redelivery): nothing", owes(5, "4 7", {"5": "s5"}), 2,
+            cursor="4 7", held={"5": "s5"}),
+    SkipRow("a conversation that owes nothing: nothing", lambda client: None, 1, forgotten=True),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("row", SKIP, ids=[r.name for r in SKIP])
+def test_skip_send(client, row):
+    row.before(client)
+    lua.run(
+        client, "skip_send", [keys.SEND_CURSORS, keys.SEND_NUMBERS, HELD, STREAM], [CONV, row.dead, NOW_MS]
+    )
+    assert client.hget(keys.SEND_CURSORS, CONV) == row.cursor
+    assert client.hgetall(HELD) == row.held
+    assert numbers_in_stream(client) == row.back
+    assert (client.hget(keys.SEND_NUMBERS, CONV) is None) is row.forgotten
+
+
+def test_a_marked_number_is_stepped_over_when_the_cursor_reaches_it(client):
+    """Send 3 was dead-lettered while 2 was still owed: once 2 is sent, 4 and 5 go back, 3 never."""
+    owes(5, "2 0", {"3": "skip", "4": "s4", "5": "s5"})(client)
+    lua.run(
+        client,
+        "advance_sends",
+        [keys.SEND_CURSORS, keys.SEND_NUMBERS, HELD, STREAM],
+        [CONV, 2, 1, NOW_MS, "", 0],
+    )
+    assert client.hget(keys.SEND_CURSORS, CONV) == f"4 {NOW_MS}"
+    assert numbers_in_stream(client) == [("4", "s4"), ("5", "s5")]
+    assert client.hgetall(HELD) == {}

@@ -56,3 +56,29 @@ def test_a_send_queued_before_sends_had_numbers_still_goes():
     drain(world.sync, Lane.OUTBOUND, 0, sender.handle, batch_size=10, lease_seconds=5)
     assert [job.id for job in sent] == ["j1"]
     assert not world.sync.exists(keys.SEND_CURSORS, keys.held_sends_key("c"))
+
+
+def test_a_dead_lettered_send_does_not_hold_up_the_ones_after_it():
+    """Reply 1 breaks the transport (dead-lettered); replies 2 and 3 go at once, in order, not 10 minutes
+    later when a new send finds the cursor stale (issue 28)."""
+    sent: list[str] = []
+
+    def transport(groups, keepalive):
+        if any(job.id == "j1" for group in groups for job in group):
+            raise RuntimeError("a send the code cannot handle")
+        sent.extend(job.id for group in groups for job in group)
+        return {
+            job.id: SendOutcome(ok=True, wa_message_id=f"wamid.{job.id}") for group in groups for job in group
+        }
+
+    world = World(partitions=1, send_many=transport)
+    stream = keys.stream_key(Lane.OUTBOUND, 0)
+    for number in (1, 2, 3):
+        world.sync.hset(keys.SEND_NUMBERS, "c", number)
+        world.sync.xadd(stream, {"d": send(number).model_dump_json(exclude_none=True), "n": str(number)})
+    sender = Sender(world.store, transport, clock=world.clock)
+    for _ in range(3):  # the sends put back in the stream go on the next drain
+        drain(world.sync, Lane.OUTBOUND, 0, sender.handle, batch_size=10, lease_seconds=5)
+    assert sent == ["j2", "j3"]
+    assert world.sync.xlen(keys.dead_letter_key(Lane.OUTBOUND)) == 1
+    assert not world.sync.exists(keys.SEND_CURSORS, keys.held_sends_key("c"), keys.SEND_NUMBERS)
