@@ -28,6 +28,13 @@ NOTES_PER_MINUTE = 30  # HANDOVER_NOTES_PER_MINUTE
 OPEN = (ConversationState.QUEUED, ConversationState.ASSIGNED, ConversationState.TRANSFERRING)
 
 
+def writable(conversation: Conversation) -> Conversation:
+    """The conversation, if notes may be written on it now (Closed otherwise: it is read-only)."""
+    if conversation.state not in OPEN:
+        raise Closed(f"conversation {conversation.id} is {conversation.state.value}: read-only")
+    return conversation
+
+
 def note_entry(agent: Agent, conversation: Conversation, text: str, at: float) -> TranscriptEntry:
     return TranscriptEntry(
         id=f"{NOTE_PREFIX}{uuid.uuid4().hex}",
@@ -61,8 +68,7 @@ class Notes:
         agent offered it, an agent of its queue while it waits, supervisors); one transaction puts it in
         the transcript, the packet (when the conversation has one) and the desk's events."""
         now = self.clock() if now is None else now
-        if conversation.state not in OPEN:
-            raise Closed(f"conversation {conversation.id} is {conversation.state.value}: read-only")
+        writable(conversation)
         self._count(agent, now)
         entry = note_entry(agent, conversation, text, now)
         with self.store.client.pipeline(transaction=True) as pipe:

@@ -53,10 +53,11 @@ def agents(redis_url: str, *names: str) -> list[str]:
     return tokens
 
 
-def slow_note(token: str, conversation: str = "c-anything") -> bytes:
-    """A note's head declaring 1,000 bytes, and the first byte of them (the rest never comes)."""
+def slow_body(token: str) -> bytes:
+    """A presence change's head declaring 1,000 bytes, and the first byte of them (the rest never comes):
+    a body the desk reads for any known token (a note's is read only once the conversation is known)."""
     return (
-        f"POST /api/v1/conversations/{conversation}/notes HTTP/1.1\r\nHost: desk\r\n"
+        "PUT /api/v1/me/status HTTP/1.1\r\nHost: desk\r\n"
         f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{"
     ).encode()
 
@@ -90,18 +91,18 @@ def test_one_token_holds_its_share_and_the_webhook_and_other_agents_are_served(r
     abuser, colleague = agents(redis_url, "Abuser", "Bia")
     with serving(redis_url, tmp_path, HANDOVER_BODY_TIMEOUT_SECONDS="60") as (serve, port):
         before = fds(serve.pid)
-        held = [connect(port, slow_note(abuser)) for _ in range(SHARE)]
+        held = [connect(port, slow_body(abuser)) for _ in range(SHARE)]
         wait_for(lambda: fds(serve.pid) >= before + SHARE, BOUND, "the share's requests to be held")
         answers = []
         for _ in range((SLOW - SHARE) // BATCH):  # in batches under the cap: a refusal is not waited for
-            refused = [connect(port, slow_note(abuser)) for _ in range(BATCH)]
+            refused = [connect(port, slow_body(abuser)) for _ in range(BATCH)]
             answers += [answer(sock) for sock in refused]
             assert all(closed_by_server(sock) for sock in refused)
         assert Counter(status for status, _, _, _ in answers) == {429: SLOW - SHARE}
         _, retry_after, connection, error = answers[0]
         assert (error["error"]["code"], retry_after, connection) == ("too_many_requests", "60", "close")
         # an unknown token's slow body is refused from its headers, and not counted in anyone's share
-        stranger = connect(port, slow_note("hv_not_a_token"))
+        stranger = connect(port, slow_body("hv_not_a_token"))
         assert answer(stranger)[0] == 401
 
         # the token holds its share and no more: the process's descriptors say so
@@ -124,8 +125,8 @@ def test_a_desk_body_sent_a_byte_at_a_time_is_cut_off_at_the_deadline_with_408(r
     """A whole-body deadline, not one per chunk: the client sends a byte a second and is still cut off."""
     (token,) = agents(redis_url, "Trickle")
     with serving(redis_url, tmp_path, HANDOVER_BODY_TIMEOUT_SECONDS="3") as (_, port):
-        silent = [connect(port, slow_note(token)) for _ in range(SHARE - 1)]
-        trickling = connect(port, slow_note(token))
+        silent = [connect(port, slow_body(token)) for _ in range(SHARE - 1)]
+        trickling = connect(port, slow_body(token))
         trickling.settimeout(1.0)
         for _ in range(int(BOUND)):  # a byte a second until the server answers
             try:
@@ -159,3 +160,18 @@ def test_past_its_share_of_open_connections_a_token_is_served_and_the_connection
         wait_for(
             lambda: fds(serve.pid) <= before + SHARE + SLACK, BOUND, "the connections past the share to close"
         )
+
+
+def test_a_note_on_a_conversation_nobody_may_write_on_is_refused_before_its_body(
+    redis_url, tmp_path, connect
+):
+    """A note's conversation is looked up before its body is read: a note on one that does not exist is
+    answered 404 at once, with the body deadline at 60 s (it used to wait for the body, then 408)."""
+    (token,) = agents(redis_url, "Nosy")
+    head = (
+        "POST /api/v1/conversations/c-nowhere/notes HTTP/1.1\r\nHost: desk\r\n"
+        f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{"
+    ).encode()
+    with serving(redis_url, tmp_path, HANDOVER_BODY_TIMEOUT_SECONDS="60") as (_, port):
+        status, _, _, error = answer(connect(port, head))
+        assert (status, error["error"]["code"]) == (404, "not_found")
