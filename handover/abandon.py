@@ -10,12 +10,14 @@ from handover.clock import Clock, system_clock
 from handover.conversation import ConversationState
 from handover.events import publish
 from handover.lifecycle import Event, Lifecycle
+from handover.offers import OfferIndex
 from handover.queues import Queues
 from handover.rules.loader import LoadedRules
 from handover.store import Store
 
 log = structlog.get_logger(__name__)
 
+WINDOW_CLOSED = "window_closed"  # the abandonment's reason, and the withdrawn offer's why
 FLAG_BEFORE_SECONDS = 2 * 3600  # agents are warned this long before nobody may write freely any more
 
 
@@ -27,18 +29,21 @@ def watch_windows(
     now = clock() if now is None else now
     lifecycle = Lifecycle(store.client, clock)
     done = {"flagged": 0, "abandoned": 0}
+    offered: dict[str, list[str]] = {}  # offered by the assigner: out of the queue's list while offered
+    for conversation_id, _, queue in OfferIndex(store.client).due_push_offers(float("inf")):
+        offered.setdefault(queue, []).append(conversation_id)
     for name in loaded.rules.queues:
-        for conversation_id in _due(store, name, now):
+        for conversation_id in _due(store, name, offered.get(name, []), now):
             outcome = _watch_one(store, lifecycle, name, conversation_id, now)
             if outcome is not None:
                 done[outcome] += 1
     return done["flagged"], done["abandoned"]
 
 
-def _due(store: Store, queue: str, now: float) -> list[str]:
-    """Who in the queue has something due (a window closing soon or closed): read in one round trip, so
-    only those few are looked at one by one."""
-    waiting = Queues(store.client).waiting(queue)
+def _due(store: Store, queue: str, offered: list[str], now: float) -> list[str]:
+    """Who in the queue, or offered from it, has something due (a window closing soon or closed): read in
+    one round trip, so only those few are looked at one by one."""
+    waiting = Queues(store.client).waiting(queue) + offered
     due = []
     for conversation_id, (closes, flagged) in zip(waiting, store.windows(waiting), strict=True):
         if closes is not None and (closes <= now or (closes - now <= FLAG_BEFORE_SECONDS and not flagged)):
@@ -62,16 +67,26 @@ def _watch_one(
                 return None
             if closes <= now:
                 waited = kpis.waited(pipe, queue, conversation_id, now, conversation.updated_at)
+                offered_to = conversation.offer_to  # the agent it was offered to sees the offer go
+                events = [Event("abandoned", queue=queue)]
+                if offered_to is not None:
+                    events.append(
+                        Event(
+                            "offer_withdrawn", agent_id=offered_to, queue=queue, data={"why": WINDOW_CLOSED}
+                        )
+                    )
                 pipe.multi()
                 lifecycle.move(
                     pipe,
                     conversation,
                     ConversationState.ABANDONED,
                     now,
-                    fields={"abandoned_at": str(now), "abandon_reason": "window_closed"},
-                    events=[Event("abandoned", queue=queue)],
+                    fields={"abandoned_at": str(now), "abandon_reason": WINDOW_CLOSED},
+                    events=events,
                 )
-                kpis.abandoned(pipe, queue, "window_closed", waited, now)
+                kpis.abandoned(pipe, queue, WINDOW_CLOSED, waited, now)
+                if offered_to is not None:
+                    kpis.tally(pipe, "offers_withdrawn", now, agent_id=offered_to)
                 pipe.execute()
                 log.info("conversation_abandoned", conversation_id=conversation_id, queue=queue)
                 return "abandoned"

@@ -25,6 +25,7 @@ from redis.client import Pipeline
 
 from handover import keys, lua
 from handover.availability import is_unavailable
+from handover.clock import system_clock
 from handover.fenced import Expected, FencedPipeline, was_applied
 from handover.ids import new_id
 from handover.keys import Lane as Lane  # re-exported: the lanes are the streams'
@@ -397,7 +398,7 @@ def _skip_send(pipe: Pipeline, partition: int, entry: Entry) -> None:
         pipe,
         "skip_send",
         [keys.SEND_CURSORS, keys.SEND_NUMBERS, keys.held_sends_key(conversation_id), stream],
-        [conversation_id, number, int(time.time() * 1000)],
+        [conversation_id, number, int(system_clock() * 1000)],
     )
 
 

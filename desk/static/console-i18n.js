@@ -79,6 +79,7 @@ const TEXT = {
     offer_assignment_unavailable: "Você não está disponível: a conversa com {name} foi para outra pessoa.",
     offer_assignment_gone: "A conversa com {name} não está mais oferecida a você.",
     offer_assignment_customer_left: "{name} saiu da fila (não precisa mais): a oferta foi retirada.",
+    offer_assignment_window_closed: "A janela de 24 h de {name} fechou: a oferta foi retirada (só um modelo alcança o cliente agora).",
     offer_assignment_conflict: "Não deu para aceitar: a oferta expirou ou você já está no limite de conversas.",
     away_missed_offers: "Você foi marcado como ausente: as últimas ofertas expiraram sem resposta. Mude para Disponível para voltar a receber conversas.",
     // conversation
@@ -499,6 +500,7 @@ const TEXT = {
     offer_assignment_unavailable: "You are not available: {name} went to the next agent.",
     offer_assignment_gone: "{name} is no longer offered to you.",
     offer_assignment_customer_left: "{name} left the queue (no longer needs help): the offer is withdrawn.",
+    offer_assignment_window_closed: "{name}'s 24-hour window closed: the offer is withdrawn (only a template reaches them now).",
     offer_assignment_conflict: "Could not accept: the offer expired or you are at capacity.",
     away_missed_offers: "You were set away: your last offers expired unanswered. Set yourself Available to get conversations again.",
     empty_title: "No conversation selected",

@@ -16,7 +16,7 @@ const EXPIRED_GRACE_S = 5; // past its expiry with no word from the server: gone
 const URGENT_S = 5;
 // events after which a conversation offered to me is not on offer any more
 const ENDED = new Set(["transferred", "closed", "released", "abandoned", "transfer_accepted", "transfer_declined"]);
-const WITHDRAWN = new Set(["declined", "timeout", "unavailable", "customer_left"]); // offer_withdrawn's `why`, each said in words
+const WITHDRAWN = new Set(["declined", "timeout", "unavailable", "customer_left", "window_closed"]); // offer_withdrawn's `why`, each said in words
 
 export class Offers {
   constructor(desk) {

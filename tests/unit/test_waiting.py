@@ -356,3 +356,32 @@ async def test_a_wait_ended_by_the_closed_window_says_so() -> None:
         ConversationState.ABANDONED,
         "window_closed",
     )
+
+
+async def test_a_window_closing_on_an_offered_wait_withdraws_the_offer_from_the_agent() -> None:
+    """The customer's 24-hour window closes while their wait is offered to Bia: abandoned at once (an
+    offered wait is out of the queue's list, and used to be looked at only after the offer expired), and
+    Bia's desk hears the offer is gone (offer_withdrawn, why window_closed)."""
+    world = World(rules=push_rules(offer_timeout_seconds=600))
+    assigner = Assigner(world.sync, world.loaded, world.clock)
+    await world.says(ANA, ASK)
+    closes = world.clock() + 24 * 3600
+    world.clock.advance(24 * 3600 - 300)  # Bia comes in five minutes before the window closes
+    bia = world.available_agent("Bia", ["general"])
+    assigner.dispatch()
+    assert world.current(ANA).offer_to == bia.id
+
+    watch_windows(world.store, world.loaded(), now=closes + 1)
+
+    gone = world.current(ANA)
+    assert (gone.state, gone.abandon_reason, gone.offer_to) == (
+        ConversationState.ABANDONED,
+        "window_closed",
+        None,
+    )
+    assert world.sync.smembers(keys.agent_offers_key(bia.id)) == set()
+    assert world.sync.zrange(keys.PUSH_OFFERS, 0, -1) == []
+    [withdrawn] = events_of(world, "offer_withdrawn")
+    assert (withdrawn["agent_id"], withdrawn["data"]) == (bia.id, {"why": "window_closed"})
+    figures = kpis.last_hours(world.sync, 1, closes + 1)
+    assert figures.agents[bia.id].offers.withdrawn == 1
