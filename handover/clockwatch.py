@@ -185,7 +185,7 @@ class ClockWatch:
         skip = keys.skip_key(conversation_id)
         self.store.client.sadd(skip, agent_id)  # before it waits: the assigner must never see it unskipped
         try:
-            self.transfers.requeue_one(agent, conversation_id, SILENT, now)
+            self.transfers.requeue_one(agent, conversation_id, SILENT, now, still=self._still_silent(now))
         except Conflict:
             self.store.client.srem(skip, agent_id)
             raise
@@ -200,6 +200,16 @@ class ClockWatch:
             pipe.execute()
         log.info("agent_silent_requeued", conversation_id=conversation_id, agent_id=agent_id)
         return True
+
+    def _still_silent(self, now: float) -> Callable[[Conversation], bool]:
+        """Whether a conversation is still due for its requeue, as the requeue commits (an agent whose answer
+        lands between the alert and the move keeps the conversation)."""
+
+        def still(conversation: Conversation) -> bool:
+            found = self._due_now(conversation, now)
+            return found is not None and found[0] is Due.REQUEUE
+
+        return still
 
     def _remind(self, conversation_id: str, now: float) -> bool:
         """One reminder a quiet stretch (nothing sent outside the 24-hour window, or without the text)."""
@@ -222,7 +232,9 @@ class ClockWatch:
 
     def _close(self, conversation_id: str, now: float) -> bool:
         """Resolved as the agent's resolve does it (Lifecycle.finish: capacity freed, handle time counted),
-        with reason customer_idle; messages.idle_closed and, with csat.on_idle_close, the survey."""
+        with reason customer_idle; messages.idle_closed and, with csat.on_idle_close, the survey. Closed only
+        as seen: a customer who writes, or an agent who answers, just before it commits wins (Conflict)."""
+        replied = self.store.client.hget(keys.conversation_key(conversation_id), "agent_replied_at")
         conversation = self.store.conversation(conversation_id)
         found = self._due_now(conversation, now) if conversation is not None else None
         if (
@@ -233,7 +245,12 @@ class ClockWatch:
         ):
             return False
         agent_id = conversation.agent_id
-        self.lifecycle.finish(agent_id, conversation_id, ConversationState.RESOLVED, now)
+        seen = {"customer_waiting_since": "", "agent_replied_at": keys.as_text(replied or "")}
+        try:
+            self.lifecycle.finish(agent_id, conversation_id, ConversationState.RESOLVED, now, expect=seen)
+        except Conflict:
+            log.info("customer_idle_close_skipped", conversation_id=conversation_id)  # they spoke: not idle
+            return False
         with self.store.client.pipeline(transaction=True) as pipe:
             # the agent's desk says why it left them (the finish script's `closed` carries no reason)
             publish(pipe, "closed", conversation_id, agent_id=agent_id, queue=conversation.queue, reason=IDLE)

@@ -225,10 +225,16 @@ class Lifecycle:
         return done, done and int(result[1]) == 1
 
     def finish(
-        self, agent_id: str, conversation_id: str, to: ConversationState, now: float | None = None
+        self,
+        agent_id: str,
+        conversation_id: str,
+        to: ConversationState,
+        now: float | None = None,
+        expect: Mapping[str, str] | None = None,
     ) -> None:
         """Out of the agent's hands: resolved (counted with the transfers its packet holds), or back to
-        the bot (whose memory starts afresh)."""
+        the bot (whose memory starts afresh). `expect`: fields of the conversation that must still hold
+        these values ('' for absent), else Conflict and nothing changes."""
         if to not in (ConversationState.RESOLVED, ConversationState.BOT):
             raise ValueError(f"finish goes to resolved or bot, not {to}")
         now = self.clock() if now is None else now
@@ -256,6 +262,7 @@ class Lifecycle:
                     kpis.agent_prefix(agent_id),
                     kpis.queue_prefix(queue) if queue else "",
                     kpis.transfers_field(kpis.transfers_of(self.client, conversation_id)),
+                    *(part for pair in (expect or {}).items() for part in pair),
                 ],
             )
         ]
@@ -263,6 +270,8 @@ class Lifecycle:
             raise NotFound(conversation_id)
         if outcome[0] == "not_yours":
             raise NotYours(conversation_id)
+        if outcome[0] == "changed":
+            raise Conflict(f"conversation changed meanwhile ({outcome[1]})")
         if outcome[0] != "ok":
             raise Conflict(f"conversation is {outcome[1]}")
 

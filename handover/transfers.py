@@ -103,25 +103,42 @@ class Transfers:
             moved.append(conversation_id)
         return moved
 
-    def requeue_one(self, agent: Agent, conversation_id: str, reason: str, now: float | None = None) -> None:
+    def requeue_one(
+        self,
+        agent: Agent,
+        conversation_id: str,
+        reason: str,
+        now: float | None = None,
+        still: Callable[[Conversation], bool] | None = None,
+    ) -> None:
         """One conversation the agent holds back to its queue, ahead of newer ones, as `requeue_held` moves
         each, telling the customer nothing: a silent agent's (reason agent_silent, handover/clockwatch.py).
-        Raises Conflict when it changed meanwhile or is not theirs any more."""
+        Raises Conflict when it changed meanwhile, is not theirs any more, or no longer passes `still`
+        (checked on the conversation as the move commits: the agent who answers meanwhile keeps it)."""
         conversation = self.store.conversation(conversation_id)
         if conversation is None or conversation.state not in _HELD or conversation.agent_id != agent.id:
             raise Conflict("not held by this agent any more")
         queue = conversation.queue or next(iter(self.rules().rules.queues))
         move = TransferRequest(reason=reason, to_queue=queue)
-        self._move_one(agent, conversation_id, move, self.clock() if now is None else now, governed=False)
+        now = self.clock() if now is None else now
+        self._move_one(agent, conversation_id, move, now, governed=False, still=still)
 
     def _move_one(
-        self, by: Agent, conversation_id: str, move: TransferRequest, now: float, governed: bool
+        self,
+        by: Agent,
+        conversation_id: str,
+        move: TransferRequest,
+        now: float,
+        governed: bool,
+        still: Callable[[Conversation], bool] | None = None,
     ) -> Conversation:
         rules = self.rules().rules
         with self.client.pipeline(transaction=True) as pipe:
             try:
                 self.store.watch(pipe, conversation_id)
                 conversation, packet = self._load(conversation_id)
+                if still is not None and not still(conversation):
+                    raise Conflict("the conversation changed meanwhile")
                 # supervisors also move conversations still waiting (to another queue, or to an agent); a
                 # requeue also one its agent was offering a colleague
                 movable = {ConversationState.ASSIGNED} | (

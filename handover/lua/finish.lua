@@ -3,12 +3,14 @@
 --       resolution hour's FCR bucket (handover/fcr.py)
 -- ARGV: agent id, new state (resolved | bot), now, the bot's fresh memory (JSON, for bot), desk events kept,
 --       conversation id, the prefix of this agent's own KPI fields, the prefix of its queue's ('' for none),
---       the field counting how many transfers it had (kpis.transfers_field)
+--       the field counting how many transfers it had (kpis.transfers_field), then optionally pairs of a
+--       field of the conversation and the value it must still have ('' for absent)
 -- MOVES: assigned -> resolved, assigned -> bot
 -- USES: bump, activity
 -- Leave an agent's hands: only from `assigned`, only by the agent who holds it; the change, its counters
 -- and its desk event (`closed` or `released`) together. Returns {'ok'}, {'not_found'}, {'not_yours'}
--- or {'state', the state it is in}. A resolution counts per queue (resolved, handle time, transfers) and in
+-- or {'state', the state it is in}, or {'changed', field} when an expected field moved (the idle clock
+-- closes only what it saw: a customer who wrote meanwhile wins). A resolution counts per queue (resolved, handle time, transfers) and in
 -- the FCR bucket of its hour (overall, its queue, its agent; kept FCR_TTL: handover/fcr.py).
 local conv, load, counters, hour = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local agent, to, now = ARGV[1], ARGV[2], ARGV[3]
@@ -17,6 +19,9 @@ local state = redis.call('HGET', conv, 'state')
 if not state then return {'not_found'} end
 if state ~= 'assigned' then return {'state', state} end
 if redis.call('HGET', conv, 'agent_id') ~= agent then return {'not_yours'} end
+for i = 10, #ARGV, 2 do
+  if (redis.call('HGET', conv, ARGV[i]) or '') ~= ARGV[i + 1] then return {'changed', ARGV[i]} end
+end
 redis.call('HSET', conv, 'state', to, 'updated_at', now)
 local event = 'released'
 if to == 'resolved' then

@@ -1,73 +1,30 @@
 """The clocks on held conversations on a fake Redis, one rule a test: the agent reply clock (first answer
 included, "?" does not restart it, business hours pause it, alerted once, requeued ahead of newer ones and
-to someone else), and the customer idle clock (one reminder, then closed; nothing sent outside the 24-hour
-window; the survey only with csat.on_idle_close) (handover/clocks.py, handover/clockwatch.py)."""
+to someone else), and what the desk shows of both clocks (handover/clocks.py, handover/clockwatch.py). The
+customer idle clock's own rules are in test_idle_clock.py."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
-import yaml
-
 from desk.models import ConversationDetail, ConversationSummary
 from handover import keys, kpis
-from handover.agents import Agent, Presence
+from handover.agents import Presence
 from handover.assignment import Assigner
 from handover.clocks import open_seconds
-from handover.clockwatch import ClockWatch
-from handover.conversation import Conversation, ConversationState
+from handover.conversation import ConversationState
 from handover.inbox import Inbox
-from handover.rules.loader import LoadedRules, parse_rules
 from handover.transfers import TransferRequest
-from tests.support.world import CONFIG, T0, World
-
-ASK = "quero falar com um atendente"
-WA = "5511900000001"
-
-
-def rules(top: dict[str, Any] | None = None, drop: tuple[str, ...] = (), **general: Any) -> LoadedRules:
-    """The shipped rules, `general` open at all hours unless told, with `general`'s settings on top;
-    `drop`: messages the rules do not have."""
-    data = yaml.safe_load(Path(CONFIG / "rules.yaml").read_text(encoding="utf-8"))
-    data["queues"]["general"].pop("business_hours")
-    data["queues"]["general"] |= general
-    for name in drop:
-        data["messages"].pop(name)
-    for key, value in (top or {}).items():
-        data[key] = data[key] | value if isinstance(value, dict) else value
-    return parse_rules(yaml.safe_dump(data, allow_unicode=True), str(CONFIG / "rules.yaml"))
-
-
-def setup(loaded: LoadedRules | None = None) -> tuple[World, ClockWatch]:
-    world = World(rules=loaded or rules())
-    return world, ClockWatch(world.store, world.loaded, world.partitions, world.clock)
-
-
-async def held_by(world: World, name: str = "Ana", wa: str = WA) -> tuple[Conversation, Agent]:
-    agent = world.available_agent(name, ["general"])
-    await world.says(wa, ASK)
-    taken = world.assignments.claim_next(agent)
-    assert taken is not None
-    return taken, agent
-
-
-def events_of(world: World, kind: str) -> list[dict[str, str]]:
-    return [fields for _, fields in world.sync.xrange(keys.DESK_EVENTS) if fields["type"] == kind]
-
-
-def system_said(world: World, conversation_id: str) -> list[str]:
-    return [e.text or e.kind for e in world.store.transcript(conversation_id) if e.author == "system"]
-
-
-def counted(world: World, name: str) -> int:
-    return int(world.sync.hget(keys.COUNTERS, name) or 0)
-
-
-def sweep_at(world: World, watch: ClockWatch, seconds: float) -> dict[str, int]:
-    world.clock.now = T0 + seconds
-    return {k: v for k, v in watch.sweep().items() if v}
-
+from tests.support.clocked import (
+    ASK,
+    WA,
+    counted,
+    events_of,
+    held_by,
+    rules,
+    setup,
+    sweep_at,
+    system_said,
+)
+from tests.support.world import T0, World
 
 # ---- the agent reply clock ---------------------------------------------------------------------------
 
@@ -190,6 +147,29 @@ async def test_requeued_after_requeue_seconds_ahead_of_newer_ones_and_the_custom
     assert (counted(world, "agent_silent"), counted(world, "agent_silent_requeued")) == (1, 1)
 
 
+async def test_an_answer_landing_as_the_requeue_commits_keeps_the_conversation_with_its_agent() -> None:
+    """The sweep found Ana silent for 300 s; her answer lands between that read and the move. The move checks
+    the clock again on what it commits (Transfers.requeue_one `still`), so she keeps the conversation."""
+    world, watch = setup(
+        rules(agent_reply_seconds=120, on_agent_silence="requeue", requeue_after_seconds=300)
+    )
+    conversation, ana = await held_by(world)
+    assert sweep_at(world, watch, 120) == {"alert": 1}
+    requeue_one = watch.transfers.requeue_one
+
+    def answer_lands_first(*args, **kwargs):  # type: ignore[no-untyped-def]
+        world.assignments.send(ana, conversation.id, "Desculpe, estou aqui!")
+        return requeue_one(*args, **kwargs)
+
+    watch.transfers.requeue_one = answer_lands_first  # type: ignore[method-assign]
+    assert sweep_at(world, watch, 300) == {}
+    held = world.current(WA)
+    assert (held.state, held.agent_id) == (ConversationState.ASSIGNED, ana.id)
+    assert world.sync.smembers(keys.agent_load_key(ana.id)) == {conversation.id}
+    assert events_of(world, "transferred") == []
+    assert counted(world, "agent_silent_requeued") == 0
+
+
 async def test_alerted_and_requeued_in_one_sweep_when_both_are_due() -> None:
     world, watch = setup(rules(agent_reply_seconds=120, on_agent_silence="requeue"))
     await held_by(world)
@@ -250,80 +230,6 @@ async def test_an_away_agent_keeps_the_clock_and_the_next_holder_starts_their_ow
     assert sweep_at(world, watch, 120) == {"requeue": 1}
     world.assignments.claim_next(world.available_agent("Bia", ["general"]))
     assert sweep_at(world, watch, 150) == {}  # Bia got it at 120: her own first-answer clock runs
-
-
-# ---- the customer idle clock ---------------------------------------------------------------------------
-
-
-async def answered(world: World) -> tuple[Conversation, Agent]:
-    conversation, ana = await held_by(world)
-    world.assignments.send(ana, conversation.id, "Pronto, resolvido. Algo mais?")
-    return conversation, ana
-
-
-async def test_a_quiet_customer_is_reminded_once_then_the_conversation_is_closed() -> None:
-    world, watch = setup()  # general: remind after 10 minutes, close after 30
-    conversation, ana = await answered(world)
-
-    assert sweep_at(world, watch, 599) == {}
-    assert sweep_at(world, watch, 600) == {"remind": 1}
-    assert sweep_at(world, watch, 1200) == {}  # once
-    assert system_said(world, conversation.id) == [
-        "Cliente, ainda está por aí? Se não precisar mais de ajuda, vamos encerrar o atendimento em breve."
-    ]
-    assert counted(world, "idle_reminded") == 1
-
-    assert sweep_at(world, watch, 1800) == {"close": 1}
-    closed = world.current(WA)
-    assert (closed.state, closed.resolved_at) == (ConversationState.RESOLVED, T0 + 1800)
-    assert world.sync.smembers(keys.agent_load_key(ana.id)) == set()  # capacity freed
-    assert system_said(world, conversation.id)[-1].startswith("Como não tivemos resposta")
-    assert len(system_said(world, conversation.id)) == 2  # no survey: csat.on_idle_close is off
-    reasons = [e["data"] for e in events_of(world, "closed") if e["agent_id"] == ana.id]
-    assert any('"reason": "customer_idle"' in data for data in reasons)
-    assert counted(world, "idle_closed") == 1 and counted(world, "resolved") == 1
-    # the desk says why nobody's resolve closed it, until an agent resolves it after a reopen
-    assert ConversationSummary.of(closed, world.clock()).resolve_reason == "customer_idle"
-    world.clock.now = T0 + 1900
-    reopened = await world.says(WA, "voltei, ainda preciso de ajuda")  # within reopen_within_seconds
-    assert reopened.id == conversation.id and reopened.resolve_reason is None
-    world.assignments.resolve(ana, conversation.id)
-    assert ConversationSummary.of(world.current(WA), world.clock()).resolve_reason is None
-
-
-async def test_a_customer_who_answers_stops_the_idle_clock() -> None:
-    world, watch = setup()
-    await answered(world)
-    world.clock.now = T0 + 500
-    await world.says(WA, "só mais uma dúvida")
-    assert sweep_at(world, watch, 1800) == {"alert": 1}  # not idle: waiting for the agent's answer
-    assert world.current(WA).state == ConversationState.ASSIGNED
-    assert system_said(world, world.current(WA).id) == []
-
-
-async def test_the_survey_follows_an_idle_close_only_with_csat_on_idle_close() -> None:
-    world, watch = setup(rules(top={"csat": {"on_idle_close": True}}))
-    conversation, _ = await answered(world)
-    assert sweep_at(world, watch, 1800) == {"close": 1}
-    said = system_said(world, conversation.id)
-    assert said[-2].startswith("Como não tivemos resposta")
-    assert said[-1] == "Seu atendimento foi encerrado. Como você avalia a nossa ajuda?"
-    assert world.current(WA).csat_asked_at == T0 + 1800
-
-
-async def test_nothing_is_sent_outside_the_24_hour_window_the_close_is_silent() -> None:
-    world, watch = setup()
-    conversation, ana = await held_by(world)
-    world.clock.now = T0 + 24 * 3600 - 300  # five minutes before the window closes
-    world.assignments.send(ana, conversation.id, "Conseguiu ver?")
-    before = len(system_said(world, conversation.id))
-
-    assert sweep_at(world, watch, 24 * 3600 + 300) == {}  # due, but no reminder outside the window
-    assert world.current(WA).idle_reminded_at == T0 + 24 * 3600 + 300  # not tried again
-    assert sweep_at(world, watch, 24 * 3600 + 1500) == {"close": 1}
-    assert world.current(WA).state == ConversationState.RESOLVED
-    assert len(system_said(world, conversation.id)) == before  # no reminder, no closing text, no survey
-    assert counted(world, "idle_reminded") == 0 and counted(world, "idle_closed") == 1
 
 
 # ---- what the desk shows -----------------------------------------------------------------------------
