@@ -37,6 +37,7 @@ from handover.errors import Invalid
 from handover.events import EventType
 from handover.inbox import DEFAULT_LIMIT, MAX_LIMIT, Filters
 from handover.kpireport import Stats
+from handover.packet import SUMMARY_LANGUAGES
 from handover.transfers import TransferRequest
 
 
@@ -117,7 +118,10 @@ async def list_conversations(request: web.Request) -> web.Response:
 
 async def get_conversation(request: web.Request) -> web.Response:
     ctx, agent, conversation_id = request.app[DESK], request[AGENT], request.match_info["id"]
-    return ok(await in_thread(service.conversation, ctx, agent, conversation_id))
+    language = request.query.get("lang")
+    if language is not None and language not in SUMMARY_LANGUAGES:
+        raise Invalid(f"lang is one of {', '.join(SUMMARY_LANGUAGES)}")
+    return ok(await in_thread(service.conversation, ctx, agent, conversation_id, language))
 
 
 async def send_message(request: web.Request) -> web.Response:
@@ -303,6 +307,14 @@ ROUTES = [
         get_conversation,
         "State, context packet and transcript",
         response=ConversationDetail,
+        query=(
+            Param(
+                "lang",
+                "the packet's summary in this language (the reader's), else as stored",
+                {"type": "string", "enum": list(SUMMARY_LANGUAGES)},
+            ),
+        ),
+        extra={422: "lang is not a language the summary is written in"},
     ),
     Route(
         "POST",

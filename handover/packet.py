@@ -117,7 +117,8 @@ class ContextPacket(BaseModel):
     priority: str
     skills: list[str] = Field(default_factory=list)
     collected: dict[str, str] = Field(default_factory=dict)
-    summary: str
+    unrecognized: int = 0  # messages the bot did not understand before it handed over
+    summary: str  # in the rules' default language as stored; the desk gives it in the reader's (summary_of)
     transcript: list[TranscriptEntry]
     transfers: list[Transfer] = Field(default_factory=list)
     assignments: list[Assignment] = Field(default_factory=list)  # a supervisor's, while it waited
@@ -135,7 +136,7 @@ def build_packet(
 ) -> ContextPacket:
     trigger = next((e for e in transcript if e.id == escalation.trigger_message_id), None)
     bot = conversation.bot
-    return ContextPacket(
+    packet = ContextPacket(
         conversation_id=conversation.id,
         channel=Channel(phone_number_id=conversation.phone_number_id),
         customer=Customer(
@@ -160,11 +161,14 @@ def build_packet(
         priority=escalation.priority,
         skills=list(escalation.skills),
         collected=dict(bot.collected),
-        summary=summarize(conversation, escalation, summary_language),
+        unrecognized=bot.unrecognized_total,
+        summary="",
         transcript=transcript,
         previous_agent=conversation.previous_agent,
         past_conversations=past_conversations or [],
     )
+    packet.summary = summary_of(packet, summary_language)
+    return packet
 
 
 _SUMMARY: dict[str, dict[str, str]] = {
@@ -173,6 +177,7 @@ _SUMMARY: dict[str, dict[str, str]] = {
         "verified": "identidade verificada por {method}",
         "unverified": "identidade não verificada",
         "unrecognized": "{n} mensagens não entendidas",
+        "unrecognized_one": "1 mensagem não entendida",
         "reason": "motivo: {reason}",
     },
     "en": {
@@ -180,28 +185,33 @@ _SUMMARY: dict[str, dict[str, str]] = {
         "verified": "identity verified by {method}",
         "unverified": "identity not verified",
         "unrecognized": "{n} unrecognised messages",
+        "unrecognized_one": "1 unrecognised message",
         "reason": "reason: {reason}",
     },
 }
 
 
-def summarize(conversation: Conversation, escalation: EscalationDecision, language: str = "pt") -> str:
-    """A short rule-made line, e.g. 'Asked about order_status (order_number 4455), identity verified by
-    cpf+birth_date, 2 unrecognised messages, reason: customer_asked'."""
+SUMMARY_LANGUAGES = tuple(_SUMMARY)
+
+
+def summary_of(packet: ContextPacket, language: str = "pt") -> str:
+    """A short rule-made line in `language` (English for one it has no words for), e.g. 'Asked about
+    order_status (order_number 4455), identity verified by cpf+birth_date, 2 unrecognised messages, reason:
+    customer_asked'. Made from the packet alone, so the desk can give it in each reader's language."""
     words = _SUMMARY.get(language, _SUMMARY["en"])
-    bot = conversation.bot
     parts = []
-    if bot.intent:
-        collected = ", ".join(f"{k} {v}" for k, v in bot.collected.items())
-        parts.append(words["intent"].format(intent=bot.intent) + (f" ({collected})" if collected else ""))
-    identity = conversation.identity
-    if identity is not None and identity.verified:
-        parts.append(words["verified"].format(method=identity.method))
+    if packet.intent.name:
+        collected = ", ".join(f"{k} {v}" for k, v in packet.collected.items())
+        asked = words["intent"].format(intent=packet.intent.name)
+        parts.append(asked + (f" ({collected})" if collected else ""))
+    if packet.identity.verified:
+        parts.append(words["verified"].format(method=packet.identity.method))
     else:
         parts.append(words["unverified"])
-    if bot.unrecognized_total:
-        parts.append(words["unrecognized"].format(n=bot.unrecognized_total))
-    parts.append(words["reason"].format(reason=escalation.reason))
+    if packet.unrecognized:
+        key = "unrecognized_one" if packet.unrecognized == 1 else "unrecognized"
+        parts.append(words[key].format(n=packet.unrecognized))
+    parts.append(words["reason"].format(reason=packet.escalation.reason))
     return ", ".join(parts)
 
 

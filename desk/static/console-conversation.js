@@ -1,7 +1,7 @@
 // The open conversation: the context packet at a glance, the transcript with delivery ticks, and actions.
 
 import { h, fill, keepAtBottom } from "./console-dom.js";
-import { t, duration, clock, day, when, stamp } from "./console-i18n.js";
+import { t, tn, duration, clock, day, when, stamp } from "./console-i18n.js";
 import { icon } from "./console-icons.js";
 import { Composer } from "./console-composer.js";
 import { mediaView } from "./console-media.js";
@@ -202,7 +202,9 @@ export class ConversationView {
           "div.meta",
           {},
           d.wa_id ? h("span", {}, `+${d.wa_id}`) : null,
-          identity && identity.display_name && identity.display_name !== name ? h("span", {}, identity.display_name) : null,
+          identity && identity.display_name && !sameName(identity.display_name, name)
+            ? h("span.name-mismatch", { testid: "name-mismatch", title: t("name_mismatch", { name: identity.display_name }) }, icon("alert"), identity.display_name)
+            : null,
           identity && identity.customer_reference ? h("span.mono", {}, identity.customer_reference) : null,
           p && p.customer.language ? h("span", {}, t("language", { language: p.customer.language })) : null,
         ),
@@ -235,7 +237,7 @@ export class ConversationView {
     const collected = Object.entries(p.collected || {});
     const extra = [];
     if (p.previous_agent) extra.push(t("previous_agent", { agent: this.desk.agentName(p.previous_agent) }));
-    if (p.past_conversations && p.past_conversations.length) extra.push(t("past_conversations", { n: p.past_conversations.length }));
+    if (p.past_conversations && p.past_conversations.length) extra.push(tn("past_conversations", p.past_conversations.length));
     fill(
       this.packet,
       head,
@@ -283,7 +285,7 @@ export class ConversationView {
             h(
               "button.link",
               { type: "button", testid: "history-open", data: { id: c.id }, onclick: () => this.desk.peekConversation(c.id, back) },
-              when(c.created_at),
+              stamp(c.created_at), // always with its date: these are earlier conversations
             ),
             h("span.mono", {}, c.intent || t("intent_none")),
             h("span", {}, c.agent_id ? this.desk.agentName(c.agent_id) : t("author_bot")),
@@ -416,6 +418,12 @@ export class ConversationView {
 
 function fact(label, value, detail) {
   return h("div.fact", {}, h("dt", {}, label), h("dd", {}, value, detail ? h("span.detail", {}, " ", detail) : null));
+}
+
+/** The same person's name, whatever the case, accents or spacing ("JOSÉ  Silva" and "José Silva"). */
+function sameName(a, b) {
+  const plain = (x) => x.normalize("NFD").replace(/\p{M}/gu, "").replace(/\s+/g, " ").trim().toLowerCase();
+  return plain(a) === plain(b);
 }
 
 function identityBadge(identity) {

@@ -112,6 +112,8 @@ const TEXT = {
     queue_named: "fila {name}",
     previous_agent: "Atendido antes por {agent}",
     past_conversations: "{n} conversas anteriores",
+    past_conversations_one: "1 conversa anterior",
+    name_mismatch: "Nome no cadastro ({name}) diferente do nome no WhatsApp: confira com o cliente",
     no_packet: "Sem pacote de contexto para esta conversa.",
     language: "Idioma {language}",
     transcript: "Histórico da conversa",
@@ -532,6 +534,8 @@ const TEXT = {
     queue_named: "queue {name}",
     previous_agent: "Helped before by {agent}",
     past_conversations: "{n} earlier conversations",
+    past_conversations_one: "1 earlier conversation",
+    name_mismatch: "Name on record ({name}) differs from the WhatsApp name: check with the customer",
     no_packet: "No context packet for this conversation.",
     language: "Language {language}",
     transcript: "Conversation history",
@@ -850,6 +854,15 @@ const TEXT = {
 export function t(key, vars = {}) {
   const text = TEXT[LANG][key] ?? TEXT.en[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (whole, name) => (name in vars ? String(vars[name]) : whole));
+}
+
+const PLURAL = new Intl.PluralRules(LOCALE);
+
+/** `key` for a count `n`: its `_one` form where the language says "one" and has one ("1 conversa anterior"). */
+export function tn(key, n, vars = {}) {
+  const one = `${key}_one`;
+  const chosen = PLURAL.select(n) === "one" && (TEXT[LANG][one] ?? TEXT.en[one]) ? one : key;
+  return t(chosen, { n, ...vars });
 }
 
 /** A queue as people call it: its label from the rules in the agent's language, else its name. */

@@ -82,7 +82,7 @@ export class Offers {
   async add(id, data = {}) {
     let detail;
     try {
-      detail = await this.desk.api.get(`/conversations/${encodeURIComponent(id)}`);
+      detail = await this.desk.api.get(`/conversations/${encodeURIComponent(id)}?lang=${LANG}`);
     } catch {
       return this.drop(id, null);
     }

@@ -48,7 +48,7 @@
 //   messages     toast[data-kind=info|error]
 
 import { h } from "./console-dom.js";
-import { t, LOCALE, explain, queueTitle, duration } from "./console-i18n.js";
+import { t, LANG, LOCALE, explain, queueTitle, duration } from "./console-i18n.js";
 import { Api, EventStream } from "./console-api.js";
 import { showSignIn, TOKEN_KEY } from "./console-signin.js";
 import { TopBar, SideBar } from "./console-shell.js";
@@ -213,7 +213,7 @@ class Desk {
     if (!id) return;
     let detail;
     try {
-      detail = await this.api.get(`/conversations/${encodeURIComponent(id)}`);
+      detail = await this.api.get(`/conversations/${encodeURIComponent(id)}?lang=${LANG}`); // the summary in my language
     } catch (exc) {
       if (exc.status === 403 || exc.status === 404) this.lost(id, "");
       return;

@@ -48,7 +48,7 @@ def test_the_list_documents_its_paging():
     assert set(answer["headers"]) == {"Link", "X-Next-Cursor"}
     assert "422" in listed["responses"]
     one = spec["paths"]["/api/v1/conversations/{id}"]["get"]
-    assert [p["name"] for p in one["parameters"]] == ["id"]
+    assert [p["name"] for p in one["parameters"]] == ["id", "lang"]  # the summary in the reader's language
 
 
 def schema_at(spec: dict, ref: str) -> dict:

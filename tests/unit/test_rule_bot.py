@@ -11,7 +11,7 @@ import pytest
 from handover.conversation import Conversation
 from handover.identity import FileDirectory
 from handover.message import CustomerRef, InboundKind, InboundMessage
-from handover.packet import build_packet
+from handover.packet import build_packet, summary_of
 from handover.rules.bot import RuleBot
 from handover.rules.loader import load_rules, parse_rules
 from handover.rules.model import Priority
@@ -139,6 +139,11 @@ def test_order_status_verifies_identity_collects_the_order_and_hands_over():
         "motivo: order_inquiry"
     )
     assert [e.text for e in packet.transcript][:3] == ["cadê meu pedido?", "[cpf]", "[cpf]"]
+    # the same packet in an English reader's words (the desk's ?lang=en); one message not understood
+    assert summary_of(packet.model_copy(update={"unrecognized": 1}), "en") == (
+        "Asked about order_status (order_number 4455), identity verified by cpf+birth_date, "
+        "1 unrecognised message, reason: order_inquiry"
+    )
 
 
 SKILLED = parse_rules(
