@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import structlog
 
@@ -13,6 +13,7 @@ from handover.conversation import Awaiting, Conversation
 from handover.hours import describe_opening, is_open
 from handover.identity import Directory, VerifiedIdentity, VerifierUnavailable, clean_field
 from handover.message import (
+    InboundKind,
     InboundMessage,
     OutboundRequest,
 )
@@ -124,7 +125,8 @@ class RuleBot:
             return self._run(compiled, turn, intent, hit.how if hit else None)
         if not is_read:
             state.unrecognized = 0
-            return BotTurn(turn.decision("reply", "messages.non_text"), wording.say_message(turn, "non_text"))
+            said = _said_to(message.kind, turn.rules.messages)
+            return BotTurn(turn.decision("reply", f"messages.{said}"), wording.say_message(turn, said))
         state.unrecognized_total += 1
         return BotTurn(
             turn.decision("unrecognized", "messages.unrecognized"), wording.say_message(turn, "unrecognized")
@@ -349,3 +351,13 @@ class RuleBot:
             wait_told=wait if told else None,
         )
         return BotTurn(turn.decision("escalate", rule, how), [*(before or []), *told], escalation)
+
+
+# what a message the bot cannot read is answered with, by its kind; anything else (or a kind whose message
+# the rules do not have) gets `non_text` ("Recebi seu arquivo"), which would be wrong for a place or a card
+_NOT_A_FILE = {InboundKind.LOCATION: "location", InboundKind.CONTACTS: "contacts"}
+
+
+def _said_to(kind: InboundKind, messages: Mapping[str, object]) -> str:
+    said = _NOT_A_FILE.get(kind)
+    return said if said is not None and said in messages else "non_text"

@@ -40,6 +40,8 @@ from handover.rules.yamlfile import (
 MESSAGES: dict[str, set[str]] = {
     "unrecognized": {"name"},
     "non_text": {"name"},  # an image, audio... that no escalation rule takes
+    "location": {"name"},  # a place the customer shared (else non_text)
+    "contacts": {"name"},  # a contact card the customer shared (else non_text)
     "queued": {"name", "position", "wait"},
     "outside_hours": {"name", "reopens"},  # the queue's hours say `outside: wait`
     "leave_details": {"name", "reopens"},  # the queue's hours say `outside: leave_details`

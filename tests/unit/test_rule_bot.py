@@ -7,6 +7,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 
 from handover.conversation import Conversation
 from handover.identity import FileDirectory
@@ -212,6 +213,21 @@ def test_audio_offers_a_person():
 def test_images_get_the_non_text_answer():
     turn = Customer().says(kind=InboundKind.IMAGE)
     assert turn.escalation is None and turn.decision.rule == "messages.non_text"
+
+
+def test_a_shared_place_or_contact_card_is_not_called_a_file():
+    """A location gets messages.location and a contact card messages.contacts ("Recebi seu arquivo" was
+    wrong for both); rules without them still answer with non_text."""
+    place = Customer().says(kind=InboundKind.LOCATION)
+    assert (place.decision.rule, place.replies[0].text) == (
+        "messages.location",
+        "Recebi sua localização. Para agilizar, me diga em poucas palavras do que precisa.",
+    )
+    assert Customer().says(kind=InboundKind.CONTACTS).decision.rule == "messages.contacts"
+    data = yaml.safe_load((CONFIG / "rules.yaml").read_text(encoding="utf-8"))
+    del data["messages"]["location"]  # rules written before there was one
+    without = parse_rules(yaml.safe_dump(data, allow_unicode=True), str(CONFIG / "rules.yaml"))
+    assert Customer(rules=without).says(kind=InboundKind.LOCATION).decision.rule == "messages.non_text"
 
 
 def test_reactions_and_revokes_are_silent():

@@ -136,9 +136,9 @@ BROKEN = [
     (
         "  identity_retry:\n",
         "  try_again:\n",
-        "rules.yaml:149:3 messages.try_again: unknown message 'try_again' (known: agent_changed, "
-        "identity_retry, identity_verified, idle_closed, idle_reminder, leave_details, left_queue, non_text, "
-        "outside_hours, queue_update, queued, transferred, transferred_to_person, unrecognized)",
+        "rules.yaml:149:3 messages.try_again: unknown message 'try_again' (known: agent_changed, contacts, "
+        "identity_retry, identity_verified, idle_closed, idle_reminder, leave_details, left_queue, location, "
+        "non_text, outside_hours, queue_update, queued, transferred, transferred_to_person, unrecognized)",
     ),
     (
         '"Atualizando: você',
