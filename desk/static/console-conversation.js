@@ -5,6 +5,7 @@ import { t, tn, duration, clock, day, when, stamp } from "./console-i18n.js";
 import { icon } from "./console-icons.js";
 import { Composer } from "./console-composer.js";
 import { mediaView } from "./console-media.js";
+import { readTranscript, currentText, quoteOf, changeMarks, deleted, kindView, saysAll } from "./console-kinds.js";
 import { initialsOf, silentMark } from "./console-shell.js";
 
 const HELD = new Set(["assigned", "transferring"]);
@@ -352,25 +353,36 @@ export class ConversationView {
   renderTranscript() {
     const items = [];
     let lastDay = null;
-    for (const entry of this.detail.transcript) {
+    const read = readTranscript(this.detail.transcript); // reactions, edits and deletions on their message
+    for (const entry of read.shown) {
       const label = day(entry.at);
       if (label !== lastDay) {
         items.push(h("li.day", { "aria-hidden": "true" }, h("span", {}, label)));
         lastDay = label;
       }
-      items.push(this.message(entry));
+      items.push(this.message(entry, read));
     }
     fill(this.transcript, items);
   }
 
-  message(entry) {
+  message(entry, read = { changes: new Map(), byId: new Map() }) {
     if (entry.direction === "note") return this.note(entry);
     const out = entry.direction === "out";
     const status = out ? (entry.delivery && entry.delivery.status) || "pending" : "received";
     const author = out ? this.author(entry.author) : null;
+    const change = read.changes.get(entry.id);
+    const text = currentText(entry, change);
+    const shown = { ...entry, text };
+    const said = [
+      kindView(entry),
+      mediaView(this.desk, entry),
+      saysAll(entry) || (entry.media && !text) ? null : h("div.text", {}, messageText(shown)),
+      choices(entry),
+    ];
+    const quoted = (x) => messageText({ ...x, text: currentText(x, read.changes.get(x.id)) });
     return h(
-      `li.msg.${out ? "out" : "in"}.by-${entry.author.split(":")[0]}`,
-      { testid: "msg", data: { direction: entry.direction, status, author: entry.author, id: entry.id } },
+      `li.msg.${out ? "out" : "in"}.by-${entry.author.split(":")[0]}${change && change.revoked ? ".revoked" : ""}`,
+      { testid: "msg", data: { direction: entry.direction, status, author: entry.author, id: entry.id, kind: entry.kind } },
       h(
         "div.bubble",
         {},
@@ -378,9 +390,9 @@ export class ConversationView {
         entry.kind === "template" && entry.text
           ? h("div.tag", {}, t("kind_template", { name: (entry.content && entry.content.template_name) || "" }))
           : null,
-        mediaView(this.desk, entry),
-        entry.media && !entry.text ? null : h("div.text", {}, messageText(entry)),
-        choices(entry),
+        quoteOf(entry, read.byId, quoted),
+        ...(change && change.revoked ? deleted(...said.filter(Boolean)) : said),
+        ...changeMarks(entry, change),
         h("div.foot", {}, h("time", { datetime: new Date(entry.at * 1000).toISOString() }, clock(entry.at)), out ? ticks(entry) : null),
         out && status === "failed" ? h("div.failure", { role: "note" }, t("failed_reason", { reason: failure(entry.delivery) })) : null,
       ),
