@@ -10,6 +10,7 @@ from aiohttp import web
 from desk import service
 from desk.bot import BOT_ROUTES
 from desk.canned import CANNED_ROUTES
+from desk.gestures import GESTURE_ROUTES
 from desk.history import HISTORY_ROUTES
 from desk.http import AGENT, DESK, PREFIX, body_of, hours_asked, ok, supervisor
 from desk.live import stream
@@ -127,7 +128,9 @@ async def get_conversation(request: web.Request) -> web.Response:
 async def send_message(request: web.Request) -> web.Response:
     ctx, agent = request.app[DESK], request[AGENT]
     body: SendBody = await body_of(request, SendBody)
-    entry_id = await in_thread(ctx.assignments.send, agent, request.match_info["id"], body.text)
+    entry_id = await in_thread(
+        ctx.assignments.send, agent, request.match_info["id"], body.text, reply_to=body.reply_to
+    )
     return ok(SentView(id=entry_id, status="pending"), status=202)
 
 
@@ -320,7 +323,8 @@ ROUTES = [
         "POST",
         "/conversations/{id}/messages",
         send_message,
-        "Reply (409 window_closed outside the 24-hour window: send a template)",
+        "Reply (409 window_closed outside the 24-hour window: send a template), quoting a message of the "
+        "conversation with `reply_to` (404: not in it; 409: ours, not yet at WhatsApp)",
         body=SendBody,
         response=SentView,
         status=202,
@@ -367,6 +371,7 @@ ROUTES = [
     *OPS_ROUTES,
     *CANNED_ROUTES,
     *NOTE_ROUTES,
+    *GESTURE_ROUTES,
     *HISTORY_ROUTES,
     *MEDIA_ROUTES,
 ]

@@ -26,6 +26,21 @@ class StatusBody(_Body):
 
 class SendBody(_Body):
     text: str = Field(min_length=1, max_length=4096)
+    reply_to: str | None = Field(
+        default=None,
+        max_length=256,
+        description="a message of this conversation the reply quotes (its transcript id): the customer "
+        "sees it quoted",
+    )
+
+
+class ReactionBody(_Body):
+    message_id: str = Field(min_length=1, max_length=256, description="the transcript id of the message")
+    emoji: str = Field(max_length=16, description="one emoji; empty to take the reaction back")
+
+
+class TypingView(BaseModel):
+    sent: bool = Field(description="false when WhatsApp was told within the last 25 s already")
 
 
 class NoteBody(_Body):

@@ -8,11 +8,11 @@ from typing import Literal
 
 import redis
 
-from handover import clocks, kpis
+from handover import clocks, gestures, kpis
 from handover.agents import Agent, Presence
 from handover.clock import Clock, system_clock
 from handover.conversation import Conversation, ConversationState
-from handover.enqueue import reply, text_request
+from handover.enqueue import outbound_job, queue_send, reply, text_request
 from handover.errors import Conflict, Invalid, NotFound, NotYours, Unavailable, WindowClosed
 from handover.history import current_id
 from handover.lifecycle import Lifecycle
@@ -95,11 +95,63 @@ class Assignments:
             return conversation
         raise NotYours(conversation_id)
 
-    def send(self, agent: Agent, conversation_id: str, text: str, now: float | None = None) -> str:
-        """An agent's reply, through the outbound worker; refused when the 24-hour window has closed."""
+    def send(
+        self,
+        agent: Agent,
+        conversation_id: str,
+        text: str,
+        now: float | None = None,
+        reply_to: str | None = None,
+    ) -> str:
+        """An agent's reply, through the outbound worker; refused when the 24-hour window has closed.
+        `reply_to`: a message of the conversation it quotes (its transcript id)."""
         now = self.clock() if now is None else now
         conversation = self.answerable(agent, conversation_id, now)
-        return self._queue_reply(agent, conversation, text_request(conversation, text), now)
+        request = text_request(conversation, text)
+        if reply_to is not None:
+            quoted = gestures.whatsapp_id(self.store, conversation_id, reply_to)
+            request = request.model_copy(update={"reply_to": quoted})
+        return self._queue_reply(agent, conversation, request, now)
+
+    def react(
+        self, agent: Agent, conversation_id: str, entry_id: str, emoji: str, now: float | None = None
+    ) -> str:
+        """An emoji on a message of the conversation ("" takes it back), within the 24-hour window. Not an
+        answer: the agent's reply clock keeps running."""
+        now = self.clock() if now is None else now
+        conversation = self.answerable(agent, conversation_id, now)
+        request = OutboundRequest(
+            kind=OutboundKind.REACTION,
+            phone_number_id=conversation.phone_number_id,
+            to=conversation.address,
+            message_id=gestures.whatsapp_id(self.store, conversation_id, entry_id),
+            text=gestures.check_emoji(emoji),
+        )
+        entry, job = reply(conversation, request, f"agent:{agent.id}", now, self.partitions)
+        with self.client.pipeline(transaction=True) as pipe:
+            self.store.queue_reply(pipe, conversation.id, entry, job)
+            pipe.execute()
+        return entry.id
+
+    def typing(self, agent: Agent, conversation_id: str, now: float | None = None) -> bool:
+        """Show the customer "typing…" on their newest message (which it marks read): at most once per 25 s
+        a conversation, within the 24-hour window. Whether WhatsApp was asked now."""
+        now = self.clock() if now is None else now
+        conversation = self.answerable(agent, conversation_id, now)
+        newest = gestures.last_customer_message(self.store, conversation_id)
+        if newest is None or not gestures.typing_due(self.client, conversation_id):
+            return False
+        receipt = OutboundRequest(
+            kind=OutboundKind.MARK_READ,
+            phone_number_id=conversation.phone_number_id,
+            to=conversation.address,
+            message_id=newest,
+            typing=True,
+        )
+        with self.client.pipeline(transaction=True) as pipe:
+            queue_send(pipe, outbound_job(conversation, receipt, self.partitions, message_timestamp=int(now)))
+            pipe.execute()
+        return True
 
     def answerable(self, agent: Agent, conversation_id: str, now: float | None = None) -> Conversation:
         """The conversation, if the agent holds it and its 24-hour window is open (NotYours, WindowClosed)."""

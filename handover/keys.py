@@ -118,6 +118,11 @@ def entries_key(conversation_id: str) -> str:
     return f"{PREFIX}txe:{conversation_id}"
 
 
+def typing_key(conversation_id: str) -> str:
+    """Set while WhatsApp shows the customer "typing…" (handover/gestures.py): one call per 25 s."""
+    return f"{PREFIX}typing:{conversation_id}"
+
+
 def delivery_key(conversation_id: str) -> str:
     """Hash of outbound entry id -> delivery JSON (status, wamid, error), updated forward-only."""
     return f"{PREFIX}txd:{conversation_id}"

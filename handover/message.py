@@ -65,6 +65,27 @@ class InboundKind(StrEnum):
     UNKNOWN = "unknown"
 
 
+# what a customer says, as opposed to what changes another message (reaction, edit, revoke) or
+# WhatsApp's own notices: what a read receipt, and an agent's "typing…", is shown on
+RECEIPTED = frozenset(
+    {
+        InboundKind.TEXT,
+        InboundKind.IMAGE,
+        InboundKind.AUDIO,
+        InboundKind.VIDEO,
+        InboundKind.DOCUMENT,
+        InboundKind.STICKER,
+        InboundKind.LOCATION,
+        InboundKind.CONTACTS,
+        InboundKind.BUTTON_REPLY,
+        InboundKind.LIST_REPLY,
+        InboundKind.FLOW_REPLY,
+        InboundKind.TEMPLATE_BUTTON,
+        InboundKind.ORDER,
+    }
+)
+
+
 class InboundMessage(BaseModel):
     """One message a customer sent, whatever its WhatsApp type.
 
@@ -174,10 +195,12 @@ class OutboundKind(StrEnum):
     TEMPLATE = "template"
     MARK_READ = "mark_read"
     MEDIA = "media"  # an uploaded file sent by its media id (agents' attachments)
+    REACTION = "reaction"  # an emoji on a message (message_id), or none to take it back
 
 
 class OutboundRequest(BaseModel):
-    """Something to send to one customer: a text, reply buttons, a list, a template, or a read receipt.
+    """Something to send to one customer: a text, reply buttons, a list, a template, a file, a reaction, or
+    a read receipt (with "typing…" or not).
 
     WhatsApp's limits are checked here, so a bad request fails where it is made, not at Meta.
     """
@@ -194,7 +217,8 @@ class OutboundRequest(BaseModel):
     template_name: str | None = None
     template_language: str | None = None
     template_params: list[str] = Field(default_factory=list)
-    message_id: str | None = None  # for mark_read: the inbound wamid
+    message_id: str | None = None  # for mark_read: the inbound wamid; for a reaction: the message reacted to
+    typing: bool = False  # for mark_read: also show "typing…" to the customer (up to 25 s, or the reply)
     reply_to: str | None = None  # context: the message this answers
     media_id: str | None = None  # for media: what Meta's upload answered
     media_type: Literal["image", "audio", "video", "document"] | None = None
@@ -216,8 +240,10 @@ class OutboundRequest(BaseModel):
             raise ValueError("a list with several sections needs a title on each")
         if self.kind in (OutboundKind.BUTTONS, OutboundKind.LIST) and self.text and len(self.text) > 1024:
             raise ValueError(f"interactive body text has at most 1024 characters, got {len(self.text)}")
-        if self.kind is OutboundKind.MARK_READ and not self.message_id:
-            raise ValueError("mark_read needs the inbound message id")
+        if self.kind in (OutboundKind.MARK_READ, OutboundKind.REACTION) and not self.message_id:
+            raise ValueError(f"{self.kind} needs the id of the message it is about")
+        if self.kind is OutboundKind.REACTION and self.text and len(self.text) > 16:
+            raise ValueError("a reaction is one emoji")
         if self.kind is OutboundKind.TEMPLATE and not (self.template_name and self.template_language):
             raise ValueError("a template message needs a name and a language")
         if self.kind is OutboundKind.MEDIA and not (self.media_id and self.media_type):

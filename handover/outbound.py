@@ -45,7 +45,15 @@ def _newest_receipts(jobs: list[OutboundJob]) -> tuple[list[OutboundJob], set[st
                 newest[job.conversation_id] = job
     kept = {job.id for job in newest.values()}
     covered = {job.id for job in jobs if job.request.kind is OutboundKind.MARK_READ and job.id not in kept}
-    return list(newest.values()), covered
+    # an agent's "typing…" rides on the receipt that covers it
+    typing = {job.conversation_id for job in jobs if job.id in covered and job.request.typing}
+    receipts = [
+        job.model_copy(update={"request": job.request.model_copy(update={"typing": True})})
+        if job.conversation_id in typing and not job.request.typing
+        else job
+        for job in newest.values()
+    ]
+    return receipts, covered
 
 
 def backoff_seconds(attempt: int) -> float:

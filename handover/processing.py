@@ -20,6 +20,7 @@ from handover.enqueue import InboundItem, OutboundJob, outbound_job, queue_sends
 from handover.events import EventType, publish
 from handover.lifecycle import Lifecycle, Place
 from handover.message import (
+    RECEIPTED,
     InboundKind,
     InboundMessage,
     OutboundKind,
@@ -41,21 +42,7 @@ log = structlog.get_logger(__name__)
 STICKY_LOOKBACK = 5
 
 # Kinds we acknowledge with a read receipt: what a person would have "seen" (not reactions, revokes, system).
-_READABLE = {
-    InboundKind.TEXT,
-    InboundKind.IMAGE,
-    InboundKind.AUDIO,
-    InboundKind.VIDEO,
-    InboundKind.DOCUMENT,
-    InboundKind.STICKER,
-    InboundKind.LOCATION,
-    InboundKind.CONTACTS,
-    InboundKind.BUTTON_REPLY,
-    InboundKind.LIST_REPLY,
-    InboundKind.FLOW_REPLY,
-    InboundKind.TEMPLATE_BUTTON,
-    InboundKind.ORDER,
-}
+_READABLE = RECEIPTED  # a customer's message is marked read once stored
 
 
 _Event = tuple[EventType, str, str | None, str | None]  # type, conversation, agent, queue

@@ -119,7 +119,7 @@ class TranscriptEntry(BaseModel):
             kind=request.kind,
             author=author,
             text=request.text,
-            context_id=request.reply_to,
+            context_id=request.message_id if request.kind == "reaction" else request.reply_to,
             media_id=request.media_id,
             mime_type=request.mime_type,
             content=request.model_dump(mode="json", exclude_defaults=True, exclude={"kind", "text"})

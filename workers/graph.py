@@ -34,7 +34,8 @@ def is_business_scoped_id(address: str) -> bool:
 def build_body(req: OutboundRequest) -> dict[str, Any]:
     """The Cloud API body for one outbound request (POST /{phone_number_id}/messages)."""
     if req.kind is OutboundKind.MARK_READ:
-        return {"messaging_product": "whatsapp", "status": "read", "message_id": req.message_id}
+        receipt = {"messaging_product": "whatsapp", "status": "read", "message_id": req.message_id}
+        return receipt | ({"typing_indicator": {"type": "text"}} if req.typing else {})
     body: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual"}
     body["recipient" if is_business_scoped_id(req.to) else "to"] = req.to
     if req.reply_to:
@@ -47,6 +48,8 @@ def build_body(req: OutboundRequest) -> dict[str, Any]:
         body |= {"type": "interactive", "interactive": _list(req)}
     elif req.kind is OutboundKind.TEMPLATE:
         body |= {"type": "template", "template": _template(req)}
+    elif req.kind is OutboundKind.REACTION:  # an empty emoji takes the reaction back
+        body |= {"type": "reaction", "reaction": {"message_id": req.message_id, "emoji": req.text or ""}}
     elif req.kind is OutboundKind.MEDIA and req.media_type is not None:
         media: dict[str, Any] = {"id": req.media_id}
         if req.text:

@@ -6,6 +6,7 @@ import { h, fill } from "./console-dom.js";
 import { t, LANG, explain } from "./console-i18n.js";
 import { icon } from "./console-icons.js";
 import { CannedPicker } from "./console-canned.js";
+import { Typing, quotingBar } from "./console-gestures.js";
 
 export class Composer {
   constructor(desk) {
@@ -16,6 +17,17 @@ export class Composer {
     this.noting = false; // the note tab is chosen
     this.files = new Map(); // conversation id -> the File attached, not sent yet
     this.showChosen = null;
+    this.quoting = new Map(); // conversation id -> { id, text }: the message the next reply quotes
+    this.showQuoting = null;
+    this.typing = new Typing(desk);
+  }
+
+  /** The next reply of this conversation quotes message `id` (its transcript id); shown over the box. */
+  quote(conversationId, id, text) {
+    this.quoting.set(conversationId, { id, text });
+    if (this.showQuoting) this.showQuoting();
+    const box = this.root.querySelector("[data-testid=reply-input]");
+    if (box && !box.disabled) box.focus();
   }
 
   /** mode: "reply" | "closed" | "readonly" | "none"; the same conversation in the same mode is left alone. */
@@ -146,16 +158,30 @@ export class Composer {
       input.focus();
     });
     this.showChosen = showChosen;
+    const quoted = h("div.quoting-slot");
+    const showQuoting = () => {
+      const quoting = this.quoting.get(id);
+      fill(quoted, quoting ? quotingBar(quoting.text, () => (this.quoting.delete(id), showQuoting(), input.focus())) : null);
+    };
+    this.showQuoting = showQuoting;
     const count = h("span.count", { "aria-hidden": "true" });
     const counted = () => {
       count.textContent = input.value.length > 3500 ? `${input.value.length}/4096` : "";
     };
     const canned = new CannedPicker(this.desk, input, id); // its keys come before the Enter that sends
-    input.addEventListener("input", () => {
+    input.addEventListener("input", (event) => {
       this.desk.drafts.set(id, input.value);
       counted();
+      if (event.isTrusted && input.value.trim()) this.typing.typed(id); // the agent typing, not a reset
     });
-    input.addEventListener("keydown", (event) => enterSends(event, form));
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && this.quoting.has(id) && !event.defaultPrevented) {
+        this.quoting.delete(id);
+        showQuoting();
+        return;
+      }
+      enterSends(event, form);
+    });
     const form = h(
       "form.composer",
       {
@@ -167,11 +193,13 @@ export class Composer {
       h("label.sr-only", { for: "reply-input" }, t("reply_label")),
       canned.list,
       chosen,
+      quoted,
       input,
       h("div.composer-bar", {}, attach, picker, h("span.hint", { id: "reply-hint" }, t("reply_hint")), count, send),
     );
     counted();
     showChosen();
+    showQuoting();
     return form;
   }
 
@@ -195,8 +223,12 @@ export class Composer {
         this.files.delete(id);
         if (this.showChosen) this.showChosen();
       } else {
-        await this.desk.api.post(`${path}/messages`, { text });
+        const quoting = this.quoting.get(id);
+        await this.desk.api.post(`${path}/messages`, quoting ? { text, reply_to: quoting.id } : { text });
+        this.quoting.delete(id);
+        if (this.showQuoting) this.showQuoting();
       }
+      this.typing.answered(id);
       this.desk.answered(id);
     } catch (exc) {
       const since = input.isConnected ? input.value : this.desk.drafts.get(id) || "";

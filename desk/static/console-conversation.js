@@ -1,11 +1,12 @@
 // The open conversation: the context packet at a glance, the transcript with delivery ticks, and actions.
 
-import { h, fill, keepAtBottom } from "./console-dom.js";
+import { h, fill, keepAtBottom, keepFocus } from "./console-dom.js";
 import { t, tn, duration, clock, day, when, stamp } from "./console-i18n.js";
 import { icon } from "./console-icons.js";
 import { Composer } from "./console-composer.js";
 import { mediaView } from "./console-media.js";
 import { readTranscript, currentText, quoteOf, changeMarks, deleted, kindView, saysAll } from "./console-kinds.js";
+import { messageActions, onTheirPhone } from "./console-gestures.js";
 import { initialsOf, silentMark } from "./console-shell.js";
 
 const HELD = new Set(["assigned", "transferring"]);
@@ -72,7 +73,8 @@ export class ConversationView {
       this.renderTranscript();
       this.transcript.scrollTop = this.transcript.scrollHeight;
     } else {
-      keepAtBottom(this.transcript, () => this.renderTranscript());
+      // a redraw (a tick, a read receipt) keeps the agent's place: the button or emoji they were on
+      keepAtBottom(this.transcript, () => keepFocus(this.transcript, () => this.renderTranscript()));
     }
   }
 
@@ -393,6 +395,7 @@ export class ConversationView {
         quoteOf(entry, read.byId, quoted),
         ...(change && change.revoked ? deleted(...said.filter(Boolean)) : said),
         ...changeMarks(entry, change),
+        this.mode() === "reply" && onTheirPhone(entry) ? messageActions(this.desk, this.detail.id, entry, quoted(entry), change && change.ours) : null,
         h("div.foot", {}, h("time", { datetime: new Date(entry.at * 1000).toISOString() }, clock(entry.at)), out ? ticks(entry) : null),
         out && status === "failed" ? h("div.failure", { role: "note" }, t("failed_reason", { reason: failure(entry.delivery) })) : null,
       ),

@@ -29,10 +29,19 @@ export function readTranscript(transcript) {
   const changes = new Map(); // shown entry id -> { reaction, edits, revoked }
   const folded = new Set();
   for (const entry of transcript) {
+    if (entry.direction === "out" && entry.kind === "reaction" && entry.context_id) {
+      const target = byId.get(entry.context_id); // an agent's reaction, on the message it reacts to
+      if (!target) continue;
+      const change = changes.get(target.id) || { reaction: null, ours: null, edits: [], revoked: false };
+      change.ours = entry.text || null;
+      changes.set(target.id, change);
+      folded.add(entry.id);
+      continue;
+    }
     if (entry.direction !== "in" || !ABOUT_ANOTHER.has(entry.kind) || !entry.context_id) continue;
     const target = byId.get(entry.context_id);
     if (!target || target === entry) continue;
-    const change = changes.get(target.id) || { reaction: null, edits: [], revoked: false };
+    const change = changes.get(target.id) || { reaction: null, ours: null, edits: [], revoked: false };
     if (entry.kind === "reaction") change.reaction = entry.text || null;
     else if (entry.kind === "edit") change.edits.push(entry.text || "");
     else change.revoked = true;
@@ -47,9 +56,9 @@ export function currentText(entry, change) {
   return change && change.edits.length ? change.edits[change.edits.length - 1] : entry.text;
 }
 
-/** What a message quotes ("Em resposta a: …"), or null: a customer's reply to an earlier message. */
+/** What a message quotes ("Em resposta a: …"), or null: a reply, the customer's or ours, to an earlier one. */
 export function quoteOf(entry, byId, textOf) {
-  if (entry.direction !== "in" || ABOUT_ANOTHER.has(entry.kind) || !entry.context_id) return null;
+  if (entry.direction === "note" || ABOUT_ANOTHER.has(entry.kind) || !entry.context_id) return null;
   const quoted = byId.get(entry.context_id);
   const said = quoted ? textOf(quoted) : t("quote_unknown");
   return h("blockquote.quote", { testid: "msg-quote" }, h("span.label", {}, t("quote_in_reply")), h("span.quoted", {}, said));
@@ -71,6 +80,7 @@ export function changeMarks(entry, change) {
     );
   }
   if (change.reaction) marks.push(h("span.reaction", { testid: "msg-reaction", title: t("msg_reaction") }, change.reaction));
+  if (change.ours) marks.push(h("span.reaction.ours", { testid: "msg-our-reaction", title: t("msg_our_reaction") }, change.ours));
   return marks;
 }
 

@@ -82,3 +82,25 @@ def test_a_dead_lettered_send_does_not_hold_up_the_ones_after_it():
     assert sent == ["j2", "j3"]
     assert world.sync.xlen(keys.dead_letter_key(Lane.OUTBOUND)) == 1
     assert not world.sync.exists(keys.SEND_CURSORS, keys.held_sends_key("c"), keys.SEND_NUMBERS)
+
+
+def test_an_agents_typing_rides_on_the_receipt_that_covers_it():
+    """Two receipts of one conversation in a batch go as one call (the newest); an agent's "typing…" on
+    the older one is not lost with it."""
+    from handover.outbound import _newest_receipts
+
+    def receipt(job_id: str, at: int, typing: bool = False) -> OutboundJob:
+        request = OutboundRequest(
+            kind=OutboundKind.MARK_READ,
+            phone_number_id="1",
+            to="5511",
+            message_id=f"wamid.{at}",
+            typing=typing,
+        )
+        return OutboundJob(id=job_id, conversation_id="c", p=0, request=request, message_timestamp=at)
+
+    kept, covered = _newest_receipts([receipt("typing", 100, typing=True), receipt("newer", 101)])
+    assert covered == {"typing"}
+    assert [(job.id, job.request.message_id, job.request.typing) for job in kept] == [
+        ("newer", "wamid.101", True)
+    ]
