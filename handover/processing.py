@@ -10,7 +10,7 @@ import structlog
 from pydantic import ValidationError
 from redis.client import Pipeline
 
-from handover import activity, botstats, clocks, fcr, kpis, waiting
+from handover import activity, botstats, clocks, coexistence, fcr, kpis, rekey, waiting
 from handover.agents import AgentStore, Presence, UnknownAgent
 from handover.bot import Bot, BotTurn, Decision, EscalationDecision
 from handover.clock import Clock, system_clock
@@ -84,6 +84,7 @@ class _Effects:
     ended: list[Conversation] = field(default_factory=list)  # with the bot, replaced by a new one
     waits: list[waiting.Heard] = field(default_factory=list)  # waiting customers who left or asked how long
     returns: list[fcr.Return] = field(default_factory=list)  # customers back after a resolution (FCR)
+    rekeys: list[rekey.Moved] = field(default_factory=list)  # customers now known by another number or id
     malformed: int = 0
 
 
@@ -97,6 +98,7 @@ class Processor:
     clock: Clock = system_clock
     summary_language: str = "pt"
     rules: Callable[[], LoadedRules] | None = None  # for the satisfaction survey's answers
+    phone_pause_seconds: float = coexistence.PAUSE_MINUTES * 60  # a takeover from the phone, if unreleased
 
     def handle(self, batch: Batch) -> None:
         effects = _Effects()
@@ -120,7 +122,8 @@ class Processor:
             self._apply_message(message, effects)
         effects.packets = [self._packet(c, e, effects) for c, e in effects.escalations]
         located = self.store.locate(effects.statuses)  # the status scripts need their sends' keys
-        batch.commit(lambda pipe: self._write(pipe, effects, located), waiting.expected(effects.waits))
+        expect = [*waiting.expected(effects.waits), *(e for moved in effects.rekeys for e in moved.expect)]
+        batch.commit(lambda pipe: self._write(pipe, effects, located), expect)
         self.store.apply_moved(effects.statuses, located)
         for conversation_id, entry in effects.entries:
             if entry.direction == "in":
@@ -130,6 +133,12 @@ class Processor:
 
     def _apply_message(self, message: InboundMessage, effects: _Effects) -> None:
         now = self.clock()
+        if message.changed_from is not None:
+            self._rekey(message, effects, now)
+            return
+        if message.echo:
+            self._echo(message, effects, now)
+            return
         surveyed = effects.conversations.get(message.customer.routing_key)
         if surveyed is not None and self._is_csat_answer(surveyed, message):
             self._record_csat(surveyed, message, effects, now)
@@ -147,8 +156,9 @@ class Processor:
             effects.sends.append(
                 outbound_job(conversation, receipt, self.partitions, message_timestamp=message.timestamp)
             )
-        if conversation.state != ConversationState.BOT:
-            clocks.customer_wrote(conversation, now)
+        if conversation.state != ConversationState.BOT or coexistence.is_paused(conversation, now):
+            if conversation.state != ConversationState.BOT:  # paused by the phone: nobody's clock runs
+                clocks.customer_wrote(conversation, now)
             effects.entries.append(
                 (conversation.id, entry.kept(edited=self._edited(entry, conversation, effects)))
             )
@@ -190,6 +200,33 @@ class Processor:
                 reason=turn.escalation.reason,
                 rule=turn.escalation.rule,
             )
+
+    def _rekey(self, message: InboundMessage, effects: _Effects, now: float) -> None:
+        """The customer changed number or id: their conversation goes on under the new one (rekey.py)."""
+        done = rekey.rekey(self.store, message, effects.conversations, effects.loaded, effects.entries, now)
+        if done is not None:
+            effects.rekeys.append(done.moved)
+            effects.entries.append((done.conversation.id, done.entry))
+            effects.ended += [done.folded] if done.folded is not None else []
+            held = done.conversation
+            effects.events.append(("customer_wrote", held.id, held.agent_id, held.queue))
+
+    def _echo(self, message: InboundMessage, effects: _Effects, now: float) -> None:
+        """Sent from the WhatsApp Business app on our number: in the transcript, and with the bot it pauses
+        it (coexistence.py); with nobody yet, it starts a conversation the bot leaves to the phone."""
+        conversation = effects.conversations.get(message.customer.routing_key)
+        if conversation is not None and conversation.idle_with_bot(message.timestamp, botstats.IDLE_SECONDS):
+            conversation.move_to(ConversationState.RESOLVED, now)  # as a customer message would end it
+            effects.ended.append(conversation)
+        if conversation is None or conversation.state.is_closed:
+            conversation = Conversation.start(message.customer, now)
+            effects.started.add(conversation.id)
+            effects.conversations[message.customer.routing_key] = conversation
+        entry = coexistence.entry(message, conversation.entry_count)
+        if coexistence.heard(conversation, message, now, self.phone_pause_seconds):
+            log.info("bot_paused_by_phone", conversation_id=conversation.id, message_id=message.id)
+        effects.entries.append((conversation.id, entry))
+        effects.events.append(("customer_wrote", conversation.id, conversation.agent_id, conversation.queue))
 
     def _edited(
         self, entry: TranscriptEntry, conversation: Conversation, effects: _Effects
@@ -349,6 +386,8 @@ class Processor:
                 )
             else:  # the customer wrote: where it is stays, its latest change moves (the desk's list order)
                 activity.touch(pipe, conversation.id, loaded, conversation, conversation.updated_at)
+        for moved in effects.rekeys:  # after the conversations: a folded one is linked, then moved past
+            moved.write(pipe, self.store)
         for conversation_id, entry in effects.entries:
             self.store.append_entry(pipe, conversation_id, entry)
         queue_sends(pipe, effects.sends)

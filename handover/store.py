@@ -190,7 +190,8 @@ class Store(Deliveries):
         return [keys.as_text(c) for c in self.client.zrange(keys.CONVERSATIONS, -count, -1)]
 
     def append_entry(self, pipe: Pipeline, conversation_id: str, entry: TranscriptEntry) -> None:
-        delivery = Delivery().model_dump_json() if entry.direction == "out" else ""
+        # sent as far as we know, unless it went out before we heard of it (echoes: handover/coexistence.py)
+        delivery = (entry.delivery or Delivery()).model_dump_json() if entry.direction == "out" else ""
         body = entry.model_dump_json(exclude={"delivery", "media"})
         if entry.media_id:  # who may fetch it: GET /api/v1/media/{id}
             where = {"conversation_id": conversation_id, **(entry.media or {})}
@@ -382,6 +383,7 @@ _STRING_FIELDS = {
     "customer_key",
     "wa_id",
     "user_id",
+    "parent_user_id",
     "profile_name",
     "state",
     "queue",
