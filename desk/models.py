@@ -170,7 +170,7 @@ class ConversationSummary(BaseModel):
     paused_by_phone_until: float | None = Field(
         default=None,
         description="with the bot, which stays quiet until then: a person wrote to the customer from the "
-        "WhatsApp Business app on this number (POST .../release hands it back at once)",
+        "WhatsApp Business app on this number (a supervisor's POST .../release hands it back at once)",
     )
     agent_silent_since: float | None = Field(
         default=None,

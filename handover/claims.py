@@ -216,11 +216,13 @@ class Assignments:
 
     def release_to_bot(self, agent: Agent, conversation_id: str, now: float | None = None) -> None:
         """Back to the bot: its memory of the conversation starts afresh; the history and identity stay.
-        A conversation a person took over from the WhatsApp Business app is with nobody at the desk: any
-        agent may hand it back (handover/coexistence.py)."""
+        A conversation a person took over from the WhatsApp Business app is held by nobody at the desk: a
+        supervisor (who sees every conversation) hands it back (handover/coexistence.py)."""
         now = self.clock() if now is None else now
         paused = self.store.conversation(conversation_id)
         if paused is not None and coexistence.is_paused(paused, now):
+            if not agent.is_supervisor:
+                raise NotYours(conversation_id)
             coexistence.resume(self.client, paused, agent.id)
             return
         self.lifecycle.finish(agent.id, conversation_id, ConversationState.BOT, now)

@@ -1,6 +1,6 @@
 """Coexistence: a person answering from the WhatsApp Business app on our number. What they send comes back
 as an echo (`smb_message_echoes`); one to a customer the bot serves is a human takeover: the bot stays quiet
-in that conversation until an agent releases it (POST /conversations/{id}/release), or until
+in that conversation until a supervisor releases it (POST /conversations/{id}/release), or until
 `pause_seconds` (HANDOVER_PHONE_PAUSE_MINUTES) after the person's last echo, whichever comes first. An echo
 to a conversation waiting for or held by an agent only goes into its transcript."""
 
