@@ -10,7 +10,7 @@ import structlog
 from pydantic import ValidationError
 from redis.client import Pipeline
 
-from handover import activity, botstats, clocks, coexistence, fcr, kpis, rekey, waiting
+from handover import activity, botstats, clocks, coexistence, fcr, kpis, notices, rekey, waiting
 from handover.agents import AgentStore, Presence, UnknownAgent
 from handover.bot import Bot, BotTurn, Decision, EscalationDecision
 from handover.clock import Clock, system_clock
@@ -133,11 +133,8 @@ class Processor:
 
     def _apply_message(self, message: InboundMessage, effects: _Effects) -> None:
         now = self.clock()
-        if message.changed_from is not None:
-            self._rekey(message, effects, now)
-            return
-        if message.echo:
-            self._echo(message, effects, now)
+        if message.changed_from is not None or message.echo:  # not the customer writing (notices.py)
+            notices.apply(self.store, message, effects, now, self.phone_pause_seconds)
             return
         surveyed = effects.conversations.get(message.customer.routing_key)
         if surveyed is not None and self._is_csat_answer(surveyed, message):
@@ -200,33 +197,6 @@ class Processor:
                 reason=turn.escalation.reason,
                 rule=turn.escalation.rule,
             )
-
-    def _rekey(self, message: InboundMessage, effects: _Effects, now: float) -> None:
-        """The customer changed number or id: their conversation goes on under the new one (rekey.py)."""
-        done = rekey.rekey(self.store, message, effects.conversations, effects.loaded, effects.entries, now)
-        if done is not None:
-            effects.rekeys.append(done.moved)
-            effects.entries.append((done.conversation.id, done.entry))
-            effects.ended += [done.folded] if done.folded is not None else []
-            held = done.conversation
-            effects.events.append(("customer_wrote", held.id, held.agent_id, held.queue))
-
-    def _echo(self, message: InboundMessage, effects: _Effects, now: float) -> None:
-        """Sent from the WhatsApp Business app on our number: in the transcript, and with the bot it pauses
-        it (coexistence.py); with nobody yet, it starts a conversation the bot leaves to the phone."""
-        conversation = effects.conversations.get(message.customer.routing_key)
-        if conversation is not None and conversation.idle_with_bot(message.timestamp, botstats.IDLE_SECONDS):
-            conversation.move_to(ConversationState.RESOLVED, now)  # as a customer message would end it
-            effects.ended.append(conversation)
-        if conversation is None or conversation.state.is_closed:
-            conversation = Conversation.start(message.customer, now)
-            effects.started.add(conversation.id)
-            effects.conversations[message.customer.routing_key] = conversation
-        entry = coexistence.entry(message, conversation.entry_count)
-        if coexistence.heard(conversation, message, now, self.phone_pause_seconds):
-            log.info("bot_paused_by_phone", conversation_id=conversation.id, message_id=message.id)
-        effects.entries.append((conversation.id, entry))
-        effects.events.append(("customer_wrote", conversation.id, conversation.agent_id, conversation.queue))
 
     def _edited(
         self, entry: TranscriptEntry, conversation: Conversation, effects: _Effects
