@@ -13,6 +13,7 @@ from handover.coexistence import AUTHOR, PAUSE_MINUTES
 from handover.conversation import ConversationState
 from handover.enqueue import InboundItem
 from handover.errors import Conflict, NotYours
+from handover.message import DeliveryStatus, StatusUpdate
 from tests.support.world import PNID, World
 from webhooks.normalize import normalize
 
@@ -139,3 +140,19 @@ async def test_release_of_a_conversation_nobody_paused_is_refused_as_before():
     agent = world.available_agent("Bia", ["general"])
     with pytest.raises((NotYours, Conflict)):  # the desk's 403 / 409, as for any conversation not yours
         world.assignments.release_to_bot(agent, conversation.id)
+
+
+async def test_whatsapps_statuses_of_an_echo_move_its_ticks():
+    world = World()
+    conversation = await world.says(ANA, "oi")
+    await world.deliver(echo(world, ANA, "já te respondo"))
+    read = StatusUpdate(
+        message_id="wamid.echo.1",
+        status=DeliveryStatus.READ,
+        timestamp=int(world.clock()),
+        phone_number_id=PNID,
+        recipient_id=ANA,
+    )
+    await world.deliver(InboundItem(type="status", status=read))
+    [phone] = [e for e in world.store.transcript(conversation.id) if e.author == AUTHOR]
+    assert phone.delivery is not None and phone.delivery.status == DeliveryStatus.READ
