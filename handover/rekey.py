@@ -94,9 +94,10 @@ def rekey(
         log.info("customer_rekey_unknown", message_id=message.id)
         return None
     old_history = [] if old_key == after.key else _history(store, number, old_key)
-    expect = [Expected(keys.customer_key(number, old_key), {"conversation": old.id})]
+    # the pointers as read from Redis: a conversation this batch started is not there yet
+    expect = [Expected(keys.customer_key(number, old_key), {"conversation": _read(old, loaded)})]
     if old_key != after.key:
-        expect.append(Expected(keys.customer_key(number, after.key), {"conversation": new.id if new else ""}))
+        expect.append(Expected(keys.customer_key(number, after.key), {"conversation": _read(new, loaded)}))
     folded = None
     continuing = old
     if new is not None and new.id != old.id:
@@ -155,6 +156,10 @@ def _old_conversation(
             loaded.setdefault(conversation.id, conversation.model_copy(deep=True))
             return key, conversation
     return before.key, None
+
+
+def _read(conversation: Conversation | None, loaded: dict[str, Conversation]) -> str:
+    return conversation.id if conversation is not None and conversation.id in loaded else ""
 
 
 def _history(store: Store, number: str, key: str) -> list[str]:

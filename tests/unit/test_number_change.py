@@ -177,3 +177,40 @@ async def test_a_customer_keyed_on_their_user_id_moves_to_the_new_one(user_ids):
     moved = world.store.conversation(theirs.id)
     assert (moved.customer_key, moved.wa_id) == ("BR.222" if user_ids else NEW, NEW)
     assert pointer(world, moved.customer_key) == theirs.id and pointer(world, old.key) is None
+
+
+async def test_a_message_from_the_new_number_in_the_same_batch_before_the_change_is_folded_too():
+    world = World()
+    theirs = await world.says(OLD, "oi")
+    early = text_message("wamid.early", NEW, "mudei de número", int(world.clock()) - 1)
+    [message] = normalize(body([early], pnid=PNID)).messages
+    await world.ingest(InboundItem(type="message", message=message), changed(OLD, NEW, world.clock()))
+    world.drain_all()
+
+    current = world.current(NEW)
+    assert current.id == theirs.id
+    assert "mudei de número" in [e.text for e in world.store.transcript(theirs.id)]
+    [folded] = world.store.past_conversations(current)
+    assert world.store.conversation(folded).state == "resolved"
+    assert pointer(world, NEW) == theirs.id
+
+
+async def test_a_new_number_under_the_same_user_id_only_changes_where_replies_go():
+    world = World()
+    said = text_message("wamid.first", OLD, "oi", int(world.clock())) | {"from_user_id": "BR.111"}
+    [message] = normalize(body([said], pnid=PNID)).messages
+    await world.deliver(InboundItem(type="message", message=message))
+    system = {
+        "from": OLD,
+        "from_user_id": "BR.111",
+        "id": "wamid.change",
+        "timestamp": str(int(world.clock())),
+        "type": "system",
+        "system": {"body": "changed", "wa_id": NEW, "type": "user_changed_number", "user_id": "BR.111"},
+    }
+    [change] = normalize(body([system], pnid=PNID)).messages
+    await world.deliver(InboundItem(type="message", message=change))
+    theirs = world.sync.hget(keys.customer_key(PNID, "BR.111"), "conversation")
+    moved = world.store.conversation(theirs)
+    assert (moved.customer_key, moved.wa_id, moved.address) == ("BR.111", NEW, NEW)
+    assert world.sync.lrange(keys.history_key(PNID, "BR.111"), 0, -1) == [theirs]
