@@ -141,6 +141,7 @@ def worker_runtime(
         partitions=settings.handover_partitions,
         summary_language=holder().rules.default_language,
         rules=holder,
+        phone_pause_seconds=settings.handover_phone_pause_minutes * 60,
     )
     return WorkerRuntime(
         client=client,

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # Closed conversations, and those left with the bot, are deleted with their transcripts this many days
     # after their last change (handover/retention.py); open ones are kept however old.
     handover_retention_days: int = Field(default=90, ge=1)
+    # Coexistence (handover/coexistence.py): a message sent from the WhatsApp Business app on our number to
+    # a customer the bot serves keeps the bot quiet there this long after the last one, unless released.
+    handover_phone_pause_minutes: int = Field(default=240, ge=1, le=7 * 24 * 60)
     # An agent whose desk (the live event stream) has been gone this long goes offline, and their
     # conversations go back to the queue. Agents that never open the stream are not affected.
     handover_presence_grace_seconds: float = Field(default=60.0, ge=1.0, le=3600.0)

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from handover import clocks
+from handover import clocks, coexistence
 from handover.agents import Agent, Presence, Role
 from handover.conversation import Conversation, ConversationState
 from handover.identity import VerifiedIdentity
@@ -182,6 +182,11 @@ class ConversationSummary(BaseModel):
     phone_number_id: str | None = None
     abandon_reason: str | None = None  # abandoned: customer_left (left the queue) or window_closed
     resolve_reason: str | None = None  # resolved with no agent asking: customer_idle (the idle clock)
+    paused_by_phone_until: float | None = Field(
+        default=None,
+        description="with the bot, which stays quiet until then: a person wrote to the customer from the "
+        "WhatsApp Business app on this number (a supervisor's POST .../release hands it back at once)",
+    )
     agent_silent_since: float | None = Field(
         default=None,
         description="held, and the customer has waited for the agent's answer since then, past the queue's "
@@ -208,6 +213,7 @@ class ConversationSummary(BaseModel):
             phone_number_id=c.phone_number_id,
             abandon_reason=c.abandon_reason,
             resolve_reason=c.resolve_reason,
+            paused_by_phone_until=c.phone_paused_until if coexistence.is_paused(c, now) else None,
             agent_silent_since=clocks.silent_since(c),
             offer=None
             if c.offer_to is None

@@ -8,7 +8,7 @@ from typing import Literal
 
 import redis
 
-from handover import clocks, gestures, kpis
+from handover import clocks, coexistence, gestures, kpis
 from handover.agents import Agent, Presence
 from handover.clock import Clock, system_clock
 from handover.conversation import Conversation, ConversationState
@@ -267,7 +267,16 @@ class Assignments:
             pipe.execute()
 
     def release_to_bot(self, agent: Agent, conversation_id: str, now: float | None = None) -> None:
-        """Back to the bot: its memory of the conversation starts afresh; the history and identity stay."""
+        """Back to the bot: its memory of the conversation starts afresh; the history and identity stay.
+        A conversation a person took over from the WhatsApp Business app is held by nobody at the desk: a
+        supervisor (who sees every conversation) hands it back (handover/coexistence.py)."""
+        now = self.clock() if now is None else now
+        paused = self.store.conversation(conversation_id)
+        if paused is not None and coexistence.is_paused(paused, now):
+            if not agent.is_supervisor:
+                raise NotYours(conversation_id)
+            coexistence.resume(self.client, paused, agent.id)
+            return
         self.lifecycle.finish(agent.id, conversation_id, ConversationState.BOT, now)
 
     def _held(self, agent: Agent, conversation_id: str) -> Conversation:

@@ -110,6 +110,7 @@ class Conversation(BaseModel):
     customer_key: str
     wa_id: str | None = None
     user_id: str | None = None
+    parent_user_id: str | None = None  # Meta's portfolio-wide id, kept beside user_id (never a key)
     profile_name: str | None = None
     state: ConversationState = ConversationState.BOT
     created_at: float
@@ -154,6 +155,8 @@ class Conversation(BaseModel):
     bot_outcome: str | None = None
     bot_outcome_at: float | None = None
     bot_outcome_version: str | None = None  # the rules version that made the outcome
+    # coexistence (handover/coexistence.py): a person wrote from the WhatsApp Business app, the bot is quiet
+    phone_paused_until: float | None = None
 
     @classmethod
     def start(cls, customer: CustomerRef, now: float) -> Conversation:
@@ -163,6 +166,7 @@ class Conversation(BaseModel):
             customer_key=customer.key,
             wa_id=customer.wa_id,
             user_id=customer.user_id,
+            parent_user_id=customer.parent_user_id,
             profile_name=customer.profile_name,
             created_at=now,
             updated_at=now,
@@ -186,6 +190,7 @@ class Conversation(BaseModel):
         # Keep what we learn about the customer: a username customer may later show a number, or a new name.
         self.wa_id = customer.wa_id or self.wa_id
         self.user_id = customer.user_id or self.user_id
+        self.parent_user_id = customer.parent_user_id or self.parent_user_id
         self.profile_name = customer.profile_name or self.profile_name
         self.messages_in += 1
         self.updated_at = now

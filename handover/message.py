@@ -24,6 +24,9 @@ class CustomerRef(BaseModel):
     phone_number_id: str
     wa_id: str | None = None
     user_id: str | None = None
+    # the business-portfolio-wide id Meta sends beside user_id when parent BSUIDs are on: kept, never a key
+    # (user_id is already stable within one number, and a parent id spans businesses we do not serve)
+    parent_user_id: str | None = None
     username: str | None = None
     profile_name: str | None = None
 
@@ -109,6 +112,10 @@ class InboundMessage(BaseModel):
     referral: dict[str, Any] | None = None
     errors: list[dict[str, Any]] = Field(default_factory=list)
     content: dict[str, Any] = Field(default_factory=dict)
+    # coexistence: a message a person sent to `customer` from the WhatsApp Business app on our number
+    echo: bool = False
+    # a `system` number or id change: `customer` is who they are now, this who they were (handover/rekey.py)
+    changed_from: CustomerRef | None = None
 
 
 class DeliveryStatus(StrEnum):

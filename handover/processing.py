@@ -10,7 +10,7 @@ import structlog
 from pydantic import ValidationError
 from redis.client import Pipeline
 
-from handover import activity, botstats, clocks, fcr, kpis, waiting
+from handover import activity, botstats, clocks, coexistence, fcr, kpis, notices, rekey, waiting
 from handover.agents import AgentStore, Presence, UnknownAgent
 from handover.bot import Bot, BotTurn, Decision, EscalationDecision
 from handover.clock import Clock, system_clock
@@ -71,6 +71,7 @@ class _Effects:
     ended: list[Conversation] = field(default_factory=list)  # with the bot, replaced by a new one
     waits: list[waiting.Heard] = field(default_factory=list)  # waiting customers who left or asked how long
     returns: list[fcr.Return] = field(default_factory=list)  # customers back after a resolution (FCR)
+    rekeys: list[rekey.Moved] = field(default_factory=list)  # customers now known by another number or id
     malformed: int = 0
 
 
@@ -84,6 +85,7 @@ class Processor:
     clock: Clock = system_clock
     summary_language: str = "pt"
     rules: Callable[[], LoadedRules] | None = None  # for the satisfaction survey's answers
+    phone_pause_seconds: float = coexistence.PAUSE_MINUTES * 60  # a takeover from the phone, if unreleased
 
     def handle(self, batch: Batch) -> None:
         effects = _Effects()
@@ -107,7 +109,8 @@ class Processor:
             self._apply_message(message, effects)
         effects.packets = [self._packet(c, e, effects) for c, e in effects.escalations]
         located = self.store.locate(effects.statuses)  # the status scripts need their sends' keys
-        batch.commit(lambda pipe: self._write(pipe, effects, located), waiting.expected(effects.waits))
+        expect = [*waiting.expected(effects.waits), *(e for moved in effects.rekeys for e in moved.expect)]
+        batch.commit(lambda pipe: self._write(pipe, effects, located), expect)
         self.store.apply_moved(effects.statuses, located)
         for conversation_id, entry in effects.entries:
             if entry.direction == "in":
@@ -117,6 +120,9 @@ class Processor:
 
     def _apply_message(self, message: InboundMessage, effects: _Effects) -> None:
         now = self.clock()
+        if message.changed_from is not None or message.echo:  # not the customer writing (notices.py)
+            notices.apply(self.store, message, effects, now, self.phone_pause_seconds)
+            return
         surveyed = effects.conversations.get(message.customer.routing_key)
         if surveyed is not None and self._is_csat_answer(surveyed, message):
             self._record_csat(surveyed, message, effects, now)
@@ -134,8 +140,9 @@ class Processor:
             effects.sends.append(
                 outbound_job(conversation, receipt, self.partitions, message_timestamp=message.timestamp)
             )
-        if conversation.state != ConversationState.BOT:
-            clocks.customer_wrote(conversation, now)
+        if conversation.state != ConversationState.BOT or coexistence.is_paused(conversation, now):
+            if conversation.state != ConversationState.BOT:  # paused by the phone: nobody's clock runs
+                clocks.customer_wrote(conversation, now)
             effects.entries.append(
                 (conversation.id, entry.kept(edited=self._edited(entry, conversation, effects)))
             )
@@ -336,6 +343,8 @@ class Processor:
                 )
             else:  # the customer wrote: where it is stays, its latest change moves (the desk's list order)
                 activity.touch(pipe, conversation.id, loaded, conversation, conversation.updated_at)
+        for moved in effects.rekeys:  # after the conversations: a folded one is linked, then moved past
+            moved.write(pipe, self.store)
         for conversation_id, entry in effects.entries:
             self.store.append_entry(pipe, conversation_id, entry)
         queue_sends(pipe, effects.sends)

@@ -190,7 +190,12 @@ class Store(Deliveries):
         return [keys.as_text(c) for c in self.client.zrange(keys.CONVERSATIONS, -count, -1)]
 
     def append_entry(self, pipe: Pipeline, conversation_id: str, entry: TranscriptEntry) -> None:
-        delivery = Delivery().model_dump_json() if entry.direction == "out" else ""
+        # pending, unless it went out before we heard of it (an echo: handover/coexistence.py; a folded
+        # conversation's: handover/rekey.py), whose later statuses then find it here
+        delivery = (entry.delivery or Delivery()).model_dump_json() if entry.direction == "out" else ""
+        if entry.delivery is not None and entry.delivery.wa_message_id:
+            sent = f"{conversation_id} {entry.id}"
+            pipe.set(keys.wamid_key(entry.delivery.wa_message_id), sent, ex=keys.WAMID_TTL_SECONDS)
         body = entry.model_dump_json(exclude={"delivery", "media"})
         if entry.media_id:  # who may fetch it: GET /api/v1/media/{id}
             where = {"conversation_id": conversation_id, **(entry.media or {})}
@@ -382,6 +387,7 @@ _STRING_FIELDS = {
     "customer_key",
     "wa_id",
     "user_id",
+    "parent_user_id",
     "profile_name",
     "state",
     "queue",

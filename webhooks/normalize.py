@@ -17,10 +17,11 @@ from handover.message import (
     OtherEvent,
     StatusUpdate,
 )
-from webhooks import bounds, payload
+from webhooks import bounds, customers, payload
 from webhooks.errors import NotWhatsAppPayload
 
 OBJECT = "whatsapp_business_account"
+ECHOES = "smb_message_echoes"  # coexistence: what a person sent from the WhatsApp Business app on our number
 
 _KINDS = {
     "text": InboundKind.TEXT,
@@ -113,7 +114,7 @@ def _read_entry(position: int, raw: Any) -> Iterator[_Item]:
             yield _Rejected(
                 f"entry {entry.id or position} change {index} ({change.field or '?'}) without value"
             )
-        elif change.field == "messages":
+        elif change.field in ("messages", ECHOES):
             yield from _read_messages_change(change.value)
         else:
             where = f"entry {entry.id or position} change {index} ({change.field or '?'})"
@@ -136,7 +137,7 @@ def _read_messages_change(raw_value: dict[str, Any]) -> Iterator[_Item]:
             summary=_errors(value.errors),
             value={"errors": value.errors},
         )
-    if not (value.messages or value.statuses or value.errors):
+    if not (value.messages or value.statuses or value.errors or value.message_echoes):
         yield _too_deep("messages change", raw_value) or _other(
             "messages", raw_value, "no messages or statuses"
         )
@@ -146,11 +147,14 @@ def _read_messages_change(raw_value: dict[str, Any]) -> Iterator[_Item]:
             contacts.append(payload.Contact.model_validate(raw))
         except ValidationError as exc:
             yield _Rejected(_reason("contact", exc))
-    index = _Contacts(contacts)
+    index = customers.Contacts(contacts)
     for raw in value.messages:
         yield _guarded("message", raw, partial(_read_message, number=number, contacts=index))
     for raw in value.statuses:
         yield _guarded("status", raw, partial(_read_status, number=number))
+    business = value.metadata.display_phone_number
+    for raw in value.message_echoes:
+        yield _guarded("echo", raw, partial(_read_echo, number=number, business=business, contacts=index))
 
 
 def _guarded(what: str, raw: Any, read: Callable[[Any], _Item]) -> _Item:
@@ -188,25 +192,39 @@ def _check_depth(value: Any) -> None:
     raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
 
 
-def _read_message(raw: Any, number: str | None, contacts: _Contacts) -> InboundMessage:
+def _read_message(raw: Any, number: str | None, contacts: customers.Contacts) -> InboundMessage:
     message = payload.Message.model_validate(raw)
-    if number is None:
-        raise ValueError("without metadata.phone_number_id")
-    bounds.identifier("id", message.id, bounds.ID_MAX)  # every field within Meta's sizes: webhooks/bounds.py
-    contact = _sender_contact(contacts, message.sender, message.from_user_id)
-    customer = CustomerRef(
-        phone_number_id=bounds.identifier("metadata.phone_number_id", number, bounds.USER_ID_MAX),
-        wa_id=bounds.identifier(
-            "from", message.sender or (contact.wa_id if contact else None), bounds.WA_ID_MAX
-        ),
-        user_id=bounds.identifier(
-            "from_user_id", message.from_user_id or (contact.user_id if contact else None), bounds.USER_ID_MAX
-        ),
-        username=bounds.name(contact.profile.username) if contact else None,
-        profile_name=bounds.name(contact.profile.name) if contact else None,
+    customer = customers.customer(
+        message, number, contacts, message.sender, message.from_user_id, message.from_parent_user_id
     )
-    if customer.wa_id is None and customer.user_id is None:
-        raise ValueError("without a sender (no from, from_user_id or matching contact)")
+    changed = customers.identity_change(message, customer) if message.type == "system" else None
+    if changed is not None:  # routed, and filed, as who they are now (handover/rekey.py)
+        return _inbound(message, changed, changed_from=customer)
+    return _inbound(message, customer)
+
+
+def _read_echo(
+    raw: Any, number: str | None, business: str | None, contacts: customers.Contacts
+) -> InboundMessage:
+    """A message a person sent from the WhatsApp Business app: its customer is `to`, unless `to` is our own
+    number (some recorded echoes of revokes and edits have it the other way round), then `from`."""
+    message = payload.Message.model_validate(raw)
+    ours = business is not None and customers.digits(message.recipient) == customers.digits(business)
+    if ours:
+        ids = (message.sender, message.from_user_id, message.from_parent_user_id)
+    else:
+        ids = (message.recipient, message.to_user_id, message.to_parent_user_id)
+    return _inbound(message, customers.customer(message, number, contacts, *ids), echo=True)
+
+
+def _inbound(
+    message: payload.Message,
+    customer: CustomerRef,
+    echo: bool = False,
+    changed_from: CustomerRef | None = None,
+) -> InboundMessage:
+    if changed_from is not None:
+        changed_from = customers.as_before(message, changed_from)
     content = bounds.media_content(message.type, bounds.content(_content(message)))
     readable: dict[str, Any] = {
         "kind": _KINDS.get(message.type, InboundKind.UNKNOWN),
@@ -220,6 +238,8 @@ def _read_message(raw: Any, number: str | None, contacts: _Contacts) -> InboundM
         referral=bounds.content(message.referral),
         errors=bounds.content(message.errors),
         content=content,
+        echo=echo,
+        changed_from=changed_from,
         **bounds.readable(message.type, readable | _readable(message.type, content)),
     )
 
@@ -294,37 +314,6 @@ def _read_status(raw: Any, number: str | None) -> StatusUpdate | OtherEvent:
         recipient_id=status.recipient_id or status.recipient_user_id,
         errors=status.errors,
     )
-
-
-class _Contacts:
-    """A change's contacts, found by wa_id or user_id in constant time (a batch may hold thousands)."""
-
-    def __init__(self, contacts: list[payload.Contact]) -> None:
-        self.all = contacts
-        self.by_wa_id: dict[str, payload.Contact] = {}
-        self.by_user_id: dict[str, payload.Contact] = {}
-        for contact in contacts:  # the first of a repeated id wins, as a scan in order would find it
-            if contact.wa_id:
-                self.by_wa_id.setdefault(contact.wa_id, contact)
-            if contact.user_id:
-                self.by_user_id.setdefault(contact.user_id, contact)
-
-
-def _sender_contact(contacts: _Contacts, wa_id: str | None, user_id: str | None) -> payload.Contact | None:
-    found = (contacts.by_wa_id.get(wa_id) if wa_id else None) or (
-        contacts.by_user_id.get(user_id) if user_id else None
-    )
-    if found is not None:
-        return found
-    if len(contacts.all) != 1:
-        return None
-    # The only contact is the sender unless its ids say otherwise: mixing two people's ids would file a
-    # message in someone else's conversation.
-    only = contacts.all[0]
-    contradicts = (wa_id and only.wa_id and only.wa_id != wa_id) or (
-        user_id and only.user_id and only.user_id != user_id
-    )
-    return None if contradicts else only
 
 
 def _other(field_name: str, value: dict[str, Any], summary: str, number: str | None = None) -> OtherEvent:

@@ -58,6 +58,7 @@ class ChangeValue(BaseModel):
     messages: list[Any] = Field(default_factory=list)
     statuses: list[Any] = Field(default_factory=list)
     errors: list[Any] = Field(default_factory=list)
+    message_echoes: list[Any] = Field(default_factory=list)  # field `smb_message_echoes` (coexistence)
 
 
 class Profile(BaseModel):
@@ -100,6 +101,10 @@ class Message(BaseModel):
     sender: str | None = Field(default=None, alias="from")  # absent for customers known only by username
     from_user_id: str | None = None
     from_parent_user_id: str | None = None
+    # echoes only: the customer a person on the WhatsApp Business app wrote to
+    recipient: str | None = Field(default=None, alias="to")
+    to_user_id: str | None = None
+    to_parent_user_id: str | None = None
     context: Context | None = None
     referral: dict[str, Any] | None = None
     errors: list[dict[str, Any]] = Field(default_factory=list)

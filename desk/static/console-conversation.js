@@ -423,6 +423,7 @@ export class ConversationView {
   author(author) {
     if (author === "bot") return t("author_bot");
     if (author === "system") return t("author_system");
+    if (author === "phone") return t("author_phone"); // the WhatsApp Business app (handover/coexistence.py)
     if (author.startsWith("agent:")) {
       const id = author.slice(6);
       return id === this.desk.me.id ? t("author_you") : this.desk.agentName(id);
@@ -462,6 +463,13 @@ function identityBadge(identity) {
 
 function messageText(entry) {
   if (entry.content && entry.content.redacted) return t("redacted", { what: entry.content.redacted });
+  if (entry.kind === "number_changed") {
+    // handover/rekey.py: both numbers (a number change) or both business-scoped ids (an id change)
+    const c = entry.content || {};
+    const number = c.change !== "user_changed_user_id";
+    const shown = (v) => (number && v ? `+${v}` : v || "?");
+    return t(number ? "number_changed" : "user_id_changed", { from: shown(c.from), to: shown(c.to) });
+  }
   if (entry.text) return entry.text;
   if (entry.kind === "template") {
     const name = entry.content && entry.content.template_name;

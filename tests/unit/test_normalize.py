@@ -61,6 +61,9 @@ def held_in(body: dict[str, Any]) -> tuple[list[str], list[str], int]:
     for entry in body["entry"]:
         for change in entry["changes"]:
             value = change["value"]
+            if change["field"] == "smb_message_echoes":  # coexistence: read as messages (echo=True)
+                messages += [m["id"] for m in value.get("message_echoes", [])]
+                continue
             if change["field"] != "messages":
                 others += 1
                 continue
@@ -117,6 +120,21 @@ MESSAGES = {
     ),
     "ours/customers/username_only": Expect(K.TEXT, "Oi, meu pedido não chegou", None, None, None, BIA),
     "ours/batches/value_errors": Expect(K.TEXT, "alô?", None, None, None, ANA),
+    # a number or id change is filed under the new ids (handover/rekey.py); an echo under its customer
+    "ours/changes/number_changed": Expect(
+        K.SYSTEM,
+        "User Ana Souza changed from 5511987654321 to 5521998877665",
+        None,
+        None,
+        None,
+        "BR.6610293847561120",
+    ),
+    "ours/changes/user_id_changed": Expect(
+        K.SYSTEM, "User Marcos changed their user ID", None, None, None, "BR.5530172648893301"
+    ),
+    "ours/changes/echo_text": Expect(
+        K.TEXT, "Oi Ana, aqui é a Júlia da loja. Vi seu pedido, já resolvo.", None, None, None, ANA
+    ),
     # --- pywa
     "pywa/message/text": Expect(K.TEXT, "Body Text", None, None, None, PYWA_CUSTOMER),
     "pywa/message/image": Expect(K.IMAGE, None, None, "65463453", None, PYWA_CUSTOMER),
@@ -183,8 +201,16 @@ MESSAGES = {
         "wamid.HBgLMTQxMjU1NTA4MjkVAgASGBQzQUNCNjk5RDUwNUZGMUZEM0VBRAA=",
         "16505551234",
     ),
+    # filed under the new number, where the customer writes next (handover/rekey.py)
     "pywa/system/phone_number_change": Expect(
-        K.SYSTEM, "User A changed from 972987654321 to 972912345678", None, None, None, "972987654321"
+        K.SYSTEM, "User A changed from 972987654321 to 972912345678", None, None, None, "972912345678"
+    ),
+    # coexistence echoes: the customer is who the person on the phone wrote to (`to`, or `from` when `to`
+    # is our own number, as in pywa's revoke and edit echoes)
+    "pywa/outgoing_message/text": Expect(K.TEXT, "Test message", None, None, None, "<BSUID>"),
+    "pywa/outgoing_message/delete": Expect(K.REVOKE, None, None, None, "wamid.zzzzzz", PYWA_CUSTOMER),
+    "pywa/outgoing_message/edit": Expect(
+        K.EDIT, "Text was edited", None, None, "wamid.zzzzzz", PYWA_CUSTOMER
     ),
     "pywa/system/identity_change": Expect(
         K.SYSTEM, "User identity changed", None, None, None, "972987654321"
@@ -227,6 +253,7 @@ def test_message_fields_common_to_every_type():
         "phone_number_id": "1122334455667",
         "wa_id": "972987654321",
         "user_id": PYWA_CUSTOMER,
+        "parent_user_id": "US.ENT.11815799212886844830",  # kept, never the key
         "username": None,
         "profile_name": "Test Name",
     }
@@ -238,6 +265,7 @@ def test_a_customer_known_only_by_username_has_no_phone_number():
         "phone_number_id": LOJA,
         "wa_id": None,
         "user_id": BIA,
+        "parent_user_id": "BR.ENT.3310928475561029",
         "username": "bia.compras",
         "profile_name": "Bia",
     }
@@ -344,3 +372,49 @@ def test_change_errors_are_kept_beside_the_messages():
         LOJA,
     )
     assert event.value["errors"][0]["error_data"] == {"details": "Unsupported webhook payload"}
+
+
+def test_a_number_change_says_who_the_customer_was_and_who_they_are_now():
+    message = only_message("ours/changes/number_changed")
+    assert message.changed_from is not None and not message.echo
+    assert (message.changed_from.wa_id, message.changed_from.user_id, message.changed_from.key) == (
+        "5511987654321",
+        ANA,
+        ANA,
+    )
+    assert message.changed_from.parent_user_id == "BR.ENT.5502918374650012"
+    assert (message.customer.wa_id, message.customer.user_id, message.customer.parent_user_id) == (
+        "5521998877665",
+        "BR.6610293847561120",
+        "BR.ENT.7720394856612231",
+    )
+
+
+def test_a_user_id_change_keeps_no_number_and_names_the_previous_id():
+    message = only_message("ours/changes/user_id_changed")
+    assert message.changed_from is not None
+    assert (message.changed_from.key, message.customer.key) == (MARCOS, "BR.5530172648893301")
+    assert message.customer.wa_id is None
+
+
+def test_pywas_number_change_without_user_ids_moves_from_number_to_number():
+    message = only_message("pywa/system/phone_number_change")
+    assert message.changed_from is not None
+    assert (message.changed_from.key, message.customer.key) == ("972987654321", "972912345678")
+
+
+def test_other_system_messages_change_nobody():
+    message = only_message("pywa/system/identity_change")
+    assert message.changed_from is None and message.customer.key == "972987654321"
+
+
+def test_an_echo_is_marked_and_filed_under_the_customer_it_was_sent_to():
+    message = only_message("ours/changes/echo_text")
+    assert message.echo and message.changed_from is None
+    assert (message.customer.wa_id, message.customer.user_id) == ("5511987654321", ANA)
+    assert message.customer.profile_name == "Ana Souza"
+
+
+def test_an_echo_whose_to_is_our_own_number_is_filed_under_from():
+    message = only_message("pywa/outgoing_message/delete")
+    assert message.echo and message.customer.wa_id == "972987654321"

@@ -67,8 +67,7 @@ OTHERS = {
     "pywa/call_connect/user_initiated": ("calls", "calls connect", "743897493242"),
     "pywa/call_terminate/call_terminate": ("calls", "calls terminate", "37489742"),
     "pywa/call_status/call_status": ("calls", "statuses RINGING", "5483758353"),  # a call's status: not ours
-    "pywa/outgoing_message/text": ("smb_message_echoes", "message_echoes text", "1122334455667"),
-    "pywa/outgoing_message/delete": ("smb_message_echoes", "message_echoes revoke", "1122334455667"),
+    # coexistence echoes (smb_message_echoes) are messages now: test_normalize.py
     "pywa/user_marketing_preferences/resume": (
         "user_preferences",
         "user_preferences resume",
