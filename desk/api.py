@@ -38,7 +38,7 @@ from handover.errors import Invalid
 from handover.events import EventType
 from handover.inbox import DEFAULT_LIMIT, MAX_LIMIT, Filters
 from handover.kpireport import Stats
-from handover.packet import SUMMARY_LANGUAGES
+from handover.packet import SUMMARY_LANGUAGES, summary_of
 from handover.transfers import TransferRequest
 
 
@@ -81,9 +81,28 @@ async def queues(request: web.Request) -> web.Response:
     return ok(await in_thread(service.queues, request.app[DESK], agent, everything))
 
 
+LANG_PARAM = Param(
+    "lang",
+    "the packet's summary in this language (the reader's), else as stored",
+    {"type": "string", "enum": list(SUMMARY_LANGUAGES)},
+)
+
+
+def _for_reader(request: web.Request, detail: ConversationDetail) -> ConversationDetail:
+    """`?lang=`: the packet's summary in the reader's language (made from the packet), else as stored."""
+    language = request.query.get("lang")
+    if language is None:
+        return detail
+    if language not in SUMMARY_LANGUAGES:
+        raise Invalid(f"lang is one of {', '.join(SUMMARY_LANGUAGES)}")
+    if detail.packet is not None:
+        detail.packet.summary = summary_of(detail.packet, language)
+    return detail
+
+
 async def take_next(request: web.Request) -> web.StreamResponse:
     taken = await in_thread(service.take_next, request.app[DESK], request[AGENT])
-    return web.Response(status=204) if taken is None else ok(taken)
+    return web.Response(status=204) if taken is None else ok(_for_reader(request, taken))
 
 
 async def list_conversations(request: web.Request) -> web.Response:
@@ -119,10 +138,7 @@ async def list_conversations(request: web.Request) -> web.Response:
 
 async def get_conversation(request: web.Request) -> web.Response:
     ctx, agent, conversation_id = request.app[DESK], request[AGENT], request.match_info["id"]
-    language = request.query.get("lang")
-    if language is not None and language not in SUMMARY_LANGUAGES:
-        raise Invalid(f"lang is one of {', '.join(SUMMARY_LANGUAGES)}")
-    return ok(await in_thread(service.conversation, ctx, agent, conversation_id, language))
+    return ok(_for_reader(request, await in_thread(service.conversation, ctx, agent, conversation_id)))
 
 
 async def send_message(request: web.Request) -> web.Response:
@@ -159,7 +175,7 @@ async def transfer(request: web.Request) -> web.Response:
 
 async def accept(request: web.Request) -> web.Response:
     ctx, agent, conversation_id = request.app[DESK], request[AGENT], request.match_info["id"]
-    return ok(await in_thread(service.accept, ctx, agent, conversation_id))
+    return ok(_for_reader(request, await in_thread(service.accept, ctx, agent, conversation_id)))
 
 
 async def decline(request: web.Request) -> web.Response:
@@ -262,7 +278,8 @@ ROUTES = [
         take_next,
         "Claim the best waiting conversation (204: none)",
         response=ConversationDetail,
-        extra={204: "nothing waits", 409: "at capacity or not available"},
+        query=(LANG_PARAM,),
+        extra={204: "nothing waits", 409: "at capacity or not available", 422: "unknown lang"},
     ),
     Route(
         "GET",
@@ -310,13 +327,7 @@ ROUTES = [
         get_conversation,
         "State, context packet and transcript",
         response=ConversationDetail,
-        query=(
-            Param(
-                "lang",
-                "the packet's summary in this language (the reader's), else as stored",
-                {"type": "string", "enum": list(SUMMARY_LANGUAGES)},
-            ),
-        ),
+        query=(LANG_PARAM,),
         extra={422: "lang is not a language the summary is written in"},
     ),
     Route(
@@ -354,6 +365,7 @@ ROUTES = [
         accept,
         "Accept a warm transfer offered to me",
         response=ConversationDetail,
+        query=(LANG_PARAM,),
     ),
     Route(
         "POST",

@@ -12,7 +12,6 @@ from handover.conversation import Conversation, ConversationState
 from handover.errors import NotFound, NotYours
 from handover.inbox import Filters
 from handover.kpireport import Stats, report
-from handover.packet import summary_of
 from handover.transfers import TransferRequest
 
 
@@ -105,15 +104,8 @@ def search_conversations(ctx: DeskContext, agent: Agent, query: str, limit: int)
     return [ConversationSummary.of(c, now) for c in found[:limit]]
 
 
-def conversation(
-    ctx: DeskContext, agent: Agent, conversation_id: str, language: str | None = None
-) -> ConversationDetail:
-    """The conversation as the agent may see it; with `language`, its packet's summary in that language
-    (the console's), else as it was stored (in the rules' default language)."""
-    detail = _detail(ctx, ctx.assignments.conversation_for(agent, conversation_id))
-    if language is not None and detail.packet is not None:
-        detail.packet.summary = summary_of(detail.packet, language)
-    return detail
+def conversation(ctx: DeskContext, agent: Agent, conversation_id: str) -> ConversationDetail:
+    return _detail(ctx, ctx.assignments.conversation_for(agent, conversation_id))
 
 
 def transfer(

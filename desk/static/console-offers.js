@@ -7,7 +7,7 @@
 // offer[data-id][data-kind=transfer|assignment] (with offer-accept, offer-decline, offer-expires)
 
 import { h, fill, keepFocus } from "./console-dom.js";
-import { t, duration, explain } from "./console-i18n.js";
+import { t, LANG, duration, explain } from "./console-i18n.js";
 import { icon } from "./console-icons.js";
 
 const RING_EVERY_MS = 5000; // a ring again while an offer waits, as a phone does
@@ -118,7 +118,7 @@ export class Offers {
     const offer = this.answered(id);
     if (!offer) return;
     try {
-      const detail = await this.desk.api.post(`/conversations/${encodeURIComponent(id)}/accept`);
+      const detail = await this.desk.api.post(`/conversations/${encodeURIComponent(id)}/accept?lang=${LANG}`);
       this.desk.toast(t("offer_accepted", { name: offer.name || detail.customer_name || "" }));
       this.desk.holdNow(detail);
     } catch (exc) {
