@@ -15,7 +15,8 @@ from app import shedding
 from app.edge import guarded
 from app.web import build_app
 from tests.support.fake_redis import sync_beside
-from tests.support.webhook import body, line_settings, signed, stored_items, text_message
+from tests.support.raw_http import answer, closed, get, webhook_post
+from tests.support.webhook import line_settings, stored_items
 from webhooks.views import WEBHOOK, WebhookContext
 
 PARTITIONS = 2
@@ -52,31 +53,6 @@ async def edge():
         listener.close()
         await runner.cleanup()
         await fake.aclose()
-
-
-def webhook_post(message_id: str, padding: int = 0) -> bytes:
-    raw, headers = signed(body([text_message(message_id, "5511987650000", "oi" + " " * padding, 1)]))
-    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-    return f"POST /webhook HTTP/1.1\r\nHost: edge\r\n{head}Content-Length: {len(raw)}\r\n\r\n".encode() + raw
-
-
-def get(path: str) -> bytes:
-    return f"GET {path} HTTP/1.1\r\nHost: edge\r\n\r\n".encode()
-
-
-async def answer(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], bytes]:
-    """One response: (status, headers by lower-case name, body)."""
-    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
-    lines = head.decode().split("\r\n")
-    headers = dict(line.split(": ", 1) for line in lines[1:] if line)
-    headers = {name.lower(): value for name, value in headers.items()}
-    raw = await asyncio.wait_for(reader.readexactly(int(headers["content-length"])), 10)
-    return int(lines[0].split()[1]), headers, raw
-
-
-async def closed(reader: asyncio.StreamReader) -> bool:
-    """The server ends the connection (EOF) within 10 s, with nothing more sent."""
-    return await asyncio.wait_for(reader.read(), 10) == b""
 
 
 async def test_a_new_webhook_connection_is_refused_from_its_request_line_and_closed(edge):
