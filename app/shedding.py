@@ -68,6 +68,7 @@ class Shedding(asyncio.Protocol):
         if self.received.startswith(WEBHOOK_POSTS):
             self.webhook.metrics.received.inc()
             self.webhook.metrics.rejected.labels(reason="overloaded").inc()
+            self.webhook.pressure.refused += 1
             self._answer(SHED)
         elif self.received.startswith(HEALTH_CHECKS):
             self._answer(HEALTHY)

@@ -47,7 +47,7 @@ class LoopLag:
     checked_at: float = 0.0
     overloaded_since: float | None = None
     calm_since: float | None = None
-    refused: int = 0  # refusals since the last overloaded stretch ended
+    refused: int = 0  # webhooks refused for the lag since the last overloaded stretch ended (callers count)
     _timer: asyncio.TimerHandle | None = field(default=None, repr=False)
 
     def checked(self) -> None:
@@ -72,10 +72,7 @@ class LoopLag:
         lag = self.current()
         if lag <= self.limit:
             return False
-        if lag < 2 * self.limit and self.chance() >= (lag - self.limit) / self.limit:
-            return False
-        self.refused += 1
-        return True
+        return lag >= 2 * self.limit or self.chance() < (lag - self.limit) / self.limit
 
     def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         """Check on the running loop until stop(). A plain timer callback rather than a task: a task's

@@ -204,6 +204,7 @@ def _overloaded(ctx: WebhookContext) -> web.Response:
     the answer, so the client's next POST comes on a new connection, which app/edge.py can refuse without
     parsing it."""
     ctx.metrics.rejected.labels(reason="overloaded").inc()
+    ctx.pressure.refused += 1
     response = web.json_response(OVERLOADED, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     response.force_close()
     return response

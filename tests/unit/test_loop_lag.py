@@ -83,7 +83,6 @@ def test_the_chance_of_shedding_rises_from_the_limit_to_twice_the_limit(lag_seco
     lag = LoopLag(limit=LIMIT, chance=lambda: chance)
     lag.lag = lag_seconds  # not checking (no check due): the lag as it stands
     assert lag.shed() is shed
-    assert lag.refused == int(shed)
 
 
 def test_a_check_late_right_now_counts_before_it_runs():
@@ -112,11 +111,12 @@ def test_an_overloaded_stretch_is_logged_once_when_it_starts_and_once_when_it_en
     with capture_logs() as logs:
         run(lag, clock, seconds=1, late=0.001)
         run(lag, clock, seconds=2, late=0.3)  # behind for two seconds
-        refusals = sum(lag.shed() for _ in range(10_000))
+        for _ in range(10_000):  # what the edge does for each webhook it refuses
+            assert lag.shed()
+            lag.refused += 1
         run(lag, clock, seconds=3, late=0.001)
     events = [entry["event"] for entry in logs]
     assert events == ["loop_overloaded", "loop_overload_ended"]
-    assert refusals == 10_000
     assert logs[1]["refused"] == 10_000
     assert lag.refused == 0  # counted afresh for the next stretch
 

@@ -69,6 +69,7 @@ async def test_a_new_webhook_connection_is_refused_from_its_request_line_and_clo
     metrics = edge.webhook.metrics
     assert metrics.rejected.labels(reason="overloaded")._value.get() == 1
     assert metrics.received._value.get() == 1
+    assert edge.webhook.pressure.refused == 1  # for the overloaded stretch's log line
 
 
 async def test_a_large_body_still_being_sent_gets_the_answer_not_a_reset(edge):
@@ -99,6 +100,7 @@ async def test_everything_but_a_webhook_post_is_served_while_overloaded(edge, pa
     status, _, raw = await answer(reader)
     assert status == 200 and expected(raw)
     writer.close()
+    assert edge.webhook.pressure.refused == 0
 
 
 async def test_a_desk_request_handed_on_keeps_its_connection_alive(edge):
