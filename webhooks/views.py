@@ -199,10 +199,11 @@ def _reject(
 
 
 def _overloaded(ctx: WebhookContext) -> web.Response:
-    """503 `overloaded` on a kept-alive connection (new ones are refused sooner, in app/edge.py). Counted,
-    not logged one by one: webhooks/pressure.py logs the overloaded stretch. The connection closes after
-    the answer, so the client's next POST comes on a new connection, which app/edge.py can refuse without
-    parsing it."""
+    """503 `overloaded` on a kept-alive connection (new ones are refused sooner, in app/shedding.py).
+    Counted, not logged one by one: webhooks/pressure.py logs the overloaded stretch. The connection
+    closes after the answer (aiohttp reads and drops what is left of the body for at most its lingering
+    time, so the client reads the answer rather than a reset), and the client's next POST comes on a new
+    connection, which app/shedding.py can refuse without parsing it."""
     ctx.metrics.rejected.labels(reason="overloaded").inc()
     ctx.pressure.refused += 1
     response = web.json_response(OVERLOADED, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
