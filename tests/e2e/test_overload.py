@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import signal
+import subprocess
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import redis
@@ -119,6 +122,15 @@ async def through_a_stall(pid_signal, port: int, token: str) -> tuple[list[Sent]
     return sent, {name: await task for name, task in others.items()}
 
 
+def listen_backlog(port: int) -> int | None:
+    """How many finished handshakes the kernel holds for the listener (Send-Q of `ss -lt` on a listening
+    socket), or None without `ss`."""
+    if shutil.which("ss") is None:
+        return None
+    listing = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True, check=True)
+    return int(listing.stdout.split()[2])
+
+
 def stored_ids(client: redis.Redis) -> set[str]:
     ids = set()
     for p in range(PARTITIONS):
@@ -149,6 +161,8 @@ def test_a_stalled_loop_refuses_webhooks_quickly_and_keeps_health_and_desk_answe
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     token = AgentStore(client).add("Ana", ["general"], capacity=3, role=Role.AGENT)[1]
     with serving(redis_url, tmp_path) as (serve, port):
+        somaxconn = int(Path("/proc/sys/net/core/somaxconn").read_text())
+        assert listen_backlog(port) in (None, min(1024, somaxconn))  # asyncio's default was 100
         sent, others = asyncio.run(through_a_stall(serve.signal, port, token))
 
         unanswered = [s for s in sent if s.status is None]
