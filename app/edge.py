@@ -1,6 +1,7 @@
 """The listener of `handover serve` and what one slow or abusive client may hold of the process: connections
 (capped well below the open-files limit, which is raised at start), idle time, and memory, handed back after
-bursts of large bodies. The webhook's own limits on bodies are in webhooks/gate.py."""
+bursts of large bodies; and, while the event loop is behind, new webhooks refused early (app/shedding.py).
+The webhook's own limits on bodies are in webhooks/gate.py."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import asyncio
 import contextlib
 import ctypes
 import ctypes.util
-import json
 import resource
 import signal
 from collections.abc import Callable
@@ -16,17 +16,26 @@ from collections.abc import Callable
 import structlog
 from aiohttp import web
 
+from app.shedding import (
+    HEALTH_CHECKS,
+    HEALTHY,
+    LINGER_SECONDS,
+    REQUEST_LINE_BYTES,
+    REQUEST_LINE_SECONDS,
+    Shedding,
+    raw_answer,
+)
 from config.settings import Settings
 from webhooks.gate import BodyGate
-from webhooks.views import WEBHOOK
+from webhooks.views import WEBHOOK, WebhookContext
 
 log = structlog.get_logger(__name__)
 
-# After an early answer (403, 408, 503) aiohttp reads and drops the rest of a body this long, so a client
-# still sending sees the answer rather than a reset; then the connection closes (aiohttp's default is 10 s).
-LINGER_SECONDS = 2.0
+# Connections the kernel holds for accept() (capped by net.core.somaxconn, 4096 on recent kernels):
+# asyncio's default of 100 overflows when the loop is behind, and a client whose SYN is dropped tries
+# again only after 1, 3, 7 s, which is how the webhook came to be answered past a 10 s timeout.
+LISTEN_BACKLOG = 1024
 RESERVED_FILES = 256  # descriptors kept for Redis pools, the rules file, logs and threads
-REQUEST_LINE_SECONDS = 1.0  # over the cap, how long a new connection may take to say what it wants
 TRIM_EVERY_SECONDS = 5.0
 TRIM_AFTER_BYTES = 16 * 1024 * 1024  # bodies read since the last trim before memory is handed back
 
@@ -47,19 +56,12 @@ def connection_cap(wanted: int, open_files: int) -> int:
     return max(8, min(wanted, open_files - RESERVED_FILES, open_files * 3 // 4))
 
 
-def _answer(status: str, body: dict[str, object], retry_after: int | None = None) -> bytes:
-    raw = json.dumps(body).encode()
-    head = f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(raw)}\r\n"
-    head += f"Retry-After: {retry_after}\r\n" if retry_after is not None else ""
-    return (head + "Connection: close\r\n\r\n").encode() + raw
-
-
 class Refusal(asyncio.Protocol):
     """A connection over the cap. `GET /healthz` is answered as usual (the process is alive: restarting it
     would not help); anything else gets 503 with Retry-After. Then it closes, within a second at most."""
 
     def __init__(self, retry_after: int) -> None:
-        self.busy = _answer(
+        self.busy = raw_answer(
             "503 Service Unavailable",
             {"error": {"code": "busy", "message": "too many connections, retry later"}},
             retry_after,
@@ -75,7 +77,7 @@ class Refusal(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.received += data
-        if b"\n" in self.received or len(self.received) > 256:
+        if b"\n" in self.received or len(self.received) > REQUEST_LINE_BYTES:
             self.answer()
 
     def answer(self) -> None:
@@ -83,7 +85,7 @@ class Refusal(asyncio.Protocol):
             self.timer.cancel()
         if self.transport is None or self.transport.is_closing():
             return
-        alive = self.received.startswith((b"GET /healthz ", b"GET /healthz?"))
+        alive = self.received.startswith(HEALTH_CHECKS)
         self.transport.write(HEALTHY if alive else self.busy)
         self.transport.close()
 
@@ -92,16 +94,17 @@ class Refusal(asyncio.Protocol):
             self.timer.cancel()
 
 
-HEALTHY = _answer("200 OK", {"status": "ok"})
-
-
-def guarded(server: web.Server, cap: int, retry_after: int) -> Callable[[], asyncio.Protocol]:
-    """The listener's protocol factory: aiohttp's handler while fewer than `cap` connections are open."""
+def guarded(server: web.Server, cap: int, webhook: WebhookContext) -> Callable[[], asyncio.Protocol]:
+    """The listener's protocol factory: aiohttp's handler while fewer than `cap` connections are open and
+    the loop keeps up; while it is behind, a protocol that refuses webhook POSTs from their request line."""
+    shed = webhook.pressure.shed
 
     def protocol() -> asyncio.Protocol:
         if len(server.connections) >= cap:
             log.warning("connection_refused", reason="too_many_connections", cap=cap)
-            return Refusal(retry_after)
+            return Refusal(webhook.gate.retry_after)
+        if shed():
+            return Shedding(server, webhook)
         return server()
 
     return protocol
@@ -123,24 +126,30 @@ async def _serve(app: web.Application, settings: Settings, host: str, port: int)
     )
     await runner.setup()
     assert runner.server is not None
-    gate = app[WEBHOOK].gate
+    webhook = app[WEBHOOK]
+    gate = webhook.gate
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     trimming = asyncio.create_task(_trim_memory(gate))
+    webhook.pressure.start(loop)
     try:
-        listener = await loop.create_server(guarded(runner.server, cap, gate.retry_after), host, port)
+        listener = await loop.create_server(
+            guarded(runner.server, cap, webhook), host, port, backlog=LISTEN_BACKLOG
+        )
         log.info(
             "edge_limits",
             connections=cap,
             idle_timeout=settings.handover_idle_timeout_seconds,
             body_timeout=gate.timeout,
             webhook_concurrency=gate.limit,
+            max_loop_lag_ms=settings.handover_max_loop_lag_ms,
         )
         await stop.wait()
         listener.close()
     finally:
+        webhook.pressure.stop()
         trimming.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await trimming

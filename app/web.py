@@ -33,6 +33,7 @@ from handover.transfers import Transfers
 from handover.warm import WarmTransfers
 from webhooks import sandbox, views
 from webhooks.gate import BodyGate
+from webhooks.pressure import LoopLag
 from webhooks.sandbox_media import SandboxMedia
 from webhooks.views import WEBHOOK, WebhookContext
 from workers.dispatcher import (
@@ -132,6 +133,7 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
             partitions=settings.handover_partitions,
             serves=settings.serves_number,
             gate=BodyGate(settings.handover_webhook_concurrency, settings.handover_body_timeout_seconds),
+            pressure=LoopLag(settings.handover_max_loop_lag_ms / 1000),  # checking once app/edge.py serves
         )
         embedded = _start_embedded_worker(settings, server, holder) if server is not None else None
         reporter = versions.Reporter(sync, holder, "web")

@@ -1,8 +1,9 @@
 """`make bench`: ingestion vs a bare aiohttp handler, processing vs rq no-op jobs, the bot's matching vs
 tokenising a message, `rules whatif` vs reading the transcripts it replays (ratios), the desk's routes
 with 10,000 waiting (bench/desk.py: p50/p99 against their targets), the assigner's decisions with
-10,000 waiting (bench/assign.py), and the whole system under a mixed workload: multi-turn customers and
-agents at work, latency webhook -> first reply, Redis commands, CPU and memory (bench/mixed.py).
+10,000 waiting (bench/assign.py), the whole system under a mixed workload: multi-turn customers and
+agents at work, latency webhook -> first reply, Redis commands, CPU and memory (bench/mixed.py), and one
+serve driven past what it can take, with and without shedding (bench/overload.py).
 
 Everything runs here, on loopback, with servers started for the run: a redis-server, `handover serve`,
 `handover worker` processes, a bare aiohttp server and a fake Graph API answering after 100 ms.
@@ -30,6 +31,7 @@ from bench.load import closed_loop, open_loop
 from bench.matching import matching
 from bench.measure import Profiles
 from bench.mixed import mixed
+from bench.overload import overload
 from bench.parsing import parsing
 from bench.whatif import bench_whatif
 from handover import keys
@@ -183,7 +185,17 @@ def main() -> None:
     cli.add_argument("--concurrency", type=int, default=32)
     cli.add_argument(
         "--only",
-        choices=["ingestion", "processing", "mixed", "matching", "parsing", "whatif", "desk", "assign"],
+        choices=[
+            "ingestion",
+            "processing",
+            "mixed",
+            "matching",
+            "parsing",
+            "whatif",
+            "desk",
+            "assign",
+            "overload",
+        ],
     )
     cli.add_argument(
         "--profile",
@@ -214,6 +226,8 @@ def main() -> None:
             mixed(redis_server, args.profile)
         if args.only in (None, "assign"):
             bench_assign(redis_server)
+        if args.only in (None, "overload"):
+            overload(redis_server)
     finally:
         redis_server.stop()
 

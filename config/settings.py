@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     handover_webhook_concurrency: int = Field(default=32, ge=1, le=10_000)
     handover_max_connections: int = Field(default=2048, ge=8, le=1_000_000)
     handover_idle_timeout_seconds: float = Field(default=15.0, ge=1.0, le=3600.0)
+    # The event loop's damped lag past which new webhooks are refused with 503 (webhooks/pressure.py)
+    handover_max_loop_lag_ms: int = Field(default=100, ge=10, le=3_600_000)
     # Desk requests one agent's token may have in flight at once, event streams included (desk/share.py)
     handover_requests_per_agent: int = Field(default=20, ge=1, le=10_000)
     # Proxies (addresses or networks) whose X-Forwarded-For names the client; empty: the peer is the client.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 @dataclass
@@ -33,5 +33,10 @@ class WebhookMetrics:
             "handover_webhook_seconds",
             "Time to verify, store and answer a webhook",
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+            registry=self.registry,
+        )
+        self.loop_lag = Gauge(
+            "handover_event_loop_lag_seconds",
+            "How late this process's event loop runs, damped; past HANDOVER_MAX_LOOP_LAG_MS webhooks get 503",
             registry=self.registry,
         )

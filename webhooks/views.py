@@ -21,6 +21,7 @@ from webhooks.errors import NotWhatsAppPayload
 from webhooks.gate import BodyGate, Busy, Incomplete, SlowBody, TooLarge, is_signature_shaped
 from webhooks.metrics import WebhookMetrics
 from webhooks.normalize import Normalized, normalize
+from webhooks.pressure import OVERLOADED, RETRY_AFTER_SECONDS, LoopLag
 
 log = structlog.get_logger(__name__)
 
@@ -40,6 +41,10 @@ class WebhookContext:
     serves: Callable[[str], bool] = lambda phone_number_id: True  # the settings' serves_number; default: all
     gate: BodyGate = field(default_factory=BodyGate)
     metrics: WebhookMetrics = field(default_factory=WebhookMetrics)
+    pressure: LoopLag = field(default_factory=LoopLag)  # not checking until app/edge.py starts it
+
+    def __post_init__(self) -> None:
+        self.metrics.loop_lag.set_function(self.pressure.current)
 
 
 WEBHOOK = web.AppKey("webhook", WebhookContext)
@@ -68,11 +73,14 @@ async def verify_subscription(request: web.Request) -> web.Response:
 
 async def receive(request: web.Request) -> web.Response:
     """Meta's POST: 401 unsigned, 403 bad signature, 413 too big, 408 too slow, 400 not WhatsApp or cut
-    short, 503 busy or no Redis (with Retry-After: Meta delivers again), else 200. Errors are JSON
-    `{"error": {"code", "message"}}`. What can be refused from the headers is, before the body is read."""
+    short, 503 overloaded, busy or no Redis (with Retry-After: Meta delivers again), else 200. Errors
+    are JSON `{"error": {"code", "message"}}`. What can be refused from the headers is, before the body
+    is read."""
     ctx = request.app[WEBHOOK]
     started = time.perf_counter()
     ctx.metrics.received.inc()
+    if ctx.pressure.shed():  # the loop is behind: refused before anything else is spent on it
+        return _overloaded(ctx)
     header = request.headers.get(signature.HEADER)
     if not header:
         return _reject(ctx, 401, "missing_signature", "missing X-Hub-Signature-256")
@@ -187,6 +195,19 @@ def _reject(
         response.headers["Retry-After"] = str(retry_after)
     if status == 408:  # the rest of a slow body is not waited for: the connection closes
         response.force_close()
+    return response
+
+
+def _overloaded(ctx: WebhookContext) -> web.Response:
+    """503 `overloaded` on a kept-alive connection (new ones are refused sooner, in app/shedding.py).
+    Counted, not logged one by one: webhooks/pressure.py logs the overloaded stretch. The connection
+    closes after the answer (aiohttp reads and drops what is left of the body for at most its lingering
+    time, so the client reads the answer rather than a reset), and the client's next POST comes on a new
+    connection, which app/shedding.py can refuse without parsing it."""
+    ctx.metrics.rejected.labels(reason="overloaded").inc()
+    ctx.pressure.refused += 1
+    response = web.json_response(OVERLOADED, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    response.force_close()
     return response
 
 
