@@ -36,6 +36,7 @@ DELIVERY = {s.value for s in DeliveryStatus}
 # Customers: pywa's single test customer, and ours (São Paulo store number, Rio support number).
 PYWA_CUSTOMER = "US.13491208655302741918"
 ANA = "BR.1502576394655843"
+SOUZA = "5511987654321"  # kinds.json: a customer known by number only
 MARCOS = "BR.4419027736518820"
 CARLOS = "BR.7730185529641107"
 BIA = "BR.8827361549201736"
@@ -100,6 +101,18 @@ class Expect(NamedTuple):
 
 K = InboundKind
 MESSAGES = {
+    # --- ours: every kind a customer sends (kinds.json, issue 29)
+    "ours/kinds/text": Expect(K.TEXT, "bom dia, tudo bem?", None, None, None, SOUZA),
+    "ours/kinds/reaction": Expect(K.REACTION, "👍", None, None, "wamid.KINDS.1", SOUZA),
+    "ours/kinds/reaction_removed": Expect(K.REACTION, None, None, None, "wamid.KINDS.1", SOUZA),
+    "ours/kinds/edit": Expect(K.EDIT, "bom dia, tudo bem por aí?", None, None, "wamid.KINDS.1", SOUZA),
+    "ours/kinds/revoke": Expect(K.REVOKE, None, None, None, "wamid.KINDS.1", SOUZA),
+    "ours/kinds/quoted_reply": Expect(K.TEXT, "esse mesmo", None, None, "wamid.KINDS.1", SOUZA),
+    "ours/kinds/contacts": Expect(K.CONTACTS, None, None, None, None, SOUZA),
+    "ours/kinds/location": Expect(K.LOCATION, "Loja Paulista", None, None, None, SOUZA),
+    "ours/kinds/flow_answer": Expect(K.FLOW_REPLY, "Sent", None, None, "wamid.flow.sent", SOUZA),
+    "ours/kinds/sticker": Expect(K.STICKER, None, None, "1234567890", None, SOUZA),
+    "ours/kinds/unsupported": Expect(K.UNSUPPORTED, None, None, None, None, SOUZA),
     # --- ours
     "ours/messages/request_welcome": Expect(K.REQUEST_WELCOME, None, None, None, None, ANA),
     "ours/messages/reply_to_agent": Expect(K.TEXT, "Isso, é o pedido 48213", None, None, ASKED_ORDER, ANA),
