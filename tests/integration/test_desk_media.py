@@ -177,3 +177,66 @@ def test_an_agents_file_is_checked_uploaded_then_sent_by_its_id(redis_url, world
             assert len(graph.uploads) == 1
 
     run(scenario())
+
+
+def test_a_media_link_opens_that_media_for_that_agent_while_they_may_see_it(redis_url, world):
+    """Players and downloads cannot send the bearer header: a link's ticket stands in for it, on the media
+    route only, for the one media it was made for, checked against the conversation on every use."""
+    settings, _ = world
+    _, ana = add_agent(redis_url, "Ana", "general")
+    _, carlos = add_agent(redis_url, "Carlos", "billing")
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    store = Store(client)
+    wa_id = "5511911118888"
+
+    async def scenario() -> None:
+        async with TestClient(TestServer(build_app(settings))) as http:
+            conversation = await escalated_and_taken(http, store, wa_id, bearer(ana))
+            sent = [
+                media_message("wamid.l1", wa_id, "image", {"id": "888001", "mime_type": "image/jpeg"}),
+                media_message("wamid.l2", wa_id, "video", {"id": "888002", "mime_type": "video/mp4"}),
+            ]
+            raw, headers = signed(body(sent))
+            assert (await http.post("/webhook", data=raw, headers=headers)).status == 200
+            await asyncio.to_thread(
+                wait_for, lambda: client.exists("hv:media:888002"), 30, "the media in the transcript"
+            )
+
+            made = await http.post("/api/v1/media/888001/link", headers=bearer(ana))
+            assert made.status == 200, await made.text()
+            link = await made.json()
+            assert link["expires_in"] == 300 and link["url"].startswith("/api/v1/media/888001?ticket=")
+            ticket = link["url"].rpartition("=")[2]
+            assert 0 < client.ttl(f"hv:media-ticket:{ticket}") <= 300
+
+            opened = await http.get(link["url"])  # no Authorization header
+            assert opened.status == 200 and await opened.read() == b"\xff\xd8fake-jpeg"
+            assert opened.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
+            ranged = await http.get(link["url"], headers={"Range": "bytes=2-5"})
+            assert ranged.status == 206 and await ranged.read() == b"fake"
+
+            for path in (
+                f"/api/v1/media/888002?ticket={ticket}",  # another media
+                "/api/v1/media/888001?ticket=not-a-ticket",
+                f"/api/v1/conversations/{conversation.id}?ticket={ticket}",  # another route
+                f"/api/v1/me?ticket={ticket}",
+            ):
+                refused = await http.get(path)
+                assert refused.status == 401, path
+                assert (await refused.json())["error"]["code"] == "unauthorized"
+
+            other = await http.post("/api/v1/media/888001/link", headers=bearer(carlos))
+            assert other.status == 403  # a link only for whoever may see the media
+
+            # the conversation is no longer Ana's: her link no longer opens it
+            released = await http.post(
+                f"/api/v1/conversations/{conversation.id}/release", headers=bearer(ana)
+            )
+            assert released.status == 200, await released.text()
+            assert (await http.get(link["url"])).status == 403
+
+            client.delete(f"hv:media-ticket:{ticket}")  # as its 300 s run out
+            assert (await http.get(link["url"])).status == 401
+
+    run(scenario())
+    client.close()
