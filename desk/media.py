@@ -6,9 +6,9 @@ download open it without the bearer header, which an <audio>, <video> or <a down
 
 from __future__ import annotations
 
+import asyncio
 import weakref
 from collections.abc import Callable
-from pathlib import Path
 from urllib.parse import quote
 
 import structlog
@@ -35,6 +35,11 @@ log = structlog.get_logger(__name__)
 
 # shown in the page (an <img>, an <audio> player); anything else is a download
 INLINE = ("image/jpeg", "image/png", "image/webp", "image/gif", "audio/", "video/")
+# A media answer is sent whole within a minute and a second per 128 KB (100 MB: 14 min), else its
+# connection closes: a client that stops reading does not hold its file and its slot for ever (a paused
+# player asks again with a range when it needs more).
+SEND_GRACE_SECONDS = 60.0
+SEND_BYTES_PER_SECOND = 128 * 1024
 
 
 def _allowed(ctx: DeskContext, agent: Agent, media_id: str) -> MediaRef:
@@ -61,14 +66,20 @@ class SpooledFileResponse(web.FileResponse):
     """A spooled file sent by sendfile (ranges, If-Range, 206 and 416 are aiohttp's); what it holds (the
     file's pin, the agent's media request) is let go once it is sent, or when it is dropped unsent."""
 
-    def __init__(self, path: Path, done: Callable[[], None], headers: dict[str, str]) -> None:
-        super().__init__(path, headers=headers)
+    def __init__(self, spooled: Spooled, done: Callable[[], None], headers: dict[str, str]) -> None:
+        super().__init__(spooled.path, headers=headers)
+        self._deadline = SEND_GRACE_SECONDS + spooled.size / SEND_BYTES_PER_SECOND
         self._finished = _Once(done)
         weakref.finalize(self, self._finished)  # a client gone before its answer began: never prepared
 
     async def prepare(self, request: web.BaseRequest):  # type: ignore[no-untyped-def]
         try:
-            return await super().prepare(request)
+            async with asyncio.timeout(self._deadline):
+                return await super().prepare(request)
+        except TimeoutError:
+            if request.transport is not None:
+                request.transport.close()
+            raise ConnectionResetError("the media was not read in time") from None
         finally:
             self._finished()
 
@@ -97,9 +108,7 @@ async def get_media(request: web.Request) -> web.StreamResponse:
     finally:
         if spooled is None:
             limits.requests_per_agent.give_back(agent.id)
-    return SpooledFileResponse(
-        spooled.path, _releasing(ctx.media, spooled, ctx, agent), _headers(ref, spooled)
-    )
+    return SpooledFileResponse(spooled, _releasing(ctx.media, spooled, ctx, agent), _headers(ref, spooled))
 
 
 def _releasing(spool: MediaSpool, spooled: Spooled, ctx: DeskContext, agent: Agent) -> Callable[[], None]:
