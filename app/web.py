@@ -108,6 +108,8 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
         holder = wiring.rules_holder(settings, sync, "web", check_every=math.inf)
         store = Store(sync, transcript_max=settings.handover_transcript_max)
         agents = AgentStore(sync)
+        if settings.handover_media_dir is not None:
+            settings.handover_media_dir.mkdir(parents=True, exist_ok=True)
         spool_dir = Path(tempfile.mkdtemp(prefix="handover-media-", dir=settings.handover_media_dir))
         media_source, close_media = _media_source(settings, spool_dir)
         retry_after = math.ceil(settings.handover_body_timeout_seconds)

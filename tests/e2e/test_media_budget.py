@@ -129,8 +129,7 @@ def agent(redis_url: str, name: str) -> tuple[str, str]:
 
 
 def serving(redis_url: str, tmp_path: Path, graph: FakeGraph, **limits: str):  # type: ignore[no-untyped-def]
-    """The edge's serve, on the fake Graph API, its media kept under tmp_path/media."""
-    (tmp_path / "media").mkdir(exist_ok=True)
+    """The edge's serve, on the fake Graph API, its media kept under tmp_path/media (made by serve)."""
     media = {"WHATSAPP_API_URL": graph.base_url, "HANDOVER_MEDIA_DIR": str(tmp_path / "media")}
     return edge.serving(redis_url, tmp_path, **(media | limits))
 
