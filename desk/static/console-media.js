@@ -89,7 +89,10 @@ export function mediaView(desk, entry) {
     });
     objectUrl(desk, media.id).then((url) => (img.src = url), (exc) => unavailable(box, exc));
   } else if (type.startsWith("audio/") || type.startsWith("video/")) {
-    const player = h(type.startsWith("audio/") ? "audio" : "video", { controls: true, preload: "metadata", testid: `media-${type.split("/")[0]}` });
+    // a voice note is small: its length shows at once; a video (16 MB) is asked for when played, so a
+    // transcript of videos does not hold the agent's media requests (HANDOVER_MEDIA_PER_AGENT) paused
+    const audio = type.startsWith("audio/");
+    const player = h(audio ? "audio" : "video", { controls: true, preload: audio ? "metadata" : "none", testid: `media-${type.split("/")[0]}` });
     fill(box, player);
     play(desk, box, player, media.id);
   } else {
