@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import fakeredis
 import redis
@@ -17,14 +20,16 @@ from app import metrics, wiring
 from config.settings import Settings
 from desk import api as desk_api
 from desk import console
+from desk.budgets import MB, ByteBudget, MediaLimits, PerAgent
 from desk.guard import GUARD, TokenGuard, networks
 from desk.http import DESK, MIDDLEWARES, DeskContext
 from desk.live import EventHub
 from desk.share import AgentShare
+from desk.spool import MediaSpool
 from handover.agents import AgentStore, Presence, Role
 from handover.claims import Assignments
 from handover.liveness import heartbeat_seconds, sweep_seconds
-from handover.media import MediaCache, MediaSource
+from handover.media import MediaSource
 from handover.rules import versions
 from handover.rules.holder import RulesHolder
 from handover.store import Store
@@ -104,7 +109,11 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
         holder = wiring.rules_holder(settings, sync, "web", check_every=math.inf)
         store = Store(sync, transcript_max=settings.handover_transcript_max)
         agents = AgentStore(sync)
-        media_source, close_media = _media_source(settings)
+        if settings.handover_media_dir is not None:
+            settings.handover_media_dir.mkdir(parents=True, exist_ok=True)
+        spool_dir = Path(tempfile.mkdtemp(prefix="handover-media-", dir=settings.handover_media_dir))
+        media_source, close_media = _media_source(settings, spool_dir)
+        retry_after = math.ceil(settings.handover_body_timeout_seconds)
         app[DESK] = DeskContext(
             assignments=Assignments(store, settings.handover_partitions, holder),
             agents=agents,
@@ -117,13 +126,22 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
                 heartbeat_seconds(settings.handover_presence_grace_seconds),
                 streams_per_agent=settings.handover_streams_per_agent,
             ),
-            media=MediaCache(media_source),
+            media=MediaSpool(
+                media_source,
+                spool_dir / "spool",
+                disk_bytes=settings.handover_media_disk_mb * MB,
+                downloads=MEDIA_CONNECTIONS,
+            ),
+            media_limits=MediaLimits(
+                PerAgent(settings.handover_media_per_agent),
+                PerAgent(settings.handover_uploads_per_agent),
+                ByteBudget(settings.handover_uploads_mb * MB),
+                retry_after,
+            ),
             body_timeout=settings.handover_body_timeout_seconds,
             notes_max=settings.handover_notes_max,
             notes_per_minute=settings.handover_notes_per_minute,
-            share=AgentShare(
-                settings.handover_requests_per_agent, math.ceil(settings.handover_body_timeout_seconds)
-            ),
+            share=AgentShare(settings.handover_requests_per_agent, retry_after),
         )
         await app[DESK].hub.start()
         app[WEBHOOK] = WebhookContext(
@@ -153,7 +171,9 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
         finally:
             await _stop_reporting(reports, reporter)
             await app[DESK].hub.stop()
+            await app[DESK].media.close()
             await close_media()
+            shutil.rmtree(spool_dir, ignore_errors=True)
             if embedded is not None:
                 embedded()
             await hub_client.aclose()
@@ -165,15 +185,15 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
     return resources
 
 
-def _media_source(settings: Settings) -> tuple[MediaSource, Callable[[], Awaitable[None]]]:
-    """Where customers' media come from for the desk: the sandbox's samples, or Meta's Graph API over a
-    session of this process's own; and how to close it."""
+def _media_source(settings: Settings, folder: Path) -> tuple[MediaSource, Callable[[], Awaitable[None]]]:
+    """Where customers' media come from for the desk: the sandbox's samples (and agents' uploads, kept in
+    `folder`), or Meta's Graph API over a session of this process's own; and how to close it."""
     if settings.is_sandbox:
 
         async def nothing() -> None:
             return None
 
-        return SandboxMedia(), nothing
+        return SandboxMedia(folder / "sandbox-uploads"), nothing
     from workers.graph import GraphClient, make_session  # only a process that calls Meta needs it
     from workers.media import GraphMedia
 

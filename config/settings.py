@@ -72,6 +72,15 @@ class Settings(BaseSettings):
     handover_trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Unknown desk tokens one client may try a minute before 429 (desk/guard.py)
     handover_token_failures_per_minute: int = Field(default=10, ge=1, le=100_000)
+    # Customers' media and agents' uploads (desk/spool.py, desk/budgets.py; issue 28 item 6): where the web
+    # process keeps them on disk (unset: a folder of its own under the system's temp, removed at exit; set:
+    # a folder of its own inside this one), how much disk they may take (at least a 100 MB document and
+    # room), media requests and uploads one agent may have at once, and upload bytes under way per process.
+    handover_media_dir: Path | None = None
+    handover_media_disk_mb: int = Field(default=1024, ge=128, le=1_000_000)
+    handover_media_per_agent: int = Field(default=8, ge=1, le=1000)
+    handover_uploads_per_agent: int = Field(default=2, ge=1, le=100)
+    handover_uploads_mb: int = Field(default=256, ge=17, le=100_000)
 
     @field_validator("handover_log_level", mode="before")
     @classmethod

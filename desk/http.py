@@ -14,18 +14,20 @@ import structlog
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from desk.budgets import MediaLimits
 from desk.guard import GUARD
 from desk.live import EventHub
 from desk.models import ErrorBody
 from desk.share import AgentShare
+from desk.spool import MediaSpool
 from desk.threads import in_thread
-from handover.agents import Agent, AgentStore
+from handover.agents import Agent, AgentStore, UnknownAgent
 from handover.availability import is_unavailable
 from handover.claims import Assignments
 from handover.clock import Clock, system_clock
 from handover.errors import Conflict, DomainError, Invalid, NotFound, NotYours, RateLimited
 from handover.inbox import Inbox
-from handover.media import Media, MediaGone, MediaSource, MediaUnavailable
+from handover.media import ticket_of
 from handover.queues import Queues
 from handover.rules.loader import LoadedRules
 from handover.store import Store
@@ -51,7 +53,8 @@ class DeskContext:
     transfers: Transfers
     warm: WarmTransfers
     hub: EventHub
-    media: MediaSource = field(default_factory=lambda: _NoMedia())
+    media: MediaSpool  # customers' media on disk, and the source agents' uploads go to
+    media_limits: MediaLimits = field(default_factory=MediaLimits)
     clock: Clock = system_clock
     body_timeout: float = 10.0  # HANDOVER_BODY_TIMEOUT_SECONDS: a whole body within it, else 408 and closed
     share: AgentShare = field(default_factory=AgentShare)  # HANDOVER_REQUESTS_PER_AGENT
@@ -65,16 +68,6 @@ class DeskContext:
         self.inbox = Inbox(self.store, self.agents, self.rules)
 
 
-class _NoMedia:
-    """Until the app wires a source: every media is gone."""
-
-    async def fetch(self, media_id: str) -> Media:
-        raise MediaGone(media_id)
-
-    async def upload(self, phone_number_id: str, content: bytes, mime_type: str, filename: str) -> str:
-        raise MediaUnavailable("no media source")
-
-
 DESK = web.AppKey("desk", DeskContext)
 AGENT = web.RequestKey("agent", Agent)
 
@@ -86,12 +79,12 @@ def error(status: int, code: str, message: str) -> web.Response:
 
 
 class BodyRefused(Exception):
-    """A body too slow (408), too large (413) or cut short (400): answered, and the connection closes, as
-    the rest of the body is not waited for."""
+    """A body too slow (408), too large (413), cut short (400) or not taken now (429, 503 with
+    `retry_after`): answered, and the connection closes, as the rest of the body is not waited for."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
-        self.status, self.code = status, code
+        self.status, self.code, self.retry_after = status, code, retry_after
 
 
 @web.middleware
@@ -105,6 +98,8 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return await handler(request)
     except BodyRefused as exc:
         refused = error(exc.status, exc.code, str(exc))
+        if exc.retry_after is not None:
+            refused.headers["Retry-After"] = str(exc.retry_after)
         refused.force_close()
         return refused
     except DomainError as exc:
@@ -151,15 +146,19 @@ def _described(exc: ValidationError) -> str:
 @web.middleware
 async def bearer_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every desk route but the OpenAPI document needs `Authorization: Bearer <agent token>`, checked before
-    a byte of the body is read. A known token is always served; an address that sent too many unknown
-    tokens lately gets 429 with Retry-After for its next unknown ones (desk/guard.py)."""
+    a byte of the body is read; a media's GET may instead carry a link's `?ticket=` (for that media only).
+    A known token is always served; an address that sent too many unknown tokens or tickets lately gets 429
+    with Retry-After for its next unknown ones (desk/guard.py)."""
     if not request.path.startswith(PREFIX) or request.path == f"{PREFIX}/openapi.json":
         return await handler(request)
     header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer ") or not header[7:].strip():
-        return error(401, "unauthorized", "missing bearer token")
     ctx = request.app[DESK]
-    agent = await in_thread(ctx.agents.by_token, header[7:].strip())
+    if header.startswith("Bearer ") and header[7:].strip():
+        agent = await in_thread(ctx.agents.by_token, header[7:].strip())
+    elif _is_media_get(request) and "ticket" in request.query:
+        agent = await in_thread(_ticket_agent, ctx, request.query["ticket"], request.match_info["media_id"])
+    else:
+        return error(401, "unauthorized", "missing bearer token")
     if agent is None:
         guard = request.app[GUARD]
         wait = await in_thread(guard.failed, ctx.store.client, guard.client_of(request), ctx.clock())
@@ -167,7 +166,7 @@ async def bearer_auth(request: web.Request, handler: Handler) -> web.StreamRespo
             refused = error(429, "too_many_failures", "too many unknown tokens from here; retry later")
             refused.headers["Retry-After"] = str(math.ceil(wait))
             return refused
-        return error(401, "unauthorized", "unknown token")
+        return error(401, "unauthorized", "unknown token" if header else "unknown or expired media link")
     request[AGENT] = agent
     share = ctx.share
     if not share.take(agent.id):  # the agent's share of the process is full: this one is not held
@@ -182,6 +181,28 @@ async def bearer_auth(request: web.Request, handler: Handler) -> web.StreamRespo
     if not response.prepared and not share.keep(agent.id, request.transport):
         response.force_close()  # served, but not kept open: the agent has its share of connections
     return response
+
+
+def _is_media_get(request: web.Request) -> bool:
+    """GET or HEAD of /api/v1/media/{media_id}: the one route a link's ticket opens."""
+    resource = request.match_info.route.resource
+    return (
+        request.method in ("GET", "HEAD")
+        and resource is not None
+        and resource.canonical == f"{PREFIX}/media/{{media_id}}"
+    )
+
+
+def _ticket_agent(ctx: DeskContext, ticket: str, media_id: str) -> Agent | None:
+    """The agent a ticket was given to, if it is for this media and they still exist (whether they may still
+    see the conversation is the route's own check)."""
+    found = ticket_of(ctx.store.client, ticket)
+    if found is None or found.media_id != media_id:
+        return None
+    try:
+        return ctx.agents.get(found.agent_id)
+    except UnknownAgent:
+        return None
 
 
 async def body_of(request: web.Request, model: type[BaseModel], most: int = JSON_MOST_BYTES) -> Any:

@@ -1,46 +1,45 @@
 """Customers' media under /api/v1/media/{media_id}: for whoever may see the conversation it came in, the
-bytes with their type, never Meta's URL nor the access token. What a browser could run (HTML, SVG...) is
-only ever downloaded, and sandboxed."""
+file with its type, never Meta's URL nor the access token. What a browser could run (HTML, SVG...) is
+only ever downloaded, and sandboxed. The file comes from the spool (desk/spool.py: one download per media,
+kept on disk) by sendfile, with ranges for players; a short-lived link (`POST .../link`) lets a player or a
+download open it without the bearer header, which an <audio>, <video> or <a download> cannot send."""
 
 from __future__ import annotations
 
 import asyncio
-import binascii
-import mimetypes
-import zlib
+import weakref
+from collections.abc import Callable
 from urllib.parse import quote
 
-from aiohttp import BodyPartReader, hdrs, web
-from aiohttp.http_exceptions import HttpProcessingError
+import structlog
+from aiohttp import web
 
-from desk.http import AGENT, DESK, BodyRefused, DeskContext, error, ok
-from desk.models import SentView
+from desk.attach import post_media
+from desk.http import AGENT, DESK, DeskContext, error, ok
+from desk.models import MediaLinkView, SentView
 from desk.openapi import Route
+from desk.spool import MediaSpool, SpoolBusy, Spooled
 from desk.threads import in_thread
-from desk.uploads import clean_name, is_what_it_says
 from handover.agents import Agent
-from handover.claims import SentMedia
-from handover.errors import Invalid, NotFound
+from handover.errors import NotFound
 from handover.media import (
+    TICKET_SECONDS,
     MediaGone,
     MediaRef,
     MediaUnavailable,
-    NotSendable,
+    issue_ticket,
     media_ref,
-    most_bytes,
-    sendable_kind,
 )
 
-CAPTION_MOST = 1024
-FORM_MOST = 16 * 1024 * 1024 + 64 * 1024  # an upload's whole form: the largest file, a caption, the framing
-UPLOAD_BYTES_PER_SECOND = 256 * 1024  # the slowest link an upload is waited for, past the body deadline
-PARTS_MOST = 8  # parts in an upload's form: a file, a caption, and some slack for what browsers add
-# what a malformed form raises from aiohttp's reader or a part's decoding: no boundary, a cut body, bad
-# part headers, an unknown charset or transfer encoding, bad base64 or gzip
-MALFORMED = (ValueError, LookupError, RuntimeError, binascii.Error, zlib.error, HttpProcessingError)
+log = structlog.get_logger(__name__)
 
 # shown in the page (an <img>, an <audio> player); anything else is a download
 INLINE = ("image/jpeg", "image/png", "image/webp", "image/gif", "audio/", "video/")
+# A media answer is sent whole within a minute and a second per 128 KB (100 MB: 14 min), else its
+# connection closes: a client that stops reading does not hold its file and its slot for ever (a paused
+# player asks again with a range when it needs more).
+SEND_GRACE_SECONDS = 60.0
+SEND_BYTES_PER_SECOND = 128 * 1024
 
 
 def _allowed(ctx: DeskContext, agent: Agent, media_id: str) -> MediaRef:
@@ -51,129 +50,98 @@ def _allowed(ctx: DeskContext, agent: Agent, media_id: str) -> MediaRef:
     return ref
 
 
+class _Once:
+    """Calls `done` the first time it is called; later calls do nothing."""
+
+    def __init__(self, done: Callable[[], None]) -> None:
+        self._done: Callable[[], None] | None = done
+
+    def __call__(self) -> None:
+        done, self._done = self._done, None
+        if done is not None:
+            done()
+
+
+class SpooledFileResponse(web.FileResponse):
+    """A spooled file sent by sendfile (ranges, If-Range, 206 and 416 are aiohttp's); what it holds (the
+    file's pin, the agent's media request) is let go once it is sent, or when it is dropped unsent."""
+
+    def __init__(self, spooled: Spooled, done: Callable[[], None], headers: dict[str, str]) -> None:
+        super().__init__(spooled.path, headers=headers)
+        self._deadline = SEND_GRACE_SECONDS + spooled.size / SEND_BYTES_PER_SECOND
+        self._finished = _Once(done)
+        weakref.finalize(self, self._finished)  # a client gone before its answer began: never prepared
+
+    async def prepare(self, request: web.BaseRequest):  # type: ignore[no-untyped-def]
+        try:
+            async with asyncio.timeout(self._deadline):
+                return await super().prepare(request)
+        except TimeoutError:
+            if request.transport is not None:
+                request.transport.close()
+            raise ConnectionResetError("the media was not read in time") from None
+        finally:
+            self._finished()
+
+
 async def get_media(request: web.Request) -> web.StreamResponse:
     ctx, agent, media_id = request.app[DESK], request[AGENT], request.match_info["media_id"]
     ref = await in_thread(_allowed, ctx, agent, media_id)
+    limits = ctx.media_limits
+    if not limits.requests_per_agent.take(agent.id):
+        most = limits.requests_per_agent.most
+        refused = error(429, "too_many_requests", f"at most {most} media requests at once per agent")
+        refused.headers["Retry-After"] = str(limits.retry_after)
+        return refused
+    spooled: Spooled | None = None
     try:
-        media = await ctx.media.fetch(media_id)
+        spooled = await ctx.media.open(media_id)
     except MediaGone:
         raise web.HTTPGone(text="this media is no longer available at WhatsApp") from None
     except MediaUnavailable:
         raise web.HTTPBadGateway(text="WhatsApp did not give the media now: try again") from None
-    mime = ref.mime_type or media.mime_type or "application/octet-stream"  # as the message said
+    except SpoolBusy as exc:
+        log.warning("desk_media_busy", media_id=media_id, reason=str(exc))
+        busy = error(503, "busy", "too many media on their way here; retry later")
+        busy.headers["Retry-After"] = str(limits.retry_after)
+        return busy
+    finally:
+        if spooled is None:
+            limits.requests_per_agent.give_back(agent.id)
+    return SpooledFileResponse(spooled, _releasing(ctx.media, spooled, ctx, agent), _headers(ref, spooled))
+
+
+def _releasing(spool: MediaSpool, spooled: Spooled, ctx: DeskContext, agent: Agent) -> Callable[[], None]:
+    def release() -> None:
+        spool.release(spooled)
+        ctx.media_limits.requests_per_agent.give_back(agent.id)
+
+    return release
+
+
+def _headers(ref: MediaRef, spooled: Spooled) -> dict[str, str]:
+    """The type the message said (never guessed from the file's name), inline or a download, and nothing a
+    browser could run: nosniff and a sandboxing CSP."""
+    mime = ref.mime_type or spooled.mime_type or "application/octet-stream"
     inline = mime.startswith(INLINE)
-    name = ref.filename or f"{media_id}"
-    disposition = f"{'inline' if inline else 'attachment'}; filename*=UTF-8''{quote(name)}"
-    return web.Response(
-        body=media.content,
-        content_type=mime.split(";")[0].strip(),
-        headers={
-            "Content-Disposition": disposition,
-            "Cache-Control": "private, max-age=3600",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-        },
-    )
+    name = ref.filename or spooled.media_id
+    return {
+        "Content-Type": mime.split(";")[0].strip(),
+        "Content-Disposition": f"{'inline' if inline else 'attachment'}; filename*=UTF-8''{quote(name)}",
+        "Cache-Control": "private, max-age=3600",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+    }
 
 
-async def post_media(request: web.Request) -> web.Response:
-    """An agent attaches a file: checked against WhatsApp's types and sizes before anything is uploaded,
-    uploaded from here (the bytes are here), then sent by its media id through the outbound worker."""
-    ctx, agent, conversation_id = request.app[DESK], request[AGENT], request.match_info["id"]
-    conversation = await in_thread(ctx.assignments.answerable, agent, conversation_id)
-    if not request.content_type.startswith("multipart/"):
-        raise Invalid("send the file as multipart/form-data: `file`, and an optional `caption`")
-    declared = request.content_length
-    if declared is not None and declared > FORM_MOST:
-        raise BodyRefused(413, "too_large", f"an upload is at most {FORM_MOST // (1024 * 1024)} MB")
-    # the body deadline, and a second more for each 256 KB the form may hold (16 MB: 10 + 65 s)
-    deadline = ctx.body_timeout + (declared or FORM_MOST) / UPLOAD_BYTES_PER_SECOND
-    try:
-        async with asyncio.timeout(deadline):
-            read = await _read_form(request)
-    except TimeoutError:
-        raise BodyRefused(408, "body_timeout", f"upload not received within {deadline:g} s") from None
-    except (ConnectionError, web.RequestPayloadError):
-        raise BodyRefused(400, "body_incomplete", "the body ended before its declared length") from None
-    except MALFORMED as exc:  # the rest of the body is not read: the connection closes
-        raise BodyRefused(400, "bad_form", f"not a multipart/form-data body ({type(exc).__name__})") from None
-    if isinstance(read, web.Response):
-        return read
-    file, caption = read
-    if file is None:
-        raise Invalid("no `file` part in the form")
-    if len(caption) > CAPTION_MOST or (caption and file[2] == "audio"):
-        raise Invalid(f"a caption has at most {CAPTION_MOST} characters, and a voice message has none")
-    content, mime, kind, name = file
-    try:
-        media_id = await ctx.media.upload(conversation.phone_number_id, content, mime, name)
-    except MediaUnavailable as exc:
-        return error(502, "upload_failed", str(exc))
-    sent = SentMedia(media_id, kind, mime, name, caption or None)  # type: ignore[arg-type]
-    entry_id = await in_thread(ctx.assignments.send_media, agent, conversation_id, sent)
-    return ok(SentView(id=entry_id, status="pending"), status=202)
-
-
-Form = tuple[tuple[bytes, str, str, str] | None, str]  # (content, MIME type, kind, file name), caption
-
-
-async def _read_form(request: web.Request) -> Form | web.Response:
-    """The upload's parts, each within its size (BodyRefused past it); a Response for a type not sent."""
-    reader = await request.multipart()
-    file: tuple[bytes, str, str, str] | None = None  # content, MIME type, kind, file name
-    caption: str | None = None
-    parts = 0
-    while (part := await reader.next()) is not None:
-        parts += 1
-        if parts > PARTS_MOST:
-            raise Invalid(f"an upload's form has at most {PARTS_MOST} parts: `file` and `caption`")
-        if not isinstance(part, BodyPartReader):
-            raise Invalid("a part of the form is itself multipart: send `file` and `caption` only")
-        if part.name == "caption":
-            if caption is not None:
-                raise Invalid("one `caption` per upload")
-            caption = (await _read_part(part, CAPTION_MOST * 4)).decode("utf-8", "replace").strip()
-        elif part.name == "file":
-            if file is not None:  # refused before the second file is read
-                raise Invalid("one `file` per upload")
-            if _encoded(part):
-                raise Invalid(
-                    "send the file's bytes as they are (no Content-Transfer-Encoding or Content-Encoding)"
-                )
-            given = (part.filename or "file")[:1024]
-            mime = part.headers.get(hdrs.CONTENT_TYPE, "").split(";")[0].strip().lower()
-            if not mime or mime == "application/octet-stream":
-                mime = mimetypes.guess_type(given)[0] or mime
-            try:
-                kind = sendable_kind(mime)
-            except NotSendable as exc:
-                return error(415, "unsupported_media_type", str(exc))
-            most = most_bytes(kind)
-            read = bytearray()
-            while chunk := await part.read_chunk(256 * 1024):
-                read += chunk
-                if len(read) > most:
-                    raise BodyRefused(413, "too_large", f"a {kind} can be at most {most // (1024 * 1024)} MB")
-            if not is_what_it_says(read, mime):  # an HTML page declared as a PNG
-                return error(415, "content_mismatch", f"the file's bytes are not {mime}")
-            file = (bytes(read), mime, kind, clean_name(given, mime))
-    return file, caption or ""
-
-
-def _encoded(part: BodyPartReader) -> bool:
-    """A file part sent base64, quoted-printable or compressed: its bytes are not the file's."""
-    transfer = part.headers.get(hdrs.CONTENT_TRANSFER_ENCODING, "binary").strip().lower()
-    return transfer not in ("binary", "8bit", "7bit") or hdrs.CONTENT_ENCODING in part.headers
-
-
-async def _read_part(part: BodyPartReader, most: int) -> bytes:
-    """A small part (the caption): at most `most` bytes kept, however many were sent."""
-    read = bytearray()
-    while chunk := await part.read_chunk(16 * 1024):
-        read += chunk
-        if len(read) > most:
-            raise BodyRefused(413, "too_large", "the caption is too long")
-    return part.decode(bytes(read))  # its Content-Transfer-Encoding, if it has one
+async def post_media_link(request: web.Request) -> web.Response:
+    """A link to the media that works without the bearer header for TICKET_SECONDS, for this agent and this
+    media only (the same check as GET, then again on every use)."""
+    ctx, agent, media_id = request.app[DESK], request[AGENT], request.match_info["media_id"]
+    await in_thread(_allowed, ctx, agent, media_id)
+    ticket = await in_thread(issue_ticket, ctx.store.client, agent.id, media_id)
+    url = f"/api/v1/media/{quote(media_id, safe='')}?ticket={ticket}"
+    return ok(MediaLinkView(url=url, expires_in=TICKET_SECONDS))
 
 
 MEDIA_ROUTES = [
@@ -193,7 +161,9 @@ MEDIA_ROUTES = [
             415: "a type WhatsApp does not take (code unsupported_media_type), or bytes that are not of the "
             "type declared (code content_mismatch)",
             422: "not multipart, no file, a second file or caption, more than 8 parts, or a caption too long",
+            429: "two uploads of mine under way already (code too_many_requests, with Retry-After)",
             502: "WhatsApp did not take the upload (code upload_failed)",
+            503: "too many uploads under way in this process (code busy, with Retry-After)",
         },
     ),
     Route(
@@ -201,14 +171,32 @@ MEDIA_ROUTES = [
         "/media/{media_id}",
         get_media,
         "A customer's photo, voice note, video or document (a transcript entry's media.id): the bytes with "
-        "their Content-Type and file name, for whoever may see its conversation; 410 once WhatsApp no "
-        "longer has it, 502 when WhatsApp cannot give it now",
+        "their Content-Type and file name, for whoever may see its conversation (Range requests answered "
+        "206); with `?ticket=` from POST /media/{media_id}/link instead of the bearer header; 410 once "
+        "WhatsApp no longer has it, 502 when WhatsApp cannot give it now",
         extra={
             200: "the bytes, with their Content-Type (inline for images, audio and video, else a download)",
+            206: "the range asked for (Content-Range), for players seeking",
+            401: "no token, or a link's ticket unknown, expired, or for another media",
             403: "not yours: the conversation it came in is not one you may see",
             404: "no such media in any conversation kept",
             410: "no longer available at WhatsApp",
+            416: "a range past the file's end",
+            429: "more media requests of mine under way than allowed (code too_many_requests)",
             502: "WhatsApp could not give it now",
+            503: "too many media on their way here (code busy, with Retry-After)",
+        },
+    ),
+    Route(
+        "POST",
+        "/media/{media_id}/link",
+        post_media_link,
+        "A link to a media for players and downloads, which cannot send the bearer header: "
+        "`{url, expires_in}`, the URL working for 300 s, for me and this media only",
+        response=MediaLinkView,
+        extra={
+            403: "not yours: the conversation it came in is not one you may see",
+            404: "no such media in any conversation kept",
         },
     ),
 ]

@@ -122,6 +122,11 @@ class SentView(BaseModel):
     status: Literal["pending"]
 
 
+class MediaLinkView(BaseModel):
+    url: str  # opens the media without the bearer header (a `ticket` query), for this agent and media only
+    expires_in: int  # seconds the URL works
+
+
 class TemplateView(BaseModel):
     name: str
     language: str

@@ -96,6 +96,11 @@ def media_key(media_id: str) -> str:
     return f"{PREFIX}media:{media_id}"
 
 
+def media_ticket_key(ticket: str) -> str:
+    """A short-lived media link (handover/media.py): the agent it was given to and the one media it opens."""
+    return f"{PREFIX}media-ticket:{ticket}"
+
+
 MEDIA_KEPT_SECONDS = 30 * 24 * 3600  # Meta keeps a customer's media 30 days; the reference no longer
 
 

@@ -1,12 +1,13 @@
 """Customers' media for the desk: which conversation a media id came in (so only who may see it fetches it),
-where its bytes come from (Meta's Graph API, or the sandbox's samples) and a small in-process cache."""
+where its bytes come from (Meta's Graph API, or the sandbox's samples), written into a sink chunk by chunk
+(never held whole in memory), and the short-lived links the console's players open them by."""
 
 from __future__ import annotations
 
 import json
-import time
-from collections import OrderedDict
+import secrets
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import redis
@@ -22,10 +23,8 @@ class MediaUnavailable(Exception):
     """Meta could not be reached or failed: try again later (502 for the desk)."""
 
 
-@dataclass(frozen=True)
-class Media:
-    content: bytes
-    mime_type: str
+class MediaTooLarge(MediaUnavailable):
+    """More bytes than any media WhatsApp carries (RECEIVED_MOST): not kept, 502 for the desk."""
 
 
 @dataclass(frozen=True)
@@ -37,17 +36,27 @@ class MediaRef:
     filename: str | None = None
 
 
-class MediaSource(Protocol):
-    async def fetch(self, media_id: str) -> Media: ...
+class Sink(Protocol):
+    """Where a download's bytes go as they arrive (a file of the desk's spool); it may refuse a chunk by
+    raising (MediaTooLarge, or the spool's own "no room" error), which ends the download."""
 
-    async def upload(self, phone_number_id: str, content: bytes, mime_type: str, filename: str) -> str:
-        """Give a file to WhatsApp for sending; its media id (raises MediaUnavailable)."""
+    def write(self, chunk: bytes) -> object: ...
+
+
+class MediaSource(Protocol):
+    async def download(self, media_id: str, sink: Sink) -> str:
+        """Write the media's bytes into `sink` as they come; its MIME type (MediaGone, MediaUnavailable)."""
+        ...
+
+    async def upload(self, phone_number_id: str, file: Path, mime_type: str, filename: str) -> str:
+        """Give a file (read from disk as it goes) to WhatsApp to send; its media id (MediaUnavailable)."""
         ...
 
 
 MB = 1024 * 1024
+RECEIVED_MOST = 100 * MB  # the largest media WhatsApp carries (a document); a download past it is refused
 # What WhatsApp takes as each kind of message, and how big (Cloud API "Supported media types"); this desk
-# sends at most MAX_UPLOAD (it holds a file in memory while it uploads it), documents included.
+# sends at most MAX_UPLOAD (an agent's upload waits on disk while it goes), documents included.
 SENDABLE: dict[str, tuple[frozenset[str], int]] = {
     "image": (frozenset({"image/jpeg", "image/png"}), 5 * MB),
     "audio": (frozenset({"audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"}), 16 * MB),
@@ -101,41 +110,31 @@ def media_ref(client: redis.Redis, media_id: str) -> MediaRef | None:
     return MediaRef(found["conversation_id"], found.get("mime_type") or "", found.get("filename"))
 
 
-class MediaCache:
-    """The last fetched media, up to `max_bytes` in all and `item_bytes` each, for `ttl` seconds: an agent
-    scrolling a transcript again does not download every photo from Meta again."""
+TICKET_SECONDS = 300  # a media link works this long: a player's range requests, a document's download
 
-    def __init__(
-        self,
-        source: MediaSource,
-        max_bytes: int = 64 * 1024 * 1024,
-        item_bytes: int = 16 * 1024 * 1024,
-        ttl: float = 3600,
-    ) -> None:
-        self.source = source
-        self.max_bytes, self.item_bytes, self.ttl = max_bytes, item_bytes, ttl
-        self._items: OrderedDict[str, tuple[float, Media]] = OrderedDict()
-        self._size = 0
 
-    async def fetch(self, media_id: str) -> Media:
-        now = time.monotonic()
-        found = self._items.get(media_id)
-        if found is not None and now - found[0] < self.ttl:
-            self._items.move_to_end(media_id)
-            return found[1]
-        media = await self.source.fetch(media_id)
-        self._forget(media_id)
-        if len(media.content) <= self.item_bytes:
-            self._items[media_id] = (now, media)
-            self._size += len(media.content)
-            while self._size > self.max_bytes:
-                self._forget(next(iter(self._items)))
-        return media
+@dataclass(frozen=True)
+class MediaTicket:
+    """Who asked for a media link, and for which media: the link opens that media only."""
 
-    async def upload(self, phone_number_id: str, content: bytes, mime_type: str, filename: str) -> str:
-        return await self.source.upload(phone_number_id, content, mime_type, filename)
+    agent_id: str
+    media_id: str
 
-    def _forget(self, media_id: str) -> None:
-        gone = self._items.pop(media_id, None)
-        if gone is not None:
-            self._size -= len(gone[1].content)
+
+def issue_ticket(client: redis.Redis, agent_id: str, media_id: str) -> str:
+    """A random ticket for `media_id` on behalf of `agent_id`, kept TICKET_SECONDS."""
+    ticket = secrets.token_urlsafe(24)
+    value = json.dumps({"agent_id": agent_id, "media_id": media_id})
+    client.set(keys.media_ticket_key(ticket), value, ex=TICKET_SECONDS)
+    return ticket
+
+
+def ticket_of(client: redis.Redis, ticket: str) -> MediaTicket | None:
+    """The ticket's agent and media while it lasts; None once expired, or never issued."""
+    if not ticket or len(ticket) > 64:
+        return None
+    raw = client.get(keys.media_ticket_key(ticket))
+    if not raw:
+        return None
+    found = json.loads(raw)
+    return MediaTicket(str(found["agent_id"]), str(found["media_id"]))

@@ -3,12 +3,13 @@ the phone simulator and served to the desk as Meta would serve a customer's medi
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from handover.media import Media, MediaGone
+from handover.media import MediaGone, Sink
 
 SAMPLES = Path(__file__).with_name("samples")
 # kind -> (media id, WhatsApp type, file in samples/, MIME type); a document is named after its file
@@ -33,25 +34,35 @@ def media_message(kind: str, caption: str | None) -> dict[str, Any]:
 
 
 class SandboxMedia:
-    """What the desk's media route fetches in the sandbox (Meta's Graph API otherwise): the samples, and
-    what agents sent, kept in this process (the newest UPLOADS_KEPT)."""
+    """What the desk's media route downloads in the sandbox (Meta's Graph API otherwise): the samples, and
+    what agents sent, kept as files in `directory` (the newest UPLOADS_KEPT), never in memory."""
 
-    def __init__(self) -> None:
-        self.uploads: OrderedDict[str, Media] = OrderedDict()
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.uploads: OrderedDict[str, tuple[Path, str]] = OrderedDict()  # media id -> (file, MIME type)
 
-    async def fetch(self, media_id: str) -> Media:
-        for known, _, file, mime in KINDS.values():
-            if known == media_id:
-                return Media((SAMPLES / file).read_bytes(), mime)
-        if media_id in self.uploads:
-            return self.uploads[media_id]
-        raise MediaGone(media_id)
+    async def download(self, media_id: str, sink: Sink) -> str:
+        found = next(
+            ((SAMPLES / file, mime) for known, _, file, mime in KINDS.values() if known == media_id), None
+        )
+        found = found or self.uploads.get(media_id)
+        if found is None:
+            raise MediaGone(media_id)
+        path, mime = found
+        with path.open("rb") as content:
+            while chunk := content.read(256 * 1024):
+                sink.write(chunk)
+        return mime
 
-    async def upload(self, phone_number_id: str, content: bytes, mime_type: str, filename: str) -> str:
+    async def upload(self, phone_number_id: str, file: Path, mime_type: str, filename: str) -> str:
         media_id = f"sandbox-upload-{uuid.uuid4().hex[:16]}"
-        self.uploads[media_id] = Media(content, mime_type)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        kept = self.directory / media_id
+        shutil.copyfile(file, kept)
+        self.uploads[media_id] = (kept, mime_type)
         while len(self.uploads) > UPLOADS_KEPT:
-            self.uploads.popitem(last=False)
+            _, (gone, _) = self.uploads.popitem(last=False)
+            gone.unlink(missing_ok=True)
         return media_id
 
 

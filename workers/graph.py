@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json as jsonlib
 import re
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import aiohttp
 
+from handover.media import Sink
 from handover.message import OutboundKind, OutboundRequest, SendOutcome
 from workers.errors import GraphError, GraphTimeout, GraphUnreachable, error_from_response
 
@@ -16,8 +18,10 @@ from workers.errors import GraphError, GraphTimeout, GraphUnreachable, error_fro
 # code, a dot, up to 128 alphanumerics ("BR.1502576394655843"); parent BSUIDs put "ENT." after the dot.
 _BSUID = re.compile(r"^[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}$")
 
-# Customer media can be large (video up to 16 MB, documents up to 100 MB): more time than a send.
-MEDIA_TIMEOUT = aiohttp.ClientTimeout(total=120, sock_connect=10)
+# Customer media can be large (video up to 16 MB, documents up to 100 MB): more time than a send, as long
+# as bytes keep coming (100 MB in 300 s is 2.7 Mbit/s).
+MEDIA_TIMEOUT = aiohttp.ClientTimeout(total=300, sock_connect=10, sock_read=30)
+MEDIA_CHUNK = 256 * 1024  # what a download holds in memory at a time, on its way to the sink
 
 
 def make_session(limit: int, timeout: float = 10.0) -> aiohttp.ClientSession:
@@ -113,26 +117,33 @@ class GraphClient:
         first = messages[0] if isinstance(messages, list) and messages else {}
         return SendOutcome(ok=True, wa_message_id=first.get("id") if isinstance(first, dict) else None)
 
-    async def download_media(self, media_id: str) -> tuple[bytes, str]:
-        """A customer's media and its MIME type. Meta's URL lasts five minutes, so it is fetched at once."""
+    async def download_media(self, media_id: str, sink: Sink) -> str:
+        """A customer's media written into `sink` as it arrives (MEDIA_CHUNK at a time, never whole in
+        memory); its MIME type. Meta's URL lasts five minutes, so it is fetched at once."""
         meta = await self._request("GET", f"/{quote(media_id, safe='')}")
         url = meta.get("url")
         if not isinstance(url, str) or not url:
             raise GraphError("GET", self.base_url + f"/{media_id}", 200, title="media answer has no url")
         # the URL's query is a short-lived capability: errors show scheme, host and path only
         shown = urlsplit(url)._replace(query="", fragment="").geturl()
-        status, content, content_type = await self._exchange("GET", url, shown, timeout=MEDIA_TIMEOUT)
+        status, content, content_type = await self._exchange(
+            "GET", url, shown, timeout=MEDIA_TIMEOUT, sink=sink
+        )
         if status >= 400:
             raise error_from_response("GET", shown, status, _decode(content))
-        return content, str(meta.get("mime_type") or content_type)
+        return str(meta.get("mime_type") or content_type)
 
-    async def upload_media(self, phone_number_id: str, content: bytes, mime_type: str, filename: str) -> str:
-        """Upload a file for this business number (`POST /{phone-number-id}/media`); its media id."""
-        form = aiohttp.FormData()
-        form.add_field("messaging_product", "whatsapp")
-        form.add_field("type", mime_type)
-        form.add_field("file", content, filename=filename, content_type=mime_type)
-        answer = await self._request("POST", f"/{quote(phone_number_id, safe='')}/media", data=form)
+    async def upload_media(self, phone_number_id: str, file: Path, mime_type: str, filename: str) -> str:
+        """Upload a file for this business number (`POST /{phone-number-id}/media`), read from disk as it
+        goes; its media id."""
+        with file.open("rb") as content:
+            form = aiohttp.FormData()
+            form.add_field("messaging_product", "whatsapp")
+            form.add_field("type", mime_type)
+            form.add_field("file", content, filename=filename, content_type=mime_type)
+            answer = await self._request(
+                "POST", f"/{quote(phone_number_id, safe='')}/media", data=form, timeout=MEDIA_TIMEOUT
+            )
         media_id = answer.get("id")
         if not isinstance(media_id, str) or not media_id:
             raise GraphError(
@@ -141,11 +152,16 @@ class GraphClient:
         return media_id
 
     async def _request(
-        self, method: str, path: str, json: dict[str, Any] | None = None, data: aiohttp.FormData | None = None
+        self,
+        method: str,
+        path: str,
+        json: dict[str, Any] | None = None,
+        data: aiohttp.FormData | None = None,
+        timeout: aiohttp.ClientTimeout | None = None,
     ) -> dict[str, Any]:
         """One Graph call: the decoded JSON object, or a typed GraphError."""
         url = self.base_url + path
-        status, content, _ = await self._exchange(method, url, url, json=json, data=data)
+        status, content, _ = await self._exchange(method, url, url, json=json, data=data, timeout=timeout)
         body = _decode(content)
         if status >= 400 or not isinstance(body, dict) or "error" in body:
             raise error_from_response(method, url, status, body)
@@ -159,15 +175,21 @@ class GraphClient:
         json: dict[str, Any] | None = None,
         timeout: aiohttp.ClientTimeout | None = None,
         data: aiohttp.FormData | None = None,
+        sink: Sink | None = None,
     ) -> tuple[int, bytes, str]:
-        """The only place that talks HTTP and holds the token: status, raw body, content type."""
+        """The only place that talks HTTP and holds the token: status, raw body, content type. With a
+        `sink`, a successful answer's body goes there chunk by chunk and the body returned is empty."""
         options: dict[str, Any] = {"headers": self._headers}
         options |= {"data": data} if data is not None else {"json": json}
         if timeout is not None:
             options["timeout"] = timeout
         try:
             async with self.session.request(method, url, **options) as response:
-                return response.status, await response.read(), response.content_type
+                if sink is None or response.status >= 400:
+                    return response.status, await response.read(), response.content_type
+                async for chunk in response.content.iter_chunked(MEDIA_CHUNK):
+                    sink.write(chunk)
+                return response.status, b"", response.content_type
         except TimeoutError as exc:  # aiohttp's timeouts are TimeoutError (some also ClientError)
             raise GraphTimeout(method, shown, 0, title="no answer in time") from exc
         except aiohttp.ClientError as exc:

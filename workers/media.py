@@ -2,29 +2,31 @@
 
 from __future__ import annotations
 
-from handover.media import Media, MediaGone, MediaUnavailable
+from pathlib import Path
+
+from handover.media import MediaGone, MediaUnavailable, Sink
 from workers.errors import GraphError
 from workers.graph import GraphClient
 
 
 class GraphMedia:
-    """`GET /{media-id}` for a short-lived URL, then the bytes with the access token (never shown)."""
+    """`GET /{media-id}` for a short-lived URL, then the bytes with the access token (never shown), streamed
+    into the desk's sink; uploads streamed from the file the desk spooled."""
 
     def __init__(self, graph: GraphClient) -> None:
         self.graph = graph
 
-    async def fetch(self, media_id: str) -> Media:
+    async def download(self, media_id: str, sink: Sink) -> str:
         try:
-            content, mime_type = await self.graph.download_media(media_id)
+            return await self.graph.download_media(media_id, sink)
         except GraphError as exc:
             if exc.retryable or exc.status == 0 or exc.status >= 500:
                 raise MediaUnavailable(str(exc)[:200]) from exc
             raise MediaGone(media_id) from exc  # expired at Meta (they keep media for a while), or unknown
-        return Media(content, mime_type)
 
-    async def upload(self, phone_number_id: str, content: bytes, mime_type: str, filename: str) -> str:
+    async def upload(self, phone_number_id: str, file: Path, mime_type: str, filename: str) -> str:
         try:
-            return await self.graph.upload_media(phone_number_id, content, mime_type, filename)
+            return await self.graph.upload_media(phone_number_id, file, mime_type, filename)
         except GraphError as exc:
             raise MediaUnavailable(
                 f"WhatsApp did not take the file: {exc.title or exc.status}"[:200]

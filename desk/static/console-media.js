@@ -1,6 +1,9 @@
 // A customer's media in the transcript: photos inline (click opens them whole), voice notes and videos with a
 // player, documents as a download with their file name, locations as a map link. The bytes come through the
-// desk API with the agent's token (GET /api/v1/media/{id}), as blob: URLs; Meta's URL is never seen here.
+// desk API (GET /api/v1/media/{id}); Meta's URL is never seen here. Photos (5 MB at most) are fetched with the
+// agent's token as blob: URLs; players and downloads, which cannot send the token, open a short-lived link
+// (POST /api/v1/media/{id}/link: a ticket for this agent and this media, 300 s), so the browser streams them
+// with range requests instead of holding a whole 100 MB file in a blob.
 
 import { h, fill } from "./console-dom.js";
 import { t } from "./console-i18n.js";
@@ -8,6 +11,7 @@ import { icon } from "./console-icons.js";
 
 const INLINE_IMAGE = /^image\/(jpeg|png|webp|gif)$/;
 const urls = new Map(); // media id -> blob: URL, kept for the page's life (a transcript re-renders often)
+const links = new Map(); // media id -> {url, until}: a link is reused while it has a minute left
 
 async function objectUrl(desk, id) {
   if (!urls.has(id)) urls.set(id, desk.api.blob(`/media/${encodeURIComponent(id)}`).then((b) => URL.createObjectURL(b)));
@@ -17,6 +21,47 @@ async function objectUrl(desk, id) {
     urls.delete(id);
     throw exc;
   }
+}
+
+async function mediaLink(desk, id, fresh = false) {
+  const known = links.get(id);
+  if (!fresh && known && known.until > Date.now()) return known.url;
+  const link = await desk.api.post(`/media/${encodeURIComponent(id)}/link`);
+  links.set(id, { url: link.url, until: Date.now() + (link.expires_in - 60) * 1000 });
+  return link.url;
+}
+
+/** How a link answers, reading one byte of it at most: {status} (206 or 200 it opens, 410 gone...). */
+async function whyNot(url) {
+  try {
+    const response = await fetch(url, { headers: { Range: "bytes=0-0" }, cache: "no-store" });
+    await response.arrayBuffer();
+    return { status: response.status };
+  } catch (exc) {
+    return { status: 0 };
+  }
+}
+
+/** The player's source is the link; when it fails (its ticket ran out while paused, say), one fresh link is
+ *  tried from where it was, then the agent is told why. */
+function play(desk, box, player, id) {
+  let retried = false;
+  player.addEventListener("error", async () => {
+    if (!player.getAttribute("src")) return;
+    if (retried) {
+      unavailable(box, await whyNot(player.src));
+      return;
+    }
+    retried = true;
+    const at = player.currentTime;
+    try {
+      player.src = await mediaLink(desk, id, true);
+      if (at) player.currentTime = at;
+    } catch (exc) {
+      unavailable(box, exc);
+    }
+  });
+  mediaLink(desk, id).then((url) => (player.src = url), (exc) => unavailable(box, exc));
 }
 
 function unavailable(box, exc) {
@@ -44,9 +89,12 @@ export function mediaView(desk, entry) {
     });
     objectUrl(desk, media.id).then((url) => (img.src = url), (exc) => unavailable(box, exc));
   } else if (type.startsWith("audio/") || type.startsWith("video/")) {
-    const player = h(type.startsWith("audio/") ? "audio" : "video", { controls: true, preload: "metadata", testid: `media-${type.split("/")[0]}` });
+    // a voice note is small: its length shows at once; a video (16 MB) is asked for when played, so a
+    // transcript of videos does not hold the agent's media requests (HANDOVER_MEDIA_PER_AGENT) paused
+    const audio = type.startsWith("audio/");
+    const player = h(audio ? "audio" : "video", { controls: true, preload: audio ? "metadata" : "none", testid: `media-${type.split("/")[0]}` });
     fill(box, player);
-    objectUrl(desk, media.id).then((url) => (player.src = url), (exc) => unavailable(box, exc));
+    play(desk, box, player, media.id);
   } else {
     const name = media.filename || t("media_file");
     fill(
@@ -58,7 +106,13 @@ export function mediaView(desk, entry) {
           testid: "media-document",
           onclick: async () => {
             try {
-              const link = h("a", { href: await objectUrl(desk, media.id), download: name });
+              const url = await mediaLink(desk, media.id);
+              const check = await whyNot(url); // a document gone from WhatsApp says so, not a failed download
+              if (check.status >= 400) {
+                unavailable(box, check);
+                return;
+              }
+              const link = h("a", { href: url, download: name });
               document.body.append(link);
               link.click();
               link.remove();

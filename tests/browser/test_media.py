@@ -1,5 +1,6 @@
 """A customer's photo, voice note and document, sent from the phone simulator, reach the agent's console:
-the photo inline, the voice note in a player, the document as a download with its name."""
+the photo inline, the voice note in a player that plays from a short-lived media link (not a blob of the
+whole file), the document as a download with its name (through the link too)."""
 
 from __future__ import annotations
 
@@ -42,8 +43,17 @@ def test_what_the_customer_sends_the_agent_sees_hears_and_downloads(browser, sta
     expect(desk.get_by_test_id("transcript")).to_contain_text("chegou assim")  # the caption
     audio = desk.get_by_test_id("media-audio")
     expect(audio).to_be_visible(timeout=LIVE)
+    # the player streams from a short-lived link (range requests), not from a blob of the whole file
     desk.wait_for_function(
-        "() => { const a = document.querySelector('[data-testid=media-audio]'); return a && a.src.startsWith('blob:'); }"
+        "() => { const a = document.querySelector('[data-testid=media-audio]'); return a && a.readyState >= 1; }",
+        timeout=LIVE,
+    )
+    source = audio.evaluate("a => a.src")
+    assert source.startswith(f"{stack.base}/api/v1/media/sandbox-voice?ticket="), source
+    assert audio.evaluate("a => a.duration") == pytest.approx(1.0, abs=0.05)
+    audio.evaluate("a => { a.muted = true; return a.play(); }")
+    desk.wait_for_function(
+        "() => document.querySelector('[data-testid=media-audio]').currentTime > 0.2", timeout=LIVE
     )
     document = desk.get_by_test_id("media-document")
     expect(document).to_contain_text("receipt.pdf", timeout=LIVE)

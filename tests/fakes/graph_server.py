@@ -17,7 +17,8 @@ Magic words, anywhere in the recipient, the text, an interactive body or a templ
 [(429, 130429), (500, None)])` answers, for every recipient, the send that would be its 3rd (and its 6th)
 accepted message with each failure in turn (one attempt each), then accepts it: a chosen reply of each
 customer is retried while the later ones wait. Media: `GET /{id}`
-answers a download URL on this server (`__missing__` as the id: 400, code 100). `latency` delays every
+answers a download URL on this server (`__missing__` as the id: 400, code 100); `serve_file(id, path,
+mime)` has that media's download send a file from disk (large media), counted in `downloads` like the rest. `latency` delays every
 answer, as the real API does (100-300 ms). `on_send(body, arrived)` hears of every send as it arrives
 (`arrived`: time.perf_counter(), before the latency), and `record=False` keeps nothing (long benches). Use it as `async with FakeGraph() as graph:` in async tests, or
 `graph = FakeGraph.start_in_thread()` ... `graph.stop()` for processes and synchronous tests.
@@ -30,6 +31,7 @@ import itertools
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -66,15 +68,18 @@ class FakeGraph:
         latency: float = 0.0,
         record: bool = True,
         on_send: Callable[[dict[str, Any], float], None] | None = None,
+        keep_uploads: bool = True,
     ) -> None:
         self.latency = latency
         self.record = record
+        self.keep_uploads = keep_uploads  # False: an upload's size is kept, not its bytes (large uploads)
         self.on_send = on_send
         self.port: int | None = None
         self.requests: list[dict[str, Any]] = []  # sends: {"path", "json", "authorization", "peer", "at"}
         self.downloads: list[dict[str, Any]] = []  # media GETs: {"path", "authorization"}
         self.uploads: list[dict[str, Any]] = []  # media POSTs: number, type, filename, content, authorization
         self.accepted: list[dict[str, Any]] = []  # messages answered 200 (a caller that timed out included)
+        self.files: dict[str, tuple[Path, str]] = {}  # media id -> (file served, MIME type): serve_file
         self._ids = itertools.count(1)
         self._fail: list[tuple[int, int | None]] = []
         self._stumble_at: set[int] = set()
@@ -103,6 +108,16 @@ class FakeGraph:
         with `answers` (status, Meta's code or None) in turn, one attempt each; then accept it."""
         with self._lock:
             self._stumble_at, self._stumbles = set(at), list(answers)
+
+    def serve_file(self, media_id: str, path: Path, mime_type: str) -> None:
+        """The download of `media_id` sends this file (by sendfile: large media cost this server nothing)."""
+        with self._lock:
+            self.files[media_id] = (path, mime_type)
+
+    def downloads_of(self, media_id: str) -> int:
+        """How many times the file of `media_id` was downloaded."""
+        with self._lock:
+            return sum(1 for d in self.downloads if d["path"].endswith(f"/media-file/{media_id}"))
 
     def stumbles_served(self) -> int:
         """How many failures `stumble` has answered so far."""
@@ -209,13 +224,15 @@ class FakeGraph:
             return _error(
                 400, 100, "Unsupported get request. Object with ID '__missing__' does not exist", ""
             )
+        with self._lock:
+            path, mime = self.files.get(media, (None, "image/jpeg"))
         return web.json_response(
             {
                 "messaging_product": "whatsapp",
                 "url": f"http://127.0.0.1:{self.port}/{VERSION}/media-file/{media}?ext=1&hash=signed",
-                "mime_type": "image/jpeg",
+                "mime_type": mime,
                 "sha256": "0" * 64,
-                "file_size": "12",
+                "file_size": str(path.stat().st_size if path else 12),
                 "id": media,
             }
         )
@@ -224,7 +241,11 @@ class FakeGraph:
         """`POST /{phone-number-id}/media` (multipart: messaging_product, type, file): a media id."""
         form = await request.post()
         upload = form.get("file")
-        content = upload.file.read() if isinstance(upload, web.FileField) else b""
+        size, content = 0, b""
+        if isinstance(upload, web.FileField):
+            while chunk := upload.file.read(1024 * 1024):
+                size += len(chunk)
+                content += chunk if self.keep_uploads else b""
         with self._lock:
             self.uploads.append(
                 {
@@ -233,19 +254,23 @@ class FakeGraph:
                     "messaging_product": form.get("messaging_product"),
                     "filename": upload.filename if isinstance(upload, web.FileField) else None,
                     "content": content,
+                    "size": size,
                     "authorization": request.headers.get("Authorization"),
                 }
             )
             media_id = f"up{len(self.uploads)}"
         return web.json_response({"id": media_id})
 
-    async def _media_file(self, request: web.Request) -> web.Response:
+    async def _media_file(self, request: web.Request) -> web.StreamResponse:
         authorization = request.headers.get("Authorization")
         with self._lock:
             self.downloads.append({"path": request.path, "authorization": authorization})
+            served = self.files.get(request.match_info["media"])
         scheme, _, token = (authorization or "").partition(" ")
         if scheme != "Bearer" or not token.strip():
             return _error(401, 190, "Invalid OAuth access token", "")
+        if served is not None:
+            return web.FileResponse(served[0], headers={"Content-Type": served[1]})
         return web.Response(body=b"\xff\xd8fake-jpeg", content_type="image/jpeg")
 
     # async use: `async with FakeGraph() as graph:`
@@ -268,7 +293,7 @@ class FakeGraph:
     @classmethod
     def start_in_thread(cls, latency: float = 0.0, **options: Any) -> FakeGraph:
         """Serve from a daemon thread with its own event loop; `requests` is appended under a lock.
-        `options`: `record`, `on_send` (see the constructor)."""
+        `options`: `record`, `on_send`, `keep_uploads` (see the constructor)."""
         graph = cls(latency, **options)
         ready = threading.Event()
         failure: list[BaseException] = []

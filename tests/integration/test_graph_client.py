@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 
 import aiohttp
 import pytest
@@ -161,15 +162,16 @@ async def test_sends_reuse_one_keep_alive_connection(client, graph):
 
 
 async def test_media_download_follows_the_url_with_the_token(client, graph):
-    content, mime = await client.download_media("987654")
-    assert content == b"\xff\xd8fake-jpeg" and mime == "image/jpeg"
+    sink = io.BytesIO()
+    mime = await client.download_media("987654", sink)
+    assert sink.getvalue() == b"\xff\xd8fake-jpeg" and mime == "image/jpeg"
     [download] = graph.downloads
     assert download == {"path": "/v23.0/media-file/987654", "authorization": f"Bearer {TOKEN}"}
 
 
 async def test_unknown_media_is_a_permanent_error(client):
     with pytest.raises(InvalidParameter) as caught:
-        await client.download_media("__missing__")
+        await client.download_media("__missing__", io.BytesIO())
     assert caught.value.url == client.base_url + "/__missing__" and not caught.value.retryable
 
 
@@ -177,7 +179,7 @@ async def test_a_failed_media_download_does_not_show_the_signed_query(graph):
     session = make_session(2)
     try:
         with pytest.raises(AuthError) as caught:
-            await GraphClient(session, graph.base_url, "").download_media("987654")
+            await GraphClient(session, graph.base_url, "").download_media("987654", io.BytesIO())
     finally:
         await session.close()
     assert caught.value.url == f"{graph.base_url}/media-file/987654"
