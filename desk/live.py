@@ -142,6 +142,11 @@ class EventHub:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # Redis away: keep the streams open and try again
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    # stop() cancelled a blocked XREAD and redis-py turned that into a connection error:
+                    # the cancellation was spent, and the loop would read on for ever (shutdown hung)
+                    raise asyncio.CancelledError from exc
                 log.warning("desk_events_unavailable", error=type(exc).__name__)
                 await asyncio.sleep(1)
                 continue

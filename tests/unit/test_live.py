@@ -115,3 +115,20 @@ async def test_the_oldest_stream_past_the_cap_is_told_it_was_replaced():
     third = hub.join("ag_1")
     assert hub.streams["ag_1"] == [second, third]
     assert [first.inbox.get_nowait()] == [("", live.REPLACED)]
+
+
+async def test_stop_ends_a_read_whose_cancellation_redis_turned_into_a_connection_error(monkeypatch):
+    """redis-py may answer the cancellation of a blocked XREAD with a ConnectionError; the reader took that
+    for Redis away and read on, so the app's shutdown waited for it for ever (a test hung 1 run in 6)."""
+
+    async def blocked_read(client, after, block_ms, count):  # type: ignore[no-untyped-def]
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            raise ConnectionError("Connection closed by server.") from None
+        return []
+
+    monkeypatch.setattr(live, "read_after", blocked_read)
+    hub, _ = await hub_with_a_subscriber()
+    await asyncio.sleep(0.05)  # the reader is in its read
+    await asyncio.wait_for(hub.stop(), 5)  # a liveness bound: it used to never return
