@@ -13,6 +13,8 @@ from typing import Protocol
 
 import structlog
 
+from desk.budgets import PerAgent
+
 log = structlog.get_logger(__name__)
 
 
@@ -21,35 +23,25 @@ class Connection(Protocol):
 
 
 @dataclass
-class AgentShare:
+class AgentShare(PerAgent):
     most: int = 20
     retry_after: int = 10  # the body deadline: by then every slow request of the agent has ended
-    _held: dict[str, int] = field(default_factory=dict, init=False, repr=False)
     _warned: set[str] = field(default_factory=set, init=False, repr=False)
     _open: dict[str, list[Connection]] = field(default_factory=dict, init=False, repr=False)
 
     def take(self, agent_id: str) -> bool:
         """One more request of the agent's, or False when it holds its share already."""
-        held = self._held.get(agent_id, 0)
-        if held >= self.most:
-            if agent_id not in self._warned:  # once per time the share fills, not once per refusal
-                self._warned.add(agent_id)
-                log.warning("desk_agent_share_full", agent_id=agent_id, requests=self.most)
-            return False
-        self._held[agent_id] = held + 1
-        return True
+        if super().take(agent_id):
+            return True
+        if agent_id not in self._warned:  # once per time the share fills, not once per refusal
+            self._warned.add(agent_id)
+            log.warning("desk_agent_share_full", agent_id=agent_id, requests=self.most)
+        return False
 
     def give_back(self, agent_id: str) -> None:
-        held = self._held.get(agent_id, 0) - 1
-        if held > 0:
-            self._held[agent_id] = held
-        else:
-            self._held.pop(agent_id, None)
-        if held < self.most:
+        super().give_back(agent_id)
+        if self.held(agent_id) < self.most:
             self._warned.discard(agent_id)
-
-    def held(self, agent_id: str) -> int:
-        return self._held.get(agent_id, 0)
 
     def keep(self, agent_id: str, connection: Connection | None) -> bool:
         """Whether `connection` may stay open after this request of the agent's: it is one of theirs already,
