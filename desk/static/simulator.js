@@ -44,6 +44,8 @@ const TEXT = {
     badNumber: "Use de 8 a 15 dígitos, começando pelo código do país.",
     business: "whatsapp-handover",
     businessSub: "Conta comercial · sandbox",
+    typing: "digitando…",
+    you: "Você",
     offline: "Sem conexão com o servidor. Tentando de novo…",
     placeholder: "Mensagem",
     send: "Enviar",
@@ -82,6 +84,8 @@ const TEXT = {
     badNumber: "Use 8 to 15 digits, starting with the country code.",
     business: "whatsapp-handover",
     businessSub: "Business account · sandbox",
+    typing: "typing…",
+    you: "You",
     offline: "Cannot reach the server. Retrying…",
     placeholder: "Message",
     send: "Send",
@@ -355,9 +359,11 @@ function showHistory(records) {
 function receive(record) {
   if (record.kind === "mark_read") {
     markRead(record.message_id);
+    if (record.typing) showTyping();
     return;
   }
   if (!record.id || session.seen.has(record.id)) return;
+  hideTyping(); // WhatsApp drops "typing…" with the business's next message
   const near = isNearEnd();
   appendBusiness(record);
   scrollToEnd(near);
@@ -436,7 +442,12 @@ function meta(at, ...extra) {
 
 function appendBusiness(record) {
   session.seen.set(record.id, record);
+  if (record.kind === "reaction") return react(record);
   const bubble = h("div.bubble");
+  const quoted = record.reply_to ? quotedText(record.reply_to) : null;
+  if (quoted !== null) {
+    bubble.append(h("div.quote", { testid: "sim-quote" }, h("strong", {}, quoted.by), h("span", {}, quoted.text)));
+  }
   if (record.kind === "template") {
     bubble.append(
       h(
@@ -505,6 +516,39 @@ function appendBusiness(record) {
     );
   }
   appendRow(record.at, row);
+}
+
+/** Who wrote the message `id` and what it said, as the phone shows a quote (null: not on this phone). */
+function quotedText(id) {
+  const mine = session.mine.find((m) => m.id === id);
+  if (mine) return { by: T.you, text: mine.text || "" };
+  const theirs = session.seen.get(id);
+  return theirs ? { by: T.business, text: theirs.text || "" } : null;
+}
+
+/** The business's reaction sits on the message it reacts to, as on a phone; an empty one takes it back. */
+function react(record) {
+  const row = $("thread").querySelector(`[data-id="${CSS.escape(record.message_id || "")}"]`);
+  if (!row) return;
+  row.querySelector(".reaction")?.remove();
+  if (record.text) row.querySelector(".bubble").append(h("span.reaction", { testid: "sim-reaction" }, record.text));
+}
+
+let typingTimer = null;
+
+/** "typing…" under the business's name for up to 25 s, as WhatsApp shows it. */
+function showTyping() {
+  $("chat-sub").textContent = T.typing;
+  $("chat-sub").dataset.typing = "true";
+  clearTimeout(typingTimer);
+  typingTimer = setTimeout(hideTyping, 25000);
+}
+
+function hideTyping() {
+  clearTimeout(typingTimer);
+  if ($("chat-sub").dataset.typing !== "true") return;
+  delete $("chat-sub").dataset.typing;
+  $("chat-sub").textContent = T.businessSub;
 }
 
 function appendOwn(m) {
