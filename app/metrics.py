@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, gen
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, SummaryMetricFamily
 from prometheus_client.registry import Collector
 
+from desk.http import DESK, DeskContext
 from handover import kpis
 from handover.availability import is_unavailable
 from handover.store import shared_counters
@@ -145,6 +146,33 @@ def kpi_metrics(counters: dict[str, str]) -> Iterator[Metric]:
     )
 
 
+class MediaOnDisk(Collector):
+    """This web process's media spool (desk/spool.py) and upload budget (desk/budgets.py)."""
+
+    def __init__(self, desk: DeskContext) -> None:
+        self.spool, self.limits = desk.media, desk.media_limits
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "handover_media_disk_bytes",
+            "Customers' media kept on disk by this process",
+            value=self.spool.used,
+        )
+        yield GaugeMetricFamily(
+            "handover_media_disk_limit_bytes", "HANDOVER_MEDIA_DISK_MB, in bytes", value=self.spool.disk_bytes
+        )
+        yield CounterMetricFamily(
+            "handover_media_downloads",
+            "Media downloads from WhatsApp this process started (one per media, however many asked for it)",
+            value=self.spool.downloads_started,
+        )
+        yield GaugeMetricFamily(
+            "handover_media_upload_bytes",
+            "Agents' upload bytes on their way in",
+            value=self.limits.upload_bytes.held,
+        )
+
+
 async def metrics(request: web.Request) -> web.Response:
     ctx = request.app[WEBHOOK]
     registry = CollectorRegistry()
@@ -162,5 +190,7 @@ async def metrics(request: web.Request) -> web.Response:
     else:
         registry.register(SharedCounters(counters, waiting.entries, waiting.oldest_inbound_ms))
         reachable.set(1)
+    if DESK in request.app:
+        registry.register(MediaOnDisk(request.app[DESK]))
     body = generate_latest(ctx.metrics.registry) + generate_latest(registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -100,6 +100,12 @@ def test_the_agent_sees_what_the_customer_sent_and_nobody_else_does(redis_url, w
             again = len(graph.downloads)
             assert (await http.get("/api/v1/media/777001", headers=bearer(ana))).status == 200
             assert len(graph.downloads) == again  # cached: Meta is not asked twice
+            scraped = await (await http.get("/metrics")).text()
+            assert "handover_media_downloads_total 3.0" in scraped  # the photo, the voice note, the document
+            on_disk = next(
+                line for line in scraped.splitlines() if line.startswith("handover_media_disk_bytes ")
+            )
+            assert float(on_disk.split()[1]) > 0
 
             other = await http.get("/api/v1/media/777001", headers=bearer(carlos))
             assert other.status == 403 and (await other.json())["error"]["code"] == "not_yours"
