@@ -355,7 +355,13 @@ class RuleBot:
 
 # what a message the bot cannot read is answered with, by its kind; anything else (or a kind whose message
 # the rules do not have) gets `non_text` ("Recebi seu arquivo"), which would be wrong for a place or a card
-_NOT_A_FILE = {InboundKind.LOCATION: "location", InboundKind.CONTACTS: "contacts"}
+_NOT_A_FILE = {
+    InboundKind.LOCATION: "location",
+    InboundKind.CONTACTS: "contacts",
+    # a Flow answer the bot did not ask for, or something WhatsApp could not deliver: not understood
+    InboundKind.FLOW_REPLY: "unrecognized",
+    InboundKind.UNSUPPORTED: "unrecognized",
+}
 
 
 def _said_to(kind: InboundKind, messages: Mapping[str, object]) -> str:

@@ -224,6 +224,7 @@ def test_a_shared_place_or_contact_card_is_not_called_a_file():
         "Recebi sua localização. Para agilizar, me diga em poucas palavras do que precisa.",
     )
     assert Customer().says(kind=InboundKind.CONTACTS).decision.rule == "messages.contacts"
+    assert Customer().says(kind=InboundKind.UNSUPPORTED).decision.rule == "messages.unrecognized"
     data = yaml.safe_load((CONFIG / "rules.yaml").read_text(encoding="utf-8"))
     del data["messages"]["location"]  # rules written before there was one
     without = parse_rules(yaml.safe_dump(data, allow_unicode=True), str(CONFIG / "rules.yaml"))
