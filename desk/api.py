@@ -88,21 +88,25 @@ LANG_PARAM = Param(
 )
 
 
-def _for_reader(request: web.Request, detail: ConversationDetail) -> ConversationDetail:
-    """`?lang=`: the packet's summary in the reader's language (made from the packet), else as stored."""
+def _reader_language(request: web.Request) -> str | None:
+    """`?lang=`, checked before anything is done (422 for a language the summary is not written in)."""
     language = request.query.get("lang")
-    if language is None:
-        return detail
-    if language not in SUMMARY_LANGUAGES:
+    if language is not None and language not in SUMMARY_LANGUAGES:
         raise Invalid(f"lang is one of {', '.join(SUMMARY_LANGUAGES)}")
-    if detail.packet is not None:
+    return language
+
+
+def _for_reader(language: str | None, detail: ConversationDetail) -> ConversationDetail:
+    """The packet's summary in the reader's language (made from the packet), else as stored."""
+    if language is not None and detail.packet is not None:
         detail.packet.summary = summary_of(detail.packet, language)
     return detail
 
 
 async def take_next(request: web.Request) -> web.StreamResponse:
+    language = _reader_language(request)
     taken = await in_thread(service.take_next, request.app[DESK], request[AGENT])
-    return web.Response(status=204) if taken is None else ok(_for_reader(request, taken))
+    return web.Response(status=204) if taken is None else ok(_for_reader(language, taken))
 
 
 async def list_conversations(request: web.Request) -> web.Response:
@@ -138,7 +142,8 @@ async def list_conversations(request: web.Request) -> web.Response:
 
 async def get_conversation(request: web.Request) -> web.Response:
     ctx, agent, conversation_id = request.app[DESK], request[AGENT], request.match_info["id"]
-    return ok(_for_reader(request, await in_thread(service.conversation, ctx, agent, conversation_id)))
+    language = _reader_language(request)
+    return ok(_for_reader(language, await in_thread(service.conversation, ctx, agent, conversation_id)))
 
 
 async def send_message(request: web.Request) -> web.Response:
@@ -175,7 +180,8 @@ async def transfer(request: web.Request) -> web.Response:
 
 async def accept(request: web.Request) -> web.Response:
     ctx, agent, conversation_id = request.app[DESK], request[AGENT], request.match_info["id"]
-    return ok(_for_reader(request, await in_thread(service.accept, ctx, agent, conversation_id)))
+    language = _reader_language(request)
+    return ok(_for_reader(language, await in_thread(service.accept, ctx, agent, conversation_id)))
 
 
 async def decline(request: web.Request) -> web.Response:
@@ -366,6 +372,7 @@ ROUTES = [
         "Accept a warm transfer offered to me",
         response=ConversationDetail,
         query=(LANG_PARAM,),
+        extra={422: "unknown lang"},
     ),
     Route(
         "POST",
