@@ -31,6 +31,7 @@ from desk.models import (
 from desk.notes import NOTE_ROUTES
 from desk.openapi import SUPERVISORS_ONLY, Param, Route, hours_param, openapi_document
 from desk.ops import OPS_ROUTES
+from desk.reader import LANG_PARAM, for_reader, reader_language
 from desk.threads import in_thread
 from handover import kpis
 from handover.conversation import ConversationState
@@ -38,7 +39,6 @@ from handover.errors import Invalid
 from handover.events import EventType
 from handover.inbox import DEFAULT_LIMIT, MAX_LIMIT, Filters
 from handover.kpireport import Stats
-from handover.packet import SUMMARY_LANGUAGES, summary_of
 from handover.transfers import TransferRequest
 
 
@@ -81,32 +81,10 @@ async def queues(request: web.Request) -> web.Response:
     return ok(await in_thread(service.queues, request.app[DESK], agent, everything))
 
 
-LANG_PARAM = Param(
-    "lang",
-    "the packet's summary in this language (the reader's), else as stored",
-    {"type": "string", "enum": list(SUMMARY_LANGUAGES)},
-)
-
-
-def _reader_language(request: web.Request) -> str | None:
-    """`?lang=`, checked before anything is done (422 for a language the summary is not written in)."""
-    language = request.query.get("lang")
-    if language is not None and language not in SUMMARY_LANGUAGES:
-        raise Invalid(f"lang is one of {', '.join(SUMMARY_LANGUAGES)}")
-    return language
-
-
-def _for_reader(language: str | None, detail: ConversationDetail) -> ConversationDetail:
-    """The packet's summary in the reader's language (made from the packet), else as stored."""
-    if language is not None and detail.packet is not None:
-        detail.packet.summary = summary_of(detail.packet, language)
-    return detail
-
-
 async def take_next(request: web.Request) -> web.StreamResponse:
-    language = _reader_language(request)
+    language = reader_language(request)
     taken = await in_thread(service.take_next, request.app[DESK], request[AGENT])
-    return web.Response(status=204) if taken is None else ok(_for_reader(language, taken))
+    return web.Response(status=204) if taken is None else ok(for_reader(language, taken))
 
 
 async def list_conversations(request: web.Request) -> web.Response:
@@ -142,8 +120,8 @@ async def list_conversations(request: web.Request) -> web.Response:
 
 async def get_conversation(request: web.Request) -> web.Response:
     ctx, agent, conversation_id = request.app[DESK], request[AGENT], request.match_info["id"]
-    language = _reader_language(request)
-    return ok(_for_reader(language, await in_thread(service.conversation, ctx, agent, conversation_id)))
+    language = reader_language(request)
+    return ok(for_reader(language, await in_thread(service.conversation, ctx, agent, conversation_id)))
 
 
 async def send_message(request: web.Request) -> web.Response:
@@ -180,8 +158,8 @@ async def transfer(request: web.Request) -> web.Response:
 
 async def accept(request: web.Request) -> web.Response:
     ctx, agent, conversation_id = request.app[DESK], request[AGENT], request.match_info["id"]
-    language = _reader_language(request)
-    return ok(_for_reader(language, await in_thread(service.accept, ctx, agent, conversation_id)))
+    language = reader_language(request)
+    return ok(for_reader(language, await in_thread(service.accept, ctx, agent, conversation_id)))
 
 
 async def decline(request: web.Request) -> web.Response:
