@@ -21,7 +21,7 @@ import redis
 
 from handover.agents import AgentStore, Role
 from tests.support import edge
-from tests.support.edge import BOUND, closed_by_server, fds
+from tests.support.edge import BOUND, closed_by_server, fds, response_on
 from tests.support.processes import wait_for
 from tests.support.webhook import RECENT, body, signed, text_message
 
@@ -64,16 +64,8 @@ def slow_body(token: str) -> bytes:
 
 def answer(sock: socket.socket) -> tuple[int, str | None, str | None, dict]:
     """(status, Retry-After, Connection, JSON body) of the response on `sock`; fails without one in BOUND."""
-    response = http.client.HTTPResponse(sock)
-    response.begin()
-    raw = response.read()
-    response.close()
-    return (
-        response.status,
-        response.getheader("Retry-After"),
-        response.getheader("Connection"),
-        json.loads(raw),
-    )
+    status, headers, raw = response_on(sock)
+    return status, headers.get("Retry-After"), headers.get("Connection"), json.loads(raw)
 
 
 def request(port: int, method: str, path: str, data: bytes | None = None, headers: dict | None = None):
@@ -86,13 +78,45 @@ def request(port: int, method: str, path: str, data: bytes | None = None, header
         connection.close()
 
 
+def hold_share(port: int, token: str, connect) -> list[socket.socket]:  # type: ignore[no-untyped-def]
+    """SHARE slow bodies of `token`'s, each held by the server (its place in the share taken), not only
+    accepted: a place is taken once the token is looked up, in a thread and in no set order, so counting
+    descriptors said "held" too early, and the first refused request below took a late one's place and
+    was held instead (CI, once). A quick GET of the token's is answered 429 once the share is full; one
+    that came in between may have had a slow body refused in its place, which is then opened again."""
+    held = [connect(port, slow_body(token)) for _ in range(SHARE)]
+    mine = {"Authorization": f"Bearer {token}"}
+
+    def full() -> bool:
+        nonlocal held
+        answered = [sock for sock in held if has_answer(sock)]
+        held = [sock for sock in held if sock not in answered]
+        held += [connect(port, slow_body(token)) for _ in answered]
+        return not answered and request(port, "GET", "/api/v1/me", headers=mine)[0] == 429
+
+    wait_for(full, BOUND, "the share to be full of slow bodies")
+    assert not any(has_answer(sock) for sock in held)
+    return held
+
+
+def has_answer(sock: socket.socket) -> bool:
+    """Whether the server has written anything on `sock` yet (without reading it)."""
+    sock.setblocking(False)
+    try:
+        sock.recv(1, socket.MSG_PEEK)  # bytes, or b"" when closed: either is an answer
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        sock.settimeout(BOUND)
+
+
 def test_one_token_holds_its_share_and_the_webhook_and_other_agents_are_served(redis_url, tmp_path, connect):
     """The body deadline is 60 s here: every answer below comes from the headers, before any body."""
     abuser, colleague = agents(redis_url, "Abuser", "Bia")
     with serving(redis_url, tmp_path, HANDOVER_BODY_TIMEOUT_SECONDS="60") as (serve, port):
         before = fds(serve.pid)
-        held = [connect(port, slow_body(abuser)) for _ in range(SHARE)]
-        wait_for(lambda: fds(serve.pid) >= before + SHARE, BOUND, "the share's requests to be held")
+        held = hold_share(port, abuser, connect)
         answers = []
         for _ in range((SLOW - SHARE) // BATCH):  # in batches under the cap: a refusal is not waited for
             refused = [connect(port, slow_body(abuser)) for _ in range(BATCH)]

@@ -13,7 +13,7 @@ import socket
 
 import pytest
 
-from tests.support.edge import BOUND, closed_by_server, serving
+from tests.support.edge import BOUND, closed_by_server, response_on, serving
 from tests.support.processes import wait_for
 from tests.support.webhook import RECENT, body, signed, text_message
 
@@ -31,9 +31,8 @@ def post_head(length: int, signature: str) -> bytes:
 
 def answer(sock: socket.socket) -> tuple[int, str | None, dict]:
     """The response on `sock`: (status, Retry-After, JSON body); fails if none comes within BOUND."""
-    response = http.client.HTTPResponse(sock)
-    response.begin()
-    return response.status, response.getheader("Retry-After"), json.loads(response.read() or b"null")
+    status, headers, raw = response_on(sock)
+    return status, headers.get("Retry-After"), json.loads(raw or b"null")
 
 
 def request(port: int, method: str, path: str, data: bytes | None = None, headers: dict | None = None):

@@ -29,7 +29,7 @@ from handover.conversation import Conversation, ConversationState
 from handover.store import Store
 from tests.fakes.graph_server import FakeGraph
 from tests.support import edge
-from tests.support.edge import BOUND
+from tests.support.edge import BOUND, response_on
 from tests.support.processes import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -239,10 +239,8 @@ def upload_head(token: str, conversation: str, size: int) -> tuple[bytes, bytes]
 
 
 def status_of(sock: socket.socket) -> tuple[int, dict[str, str]]:
-    response = http.client.HTTPResponse(sock)
-    response.begin()
-    body = response.read()
-    return response.status, json.loads(body) if body else {}
+    status, _, body = response_on(sock)
+    return status, json.loads(body) if body else {}
 
 
 def rest_and_answer(sock: socket.socket, rest: bytes) -> tuple[int, dict[str, str]]:

@@ -3,6 +3,7 @@ process with small limits, and what a client sees of a connection."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import socket
 from collections.abc import Iterator
@@ -50,3 +51,15 @@ def closed_by_server(sock: socket.socket) -> bool:
 def fds(pid: int) -> int:
     """The descriptors a process holds open."""
     return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def response_on(sock: socket.socket) -> tuple[int, http.client.HTTPMessage, bytes]:
+    """(status, headers, body) of the response the server writes on `sock` (socket.timeout if none comes
+    within the socket's timeout). The response is closed either way: its file object would otherwise keep
+    the socket open until the collector runs, and warn then in whatever test is running."""
+    response = http.client.HTTPResponse(sock)
+    try:
+        response.begin()
+        return response.status, response.headers, response.read()
+    finally:
+        response.close()

@@ -114,7 +114,8 @@ def http_json(
             text = response.read().decode()
             status = response.status
     except urllib.error.HTTPError as exc:
-        text, status = exc.read().decode(), exc.code
+        with exc:  # its response holds the socket: closed here, not whenever the collector runs
+            text, status = exc.read().decode(), exc.code
     try:
         return status, json.loads(text)
     except ValueError:
