@@ -23,6 +23,7 @@ from handover.rules.lexicon import View
 from handover.rules.loader import LoadedRules
 from handover.rules.matching import Phrase
 from handover.rules.model import Escalate, Intent, Trigger, When
+from handover.rules.scope import out_of_scope
 from handover.rules.turn import (
     MEDIA,
     READ,
@@ -101,6 +102,13 @@ class RuleBot:
         view = compiled.lexicon.view(message.text)  # the message as the rules see it, made once
         intent, hit, turn.runner_up = compiled.best(message, view)
         turn.score = hit.score if hit else None
+        left_out: str | None = None  # why the message is out of the rules' scope, when it is
+        if intent is not None and hit is not None and not intent.hands_over_now:
+            scope = out_of_scope(view, hit, turn.rules.out_of_scope)
+            if scope is not None:  # one word among many the rules do not know: not a topic to act on
+                turn.runner_up = f"{intent.name} ({hit.score})"
+                left_out = scope.describe(intent.name, turn.rules.out_of_scope)
+                intent, hit = None, None
         if intent is None and compiled.acknowledges(message.text, view):
             # "ok", "👍" after an answer: nothing to say back, and not a miss (a pending question waits)
             return BotTurn(turn.decision("silent", "acknowledgements"))
@@ -128,6 +136,10 @@ class RuleBot:
             said = _said_to(message.kind, turn.rules.messages)
             return BotTurn(turn.decision("reply", f"messages.{said}"), wording.say_message(turn, said))
         state.unrecognized_total += 1
+        if left_out is not None:
+            said = "out_of_scope" if "out_of_scope" in turn.rules.messages else "unrecognized"
+            decision = turn.decision("unrecognized", f"messages.{said}", left_out)
+            return BotTurn(decision, wording.say_message(turn, said))
         return BotTurn(
             turn.decision("unrecognized", "messages.unrecognized"), wording.say_message(turn, "unrecognized")
         )

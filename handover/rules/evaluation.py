@@ -76,11 +76,25 @@ class Report:
         examples = {(o.expected, o.got): o.say for o in self.outcomes if not o.passed}
         return [(e, g, n, examples[(e, g)]) for (e, g), n in pairs.most_common()]
 
+    def understood(self) -> tuple[int, int]:
+        """(right, taken): of the messages the bot took for a topic (an intent or a hand-over), how many
+        were the topic expected: the precision of "understood", which claiming too much lowers."""
+        taken = [o for o in self.outcomes if not o.got.startswith(LEFT_ALONE)]
+        return sum(o.passed for o in taken), len(taken)
+
+    def left_out(self) -> tuple[int, int]:
+        """(rightly, left out): of the messages the bot did not understand (or left out of scope), how
+        many were meant to be."""
+        left = [o for o in self.outcomes if o.got.startswith("unrecognized")]
+        return sum(o.passed for o in left), len(left)
+
     def as_dict(self) -> dict[str, Any]:
         passed, total = self.share()
         return {
             "passed": passed,
             "total": total,
+            "understood": dict(zip(("right", "taken"), self.understood(), strict=True)),
+            "left_out": dict(zip(("rightly", "left_out"), self.left_out(), strict=True)),
             "categories": {
                 c: dict(zip(("passed", "total"), self.share(c), strict=True)) for c in self.categories
             },
@@ -88,6 +102,9 @@ class Report:
                 {"expected": e, "got": g, "count": n, "example": x} for e, g, n, x in self.confusions()
             ],
         }
+
+
+LEFT_ALONE = ("unrecognized", "acknowledged", "silent")  # outcomes that take no topic
 
 
 def load_corpus(path: str | Path) -> list[Category]:
@@ -154,6 +171,11 @@ def render(report: Report) -> str:
         lines.append(f"{category:<{width}}{passed:>4}/{total:<4} {100 * passed / total:5.1f}%")
     passed, total = report.share()
     lines.append(f"{'all':<{width}}{passed:>4}/{total:<4} {100 * passed / max(total, 1):5.1f}%")
+    right, taken = report.understood()
+    rightly, left = report.left_out()
+    lines.append("")
+    lines.append(f"understood: {right} of the {taken} messages taken for a topic were that topic")
+    lines.append(f"left out: {rightly} of the {left} messages not understood were meant to be (out of scope)")
     confusions = report.confusions()
     if confusions:
         lines.append("")

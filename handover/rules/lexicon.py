@@ -1,8 +1,9 @@
 """The words of one rules version, and a message seen through them: synonyms, word forms, typos.
 
 A message word meets a rules word at one of three levels: the same word (after synonyms), the same stem
-in one of the rules' languages (Snowball: "pedidos"/"pedido", "returned"/"return"), or one typo away
-(Damerau-Levenshtein 1, words of five letters or more, never words with digits).
+in one of the rules' languages (Snowball: "pedidos"/"pedido", "returned"/"return") and the same sense
+(never "comprar"/"compra": rules/senses.py), or one typo away (Damerau-Levenshtein 1, words of five letters
+or more, never words with digits, never a word one of the rules' languages knows as it is).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 import Stemmer
 from rapidfuzz.distance import DamerauLevenshtein
 
+from handover.rules import senses
 from handover.rules.patterns import MAX_TEXT
 
 EXACT, STEM, TYPO = 3, 2, 1
@@ -89,10 +91,13 @@ class Lexicon:
         for words, target in self._variants.items():
             if len(words) == 1 and len(target) == 1:
                 self._spellings[target[0]].add(words[0])
-        known = [lang for lang in dict.fromkeys(languages) if lang in STEMMERS]
-        self._stemmers = [Stemmer.Stemmer(STEMMERS[lang]) for lang in known]
+        stemmed = [lang for lang in dict.fromkeys(languages) if lang in STEMMERS]
+        self._stemmers = [Stemmer.Stemmer(STEMMERS[lang]) for lang in stemmed]
+        self._senses = senses.Senses(stemmed)
+        # words of the rules' languages: a real word is not a typo of a keyword ("sale" is not "salve")
+        self._words = senses.known_in(tuple(dict.fromkeys(languages)))
         self.vocabulary: set[str] = set()
-        self._by_stem: dict[str, set[str]] = defaultdict(set)  # stem -> rules words
+        self._by_stem: dict[str, set[tuple[str, str]]] = defaultdict(set)  # stem -> (spelling, rules word)
         self._by_deletion: dict[str, set[tuple[str, str]]] = defaultdict(set)  # -> (spelling, rules word)
 
     def canonical(self, words: list[str]) -> list[str]:
@@ -123,7 +128,7 @@ class Lexicon:
             for spelling in {word, *self._spellings.get(word, ())}:
                 if _can_stem(spelling):
                     for stem in self._stems(spelling):
-                        self._by_stem[stem].add(word)
+                        self._by_stem[stem].add((spelling, word))
                 if _can_have_typos(spelling):
                     for variant in _deletions(spelling):
                         self._by_deletion[variant].add((spelling, word))
@@ -134,16 +139,23 @@ class Lexicon:
         view = View(words)
         for word in words:
             meets: dict[str, int] = {}
-            # a word the rules know as it is is not a typo of another ("pessoal" is not "pessoa")
-            typo_able = word.isalpha() and len(word) >= TYPO_MIN_LENGTH - 1 and word not in self.vocabulary
+            # a word the rules or their languages know as it is is not a typo of another ("pessoal" is
+            # not "pessoa", "sale" is not "salve")
+            typo_able = (
+                word.isalpha()
+                and len(word) >= TYPO_MIN_LENGTH - 1
+                and word not in self.vocabulary
+                and word not in self._words
+            )
             for variant in _deletions(word) if typo_able else ():
                 for spelling, known in self._by_deletion.get(variant, ()):
                     if spelling != word and within_one_edit(word, spelling):
                         meets[known] = TYPO
             if _can_stem(word):
                 for stem in self._stems(word):
-                    for known in self._by_stem.get(stem, ()):
-                        meets[known] = STEM
+                    for spelling, known_word in self._by_stem.get(stem, ()):
+                        if self._senses.same(word, spelling):
+                            meets[known_word] = STEM
             if word in self.vocabulary:
                 meets[word] = EXACT
             view.meets.append(meets)

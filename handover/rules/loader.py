@@ -39,6 +39,7 @@ from handover.rules.yamlfile import (
 # name not here is never said: `outside_hour` would leave customers outside hours with nothing.
 MESSAGES: dict[str, set[str]] = {
     "unrecognized": {"name"},
+    "out_of_scope": {"name"},  # a topic resting on one word among many unknown (else unrecognized)
     "non_text": {"name"},  # an image, audio... that no escalation rule takes
     "location": {"name"},  # a place the customer shared (else non_text)
     "contacts": {"name"},  # a contact card the customer shared (else non_text)

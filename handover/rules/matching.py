@@ -36,13 +36,30 @@ class Hit:
     matched: tuple[str, ...] = ()  # the rules' words, phrases, buttons or patterns that met the message
 
 
-class Phrase:
-    """A keyword or phrase, matched as whole words in order (so 'oi' never matches inside 'boi')."""
+# Words that, shortly before an escalation keyword, say the customer is not doing it: "não quero cancelar,
+# só saber do pedido", "I don't want to cancel". Four words back at most ("não vou no procon" too).
+NEGATIONS = frozenset({"nao", "n", "nem", "not", "dont", "don", "never", "wont", "didnt", "doesnt"})
+NEGATION_REACH = 4
+CONDITIONS = frozenset({"se", "caso", "if", "unless"})  # "se não trocarem, vou processar" is a threat
 
-    def __init__(self, text: str, lexicon: Lexicon, typos: bool = True) -> None:
+
+def negated(words: list[str], start: int) -> bool:
+    """Whether a negation (not a condition's: "se não") comes within NEGATION_REACH words before `start`."""
+    for at in range(max(0, start - NEGATION_REACH), start):
+        if words[at] in NEGATIONS and (at == 0 or words[at - 1] not in CONDITIONS):
+            return True
+    return False
+
+
+class Phrase:
+    """A keyword or phrase, matched as whole words in order (so 'oi' never matches inside 'boi').
+    `negatable`: not met where a negation comes just before it (escalation keywords)."""
+
+    def __init__(self, text: str, lexicon: Lexicon, typos: bool = True, negatable: bool = False) -> None:
         self.text = text
         self.words = lexicon.phrase(text)
         self.typos = typos
+        self.negatable = negatable and not NEGATIONS & set(self.words[:1])
 
     def at(self, view: View, start: int) -> int:
         """The level the phrase meets the message at from `start` (the weakest of its words), 0 if not."""
@@ -71,6 +88,8 @@ class Phrase:
         for start in range(len(view.words) - len(self.words) + 1 if self.words else 0):
             if self.words[0] not in view.meets[start]:  # the common case, without a call (what-if runs
                 continue  # every escalation keyword over every turn of thousands of conversations)
+            if self.negatable and negated(view.words, start):
+                continue
             level = self.at(view, start)
             if level and (best is None or self.score(level) > best.score):
                 best = self.hit(view, start, level)

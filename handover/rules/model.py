@@ -302,6 +302,23 @@ DEFAULT_ACKNOWLEDGEMENTS = (
 )
 
 
+class OutOfScope(_Strict):
+    """When a message whose topic rests on one word is out of the rules' scope (rules/scope.py)."""
+
+    words: int = Field(
+        default=4,
+        ge=0,
+        description="content words a message needs besides the one that matched before it can be out of "
+        "scope (0: never out of scope)",
+    )
+    known_share: float = Field(
+        default=0.25,
+        ge=0,
+        le=1,
+        description="out of scope when the rules know less than this share of those words",
+    )
+
+
 class Rules(_Strict):
     """A whole rules file."""
 
@@ -340,6 +357,11 @@ class Rules(_Strict):
         "({order_number})",
     )
     kpis: KpiSettings = Field(default_factory=KpiSettings)
+    out_of_scope: OutOfScope = Field(
+        default_factory=OutOfScope,
+        description="a message whose topic rests on one word among many the rules do not know is "
+        "answered messages.out_of_scope (else messages.unrecognized) instead of starting a flow",
+    )
     reopen_within_seconds: int = Field(
         default=1800,
         ge=0,

@@ -61,7 +61,8 @@ class Compiled:
         self.index = IntentIndex([intent.match for intent in rules.intents], self.lexicon)
         self.by_name = {intent.name: intent for intent in rules.intents}
         self.keywords = [
-            [Phrase(k, self.lexicon, typos=False) for k in t.when.keywords or []] for t in rules.escalation
+            [Phrase(k, self.lexicon, typos=False, negatable=True) for k in t.when.keywords or []]
+            for t in rules.escalation
         ]
         self.acknowledgements = [Phrase(a, self.lexicon, typos=False) for a in rules.acknowledgements]
         self.acknowledging_emoji = set().union(*(emoji(a) for a in rules.acknowledgements))

@@ -61,11 +61,13 @@ def test_a_corpus_mistake_is_named_where_it_is(tmp_path, capsys):
 
 
 def test_the_shipped_rules_meet_the_targets_on_the_corpus():
-    """A regression guard: 95% of the labelled corpus, 98% of the ways of asking for a person. (The
-    held-out set in tests/data/nlu-holdout is measured by `handover rules eval`, never asserted on, so
-    nobody tunes the rules to it.)"""
+    """A regression guard: 98% of the labelled corpus, 98% of the ways of asking for a person, and 98% of
+    what the bot takes for a topic is that topic. (The held-out sets in tests/data/nlu-holdout* are
+    measured by `handover rules eval`, never asserted on, so nobody tunes the rules to them.)"""
     report = evaluate(load_rules(SHIPPED), load_corpus(SHIPPED.parents[1] / "tests" / "data" / "nlu"))
     passed, total = report.share()
-    assert passed >= 0.95 * total, render(report)
+    assert passed >= 0.98 * total, render(report)
+    right, taken = report.understood()
+    assert right >= 0.98 * taken, render(report)
     asked, cases = report.share("ask_for_person")
     assert asked >= 0.98 * cases, render(report)

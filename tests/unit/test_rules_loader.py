@@ -138,7 +138,7 @@ BROKEN = [
         "  try_again:\n",
         "rules.yaml:149:3 messages.try_again: unknown message 'try_again' (known: agent_changed, contacts, "
         "identity_retry, identity_verified, idle_closed, idle_reminder, leave_details, left_queue, location, "
-        "non_text, outside_hours, queue_update, queued, transferred, transferred_to_person, unrecognized)",
+        "non_text, out_of_scope, outside_hours, queue_update, queued, transferred, transferred_to_person, unrecognized)",
     ),
     (
         '"Atualizando: você',
