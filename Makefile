@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench install install-test
+.PHONY: run test test-unit test-integration test-browser lint bench install install-test
 
 $(BIN)/handover: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -25,6 +25,16 @@ run: install
 
 test: install-test
 	$(BIN)/python -m pytest
+
+# the tiers on their own (`make test` runs them all): in-process, real processes and Redis, Chromium
+test-unit: install-test
+	$(BIN)/python -m pytest tests/unit
+
+test-integration: install-test
+	$(BIN)/python -m pytest tests/integration tests/e2e
+
+test-browser: install-test
+	$(BIN)/python -m pytest tests/browser
 
 lint: install-test
 	$(BIN)/ruff check .

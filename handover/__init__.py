@@ -1,0 +1,49 @@
+"""The domain: conversations between customers, the bot and agents, kept in Redis. No HTTP here, no
+WhatsApp payloads (webhooks/ makes messages of those, workers/ sends them), no processes (app/).
+
+A map, by concept (each module's docstring says the rest):
+
+Vocabulary every layer uses
+    message (what comes in and goes out) · conversation (states, the 24-hour window) · transcript
+    (entries both ways) · packet (the context packet agents read first) · agents (who, queues, skills,
+    presence) · errors · clock (the one clock) · ids
+Storage
+    keys (every Redis key, built here only) · store (customers, conversations, transcripts) · fenced
+    (a transaction under a lease) · lua/ (the atomic scripts; lua/lib shared parts) · upgrades · retention
+Customer traffic, in order
+    enqueue (edges → streams) → streams, wakeups (partitions drained under a lease) → processing (a batch
+    applied: the bot's turn, and what an escalation does: `_apply_message`, `_packet`) → bot (the bot's
+    interface; rules/ is the rule-based bot) → outbound (sends, retries) → deliveries (statuses back)
+    Beside it: notices, rekey, coexistence (what WhatsApp says of a customer or the business app),
+    gestures (reactions, typing, quotes), media (customers' media for the desk)
+Who takes what
+    queues (waiting lines, positions) · lifecycle (the one place a state changes; moves describes it) ·
+    claims (an agent takes, resolves, releases: the pull side) · assignment (push queues pick the agent)
+    · suitability (scoring, pure) · offers · warm, transfers · waiting, abandon, announce, waits (the
+    customer's wait) · liveness, removal (agents going away) · clocks, clockwatch (silent agents, quiet
+    customers)
+What the desk reads
+    inbox, activity (lists) · history · search · notes · events (the live stream) · hints
+Measures and records
+    kpis, kpireport (contact-centre KPIs) · fcr · botstats · audit · masking · guessing · availability
+rules/
+    the bot's rules: loader, model, yamlfile (reading); matching, lexicon, senses, scope, language
+    (understanding); bot, turn, wording, waiting, queue (answering); the offline tools: evaluation,
+    golden, explain, whatif, replay, export, stored, lint; versions and holder (which rules run)
+
+Where to start for a task
+    change how agents are picked      suitability.py (the score), assignment.py (push: workers/assigner.py
+                                      runs it), claims.py (pull: desk/service.py take_next), lua/assign.lua
+                                      and lua/claim.lua (the atomic part), lifecycle.py
+    change what the bot's escalation does   processing.py (_apply_message, _packet), rules/bot.py
+                                      (_escalate), lifecycle.py (queued), packet.py (what the agent reads)
+    add a field to the packet         packet.py (ContextPacket; `handover packet schema` exports it),
+                                      processing.py (_packet fills it), desk/static/console-conversation.js
+    add a Redis key                   keys.py (the only module that builds keys: import-linter holds it),
+                                      then the module that owns the data
+    add a desk route                  desk/api.py (ROUTES), a handler module in desk/ (in_thread for a sync
+                                      service), desk/models.py (its models), desk/openapi.py documents it;
+                                      tests/e2e/test_fuzz_desk_api.py fuzzes it from there
+    change what the bot understands   config/rules.yaml first (ops' file); rules/matching.py, lexicon.py,
+                                      senses.py, scope.py; measure with `handover rules eval tests/data/nlu`
+"""

@@ -62,3 +62,16 @@ def graph() -> Iterator[FakeGraph]:
     fake = FakeGraph.start_in_thread()
     yield fake
     fake.stop()
+
+
+TIERS = ("unit", "integration", "e2e", "browser")  # the folders under tests/, each a marker of the same name
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Each test is marked with its tier, from its folder: `-m "not browser"` runs no Chromium (a
+    `pytestmark` in a conftest marks nothing), `-m unit` runs the fast tier."""
+    root = Path(__file__).parent
+    for item in items:
+        parts = Path(item.path).relative_to(root).parts
+        if parts and parts[0] in TIERS:
+            item.add_marker(parts[0])
