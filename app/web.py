@@ -8,6 +8,7 @@ import math
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from pathlib import Path
 
 import fakeredis
@@ -28,7 +29,7 @@ from desk.share import AgentShare
 from desk.spool import MediaSpool
 from handover.agents import AgentStore, Presence, Role
 from handover.claims import Assignments
-from handover.liveness import heartbeat_seconds, sweep_seconds
+from handover.liveness import heartbeat_seconds
 from handover.media import MediaSource
 from handover.rules import versions
 from handover.rules.holder import RulesHolder
@@ -41,15 +42,8 @@ from webhooks.gate import BodyGate
 from webhooks.pressure import LoopLag
 from webhooks.sandbox_media import SandboxMedia
 from webhooks.views import WEBHOOK, WebhookContext
-from workers.dispatcher import (
-    ANNOUNCE_SECONDS,
-    CLOCKS_SECONDS,
-    OFFERS_SECONDS,
-    RETENTION_SECONDS,
-    WINDOWS_SECONDS,
-    Dispatcher,
-    Periodic,
-)
+from workers.dispatcher import Dispatcher, Periodic
+from workers.jobs import DUTIES
 
 log = structlog.get_logger(__name__)
 
@@ -265,14 +259,10 @@ def _start_embedded_worker(settings: Settings, server: fakeredis.FakeServer, hol
         lambda wakeup: runtime.drain(wakeup.lane, wakeup.partition),
         sweep_seconds=0.5,
         periodic=[
-            Periodic("announce", ANNOUNCE_SECONDS, runtime.announce),
-            Periodic("offers", OFFERS_SECONDS, runtime.expire_offers),
-            Periodic("windows", WINDOWS_SECONDS, runtime.watch_windows),
-            Periodic("clocks", CLOCKS_SECONDS, runtime.watch_clocks),
-            Periodic("retention", RETENTION_SECONDS, runtime.expire_conversations),
             Periodic(
-                "presence", sweep_seconds(settings.handover_presence_grace_seconds), runtime.drop_gone_agents
-            ),
+                duty.name, duty.period(settings.handover_presence_grace_seconds), partial(duty.run, runtime)
+            )
+            for duty in DUTIES
         ],
     )
     dispatcher.start()

@@ -27,22 +27,12 @@ from app.errors import CommandError
 from config.settings import Settings
 from handover import upgrades
 from handover.availability import is_unavailable
-from handover.liveness import sweep_seconds
 from handover.rules import versions
 from handover.store import Store
 from handover.streams import Lane, ensure_groups
 from handover.wakeups import Wakeup, hand_back, pop_wakeups, sweep
 from workers import jobs, runtime
-from workers.dispatcher import (
-    ANNOUNCE_SECONDS,
-    CLOCKS_SECONDS,
-    OFFERS_SECONDS,
-    RETENTION_SECONDS,
-    WINDOWS_SECONDS,
-    Dispatcher,
-    LocalDrains,
-    Periodic,
-)
+from workers.dispatcher import Dispatcher, LocalDrains, Periodic
 
 log = structlog.get_logger(__name__)
 
@@ -106,32 +96,17 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
             drain_until_idle(client, settings.handover_partitions, rt.drain)
             make_worker().work(burst=True, logging_level=rq_level)
             return
-        announce = Periodic(
-            "announce",
-            ANNOUNCE_SECONDS,
-            lambda: queue.enqueue(jobs.announce_positions, job_timeout=120, result_ttl=0),
-        )
-        offers = Periodic(
-            "offers", OFFERS_SECONDS, lambda: queue.enqueue(jobs.expire_offers, job_timeout=60, result_ttl=0)
-        )
-        windows = Periodic(
-            "windows",
-            WINDOWS_SECONDS,
-            lambda: queue.enqueue(jobs.watch_windows, job_timeout=120, result_ttl=0),
-        )
-        held = Periodic(
-            "clocks", CLOCKS_SECONDS, lambda: queue.enqueue(jobs.watch_clocks, job_timeout=120, result_ttl=0)
-        )
-        retention = Periodic(
-            "retention",
-            RETENTION_SECONDS,
-            lambda: queue.enqueue(jobs.expire_conversations, job_timeout=300, result_ttl=0),
-        )
-        presence = Periodic(
-            "presence",
-            sweep_seconds(settings.handover_presence_grace_seconds),
-            lambda: queue.enqueue(jobs.drop_gone_agents, job_timeout=60, result_ttl=0),
-        )
+        grace = settings.handover_presence_grace_seconds
+        duties = [
+            Periodic(
+                duty.name,
+                duty.period(grace),
+                functools.partial(
+                    queue.enqueue, jobs.run_duty, duty.name, job_timeout=duty.timeout, result_ttl=0
+                ),
+            )
+            for duty in jobs.DUTIES
+        ]
         # each lane drains on threads of its own (see LocalDrains): sends wait on Meta, answers never do
         give_back = functools.partial(hand_back, client)  # stopping: wake-ups taken and not drained
         reads = LocalDrains(
@@ -150,7 +125,7 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
             client,
             settings.handover_partitions,
             dispatch,
-            periodic=[announce, offers, windows, held, retention, presence, report],
+            periodic=[*duties, report],
             room=reads.room,
         )
         dispatcher.start()
