@@ -107,7 +107,7 @@ class SharedCounters(Collector):
 
 
 def kpi_metrics(counters: dict[str, str]) -> Iterator[Metric]:
-    """The contact-centre KPIs' counters (the README's KPIs section): rates are left to PromQL."""
+    """The contact-centre KPIs' counters (docs/operations.md, "KPIs"): rates are left to PromQL."""
     abandoned = CounterMetricFamily(
         "handover_abandoned_by_reason", "Waits that ended without an agent, by why", labels=["reason"]
     )

@@ -78,7 +78,8 @@ def confirmed(client: redis.Redis, version: str, since: float, wait: float) -> i
 
 def rollback(settings: Settings, ref: str, by: str | None, wait: float) -> int:
     """Rewrite the served file with a kept version's content, atomically, once that content still loads;
-    then confirm like reload. The file stays the one source of truth (see README, "Rollback")."""
+    then confirm like reload. The file stays the one source of truth (see docs/rules.md, "Versions,
+    rollback and the audit log")."""
     client = client_of(settings)
     target = resolved(client, ref)
     served = Path(settings.handover_rules)

@@ -230,7 +230,7 @@ ROUTES = [
         "Supervisors: claims, resolves, transfers, CSAT, average wait, first reply and handle time over "
         "the last hours (?hours=24, up to 192); service level, abandonment rate, first contact resolution, "
         "transfers per conversation, reply breaches, idle closes and handle time per queue and agent, and "
-        "hour by hour (by_hour); ?queue= for one queue (the README's KPIs section defines each)",
+        "hour by hour (by_hour); ?queue= for one queue (docs/operations.md's KPIs section defines each)",
         response=Stats,
         query=(
             hours_param(kpis.HOURS_KEPT),

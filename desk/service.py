@@ -1,6 +1,6 @@
 """What each desk route does, as one synchronous call returning the response: a handler hops to a worker
 thread once per request (issue 14 measured this against redis.asyncio in the handlers and against a hop
-per Redis call; see the README's "Layers and contracts"; bench/desk.py measures the routes now)."""
+per Redis call; see docs/development.md, "Layers and contracts"; bench/desk.py measures the routes now)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The contact-centre KPIs by the hour (GET /api/v1/stats): service level, abandonment rate, first contact
 resolution, transfers per conversation, reply breaches, idle closes and handle time, overall, per queue, per
-agent, and hour by hour for the supervisor's charts. The README's "KPIs" section defines each one.
+agent, and hour by hour for the supervisor's charts. docs/operations.md's "KPIs" section defines each one.
 
 It reads what the scripts and services counted: the hourly KPI buckets (handover/kpis.py), the FCR buckets
 (handover/fcr.py) and the samples of waits before abandoning (kpis.abandoned)."""

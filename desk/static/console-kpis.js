@@ -1,4 +1,4 @@
-// The supervisor tab's contact-centre KPIs over the last 24 hours (GET /api/v1/stats; the README's "KPIs"
+// The supervisor tab's contact-centre KPIs over the last 24 hours (GET /api/v1/stats; docs/operations.md's "KPIs"
 // section defines each): service level, abandonment rate, first contact resolution (FCR), transfers per
 // conversation and reply breaches as figures; the first three hour by hour in a uPlot chart; then per
 // queue and per agent in tables. A queue picker narrows the figures, the chart and the queue table to one

@@ -261,7 +261,7 @@ class Csat(_Strict):
 
 
 class KpiSettings(_Strict):
-    """How the support KPIs are computed (README, "KPIs")."""
+    """How the support KPIs are computed (docs/operations.md, "KPIs")."""
 
     fcr_days: int = Field(
         default=7,

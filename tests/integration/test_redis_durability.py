@@ -1,4 +1,4 @@
-"""The README's promise about Redis: with AOF and fsync always, an acknowledged webhook survives a crash."""
+"""The promise docs/operations.md makes about Redis: with AOF and fsync always, an acknowledged webhook survives a crash."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The import contracts of pyproject.toml's [tool.importlinter] (README: "Layers and contracts"), checked by
+"""The import contracts of pyproject.toml's [tool.importlinter] (docs/development.md: "Layers and contracts"), checked by
 `make test` as well as by `make lint`: a broken contract fails here with import-linter's report."""
 
 from __future__ import annotations
