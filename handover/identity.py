@@ -14,6 +14,8 @@ from typing import Protocol
 import yaml
 from pydantic import BaseModel
 
+from handover.clock import system_clock
+
 _DIGITS = re.compile(r"\D")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -46,12 +48,13 @@ def is_valid_cpf(value: str) -> bool:
 
 
 def parse_birth_date(value: str) -> date | None:
+    today = datetime.fromtimestamp(system_clock()).date()  # the process's local date, as date.today()
     for pattern in ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d"):
         try:
             born = datetime.strptime(value.strip(), pattern).date()
         except ValueError:
             continue
-        return born if date(1900, 1, 1) <= born <= date.today() else None
+        return born if date(1900, 1, 1) <= born <= today else None
     return None
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import redis
 import yaml
 
+from handover.clock import system_clock
 from handover.masking import mask
 from handover.message import CustomerRef, InboundKind
 from handover.rules.golden import GoldenCustomer, GoldenFile, Turn, _FixedQueues, play
@@ -44,7 +45,8 @@ def export_golden(client: redis.Redis, loaded: LoadedRules, ids: list[str], rule
         "conversations": conversations,
     }
     GoldenFile.model_validate(data)  # what we write, `rules test` reads
-    header = HEADER.format(when=datetime.now(UTC).isoformat(timespec="seconds"), version=loaded.version)
+    when = datetime.fromtimestamp(system_clock(), UTC).isoformat(timespec="seconds")
+    header = HEADER.format(when=when, version=loaded.version)
     return header + yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=110)
 
 

@@ -33,10 +33,16 @@ def key_builders(tree: ast.AST) -> list[int]:
 
 
 def system_clock_reads(tree: ast.AST) -> list[int]:
-    """Lines that read time.time directly (called or passed as a default clock)."""
+    """Lines that read time.time directly (called or passed as a default clock), or the date and time
+    through datetime (datetime.now, datetime.utcnow, date.today)."""
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and node.attr == "time" and _named(node.value, "time"):
+            found.append(node.lineno)
+        if isinstance(node, ast.Attribute) and (
+            (node.attr in ("now", "utcnow", "today") and _named(node.value, "datetime"))
+            or (node.attr == "today" and _named(node.value, "date"))
+        ):
             found.append(node.lineno)
         if (
             isinstance(node, ast.ImportFrom)
@@ -76,3 +82,7 @@ def test_the_checks_find_what_they_look_for():
     assert key_builders(ast.parse(built)) == [2, 3]
     clocks = "import time\nnow = time.time()\nfrom time import time\nclock = time.monotonic"
     assert sorted(system_clock_reads(ast.parse(clocks))) == [2, 3]
+    dates = (
+        "a = datetime.now(UTC)\nb = date.today()\nc = datetime.fromtimestamp(now, UTC)\nd = datetime.utcnow()"
+    )
+    assert sorted(system_clock_reads(ast.parse(dates))) == [1, 2, 4]
