@@ -4,6 +4,7 @@ per-rule stats, what the bot missed (masked), explain; and /metrics by rule. Age
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 import redis
@@ -54,7 +55,8 @@ def test_supervisors_see_what_the_bot_does_and_misses(redis_url, world):
                 ("garantia estendida cpf #", 2)
             ]
             assert len(missed["unrecognized"][0]["conversations"]) == 2
-            assert "529" not in str(missed) and "111.444" not in str(missed)
+            # the CPF's digits in any spelling (not "529" alone: a random conversation id may hold it)
+            assert not re.search(r"529\D?982", str(missed)) and "111.444" not in str(missed)
 
             explained = await http.post(
                 "/api/v1/bot/explain",

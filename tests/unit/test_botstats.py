@@ -112,7 +112,9 @@ async def test_misses_are_grouped_masked_and_point_at_their_conversations(world:
     texts = [g.text for g in [*missed.unrecognized, *missed.could_not_help]]
     assert not any(re.search(r"\d|@", text) for text in texts)
     stored = repr(world.sync.xrange(keys.bot_missed_key("could_not_help")))
-    assert "529" not in stored and "ana@" not in stored  # never kept in clear, not only never shown
+    # never kept in clear, not only never shown (the CPF's digits in any spelling: not "529", which a random
+    # conversation id in the entry may hold by chance, as one CI run found)
+    assert not re.search(r"529\D?982\D?247", stored) and "ana@" not in stored
     # only the window asked for
     world.clock.advance(2 * HOUR)
     assert botstats.missed(world.sync, 1, world.clock()).unrecognized == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -127,7 +128,9 @@ def test_order_status_verifies_identity_collects_the_order_and_hands_over():
     assert (done.escalation.queue, done.escalation.reason) == ("general", "order_inquiry")
     assert (
         ANA_CPF not in repr(ana.entries)
-        and "529" not in repr(ana.entries)
+        and not re.search(
+            r"529\D?982", repr(ana.entries)
+        )  # any spelling (an entry's random id may hold "529")
         and ANA_BIRTH not in repr(ana.entries)
     )
 
