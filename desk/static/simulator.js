@@ -19,6 +19,9 @@
 //   sim-change                           back to the customer form
 //   sim-error                            the "cannot reach the server" banner
 
+import { h } from "./console-dom.js";
+import { LANG } from "./console-i18n.js";
+
 const POLL_MS = 700;
 const RETRY_MS = 2000;
 const KEPT = 300; // own messages and acknowledgements remembered per customer
@@ -107,8 +110,7 @@ const TEXT = {
   },
 };
 
-const LANG = (navigator.language || "en").toLowerCase().startsWith("pt") ? "pt" : "en";
-const T = TEXT[LANG];
+const T = TEXT[LANG]; // the language the console picks (console-i18n.js), from the browser's
 const LOCALE = navigator.language || (LANG === "pt" ? "pt-BR" : "en-US");
 const TIME = new Intl.DateTimeFormat(LOCALE, { hour: "2-digit", minute: "2-digit" });
 const DAY = new Intl.DateTimeFormat(LOCALE, { day: "numeric", month: "long", year: "numeric" });
@@ -130,25 +132,8 @@ const ICONS = {
     '<svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true"><path d="M4 1.8h5.5L13 5.3v8.9H4z M9.3 2v3.5H13" fill="none" stroke="currentColor" stroke-width="1.3" stroke-linejoin="round"/></svg>',
 };
 
-// ---- tiny DOM helpers: customer and business text always goes in as text, never as markup ----
-
-function h(tag, props = {}, ...children) {
-  const [name, ...classes] = tag.split(".");
-  const node = document.createElement(name || "div");
-  if (classes.length) node.className = classes.join(" ");
-  for (const [key, value] of Object.entries(props)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === "testid") node.dataset.testid = value;
-    else if (key === "data") Object.assign(node.dataset, value);
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value === true ? "" : String(value));
-  }
-  for (const child of children.flat()) {
-    if (child !== null && child !== undefined && child !== false)
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
+// The console's DOM helper (console-dom.js): customer and business text always goes in as text, never
+// as markup.
 
 function icon(name, className = "icon-svg") {
   const span = h(`span.${className}`);
