@@ -8,8 +8,9 @@ Vocabulary every layer uses
     (entries both ways) · packet (the context packet agents read first) · agents (who, queues, skills,
     presence) · errors · clock (the one clock) · ids
 Storage
-    keys (every Redis key, built here only) · store (customers, conversations, transcripts) · fenced
-    (a transaction under a lease) · lua/ (the atomic scripts; lua/lib shared parts) · upgrades · retention
+    keys (every Redis key, built here only) · store (customers, conversations, transcripts) · unit
+    (guarded: a change of what was read, WATCH/MULTI) · fenced (a transaction under a lease) · lua/ (the
+    atomic scripts; lua/lib shared parts) · upgrades · retention
 Customer traffic, in order
     enqueue (edges → streams) → streams, wakeups (partitions drained under a lease) → processing (a batch
     applied: the bot's turn, and what an escalation does: `_apply_message`, `_packet`) → bot (the bot's

@@ -18,6 +18,7 @@ from redis.client import Pipeline
 
 from handover import keys
 from handover.conversation import ConversationState
+from handover.unit import guarded
 
 HELD = (ConversationState.ASSIGNED, ConversationState.TRANSFERRING)
 BUILT_VERSION = "1"  # what ACTIVITY_BUILT holds once `rebuild` has run
@@ -166,9 +167,8 @@ _CHUNK = 500
 
 def _file(client: redis.Redis, chunk: list[str]) -> int:
     while True:
-        with client.pipeline(transaction=True) as pipe:
-            try:
-                pipe.watch(*(keys.conversation_key(c) for c in chunk))
+        try:
+            with guarded(client, *(keys.conversation_key(c) for c in chunk)) as pipe:
                 with client.pipeline(transaction=False) as read:  # WATCH sees changes from any connection
                     for conversation_id in chunk:
                         read.hmget(keys.conversation_key(conversation_id), _SPOT_FIELDS)
@@ -179,10 +179,9 @@ def _file(client: redis.Redis, chunk: list[str]) -> int:
                     if spot is not None and index_keys(spot):
                         touch(pipe, conversation_id, None, spot, at)
                         filed += 1
-                pipe.execute()
-                return filed
-            except redis.WatchError:
-                continue
+            return filed
+        except redis.WatchError:
+            continue
 
 
 def _spot(row: list[object]) -> tuple[_Found | None, float]:

@@ -16,6 +16,7 @@ from handover.clock import Clock, system_clock
 from handover.events import publish
 from handover.hints import Hints
 from handover.rules.model import Name
+from handover.unit import guarded
 
 
 class Role(StrEnum):
@@ -193,9 +194,8 @@ class AgentStore:
         """Removing an agent, the last step: what is left of them goes. False (nothing deleted) while they
         still hold a conversation or have one offered: those move on first."""
         held, offered = keys.agent_load_key(agent_id), keys.agent_offers_key(agent_id)
-        with self.client.pipeline(transaction=True) as pipe:
-            try:
-                pipe.watch(held, offered)
+        try:
+            with guarded(self.client, held, offered) as pipe:
                 if pipe.scard(held) or pipe.scard(offered):
                     return False
                 pipe.multi()
@@ -204,9 +204,8 @@ class AgentStore:
                 pipe.zrem(keys.AGENTS_LIVE, agent_id)
                 for memory in (keys.ROUTING_LAST, keys.ROUTING_FREED, keys.ROUTING_MISSED):
                     pipe.hdel(memory, agent_id)
-                pipe.execute()
-            except redis.WatchError:
-                return False
+        except redis.WatchError:
+            return False
         return True
 
     def update(
@@ -228,10 +227,9 @@ class AgentStore:
         given = {"capacity": capacity, "queues": queues, "languages": languages, "skills": skills}
         changes = {field: value for field, value in given.items() if value is not None}
         key = keys.agent_key(agent_id)
-        with self.client.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    pipe.watch(key)  # an update or a removal meanwhile starts this one again
+        while True:
+            try:
+                with guarded(self.client, key) as pipe:  # an update or a removal meanwhile: once more
                     raw, status = pipe.hmget(key, ["json", "status"])
                     if raw is None:
                         raise UnknownAgent(agent_id)
@@ -245,10 +243,9 @@ class AgentStore:
                     publish(
                         pipe, "agent_status", "", agent_id=agent_id, status=agent.status.value, why="updated"
                     )
-                    pipe.execute()
-                    return agent
-                except redis.WatchError:
-                    continue
+                return agent
+            except redis.WatchError:
+                continue
 
     def set_status(self, agent_id: str, status: Presence, why: str = "set_by_agent") -> None:
         """Change presence and tell the desks (supervisors see it live)."""

@@ -36,6 +36,7 @@ from redis.client import Pipeline
 from handover import keys
 from handover.bot import Decision, EscalationDecision
 from handover.masking import group_key
+from handover.unit import guarded
 
 DAYS_KEPT = 30
 HOURS_KEPT = DAYS_KEPT * 24
@@ -152,9 +153,8 @@ def end_idle(client: redis.Redis, now: float, limit: int = 500) -> int:
 
 def _end(client: redis.Redis, conversation_id: str, now: float) -> int:
     key = keys.conversation_key(conversation_id)
-    with client.pipeline() as pipe:
-        try:
-            pipe.watch(key)  # the worker may hand it over meanwhile: then this one gives way
+    try:
+        with guarded(client, key) as pipe:  # the worker may hand it over meanwhile: then this one gives way
             state, outcome = (keys.as_text(v) for v in pipe.hmget(key, ["state", "bot_outcome"]))
             latest = pipe.lindex(keys.decisions_key(conversation_id), 0)
             pipe.multi()
@@ -164,9 +164,8 @@ def _end(client: redis.Redis, conversation_id: str, now: float) -> int:
                 fields = {"bot_outcome": "contained", "bot_outcome_at": now, "bot_outcome_version": version}
                 pipe.hset(key, mapping=fields)
                 _bump(pipe, hour_of(now), Counter({field("x", version): 1, field("k", version): 1}))
-            pipe.execute()
-        except redis.WatchError:
-            return 0  # changed under us: the next sweep looks again
+    except redis.WatchError:
+        return 0  # changed under us: the next sweep looks again
     return int(outcome is None and state in ("bot", "resolved"))
 
 

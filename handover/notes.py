@@ -12,16 +12,15 @@ from __future__ import annotations
 import math
 import uuid
 
-import redis
-
 from handover.agents import Agent
 from handover.clock import Clock, system_clock
 from handover.conversation import Conversation, ConversationState
-from handover.errors import Closed, Conflict, RateLimited, TooManyNotes
+from handover.errors import Closed, RateLimited, TooManyNotes
 from handover.events import publish
 from handover.packet import Note
 from handover.store import Store
 from handover.transcript import NOTE_PREFIX, TranscriptEntry
+from handover.unit import guarded
 
 NOTES_MAX = 200  # HANDOVER_NOTES_MAX
 NOTES_PER_MINUTE = 30  # HANDOVER_NOTES_PER_MINUTE
@@ -71,35 +70,31 @@ class Notes:
         writable(conversation)
         self._count(agent, now)
         entry = note_entry(agent, conversation, text, now)
-        with self.store.client.pipeline(transaction=True) as pipe:
-            try:
-                self.store.watch(pipe, conversation.id, packet_only=True)  # a transfer rewrites it
-                current = self.store.conversation(conversation.id)
-                if current is None or current.state not in OPEN:
-                    raise Closed(f"conversation {conversation.id} was closed meanwhile: read-only")
-                packet = self.store.packet(conversation.id)
-                # the packet's and the transcript's notes: both stay within the cap
-                in_packet = len(packet.notes) if packet is not None else 0
-                written = max(in_packet, self.store.notes_in_transcript(conversation.id))
-                if written >= self.most:
-                    raise TooManyNotes(f"at most {self.most} notes on one conversation")
-                pipe.multi()
-                self.store.append_entry(pipe, conversation.id, entry)
-                if packet is not None:
-                    packet.notes.append(Note(by=agent.id, by_name=agent.name, at=now, text=text))
-                    self.store.save_packet(pipe, packet)
-                waiting = conversation.state == ConversationState.QUEUED
-                publish(
-                    pipe,
-                    "note_added",
-                    conversation.id,
-                    agent_id=conversation.agent_id,
-                    queue=conversation.queue if waiting else None,
-                    by=agent.id,
-                )
-                pipe.execute()
-            except redis.WatchError as exc:
-                raise Conflict("the conversation changed meanwhile: try again") from exc
+        with guarded(self.store.client, conflict="the conversation changed meanwhile: try again") as pipe:
+            self.store.watch(pipe, conversation.id, packet_only=True)  # a transfer rewrites it
+            current = self.store.conversation(conversation.id)
+            if current is None or current.state not in OPEN:
+                raise Closed(f"conversation {conversation.id} was closed meanwhile: read-only")
+            packet = self.store.packet(conversation.id)
+            # the packet's and the transcript's notes: both stay within the cap
+            in_packet = len(packet.notes) if packet is not None else 0
+            written = max(in_packet, self.store.notes_in_transcript(conversation.id))
+            if written >= self.most:
+                raise TooManyNotes(f"at most {self.most} notes on one conversation")
+            pipe.multi()
+            self.store.append_entry(pipe, conversation.id, entry)
+            if packet is not None:
+                packet.notes.append(Note(by=agent.id, by_name=agent.name, at=now, text=text))
+                self.store.save_packet(pipe, packet)
+            waiting = conversation.state == ConversationState.QUEUED
+            publish(
+                pipe,
+                "note_added",
+                conversation.id,
+                agent_id=conversation.agent_id,
+                queue=conversation.queue if waiting else None,
+                by=agent.id,
+            )
         return entry
 
     def _count(self, agent: Agent, now: float) -> None:

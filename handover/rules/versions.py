@@ -20,6 +20,7 @@ from handover import keys
 from handover.clock import Clock, system_clock
 from handover.errors import Invalid, NotFound
 from handover.rules.loader import VERSION_DIGITS, LoadedRules, content_hash
+from handover.unit import guarded
 
 if TYPE_CHECKING:
     from handover.rules.holder import RulesHolder
@@ -92,17 +93,15 @@ def record(
 
 def _claim(client: redis.Redis, version: str, by: str) -> None:
     """Name who announced a version that a process recorded first (a person's name beats a process's)."""
-    with client.pipeline(transaction=True) as pipe:
-        try:
-            pipe.watch(keys.RULES_VERSIONS)
+    try:
+        with guarded(client, keys.RULES_VERSIONS) as pipe:
             raw = pipe.hget(keys.RULES_VERSIONS, version)
             if raw is None or not _info(raw).by.startswith(PROCESS_BY):
                 return
             pipe.multi()
             pipe.hset(keys.RULES_VERSIONS, version, json.dumps(asdict(replace(_info(raw), by=by))))
-            pipe.execute()
-        except redis.WatchError:  # another writer meanwhile: theirs stands
-            return
+    except redis.WatchError:  # another writer meanwhile: theirs stands
+        return
 
 
 def _trim(client: redis.Redis) -> None:
