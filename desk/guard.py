@@ -10,11 +10,10 @@ import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import redis
 import structlog
 from aiohttp import web
 
-from handover.guessing import count_failure
+from handover.readers import Readers
 
 log = structlog.get_logger(__name__)
 
@@ -32,9 +31,9 @@ class TokenGuard:
     window: float = 60.0
     proxies: Sequence[Network] = ()
 
-    def failed(self, client: redis.Redis, who: str, now: float) -> float:
+    def failed(self, reads: Readers, who: str, now: float) -> float:
         """Count an unknown token from `who`: seconds it must wait (a 429), or 0 when this one was counted."""
-        counted = count_failure(client, who, self.limit, self.window, now)
+        counted = reads.token_failure(who, self.limit, self.window, now)
         if counted.wait == 0 and counted.failures == self.limit:
             # no address in the log (personal data): the proxy's access log has it, with the 429s
             log.warning("desk_token_guessing_blocked", failures=self.limit, seconds=self.window)

@@ -27,8 +27,8 @@ from handover.claims import Assignments
 from handover.clock import Clock, system_clock
 from handover.errors import Conflict, DomainError, Invalid, NotFound, NotYours, RateLimited
 from handover.inbox import Inbox
-from handover.media import ticket_of
 from handover.queues import Queues
+from handover.readers import Readers
 from handover.rules.loader import LoadedRules
 from handover.store import Store
 from handover.transfers import Transfers
@@ -61,10 +61,12 @@ class DeskContext:
     notes_max: int = 200  # HANDOVER_NOTES_MAX: notes on one conversation (handover/notes.py)
     notes_per_minute: int = 30  # HANDOVER_NOTES_PER_MINUTE: notes one agent may write in a minute
     queues: Queues = field(init=False)
+    reads: Readers = field(init=False)  # what the desk reads besides the services (handover/readers.py)
     inbox: Inbox = field(init=False)
 
     def __post_init__(self) -> None:
         self.queues = Queues(self.store.client, self.clock)
+        self.reads = Readers(self.store.client)
         self.inbox = Inbox(self.store, self.agents, self.rules)
 
 
@@ -161,7 +163,7 @@ async def bearer_auth(request: web.Request, handler: Handler) -> web.StreamRespo
         return error(401, "unauthorized", "missing bearer token")
     if agent is None:
         guard = request.app[GUARD]
-        wait = await in_thread(guard.failed, ctx.store.client, guard.client_of(request), ctx.clock())
+        wait = await in_thread(guard.failed, ctx.reads, guard.client_of(request), ctx.clock())
         if wait:
             refused = error(429, "too_many_failures", "too many unknown tokens from here; retry later")
             refused.headers["Retry-After"] = str(math.ceil(wait))
@@ -196,7 +198,7 @@ def _is_media_get(request: web.Request) -> bool:
 def _ticket_agent(ctx: DeskContext, ticket: str, media_id: str) -> Agent | None:
     """The agent a ticket was given to, if it is for this media and they still exist (whether they may still
     see the conversation is the route's own check)."""
-    found = ticket_of(ctx.store.client, ticket)
+    found = ctx.reads.ticket(ticket)
     if found is None or found.media_id != media_id:
         return None
     try:

@@ -27,8 +27,6 @@ from handover.media import (
     MediaGone,
     MediaRef,
     MediaUnavailable,
-    issue_ticket,
-    media_ref,
 )
 
 log = structlog.get_logger(__name__)
@@ -43,7 +41,7 @@ SEND_BYTES_PER_SECOND = 128 * 1024
 
 
 def _allowed(ctx: DeskContext, agent: Agent, media_id: str) -> MediaRef:
-    ref = media_ref(ctx.store.client, media_id)
+    ref = ctx.reads.media(media_id)
     if ref is None:
         raise NotFound(f"no media {media_id!r} in any conversation kept")
     ctx.assignments.conversation_for(agent, ref.conversation_id)  # 403 unless they may see it
@@ -139,7 +137,7 @@ async def post_media_link(request: web.Request) -> web.Response:
     media only (the same check as GET, then again on every use)."""
     ctx, agent, media_id = request.app[DESK], request[AGENT], request.match_info["media_id"]
     await in_thread(_allowed, ctx, agent, media_id)
-    ticket = await in_thread(issue_ticket, ctx.store.client, agent.id, media_id)
+    ticket = await in_thread(ctx.reads.issue_ticket, agent.id, media_id)
     url = f"/api/v1/media/{quote(media_id, safe='')}?ticket={ticket}"
     return ok(MediaLinkView(url=url, expires_in=TICKET_SECONDS))
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import redis
 from aiohttp import web
 from pydantic import BaseModel
 
@@ -14,6 +13,7 @@ from desk.openapi import SUPERVISORS_ONLY, Param, Route, hours_param
 from desk.threads import in_thread
 from handover import audit
 from handover.errors import Invalid
+from handover.readers import Readers
 from handover.rules import versions
 
 
@@ -64,12 +64,12 @@ class AuditView(BaseModel):
 async def rules(request: web.Request) -> web.Response:
     supervisor(request, "the rules and the audit log")
     ctx = request.app[DESK]
-    return ok(await in_thread(rules_view, ctx.store.client, ctx.clock()))
+    return ok(await in_thread(rules_view, ctx.reads, ctx.clock()))
 
 
-def rules_view(client: redis.Redis, now: float | None = None) -> RulesView:
-    processes = versions.live(client, now)
-    current = versions.current_version(client, processes)
+def rules_view(reads: Readers, now: float) -> RulesView:
+    processes = reads.live_processes(now)
+    current = reads.current_version(processes)
     return RulesView(
         current=current,
         processes=[ProcessView(**vars(p)) for p in processes],
@@ -83,7 +83,7 @@ def rules_view(client: redis.Redis, now: float | None = None) -> RulesView:
                 by=v.by,
                 current=v.version == current,
             )
-            for v in versions.history(client)
+            for v in reads.rules_history()
         ],
     )
 
@@ -93,10 +93,10 @@ async def rules_diff(request: web.Request) -> web.Response:
     a, b = request.query.get("a", ""), request.query.get("b", "")
     if not a or not b:
         raise Invalid("give both versions: ?a=<version prefix or current>&b=<version prefix or current>")
-    client = request.app[DESK].store.client
+    reads = request.app[DESK].reads
 
     def compare() -> RulesDiff:
-        old, new = versions.resolve(client, a), versions.resolve(client, b)
+        old, new = reads.rules_version(a), reads.rules_version(b)
         return RulesDiff(a=old.version, b=new.version, diff=versions.diff(old, new))
 
     return ok(await in_thread(compare))
@@ -106,7 +106,7 @@ async def audit_log(request: web.Request) -> web.Response:
     supervisor(request, "the rules and the audit log")
     hours = hours_asked(request, audit.HOURS_KEPT)
     ctx = request.app[DESK]
-    entries = await in_thread(audit.since, ctx.store.client, hours, ctx.clock())
+    entries = await in_thread(ctx.reads.audit, hours, ctx.clock())
     return ok(AuditView(hours=hours, entries=[AuditEntryView(**vars(e)) for e in entries]))
 
 

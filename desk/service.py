@@ -11,7 +11,7 @@ from handover.agents import Agent, Presence
 from handover.conversation import Conversation, ConversationState
 from handover.errors import NotFound, NotYours
 from handover.inbox import Filters
-from handover.kpireport import Stats, report
+from handover.kpireport import Stats
 from handover.transfers import TransferRequest
 
 
@@ -49,7 +49,7 @@ def stats(ctx: DeskContext, hours: int, queue: str | None = None) -> Stats:
     if queue is not None and queue not in rules.queues:
         raise NotFound(f"queue {queue}")
     slas = {name: q.sla_seconds for name, q in rules.queues.items()}
-    return report(ctx.store.client, hours, ctx.clock(), slas, rules.kpis.fcr_days, queue)
+    return ctx.reads.kpis(hours, ctx.clock(), slas, rules.kpis.fcr_days, queue)
 
 
 def queues(ctx: DeskContext, agent: Agent, everything: bool) -> list[QueueStats]:
@@ -98,7 +98,7 @@ def search_conversations(ctx: DeskContext, agent: Agent, query: str, limit: int)
     if not agent.is_supervisor:
         raise NotYours("searching every conversation is for supervisors")
     search.ensure_built(ctx.store)
-    found = [c for c in ctx.store.conversations(search.find(ctx.store.client, query)) if c is not None]
+    found = [c for c in ctx.store.conversations(ctx.reads.find(query)) if c is not None]
     found.sort(key=lambda c: (c.created_at, c.id), reverse=True)
     now = ctx.clock()
     return [ConversationSummary.of(c, now) for c in found[:limit]]

@@ -1,5 +1,6 @@
 """One owner per concept, checked: only handover/keys.py makes a Redis key name (the Lua side is checked
-in test_lua_registry.py), and only handover/clock.py reads the system clock in the domain."""
+in test_lua_registry.py), only handover/clock.py reads the system clock in the domain, and the desk reaches
+Redis through services (handover/readers.py and the rest), never through the store's client."""
 
 from __future__ import annotations
 
@@ -86,3 +87,34 @@ def test_the_checks_find_what_they_look_for():
         "a = datetime.now(UTC)\nb = date.today()\nc = datetime.fromtimestamp(now, UTC)\nd = datetime.utcnow()"
     )
     assert sorted(system_clock_reads(ast.parse(dates))) == [1, 2, 4]
+
+
+def store_client_uses(tree: ast.AST) -> list[int]:
+    """Lines that reach for `….store.client` outside a `__post_init__` (where DeskContext makes its
+    services from it)."""
+    composing = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef) and node.name == "__post_init__"
+        for inner in ast.walk(node)
+    }
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and node.attr == "client"
+        and isinstance(node.value, ast.Attribute)
+        and node.value.attr == "store"
+        and id(node) not in composing
+    ]
+
+
+def test_the_desk_reaches_redis_through_services_only():
+    found = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for path in _sources(("desk",))
+        for line in store_client_uses(ast.parse(path.read_text()))
+    ]
+    assert found == []
+    reached = "def __post_init__(self):\n    self.reads = Readers(self.store.client)\nx = ctx.store.client"
+    assert store_client_uses(ast.parse(reached)) == [3]
