@@ -12,12 +12,13 @@ from __future__ import annotations
 from handover.rules.lexicon import tokens
 
 
-def _words(text: str) -> frozenset[str]:
+def word_set(text: str) -> frozenset[str]:
+    """A set of words written as one string (lists of everyday words, here and in rules/scope.py)."""
     return frozenset(text.split())
 
 
 HINTS: dict[str, frozenset[str]] = {
-    "pt": _words(
+    "pt": word_set(
         """oi ola bom boa dia tarde noite voce vc voces vcs nao sim meu minha meus minhas quero queria
         preciso gostaria obrigado obrigada obg vlw valeu pfv pf cade estou tudo que pq porque pra pro
         uma um da dos das na nos nas em ao com sem mas mais muito ja ainda aqui isso esse essa ela eles
@@ -26,7 +27,7 @@ HINTS: dict[str, frozenset[str]] = {
         comprei compra nota fiscal segunda via reembolso estorno cancelar atendimento tambem ai blz
         beleza entao certo tipo ne gente cara qro qr tb tbm td kd mim"""
     ),
-    "en": _words(
+    "en": word_set(
         """hi hii hello hey good morning afternoon evening night my i want need the is are was were been
         please pls thanks thank thx you where wheres talk to agent person someone somebody anyone human
         yes can could would should will help with delivery delivered invoice refund return order orders
@@ -37,7 +38,7 @@ HINTS: dict[str, frozenset[str]] = {
         send resend copy bill tracking number status updated week day days last yet late broken wrong
         item exchange operator support chat live"""
     ),
-    "es": _words(
+    "es": word_set(
         """hola buenos buenas dias tardes noches usted ustedes gracias quiero necesito mi mis el los las
         y es estoy donde cuando hablar ayuda senor senora bien tengo puedo hay pero muy tambien ahora
         hoy ayer manana llego envio alguien quiere vale claro porque cual"""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from handover.rules.language import word_set
 from handover.rules.lexicon import EXACT, View
 from handover.rules.matching import PHRASE_SCORE, Hit
 from handover.rules.model import OutOfScope
@@ -20,11 +21,7 @@ ONE_WORD_SCORE = PHRASE_SCORE + EXACT  # a one-word keyword met once, at its bes
 
 
 # Words of four letters or more that say nothing of a topic (shorter words never count).
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-FUNCTION_WORDS = _words(
+FUNCTION_WORDS = word_set(
     """para como mais voce voces muito muita muitos muitas isso isto tambem quando esta este esse essa
     pelo pela pelos pelas sobre mesmo mesma pode posso podem podia tudo todo toda todos todas ainda aqui
     agora entao porque pois qual quais quem onde tenho temos tinha estou estava estao estamos seja sera

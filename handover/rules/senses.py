@@ -49,14 +49,13 @@ class Senses:
     """The sense sets of some languages: `same(a, b)` when two words of one stem family mean alike."""
 
     def __init__(self, languages: Iterable[str]) -> None:
-        self._of: dict[str, int] = {}
+        self._of: dict[str, frozenset[str]] = {}  # word -> its sense set
         for language in languages:
-            for number, words in enumerate(SENSES.get(language, ())):
-                for word in words:
-                    self._of[word] = hash((language, number))
+            for words in SENSES.get(language, ()):
+                self._of.update(dict.fromkeys(words, words))
 
     def same(self, a: str, b: str) -> bool:
-        return self._of.get(a) == self._of.get(b)
+        return self._of.get(a) is self._of.get(b)
 
 
 @cache
