@@ -136,13 +136,9 @@ class RuleBot:
             said = _said_to(message.kind, turn.rules.messages)
             return BotTurn(turn.decision("reply", f"messages.{said}"), wording.say_message(turn, said))
         state.unrecognized_total += 1
-        if left_out is not None:
-            said = "out_of_scope" if "out_of_scope" in turn.rules.messages else "unrecognized"
-            decision = turn.decision("unrecognized", f"messages.{said}", left_out)
-            return BotTurn(decision, wording.say_message(turn, said))
-        return BotTurn(
-            turn.decision("unrecognized", "messages.unrecognized"), wording.say_message(turn, "unrecognized")
-        )
+        said = "out_of_scope" if left_out and "out_of_scope" in turn.rules.messages else "unrecognized"
+        decision = turn.decision("unrecognized", f"messages.{said}", left_out)
+        return BotTurn(decision, wording.say_message(turn, said))
 
     # matching and triggers
 
