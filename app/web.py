@@ -27,6 +27,7 @@ from desk.http import DESK, MIDDLEWARES, DeskContext
 from desk.live import EventHub
 from desk.share import AgentShare
 from desk.spool import MediaSpool
+from desk.tasks import stopped
 from handover.agents import AgentStore, Presence, Role
 from handover.claims import Assignments
 from handover.liveness import heartbeat_seconds
@@ -237,9 +238,7 @@ async def _report_rules(reporter: versions.Reporter) -> None:
 
 
 async def _stop_reporting(reports: asyncio.Task[None], reporter: versions.Reporter) -> None:
-    reports.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await reports
+    await stopped(reports)
     with contextlib.suppress(Exception):  # a clean stop leaves the count at once; else it lapses
         await asyncio.to_thread(reporter.withdraw)
 

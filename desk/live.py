@@ -14,6 +14,7 @@ from aiohttp import web
 from redis.asyncio import Redis as AsyncRedis
 
 from desk.presence import PresenceMarks
+from desk.tasks import stopped
 from handover.clock import Clock, system_clock
 from handover.events import is_for, newest_id, read_after
 
@@ -110,10 +111,7 @@ class EventHub:
 
     async def stop(self) -> None:
         await self.marks.stop()
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stopped(*self._tasks)
         self._tasks = []
 
     async def _beat(self) -> None:

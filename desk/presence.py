@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 import structlog
 from redis.asyncio import Redis as AsyncRedis
 
+from desk.tasks import stopped
 from handover.clock import Clock, system_clock
 from handover.liveness import seen_async
 
@@ -44,11 +45,8 @@ class PresenceMarks:
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stopped(self._task)
+        self._task = None
         self._release(self._waiting)  # nobody waits for a write that will not come
         self._waiting = []
 
@@ -67,8 +65,11 @@ class PresenceMarks:
         due = time.monotonic() + self.heartbeat
         while True:
             if not self._asked:
+                # asyncio.timeout, not wait_for: on 3.11 wait_for may return a wake-up that came with
+                # stop()'s cancel and drop the cancel (desk/tasks.py)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), max(0.0, due - time.monotonic()))
+                    async with asyncio.timeout(max(0.0, due - time.monotonic())):
+                        await self._wake.wait()
             self._wake.clear()
             agents, self._asked = self._asked, set()
             waiting, self._waiting = self._waiting, []

@@ -8,7 +8,6 @@ memory until its client read it: 16 clients not reading a 100 MB document took t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import itertools
 import time
@@ -20,6 +19,7 @@ from typing import BinaryIO
 
 import structlog
 
+from desk.tasks import stopped
 from handover.media import RECEIVED_MOST, MediaSource, MediaTooLarge
 
 log = structlog.get_logger(__name__)
@@ -99,11 +99,7 @@ class MediaSpool:
         return self.directory / f"upload-{next(self._names)}-{time.time_ns()}.part"
 
     async def close(self) -> None:
-        for task in list(self._fetching.values()):
-            task.cancel()
-        for task in list(self._fetching.values()):
-            with contextlib.suppress(BaseException):
-                await task
+        await stopped(*self._fetching.values())
 
     def _download_once(self, media_id: str) -> asyncio.Task[Spooled]:
         task = self._fetching.get(media_id)

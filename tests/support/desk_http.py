@@ -13,6 +13,7 @@ from handover.message import CustomerRef
 from handover.store import Store
 from tests.support.processes import wait_for
 from tests.support.stack import add_agent_with_the_cli
+from tests.support.watchdog import run as run  # the scenarios' runner, with a watchdog
 from tests.support.webhook import PNID, body, signed, text_message
 
 
@@ -56,10 +57,6 @@ async def next_event(stream) -> str:
         line = (await stream.content.readline()).decode().strip()
         if line.startswith("event: "):
             return line[7:]
-
-
-def run(coro):
-    return asyncio.run(coro)
 
 
 async def escalated_and_taken(http: TestClient, store: Store, wa_id: str, auth: dict[str, str]):
