@@ -7,6 +7,7 @@ COPY pyproject.toml README.md ./
 COPY config ./config
 COPY handover ./handover
 COPY webhooks ./webhooks
+COPY graph ./graph
 COPY workers ./workers
 COPY desk ./desk
 COPY app ./app

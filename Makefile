@@ -39,7 +39,7 @@ test-browser: install-test
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy handover webhooks workers app desk
+	$(BIN)/mypy handover webhooks graph workers app desk
 	$(BIN)/lint-imports
 
 bench: install-test

@@ -189,8 +189,8 @@ def _media_source(settings: Settings, folder: Path) -> tuple[MediaSource, Callab
             return None
 
         return SandboxMedia(folder / "sandbox-uploads"), nothing
-    from workers.graph import GraphClient, make_session  # only a process that calls Meta needs it
-    from workers.media import GraphMedia
+    from graph.client import GraphClient, make_session  # only a process that calls Meta needs it
+    from graph.media import GraphMedia
 
     assert settings.whatsapp_access_token is not None
     session = make_session(MEDIA_CONNECTIONS)

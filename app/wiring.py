@@ -13,6 +13,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from config.settings import Settings
+from graph.transport import ConcurrentSender, LoopThread, SandboxOutbox
 from handover.abandon import watch_windows
 from handover.agents import AgentStore
 from handover.announce import announce_positions
@@ -33,7 +34,6 @@ from handover.transfers import Transfers
 from handover.warm import WarmTransfers
 from workers.assigner import AssignerLoop
 from workers.runtime import WorkerRuntime
-from workers.transport import ConcurrentSender, LoopThread, SandboxOutbox
 
 # Redis away, restarting or hung must cost a caller seconds, not minutes: connect and read with timeouts,
 # and retry a dropped connection once at once (a restart), never with redis-py's default backoff of several
@@ -119,7 +119,7 @@ def worker_runtime(
     if settings.is_sandbox:
         send_many = SandboxOutbox(client)
     else:
-        from workers.graph import GraphClient, make_session  # only processes that call Meta need it
+        from graph.client import GraphClient, make_session  # only processes that call Meta need it
 
         assert settings.whatsapp_access_token is not None
         token = settings.whatsapp_access_token.get_secret_value()

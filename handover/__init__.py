@@ -1,5 +1,5 @@
 """The domain: conversations between customers, the bot and agents, kept in Redis. No HTTP here, no
-WhatsApp payloads (webhooks/ makes messages of those, workers/ sends them), no processes (app/).
+WhatsApp payloads (webhooks/ makes messages of those, graph/ sends them), no processes (app/).
 
 A map, by concept (each module's docstring says the rest):
 

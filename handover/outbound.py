@@ -238,7 +238,7 @@ def _advance(
     )
 
 
-# The sandbox outbox (workers/transport.py writes it), read by webhooks/sandbox.py
+# The sandbox outbox (graph/transport.py writes it), read by webhooks/sandbox.py
 
 
 async def outbox(client: AsyncRedis, to: str | None, start: int = 0) -> list[dict[str, Any]]:

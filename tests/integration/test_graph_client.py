@@ -8,9 +8,8 @@ import io
 import aiohttp
 import pytest
 
-from handover.message import Button, OutboundKind, OutboundRequest
-from tests.fakes.graph_server import FakeGraph
-from workers.errors import (
+from graph.client import GraphClient, make_session
+from graph.errors import (
     AuthError,
     GraphError,
     GraphTimeout,
@@ -21,7 +20,8 @@ from workers.errors import (
     RecipientUnavailable,
     ServerError,
 )
-from workers.graph import GraphClient, make_session
+from handover.message import Button, OutboundKind, OutboundRequest
+from tests.fakes.graph_server import FakeGraph
 
 TOKEN = "EAAG-secret-token"
 

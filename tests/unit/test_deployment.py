@@ -51,7 +51,7 @@ def test_dockerfile_runs_the_handover_command_as_non_root():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert 'ENTRYPOINT ["handover"]' in dockerfile
     assert "USER handover" in dockerfile
-    for package in ("config", "handover", "webhooks", "workers", "desk", "app"):
+    for package in ("config", "handover", "webhooks", "graph", "workers", "desk", "app"):
         assert f"COPY {package} ./{package}" in dockerfile
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from graph.client import build_body, is_business_scoped_id
 from handover.message import Button, ListRow, ListSection, OutboundKind, OutboundRequest
-from workers.graph import build_body, is_business_scoped_id
 
 PNID = "1122334455667"
 URL = "https://graph.facebook.com/v23.0/1122334455667/messages"

@@ -7,7 +7,7 @@ import pickle
 
 import pytest
 
-from workers.errors import (
+from graph.errors import (
     CODED,
     AuthError,
     GraphError,

@@ -11,7 +11,7 @@ from handover import lua
 from handover.conversation import _MOVES, ConversationState
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("handover", "desk", "webhooks", "workers", "app")
+PACKAGES = ("handover", "desk", "webhooks", "graph", "workers", "app")
 OWNER = ROOT / "handover" / "lifecycle.py"
 WRITES = {"hset", "hmset", "hsetnx"}
 

@@ -8,7 +8,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("handover", "desk", "webhooks", "workers", "app")
+PACKAGES = ("handover", "desk", "webhooks", "graph", "workers", "app")
 KEYS = ROOT / "handover" / "keys.py"
 CLOCK = ROOT / "handover" / "clock.py"
 

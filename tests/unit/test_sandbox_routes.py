@@ -57,7 +57,7 @@ def taken(monkeypatch) -> list[tuple[bytes, str]]:
 
 
 async def sent(fake, to: str, at: float, kind: str = "text", **fields) -> dict:
-    """A record as the sandbox outbox writes it (workers/transport.py SandboxOutbox)."""
+    """A record as the sandbox outbox writes it (graph/transport.py SandboxOutbox)."""
     record = {
         "id": None if kind == "mark_read" else f"wamid.sandbox.{at}",
         "at": at,

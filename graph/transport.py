@@ -13,11 +13,11 @@ from typing import Any
 import redis
 import structlog
 
+from graph.errors import GraphError
 from handover import keys
 from handover.clock import Clock, system_clock
 from handover.enqueue import OutboundJob
 from handover.message import OutboundKind, OutboundRequest, SendOutcome
-from workers.errors import GraphError
 
 log = structlog.get_logger(__name__)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from graph.client import GraphClient
+from graph.errors import GraphError
 from handover.media import MediaGone, MediaUnavailable, Sink
-from workers.errors import GraphError
-from workers.graph import GraphClient
 
 
 class GraphMedia:

@@ -10,9 +10,9 @@ from urllib.parse import quote, urlsplit
 
 import aiohttp
 
+from graph.errors import GraphError, GraphTimeout, GraphUnreachable, error_from_response
 from handover.media import Sink
 from handover.message import OutboundKind, OutboundRequest, SendOutcome
-from workers.errors import GraphError, GraphTimeout, GraphUnreachable, error_from_response
 
 # A business-scoped user id (BSUID), how customers known only by a username are addressed: an ISO country
 # code, a dot, up to 128 alphanumerics ("BR.1502576394655843"); parent BSUIDs put "ENT." after the dot.
