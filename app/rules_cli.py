@@ -105,9 +105,9 @@ def rules_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def eval_command(settings: Settings, args: argparse.Namespace) -> int:
-    from handover.rules.evaluation import evaluate, load_corpus, render
-    from handover.rules.golden import GoldenFailure
     from handover.rules.loader import load_rules
+    from handover.rules.tools.evaluation import evaluate, load_corpus, render
+    from handover.rules.tools.golden import GoldenFailure
     from handover.rules.yamlfile import RulesError, Unreadable
 
     try:
@@ -126,7 +126,7 @@ def eval_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def explain_command(settings: Settings, args: argparse.Namespace) -> int:
-    from handover.rules.explain import BadState, explain, parse_state, render
+    from handover.rules.tools.explain import BadState, explain, parse_state, render
 
     try:
         state, memory = parse_state(args.state)
@@ -139,7 +139,7 @@ def explain_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def golden_command(path: str, rules: str | None) -> int:
-    from handover.rules.golden import GoldenFailure, run_golden
+    from handover.rules.tools.golden import GoldenFailure, run_golden
     from handover.rules.yamlfile import Unreadable
 
     try:

@@ -54,7 +54,7 @@ def whatif_command(settings: Settings, args: argparse.Namespace) -> int:
     from app.commands import checked_rules
     from app.wiring import sync_client
     from handover.rules.loader import load_rules
-    from handover.rules.whatif import render, whatif
+    from handover.rules.tools.whatif import render, whatif
     from handover.rules.yamlfile import RulesError, Unreadable
 
     if settings.is_embedded:
@@ -78,7 +78,7 @@ def whatif_command(settings: Settings, args: argparse.Namespace) -> int:
 def export_command(settings: Settings, args: argparse.Namespace) -> int:
     from app.commands import checked_rules
     from app.wiring import sync_client
-    from handover.rules.export import UnknownConversation, export_golden
+    from handover.rules.tools.export import UnknownConversation, export_golden
 
     if settings.is_embedded:
         raise CommandError(NOTHING_STORED.format(what="export-golden"))

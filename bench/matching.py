@@ -12,11 +12,11 @@ import time
 from pathlib import Path
 
 from handover.message import CustomerRef, InboundKind, InboundMessage
-from handover.rules.evaluation import load_corpus
 from handover.rules.lexicon import tokens
 from handover.rules.loader import load_rules
 from handover.rules.model import Intent, Match, OutOfScope, Rules
 from handover.rules.scope import out_of_scope
+from handover.rules.tools.evaluation import load_corpus
 from handover.rules.turn import Compiled
 
 ROOT = Path(__file__).resolve().parents[1]

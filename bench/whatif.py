@@ -21,9 +21,9 @@ import redis.asyncio
 import structlog
 
 from handover import keys
-from handover.rules.evaluation import load_corpus
 from handover.rules.loader import load_rules, parse_rules
-from handover.rules.whatif import whatif
+from handover.rules.tools.evaluation import load_corpus
+from handover.rules.tools.whatif import whatif
 from handover.store import Store
 from tests.support.conversations import Say, store_conversations
 from tests.support.redis_server import RedisServer

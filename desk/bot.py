@@ -11,8 +11,8 @@ from desk.openapi import SUPERVISORS_ONLY, Param, Route, hours_param
 from desk.threads import in_thread
 from handover import botstats, fcr
 from handover.errors import Invalid
-from handover.rules.explain import BadState, Explanation, explain, parse_state
 from handover.rules.patterns import MAX_TEXT
+from handover.rules.tools.explain import BadState, Explanation, explain, parse_state
 
 
 class ExplainBody(BaseModel):

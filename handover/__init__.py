@@ -28,9 +28,10 @@ What the desk reads
 Measures and records
     kpis, kpireport (contact-centre KPIs) · fcr · botstats · audit · masking · guessing · availability
 rules/
-    the bot's rules: loader, model, yamlfile (reading); matching, lexicon, senses, scope, language
-    (understanding); bot, turn, wording, waiting, queue (answering); the offline tools: evaluation,
-    golden, explain, whatif, replay, export, stored, lint; versions and holder (which rules run)
+    the bot's rules: loader, model, yamlfile, lint (reading and checking); matching, lexicon, senses,
+    scope, language (understanding); bot, turn, wording, waiting, queue (answering); versions and holder
+    (which rules run); tools/ (offline, for ops: evaluation, golden, explain, whatif, replay, export,
+    stored)
 
 Where to start for a task
     change how agents are picked      suitability.py (the score), assignment.py (push: workers/assigner.py

@@ -37,7 +37,7 @@ from handover.rules.turn import (
 
 log = structlog.get_logger(__name__)
 
-# how identity answers are recorded (`how`): what-if replays them as lived from these (rules/stored.py)
+# how identity answers are recorded (`how`): what-if replays them as lived from these (rules/tools/stored.py)
 INVALID_FORMAT, FORMAT_EXHAUSTED = "invalid format", "format attempts exhausted"
 NO_MATCH, NOT_VERIFIED = "no match", "not verified"
 EXPIRED = "earlier answers expired"

@@ -4,7 +4,7 @@ every intent. Other intents and the escalation triggers are not heard while wait
 customer writes is for the agent, so "cancela o atendimento" leaves the queue instead of escalating.
 
 Pure: where the customer stands is given (`Standing`, made by `stands` from their place and the queue's
-hours); handover/waiting.py reads the place from Redis and writes the result; handover/rules/replay.py (golden
+hours); handover/waiting.py reads the place from Redis and writes the result; rules/tools/replay.py (golden
 conversations, what-if) takes the place from a fixed queue view and keeps the result in memory.
 """
 

@@ -168,8 +168,8 @@ def test_whatif_reports_exactly_the_conversations_one_synonym_changes(redis_url,
 
 
 def test_a_large_run_split_over_two_processes_reports_what_one_process_does(redis_url, monkeypatch):
-    from handover.rules import whatif as whatif_module
     from handover.rules.loader import load_rules, parse_rules
+    from handover.rules.tools import whatif as whatif_module
     from tests.support.conversations import Say, store_conversations
 
     served = Path(__file__).resolve().parents[2] / "config" / "rules.yaml"

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 from app.cli import main
-from handover.rules.evaluation import evaluate, load_corpus, render
 from handover.rules.loader import load_rules
+from handover.rules.tools.evaluation import evaluate, load_corpus, render
 
 SHIPPED = Path(__file__).resolve().parents[2] / "config" / "rules.yaml"
 CORPUS = """category: sample

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
-from handover.rules.explain import BadState, explain, parse_state
 from handover.rules.loader import load_rules
+from handover.rules.tools.explain import BadState, explain, parse_state
 
 RULES = load_rules(Path(__file__).resolve().parents[2] / "config" / "rules.yaml")
 AT = 1_800_000_000.0  # a Friday afternoon in São Paulo: queues open

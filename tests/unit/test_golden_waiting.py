@@ -1,4 +1,4 @@
-"""Golden files test what a waiting customer is told (handover/rules/golden.py, rules/replay.py): after a
+"""Golden files test what a waiting customer is told (handover/rules/tools/golden.py, rules/replay.py): after a
 handover, leaving the queue and asking how long are answered as the worker answers them (the file's
 queue_position and typical wait, or when people are back while closed), anything else stays silent, and
 after leaving the next turn starts a new conversation with the bot; a wrong expectation fails with a diff."""
@@ -10,8 +10,8 @@ from pathlib import Path
 
 from app.cli import main
 from handover.message import CustomerRef
-from handover.rules.golden import Turn, _FixedQueues, play
 from handover.rules.loader import load_rules
+from handover.rules.tools.golden import Turn, _FixedQueues, play
 
 SHIPPED = Path(__file__).resolve().parents[2] / "config" / "rules.yaml"
 HEAD = (

@@ -1,4 +1,4 @@
-"""Golden files test the rules that depend on who and when (handover/rules/golden.py): a customer's
+"""Golden files test the rules that depend on who and when (handover/rules/tools/golden.py): a customer's
 `tags`, a turn's `at`, media turns with a caption; mistakes in them are named file:line:col, and a wrong
 expectation fails with a diff that says which turn, and when."""
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from handover.rules.explain import explain
 from handover.rules.lexicon import STEM, TYPO, Lexicon
 from handover.rules.loader import load_rules, parse_rules
 from handover.rules.senses import known
+from handover.rules.tools.explain import explain
 
 RULES = load_rules(Path(__file__).resolve().parents[2] / "config" / "rules.yaml")
 AT = 1_800_000_000.0  # a Friday afternoon in São Paulo: queues open

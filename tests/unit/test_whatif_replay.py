@@ -10,11 +10,11 @@ import fakeredis
 import pytest
 
 from handover import keys, store
-from handover.rules.export import UnknownConversation, export_golden
-from handover.rules.golden import run_golden
 from handover.rules.loader import LoadedRules, load_rules, parse_rules
-from handover.rules.stored import read_conversations
-from handover.rules.whatif import WITH_A_PERSON, Outcome, Replayer, whatif
+from handover.rules.tools.export import UnknownConversation, export_golden
+from handover.rules.tools.golden import run_golden
+from handover.rules.tools.stored import read_conversations
+from handover.rules.tools.whatif import WITH_A_PERSON, Outcome, Replayer, whatif
 from handover.store import Store
 from tests.support.conversations import Say, conversation_of, everything, store_conversations
 

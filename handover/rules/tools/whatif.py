@@ -3,7 +3,7 @@ candidate file, and what the candidate would change (`handover rules whatif`).
 
 Each conversation is replayed turn by turn with its own fresh state, at each turn's own WhatsApp time
 (business hours depend on it), against a fixed queue view. Nothing is sent and nothing is written. Once a
-replay hands over, the customer waits, as in production (handover/rules/replay.py): heard only for leaving
+replay hands over, the customer waits, as in production (replay.py): heard only for leaving
 the queue or asking how long, the rest is for a person and the bot says nothing; after leaving, the next
 turn starts anew with the bot. The containment estimate is the share of replayed conversations the bot
 never handed over.
@@ -24,10 +24,10 @@ import redis
 from handover.conversation import Conversation
 from handover.masking import mask
 from handover.rules.bot import RuleBot
-from handover.rules.golden import _FixedQueues
 from handover.rules.loader import LoadedRules
-from handover.rules.replay import take
-from handover.rules.stored import StoredConversation, as_stored, read_conversations
+from handover.rules.tools.golden import _FixedQueues
+from handover.rules.tools.replay import take
+from handover.rules.tools.stored import StoredConversation, as_stored, read_conversations
 from handover.store import Store
 
 DEFAULT_LAST = 1000
@@ -55,7 +55,7 @@ WITH_PERSON = Outcome(None)
 
 
 class _AsLived:
-    """The identity directory of a replay: the values typed were never stored (see rules/stored.py), so
+    """The identity directory of a replay: the values typed were never stored (see stored.py), so
     it confirms a customer exactly when the real directory did."""
 
     def __init__(self) -> None:

@@ -24,8 +24,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from handover.message import CustomerRef
-from handover.rules.golden import Expect, GoldenFailure, Turn, _FixedQueues, holds, play
 from handover.rules.loader import LoadedRules
+from handover.rules.tools.golden import Expect, GoldenFailure, Turn, _FixedQueues, holds, play
 from handover.rules.yamlfile import RulesError, Unreadable, load_model
 
 # A weekday morning in São Paulo: every queue of the shipped rules is open.

@@ -18,7 +18,7 @@ from handover.rules.bot import RuleBot
 from handover.rules.directory import RulesDirectory
 from handover.rules.loader import LoadedRules, load_rules
 from handover.rules.model import Hours, Priority
-from handover.rules.replay import take
+from handover.rules.tools.replay import take
 from handover.rules.turn import QueueView
 from handover.rules.waiting import WaitingTurn
 from handover.rules.yamlfile import RulesError, Unreadable, load_model
@@ -220,7 +220,7 @@ def play(
     """Each turn said to a fresh conversation with the bot, with what the bot did (see `observed`). The
     clock starts at `now` and moves to each turn's `at`; the customer carries `tags`. After a handover the
     customer waits: heard only for leaving the queue or asking how long (told `queues`' place and estimate),
-    silent otherwise; after leaving, the next turn starts a new conversation (handover/rules/replay.py)."""
+    silent otherwise; after leaving, the next turn starts a new conversation (replay.py)."""
     loaded = tagged(loaded, customer, tags)
     clock = [now]
     bot = RuleBot(lambda: loaded, queues, RulesDirectory(lambda: loaded), clock=lambda: clock[0])

@@ -12,9 +12,9 @@ import yaml
 from handover.clock import system_clock
 from handover.masking import mask
 from handover.message import CustomerRef, InboundKind
-from handover.rules.golden import GoldenCustomer, GoldenFile, Turn, _FixedQueues, play
 from handover.rules.loader import LoadedRules
-from handover.rules.stored import StoredConversation, as_stored, read_conversations
+from handover.rules.tools.golden import GoldenCustomer, GoldenFile, Turn, _FixedQueues, play
+from handover.rules.tools.stored import StoredConversation, as_stored, read_conversations
 
 _MEDIA = {"audio", "image", "video", "document", "sticker", "location"}
 _TAPS = {InboundKind.BUTTON_REPLY, InboundKind.LIST_REPLY, InboundKind.TEMPLATE_BUTTON}
