@@ -94,10 +94,10 @@ def agents_command(settings: Settings, args: argparse.Namespace) -> int:
 
 def _remove(settings: Settings, store: AgentStore, args: argparse.Namespace) -> int:
     """`agents remove ID`: token dead and streams closed at once, what they held back to its queue; run
-    again, it finishes a removal cut short (handover/removal.py)."""
+    again, it finishes a removal cut short (handover/assignment/removal.py)."""
     from handover.agents import UnknownAgent
-    from handover.assignment import Assigner
-    from handover.removal import RemovalIncomplete, remove_agent
+    from handover.assignment.push import Assigner
+    from handover.assignment.removal import RemovalIncomplete, remove_agent
     from handover.store import Store
     from handover.warm import WarmTransfers
 

@@ -29,8 +29,8 @@ from desk.share import AgentShare
 from desk.spool import MediaSpool
 from desk.tasks import stopped
 from handover.agents import AgentStore, Presence, Role
-from handover.claims import Assignments
-from handover.liveness import heartbeat_seconds
+from handover.assignment.claims import Assignments
+from handover.assignment.liveness import heartbeat_seconds
 from handover.media import MediaSource
 from handover.rules import versions
 from handover.rules.holder import RulesHolder

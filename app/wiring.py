@@ -17,13 +17,13 @@ from graph.transport import ConcurrentSender, LoopThread, SandboxOutbox
 from handover.abandon import watch_windows
 from handover.agents import AgentStore
 from handover.announce import announce_positions
-from handover.assignment import Assigner
+from handover.assignment.liveness import drop_gone
+from handover.assignment.push import Assigner
+from handover.assignment.queues import RedisQueueView
 from handover.botstats import end_idle
 from handover.clockwatch import ClockWatch
-from handover.liveness import drop_gone
 from handover.outbound import Sender, SendMany
 from handover.processing import Processor
-from handover.queues import RedisQueueView
 from handover.retention import Retention
 from handover.rules import versions
 from handover.rules.bot import RuleBot

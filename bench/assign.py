@@ -19,11 +19,11 @@ import yaml
 
 from handover import keys
 from handover.agents import AgentStore, Presence, Role
-from handover.assignment import Assigner
+from handover.assignment.push import Assigner
+from handover.assignment.queues import enqueue
 from handover.conversation import BotState, Conversation, ConversationState
 from handover.lifecycle import Lifecycle
 from handover.message import CustomerRef
-from handover.queues import enqueue
 from handover.rules.loader import LoadedRules, parse_rules
 from handover.rules.model import Priority
 from handover.store import Store

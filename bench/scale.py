@@ -5,7 +5,7 @@ takes the webhook's path minus HTTP and the signature (webhooks.normalize, then 
 the Lua script `handover serve` runs), then the worker's (handover.streams.drain with the Processor and
 Sender that app.wiring builds; only Meta is replaced, by a function answering every send at once with a
 new wamid, so deliveries and wamid keys are kept as with Meta). Agents resolve through
-handover.claims.Assignments (claim, two replies, resolve with the survey), as the desk API does.
+handover.assignment.claims.Assignments (claim, two replies, resolve with the survey), as the desk API does.
 Conversations go in rounds, one turn of each at a time, so every customer writes after the bot answered.
 """
 
@@ -27,7 +27,7 @@ from bench.customers import Identity, Script, message, pick
 from config.settings import Settings
 from handover import keys
 from handover.agents import AgentStore, Presence, Role
-from handover.claims import Assignments
+from handover.assignment.claims import Assignments
 from handover.enqueue import InboundItem, OutboundJob, ingest
 from handover.message import OutboundKind, SendOutcome
 from handover.outbound import Sender

@@ -19,7 +19,7 @@ from desk.http import AGENT, DESK, BodyRefused, error, ok
 from desk.models import SentView
 from desk.threads import in_thread
 from desk.uploads import clean_name, is_what_it_says
-from handover.claims import SentMedia
+from handover.assignment.claims import SentMedia
 from handover.errors import Invalid
 from handover.media import MediaUnavailable, NotSendable, most_bytes, sendable_kind
 

@@ -22,12 +22,12 @@ from desk.share import AgentShare
 from desk.spool import MediaSpool
 from desk.threads import in_thread
 from handover.agents import Agent, AgentStore, UnknownAgent
+from handover.assignment.claims import Assignments
+from handover.assignment.queues import Queues
 from handover.availability import is_unavailable
-from handover.claims import Assignments
 from handover.clock import Clock, system_clock
 from handover.errors import Conflict, DomainError, Invalid, NotFound, NotYours, RateLimited
 from handover.inbox import Inbox
-from handover.queues import Queues
 from handover.readers import Readers
 from handover.rules.loader import LoadedRules
 from handover.store import Store

@@ -27,7 +27,7 @@ BEAT_SLICE = 100  # streams woken together by the beat
 OVERFLOW: dict[str, str] = {"type": "_overflow"}
 KEEPALIVE: dict[str, str] = {"type": "_keepalive"}  # the hub's beat: each stream writes a comment line
 # The last word of a stream the hub closes: the agent opened one stream too many (the oldest goes), or was
-# removed (handover/removal.py; their token is dead, so the console's reconnection signs it out)
+# removed (handover/assignment/removal.py; their token is dead, so the console's reconnection signs it out)
 REPLACED: dict[str, str] = {"type": "replaced"}
 REMOVED: dict[str, str] = {"type": "agent_removed"}
 

@@ -88,7 +88,7 @@ class AgentView(BaseModel):
     status: Presence
     queues: list[str]
     capacity: int
-    languages: list[str]  # what push queues match on (handover/suitability.py)
+    languages: list[str]  # what push queues match on (handover/assignment/suitability.py)
     skills: list[str]
     load: int
 

@@ -1,5 +1,5 @@
 """The web process's presence marks: every agent with an event stream open, written in one ZADD per beat
-(handover/liveness.py reads them), whatever the number of streams."""
+(handover/assignment/liveness.py reads them), whatever the number of streams."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import structlog
 from redis.asyncio import Redis as AsyncRedis
 
 from desk.tasks import stopped
+from handover.assignment.liveness import seen_async
 from handover.clock import Clock, system_clock
-from handover.liveness import seen_async
 
 log = structlog.get_logger(__name__)
 

@@ -17,12 +17,12 @@ Customer traffic, in order
     interface; rules/ is the rule-based bot) → outbound (sends, retries) → deliveries (statuses back)
     Beside it: notices, rekey, coexistence (what WhatsApp says of a customer or the business app),
     gestures (reactions, typing, quotes), media (customers' media for the desk)
-Who takes what
-    queues (waiting lines, positions) · lifecycle (the one place a state changes; moves describes it) ·
-    claims (an agent takes, resolves, releases: the pull side) · assignment (push queues pick the agent)
-    · suitability (scoring, pure) · offers · warm, transfers · waiting, abandon, announce, waits (the
-    customer's wait) · liveness, removal (agents going away) · clocks, clockwatch (silent agents, quiet
-    customers)
+Who takes what: assignment/
+    queues (waiting lines, positions) · suitability (scoring, pure) · push (push queues pick the agent)
+    · claims (the pull side: an agent takes, replies, resolves, releases) · offers · liveness, removal
+    (agents going away). Beside it: lifecycle (the one place a state changes; moves describes it) · warm,
+    transfers · waiting, abandon, announce, waits (the customer's wait) · clocks, clockwatch (silent
+    agents, quiet customers)
 What the desk reads
     inbox, activity (lists) · history · search · notes · events (the live stream) · hints
 Measures and records
@@ -34,9 +34,10 @@ rules/
     stored)
 
 Where to start for a task
-    change how agents are picked      suitability.py (the score), assignment.py (push: workers/assigner.py
-                                      runs it), claims.py (pull: desk/service.py take_next), lua/assign.lua
-                                      and lua/claim.lua (the atomic part), lifecycle.py
+    change how agents are picked      assignment/: suitability.py (the score), push.py (push:
+                                      workers/assigner.py runs it), claims.py (pull: desk/service.py
+                                      take_next); lua/assign.lua and lua/claim.lua (the atomic part),
+                                      lifecycle.py
     change what the bot's escalation does   processing.py (_apply_message, _packet), rules/bot.py
                                       (_escalate), lifecycle.py (queued), packet.py (what the agent reads)
     add a field to the packet         packet.py (ContextPacket; `handover packet schema` exports it),

@@ -6,12 +6,12 @@ import redis
 import structlog
 
 from handover import kpis
+from handover.assignment.offers import OfferIndex
+from handover.assignment.queues import Queues
 from handover.clock import Clock, system_clock
 from handover.conversation import ConversationState
 from handover.events import publish
 from handover.lifecycle import Event, Lifecycle
-from handover.offers import OfferIndex
-from handover.queues import Queues
 from handover.rules.loader import LoadedRules
 from handover.store import Store
 

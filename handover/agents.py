@@ -41,7 +41,7 @@ class Agent(BaseModel):
     name: str = Field(min_length=1, max_length=MAX_NAME)
     queues: list[str]
     capacity: int = Field(ge=1, le=MAX_CAPACITY)
-    # What push queues match a conversation on (handover/suitability.py); empty for agents added before:
+    # What push queues match a conversation on (assignment/suitability.py); empty for agents added before:
     # the customer languages they answer in (the rules' codes), and what they know, as the rules'
     # `escalate.skills` name it.
     languages: list[str] = Field(default_factory=list)
@@ -162,7 +162,7 @@ class AgentStore:
         return sorted(found, key=lambda a: a.name)
 
     def retire(self, agent_id: str, by: str | None = None) -> Agent:
-        """Removing an agent, the first step (handover/removal.py has them all), in one transaction: their
+        """Removing an agent, the first step (assignment/removal.py has them all), in one transaction: their
         token stops working, they are offline and out of the list of agents (nothing is offered or
         transferred to them, no presence sweep takes them), and every web process closes their streams
         (`agent_removed`). Their hash stays until what they held has moved on (`forget`): a removal cut

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import structlog
 
+from handover.assignment.queues import Queues, RedisQueueView, note_told
 from handover.clock import Clock, system_clock
 from handover.conversation import ConversationState
 from handover.enqueue import reply, text_request
 from handover.hours import is_open
-from handover.queues import Queues, RedisQueueView, note_told
 from handover.rules.loader import LoadedRules
 from handover.rules.model import Priority
 from handover.rules.texts import message

@@ -3,7 +3,7 @@ waited for the holding agent's answer (queues' `agent_reply_seconds`), and how l
 quiet since the agent last wrote (queues' `customer_idle`), both counted in the queue's business hours.
 
 The fields they read are written by the customer's messages (`customer_wrote`, from handover/processing.py)
-and the agent's replies (`agent_replied`, from the desk's reply path, handover/claims.py); the sweep that
+and the agent's replies (`agent_replied`, from the desk's reply path, assignment/claims.py); the sweep that
 acts on them is handover/clockwatch.py. Nothing here reads Redis; `agent_replied` queues two writes.
 """
 

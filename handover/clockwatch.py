@@ -17,7 +17,7 @@ import structlog
 
 from handover import clocks, keys, kpis
 from handover.agents import AgentStore, UnknownAgent
-from handover.claims import Assignments
+from handover.assignment.claims import Assignments
 from handover.clock import Clock, system_clock
 from handover.clocks import Due
 from handover.conversation import Conversation, ConversationState

@@ -18,10 +18,10 @@ from typing import Any
 
 from handover import activity, keys, lua
 from handover.agents import Agent, AgentStore
+from handover.assignment.offers import OfferIndex
 from handover.conversation import WARM_OFFER_FIELDS, Conversation, ConversationState
 from handover.errors import Invalid
 from handover.lifecycle import Place
-from handover.offers import OfferIndex
 from handover.rules.loader import LoadedRules
 from handover.store import Store
 

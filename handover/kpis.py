@@ -15,7 +15,7 @@ import redis
 from pydantic import BaseModel
 
 from handover import keys
-from handover.queues import enqueued_at
+from handover.assignment.queues import enqueued_at
 
 HOURS_KEPT = 8 * 24
 TTL_SECONDS = (HOURS_KEPT + 1) * 3600

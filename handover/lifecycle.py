@@ -22,6 +22,7 @@ import redis
 from redis.client import Pipeline
 
 from handover import activity, keys, kpis, lua
+from handover.assignment.queues import PRIORITY_SPAN, enqueue
 from handover.clock import Clock, system_clock
 from handover.conversation import BotState, Conversation, ConversationState
 from handover.errors import Conflict, NotFound, NotYours
@@ -35,7 +36,6 @@ from handover.moves import Decided as Decided
 from handover.moves import Event as Event
 from handover.moves import Place as Place
 from handover.moves import _Keep
-from handover.queues import PRIORITY_SPAN, enqueue
 from handover.rules.model import Priority
 from handover.store import Store
 
@@ -122,7 +122,7 @@ class Lifecycle:
         offer_timeout: float,
         now: float,
     ) -> Decided:
-        """One push decision (handover/assignment.py makes them): the conversation waiting in `queue` is
+        """One push decision (handover/assignment/push.py makes them): the conversation waiting in `queue` is
         the agent's at once (`offer_timeout` 0) or offered to them until the timeout, if both still hold
         where it is written (handover/lua/assign.lua)."""
         result = self._assign(

@@ -12,6 +12,7 @@ from redis.client import Pipeline
 
 from handover import activity, botstats, clocks, coexistence, fcr, kpis, notices, rekey, waiting
 from handover.agents import AgentStore, Presence, UnknownAgent
+from handover.assignment.queues import note_told
 from handover.bot import Bot, BotTurn, Decision, EscalationDecision
 from handover.clock import Clock, system_clock
 from handover.conversation import Conversation, ConversationState
@@ -28,7 +29,6 @@ from handover.message import (
     StatusUpdate,
 )
 from handover.packet import ContextPacket, build_packet
-from handover.queues import note_told
 from handover.rules.loader import LoadedRules
 from handover.rules.texts import render
 from handover.store import Store

@@ -1,4 +1,4 @@
-"""What the desk reads and counts beside its services (handover/claims.py and the rest), bound to the Redis
+"""What the desk reads and counts beside its services (assignment/claims.py and the rest), bound to the Redis
 client once: the KPIs, the bot's numbers and misses, the audit log, rules versions, search, media and its
 links, and unknown tokens. desk/ calls these, never a Redis client (tests/unit/test_one_owner.py)."""
 

@@ -20,13 +20,13 @@ import structlog
 from redis.client import Pipeline
 
 from handover import keys, kpis
+from handover.assignment.queues import enqueued_at, note_told
 from handover.bot import Bot, Decision
 from handover.conversation import Conversation, ConversationState
 from handover.enqueue import OutboundJob, reply
 from handover.events import publish
 from handover.fenced import Expected
 from handover.message import InboundMessage
-from handover.queues import enqueued_at, note_told
 from handover.rules.bot import RuleBot
 from handover.rules.model import Hours, Priority
 from handover.rules.waiting import Standing, answer, stands

@@ -22,7 +22,7 @@ class Wait:
 
     waited: float
     began: float
-    band: int  # the priority's score band: 0 is urgent, higher is less urgent (handover/queues.py)
+    band: int  # the priority's score band: 0 is urgent, higher is less urgent (handover/assignment/queues.py)
 
     @property
     def ended(self) -> float:

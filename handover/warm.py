@@ -4,10 +4,10 @@ time; until then the original agent keeps it, and a decline or a timeout hands t
 from __future__ import annotations
 
 from handover.agents import Agent, Presence
+from handover.assignment.offers import OfferIndex
 from handover.conversation import WARM_OFFER_FIELDS, Conversation, ConversationState
 from handover.errors import Conflict, NotYours, Unavailable
 from handover.lifecycle import Event
-from handover.offers import OfferIndex
 from handover.packet import ContextPacket, Transfer
 from handover.transfers import TransferRequest, Transfers, audit_supervisor_move
 from handover.unit import guarded

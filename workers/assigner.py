@@ -17,7 +17,7 @@ import structlog
 
 from handover import events, keys, lua
 from handover.agents import Presence
-from handover.assignment import Assigner
+from handover.assignment.push import Assigner
 from handover.availability import is_unavailable
 from workers.dispatcher import Loop
 

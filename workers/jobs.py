@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import structlog
 
+from handover.assignment.liveness import sweep_seconds
 from handover.keys import Lane
-from handover.liveness import sweep_seconds
 from workers import runtime
 from workers.dispatcher import (
     ANNOUNCE_SECONDS,

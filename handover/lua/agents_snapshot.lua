@@ -3,7 +3,7 @@
 --       pending offers
 -- ARGV: the agent ids the caller knows (sorted, joined by ','), then for each of them the revision of
 --       their settings the caller last read (`rev`, counted up by AgentStore.update; '' when never read)
--- Read only: every agent as the assigner scores them, in one call and one JSON reply (handover/assignment.py).
+-- Read only: every agent as the assigner scores them, in one call and one JSON reply (handover/assignment/push.py).
 -- When the ids are not the ones the caller knows, the reply is {ids = [...]} (call again with their keys);
 -- else {agents = [[revision, JSON or false when the caller has it, status, held, offered], ...],
 -- last = {...}, freed = {...}, today = {...}}. One call instead of a pipeline of three commands per agent,

@@ -17,10 +17,10 @@ import redis
 from playwright.sync_api import expect
 
 from handover import fcr, kpis
+from handover.assignment.queues import enqueue
 from handover.conversation import Conversation, ConversationState
 from handover.lifecycle import Lifecycle
 from handover.message import CustomerRef
-from handover.queues import enqueue
 from handover.rules.model import Priority
 from handover.store import Store
 from tests.browser.conftest import new_page, screenshot, sign_in

@@ -11,13 +11,13 @@ import redis
 
 from config.settings import Settings
 from handover.agents import AgentStore, Presence, Role
+from handover.assignment.claims import Assignments
+from handover.assignment.queues import enqueue
 from handover.bot import EscalationDecision
-from handover.claims import Assignments
 from handover.conversation import Conversation, ConversationState
 from handover.identity import VerifiedIdentity
 from handover.message import CustomerRef
 from handover.packet import build_packet
-from handover.queues import enqueue
 from handover.rules.holder import RulesHolder
 from handover.rules.model import Priority
 from handover.store import Store

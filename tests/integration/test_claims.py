@@ -9,11 +9,11 @@ import redis
 
 from handover import keys
 from handover.agents import AgentStore, Presence, Role
-from handover.claims import Assignments
+from handover.assignment.claims import Assignments
+from handover.assignment.queues import enqueue
 from handover.conversation import Conversation, ConversationState
 from handover.errors import Conflict
 from handover.message import CustomerRef
-from handover.queues import enqueue
 from handover.rules.model import Priority
 from handover.store import Store
 

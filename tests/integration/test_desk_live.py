@@ -14,7 +14,7 @@ from app.web import build_app
 from desk.http import DESK
 from handover import keys
 from handover.agents import AgentStore
-from handover.liveness import drop_gone
+from handover.assignment.liveness import drop_gone
 from handover.rules.holder import RulesHolder
 from handover.store import Store
 from handover.transfers import Transfers

@@ -10,10 +10,10 @@ import redis
 
 from handover import activity, keys
 from handover.agents import Agent, AgentStore, Role
+from handover.assignment.queues import Queues, enqueue
 from handover.conversation import Conversation, ConversationState
 from handover.inbox import Filters, Inbox
 from handover.message import CustomerRef
-from handover.queues import Queues, enqueue
 from handover.rules.loader import load_rules
 from handover.rules.model import Priority
 from handover.store import Store

@@ -15,8 +15,8 @@ import yaml
 
 from handover import keys, upgrades
 from handover.abandon import watch_windows
+from handover.assignment.queues import RedisQueueView
 from handover.identity import Directory, FileDirectory, VerifierUnavailable
-from handover.queues import RedisQueueView
 from handover.rules.bot import RuleBot
 from handover.rules.loader import LoadedRules, parse_rules
 from tests.support.at_rest import BIRTH_DATE, traces

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from handover import keys
-from handover.liveness import drop_gone, seen
+from handover.assignment.liveness import drop_gone, seen
 
 pytestmark = pytest.mark.integration
 

@@ -10,12 +10,12 @@ import redis
 
 from handover import keys
 from handover.agents import AgentStore, Presence, Role
-from handover.assignment import Assigner
+from handover.assignment.push import Assigner
+from handover.assignment.queues import enqueue
 from handover.conversation import Conversation, ConversationState
 from handover.errors import Conflict, NotFound, NotYours
 from handover.lifecycle import Decided, Lifecycle
 from handover.message import CustomerRef
-from handover.queues import enqueue
 from handover.rules.model import Priority
 from handover.store import Store
 

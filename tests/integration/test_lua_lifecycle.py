@@ -8,11 +8,11 @@ import pytest
 import redis
 
 from handover import keys
+from handover.assignment.queues import enqueue
 from handover.conversation import Conversation, ConversationState
 from handover.errors import Conflict, NotFound, NotYours
 from handover.lifecycle import Lifecycle
 from handover.message import CustomerRef
-from handover.queues import enqueue
 from handover.rules.model import Priority
 from handover.store import Store
 from tests.support.packets import packet_with_transfers

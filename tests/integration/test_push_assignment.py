@@ -20,7 +20,7 @@ from app.web import build_app
 from config.settings import Settings
 from handover import keys, kpis
 from handover.agents import Agent, AgentStore, Presence, Role
-from handover.claims import Assignments
+from handover.assignment.claims import Assignments
 from handover.conversation import ConversationState
 from handover.message import CustomerRef
 from handover.rules.holder import RulesHolder

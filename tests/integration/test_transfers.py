@@ -8,8 +8,8 @@ import pytest
 
 from handover import keys
 from handover.agents import Role
+from handover.assignment.queues import queue_score
 from handover.errors import Conflict, Invalid, NotFound, NotYours
-from handover.queues import queue_score
 from handover.rules.model import Priority
 from handover.transfers import TransferRequest
 

@@ -10,11 +10,11 @@ from typing import Any
 import redis
 import redis.asyncio
 
+from handover.assignment.queues import RedisQueueView
 from handover.enqueue import InboundItem, ingest
 from handover.keys import Lane
 from handover.message import CustomerRef, InboundKind, InboundMessage
 from handover.processing import Processor
-from handover.queues import RedisQueueView
 from handover.rules.bot import RuleBot
 from handover.rules.directory import RulesDirectory
 from handover.rules.loader import LoadedRules

@@ -14,8 +14,9 @@ import redis
 import redis.asyncio
 
 from handover.agents import Agent, AgentStore, Presence, Role
+from handover.assignment.claims import Assignments
+from handover.assignment.queues import RedisQueueView
 from handover.bot import Bot
-from handover.claims import Assignments
 from handover.clock import FixedClock
 from handover.conversation import Conversation
 from handover.enqueue import InboundItem, IngestResult, ingest
@@ -24,7 +25,6 @@ from handover.keys import Lane
 from handover.message import CustomerRef, InboundKind, InboundMessage
 from handover.outbound import Sender, SendMany
 from handover.processing import Processor
-from handover.queues import RedisQueueView
 from handover.rules.bot import RuleBot
 from handover.rules.loader import LoadedRules, load_rules
 from handover.store import Store

@@ -8,9 +8,9 @@ import fakeredis
 
 from handover import keys
 from handover.abandon import watch_windows
+from handover.assignment.queues import enqueue
 from handover.conversation import Conversation, ConversationState
 from handover.message import CustomerRef
-from handover.queues import enqueue
 from handover.rules.loader import load_rules
 from handover.rules.model import Priority
 from handover.store import Store

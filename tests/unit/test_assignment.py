@@ -1,5 +1,5 @@
 """Push queues on a fake Redis: the assigner gives waiting conversations to suitable free agents, offers
-time out and move on, and nothing goes past capacity or to two agents (handover/assignment.py)."""
+time out and move on, and nothing goes past capacity or to two agents (handover/assignment/push.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import yaml
 
 from handover import keys, kpis
 from handover.agents import Presence, Role
-from handover.assignment import Assigner
+from handover.assignment.push import Assigner
 from handover.conversation import ConversationState
 from handover.errors import Conflict, NotYours
 from handover.rules.loader import LoadedRules, parse_rules

@@ -58,7 +58,9 @@ def test_entries_are_capped(client, monkeypatch):
 def test_agents_added_and_removed_are_audited_with_who(client):
     store = AgentStore(client)
     agent, _ = store.add("Carla", ["general"], 3, Role.SUPERVISOR, by="ana@laptop")
-    store.retire(agent.id, by="bia@ops")  # removal's first step (handover/removal.py) is the audited one
+    store.retire(
+        agent.id, by="bia@ops"
+    )  # removal's first step (handover/assignment/removal.py) is the audited one
     store.add("Nobody said", ["general"], 3, Role.AGENT)  # the desk's own demo agents: not audited
     removed, added = audit.since(client, 1)
     assert (added.who, added.action, added.detail) == (

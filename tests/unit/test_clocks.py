@@ -8,7 +8,7 @@ from __future__ import annotations
 from desk.models import ConversationDetail, ConversationSummary
 from handover import keys, kpis
 from handover.agents import Presence
-from handover.assignment import Assigner
+from handover.assignment.push import Assigner
 from handover.clocks import open_seconds
 from handover.conversation import ConversationState
 from handover.inbox import Inbox

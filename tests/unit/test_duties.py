@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from handover.liveness import sweep_seconds
+from handover.assignment.liveness import sweep_seconds
 from workers import jobs, runtime
 from workers.runtime import WorkerRuntime
 

@@ -13,10 +13,10 @@ import pytest
 from desk.models import ConversationSummary
 from handover import activity, keys
 from handover.agents import Agent, Role
+from handover.assignment.queues import enqueue
 from handover.conversation import Conversation, ConversationState
 from handover.errors import Invalid
 from handover.inbox import MAX_LIMIT, Filters, Inbox
-from handover.queues import enqueue
 from handover.rules.model import Priority
 from handover.transfers import TransferRequest
 from handover.warm import WarmTransfers

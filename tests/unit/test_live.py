@@ -77,7 +77,7 @@ async def test_events_from_before_the_start_are_not_replayed():
 
 
 class RecordingRedis:
-    """Records the presence writes (handover/liveness.py seen_async) instead of making them."""
+    """Records the presence writes (handover/assignment/liveness.py seen_async) instead of making them."""
 
     def __init__(self) -> None:
         self.zadds: list[tuple[str, dict[str, int]]] = []

@@ -1,4 +1,4 @@
-"""Removing an agent (handover/removal.py) on the domain alone: what they held, what was offered to them and
+"""Removing an agent (handover/assignment/removal.py) on the domain alone: what they held, what was offered to them and
 what they were offering all move on; a removal cut short is finished by running it again."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ import pytest
 
 from handover import audit, keys
 from handover.agents import UnknownAgent
-from handover.assignment import Assigner
+from handover.assignment.push import Assigner
+from handover.assignment.removal import remove_agent
 from handover.lifecycle import Decided, Lifecycle
-from handover.removal import remove_agent
 from handover.transfers import TransferRequest
 from handover.warm import WarmTransfers
 from tests.support.world import World

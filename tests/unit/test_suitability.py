@@ -8,8 +8,8 @@ import random
 
 import pytest
 
+from handover.assignment.suitability import Candidate, Want, is_suitable, rank
 from handover.rules.model import MatchMode, Policy, QueueMatch
-from handover.suitability import Candidate, Want, is_suitable, rank
 
 PREFERRED = QueueMatch()
 NEEDS_LANGUAGE = QueueMatch(language=MatchMode.REQUIRED)

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 from handover import keys
 from handover.agents import Agent
+from handover.assignment.queues import RedisQueueView
 from handover.hours import is_open, next_opening
-from handover.queues import RedisQueueView
 from handover.rules.model import Priority
 from handover.waits import band_of
 from tests.support.world import RULES, World

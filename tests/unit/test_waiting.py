@@ -14,7 +14,7 @@ import yaml
 
 from handover import keys, kpis
 from handover.abandon import watch_windows
-from handover.assignment import Assigner
+from handover.assignment.push import Assigner
 from handover.conversation import ConversationState
 from handover.enqueue import InboundItem, OutboundJob
 from handover.keys import Lane

@@ -3,7 +3,7 @@ is ready, one atomic script per decision.
 
 `dispatch` reads the agents and the heads of the push queues, then walks the waiting conversations oldest
 first within priority (across queues, as agents' claims do) and gives each to the best suitable agent
-(`handover/suitability.py`: sticky, language, skills, then the queue's policy). Each decision is written by
+(`suitability.py`: sticky, language, skills, then the queue's policy). Each decision is written by
 `Lifecycle.assign` (handover/lua/assign.lua), which checks again where it writes that the conversation still
 waits and the agent is available, below capacity and not skipped: the snapshot read here can only make a
 decision worse, never wrong. Nothing here runs on a timer except offers' timeouts: workers/assigner.py
@@ -21,12 +21,12 @@ import redis
 
 from handover import keys, kpis, lua
 from handover.agents import Agent, Presence
+from handover.assignment.offers import OfferIndex
+from handover.assignment.suitability import Candidate, Want, rank
 from handover.clock import Clock, system_clock
 from handover.lifecycle import Decided, Lifecycle
-from handover.offers import OfferIndex
 from handover.rules.loader import LoadedRules
 from handover.rules.model import MatchMode, Queue
-from handover.suitability import Candidate, Want, rank
 
 HEADS = 20  # waiting conversations read per push queue and round, at most
 REQUIRED_EXTRA = 4  # ... and beyond its free places, where a queue requires a match

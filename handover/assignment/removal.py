@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from handover.agents import AgentStore
-from handover.assignment import Assigner
+from handover.assignment.push import Assigner
 from handover.errors import Conflict
 from handover.warm import WarmTransfers
 
