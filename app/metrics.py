@@ -20,7 +20,7 @@ from desk.http import DESK, DeskContext
 from handover import kpis
 from handover.availability import is_unavailable
 from handover.store import shared_counters
-from handover.wakeups import backlog
+from handover.traffic.wakeups import backlog
 from webhooks.views import WEBHOOK
 
 log = structlog.get_logger(__name__)

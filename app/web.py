@@ -35,7 +35,7 @@ from handover.media import MediaSource
 from handover.rules import versions
 from handover.rules.holder import RulesHolder
 from handover.store import Store
-from handover.streams import ensure_groups
+from handover.traffic.streams import ensure_groups
 from handover.transfers import Transfers
 from handover.warm import WarmTransfers
 from webhooks import sandbox, views

@@ -22,14 +22,14 @@ from handover.assignment.push import Assigner
 from handover.assignment.queues import RedisQueueView
 from handover.botstats import end_idle
 from handover.clockwatch import ClockWatch
-from handover.outbound import Sender, SendMany
-from handover.processing import Processor
 from handover.retention import Retention
 from handover.rules import versions
 from handover.rules.bot import RuleBot
 from handover.rules.directory import RulesDirectory
 from handover.rules.holder import RulesHolder
 from handover.store import Store
+from handover.traffic.outbound import Sender, SendMany
+from handover.traffic.processing import Processor
 from handover.transfers import Transfers
 from handover.warm import WarmTransfers
 from workers.assigner import AssignerLoop

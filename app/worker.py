@@ -29,8 +29,8 @@ from handover import upgrades
 from handover.availability import is_unavailable
 from handover.rules import versions
 from handover.store import Store
-from handover.streams import Lane, ensure_groups
-from handover.wakeups import Wakeup, hand_back, pop_wakeups, sweep
+from handover.traffic.streams import Lane, ensure_groups
+from handover.traffic.wakeups import Wakeup, hand_back, pop_wakeups, sweep
 from workers import jobs, runtime
 from workers.dispatcher import Dispatcher, LocalDrains, Periodic
 

@@ -1,8 +1,9 @@
 """Redis memory as conversations pile up, driven in this process through the product's own code.
 
 Creating 100,000 conversations over HTTP would take longer than the whole bench may. Here each message
-takes the webhook's path minus HTTP and the signature (webhooks.normalize, then handover.enqueue.ingest,
-the Lua script `handover serve` runs), then the worker's (handover.streams.drain with the Processor and
+takes the webhook's path minus HTTP and the signature (webhooks.normalize, then
+handover.traffic.enqueue.ingest, the Lua script `handover serve` runs), then the worker's
+(handover.traffic.streams.drain with the Processor and
 Sender that app.wiring builds; only Meta is replaced, by a function answering every send at once with a
 new wamid, so deliveries and wamid keys are kept as with Meta). Agents resolve through
 handover.assignment.claims.Assignments (claim, two replies, resolve with the survey), as the desk API does.
@@ -28,10 +29,10 @@ from config.settings import Settings
 from handover import keys
 from handover.agents import AgentStore, Presence, Role
 from handover.assignment.claims import Assignments
-from handover.enqueue import InboundItem, OutboundJob, ingest
 from handover.message import OutboundKind, SendOutcome
-from handover.outbound import Sender
-from handover.streams import Lane, drain, ensure_groups
+from handover.traffic.enqueue import InboundItem, OutboundJob, ingest
+from handover.traffic.outbound import Sender
+from handover.traffic.streams import Lane, drain, ensure_groups
 from tests.support.webhook import body
 from webhooks.normalize import normalize
 

@@ -16,8 +16,8 @@ import structlog
 from graph.errors import GraphError
 from handover import keys
 from handover.clock import Clock, system_clock
-from handover.enqueue import OutboundJob
 from handover.message import OutboundKind, OutboundRequest, SendOutcome
+from handover.traffic.enqueue import OutboundJob
 
 log = structlog.get_logger(__name__)
 

@@ -9,12 +9,13 @@ Vocabulary every layer uses
     presence) · errors · clock (the one clock) · ids
 Storage
     keys (every Redis key, built here only) · store (customers, conversations, transcripts) · unit
-    (guarded: a change of what was read, WATCH/MULTI) · fenced (a transaction under a lease) · lua/ (the
-    atomic scripts; lua/lib shared parts) · upgrades · retention
-Customer traffic, in order
-    enqueue (edges → streams) → streams, wakeups (partitions drained under a lease) → processing (a batch
-    applied: the bot's turn, and what an escalation does: `_apply_message`, `_packet`) → bot (the bot's
-    interface; rules/ is the rule-based bot) → outbound (sends, retries) → deliveries (statuses back)
+    (guarded: a change of what was read, WATCH/MULTI) · traffic/fenced (a transaction under a lease) ·
+    lua/ (the atomic scripts; lua/lib shared parts) · upgrades · retention
+Customer traffic, in order: traffic/
+    enqueue (edges → streams) → streams, wakeups (partitions drained under a lease) → fenced (a commit
+    under the lease) → processing (a batch applied: the bot's turn; escalation, what a handover does) →
+    outbound (sends, retries) → deliveries (statuses back). bot (the bot's interface; rules/ is the
+    rule-based bot) is called from processing.
     Beside it: notices, rekey, coexistence (what WhatsApp says of a customer or the business app),
     gestures (reactions, typing, quotes), media (customers' media for the desk)
 Who takes what: assignment/
@@ -38,10 +39,12 @@ Where to start for a task
                                       workers/assigner.py runs it), claims.py (pull: desk/service.py
                                       take_next); lua/assign.lua and lua/claim.lua (the atomic part),
                                       lifecycle.py
-    change what the bot's escalation does   processing.py (_apply_message, _packet), rules/bot.py
-                                      (_escalate), lifecycle.py (queued), packet.py (what the agent reads)
-    add a field to the packet         packet.py (ContextPacket; `handover packet schema` exports it),
-                                      processing.py (_packet fills it), desk/static/console-conversation.js
+    change what the bot's escalation does   traffic/escalation.py (queue, packet, write), rules/bot.py
+                                      (_escalate: whether), lifecycle.py (queued), packet.py (what the
+                                      agent reads)
+    add a field to the packet         packet.py (ContextPacket, and build_packet that fills it; `handover
+                                      packet schema` exports it), traffic/escalation.py (what build_packet
+                                      is given), desk/static/console-conversation.js (shows it)
     add a Redis key                   keys.py (the only module that builds keys: import-linter holds it),
                                       then the module that owns the data
     add a desk route                  desk/api.py (ROUTES), a handler module in desk/ (in_thread for a sync

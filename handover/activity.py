@@ -3,7 +3,7 @@ is (waiting in a queue, or held by an agent), so a page of the desk's list is a 
 wait (handover/inbox.py reads it).
 
 It is kept by one rule, `touch`, wherever a conversation's state, holder, queue or `updated_at` changes:
-`Lifecycle.follow` (every move made in Python), the webhook's batches (handover/processing.py) and, inside
+`Lifecycle.follow` (every move made in Python), the webhook's batches (traffic/processing.py) and, inside
 the claim and finish scripts, its Lua twin `activity_touch` (handover/lua/lib/activity.lua), given the
 keys `claim_keys`/`finish_keys` list. tests/unit/test_activity_guard.py holds every writer to it.
 """

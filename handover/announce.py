@@ -7,13 +7,13 @@ import structlog
 from handover.assignment.queues import Queues, RedisQueueView, note_told
 from handover.clock import Clock, system_clock
 from handover.conversation import ConversationState
-from handover.enqueue import reply, text_request
 from handover.hours import is_open
 from handover.rules.loader import LoadedRules
 from handover.rules.model import Priority
 from handover.rules.texts import message
 from handover.rules.turn import describe_wait
 from handover.store import Store
+from handover.traffic.enqueue import reply, text_request
 
 log = structlog.get_logger(__name__)
 

@@ -1,7 +1,7 @@
 """What the bot does, measured: per rule and per rules version, by the hour, kept 30 days.
 
 Every hour is a Redis hash `hv:bot:<hours since the epoch>`, written in the same transaction as the
-decisions it counts (see processing.py), with fields named `<what>|<rules version>[|<rule>[|<reason>]]`:
+decisions it counts (traffic/processing.py), with fields named `<what>|<rules version>[|<rule>[|<reason>]]`:
 
     d|<v>|<rule>           decisions a rule made
     e|<v>|<rule>|<reason>  escalations, by the rule (intent or trigger) and reason

@@ -2,7 +2,7 @@
 waited for the holding agent's answer (queues' `agent_reply_seconds`), and how long the customer has been
 quiet since the agent last wrote (queues' `customer_idle`), both counted in the queue's business hours.
 
-The fields they read are written by the customer's messages (`customer_wrote`, from handover/processing.py)
+The fields they read are written by the customer's messages (`customer_wrote`, from traffic/processing.py)
 and the agent's replies (`agent_replied`, from the desk's reply path, assignment/claims.py); the sweep that
 acts on them is handover/clockwatch.py. Nothing here reads Redis; `agent_replied` queues two writes.
 """
@@ -72,7 +72,7 @@ class Due(StrEnum):
 
 
 def customer_wrote(conversation: Conversation, now: float) -> None:
-    """A customer message for a person (handover/processing.py): the reply clock starts at the earliest
+    """A customer message for a person (traffic/processing.py): the reply clock starts at the earliest
     one not answered yet, so writing "?" again does not restart it. One left over from before the
     conversation was last resolved is not waited on any more."""
     since, resolved = conversation.customer_waiting_since, conversation.resolved_at

@@ -21,13 +21,13 @@ from handover.assignment.claims import Assignments
 from handover.clock import Clock, system_clock
 from handover.clocks import Due
 from handover.conversation import Conversation, ConversationState
-from handover.enqueue import reply, text_request
 from handover.errors import Conflict, NotFound, NotYours
 from handover.events import publish
 from handover.lifecycle import Lifecycle
 from handover.rules.loader import LoadedRules
 from handover.rules.texts import render, tidy
 from handover.store import Store
+from handover.traffic.enqueue import reply, text_request
 from handover.transfers import Transfers
 
 log = structlog.get_logger(__name__)

@@ -216,7 +216,7 @@ class Conversation(BaseModel):
     def move_to(self, state: ConversationState, now: float) -> None:
         """Change state along the allowed moves: bot → queued → assigned → (transferring → assigned)* →
         resolved; queued → abandoned; assigned → bot (release) or back to a queue. Written to Redis only by
-        handover/lifecycle.py (or, for the webhook's batches, under their lease by handover/processing.py)."""
+        handover/lifecycle.py (or, for the webhook's batches, under their lease by traffic/processing.py)."""
         if state not in _MOVES[self.state]:
             raise IllegalMove(f"{self.state} -> {state}")
         self.state = state

@@ -37,13 +37,13 @@ def lease_key(lane: Lane, partition: int) -> str:
 
 def lease_fence_key(lane: Lane, partition: int) -> str:
     """Touched when a commit finds the lease not its own, so that its transaction is refused
-    (handover/fenced.py)."""
+    (handover/traffic/fenced.py)."""
     return f"{PREFIX}fence:{lane}:{partition}"
 
 
 def commit_mark_key(lane: Lane, partition: int) -> str:
     """The id of the partition's last commit, written in its transaction: whether a commit whose reply was
-    lost applied (handover/streams.py)."""
+    lost applied (handover/traffic/streams.py)."""
     return f"{PREFIX}committed:{lane}:{partition}"
 
 
@@ -52,14 +52,14 @@ def wake_key(lane: Lane, partition: int) -> str:
 
 
 def held_sends_key(conversation_id: str) -> str:
-    """A conversation's sends waiting for an earlier one to finish, by number (outbound.py)."""
+    """A conversation's sends waiting for an earlier one to finish, by number (traffic/outbound.py)."""
     return f"{PREFIX}out:held:{conversation_id}"
 
 
 WAKEUPS = f"{PREFIX}wakeups"  # list of "lane:partition" a drainer should be started for
 URGENT_WAKEUPS = f"{PREFIX}wakeups:urgent"  # the same, for partitions whose drainer died (taken first)
 SEND_NUMBERS = f"{PREFIX}out:numbers"  # hash: conversation -> the last number given to one of its sends
-SEND_CURSORS = f"{PREFIX}out:next"  # hash: conversation -> "<next number to send> <since ms>" (outbound.py)
+SEND_CURSORS = f"{PREFIX}out:next"  # hash: conversation -> "<next number to send> <since ms>"
 RETRIES = f"{PREFIX}out:retries"  # sorted set of outbound sends waiting for their backoff, by due time
 EVENTS = f"{PREFIX}events"  # capped stream of webhook changes we keep but do not act on
 UNROUTED = f"{PREFIX}unrouted"  # capped stream of items addressed to numbers we do not serve
@@ -158,7 +158,7 @@ def dead_letter_key(lane: Lane) -> str:
 
 def attempts_key(lane: Lane, partition: int) -> str:
     """A partition's entries read again after their drainer died or outlived its lease: entry id -> how
-    many times one was started alone since (handover/streams.py dead-letters it past REDELIVERIES)."""
+    many times one was started alone since (handover/traffic/streams.py dead-letters it past REDELIVERIES)."""
     return f"{PREFIX}attempts:{lane}:{partition}"
 
 

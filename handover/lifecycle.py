@@ -9,7 +9,7 @@ queues), its desk event and its counters, in one Lua call or one MULTI:
 - `move` queues a change on a transaction whose caller WATCHes the conversation (transfers, warm offers,
   abandonment): the state it read is the state the change starts from, or the transaction fails;
 - the webhook's batches change state in memory with `Conversation.move_to` and write the result under
-  their partition's lease (handover/processing.py): the same table of allowed moves.
+  their partition's lease (handover/traffic/processing.py): the same table of allowed moves.
 
 No other module writes a conversation's `state` (tests/unit/test_lifecycle_owner.py checks).
 """

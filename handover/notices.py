@@ -14,7 +14,7 @@ from handover.message import InboundMessage
 from handover.store import Store
 
 if TYPE_CHECKING:  # the processor hands its batch's effects in
-    from handover.processing import _Effects
+    from handover.traffic.processing import _Effects
 
 log = structlog.get_logger(__name__)
 

@@ -3,7 +3,7 @@ open conversation, history and search terms move to the new customer key, so the
 
 Where it runs: webhooks/normalize.py files the system message under the customer's *new* key, so it is
 handled in the new key's partition, in order with what they write from the new number (which is what comes
-next). The commit expects both customer pointers as it read them (handover/fenced.py): a batch of the old
+next). The commit expects both customer pointers as it read them (traffic/fenced.py): a batch of the old
 key's partition that opened or moved a conversation meanwhile makes it redo from what is there now.
 Should Meta deliver a message from the new number before the change itself, that message opened a
 conversation with the bot; the change then folds it into the one that continues (its entries copied, it
@@ -20,9 +20,9 @@ from redis.client import Pipeline
 
 from handover import keys, search
 from handover.conversation import Conversation, ConversationState
-from handover.fenced import Expected
 from handover.message import CustomerRef, InboundMessage, routing_key
 from handover.store import HISTORY_KEPT, Store
+from handover.traffic.fenced import Expected
 from handover.transcript import TranscriptEntry
 
 log = structlog.get_logger(__name__)

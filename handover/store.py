@@ -13,11 +13,11 @@ from handover import keys, kpis, lua, search
 from handover.bot import Decision
 from handover.clock import system_clock
 from handover.conversation import Conversation
-from handover.deliveries import Deliveries
-from handover.enqueue import OutboundJob, queue_sends
 from handover.hints import Hints
 from handover.message import CustomerRef
 from handover.packet import ContextPacket
+from handover.traffic.deliveries import Deliveries
+from handover.traffic.enqueue import OutboundJob, queue_sends
 from handover.transcript import NOTE_PREFIX, Delivery, TranscriptEntry
 
 DECISIONS_KEPT = 100
@@ -28,7 +28,7 @@ CONVERSATIONS_KEPT = 200_000  # the conversation index (what-if replays the newe
 
 class Store(Deliveries):
     """The one module that knows how customers, conversations and transcripts sit in Redis (what WhatsApp
-    says of the messages we sent: handover/deliveries.py)."""
+    says of the messages we sent: handover/traffic/deliveries.py)."""
 
     def __init__(self, client: redis.Redis, *, transcript_max: int = 500) -> None:
         super().__init__(client)

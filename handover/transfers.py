@@ -11,7 +11,6 @@ from handover import audit, kpis
 from handover.agents import Agent, AgentStore, Presence, UnknownAgent
 from handover.clock import Clock, system_clock
 from handover.conversation import WARM_OFFER_FIELDS, Conversation, ConversationState
-from handover.enqueue import OutboundJob, reply, text_request
 from handover.errors import Conflict, Invalid, NotFound, NotYours, Unavailable
 from handover.lifecycle import Event, Lifecycle
 from handover.packet import Assignment, ContextPacket, Transfer, people_moves
@@ -19,6 +18,7 @@ from handover.rules.loader import LoadedRules
 from handover.rules.model import Priority
 from handover.rules.texts import transferred
 from handover.store import Store
+from handover.traffic.enqueue import OutboundJob, reply, text_request
 from handover.transcript import TranscriptEntry
 
 _RAISED = {

@@ -3,7 +3,7 @@ optimistic transactions): WATCH the keys, read them, decide, then queue the writ
 they are executed when the block ends, all or none. If a watched key changed meanwhile the block raises
 redis.WatchError, or `Conflict(conflict)` when the caller gave one (the desk answers 409); a caller that
 retries or gives way catches WatchError itself. A block that returns or raises before `multi()` writes
-nothing. (A lease's own fenced commit is handover/fenced.py.)
+nothing. (A lease's own fenced commit is handover/traffic/fenced.py.)
 
     with guarded(client, keys.agent_key(agent_id)) as pipe:
         raw = pipe.hget(...)             # read at once, watched

@@ -1,7 +1,7 @@
 """A customer waiting for a person (queued, or offered to an agent by a push queue) who says they are done
 waiting ("deixa pra lá, já resolvi") or asks how long ("falta muito?"), heard in the webhook's batches.
 
-handover/processing.py calls `hear` for every message of a conversation that is not with the bot; the
+handover/traffic/processing.py calls `hear` for every message of a conversation that is not with the bot; the
 rules decide (handover/rules/waiting.py) from where the customer stands, read here; what it decided is
 written with the rest of the batch, under the partition's lease:
 - leaving: the conversation is `abandoned` with reason `customer_left` (moved in memory like the batch's
@@ -23,14 +23,14 @@ from handover import keys, kpis
 from handover.assignment.queues import enqueued_at, note_told
 from handover.bot import Bot, Decision
 from handover.conversation import Conversation, ConversationState
-from handover.enqueue import OutboundJob, reply
 from handover.events import publish
-from handover.fenced import Expected
 from handover.message import InboundMessage
 from handover.rules.bot import RuleBot
 from handover.rules.model import Hours, Priority
 from handover.rules.waiting import Standing, answer, stands
 from handover.store import Store
+from handover.traffic.enqueue import OutboundJob, reply
+from handover.traffic.fenced import Expected
 from handover.transcript import TranscriptEntry
 
 log = structlog.get_logger(__name__)
@@ -149,7 +149,7 @@ def hear(
 
 def expected(waits: list[Heard]) -> list[Expected]:
     """Where the conversations their customers left waited, as the batch read them: its commit applies only
-    if they still wait there (handover/fenced.py)."""
+    if they still wait there (handover/traffic/fenced.py)."""
     return [heard.expect for heard in waits if heard.expect is not None]
 
 

@@ -11,7 +11,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
 from redis.asyncio import Redis as AsyncRedis
 
-from handover import outbound
+from handover.traffic import outbound
 from webhooks import signature
 from webhooks.errors import NotWhatsAppPayload
 from webhooks.sandbox_media import media_message

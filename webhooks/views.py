@@ -15,7 +15,7 @@ from aiohttp import web
 from redis.asyncio import Redis as AsyncRedis
 
 from handover.availability import is_unavailable
-from handover.enqueue import InboundItem, IngestResult, ingest, keep_unhandled
+from handover.traffic.enqueue import InboundItem, IngestResult, ingest, keep_unhandled
 from webhooks import signature
 from webhooks.errors import NotWhatsAppPayload
 from webhooks.gate import BodyGate, Busy, Incomplete, SlowBody, TooLarge, is_signature_shaped

@@ -15,8 +15,8 @@ from handover import keys
 from handover.availability import is_unavailable
 from handover.clock import Clock, system_clock
 from handover.keys import Lane
-from handover.streams import release_stranded
-from handover.wakeups import WAKEUPS_AT_ONCE, Wakeup, pop_wakeups, sweep
+from handover.traffic.streams import release_stranded
+from handover.traffic.wakeups import WAKEUPS_AT_ONCE, Wakeup, pop_wakeups, sweep
 
 log = structlog.get_logger(__name__)
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 import redis
 
 from handover.keys import Lane
-from handover.outbound import Sender
-from handover.processing import Processor
-from handover.streams import Handler, drain
+from handover.traffic.outbound import Sender
+from handover.traffic.processing import Processor
+from handover.traffic.streams import Handler, drain
 
 
 @dataclass

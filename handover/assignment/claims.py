@@ -12,13 +12,13 @@ from handover import clocks, coexistence, gestures, kpis
 from handover.agents import Agent, Presence
 from handover.clock import Clock, system_clock
 from handover.conversation import Conversation, ConversationState
-from handover.enqueue import outbound_job, queue_send, reply, text_request
 from handover.errors import Conflict, Invalid, NotFound, NotYours, Unavailable, WindowClosed
 from handover.history import current_id
 from handover.lifecycle import Lifecycle
 from handover.message import Button, OutboundKind, OutboundRequest
 from handover.rules.loader import LoadedRules
 from handover.store import Store
+from handover.traffic.enqueue import outbound_job, queue_send, reply, text_request
 
 
 @dataclass(frozen=True)

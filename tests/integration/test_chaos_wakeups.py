@@ -17,7 +17,7 @@ import redis
 from handover import keys
 from handover.keys import Lane, partition_of
 from handover.message import routing_key
-from handover.wakeups import WAKE_MS
+from handover.traffic.wakeups import WAKE_MS
 from tests.support.chaos import Customers, Deployment, dead_letters, later, transcript
 from tests.support.idle import IdleWatch
 from tests.support.processes import Process, wait_for

@@ -1,6 +1,6 @@
-"""A batch's commit on a real redis-server (handover/fenced.py): WATCH, the lease guard and the whole
+"""A batch's commit on a real redis-server (handover/traffic/fenced.py): WATCH, the lease guard and the whole
 transaction go in one write, and Redis refuses the transaction unless the lease is the drainer's; a commit
-whose reply is lost is found applied or not (handover/streams.py), and logged as what happened."""
+whose reply is lost is found applied or not (handover/traffic/streams.py), and logged as what happened."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import structlog
 from structlog.testing import capture_logs
 
 from handover import keys
-from handover.fenced import Expected, FencedPipeline, was_applied
 from handover.keys import Lane
-from handover.streams import Batch, LeaseLost, NotApplied, Stale, drain, ensure_groups
+from handover.traffic.fenced import Expected, FencedPipeline, was_applied
+from handover.traffic.streams import Batch, LeaseLost, NotApplied, Stale, drain, ensure_groups
 from tests.support.processes import wait_for
 from tests.support.redis_server import free_port
 

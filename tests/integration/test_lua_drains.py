@@ -9,7 +9,7 @@ import redis
 
 from handover import keys, lua
 from handover.keys import Lane
-from handover.streams import Batch, drain, ensure_groups
+from handover.traffic.streams import Batch, drain, ensure_groups
 
 pytestmark = pytest.mark.integration
 

@@ -14,9 +14,9 @@ import pytest
 import redis
 
 from handover import keys, lua
-from handover.deliveries import STATUS_MOVED
 from handover.message import DeliveryStatus, OutboundKind, OutboundRequest, SendOutcome, StatusUpdate
 from handover.store import Store
+from handover.traffic.deliveries import STATUS_MOVED
 from handover.transcript import TranscriptEntry
 
 pytestmark = pytest.mark.integration

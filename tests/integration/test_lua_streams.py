@@ -17,11 +17,11 @@ import redis.asyncio
 from structlog.testing import capture_logs
 
 from handover import keys, lua
-from handover.enqueue import InboundItem, ingest
 from handover.keys import Lane
 from handover.message import CustomerRef, DeliveryStatus, InboundKind, InboundMessage, StatusUpdate
-from handover.streams import ensure_groups
-from handover.wakeups import WAKE_MS, WAKE_STALE_MS, sweep, wake_if_pending
+from handover.traffic.enqueue import InboundItem, ingest
+from handover.traffic.streams import ensure_groups
+from handover.traffic.wakeups import WAKE_MS, WAKE_STALE_MS, sweep, wake_if_pending
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ import yaml
 
 from handover import keys
 from handover.keys import Lane
-from handover.streams import REDELIVERIES
+from handover.traffic.streams import REDELIVERIES
 from tests.fakes.graph_server import FakeGraph
 from tests.integration.test_workers import assert_transcripts, ingest_through_webhook, processed, worker_env
 from tests.support.processes import Process, wait_for

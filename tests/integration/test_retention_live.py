@@ -12,9 +12,9 @@ import redis
 from app import wiring
 from config.settings import Settings
 from handover import botstats, keys, search
-from handover.enqueue import InboundItem
 from handover.message import InboundKind, InboundMessage
 from handover.retention import DAY_SECONDS, DONE, LATER_SECONDS, Retention, file_existing
+from handover.traffic.enqueue import InboundItem
 from tests.support.leftovers import leftovers, resolved
 from tests.support.world import World
 from workers import jobs

@@ -182,8 +182,8 @@ def _pending(client: redis.Redis, lane: Lane, partition: int) -> int:
 def test_worker_sends_replies_to_the_graph_api_with_retries(redis_url, tmp_path):
     """A send that meets 503s is retried with backoff and recorded once it goes through."""
     from handover.conversation import Conversation
-    from handover.enqueue import OutboundJob, queue_send
     from handover.message import OutboundKind, OutboundRequest
+    from handover.traffic.enqueue import OutboundJob, queue_send
     from handover.transcript import TranscriptEntry
 
     graph = FakeGraph.start_in_thread(latency=0.0)
@@ -228,7 +228,7 @@ def test_worker_sends_replies_to_the_graph_api_with_retries(redis_url, tmp_path)
 
 def test_a_poison_entry_is_set_aside_and_the_rest_flows(redis_url, graph, tmp_path):
     client = redis.Redis.from_url(redis_url, decode_responses=True)
-    from handover.streams import ensure_groups
+    from handover.traffic.streams import ensure_groups
 
     ensure_groups(client, PARTITIONS)
     client.xadd(keys.stream_key(Lane.OUTBOUND, 0), {"d": json.dumps({"not": "a job"})})

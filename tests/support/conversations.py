@@ -11,15 +11,15 @@ import redis
 import redis.asyncio
 
 from handover.assignment.queues import RedisQueueView
-from handover.enqueue import InboundItem, ingest
 from handover.keys import Lane
 from handover.message import CustomerRef, InboundKind, InboundMessage
-from handover.processing import Processor
 from handover.rules.bot import RuleBot
 from handover.rules.directory import RulesDirectory
 from handover.rules.loader import LoadedRules
 from handover.store import Store
-from handover.streams import drain, ensure_groups
+from handover.traffic.enqueue import InboundItem, ingest
+from handover.traffic.processing import Processor
+from handover.traffic.streams import drain, ensure_groups
 
 PARTITIONS = 4
 PNID = "1122334455667"

@@ -19,16 +19,16 @@ from handover.assignment.queues import RedisQueueView
 from handover.bot import Bot
 from handover.clock import FixedClock
 from handover.conversation import Conversation
-from handover.enqueue import InboundItem, IngestResult, ingest
 from handover.identity import FileDirectory
 from handover.keys import Lane
 from handover.message import CustomerRef, InboundKind, InboundMessage
-from handover.outbound import Sender, SendMany
-from handover.processing import Processor
 from handover.rules.bot import RuleBot
 from handover.rules.loader import LoadedRules, load_rules
 from handover.store import Store
-from handover.streams import drain, ensure_groups
+from handover.traffic.enqueue import InboundItem, IngestResult, ingest
+from handover.traffic.outbound import Sender, SendMany
+from handover.traffic.processing import Processor
+from handover.traffic.streams import drain, ensure_groups
 from handover.transfers import Transfers
 from tests.support.webhook import body, edit_message
 from webhooks.normalize import normalize

@@ -6,7 +6,6 @@ import pytest
 
 from handover import keys
 from handover.bot import BotTurn, Decision, SilentBot
-from handover.enqueue import InboundItem, OutboundJob
 from handover.keys import Lane
 from handover.message import (
     CustomerRef,
@@ -18,7 +17,8 @@ from handover.message import (
     SendOutcome,
     StatusUpdate,
 )
-from handover.wakeups import sweep
+from handover.traffic.enqueue import InboundItem, OutboundJob
+from handover.traffic.wakeups import sweep
 from tests.support.world import World
 
 PARTITIONS = 4

@@ -10,8 +10,8 @@ import fakeredis
 from app.worker import drain_until_idle
 from handover import keys
 from handover.keys import Lane
-from handover.streams import ensure_groups
-from handover.wakeups import Wakeup, pop_wakeups
+from handover.traffic.streams import ensure_groups
+from handover.traffic.wakeups import Wakeup, pop_wakeups
 from workers.dispatcher import Dispatcher, LocalDrains
 
 

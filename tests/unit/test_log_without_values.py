@@ -15,7 +15,7 @@ from structlog.testing import capture_logs
 from app.logging import configure_logging, format_exc_without_values
 from handover import keys
 from handover.keys import Lane
-from handover.streams import drain, ensure_groups
+from handover.traffic.streams import drain, ensure_groups
 
 SECRET = "Maria Secreta da Silva quer cancelar o cartão 4111"
 

@@ -9,10 +9,10 @@ import pytest
 from structlog.testing import capture_logs
 
 from handover import keys, search
-from handover.enqueue import InboundItem, read_send
 from handover.keys import Lane
 from handover.message import CustomerRef
 from handover.rekey import KIND
+from handover.traffic.enqueue import InboundItem, read_send
 from tests.support.webhook import body, text_message
 from tests.support.world import PNID, World
 from webhooks.normalize import normalize

@@ -11,9 +11,9 @@ import pytest
 from handover.agents import Role
 from handover.coexistence import AUTHOR, PAUSE_MINUTES
 from handover.conversation import ConversationState
-from handover.enqueue import InboundItem
 from handover.errors import Conflict, NotYours
 from handover.message import DeliveryStatus, StatusUpdate
+from handover.traffic.enqueue import InboundItem
 from tests.support.world import PNID, World
 from webhooks.normalize import normalize
 

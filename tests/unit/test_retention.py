@@ -13,12 +13,12 @@ from app.web import build_app
 from config.settings import Settings
 from handover import botstats, keys, search
 from handover.agents import Role
-from handover.enqueue import InboundItem
 from handover.errors import NotFound
 from handover.history import customer_history
 from handover.keys import Lane
 from handover.message import DeliveryStatus, StatusUpdate
 from handover.retention import DAY_SECONDS, LATER_SECONDS, Retention, file_existing
+from handover.traffic.enqueue import InboundItem
 from tests.support.leftovers import leftovers, resolved
 from tests.support.world import PNID, World
 

@@ -1,4 +1,4 @@
-"""Which of a conversation's sends may go in a batch (handover/outbound.py): the run of numbers from the
+"""Which of a conversation's sends may go in a batch (handover/traffic/outbound.py): the run of numbers from the
 "next to send" cursor on; the rest are held. And sends queued before sends had numbers still go."""
 
 from __future__ import annotations
@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 
 from handover import keys
-from handover.enqueue import OutboundJob
 from handover.keys import Lane
 from handover.message import OutboundKind, OutboundRequest, SendOutcome
-from handover.outbound import STALE_SECONDS, Cursor, Sender, _turn
-from handover.streams import drain
+from handover.traffic.enqueue import OutboundJob
+from handover.traffic.outbound import STALE_SECONDS, Cursor, Sender, _turn
+from handover.traffic.streams import drain
 from tests.support.world import World
 
 NOW = 1_800_000_000.0
@@ -87,7 +87,7 @@ def test_a_dead_lettered_send_does_not_hold_up_the_ones_after_it():
 def test_an_agents_typing_rides_on_the_receipt_that_covers_it():
     """Two receipts of one conversation in a batch go as one call (the newest); an agent's "typing…" on
     the older one is not lost with it."""
-    from handover.outbound import _newest_receipts
+    from handover.traffic.outbound import _newest_receipts
 
     def receipt(job_id: str, at: int, typing: bool = False) -> OutboundJob:
         request = OutboundRequest(

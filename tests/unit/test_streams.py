@@ -10,8 +10,8 @@ import redis
 
 from handover import keys
 from handover.keys import Lane
-from handover.streams import LeaseLost, drain, ensure_groups, release_stranded
-from handover.wakeups import Wakeup, pop_wakeups, sweep
+from handover.traffic.streams import LeaseLost, drain, ensure_groups, release_stranded
+from handover.traffic.wakeups import Wakeup, pop_wakeups, sweep
 
 LEASE = 0.3  # seconds; each item below takes a third of it
 

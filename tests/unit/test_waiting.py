@@ -16,11 +16,11 @@ from handover import keys, kpis
 from handover.abandon import watch_windows
 from handover.assignment.push import Assigner
 from handover.conversation import ConversationState
-from handover.enqueue import InboundItem, OutboundJob
 from handover.keys import Lane
 from handover.message import InboundKind, InboundMessage, OutboundKind
 from handover.rules.lint import check_warnings
 from handover.rules.loader import LoadedRules, parse_rules
+from handover.traffic.enqueue import InboundItem, OutboundJob
 from tests.support.world import CONFIG, RULES, T0, World
 
 ASK = "quero falar com um atendente"
@@ -281,7 +281,7 @@ async def test_a_message_after_leaving_in_the_same_batch_starts_a_new_conversati
 
 async def test_an_agent_accepting_while_the_customer_leaves_keeps_the_conversation() -> None:
     """The offer is accepted between the batch's read and its commit: the batch is redone from what is
-    there now (handover/fenced.py's expectation), so nobody holds an abandoned conversation."""
+    there now (handover/traffic/fenced.py's expectation), so nobody holds an abandoned conversation."""
     world = World(rules=push_rules(offer_timeout_seconds=30))
     assigner = Assigner(world.sync, world.loaded, world.clock)
     bia = world.available_agent("Bia", ["general"])

@@ -2,7 +2,7 @@
 replay turns offline with a fixed queue view: golden conversations (golden.py) and what-if (whatif.py).
 
 - with the bot: the bot's turn (`RuleBot.handle`); a handover leaves the conversation waiting in the
-  escalation's queue, with its priority (handover/processing.py);
+  escalation's queue, with its priority (handover/traffic/processing.py);
 - waiting (queued): heard only for the intents heard while waiting (`rules.waiting.answer`, which the worker's
   handover/waiting.py calls too), told the place and estimate the queue view gives, or when people are back
   while the queue is closed; leaving abandons the conversation (reason `customer_left`); anything else waits

@@ -1,6 +1,6 @@
 """How drainers are woken: a partition with entries and no holder gets one wake-up in the list the
 workers' dispatchers pop (lua/lib/wake.lua), the sweep finds the partitions a wake-up missed or a dead
-drainer left, and /metrics reads how much work waits (the streams themselves: handover/streams.py)."""
+drainer left, and /metrics reads how much work waits (the streams themselves: handover/traffic/streams.py)."""
 
 from __future__ import annotations
 

@@ -3,10 +3,10 @@
 Work for one customer always lands in the same partition stream. A drainer holds the partition's lease
 (SET NX PX, renewed per batch and, while a batch works, between its items), reads its own pending
 entries first (those of a holder that died), then new ones, and commits each batch's effects together
-with XACK+XDEL in one MULTI that Redis refuses unless the lease is the drainer's (handover/fenced.py,
+with XACK+XDEL in one MULTI that Redis refuses unless the lease is the drainer's (handover/traffic/fenced.py,
 one round trip): a batch is applied whole or not at all, and
 never by a holder that lost its lease. When a lease expires unrenewed, the sweep wakes another drainer,
-which redelivers the pending entries. How drainers are woken, and what waits: handover/wakeups.py.
+which redelivers the pending entries. How drainers are woken, and what waits: handover/traffic/wakeups.py.
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from redis.client import Pipeline
 from handover import keys, lua
 from handover.availability import is_unavailable
 from handover.clock import system_clock
-from handover.fenced import Expected, FencedPipeline, was_applied
 from handover.ids import new_id
 from handover.keys import Lane as Lane  # re-exported: the lanes are the streams'
-from handover.wakeups import WAKE_MS, lane_partition, wake_keys
+from handover.traffic.fenced import Expected, FencedPipeline, was_applied
+from handover.traffic.wakeups import WAKE_MS, lane_partition, wake_keys
 
 log = structlog.get_logger(__name__)
 
@@ -103,7 +103,7 @@ class Batch:
 
     def commit(self, write: Callable[[Pipeline], Any], expect: Sequence[Expected] = ()) -> None:
         """Apply `write`'s commands and acknowledge the batch in one transaction, if the lease is ours
-        and every `expect` still holds: one round trip, guarded in Redis (handover/fenced.py)."""
+        and every `expect` still holds: one round trip, guarded in Redis (handover/traffic/fenced.py)."""
         lease = keys.lease_key(self.lane, self.partition)
         stream = keys.stream_key(self.lane, self.partition)
         fence = keys.lease_fence_key(self.lane, self.partition)
@@ -384,7 +384,7 @@ def _set_aside(
 
 def _skip_send(pipe: Pipeline, partition: int, entry: Entry) -> None:
     """A numbered send set aside will never go: its conversation's later sends must not wait for it
-    (lua/skip_send.lua; handover/outbound.py keeps them in number order)."""
+    (lua/skip_send.lua; handover/traffic/outbound.py keeps them in number order)."""
     number = entry[1].get("n", "")
     try:
         conversation_id = json.loads(entry[1].get("d", ""))["conversation_id"]

@@ -16,8 +16,8 @@ from handover.conversation import Conversation
 from handover.ids import new_id
 from handover.keys import Lane
 from handover.message import InboundMessage, OutboundKind, OutboundRequest, StatusUpdate
+from handover.traffic.wakeups import WAKE_MS, lane_partition, wake_if_pending, wake_keys
 from handover.transcript import TranscriptEntry
-from handover.wakeups import WAKE_MS, lane_partition, wake_if_pending, wake_keys
 
 
 class InboundItem(BaseModel):
@@ -158,7 +158,7 @@ def queue_sends(pipe: Pipeline, jobs: list[OutboundJob]) -> None:
     """Queue sends on the caller's transaction, then wake each outbound partition they touch once.
 
     Each send but a receipt is numbered in its conversation as it is queued (lua/queue_send.lua): the
-    sender keeps that order through any retry (handover/outbound.py)."""
+    sender keeps that order through any retry (handover/traffic/outbound.py)."""
     for job in jobs:
         stream, data = keys.stream_key(Lane.OUTBOUND, job.p), job.model_dump_json(exclude_none=True)
         if job.request.kind is OutboundKind.MARK_READ:  # receipts need no order

@@ -63,7 +63,7 @@ class FencedPipeline(Pipeline):  # type: ignore[misc]  # redis-py is untyped her
 
     def _disconnect_raise_on_watching(self, conn: Any, error: Exception, *args: Any, **kwargs: Any) -> None:
         # redis-py turns a connection lost while watching into a WatchError, as if the lease had been lost;
-        # keep the difference: Redis may have applied the transaction (handover/streams.py finds out)
+        # keep the difference: Redis may have applied the transaction (handover/traffic/streams.py finds out)
         self.connection_lost = error
         super()._disconnect_raise_on_watching(conn, error, *args, **kwargs)
 

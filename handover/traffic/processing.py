@@ -12,12 +12,9 @@ from redis.client import Pipeline
 
 from handover import activity, botstats, clocks, coexistence, fcr, kpis, notices, rekey, waiting
 from handover.agents import AgentStore, Presence, UnknownAgent
-from handover.assignment.queues import note_told
 from handover.bot import Bot, BotTurn, Decision, EscalationDecision
 from handover.clock import Clock, system_clock
 from handover.conversation import Conversation, ConversationState
-from handover.deliveries import Located
-from handover.enqueue import InboundItem, OutboundJob, outbound_job, queue_sends, reply, text_request
 from handover.events import EventType, publish
 from handover.lifecycle import Lifecycle, Place
 from handover.message import (
@@ -28,18 +25,17 @@ from handover.message import (
     OutboundRequest,
     StatusUpdate,
 )
-from handover.packet import ContextPacket, build_packet
+from handover.packet import ContextPacket
 from handover.rules.loader import LoadedRules
 from handover.rules.texts import render
 from handover.store import Store
-from handover.streams import Batch
-from handover.transcript import TranscriptEntry, placed
+from handover.traffic import escalation
+from handover.traffic.deliveries import Located
+from handover.traffic.enqueue import InboundItem, OutboundJob, outbound_job, queue_sends, reply, text_request
+from handover.traffic.streams import Batch
+from handover.transcript import TranscriptEntry
 
 log = structlog.get_logger(__name__)
-
-# How far back the sticky agent is looked for: the customer's last conversations a person served, not only
-# the last one (which the bot may have handled alone).
-STICKY_LOOKBACK = 5
 
 # Kinds we acknowledge with a read receipt: what a person would have "seen" (not reactions, revokes, system).
 _READABLE = RECEIPTED  # a customer's message is marked read once stored
@@ -107,7 +103,16 @@ class Processor:
         for _, message in messages:
             batch.keep_alive()
             self._apply_message(message, effects)
-        effects.packets = [self._packet(c, e, effects) for c, e in effects.escalations]
+        effects.packets = [
+            escalation.packet(
+                self.store,
+                asked,
+                why,
+                (e for c, e in effects.entries if c == asked.id),
+                self.summary_language,
+            )
+            for asked, why in effects.escalations
+        ]
         located = self.store.locate(effects.statuses)  # the status scripts need their sends' keys
         expect = [*waiting.expected(effects.waits), *(e for moved in effects.rekeys for e in moved.expect)]
         batch.commit(lambda pipe: self._write(pipe, effects, located), expect)
@@ -170,20 +175,15 @@ class Processor:
             answer, job = reply(conversation, request, "bot", answered_at, self.partitions)
             effects.entries.append((conversation.id, answer))
             effects.sends.append(job)
-        if turn.escalation is not None:
-            conversation.move_to(ConversationState.QUEUED, now)
-            conversation.queue = turn.escalation.queue
-            conversation.priority = turn.escalation.priority
+        if turn.escalation is not None:  # what the escalation does: traffic/escalation.py
+            escalation.queue(conversation, turn.escalation, message, now)
             effects.escalations.append((conversation, turn.escalation))
             effects.events.append(("waiting", conversation.id, None, turn.escalation.queue))
-            log.info(
-                "handover_requested",
-                conversation_id=conversation.id,
-                message_id=message.id,
-                queue=turn.escalation.queue,
-                reason=turn.escalation.reason,
-                rule=turn.escalation.rule,
-            )
+
+    @staticmethod
+    def _fresh(conversation: Conversation, effects: _Effects) -> list[TranscriptEntry]:
+        """This batch's entries of a conversation, not yet committed."""
+        return [e for c, e in effects.entries if c == conversation.id]
 
     def _edited(
         self, entry: TranscriptEntry, conversation: Conversation, effects: _Effects
@@ -313,22 +313,6 @@ class Processor:
         effects.requeued.append(conversation)
         log.info("conversation_reopened", conversation_id=conversation.id, to="queue")
 
-    def _packet(
-        self, conversation: Conversation, escalation: EscalationDecision, effects: _Effects
-    ) -> ContextPacket:
-        """Everything so far: what is stored, and what this batch adds (not yet committed)."""
-        stored = self.store.transcript(conversation.id)
-        known = {e.id for e in stored}
-        fresh = [e for c, e in effects.entries if c == conversation.id and e.id not in known]
-        transcript = placed(stored, fresh)
-        past = self.store.past_conversations(conversation)
-        # what push queues route on, saved with the conversation by this batch
-        conversation.skills = list(escalation.skills)
-        conversation.previous_agent = next(
-            (c.agent_id for c in self.store.conversations(past[:STICKY_LOOKBACK]) if c and c.agent_id), None
-        )
-        return build_packet(conversation, escalation, transcript, self.summary_language, past)
-
     def _write(self, pipe: Pipeline, effects: _Effects, located: Located) -> None:
         asked_at = {conversation.id: escalation.at for conversation, escalation in effects.escalations}
         for conversation in waiting.written(effects.ended, effects.waits, effects.conversations):
@@ -369,15 +353,7 @@ class Processor:
         fcr.write(pipe, effects.returns)
         for conversation_id, at in effects.bot_answered.items():
             botstats.note_answered(pipe, conversation_id, at)
-        for conversation, _ in effects.escalations:
-            botstats.forget_idle(pipe, conversation.id)
-        for (conversation, escalation), packet in zip(effects.escalations, effects.packets, strict=True):
-            self.store.save_packet(pipe, packet)
-            if escalation.wait_told is not None:
-                note_told(
-                    pipe, conversation.id, escalation.wait_told, escalation.at
-                )  # the escalation told it
-        Store.count(pipe, "escalations", len(effects.escalations))
+        escalation.write(pipe, self.store, effects.escalations, effects.packets)
         for conversation in effects.requeued:
             publish(pipe, "waiting", conversation.id, queue=conversation.queue)
         for kind, about, holder, queue in effects.events:

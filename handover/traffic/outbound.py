@@ -14,11 +14,11 @@ from redis.client import Pipeline
 
 from handover import keys, lua
 from handover.clock import Clock, system_clock
-from handover.enqueue import OutboundJob, read_send, schedule_retry
 from handover.keys import Lane
 from handover.message import OutboundKind, SendOutcome
 from handover.store import Store
-from handover.streams import Batch
+from handover.traffic.enqueue import OutboundJob, read_send, schedule_retry
+from handover.traffic.streams import Batch
 
 log = structlog.get_logger(__name__)
 
