@@ -33,3 +33,30 @@ export function icon(name, className = "") {
     `stroke-linecap="round" stroke-linejoin="round">${PATHS[name] || ""}</svg>`;
   return span;
 }
+
+// The simulator's phone (simulator.js) draws WhatsApp's own shapes, filled or sized as the app does: a
+// delivery's ticks, the round send button. Fixed markup of our own (never customer text): innerHTML is safe.
+const PHONE = {
+  pending:
+    '<svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true"><circle cx="8" cy="8" r="6.2" fill="none" stroke="currentColor" stroke-width="1.4"/><path d="M8 4.5V8l2.4 1.6" fill="none" stroke="currentColor" stroke-width="1.4" stroke-linecap="round"/></svg>',
+  ticks:
+    '<svg viewBox="0 0 18 12" width="17" height="12" aria-hidden="true"><path d="M1.2 6.6l3 3L10.8 2.2M7.4 9.1l.5.5L16.6 2.2" fill="none" stroke="currentColor" stroke-width="1.6" stroke-linecap="round" stroke-linejoin="round"/></svg>',
+  failed:
+    '<svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true"><circle cx="8" cy="8" r="7" fill="currentColor"/><path d="M8 4v5M8 11.2v.6" stroke="#fff" stroke-width="1.8" stroke-linecap="round"/></svg>',
+  list:
+    '<svg viewBox="0 0 16 16" width="16" height="16" aria-hidden="true"><path d="M2 4h12M2 8h12M2 12h12" stroke="currentColor" stroke-width="1.6" stroke-linecap="round"/></svg>',
+  reply:
+    '<svg viewBox="0 0 16 16" width="15" height="15" aria-hidden="true"><path d="M6.5 3.5L2 8l4.5 4.5M2.5 8H10a4 4 0 0 1 4 4v.5" fill="none" stroke="currentColor" stroke-width="1.6" stroke-linecap="round" stroke-linejoin="round"/></svg>',
+  send: '<svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true"><path d="M3.4 20.4l17.4-7.5a1 1 0 0 0 0-1.8L3.4 3.6a.9.9 0 0 0-1.3 1l1.6 6.2 9.3 1.2-9.3 1.2-1.6 6.2a.9.9 0 0 0 1.3 1z" fill="currentColor"/></svg>',
+  template:
+    '<svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true"><path d="M4 1.8h5.5L13 5.3v8.9H4z M9.3 2v3.5H13" fill="none" stroke="currentColor" stroke-width="1.3" stroke-linejoin="round"/></svg>',
+};
+
+/** A span holding one of the phone's icons (simulator.js), in the simulator's `icon-svg` style. */
+export function phoneIcon(name, className = "icon-svg") {
+  const span = document.createElement("span");
+  span.className = className;
+  span.setAttribute("aria-hidden", "true");
+  span.innerHTML = PHONE[name] || "";
+  return span;
+}

@@ -21,6 +21,7 @@
 
 import { h } from "./console-dom.js";
 import { LANG } from "./console-i18n.js";
+import { phoneIcon as icon } from "./console-icons.js";
 
 const POLL_MS = 700;
 const RETRY_MS = 2000;
@@ -115,32 +116,8 @@ const LOCALE = navigator.language || (LANG === "pt" ? "pt-BR" : "en-US");
 const TIME = new Intl.DateTimeFormat(LOCALE, { hour: "2-digit", minute: "2-digit" });
 const DAY = new Intl.DateTimeFormat(LOCALE, { day: "numeric", month: "long", year: "numeric" });
 
-// Fixed markup of our own (never customer text), so innerHTML is safe here.
-const ICONS = {
-  pending:
-    '<svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true"><circle cx="8" cy="8" r="6.2" fill="none" stroke="currentColor" stroke-width="1.4"/><path d="M8 4.5V8l2.4 1.6" fill="none" stroke="currentColor" stroke-width="1.4" stroke-linecap="round"/></svg>',
-  ticks:
-    '<svg viewBox="0 0 18 12" width="17" height="12" aria-hidden="true"><path d="M1.2 6.6l3 3L10.8 2.2M7.4 9.1l.5.5L16.6 2.2" fill="none" stroke="currentColor" stroke-width="1.6" stroke-linecap="round" stroke-linejoin="round"/></svg>',
-  failed:
-    '<svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true"><circle cx="8" cy="8" r="7" fill="currentColor"/><path d="M8 4v5M8 11.2v.6" stroke="#fff" stroke-width="1.8" stroke-linecap="round"/></svg>',
-  list:
-    '<svg viewBox="0 0 16 16" width="16" height="16" aria-hidden="true"><path d="M2 4h12M2 8h12M2 12h12" stroke="currentColor" stroke-width="1.6" stroke-linecap="round"/></svg>',
-  reply:
-    '<svg viewBox="0 0 16 16" width="15" height="15" aria-hidden="true"><path d="M6.5 3.5L2 8l4.5 4.5M2.5 8H10a4 4 0 0 1 4 4v.5" fill="none" stroke="currentColor" stroke-width="1.6" stroke-linecap="round" stroke-linejoin="round"/></svg>',
-  send: '<svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true"><path d="M3.4 20.4l17.4-7.5a1 1 0 0 0 0-1.8L3.4 3.6a.9.9 0 0 0-1.3 1l1.6 6.2 9.3 1.2-9.3 1.2-1.6 6.2a.9.9 0 0 0 1.3 1z" fill="currentColor"/></svg>',
-  template:
-    '<svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true"><path d="M4 1.8h5.5L13 5.3v8.9H4z M9.3 2v3.5H13" fill="none" stroke="currentColor" stroke-width="1.3" stroke-linejoin="round"/></svg>',
-};
-
 // The console's DOM helper (console-dom.js): customer and business text always goes in as text, never
-// as markup.
-
-function icon(name, className = "icon-svg") {
-  const span = h(`span.${className}`);
-  span.innerHTML = ICONS[name];
-  return span;
-}
-
+// as markup; the phone's icons are in console-icons.js with the console's.
 const $ = (id) => document.getElementById(id);
 
 // ---- storage: the last customers in localStorage (shared by tabs), the tab's own in sessionStorage ----
