@@ -158,7 +158,7 @@ def dead_letter_key(lane: Lane) -> str:
 
 def attempts_key(lane: Lane, partition: int) -> str:
     """A partition's entries read again after their drainer died or outlived its lease: entry id -> how
-    many times one was started alone since (handover/traffic/streams.py dead-letters it past REDELIVERIES)."""
+    many times one was started alone since (handover/traffic/streams.py sets it aside past REDELIVERIES)."""
     return f"{PREFIX}attempts:{lane}:{partition}"
 
 

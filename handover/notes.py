@@ -12,6 +12,9 @@ from __future__ import annotations
 import math
 import uuid
 
+import redis
+
+from handover import keys
 from handover.agents import Agent
 from handover.clock import Clock, system_clock
 from handover.conversation import Conversation, ConversationState
@@ -78,7 +81,7 @@ class Notes:
             packet = self.store.packet(conversation.id)
             # the packet's and the transcript's notes: both stay within the cap
             in_packet = len(packet.notes) if packet is not None else 0
-            written = max(in_packet, self.store.notes_in_transcript(conversation.id))
+            written = max(in_packet, _in_transcript(self.store.client, conversation.id))
             if written >= self.most:
                 raise TooManyNotes(f"at most {self.most} notes on one conversation")
             pipe.multi()
@@ -100,9 +103,25 @@ class Notes:
     def _count(self, agent: Agent, now: float) -> None:
         """One more note by `agent` in this minute; RateLimited past `per_minute` (refused ones count too)."""
         minute = int(now // 60)
-        if self.store.notes_written(agent.id, minute) > self.per_minute:
+        if _written(self.store.client, agent.id, minute) > self.per_minute:
             raise RateLimited(
                 f"at most {self.per_minute} notes a minute per agent",
                 math.ceil((minute + 1) * 60 - now),
                 code="too_many_notes_per_minute",
             )
+
+
+def _written(client: redis.Redis, agent_id: str, minute: int) -> int:
+    """One more note by the agent in `minute` (since the epoch): how many now."""
+    key = keys.note_rate_key(agent_id, minute)
+    with client.pipeline(transaction=True) as pipe:
+        pipe.incr(key)
+        pipe.expire(key, 120)
+        written, _ = pipe.execute()
+    return int(written)
+
+
+def _in_transcript(client: redis.Redis, conversation_id: str) -> int:
+    """The conversation's notes kept in its transcript (ids starting with NOTE_PREFIX)."""
+    ids = client.zrange(keys.transcript_key(conversation_id), 0, -1)
+    return sum(1 for i in ids if keys.as_text(i).startswith(NOTE_PREFIX))

@@ -211,19 +211,6 @@ class Store(Deliveries):
             [entry.id, entry.score, body, self.transcript_max, delivery, entry.ceiling, NOTE_PREFIX],
         )
 
-    def notes_written(self, agent_id: str, minute: int) -> int:
-        """One more note by the agent in `minute` (since the epoch): how many now (handover/notes.py)."""
-        key = keys.note_rate_key(agent_id, minute)
-        with self.client.pipeline(transaction=True) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, 120)
-            written, _ = pipe.execute()
-        return int(written)
-
-    def notes_in_transcript(self, conversation_id: str) -> int:
-        ids = self.client.zrange(keys.transcript_key(conversation_id), 0, -1)
-        return sum(1 for i in ids if keys.as_text(i).startswith(NOTE_PREFIX))
-
     def past_conversations(self, conversation: Conversation) -> list[str]:
         """The customer's earlier conversations on this number, newest first."""
         history = keys.history_key(conversation.phone_number_id, conversation.customer_key)

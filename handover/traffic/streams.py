@@ -12,7 +12,6 @@ which redelivers the pending entries. How drainers are woken, and what waits: ha
 from __future__ import annotations
 
 import functools
-import json
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -25,9 +24,9 @@ from redis.client import Pipeline
 
 from handover import keys, lua
 from handover.availability import is_unavailable
-from handover.clock import system_clock
 from handover.ids import new_id
 from handover.keys import Lane as Lane  # re-exported: the lanes are the streams'
+from handover.traffic import deadletters
 from handover.traffic.fenced import Expected, FencedPipeline, was_applied
 from handover.traffic.wakeups import WAKE_MS, lane_partition, wake_keys
 
@@ -340,7 +339,7 @@ def _handle(batch: Batch, handler: Handler, redelivered: bool = False) -> None:
             renewed_at=batch.renewed_at,
         )
         try:
-            if redelivered and _started(single, attempts, entry[0]) > REDELIVERIES:
+            if redelivered and deadletters.started(single, attempts, entry[0]) > REDELIVERIES:
                 raise Redelivered(f"started {REDELIVERIES} times alone, its drainer died or lost its lease")
             handler(single)
             if redelivered:
@@ -353,7 +352,7 @@ def _handle(batch: Batch, handler: Handler, redelivered: bool = False) -> None:
             )
             single.commit(
                 functools.partial(
-                    _set_aside,
+                    deadletters.set_aside,
                     lane=batch.lane,
                     partition=batch.partition,
                     entry=entry,
@@ -361,52 +360,3 @@ def _handle(batch: Batch, handler: Handler, redelivered: bool = False) -> None:
                     attempts=attempts,
                 )
             )
-
-
-def _started(batch: Batch, attempts: str, entry_id: str) -> int:
-    """Count one more start of a redelivered entry, before it runs (a worker killed by it counts too)."""
-    batch.keep_alive()
-    with batch.client.pipeline(transaction=True) as pipe:
-        pipe.hincrby(attempts, entry_id, 1)
-        pipe.pexpire(attempts, keys.ATTEMPTS_TTL_MS)
-        started, _ = pipe.execute()
-    return int(started)
-
-
-def _set_aside(
-    pipe: Pipeline, lane: Lane, partition: int, entry: Entry, exc: BaseException, attempts: str
-) -> None:
-    dead_letter(pipe, lane, entry, exc)
-    pipe.hdel(attempts, entry[0])  # its starts, if it was redelivered, are no longer counted
-    if lane is Lane.OUTBOUND:
-        _skip_send(pipe, partition, entry)
-
-
-def _skip_send(pipe: Pipeline, partition: int, entry: Entry) -> None:
-    """A numbered send set aside will never go: its conversation's later sends must not wait for it
-    (lua/skip_send.lua; handover/traffic/outbound.py keeps them in number order)."""
-    number = entry[1].get("n", "")
-    try:
-        conversation_id = json.loads(entry[1].get("d", ""))["conversation_id"]
-    except (ValueError, TypeError, KeyError):
-        conversation_id = None
-    if not number.isdigit() or not isinstance(conversation_id, str):
-        log.warning("send_skip_unknown", entry=entry[0])  # held sends go when the cursor goes stale
-        return
-    stream = keys.stream_key(Lane.OUTBOUND, partition)
-    lua.queue(
-        pipe,
-        "skip_send",
-        [keys.SEND_CURSORS, keys.SEND_NUMBERS, keys.held_sends_key(conversation_id), stream],
-        [conversation_id, number, int(system_clock() * 1000)],
-    )
-
-
-def dead_letter(pipe: Pipeline, lane: Lane, entry: Entry, exc: BaseException) -> None:
-    pipe.xadd(
-        keys.dead_letter_key(lane),
-        {**entry[1], "error": f"{type(exc).__name__}: {exc}"[:500], "entry": entry[0]},
-        maxlen=keys.DEAD_LETTERS_KEPT,
-        approximate=True,
-    )
-    pipe.hincrby(keys.COUNTERS, "dead_lettered", 1)
