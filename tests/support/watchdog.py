@@ -19,9 +19,41 @@ T = TypeVar("T")
 DEADLINE_SECONDS = 240.0  # under pytest-timeout's 600 s, with room for the app's cleanup after a cancel
 
 
+LEFTOVER_SECONDS = 10.0  # for the tasks a scenario leaves behind to end once cancelled
+
+
 def run(coro: Coroutine[Any, Any, T], seconds: float = DEADLINE_SECONDS) -> T:
-    """`asyncio.run(coro)`, failing after `seconds` with every task's stack on stderr."""
-    return asyncio.run(_watched(coro, seconds))
+    """`asyncio.run(coro)`, failing after `seconds` with every task's stack on stderr. The tasks it leaves
+    behind are cancelled as asyncio.run would, but waited for a bounded time: one that swallows its cancel
+    fails the test with its stack instead of hanging asyncio.run's last step for ever."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    deaf: list[str] = []
+    try:
+        result = loop.run_until_complete(_watched(coro, seconds))
+    finally:
+        try:
+            deaf = loop.run_until_complete(_leftovers_stopped())
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+    assert not deaf, f"tasks left behind would not stop when cancelled (stacks on stderr): {deaf}"
+    return result
+
+
+async def _leftovers_stopped() -> list[str]:
+    """Cancel every other task and wait for them; the names of those still running after a while."""
+    others = asyncio.all_tasks() - {asyncio.current_task()}
+    for task in others:
+        task.cancel()
+    if not others:
+        return []
+    _, pending = await asyncio.wait(others, timeout=LEFTOVER_SECONDS)
+    if pending:
+        sys.stderr.write(f"\n--- tasks that would not stop:\n{tasks_now()}\n")
+    return sorted(task.get_name() for task in pending)
 
 
 async def _watched(coro: Coroutine[Any, Any, T], seconds: float) -> T:
