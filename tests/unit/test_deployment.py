@@ -59,3 +59,20 @@ def test_readme_documents_every_setting():
     readme = (ROOT / "README.md").read_text()
     missing = [name for name in SETTINGS if f"`{name}`" not in readme and name not in readme]
     assert missing == []
+
+
+def test_the_example_lists_every_setting():
+    """A production deployment sees every setting in one place (issue 32, item 6), set or commented."""
+    text = (ROOT / ".env.example").read_text()
+    named = {line.lstrip("# ").split("=", 1)[0] for line in text.splitlines() if "=" in line}
+    assert named >= SETTINGS, sorted(SETTINGS - named)
+
+
+def test_the_web_process_and_every_worker_read_one_rules_folder():
+    """An edit and `rules reload` must reach every process: one mounted folder, not a copy per image."""
+    services = compose()["services"]
+    mounts = {name: services[name]["volumes"] for name in ("web", "worker")}
+    assert mounts["web"] == mounts["worker"] == ["./config:/etc/handover:ro"]
+    for name in ("web", "worker"):
+        assert services[name]["environment"]["HANDOVER_RULES"] == "/etc/handover/rules.yaml"
+    assert (ROOT / "config" / "rules.yaml").is_file()
