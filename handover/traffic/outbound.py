@@ -130,13 +130,18 @@ class Sender:
                 (numbered if job.seq is not None else unnumbered).setdefault(job.conversation_id, []).append(
                     job
                 )
-        cursors = self._cursors(list(numbered))
+        cursors, addresses = self._read(list(numbered), [*numbered, *unnumbered])
         now = self.clock()
         turns = {c: _turn(sends, cursors.get(c), now) for c, sends in numbered.items()}
         for conversation_id, turn in turns.items():
             if turn.stale:
                 log.warning("send_cursor_skipped", conversation_id=conversation_id, next=turn.next)
-        groups = [turn.go for turn in turns.values() if turn.go] + list(unnumbered.values())
+        # a send queued for a customer who has since changed number (or id) goes where the conversation
+        # answers now, never to the old number, which may be someone else's by then (handover/rekey.py)
+        groups = [
+            [_to(job, addresses.get(job.conversation_id)) for job in group]
+            for group in [*(turn.go for turn in turns.values() if turn.go), *unnumbered.values()]
+        ]
         # Receipts need no order: each goes alone, concurrently with everything else.
         outcomes = self.send_many([*groups, *([r] for r in receipts)], batch.renew)
         batch.commit(
@@ -145,12 +150,23 @@ class Sender:
             )
         )
 
-    def _cursors(self, conversations: list[str]) -> dict[str, Cursor]:
-        if not conversations:
-            return {}
-        raw = self.store.client.hmget(keys.SEND_CURSORS, conversations)
-        found = {c: Cursor.parse(keys.as_text(r)) for c, r in zip(conversations, raw, strict=True)}
-        return {c: cursor for c, cursor in found.items() if cursor is not None}
+    def _read(self, numbered: list[str], sending: list[str]) -> tuple[dict[str, Cursor], dict[str, str]]:
+        """In one round trip: the numbered conversations' send cursors, and where every conversation with a
+        send in the batch answers now (`Conversation.address`)."""
+        with self.store.client.pipeline(transaction=False) as pipe:
+            if numbered:
+                pipe.hmget(keys.SEND_CURSORS, numbered)
+            for conversation_id in sending:
+                pipe.hmget(keys.conversation_key(conversation_id), _ADDRESS_FIELDS)
+            found = pipe.execute() if numbered or sending else []
+        raw = found.pop(0) if numbered else []
+        parsed = {c: Cursor.parse(keys.as_text(r)) for c, r in zip(numbered, raw, strict=True)}
+        addresses = {
+            c: keys.as_text(next(f for f in fields if f))
+            for c, fields in zip(sending, found, strict=True)
+            if any(fields)
+        }
+        return {c: cursor for c, cursor in parsed.items() if cursor is not None}, addresses
 
     def _write(
         self,
@@ -246,3 +262,13 @@ async def outbox(client: AsyncRedis, to: str | None, start: int = 0) -> list[dic
     (negative: that many of the newest)."""
     key = keys.SANDBOX_OUTBOX_ALL if to is None else keys.outbox_key(to)
     return [json.loads(item) for item in await client.lrange(key, start, -1)]
+
+
+_ADDRESS_FIELDS = ["wa_id", "user_id", "customer_key"]  # Conversation.address, in its order
+
+
+def _to(job: OutboundJob, address: str | None) -> OutboundJob:
+    if address is None or job.request.to == address:
+        return job
+    log.info("send_readdressed", conversation_id=job.conversation_id, job_id=job.id)
+    return job.model_copy(update={"request": job.request.model_copy(update={"to": address})})

@@ -10,9 +10,10 @@ from structlog.testing import capture_logs
 
 from handover import keys, search
 from handover.keys import Lane
-from handover.message import CustomerRef
+from handover.message import CustomerRef, SendOutcome
 from handover.rekey import KIND
-from handover.traffic.enqueue import InboundItem, read_send
+from handover.traffic.enqueue import InboundItem, OutboundJob, read_send
+from handover.traffic.outbound import Sender
 from tests.support.webhook import body, text_message
 from tests.support.world import PNID, World
 from webhooks.normalize import normalize
@@ -214,3 +215,27 @@ async def test_a_new_number_under_the_same_user_id_only_changes_where_replies_go
     moved = world.store.conversation(theirs)
     assert (moved.customer_key, moved.wa_id, moved.address) == ("BR.111", NEW, NEW)
     assert world.sync.lrange(keys.history_key(PNID, "BR.111"), 0, -1) == [theirs]
+
+
+async def test_a_reply_queued_to_the_old_number_goes_to_the_new_one():
+    """The old number may be given to someone else: what was queued before the change but sent after it
+    goes where the conversation answers now (the Sender readdresses it), never to the old number."""
+    world = World()  # no Sender yet: the bot's answer waits in its stream, addressed as it was queued
+    await world.says(OLD, "oi")
+    await world.deliver(changed(OLD, NEW, world.clock()))
+    assert sends_to(world) == [OLD]
+    sent: list[OutboundJob] = []
+
+    def meta(groups, keep_alive):  # every send taken
+        sent.extend(job for group in groups for job in group)
+        return {
+            job.id: SendOutcome(ok=True, wa_message_id=f"wamid.{job.id}") for group in groups for job in group
+        }
+
+    world.sender = Sender(store=world.store, send_many=meta)
+    with capture_logs() as logs:
+        world.drain_outbound()
+    replies = [job for job in sent if job.request.kind != "mark_read"]
+    assert [job.request.to for job in replies] == [NEW]
+    assert replies[0].request.text  # the bot's answer itself, only readdressed
+    assert [e["event"] for e in logs if e["event"] == "send_readdressed"] == ["send_readdressed"]
