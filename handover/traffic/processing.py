@@ -104,13 +104,7 @@ class Processor:
             batch.keep_alive()
             self._apply_message(message, effects)
         effects.packets = [
-            escalation.packet(
-                self.store,
-                asked,
-                why,
-                (e for c, e in effects.entries if c == asked.id),
-                self.summary_language,
-            )
+            escalation.packet(self.store, asked, why, self._fresh(asked, effects), self.summary_language)
             for asked, why in effects.escalations
         ]
         located = self.store.locate(effects.statuses)  # the status scripts need their sends' keys
@@ -314,7 +308,7 @@ class Processor:
         log.info("conversation_reopened", conversation_id=conversation.id, to="queue")
 
     def _write(self, pipe: Pipeline, effects: _Effects, located: Located) -> None:
-        asked_at = {conversation.id: escalation.at for conversation, escalation in effects.escalations}
+        asked_at = {conversation.id: asked.at for conversation, asked in effects.escalations}
         for conversation in waiting.written(effects.ended, effects.waits, effects.conversations):
             loaded = effects.loaded.get(conversation.id)
             self.store.save_conversation(pipe, conversation, loaded)
