@@ -126,12 +126,12 @@ class RedisQueueView:
     def typical_wait(
         self,
         queue: str,
-        priority: Priority = Priority.NORMAL,
-        hours: Hours | None = None,
-        now: float | None = None,
+        priority: Priority,
+        hours: Hours | None,
+        now: float,
     ) -> float | None:
         """Seconds one place in line takes, from the queue's recent waits of `priority` that began and
         ended inside `hours` (handover/waits.py); None when none did."""
         raw = self.client.lrange(keys.queue_waits_key(queue), 0, WAITS_KEPT - 1)
         waits = [w for w in (Wait.parse(keys.as_text(r)) for r in raw) if w is not None]
-        return seconds_per_place(waits, priority, hours, self.clock() if now is None else now)
+        return seconds_per_place(waits, priority, hours, now)
