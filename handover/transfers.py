@@ -363,4 +363,4 @@ def audit_supervisor_move(
     else:
         detail |= {"to_queue": queue}
         action = audit.AuditAction.CONVERSATIONS_MOVE
-    audit.write(pipe, f"{by.name} ({by.id})", action, detail, now)
+    audit.write(pipe, f"{by.name} ({by.id})", action, detail, clock=lambda: now)

@@ -48,7 +48,7 @@ async def test_abandonment_rate_counts_every_ended_wait_with_the_median_wait_by_
     assert taken.state == "queued"
     closing = await world.says("5511900000012", "atendente")  # nobody takes it: its window closes
     world.clock.advance(DAY + 30)
-    assert watch_windows(world.store, world.loaded(), now=world.clock()) == (0, 1)
+    assert watch_windows(world.store, world.loaded(), clock=world.clock) == (0, 1)
     assert world.store.conversation(closing.id).state == "abandoned"
     with world.sync.pipeline() as pipe:  # what the way out of the queue counts (another part calls this)
         for waited in (40.0, 100.0, 600.0):
