@@ -75,12 +75,10 @@ class Queues:
             found = pipe.execute()
         return [keys.as_text(c) for ids in found for c in ids]
 
-    def stats(
-        self, names: list[str], sla: dict[str, int | None], now: float | None = None
-    ) -> list[QueueFigures]:
+    def stats(self, names: list[str], sla: dict[str, int | None]) -> list[QueueFigures]:
         """Counts, oldest wait and SLA breaches (`sla`: seconds per queue, None for none) of each queue, in
         one pipelined round trip: per priority band, its oldest entry and a count by score range."""
-        now = self.clock() if now is None else now
+        now = self.clock()
         with self.client.pipeline(transaction=False) as pipe:
             for name in names:
                 key = keys.queue_key(name)
