@@ -57,7 +57,7 @@ def queues(ctx: DeskContext, agent: Agent, everything: bool) -> list[QueueStats]
     rules = ctx.rules().rules
     names = list(rules.queues) if everything else [q for q in agent.queues if q in rules.queues]
     now = ctx.clock()
-    figures = ctx.queues.stats(names, {n: rules.queues[n].sla_seconds for n in names}, now)
+    figures = ctx.queues.stats(names, {n: rules.queues[n].sla_seconds for n in names})
     return [
         QueueStats(
             name=f.name,

@@ -21,12 +21,10 @@ WINDOW_CLOSED = "window_closed"  # the abandonment's reason, and the withdrawn o
 FLAG_BEFORE_SECONDS = 2 * 3600  # agents are warned this long before nobody may write freely any more
 
 
-def watch_windows(
-    store: Store, loaded: LoadedRules, now: float | None = None, clock: Clock = system_clock
-) -> tuple[int, int]:
+def watch_windows(store: Store, loaded: LoadedRules, clock: Clock = system_clock) -> tuple[int, int]:
     """Flag waiting conversations whose window closes soon; abandon those whose window has closed (after
     that only a template may reach the customer, and they stopped answering). Returns (flagged, abandoned)."""
-    now = clock() if now is None else now
+    now = clock()
     lifecycle = Lifecycle(store.client, clock)
     done = {"flagged": 0, "abandoned": 0}
     offered: dict[str, list[str]] = {}  # offered by the assigner: out of the queue's list while offered

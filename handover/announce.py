@@ -21,7 +21,7 @@ MIN_INTERVAL_SECONDS = 300  # never more often than this to one customer
 
 
 def announce_positions(
-    store: Store, loaded: LoadedRules, partitions: int, now: float | None = None, clock: Clock = system_clock
+    store: Store, loaded: LoadedRules, partitions: int, clock: Clock = system_clock
 ) -> int:
     """Send `messages.queue_update` to waiting customers whose estimate changed since they were last told,
     at most every five minutes each, within the 24-hour window. Returns how many were told."""
@@ -29,7 +29,7 @@ def announce_positions(
     texts = rules.messages.get("queue_update")
     if texts is None:
         return 0
-    now = clock() if now is None else now
+    now = clock()
     view = RedisQueueView(store.client, clock)
     queues = Queues(store.client, clock)
     told = 0

@@ -14,7 +14,7 @@ from typing import Any
 import redis
 
 from handover import keys
-from handover.clock import system_clock
+from handover.clock import Clock, system_clock
 
 KEPT_SECONDS = 30 * 24 * 3600
 MAX_ENTRIES = 100_000  # a bound on memory whatever happens; ops changes are far fewer
@@ -46,10 +46,10 @@ def write(
     who: str,
     action: AuditAction,
     detail: dict[str, Any],
-    now: float | None = None,
+    clock: Clock = system_clock,
 ) -> None:
     """Add an entry. Given a pipeline (a transaction), the entry is written with the change it records."""
-    at = system_clock() if now is None else now
+    at = clock()
     # the nonce keeps two equal entries in the same instant apart (a sorted set holds each member once)
     member = json.dumps(
         {"at": at, "who": who, "action": str(action), "detail": detail, "n": uuid.uuid4().hex[:8]},
@@ -61,9 +61,9 @@ def write(
     client.zremrangebyrank(keys.AUDIT, 0, -(MAX_ENTRIES + 1))
 
 
-def since(client: redis.Redis, hours: int, now: float | None = None) -> list[AuditEntry]:
+def since(client: redis.Redis, hours: int, clock: Clock = system_clock) -> list[AuditEntry]:
     """The entries of the last `hours`, newest first."""
-    now = system_clock() if now is None else now
+    now = clock()
     raw = client.zrevrangebyscore(keys.AUDIT, "+inf", now - hours * 3600)
     entries = []
     for member in raw:

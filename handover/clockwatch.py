@@ -85,9 +85,9 @@ class ClockWatch:
         self.transfers = Transfers(self.store, self.agents, self.rules, self.partitions, clock=self.clock)
         self.lifecycle = Lifecycle(self.store.client, self.clock)
 
-    def sweep(self, now: float | None = None) -> dict[str, int]:
+    def sweep(self) -> dict[str, int]:
         """Act on every clock due at `now`; returns how many of each kind (alert, requeue, remind, close)."""
-        now = self.clock() if now is None else now
+        now = self.clock()
         rules = self.rules().rules
         done = {d.value: 0 for d in Due}
         if not clocks.has_clocks(rules):
@@ -185,7 +185,7 @@ class ClockWatch:
         skip = keys.skip_key(conversation_id)
         self.store.client.sadd(skip, agent_id)  # before it waits: the assigner must never see it unskipped
         try:
-            self.transfers.requeue_one(agent, conversation_id, SILENT, now, still=self._still_silent(now))
+            self.transfers.requeue_one(agent, conversation_id, SILENT, still=self._still_silent(now))
         except Conflict:
             self.store.client.srem(skip, agent_id)
             raise
@@ -247,7 +247,7 @@ class ClockWatch:
         agent_id = conversation.agent_id
         seen = {"customer_waiting_since": "", "agent_replied_at": keys.as_text(replied or "")}
         try:
-            self.lifecycle.finish(agent_id, conversation_id, ConversationState.RESOLVED, now, expect=seen)
+            self.lifecycle.finish(agent_id, conversation_id, ConversationState.RESOLVED, expect=seen)
         except Conflict:
             log.info("customer_idle_close_skipped", conversation_id=conversation_id)  # they spoke: not idle
             return False

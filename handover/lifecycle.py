@@ -61,12 +61,10 @@ class Lifecycle:
         self._accept = lua.script(client, "accept_offer")
         self._withdraw = lua.script(client, "withdraw_offer")
 
-    def claim(
-        self, agent_id: str, capacity: int, queues: list[str], now: float | None = None
-    ) -> Claimed | None:
+    def claim(self, agent_id: str, capacity: int, queues: list[str]) -> Claimed | None:
         """The best waiting conversation across `queues`, now the agent's; None when nothing waits.
         Raises Conflict at capacity."""
-        now = self.clock() if now is None else now
+        now = self.clock()
         slas = self.slas()
         for _ in range(CLAIM_ATTEMPTS):
             candidates = self._candidates(queues)
@@ -229,7 +227,6 @@ class Lifecycle:
         agent_id: str,
         conversation_id: str,
         to: ConversationState,
-        now: float | None = None,
         expect: Mapping[str, str] | None = None,
     ) -> None:
         """Out of the agent's hands: resolved (counted with the transfers its packet holds), or back to
@@ -237,7 +234,7 @@ class Lifecycle:
         these values ('' for absent), else Conflict and nothing changes."""
         if to not in (ConversationState.RESOLVED, ConversationState.BOT):
             raise ValueError(f"finish goes to resolved or bot, not {to}")
-        now = self.clock() if now is None else now
+        now = self.clock()
         bot = BotState().model_dump_json() if to == ConversationState.BOT else ""
         queue = keys.as_text(self.client.hget(keys.conversation_key(conversation_id), "queue") or "")
         outcome = [

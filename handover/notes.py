@@ -63,13 +63,11 @@ class Notes:
         self.most = most
         self.per_minute = per_minute
 
-    def add(
-        self, agent: Agent, conversation: Conversation, text: str, now: float | None = None
-    ) -> TranscriptEntry:
+    def add(self, agent: Agent, conversation: Conversation, text: str) -> TranscriptEntry:
         """Write a note on an open conversation the caller checked the agent may write on (the holder, the
         agent offered it, an agent of its queue while it waits, supervisors); one transaction puts it in
         the transcript, the packet (when the conversation has one) and the desk's events."""
-        now = self.clock() if now is None else now
+        now = self.clock()
         writable(conversation)
         self._count(agent, now)
         entry = note_entry(agent, conversation, text, now)

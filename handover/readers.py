@@ -30,7 +30,7 @@ class Readers:
         return botstats.missed(self._client, hours, now)
 
     def audit(self, hours: int, now: float) -> list[AuditEntry]:
-        return audit.since(self._client, hours, now)
+        return audit.since(self._client, hours, clock=lambda: now)
 
     def find(self, query: str) -> list[str]:
         return search.find(self._client, query)
@@ -45,7 +45,7 @@ class Readers:
         return issue_ticket(self._client, agent_id, media_id)
 
     def live_processes(self, now: float) -> list[versions.ProcessReport]:
-        return versions.live(self._client, now)
+        return versions.live(self._client, clock=lambda: now)
 
     def current_version(self, processes: list[versions.ProcessReport]) -> str | None:
         return versions.current_version(self._client, processes)

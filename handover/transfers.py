@@ -62,9 +62,7 @@ class Transfers:
         self.clock = clock
         self.lifecycle = Lifecycle(self.client, clock)
 
-    def transfer(
-        self, by: Agent, conversation_id: str, move: TransferRequest, now: float | None = None
-    ) -> Conversation:
+    def transfer(self, by: Agent, conversation_id: str, move: TransferRequest) -> Conversation:
         """Cold transfer: the conversation leaves its agent at once. Governance from the rules: from the
         `senior_lane_after`-th transfer it goes to the senior queue with raised priority; past
         `max_per_conversation` only a supervisor may move it; straight back to the agent it came from only
@@ -74,7 +72,7 @@ class Transfers:
         if (move.to_queue is None) == (move.to_agent is None):
             raise Conflict("give exactly one of to_queue or to_agent")
         self.check_customer_reason(move)
-        return self._move_one(by, conversation_id, move, self.clock() if now is None else now, governed=True)
+        return self._move_one(by, conversation_id, move, self.clock(), governed=True)
 
     def check_customer_reason(self, move: TransferRequest) -> None:
         """A reason told to the customer is one ops wrote: never the agent's own words (422 otherwise)."""
@@ -83,13 +81,11 @@ class Transfers:
             names = ", ".join(sorted(known)) or "none in the rules"
             raise Invalid(f"unknown customer_reason {move.customer_reason!r} (known: {names})")
 
-    def requeue_held(
-        self, agent: Agent, reason: str = "agent_unavailable", now: float | None = None
-    ) -> list[str]:
+    def requeue_held(self, agent: Agent, reason: str = "agent_unavailable") -> list[str]:
         """An agent went offline (or was removed: `reason` agent_removed): their conversations go back to
         their queues, ahead of newer ones; one they were offering a colleague (warm) too, the offer ended.
         Raises Conflict when one changed meanwhile (what moved before it stays moved: call again)."""
-        now = self.clock() if now is None else now
+        now = self.clock()
         moved = []
         for conversation_id in self.agents.held([agent.id]):
             conversation = self.store.conversation(conversation_id)
@@ -108,7 +104,6 @@ class Transfers:
         agent: Agent,
         conversation_id: str,
         reason: str,
-        now: float | None = None,
         still: Callable[[Conversation], bool] | None = None,
     ) -> None:
         """One conversation the agent holds back to its queue, ahead of newer ones, as `requeue_held` moves
@@ -120,7 +115,7 @@ class Transfers:
             raise Conflict("not held by this agent any more")
         queue = conversation.queue or next(iter(self.rules().rules.queues))
         move = TransferRequest(reason=reason, to_queue=queue)
-        now = self.clock() if now is None else now
+        now = self.clock()
         self._move_one(agent, conversation_id, move, now, governed=False, still=still)
 
     def _move_one(
@@ -363,4 +358,4 @@ def audit_supervisor_move(
     else:
         detail |= {"to_queue": queue}
         action = audit.AuditAction.CONVERSATIONS_MOVE
-    audit.write(pipe, f"{by.name} ({by.id})", action, detail, now)
+    audit.write(pipe, f"{by.name} ({by.id})", action, detail, clock=lambda: now)

@@ -16,11 +16,9 @@ from handover.unit import guarded
 class WarmTransfers(Transfers):
     """Offers, accepts, declines and expiries; shares the cold transfers' loading, lookups and wording."""
 
-    def offer(
-        self, by: Agent, conversation_id: str, move: TransferRequest, now: float | None = None
-    ) -> Conversation:
+    def offer(self, by: Agent, conversation_id: str, move: TransferRequest) -> Conversation:
         """Offer the conversation to `move.to_agent`; the same governance as a cold transfer applies."""
-        now = self.clock() if now is None else now
+        now = self.clock()
         if move.to_agent is None or move.to_queue is not None:
             raise Conflict("a warm transfer goes to one agent: give to_agent")
         self.check_customer_reason(move)
@@ -64,8 +62,8 @@ class WarmTransfers(Transfers):
             )
         return self._fresh(conversation_id)
 
-    def accept(self, target: Agent, conversation_id: str, now: float | None = None) -> Conversation:
-        now = self.clock() if now is None else now
+    def accept(self, target: Agent, conversation_id: str) -> Conversation:
+        now = self.clock()
         with guarded(self.client, conflict="the conversation changed meanwhile: try again") as pipe:
             self.store.watch(pipe, conversation_id)
             conversation, packet = self._offered_to(target, conversation_id)
@@ -107,22 +105,22 @@ class WarmTransfers(Transfers):
             )
         return self._fresh(conversation_id)
 
-    def decline(self, target: Agent, conversation_id: str, now: float | None = None) -> Conversation:
+    def decline(self, target: Agent, conversation_id: str) -> Conversation:
         self._offered_to(target, conversation_id)
-        self._withdraw(conversation_id, "declined", self.clock() if now is None else now)
+        self._withdraw(conversation_id, "declined", self.clock())
         return self._fresh(conversation_id)
 
-    def expire_offers(self, now: float | None = None) -> int:
+    def expire_offers(self) -> int:
         """Offers nobody accepted in time go back to the agent who made them."""
-        now = self.clock() if now is None else now
+        now = self.clock()
         due = OfferIndex(self.client).due_offers(now)
         for conversation_id in due:
             self._withdraw(conversation_id, "timeout", now)
         return len(due)
 
-    def withdraw_offers_to(self, agent_id: str, why: str, now: float | None = None) -> list[str]:
+    def withdraw_offers_to(self, agent_id: str, why: str) -> list[str]:
         """The agent left (removed): what colleagues offered them goes back to those colleagues."""
-        now = self.clock() if now is None else now
+        now = self.clock()
         offered = OfferIndex(self.client).warm_offers_to(agent_id)
         for conversation_id in offered:
             self._withdraw(conversation_id, why, now)

@@ -92,13 +92,13 @@ class AssignerLoop(Loop):
                 if status == Presence.AVAILABLE.value:
                     freed.add(agent_id)
                 elif status:
-                    self.assigner.withdraw_all(agent_id, "unavailable", now)
+                    self.assigner.withdraw_all(agent_id, "unavailable")
         self.assigner.note_freed(freed, now)
         version = self.assigner.rules().version  # a queue that starts pushing pushes what waits in it
         triggered |= version != self._version
         self._version = version
-        if self.assigner.expire(now) or triggered:
-            self.assigner.dispatch(now)
+        if self.assigner.expire() or triggered:
+            self.assigner.dispatch()
         return after
 
     def _until_next_timeout(self) -> int:

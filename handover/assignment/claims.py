@@ -49,16 +49,16 @@ class Assignments:
         self.clock = clock
         self.lifecycle = Lifecycle(self.client, clock, self._slas)
 
-    def claim_next(self, agent: Agent, now: float | None = None) -> Conversation | None:
+    def claim_next(self, agent: Agent) -> Conversation | None:
         """The best waiting conversation across the agent's queues, now theirs; None when nothing waits."""
         if agent.status is not Presence.AVAILABLE:
             raise Unavailable("set your status to available to take conversations")
-        claimed = self.lifecycle.claim(agent.id, agent.capacity, agent.queues, now)
+        claimed = self.lifecycle.claim(agent.id, agent.capacity, agent.queues)
         return None if claimed is None else self.store.conversation(claimed.conversation_id)
 
-    def accept_offer(self, agent: Agent, conversation_id: str, now: float | None = None) -> Conversation:
+    def accept_offer(self, agent: Agent, conversation_id: str) -> Conversation:
         """Take what the assigner offered (push queues): theirs now, if in time and below capacity."""
-        now = self.clock() if now is None else now
+        now = self.clock()
         self.lifecycle.accept_offer(agent.id, agent.capacity, conversation_id, now)
         taken = self.store.conversation(conversation_id)
         assert taken is not None  # assigned, not deleted
@@ -68,9 +68,9 @@ class Assignments:
         """Each queue's sla_seconds: taking a conversation counts whether it was within (service level)."""
         return {} if self.rules is None else kpis.slas_of(self.rules().rules)
 
-    def decline_offer(self, agent: Agent, conversation_id: str, now: float | None = None) -> Conversation:
+    def decline_offer(self, agent: Agent, conversation_id: str) -> Conversation:
         """Not for me: it goes back to its place and on to the next suitable agent."""
-        now = self.clock() if now is None else now
+        now = self.clock()
         withdrawn, _ = self.lifecycle.withdraw_offer(conversation_id, agent.id, "declined", 0, now)
         if not withdrawn:
             raise NotYours(conversation_id)
@@ -100,26 +100,23 @@ class Assignments:
         agent: Agent,
         conversation_id: str,
         text: str,
-        now: float | None = None,
         reply_to: str | None = None,
     ) -> str:
         """An agent's reply, through the outbound worker; refused when the 24-hour window has closed.
         `reply_to`: a message of the conversation it quotes (its transcript id)."""
-        now = self.clock() if now is None else now
-        conversation = self.answerable(agent, conversation_id, now)
+        now = self.clock()
+        conversation = self._answerable(agent, conversation_id, now)
         request = text_request(conversation, text)
         if reply_to is not None:
             quoted = gestures.whatsapp_id(self.store, conversation_id, reply_to)
             request = request.model_copy(update={"reply_to": quoted})
         return self._queue_reply(agent, conversation, request, now)
 
-    def react(
-        self, agent: Agent, conversation_id: str, entry_id: str, emoji: str, now: float | None = None
-    ) -> str:
+    def react(self, agent: Agent, conversation_id: str, entry_id: str, emoji: str) -> str:
         """An emoji on a message of the conversation ("" takes it back), within the 24-hour window. Not an
         answer: the agent's reply clock keeps running."""
-        now = self.clock() if now is None else now
-        conversation = self.answerable(agent, conversation_id, now)
+        now = self.clock()
+        conversation = self._answerable(agent, conversation_id, now)
         request = OutboundRequest(
             kind=OutboundKind.REACTION,
             phone_number_id=conversation.phone_number_id,
@@ -133,11 +130,11 @@ class Assignments:
             pipe.execute()
         return entry.id
 
-    def typing(self, agent: Agent, conversation_id: str, now: float | None = None) -> bool:
+    def typing(self, agent: Agent, conversation_id: str) -> bool:
         """Show the customer "typing…" on their newest message (which it marks read): at most once per 25 s
         a conversation, within the 24-hour window. Whether WhatsApp was asked now."""
-        now = self.clock() if now is None else now
-        conversation = self.answerable(agent, conversation_id, now)
+        now = self.clock()
+        conversation = self._answerable(agent, conversation_id, now)
         newest = gestures.last_customer_message(self.store, conversation_id)
         if newest is None or not gestures.typing_due(self.client, conversation_id):
             return False
@@ -153,9 +150,12 @@ class Assignments:
             pipe.execute()
         return True
 
-    def answerable(self, agent: Agent, conversation_id: str, now: float | None = None) -> Conversation:
+    def answerable(self, agent: Agent, conversation_id: str) -> Conversation:
         """The conversation, if the agent holds it and its 24-hour window is open (NotYours, WindowClosed)."""
-        now = self.clock() if now is None else now
+        return self._answerable(agent, conversation_id, self.clock())
+
+    def _answerable(self, agent: Agent, conversation_id: str, now: float) -> Conversation:
+        """`answerable` at `now`, the time the caller's operation read once."""
         conversation = self._held(agent, conversation_id)
         if not conversation.is_window_open(now):
             raise WindowClosed(
@@ -164,12 +164,10 @@ class Assignments:
             )
         return conversation
 
-    def send_media(
-        self, agent: Agent, conversation_id: str, media: SentMedia, now: float | None = None
-    ) -> str:
+    def send_media(self, agent: Agent, conversation_id: str, media: SentMedia) -> str:
         """A file the agent attached, already uploaded to WhatsApp (its media id), with its caption."""
-        now = self.clock() if now is None else now
-        conversation = self.answerable(agent, conversation_id, now)
+        now = self.clock()
+        conversation = self._answerable(agent, conversation_id, now)
         request = OutboundRequest(
             kind=OutboundKind.MEDIA,
             phone_number_id=conversation.phone_number_id,
@@ -189,10 +187,9 @@ class Assignments:
         name: str,
         language: str,
         params: list[str],
-        now: float | None = None,
     ) -> str:
         """An approved template from the rules file: allowed in or out of the 24-hour window."""
-        now = self.clock() if now is None else now
+        now = self.clock()
         conversation = self._held(agent, conversation_id)
         templates = self.rules().rules.templates if self.rules is not None else {}
         template = templates.get(name)
@@ -235,10 +232,10 @@ class Assignments:
             pipe.execute()
         return entry.id
 
-    def resolve(self, agent: Agent, conversation_id: str, now: float | None = None) -> None:
+    def resolve(self, agent: Agent, conversation_id: str) -> None:
         """Close it, and ask the customer how it went (the rules' `csat` survey) while the window is open."""
-        now = self.clock() if now is None else now
-        self.lifecycle.finish(agent.id, conversation_id, ConversationState.RESOLVED, now)
+        now = self.clock()
+        self.lifecycle.finish(agent.id, conversation_id, ConversationState.RESOLVED)
         self.ask_csat(conversation_id, now)
 
     def ask_csat(self, conversation_id: str, now: float) -> None:
@@ -266,18 +263,18 @@ class Assignments:
             self.store.queue_reply(pipe, conversation_id, entry, job)
             pipe.execute()
 
-    def release_to_bot(self, agent: Agent, conversation_id: str, now: float | None = None) -> None:
+    def release_to_bot(self, agent: Agent, conversation_id: str) -> None:
         """Back to the bot: its memory of the conversation starts afresh; the history and identity stay.
         A conversation a person took over from the WhatsApp Business app is held by nobody at the desk: a
         supervisor (who sees every conversation) hands it back (handover/coexistence.py)."""
-        now = self.clock() if now is None else now
+        now = self.clock()
         paused = self.store.conversation(conversation_id)
         if paused is not None and coexistence.is_paused(paused, now):
             if not agent.is_supervisor:
                 raise NotYours(conversation_id)
             coexistence.resume(self.client, paused, agent.id)
             return
-        self.lifecycle.finish(agent.id, conversation_id, ConversationState.BOT, now)
+        self.lifecycle.finish(agent.id, conversation_id, ConversationState.BOT)
 
     def _held(self, agent: Agent, conversation_id: str) -> Conversation:
         conversation = self.store.conversation(conversation_id)

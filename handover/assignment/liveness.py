@@ -35,9 +35,9 @@ def sweep_seconds(grace: float) -> float:
     return max(0.5, min(10.0, grace / 4))
 
 
-def seen(client: redis.Redis, agent_id: str, now: float | None = None, clock: Clock = system_clock) -> None:
+def seen(client: redis.Redis, agent_id: str, clock: Clock = system_clock) -> None:
     """A desk of this agent is connected (or was, until just now)."""
-    now = clock() if now is None else now
+    now = clock()
     client.zadd(keys.AGENTS_LIVE, {agent_id: int(now * 1000)})
 
 
@@ -46,11 +46,10 @@ def drop_gone(
     agents: AgentStore,
     transfers: Transfers,
     grace: float = DEFAULT_GRACE_SECONDS,
-    now: float | None = None,
     clock: Clock = system_clock,
 ) -> list[str]:
     """Agents whose desks have all been gone longer than `grace`: offline, conversations re-queued."""
-    now = clock() if now is None else now
+    now = clock()
     cutoff = int((now - grace) * 1000)
     take = lua.script(client, "take_if_stale")
     gone = []

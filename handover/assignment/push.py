@@ -82,10 +82,10 @@ class Assigner:
     def push_queues(self) -> dict[str, Queue]:
         return {name: q for name, q in self.rules().rules.queues.items() if q.pushes}
 
-    def dispatch(self, now: float | None = None) -> int:
+    def dispatch(self) -> int:
         """Give waiting conversations of push queues to suitable free agents until one side runs out.
         Returns how many decisions (assignments and offers) it made."""
-        now = self.clock() if now is None else now
+        now = self.clock()
         push = self.push_queues()
         if not push:
             return 0
@@ -237,9 +237,9 @@ class Assigner:
             )
         return wants
 
-    def expire(self, now: float | None = None) -> int:
+    def expire(self) -> int:
         """Offers nobody accepted in time go on: back to their place, the agent skipped for them."""
-        now = self.clock() if now is None else now
+        now = self.clock()
         push = self.push_queues()
         expired = 0
         for conversation_id, agent_id, queue in self.offers.due_push_offers(now):
@@ -250,9 +250,9 @@ class Assigner:
             expired += done
         return expired
 
-    def withdraw_all(self, agent_id: str, why: str, now: float | None = None) -> int:
+    def withdraw_all(self, agent_id: str, why: str) -> int:
         """The agent left (away, offline, removed): what was offered to them goes on at once."""
-        now = self.clock() if now is None else now
+        now = self.clock()
         return sum(
             self.lifecycle.withdraw_offer(c, agent_id, why, 0, now)[0]
             for c in self.offers.offers_to(agent_id)

@@ -75,12 +75,10 @@ class Queues:
             found = pipe.execute()
         return [keys.as_text(c) for ids in found for c in ids]
 
-    def stats(
-        self, names: list[str], sla: dict[str, int | None], now: float | None = None
-    ) -> list[QueueFigures]:
+    def stats(self, names: list[str], sla: dict[str, int | None]) -> list[QueueFigures]:
         """Counts, oldest wait and SLA breaches (`sla`: seconds per queue, None for none) of each queue, in
         one pipelined round trip: per priority band, its oldest entry and a count by score range."""
-        now = self.clock() if now is None else now
+        now = self.clock()
         with self.client.pipeline(transaction=False) as pipe:
             for name in names:
                 key = keys.queue_key(name)
@@ -126,12 +124,12 @@ class RedisQueueView:
     def typical_wait(
         self,
         queue: str,
-        priority: Priority = Priority.NORMAL,
-        hours: Hours | None = None,
-        now: float | None = None,
+        priority: Priority,
+        hours: Hours | None,
+        now: float,
     ) -> float | None:
         """Seconds one place in line takes, from the queue's recent waits of `priority` that began and
         ended inside `hours` (handover/waits.py); None when none did."""
         raw = self.client.lrange(keys.queue_waits_key(queue), 0, WAITS_KEPT - 1)
         waits = [w for w in (Wait.parse(keys.as_text(r)) for r in raw) if w is not None]
-        return seconds_per_place(waits, priority, hours, self.clock() if now is None else now)
+        return seconds_per_place(waits, priority, hours, now)

@@ -39,7 +39,6 @@ def remove_agent(
     assigner: Assigner,
     agent_id: str,
     by: str | None = None,
-    now: float | None = None,
 ) -> Removal:
     """Remove an agent (`handover agents remove`).
 
@@ -55,17 +54,15 @@ def remove_agent(
         assigner: the push queues' assigner, whose offers to the agent are withdrawn.
         agent_id: who goes.
         by: who removes them, for the audit log.
-        now: the time of the moves (default: the transfers' clock).
 
     Raises UnknownAgent (no such agent, or removed already) or RemovalIncomplete."""
-    now = transfers.clock() if now is None else now
     agent = agents.retire(agent_id, by)
     done = Removal(agent_id)
     for _ in range(ATTEMPTS):
-        done.offers_withdrawn += assigner.withdraw_all(agent_id, "unavailable", now)
-        done.transfers_handed_back += transfers.withdraw_offers_to(agent_id, REASON, now)
+        done.offers_withdrawn += assigner.withdraw_all(agent_id, "unavailable")
+        done.transfers_handed_back += transfers.withdraw_offers_to(agent_id, REASON)
         try:
-            done.requeued += transfers.requeue_held(agent, reason=REASON, now=now)
+            done.requeued += transfers.requeue_held(agent, reason=REASON)
         except Conflict:
             continue  # one changed meanwhile (a customer wrote): move what is left again
         if agents.forget(agent_id):

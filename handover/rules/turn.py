@@ -43,11 +43,12 @@ class QueueView(Protocol):
     def typical_wait(
         self,
         queue: str,
-        priority: Priority = Priority.NORMAL,
-        hours: Hours | None = None,
-        now: float | None = None,
+        priority: Priority,
+        hours: Hours | None,
+        now: float,
     ) -> float | None:
-        """Seconds one place in line takes, from recent waits of `priority` inside `hours` (None: unknown)."""
+        """Seconds one place in line takes at `now` (the turn's time, read once by the caller), from recent
+        waits of `priority` inside `hours` (None: unknown)."""
         ...
 
 

@@ -70,14 +70,14 @@ class AmbiguousVersion(Invalid):
 
 
 def record(
-    client: redis.Redis, loaded: LoadedRules, by: str, now: float | None = None, announced: bool = False
+    client: redis.Redis, loaded: LoadedRules, by: str, announced: bool = False, clock: Clock = system_clock
 ) -> bool:
     """Keep a loaded version; the first writer wins, so the CLI that announces a version (and records it
     before touching the file) names who brought it, not the processes that load it after. Processes
     notice an edited file by themselves within seconds, often before ops run `rules reload`: so an
     `announced` record (the CLI's) also replaces a process's attribution, keeping the first time. True if
     the version is new."""
-    now = system_clock() if now is None else now
+    now = clock()
     info = VersionInfo(loaded.version, content_hash(loaded.text), now, by)
     with client.pipeline(transaction=True) as pipe:
         pipe.hsetnx(keys.RULES_VERSIONS, loaded.version, json.dumps(asdict(info)))
@@ -138,12 +138,12 @@ def _info(raw: str | bytes) -> VersionInfo:
     return VersionInfo(**json.loads(keys.as_text(raw)))
 
 
-def resolve(client: redis.Redis, ref: str, now: float | None = None) -> RulesVersion:
+def resolve(client: redis.Redis, ref: str, clock: Clock = system_clock) -> RulesVersion:
     """The kept version a reference names: `current` (what most live processes run), or a prefix of a
     version or of its full hash. UnknownVersion or AmbiguousVersion otherwise."""
     ref = ref.strip().lower()
     if ref == CURRENT:
-        running = current_version(client, live(client, now))
+        running = current_version(client, live(client, clock))
         if running is None:
             raise UnknownVersion("no process reports a rules version, so `current` is unknown")
         found = get(client, running)
@@ -203,9 +203,9 @@ def withdraw(client: redis.Redis, process_id: str) -> None:
         pipe.execute()
 
 
-def live(client: redis.Redis, now: float | None = None) -> list[ProcessReport]:
+def live(client: redis.Redis, clock: Clock = system_clock) -> list[ProcessReport]:
     """The processes whose report has not lapsed, by id."""
-    now = system_clock() if now is None else now
+    now = clock()
     ids = [keys.as_text(i) for i in client.zrangebyscore(keys.PROCESSES, now - REPORT_TTL_SECONDS, "+inf")]
     if not ids:
         return []
@@ -325,7 +325,7 @@ def confirm(
     """Wait up to `wait` seconds for every live process to run `version` (or refuse it for good)."""
     deadline = clock() + wait
     while True:
-        state = Confirmation(version, live(client, clock()), since)
+        state = Confirmation(version, live(client, clock), since)
         if state.confirmed or (state.settled and state.behind) or clock() >= deadline:
             return state
         sleep(0.25)

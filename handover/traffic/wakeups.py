@@ -49,13 +49,12 @@ def wake_if_pending(client: redis.Redis, lane: Lane, partition: int) -> None:
 def sweep(
     client: redis.Redis,
     partitions: int,
-    now: float | None = None,
     max_retries: int = 1000,
     clock: Clock = system_clock,
 ) -> int:
     """Wake drainers for partitions with work and no holder (again, where a wake-up was lost); move due send
     retries back. Returns how many retries moved. Cheap; run often."""
-    now_ms = int((clock() if now is None else now) * 1000)
+    now_ms = int(clock() * 1000)
     lanes = list(Lane)
     slots = [(lane, p) for lane in lanes for p in range(partitions)]
     partition_keys = [k for lane, p in slots for k in (keys.stream_key(lane, p), *wake_keys(lane, p))]

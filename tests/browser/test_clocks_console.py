@@ -1,8 +1,9 @@
 """The agent reply clock in the console, in Chromium against real processes (redis-server, `handover serve`,
 `handover worker`): a customer left unanswered is marked, with how long they have waited, in the agent's
 list and conversation and in the supervisor's view; when it goes back to the queue, the agent's console
-says why. The sweep runs from the test with `now=` (handover/clockwatch.py), as the worker's periodic job
-would a minute later; the conversation's assignment is dated back by as much, so the waits read true."""
+says why. The sweep runs from the test on a FixedClock set ahead (handover/clockwatch.py), as the worker's
+periodic job would a minute later; the conversation's assignment is dated back by as much, so the waits read
+true."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import yaml
 from playwright.sync_api import expect
 
 from handover import keys
+from handover.clock import FixedClock
 from handover.clockwatch import ClockWatch
 from handover.rules.loader import load_rules
 from handover.store import Store
@@ -54,7 +56,8 @@ def test_a_silent_agent_is_marked_for_them_and_supervisors_and_told_why_it_left(
     stack, rules = clock_stack
     client = redis.Redis.from_url(stack.redis_url, decode_responses=True)
     store = Store(client)
-    watch = ClockWatch(store, lambda: load_rules(rules), int(stack.env["HANDOVER_PARTITIONS"]))
+    clock = FixedClock(0.0)  # set ahead of the wall clock before each sweep
+    watch = ClockWatch(store, lambda: load_rules(rules), int(stack.env["HANDOVER_PARTITIONS"]), clock)
     ana = stack.add_agent("Ana Souza", ["general"])
     sol = stack.add_agent("Sol Lima", ["general"], role="supervisor")
 
@@ -81,7 +84,9 @@ def test_a_silent_agent_is_marked_for_them_and_supervisors_and_told_why_it_left(
         timeout=LIVE
     )
 
-    assert watch.sweep(now=taken_at + 60)["alert"] == 1
+    clock.now = taken_at + 60
+
+    assert watch.sweep()["alert"] == 1
     row = desk.get_by_test_id("conversation").filter(has=desk.get_by_test_id("agent-silent"))
     expect(row).to_have_count(1, timeout=LIVE)
     expect(row.get_by_test_id("agent-silent")).to_contain_text("Sem resposta há 1 min")
@@ -101,7 +106,9 @@ def test_a_silent_agent_is_marked_for_them_and_supervisors_and_told_why_it_left(
     listed.scroll_into_view_if_needed()
     screenshot(supervisor, "clocks-agent-silent-supervisor")
 
-    assert watch.sweep(now=taken_at + 120)["requeue"] == 1
+    clock.now = taken_at + 120
+
+    assert watch.sweep()["requeue"] == 1
     why = desk.get_by_test_id("toast").filter(has_text="voltou para a fila")
     expect(why).to_contain_text(
         "A conversa com Maria Silva voltou para a fila: o cliente ficou 1 min sem resposta."

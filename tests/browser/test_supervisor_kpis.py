@@ -18,6 +18,7 @@ from playwright.sync_api import expect
 
 from handover import fcr, kpis
 from handover.assignment.queues import enqueue
+from handover.clock import FixedClock
 from handover.conversation import Conversation, ConversationState
 from handover.lifecycle import Lifecycle
 from handover.message import CustomerRef
@@ -52,7 +53,8 @@ def earlier_hours(redis_url: str, ana: str, bia: str, now: float) -> None:
     """Twelve earlier hours: each hour a few claims (some past the SLA), resolutions (some with a transfer),
     a customer or two coming back, and an abandonment now and then."""
     client = redis.Redis.from_url(redis_url, decode_responses=True)
-    lifecycle = Lifecycle(client, slas=lambda: SLAS)
+    clock = FixedClock(now)
+    lifecycle = Lifecycle(client, clock, slas=lambda: SLAS)
     n = 0
     for back in range(HOURS_BACK, 0, -1):
         at = now - back * 3600
@@ -62,14 +64,16 @@ def earlier_hours(redis_url: str, ana: str, bia: str, now: float) -> None:
             queue = "general" if k < 3 else "billing"
             late = (k + back) % 4 == 0
             cid = waiting(client, n, queue, at - (400 if late else 40))
-            assert lifecycle.claim(agent, 100, [queue], now=at) is not None
+            clock.now = at
+            assert lifecycle.claim(agent, 100, [queue]) is not None
             transfers = (n % 5 == 0) + (n % 7 == 0)
             with client.pipeline() as pipe:  # the packet, with the transfers it had and what they counted
                 Store(client).save_packet(pipe, packet_with_transfers(cid, queue, transfers, at + 100))
                 for _ in range(transfers):
                     kpis.tally(pipe, "transfers:cold", at + 100)
                 pipe.execute()
-            lifecycle.finish(agent, cid, ConversationState.RESOLVED, now=at + 300)
+            clock.now = at + 300
+            lifecycle.finish(agent, cid, ConversationState.RESOLVED)
         with client.pipeline() as pipe:
             if back % 3 == 0:
                 fcr.write(pipe, [fcr.Return("agent", int((at + 300) // 3600), "general", ana)])

@@ -11,6 +11,7 @@ from handover import keys
 from handover.agents import AgentStore, Presence, Role
 from handover.assignment.claims import Assignments
 from handover.assignment.queues import enqueue
+from handover.clock import FixedClock
 from handover.conversation import Conversation, ConversationState
 from handover.errors import Conflict
 from handover.message import CustomerRef
@@ -93,12 +94,12 @@ def test_claim_order_priority_then_age_and_wait_samples(redis_url):
     store, agents = Store(client), AgentStore(client)
     ids = waiting(client, store, 12, ["general"])
     agent, token = agents.add("Bia", ["general"], capacity=50, role=Role.AGENT)
-    desk = Assignments(store, partitions=4)
+    desk = Assignments(store, partitions=4, clock=FixedClock(2000.0))  # the claims happen at 2000
     with pytest.raises(Conflict):
         desk.claim_next(agents.get(agent.id))  # offline agents take nothing
     agents.set_status(agent.id, Presence.AVAILABLE)
     order = []
-    while (conversation := desk.claim_next(agents.get(agent.id), now=2000.0)) is not None:
+    while (conversation := desk.claim_next(agents.get(agent.id))) is not None:
         order.append(conversation.id)
     assert order == [ids[0], ids[10]] + [i for n, i in enumerate(ids) if n % 10 != 0]
     waits = [float(w.split()[0]) for w in client.lrange(keys.queue_waits_key("general"), 0, -1)]

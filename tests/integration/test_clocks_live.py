@@ -1,5 +1,5 @@
 """The clocks on held conversations on a real Redis with a real `handover worker` (its assigner, its
-sends to the fake Graph API) and the desk over HTTP; the sweep is called with `now=` ahead of the wall
+sends to the fake Graph API) and the desk over HTTP; the sweep runs on a FixedClock set ahead of the wall
 clock, as the worker's periodic job would run it minutes later (handover/clockwatch.py)."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from app.web import build_app
 from handover import keys
+from handover.clock import FixedClock
 from handover.clockwatch import ClockWatch
 from handover.rules.loader import load_rules
 from handover.store import Store
@@ -63,7 +64,8 @@ def test_a_silent_agent_is_alerted_then_the_conversation_goes_to_the_next_agent(
     settings, worker = start_worker(redis_url, graph, tmp_path / "worker.log", rules=rules)
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     store = Store(client)
-    watch = ClockWatch(store, lambda: load_rules(rules), settings.handover_partitions)
+    clock = FixedClock(0.0)  # set ahead of the wall clock before each sweep
+    watch = ClockWatch(store, lambda: load_rules(rules), settings.handover_partitions, clock)
     ana_id, ana = add_agent(redis_url, "Ana", "general")
     bia_id, bia = add_agent(redis_url, "Bia", "general")
     anas, bias = {"Authorization": f"Bearer {ana}"}, {"Authorization": f"Bearer {bia}"}
@@ -97,15 +99,18 @@ def test_a_silent_agent_is_alerted_then_the_conversation_goes_to_the_next_agent(
             assert taken_at is not None
 
             # a minute without Ana's first answer: marked for her and for supervisors, once
-            assert watch.sweep(now=taken_at + 60) == {"alert": 1, "requeue": 0, "remind": 0, "close": 0}
+            clock.now = taken_at + 60
+            assert watch.sweep() == {"alert": 1, "requeue": 0, "remind": 0, "close": 0}
             detail = await (await http.get(f"/api/v1/conversations/{conversation.id}", headers=anas)).json()
             assert detail["agent_silent_since"] == taken_at
             [row] = await (await http.get("/api/v1/conversations", headers=anas)).json()
             assert (row["id"], row["agent_silent_since"]) == (conversation.id, taken_at)
-            assert watch.sweep(now=taken_at + 90)["alert"] == 0
+            clock.now = taken_at + 90
+            assert watch.sweep()["alert"] == 0
 
             # two minutes unanswered: back to the queue, and on to Bia, never back to Ana
-            assert watch.sweep(now=taken_at + 120)["requeue"] == 1
+            clock.now = taken_at + 120
+            assert watch.sweep()["requeue"] == 1
             await asyncio.to_thread(
                 wait_for, lambda: held_by(wa_id, bia_id), 30, "the assigner giving it to Bia"
             )
@@ -142,7 +147,8 @@ def test_an_idle_customer_is_reminded_then_closed_and_the_agent_can_take_another
     settings, worker = start_worker(redis_url, graph, tmp_path / "worker.log", rules=rules)
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     store = Store(client)
-    watch = ClockWatch(store, lambda: load_rules(rules), settings.handover_partitions)
+    clock = FixedClock(0.0)  # set ahead of the wall clock before each sweep
+    watch = ClockWatch(store, lambda: load_rules(rules), settings.handover_partitions, clock)
     ana_id, ana = add_agent(redis_url, "Ana", "general", capacity=1)
     anas = {"Authorization": f"Bearer {ana}"}
     first, second = "5511900000021", "5511900000022"
@@ -167,9 +173,12 @@ def test_an_idle_customer_is_reminded_then_closed_and_the_agent_can_take_another
 
             answered_at = store.conversation(taken["id"]).agent_replied_at
             assert answered_at is not None
-            assert watch.sweep(now=answered_at + 600)["remind"] == 1
-            assert watch.sweep(now=answered_at + 900)["remind"] == 0  # once
-            assert watch.sweep(now=answered_at + 1800)["close"] == 1
+            clock.now = answered_at + 600
+            assert watch.sweep()["remind"] == 1
+            clock.now = answered_at + 900
+            assert watch.sweep()["remind"] == 0  # once
+            clock.now = answered_at + 1800
+            assert watch.sweep()["close"] == 1
 
             closed = store.conversation(taken["id"])
             assert (closed.state, closed.agent_id) == ("resolved", ana_id)

@@ -15,6 +15,7 @@ from desk.http import DESK
 from handover import keys
 from handover.agents import AgentStore
 from handover.assignment.liveness import drop_gone
+from handover.clock import FixedClock
 from handover.rules.holder import RulesHolder
 from handover.store import Store
 from handover.transfers import Transfers
@@ -49,8 +50,8 @@ def test_a_desk_gone_past_the_grace_period_puts_its_conversations_back(redis_url
             assert store.conversation(conversation.id).agent_id == ana_id
             agents = AgentStore(client)
             transfers = Transfers(store, agents, RulesHolder(settings.handover_rules), 4)
-            assert drop_gone(client, agents, transfers, 3, now=gone_at + 2.9) == []
-            assert drop_gone(client, agents, transfers, 3, now=gone_at + 3.1) == [ana_id]
+            assert drop_gone(client, agents, transfers, 3, clock=FixedClock(gone_at + 2.9)) == []
+            assert drop_gone(client, agents, transfers, 3, clock=FixedClock(gone_at + 3.1)) == [ana_id]
             back = store.conversation(conversation.id)
             assert (back.state, back.agent_id, back.queue) == ("queued", None, "general")
             me = await (await http.get("/api/v1/me", headers=auth)).json()

@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from app.web import build_app
 from handover.agents import AgentStore, Presence, Role
+from handover.clock import FixedClock
 from handover.rules import versions
 from handover.rules.loader import load_rules, parse_rules
 from tests.integration.test_desk_authz import desk_settings
@@ -43,7 +44,7 @@ def test_supervisors_see_the_version_each_process_runs_and_compare_versions(redi
     settings = desk_settings(redis_url)
     shipped = load_rules(settings.handover_rules)
     edited = parse_rules(shipped.text.replace("version: 1", "version: 1  # edited", 1))
-    versions.record(client, edited, "ana@ops-laptop", now=1.0)  # an older version, kept
+    versions.record(client, edited, "ana@ops-laptop", clock=FixedClock(1.0))  # an older version, kept
 
     async def scenario() -> None:
         async with TestClient(TestServer(build_app(settings))) as http:
@@ -100,7 +101,7 @@ def test_an_ambiguous_prefix_is_422(redis_url):
     base = load_rules(desk_settings(redis_url).handover_rules).text
     edits = [parse_rules(base + f"\n# edit {i}\n") for i in range(40)]
     for i, loaded in enumerate(edits):
-        versions.record(client, loaded, "ana", now=float(i))
+        versions.record(client, loaded, "ana", clock=FixedClock(float(i)))
     made = [loaded.version for loaded in edits]
     shared = max(set(v[0] for v in made), key=[v[0] for v in made].count)
 

@@ -11,6 +11,7 @@ import redis
 from handover import activity, keys
 from handover.agents import Agent, AgentStore, Role
 from handover.assignment.queues import Queues, enqueue
+from handover.clock import FixedClock
 from handover.conversation import Conversation, ConversationState
 from handover.inbox import Filters, Inbox
 from handover.message import CustomerRef
@@ -81,7 +82,7 @@ def test_queue_figures_count_every_priority_band(client, waits, expected):
             updated_at=NOW - waited,
         )
 
-    [figures] = Queues(client).stats(["general"], {"general": 120}, NOW)
+    [figures] = Queues(client, FixedClock(NOW)).stats(["general"], {"general": 120})
 
     oldest = None if figures.oldest_enqueued_at is None else round(NOW - figures.oldest_enqueued_at, 3)
     assert (figures.waiting, oldest, figures.sla_breaches) == expected
@@ -91,9 +92,9 @@ def test_a_queue_without_sla_has_no_breaches_and_queues_keep_their_order(client)
     put(client, "late", ConversationState.QUEUED, queue="vip", updated_at=NOW - 9000)
     put(client, "urgent", ConversationState.QUEUED, queue="vip", priority="urgent", updated_at=NOW)
     put(client, "b1", ConversationState.QUEUED, queue="billing", updated_at=NOW - 301)
-    queues = Queues(client)
+    queues = Queues(client, FixedClock(NOW))
 
-    vip, billing = queues.stats(["vip", "billing"], {"vip": None, "billing": 300}, NOW)
+    vip, billing = queues.stats(["vip", "billing"], {"vip": None, "billing": 300})
 
     assert (vip.waiting, vip.sla_breaches, billing.sla_breaches) == (2, 0, 1)
     assert queues.waiting("vip") == ["urgent", "late"]

@@ -16,6 +16,7 @@ import yaml
 from handover import keys, upgrades
 from handover.abandon import watch_windows
 from handover.assignment.queues import RedisQueueView
+from handover.clock import FixedClock
 from handover.identity import Directory, FileDirectory, VerifierUnavailable
 from handover.rules.bot import RuleBot
 from handover.rules.loader import LoadedRules, parse_rules
@@ -207,7 +208,7 @@ async def test_abandoned_while_waiting_keeps_nothing(world):
     await world.says(ANA, "cadê meu pedido?")
     await world.says(ANA, CPF)
     conversation = await world.says(ANA, "vou no procon")
-    assert watch_windows(world.store, RULES, now=T0 + 25 * 3600) == (0, 1)
+    assert watch_windows(world.store, RULES, clock=FixedClock(T0 + 25 * 3600)) == (0, 1)
     assert world.store.conversation(conversation.id).state == "abandoned"
     assert traces(world.sync) == {}
 

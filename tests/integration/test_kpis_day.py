@@ -110,7 +110,7 @@ def test_a_scripted_day_gives_the_known_service_level_abandonment_and_fcr(day, r
         says_long_ago(stack, wa_id, "quero falar com um atendente", 24 * 3600 - 2)
         in_state(store, wa_id, "queued")
     time.sleep(2.5)  # their windows close
-    watch_windows(store, load_rules(rules_path), now=time.time())  # what the workers run every minute
+    watch_windows(store, load_rules(rules_path))  # what the workers run every minute
     for wa_id in CLOSING:
         in_state(store, wa_id, "abandoned")
 

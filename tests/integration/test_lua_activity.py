@@ -10,6 +10,7 @@ import pytest
 import redis
 
 from handover import keys, lua
+from handover.clock import FixedClock
 from handover.conversation import ConversationState
 from handover.lifecycle import Lifecycle
 from tests.support.waiting import seed_waiting
@@ -38,7 +39,8 @@ def test_claim_and_finish_move_the_conversation_through_the_index(client):
     first, second = seed_waiting(
         client, [("5511000001", "billing", now - 20), ("5511000002", "general", now)]
     )
-    lifecycle = Lifecycle(client)
+    clock = FixedClock(now)
+    lifecycle = Lifecycle(client, clock)
     assert filed(client, "ana") == {
         "waiting": [first.id, second.id],
         "waiting:general": [second.id],
@@ -47,7 +49,8 @@ def test_claim_and_finish_move_the_conversation_through_the_index(client):
         "held:ana": [],
     }
 
-    claimed = lifecycle.claim("ana", 3, ["general", "billing"], now + 1)
+    clock.now = now + 1
+    claimed = lifecycle.claim("ana", 3, ["general", "billing"])
     assert claimed is not None and (claimed.conversation_id, claimed.queue) == (first.id, "billing")
     assert filed(client, "ana") == {
         "waiting": [second.id],
@@ -58,7 +61,8 @@ def test_claim_and_finish_move_the_conversation_through_the_index(client):
     }
     assert client.zscore(keys.activity_held_key("ana"), first.id) == now + 1  # its latest change
 
-    lifecycle.finish("ana", first.id, ConversationState.RESOLVED, now + 2)
+    clock.now = now + 2
+    lifecycle.finish("ana", first.id, ConversationState.RESOLVED)
     assert filed(client, "ana")["held"] == [] and filed(client, "ana")["held:ana"] == []
 
 

@@ -12,6 +12,7 @@ from handover import keys
 from handover.agents import AgentStore, Presence, Role
 from handover.assignment.push import Assigner
 from handover.assignment.queues import enqueue
+from handover.clock import FixedClock
 from handover.conversation import Conversation, ConversationState
 from handover.errors import Conflict, NotFound, NotYours
 from handover.lifecycle import Decided, Lifecycle
@@ -138,7 +139,7 @@ def test_assign_with_a_timeout_offers_it_out_of_the_queue(client):
 def test_assign_of_a_conversation_no_longer_waiting_is_gone(client):
     conversation = waiting(client)
     agent(client)
-    Lifecycle(client).claim("ag_other", 3, ["general"], now=NOW)
+    Lifecycle(client, FixedClock(NOW)).claim("ag_other", 3, ["general"])
     assert Lifecycle(client).assign(conversation, "general", AGENT, 2, 0, NOW) is Decided.GONE
     assert client.hget(keys.conversation_key(conversation), "agent_id") == "ag_other"
 

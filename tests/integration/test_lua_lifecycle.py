@@ -9,6 +9,7 @@ import redis
 
 from handover import keys
 from handover.assignment.queues import enqueue
+from handover.clock import FixedClock
 from handover.conversation import Conversation, ConversationState
 from handover.errors import Conflict, NotFound, NotYours
 from handover.lifecycle import Lifecycle
@@ -59,7 +60,7 @@ CLAIMS = [
 @pytest.mark.parametrize(("why", "queues", "waiting", "taken"), CLAIMS, ids=[c[0] for c in CLAIMS])
 def test_claim_takes_the_best_waiting_conversation(client, why, queues, waiting, taken):
     ids = [_waiting(client, i, q, Priority(p), NOW - 100 + s) for i, (q, p, s) in enumerate(waiting)]
-    claimed = Lifecycle(client).claim("ag_1", 3, queues, now=NOW)
+    claimed = Lifecycle(client, FixedClock(NOW)).claim("ag_1", 3, queues)
     assert claimed is not None and claimed.conversation_id == ids[taken]
     held = client.hgetall(keys.conversation_key(ids[taken]))
     assert (held["state"], held["agent_id"], float(held["assigned_at"])) == ("assigned", "ag_1", NOW)
@@ -85,8 +86,8 @@ SERVICE = [
 @pytest.mark.parametrize(("why", "sla", "waited", "counted"), SERVICE, ids=[r[0] for r in SERVICE])
 def test_claim_counts_the_service_level_of_the_queue_it_took_from(client, why, sla, waited, counted):
     _waiting(client, 1, "billing", Priority.NORMAL, NOW - waited)
-    lifecycle = Lifecycle(client, slas=lambda: {"general": 5, "billing": sla})
-    lifecycle.claim("ag_1", 3, ["general", "billing"], now=NOW)
+    lifecycle = Lifecycle(client, FixedClock(NOW), slas=lambda: {"general": 5, "billing": sla})
+    lifecycle.claim("ag_1", 3, ["general", "billing"])
     hour = client.hgetall(keys.kpi_hour_key(int(NOW // 3600)))
     counters = client.hgetall(keys.COUNTERS)
     service = {n: v for n, v in hour.items() if "sla_" in n}
@@ -100,7 +101,7 @@ def test_claim_counts_the_service_level_of_the_queue_it_took_from(client, why, s
 
 
 def test_claim_when_nothing_waits_changes_nothing(client):
-    assert Lifecycle(client).claim("ag_1", 3, ["general"], now=NOW) is None
+    assert Lifecycle(client, FixedClock(NOW)).claim("ag_1", 3, ["general"]) is None
     assert client.keys("*") == []
 
 
@@ -108,7 +109,7 @@ def test_claim_at_capacity_is_a_conflict_and_leaves_the_queue_alone(client):
     first = _waiting(client, 1, "general", Priority.NORMAL, NOW - 10)
     client.sadd(keys.agent_load_key("ag_1"), "other")
     with pytest.raises(Conflict, match="at capacity"):
-        Lifecycle(client).claim("ag_1", 1, ["general"], now=NOW)
+        Lifecycle(client, FixedClock(NOW)).claim("ag_1", 1, ["general"])
     assert client.zscore(keys.queue_key("general"), first) is not None
     assert client.hget(keys.conversation_key(first), "state") == "queued"
 
@@ -117,14 +118,14 @@ def test_claim_skips_an_entry_that_is_not_waiting_any_more(client):
     stale = _waiting(client, 1, "general", Priority.URGENT, NOW - 50)
     client.hset(keys.conversation_key(stale), "state", "abandoned")  # the queue says otherwise: repaired
     fresh = _waiting(client, 2, "general", Priority.NORMAL, NOW - 10)
-    claimed = Lifecycle(client).claim("ag_1", 3, ["general"], now=NOW)
+    claimed = Lifecycle(client, FixedClock(NOW)).claim("ag_1", 3, ["general"])
     assert claimed is not None and claimed.conversation_id == fresh
     assert client.hget(keys.conversation_key(stale), "state") == "abandoned"
     assert client.zcard(keys.queue_key("general")) == 0
 
 
 def test_claim_retries_when_the_queue_moved_after_the_candidates_were_read(client, monkeypatch):
-    lifecycle = Lifecycle(client)
+    lifecycle = Lifecycle(client, FixedClock(NOW))
     first = _waiting(client, 1, "general", Priority.NORMAL, NOW - 50)
     read = lifecycle._candidates
     calls = []
@@ -134,20 +135,20 @@ def test_claim_retries_when_the_queue_moved_after_the_candidates_were_read(clien
         return ["someone-else"] if len(calls) == 1 else read(queues)
 
     monkeypatch.setattr(lifecycle, "_candidates", stale_then_fresh)
-    claimed = lifecycle.claim("ag_1", 3, ["general"], now=NOW)
+    claimed = lifecycle.claim("ag_1", 3, ["general"])
     assert claimed is not None and claimed.conversation_id == first and len(calls) == 2
 
 
 def _assigned(client: redis.Redis, agent: str = "ag_1") -> str:
     cid = _waiting(client, 7, "general", Priority.NORMAL, NOW - 100)
-    Lifecycle(client).claim(agent, 3, ["general"], now=NOW - 60)
+    Lifecycle(client, FixedClock(NOW - 60)).claim(agent, 3, ["general"])
     client.delete(keys.DESK_EVENTS)
     return cid
 
 
 def test_resolve_counts_the_handle_time_and_announces_it_in_the_same_call(client):
     cid = _assigned(client)
-    Lifecycle(client).finish("ag_1", cid, ConversationState.RESOLVED, now=NOW)
+    Lifecycle(client, FixedClock(NOW)).finish("ag_1", cid, ConversationState.RESOLVED)
     held = client.hgetall(keys.conversation_key(cid))
     assert (held["state"], float(held["resolved_at"])) == ("resolved", NOW)
     assert client.smembers(keys.agent_load_key("ag_1")) == set()
@@ -169,7 +170,7 @@ def test_resolve_counts_per_queue_transfers_and_the_fcr_bucket(client, transfers
     with client.pipeline() as pipe:
         Store(client).save_packet(pipe, packet_with_transfers(cid, "general", transfers, NOW - 90))
         pipe.execute()
-    Lifecycle(client).finish("ag_1", cid, ConversationState.RESOLVED, now=NOW)
+    Lifecycle(client, FixedClock(NOW)).finish("ag_1", cid, ConversationState.RESOLVED)
     hour = client.hgetall(keys.kpi_hour_key(int(NOW // 3600)))
     assert float(hour["queue:general:resolved"]) == 1
     assert float(hour["queue:general:handle_seconds_sum"]) == 60
@@ -183,7 +184,7 @@ def test_resolve_counts_per_queue_transfers_and_the_fcr_bucket(client, transfers
 
 def test_release_counts_no_resolution(client):
     cid = _assigned(client)
-    Lifecycle(client).finish("ag_1", cid, ConversationState.BOT, now=NOW)
+    Lifecycle(client, FixedClock(NOW)).finish("ag_1", cid, ConversationState.BOT)
     assert not client.exists(keys.fcr_hour_key(int(NOW // 3600)))
     assert "queue:general:resolved" not in client.hgetall(keys.kpi_hour_key(int(NOW // 3600)))
 
@@ -191,7 +192,7 @@ def test_release_counts_no_resolution(client):
 def test_release_hands_it_back_to_the_bot_with_a_fresh_memory(client):
     cid = _assigned(client)
     client.hset(keys.conversation_key(cid), "bot", json.dumps({"turns": 5}))
-    Lifecycle(client).finish("ag_1", cid, ConversationState.BOT, now=NOW)
+    Lifecycle(client, FixedClock(NOW)).finish("ag_1", cid, ConversationState.BOT)
     held = client.hgetall(keys.conversation_key(cid))
     assert held["state"] == "bot" and "agent_id" not in held and "queue" not in held
     assert json.loads(held["bot"])["turns"] == 0
@@ -209,14 +210,14 @@ def test_finish_is_refused_and_changes_nothing(client, why, who, error):
     cid = _assigned(client) if why != "not_found" else "nobody"
     before = client.hgetall(keys.conversation_key(cid))
     with pytest.raises(error):
-        Lifecycle(client).finish(who, cid, ConversationState.RESOLVED, now=NOW)
+        Lifecycle(client, FixedClock(NOW)).finish(who, cid, ConversationState.RESOLVED)
     assert client.hgetall(keys.conversation_key(cid)) == before
     assert _events(client) == []
 
 
 def test_finish_is_guarded_by_the_state_it_starts_from(client):
     cid = _assigned(client)
-    Lifecycle(client).finish("ag_1", cid, ConversationState.RESOLVED, now=NOW)
+    Lifecycle(client, FixedClock(NOW)).finish("ag_1", cid, ConversationState.RESOLVED)
     with pytest.raises(Conflict, match="conversation is resolved"):
-        Lifecycle(client).finish("ag_1", cid, ConversationState.RESOLVED, now=NOW + 1)
+        Lifecycle(client, FixedClock(NOW + 1)).finish("ag_1", cid, ConversationState.RESOLVED)
     assert float(client.hget(keys.COUNTERS, "resolved")) == 1  # counted once

@@ -17,6 +17,7 @@ import redis.asyncio
 from structlog.testing import capture_logs
 
 from handover import keys, lua
+from handover.clock import FixedClock
 from handover.keys import Lane
 from handover.message import CustomerRef, DeliveryStatus, InboundKind, InboundMessage, StatusUpdate
 from handover.traffic.enqueue import InboundItem, ingest
@@ -232,7 +233,7 @@ def test_sweep(client, row):
     ensure_groups(client, 2)
     row.before(client)
 
-    assert sweep(client, 2, now=NOW) == row.moved
+    assert sweep(client, 2, clock=FixedClock(NOW)) == row.moved
 
     assert wakeups(client) == (row.woken, row.urgent)
     assert lengths(client, OUT, 2) == row.outbound
@@ -244,8 +245,8 @@ def test_a_partition_woken_again_is_logged_and_its_mark_renewed(client):
     client.xadd(keys.stream_key(IN, 0), {"d": "x"})
     lost_wakeup(client, IN, 0)
     with capture_logs() as logs:
-        sweep(client, 2, now=NOW)
-        sweep(client, 2, now=NOW)  # woken once: the new wake-up waits in the list
+        sweep(client, 2, clock=FixedClock(NOW))
+        sweep(client, 2, clock=FixedClock(NOW))  # woken once: the new wake-up waits in the list
     assert [(e["event"], e["lane"], e["partition"]) for e in logs] == [("partition_rewoken", "in", 0)]
     assert wakeups(client) == (["in:0"], [])
     assert client.pttl(keys.wake_key(IN, 0)) > WAKE_MS - WAKE_STALE_MS

@@ -8,8 +8,10 @@ import pytest
 
 from handover import keys
 from handover.agents import Role
+from handover.clock import FixedClock
 from handover.errors import Conflict, NotYours
 from handover.transfers import TransferRequest
+from handover.warm import WarmTransfers
 
 pytestmark = pytest.mark.integration
 
@@ -73,10 +75,13 @@ def test_decline_and_timeout_give_it_back(desk):
     with pytest.raises(Conflict):
         warm.accept(carlos, cid)  # nothing on offer any more
 
-    now = time.time()
-    warm.offer(ana, cid, TransferRequest(reason="estorno", to_agent=carlos.id, mode="warm"), now=now)
-    assert warm.expire_offers(now=now + 60) == 0
-    assert warm.expire_offers(now=now + 121) == 1  # the shipped rules give 120 s
+    clock = FixedClock(time.time())
+    timed = WarmTransfers(store, desk["agents"], warm.rules, warm.partitions, clock=clock)
+    timed.offer(ana, cid, TransferRequest(reason="estorno", to_agent=carlos.id, mode="warm"))
+    clock.advance(60)
+    assert timed.expire_offers() == 0
+    clock.advance(61)
+    assert timed.expire_offers() == 1  # the shipped rules give 120 s
     expired = store.conversation(cid)
     assert (expired.state, expired.agent_id) == ("assigned", ana.id)
     assert store.packet(cid).transfers == []

@@ -15,7 +15,7 @@ async def resolved(world: World, wa_id: str, resolve: bool = True) -> str:
     conversation = await world.says(wa_id, "quero falar com um atendente")
     assert world.assignments.claim_next(ana).id == conversation.id
     if resolve:
-        world.assignments.resolve(ana, conversation.id, now=world.clock())
+        world.assignments.resolve(ana, conversation.id)
     return conversation.id
 
 

@@ -9,6 +9,7 @@ import fakeredis
 from handover import keys
 from handover.abandon import watch_windows
 from handover.assignment.queues import enqueue
+from handover.clock import FixedClock
 from handover.conversation import Conversation, ConversationState
 from handover.message import CustomerRef
 from handover.rules.loader import load_rules
@@ -40,11 +41,11 @@ def test_flag_then_abandon():
     closing = waiting(store, "5511000000001", T0 - 23 * 3600)  # its window closes in one hour
     fresh = waiting(store, "5511000000002", T0 - 3600)
 
-    assert watch_windows(store, RULES, now=T0) == (1, 0)
+    assert watch_windows(store, RULES, clock=FixedClock(T0)) == (1, 0)
     assert store.conversation(closing).window_closing_flagged
-    assert watch_windows(store, RULES, now=T0 + 60) == (0, 0)  # flagged once
+    assert watch_windows(store, RULES, clock=FixedClock(T0 + 60)) == (0, 0)  # flagged once
 
-    assert watch_windows(store, RULES, now=T0 + 3601) == (0, 1)
+    assert watch_windows(store, RULES, clock=FixedClock(T0 + 3601)) == (0, 1)
     gone = store.conversation(closing)
     assert (gone.state, gone.abandoned_at) == ("abandoned", T0 + 3601)
     assert store.client.zrange(keys.queue_key("general"), 0, -1) == [fresh]

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from desk.models import AgentView
 from handover import audit, keys
 from handover.agents import MAX_CAPACITY, AgentStore, Presence, Role, UnknownAgent
+from handover.clock import FixedClock
 
 
 @pytest.fixture
@@ -36,7 +37,7 @@ def test_an_agent_has_the_languages_and_skills_they_were_added_with(store, clien
         ["pt", "en"],
         ["cards", "disputes"],
     )
-    [added] = audit.since(client, 1, now=1000.0)
+    [added] = audit.since(client, 1, clock=FixedClock(1000.0))
     assert added.detail["languages"] == ["pt", "en"] and added.detail["skills"] == ["cards", "disputes"]
 
 

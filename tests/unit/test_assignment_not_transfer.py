@@ -45,7 +45,7 @@ async def test_a_supervisor_assigns_a_waiting_conversation_without_a_transfer(wo
         "cliente antiga",
     )
     assert "transfers:cold" not in world.sync.hgetall(keys.COUNTERS)
-    [entry] = audit.since(world.sync, 1, now=world.clock())
+    [entry] = audit.since(world.sync, 1, clock=world.clock)
     assert (entry.action, entry.detail["kind"], entry.detail["to_agent"]) == (
         "conversations.assign",
         "assignment",
@@ -84,7 +84,7 @@ async def test_moving_a_waiting_conversation_around_tells_the_customer_nothing(w
     assert world.store.packet(cid).transfers == []
     assert [a.to for a in world.store.packet(cid).assignments] == ["queue:billing", "queue:general", ana.id]
     assert world.current(WA).agent_id == ana.id
-    shown = [(e.action, e.detail["kind"]) for e in audit.since(world.sync, 1, now=world.clock())]
+    shown = [(e.action, e.detail["kind"]) for e in audit.since(world.sync, 1, clock=world.clock)]
     assert shown == [  # newest first
         ("conversations.assign", "assignment"),
         ("conversations.move", "assignment"),
@@ -109,5 +109,5 @@ async def test_a_supervisor_moving_a_conversation_an_agent_holds_transfers_it(wo
     [transfer] = world.store.packet(cid).transfers
     assert (transfer.from_, transfer.to, transfer.by) == (ana.id, caio.id, boss.id)
     assert len(told_by_system(world, cid)) == 1  # the customer was being served: they are told
-    [entry] = audit.since(world.sync, 1, now=world.clock())
+    [entry] = audit.since(world.sync, 1, clock=world.clock)
     assert (entry.detail["kind"], entry.detail["from_agent"]) == ("transfer", ana.id)

@@ -9,6 +9,7 @@ import pytest
 from handover import audit, keys
 from handover.agents import AgentStore, Role
 from handover.audit import AuditAction
+from handover.clock import FixedClock
 
 DAY = 24 * 3600.0
 
@@ -20,15 +21,23 @@ def client():
 
 def test_entries_are_read_newest_first_within_the_hours_asked(client):
     now = 10 * DAY
-    audit.write(client, "ana@laptop", AuditAction.RULES_RELOAD, {"version": "a" * 12}, now=now - 5 * 3600)
-    audit.write(client, "ana@laptop", AuditAction.RULES_ROLLBACK, {"version": "b" * 12}, now=now - 3600)
-    audit.write(client, "bia@ops", AuditAction.AGENTS_ADD, {"id": "ag_1"}, now=now - 60)
-    recent = audit.since(client, 2, now=now)
+    audit.write(
+        client,
+        "ana@laptop",
+        AuditAction.RULES_RELOAD,
+        {"version": "a" * 12},
+        clock=FixedClock(now - 5 * 3600),
+    )
+    audit.write(
+        client, "ana@laptop", AuditAction.RULES_ROLLBACK, {"version": "b" * 12}, clock=FixedClock(now - 3600)
+    )
+    audit.write(client, "bia@ops", AuditAction.AGENTS_ADD, {"id": "ag_1"}, clock=FixedClock(now - 60))
+    recent = audit.since(client, 2, clock=FixedClock(now))
     assert [(e.action, e.who) for e in recent] == [
         ("agents.add", "bia@ops"),
         ("rules.rollback", "ana@laptop"),
     ]
-    assert [e.action for e in audit.since(client, 24, now=now)] == [
+    assert [e.action for e in audit.since(client, 24, clock=FixedClock(now))] == [
         "agents.add",
         "rules.rollback",
         "rules.reload",
@@ -38,21 +47,21 @@ def test_entries_are_read_newest_first_within_the_hours_asked(client):
 
 def test_two_equal_entries_in_the_same_instant_are_both_kept(client):
     for _ in range(2):
-        audit.write(client, "ana", AuditAction.AGENTS_REMOVE, {"id": "ag_1"}, now=100.0)
-    assert len(audit.since(client, 1, now=101.0)) == 2
+        audit.write(client, "ana", AuditAction.AGENTS_REMOVE, {"id": "ag_1"}, clock=FixedClock(100.0))
+    assert len(audit.since(client, 1, clock=FixedClock(101.0))) == 2
 
 
 def test_entries_older_than_30_days_go(client):
-    audit.write(client, "ana", AuditAction.RULES_RELOAD, {}, now=DAY)
-    audit.write(client, "ana", AuditAction.RULES_RELOAD, {}, now=DAY + audit.KEPT_SECONDS + 1)
+    audit.write(client, "ana", AuditAction.RULES_RELOAD, {}, clock=FixedClock(DAY))
+    audit.write(client, "ana", AuditAction.RULES_RELOAD, {}, clock=FixedClock(DAY + audit.KEPT_SECONDS + 1))
     assert client.zcard(keys.AUDIT) == 1
 
 
 def test_entries_are_capped(client, monkeypatch):
     monkeypatch.setattr(audit, "MAX_ENTRIES", 3)
     for i in range(5):
-        audit.write(client, "ana", AuditAction.RULES_RELOAD, {"n": i}, now=100.0 + i)
-    assert [e.detail["n"] for e in audit.since(client, 1, now=110.0)] == [4, 3, 2]
+        audit.write(client, "ana", AuditAction.RULES_RELOAD, {"n": i}, clock=FixedClock(100.0 + i))
+    assert [e.detail["n"] for e in audit.since(client, 1, clock=FixedClock(110.0))] == [4, 3, 2]
 
 
 def test_agents_added_and_removed_are_audited_with_who(client):

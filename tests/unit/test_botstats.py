@@ -89,7 +89,7 @@ async def test_csat_of_handed_over_conversations_is_counted_under_the_version_th
     ana = world.available_agent("Ana", ["general"], capacity=3)
     conversation = await world.says("551100000030", "atendente")
     world.assignments.claim_next(ana)
-    world.assignments.resolve(ana, conversation.id, now=world.clock())
+    world.assignments.resolve(ana, conversation.id)
     await world.says("551100000030", button="csat_good")
 
     csat = stats_of(world).totals.escalated_csat

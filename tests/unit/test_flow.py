@@ -6,6 +6,7 @@ import pytest
 
 from handover import keys
 from handover.bot import BotTurn, Decision, SilentBot
+from handover.clock import FixedClock
 from handover.keys import Lane
 from handover.message import (
     CustomerRef,
@@ -174,7 +175,7 @@ async def test_permanent_error_is_recorded_and_retryable_one_is_retried_in_order
     assert sync.hlen(keys.held_sends_key(limited_conv.id)) == 1
 
     transport.fail.clear()
-    sweep(sync, PARTITIONS, now=10**10)  # far in the future: every retry is due
+    sweep(sync, PARTITIONS, clock=FixedClock(10**10))  # far in the future: every retry is due
     world.drain_all()
     first, second = [e for e in store.transcript(limited_conv.id) if e.direction == "out"]
     assert first.delivery.status == second.delivery.status == DeliveryStatus.SENT
@@ -210,7 +211,7 @@ async def test_a_reply_made_after_a_failed_send_waits_behind_it_across_batches(w
 
     assert texts() == ["etimil"]
     transport.fail.clear()
-    sweep(sync, PARTITIONS, now=10**10)  # every retry due
+    sweep(sync, PARTITIONS, clock=FixedClock(10**10))  # every retry due
     world.drain_all()
     assert texts() == ["etimil", "etimil", "sioped", "siam"]
     for gone in (keys.SEND_CURSORS, keys.SEND_NUMBERS):  # forgotten once it owes no send

@@ -48,7 +48,7 @@ async def test_abandonment_rate_counts_every_ended_wait_with_the_median_wait_by_
     assert taken.state == "queued"
     closing = await world.says("5511900000012", "atendente")  # nobody takes it: its window closes
     world.clock.advance(DAY + 30)
-    assert watch_windows(world.store, world.loaded(), now=world.clock()) == (0, 1)
+    assert watch_windows(world.store, world.loaded(), clock=world.clock) == (0, 1)
     assert world.store.conversation(closing.id).state == "abandoned"
     with world.sync.pipeline() as pipe:  # what the way out of the queue counts (another part calls this)
         for waited in (40.0, 100.0, 600.0):
@@ -73,7 +73,7 @@ async def test_fcr_counts_who_came_back_within_fcr_days_in_the_hour_of_the_resol
     for wa_id in customers.values():
         conversation = await world.says(wa_id, "atendente")
         world.assignments.claim_next(ana)
-        world.assignments.resolve(ana, conversation.id, now=world.clock())
+        world.assignments.resolve(ana, conversation.id)
     resolved_hour = int(T0 // 3600) * 3600.0
 
     world.clock.advance(600)  # within reopen_within_seconds: never first contact
@@ -125,12 +125,12 @@ async def test_transfers_per_resolved_conversation_aht_and_breaches_per_queue(wo
     direct = await world.says("5511900000041", "atendente")
     world.assignments.claim_next(ana)
     world.clock.advance(300)
-    world.assignments.resolve(ana, direct.id, now=world.clock())
+    world.assignments.resolve(ana, direct.id)
     moved = await world.says("5511900000042", "atendente")
     world.assignments.claim_next(ana)
     world.transfers.transfer(ana, moved.id, TransferRequest(to_agent=bia.id, mode="cold", reason="boleto"))
     world.clock.advance(100)
-    world.assignments.resolve(world.agents.get(bia.id), moved.id, now=world.clock())
+    world.assignments.resolve(world.agents.get(bia.id), moved.id)
     with world.sync.pipeline() as pipe:  # what the reply clock counts (another part calls this)
         kpis.tally(pipe, "agent_silent", world.clock(), queue="general", agent_id=ana.id)
         kpis.tally(pipe, "idle_closed", world.clock(), queue="general", agent_id=bia.id)

@@ -17,7 +17,7 @@ async def test_reopen_to_the_same_agent_then_the_queue_then_a_new_conversation(w
     first = await world.says(WA_ID, "atendente")
     assert first.state == "queued"
     assert desk.claim_next(ana).id == first.id
-    desk.resolve(ana, first.id, now=world.clock())
+    desk.resolve(ana, first.id)
 
     world.clock.advance(600)  # ten minutes later
     again = await world.says(WA_ID, "esqueci de perguntar: e a nota fiscal?")
@@ -25,7 +25,7 @@ async def test_reopen_to_the_same_agent_then_the_queue_then_a_new_conversation(w
     assert world.sync.smembers(keys.agent_load_key(ana.id)) == {first.id}
     assert [e.text for e in store.transcript(first.id)][-1] == "esqueci de perguntar: e a nota fiscal?"
 
-    desk.resolve(ana, first.id, now=world.clock())
+    desk.resolve(ana, first.id)
     agents.set_status(ana.id, Presence.AWAY)
     world.clock.advance(60)
     queued = await world.says(WA_ID, "mais uma coisa")
@@ -35,7 +35,7 @@ async def test_reopen_to_the_same_agent_then_the_queue_then_a_new_conversation(w
 
     agents.set_status(ana.id, Presence.AVAILABLE)
     assert desk.claim_next(agents.get(ana.id)).id == first.id
-    desk.resolve(ana, first.id, now=world.clock())
+    desk.resolve(ana, first.id)
     world.clock.advance(RULES.rules.reopen_within_seconds + 1)
     fresh = await world.says(WA_ID, "oi")
     assert fresh.id != first.id and fresh.state == "bot"

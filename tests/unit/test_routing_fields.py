@@ -44,7 +44,7 @@ async def test_the_next_conversation_remembers_who_served_the_customer_even_past
     ana = world.available_agent("Ana", ["general"])
     first = await world.says(WA_ID, "atendente")
     assert world.assignments.claim_next(ana).id == first.id
-    world.assignments.resolve(ana, first.id, now=world.clock())
+    world.assignments.resolve(ana, first.id)
 
     world.clock.advance(RULES.rules.reopen_within_seconds + 1)
     contained = await world.says(WA_ID, "oi")  # the bot alone answers this one; it stays with the bot
@@ -61,7 +61,7 @@ async def test_a_resolved_conversation_reopened_into_the_queue_remembers_its_age
     ana = world.available_agent("Ana", ["general"])
     first = await world.says(WA_ID, "atendente")
     world.assignments.claim_next(ana)
-    world.assignments.resolve(ana, first.id, now=world.clock())
+    world.assignments.resolve(ana, first.id)
     world.agents.set_status(ana.id, Presence.AWAY)
     world.clock.advance(60)
     reopened = await world.says(WA_ID, "mais uma coisa")

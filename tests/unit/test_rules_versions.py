@@ -12,6 +12,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from handover import keys
+from handover.clock import FixedClock
 from handover.rules import versions
 from handover.rules.holder import RulesHolder
 from handover.rules.loader import parse_rules
@@ -52,7 +53,7 @@ def kept(
     client: redis.Redis, reply: str, by: str = "ana@laptop", at: float = 1000.0
 ) -> versions.RulesVersion:
     loaded = parse_rules(rules_text(reply))
-    versions.record(client, loaded, by, now=at)
+    versions.record(client, loaded, by, clock=FixedClock(at))
     found = versions.get(client, loaded.version)
     assert found is not None
     return found
@@ -64,9 +65,9 @@ def process(pid: int, version: str, seen_at: float, error: str | None = None) ->
 
 def test_a_version_is_kept_whole_and_the_first_writer_names_who_brought_it(client):
     loaded = parse_rules(rules_text("Olá"))
-    assert versions.record(client, loaded, "ana@laptop", now=1000.0) is True
+    assert versions.record(client, loaded, "ana@laptop", clock=FixedClock(1000.0)) is True
     # the processes load it after the CLI announced it: the CLI's attribution and time stay
-    assert versions.record(client, loaded, "process worker on h", now=1005.0) is False
+    assert versions.record(client, loaded, "process worker on h", clock=FixedClock(1005.0)) is False
     found = versions.get(client, loaded.version)
     assert found is not None
     assert found.by == "ana@laptop" and found.first_loaded_at == 1000.0
@@ -110,12 +111,12 @@ def test_a_prefix_of_several_versions_is_ambiguous(client):
 def test_current_is_what_most_live_processes_run(client):
     old, new = kept(client, "Olá", at=1.0), kept(client, "Oi!", at=2.0)
     with pytest.raises(UnknownVersion, match="no process reports"):
-        versions.resolve(client, "current", now=100.0)
+        versions.resolve(client, "current", clock=FixedClock(100.0))
     for pid, version in [(1, old.version), (2, new.version), (3, new.version)]:
         versions.report(client, process(pid, version, 100.0))
-    assert versions.resolve(client, "current", now=101.0) == new
+    assert versions.resolve(client, "current", clock=FixedClock(101.0)) == new
     versions.report(client, process(4, old.version, 100.0))  # a tie: the version first loaded last
-    assert versions.current_version(client, versions.live(client, 101.0)) == new.version
+    assert versions.current_version(client, versions.live(client, clock=FixedClock(101.0))) == new.version
 
 
 def test_the_diff_is_unified_yaml_from_a_to_b(client):
@@ -131,15 +132,15 @@ def test_a_report_lapses_so_a_dead_process_drops_out(client):
     versions.report(client, process(1, "aaaaaaaaaaaa", 100.0))
     versions.report(client, process(2, "aaaaaaaaaaaa", 104.0))
     assert 0 < client.ttl(keys.process_key("worker:h:1")) <= versions.REPORT_TTL_SECONDS
-    assert [p.id for p in versions.live(client, now=105.0)] == ["worker:h:1", "worker:h:2"]
+    assert [p.id for p in versions.live(client, clock=FixedClock(105.0))] == ["worker:h:1", "worker:h:2"]
     # process 1 stopped reporting: past the TTL it no longer counts, whether or not Redis expired its key
-    assert [p.id for p in versions.live(client, now=100.0 + versions.REPORT_TTL_SECONDS + 1)] == [
-        "worker:h:2"
-    ]
+    assert [
+        p.id for p in versions.live(client, clock=FixedClock(100.0 + versions.REPORT_TTL_SECONDS + 1))
+    ] == ["worker:h:2"]
     client.delete(keys.process_key("worker:h:2"))  # what Redis does when the TTL runs out
-    assert versions.live(client, now=105.0) == [process(1, "aaaaaaaaaaaa", 100.0)]
+    assert versions.live(client, clock=FixedClock(105.0)) == [process(1, "aaaaaaaaaaaa", 100.0)]
     versions.withdraw(client, "worker:h:1")  # a clean stop leaves at once
-    assert versions.live(client, now=105.0) == []
+    assert versions.live(client, clock=FixedClock(105.0)) == []
 
 
 def test_the_reporter_checks_the_file_so_an_idle_process_notices_a_reload(tmp_path, client):
@@ -238,8 +239,9 @@ def test_confirm_waits_for_the_processes_then_gives_up_naming_them(client):
 
 def test_an_announcement_names_who_even_when_a_process_loaded_the_version_first(client):
     loaded = parse_rules(rules_text("Olá"))
-    versions.record(client, loaded, "process worker on h", now=1000.0)
-    versions.record(client, loaded, "ana@laptop", now=1003.0, announced=True)
-    versions.record(client, loaded, "bia@laptop", now=1009.0, announced=True)  # a person's name stays
+    versions.record(client, loaded, "process worker on h", clock=FixedClock(1000.0))
+    versions.record(client, loaded, "ana@laptop", clock=FixedClock(1003.0), announced=True)
+    # a person's name stays
+    versions.record(client, loaded, "bia@laptop", clock=FixedClock(1009.0), announced=True)
     found = versions.get(client, loaded.version)
     assert found is not None and (found.by, found.first_loaded_at) == ("ana@laptop", 1000.0)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from handover.clock import FixedClock
 from handover.rules.lexicon import STEM, TYPO, Lexicon
 from handover.rules.loader import load_rules, parse_rules
 from handover.rules.senses import known
@@ -85,12 +86,14 @@ def test_the_word_lists_are_shipped_and_folded():
     ],
 )
 def test_a_pre_sale_question_is_not_taken_for_a_topic(message):
-    assert explain(RULES, message, now=AT).action == "unrecognized"
+    assert explain(RULES, message, clock=FixedClock(AT)).action == "unrecognized"
 
 
 def test_out_of_scope_says_why_and_what_it_would_have_been():
     e = explain(
-        RULES, "quero fazer um pedido de 20 cadeiras pra minha empresa, vcs fazem preço de atacado?", now=AT
+        RULES,
+        "quero fazer um pedido de 20 cadeiras pra minha empresa, vcs fazem preço de atacado?",
+        clock=FixedClock(AT),
     )
     assert e.how is not None and e.how.startswith(
         'out of scope: order_status rests on keyword "pedido" alone'
@@ -107,20 +110,20 @@ def test_out_of_scope_says_why_and_what_it_would_have_been():
     ],
 )
 def test_a_message_about_a_topic_is_still_taken_for_it(message):
-    assert explain(RULES, message, now=AT).action != "unrecognized"
+    assert explain(RULES, message, clock=FixedClock(AT)).action != "unrecognized"
 
 
 def test_ops_set_the_threshold_and_the_answer():
     text = (Path(__file__).resolve().parents[2] / "config" / "rules.yaml").read_text()
     message = "quero fazer um pedido de 20 cadeiras pra minha empresa, vcs fazem preço de atacado?"
-    e = explain(RULES, message, now=AT)
+    e = explain(RULES, message, clock=FixedClock(AT))
     assert (e.rule, e.action) == ("messages.out_of_scope", "unrecognized")
     assert any("cuido de pedidos feitos" in reply for reply in e.replies)
     never = parse_rules(text + "\nout_of_scope: {words: 0}\n")
-    assert explain(never, message, now=AT).rule == "intents.order_status"
+    assert explain(never, message, clock=FixedClock(AT)).rule == "intents.order_status"
     start = text.index("  out_of_scope:")
     without = text[:start] + text[text.index("  queued:", start) :]  # then the answer is `unrecognized`
-    assert explain(parse_rules(without), message, now=AT).rule == "messages.unrecognized"
+    assert explain(parse_rules(without), message, clock=FixedClock(AT)).rule == "messages.unrecognized"
 
 
 @pytest.mark.parametrize(
@@ -139,7 +142,7 @@ def test_ops_set_the_threshold_and_the_answer():
     ],
 )
 def test_an_escalation_keyword_said_in_the_negative_does_not_fire(message, rule):
-    assert explain(RULES, message, now=AT).rule == rule
+    assert explain(RULES, message, clock=FixedClock(AT)).rule == rule
 
 
 @pytest.mark.parametrize(
@@ -152,4 +155,4 @@ def test_an_escalation_keyword_said_in_the_negative_does_not_fire(message, rule)
     ],
 )
 def test_a_phrase_naming_the_document_beats_an_order_number(message, rule):
-    assert explain(RULES, message, now=AT).rule == rule
+    assert explain(RULES, message, clock=FixedClock(AT)).rule == rule

@@ -15,6 +15,7 @@ import yaml
 from handover import keys, kpis
 from handover.abandon import watch_windows
 from handover.assignment.push import Assigner
+from handover.clock import FixedClock
 from handover.conversation import ConversationState
 from handover.keys import Lane
 from handover.message import InboundKind, InboundMessage, OutboundKind
@@ -350,7 +351,7 @@ async def test_asking_how_long_while_offered_says_next_in_line_and_keeps_the_off
 async def test_a_wait_ended_by_the_closed_window_says_so() -> None:
     world = World()
     waiting = await world.says(ANA, ASK)
-    assert watch_windows(world.store, RULES, now=T0 + 25 * 3600) == (0, 1)
+    assert watch_windows(world.store, RULES, clock=FixedClock(T0 + 25 * 3600)) == (0, 1)
     closed = world.store.conversation(waiting.id)
     assert closed is not None and (closed.state, closed.abandon_reason) == (
         ConversationState.ABANDONED,
@@ -371,7 +372,7 @@ async def test_a_window_closing_on_an_offered_wait_withdraws_the_offer_from_the_
     assigner.dispatch()
     assert world.current(ANA).offer_to == bia.id
 
-    watch_windows(world.store, world.loaded(), now=closes + 1)
+    watch_windows(world.store, world.loaded(), clock=FixedClock(closes + 1))
 
     gone = world.current(ANA)
     assert (gone.state, gone.abandon_reason, gone.offer_to) == (

@@ -15,7 +15,7 @@ import json
 
 from pydantic import BaseModel, ValidationError
 
-from handover.clock import system_clock
+from handover.clock import Clock, system_clock
 from handover.conversation import BotState, Conversation, ConversationState
 from handover.message import CustomerRef, InboundKind, InboundMessage
 from handover.rules import waiting
@@ -87,9 +87,9 @@ class _FirstInLine:
     def typical_wait(
         self,
         queue: str,
-        priority: Priority = Priority.NORMAL,
-        hours: Hours | None = None,
-        now: float | None = None,
+        priority: Priority,
+        hours: Hours | None,
+        now: float,
     ) -> float | None:
         return 60.0
 
@@ -124,9 +124,9 @@ def explain(
     text: str,
     state: ConversationState = ConversationState.BOT,
     memory: BotState | None = None,
-    now: float | None = None,
+    clock: Clock = system_clock,
 ) -> Explanation:
-    at = system_clock() if now is None else now
+    at = clock()
     conversation = Conversation.start(CUSTOMER, at)
     conversation.state = state
     conversation.bot = memory.model_copy(deep=True) if memory is not None else BotState()

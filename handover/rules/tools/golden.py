@@ -139,9 +139,9 @@ class _FixedQueues:
     def typical_wait(
         self,
         queue: str,
-        priority: Priority = Priority.NORMAL,
-        hours: Hours | None = None,
-        now: float | None = None,
+        priority: Priority,
+        hours: Hours | None,
+        now: float,
     ) -> float | None:
         return self._typical
 
