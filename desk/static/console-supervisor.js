@@ -4,7 +4,7 @@
 // agent or moved to another queue.
 
 import { h, fill, fillQueuePicker } from "./console-dom.js";
-import { t, duration, queueTitle, explain, LOCALE } from "./console-i18n.js";
+import { t, tn, duration, queueTitle, explain, LOCALE } from "./console-i18n.js";
 import { icon } from "./console-icons.js";
 import { Pages } from "./console-paging.js";
 import { silentMark } from "./console-shell.js";
@@ -270,7 +270,7 @@ export class SupervisorView {
         ? rows.map((c) => this.row(c))
         : h("tr", {}, h("td.muted", { colspan: "7" }, t("sup_none"))),
     );
-    this.shown.textContent = t("list_shown", { n: rows.length });
+    this.shown.textContent = tn("list_shown", rows.length);
     this.more.hidden = !this.pages.next;
   }
 
