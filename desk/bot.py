@@ -30,7 +30,7 @@ async def bot_stats(request: web.Request) -> web.Response:
     hours = hours_asked(request, botstats.HOURS_KEPT)
     version = request.query.get("rules_version") or None
     fcr_days = ctx.rules().rules.kpis.fcr_days
-    stats = await in_thread(ctx.reads.bot_stats, hours, ctx.clock(), fcr_days, version)
+    stats = await in_thread(ctx.reads.bot_stats, hours, fcr_days, version)
     return ok(stats)
 
 
@@ -38,7 +38,7 @@ async def unrecognized(request: web.Request) -> web.Response:
     ctx = request.app[DESK]
     supervisor(request, "what the bot missed")
     hours = hours_asked(request, botstats.HOURS_KEPT)
-    return ok(await in_thread(ctx.reads.missed, hours, ctx.clock()))
+    return ok(await in_thread(ctx.reads.missed, hours))
 
 
 async def explain_text(request: web.Request) -> web.Response:

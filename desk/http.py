@@ -66,7 +66,7 @@ class DeskContext:
 
     def __post_init__(self) -> None:
         self.queues = Queues(self.store.client, self.clock)
-        self.reads = Readers(self.store.client)
+        self.reads = Readers(self.store.client, self.clock)
         self.inbox = Inbox(self.store, self.agents, self.rules)
 
 

@@ -64,11 +64,11 @@ class AuditView(BaseModel):
 async def rules(request: web.Request) -> web.Response:
     supervisor(request, "the rules and the audit log")
     ctx = request.app[DESK]
-    return ok(await in_thread(rules_view, ctx.reads, ctx.clock()))
+    return ok(await in_thread(rules_view, ctx.reads))
 
 
-def rules_view(reads: Readers, now: float) -> RulesView:
-    processes = reads.live_processes(now)
+def rules_view(reads: Readers) -> RulesView:
+    processes = reads.live_processes()
     current = reads.current_version(processes)
     return RulesView(
         current=current,
@@ -106,7 +106,7 @@ async def audit_log(request: web.Request) -> web.Response:
     supervisor(request, "the rules and the audit log")
     hours = hours_asked(request, audit.HOURS_KEPT)
     ctx = request.app[DESK]
-    entries = await in_thread(ctx.reads.audit, hours, ctx.clock())
+    entries = await in_thread(ctx.reads.audit, hours)
     return ok(AuditView(hours=hours, entries=[AuditEntryView(**vars(e)) for e in entries]))
 
 

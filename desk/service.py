@@ -49,7 +49,7 @@ def stats(ctx: DeskContext, hours: int, queue: str | None = None) -> Stats:
     if queue is not None and queue not in rules.queues:
         raise NotFound(f"queue {queue}")
     slas = {name: q.sla_seconds for name, q in rules.queues.items()}
-    return ctx.reads.kpis(hours, ctx.clock(), slas, rules.kpis.fcr_days, queue)
+    return ctx.reads.kpis(hours, slas, rules.kpis.fcr_days, queue)
 
 
 def queues(ctx: DeskContext, agent: Agent, everything: bool) -> list[QueueStats]:

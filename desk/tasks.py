@@ -17,18 +17,21 @@ log = structlog.get_logger(__name__)
 STOP_GRACE_SECONDS = 5.0
 
 
-async def stopped(*tasks: asyncio.Task[Any] | None, grace: float = STOP_GRACE_SECONDS) -> None:
-    """Cancel `tasks` and wait at most `grace` seconds for them to end. One that does not is logged
-    (`task_would_not_stop`, at error) and left; one that ended in an error is logged, not raised, so the
-    rest of a shutdown still runs."""
+async def stopped(
+    *tasks: asyncio.Task[Any] | None, grace: float = STOP_GRACE_SECONDS
+) -> set[asyncio.Task[Any]]:
+    """Cancel `tasks` and wait at most `grace` seconds for them to end; those still running after it.
+    One that does not end is logged (`task_would_not_stop`, at error) and left; one that ended in an
+    error is logged, not raised, so the rest of a shutdown still runs."""
     running = {task for task in tasks if task is not None}
     for task in running:
         task.cancel()
     if not running:
-        return
+        return set()
     done, pending = await asyncio.wait(running, timeout=grace)
     for task in pending:
         log.error("task_would_not_stop", task=task.get_name(), grace_seconds=grace)
     for task in done:
         if not task.cancelled() and (exc := task.exception()) is not None:
             log.warning("task_failed_before_stop", task=task.get_name(), error=type(exc).__name__)
+    return pending

@@ -1,6 +1,7 @@
 """What the desk reads and counts beside its services (assignment/claims.py and the rest), bound to the Redis
 client once: the KPIs, the bot's numbers and misses, the audit log, rules versions, search, media and its
-links, and unknown tokens. desk/ calls these, never a Redis client (tests/unit/test_one_owner.py)."""
+links, and unknown tokens. desk/ calls these, never a Redis client (tests/unit/test_one_owner.py). The figures
+of "the last hours" count back from the clock they are made with, like the desk's other services."""
 
 from __future__ import annotations
 
@@ -10,27 +11,29 @@ import redis
 
 from handover import audit, botstats, fcr, guessing, kpireport, search
 from handover.audit import AuditEntry
+from handover.clock import Clock, system_clock
 from handover.media import MediaRef, MediaTicket, issue_ticket, media_ref, ticket_of
 from handover.rules import versions
 
 
 class Readers:
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, clock: Clock = system_clock) -> None:
         self._client = client
+        self._clock = clock
 
     def kpis(
-        self, hours: int, now: float, slas: Mapping[str, int | None], fcr_days: int, queue: str | None = None
+        self, hours: int, slas: Mapping[str, int | None], fcr_days: int, queue: str | None = None
     ) -> kpireport.Stats:
-        return kpireport.report(self._client, hours, now, slas, fcr_days, queue)
+        return kpireport.report(self._client, hours, self._clock(), slas, fcr_days, queue)
 
-    def bot_stats(self, hours: int, now: float, fcr_days: int, version: str | None) -> fcr.BotStatsWithFcr:
-        return fcr.bot_stats(self._client, hours, now, fcr_days, version)
+    def bot_stats(self, hours: int, fcr_days: int, version: str | None) -> fcr.BotStatsWithFcr:
+        return fcr.bot_stats(self._client, hours, self._clock(), fcr_days, version)
 
-    def missed(self, hours: int, now: float) -> botstats.Unrecognized:
-        return botstats.missed(self._client, hours, now)
+    def missed(self, hours: int) -> botstats.Unrecognized:
+        return botstats.missed(self._client, hours, self._clock())
 
-    def audit(self, hours: int, now: float) -> list[AuditEntry]:
-        return audit.since(self._client, hours, clock=lambda: now)
+    def audit(self, hours: int) -> list[AuditEntry]:
+        return audit.since(self._client, hours, self._clock)
 
     def find(self, query: str) -> list[str]:
         return search.find(self._client, query)
@@ -44,8 +47,8 @@ class Readers:
     def issue_ticket(self, agent_id: str, media_id: str) -> str:
         return issue_ticket(self._client, agent_id, media_id)
 
-    def live_processes(self, now: float) -> list[versions.ProcessReport]:
-        return versions.live(self._client, clock=lambda: now)
+    def live_processes(self) -> list[versions.ProcessReport]:
+        return versions.live(self._client, self._clock)
 
     def current_version(self, processes: list[versions.ProcessReport]) -> str | None:
         return versions.current_version(self._client, processes)
@@ -54,7 +57,7 @@ class Readers:
         return versions.history(self._client)
 
     def rules_version(self, ref: str) -> versions.RulesVersion:
-        return versions.resolve(self._client, ref)
+        return versions.resolve(self._client, ref, self._clock)
 
     def token_failure(self, who: str, limit: int, window: float, now: float) -> guessing.Counted:
         return guessing.count_failure(self._client, who, limit, window, now)

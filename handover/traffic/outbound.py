@@ -158,7 +158,7 @@ class Sender:
                 pipe.hmget(keys.SEND_CURSORS, numbered)
             for conversation_id in sending:
                 pipe.hmget(keys.conversation_key(conversation_id), _ADDRESS_FIELDS)
-            found = pipe.execute() if numbered or sending else []
+            found = pipe.execute() if sending else []  # numbered ones are among those sending
         raw = found.pop(0) if numbered else []
         parsed = {c: Cursor.parse(keys.as_text(r)) for c, r in zip(numbered, raw, strict=True)}
         addresses = {

@@ -14,6 +14,8 @@ import sys
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from desk.tasks import stopped
+
 T = TypeVar("T")
 
 DEADLINE_SECONDS = 240.0  # under pytest-timeout's 600 s, with room for the app's cleanup after a cancel
@@ -44,13 +46,9 @@ def run(coro: Coroutine[Any, Any, T], seconds: float = DEADLINE_SECONDS) -> T:
 
 
 async def _leftovers_stopped() -> list[str]:
-    """Cancel every other task and wait for them; the names of those still running after a while."""
-    others = asyncio.all_tasks() - {asyncio.current_task()}
-    for task in others:
-        task.cancel()
-    if not others:
-        return []
-    _, pending = await asyncio.wait(others, timeout=LEFTOVER_SECONDS)
+    """Cancel every other task and wait for them (desk/tasks.stopped, as the app's shutdown does); the
+    names of those still running after a while."""
+    pending = await stopped(*(asyncio.all_tasks() - {asyncio.current_task()}), grace=LEFTOVER_SECONDS)
     if pending:
         sys.stderr.write(f"\n--- tasks that would not stop:\n{tasks_now()}\n")
     return sorted(task.get_name() for task in pending)
@@ -59,12 +57,12 @@ async def _leftovers_stopped() -> list[str]:
 async def _watched(coro: Coroutine[Any, Any, T], seconds: float) -> T:
     loop, main = asyncio.get_running_loop(), asyncio.current_task()
     assert main is not None
-    fired: list[str] = []
+    fired: list[bool] = []
 
     def bite() -> None:
-        fired.append(tasks_now())
-        sys.stderr.write(f"\n--- not done in {seconds:g} s; every task's stack:\n{fired[0]}\n")
+        sys.stderr.write(f"\n--- not done in {seconds:g} s; every task's stack:\n{tasks_now()}\n")
         sys.stderr.flush()
+        fired.append(True)
         main.cancel()
 
     dog = loop.call_later(seconds, bite)

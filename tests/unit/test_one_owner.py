@@ -116,5 +116,5 @@ def test_the_desk_reaches_redis_through_services_only():
         for line in store_client_uses(ast.parse(path.read_text()))
     ]
     assert found == []
-    reached = "def __post_init__(self):\n    self.reads = Readers(self.store.client)\nx = ctx.store.client"
+    reached = "def __post_init__(self):\n    self.reads = Readers(self.store.client, self.clock)\nx = ctx.store.client"
     assert store_client_uses(ast.parse(reached)) == [3]
