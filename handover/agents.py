@@ -22,6 +22,7 @@ from handover.unit import guarded
 class Role(StrEnum):
     AGENT = "agent"
     SUPERVISOR = "supervisor"
+    ADMIN = "admin"  # a supervisor of every number, whatever `numbers` says
 
 
 class Presence(StrEnum):
@@ -49,10 +50,21 @@ class Agent(BaseModel):
     role: Role = Role.AGENT
     status: Presence = Presence.OFFLINE
     created_at: float
+    # The business numbers (phone_number_ids) whose conversations this person serves or supervises; empty:
+    # every number, as before numbers were scoped (a one-number deployment never sets it).
+    numbers: list[str] = Field(default_factory=list)
 
     @property
     def is_supervisor(self) -> bool:
-        return self.role is Role.SUPERVISOR
+        return self.role in (Role.SUPERVISOR, Role.ADMIN)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    def serves(self, number: str) -> bool:
+        """Whether this person may see a conversation of this business number at all (else: 404)."""
+        return self.is_admin or not self.numbers or number in self.numbers
 
 
 class UnknownAgent(Exception):

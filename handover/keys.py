@@ -65,6 +65,8 @@ EVENTS = f"{PREFIX}events"  # capped stream of webhook changes we keep but do no
 UNROUTED = f"{PREFIX}unrouted"  # capped stream of items addressed to numbers we do not serve
 COUNTERS = f"{PREFIX}counters"  # hash of counters the workers keep for /metrics
 PARTITIONS = f"{PREFIX}partitions"  # how many partitions the streams were created with
+# every business number that ever reached the webhook (handover/numbers.py `known`), beside the configured
+NUMBERS = f"{PREFIX}{{global}}:numbers"
 CONVERSATIONS = f"{PREFIX}conversations"  # zset conversation id -> started_at: what-if reads the newest
 
 

@@ -104,3 +104,33 @@ def _log_warnings(loaded: LoadedRules) -> None:
 def _unexpected(path: Path, exc: Exception) -> RulesError:
     """A failure the loader did not foresee still refuses the file with a line, never a crash."""
     return RulesError([Problem(str(path), 0, 0, (), f"cannot be loaded: {type(exc).__name__}: {exc}")])
+
+
+class Rulebook:
+    """The rules of every number a deployment serves: one RulesHolder per number numbers.yaml lists, and
+    one for every other number (handover/numbers.py). Call it with a conversation's phone_number_id;
+    without one (or for a number not listed) it gives the default rules, so a one-file deployment works
+    exactly as before. A bad file for one number keeps that number on its last good rules; the others
+    never notice."""
+
+    def __init__(self, default: RulesHolder, per_number: dict[str, RulesHolder] | None = None) -> None:
+        self.default = default
+        self.per_number = dict(per_number or {})
+
+    def __call__(self, number: str | None = None) -> LoadedRules:
+        holder = self.per_number.get(number) if number is not None else None
+        return (holder or self.default)()
+
+    def holder(self, number: str | None = None) -> RulesHolder:
+        holder = self.per_number.get(number) if number is not None else None
+        return holder or self.default
+
+    def refresh(self) -> None:
+        for holder in self.holders().values():
+            holder.refresh()
+
+    def holders(self) -> dict[str | None, RulesHolder]:
+        """Every holder, the default under None first, then the listed numbers in numbers.yaml's order."""
+        every: dict[str | None, RulesHolder] = {None: self.default}
+        every.update(self.per_number)
+        return every
