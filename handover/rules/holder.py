@@ -41,7 +41,8 @@ class RulesHolder:
         _log_warnings(self._current)
         self._announce(self._current)
 
-    def __call__(self) -> LoadedRules:
+    def __call__(self, number: str | None = None) -> LoadedRules:
+        """The rules in force; `number` is taken and ignored, so one holder stands in for a Rulebook."""
         if self.clock() - self._checked >= self.check_every:
             self.refresh()
         return self._current
