@@ -267,8 +267,11 @@ def _start_embedded_worker(settings: Settings, server: fakeredis.FakeServer, hol
     dispatcher.start()
     assigner = wiring.assigner_loop(client, holder)
     assigner.start()
+    hooks = wiring.hook_loop(settings, client)
+    hooks.start()
 
     def stop() -> None:
+        hooks.stop()
         assigner.stop()
         dispatcher.stop()
         runtime.close()
