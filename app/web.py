@@ -136,6 +136,7 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
             body_timeout=settings.handover_body_timeout_seconds,
             notes_max=settings.handover_notes_max,
             notes_per_minute=settings.handover_notes_per_minute,
+            hooks_allow=settings.handover_hooks_allow,
             share=AgentShare(settings.handover_requests_per_agent, retry_after),
         )
         await app[DESK].hub.start()

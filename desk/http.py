@@ -60,6 +60,7 @@ class DeskContext:
     share: AgentShare = field(default_factory=AgentShare)  # HANDOVER_REQUESTS_PER_AGENT
     notes_max: int = 200  # HANDOVER_NOTES_MAX: notes on one conversation (handover/notes.py)
     notes_per_minute: int = 30  # HANDOVER_NOTES_PER_MINUTE: notes one agent may write in a minute
+    hooks_allow: list[str] = field(default_factory=list)  # HANDOVER_HOOKS_ALLOW (desk/hooks.py)
     queues: Queues = field(init=False)
     reads: Readers = field(init=False)  # what the desk reads besides the services (handover/readers.py)
     inbox: Inbox = field(init=False)
