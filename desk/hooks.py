@@ -6,7 +6,6 @@ adds the hook."""
 from __future__ import annotations
 
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -17,7 +16,7 @@ from desk.threads import in_thread
 from handover.agents import Agent
 from handover.errors import NotYours
 from handover.hooks import outbox
-from handover.hooks.model import EVENTS, Hook, HookFormat
+from handover.hooks.model import EVENTS, Hook, HookFormat, shown_url
 from handover.hooks.store import HookStore
 
 ADMINS_ONLY = {403: "not an admin"}
@@ -93,11 +92,10 @@ def hooks_view(hooks: HookStore, whole_urls: bool, now: float) -> HooksView:
 def _view(
     hook: Hook, whole: bool, counters: dict[str, float], breakers: dict[str, outbox.Breaker], now: float
 ) -> HookView:
-    parts = urlsplit(hook.url)
     breaker = breakers.get(hook.id)
     return HookView(
         id=hook.id,
-        url=hook.url if whole else f"{parts.scheme}://{parts.netloc}/…",
+        url=hook.url if whole else shown_url(hook.url),
         events=hook.events,
         format=str(hook.format),
         numbers=hook.numbers,
