@@ -80,12 +80,11 @@ def admin(request: web.Request) -> Agent:
 
 
 def hooks_view(hooks: HookStore, whole_urls: bool, now: float) -> HooksView:
-    counters = outbox.counters(hooks.client)
-    breakers = outbox.breakers(hooks.client)
+    seen = hooks.overview(FAILURES_SHOWN)
     return HooksView(
-        hooks=[_view(h, whole_urls, counters, breakers, now) for h in hooks.all()],
-        failures=[FailureView(**a) for a in outbox.attempts(hooks.client, failed=True, limit=FAILURES_SHOWN)],
-        given_up=len(outbox.given_up(hooks.client)),
+        hooks=[_view(h, whole_urls, seen.counters, seen.breakers, now) for h in seen.hooks],
+        failures=[FailureView(**a) for a in seen.failures],
+        given_up=seen.given_up,
     )
 
 
@@ -111,18 +110,16 @@ def _view(
 async def list_hooks(request: web.Request) -> web.Response:
     agent = supervisor(request, "hooks")
     ctx = request.app[DESK]
-    hooks = HookStore(ctx.store.client, ctx.clock)
-    return ok(await in_thread(hooks_view, hooks, agent.is_admin, ctx.clock()))
+    return ok(await in_thread(hooks_view, ctx.hooks, agent.is_admin, ctx.clock()))
 
 
 async def add_hook(request: web.Request) -> web.Response:
     agent = admin(request)
     body: HookBody = await body_of(request, HookBody)
     ctx = request.app[DESK]
-    hooks = HookStore(ctx.store.client, ctx.clock)
 
     def add() -> AddedHook:
-        hook, secret = hooks.add(
+        hook, secret = ctx.hooks.add(
             body.url,
             [str(e) for e in body.events],
             format=body.format,
@@ -139,8 +136,7 @@ async def add_hook(request: web.Request) -> web.Response:
 async def remove_hook(request: web.Request) -> web.Response:
     agent = admin(request)
     ctx = request.app[DESK]
-    hooks = HookStore(ctx.store.client, ctx.clock)
-    hook = await in_thread(hooks.remove, request.match_info["id"], agent.id)
+    hook = await in_thread(ctx.hooks.remove, request.match_info["id"], agent.id)
     return ok(_view(hook, True, {}, {}, ctx.clock()))
 
 

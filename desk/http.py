@@ -27,6 +27,7 @@ from handover.assignment.queues import Queues
 from handover.availability import is_unavailable
 from handover.clock import Clock, system_clock
 from handover.errors import Conflict, DomainError, Invalid, NotFound, NotYours, RateLimited
+from handover.hooks.store import HookStore
 from handover.inbox import Inbox
 from handover.readers import Readers
 from handover.rules.loader import LoadedRules
@@ -63,11 +64,13 @@ class DeskContext:
     hooks_allow: list[str] = field(default_factory=list)  # HANDOVER_HOOKS_ALLOW (desk/hooks.py)
     queues: Queues = field(init=False)
     reads: Readers = field(init=False)  # what the desk reads besides the services (handover/readers.py)
+    hooks: HookStore = field(init=False)  # events out (desk/hooks.py)
     inbox: Inbox = field(init=False)
 
     def __post_init__(self) -> None:
         self.queues = Queues(self.store.client, self.clock)
         self.reads = Readers(self.store.client, self.clock)
+        self.hooks = HookStore(self.store.client, self.clock)
         self.inbox = Inbox(self.store, self.agents, self.rules)
 
 

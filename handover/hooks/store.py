@@ -7,17 +7,28 @@ import os
 import re
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
 import redis
 
 from handover import audit, keys
 from handover.clock import Clock, system_clock
 from handover.errors import Invalid, NotFound
-from handover.hooks import safety, signing
+from handover.hooks import outbox, safety, signing
 from handover.hooks.model import EVENTS, Hook, HookFormat, shown_url
 
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,63}$")
 MAX_HOOKS = 100
+
+
+@dataclass(frozen=True)
+class HooksOverview:
+    hooks: list[Hook]
+    counters: dict[str, float]
+    breakers: dict[str, outbox.Breaker]
+    failures: list[dict[str, Any]]
+    given_up: int
 
 
 class HookStore:
@@ -90,6 +101,17 @@ class HookStore:
             audit.write(pipe, by, audit.AuditAction.HOOKS_REMOVE, detail, self.clock)
             pipe.execute()
         return hook
+
+    def overview(self, failures: int) -> HooksOverview:
+        """Every hook with its counters and breaker, the last `failures` failed attempts, and how many
+        deliveries were given up on: what the console's ops view shows."""
+        return HooksOverview(
+            hooks=self.all(),
+            counters=outbox.counters(self.client),
+            breakers=outbox.breakers(self.client),
+            failures=outbox.attempts(self.client, failed=True, limit=failures),
+            given_up=len(outbox.given_up(self.client)),
+        )
 
     def secret(self, hook: Hook) -> str | None:
         """What the hook's deliveries are signed with: the variable it names in this process's environment,
