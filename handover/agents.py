@@ -100,9 +100,11 @@ class AgentStore:
         *,
         languages: list[str] | None = None,
         skills: list[str] | None = None,
+        numbers: list[str] | None = None,
     ) -> tuple[Agent, str]:
         """Create an agent; returns it with its token, which is shown once and never stored. `by`: who
-        did it, audited in the same transaction."""
+        did it, audited in the same transaction. `numbers`: the business numbers they serve (none: every
+        number)."""
         agent = Agent(
             id=f"ag_{uuid.uuid4().hex[:12]}",
             name=name,
@@ -112,6 +114,7 @@ class AgentStore:
             skills=skills or [],
             role=role,
             created_at=self.clock(),
+            numbers=numbers or [],
         )
         token = f"hv_{secrets.token_urlsafe(32)}"
         with self.client.pipeline(transaction=True) as pipe:
@@ -121,7 +124,8 @@ class AgentStore:
             pipe.set(keys.agent_token_key(token_hash(token)), agent.id)
             if by is not None:
                 detail = {"id": agent.id, "name": name, "role": str(role), "queues": queues}
-                detail |= {k: v for k, v in (("languages", languages), ("skills", skills)) if v}
+                given = (("languages", languages), ("skills", skills), ("numbers", numbers))
+                detail |= {k: v for k, v in given if v}
                 audit.write(pipe, by, audit.AuditAction.AGENTS_ADD, detail)
             pipe.execute()
         return agent, token
@@ -228,6 +232,7 @@ class AgentStore:
         queues: list[str] | None = None,
         languages: list[str] | None = None,
         skills: list[str] | None = None,
+        numbers: list[str] | None = None,
         by: str | None = None,
     ) -> Agent:
         """Change what an agent takes (None: unchanged); returns the agent as now stored.
@@ -236,7 +241,13 @@ class AgentStore:
         (why "updated", with their presence): an assigner hears that they may take more, or other work, at
         once. Raises UnknownAgent, or pydantic's ValidationError for a capacity out of bounds or a skill
         that is not a name."""
-        given = {"capacity": capacity, "queues": queues, "languages": languages, "skills": skills}
+        given = {
+            "capacity": capacity,
+            "queues": queues,
+            "languages": languages,
+            "skills": skills,
+            "numbers": numbers,  # [] (every number) is a change too
+        }
         changes = {field: value for field, value in given.items() if value is not None}
         key = keys.agent_key(agent_id)
         while True:
