@@ -1,5 +1,6 @@
 """The `handover` command's entry point: serve, worker, audit and packet here; the rules commands in
-app/rules_cli.py (versions in app/versions_cli.py, what-if in app/whatif.py), agents in app/agents_cli.py.
+app/rules_cli.py (versions in app/versions_cli.py, what-if in app/whatif.py), agents in app/agents_cli.py,
+hooks in app/hooks_cli.py.
 Every failure is one line: wrong input, a missing setting or an unreachable Redis exit 2, a bug exits 1."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import structlog
 from app.agents_cli import add_agents_commands, agents_command
 from app.commands import EXIT_USAGE, checked_rules
 from app.errors import CommandError, UsageError
+from app.hooks_cli import add_hooks_commands, hooks_command
 from app.logging import configure_logging
 from app.rules_cli import add_rules_commands, rules_command
 from config.settings import MissingSetting, Settings, load_settings
@@ -79,6 +81,7 @@ def parser() -> Parser:
     worker.add_argument("--burst", action="store_true", help="exit when there is nothing left to do")
     add_rules_commands(commands)
     add_agents_commands(commands)
+    add_hooks_commands(commands)
     packet = commands.add_parser("packet", help="the context packet").add_subparsers(
         dest="packet_command", metavar="command", required=True
     )
@@ -142,6 +145,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         return rules_command(settings, args)
     if args.command == "agents":
         return agents_command(settings, args)
+    if args.command == "hooks":
+        return hooks_command(settings, args)
     if args.command == "audit":
         from app import versions_cli
 

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     # Live event streams one agent may hold open at once (per web process): opening one more closes their
     # oldest, which is told why (`replaced`). A desk needs one per open console tab.
     handover_streams_per_agent: int = Field(default=5, ge=1, le=100)
+    # Events out (handover/hooks/): hosts or networks a hook may call over http or at a private address
+    handover_hooks_allow: Annotated[list[str], NoDecode] = Field(default_factory=list)
     handover_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # The sandbox (simulator, /sandbox/* routes, a signing secret everyone knows) on a real Redis: only when
     # asked for, since anyone reaching the port could then write as any customer and read every reply.
@@ -98,7 +100,7 @@ class Settings(BaseSettings):
     @model_validator(mode="before")
     @classmethod
     def _split_lists(cls, data: object) -> object:
-        for name in ("whatsapp_phone_number_ids", "handover_trusted_proxies"):
+        for name in ("whatsapp_phone_number_ids", "handover_trusted_proxies", "handover_hooks_allow"):
             if isinstance(data, dict):
                 raw = data.get(name, data.get(name.upper()))
                 if isinstance(raw, str):

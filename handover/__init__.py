@@ -28,6 +28,9 @@ What the desk reads
     inbox, activity (lists) · history · search · notes · events (the live stream) · hints
 Measures and records
     kpis, kpireport (contact-centre KPIs) · fcr · botstats · audit · masking · guessing · availability
+Beyond one number and one system
+    numbers (the business numbers: each one's name, colour, rules file) · hooks/ (events out to other
+    systems: subscriptions, URL safety, Standard Webhooks signing; workers/hooks.py posts)
 rules/
     the bot's rules: loader, model, yamlfile, lint (reading and checking); matching, lexicon, senses,
     scope, language (understanding); bot, turn, wording, waiting, queue (answering); versions and holder

@@ -31,6 +31,8 @@ class AuditAction(StrEnum):
         "conversations.assign"  # a supervisor gives someone else's conversation to an agent
     )
     CONVERSATIONS_MOVE = "conversations.move"  # a supervisor moves someone else's conversation to a queue
+    HOOKS_ADD = "hooks.add"
+    HOOKS_REMOVE = "hooks.remove"
 
 
 @dataclass(frozen=True)

@@ -312,6 +312,10 @@ def process_key(process_id: str) -> str:
     return f"{PREFIX}process:{process_id}"
 
 
+# Events out (handover/hooks/): the subscriptions (hash id -> JSON) and the secrets made for them (hash id
+# -> secret; none for a hook whose secret is in the workers' environment)
+HOOKS = f"{PREFIX}{{global}}:hooks"
+HOOK_SECRETS = f"{PREFIX}{{global}}:hooks:secrets"
 AUDIT = f"{PREFIX}audit"  # zset: audit entry JSON -> when (handover/audit.py)
 
 

@@ -204,6 +204,7 @@ export class ConversationView {
         h(
           "div.meta",
           {},
+          this.desk.numbers.mark(d.phone_number_id),
           d.wa_id ? h("span", {}, `+${d.wa_id}`) : null,
           identity && identity.display_name && !sameName(identity.display_name, name)
             ? h("span.name-mismatch", { testid: "name-mismatch", title: t("name_mismatch", { name: identity.display_name }) }, icon("alert"), identity.display_name)

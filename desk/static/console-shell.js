@@ -4,6 +4,7 @@
 import { h, fill, keepFocus } from "./console-dom.js";
 import { t, duration, queueTitle, stamp } from "./console-i18n.js";
 import { icon } from "./console-icons.js";
+import { isSupervisor } from "./console-numbers.js";
 
 const PRESENCE = ["available", "away", "offline"];
 
@@ -37,12 +38,13 @@ export class TopBar {
     );
     this.botTab = h("button.tab", { type: "button", role: "tab", testid: "bot-tab", onclick: () => desk.showView("bot") }, icon("bot"), t("tab_bot"));
     const me = desk.me;
-    const supervising = me.role === "supervisor";
+    const supervising = isSupervisor(me);
     this.root = h(
       "header.topbar",
       {},
       h("div.brand", {}, logo(), h("span", {}, t("brand"))),
       h("nav.tabs", { role: "tablist", "aria-label": t("brand") }, this.deskTab, supervising ? this.supervisorTab : null, supervising ? this.botTab : null),
+      desk.numbers.picker,
       h("div.spacer"),
       this.live,
       this.resume,
@@ -100,7 +102,8 @@ export class SideBar {
   }
 
   renderQueues() {
-    const { queues, queuesAt } = this.desk;
+    const { queuesAt, numbers } = this.desk;
+    const queues = this.desk.queues.filter((q) => numbers.shows(q.number));
     const elapsed = Date.now() / 1000 - queuesAt;
     if (!queues.length) {
       fill(this.queues, h("li.muted.small", {}, t("no_queues")));
@@ -113,11 +116,11 @@ export class SideBar {
         const late = q.sla_seconds && wait !== null && wait > q.sla_seconds;
         return h(
           `li.queue${q.waiting ? ".busy" : ""}${late ? ".late" : ""}`,
-          { testid: "queue", data: { queue: q.name, waiting: String(q.waiting) } },
+          { testid: "queue", data: { queue: q.name, number: q.number || "", waiting: String(q.waiting) } },
           h(
             "div",
             {},
-            h("div.queue-name", { title: q.name }, queueTitle(q)),
+            h("div.queue-name", { title: q.name }, queueTitle(q), numbers.mark(q.number)),
             h(
               "div.queue-meta",
               {},
@@ -132,7 +135,8 @@ export class SideBar {
   }
 
   renderConversations() {
-    const { mine, me, openId, unread } = this.desk;
+    const { me, openId, unread, numbers } = this.desk;
+    const mine = this.desk.mine.filter((c) => numbers.shows(c.phone_number_id));
     this.more.hidden = !(this.desk.minePages && this.desk.minePages.next);
     this.load.textContent = t("load", { load: me.load, capacity: me.capacity });
     this.load.title = t("load_title", { load: me.load, capacity: me.capacity });
@@ -166,6 +170,7 @@ export class SideBar {
                 h(
                   "span.conv-sub",
                   {},
+                  numbers.mark(c.phone_number_id),
                   c.queue ? this.desk.queueName(c.queue) : "",
                   c.state === "transferring" ? h("span.pill.small.state-transferring", {}, t("state_transferring")) : null,
                   c.window_open ? null : h("span.pill.small.closed", {}, icon("lock")),

@@ -86,6 +86,7 @@ export class SupervisorView {
     const params = new URLSearchParams();
     if (this.stateFilter.value) params.set("state", this.stateFilter.value);
     if (this.queueFilter.value) params.set("queue", this.queueFilter.value);
+    if (this.desk.numbers.chosen) params.set("number", this.desk.numbers.chosen);
     return params.toString();
   }
 
@@ -202,7 +203,8 @@ export class SupervisorView {
   }
 
   render() {
-    const { queues, agents } = this.data;
+    const { agents } = this.data;
+    const queues = this.data.queues.filter((q) => this.desk.numbers.shows(q.number));
     const waiting = queues.reduce((n, q) => n + q.waiting, 0);
     const oldest = Math.max(-1, ...queues.map((q) => (q.oldest_wait_seconds === null ? -1 : this.waited(q.oldest_wait_seconds))));
     const breaches = queues.reduce((n, q) => n + q.sla_breaches, 0);
@@ -223,8 +225,8 @@ export class SupervisorView {
         const late = q.sla_seconds && wait !== null && wait > q.sla_seconds;
         return h(
           "tr",
-          { testid: "supervisor-queue", data: { queue: q.name } },
-          h("th.queue-title", { scope: "row", title: q.name }, queueTitle(q)),
+          { testid: "supervisor-queue", data: { queue: q.name, number: q.number || "" } },
+          h("th.queue-title", { scope: "row", title: q.name }, queueTitle(q), this.desk.numbers.mark(q.number)),
           h("td.num", {}, String(q.waiting)),
           h(`td.num${late ? ".late" : ""}`, {}, wait === null ? "—" : duration(wait)),
           h("td.num", {}, q.sla_seconds ? duration(q.sla_seconds) : "—"),
@@ -243,7 +245,7 @@ export class SupervisorView {
                 "th",
                 { scope: "row" },
                 a.name,
-                a.role === "supervisor" ? h("div.muted.small", {}, t("role_supervisor")) : null,
+                a.role === "supervisor" || a.role === "admin" ? h("div.muted.small", {}, t(`role_${a.role}`)) : null,
                 h("div.muted.small", { testid: "agent-day", title: t("col_day") }, this.agentDay(a.id)),
               ),
               h("td.nowrap", {}, h(`span.presence-dot.${a.status}`, { "aria-hidden": "true" }), t(`presence_${a.status}`)),
@@ -282,7 +284,7 @@ export class SupervisorView {
       { testid: "supervisor-conversation", data: { id: c.id, state: c.state } },
       h("th", { scope: "row" }, c.customer_name || c.wa_id || c.id, c.wa_id ? h("div.muted.small", {}, `+${c.wa_id}`) : null),
       h("td", {}, h(`span.pill.state-${c.state}`, {}, t(`state_${c.state}`)), silentMark(c)),
-      h("td", {}, c.queue ? this.desk.queueName(c.queue) : "—"),
+      h("td", {}, c.queue ? this.desk.queueName(c.queue) : "—", this.desk.numbers.mark(c.phone_number_id)),
       h("td", {}, h(`span.prio.prio-${priority}`, {}, t(`priority_${priority}`))),
       h("td", {}, c.agent_id ? this.desk.agentName(c.agent_id) : t("unassigned")),
       h("td.num", {}, duration(Date.now() / 1000 - c.updated_at)),

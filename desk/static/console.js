@@ -59,6 +59,7 @@ import { BotView } from "./console-bot.js";
 import { Beeper } from "./console-sound.js";
 import { Pages } from "./console-paging.js";
 import { Offers } from "./console-offers.js";
+import { Numbers, isSupervisor } from "./console-numbers.js";
 
 const HELD = new Set(["assigned", "transferring"]);
 const SAFETY_REFRESH_MS = 30000; // in case an event was missed
@@ -120,11 +121,12 @@ class Desk {
     // what I hold: at most my capacity, so one page, read again when events say it changed
     this.minePages = new Pages(api, `agent_id=${encodeURIComponent(me.id)}`, () => this.onMine());
     this.offers = new Offers(this);
+    this.numbers = new Numbers(api, () => this.onNumberFilter());
     this.topbar = new TopBar(this);
     this.sidebar = new SideBar(this);
     this.conversation = new ConversationView(this);
     this.supervisor = new SupervisorView(this);
-    this.bot = me.role === "supervisor" ? new BotView(this) : null;
+    this.bot = isSupervisor(me) ? new BotView(this) : null;
     this.transferDialog = new TransferDialog(this);
     this.toasts = h("div.toasts", { "aria-live": "polite" });
     this.main = h("main.main", { id: "main" }, this.conversation.root, this.supervisor.root, this.bot ? this.bot.root : null);
@@ -149,6 +151,7 @@ class Desk {
     document.addEventListener("visibilitychange", this.onVisible);
     this.loadAgents();
     this.transferQueues();
+    this.numbers.load().then(() => this.onNumberFilter());
     this.refreshAll().then(() => {
       if (!this.openId && this.mine.length) this.openConversation(this.mine[0].id);
     });
@@ -180,6 +183,13 @@ class Desk {
   scheduleRefresh() {
     clearTimeout(this.pending);
     this.pending = setTimeout(() => this.refreshAll(), 120);
+  }
+
+  /** The number filter changed, or the numbers were read: what the lists show. */
+  onNumberFilter() {
+    this.sidebar.renderQueues();
+    this.sidebar.renderConversations();
+    if (this.view === "supervisor") this.supervisor.filter();
   }
 
   async refreshMe() {
@@ -317,7 +327,7 @@ class Desk {
     } else if (type === "agent_silent" && forMe) {
       this.toast(t("agent_silent_toast", { name: this.nameOf(id), wait: duration(data.waited_seconds || 0) }), "error");
       this.beeper.beep(this.soundOn);
-    } else if (type === "agent_silent" && this.me.role === "supervisor") {
+    } else if (type === "agent_silent" && isSupervisor(this.me)) {
       const wait = duration(data.waited_seconds || 0);
       this.toast(t("agent_silent_supervisor", { name: this.nameOf(id), agent: this.agentName(data.agent_id), wait }));
     } else if (type === "transferred" && data.reason === "agent_silent" && data.by === this.me.id) {
@@ -382,7 +392,7 @@ class Desk {
    */
   async peekConversation(id, from = null) {
     // supervisors read anything; agents a customer's earlier conversations (from "conversation:<id>")
-    if (this.me.role !== "supervisor" && !(from && from.startsWith("conversation:"))) return;
+    if (!isSupervisor(this.me) && !(from && from.startsWith("conversation:"))) return;
     this.peekId = id;
     this.peekFrom = from;
     this.openId = id;

@@ -36,10 +36,17 @@ def always_open_rules(workdir: Path) -> Path:
 
 
 def add_agent_with_the_cli(
-    env: dict[str, str], name: str, queues: list[str], capacity: int = 3, role: str = "agent"
+    env: dict[str, str],
+    name: str,
+    queues: list[str],
+    capacity: int = 3,
+    role: str = "agent",
+    numbers: list[str] | None = None,
 ) -> dict[str, str]:
     """`handover agents add NAME --queues ... --json`, exactly as ops would; {"id", "token"}."""
     command = ["agents", "add", name, "--queues", ",".join(queues), "--capacity", str(capacity)]
+    if numbers:
+        command += ["--numbers", ",".join(numbers)]
     out = subprocess.run(
         [sys.executable, "-m", "app.cli", *command, "--role", role, "--json"],
         cwd=ROOT,
@@ -99,11 +106,17 @@ class Stack:
         )
 
     def add_agent(
-        self, name: str, queues: list[str], capacity: int = 3, role: str = "agent", status: str = "available"
+        self,
+        name: str,
+        queues: list[str],
+        capacity: int = 3,
+        role: str = "agent",
+        status: str = "available",
+        numbers: list[str] | None = None,
     ) -> dict[str, str]:
         """`handover agents add ... --json`, then the presence the test wants; {"id", "token"}."""
         env = Process([], self.env, self.workdir / "cli.log").env
-        agent = add_agent_with_the_cli(env, name, queues, capacity, role)
+        agent = add_agent_with_the_cli(env, name, queues, capacity, role, numbers)
         if status:
             self.api("PUT", "/me/status", agent["token"], {"status": status})
         return agent
