@@ -16,7 +16,7 @@ from redis.asyncio import Redis as AsyncRedis
 from desk.presence import PresenceMarks
 from desk.tasks import stopped
 from handover.clock import Clock, system_clock
-from handover.events import is_for, newest_id, read_after
+from handover.events import is_for, newest_id, numbers_of, read_after
 
 log = structlog.get_logger(__name__)
 
@@ -24,6 +24,7 @@ HEARTBEAT_SECONDS = 15.0
 INBOX_SIZE = 1000  # events waiting for one slow client before its stream is closed
 STREAMS_PER_AGENT = 5  # HANDOVER_STREAMS_PER_AGENT
 BEAT_SLICE = 100  # streams woken together by the beat
+NUMBERS_KEPT = 10_000  # conversations whose business number the hub remembers (they never change)
 OVERFLOW: dict[str, str] = {"type": "_overflow"}
 KEEPALIVE: dict[str, str] = {"type": "_keepalive"}  # the hub's beat: each stream writes a comment line
 # The last word of a stream the hub closes: the agent opened one stream too many (the oldest goes), or was
@@ -41,6 +42,7 @@ class Subscriber:
     agent_id: str
     queues: list[str] = field(default_factory=list)
     supervisor: bool = False
+    numbers: list[str] = field(default_factory=list)  # only these business numbers' events; empty: all
     inbox: Inbox = field(default_factory=lambda: asyncio.Queue(maxsize=INBOX_SIZE))
 
 
@@ -67,15 +69,23 @@ class EventHub:
         self.marks = PresenceMarks(client, self.streams.keys, heartbeat, clock)
         self._tasks: list[asyncio.Task[None]] = []
         self._last: str | None = None  # the id of the last entry read; None until known
+        self._numbers: dict[str, str] = {}  # conversation id -> its business number, as far as looked up
 
-    def join(self, agent_id: str, queues: list[str] | None = None, supervisor: bool = False) -> Subscriber:
-        """A new stream of this agent hears, from now on, every event for them; past the cap, their oldest
-        is closed (told `replaced`), so a token cannot hold thousands of streams."""
+    def join(
+        self,
+        agent_id: str,
+        queues: list[str] | None = None,
+        supervisor: bool = False,
+        numbers: list[str] | None = None,
+    ) -> Subscriber:
+        """A new stream of this agent hears, from now on, every event for them (`numbers`: only of those
+        business numbers' conversations); past the cap, their oldest is closed (told `replaced`), so a
+        token cannot hold thousands of streams."""
         theirs = self.streams.setdefault(agent_id, [])
         while len(theirs) >= self.streams_per_agent:
             _close(theirs.pop(0), REPLACED)
             log.info("desk_stream_replaced", agent_id=agent_id, streams_per_agent=self.streams_per_agent)
-        subscriber = Subscriber(agent_id, queues or [], supervisor)
+        subscriber = Subscriber(agent_id, queues or [], supervisor, numbers or [])
         theirs.append(subscriber)
         return subscriber
 
@@ -148,14 +158,39 @@ class EventHub:
                 log.warning("desk_events_unavailable", error=type(exc).__name__)
                 await asyncio.sleep(1)
                 continue
+            numbers = await self._numbers_of(events)
             for entry_id, event in events:
                 self._last = entry_id
                 if event.get("type") == "agent_removed" and event.get("agent_id"):
                     self.close_agent(event["agent_id"])
+                about = event.get("conversation_id") or ""
+                number = numbers.get(about)
                 for theirs in list(self.streams.values()):
                     for s in theirs:
-                        if is_for(event, s.agent_id, s.queues, s.supervisor):
+                        if is_for(event, s.agent_id, s.queues, s.supervisor) and (
+                            not s.numbers or not about or number in s.numbers
+                        ):
                             _offer(s.inbox, entry_id, event)
+
+    async def _numbers_of(self, events: list[tuple[str, dict[str, str]]]) -> dict[str, str]:
+        """The business number of each event's conversation, when a stream open here hears only some
+        numbers (else nothing is looked up): remembered, so a conversation costs one lookup, made for the
+        batch at once. An event of a conversation whose number is not known (gone, or Redis away) reaches
+        only those who see every number."""
+        if not any(s.numbers for theirs in self.streams.values() for s in theirs):
+            return {}
+        wanted = {e.get("conversation_id") or "" for _, e in events} - {""}
+        missing = [c for c in wanted if c not in self._numbers]
+        if missing:
+            try:
+                found = await numbers_of(self.client, missing)
+            except Exception as exc:  # Redis away: told to those who see every number only
+                log.warning("desk_event_numbers_unavailable", error=type(exc).__name__)
+                found = {}
+            if len(self._numbers) + len(found) > NUMBERS_KEPT:
+                self._numbers.clear()
+            self._numbers.update(found)
+        return {c: self._numbers[c] for c in wanted if c in self._numbers}
 
 
 def _offer(queue: Inbox, entry_id: str, event: dict[str, str]) -> None:
@@ -187,7 +222,12 @@ def sse(entry_id: str, event: dict[str, str]) -> bytes:
 
 
 async def stream(
-    request: web.Request, hub: EventHub, agent_id: str, queues: list[str], supervisor: bool
+    request: web.Request,
+    hub: EventHub,
+    agent_id: str,
+    queues: list[str],
+    supervisor: bool,
+    numbers: list[str] | None = None,
 ) -> web.StreamResponse:
     """Server-sent events for one agent until they disconnect, with a heartbeat comment now and then.
 
@@ -199,7 +239,7 @@ async def stream(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     )
     # before the answer starts: a client that sees 200 misses nothing after it
-    me = hub.join(agent_id, queues, supervisor)
+    me = hub.join(agent_id, queues, supervisor, numbers)
     ended: dict[str, str] | None = None
     try:
         await response.prepare(request)
