@@ -7,6 +7,7 @@ import hashlib
 import secrets
 import uuid
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import redis
 from pydantic import BaseModel, Field
@@ -17,6 +18,9 @@ from handover.events import publish
 from handover.hints import Hints
 from handover.rules.model import Name
 from handover.unit import guarded
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis as AsyncRedis
 
 
 class Role(StrEnum):
@@ -300,6 +304,21 @@ class AgentStore:
                 pipe.smembers(keys.agent_load_key(agent_id))
             sets = pipe.execute()
         return [keys.as_text(c) for members in sets for c in sorted(members)]
+
+
+async def numbers_served(client: AsyncRedis, agent_ids: list[str]) -> dict[str, list[str]]:
+    """The business numbers each agent still stored serves ([]: every number, admins' too), in one round
+    trip: the web process's event reader tells a person of some numbers of their colleagues only."""
+    async with client.pipeline(transaction=False) as pipe:
+        for agent_id in agent_ids:
+            pipe.hget(keys.agent_key(agent_id), "json")
+        found = await pipe.execute()
+    served = {}
+    for agent_id, raw in zip(agent_ids, found, strict=True):
+        if raw is not None:
+            agent = Agent.model_validate_json(raw)
+            served[agent_id] = [] if agent.is_admin else agent.numbers
+    return served
 
 
 def _agent(raw: str | bytes, status: str | bytes | None) -> Agent:

@@ -303,15 +303,25 @@ def test_the_event_stream_tells_a_person_of_number_a_nothing_of_number_b(redis_u
             assert (
                 await http.post(note_b, json={"text": "de B"}, headers=auth("supervisor_b"))
             ).status == 201
+            away = {"status": "away"}
+            assert (await http.put("/api/v1/me/status", json=away, headers=auth("holder_b"))).status == 200
+            assert (await http.put("/api/v1/me/status", json=away, headers=auth("agent_a"))).status == 200
             note_a = f"/api/v1/conversations/{world.conversation_a}/notes"
             assert (
                 await http.post(note_a, json={"text": "de A"}, headers=auth("supervisor_a"))
             ).status == 201
-            # events come in order: A's first is its own note, so B's was never handed to it
-            heard_a = await asyncio.wait_for(first_event(streams["supervisor_a"]), 10)
-            assert heard_a["conversation_id"] == world.conversation_a
-            heard_b = await asyncio.wait_for(first_event(streams["supervisor_b"]), 10)
-            assert heard_b["conversation_id"] == world.conversation_b  # the stream does carry B's to B
+            # events come in order: the first two A's supervisor hears are of A's agent and conversation, so
+            # B's were never handed to them; B's supervisor does hear B's
+            heard_a = [await asyncio.wait_for(first_event(streams["supervisor_a"]), 10) for _ in range(2)]
+            assert [e["conversation_id"] or e["agent_id"] for e in heard_a] == [
+                world.ids["agent_a"],
+                world.conversation_a,
+            ]
+            heard_b = [await asyncio.wait_for(first_event(streams["supervisor_b"]), 10) for _ in range(2)]
+            assert [e["conversation_id"] or e["agent_id"] for e in heard_b] == [
+                world.conversation_b,
+                world.ids["holder_b"],
+            ]
             for stream in streams.values():
                 stream.close()
 
