@@ -16,7 +16,9 @@ pytestmark = pytest.mark.e2e
 
 CASES = [
     # no subcommand, unknown ones, unknown options
-    Case("no-command", [], ["handover: choose a command: serve, worker, rules, agents, packet, audit"]),
+    Case(
+        "no-command", [], ["handover: choose a command: serve, worker, rules, agents, hooks, packet, audit"]
+    ),
     Case("unknown-command", ["frobnicate"], ["handover: unknown command 'frobnicate'"]),
     Case("unknown-option", ["worker", "--turbo"], ["handover worker: unknown argument --turbo"]),
     Case(
