@@ -38,6 +38,15 @@ def add_hooks_commands(commands: argparse._SubParsersAction[Any]) -> None:
     remove.add_argument("id", metavar="ID")
     test = hooks.add_parser("test", help="post a signed test event to a hook now and say what it answered")
     test.add_argument("id", metavar="ID")
+    deliveries = hooks.add_parser(
+        "deliveries", help="the newest delivery attempts (status, error, time) and those given up on"
+    )
+    deliveries.add_argument("--failed", action="store_true", help="only failed attempts")
+    deliveries.add_argument("--limit", type=int, default=50)
+    deliveries.add_argument("--json", action="store_true")
+    replay = hooks.add_parser("replay", help="queue again deliveries given up on (same webhook-id)")
+    replay.add_argument("ids", metavar="ID", nargs="*", help="delivery ids (see hooks deliveries --failed)")
+    replay.add_argument("--since", type=float, metavar="HOURS", help="those whose event is this recent")
     for command in (add, remove):
         command.add_argument("--by", metavar="WHO", help="who does it, for the audit log (default user@host)")
 
@@ -81,6 +90,10 @@ def hooks_command(settings: Settings, args: argparse.Namespace) -> int:
             hook = store.remove(args.id, who(args.by))
             print(f"removed {hook.id} ({hook.url})")
             return 0
+        if args.hooks_command == "deliveries":
+            return _deliveries(store.client, args.failed, args.limit, args.json)
+        if args.hooks_command == "replay":
+            return _replay(store.client, args.ids, args.since)
         return _test(settings, store, args.id)
     except DomainError as exc:
         raise CommandError(str(exc)) from None
@@ -110,6 +123,41 @@ def _test(settings: Settings, store: Any, hook_id: str) -> int:
         return 0
     print(f"not delivered to {hook.url}: {attempt.error} ({took})")
     return 1
+
+
+def _deliveries(client: Any, failed: bool, limit: int, as_json: bool) -> int:
+    from handover.hooks import outbox
+
+    tried = outbox.attempts(client, failed=failed, limit=limit)
+    aside = outbox.given_up(client)
+    if as_json:
+        given_up = [{"id": d.id, "hook": d.hook, "type": d.type, "error": d.last_error} for d in aside]
+        print(json.dumps({"attempts": tried, "given_up": given_up}))
+        return 0
+    for a in tried:
+        answer = a["error"] or f"{a['status']} delivered"
+        then = " (given up)" if a["gave_up"] else ""
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(a["at"]))
+        print(f"{when}  {a['hook']}  {a['type']:<13} #{a['attempt']}  {answer}{then}  {a['id']}")
+    if not tried:
+        print("no attempts yet" if not failed else "no failed attempts")
+    if aside:
+        print(f"{len(aside)} given up on (handover hooks replay ID… or --since HOURS):")
+        for d in aside[:limit]:
+            print(f"  {d.id}  {d.hook}  {d.type}  {d.last_error}")
+    return 0
+
+
+def _replay(client: Any, ids: list[str], since_hours: float | None) -> int:
+    from handover.hooks import outbox
+
+    if not ids and since_hours is None:
+        raise CommandError("name the deliveries (ID…) or --since HOURS")
+    now = time.time()
+    since = None if since_hours is None else now - since_hours * 3600
+    count = outbox.replay(client, now, ids=ids or None, since=since)
+    print(f"{count} {'delivery' if count == 1 else 'deliveries'} queued again")
+    return 0
 
 
 def _items(text: str | None) -> list[str]:

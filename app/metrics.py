@@ -19,6 +19,8 @@ from prometheus_client.registry import Collector
 from desk.http import DESK, DeskContext
 from handover import kpis
 from handover.availability import is_unavailable
+from handover.hooks import outbox
+from handover.hooks.outbox import Breaker
 from handover.store import shared_counters
 from handover.traffic.wakeups import backlog
 from webhooks.views import WEBHOOK
@@ -173,6 +175,41 @@ class MediaOnDisk(Collector):
         )
 
 
+class HookFigures(Collector):
+    """Events out, per hook (at most hooks.store.MAX_HOOKS): deliveries sent and failed, their time, and
+    whether the hook's breaker is open now."""
+
+    def __init__(self, counters: dict[str, float], breakers: dict[str, Breaker], now: float) -> None:
+        self.counters, self.breakers, self.now = counters, breakers, now
+
+    def collect(self) -> Iterator[Metric]:
+        hooks = sorted({name.split(":", 1)[1] for name in self.counters} | set(self.breakers))
+        outcomes = CounterMetricFamily(
+            "handover_hook_deliveries", "Attempts to deliver events to hooks", labels=["hook", "outcome"]
+        )
+        seconds = SummaryMetricFamily(
+            "handover_hook_delivery_seconds", "How long hooks took to answer", labels=["hook"]
+        )
+        opened = CounterMetricFamily(
+            "handover_hook_breaker_opened", "Times a hook's breaker opened", labels=["hook"]
+        )
+        open_now = GaugeMetricFamily(
+            "handover_hook_breaker_open", "1 while a hook's breaker is open", labels=["hook"]
+        )
+        for hook in hooks:
+            for outcome in ("sent", "failed"):
+                outcomes.add_metric([hook, outcome], self.counters.get(f"{outcome}:{hook}", 0.0))
+            seconds.add_metric(
+                [hook],
+                count_value=int(self.counters.get(f"seconds_count:{hook}", 0.0)),
+                sum_value=self.counters.get(f"seconds_sum:{hook}", 0.0),
+            )
+            opened.add_metric([hook], self.counters.get(f"breaker_opened:{hook}", 0.0))
+            breaker = self.breakers.get(hook)
+            open_now.add_metric([hook], 1.0 if breaker is not None and breaker.is_open(self.now) else 0.0)
+        yield from (outcomes, seconds, opened, open_now)
+
+
 async def metrics(request: web.Request) -> web.Response:
     ctx = request.app[WEBHOOK]
     registry = CollectorRegistry()
@@ -182,6 +219,7 @@ async def metrics(request: web.Request) -> web.Response:
     try:
         waiting = await backlog(ctx.redis, ctx.partitions)
         counters = await shared_counters(ctx.redis)
+        hook_counters, breakers = await outbox.figures(ctx.redis)
     except Exception as exc:
         if not is_unavailable(exc):
             raise
@@ -189,6 +227,7 @@ async def metrics(request: web.Request) -> web.Response:
         reachable.set(0)
     else:
         registry.register(SharedCounters(counters, waiting.entries, waiting.oldest_inbound_ms))
+        registry.register(HookFigures(hook_counters, breakers, time.time()))
         reachable.set(1)
     if DESK in request.app:
         registry.register(MediaOnDisk(request.app[DESK]))

@@ -137,6 +137,7 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
             body_timeout=settings.handover_body_timeout_seconds,
             notes_max=settings.handover_notes_max,
             notes_per_minute=settings.handover_notes_per_minute,
+            hooks_allow=settings.handover_hooks_allow,
             share=AgentShare(settings.handover_requests_per_agent, retry_after),
             numbers=load_numbers(settings.handover_rules),
             phone_number_ids=settings.whatsapp_phone_number_ids,
@@ -270,8 +271,11 @@ def _start_embedded_worker(settings: Settings, server: fakeredis.FakeServer, hol
     dispatcher.start()
     assigner = wiring.assigner_loop(client, holder)
     assigner.start()
+    hooks = wiring.hook_loop(settings, client)
+    hooks.start()
 
     def stop() -> None:
+        hooks.stop()
         assigner.stop()
         dispatcher.stop()
         runtime.close()

@@ -33,6 +33,7 @@ from handover.traffic.processing import Processor
 from handover.transfers import Transfers
 from handover.warm import WarmTransfers
 from workers.assigner import AssignerLoop
+from workers.hooks import HookLoop
 from workers.runtime import WorkerRuntime
 
 # Redis away, restarting or hung must cost a caller seconds, not minutes: connect and read with timeouts,
@@ -173,6 +174,17 @@ def worker_runtime(
 def assigner_loop(client: redis.Redis, holder: RulesHolder) -> AssignerLoop:
     """The push queues' assigner (one process among all decides at a time: see workers/assigner.py)."""
     return AssignerLoop(client, Assigner(client, holder))
+
+
+def hook_loop(settings: Settings, client: redis.Redis) -> HookLoop:
+    """Events out: every worker process turns desk events into deliveries and posts them (workers/hooks)."""
+    return HookLoop(
+        client,
+        LoopThread,
+        settings.handover_hooks_retry_hours * 3600,
+        settings.handover_hooks_allow,
+        settings.handover_public_url,
+    )
 
 
 def rules_holder(settings: Settings, client: redis.Redis, kind: str, check_every: float = 2.0) -> RulesHolder:

@@ -131,9 +131,12 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
         dispatcher.start()
         assigner = wiring.assigner_loop(client, holder)
         assigner.start()
+        hooks = wiring.hook_loop(settings, client)
+        hooks.start()
         try:
             work_until_stopped(make_worker, client, rq_level, stop)
         finally:
+            hooks.stop()
             assigner.stop()
             dispatcher.stop()
             reads.stop()

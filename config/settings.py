@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     handover_streams_per_agent: int = Field(default=5, ge=1, le=100)
     # Events out (handover/hooks/): hosts or networks a hook may call over http or at a private address
     handover_hooks_allow: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    handover_hooks_retry_hours: float = Field(default=24.0, gt=0, le=7 * 24)
+    # where people reach the console (https://desk.example.com): links in hooks' Slack messages
+    handover_public_url: str = ""
     handover_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # The sandbox (simulator, /sandbox/* routes, a signing secret everyone knows) on a real Redis: only when
     # asked for, since anyone reaching the port could then write as any customer and read every reply.

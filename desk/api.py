@@ -12,6 +12,7 @@ from desk.bot import BOT_ROUTES
 from desk.canned import CANNED_ROUTES
 from desk.gestures import GESTURE_ROUTES
 from desk.history import HISTORY_ROUTES
+from desk.hooks import HOOK_ROUTES
 from desk.http import AGENT, DESK, PREFIX, body_of, figures, hours_asked, ok
 from desk.live import stream
 from desk.media import MEDIA_ROUTES
@@ -370,6 +371,7 @@ ROUTES = [
     ),
     *BOT_ROUTES,
     *OPS_ROUTES,
+    *HOOK_ROUTES,
     *CANNED_ROUTES,
     *NOTE_ROUTES,
     *GESTURE_ROUTES,

@@ -63,6 +63,7 @@ class DeskContext:
     share: AgentShare = field(default_factory=AgentShare)  # HANDOVER_REQUESTS_PER_AGENT
     notes_max: int = 200  # HANDOVER_NOTES_MAX: notes on one conversation (handover/notes.py)
     notes_per_minute: int = 30  # HANDOVER_NOTES_PER_MINUTE: notes one agent may write in a minute
+    hooks_allow: list[str] = field(default_factory=list)  # HANDOVER_HOOKS_ALLOW (desk/hooks.py)
     # the business numbers' names and colours (numbers.yaml), and WHATSAPP_PHONE_NUMBER_IDS
     numbers: Numbers = field(default_factory=lambda: Numbers(Path("rules.yaml")))
     phone_number_ids: list[str] = field(default_factory=list)
@@ -198,7 +199,7 @@ async def scoped(request: web.Request, handler: Handler) -> web.StreamResponse:
     agent = request.get(AGENT)
     if agent is not None and scope.is_scoped(agent):
         ctx, path, query = request.app[DESK], dict(request.match_info), dict(request.query)
-        await in_thread(scope.check, ctx, agent, path, query)
+        await in_thread(scope.check, ctx, agent, _route(request), path, query)
     return await handler(request)
 
 

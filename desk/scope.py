@@ -3,11 +3,11 @@
 A person given `numbers` (agents add|set --numbers) sees only those numbers' conversations; an admin, and
 anyone given none, sees every number, as before numbers were scoped (and costs nothing more here). What
 a route names is checked before the route runs (`check`, called by desk/http.py's `scoped` middleware for
-every route): a conversation (`{id}`, `?conversation_id=`), a media (`{media_id}`: its conversation's
-number) or a number (`?phone_number_id=`, `?number=`) of a number they do not serve answers 404 exactly as
-one that does not exist, so nobody learns it does. Lists keep only what they serve (`visible`,
-`colleagues`, and handover/inbox.py for the pages); figures not yet split by number are for those who see
-every number (`FIGURES_NOT_SPLIT`)."""
+every route): a conversation (`/conversations/{id}`, `?conversation_id=`), a media (`{media_id}`: its
+conversation's number) or a number (`?phone_number_id=`, `?number=`) of a number they do not serve answers
+404 exactly as one that does not exist, so nobody learns it does. Lists keep only what they serve
+(`visible`, `colleagues`, and handover/inbox.py for the pages; desk/live.py for the events); figures not
+yet split by number are for those who see every number (`FIGURES_NOT_SPLIT`)."""
 
 from __future__ import annotations
 
@@ -37,11 +37,14 @@ def is_scoped(agent: Agent) -> bool:
     return not agent.is_admin and bool(agent.numbers)
 
 
-def check(ctx: DeskContext, agent: Agent, path: Mapping[str, str], query: Mapping[str, str]) -> None:
-    """Raise NotFound, worded as for something unknown, when a route names what the agent may not see."""
+def check(
+    ctx: DeskContext, agent: Agent, route: str, path: Mapping[str, str], query: Mapping[str, str]
+) -> None:
+    """Raise NotFound, worded as for something unknown, when a route (`route`: its template, as
+    `/api/v1/conversations/{id}/notes`) names what the agent may not see."""
     if not is_scoped(agent):
         return
-    if "id" in path:
+    if "id" in path and "/conversations/{id}" in route:
         _conversation(ctx, agent, path["id"])
     if "conversation_id" in query:
         _conversation(ctx, agent, query["conversation_id"])

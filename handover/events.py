@@ -29,6 +29,7 @@ EventType = Literal[
     "offer_withdrawn",  # ... who declined, let it expire or left: it waits again (withdraw_offer.lua)
     "note_added",  # an agent's private note (handover/notes.py)
     "agent_silent",  # a customer message waited past the queue's agent_reply_seconds (handover clocks)
+    "csat",  # the customer rated the service (hooks hear of it; desks refresh)
     "agent_removed",  # their token is dead: every web process closes their streams (assignment/removal.py)
 ]
 

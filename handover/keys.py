@@ -316,6 +316,18 @@ def process_key(process_id: str) -> str:
 # -> secret; none for a hook whose secret is in the workers' environment)
 HOOKS = f"{PREFIX}{{global}}:hooks"
 HOOK_SECRETS = f"{PREFIX}{{global}}:hooks:secrets"
+# what is to be posted (hash delivery id -> JSON) and when (zset id -> due time, or the end of the lease of
+# the worker posting it); the attempts (a capped list, newest first), the deliveries given up on (capped),
+# each hook's breaker (hash hook id -> JSON) and counters for /metrics (hash `<what>:<hook id>` -> n)
+HOOKS_PENDING = f"{PREFIX}{{global}}:hooks:pending"
+HOOKS_DUE = f"{PREFIX}{{global}}:hooks:due"
+HOOKS_LOG = f"{PREFIX}{{global}}:hooks:log"
+HOOKS_DEAD = f"{PREFIX}{{global}}:hooks:dead"
+HOOKS_BREAKERS = f"{PREFIX}{{global}}:hooks:breakers"
+HOOKS_COUNTERS = f"{PREFIX}{{global}}:hooks:counters"
+HOOKS_GROUP = "hooks"  # the consumer group on the desk events that turns them into deliveries
+HOOKS_LOG_KEPT = 2_000
+HOOKS_DEAD_KEPT = 10_000
 AUDIT = f"{PREFIX}audit"  # zset: audit entry JSON -> when (handover/audit.py)
 
 

@@ -1,11 +1,12 @@
 // The Bot tab (supervisors only): how the bot did (containment and escalation by hour, with the rules
 // versions marked; escalations by reason; the rules it used), what customers wrote that it did not
 // understand, why a sentence gets the answer it gets, which rules version every process runs, and the
-// audit log. Each part loads from its own route and fails on its own: a route this server does not have
+// audit log, and the hooks (events out) with their last failures. Each part loads from its own route and fails on its own: a route this server does not have
 // yet (404) reads "not available yet", never a blank. Charts are uPlot (desk/static/vendor/uplot, MIT),
 // imported the first time the tab is shown, so agents never load it.
 
-import { h, fill, keepFocus } from "./console-dom.js";
+import { h, fill, keepFocus, table, empty } from "./console-dom.js";
+import { HooksPanel } from "./console-hooks.js";
 import { t, LANG, LOCALE, explain, stamp, when, clock } from "./console-i18n.js";
 import { icon } from "./console-icons.js";
 import { renderBotFcr } from "./console-kpis.js";
@@ -48,6 +49,7 @@ export class BotView {
     this.audit = h("div", { testid: "bot-audit" });
     this.fcr = h("div", { testid: "bot-fcr" });
     this.explainBox = new ExplainBox(desk);
+    this.hooks = new HooksPanel();
     this.root = h(
       "section.supervisor.bot",
       { testid: "bot-view", "aria-labelledby": "bot-title", hidden: true },
@@ -68,6 +70,7 @@ export class BotView {
       panel(t("bot_explain"), this.explainBox.root),
       panel(t("bot_versions"), h("div", {}, this.versions, this.diff)),
       panel(t("bot_audit"), this.audit),
+      panel(t("hooks_title"), this.hooks.root, t("hooks_note")),
     );
     new ResizeObserver(() => this.fitChart()).observe(this.chartBox);
   }
@@ -104,6 +107,7 @@ export class BotView {
       settle(api.get(`/bot/unrecognized?hours=${hours}`), still((inbox) => this.renderInbox(inbox)), still((exc) => fill(this.inbox, problem(exc)))),
       settle(api.get("/rules"), (rules) => this.renderVersions(rules), (exc) => fill(this.versions, problem(exc))),
       settle(api.get(`/audit?hours=${hours}`), still((audit) => this.renderAudit(audit)), still((exc) => fill(this.audit, problem(exc)))),
+      settle(api.get("/hooks"), (hooks) => this.hooks.render(hooks), (exc) => fill(this.hooks.root, problem(exc))),
     ];
     await Promise.all(loads);
     if (hours === this.hours) this.updated.textContent = t("bot_updated", { time: clock(Date.now() / 1000) });
@@ -508,25 +512,8 @@ function panel(title, body, note = "") {
   return h("section.card", { "aria-label": title }, h("h2.card-title", {}, title, note ? h("span.card-note", {}, note) : null), h("div.card-body", {}, body));
 }
 
-function empty(text) {
-  return h("p.empty-note", {}, text);
-}
-
 function kpi(label, value, testid, detail) {
   return h("div.kpi", { testid }, h("div.kpi-value", {}, value), h("div.kpi-label", {}, label), detail ? h("div.kpi-detail", {}, detail) : null);
-}
-
-function table(headings, rows, numeric = []) {
-  return h(
-    "div.table-wrap",
-    {},
-    h(
-      "table.grid",
-      {},
-      h("thead", {}, h("tr", {}, headings.map((x, i) => h(`th${numeric[i] ? ".num" : ""}`, { scope: "col" }, x)))),
-      h("tbody", {}, rows),
-    ),
-  );
 }
 
 /** [[name, count]] as bars whose length is the count against the largest. */

@@ -78,3 +78,22 @@ export function fillQueuePicker(select, queues, allText, title) {
     queues.map((q) => h("option", { value: q.name, selected: q.name === chosen }, title(q))),
   );
 }
+
+/** A table with a header row; `numeric[i]` right-aligns column i. */
+export function table(headings, rows, numeric = []) {
+  return h(
+    "div.table-wrap",
+    {},
+    h(
+      "table.grid",
+      {},
+      h("thead", {}, h("tr", {}, headings.map((x, i) => h(`th${numeric[i] ? ".num" : ""}`, { scope: "col" }, x)))),
+      h("tbody", {}, rows),
+    ),
+  );
+}
+
+/** What a part shows when it has nothing to show. */
+export function empty(text) {
+  return h("p.empty-note", {}, text);
+}

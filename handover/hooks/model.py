@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field
 
@@ -18,6 +19,13 @@ EVENTS = (
     "csat",  # the customer rated the service
 )
 MAX_URL = 2048
+
+
+def shown_url(url: str) -> str:
+    """A hook's URL as anyone but an admin sees it (the audit log, the ops view): its scheme and host only,
+    as the rest can be a secret in itself (a Slack incoming webhook's path is)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/…"
 
 
 class HookFormat(StrEnum):

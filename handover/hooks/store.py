@@ -14,7 +14,7 @@ from handover import audit, keys
 from handover.clock import Clock, system_clock
 from handover.errors import Invalid, NotFound
 from handover.hooks import safety, signing
-from handover.hooks.model import EVENTS, Hook, HookFormat
+from handover.hooks.model import EVENTS, Hook, HookFormat, shown_url
 
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,63}$")
 MAX_HOOKS = 100
@@ -65,7 +65,8 @@ class HookStore:
             pipe.hset(keys.HOOKS, hook.id, hook.model_dump_json())
             if secret is not None:
                 pipe.hset(keys.HOOK_SECRETS, hook.id, secret)
-            detail = {"id": hook.id, "url": hook.url, "events": hook.events, "format": str(hook.format)}
+            shown = shown_url(hook.url)
+            detail = {"id": hook.id, "url": shown, "events": hook.events, "format": str(hook.format)}
             audit.write(pipe, by, audit.AuditAction.HOOKS_ADD, detail, self.clock)
             pipe.execute()
         return hook, secret
@@ -85,7 +86,7 @@ class HookStore:
         with self.client.pipeline(transaction=True) as pipe:
             pipe.hdel(keys.HOOKS, hook_id)
             pipe.hdel(keys.HOOK_SECRETS, hook_id)
-            detail = {"id": hook_id, "url": hook.url}
+            detail = {"id": hook_id, "url": shown_url(hook.url)}
             audit.write(pipe, by, audit.AuditAction.HOOKS_REMOVE, detail, self.clock)
             pipe.execute()
         return hook

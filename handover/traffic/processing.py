@@ -249,6 +249,7 @@ class Processor:
         effects.entries.append((conversation.id, answer))
         effects.sends.append(job)
         effects.csat.append((option.score, conversation.agent_id))
+        effects.events.append(("csat", conversation.id, conversation.agent_id, conversation.queue))
         if conversation.bot_outcome == "escalated":
             effects.bot_csat.append((conversation.bot_outcome_version or "none", option.score, now))
         log.info("csat_recorded", conversation_id=conversation.id, message_id=message.id, score=option.score)

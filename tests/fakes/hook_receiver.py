@@ -28,6 +28,7 @@ class HookReceiver:
     _thread: threading.Thread | None = None
     _runner: web.AppRunner | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _released: asyncio.Event | None = None
 
     @property
     def url(self) -> str:
@@ -42,12 +43,14 @@ class HookReceiver:
         with self._lock:
             self.received.append(Received(request.path, dict(request.headers), body))
         if self.hang:
-            await asyncio.sleep(3600)
+            assert self._released is not None
+            await self._released.wait()  # until stop(): a receiver that never answers
         if 300 <= self.answer < 400:
             raise web.HTTPFound(f"http://127.0.0.1:{self.port}/elsewhere")
         return web.json_response({"seen": True}, status=self.answer)
 
     async def _start(self) -> None:
+        self._released = asyncio.Event()
         app = web.Application()
         app.router.add_post("/{tail:.*}", self._take)
         self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)
@@ -66,8 +69,6 @@ class HookReceiver:
             loop.run_until_complete(receiver._start())
             ready.set()
             loop.run_forever()
-            assert receiver._runner is not None
-            loop.run_until_complete(receiver._runner.cleanup())
             loop.close()
 
         receiver._thread = threading.Thread(target=run, name="hook-receiver", daemon=True)
@@ -76,7 +77,13 @@ class HookReceiver:
             raise RuntimeError("the hook receiver did not start")
         return receiver
 
+    async def _shutdown(self) -> None:
+        assert self._released is not None and self._runner is not None
+        self._released.set()
+        await self._runner.cleanup()
+
     def stop(self) -> None:
         if self._loop is not None and self._thread is not None and self._thread.is_alive():
+            asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(10)
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)

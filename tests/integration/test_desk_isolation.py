@@ -46,6 +46,7 @@ CUSTOMER = "customer"  # B's customer: 404, as a customer with no conversations
 LISTING = "listing"  # a list or an answer about oneself: nothing of B's in it
 FIGURES = "figures"  # not split by number yet: 403 for a supervisor of some numbers
 EVENTS = "events"  # the live stream: B's events never reach A's people
+ADMINS = "admins"  # for admins only (of every number): 403 for anyone else
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,9 @@ TABLE: dict[str, Case] = {
     "GET /media/{media_id}": Case(MEDIA),
     "POST /media/{media_id}/link": Case(MEDIA),
     "GET /numbers": Case(LISTING, found_by_b=lambda w: NUMBER_B),
+    "GET /hooks": Case(FIGURES),
+    "POST /hooks": Case(ADMINS, body={"url": "https://crm.example.com/hook", "events": ["resolved"]}),
+    "DELETE /hooks/{id}": Case(ADMINS),
 }
 A_SIDE = ("agent_a", "supervisor_a")  # people of number A only
 B_SIDE = ("holder_b", "supervisor_b", "admin")  # B's people, and an admin of every number
@@ -261,6 +265,9 @@ def test_a_route_shows_nothing_of_another_number(redis_url, graph, route):
                 if case.kind in (CONVERSATION, MEDIA, CUSTOMER):
                     assert status == 404, (who, status, text)
                     assert (status, text) == await unknown_answer(http, world.tokens[who], route, case, world)
+                elif case.kind == ADMINS:
+                    assert status == 403, (who, status, text)
+                    continue
                 elif case.kind == FIGURES:
                     assert status == 403, (who, status, text)
                     if who == "supervisor_a":
@@ -269,6 +276,9 @@ def test_a_route_shows_nothing_of_another_number(redis_url, graph, route):
                     assert status in (200, 204, 403), (who, status, text)  # 403: not for agents at all
                     assert [leak for leak in world.leaks() if leak in text] == [], (who, text)
             # the positive control: B's people (or an admin) are let through, and find B's items
+            if case.kind == ADMINS:
+                assert (await call(http, world.tokens["admin"], route, case, world))[0] != 403
+                return
             answers = [await call(http, world.tokens[who], route, case, world) for who in B_SIDE]
             assert any(status not in (401, 403, 404) for status, _ in answers), answers
             if case.found_by_b is not None:
