@@ -107,6 +107,8 @@ def check_transfer(ctx: DeskContext, agent: Agent, conversation_id: str, to_agen
         return  # the transfer says it is unknown
     if not colleagues(agent, [target]):
         raise NotFound(f"agent {to_agent}")
+    if not is_scoped(target):
+        return  # serves every number
     [found] = ctx.inbox.listed([conversation_id])
     if found is not None and not target.serves(found.phone_number_id):
         raise Invalid(f"{target.name} does not serve this conversation's business number")
