@@ -12,7 +12,7 @@ from desk.bot import BOT_ROUTES
 from desk.canned import CANNED_ROUTES
 from desk.gestures import GESTURE_ROUTES
 from desk.history import HISTORY_ROUTES
-from desk.hooks import HOOK_ROUTES
+from desk.hooks import HOOK_ROUTES, WEBHOOKS
 from desk.http import AGENT, DESK, PREFIX, body_of, figures, hours_asked, ok
 from desk.live import stream
 from desk.media import MEDIA_ROUTES
@@ -382,7 +382,7 @@ ROUTES = [
 
 
 async def openapi(request: web.Request) -> web.Response:
-    return web.json_response(openapi_document(ROUTES, PREFIX))
+    return web.json_response(openapi_document(ROUTES, PREFIX, WEBHOOKS))
 
 
 def routes() -> list[web.RouteDef]:

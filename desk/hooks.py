@@ -16,7 +16,7 @@ from desk.threads import in_thread
 from handover.agents import Agent
 from handover.errors import NotYours
 from handover.hooks import outbox
-from handover.hooks.model import EVENTS, Hook, HookFormat, shown_url
+from handover.hooks.model import DESCRIBED, EVENTS, Hook, HookEvent, HookFormat, shown_url
 from handover.hooks.store import HookStore
 
 ADMINS_ONLY = {403: "not an admin"}
@@ -143,6 +143,9 @@ async def remove_hook(request: web.Request) -> web.Response:
     hook = await in_thread(hooks.remove, request.match_info["id"], agent.id)
     return ok(_view(hook, True, {}, {}, ctx.clock()))
 
+
+# what the hooks receive, one entry per event, for the OpenAPI document's `webhooks`
+WEBHOOKS = {name: (HookEvent, when) for name, when in DESCRIBED.items()}
 
 HOOK_ROUTES = [
     Route(

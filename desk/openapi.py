@@ -8,7 +8,7 @@ for a conversation, 422, 413 and 408 for a body, and the route's own."""
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,8 +63,11 @@ class Route:
     headers: dict[str, str] = field(default_factory=dict)  # the success answer's headers: what each says
 
 
-def openapi_document(routes: list[Route], prefix: str) -> dict[str, Any]:
-    refs, schemas = _schemas(routes)
+def openapi_document(
+    routes: list[Route], prefix: str, webhooks: Mapping[str, tuple[type[BaseModel], str]] | None = None
+) -> dict[str, Any]:
+    """`webhooks`: what this service posts to others (name -> (body, when)), OpenAPI 3.1's `webhooks`."""
+    refs, schemas = _schemas(routes, [body for body, _ in (webhooks or {}).values()])
     error = {"content": {"application/json": {"schema": refs[ErrorBody, "serialization"]}}}
     paths: dict[str, Any] = {}
     for route in routes:
@@ -90,10 +93,21 @@ def openapi_document(routes: list[Route], prefix: str) -> dict[str, Any]:
         if parameters:
             operation["parameters"] = parameters
         paths.setdefault(prefix + route.path, {})[route.method.lower()] = operation
+    posted = {
+        name: {
+            "post": {
+                "summary": when,
+                "requestBody": {"content": {"application/json": {"schema": refs[body, "serialization"]}}},
+                "responses": {"2XX": {"description": "delivered; anything else is retried (docs/hooks.md)"}},
+            }
+        }
+        for name, (body, when) in (webhooks or {}).items()
+    }
     return {
         "openapi": "3.1.0",
         "info": {"title": "whatsapp-handover desk API", "version": "1"},
         "paths": paths,
+        **({"webhooks": posted} if posted else {}),
         "components": {
             "schemas": schemas,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -104,9 +118,10 @@ def openapi_document(routes: list[Route], prefix: str) -> dict[str, Any]:
 _Refs = dict[tuple[Any, JsonSchemaMode], dict[str, Any]]  # (model, mode) -> {"$ref": ...}
 
 
-def _schemas(routes: list[Route]) -> tuple[_Refs, dict[str, Any]]:
-    """A `$ref` for each (model, mode) the routes name, and the schemas they point at."""
+def _schemas(routes: list[Route], posted: list[type[BaseModel]]) -> tuple[_Refs, dict[str, Any]]:
+    """A `$ref` for each (model, mode) the routes name (and the webhooks post), and their schemas."""
     wanted: dict[tuple[type[BaseModel], JsonSchemaMode], None] = {(ErrorBody, "serialization"): None}
+    wanted.update(((body, "serialization"), None) for body in posted)
     for route in routes:
         if route.body is not None:
             wanted[route.body, "validation"] = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from handover.conversation import Conversation
+from handover.hooks.model import HookConversation
 from handover.masking import mask
 from handover.packet import people_moves
 from handover.store import Store
@@ -27,26 +28,26 @@ DIRECT = {
 
 
 def summary(conversation: Conversation) -> dict[str, Any]:
-    """The conversation as a receiver needs it to file or route it."""
-    return {
-        "id": conversation.id,
-        "phone_number_id": conversation.phone_number_id,
-        "customer_key": conversation.customer_key,
-        "wa_id": conversation.wa_id,
-        "user_id": conversation.user_id,
-        "customer_name": conversation.profile_name,
-        "state": conversation.state.value,
-        "queue": conversation.queue,
-        "priority": conversation.priority,
-        "agent_id": conversation.agent_id,
-        "previous_agent": conversation.previous_agent,
-        "identity_verified": conversation.identity is not None,
-        "customer_reference": conversation.identity.customer_reference if conversation.identity else None,
-        "created_at": conversation.created_at,
-        "updated_at": conversation.updated_at,
-        "resolved_at": conversation.resolved_at,
-        "csat_score": conversation.csat_score,
-    }
+    """The conversation as a receiver needs it to file or route it (model.HookConversation)."""
+    return HookConversation(
+        id=conversation.id,
+        phone_number_id=conversation.phone_number_id,
+        customer_key=conversation.customer_key,
+        wa_id=conversation.wa_id,
+        user_id=conversation.user_id,
+        customer_name=conversation.profile_name,
+        state=conversation.state.value,
+        queue=conversation.queue,
+        priority=conversation.priority,
+        agent_id=conversation.agent_id,
+        previous_agent=conversation.previous_agent,
+        identity_verified=conversation.identity is not None,
+        customer_reference=conversation.identity.customer_reference if conversation.identity else None,
+        created_at=conversation.created_at,
+        updated_at=conversation.updated_at,
+        resolved_at=conversation.resolved_at,
+        csat_score=conversation.csat_score,
+    ).model_dump(mode="json")
 
 
 def masked(packet: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from standardwebhooks import Webhook
 
+from handover.hooks.model import HookEvent
 from tests.fakes.hook_receiver import HookReceiver
 from tests.support.cli import handover
 from tests.support.processes import wait_for
@@ -72,6 +73,8 @@ def test_an_external_desk_takes_a_conversation_through_hooks_and_the_api(stack, 
 
     arrived = wait_for(lambda: (lambda e: e if len(e) >= 3 else None)(events(crm, secret)), 30, "3 events")
     assert [e["type"] for e in arrived] == ["handed_over", "assigned", "resolved"]
+    for event in arrived:  # the shape the OpenAPI document's `webhooks` promise
+        HookEvent.model_validate(event)
     assert arrived[1]["data"]["conversation"]["agent_id"] == desk["id"]
     assert arrived[2]["data"]["reason"] == "resolved"
     ids = [r.headers["webhook-id"] for r in crm.taken()]

@@ -106,3 +106,16 @@ def test_the_slack_format_says_who_why_where_and_links_to_the_console():
         assert part in text
     assert "<https://desk.example.com/#/conversations/c1|Open in the console>" in text
     assert payload.body(HookFormat.SLACK, event).startswith(b'{"text":')
+
+
+def test_the_openapi_document_describes_every_event_a_hook_receives():
+    from desk.api import PREFIX, ROUTES
+    from desk.hooks import WEBHOOKS
+    from desk.openapi import openapi_document
+    from handover.hooks.model import EVENTS
+
+    document = openapi_document(ROUTES, PREFIX, WEBHOOKS)
+    assert list(document["webhooks"]) == list(EVENTS)
+    body = document["webhooks"]["handed_over"]["post"]["requestBody"]["content"]["application/json"]
+    assert body["schema"] == {"$ref": "#/components/schemas/HookEvent"}
+    assert "HookConversation" in document["components"]["schemas"]
