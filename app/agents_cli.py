@@ -25,13 +25,18 @@ def add_agents_commands(commands: argparse._SubParsersAction[Any]) -> None:
     add.add_argument("name", metavar="NAME", help="the agent's name as colleagues and supervisors see it")
     add.add_argument("--queues", required=True, help="comma-separated queue names")
     add.add_argument("--capacity", type=int, default=3, help="conversations at once (default 3)")
-    add.add_argument("--role", choices=["agent", "supervisor"], default="agent")
+    add.add_argument(
+        "--role",
+        choices=["agent", "supervisor", "admin"],
+        default="agent",
+        help="agent; supervisor (of their --numbers); admin (a supervisor of every number)",
+    )
     add.add_argument("--json", action="store_true", help='print {"id": ..., "token": ...}')
     listing = agents.add_parser(
         "list", help="every agent with queues, capacity, role, status, languages and skills"
     )
     listing.add_argument("--json", action="store_true")
-    change = agents.add_parser("set", help="change an agent's capacity, queues, languages or skills")
+    change = agents.add_parser("set", help="change an agent's capacity, queues, languages, skills or numbers")
     change.add_argument("id", metavar="ID", help="the agent's id (see handover agents list)")
     change.add_argument("--capacity", type=int, help="conversations at once")
     change.add_argument("--queues", help="comma-separated queue names (replaces the agent's)")
@@ -49,6 +54,11 @@ def add_agents_commands(commands: argparse._SubParsersAction[Any]) -> None:
         )
         command.add_argument(
             "--skills", help="comma-separated skills, as the rules' escalate.skills name them"
+        )
+        command.add_argument(
+            "--numbers",
+            help="comma-separated business numbers (phone_number_ids) they serve or supervise; none or "
+            '"" (the default): every number',
         )
     for command in (add, change, remove):
         command.add_argument("--by", metavar="WHO", help="who does it, for the audit log (default user@host)")
@@ -132,7 +142,7 @@ def agent_to_add(settings: Settings, args: argparse.Namespace) -> tuple[str, dic
     _check_capacity(args.capacity)
     rules = checked_rules(settings.handover_rules, "its queues are unknown, so no agent was added").rules
     fields = {"queues": _queues(args.queues, rules), "languages": _languages(args.languages, rules)}
-    return name, fields | {"skills": _skills(args.skills, rules)}
+    return name, fields | {"skills": _skills(args.skills, rules), "numbers": _numbers(args.numbers)}
 
 
 def agent_changes(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
@@ -142,6 +152,8 @@ def agent_changes(settings: Settings, args: argparse.Namespace) -> dict[str, Any
     if args.capacity is not None:
         _check_capacity(args.capacity)
         changes["capacity"] = args.capacity
+    if args.numbers is not None:
+        changes["numbers"] = _numbers(args.numbers)
     named = {"queues": args.queues, "languages": args.languages, "skills": args.skills}
     if any(value is not None for value in named.values()):
         rules = checked_rules(settings.handover_rules, "the agent was not changed").rules
@@ -152,7 +164,7 @@ def agent_changes(settings: Settings, args: argparse.Namespace) -> dict[str, Any
         if args.skills is not None:
             changes["skills"] = _skills(args.skills, rules)
     if not changes:
-        raise CommandError("nothing to change: give --capacity, --queues, --languages or --skills")
+        raise CommandError("nothing to change: give --capacity, --queues, --languages, --skills or --numbers")
     return changes
 
 
@@ -211,10 +223,24 @@ def _skills(text: str | None, rules: Rules) -> list[str]:
     return skills
 
 
+def _numbers(text: str | None) -> list[str]:
+    """Business numbers as Meta sends them (digits). Empty (`--numbers ""`, or none given): every number."""
+    from handover.numbers import NUMBER_ID
+
+    numbers = _listed(text)
+    for number in numbers:
+        if not NUMBER_ID.match(number):
+            raise CommandError(
+                f"--numbers: {number[:40]!r} is not a phone_number_id (digits, as Meta sends it in each "
+                "webhook's metadata)"
+            )
+    return numbers
+
+
 def _described(agent: Agent) -> str:
     """One agent on one line, as `agents add`, `list` and `set` print it."""
     return (
         f"{agent.id}  {agent.name}  queues={','.join(agent.queues)}  capacity={agent.capacity}  "
         f"role={agent.role}  languages={','.join(agent.languages) or '-'}  "
-        f"skills={','.join(agent.skills) or '-'}"
+        f"skills={','.join(agent.skills) or '-'}  numbers={','.join(agent.numbers) or 'all'}"
     )

@@ -32,6 +32,7 @@ from handover.agents import AgentStore, Presence, Role
 from handover.assignment.claims import Assignments
 from handover.assignment.liveness import heartbeat_seconds
 from handover.media import MediaSource
+from handover.numbers import load_numbers
 from handover.rules import versions
 from handover.rules.holder import RulesHolder
 from handover.store import Store
@@ -138,6 +139,8 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
             notes_per_minute=settings.handover_notes_per_minute,
             hooks_allow=settings.handover_hooks_allow,
             share=AgentShare(settings.handover_requests_per_agent, retry_after),
+            numbers=load_numbers(settings.handover_rules),
+            phone_number_ids=settings.whatsapp_phone_number_ids,
         )
         await app[DESK].hub.start()
         app[WEBHOOK] = WebhookContext(

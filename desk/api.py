@@ -7,13 +7,13 @@ from typing import get_args
 
 from aiohttp import web
 
-from desk import service
+from desk import scope, service
 from desk.bot import BOT_ROUTES
 from desk.canned import CANNED_ROUTES
 from desk.gestures import GESTURE_ROUTES
 from desk.history import HISTORY_ROUTES
 from desk.hooks import HOOK_ROUTES, WEBHOOKS
-from desk.http import AGENT, DESK, PREFIX, body_of, hours_asked, ok, supervisor
+from desk.http import AGENT, DESK, PREFIX, body_of, figures, hours_asked, ok
 from desk.live import stream
 from desk.media import MEDIA_ROUTES
 from desk.models import (
@@ -30,7 +30,8 @@ from desk.models import (
     TransferBody,
 )
 from desk.notes import NOTE_ROUTES
-from desk.openapi import SUPERVISORS_ONLY, Param, Route, hours_param, openapi_document
+from desk.numbers import NUMBER_ROUTES
+from desk.openapi import EVERY_NUMBER_ONLY, Param, Route, hours_param, openapi_document
 from desk.ops import OPS_ROUTES
 from desk.reader import LANG_PARAM, for_reader, reader_language
 from desk.threads import in_thread
@@ -57,12 +58,12 @@ async def my_offers(request: web.Request) -> web.Response:
 
 
 async def list_agents(request: web.Request) -> web.Response:
-    return ok(await in_thread(service.agents, request.app[DESK]))
+    return ok(await in_thread(service.agents, request.app[DESK], request[AGENT]))
 
 
 async def stats(request: web.Request) -> web.Response:
     """Supervisors: the support KPIs of the last `hours` (1 to 192, default 24), of one `queue` if asked."""
-    supervisor(request, "the numbers")
+    figures(request, "the numbers")
     hours = hours_asked(request, kpis.HOURS_KEPT)
     queue = request.query.get("queue") or None
     return ok(await in_thread(service.stats, request.app[DESK], hours, queue))
@@ -79,7 +80,8 @@ async def customer_reasons(request: web.Request) -> web.Response:
 async def queues(request: web.Request) -> web.Response:
     agent = request[AGENT]
     everything = agent.is_supervisor or request.query.get("all") in ("1", "true")
-    return ok(await in_thread(service.queues, request.app[DESK], agent, everything))
+    listed = await in_thread(service.queues, request.app[DESK], agent, everything)
+    return ok(scope.of_numbers(agent, listed))  # each queue is a number's (its `number`, once it has one)
 
 
 async def take_next(request: web.Request) -> web.StreamResponse:
@@ -180,7 +182,8 @@ async def release(request: web.Request) -> web.Response:
 
 async def events(request: web.Request) -> web.StreamResponse:
     ctx, agent = request.app[DESK], request[AGENT]
-    return await stream(request, ctx.hub, agent.id, agent.queues, agent.is_supervisor)
+    numbers = agent.numbers if scope.is_scoped(agent) else []
+    return await stream(request, ctx.hub, agent.id, agent.queues, agent.is_supervisor, numbers)
 
 
 EVENTS = (
@@ -188,7 +191,8 @@ EVENTS = (
     + ", ".join(get_args(EventType))
     + "; `data:` is JSON with conversation_id, agent_id, queue and the event's own fields; `id:` is the "
     "stream position. Comment lines (`:`) are heartbeats. An agent hears of their own conversations and "
-    "their queues; supervisors of everything. Keeping it open marks the agent as connected: when every "
+    "their queues; supervisors of everything; a person of some numbers, only of those numbers' "
+    "conversations. Keeping it open marks the agent as connected: when every "
     "stream of theirs has been gone past HANDOVER_PRESENCE_GRACE_SECONDS they go offline and their "
     "conversations go back to the queue. At most HANDOVER_STREAMS_PER_AGENT streams per agent (5): one more "
     "ends their oldest with a last `replaced` event (do not reconnect it by yourself); a removed agent's "
@@ -237,7 +241,7 @@ ROUTES = [
             hours_param(kpis.HOURS_KEPT),
             Param("queue", "only this queue's service level, abandonment, FCR and hours (404: unknown)"),
         ),
-        extra={**SUPERVISORS_ONLY, 404: "no such queue", 422: "bad hours"},
+        extra={**EVERY_NUMBER_ONLY, 404: "no such queue", 422: "bad hours"},
     ),
     Route(
         "GET",
@@ -373,6 +377,7 @@ ROUTES = [
     *GESTURE_ROUTES,
     *HISTORY_ROUTES,
     *MEDIA_ROUTES,
+    *NUMBER_ROUTES,
 ]
 
 

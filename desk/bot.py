@@ -6,8 +6,8 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from desk.http import DESK, body_of, hours_asked, ok, supervisor
-from desk.openapi import SUPERVISORS_ONLY, Param, Route, hours_param
+from desk.http import DESK, body_of, figures, hours_asked, ok
+from desk.openapi import EVERY_NUMBER_ONLY, Param, Route, hours_param
 from desk.threads import in_thread
 from handover import botstats, fcr
 from handover.errors import Invalid
@@ -26,7 +26,7 @@ class ExplainBody(BaseModel):
 
 async def bot_stats(request: web.Request) -> web.Response:
     ctx = request.app[DESK]
-    supervisor(request, "the bot's numbers")
+    figures(request, "the bot's numbers")
     hours = hours_asked(request, botstats.HOURS_KEPT)
     version = request.query.get("rules_version") or None
     fcr_days = ctx.rules().rules.kpis.fcr_days
@@ -36,14 +36,14 @@ async def bot_stats(request: web.Request) -> web.Response:
 
 async def unrecognized(request: web.Request) -> web.Response:
     ctx = request.app[DESK]
-    supervisor(request, "what the bot missed")
+    figures(request, "what the bot missed")
     hours = hours_asked(request, botstats.HOURS_KEPT)
     return ok(await in_thread(ctx.reads.missed, hours))
 
 
 async def explain_text(request: web.Request) -> web.Response:
     ctx = request.app[DESK]
-    supervisor(request, "explanations")
+    figures(request, "explanations")
     body = await body_of(request, ExplainBody)
     try:
         state, memory = parse_state(body.state)
@@ -65,7 +65,7 @@ BOT_ROUTES = [
             hours_param(botstats.HOURS_KEPT),
             Param("rules_version", "only the decisions of rules versions starting so"),
         ),
-        extra={**SUPERVISORS_ONLY, 422: "bad hours"},
+        extra={**EVERY_NUMBER_ONLY, 422: "bad hours"},
     ),
     Route(
         "GET",
@@ -75,7 +75,7 @@ BOT_ROUTES = [
         "help' handovers, grouped and masked (?hours=24, up to 720)",
         response=botstats.Unrecognized,
         query=(hours_param(botstats.HOURS_KEPT),),
-        extra={**SUPERVISORS_ONLY, 422: "bad hours"},
+        extra={**EVERY_NUMBER_ONLY, 422: "bad hours"},
     ),
     Route(
         "POST",
@@ -84,6 +84,6 @@ BOT_ROUTES = [
         "Supervisors: which rule wins for a sentence and why, under the rules in force (nothing is sent)",
         body=ExplainBody,
         response=Explanation,
-        extra={**SUPERVISORS_ONLY, 422: "invalid body, or a state that is not one"},
+        extra={**EVERY_NUMBER_ONLY, 422: "invalid body, or a state that is not one"},
     ),
 ]

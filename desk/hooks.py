@@ -10,8 +10,8 @@ from typing import Annotated, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from desk.http import AGENT, DESK, body_of, ok, supervisor
-from desk.openapi import SUPERVISORS_ONLY, Route
+from desk.http import AGENT, DESK, body_of, figures, ok
+from desk.openapi import EVERY_NUMBER_ONLY, Route
 from desk.threads import in_thread
 from handover.agents import Agent
 from handover.errors import NotYours
@@ -108,7 +108,7 @@ def _view(
 
 
 async def list_hooks(request: web.Request) -> web.Response:
-    agent = supervisor(request, "hooks")
+    agent = figures(request, "hooks")  # what each hook sent mixes its numbers
     ctx = request.app[DESK]
     return ok(await in_thread(hooks_view, ctx.hooks, agent.is_admin, ctx.clock()))
 
@@ -152,7 +152,7 @@ HOOK_ROUTES = [
         "breaker is open, the last failed attempts, and how many deliveries were given up on. Only admins "
         "see a hook's whole URL",
         response=HooksView,
-        extra=SUPERVISORS_ONLY,
+        extra=EVERY_NUMBER_ONLY,
     ),
     Route(
         "POST",

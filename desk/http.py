@@ -8,12 +8,14 @@ import math
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import structlog
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from desk import scope
 from desk.budgets import MediaLimits
 from desk.guard import GUARD
 from desk.live import EventHub
@@ -29,6 +31,7 @@ from handover.clock import Clock, system_clock
 from handover.errors import Conflict, DomainError, Invalid, NotFound, NotYours, RateLimited
 from handover.hooks.store import HookStore
 from handover.inbox import Inbox
+from handover.numbers import Numbers
 from handover.readers import Readers
 from handover.rules.loader import LoadedRules
 from handover.store import Store
@@ -62,6 +65,9 @@ class DeskContext:
     notes_max: int = 200  # HANDOVER_NOTES_MAX: notes on one conversation (handover/notes.py)
     notes_per_minute: int = 30  # HANDOVER_NOTES_PER_MINUTE: notes one agent may write in a minute
     hooks_allow: list[str] = field(default_factory=list)  # HANDOVER_HOOKS_ALLOW (desk/hooks.py)
+    # the business numbers' names and colours (numbers.yaml), and WHATSAPP_PHONE_NUMBER_IDS
+    numbers: Numbers = field(default_factory=lambda: Numbers(Path("rules.yaml")))
+    phone_number_ids: list[str] = field(default_factory=list)
     queues: Queues = field(init=False)
     reads: Readers = field(init=False)  # what the desk reads besides the services (handover/readers.py)
     hooks: HookStore = field(init=False)  # events out (desk/hooks.py)
@@ -189,6 +195,17 @@ async def bearer_auth(request: web.Request, handler: Handler) -> web.StreamRespo
     return response
 
 
+@web.middleware
+async def scoped(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A signed-in person of some numbers only: what the route names is checked to be of their numbers
+    before it runs (desk/scope.py; 404 as for something unknown). Nothing to check for everyone else."""
+    agent = request.get(AGENT)
+    if agent is not None and scope.is_scoped(agent):
+        ctx, path, query = request.app[DESK], dict(request.match_info), dict(request.query)
+        await in_thread(scope.check, ctx, agent, _route(request), path, query)
+    return await handler(request)
+
+
 def _is_media_get(request: web.Request) -> bool:
     """GET or HEAD of /api/v1/media/{media_id}: the one route a link's ticket opens."""
     resource = request.match_info.route.resource
@@ -244,7 +261,7 @@ def ok(model: BaseModel | list[Any], status: int = 200) -> web.Response:
     return web.json_response(model.model_dump(mode="json", by_alias=True), status=status)
 
 
-MIDDLEWARES = [json_errors, bearer_auth]
+MIDDLEWARES = [json_errors, bearer_auth, scoped]
 
 
 def supervisor(request: web.Request, what: str) -> Agent:
@@ -252,6 +269,15 @@ def supervisor(request: web.Request, what: str) -> Agent:
     agent = request[AGENT]
     if not agent.is_supervisor:
         raise NotYours(f"{what} are for supervisors")
+    return agent
+
+
+def figures(request: web.Request, what: str) -> Agent:
+    """A supervisor who sees every number (403 otherwise): for figures not yet split by number, which would
+    show a supervisor of some numbers the others' (desk/scope.py)."""
+    agent = supervisor(request, what)
+    if scope.is_scoped(agent):
+        raise NotYours(scope.FIGURES_NOT_SPLIT)
     return agent
 
 

@@ -15,8 +15,9 @@ from redis.asyncio import Redis as AsyncRedis
 
 from desk.presence import PresenceMarks
 from desk.tasks import stopped
+from handover.agents import numbers_served
 from handover.clock import Clock, system_clock
-from handover.events import is_for, newest_id, read_after
+from handover.events import is_for, newest_id, numbers_of, read_after
 
 log = structlog.get_logger(__name__)
 
@@ -24,6 +25,7 @@ HEARTBEAT_SECONDS = 15.0
 INBOX_SIZE = 1000  # events waiting for one slow client before its stream is closed
 STREAMS_PER_AGENT = 5  # HANDOVER_STREAMS_PER_AGENT
 BEAT_SLICE = 100  # streams woken together by the beat
+NUMBERS_KEPT = 10_000  # conversations whose business number the hub remembers (they never change)
 OVERFLOW: dict[str, str] = {"type": "_overflow"}
 KEEPALIVE: dict[str, str] = {"type": "_keepalive"}  # the hub's beat: each stream writes a comment line
 # The last word of a stream the hub closes: the agent opened one stream too many (the oldest goes), or was
@@ -41,6 +43,7 @@ class Subscriber:
     agent_id: str
     queues: list[str] = field(default_factory=list)
     supervisor: bool = False
+    numbers: list[str] = field(default_factory=list)  # only these business numbers' events; empty: all
     inbox: Inbox = field(default_factory=lambda: asyncio.Queue(maxsize=INBOX_SIZE))
 
 
@@ -67,15 +70,24 @@ class EventHub:
         self.marks = PresenceMarks(client, self.streams.keys, heartbeat, clock)
         self._tasks: list[asyncio.Task[None]] = []
         self._last: str | None = None  # the id of the last entry read; None until known
+        self._numbers: dict[str, str] = {}  # conversation id -> its business number, as far as looked up
+        self._serving: dict[str, list[str]] = {}  # agent id -> the numbers they serve ([]: all), looked up
 
-    def join(self, agent_id: str, queues: list[str] | None = None, supervisor: bool = False) -> Subscriber:
-        """A new stream of this agent hears, from now on, every event for them; past the cap, their oldest
-        is closed (told `replaced`), so a token cannot hold thousands of streams."""
+    def join(
+        self,
+        agent_id: str,
+        queues: list[str] | None = None,
+        supervisor: bool = False,
+        numbers: list[str] | None = None,
+    ) -> Subscriber:
+        """A new stream of this agent hears, from now on, every event for them (`numbers`: only of those
+        business numbers' conversations); past the cap, their oldest is closed (told `replaced`), so a
+        token cannot hold thousands of streams."""
         theirs = self.streams.setdefault(agent_id, [])
         while len(theirs) >= self.streams_per_agent:
             _close(theirs.pop(0), REPLACED)
             log.info("desk_stream_replaced", agent_id=agent_id, streams_per_agent=self.streams_per_agent)
-        subscriber = Subscriber(agent_id, queues or [], supervisor)
+        subscriber = Subscriber(agent_id, queues or [], supervisor, numbers or [])
         theirs.append(subscriber)
         return subscriber
 
@@ -148,14 +160,75 @@ class EventHub:
                 log.warning("desk_events_unavailable", error=type(exc).__name__)
                 await asyncio.sleep(1)
                 continue
+            numbers, serving = await self._numbers_of(events)
             for entry_id, event in events:
                 self._last = entry_id
                 if event.get("type") == "agent_removed" and event.get("agent_id"):
                     self.close_agent(event["agent_id"])
                 for theirs in list(self.streams.values()):
                     for s in theirs:
-                        if is_for(event, s.agent_id, s.queues, s.supervisor):
+                        if is_for(event, s.agent_id, s.queues, s.supervisor) and (
+                            not s.numbers or _of_their_numbers(event, s, numbers, serving)
+                        ):
                             _offer(s.inbox, entry_id, event)
+
+    async def _numbers_of(
+        self, events: list[tuple[str, dict[str, str]]]
+    ) -> tuple[dict[str, str], dict[str, list[str]]]:
+        """The business number of each event's conversation, and the numbers of each agent an event is
+        about with no conversation (presence), when a stream open here hears only some numbers (else
+        nothing is looked up): remembered, so each costs one lookup, made for the batch at once (an agent's
+        again after `agents set`, which publishes `agent_status` why `updated`). What is not known (gone,
+        or Redis away) reaches only those who see every number."""
+        if not any(s.numbers for theirs in self.streams.values() for s in theirs):
+            return {}, {}
+        conversations = {e.get("conversation_id") or "" for _, e in events} - {""}
+        people = {e.get("agent_id") or "" for _, e in events if not e.get("conversation_id")} - {""}
+        for _, event in events:
+            if event.get("type") == "agent_status" and _why(event) == "updated":
+                self._serving.pop(event.get("agent_id") or "", None)
+        try:
+            await self._look_up(conversations, people)
+        except Exception as exc:  # Redis away: told to those who see every number only
+            log.warning("desk_event_numbers_unavailable", error=type(exc).__name__)
+        numbers = {c: self._numbers[c] for c in conversations if c in self._numbers}
+        return numbers, {a: self._serving[a] for a in people if a in self._serving}
+
+    async def _look_up(self, conversations: set[str], people: set[str]) -> None:
+        missing = [c for c in conversations if c not in self._numbers]
+        if missing:
+            found = await numbers_of(self.client, missing)
+            if len(self._numbers) + len(found) > NUMBERS_KEPT:
+                self._numbers.clear()
+            self._numbers.update(found)
+        strangers = [a for a in people if a not in self._serving]
+        if strangers:
+            served = await numbers_served(self.client, strangers)
+            if len(self._serving) + len(served) > NUMBERS_KEPT:
+                self._serving.clear()
+            self._serving.update(served)
+
+
+def _why(event: dict[str, str]) -> object:
+    try:
+        return json.loads(event.get("data") or "{}").get("why")
+    except ValueError:
+        return None
+
+
+def _of_their_numbers(
+    event: dict[str, str], s: Subscriber, numbers: dict[str, str], serving: dict[str, list[str]]
+) -> bool:
+    """For a stream of some numbers: an event of a conversation of one of them, or about a colleague who
+    serves one of them (or every number), or about the stream's own agent."""
+    about = event.get("conversation_id") or ""
+    if about:
+        return numbers.get(about) in s.numbers
+    agent_id = event.get("agent_id") or ""
+    if not agent_id or agent_id == s.agent_id:
+        return True
+    theirs = serving.get(agent_id)
+    return theirs is not None and (not theirs or bool(set(theirs) & set(s.numbers)))
 
 
 def _offer(queue: Inbox, entry_id: str, event: dict[str, str]) -> None:
@@ -187,7 +260,12 @@ def sse(entry_id: str, event: dict[str, str]) -> bytes:
 
 
 async def stream(
-    request: web.Request, hub: EventHub, agent_id: str, queues: list[str], supervisor: bool
+    request: web.Request,
+    hub: EventHub,
+    agent_id: str,
+    queues: list[str],
+    supervisor: bool,
+    numbers: list[str] | None = None,
 ) -> web.StreamResponse:
     """Server-sent events for one agent until they disconnect, with a heartbeat comment now and then.
 
@@ -199,7 +277,7 @@ async def stream(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     )
     # before the answer starts: a client that sees 200 misses nothing after it
-    me = hub.join(agent_id, queues, supervisor)
+    me = hub.join(agent_id, queues, supervisor, numbers)
     ended: dict[str, str] | None = None
     try:
         await response.prepare(request)

@@ -91,6 +91,11 @@ class AgentView(BaseModel):
     languages: list[str]  # what push queues match on (handover/assignment/suitability.py)
     skills: list[str]
     load: int
+    numbers: list[str] = Field(
+        default_factory=list,
+        description="the business numbers (phone_number_ids) they serve or supervise; empty: every number "
+        "(and an admin serves every number whatever this says)",
+    )
 
     @classmethod
     def of(cls, agent: Agent, load: int) -> AgentView:
@@ -104,6 +109,7 @@ class AgentView(BaseModel):
             languages=agent.languages,
             skills=agent.skills,
             load=load,
+            numbers=agent.numbers,
         )
 
 

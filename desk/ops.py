@@ -8,8 +8,8 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 
-from desk.http import DESK, hours_asked, ok, supervisor
-from desk.openapi import SUPERVISORS_ONLY, Param, Route, hours_param
+from desk.http import DESK, figures, hours_asked, ok
+from desk.openapi import EVERY_NUMBER_ONLY, Param, Route, hours_param
 from desk.threads import in_thread
 from handover import audit
 from handover.errors import Invalid
@@ -62,7 +62,7 @@ class AuditView(BaseModel):
 
 
 async def rules(request: web.Request) -> web.Response:
-    supervisor(request, "the rules and the audit log")
+    figures(request, "the rules and the audit log")
     ctx = request.app[DESK]
     return ok(await in_thread(rules_view, ctx.reads))
 
@@ -89,7 +89,7 @@ def rules_view(reads: Readers) -> RulesView:
 
 
 async def rules_diff(request: web.Request) -> web.Response:
-    supervisor(request, "the rules and the audit log")
+    figures(request, "the rules and the audit log")
     a, b = request.query.get("a", ""), request.query.get("b", "")
     if not a or not b:
         raise Invalid("give both versions: ?a=<version prefix or current>&b=<version prefix or current>")
@@ -103,7 +103,7 @@ async def rules_diff(request: web.Request) -> web.Response:
 
 
 async def audit_log(request: web.Request) -> web.Response:
-    supervisor(request, "the rules and the audit log")
+    figures(request, "the rules and the audit log")
     hours = hours_asked(request, audit.HOURS_KEPT)
     ctx = request.app[DESK]
     entries = await in_thread(ctx.reads.audit, hours)
@@ -118,7 +118,7 @@ OPS_ROUTES = [
         "Supervisors: the rules version each live process runs, the one most run (current), and every "
         "version kept, newest first, with when it was first loaded and by whom",
         response=RulesView,
-        extra=SUPERVISORS_ONLY,
+        extra=EVERY_NUMBER_ONLY,
     ),
     Route(
         "GET",
@@ -132,7 +132,7 @@ OPS_ROUTES = [
             Param("b", "a version prefix, or `current`", required=True),
         ),
         extra={
-            **SUPERVISORS_ONLY,
+            **EVERY_NUMBER_ONLY,
             404: "no kept version starts so",
             422: "ambiguous prefix, or a or b missing",
         },
@@ -145,6 +145,6 @@ OPS_ROUTES = [
         "conversations (?hours=24, up to 720), newest first",
         response=AuditView,
         query=(hours_param(audit.HOURS_KEPT),),
-        extra={**SUPERVISORS_ONLY, 422: "bad hours"},
+        extra={**EVERY_NUMBER_ONLY, 422: "bad hours"},
     ),
 ]

@@ -4,6 +4,7 @@ per Redis call; see docs/development.md, "Layers and contracts"; bench/desk.py m
 
 from __future__ import annotations
 
+from desk import scope
 from desk.http import DeskContext
 from desk.models import AgentView, ConversationDetail, ConversationSummary, QueueStats
 from handover import search
@@ -31,13 +32,14 @@ def offers(ctx: DeskContext, agent: Agent) -> list[ConversationSummary]:
     few (they last seconds to minutes), so they are listed whole: a desk finds them without paging through
     what waits, where an old waiting conversation offered to them sits far down the list."""
     now = ctx.clock()
-    mine = sorted(ctx.inbox.offered_to(agent), key=lambda c: (c.updated_at, c.id))
+    mine = sorted(scope.visible(agent, ctx.inbox.offered_to(agent)), key=lambda c: (c.updated_at, c.id))
     return [ConversationSummary.of(c, now) for c in mine]
 
 
-def agents(ctx: DeskContext) -> list[AgentView]:
-    """Colleagues, for transfers and the supervisor's view: presence and load, never tokens."""
-    everyone = sorted(ctx.agents.all(), key=lambda a: a.name.lower())
+def agents(ctx: DeskContext, agent: Agent) -> list[AgentView]:
+    """Colleagues, for transfers and the supervisor's view: presence and load, never tokens (a person of
+    some numbers sees those who serve one of them)."""
+    everyone = sorted(scope.colleagues(agent, ctx.agents.all()), key=lambda a: a.name.lower())
     loads = ctx.agents.loads([a.id for a in everyone])
     return [AgentView.of(a, loads[a.id]) for a in everyone]
 
@@ -98,7 +100,7 @@ def search_conversations(ctx: DeskContext, agent: Agent, query: str, limit: int)
     if not agent.is_supervisor:
         raise NotYours("searching every conversation is for supervisors")
     search.ensure_built(ctx.store)
-    found = [c for c in ctx.store.conversations(ctx.reads.find(query)) if c is not None]
+    found = scope.visible(agent, [c for c in ctx.store.conversations(ctx.reads.find(query)) if c is not None])
     found.sort(key=lambda c: (c.created_at, c.id), reverse=True)
     now = ctx.clock()
     return [ConversationSummary.of(c, now) for c in found[:limit]]
@@ -111,6 +113,7 @@ def conversation(ctx: DeskContext, agent: Agent, conversation_id: str) -> Conver
 def transfer(
     ctx: DeskContext, agent: Agent, conversation_id: str, move: TransferRequest
 ) -> ConversationDetail:
+    scope.check_transfer(ctx, agent, conversation_id, move.to_agent)
     act = ctx.warm.offer if move.mode == "warm" else ctx.transfers.transfer
     return _detail(ctx, act(agent, conversation_id, move))
 

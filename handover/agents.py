@@ -7,6 +7,7 @@ import hashlib
 import secrets
 import uuid
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import redis
 from pydantic import BaseModel, Field
@@ -17,6 +18,9 @@ from handover.events import publish
 from handover.hints import Hints
 from handover.rules.model import Name
 from handover.unit import guarded
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis as AsyncRedis
 
 
 class Role(StrEnum):
@@ -100,9 +104,11 @@ class AgentStore:
         *,
         languages: list[str] | None = None,
         skills: list[str] | None = None,
+        numbers: list[str] | None = None,
     ) -> tuple[Agent, str]:
         """Create an agent; returns it with its token, which is shown once and never stored. `by`: who
-        did it, audited in the same transaction."""
+        did it, audited in the same transaction. `numbers`: the business numbers they serve (none: every
+        number)."""
         agent = Agent(
             id=f"ag_{uuid.uuid4().hex[:12]}",
             name=name,
@@ -112,6 +118,7 @@ class AgentStore:
             skills=skills or [],
             role=role,
             created_at=self.clock(),
+            numbers=numbers or [],
         )
         token = f"hv_{secrets.token_urlsafe(32)}"
         with self.client.pipeline(transaction=True) as pipe:
@@ -121,7 +128,8 @@ class AgentStore:
             pipe.set(keys.agent_token_key(token_hash(token)), agent.id)
             if by is not None:
                 detail = {"id": agent.id, "name": name, "role": str(role), "queues": queues}
-                detail |= {k: v for k, v in (("languages", languages), ("skills", skills)) if v}
+                given = (("languages", languages), ("skills", skills), ("numbers", numbers))
+                detail |= {k: v for k, v in given if v}
                 audit.write(pipe, by, audit.AuditAction.AGENTS_ADD, detail)
             pipe.execute()
         return agent, token
@@ -228,6 +236,7 @@ class AgentStore:
         queues: list[str] | None = None,
         languages: list[str] | None = None,
         skills: list[str] | None = None,
+        numbers: list[str] | None = None,
         by: str | None = None,
     ) -> Agent:
         """Change what an agent takes (None: unchanged); returns the agent as now stored.
@@ -236,7 +245,13 @@ class AgentStore:
         (why "updated", with their presence): an assigner hears that they may take more, or other work, at
         once. Raises UnknownAgent, or pydantic's ValidationError for a capacity out of bounds or a skill
         that is not a name."""
-        given = {"capacity": capacity, "queues": queues, "languages": languages, "skills": skills}
+        given = {
+            "capacity": capacity,
+            "queues": queues,
+            "languages": languages,
+            "skills": skills,
+            "numbers": numbers,  # [] (every number) is a change too
+        }
         changes = {field: value for field, value in given.items() if value is not None}
         key = keys.agent_key(agent_id)
         while True:
@@ -289,6 +304,21 @@ class AgentStore:
                 pipe.smembers(keys.agent_load_key(agent_id))
             sets = pipe.execute()
         return [keys.as_text(c) for members in sets for c in sorted(members)]
+
+
+async def numbers_served(client: AsyncRedis, agent_ids: list[str]) -> dict[str, list[str]]:
+    """The business numbers each agent still stored serves ([]: every number, admins' too), in one round
+    trip: the web process's event reader tells a person of some numbers of their colleagues only."""
+    async with client.pipeline(transaction=False) as pipe:
+        for agent_id in agent_ids:
+            pipe.hget(keys.agent_key(agent_id), "json")
+        found = await pipe.execute()
+    served = {}
+    for agent_id, raw in zip(agent_ids, found, strict=True):
+        if raw is not None:
+            agent = Agent.model_validate_json(raw)
+            served[agent_id] = [] if agent.is_admin else agent.numbers
+    return served
 
 
 def _agent(raw: str | bytes, status: str | bytes | None) -> Agent:

@@ -26,7 +26,7 @@ class AuditAction(StrEnum):
     RULES_ROLLBACK = "rules.rollback"
     AGENTS_ADD = "agents.add"
     AGENTS_REMOVE = "agents.remove"
-    AGENTS_SET = "agents.set"  # capacity, queues, languages or skills changed
+    AGENTS_SET = "agents.set"  # capacity, queues, languages, skills or numbers changed
     CONVERSATIONS_ASSIGN = (
         "conversations.assign"  # a supervisor gives someone else's conversation to an agent
     )

@@ -89,6 +89,16 @@ def read_after_now(
     return _entries(client.xread({keys.DESK_EVENTS: after}, block=block_ms, count=count))
 
 
+async def numbers_of(client: AsyncRedis, conversation_ids: list[str]) -> dict[str, str]:
+    """The business number of each conversation still stored, in one round trip: the web process's reader
+    hands a person of some numbers only their numbers' events (a conversation's number never changes)."""
+    async with client.pipeline(transaction=False) as pipe:
+        for conversation_id in conversation_ids:
+            pipe.hget(keys.conversation_key(conversation_id), "phone_number_id")
+        found = await pipe.execute()
+    return {c: keys.as_text(n) for c, n in zip(conversation_ids, found, strict=True) if n is not None}
+
+
 def _newest(newest: Any) -> str:
     return keys.as_text(newest[0][0]) if newest else "0-0"
 

@@ -226,6 +226,7 @@ def _shows(agent: Agent, filters: Filters, source: str | None, conversation: Con
     holder = Place.of(conversation).agent_id
     if (
         conversation.state not in OPEN
+        or not agent.serves(conversation.phone_number_id)  # another business number's: not on their desk
         or (filters.state is not None and conversation.state != filters.state)
         or (filters.queue is not None and conversation.queue != filters.queue)
         or (filters.agent_id is not None and holder != filters.agent_id)

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 import redis
 
-from handover import audit, botstats, fcr, guessing, kpireport, search
+from handover import audit, botstats, fcr, guessing, kpireport, numbers, search
 from handover.audit import AuditEntry
 from handover.clock import Clock, system_clock
 from handover.media import MediaRef, MediaTicket, issue_ticket, media_ref, ticket_of
@@ -34,6 +34,9 @@ class Readers:
 
     def audit(self, hours: int) -> list[AuditEntry]:
         return audit.since(self._client, hours, self._clock)
+
+    def known_numbers(self, listed: numbers.Numbers, configured: list[str]) -> list[str]:
+        return numbers.known(self._client, listed, configured)
 
     def find(self, query: str) -> list[str]:
         return search.find(self._client, query)

@@ -16,7 +16,9 @@ pytestmark = pytest.mark.e2e
 
 CASES = [
     # no subcommand, unknown ones, unknown options
-    Case("no-command", [], ["handover: choose a command: serve, worker, rules, agents, packet, audit"]),
+    Case(
+        "no-command", [], ["handover: choose a command: serve, worker, rules, agents, hooks, packet, audit"]
+    ),
     Case("unknown-command", ["frobnicate"], ["handover: unknown command 'frobnicate'"]),
     Case("unknown-option", ["worker", "--turbo"], ["handover worker: unknown argument --turbo"]),
     Case(
@@ -182,7 +184,7 @@ CASES = [
     Case(
         "add-bad-role",
         ["agents", "add", "Ana", "--queues", "general", "--role", "boss"],
-        ["handover agents add: --role must be one of agent, supervisor (got 'boss')"],
+        ["handover agents add: --role must be one of agent, supervisor, admin (got 'boss')"],
         env=UNREACHABLE,
     ),
     Case(
@@ -210,11 +212,29 @@ CASES = [
         ],
         env=UNREACHABLE,
     ),
+    Case(
+        "add-number-not-digits",
+        ["agents", "add", "Ana", "--queues", "general", "--numbers", "106540352242922,vendas"],
+        [
+            "handover: --numbers: 'vendas' is not a phone_number_id (digits, as Meta sends it in each "
+            "webhook's metadata)"
+        ],
+        env=UNREACHABLE,
+    ),
+    Case(
+        "set-number-not-digits",
+        ["agents", "set", "ag_1", "--numbers", "+55 11 4000"],
+        [
+            "handover: --numbers: '+55 11 4000' is not a phone_number_id (digits, as Meta sends it in "
+            "each webhook's metadata)"
+        ],
+        env=UNREACHABLE,
+    ),
     Case("set-no-id", ["agents", "set"], ["handover agents set: missing ID"], env=UNREACHABLE),
     Case(
         "set-nothing",
         ["agents", "set", "ag_1"],
-        ["handover: nothing to change: give --capacity, --queues, --languages or --skills"],
+        ["handover: nothing to change: give --capacity, --queues, --languages, --skills or --numbers"],
         env=UNREACHABLE,
     ),
     Case(
@@ -277,7 +297,33 @@ def test_adding_an_agent_still_works(redis_url, tmp_path):
     )
     assert added.returncode == 0, added.stderr
     listed = handover(["agents", "list"], {"REDIS_URL": redis_url}, tmp_path)
-    assert "Ana Lima  queues=general,billing  capacity=3  role=agent  languages=-  skills=-" in listed.stdout
+    assert (
+        "Ana Lima  queues=general,billing  capacity=3  role=agent  languages=-  skills=-  numbers=all"
+        in listed.stdout
+    )
+
+
+def test_an_agent_of_some_numbers_and_an_admin(redis_url, tmp_path):
+    env = {"REDIS_URL": redis_url}
+    command = ["agents", "add", "Caio", "--queues", "general", "--numbers", "111,222", "--json"]
+    added = handover(command, env, tmp_path)
+    assert added.returncode == 0, added.stderr
+    agent_id = json.loads(added.stdout)["id"]
+    admin = handover(["agents", "add", "Dora", "--queues", "general", "--role", "admin"], env, tmp_path)
+    assert admin.returncode == 0, admin.stderr
+    assert "role=admin" in admin.stdout and "numbers=all" in admin.stdout
+
+    changed = handover(["agents", "set", agent_id, "--numbers", "333"], env, tmp_path)
+    assert changed.returncode == 0, changed.stderr
+    assert changed.stdout.strip().endswith("numbers=333")
+    listed = {a["name"]: a for a in json.loads(handover(["agents", "list", "--json"], env, tmp_path).stdout)}
+    assert (listed["Caio"]["numbers"], listed["Dora"]["numbers"], listed["Dora"]["role"]) == (
+        ["333"],
+        [],
+        "admin",
+    )
+    back = handover(["agents", "set", agent_id, "--numbers", ""], env, tmp_path)
+    assert back.returncode == 0 and back.stdout.strip().endswith("numbers=all"), back.stderr
 
 
 def test_changing_an_agent_rewrites_what_they_take_and_is_audited(redis_url, tmp_path):
@@ -299,7 +345,7 @@ def test_changing_an_agent_rewrites_what_they_take_and_is_audited(redis_url, tmp
     )
     assert changed.returncode == 0, changed.stderr
     assert changed.stdout.strip() == (
-        f"{agent_id}  Bia  queues=general  capacity=5  role=agent  languages=pt,en  skills=-"
+        f"{agent_id}  Bia  queues=general  capacity=5  role=agent  languages=pt,en  skills=-  numbers=all"
     )
     [listed] = json.loads(handover(["agents", "list", "--json"], env, tmp_path).stdout)
     assert {k: listed[k] for k in ("capacity", "queues", "languages", "skills")} == {

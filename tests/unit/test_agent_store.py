@@ -118,3 +118,24 @@ def test_the_desk_shows_agents_languages_and_skills(store):
         "capacity": 3,
         "load": 1,
     }
+
+
+def test_an_agent_serves_the_numbers_given_and_every_number_when_none(store, client):
+    scoped, _ = store.add("Ana", ["general"], 3, Role.AGENT, by="ops", numbers=["111", "222"])
+    everyone, _ = store.add("Bia", ["general"], 3, Role.SUPERVISOR, by="ops")
+    assert store.get(scoped.id).numbers == ["111", "222"]
+    assert (store.get(scoped.id).serves("222"), store.get(scoped.id).serves("333")) == (True, False)
+    assert store.get(everyone.id).numbers == [] and store.get(everyone.id).serves("333")
+    added = {e.detail["name"]: e.detail for e in audit.since(client, 1, clock=FixedClock(1000.0))}
+    assert added["Ana"]["numbers"] == ["111", "222"] and "numbers" not in added["Bia"]
+    assert AgentView.of(store.get(scoped.id), load=0).numbers == ["111", "222"]
+
+
+def test_update_moves_an_agent_to_other_numbers_and_back_to_every_number(store, client):
+    agent, _ = store.add("Ana", ["general"], 3, Role.AGENT, numbers=["111"])
+    assert store.update(agent.id, numbers=["222"], by="ops").numbers == ["222"]
+    assert not store.get(agent.id).serves("111")
+    [changed] = audit.since(client, 1, clock=FixedClock(1000.0))
+    assert (changed.action, changed.detail["numbers"]) == ("agents.set", ["222"])
+    assert store.update(agent.id, numbers=[]).numbers == []
+    assert store.get(agent.id).serves("111")
