@@ -12,7 +12,7 @@ from desk.bot import BOT_ROUTES
 from desk.canned import CANNED_ROUTES
 from desk.gestures import GESTURE_ROUTES
 from desk.history import HISTORY_ROUTES
-from desk.http import AGENT, DESK, PREFIX, body_of, hours_asked, ok, supervisor
+from desk.http import AGENT, DESK, PREFIX, body_of, hours_asked, number_asked, ok, supervisor
 from desk.live import stream
 from desk.media import MEDIA_ROUTES
 from desk.models import (
@@ -29,7 +29,7 @@ from desk.models import (
     TransferBody,
 )
 from desk.notes import NOTE_ROUTES
-from desk.openapi import SUPERVISORS_ONLY, Param, Route, hours_param, openapi_document
+from desk.openapi import NUMBER_PARAM, SUPERVISORS_ONLY, Param, Route, hours_param, openapi_document
 from desk.ops import OPS_ROUTES
 from desk.reader import LANG_PARAM, for_reader, reader_language
 from desk.threads import in_thread
@@ -68,11 +68,11 @@ async def stats(request: web.Request) -> web.Response:
 
 
 async def list_templates(request: web.Request) -> web.Response:
-    return ok(TemplateView.all_of(request.app[DESK].rules().rules))
+    return ok(TemplateView.all_of(request.app[DESK].rules(number_asked(request)).rules))
 
 
 async def customer_reasons(request: web.Request) -> web.Response:
-    return ok(CustomerReasonView.all_of(request.app[DESK].rules().rules))
+    return ok(CustomerReasonView.all_of(request.app[DESK].rules(number_asked(request)).rules))
 
 
 async def queues(request: web.Request) -> web.Response:
@@ -214,6 +214,8 @@ ROUTES = [
         "transfer's own reason is internal and never sent",
         response=CustomerReasonView,
         many=True,
+        query=(NUMBER_PARAM,),
+        extra={422: "number: not a phone_number_id"},
     ),
     Route(
         "GET",
@@ -245,6 +247,8 @@ ROUTES = [
         "Approved message templates (from the rules file), one per name and language",
         response=TemplateView,
         many=True,
+        query=(NUMBER_PARAM,),
+        extra={422: "number: not a phone_number_id"},
     ),
     Route(
         "GET",

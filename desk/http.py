@@ -28,6 +28,7 @@ from handover.availability import is_unavailable
 from handover.clock import Clock, system_clock
 from handover.errors import Conflict, DomainError, Invalid, NotFound, NotYours, RateLimited
 from handover.inbox import Inbox
+from handover.numbers import NUMBER_ID
 from handover.readers import Readers
 from handover.rules.loader import LoadedRules
 from handover.store import Store
@@ -49,7 +50,7 @@ class DeskContext:
     assignments: Assignments
     agents: AgentStore
     store: Store
-    rules: Callable[[], LoadedRules]
+    rules: Callable[..., LoadedRules]  # by number: a Rulebook (default rules with no number)
     transfers: Transfers
     warm: WarmTransfers
     hub: EventHub
@@ -249,6 +250,15 @@ def supervisor(request: web.Request, what: str) -> Agent:
     if not agent.is_supervisor:
         raise NotYours(f"{what} are for supervisors")
     return agent
+
+
+def number_asked(request: web.Request, given: str | None = None) -> str | None:
+    """`?number=` (or `given`, from a body): a business number, whose rules answer; None: the default
+    rules. 422 when it is not a phone_number_id."""
+    number = given or request.query.get("number") or None
+    if number is not None and not NUMBER_ID.match(number):
+        raise Invalid("number must be a phone_number_id (digits, as Meta sends it)")
+    return number
 
 
 def hours_asked(request: web.Request, most: int) -> int:

@@ -73,7 +73,7 @@ class Replayer:
         self.loaded = loaded
         self._now = 0.0
         self.directory = _AsLived()
-        self.bot = RuleBot(lambda: loaded, _FixedQueues(1, 60.0), self.directory, clock=lambda: self._now)
+        self.bot = RuleBot(lambda *_: loaded, _FixedQueues(1, 60.0), self.directory, clock=lambda: self._now)
 
     def replay(self, stored: StoredConversation) -> list[Outcome]:
         """What the bot does with each turn of a fresh conversation; after a handover, what it says to the
