@@ -21,6 +21,7 @@ from typing import Any
 
 import redis
 
+from handover import keys
 from handover.conversation import Conversation
 from handover.masking import mask
 from handover.rules.bot import RuleBot
@@ -184,14 +185,16 @@ def whatif(
     candidate: LoadedRules,
     last: int = DEFAULT_LAST,
     connect: Callable[[], redis.Redis] | None = None,
+    number: str | None = None,
 ) -> Report:
-    """The newest `last` stored conversations replayed through `current` and `candidate`.
+    """The newest `last` stored conversations (of the business `number` if given) replayed through
+    `current` and `candidate`.
 
     Given `connect` (a picklable way to open another client on the same Redis), a large run is split in
     two: this process replays the older half while a forked one reads and replays the newer half.
     """
     started = time.perf_counter()
-    ids = Store(client).newest_conversations(last)
+    ids = Store(client).newest_conversations(last) if number is None else _newest_of(client, number, last)
     if connect is None or len(ids) < PARALLEL_FROM:
         report = compare(current, candidate, read_conversations(client, ids))
     else:
@@ -202,6 +205,24 @@ def whatif(
             report.merge(newer.result())
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _newest_of(client: redis.Redis, number: str, last: int) -> list[str]:
+    """The ids of the `last` most recently started conversations of one number, oldest of them first:
+    the newest of all are read a page at a time until enough are that number's."""
+    found: list[str] = []
+    page, start = max(last, 500), 0
+    while len(found) < last:
+        ids = [keys.as_text(c) for c in client.zrevrange(keys.CONVERSATIONS, start, start + page - 1)]
+        if not ids:
+            break
+        with client.pipeline(transaction=False) as pipe:
+            for conversation_id in ids:
+                pipe.hget(keys.conversation_key(conversation_id), "phone_number_id")
+            numbers = pipe.execute()
+        found += [c for c, n in zip(ids, numbers, strict=True) if n is not None and keys.as_text(n) == number]
+        start += page
+    return found[:last][::-1]
 
 
 def _replay_part(
