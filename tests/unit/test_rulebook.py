@@ -15,6 +15,7 @@ from config.settings import Settings
 from handover import keys
 from handover.rules import versions
 from handover.rules.holder import Rulebook, RulesHolder
+from handover.rules.tools.stored import newest_of
 from handover.rules.yamlfile import RulesError
 from tests.unit.test_rules_reload import Clock, bump
 
@@ -115,3 +116,12 @@ def test_a_report_of_a_process_from_before_numbers_reads_as_every_numbers():
     # a process still on the old code reports no `versions`: it runs its one file for every number
     old = versions.ProcessReport("worker:h:1", "worker", "h", 1, "0123456789ab", 0.0)
     assert old.runs(VENDAS) == "0123456789ab" and old.refusal(VENDAS) is None
+
+
+def test_whatif_of_one_number_replays_the_newest_conversations_of_that_number_only():
+    client = fakeredis.FakeRedis(decode_responses=True)
+    for at, (conversation, number) in enumerate([("a", LOJA), ("b", VENDAS), ("c", LOJA), ("d", VENDAS)]):
+        client.zadd(keys.CONVERSATIONS, {conversation: at})
+        client.hset(keys.conversation_key(conversation), "phone_number_id", number)
+    assert newest_of(client, VENDAS, 1) == ["d"]
+    assert newest_of(client, LOJA, 5) == ["a", "c"]  # oldest of them first, as the replay reads them

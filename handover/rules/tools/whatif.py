@@ -21,14 +21,13 @@ from typing import Any
 
 import redis
 
-from handover import keys
 from handover.conversation import Conversation
 from handover.masking import mask
 from handover.rules.bot import RuleBot
 from handover.rules.loader import LoadedRules
 from handover.rules.tools.golden import _FixedQueues
 from handover.rules.tools.replay import take
-from handover.rules.tools.stored import StoredConversation, as_stored, read_conversations
+from handover.rules.tools.stored import StoredConversation, as_stored, newest_of, read_conversations
 from handover.store import Store
 
 DEFAULT_LAST = 1000
@@ -194,7 +193,7 @@ def whatif(
     two: this process replays the older half while a forked one reads and replays the newer half.
     """
     started = time.perf_counter()
-    ids = Store(client).newest_conversations(last) if number is None else _newest_of(client, number, last)
+    ids = Store(client).newest_conversations(last) if number is None else newest_of(client, number, last)
     if connect is None or len(ids) < PARALLEL_FROM:
         report = compare(current, candidate, read_conversations(client, ids))
     else:
@@ -205,24 +204,6 @@ def whatif(
             report.merge(newer.result())
     report.seconds = time.perf_counter() - started
     return report
-
-
-def _newest_of(client: redis.Redis, number: str, last: int) -> list[str]:
-    """The ids of the `last` most recently started conversations of one number, oldest of them first:
-    the newest of all are read a page at a time until enough are that number's."""
-    found: list[str] = []
-    page, start = max(last, 500), 0
-    while len(found) < last:
-        ids = [keys.as_text(c) for c in client.zrevrange(keys.CONVERSATIONS, start, start + page - 1)]
-        if not ids:
-            break
-        with client.pipeline(transaction=False) as pipe:
-            for conversation_id in ids:
-                pipe.hget(keys.conversation_key(conversation_id), "phone_number_id")
-            numbers = pipe.execute()
-        found += [c for c, n in zip(ids, numbers, strict=True) if n is not None and keys.as_text(n) == number]
-        start += page
-    return found[:last][::-1]
 
 
 def _replay_part(
