@@ -91,6 +91,13 @@ def test_each_number_answers_by_its_own_rules_and_waits_in_its_own_queues(redis_
             answer = await http.post("/api/v1/bot/explain", json=asked, headers=sara)
             assert answer.status == 200
             assert (await answer.json())["replies"] == ["Oi! Aqui é o time de vendas. Quer um orçamento?"]
+            # canned replies: the sales number's, filled in for its conversation
+            canned = await (await http.get(f"/api/v1/canned?number={VENDAS}", headers=sara)).json()
+            assert [c["name"] for c in canned] == ["quote"]
+            assert await (await http.get("/api/v1/canned", headers=sara)).json() == []  # the default's
+            path = f"/api/v1/canned?conversation_id={conversation(VENDAS).id}"
+            [quote] = await (await http.get(path, headers=sara)).json()
+            assert quote["text"] == "Olá, Ana! Aqui é Sara, vou preparar o seu orçamento."
             # and which version of the sales number's rules each process runs
             shown = await (await http.get(f"/api/v1/rules?number={VENDAS}", headers=sara)).json()
             assert shown["current"] == RUNS[VENDAS]
