@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -65,9 +66,10 @@ def rules_file(settings: Settings, number: str | None = None) -> Path:
     return numbers.rules_path(number)
 
 
-def checked_rulebook(settings: Settings, consequence: str = "nothing started") -> None:
-    """At a process's start: numbers.yaml (in a rules folder) and every rules file it names load, else
-    every problem printed and exit 2, as for a bad rules file."""
+def checked_rulebook(settings: Settings, consequence: str = "nothing started") -> Callable[..., LoadedRules]:
+    """numbers.yaml (in a rules folder) and every rules file it names, loaded once (at a process's start,
+    or for a command); every problem printed and exit 2 if any, as for a bad rules file. Returns the
+    rules by number, as a Rulebook answers (a number not listed, or None: the default rules)."""
     from handover.numbers import load_numbers
     from handover.rules.yamlfile import RulesError
 
@@ -78,5 +80,9 @@ def checked_rulebook(settings: Settings, consequence: str = "nothing started") -
             print(problem, file=sys.stderr)
         count = plural(len(exc.problems), "problem")
         raise CommandError(f"{settings.handover_rules} has {count}; {consequence}") from exc
-    for path in dict.fromkeys(numbers.rules_path(n) for n in [None, *numbers.listed]):
-        checked_rules(path, consequence)
+    files = {
+        path: checked_rules(path, consequence) for path in map(numbers.rules_path, [None, *numbers.listed])
+    }
+    by_number = {number: files[numbers.rules_path(number)] for number in numbers.listed}
+    default = files[numbers.rules_path(None)]
+    return lambda number=None: by_number.get(number or "", default)
