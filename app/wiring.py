@@ -133,7 +133,7 @@ def worker_runtime(settings: Settings, client: redis.Redis, holder: Rulebook | N
 
         graph = loop.run(open_client())
         send_many = ConcurrentSender(loop, graph.send, settings.handover_send_concurrency)
-    holder = rules = holder or rules_holder(settings, client, "worker")
+    holder = holder or rules_holder(settings, client, "worker")
     bot = RuleBot(holder, RedisQueueView(client), RulesDirectory(holder))
     processor = Processor(
         store=store,
@@ -149,7 +149,7 @@ def worker_runtime(settings: Settings, client: redis.Redis, holder: Rulebook | N
         # the day-long watches: waiting customers whose window closed, bot conversations nobody continued
         # each number's queues, by its own rules (the same queue named by two is looked at twice: no harm)
         watch_windows=lambda: (
-            [watch_windows(store, each()) for each in rules.holders().values()],
+            [watch_windows(store, each()) for each in holder.holders().values()],
             end_idle(client, time.time()),
         ),
         watch_clocks=ClockWatch(store, holder, settings.handover_partitions).sweep,

@@ -240,8 +240,14 @@ def live(client: redis.Redis, clock: Clock = system_clock) -> list[ProcessReport
     if not ids:
         return []
     raw = client.mget([keys.process_key(i) for i in ids])
-    reports = [ProcessReport(**json.loads(keys.as_text(r))) for r in raw if r is not None]
+    reports = [_report(json.loads(keys.as_text(r))) for r in raw if r is not None]
     return sorted(reports, key=lambda r: r.id)
+
+
+def _report(raw: dict[str, object]) -> ProcessReport:
+    """A report as kept; fields a newer process adds are left out, so a rolling upgrade reads both."""
+    known = ProcessReport.__dataclass_fields__
+    return ProcessReport(**{k: v for k, v in raw.items() if k in known})  # type: ignore[arg-type]
 
 
 def current_version(
