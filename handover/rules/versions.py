@@ -293,16 +293,9 @@ class Reporter:
             refused = _refusal(holder)
             if refused is not None:
                 errors[number] = refused
+        now, refused = self.clock(), _refusal(default)
         process = ProcessReport(
-            self.id,
-            self.kind,
-            self.host,
-            self.pid,
-            loaded.version,
-            self.clock(),
-            _refusal(default),
-            versions,
-            errors,
+            self.id, self.kind, self.host, self.pid, loaded.version, now, refused, versions, errors
         )
         report(self.client, process)
         return process
