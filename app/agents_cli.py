@@ -8,7 +8,7 @@ import re
 import sys
 from typing import TYPE_CHECKING, Any
 
-from app.commands import checked_rules, plural, who
+from app.commands import checked_rulebook, checked_rules, plural, who
 from app.errors import CommandError
 from config.settings import Settings
 
@@ -112,10 +112,10 @@ def _remove(settings: Settings, store: AgentStore, args: argparse.Namespace) -> 
     from handover.warm import WarmTransfers
 
     # what they held goes back to its queue, as the rules name it
-    loaded = checked_rules(settings.handover_rules, "the agent was not removed")
+    rules = checked_rulebook(settings, "the agent was not removed")  # each conversation's number's
     conversations = Store(store.client, transcript_max=settings.handover_transcript_max)
-    transfers = WarmTransfers(conversations, store, lambda: loaded, settings.handover_partitions)
-    assigner = Assigner(store.client, lambda: loaded)
+    transfers = WarmTransfers(conversations, store, rules, settings.handover_partitions)
+    assigner = Assigner(store.client, rules)
     try:
         done = remove_agent(store, transfers, assigner, args.id, by=who(args.by))
     except UnknownAgent:

@@ -18,7 +18,7 @@ import redis
 import structlog
 
 from app.agents_cli import add_agents_commands, agents_command
-from app.commands import EXIT_USAGE, checked_rules
+from app.commands import EXIT_USAGE, checked_rulebook
 from app.errors import CommandError, UsageError
 from app.hooks_cli import add_hooks_commands, hooks_command
 from app.logging import configure_logging
@@ -160,7 +160,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 
     if settings.is_embedded:
         raise CommandError(NEEDS_REDIS)
-    checked_rules(settings.handover_rules)
+    checked_rulebook(settings)
     run_worker(settings, burst=args.burst)
     return 0
 
@@ -207,7 +207,7 @@ def serve(settings: Settings, host: str | None, port: int | None) -> int:
     from app.web import build_app
 
     sandbox_guard(settings)
-    checked_rules(settings.handover_rules)
+    checked_rulebook(settings)
     host = host or settings.handover_host
     port = port or settings.handover_port
     log.info("serving", host=host, port=port, embedded=settings.is_embedded, sandbox=settings.is_sandbox)

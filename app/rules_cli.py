@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app import versions_cli, whatif
-from app.commands import EXIT_PROBLEMS, EXIT_USAGE, checked_rules, plural
+from app import rules_check, versions_cli, whatif
+from app.commands import EXIT_PROBLEMS, EXIT_USAGE, checked_rules, plural, rules_file
 from app.errors import CommandError
 from config.settings import Settings
 
@@ -19,8 +19,17 @@ def add_rules_commands(commands: argparse._SubParsersAction[Any]) -> None:
     rules = commands.add_parser("rules", help="check, describe and test the rules file").add_subparsers(
         dest="rules_command", metavar="command", required=True
     )
-    check = rules.add_parser("check", help="validate a rules file (exit 1 with every problem found)")
-    check.add_argument("file", nargs="?", metavar="FILE", help="default HANDOVER_RULES or config/rules.yaml")
+    check = rules.add_parser(
+        "check",
+        help="validate a rules file, or a rules folder's numbers.yaml and every file it names (exit 1 with "
+        "every problem found)",
+    )
+    check.add_argument(
+        "file",
+        nargs="?",
+        metavar="FILE",
+        help="a file or a folder (default HANDOVER_RULES)",
+    )
     rules.add_parser("schema", help="print the JSON Schema of the rules format, for editor completion")
     golden = rules.add_parser(
         "test", help="run golden conversations (customer turns and expected bot actions)"
@@ -56,6 +65,17 @@ def add_rules_commands(commands: argparse._SubParsersAction[Any]) -> None:
     )
     whatif.add_commands(rules)
     versions_cli.add_commands(rules)
+    for name in NUMBERED:
+        rules.choices[name].add_argument(
+            "--number",
+            metavar="N",
+            help="the rules file of this business number (phone_number_id) in a rules folder's numbers.yaml "
+            "(default: the default rules)",
+        )
+
+
+# the commands that take --number: each works on that number's rules file (and its versions)
+NUMBERED = ("check", "test", "eval", "explain", "whatif", "history", "diff", "rollback", "reload")
 
 
 def rules_command(settings: Settings, args: argparse.Namespace) -> int:
@@ -67,7 +87,9 @@ def rules_command(settings: Settings, args: argparse.Namespace) -> int:
         print(json.dumps(Rules.model_json_schema(by_alias=True), indent=2, ensure_ascii=False))
         return 0
     if args.rules_command == "test":
-        return golden_command(args.file, args.rules)
+        # without --number the golden file's own `rules:` stays the default
+        rules = args.rules if args.number is None else _numbered(settings, args.rules, args.number)
+        return golden_command(args.file, rules)
     if args.rules_command == "eval":
         return eval_command(settings, args)
     if args.rules_command == "explain":
@@ -78,11 +100,15 @@ def rules_command(settings: Settings, args: argparse.Namespace) -> int:
         return whatif.export_command(settings, args)
     if args.rules_command in ("history", "diff", "rollback"):
         return versions_cli.command(settings, args)
-    served = Path(settings.handover_rules)
+    if args.rules_command == "check" and rules_check.is_folder(settings, args.file, args.number):
+        return rules_check.check_folder(Path(args.file or settings.handover_rules), args.number)
+    served = rules_file(settings, args.number)
     path = Path(args.file) if args.file else served
     if args.rules_command == "reload" and path.resolve() != served.resolve():
+        of = f" of {args.number}" if args.number else ""
+        where = f"{settings.handover_rules}: {served}" if Path(settings.handover_rules).is_dir() else served
         raise CommandError(
-            f"{path} is not the served rules file (HANDOVER_RULES is {served}); edit that one, "
+            f"{path} is not the served rules file{of} (HANDOVER_RULES is {where}); edit that one, "
             "or point HANDOVER_RULES at this file and restart the processes"
         )
     try:
@@ -95,7 +121,7 @@ def rules_command(settings: Settings, args: argparse.Namespace) -> int:
         print(warning, file=sys.stderr)
     warned = f"; {plural(len(loaded.warnings), 'warning')}" if loaded.warnings else ""
     if args.rules_command == "reload":
-        return versions_cli.reload(settings, path, loaded, args.by, args.wait)
+        return versions_cli.reload(settings, path, loaded, args.by, args.wait, args.number)
     rules = loaded.rules
     print(
         f"{path}: ok (version {loaded.version}; {len(rules.intents)} intents, {len(rules.escalation)} "
@@ -111,7 +137,7 @@ def eval_command(settings: Settings, args: argparse.Namespace) -> int:
     from handover.rules.yamlfile import RulesError, Unreadable
 
     try:
-        loaded = load_rules(args.rules or settings.handover_rules)
+        loaded = load_rules(_numbered(settings, args.rules, args.number))
         corpus = load_corpus(args.corpus)
     except Unreadable as exc:
         print(exc, file=sys.stderr)
@@ -132,13 +158,20 @@ def explain_command(settings: Settings, args: argparse.Namespace) -> int:
         state, memory = parse_state(args.state)
     except BadState as exc:
         raise CommandError(f"rules explain: {exc}") from None
-    loaded = checked_rules(args.rules or settings.handover_rules, "nothing to explain")
+    loaded = checked_rules(_numbered(settings, args.rules, args.number), "nothing to explain")
     explanation = explain(loaded, args.text, state, memory)
     print(explanation.model_dump_json(indent=2) if args.json else render(explanation))
     return 0
 
 
-def golden_command(path: str, rules: str | None) -> int:
+def _numbered(settings: Settings, rules: str | None, number: str | None) -> str | Path:
+    """`--rules FILE`, else the rules file of `--number` (else the default rules)."""
+    if rules is not None and number is not None:
+        raise CommandError("give --rules FILE or --number N, not both")
+    return rules if rules is not None else rules_file(settings, number)
+
+
+def golden_command(path: str, rules: str | Path | None) -> int:
     from handover.rules.tools.golden import GoldenFailure, run_golden
     from handover.rules.yamlfile import Unreadable
 

@@ -42,8 +42,16 @@ def stamp(at: float) -> str:
     return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
-def reload(settings: Settings, path: Path, loaded: LoadedRules, by: str | None, wait: float) -> int:
-    """Record the checked version (with who), announce it by touching the file, then confirm."""
+def reload(
+    settings: Settings,
+    path: Path,
+    loaded: LoadedRules,
+    by: str | None,
+    wait: float,
+    number: str | None = None,
+) -> int:
+    """Record the checked version (with who), announce it by touching the file, then confirm (for
+    `number`: the processes run it for that number)."""
     count = len(loaded.warnings)
     warned = f"; {count} warning{'' if count == 1 else 's'}" if count else ""
     if settings.is_embedded:
@@ -55,35 +63,43 @@ def reload(settings: Settings, path: Path, loaded: LoadedRules, by: str | None, 
         return 0
     client = client_of(settings)
     who = by or audit.cli_user()
-    previous = versions.current_version(client, versions.live(client))
-    versions.record(client, loaded, who, announced=True)  # before touching: the attribution is ours
+    previous = versions.current_version(client, versions.live(client), number)
+    # before touching: the attribution is ours
+    versions.record(client, loaded, who, announced=True, number=number)
     # `previous`: what the processes ran when asked; left out when they had already noticed the edit
     detail = {"version": loaded.version} | ({"previous": previous} if previous != loaded.version else {})
-    audit.write(client, who, audit.AuditAction.RULES_RELOAD, detail)
+    audit.write(client, who, audit.AuditAction.RULES_RELOAD, detail | _of(number))
     # Every process checks the file's modification time every two seconds and loads it if it changed;
     # touching it after a successful check is what makes them all pick it up now.
     since = time.time()
     os.utime(path)
     print(f"{path}: ok (version {loaded.version}{warned})", flush=True)
-    return confirmed(client, loaded.version, since, wait)
+    return confirmed(client, loaded.version, since, wait, number)
 
 
-def confirmed(client: redis.Redis, version: str, since: float, wait: float) -> int:
-    state = versions.confirm(client, version, since, wait)
+def _of(number: str | None) -> dict[str, str]:
+    """The audit detail's `number`, when a number's rules file was the one changed."""
+    return {"number": number} if number is not None else {}
+
+
+def confirmed(client: redis.Redis, version: str, since: float, wait: float, number: str | None = None) -> int:
+    state = versions.confirm(client, version, since, wait, number=number)
     print(state.summary() + ("" if state.live else " (no process reports: is anything running?)"))
     for line in state.reasons():
         print(line, file=sys.stderr)
     return 0 if state.confirmed else EXIT_NOT_CONFIRMED
 
 
-def rollback(settings: Settings, ref: str, by: str | None, wait: float) -> int:
-    """Rewrite the served file with a kept version's content, atomically, once that content still loads;
-    then confirm like reload. The file stays the one source of truth (see docs/rules.md, "Versions,
-    rollback and the audit log")."""
+def rollback(settings: Settings, ref: str, by: str | None, wait: float, number: str | None = None) -> int:
+    """Rewrite the served file (of `number`: its rules file) with a kept version's content, atomically,
+    once that content still loads; then confirm like reload. The file stays the one source of truth (see
+    docs/rules.md, "Versions, rollback and the audit log")."""
+    from app.commands import rules_file
+
     client = client_of(settings)
-    target = resolved(client, ref)
-    served = Path(settings.handover_rules)
-    previous = versions.current_version(client, versions.live(client))
+    served = rules_file(settings, number)
+    target = resolved(client, ref, number)
+    previous = versions.current_version(client, versions.live(client), number)
     fd, temp = tempfile.mkstemp(prefix=f".{served.name}.", suffix=".rollback", dir=served.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
@@ -104,28 +120,28 @@ def rollback(settings: Settings, ref: str, by: str | None, wait: float) -> int:
         if os.path.exists(temp):
             os.unlink(temp)
     who = by or audit.cli_user()
-    versions.record(client, loaded, who, announced=True)  # kept already: it is how we found it
-    audit.write(
-        client, who, audit.AuditAction.RULES_ROLLBACK, {"version": target.version, "previous": previous}
-    )
+    versions.record(client, loaded, who, announced=True, number=number)  # kept already: how we found it
+    detail = {"version": target.version, "previous": previous} | _of(number)
+    audit.write(client, who, audit.AuditAction.RULES_ROLLBACK, detail)
     print(f"{served}: rewritten with version {target.version} (was {previous or 'unknown'})", flush=True)
-    return confirmed(client, target.version, since, wait)
+    return confirmed(client, target.version, since, wait, number)
 
 
-def resolved(client: redis.Redis, ref: str) -> versions.RulesVersion:
+def resolved(client: redis.Redis, ref: str, number: str | None = None) -> versions.RulesVersion:
     try:
-        return versions.resolve(client, ref)
+        return versions.resolve(client, ref, number=number)
     except DomainError as exc:
         raise CommandError(str(exc)) from None
 
 
-def history(settings: Settings, as_json: bool) -> int:
+def history(settings: Settings, as_json: bool, number: str | None = None) -> int:
+    """Every kept version (with `number`: those loaded for that number, and who runs each for it)."""
     client = client_of(settings)
     processes = versions.live(client)
-    current = versions.current_version(client, processes)
+    current = versions.current_version(client, processes, number)
     rows: list[dict[str, Any]] = []
-    for kept in versions.history(client):
-        running = [p.id for p in processes if p.version == kept.version]
+    for kept in versions.history(client, number):
+        running = [p.id for p in processes if p.runs(number) == kept.version]
         rows.append(
             {
                 "version": kept.version,
@@ -148,9 +164,9 @@ def history(settings: Settings, as_json: bool) -> int:
     return 0
 
 
-def diff(settings: Settings, a: str, b: str) -> int:
+def diff(settings: Settings, a: str, b: str, number: str | None = None) -> int:
     client = client_of(settings)
-    print(versions.diff(resolved(client, a), resolved(client, b)), end="")
+    print(versions.diff(resolved(client, a, number), resolved(client, b, number)), end="")
     return 0
 
 
@@ -197,8 +213,20 @@ def add_commands(rules: argparse._SubParsersAction[Any]) -> None:
 
 
 def command(settings: Settings, args: argparse.Namespace) -> int:
+    number = _listed(settings, args.number)
     if args.rules_command == "history":
-        return history(settings, args.json)
+        return history(settings, args.json, number)
     if args.rules_command == "diff":
-        return diff(settings, args.a, args.b)
-    return rollback(settings, args.version, args.by, args.wait)
+        return diff(settings, args.a, args.b, number)
+    return rollback(settings, args.version, args.by, args.wait, number)
+
+
+def _listed(settings: Settings, number: str | None) -> str | None:
+    """`--number`, once checked to be one the rules folder lists (app/commands.py rules_file); None with one
+    rules file, whose versions are every number's."""
+    from app.commands import rules_file
+
+    if number is None:
+        return None
+    rules_file(settings, number)
+    return number if Path(settings.handover_rules).is_dir() else None

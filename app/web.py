@@ -34,7 +34,7 @@ from handover.assignment.liveness import heartbeat_seconds
 from handover.media import MediaSource
 from handover.numbers import load_numbers
 from handover.rules import versions
-from handover.rules.holder import RulesHolder
+from handover.rules.holder import Rulebook
 from handover.store import Store
 from handover.traffic.streams import ensure_groups
 from handover.transfers import Transfers
@@ -208,7 +208,7 @@ MEDIA_CONNECTIONS = 8  # concurrent media downloads from Meta per web process
 DEMO_AGENTS = web.AppKey("demo_agents", list)
 
 
-def _demo_agents(ctx: DeskContext, rules: RulesHolder) -> list[dict[str, str]]:
+def _demo_agents(ctx: DeskContext, rules: Rulebook) -> list[dict[str, str]]:
     """Embedded mode cannot use `handover agents add` (its Redis lives in this process): make a demo agent
     and a demo supervisor, whose tokens the console's sign-in page offers (embedded sandbox only)."""
     queues = list(rules().rules.queues)
@@ -247,7 +247,7 @@ async def _stop_reporting(reports: asyncio.Task[None], reporter: versions.Report
         await asyncio.to_thread(reporter.withdraw)
 
 
-def _start_embedded_worker(settings: Settings, server: fakeredis.FakeServer, holder: RulesHolder):  # type: ignore[no-untyped-def]
+def _start_embedded_worker(settings: Settings, server: fakeredis.FakeServer, holder: Rulebook):  # type: ignore[no-untyped-def]
     """Development mode: an in-process worker drains the streams on the same in-process Redis."""
     log.warning(
         "embedded_mode",

@@ -32,7 +32,8 @@ def add_commands(rules: argparse._SubParsersAction[Any]) -> None:
         "fresh conversation at its turns' own times; print the turns whose decision changed, a from -> to "
         "table of rules, the escalation rate (conversations handed over / replayed) and the containment "
         "estimate (the share of replayed conversations the bot never hands over), current vs candidate, "
-        "and up to 10 examples with the customer's text masked.",
+        "and up to 10 examples with the customer's text masked. With --number N: the newest N "
+        "conversations of that business number, through its rules in force.",
     )
     whatif.add_argument("candidate", metavar="CANDIDATE", help="the candidate rules file")
     whatif.add_argument(
@@ -51,7 +52,7 @@ def add_commands(rules: argparse._SubParsersAction[Any]) -> None:
 
 
 def whatif_command(settings: Settings, args: argparse.Namespace) -> int:
-    from app.commands import checked_rules
+    from app.commands import checked_rules, rules_file
     from app.wiring import sync_client
     from handover.rules.loader import load_rules
     from handover.rules.tools.whatif import render, whatif
@@ -67,23 +68,24 @@ def whatif_command(settings: Settings, args: argparse.Namespace) -> int:
         for problem in [*exc.problems, *exc.warnings]:
             print(problem, file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, Unreadable) else EXIT_PROBLEMS
-    current = checked_rules(settings.handover_rules, "nothing to compare the candidate with")
+    current = checked_rules(rules_file(settings, args.number), "nothing to compare the candidate with")
     assert settings.redis_url
     connect = functools.partial(redis.Redis.from_url, settings.redis_url, decode_responses=True)
-    report = whatif(sync_client(settings), current, candidate, args.last, connect=connect)
+    report = whatif(sync_client(settings), current, candidate, args.last, connect=connect, number=args.number)
     print(json.dumps(report.as_dict(), ensure_ascii=False) if args.json else render(report))
     return 0
 
 
 def export_command(settings: Settings, args: argparse.Namespace) -> int:
-    from app.commands import checked_rules
+    from app.commands import checked_rules, rules_file
     from app.wiring import sync_client
     from handover.rules.tools.export import UnknownConversation, export_golden
 
     if settings.is_embedded:
         raise CommandError(NOTHING_STORED.format(what="export-golden"))
-    loaded = checked_rules(settings.handover_rules, "nothing exported")
-    rules_ref = os.path.relpath(Path(settings.handover_rules).resolve(), Path.cwd())
+    served = rules_file(settings)  # the default rules (the one file of a one-file deployment)
+    loaded = checked_rules(served, "nothing exported")
+    rules_ref = os.path.relpath(served.resolve(), Path.cwd())
     try:
         text = export_golden(sync_client(settings), loaded, list(dict.fromkeys(args.ids)), rules_ref)
     except UnknownConversation as exc:

@@ -22,11 +22,12 @@ from handover.assignment.push import Assigner
 from handover.assignment.queues import RedisQueueView
 from handover.botstats import end_idle
 from handover.clockwatch import ClockWatch
+from handover.numbers import load_numbers
 from handover.retention import Retention
 from handover.rules import versions
 from handover.rules.bot import RuleBot
 from handover.rules.directory import RulesDirectory
-from handover.rules.holder import RulesHolder
+from handover.rules.holder import Rulebook, RulesHolder
 from handover.store import Store
 from handover.traffic.outbound import Sender, SendMany
 from handover.traffic.processing import Processor
@@ -109,11 +110,10 @@ def live_client(
     return AsyncRedis.from_pool(own)
 
 
-def worker_runtime(
-    settings: Settings, client: redis.Redis, holder: RulesHolder | None = None
-) -> WorkerRuntime:
+def worker_runtime(settings: Settings, client: redis.Redis, holder: Rulebook | None = None) -> WorkerRuntime:
     """Processor and sender over `client`; sends go to Meta with a token, else to the sandbox outbox.
-    `holder`: the process's rules, when it already has them (the web process shares its own)."""
+    `holder`: the process's rules of every number, when it already has them (the web process shares its
+    own)."""
     store = Store(client, transcript_max=settings.handover_transcript_max)
     closers = []
     send_many: SendMany
@@ -140,7 +140,6 @@ def worker_runtime(
         store=store,
         bot=bot,
         partitions=settings.handover_partitions,
-        summary_language=holder().rules.default_language,
         rules=holder,
         phone_pause_seconds=settings.handover_phone_pause_minutes * 60,
     )
@@ -149,7 +148,11 @@ def worker_runtime(
         processor=processor,
         announce=lambda: announce_positions(store, holder(), settings.handover_partitions),
         # the day-long watches: waiting customers whose window closed, bot conversations nobody continued
-        watch_windows=lambda: (watch_windows(store, holder()), end_idle(client, time.time())),
+        # each number's queues, by its own rules (the same queue named by two is looked at twice: no harm)
+        watch_windows=lambda: (
+            [watch_windows(store, each()) for each in holder.holders().values()],
+            end_idle(client, time.time()),
+        ),
         watch_clocks=ClockWatch(store, holder, settings.handover_partitions).sweep,
         expire_offers=WarmTransfers(
             store, AgentStore(client), holder, settings.handover_partitions
@@ -171,7 +174,7 @@ def worker_runtime(
     )
 
 
-def assigner_loop(client: redis.Redis, holder: RulesHolder) -> AssignerLoop:
+def assigner_loop(client: redis.Redis, holder: Rulebook) -> AssignerLoop:
     """The push queues' assigner (one process among all decides at a time: see workers/assigner.py)."""
     return AssignerLoop(client, Assigner(client, holder))
 
@@ -187,8 +190,17 @@ def hook_loop(settings: Settings, client: redis.Redis) -> HookLoop:
     )
 
 
-def rules_holder(settings: Settings, client: redis.Redis, kind: str, check_every: float = 2.0) -> RulesHolder:
-    """The process's rules, keeping every version it loads in Redis (rules `history`)."""
-    return RulesHolder(
-        settings.handover_rules, check_every=check_every, on_load=versions.recorder(client, kind)
-    )
+def rules_holder(settings: Settings, client: redis.Redis, kind: str, check_every: float = 2.0) -> Rulebook:
+    """The process's rules of every number (HANDOVER_RULES: one file, or a folder with numbers.yaml),
+    keeping every version each number loads in Redis (rules `history`). A bad numbers.yaml or rules file
+    raises RulesError: at start there is nothing to fall back on."""
+    numbers = load_numbers(settings.handover_rules)
+
+    def holder(number: str | None) -> RulesHolder:
+        return RulesHolder(
+            numbers.rules_path(number),
+            check_every=check_every,
+            on_load=versions.recorder(client, kind, number),
+        )
+
+    return Rulebook(holder(None), {number: holder(number) for number in numbers.listed})

@@ -13,7 +13,7 @@ from desk.canned import CANNED_ROUTES
 from desk.gestures import GESTURE_ROUTES
 from desk.history import HISTORY_ROUTES
 from desk.hooks import HOOK_ROUTES, WEBHOOKS
-from desk.http import AGENT, DESK, PREFIX, body_of, figures, hours_asked, ok
+from desk.http import AGENT, DESK, PREFIX, body_of, figures, hours_asked, number_asked, ok
 from desk.live import stream
 from desk.media import MEDIA_ROUTES
 from desk.models import (
@@ -31,7 +31,14 @@ from desk.models import (
 )
 from desk.notes import NOTE_ROUTES
 from desk.numbers import NUMBER_ROUTES
-from desk.openapi import EVERY_NUMBER_ONLY, Param, Route, hours_param, openapi_document
+from desk.openapi import (
+    EVERY_NUMBER_ONLY,
+    NUMBER_PARAM,
+    Param,
+    Route,
+    hours_param,
+    openapi_document,
+)
 from desk.ops import OPS_ROUTES
 from desk.reader import LANG_PARAM, for_reader, reader_language
 from desk.threads import in_thread
@@ -70,11 +77,11 @@ async def stats(request: web.Request) -> web.Response:
 
 
 async def list_templates(request: web.Request) -> web.Response:
-    return ok(TemplateView.all_of(request.app[DESK].rules().rules))
+    return ok(TemplateView.all_of(request.app[DESK].rules(number_asked(request)).rules))
 
 
 async def customer_reasons(request: web.Request) -> web.Response:
-    return ok(CustomerReasonView.all_of(request.app[DESK].rules().rules))
+    return ok(CustomerReasonView.all_of(request.app[DESK].rules(number_asked(request)).rules))
 
 
 async def queues(request: web.Request) -> web.Response:
@@ -219,6 +226,8 @@ ROUTES = [
         "transfer's own reason is internal and never sent",
         response=CustomerReasonView,
         many=True,
+        query=(NUMBER_PARAM,),
+        extra={422: "number: not a phone_number_id"},
     ),
     Route(
         "GET",
@@ -250,6 +259,8 @@ ROUTES = [
         "Approved message templates (from the rules file), one per name and language",
         response=TemplateView,
         many=True,
+        query=(NUMBER_PARAM,),
+        extra={422: "number: not a phone_number_id"},
     ),
     Route(
         "GET",

@@ -6,8 +6,8 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from desk.http import DESK, body_of, figures, hours_asked, ok
-from desk.openapi import EVERY_NUMBER_ONLY, Param, Route, hours_param
+from desk.http import DESK, body_of, figures, hours_asked, number_asked, ok
+from desk.openapi import EVERY_NUMBER_ONLY, NUMBER_PARAM, Param, Route, hours_param
 from desk.threads import in_thread
 from handover import botstats, fcr
 from handover.errors import Invalid
@@ -21,6 +21,11 @@ class ExplainBody(BaseModel):
         default=None,
         description="the conversation's state (bot, queued...) or the bot's memory as JSON; default: a new "
         "conversation with the bot",
+    )
+    number: str | None = Field(
+        default=None,
+        description="the business number (phone_number_id) whose rules explain; default: the default rules "
+        "(also ?number=)",
     )
 
 
@@ -49,7 +54,7 @@ async def explain_text(request: web.Request) -> web.Response:
         state, memory = parse_state(body.state)
     except BadState as exc:
         raise Invalid(str(exc).replace("--state", "state")) from None
-    return ok(explain(ctx.rules(), body.text, state, memory))
+    return ok(explain(ctx.rules(number_asked(request, body.number)), body.text, state, memory))
 
 
 BOT_ROUTES = [
@@ -81,9 +86,14 @@ BOT_ROUTES = [
         "POST",
         "/bot/explain",
         explain_text,
-        "Supervisors: which rule wins for a sentence and why, under the rules in force (nothing is sent)",
+        "Supervisors: which rule wins for a sentence and why, under the rules in force of a number (`number` "
+        "in the body or ?number=; default rules otherwise). Nothing is sent",
         body=ExplainBody,
         response=Explanation,
-        extra={**EVERY_NUMBER_ONLY, 422: "invalid body, or a state that is not one"},
+        query=(NUMBER_PARAM,),
+        extra={
+            **EVERY_NUMBER_ONLY,
+            422: "invalid body, a state that is not one, or a number that is not one",
+        },
     ),
 ]

@@ -6,8 +6,8 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import BaseModel
 
-from desk.http import AGENT, DESK, DeskContext, ok
-from desk.openapi import Param, Route
+from desk.http import AGENT, DESK, DeskContext, number_asked, ok
+from desk.openapi import NUMBER_PARAM, Param, Route
 from desk.threads import in_thread
 from handover.agents import Agent
 from handover.rules.texts import canned
@@ -20,14 +20,18 @@ class CannedView(BaseModel):
     language: str | None  # the language of `text`
 
 
-def canned_for(ctx: DeskContext, agent: Agent, conversation_id: str | None) -> list[CannedView]:
-    """Every canned reply; for a conversation the agent may see (403/404 otherwise), also filled in."""
-    rules = ctx.rules().rules
+def canned_for(
+    ctx: DeskContext, agent: Agent, conversation_id: str | None, number: str | None = None
+) -> list[CannedView]:
+    """Every canned reply of `number`'s rules; for a conversation the agent may see (403/404 otherwise),
+    those of its number, also filled in."""
     if conversation_id is None:
+        rules = ctx.rules(number).rules
         return [
             CannedView(name=n, texts=t, text=None, language=None) for n, t in sorted(rules.canned.items())
         ]
     conversation = ctx.assignments.conversation_for(agent, conversation_id)
+    rules = ctx.rules(conversation.phone_number_id).rules
     language = conversation.bot.language or rules.default_language
     known = {**conversation.bot.collected, "agent": agent.name}
     if conversation.profile_name:
@@ -41,7 +45,7 @@ def canned_for(ctx: DeskContext, agent: Agent, conversation_id: str | None) -> l
 async def list_canned(request: web.Request) -> web.Response:
     ctx, agent = request.app[DESK], request[AGENT]
     conversation_id = request.query.get("conversation_id") or None
-    return ok(await in_thread(canned_for, ctx, agent, conversation_id))
+    return ok(await in_thread(canned_for, ctx, agent, conversation_id, number_asked(request)))
 
 
 CANNED_ROUTES = [
@@ -54,7 +58,14 @@ CANNED_ROUTES = [
         "customer's language",
         response=CannedView,
         many=True,
-        extra={403: "conversation_id: not one you may see", 404: "conversation_id: no such conversation"},
-        query=(Param("conversation_id", "a conversation the agent may see: fill the texts in for it"),),
+        extra={
+            403: "conversation_id: not one you may see",
+            404: "conversation_id: no such conversation",
+            422: "number: not a phone_number_id",
+        },
+        query=(
+            Param("conversation_id", "a conversation the agent may see: fill the texts in for it"),
+            NUMBER_PARAM,
+        ),
     ),
 ]

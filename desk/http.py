@@ -31,7 +31,7 @@ from handover.clock import Clock, system_clock
 from handover.errors import Conflict, DomainError, Invalid, NotFound, NotYours, RateLimited
 from handover.hooks.store import HookStore
 from handover.inbox import Inbox
-from handover.numbers import Numbers
+from handover.numbers import NUMBER_ID, Numbers
 from handover.readers import Readers
 from handover.rules.loader import LoadedRules
 from handover.store import Store
@@ -53,7 +53,7 @@ class DeskContext:
     assignments: Assignments
     agents: AgentStore
     store: Store
-    rules: Callable[[], LoadedRules]
+    rules: Callable[..., LoadedRules]  # by number: a Rulebook (default rules with no number)
     transfers: Transfers
     warm: WarmTransfers
     hub: EventHub
@@ -279,6 +279,15 @@ def figures(request: web.Request, what: str) -> Agent:
     if scope.is_scoped(agent):
         raise NotYours(scope.FIGURES_NOT_SPLIT)
     return agent
+
+
+def number_asked(request: web.Request, given: str | None = None) -> str | None:
+    """`?number=` (or `given`, from a body): a business number, whose rules answer; None: the default
+    rules. 422 when it is not a phone_number_id."""
+    number = given or request.query.get("number") or None
+    if number is not None and not NUMBER_ID.match(number):
+        raise Invalid("number must be a phone_number_id (digits, as Meta sends it)")
+    return number
 
 
 def hours_asked(request: web.Request, most: int) -> int:

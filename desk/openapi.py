@@ -31,6 +31,10 @@ class Param:
     required: bool = False
 
 
+# `?number=`, as desk/http.py `number_asked` reads it
+NUMBER_PARAM = Param("number", "the business number (phone_number_id) whose rules answer (default rules)")
+
+
 def hours_param(most: int) -> Param:
     """`?hours=`, as desk/http.py `hours_asked` reads it."""
     return Param(

@@ -8,8 +8,8 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 
-from desk.http import DESK, figures, hours_asked, ok
-from desk.openapi import EVERY_NUMBER_ONLY, Param, Route, hours_param
+from desk.http import DESK, figures, hours_asked, number_asked, ok
+from desk.openapi import EVERY_NUMBER_ONLY, NUMBER_PARAM, Param, Route, hours_param
 from desk.threads import in_thread
 from handover import audit
 from handover.errors import Invalid
@@ -64,16 +64,20 @@ class AuditView(BaseModel):
 async def rules(request: web.Request) -> web.Response:
     figures(request, "the rules and the audit log")
     ctx = request.app[DESK]
-    return ok(await in_thread(rules_view, ctx.reads))
+    return ok(await in_thread(rules_view, ctx.reads, number_asked(request)))
 
 
-def rules_view(reads: Readers) -> RulesView:
+def rules_view(reads: Readers, number: str | None = None) -> RulesView:
+    """Of `number`'s rules (a number numbers.yaml lists; None: the default rules)."""
     processes = reads.live_processes()
-    current = reads.current_version(processes)
+    current = reads.current_version(processes, number)
     return RulesView(
         current=current,
-        processes=[ProcessView(**vars(p)) for p in processes],
-        on_current=sum(1 for p in processes if p.version == current),
+        processes=[
+            ProcessView(**(vars(p) | {"version": p.runs(number), "error": p.refusal(number)}))
+            for p in processes
+        ],
+        on_current=sum(1 for p in processes if p.runs(number) == current),
         live=len(processes),
         versions=[
             VersionView(
@@ -83,7 +87,8 @@ def rules_view(reads: Readers) -> RulesView:
                 by=v.by,
                 current=v.version == current,
             )
-            for v in reads.rules_history()
+            # a number not listed has no history of its own: it runs the default rules
+            for v in reads.rules_history(number if any(number in p.versions for p in processes) else None)
         ],
     )
 
@@ -93,10 +98,10 @@ async def rules_diff(request: web.Request) -> web.Response:
     a, b = request.query.get("a", ""), request.query.get("b", "")
     if not a or not b:
         raise Invalid("give both versions: ?a=<version prefix or current>&b=<version prefix or current>")
-    reads = request.app[DESK].reads
+    reads, number = request.app[DESK].reads, number_asked(request)
 
     def compare() -> RulesDiff:
-        old, new = reads.rules_version(a), reads.rules_version(b)
+        old, new = reads.rules_version(a, number), reads.rules_version(b, number)
         return RulesDiff(a=old.version, b=new.version, diff=versions.diff(old, new))
 
     return ok(await in_thread(compare))
@@ -116,9 +121,11 @@ OPS_ROUTES = [
         "/rules",
         rules,
         "Supervisors: the rules version each live process runs, the one most run (current), and every "
-        "version kept, newest first, with when it was first loaded and by whom",
+        "version kept, newest first, with when it was first loaded and by whom; ?number= for a business "
+        "number's rules (default: the default rules)",
         response=RulesView,
-        extra=EVERY_NUMBER_ONLY,
+        query=(NUMBER_PARAM,),
+        extra={**EVERY_NUMBER_ONLY, 422: "number: not a phone_number_id"},
     ),
     Route(
         "GET",
@@ -130,11 +137,12 @@ OPS_ROUTES = [
         query=(
             Param("a", "a version prefix, or `current`", required=True),
             Param("b", "a version prefix, or `current`", required=True),
+            NUMBER_PARAM,
         ),
         extra={
             **EVERY_NUMBER_ONLY,
             404: "no kept version starts so",
-            422: "ambiguous prefix, or a or b missing",
+            422: "ambiguous prefix, a or b missing, or a number that is not one",
         },
     ),
     Route(

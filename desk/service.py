@@ -44,19 +44,20 @@ def agents(ctx: DeskContext, agent: Agent) -> list[AgentView]:
     return [AgentView.of(a, loads[a.id]) for a in everyone]
 
 
-def stats(ctx: DeskContext, hours: int, queue: str | None = None) -> Stats:
+def stats(ctx: DeskContext, hours: int, queue: str | None = None, number: str | None = None) -> Stats:
     """The KPIs (handover/kpireport.py) of the last `hours`, of one queue if asked (NotFound: no such
-    queue in the rules)."""
-    rules = ctx.rules().rules
+    queue in the rules of `number`, default rules without one)."""
+    rules = ctx.rules(number).rules
     if queue is not None and queue not in rules.queues:
         raise NotFound(f"queue {queue}")
     slas = {name: q.sla_seconds for name, q in rules.queues.items()}
     return ctx.reads.kpis(hours, slas, rules.kpis.fcr_days, queue)
 
 
-def queues(ctx: DeskContext, agent: Agent, everything: bool) -> list[QueueStats]:
-    """The agent's queues (`everything`: all of them): waiting counts, oldest wait and SLA breaches."""
-    rules = ctx.rules().rules
+def queues(ctx: DeskContext, agent: Agent, everything: bool, number: str | None = None) -> list[QueueStats]:
+    """The agent's queues (`everything`: all of them) in the rules of `number` (default rules without
+    one): waiting counts, oldest wait and SLA breaches."""
+    rules = ctx.rules(number).rules
     names = list(rules.queues) if everything else [q for q in agent.queues if q in rules.queues]
     now = ctx.clock()
     figures = ctx.queues.stats(names, {n: rules.queues[n].sla_seconds for n in names})

@@ -44,6 +44,7 @@ class _Fields:
     state: ConversationState
     queue: str | None
     agent_id: str | None
+    number: str | None = None  # the business number, whose rules hold the queue's clocks
     assigned_at: float | None = None
     answered_at: float | None = None
     resolved_at: float | None = None
@@ -54,7 +55,7 @@ class _Fields:
 
     @classmethod
     def of(cls, conversation_id: str, raw: list[str | None]) -> _Fields | None:
-        values = dict(zip(clocks.CLOCK_FIELDS, raw, strict=True))
+        values = dict(zip(_READ, raw, strict=True))
         if values["state"] is None:
             return None
         times = {k: float(v) for k, v in values.items() if v is not None and k.endswith(_TIMES)}
@@ -63,11 +64,13 @@ class _Fields:
             state=ConversationState(values["state"]),
             queue=values["queue"],
             agent_id=values["agent_id"],
+            number=values["phone_number_id"],
             **times,
         )
 
 
 _TIMES = ("_at", "_since")
+_READ = (*clocks.CLOCK_FIELDS, "phone_number_id")
 
 
 @dataclass
@@ -75,7 +78,7 @@ class ClockWatch:
     """The sweep, with the services it acts through: the desk's (resolve, survey), transfers (requeue)."""
 
     store: Store
-    rules: Callable[[], LoadedRules]
+    rules: Callable[..., LoadedRules]  # by number: each conversation's clocks are its number's rules'
     partitions: int
     clock: Clock = system_clock
 
@@ -88,11 +91,11 @@ class ClockWatch:
     def sweep(self) -> dict[str, int]:
         """Act on every clock due at `now`; returns how many of each kind (alert, requeue, remind, close)."""
         now = self.clock()
-        rules = self.rules().rules
         done = {d.value: 0 for d in Due}
-        if not clocks.has_clocks(rules):
+        if not self._any_clocks():
             return done
         for fields in self._held():
+            rules = self.rules(fields.number).rules
             queue = rules.queues.get(fields.queue or "")
             if queue is None:
                 continue
@@ -105,7 +108,7 @@ class ClockWatch:
         ids = [keys.as_text(c) for c in self.store.client.zrange(keys.ACTIVITY_HELD, 0, -1)]
         with self.store.client.pipeline(transaction=False) as pipe:
             for conversation_id in ids:
-                pipe.hmget(keys.conversation_key(conversation_id), list(clocks.CLOCK_FIELDS))
+                pipe.hmget(keys.conversation_key(conversation_id), list(_READ))
             found = pipe.execute()
         read = (_Fields.of(c, [keys.as_text(v) for v in raw]) for c, raw in zip(ids, found, strict=True))
         return [f for f in read if f is not None]
@@ -123,8 +126,14 @@ class ClockWatch:
         except (Conflict, NotFound, NotYours, redis.WatchError):
             return False  # changed meanwhile (an answer, a move): the next sweep looks again
 
+    def _any_clocks(self) -> bool:
+        """Some number's rules have a clock: else the sweep reads nothing."""
+        holders = getattr(self.rules, "holders", None)  # a Rulebook: every number's; a holder: its own
+        every = [h() for h in holders().values()] if holders is not None else [self.rules()]
+        return any(clocks.has_clocks(loaded.rules) for loaded in every)
+
     def _due_now(self, conversation: Conversation, now: float) -> tuple[Due, float] | None:
-        rules = self.rules().rules
+        rules = self.rules(conversation.phone_number_id).rules
         queue = rules.queues.get(conversation.queue or "")
         if queue is None:
             return None
@@ -258,7 +267,7 @@ class ClockWatch:
             kpis.tally(pipe, "idle_closed", now, queue=conversation.queue, agent_id=agent_id)
             self._tell(pipe, conversation, "idle_closed", now)
             pipe.execute()
-        csat = self.rules().rules.csat
+        csat = self.rules(conversation.phone_number_id).rules.csat
         if csat is not None and csat.on_idle_close:
             self.assignments.ask_csat(conversation_id, now)
         log.info("customer_idle_closed", conversation_id=conversation_id, agent_id=agent_id)
@@ -272,7 +281,7 @@ class ClockWatch:
         who = (
             conversation.identity.display_name if conversation.identity else None
         ) or conversation.profile_name
-        rules = self.rules().rules
+        rules = self.rules(conversation.phone_number_id).rules
         texts = rules.messages.get(name)
         if texts is None:
             return False  # ops did not write it: the customer hears nothing

@@ -307,6 +307,12 @@ RULES_VERSION_INDEX = f"{PREFIX}rules:versions:index"  # zset: rules version -> 
 PROCESSES = f"{PREFIX}processes"  # zset: process id -> last report (its report key may have expired)
 
 
+def rules_version_index_key(phone_number_id: str) -> str:
+    """zset: the rules versions loaded for one number numbers.yaml lists -> first loaded at (its history;
+    the versions themselves are kept once for all, under RULES_VERSIONS)."""
+    return f"{PREFIX}{{{phone_number_id}}}:rules:versions:index"
+
+
 def process_key(process_id: str) -> str:
     """What one process last reported (the rules version it runs), expiring when it stops reporting."""
     return f"{PREFIX}process:{process_id}"

@@ -53,14 +53,16 @@ class Readers:
     def live_processes(self) -> list[versions.ProcessReport]:
         return versions.live(self._client, self._clock)
 
-    def current_version(self, processes: list[versions.ProcessReport]) -> str | None:
-        return versions.current_version(self._client, processes)
+    def current_version(
+        self, processes: list[versions.ProcessReport], number: str | None = None
+    ) -> str | None:
+        return versions.current_version(self._client, processes, number)
 
-    def rules_history(self) -> list[versions.VersionInfo]:
-        return versions.history(self._client)
+    def rules_history(self, number: str | None = None) -> list[versions.VersionInfo]:
+        return versions.history(self._client, number)
 
-    def rules_version(self, ref: str) -> versions.RulesVersion:
-        return versions.resolve(self._client, ref, self._clock)
+    def rules_version(self, ref: str, number: str | None = None) -> versions.RulesVersion:
+        return versions.resolve(self._client, ref, self._clock, number)
 
     def token_failure(self, who: str, limit: int, window: float, now: float) -> guessing.Counted:
         return guessing.count_failure(self._client, who, limit, window, now)

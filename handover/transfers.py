@@ -50,7 +50,7 @@ class Transfers:
         self,
         store: Store,
         agents: AgentStore,
-        rules: Callable[[], LoadedRules],
+        rules: Callable[..., LoadedRules],  # by number: a Rulebook, or one RulesHolder
         partitions: int,
         clock: Clock = system_clock,
     ) -> None:
@@ -71,12 +71,13 @@ class Transfers:
             raise Conflict("a warm transfer is an offer: see handover/warm.py")
         if (move.to_queue is None) == (move.to_agent is None):
             raise Conflict("give exactly one of to_queue or to_agent")
-        self.check_customer_reason(move)
+        self.check_customer_reason(move, self._number(conversation_id))
         return self._move_one(by, conversation_id, move, self.clock(), governed=True)
 
-    def check_customer_reason(self, move: TransferRequest) -> None:
-        """A reason told to the customer is one ops wrote: never the agent's own words (422 otherwise)."""
-        known = self.rules().rules.transfers.customer_reasons
+    def check_customer_reason(self, move: TransferRequest, number: str | None = None) -> None:
+        """A reason told to the customer is one ops wrote, in the rules of the conversation's number:
+        never the agent's own words (422 otherwise)."""
+        known = self.rules(number).rules.transfers.customer_reasons
         if move.customer_reason is not None and move.customer_reason not in known:
             names = ", ".join(sorted(known)) or "none in the rules"
             raise Invalid(f"unknown customer_reason {move.customer_reason!r} (known: {names})")
@@ -93,7 +94,7 @@ class Transfers:
                 self.lifecycle.let_go(agent.id, conversation_id)  # not theirs to hold any more
                 continue
             move = TransferRequest(
-                reason=reason, to_queue=conversation.queue or next(iter(self.rules().rules.queues))
+                reason=reason, to_queue=conversation.queue or self._first_queue(conversation)
             )
             self._move_one(agent, conversation_id, move, now, governed=False)
             moved.append(conversation_id)
@@ -113,7 +114,7 @@ class Transfers:
         conversation = self.store.conversation(conversation_id)
         if conversation is None or conversation.state not in _HELD or conversation.agent_id != agent.id:
             raise Conflict("not held by this agent any more")
-        queue = conversation.queue or next(iter(self.rules().rules.queues))
+        queue = conversation.queue or self._first_queue(conversation)
         move = TransferRequest(reason=reason, to_queue=queue)
         now = self.clock()
         self._move_one(agent, conversation_id, move, now, governed=False, still=still)
@@ -127,11 +128,11 @@ class Transfers:
         governed: bool,
         still: Callable[[Conversation], bool] | None = None,
     ) -> Conversation:
-        rules = self.rules().rules
         with self.client.pipeline(transaction=True) as pipe:
             try:
                 self.store.watch(pipe, conversation_id)
                 conversation, packet = self._load(conversation_id)
+                rules = self.rules(conversation.phone_number_id).rules
                 if still is not None and not still(conversation):
                     raise Conflict("the conversation changed meanwhile")
                 # supervisors also move conversations still waiting (to another queue, or to an agent); a
@@ -242,7 +243,7 @@ class Transfers:
     def _destination(
         self, conversation: Conversation, move: TransferRequest, count: int, now: float
     ) -> tuple[str, Priority, Agent | None]:
-        rules = self.rules().rules
+        rules = self.rules(conversation.phone_number_id).rules
         priority = Priority(conversation.priority or "normal")
         queue = move.to_queue or conversation.queue or next(iter(rules.queues))
         if move.to_queue is not None and move.to_queue not in rules.queues:
@@ -265,6 +266,14 @@ class Transfers:
         except UnknownAgent:
             raise NotFound(f"agent {agent_id}") from None
 
+    def _first_queue(self, conversation: Conversation) -> str:
+        return next(iter(self.rules(conversation.phone_number_id).rules.queues))
+
+    def _number(self, conversation_id: str) -> str | None:
+        """The conversation's business number, whose rules govern its moves (None: not found)."""
+        conversation = self.store.conversation(conversation_id)
+        return conversation.phone_number_id if conversation is not None else None
+
     def _load(self, conversation_id: str) -> tuple[Conversation, ContextPacket]:
         conversation = self.store.conversation(conversation_id)
         packet = self.store.packet(conversation_id)
@@ -279,7 +288,7 @@ class Transfers:
 
     def _team(self, conversation: Conversation, queue: str) -> str:
         """A queue as the customer reads it: its label in their language, else its name."""
-        rules = self.rules().rules
+        rules = self.rules(conversation.phone_number_id).rules
         language = conversation.bot.language or rules.default_language
         label = rules.queues[queue].label if queue in rules.queues else None
         return (label or {}).get(language) or queue
@@ -294,7 +303,7 @@ class Transfers:
         person: bool = False,
     ) -> tuple[TranscriptEntry, OutboundJob] | None:
         """Who takes over, as handover/rules/texts.py `transferred` words it, while the window is open."""
-        rules = self.rules().rules
+        rules = self.rules(conversation.phone_number_id).rules
         if not conversation.is_window_open(now):
             return None
         text = transferred(rules, conversation.bot.language, to, customer_reason, person=person)

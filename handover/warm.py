@@ -21,22 +21,23 @@ class WarmTransfers(Transfers):
         now = self.clock()
         if move.to_agent is None or move.to_queue is not None:
             raise Conflict("a warm transfer goes to one agent: give to_agent")
-        self.check_customer_reason(move)
+        self.check_customer_reason(move, self._number(conversation_id))
         target = self._agent(move.to_agent)
         if target.id == by.id:
             raise Conflict("that is you")
         if target.status is not Presence.AVAILABLE:
             raise Unavailable(f"{target.name} is {target.status}")
-        timeout = self.rules().rules.transfers.warm_timeout_seconds
         with guarded(self.client, conflict="the conversation changed meanwhile: try again") as pipe:
             self.store.watch(pipe, conversation_id)
             conversation, packet = self._load(conversation_id)
+            transfers = self.rules(conversation.phone_number_id).rules.transfers
+            timeout = transfers.warm_timeout_seconds
             if conversation.state != ConversationState.ASSIGNED:
                 raise Conflict(f"conversation is {conversation.state}")
             if conversation.agent_id != by.id and not by.is_supervisor:
                 raise NotYours(conversation_id)
             if not by.is_supervisor:
-                Transfers.govern(packet.transfers, move, self.rules().rules.transfers.max_per_conversation)
+                Transfers.govern(packet.transfers, move, transfers.max_per_conversation)
             pipe.multi()
             if by.is_supervisor and conversation.agent_id != by.id:
                 audit_supervisor_move(pipe, by, conversation, None, target, move, now)

@@ -18,6 +18,7 @@ from handover.message import (
     OutboundRequest,
 )
 from handover.rules import patterns, wording
+from handover.rules.directory import RulesDirectory
 from handover.rules.language import guess_language
 from handover.rules.lexicon import View
 from handover.rules.loader import LoadedRules
@@ -44,11 +45,14 @@ EXPIRED = "earlier answers expired"
 
 
 class RuleBot:
-    """Answers from the rules file; escalates with the queue, priority and reason of the rule that fired."""
+    """Answers from the rules file; escalates with the queue, priority and reason of the rule that fired.
+
+    `rules` is called with the conversation's phone_number_id (a Rulebook: each number answers by its own
+    rules file); `directory`, a RulesDirectory, follows the directory the rules of the turn name."""
 
     def __init__(
         self,
-        rules: Callable[[], LoadedRules],
+        rules: Callable[..., LoadedRules],
         queues: QueueView,
         directory: Directory | None = None,
         clock: Clock = system_clock,
@@ -68,7 +72,7 @@ class RuleBot:
         return compiled
 
     def handle(self, conversation: Conversation, message: InboundMessage) -> BotTurn:
-        loaded = self.rules()
+        loaded = self.rules(conversation.phone_number_id)
         compiled = self.compiled(loaded)
         answered = compiled.by_name.get(conversation.bot.intent or "")  # the last topic, before this turn
         result = self._turn(loaded, compiled, conversation, message)
@@ -83,6 +87,13 @@ class RuleBot:
             and conversation.bot.awaiting is None
         )
         return result
+
+    def _directory(self, loaded: LoadedRules) -> Directory:
+        """The directory the turn's rules (its number's) name, when it follows the rules."""
+        assert self.directory is not None
+        if isinstance(self.directory, RulesDirectory):
+            return self.directory.following(loaded)
+        return self.directory
 
     def _turn(
         self, loaded: LoadedRules, compiled: Compiled, conversation: Conversation, message: InboundMessage
@@ -280,7 +291,7 @@ class RuleBot:
             return BotTurn(turn.decision("identity", rule, "accepted"), [ask], redact=awaiting.field)
         typed, state.pending_identity = state.pending_identity, {}  # never kept past the directory's answer
         try:
-            found = self.directory.verify(typed) if self.directory is not None else None
+            found = self._directory(turn.loaded).verify(typed) if self.directory is not None else None
         except VerifierUnavailable as exc:
             log.warning(
                 "identity_verifier_unavailable", conversation_id=turn.conversation.id, error=str(exc)[:200]

@@ -1,4 +1,5 @@
-"""The identity directory the rules in force name: a file beside the rules, or an HTTP verifier."""
+"""The identity directory the rules in force name: a file beside the rules, or an HTTP verifier. Each
+number's rules may name their own (the bot asks `following(loaded)` with the rules of the turn)."""
 
 from __future__ import annotations
 
@@ -12,22 +13,41 @@ from handover.rules.loader import LoadedRules
 class RulesDirectory:
     """Follows the rules: when they change the directory they name, the next check uses the new one."""
 
-    def __init__(self, rules: Callable[[], LoadedRules]) -> None:
+    def __init__(self, rules: Callable[..., LoadedRules]) -> None:
         self.rules = rules
-        self._built: tuple[str, Directory | None] | None = None
+        # by rules file and version: each number's rules name their directory
+        self._built: dict[tuple[str, str], Directory | None] = {}
+
+    def verify(self, fields: dict[str, str]) -> tuple[str, str | None] | None:
+        """Verify against the directory of the default rules (of the one rules file)."""
+        return self.following(self.rules()).verify(fields)
+
+    def following(self, loaded: LoadedRules) -> Directory:
+        """The directory `loaded` names (verify answers None when they name none)."""
+        return _Named(self, loaded)
+
+    def _current(self, loaded: LoadedRules) -> Directory | None:
+        key = (loaded.path, loaded.version)
+        if key not in self._built:
+            if len(self._built) > 64:  # versions come and go; the ones in force are few
+                self._built.clear()
+            self._built[key] = _build(loaded)
+        return self._built[key]
+
+
+class _Named:
+    """The directory one rules version names, built once and shared through the RulesDirectory."""
+
+    def __init__(self, directories: RulesDirectory, loaded: LoadedRules) -> None:
+        self.directories = directories
+        self.loaded = loaded
 
     def verify(self, fields: dict[str, str]) -> tuple[str, str | None] | None:
         try:
-            directory = self._current()
+            directory = self.directories._current(self.loaded)
         except (OSError, ValueError) as exc:  # the file went missing or bad since the rules loaded
             raise VerifierUnavailable(f"directory unreadable: {exc}") from exc
         return directory.verify(fields) if directory is not None else None
-
-    def _current(self) -> Directory | None:
-        loaded = self.rules()
-        if self._built is None or self._built[0] != loaded.version:
-            self._built = (loaded.version, _build(loaded))
-        return self._built[1]
 
 
 def _build(loaded: LoadedRules) -> Directory | None:

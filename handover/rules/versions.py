@@ -1,5 +1,10 @@
 """Every rules version a process loads, kept in Redis with who brought it, and the version each live process
-runs (each reports it every few seconds): what `rules history|diff|rollback` and `rules reload` read."""
+runs (each reports it every few seconds): what `rules history|diff|rollback` and `rules reload` read.
+
+With many numbers (handover/numbers.py) a version is kept once whoever loads it, and each number listed in
+numbers.yaml also keeps its own history (the versions loaded for it); a process reports the version it runs
+for the default rules (`version`) and for each listed number (`versions`). `number=None` everywhere means
+the default rules, which is all a one-file deployment has."""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ import socket
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import redis
@@ -23,7 +28,7 @@ from handover.rules.loader import VERSION_DIGITS, LoadedRules, content_hash
 from handover.unit import guarded
 
 if TYPE_CHECKING:
-    from handover.rules.holder import RulesHolder
+    from handover.rules.holder import Rulebook, RulesHolder
 
 log = structlog.get_logger(__name__)
 
@@ -53,9 +58,20 @@ class ProcessReport:
     kind: str  # web | worker
     host: str
     pid: int
-    version: str
+    version: str  # of the default rules (the one rules file of a one-file deployment)
     seen_at: float
     error: str | None = None  # why the process refused the file on disk (it keeps running `version`)
+    # each number numbers.yaml lists -> the version it runs, and why it refused its file if it did
+    versions: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def runs(self, number: str | None = None) -> str:
+        """The version this process runs for `number` (not listed, or None: the default rules)."""
+        return self.versions.get(number or "", self.version)
+
+    def refusal(self, number: str | None = None) -> str | None:
+        """Why it refused the file of `number` (None: it did not)."""
+        return self.errors.get(number, None) if number in self.versions else self.error
 
 
 class UnknownVersion(NotFound):
@@ -70,13 +86,18 @@ class AmbiguousVersion(Invalid):
 
 
 def record(
-    client: redis.Redis, loaded: LoadedRules, by: str, announced: bool = False, clock: Clock = system_clock
+    client: redis.Redis,
+    loaded: LoadedRules,
+    by: str,
+    announced: bool = False,
+    clock: Clock = system_clock,
+    number: str | None = None,
 ) -> bool:
     """Keep a loaded version; the first writer wins, so the CLI that announces a version (and records it
     before touching the file) names who brought it, not the processes that load it after. Processes
     notice an edited file by themselves within seconds, often before ops run `rules reload`: so an
     `announced` record (the CLI's) also replaces a process's attribution, keeping the first time. True if
-    the version is new."""
+    the version is new. `number`: a number numbers.yaml lists, whose history the version joins too."""
     now = clock()
     info = VersionInfo(loaded.version, content_hash(loaded.text), now, by)
     with client.pipeline(transaction=True) as pipe:
@@ -84,6 +105,10 @@ def record(
         pipe.hsetnx(keys.RULES_CONTENTS, loaded.version, loaded.text)
         pipe.zadd(keys.RULES_VERSION_INDEX, {loaded.version: now}, nx=True)
         created = bool(pipe.execute()[0])
+    if number is not None:  # the number's own history: a key of its own slot, so a command of its own
+        index = keys.rules_version_index_key(number)
+        if client.zadd(index, {loaded.version: now}, nx=True):
+            client.zremrangebyrank(index, 0, -(VERSIONS_KEPT + 1))
     if created:
         _trim(client)
     elif announced:
@@ -114,9 +139,11 @@ def _trim(client: redis.Redis) -> None:
             pipe.execute()
 
 
-def history(client: redis.Redis) -> list[VersionInfo]:
-    """Every kept version (without its content), newest first (by when it was first loaded)."""
-    names = [keys.as_text(v) for v in client.zrevrange(keys.RULES_VERSION_INDEX, 0, -1)]
+def history(client: redis.Redis, number: str | None = None) -> list[VersionInfo]:
+    """Every kept version (without its content), newest first (by when it was first loaded); with a
+    `number`, those loaded for it."""
+    index = keys.RULES_VERSION_INDEX if number is None else keys.rules_version_index_key(number)
+    names = [keys.as_text(v) for v in client.zrevrange(index, 0, -1)]
     if not names:
         return []
     raw = client.hmget(keys.RULES_VERSIONS, names)
@@ -138,12 +165,15 @@ def _info(raw: str | bytes) -> VersionInfo:
     return VersionInfo(**json.loads(keys.as_text(raw)))
 
 
-def resolve(client: redis.Redis, ref: str, clock: Clock = system_clock) -> RulesVersion:
-    """The kept version a reference names: `current` (what most live processes run), or a prefix of a
-    version or of its full hash. UnknownVersion or AmbiguousVersion otherwise."""
+def resolve(
+    client: redis.Redis, ref: str, clock: Clock = system_clock, number: str | None = None
+) -> RulesVersion:
+    """The kept version a reference names: `current` (what most live processes run for `number`, default
+    rules without one), or a prefix of a version or of its full hash (any number's: a version is its
+    content). UnknownVersion or AmbiguousVersion otherwise."""
     ref = ref.strip().lower()
     if ref == CURRENT:
-        running = current_version(client, live(client, clock))
+        running = current_version(client, live(client, clock), number)
         if running is None:
             raise UnknownVersion("no process reports a rules version, so `current` is unknown")
         found = get(client, running)
@@ -210,13 +240,22 @@ def live(client: redis.Redis, clock: Clock = system_clock) -> list[ProcessReport
     if not ids:
         return []
     raw = client.mget([keys.process_key(i) for i in ids])
-    reports = [ProcessReport(**json.loads(keys.as_text(r))) for r in raw if r is not None]
+    reports = [_report(json.loads(keys.as_text(r))) for r in raw if r is not None]
     return sorted(reports, key=lambda r: r.id)
 
 
-def current_version(client: redis.Redis, processes: list[ProcessReport]) -> str | None:
-    """The version most live processes run; a tie goes to the version first loaded last."""
-    counts = Counter(p.version for p in processes)
+def _report(raw: dict[str, object]) -> ProcessReport:
+    """A report as kept; fields a newer process adds are left out, so a rolling upgrade reads both."""
+    known = ProcessReport.__dataclass_fields__
+    return ProcessReport(**{k: v for k, v in raw.items() if k in known})  # type: ignore[arg-type]
+
+
+def current_version(
+    client: redis.Redis, processes: list[ProcessReport], number: str | None = None
+) -> str | None:
+    """The version most live processes run (for `number`: default rules without one); a tie goes to the
+    version first loaded last."""
+    counts = Counter(p.runs(number) for p in processes)
     if not counts:
         return None
     names = list(counts)
@@ -228,14 +267,17 @@ def current_version(client: redis.Redis, processes: list[ProcessReport]) -> str 
 
 
 class Reporter:
-    """What one process does every REPORT_SECONDS: check the rules file (the holder only looks at it when
-    rules are used, and an idle worker would never notice a reload), then report the version it runs."""
+    """What one process does every REPORT_SECONDS: check the rules files (a holder only looks at its file
+    when rules are used, and an idle worker would never notice a reload), then report the version it runs
+    for each number."""
 
     def __init__(
-        self, client: redis.Redis, holder: RulesHolder, kind: str, clock: Clock = system_clock
+        self, client: redis.Redis, holder: Rulebook | RulesHolder, kind: str, clock: Clock = system_clock
     ) -> None:
+        from handover.rules.holder import Rulebook
+
         self.client = client
-        self.holder = holder
+        self.rulebook = holder if isinstance(holder, Rulebook) else Rulebook(holder)
         self.kind = kind
         self.host = socket.gethostname()
         self.pid = os.getpid()
@@ -243,14 +285,18 @@ class Reporter:
         self.clock = clock
 
     def __call__(self) -> ProcessReport:
-        loaded = self.holder.refresh()
-        refused = self.holder.last_error
-        error = None
-        if refused is not None:
-            error = str(refused.problems[0]) if refused.problems else str(refused)
-            if len(refused.problems) > 1:
-                error += f" (and {len(refused.problems) - 1} more)"
-        process = ProcessReport(self.id, self.kind, self.host, self.pid, loaded.version, self.clock(), error)
+        default = self.rulebook.default
+        loaded = default.refresh()
+        versions, errors = {}, {}
+        for number, holder in self.rulebook.per_number.items():
+            versions[number] = holder.refresh().version  # one number's bad file never stops the others
+            refused = _refusal(holder)
+            if refused is not None:
+                errors[number] = refused
+        now, refused = self.clock(), _refusal(default)
+        process = ProcessReport(
+            self.id, self.kind, self.host, self.pid, loaded.version, now, refused, versions, errors
+        )
         report(self.client, process)
         return process
 
@@ -258,14 +304,25 @@ class Reporter:
         withdraw(self.client, self.id)
 
 
-def recorder(client: redis.Redis, kind: str) -> Callable[[LoadedRules], None]:
-    """The RulesHolder hook of a process: keep each version it loads, attributed to the process unless a
-    CLI announced it first. Redis failing here is logged; loading the rules goes on."""
+def _refusal(holder: RulesHolder) -> str | None:
+    refused = holder.last_error
+    if refused is None:
+        return None
+    error = str(refused.problems[0]) if refused.problems else str(refused)
+    if len(refused.problems) > 1:
+        error += f" (and {len(refused.problems) - 1} more)"
+    return error
+
+
+def recorder(client: redis.Redis, kind: str, number: str | None = None) -> Callable[[LoadedRules], None]:
+    """The RulesHolder hook of a process: keep each version it loads (for `number`, a listed number's
+    holder), attributed to the process unless a CLI announced it first. Redis failing here is logged;
+    loading the rules goes on."""
     by = f"{PROCESS_BY}{kind} on {socket.gethostname()}"
 
     def keep(loaded: LoadedRules) -> None:
         try:
-            record(client, loaded, by)
+            record(client, loaded, by, number=number)
         except Exception as exc:  # the rules in force matter more than their history
             log.warning("rules_version_not_recorded", version=loaded.version, error=type(exc).__name__)
 
@@ -279,19 +336,20 @@ class Confirmation:
     version: str
     live: list[ProcessReport]
     since: float  # when the file was announced (touched or replaced)
+    number: str | None = None  # the number whose rules file it was (None: the default rules)
 
     @property
     def on_version(self) -> list[ProcessReport]:
-        return [p for p in self.live if p.version == self.version]
+        return [p for p in self.live if p.runs(self.number) == self.version]
 
     @property
     def behind(self) -> list[ProcessReport]:
-        return [p for p in self.live if p.version != self.version]
+        return [p for p in self.live if p.runs(self.number) != self.version]
 
     @property
     def refused(self) -> list[ProcessReport]:
         """Behind, and said why after looking at the file since it was announced: waiting will not help."""
-        return [p for p in self.behind if p.error is not None and p.seen_at > self.since]
+        return [p for p in self.behind if p.refusal(self.number) is not None and p.seen_at > self.since]
 
     @property
     def confirmed(self) -> bool:
@@ -303,14 +361,16 @@ class Confirmation:
         return len(self.refused) == len(self.behind)
 
     def summary(self) -> str:
-        return f"{len(self.on_version)}/{len(self.live)} processes on {self.version}"
+        of = f" for {self.number}" if self.number is not None else ""
+        return f"{len(self.on_version)}/{len(self.live)} processes on {self.version}{of}"
 
     def reasons(self) -> list[str]:
         """One line per process not on the version: which it still runs, and its refusal if any."""
         lines = []
         for p in self.behind:
-            why = f": refused the file: {p.error}" if p.error else " (it has not loaded the file yet)"
-            lines.append(f"{p.id} still on {p.version}{why}")
+            error = p.refusal(self.number)
+            why = f": refused the file: {error}" if error else " (it has not loaded the file yet)"
+            lines.append(f"{p.id} still on {p.runs(self.number)}{why}")
         return lines
 
 
@@ -321,11 +381,13 @@ def confirm(
     wait: float,
     clock: Clock = system_clock,
     sleep: Callable[[float], None] = time.sleep,
+    number: str | None = None,
 ) -> Confirmation:
-    """Wait up to `wait` seconds for every live process to run `version` (or refuse it for good)."""
+    """Wait up to `wait` seconds for every live process to run `version` for `number` (default rules
+    without one), or refuse it for good."""
     deadline = clock() + wait
     while True:
-        state = Confirmation(version, live(client, clock), since)
+        state = Confirmation(version, live(client, clock), since, number)
         if state.confirmed or (state.settled and state.behind) or clock() >= deadline:
             return state
         sleep(0.25)

@@ -79,8 +79,9 @@ class Processor:
     bot: Bot
     partitions: int
     clock: Clock = system_clock
-    summary_language: str = "pt"
-    rules: Callable[[], LoadedRules] | None = None  # for the satisfaction survey's answers
+    summary_language: str = "pt"  # without rules; with them, the default language of the number's rules
+    # each number's rules (a Rulebook; a RulesHolder for one): the survey's answers, the packet's language
+    rules: Callable[..., LoadedRules] | None = None
     phone_pause_seconds: float = coexistence.PAUSE_MINUTES * 60  # a takeover from the phone, if unreleased
 
     def handle(self, batch: Batch) -> None:
@@ -104,7 +105,7 @@ class Processor:
             batch.keep_alive()
             self._apply_message(message, effects)
         effects.packets = [
-            escalation.packet(self.store, asked, why, self._fresh(asked, effects), self.summary_language)
+            escalation.packet(self.store, asked, why, self._fresh(asked, effects), self._language(asked))
             for asked, why in effects.escalations
         ]
         located = self.store.locate(effects.statuses)  # the status scripts need their sends' keys
@@ -219,11 +220,17 @@ class Processor:
         elif conversation.bot_outcome is None and turn.replies:
             effects.bot_answered[conversation.id] = now
 
+    def _language(self, conversation: Conversation) -> str:
+        """The language of a packet's summary: the default of the conversation's number's rules."""
+        if self.rules is None:
+            return self.summary_language
+        return self.rules(conversation.phone_number_id).rules.default_language
+
     def _is_csat_answer(self, conversation: Conversation, message: InboundMessage) -> bool:
         """A tap on the survey sent when the conversation was resolved (it must not open a new one)."""
         if self.rules is None or conversation.state != ConversationState.RESOLVED:
             return False
-        csat = self.rules().rules.csat
+        csat = self.rules(conversation.phone_number_id).rules.csat
         return bool(
             csat
             and conversation.csat_asked_at
@@ -235,7 +242,7 @@ class Processor:
     def _record_csat(
         self, conversation: Conversation, message: InboundMessage, effects: _Effects, now: float
     ) -> None:
-        rules = self.rules().rules if self.rules is not None else None
+        rules = self.rules(conversation.phone_number_id).rules if self.rules is not None else None
         assert rules is not None and rules.csat is not None
         option = next(o for o in rules.csat.options if o.id == message.reply_id)
         conversation.note_customer_message(message.customer, float(message.timestamp), now)
@@ -266,7 +273,8 @@ class Processor:
     def _conversation_for(self, message: InboundMessage, effects: _Effects, now: float) -> Conversation:
         routing = message.customer.routing_key
         conversation = effects.conversations.get(routing)
-        rules = self.rules().rules if self.rules is not None else None
+        number = message.customer.phone_number_id
+        rules = self.rules(number).rules if self.rules is not None else None
         effects.returns += fcr.returns(conversation, float(message.timestamp), now, rules)
         if conversation is not None and self._reopens(conversation, now):
             self._reopen(conversation, effects, now)
@@ -289,7 +297,7 @@ class Processor:
     def _reopens(self, conversation: Conversation, now: float) -> bool:
         if self.rules is None or conversation.state != ConversationState.RESOLVED:
             return False
-        window = self.rules().rules.reopen_within_seconds
+        window = self.rules(conversation.phone_number_id).rules.reopen_within_seconds
         return conversation.resolved_at is not None and now - conversation.resolved_at <= window
 
     def _reopen(self, conversation: Conversation, effects: _Effects, now: float) -> None:

@@ -57,7 +57,7 @@ def test_a_silent_agent_is_marked_for_them_and_supervisors_and_told_why_it_left(
     client = redis.Redis.from_url(stack.redis_url, decode_responses=True)
     store = Store(client)
     clock = FixedClock(0.0)  # set ahead of the wall clock before each sweep
-    watch = ClockWatch(store, lambda: load_rules(rules), int(stack.env["HANDOVER_PARTITIONS"]), clock)
+    watch = ClockWatch(store, lambda *_: load_rules(rules), int(stack.env["HANDOVER_PARTITIONS"]), clock)
     ana = stack.add_agent("Ana Souza", ["general"])
     sol = stack.add_agent("Sol Lima", ["general"], role="supervisor")
 

@@ -65,7 +65,7 @@ def test_a_silent_agent_is_alerted_then_the_conversation_goes_to_the_next_agent(
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     store = Store(client)
     clock = FixedClock(0.0)  # set ahead of the wall clock before each sweep
-    watch = ClockWatch(store, lambda: load_rules(rules), settings.handover_partitions, clock)
+    watch = ClockWatch(store, lambda *_: load_rules(rules), settings.handover_partitions, clock)
     ana_id, ana = add_agent(redis_url, "Ana", "general")
     bia_id, bia = add_agent(redis_url, "Bia", "general")
     anas, bias = {"Authorization": f"Bearer {ana}"}, {"Authorization": f"Bearer {bia}"}
@@ -148,7 +148,7 @@ def test_an_idle_customer_is_reminded_then_closed_and_the_agent_can_take_another
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     store = Store(client)
     clock = FixedClock(0.0)  # set ahead of the wall clock before each sweep
-    watch = ClockWatch(store, lambda: load_rules(rules), settings.handover_partitions, clock)
+    watch = ClockWatch(store, lambda *_: load_rules(rules), settings.handover_partitions, clock)
     ana_id, ana = add_agent(redis_url, "Ana", "general", capacity=1)
     anas = {"Authorization": f"Bearer {ana}"}
     first, second = "5511900000021", "5511900000022"

@@ -160,12 +160,12 @@ class _Unreachable:
         raise VerifierUnavailable("connection refused")
 
 
-def _bot(world: World, rules: Callable[[], LoadedRules], directory: Directory) -> None:
+def _bot(world: World, rules: Callable[..., LoadedRules], directory: Directory) -> None:
     world.processor.bot = RuleBot(rules, RedisQueueView(world.sync), directory, clock=world.clock)
 
 
 async def test_an_unreachable_verifier_keeps_nothing(world):
-    _bot(world, lambda: RULES, _Unreachable())
+    _bot(world, lambda *_: RULES, _Unreachable())
     await world.says(ANA, "cadê meu pedido?")
     await world.says(ANA, CPF)
     conversation = await world.says(ANA, BIRTH)
@@ -193,7 +193,7 @@ def _changed(**change: object) -> LoadedRules:
 )
 async def test_a_rules_change_under_the_questions_forgets_what_was_typed(world, change):
     rules = [RULES]
-    _bot(world, lambda: rules[0], FileDirectory(CONFIG / "customers.yaml"))
+    _bot(world, lambda *_: rules[0], FileDirectory(CONFIG / "customers.yaml"))
     await world.says(ANA, "cadê meu pedido?")
     await world.says(ANA, CPF)
     assert traces(world.sync) == pending(world)

@@ -34,7 +34,7 @@ def test_cpf_check_digits_match_known_cpfs():
 @pytest.mark.parametrize("index", range(len(scripts(PEOPLE[0], "1234"))))
 def test_each_script_gets_the_replies_its_customer_waits_for(tmp_path: Path, index: int):
     loaded = load_rules(write_rules(tmp_path, PEOPLE))
-    bot = RuleBot(lambda: loaded, FakeQueues(), RulesDirectory(lambda: loaded), clock=lambda: MONDAY_10H)
+    bot = RuleBot(lambda *_: loaded, FakeQueues(), RulesDirectory(lambda: loaded), clock=lambda: MONDAY_10H)
     rng = random.Random(index)
     person = rng.choice(PEOPLE)
     script = scripts(person, "48151623")[index]

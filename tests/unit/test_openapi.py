@@ -97,7 +97,7 @@ def test_every_answer_a_route_can_give_is_documented():
         [hours] = [p for p in spec["paths"][PREFIX + path]["get"]["parameters"] if p["name"] == "hours"]
         assert hours["schema"]["minimum"] == 1 and "422" in spec["paths"][PREFIX + path]["get"]["responses"]
     diff = spec["paths"][f"{PREFIX}/rules/diff"]["get"]["parameters"]
-    assert [(p["name"], p.get("required")) for p in diff] == [("a", True), ("b", True)]
+    assert [(p["name"], p.get("required")) for p in diff] == [("a", True), ("b", True), ("number", None)]
 
 
 def test_the_stats_route_describes_the_kpis_and_its_queue_filter():

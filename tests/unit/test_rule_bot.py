@@ -42,7 +42,10 @@ class Customer:
 
     def __init__(self, rules=RULES, now=MONDAY_10H, wa_id="5511987654321", name="Ana", queues=None):
         self.bot = RuleBot(
-            lambda: rules, queues or FakeQueues(), FileDirectory(CONFIG / "customers.yaml"), clock=lambda: now
+            lambda *_: rules,
+            queues or FakeQueues(),
+            FileDirectory(CONFIG / "customers.yaml"),
+            clock=lambda: now,
         )
         self.customer = CustomerRef(phone_number_id="PN", wa_id=wa_id, profile_name=name)
         self.conversation = Conversation.start(self.customer, now)

@@ -93,7 +93,7 @@ def test_a_rules_change_that_drops_the_awaited_field_forgets_what_was_typed():
     data = yaml.safe_load((CONFIG / "rules.yaml").read_text())
     data["identity"]["fields"], data["identity"]["ask"] = ["cpf"], {"cpf": data["identity"]["ask"]["cpf"]}
     changed = parse_rules(yaml.safe_dump(data, allow_unicode=True), str(CONFIG / "rules.yaml"))
-    ana.bot.rules = lambda: changed
+    ana.bot.rules = lambda *_: changed
     turn = ana.says(ANA_BIRTH)
     assert (turn.decision.rule, turn.redact) == ("messages.unrecognized", "birth_date")
     assert ana.conversation.bot.awaiting is None and ana.conversation.bot.pending_identity == {}

@@ -141,7 +141,7 @@ def explain(
     )
     if loaded.version not in _COMPILED and len(_COMPILED) >= _KEPT:
         _COMPILED.pop(next(iter(_COMPILED)))
-    bot = RuleBot(lambda: loaded, _FirstInLine(), directory=None, clock=lambda: at, compiled=_COMPILED)
+    bot = RuleBot(lambda *_: loaded, _FirstInLine(), directory=None, clock=lambda: at, compiled=_COMPILED)
     compiled = bot.compiled(loaded)
     waits = ""
     if state == ConversationState.QUEUED:  # waiting: only leave_queue and queue_status intents are heard

@@ -223,7 +223,7 @@ def play(
     silent otherwise; after leaving, the next turn starts a new conversation (replay.py)."""
     loaded = tagged(loaded, customer, tags)
     clock = [now]
-    bot = RuleBot(lambda: loaded, queues, RulesDirectory(lambda: loaded), clock=lambda: clock[0])
+    bot = RuleBot(lambda *_: loaded, queues, RulesDirectory(lambda: loaded), clock=lambda: clock[0])
     conversation = Conversation.start(customer, now)
     for index, turn in enumerate(turns, start=1):
         if turn.at is not None:

@@ -51,7 +51,7 @@ def take(bot: RuleBot, conversation: Conversation, message: InboundMessage, now:
         return Taken(conversation, turn=turn)
     if conversation.state != ConversationState.QUEUED or conversation.queue is None:
         return Taken(conversation)  # a person holds it: the worker never asks the bot
-    loaded, queue = bot.rules(), conversation.queue
+    loaded, queue = bot.rules(conversation.phone_number_id), conversation.queue
     priority = Priority(conversation.priority or Priority.NORMAL.value)
 
     def place(hours: Hours | None) -> tuple[int, float | None]:

@@ -45,6 +45,24 @@ class StoredConversation:
     unconfirmed: frozenset[str] = field(default_factory=frozenset)  # identity answers the directory refused
 
 
+def newest_of(client: redis.Redis, number: str, last: int) -> list[str]:
+    """The ids of the `last` most recently started conversations of one number, oldest of them first:
+    the newest of all are read a page at a time until enough are that number's."""
+    found: list[str] = []
+    page, start = max(last, 500), 0
+    while len(found) < last:
+        ids = [keys.as_text(c) for c in client.zrevrange(keys.CONVERSATIONS, start, start + page - 1)]
+        if not ids:
+            break
+        with client.pipeline(transaction=False) as pipe:
+            for conversation_id in ids:
+                pipe.hget(keys.conversation_key(conversation_id), "phone_number_id")
+            numbers = pipe.execute()
+        found += [c for c, n in zip(ids, numbers, strict=True) if n is not None and keys.as_text(n) == number]
+        start += page
+    return found[:last][::-1]
+
+
 def read_conversations(
     client: redis.Redis, ids: list[str], chunk: int = CHUNK
 ) -> Iterator[StoredConversation]:

@@ -27,7 +27,7 @@ from handover.rules.bot import RuleBot
 from handover.rules.loader import LoadedRules
 from handover.rules.tools.golden import _FixedQueues
 from handover.rules.tools.replay import take
-from handover.rules.tools.stored import StoredConversation, as_stored, read_conversations
+from handover.rules.tools.stored import StoredConversation, as_stored, newest_of, read_conversations
 from handover.store import Store
 
 DEFAULT_LAST = 1000
@@ -73,7 +73,7 @@ class Replayer:
         self.loaded = loaded
         self._now = 0.0
         self.directory = _AsLived()
-        self.bot = RuleBot(lambda: loaded, _FixedQueues(1, 60.0), self.directory, clock=lambda: self._now)
+        self.bot = RuleBot(lambda *_: loaded, _FixedQueues(1, 60.0), self.directory, clock=lambda: self._now)
 
     def replay(self, stored: StoredConversation) -> list[Outcome]:
         """What the bot does with each turn of a fresh conversation; after a handover, what it says to the
@@ -184,14 +184,16 @@ def whatif(
     candidate: LoadedRules,
     last: int = DEFAULT_LAST,
     connect: Callable[[], redis.Redis] | None = None,
+    number: str | None = None,
 ) -> Report:
-    """The newest `last` stored conversations replayed through `current` and `candidate`.
+    """The newest `last` stored conversations (of the business `number` if given) replayed through
+    `current` and `candidate`.
 
     Given `connect` (a picklable way to open another client on the same Redis), a large run is split in
     two: this process replays the older half while a forked one reads and replays the newer half.
     """
     started = time.perf_counter()
-    ids = Store(client).newest_conversations(last)
+    ids = Store(client).newest_conversations(last) if number is None else newest_of(client, number, last)
     if connect is None or len(ids) < PARALLEL_FROM:
         report = compare(current, candidate, read_conversations(client, ids))
     else:
