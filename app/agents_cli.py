@@ -8,7 +8,7 @@ import re
 import sys
 from typing import TYPE_CHECKING, Any
 
-from app.commands import checked_rulebook, checked_rules, plural, who
+from app.commands import checked_rulebook, plural, who
 from app.errors import CommandError
 from config.settings import Settings
 
@@ -140,9 +140,10 @@ def agent_to_add(settings: Settings, args: argparse.Namespace) -> tuple[str, dic
     if len(name) > MAX_NAME:
         raise CommandError(f"NAME is at most {MAX_NAME} characters, got {len(name)}")
     _check_capacity(args.capacity)
-    rules = checked_rules(settings.handover_rules, "its queues are unknown, so no agent was added").rules
+    numbers = _numbers(args.numbers)
+    rules = _served_rules(settings, numbers, "its queues are unknown, so no agent was added")
     fields = {"queues": _queues(args.queues, rules), "languages": _languages(args.languages, rules)}
-    return name, fields | {"skills": _skills(args.skills, rules), "numbers": _numbers(args.numbers)}
+    return name, fields | {"skills": _skills(args.skills, rules), "numbers": numbers}
 
 
 def agent_changes(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
@@ -156,7 +157,7 @@ def agent_changes(settings: Settings, args: argparse.Namespace) -> dict[str, Any
         changes["numbers"] = _numbers(args.numbers)
     named = {"queues": args.queues, "languages": args.languages, "skills": args.skills}
     if any(value is not None for value in named.values()):
-        rules = checked_rules(settings.handover_rules, "the agent was not changed").rules
+        rules = _served_rules(settings, changes.get("numbers", []), "the agent was not changed")
         if args.queues is not None:
             changes["queues"] = _queues(args.queues, rules)
         if args.languages is not None:
@@ -166,6 +167,25 @@ def agent_changes(settings: Settings, args: argparse.Namespace) -> dict[str, Any
     if not changes:
         raise CommandError("nothing to change: give --capacity, --queues, --languages, --skills or --numbers")
     return changes
+
+
+def _served_rules(settings: Settings, numbers: list[str], consequence: str) -> Rules:
+    """The rules an agent's queues, languages and skills are checked against: those of the numbers they
+    serve (none given: every number's), merged, so a queue of any of their numbers is known."""
+    from handover.numbers import load_numbers
+
+    book = checked_rulebook(settings, consequence)
+    every = [None, *load_numbers(settings.handover_rules).listed]
+    chosen = [book(number).rules for number in (numbers or every)]
+    first = chosen[0]
+    if len(chosen) == 1:
+        return first
+    queues = {name: queue for rules in chosen for name, queue in rules.queues.items()}
+    languages = list(dict.fromkeys(language for rules in chosen for language in rules.languages))
+    intents = [intent for rules in chosen for intent in rules.intents]
+    triggers = [trigger for rules in chosen for trigger in rules.escalation]
+    merged = {"queues": queues, "languages": languages, "intents": intents, "escalation": triggers}
+    return first.model_copy(update=merged)
 
 
 def _check_capacity(capacity: int) -> None:
