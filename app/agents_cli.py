@@ -105,7 +105,7 @@ def _remove(settings: Settings, store: AgentStore, args: argparse.Namespace) -> 
     loaded = checked_rules(settings.handover_rules, "the agent was not removed")
     conversations = Store(store.client, transcript_max=settings.handover_transcript_max)
     transfers = WarmTransfers(conversations, store, lambda: loaded, settings.handover_partitions)
-    assigner = Assigner(store.client, lambda: loaded)
+    assigner = Assigner(store.client, lambda *_: loaded)
     try:
         done = remove_agent(store, transfers, assigner, args.id, by=who(args.by))
     except UnknownAgent:

@@ -32,6 +32,7 @@ from handover.agents import AgentStore, Presence, Role
 from handover.assignment.claims import Assignments
 from handover.assignment.liveness import heartbeat_seconds
 from handover.media import MediaSource
+from handover.numbers import load_numbers
 from handover.rules import versions
 from handover.rules.holder import RulesHolder
 from handover.store import Store
@@ -110,7 +111,9 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
         media_source, close_media = _media_source(settings, spool_dir)
         retry_after = math.ceil(settings.handover_body_timeout_seconds)
         app[DESK] = DeskContext(
-            assignments=Assignments(store, settings.handover_partitions, holder),
+            assignments=Assignments(
+                store, settings.handover_partitions, holder, numbers=wiring.known_numbers(settings, sync)
+            ),
             agents=agents,
             store=store,
             rules=holder,
@@ -137,6 +140,8 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
             notes_max=settings.handover_notes_max,
             notes_per_minute=settings.handover_notes_per_minute,
             share=AgentShare(settings.handover_requests_per_agent, retry_after),
+            numbers=load_numbers(settings.handover_rules),
+            phone_number_ids=settings.whatsapp_phone_number_ids,
         )
         await app[DESK].hub.start()
         app[WEBHOOK] = WebhookContext(
@@ -265,7 +270,7 @@ def _start_embedded_worker(settings: Settings, server: fakeredis.FakeServer, hol
         ],
     )
     dispatcher.start()
-    assigner = wiring.assigner_loop(client, holder)
+    assigner = wiring.assigner_loop(client, holder, wiring.known_numbers(settings, client))
     assigner.start()
 
     def stop() -> None:

@@ -129,7 +129,7 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
             room=reads.room,
         )
         dispatcher.start()
-        assigner = wiring.assigner_loop(client, holder)
+        assigner = wiring.assigner_loop(client, holder, wiring.known_numbers(settings, client))
         assigner.start()
         try:
             work_until_stopped(make_worker, client, rq_level, stop)

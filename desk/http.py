@@ -8,6 +8,7 @@ import math
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -28,6 +29,7 @@ from handover.availability import is_unavailable
 from handover.clock import Clock, system_clock
 from handover.errors import Conflict, DomainError, Invalid, NotFound, NotYours, RateLimited
 from handover.inbox import Inbox
+from handover.numbers import Numbers, knowing
 from handover.readers import Readers
 from handover.rules.loader import LoadedRules
 from handover.store import Store
@@ -49,7 +51,7 @@ class DeskContext:
     assignments: Assignments
     agents: AgentStore
     store: Store
-    rules: Callable[[], LoadedRules]
+    rules: Callable[..., LoadedRules]
     transfers: Transfers
     warm: WarmTransfers
     hub: EventHub
@@ -60,14 +62,19 @@ class DeskContext:
     share: AgentShare = field(default_factory=AgentShare)  # HANDOVER_REQUESTS_PER_AGENT
     notes_max: int = 200  # HANDOVER_NOTES_MAX: notes on one conversation (handover/notes.py)
     notes_per_minute: int = 30  # HANDOVER_NOTES_PER_MINUTE: notes one agent may write in a minute
+    # the business numbers' names and colours (numbers.yaml), and WHATSAPP_PHONE_NUMBER_IDS
+    numbers: Numbers = field(default_factory=lambda: Numbers(Path("rules.yaml")))
+    phone_number_ids: list[str] = field(default_factory=list)
     queues: Queues = field(init=False)
     reads: Readers = field(init=False)  # what the desk reads besides the services (handover/readers.py)
     inbox: Inbox = field(init=False)
+    known: Callable[[], list[str]] = field(init=False)  # every number served: the queues are each one's
 
     def __post_init__(self) -> None:
         self.queues = Queues(self.store.client, self.clock)
         self.reads = Readers(self.store.client, self.clock)
-        self.inbox = Inbox(self.store, self.agents, self.rules)
+        self.known = knowing(self.store.client, self.numbers, self.phone_number_ids)
+        self.inbox = Inbox(self.store, self.agents, self.rules, self.known)
 
 
 DESK = web.AppKey("desk", DeskContext)

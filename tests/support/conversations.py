@@ -87,8 +87,8 @@ def store_conversations(
     ]
     asyncio.run(_ingest(aclient, items))
     store = Store(client)
-    bot = RuleBot(lambda: loaded, RedisQueueView(client), RulesDirectory(lambda: loaded))
-    processor = Processor(store=store, bot=bot, partitions=PARTITIONS, rules=lambda: loaded)
+    bot = RuleBot(lambda *_: loaded, RedisQueueView(client), RulesDirectory(lambda: loaded))
+    processor = Processor(store=store, bot=bot, partitions=PARTITIONS, rules=lambda *_: loaded)
     while sum(
         drain(client, Lane.INBOUND, p, processor.handle, batch_size=batch_size, lease_seconds=30)
         for p in range(PARTITIONS)

@@ -72,7 +72,7 @@ class World:
         self.partitions = partitions
         self.batch_size = batch_size
         self.clock = FixedClock(now)
-        self.loaded: Callable[[], LoadedRules] = lambda: rules
+        self.loaded: Callable[..., LoadedRules] = lambda *_: rules
         self.store = (
             Store(self.sync) if transcript_max is None else Store(self.sync, transcript_max=transcript_max)
         )
