@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+import redis
 import yaml
 
+from bench.upgrade import seed_old_layout
 from handover import keys
 from handover.agents import Agent
 from handover.assignment.push import Assigner
@@ -19,6 +21,7 @@ from handover.conversation import Conversation, ConversationState
 from handover.message import CustomerRef, InboundKind, InboundMessage
 from handover.rules.loader import LoadedRules, parse_rules
 from handover.traffic.enqueue import InboundItem
+from tests.support.cli import handover
 from tests.support.world import CONFIG, PNID, World
 
 pytestmark = pytest.mark.integration
@@ -137,3 +140,18 @@ async def test_push_never_offers_a_shared_agent_past_one_capacity_across_numbers
         )
     finally:
         await world.close()
+
+
+def test_handover_upgrade_moves_the_old_queues_once_and_says_so(redis_url, tmp_path):
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    seed_old_layout(client, 10)  # bench/upgrade.py's: two numbers, four queues, as the old version kept them
+
+    first = handover(["upgrade"], {"REDIS_URL": redis_url}, tmp_path)
+    second = handover(["upgrade"], {"REDIS_URL": redis_url}, tmp_path)
+
+    assert first.returncode == 0, first.stderr
+    assert "10 waiting conversations and 10 activity entries moved" in first.stdout
+    assert "queues per number: done before" in second.stdout and second.returncode == 0
+    assert sum(client.zcard(keys.queue_key(n, "general")) for n in ("1000000000001", "2000000000002")) == 3
+    assert not client.exists(keys.old_queue_key("general"))
+    client.close()
