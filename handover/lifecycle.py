@@ -16,6 +16,7 @@ No other module writes a conversation's `state` (tests/unit/test_lifecycle_owner
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 
 import redis
@@ -64,10 +65,18 @@ class Lifecycle:
 
     def claim(self, agent_id: str, capacity: int, queues: list[tuple[str, str]]) -> Claimed | None:
         """The best waiting conversation across `queues` ((number, queue) pairs: the queues of the numbers
-        the agent serves), now the agent's; None when nothing waits. Raises Conflict at capacity."""
+        the agent serves), now the agent's; None when nothing waits. Raises Conflict at capacity.
+
+        One script call takes from one number's queues only (no call touches two numbers' queues: each
+        number's keys can live in a slot of their own): the number whose best head is best, as read just
+        before; if that moved meanwhile, the heads are read again."""
         now = self.clock()
         slas = {number: self.slas(number) for number in dict.fromkeys(n for n, _ in queues)}
+        everyone = queues
         for _ in range(CLAIM_ATTEMPTS):
+            queues = self._best_number(everyone)
+            if not queues:
+                return None
             candidates = self._candidates(queues)
             result = [
                 keys.as_text(x)
@@ -99,11 +108,30 @@ class Lifecycle:
             ]
             if result[0] == "full":
                 raise Conflict(f"at capacity ({capacity} conversations)")
-            if result[0] == "empty":
-                return None
+            if result[0] == "empty" and queues == everyone:
+                return None  # (one number's emptied since its heads were read: they are read again)
             if result[0] == "claimed":
                 return Claimed(result[1], queues[int(result[2]) - 1][1])
         raise Conflict("others are taking conversations from these queues right now: try again")
+
+    def _best_number(self, queues: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The pairs of the number whose first waiting conversation is the best (lowest score: priority,
+        then age) across `queues`; all of them when they are of one number (nothing read); [] when nothing
+        waits."""
+        if len({number for number, _ in queues}) <= 1:
+            return queues
+        with self.client.pipeline(transaction=False) as pipe:
+            for number, queue in queues:
+                pipe.zrange(keys.queue_key(number, queue), 0, 0, withscores=True)
+            heads = pipe.execute()
+        best: dict[str, float] = {}
+        for (number, _), head in zip(queues, heads, strict=True):
+            if head:
+                best[number] = min(best.get(number, math.inf), float(head[0][1]))
+        if not best:
+            return []
+        chosen = min(best, key=lambda number: (best[number], number))
+        return [(number, queue) for number, queue in queues if number == chosen]
 
     def _candidates(self, queues: list[tuple[str, str]]) -> list[str]:
         with self.client.pipeline(transaction=False) as pipe:

@@ -4,6 +4,7 @@ when the assigner offers them conversations waiting in both numbers' push queues
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,14 @@ async def test_an_agent_of_a_takes_only_as_customers_and_one_of_both_takes_the_o
     of_b = serving(world, world.available_agent("Bia", ["general"]), [B])
     of_both = world.available_agent("Caio", ["general"])  # no numbers: every number
 
+    lifecycle, calls = world.assignments.lifecycle, []
+    script = lifecycle._claim
+
+    def recorded(keys: list[str], args: list[Any]) -> Any:
+        calls.append({re.sub(r"^hv:\{(.*?)\}:.*", r"\1", k) for k in keys if k.startswith("hv:{")})
+        return script(keys=keys, args=args)
+
+    lifecycle._claim = recorded  # type: ignore[assignment]
     taken = world.assignments.claim_next(of_a)
     assert taken is not None and taken.id == a_first.id  # B's older customer is not hers
     taken = world.assignments.claim_next(of_both)
@@ -108,6 +117,7 @@ async def test_an_agent_of_a_takes_only_as_customers_and_one_of_both_takes_the_o
     taken = world.assignments.claim_next(of_a)
     assert taken is not None and taken.id == a_second.id
     assert world.assignments.claim_next(of_b) is None  # B's line is empty; A's is not B's
+    assert calls and all(len(tags) == 1 for tags in calls)  # each script call: one number's queues
 
 
 async def test_push_never_offers_a_shared_agent_past_one_capacity_across_numbers(redis_url):
