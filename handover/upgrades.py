@@ -86,6 +86,7 @@ def queues_per_number(
     old_activity = keys.old_activity_waiting_key("")
     for old, name in _old_keys(client, old_activity + "*", "zset", old_activity):
         moved.activity += _move_members(client, old, name, keys.activity_waiting_key, found, moved)
+    found |= _numbers_held(client)  # a held one may go back to its queue: its number's must be read
     for number in sorted(found):
         client.sadd(keys.NUMBERS, number)
     every = known(client, numbers or Numbers(Path("rules.yaml")), configured)
@@ -114,6 +115,20 @@ def queues_per_number(
             numbers=len(every),
         )
     return moved
+
+
+def _numbers_held(client: redis.Redis) -> set[str]:
+    """The numbers of the conversations agents hold now (their load sets)."""
+    held = {
+        keys.as_text(c)
+        for agent_id in client.smembers(keys.AGENTS)
+        for c in client.smembers(keys.agent_load_key(keys.as_text(agent_id)))
+    }
+    with client.pipeline(transaction=False) as pipe:
+        for conversation_id in held:
+            pipe.hget(keys.conversation_key(conversation_id), "phone_number_id")
+        found = pipe.execute()
+    return {keys.as_text(n) for n in found if n}
 
 
 def _old_keys(client: redis.Redis, match: str, kind: str, prefix: str) -> list[tuple[str, str]]:

@@ -113,6 +113,18 @@ def test_the_upgrade_moves_each_waiting_conversation_to_its_own_numbers_queue_an
     assert again.already and _layout(client) == after
 
 
+def test_the_numbers_of_held_conversations_are_registered_too(client):
+    conversation = Conversation.start(CustomerRef(phone_number_id=B, wa_id="5521"), NOW)
+    with client.pipeline() as pipe:
+        Store(client).save_conversation(pipe, conversation)
+        pipe.execute()
+    client.sadd(keys.AGENTS, "ag_1")
+    client.sadd(keys.agent_load_key("ag_1"), conversation.id)  # held: back to B's queue one day
+
+    assert upgrades.queues_per_number(client).numbers == [B]
+    assert known(client, _no_listed()) == [B]
+
+
 def test_an_upgrade_cut_short_goes_on_where_it_stopped(client):
     for n in range(5):
         _old_waiting(client, f"a{n}", A, "general", NOW - 100 + n)
