@@ -93,6 +93,9 @@ def parser() -> Parser:
     audit_log.add_argument(
         "--json", action="store_true", help='{"hours", "entries": [{at, who, action, detail}]}'
     )
+    commands.add_parser(
+        "upgrade", help="move data written by an earlier version to where this one keeps it (idempotent)"
+    )
     return root
 
 
@@ -151,6 +154,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         from app import versions_cli
 
         return versions_cli.audit_log(settings, args.hours, args.json)
+    if args.command == "upgrade":
+        return upgrade(settings)
     if args.command == "packet":
         from handover.packet import packet_schema
 
@@ -162,6 +167,31 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         raise CommandError(NEEDS_REDIS)
     checked_rulebook(settings)
     run_worker(settings, burst=args.burst)
+    return 0
+
+
+def upgrade(settings: Settings) -> int:
+    """`handover upgrade`: every upgrade of handover/upgrades.py, each saying what it did (each runs once per
+    Redis; the workers run them on start too)."""
+    from app import wiring
+    from handover import retention, upgrades
+    from handover.numbers import load_numbers
+
+    if settings.is_embedded:
+        raise CommandError("handover upgrade needs REDIS_URL (the embedded Redis starts empty)")
+    from handover.rules.yamlfile import RulesError
+
+    try:
+        numbers = load_numbers(settings.handover_rules)
+    except RulesError as exc:
+        raise CommandError(f"{settings.handover_rules}: {exc.problems[0]}") from exc
+    client = wiring.sync_client(settings)
+    print(f"typed identity values: {upgrades.forget_typed_identity(client)} conversations cleaned")
+    print(upgrades.queues_per_number(client, numbers, settings.whatsapp_phone_number_ids))
+    filed = 0
+    while looked := retention.file_existing(client):
+        filed += looked
+    print(f"retention: {filed} earlier conversations filed")
     return 0
 
 

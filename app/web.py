@@ -111,7 +111,9 @@ def _resources(settings: Settings, given: AsyncRedis | None, given_sync: redis.R
         media_source, close_media = _media_source(settings, spool_dir)
         retry_after = math.ceil(settings.handover_body_timeout_seconds)
         app[DESK] = DeskContext(
-            assignments=Assignments(store, settings.handover_partitions, holder),
+            assignments=Assignments(
+                store, settings.handover_partitions, holder, numbers=wiring.known_numbers(settings, sync)
+            ),
             agents=agents,
             store=store,
             rules=holder,
@@ -269,7 +271,7 @@ def _start_embedded_worker(settings: Settings, server: fakeredis.FakeServer, hol
         ],
     )
     dispatcher.start()
-    assigner = wiring.assigner_loop(client, holder)
+    assigner = wiring.assigner_loop(client, holder, wiring.known_numbers(settings, client))
     assigner.start()
     hooks = wiring.hook_loop(settings, client)
     hooks.start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import fakeredis
 import redis
@@ -22,7 +23,7 @@ from handover.assignment.push import Assigner
 from handover.assignment.queues import RedisQueueView
 from handover.botstats import end_idle
 from handover.clockwatch import ClockWatch
-from handover.numbers import load_numbers
+from handover.numbers import knowing, load_numbers
 from handover.retention import Retention
 from handover.rules import versions
 from handover.rules.bot import RuleBot
@@ -135,6 +136,7 @@ def worker_runtime(settings: Settings, client: redis.Redis, holder: Rulebook | N
         graph = loop.run(open_client())
         send_many = ConcurrentSender(loop, graph.send, settings.handover_send_concurrency)
     holder = holder or rules_holder(settings, client, "worker")
+    known = known_numbers(settings, client)
     bot = RuleBot(holder, RedisQueueView(client), RulesDirectory(holder))
     processor = Processor(
         store=store,
@@ -146,13 +148,10 @@ def worker_runtime(settings: Settings, client: redis.Redis, holder: Rulebook | N
     return WorkerRuntime(
         client=client,
         processor=processor,
-        announce=lambda: announce_positions(store, holder(), settings.handover_partitions),
+        # each number's queues by its own rules
+        announce=lambda: announce_positions(store, holder, settings.handover_partitions, numbers=known),
         # the day-long watches: waiting customers whose window closed, bot conversations nobody continued
-        # each number's queues, by its own rules (the same queue named by two is looked at twice: no harm)
-        watch_windows=lambda: (
-            [watch_windows(store, each()) for each in holder.holders().values()],
-            end_idle(client, time.time()),
-        ),
+        watch_windows=lambda: (watch_windows(store, holder, numbers=known), end_idle(client, time.time())),
         watch_clocks=ClockWatch(store, holder, settings.handover_partitions).sweep,
         expire_offers=WarmTransfers(
             store, AgentStore(client), holder, settings.handover_partitions
@@ -174,9 +173,18 @@ def worker_runtime(settings: Settings, client: redis.Redis, holder: Rulebook | N
     )
 
 
-def assigner_loop(client: redis.Redis, holder: Rulebook) -> AssignerLoop:
-    """The push queues' assigner (one process among all decides at a time: see workers/assigner.py)."""
-    return AssignerLoop(client, Assigner(client, holder))
+def assigner_loop(
+    client: redis.Redis, holder: Rulebook, numbers: Callable[[], list[str]] | None = None
+) -> AssignerLoop:
+    """The push queues' assigner (one process among all decides at a time: see workers/assigner.py), over
+    the push queues of every number in `numbers` (`known_numbers`)."""
+    return AssignerLoop(client, Assigner(client, holder, numbers=numbers))
+
+
+def known_numbers(settings: Settings, client: redis.Redis) -> Callable[[], list[str]]:
+    """Every business number the deployment serves, asked afresh each time: those numbers.yaml lists,
+    WHATSAPP_PHONE_NUMBER_IDS and those that reached the webhook (handover/numbers.py `known`)."""
+    return knowing(client, load_numbers(settings.handover_rules), settings.whatsapp_phone_number_ids)
 
 
 def hook_loop(settings: Settings, client: redis.Redis) -> HookLoop:

@@ -27,6 +27,7 @@ from app.errors import CommandError
 from config.settings import Settings
 from handover import upgrades
 from handover.availability import is_unavailable
+from handover.numbers import load_numbers
 from handover.rules import versions
 from handover.store import Store
 from handover.traffic.streams import Lane, ensure_groups
@@ -71,6 +72,9 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
     client = wiring.sync_client(settings)
     ensure_groups(client, settings.handover_partitions)
     upgrades.forget_typed_identity(client)
+    upgrades.queues_per_number(
+        client, load_numbers(settings.handover_rules), settings.whatsapp_phone_number_ids
+    )
     holder = wiring.rules_holder(settings, client, "worker")
     rt = wiring.worker_runtime(settings, client, holder)
     runtime.install(rt)
@@ -129,7 +133,7 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
             room=reads.room,
         )
         dispatcher.start()
-        assigner = wiring.assigner_loop(client, holder)
+        assigner = wiring.assigner_loop(client, holder, wiring.known_numbers(settings, client))
         assigner.start()
         hooks = wiring.hook_loop(settings, client)
         hooks.start()

@@ -60,7 +60,12 @@ def _seed(client: redis.Redis, count: int, start: int, now: float) -> None:
             conversation.bot = BotState(language="pt" if n % 4 else "en")
             store.save_conversation(pipe, conversation)
             enqueue(
-                pipe, "general", conversation.id, Priority.URGENT if n % 50 == 0 else Priority.NORMAL, since
+                pipe,
+                "PN",
+                "general",
+                conversation.id,
+                Priority.URGENT if n % 50 == 0 else Priority.NORMAL,
+                since,
             )
             if n % 1000 == 999:
                 pipe.execute()
@@ -92,8 +97,8 @@ def bench_assign(redis_server: RedisServer) -> None:
         ids.append(created.id)
     lifecycle = Lifecycle(client)
     pushing, offering_rules = _rules(0), _rules(30)
-    direct = Assigner(client, lambda: pushing)
-    offering = Assigner(client, lambda: offering_rules)
+    direct = Assigner(client, lambda *_: pushing, numbers=lambda: ["PN"])
+    offering = Assigner(client, lambda *_: offering_rules, numbers=lambda: ["PN"])
 
     fill = _timed(direct.dispatch)  # 150 decisions: everyone to capacity
     full = [_timed(direct.dispatch) for _ in range(ROUNDS)]

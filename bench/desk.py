@@ -38,7 +38,7 @@ from handover.lifecycle import Lifecycle
 from tests.support.processes import Process, is_up, wait_for
 from tests.support.redis_server import RedisServer, free_port
 from tests.support.stack import always_open_rules
-from tests.support.waiting import seed_waiting
+from tests.support.waiting import PNID, seed_waiting
 
 QUEUES = ("general", "billing", "retention")
 WAITING = 10_000
@@ -208,7 +208,7 @@ def decisions(
     while time.monotonic() < deadline and len(timed) < most:
         started = time.perf_counter()
         try:
-            claimed = lifecycle.claim(agent.id, agent.capacity, agent.queues)
+            claimed = lifecycle.claim(agent.id, agent.capacity, [(PNID, q) for q in agent.queues])
         except Conflict:
             errors += 1
             continue
@@ -323,7 +323,7 @@ async def _run(redis_server: RedisServer, workdir: Path) -> None:
             await Client(session, Timings()).call("first", "GET", "/conversations", desk.supervisors[0][1])
         built = time.perf_counter() - first
         a = await alone(base, desk, redis_server.url, AgentStore(client).get(decider.id))
-        waiting = sum(client.zcard(keys.queue_key(q)) for q in QUEUES)
+        waiting = sum(client.zcard(keys.queue_key(PNID, q)) for q in QUEUES)
         b, seen, rate = await under_load(base, redis_server.url, desk, AgentStore(client).get(decider.id))
     finally:
         serve.stop()

@@ -31,7 +31,7 @@ from handover.clock import Clock, system_clock
 from handover.errors import Conflict, DomainError, Invalid, NotFound, NotYours, RateLimited
 from handover.hooks.store import HookStore
 from handover.inbox import Inbox
-from handover.numbers import NUMBER_ID, Numbers
+from handover.numbers import NUMBER_ID, Numbers, knowing
 from handover.readers import Readers
 from handover.rules.loader import LoadedRules
 from handover.store import Store
@@ -72,12 +72,14 @@ class DeskContext:
     reads: Readers = field(init=False)  # what the desk reads besides the services (handover/readers.py)
     hooks: HookStore = field(init=False)  # events out (desk/hooks.py)
     inbox: Inbox = field(init=False)
+    known: Callable[[], list[str]] = field(init=False)  # every number served: the queues are each one's
 
     def __post_init__(self) -> None:
         self.queues = Queues(self.store.client, self.clock)
         self.reads = Readers(self.store.client, self.clock)
         self.hooks = HookStore(self.store.client, self.clock)
-        self.inbox = Inbox(self.store, self.agents, self.rules)
+        self.known = knowing(self.store.client, self.numbers, self.phone_number_ids)
+        self.inbox = Inbox(self.store, self.agents, self.rules, self.known)
 
 
 DESK = web.AppKey("desk", DeskContext)

@@ -114,6 +114,9 @@ class AgentView(BaseModel):
 
 
 class QueueStats(BaseModel):
+    # the business number (phone_number_id) whose queue it is, each number's its own ('' before any number
+    # is known: the default rules' queues, empty)
+    number: str
     name: str
     label: dict[str, str] | None = None  # the team's name per language, from the rules
     mine: bool = False  # one of the signed-in agent's queues

@@ -13,6 +13,7 @@ from handover.conversation import Conversation, ConversationState
 from handover.errors import NotFound, NotYours
 from handover.inbox import Filters
 from handover.kpireport import Stats
+from handover.rules.model import Queue
 from handover.transfers import TransferRequest
 
 
@@ -54,20 +55,27 @@ def stats(ctx: DeskContext, hours: int, queue: str | None = None, number: str | 
     return ctx.reads.kpis(hours, slas, rules.kpis.fcr_days, queue)
 
 
-def queues(ctx: DeskContext, agent: Agent, everything: bool, number: str | None = None) -> list[QueueStats]:
-    """The agent's queues (`everything`: all of them) in the rules of `number` (default rules without
-    one): waiting counts, oldest wait and SLA breaches."""
-    rules = ctx.rules(number).rules
-    names = list(rules.queues) if everything else [q for q in agent.queues if q in rules.queues]
+def queues(ctx: DeskContext, agent: Agent, everything: bool) -> list[QueueStats]:
+    """The agent's queues in each number they serve (`everything`: every queue of every number): waiting
+    counts, oldest wait and SLA breaches, one entry per (number, queue), each by its number's rules."""
+    specs: dict[tuple[str, str], Queue] = {}
+    # before any number is known (none configured, no customer yet) the default rules' queues, all empty,
+    # under no number: an agent still sees where they will take from
+    for number in ctx.known() or [""]:
+        if everything or not number or agent.serves(number):
+            rules = ctx.rules(number or None).rules
+            names = list(rules.queues) if everything else [q for q in agent.queues if q in rules.queues]
+            specs |= {(number, name): rules.queues[name] for name in names}
     now = ctx.clock()
-    figures = ctx.queues.stats(names, {n: rules.queues[n].sla_seconds for n in names})
+    figures = ctx.queues.stats(list(specs), {pair: spec.sla_seconds for pair, spec in specs.items()})
     return [
         QueueStats(
+            number=f.number,
             name=f.name,
-            label=rules.queues[f.name].label,
-            mine=f.name in agent.queues,
+            label=specs[(f.number, f.name)].label,
+            mine=f.name in agent.queues and (not f.number or agent.serves(f.number)),
             waiting=f.waiting,
-            sla_seconds=rules.queues[f.name].sla_seconds,
+            sla_seconds=specs[(f.number, f.name)].sla_seconds,
             oldest_wait_seconds=_age(f.oldest_enqueued_at, now),
             sla_breaches=f.sla_breaches,
         )

@@ -22,7 +22,7 @@ from handover.unit import guarded
 
 HELD = (ConversationState.ASSIGNED, ConversationState.TRANSFERRING)
 BUILT_VERSION = "1"  # what ACTIVITY_BUILT holds once `rebuild` has run
-_SPOT_FIELDS = ["state", "queue", "agent_id", "updated_at"]
+_SPOT_FIELDS = ["state", "queue", "agent_id", "updated_at", "phone_number_id"]
 
 
 class Spot(Protocol):
@@ -37,14 +37,18 @@ class Spot(Protocol):
     @property
     def agent_id(self) -> str | None: ...
 
+    @property
+    def phone_number_id(self) -> str | None: ...  # the business number whose queue it waits in
+
 
 class _Found:
     """A conversation's spot as read from its hash (for `rebuild`)."""
 
-    def __init__(self, state: str, queue: str | None, agent_id: str | None) -> None:
+    def __init__(self, state: str, queue: str | None, agent_id: str | None, number: str | None) -> None:
         self.state = ConversationState(state)
         self.queue = queue
         self.agent_id = agent_id
+        self.phone_number_id = number
 
 
 class Tied(Protocol):
@@ -57,9 +61,11 @@ class Tied(Protocol):
     def id(self) -> str: ...
 
 
-def waiting_key(queue: str | None) -> str:
-    """The index of the conversations waiting in `queue` (None: in any queue)."""
-    return keys.ACTIVITY_WAITING if queue is None else keys.activity_waiting_key(queue)
+def waiting_key(number: str | None, queue: str | None) -> str:
+    """The index of the conversations of `number` waiting in `queue` (None: in any queue of any number)."""
+    return (
+        keys.ACTIVITY_WAITING if number is None or queue is None else keys.activity_waiting_key(number, queue)
+    )
 
 
 def held_key(agent_id: str | None) -> str:
@@ -72,8 +78,8 @@ def index_keys(spot: Spot | None) -> list[str]:
     for the bot's and closed ones (the desk lists only open conversations)."""
     if spot is None:
         return []
-    if spot.state == ConversationState.QUEUED and spot.queue:
-        return [waiting_key(None), waiting_key(spot.queue)]
+    if spot.state == ConversationState.QUEUED and spot.queue and spot.phone_number_id:
+        return [waiting_key(None, None), waiting_key(spot.phone_number_id, spot.queue)]
     if spot.state in HELD:
         return [held_key(None)] + ([held_key(spot.agent_id)] if spot.agent_id else [])
     return []
@@ -113,23 +119,24 @@ def touch(pipe: Pipeline, conversation_id: str, before: Spot | None, after: Spot
         pipe.zadd(key, {conversation_id: at}, xx=was == now)
 
 
-def claim_keys(agent_id: str, queues: list[str]) -> list[str]:
+def claim_keys(agent_id: str, queues: list[tuple[str, str]]) -> list[str]:
     """What claim.lua passes to `activity_touch`: the waiting and held indexes, the agent's, then each
-    queue's (in the order of `queues`, so the script picks the one it took from)."""
+    queue's (`queues`: (number, queue) pairs, in the order the script gets them, so it picks the one it
+    took from)."""
     return [
         keys.ACTIVITY_WAITING,
         keys.ACTIVITY_HELD,
         keys.activity_held_key(agent_id),
-        *(keys.activity_waiting_key(q) for q in queues),
+        *(keys.activity_waiting_key(n, q) for n, q in queues),
     ]
 
 
-def take_keys(agent_id: str, queue: str) -> list[str]:
-    """What the push scripts (assign.lua, accept_offer.lua) pass: where a waiting conversation of `queue` was
-    filed, then where it is filed once the agent holds it."""
+def take_keys(agent_id: str, number: str, queue: str) -> list[str]:
+    """What the push scripts (assign.lua, accept_offer.lua) pass: where a waiting conversation of `number`'s
+    `queue` was filed, then where it is filed once the agent holds it."""
     return [
         keys.ACTIVITY_WAITING,
-        keys.activity_waiting_key(queue),
+        keys.activity_waiting_key(number, queue),
         keys.ACTIVITY_HELD,
         keys.activity_held_key(agent_id),
     ]
@@ -145,14 +152,17 @@ def is_built(client: redis.Redis) -> bool:
     return bool(keys.as_text(client.get(keys.ACTIVITY_BUILT)) == BUILT_VERSION)
 
 
-def rebuild(client: redis.Redis, queues: list[str], holders: list[str], offered: list[str]) -> int:
-    """File every open conversation found where the services keep them (the `queues`, the `holders'` load
+def rebuild(
+    client: redis.Redis, queues: list[tuple[str, str]], holders: list[str], offered: list[str]
+) -> int:
+    """File every open conversation found where the services keep them (the `queues`: (number, queue)
+    pairs, the `holders'` load
     sets, the `offered` ids), then mark the index built: for data written before the index existed. Each
     chunk is read and filed in one WATCHed transaction, so a conversation moved meanwhile is read again
     rather than filed where it was. Returns how many it filed."""
     with client.pipeline(transaction=False) as pipe:
-        for queue in queues:
-            pipe.zrange(keys.queue_key(queue), 0, -1)
+        for number, queue in queues:
+            pipe.zrange(keys.queue_key(number, queue), 0, -1)
         for agent_id in holders:
             pipe.smembers(keys.agent_load_key(agent_id))
         found = pipe.execute()
@@ -185,7 +195,7 @@ def _file(client: redis.Redis, chunk: list[str]) -> int:
 
 
 def _spot(row: list[object]) -> tuple[_Found | None, float]:
-    state, queue, agent_id, updated_at = (keys.as_text(v) for v in row)
+    state, queue, agent_id, updated_at, number = (keys.as_text(v) for v in row)
     if state is None or updated_at is None:
         return None, 0.0  # gone
-    return _Found(state, queue, agent_id), float(updated_at)
+    return _Found(state, queue, agent_id, number), float(updated_at)

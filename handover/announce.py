@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import structlog
 
 from handover.assignment.queues import Queues, RedisQueueView, note_told
 from handover.clock import Clock, system_clock
 from handover.conversation import ConversationState
 from handover.hours import is_open
+from handover.numbers import by_number, knowing
 from handover.rules.loader import LoadedRules
 from handover.rules.model import Priority
 from handover.rules.texts import message
@@ -21,10 +24,21 @@ MIN_INTERVAL_SECONDS = 300  # never more often than this to one customer
 
 
 def announce_positions(
-    store: Store, loaded: LoadedRules, partitions: int, clock: Clock = system_clock
+    store: Store,
+    loaded: LoadedRules | Callable[..., LoadedRules],
+    partitions: int,
+    clock: Clock = system_clock,
+    numbers: Callable[[], list[str]] | None = None,
 ) -> int:
     """Send `messages.queue_update` to waiting customers whose estimate changed since they were last told,
-    at most every five minutes each, within the 24-hour window. Returns how many were told."""
+    at most every five minutes each, within the 24-hour window: in each business number's queues (`numbers`,
+    by default those the webhook registered), by its rules (`loaded`: one for all, or the rules by number).
+    Returns how many were told."""
+    numbers = numbers or knowing(store.client)
+    return sum(_announce(store, by_number(loaded, number), number, partitions, clock) for number in numbers())
+
+
+def _announce(store: Store, loaded: LoadedRules, number: str, partitions: int, clock: Clock) -> int:
     rules = loaded.rules
     texts = rules.messages.get("queue_update")
     if texts is None:
@@ -37,8 +51,8 @@ def announce_positions(
         if not is_open(rules.business_hours.get(queue.business_hours or ""), now):
             continue  # nobody is there to shorten the wait: the closing message said when people are back
         hours = rules.business_hours.get(queue.business_hours or "")
-        typical = {p: view.typical_wait(name, p, hours, now) for p in Priority}
-        waiting = queues.waiting(name)
+        typical = {p: view.typical_wait(number, name, p, hours, now) for p in Priority}
+        waiting = queues.waiting(number, name)
         for position, (conversation_id, conversation) in enumerate(
             zip(waiting, store.conversations(waiting), strict=True), start=1
         ):

@@ -22,6 +22,7 @@ from handover.assignment.offers import OfferIndex
 from handover.conversation import WARM_OFFER_FIELDS, Conversation, ConversationState
 from handover.errors import Invalid
 from handover.lifecycle import Place
+from handover.numbers import knowing
 from handover.rules.loader import LoadedRules
 from handover.store import Store
 
@@ -109,12 +110,20 @@ class _Candidate:
 
 
 class Inbox:
-    def __init__(self, store: Store, agents: AgentStore, rules: Callable[[], LoadedRules]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        agents: AgentStore,
+        rules: Callable[..., LoadedRules],
+        numbers: Callable[[], list[str]] | None = None,
+    ) -> None:
         self.store = store
         self.client = store.client
         self.agents = agents
         self.offers = OfferIndex(store.client)
         self.rules = rules
+        # the business numbers whose queues are read (handover/numbers.py `knowing`)
+        self.numbers = numbers or knowing(store.client)
         self._read = lua.script(store.client, "listed")
 
     def page(
@@ -161,11 +170,10 @@ class Inbox:
 
     def rebuild(self) -> int:
         """File what was written before the activity index existed (the first page read does it)."""
-        queues = list(self.rules().rules.queues)
+        queues = [(n, q) for n in self.numbers() for q in self.rules(n).rules.queues]
         return activity.rebuild(self.client, queues, self.agents.ids(), self.offers.offered())
 
-    @staticmethod
-    def _sources(agent: Agent, filters: Filters) -> list[str]:
+    def _sources(self, agent: Agent, filters: Filters) -> list[str]:
         """The index keys whose union holds every conversation the page may list (and few others: held
         ones are few, at most every agent's capacity, so they are narrowed by queue on reading)."""
         state = filters.state
@@ -174,11 +182,20 @@ class Inbox:
         if agent.is_supervisor:
             if filters.agent_id is not None:
                 return [activity.held_key(filters.agent_id)] if held else []
-            everyone = [activity.waiting_key(filters.queue)] if waiting else []
+            if filters.queue is None:
+                everyone = [activity.waiting_key(None, None)] if waiting else []
+            else:  # the queue of each number that has one by that name
+                everyone = [activity.waiting_key(n, filters.queue) for n in self.numbers()] if waiting else []
             return everyone + ([activity.held_key(None)] if held else [])
         sources = [activity.held_key(agent.id)] if held and filters.agent_id in (None, agent.id) else []
         if waiting and filters.agent_id is None:
-            sources += [activity.waiting_key(q) for q in agent.queues if filters.queue in (None, q)]
+            sources += [
+                activity.waiting_key(n, q)
+                for n in self.numbers()
+                if agent.serves(n)
+                for q in agent.queues
+                if filters.queue in (None, q)
+            ]
         return sources
 
     def offered_to(self, agent: Agent) -> list[Conversation]:
@@ -232,5 +249,9 @@ def _shows(agent: Agent, filters: Filters, source: str | None, conversation: Con
         or (filters.agent_id is not None and holder != filters.agent_id)
     ):
         return False
-    waiting_for_me = conversation.state == ConversationState.QUEUED and conversation.queue in agent.queues
+    waiting_for_me = (
+        conversation.state == ConversationState.QUEUED
+        and conversation.queue in agent.queues
+        and agent.serves(conversation.phone_number_id)
+    )
     return agent.is_supervisor or holder == agent.id or waiting_for_me or conversation.offer_to == agent.id

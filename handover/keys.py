@@ -174,15 +174,38 @@ def as_text(value: Any) -> Any:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def queue_key(queue: str) -> str:
-    """Sorted set of waiting conversation ids: higher priority first, then the longest waiting."""
+def number_tag(number: str) -> str:
+    """The hash tag of a business number's keys (`hv:{<phone_number_id>}:`): one Redis Cluster slot each."""
+    return f"{PREFIX}{{{number}}}:"
+
+
+def queue_key(number: str, queue: str) -> str:
+    """Sorted set of the conversations of one business number waiting in one of its queues: higher
+    priority first, then the longest waiting. A queue is a number's: two numbers' `general` never mix."""
+    return f"{number_tag(number)}queue:{queue}"
+
+
+def queue_waits_key(number: str, queue: str) -> str:
+    """Recent waits of conversations taken from a number's queue, newest first, each `waited began band`
+    (seconds, epoch seconds, priority band): the wait estimate (handover/waits.py)."""
+    return f"{number_tag(number)}queue:{queue}:waits"
+
+
+# Before queues were per number (handover/upgrades.py moves what they hold): hv:queue:<name>[:waits] and
+# hv:activity:waiting:<name>. Nothing but the upgrade reads them.
+def old_queue_key(queue: str) -> str:
     return f"{PREFIX}queue:{queue}"
 
 
-def queue_waits_key(queue: str) -> str:
-    """Recent waits of conversations taken from a queue, newest first, each `waited began band` (seconds,
-    epoch seconds, priority band): the wait estimate (handover/waits.py)."""
+def old_queue_waits_key(queue: str) -> str:
     return f"{PREFIX}queue:{queue}:waits"
+
+
+def old_activity_waiting_key(queue: str) -> str:
+    return f"{PREFIX}activity:waiting:{queue}"
+
+
+UPGRADED_QUEUES = f"{PREFIX}upgraded:queues-per-number"  # handover/upgrades.py moved the old queues
 
 
 def announced_key(conversation_id: str) -> str:
@@ -271,9 +294,9 @@ SEARCH_BUILT = f"{PREFIX}search:built"  # set once every conversation started be
 ACTIVITY_BUILT = f"{PREFIX}activity:built"  # set once the index holds every open conversation
 
 
-def activity_waiting_key(queue: str) -> str:
-    """The conversations waiting in one queue, by their last change."""
-    return f"{PREFIX}activity:waiting:{queue}"
+def activity_waiting_key(number: str, queue: str) -> str:
+    """The conversations waiting in one queue of one business number, by their last change."""
+    return f"{number_tag(number)}activity:waiting:{queue}"
 
 
 def activity_held_key(agent_id: str) -> str:

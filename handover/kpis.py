@@ -239,9 +239,10 @@ def taken(
         pipe.hincrby(keys.COUNTERS, queue_prefix(queue) + within, 1)  # per queue for /metrics, as take.lua
 
 
-def waited(reader: Any, queue: str, conversation_id: str, now: float, otherwise: float) -> float:
-    """How long a conversation waiting in `queue` has waited (since `otherwise` when not found there)."""
-    score = reader.zscore(keys.queue_key(queue), conversation_id)
+def waited(reader: Any, number: str, queue: str, conversation_id: str, now: float, otherwise: float) -> float:
+    """How long a conversation waiting in `number`'s `queue` has waited (since `otherwise` when not found
+    there)."""
+    score = reader.zscore(keys.queue_key(number, queue), conversation_id)
     return now - (enqueued_at(score) if score is not None else otherwise)
 
 

@@ -16,6 +16,7 @@ No other module writes a conversation's `state` (tests/unit/test_lifecycle_owner
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 
 import redis
@@ -50,23 +51,32 @@ PUSH_OFFER_FIELDS = ("offer_to", "offer_expires_at", "offer_score")
 
 class Lifecycle:
     def __init__(
-        self, client: redis.Redis, clock: Clock = system_clock, slas: Callable[[], Slas] | None = None
+        self, client: redis.Redis, clock: Clock = system_clock, slas: Callable[[str], Slas] | None = None
     ) -> None:
         self.client = client
         self.clock = clock
-        self.slas: Callable[[], Slas] = slas or dict  # each queue's sla_seconds: the service level
+        # each queue's sla_seconds, by the rules of the number given: the service level
+        self.slas: Callable[[str], Slas] = slas or (lambda number: {})
         self._claim = lua.script(client, "claim")
         self._finish = lua.script(client, "finish")
         self._assign = lua.script(client, "assign")
         self._accept = lua.script(client, "accept_offer")
         self._withdraw = lua.script(client, "withdraw_offer")
 
-    def claim(self, agent_id: str, capacity: int, queues: list[str]) -> Claimed | None:
-        """The best waiting conversation across `queues`, now the agent's; None when nothing waits.
-        Raises Conflict at capacity."""
+    def claim(self, agent_id: str, capacity: int, queues: list[tuple[str, str]]) -> Claimed | None:
+        """The best waiting conversation across `queues` ((number, queue) pairs: the queues of the numbers
+        the agent serves), now the agent's; None when nothing waits. Raises Conflict at capacity.
+
+        One script call takes from one number's queues only (no call touches two numbers' queues: each
+        number's keys can live in a slot of their own): the number whose best head is best, as read just
+        before; if that moved meanwhile, the heads are read again."""
         now = self.clock()
-        slas = self.slas()
+        slas = {number: self.slas(number) for number in dict.fromkeys(n for n, _ in queues)}
+        everyone = queues
         for _ in range(CLAIM_ATTEMPTS):
+            queues = self._best_number(everyone)
+            if not queues:
+                return None
             candidates = self._candidates(queues)
             result = [
                 keys.as_text(x)
@@ -77,8 +87,8 @@ class Lifecycle:
                         keys.COUNTERS,
                         kpis.hour_key(now),
                         keys.DESK_EVENTS,
-                        *(keys.queue_key(q) for q in queues),
-                        *(keys.queue_waits_key(q) for q in queues),
+                        *(keys.queue_key(n, q) for n, q in queues),
+                        *(keys.queue_waits_key(n, q) for n, q in queues),
                         *(keys.conversation_key(c) for c in candidates),
                         *activity.claim_keys(agent_id, queues),
                     ],
@@ -90,43 +100,64 @@ class Lifecycle:
                         EVENTS_KEPT,
                         len(queues),
                         kpis.agent_prefix(agent_id),
-                        *(kpis.sla_arg(slas.get(q)) for q in queues),
-                        *(kpis.queue_prefix(q) for q in queues),
+                        *(kpis.sla_arg(slas[n].get(q)) for n, q in queues),
+                        *(kpis.queue_prefix(q) for _, q in queues),
                         *candidates,
                     ],
                 )
             ]
             if result[0] == "full":
                 raise Conflict(f"at capacity ({capacity} conversations)")
-            if result[0] == "empty":
-                return None
+            if result[0] == "empty" and queues == everyone:
+                return None  # (one number's emptied since its heads were read: they are read again)
             if result[0] == "claimed":
-                return Claimed(result[1], queues[int(result[2]) - 1])
+                return Claimed(result[1], queues[int(result[2]) - 1][1])
         raise Conflict("others are taking conversations from these queues right now: try again")
 
-    def _candidates(self, queues: list[str]) -> list[str]:
+    def _best_number(self, queues: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The pairs of the number whose first waiting conversation is the best (lowest score: priority,
+        then age) across `queues`; all of them when they are of one number (nothing read); [] when nothing
+        waits."""
+        if len({number for number, _ in queues}) <= 1:
+            return queues
         with self.client.pipeline(transaction=False) as pipe:
-            for queue in queues:
-                pipe.zrange(keys.queue_key(queue), 0, CANDIDATES - 1)
+            for number, queue in queues:
+                pipe.zrange(keys.queue_key(number, queue), 0, 0, withscores=True)
+            heads = pipe.execute()
+        best: dict[str, float] = {}
+        for (number, _), head in zip(queues, heads, strict=True):
+            if head:
+                best[number] = min(best.get(number, math.inf), float(head[0][1]))
+        if not best:
+            return []
+        chosen = min(best, key=lambda number: (best[number], number))
+        return [(number, queue) for number, queue in queues if number == chosen]
+
+    def _candidates(self, queues: list[tuple[str, str]]) -> list[str]:
+        with self.client.pipeline(transaction=False) as pipe:
+            for number, queue in queues:
+                pipe.zrange(keys.queue_key(number, queue), 0, CANDIDATES - 1)
             heads = pipe.execute()
         return list(dict.fromkeys(keys.as_text(c) for head in heads for c in head))
 
     def assign(
         self,
         conversation_id: str,
+        number: str,
         queue: str,
         agent_id: str,
         capacity: int,
         offer_timeout: float,
         now: float,
     ) -> Decided:
-        """One push decision (handover/assignment/push.py makes them): the conversation waiting in `queue` is
+        """One push decision (handover/assignment/push.py makes them): the conversation waiting in `number`'s
+        `queue` is
         the agent's at once (`offer_timeout` 0) or offered to them until the timeout, if both still hold
         where it is written (handover/lua/assign.lua)."""
         result = self._assign(
             keys=[
                 keys.conversation_key(conversation_id),
-                keys.queue_key(queue),
+                keys.queue_key(number, queue),
                 keys.agent_key(agent_id),
                 keys.agent_load_key(agent_id),
                 keys.agent_offers_key(agent_id),
@@ -137,8 +168,8 @@ class Lifecycle:
                 keys.COUNTERS,
                 kpis.hour_key(now),
                 keys.DESK_EVENTS,
-                keys.queue_waits_key(queue),
-                *activity.take_keys(agent_id, queue),
+                keys.queue_waits_key(number, queue),
+                *activity.take_keys(agent_id, number, queue),
             ],
             args=[
                 conversation_id,
@@ -150,7 +181,7 @@ class Lifecycle:
                 PRIORITY_SPAN,
                 queue,
                 kpis.agent_prefix(agent_id),
-                kpis.sla_arg(self.slas().get(queue)),
+                kpis.sla_arg(self.slas(number).get(queue)),
                 kpis.queue_prefix(queue),
             ],
         )
@@ -159,7 +190,7 @@ class Lifecycle:
     def accept_offer(self, agent_id: str, capacity: int, conversation_id: str, now: float) -> None:
         """The agent takes what the assigner offered them. Raises NotFound, NotYours (not offered to them
         or not any more), Conflict (expired, or at capacity)."""
-        queue = keys.as_text(self.client.hget(keys.conversation_key(conversation_id), "queue") or "")
+        number, queue = self._where(conversation_id)
         outcome = keys.as_text(
             self._accept(
                 keys=[
@@ -172,8 +203,8 @@ class Lifecycle:
                     keys.COUNTERS,
                     kpis.hour_key(now),
                     keys.DESK_EVENTS,
-                    keys.queue_waits_key(queue),
-                    *activity.take_keys(agent_id, queue),
+                    keys.queue_waits_key(number, queue),
+                    *activity.take_keys(agent_id, number, queue),
                 ],
                 args=[
                     conversation_id,
@@ -183,7 +214,7 @@ class Lifecycle:
                     EVENTS_KEPT,
                     PRIORITY_SPAN,
                     kpis.agent_prefix(agent_id),
-                    kpis.sla_arg(self.slas().get(queue)),
+                    kpis.sla_arg(self.slas(number).get(queue)),
                     kpis.queue_prefix(queue) if queue else "",
                 ],
             )[0]
@@ -203,11 +234,11 @@ class Lifecycle:
         """An offer ends unaccepted (`why`: declined, timeout, unavailable): back to its place in the queue,
         the agent skipped for it. Returns (withdrawn, the agent was set away for missing offers)."""
         conversation = keys.conversation_key(conversation_id)
-        queue = keys.as_text(self.client.hget(conversation, "queue") or "")
+        number, queue = self._where(conversation_id)
         result = self._withdraw(
             keys=[
                 conversation,
-                keys.queue_key(queue),
+                keys.queue_key(number, queue),
                 keys.PUSH_OFFERS,
                 keys.agent_offers_key(agent_id),
                 keys.skip_key(conversation_id),
@@ -221,6 +252,14 @@ class Lifecycle:
         )
         done = keys.as_text(result[0]) == "withdrawn"
         return done, done and int(result[1]) == 1
+
+    def _where(self, conversation_id: str) -> tuple[str, str]:
+        """The business number and queue a conversation waits in ('' for what it lacks; the scripts check
+        again that it is still there)."""
+        number, queue = self.client.hmget(
+            keys.conversation_key(conversation_id), ["phone_number_id", "queue"]
+        )
+        return keys.as_text(number or ""), keys.as_text(queue or "")
 
     def finish(
         self,
@@ -341,11 +380,13 @@ class Lifecycle:
             pipe.sadd(keys.agent_load_key(holder), after.id)
             publish(pipe, "assigned", after.id, agent_id=holder, queue=after.queue)
         if before.state == ConversationState.QUEUED and before.queue:
-            pipe.zrem(keys.queue_key(before.queue), after.id)
+            # a conversation's number never changes: its queues are all of that number
+            pipe.zrem(keys.queue_key(after.phone_number_id, before.queue), after.id)
         if after.state == ConversationState.QUEUED:
             if after.queue is None:
                 raise ValueError("a conversation waits in a queue: name it")
-            enqueue(pipe, after.queue, after.id, Priority(after.priority or "normal"), waiting_since)
+            priority = Priority(after.priority or "normal")
+            enqueue(pipe, after.phone_number_id, after.queue, after.id, priority, waiting_since)
         if before.offered_to is not None and (Place.of(after).offered_to != before.offered_to):
             pipe.srem(keys.agent_offers_key(before.offered_to), after.id)
             pipe.zrem(keys.PUSH_OFFERS, after.id)

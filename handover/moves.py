@@ -28,12 +28,14 @@ class Event:
 
 @dataclass(frozen=True)
 class Place:
-    """Where a conversation stood before a change: its state, who held it, where it waited."""
+    """Where a conversation stood before a change: its state, who held it, where it waited (a queue of its
+    business number, `phone_number_id`)."""
 
     state: ConversationState
     agent_id: str | None
     queue: str | None
     offered_to: str | None = None  # waiting, and offered by the assigner to this agent (out of its queue)
+    phone_number_id: str | None = None
 
     @classmethod
     def of(cls, conversation: Conversation | None) -> Place:
@@ -47,6 +49,7 @@ class Place:
             conversation.agent_id if held else None,
             conversation.queue,
             conversation.offer_to if queued else None,
+            conversation.phone_number_id,
         )
 
 

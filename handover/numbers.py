@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import re
 import zlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import redis
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from redis.asyncio import Redis as AsyncRedis
 
 from handover import keys
 from handover.rules.yamlfile import Positions, Problem, RulesError
@@ -109,6 +112,12 @@ def known(client: redis.Redis, numbers: Numbers, configured: list[str] | None = 
     return sorted(set(numbers.listed) | set(configured or ()) | seen)
 
 
+def by_number(rules: Any, number: str) -> Any:
+    """A number's rules from what a service was given: one LoadedRules (every number answers by it), or
+    the rules by number (a Rulebook, or any callable taking the number)."""
+    return rules(number) if callable(rules) else rules
+
+
 def colour_of(number: str) -> str:
     """A number's colour when none is configured: the same in every process and every session."""
     return PALETTE[zlib.crc32(number.encode()) % len(PALETTE)]
@@ -156,3 +165,18 @@ def _problem(listing: Path, text: str, error: object) -> Problem:
 
 def _problem_at(listing: Path, text: str, loc: tuple[str, ...], message: str) -> Problem:
     return Positions(yaml.compose(text)).problem(str(listing), loc, message)
+
+
+async def register_async(client: AsyncRedis, number: str) -> None:
+    """`register` from the webhook's event loop."""
+    await client.sadd(keys.NUMBERS, number)
+
+
+def knowing(
+    client: redis.Redis, numbers: Numbers | None = None, configured: list[str] | None = None
+) -> Callable[[], list[str]]:
+    """`known`, asked afresh at each call (a number reaching the webhook joins at once): what services that
+    walk every number's queues are given. Without `numbers`: only those the traffic registered (tests, and
+    services built before the configuration is read)."""
+    listing = numbers if numbers is not None else Numbers(Path(NUMBERS_FILE))
+    return lambda: known(client, listing, configured)

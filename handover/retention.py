@@ -127,7 +127,11 @@ class Retention:
                 keys.SEARCH,
                 keys.ACTIVITY_WAITING,
                 keys.ACTIVITY_HELD,
-                keys.activity_waiting_key(queue) if queue else keys.ACTIVITY_WAITING,
+                (
+                    keys.activity_waiting_key(phone_number_id, queue)
+                    if queue and phone_number_id
+                    else keys.ACTIVITY_WAITING
+                ),
                 keys.activity_held_key(agent_id) if agent_id else keys.ACTIVITY_HELD,
                 *customer,
                 keys.SEND_NUMBERS,

@@ -169,7 +169,14 @@ class Transfers:
                 # an agent given a waiting conversation took it: service level and abandonment see it
                 waited_in = conversation.queue if assigning and target is not None else None
                 waited = (
-                    kpis.waited(pipe, waited_in, conversation_id, now, packet.escalation.at)
+                    kpis.waited(
+                        pipe,
+                        conversation.phone_number_id,
+                        waited_in,
+                        conversation_id,
+                        now,
+                        packet.escalation.at,
+                    )
                     if waited_in
                     else 0.0
                 )

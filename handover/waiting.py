@@ -107,7 +107,8 @@ def hear(
         def place(hours: Hours | None) -> tuple[int, float | None]:
             # the same estimate the `queued` message gives: this queue and priority, inside its hours
             priority = Priority(conversation.priority or Priority.NORMAL.value)
-            return _place(store, conversation)[0], bot.queues.typical_wait(queue, priority, hours, now)
+            typical = bot.queues.typical_wait(conversation.phone_number_id, queue, priority, hours, now)
+            return _place(store, conversation)[0], typical
 
         return stands(loaded, queue, now, language, place)
 
@@ -165,7 +166,7 @@ def written(
 def _place(store: Store, conversation: Conversation) -> tuple[int, float | None]:
     """The customer's place in line (1 while offered: it is out of the queue, an agent has it before them)
     and since when they wait (the queue's score, kept as `offer_score` while offered)."""
-    queue = keys.queue_key(conversation.queue or "")
+    queue = keys.queue_key(conversation.phone_number_id, conversation.queue or "")
     with store.client.pipeline(transaction=False) as pipe:
         pipe.zrank(queue, conversation.id)
         pipe.zscore(queue, conversation.id)

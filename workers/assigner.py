@@ -42,7 +42,7 @@ class AssignerLoop(Loop):
         self.token = uuid.uuid4().hex
         self._renew = lua.script(client, "renew")
         super().__init__()
-        self._version: str | None = None  # the rules version the last dispatch ran with
+        self._version: str | None = None  # the rules versions (every number's) the last dispatch ran with
 
     def stop(self) -> None:
         super().stop()
@@ -94,7 +94,7 @@ class AssignerLoop(Loop):
                 elif status:
                     self.assigner.withdraw_all(agent_id, "unavailable")
         self.assigner.note_freed(freed, now)
-        version = self.assigner.rules().version  # a queue that starts pushing pushes what waits in it
+        version = self.assigner.versions()  # a queue that starts pushing pushes what waits in it
         triggered |= version != self._version
         self._version = version
         if self.assigner.expire() or triggered:

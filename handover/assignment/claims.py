@@ -16,6 +16,7 @@ from handover.errors import Conflict, Invalid, NotFound, NotYours, Unavailable, 
 from handover.history import current_id
 from handover.lifecycle import Lifecycle
 from handover.message import Button, OutboundKind, OutboundRequest
+from handover.numbers import knowing
 from handover.rules.loader import LoadedRules
 from handover.store import Store
 from handover.traffic.enqueue import outbound_job, queue_send, reply, text_request
@@ -39,8 +40,9 @@ class Assignments:
         self,
         store: Store,
         partitions: int,
-        rules: Callable[[], LoadedRules] | None = None,
+        rules: Callable[..., LoadedRules] | None = None,
         clock: Clock = system_clock,
+        numbers: Callable[[], list[str]] | None = None,
     ) -> None:
         self.store = store
         self.rules = rules
@@ -48,12 +50,15 @@ class Assignments:
         self.partitions = partitions
         self.clock = clock
         self.lifecycle = Lifecycle(self.client, clock, self._slas)
+        # every business number whose queues an agent may take from (handover/numbers.py `knowing`)
+        self.numbers = numbers or knowing(self.client)
 
     def claim_next(self, agent: Agent) -> Conversation | None:
-        """The best waiting conversation across the agent's queues, now theirs; None when nothing waits."""
+        """The best waiting conversation across the agent's queues of the numbers they serve, now theirs;
+        None when nothing waits."""
         if agent.status is not Presence.AVAILABLE:
             raise Unavailable("set your status to available to take conversations")
-        claimed = self.lifecycle.claim(agent.id, agent.capacity, agent.queues)
+        claimed = self.lifecycle.claim(agent.id, agent.capacity, self.queues_of(agent))
         return None if claimed is None else self.store.conversation(claimed.conversation_id)
 
     def accept_offer(self, agent: Agent, conversation_id: str) -> Conversation:
@@ -64,9 +69,21 @@ class Assignments:
         assert taken is not None  # assigned, not deleted
         return taken
 
-    def _slas(self) -> dict[str, int | None]:
-        """Each queue's sla_seconds: taking a conversation counts whether it was within (service level)."""
-        return {} if self.rules is None else kpis.slas_of(self.rules().rules)
+    def queues_of(self, agent: Agent) -> list[tuple[str, str]]:
+        """The (number, queue) pairs an agent takes from: each number they serve, their queues that number's
+        rules have."""
+        pairs = []
+        for number in self.numbers():
+            if not agent.serves(number):
+                continue
+            listed = None if self.rules is None else self.rules(number).rules.queues
+            pairs += [(number, q) for q in agent.queues if listed is None or q in listed]
+        return pairs
+
+    def _slas(self, number: str) -> dict[str, int | None]:
+        """Each queue's sla_seconds by `number`'s rules: taking a conversation counts whether it was within
+        (service level)."""
+        return {} if self.rules is None else kpis.slas_of(self.rules(number).rules)
 
     def decline_offer(self, agent: Agent, conversation_id: str) -> Conversation:
         """Not for me: it goes back to its place and on to the next suitable agent."""

@@ -12,18 +12,19 @@ class OfferIndex:
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
 
-    def due_push_offers(self, now: float) -> list[tuple[str, str | None, str]]:
-        """Offers made by the assigner that nobody accepted in time: (conversation, offered to, queue)."""
+    def due_push_offers(self, now: float) -> list[tuple[str, str | None, str, str]]:
+        """Offers made by the assigner that nobody accepted in time: (conversation, offered to, its business
+        number, queue)."""
         due = [keys.as_text(c) for c in self.client.zrangebyscore(keys.PUSH_OFFERS, "-inf", now)]
         if not due:
             return []
         with self.client.pipeline(transaction=False) as pipe:
             for conversation_id in due:
-                pipe.hmget(keys.conversation_key(conversation_id), ["offer_to", "queue"])
+                pipe.hmget(keys.conversation_key(conversation_id), ["offer_to", "phone_number_id", "queue"])
             found = pipe.execute()
         return [
-            (c, keys.as_text(agent) if agent else None, keys.as_text(queue or ""))
-            for c, (agent, queue) in zip(due, found, strict=True)
+            (c, keys.as_text(agent) if agent else None, keys.as_text(number or ""), keys.as_text(queue or ""))
+            for c, (agent, number, queue) in zip(due, found, strict=True)
         ]
 
     def next_push_offer_expiry(self) -> float | None:

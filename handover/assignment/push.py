@@ -1,13 +1,17 @@
 """Automatic assignment for push queues: who gets which waiting conversation, decided the moment either side
 is ready, one atomic script per decision.
 
-`dispatch` reads the agents and the heads of the push queues, then walks the waiting conversations oldest
-first within priority (across queues, as agents' claims do) and gives each to the best suitable agent
+`dispatch` reads the agents and the heads of the push queues of every business number (each number's rules
+say which of its queues push), then walks the waiting conversations oldest first within priority (across
+queues and numbers, as agents' claims do) and gives each to the best suitable agent among those serving
+its number
 (`suitability.py`: sticky, language, skills, then the queue's policy). Each decision is written by
 `Lifecycle.assign` (handover/lua/assign.lua), which checks again where it writes that the conversation still
 waits and the agent is available, below capacity and not skipped: the snapshot read here can only make a
-decision worse, never wrong. Nothing here runs on a timer except offers' timeouts: workers/assigner.py
-calls `dispatch` when the desk events say that something waits or someone is free.
+decision worse, never wrong. An agent of several numbers is one person with one capacity: what they hold
+and were offered, of every number, counts against it (their load sets are per agent). Nothing here runs
+on a timer except offers' timeouts: workers/assigner.py calls `dispatch` when the desk events say that
+something waits or someone is free.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from handover.assignment.offers import OfferIndex
 from handover.assignment.suitability import Candidate, Want, rank
 from handover.clock import Clock, system_clock
 from handover.lifecycle import Decided, Lifecycle
+from handover.numbers import knowing
 from handover.rules.loader import LoadedRules
 from handover.rules.model import MatchMode, Queue
 
@@ -44,6 +49,7 @@ class _Known:
     queues: frozenset[str]
     languages: frozenset[str]
     skills: frozenset[str]
+    numbers: frozenset[str]  # empty: every number
 
     @classmethod
     def of(cls, rev: str, agent: Agent) -> _Known:
@@ -54,24 +60,37 @@ class _Known:
             frozenset(agent.queues),
             frozenset(agent.languages),
             frozenset(agent.skills),
+            frozenset(agent.numbers),
         )
 
 
 @dataclass(frozen=True)
 class Waiting:
     conversation_id: str
+    number: str
     queue: str
     score: float
 
 
+Pushing = dict[tuple[str, str], Queue]  # (number, queue name) -> the queue as that number's rules say
+
+
 class Assigner:
+    """`rules`: called with a number, its rules (a Rulebook); `numbers`: every business number whose push
+    queues it serves (handover/numbers.py `knowing`; by default those the webhook registered)."""
+
     def __init__(
-        self, client: redis.Redis, rules: Callable[[], LoadedRules], clock: Clock = system_clock
+        self,
+        client: redis.Redis,
+        rules: Callable[..., LoadedRules],
+        clock: Clock = system_clock,
+        numbers: Callable[[], list[str]] | None = None,
     ) -> None:
         self.client = client
         self.rules = rules
         self.clock = clock
-        self.lifecycle = Lifecycle(client, clock, lambda: kpis.slas_of(self.rules().rules))
+        self.numbers = numbers or knowing(client)
+        self.lifecycle = Lifecycle(client, clock, lambda number: kpis.slas_of(self.rules(number).rules))
         self.offers = OfferIndex(client)
         self._snapshot = lua.script(client, "agents_snapshot")
         # the agents as last read: their ids, and each one's settings with their revision (they change
@@ -79,8 +98,18 @@ class Assigner:
         self._ids: list[str] = []
         self._known: dict[str, _Known] = {}
 
-    def push_queues(self) -> dict[str, Queue]:
-        return {name: q for name, q in self.rules().rules.queues.items() if q.pushes}
+    def push_queues(self) -> Pushing:
+        """Every number's push queues, by (number, queue name)."""
+        return {
+            (number, name): q
+            for number in self.numbers()
+            for name, q in self.rules(number).rules.queues.items()
+            if q.pushes
+        }
+
+    def versions(self) -> str:
+        """The rules versions of every number, in one string: when it changes, a queue may push now."""
+        return " ".join(self.rules(number).version for number in [None, *self.numbers()])
 
     def dispatch(self) -> int:
         """Give waiting conversations of push queues to suitable free agents until one side runs out.
@@ -94,8 +123,13 @@ class Assigner:
         decided = 0
         for _ in range(MAX_ROUNDS):
             free = [a for a in agents.values() if a.available and a.load < a.capacity]
-            room = {name: sum(a.capacity - a.load for a in free if name in a.queues) for name in push}
-            waiting = self._heads({name: n for name, n in room.items() if n}, push, passed)
+            room = {
+                (number, name): sum(
+                    a.capacity - a.load for a in free if name in a.queues and _serves(a, number)
+                )
+                for number, name in push
+            }
+            waiting = self._heads({pair: n for pair, n in room.items() if n}, push, passed)
             if not waiting:
                 break
             wants = self._wants(waiting)
@@ -105,7 +139,7 @@ class Assigner:
                 if want is None:  # stopped waiting since the heads were read: look behind it
                     passed.add(item.conversation_id)
                     continue
-                queue = push[item.queue]
+                queue = push[(item.number, item.queue)]
                 free = [a for a in agents.values() if a.available and a.load < a.capacity]
                 ranked = rank(want, free, queue.policy, queue.match)
                 if not ranked:
@@ -114,7 +148,7 @@ class Assigner:
                 for agent_id in ranked:
                     agent = agents[agent_id]
                     outcome = self.lifecycle.assign(
-                        item.conversation_id, item.queue, agent_id, agent.capacity,
+                        item.conversation_id, item.number, item.queue, agent_id, agent.capacity,
                         queue.offer_timeout_seconds, now,
                     )  # fmt: skip
                     if outcome in (Decided.ASSIGNED, Decided.OFFERED):
@@ -165,6 +199,7 @@ class Assigner:
                 idle_since=max(last, float(freed.get(agent_id, 0.0))),
                 assigned=int(today.get(agent_id, 0)),
                 last_assigned_at=last,
+                numbers=known.numbers,
             )
         return found
 
@@ -191,7 +226,7 @@ class Assigner:
         snapshot: dict[str, Any] = json.loads(reply)
         return snapshot
 
-    def _heads(self, room: dict[str, int], push: dict[str, Queue], passed: set[str]) -> list[Waiting]:
+    def _heads(self, room: dict[tuple[str, str], int], push: Pushing, passed: set[str]) -> list[Waiting]:
         """The first waiting conversations of each queue with room for more, not passed over yet, best first
         across queues (lowest score: priority, then how long it has waited): as many as there are places,
         and a few more where the queue requires a match (some may need one nobody free has)."""
@@ -199,15 +234,15 @@ class Assigner:
             return []
         skipped = min(len(passed), MAX_PASSED)
         with self.client.pipeline(transaction=False) as pipe:
-            for name, places in room.items():
-                match = push[name].match
+            for (number, name), places in room.items():
+                match = push[(number, name)].match
                 extra = REQUIRED_EXTRA if MatchMode.REQUIRED in (match.language, match.skills) else 0
                 count = min(HEADS, places + extra) + skipped
-                pipe.zrange(keys.queue_key(name), 0, count - 1, withscores=True)
+                pipe.zrange(keys.queue_key(number, name), 0, count - 1, withscores=True)
             replies = pipe.execute()
         waiting = [
-            Waiting(keys.as_text(member), name, float(score))
-            for name, entries in zip(room, replies, strict=True)
+            Waiting(keys.as_text(member), number, name, float(score))
+            for (number, name), entries in zip(room, replies, strict=True)
             for member, score in entries
             if keys.as_text(member) not in passed
         ]
@@ -234,6 +269,7 @@ class Assigner:
                 skills=frozenset(json.loads(skills) if skills else ()),
                 previous_agent=keys.as_text(previous) if previous else None,
                 skip=frozenset(keys.as_text(s) for s in skip),
+                number=item.number,
             )
         return wants
 
@@ -242,8 +278,9 @@ class Assigner:
         now = self.clock()
         push = self.push_queues()
         expired = 0
-        for conversation_id, agent_id, queue in self.offers.due_push_offers(now):
-            away_after = push[queue].away_after_missed_offers if queue in push else 3
+        for conversation_id, agent_id, number, queue in self.offers.due_push_offers(now):
+            spec = push.get((number, queue))
+            away_after = spec.away_after_missed_offers if spec is not None else 3
             done, _ = self.lifecycle.withdraw_offer(
                 conversation_id, agent_id or "", "timeout", away_after, now
             )
@@ -264,6 +301,10 @@ class Assigner:
         mapping = {a: now for a in agent_ids}
         if mapping:
             self.client.hset(keys.ROUTING_FREED, mapping=mapping)
+
+
+def _serves(agent: Candidate, number: str) -> bool:
+    return not agent.numbers or number in agent.numbers
 
 
 def _language(bot: bytes | str | None) -> str | None:

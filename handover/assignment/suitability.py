@@ -27,6 +27,7 @@ class Candidate:
     idle_since: float  # since when they have had no new conversation (longest_idle: smallest first)
     assigned: int  # conversations given to them in the fairness window (least_loaded tie-break)
     last_assigned_at: float  # round_robin: the least recently given first (0 = never)
+    numbers: frozenset[str] = frozenset()  # the business numbers they serve (empty: every number)
 
 
 @dataclass(frozen=True)
@@ -38,12 +39,15 @@ class Want:
     skills: frozenset[str]  # what the escalating rule asks for
     previous_agent: str | None  # who served this customer last (sticky)
     skip: frozenset[str] = frozenset()  # agents who declined or let an offer for this conversation expire
+    number: str | None = None  # the business number it came to (None: any agent's numbers will do)
 
 
 def is_suitable(want: Want, agent: Candidate, match: QueueMatch) -> bool:
-    """Free to take it now (available, below capacity, in the queue, not skipped) and, where the queue
-    requires it, speaking the customer's language and having every skill asked for."""
+    """Free to take it now (available, below capacity, serving its number, in the queue, not skipped) and,
+    where the queue requires it, speaking the customer's language and having every skill asked for."""
     if not agent.available or agent.load >= agent.capacity:
+        return False
+    if want.number is not None and agent.numbers and want.number not in agent.numbers:
         return False
     if want.queue not in agent.queues or agent.id in want.skip:
         return False

@@ -349,9 +349,10 @@ class RuleBot:
         open_now = is_open(hours, turn.now)
         wait: str | None = None
         if open_now or hours is None:
-            position = self.queues.position(spec.queue, spec.priority, turn.now)
+            number = turn.conversation.phone_number_id  # its own number's queue: nobody else's stands ahead
+            position = self.queues.position(number, spec.queue, spec.priority, turn.now)
             wait = wait_for(
-                self.queues, turn.rules, spec.queue, spec.priority, position, turn.now, turn.language
+                self.queues, turn.rules, number, spec.queue, spec.priority, position, turn.now, turn.language
             )
             told = wording.say_message(turn, "queued", position=position, wait=wait)
         else:

@@ -36,12 +36,14 @@ SILENT = {
 
 
 class QueueView(Protocol):
-    """What the bot needs to know of the queues to tell a customer where they stand."""
+    """What the bot needs to know of the queues to tell a customer where they stand: in the queue of their
+    own business number (`number`, the conversation's phone_number_id)."""
 
-    def position(self, queue: str, priority: Priority, at: float) -> int: ...
+    def position(self, number: str, queue: str, priority: Priority, at: float) -> int: ...
 
     def typical_wait(
         self,
+        number: str,
         queue: str,
         priority: Priority,
         hours: Hours | None,
@@ -158,11 +160,18 @@ def describe_wait(typical: float | None, position: int, sla_seconds: int | None,
 
 
 def wait_for(
-    queues: QueueView, rules: Rules, queue: str, priority: Priority, position: int, now: float, language: str
+    queues: QueueView,
+    rules: Rules,
+    number: str,
+    queue: str,
+    priority: Priority,
+    position: int,
+    now: float,
+    language: str,
 ) -> str:
-    """What a customer at `position` in `queue` is told of their wait: the estimate from the queue's recent
-    waits of their priority inside its business hours (`describe_wait`)."""
+    """What a customer at `position` in `number`'s `queue` is told of their wait: the estimate from the
+    queue's recent waits of their priority inside its business hours (`describe_wait`)."""
     spec = rules.queues[queue]
     hours = rules.business_hours.get(spec.business_hours or "")
-    typical = queues.typical_wait(queue, priority, hours, now)
+    typical = queues.typical_wait(number, queue, priority, hours, now)
     return describe_wait(typical, position, spec.sla_seconds, language)

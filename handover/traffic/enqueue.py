@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import weakref
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -16,6 +17,7 @@ from handover.conversation import Conversation
 from handover.ids import new_id
 from handover.keys import Lane
 from handover.message import InboundMessage, OutboundKind, OutboundRequest, StatusUpdate
+from handover.numbers import register_async
 from handover.traffic.wakeups import WAKE_MS, lane_partition, wake_if_pending, wake_keys
 from handover.transcript import TranscriptEntry
 
@@ -40,6 +42,14 @@ class InboundItem(BaseModel):
             return self.message.id
         assert self.status is not None
         return self.status.message_id
+
+    @property
+    def phone_number_id(self) -> str:
+        """The business number the item came to."""
+        if self.message is not None:
+            return self.message.customer.phone_number_id
+        assert self.status is not None
+        return self.status.phone_number_id
 
     @property
     def routing_key(self) -> str:
@@ -101,7 +111,20 @@ async def ingest(client: AsyncRedis, items: list[InboundItem], partitions: int) 
         item_keys += (lease, wake)
         args.append(name)
     added, duplicates, positions = await lua.call_async(client, "ingest", [keys.WAKEUPS, *item_keys], args)
+    await _register(client, {item.phone_number_id for item in items})
     return IngestResult(int(added), int(duplicates), [items[int(i) - 1].dedupe_id for i in positions])
+
+
+# The business numbers this process registered, per client (one per Redis it writes to): each is written
+# once per process, so `numbers.known` lists every number that reached the webhook for one SADD each.
+_registered: weakref.WeakKeyDictionary[AsyncRedis, set[str]] = weakref.WeakKeyDictionary()
+
+
+async def _register(client: AsyncRedis, numbers: set[str]) -> None:
+    done = _registered.setdefault(client, set())
+    for number in sorted(numbers - done):
+        await register_async(client, number)
+        done.add(number)
 
 
 @functools.cache

@@ -44,7 +44,7 @@ def waiting(client: redis.Redis, n: int, queue: str, since: float) -> str:
     conversation.state, conversation.queue, conversation.priority = ConversationState.QUEUED, queue, "normal"
     with client.pipeline(transaction=True) as pipe:
         Store(client).save_conversation(pipe, conversation)
-        enqueue(pipe, queue, conversation.id, Priority.NORMAL, since)
+        enqueue(pipe, "PN", queue, conversation.id, Priority.NORMAL, since)
         pipe.execute()
     return conversation.id
 
@@ -54,7 +54,7 @@ def earlier_hours(redis_url: str, ana: str, bia: str, now: float) -> None:
     a customer or two coming back, and an abandonment now and then."""
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     clock = FixedClock(now)
-    lifecycle = Lifecycle(client, clock, slas=lambda: SLAS)
+    lifecycle = Lifecycle(client, clock, slas=lambda _: SLAS)
     n = 0
     for back in range(HOURS_BACK, 0, -1):
         at = now - back * 3600
@@ -65,7 +65,7 @@ def earlier_hours(redis_url: str, ana: str, bia: str, now: float) -> None:
             late = (k + back) % 4 == 0
             cid = waiting(client, n, queue, at - (400 if late else 40))
             clock.now = at
-            assert lifecycle.claim(agent, 100, [queue]) is not None
+            assert lifecycle.claim(agent, 100, [("PN", queue)]) is not None
             transfers = (n % 5 == 0) + (n % 7 == 0)
             with client.pipeline() as pipe:  # the packet, with the transfers it had and what they counted
                 Store(client).save_packet(pipe, packet_with_transfers(cid, queue, transfers, at + 100))

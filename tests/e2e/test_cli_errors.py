@@ -17,7 +17,9 @@ pytestmark = pytest.mark.e2e
 CASES = [
     # no subcommand, unknown ones, unknown options
     Case(
-        "no-command", [], ["handover: choose a command: serve, worker, rules, agents, hooks, packet, audit"]
+        "no-command",
+        [],
+        ["handover: choose a command: serve, worker, rules, agents, hooks, packet, audit, upgrade"],
     ),
     Case("unknown-command", ["frobnicate"], ["handover: unknown command 'frobnicate'"]),
     Case("unknown-option", ["worker", "--turbo"], ["handover worker: unknown argument --turbo"]),
@@ -99,6 +101,14 @@ CASES = [
     ),
     # worker
     Case("worker-embedded", ["worker"], ["handover: handover worker needs REDIS_URL"]),
+    Case("upgrade-embedded", ["upgrade"], ["handover: handover upgrade needs REDIS_URL"]),
+    Case(
+        "upgrade-unreachable",
+        ["upgrade"],
+        ["handover: cannot reach Redis at redis://127.0.0.1:{dead_port}/0"],
+        env=UNREACHABLE,
+    ),
+    Case("upgrade-extra", ["upgrade", "now"], ["handover upgrade: unknown argument now"]),
     Case(
         "worker-unreachable",
         ["worker", "--burst"],

@@ -17,6 +17,7 @@ from handover.bot import EscalationDecision
 from handover.conversation import Conversation, ConversationState
 from handover.identity import VerifiedIdentity
 from handover.message import CustomerRef
+from handover.numbers import register
 from handover.packet import build_packet
 from handover.rules.holder import RulesHolder
 from handover.rules.model import Priority
@@ -62,10 +63,11 @@ def desk(redis_url):
         at=now - 300,
         trigger_message_id="wamid.1",
     )
+    register(client, "PN")  # the number reached the webhook, as every conversation's did
     with client.pipeline(transaction=True) as pipe:
         store.save_conversation(pipe, conversation)
         store.save_packet(pipe, build_packet(conversation, escalation, []))
-        enqueue(pipe, "general", conversation.id, Priority.NORMAL, now - 300)
+        enqueue(pipe, "PN", "general", conversation.id, Priority.NORMAL, now - 300)
         pipe.execute()
     return {
         "client": client,

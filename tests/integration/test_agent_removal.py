@@ -19,6 +19,7 @@ from handover.store import Store
 from tests.support.cli import handover
 from tests.support.desk_http import add_agent, connected, customer_says, frames, queued, run
 from tests.support.processes import wait_for
+from tests.support.webhook import PNID
 
 pytestmark = pytest.mark.integration
 
@@ -44,7 +45,7 @@ def test_removing_an_agent_closes_their_stream_and_requeues_what_they_held(redis
             await http.put("/api/v1/me/status", json={"status": "available"}, headers=anas)
             assert (await (await http.post("/api/v1/queues/next", headers=anas)).json())["id"] == held
             # a push queue's offer to her, pending her answer
-            decided = Lifecycle(client).assign(offered, "general", ana_id, 3, 600, time.time())
+            decided = Lifecycle(client).assign(offered, PNID, "general", ana_id, 3, 600, time.time())
             assert decided is Decided.OFFERED
             async with (
                 http.get("/api/v1/events", headers=anas) as her_stream,
@@ -71,7 +72,7 @@ def test_removing_an_agent_closes_their_stream_and_requeues_what_they_held(redis
             back = store.conversation(held)
             assert (back.state, back.agent_id, back.queue) == ("queued", None, "general")
             # at the head of its queue: ahead of the conversation that asked later, and of the offered one
-            assert client.zrange(keys.queue_key("general"), 0, -1) == [held, offered, newer]
+            assert client.zrange(keys.queue_key(PNID, "general"), 0, -1) == [held, offered, newer]
             assert store.packet(held).transfers[-1].reason == "agent_removed"
             events = [e for _, e in client.xrange(keys.DESK_EVENTS)]
             moved = [e for e in events if e["type"] == "transferred" and e["conversation_id"] == held]

@@ -15,6 +15,7 @@ from handover.clock import FixedClock
 from handover.conversation import Conversation, ConversationState
 from handover.errors import Conflict
 from handover.message import CustomerRef
+from handover.numbers import register
 from handover.rules.model import Priority
 from handover.store import Store
 
@@ -23,6 +24,7 @@ pytestmark = pytest.mark.integration
 
 def waiting(client: redis.Redis, store: Store, count: int, queues: list[str]) -> list[str]:
     ids = []
+    register(client, "PN")  # the number reached the webhook, as every conversation's did
     with client.pipeline(transaction=True) as pipe:
         for i in range(count):
             conversation = Conversation.start(
@@ -33,7 +35,7 @@ def waiting(client: redis.Redis, store: Store, count: int, queues: list[str]) ->
             conversation.priority = "normal"
             store.save_conversation(pipe, conversation)
             priority = Priority.URGENT if i % 10 == 0 else Priority.NORMAL
-            enqueue(pipe, conversation.queue, conversation.id, priority, 1000.0 + i)
+            enqueue(pipe, "PN", conversation.queue, conversation.id, priority, 1000.0 + i)
             ids.append(conversation.id)
         pipe.execute()
     return ids
@@ -82,7 +84,7 @@ def test_concurrent_claims_never_share_a_conversation_or_exceed_capacity(redis_u
             conversation = store.conversation(conversation_id)
             assert (conversation.state, conversation.agent_id) == ("assigned", agent.id)
             assert conversation.queue in agent.queues
-    left = client.zcard(keys.queue_key("general")) + client.zcard(keys.queue_key("billing"))
+    left = client.zcard(keys.queue_key("PN", "general")) + client.zcard(keys.queue_key("PN", "billing"))
     assert left == len(ids) - len(everything)
     # urgent ones went first: every urgent conversation was claimed before any normal one is left behind
     urgent = {ids[i] for i in range(0, len(ids), 10)}
@@ -102,7 +104,7 @@ def test_claim_order_priority_then_age_and_wait_samples(redis_url):
     while (conversation := desk.claim_next(agents.get(agent.id))) is not None:
         order.append(conversation.id)
     assert order == [ids[0], ids[10]] + [i for n, i in enumerate(ids) if n % 10 != 0]
-    waits = [float(w.split()[0]) for w in client.lrange(keys.queue_waits_key("general"), 0, -1)]
+    waits = [float(w.split()[0]) for w in client.lrange(keys.queue_waits_key("PN", "general"), 0, -1)]
     assert waits[-1] == pytest.approx(2000.0 - 1000.0)
     assert agents.by_token(token).id == agent.id and agents.by_token("hv_wrong") is None
     assert token not in str(client.hgetall(keys.agent_key(agent.id)))

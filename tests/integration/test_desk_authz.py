@@ -18,6 +18,7 @@ from handover.assignment.queues import enqueue
 from handover.bot import EscalationDecision
 from handover.conversation import Conversation, ConversationState
 from handover.message import CustomerRef
+from handover.numbers import register
 from handover.packet import build_packet
 from handover.rules.model import Priority
 from handover.store import Store
@@ -86,10 +87,11 @@ def setup(redis_url: str) -> tuple[str, dict[str, str | None]]:
         at=now,
         trigger_message_id="wamid.1",
     )
+    register(client, conversation.phone_number_id)  # as the webhook does: its number's queues are read
     with client.pipeline(transaction=True) as pipe:
         store.save_conversation(pipe, conversation)
         store.save_packet(pipe, build_packet(conversation, escalation, []))
-        enqueue(pipe, "general", conversation.id, Priority.NORMAL, now)
+        enqueue(pipe, conversation.phone_number_id, "general", conversation.id, Priority.NORMAL, now)
         pipe.execute()
     assert Assignments(store, 4).claim_next(team["holder"]).id == conversation.id
     client.close()

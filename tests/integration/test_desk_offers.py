@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from app.web import build_app
 from handover.lifecycle import Decided, Lifecycle
 from tests.support.desk_http import add_agent, run
-from tests.support.waiting import seed_waiting
+from tests.support.waiting import PNID, seed_waiting
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +37,7 @@ def test_an_agent_lists_the_offers_made_to_them_however_many_wait(redis_url, wor
                 await http.put("/api/v1/me/status", json={"status": "available"}, headers=bearer(token))
             # the assigner's offer of the oldest waiting conversation to Ana (as a push queue makes it)
             oldest = waiting[0].id
-            decided = Lifecycle(client).assign(oldest, "general", ana_id, 3, 60, time.time())
+            decided = Lifecycle(client).assign(oldest, PNID, "general", ana_id, 3, 60, time.time())
             assert decided is Decided.OFFERED
             # ... and Bruno's warm transfer of the one he took
             taken = await (await http.post("/api/v1/queues/next", headers=bearer(bruno))).json()

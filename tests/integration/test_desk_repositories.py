@@ -15,6 +15,7 @@ from handover.clock import FixedClock
 from handover.conversation import Conversation, ConversationState
 from handover.inbox import Filters, Inbox
 from handover.message import CustomerRef
+from handover.numbers import register
 from handover.rules.loader import load_rules
 from handover.rules.model import Priority
 from handover.store import Store
@@ -30,12 +31,13 @@ def put(client: redis.Redis, name: str, state: ConversationState, **fields: obje
     open ones in the activity index."""
     conversation = Conversation.start(CustomerRef(phone_number_id="PN", wa_id=name), NOW - 1000)
     conversation = conversation.model_copy(update={"id": name, "state": state, **fields})
+    register(client, "PN")  # the number reached the webhook, as every conversation's did
     with client.pipeline(transaction=True) as pipe:
         Store(client).save_conversation(pipe, conversation)
         if state == ConversationState.QUEUED:
             assert conversation.queue is not None
             priority = Priority(conversation.priority or "normal")
-            enqueue(pipe, conversation.queue, conversation.id, priority, conversation.updated_at)
+            enqueue(pipe, "PN", conversation.queue, conversation.id, priority, conversation.updated_at)
         if conversation.agent_id and state == ConversationState.ASSIGNED:
             pipe.sadd(keys.agent_load_key(conversation.agent_id), conversation.id)
         if conversation.offer_to:
@@ -82,7 +84,7 @@ def test_queue_figures_count_every_priority_band(client, waits, expected):
             updated_at=NOW - waited,
         )
 
-    [figures] = Queues(client, FixedClock(NOW)).stats(["general"], {"general": 120})
+    [figures] = Queues(client, FixedClock(NOW)).stats([("PN", "general")], {("PN", "general"): 120})
 
     oldest = None if figures.oldest_enqueued_at is None else round(NOW - figures.oldest_enqueued_at, 3)
     assert (figures.waiting, oldest, figures.sla_breaches) == expected
@@ -94,11 +96,15 @@ def test_a_queue_without_sla_has_no_breaches_and_queues_keep_their_order(client)
     put(client, "b1", ConversationState.QUEUED, queue="billing", updated_at=NOW - 301)
     queues = Queues(client, FixedClock(NOW))
 
-    vip, billing = queues.stats(["vip", "billing"], {"vip": None, "billing": 300})
+    vip, billing = queues.stats(
+        [("PN", "vip"), ("PN", "billing")], {("PN", "vip"): None, ("PN", "billing"): 300}
+    )
 
     assert (vip.waiting, vip.sla_breaches, billing.sla_breaches) == (2, 0, 1)
-    assert queues.waiting("vip") == ["urgent", "late"]
-    assert queues.waiting_in(["billing", "vip"]) == ["b1", "urgent", "late"]
+    assert (vip.number, vip.name) == ("PN", "vip")
+    assert queues.waiting("PN", "vip") == ["urgent", "late"]
+    assert queues.waiting_in([("PN", "billing"), ("PN", "vip")]) == ["b1", "urgent", "late"]
+    assert queues.waiting("other", "vip") == []  # another number's vip is another queue
 
 
 def agent(agent_id: str, queues: list[str], role: Role = Role.AGENT) -> Agent:
@@ -114,7 +120,7 @@ def test_the_inbox_lists_what_is_theirs_waiting_for_them_and_offered_to_them(cli
     store = Store(client)
     agents = AgentStore(client)
     client.sadd(keys.AGENTS, "ana", "bia", "chefe")
-    inbox = Inbox(store, agents, lambda: RULES)
+    inbox = Inbox(store, agents, lambda *_: RULES)
 
     def listed(who: Agent, limit: int, **filters: object) -> list[str]:
         ids, cursor = [], None
@@ -134,8 +140,8 @@ def test_the_inbox_lists_what_is_theirs_waiting_for_them_and_offered_to_them(cli
 
 def test_the_inbox_skips_what_is_gone(client):
     put(client, "there", ConversationState.QUEUED, queue="general", updated_at=NOW)
-    client.zadd(keys.queue_key("general"), {"vanished": 1})
-    client.zadd(keys.activity_waiting_key("general"), {"vanished": NOW + 1})
-    inbox = Inbox(Store(client), AgentStore(client), lambda: RULES)
+    client.zadd(keys.queue_key("PN", "general"), {"vanished": 1})
+    client.zadd(keys.activity_waiting_key("PN", "general"), {"vanished": NOW + 1})
+    inbox = Inbox(Store(client), AgentStore(client), lambda *_: RULES)
 
     assert [c.id for c in inbox.page(agent("ana", ["general"])).conversations] == ["there"]

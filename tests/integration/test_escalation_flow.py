@@ -74,7 +74,7 @@ def test_customer_verified_and_handed_over_with_a_full_packet(redis_url, tmp_pat
     assert packet.escalation.rules_version == load_rules(settings.handover_rules).version
     inbound = [e.text for e in packet.transcript if e.direction == "in"]
     assert inbound == ["oi, cadê meu pedido?", "[cpf]", "[birth_date]", "4455"]
-    assert client.zrange(keys.queue_key("general"), 0, -1) == [conversation.id]
+    assert client.zrange(keys.queue_key(PNID, "general"), 0, -1) == [conversation.id]
 
     said = [json.loads(m).get("text") for m in client.lrange(keys.outbox_key(WA_ID), 0, -1)]
     said = [s for s in said if s]

@@ -15,6 +15,7 @@ import yaml
 from handover import keys
 from tests.support.processes import wait_for
 from tests.support.stack import Stack, always_open_rules
+from tests.support.webhook import PNID
 
 pytestmark = pytest.mark.integration
 
@@ -87,7 +88,7 @@ def test_a_customer_leaving_while_offered_withdraws_the_offer_and_counts_one_aba
         # nothing is left offered, queued or held anywhere
         assert client.smembers(keys.agent_offers_key(bia["id"])) == set()
         assert client.zrange(keys.PUSH_OFFERS, 0, -1) == []
-        assert client.zrange(keys.queue_key("general"), 0, -1) == []
+        assert client.zrange(keys.queue_key(PNID, "general"), 0, -1) == []
         assert client.smembers(keys.agent_load_key(bia["id"])) == set()
         assert live.api("GET", "/me", bia["token"])[0] == 200
         status, stats = live.api("GET", "/stats?hours=1", sup["token"])

@@ -13,7 +13,7 @@ from handover import keys, lua
 from handover.clock import FixedClock
 from handover.conversation import ConversationState
 from handover.lifecycle import Lifecycle
-from tests.support.waiting import seed_waiting
+from tests.support.waiting import PNID, seed_waiting
 
 pytestmark = pytest.mark.integration
 
@@ -26,8 +26,8 @@ def client(redis_url: str) -> redis.Redis:
 def filed(client: redis.Redis, agent: str) -> dict[str, list[str]]:
     names = {
         "waiting": keys.ACTIVITY_WAITING,
-        "waiting:general": keys.activity_waiting_key("general"),
-        "waiting:billing": keys.activity_waiting_key("billing"),
+        "waiting:general": keys.activity_waiting_key(PNID, "general"),
+        "waiting:billing": keys.activity_waiting_key(PNID, "billing"),
         "held": keys.ACTIVITY_HELD,
         "held:ana": keys.activity_held_key(agent),
     }
@@ -50,7 +50,7 @@ def test_claim_and_finish_move_the_conversation_through_the_index(client):
     }
 
     clock.now = now + 1
-    claimed = lifecycle.claim("ana", 3, ["general", "billing"])
+    claimed = lifecycle.claim("ana", 3, [(PNID, "general"), (PNID, "billing")])
     assert claimed is not None and (claimed.conversation_id, claimed.queue) == (first.id, "billing")
     assert filed(client, "ana") == {
         "waiting": [second.id],

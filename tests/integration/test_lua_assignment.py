@@ -41,7 +41,7 @@ def waiting(client: redis.Redis, since: float = NOW - 60) -> str:
     )
     with client.pipeline(transaction=True) as pipe:
         Store(client).save_conversation(pipe, conversation)
-        enqueue(pipe, "general", conversation.id, Priority.NORMAL, since)
+        enqueue(pipe, "PN", "general", conversation.id, Priority.NORMAL, since)
         pipe.execute()
     return conversation.id
 
@@ -74,9 +74,9 @@ def test_assign_refuses_an_agent_who_cannot_take_it_and_changes_nothing(client, 
     agent(client, **stands)
     if skipped:
         client.sadd(keys.skip_key(conversation), AGENT)
-    assert Lifecycle(client).assign(conversation, "general", AGENT, 2, 0, NOW) is answer
+    assert Lifecycle(client).assign(conversation, "PN", "general", AGENT, 2, 0, NOW) is answer
     assert client.hget(keys.conversation_key(conversation), "state") == "queued"
-    assert client.zscore(keys.queue_key("general"), conversation) is not None
+    assert client.zscore(keys.queue_key("PN", "general"), conversation) is not None
     assert events(client) == []
 
 
@@ -84,11 +84,11 @@ def test_assign_at_once_makes_it_the_agents_and_counts_the_wait(client):
     conversation = waiting(client, since=NOW - 42)
     agent(client)
     client.sadd(keys.skip_key(conversation), "ag_other")
-    assert Lifecycle(client).assign(conversation, "general", AGENT, 2, 0, NOW) is Decided.ASSIGNED
+    assert Lifecycle(client).assign(conversation, "PN", "general", AGENT, 2, 0, NOW) is Decided.ASSIGNED
     held = client.hgetall(keys.conversation_key(conversation))
     assert (held["state"], held["agent_id"]) == ("assigned", AGENT)
     assert client.smembers(keys.agent_load_key(AGENT)) == {conversation}
-    assert client.zcard(keys.queue_key("general")) == 0
+    assert client.zcard(keys.queue_key("PN", "general")) == 0
     assert events(client) == [("assigned", AGENT)]
     assert float(client.hget(keys.COUNTERS, "assign_seconds_sum")) == pytest.approx(42, abs=0.01)
     assert float(client.hget(keys.ROUTING_LAST, AGENT)) == NOW
@@ -103,10 +103,10 @@ SERVICE = [("within", 60, "sla_met"), ("after", 30, "sla_missed"), ("no sla", No
 def test_assign_and_accept_count_the_service_level(client, why, sla, counted):
     assigned = waiting(client, since=NOW - 42)
     agent(client)
-    lifecycle = Lifecycle(client, slas=lambda: {"general": sla})
-    lifecycle.assign(assigned, "general", AGENT, 5, 0, NOW)
+    lifecycle = Lifecycle(client, slas=lambda _: {"general": sla})
+    lifecycle.assign(assigned, "PN", "general", AGENT, 5, 0, NOW)
     accepted = waiting(client, since=NOW - 42)
-    lifecycle.assign(accepted, "general", AGENT, 5, 20, NOW)
+    lifecycle.assign(accepted, "PN", "general", AGENT, 5, 20, NOW)
     lifecycle.accept_offer(AGENT, 5, accepted, NOW + 1)
     hour = client.hgetall(keys.kpi_hour_key(int(NOW // 3600)))
     assert hour["queue:general:claimed"] == "2"
@@ -119,13 +119,13 @@ def test_assign_and_accept_count_the_service_level(client, why, sla, counted):
 
 def test_assign_with_a_timeout_offers_it_out_of_the_queue(client):
     conversation = waiting(client)
-    score = client.zscore(keys.queue_key("general"), conversation)
+    score = client.zscore(keys.queue_key("PN", "general"), conversation)
     agent(client)
-    assert Lifecycle(client).assign(conversation, "general", AGENT, 2, 20, NOW) is Decided.OFFERED
+    assert Lifecycle(client).assign(conversation, "PN", "general", AGENT, 2, 20, NOW) is Decided.OFFERED
     held = client.hgetall(keys.conversation_key(conversation))
     assert (held["state"], held["offer_to"], float(held["offer_expires_at"])) == ("queued", AGENT, NOW + 20)
     assert float(held["offer_score"]) == score
-    assert client.zcard(keys.queue_key("general")) == 0
+    assert client.zcard(keys.queue_key("PN", "general")) == 0
     assert client.smembers(keys.agent_offers_key(AGENT)) == {conversation}
     assert client.zscore(keys.PUSH_OFFERS, conversation) == NOW + 20
     (_, offered), *_ = client.xrange(keys.DESK_EVENTS)
@@ -139,15 +139,15 @@ def test_assign_with_a_timeout_offers_it_out_of_the_queue(client):
 def test_assign_of_a_conversation_no_longer_waiting_is_gone(client):
     conversation = waiting(client)
     agent(client)
-    Lifecycle(client, FixedClock(NOW)).claim("ag_other", 3, ["general"])
-    assert Lifecycle(client).assign(conversation, "general", AGENT, 2, 0, NOW) is Decided.GONE
+    Lifecycle(client, FixedClock(NOW)).claim("ag_other", 3, [("PN", "general")])
+    assert Lifecycle(client).assign(conversation, "PN", "general", AGENT, 2, 0, NOW) is Decided.GONE
     assert client.hget(keys.conversation_key(conversation), "agent_id") == "ag_other"
 
 
 def offered(client: redis.Redis) -> str:
     conversation = waiting(client)
     agent(client)
-    Lifecycle(client).assign(conversation, "general", AGENT, 2, 20, NOW)
+    Lifecycle(client).assign(conversation, "PN", "general", AGENT, 2, 20, NOW)
     return conversation
 
 
@@ -197,7 +197,7 @@ def test_withdraw_puts_it_back_in_its_place_and_skips_the_agent(client, why, cou
     score = float(client.hget(keys.conversation_key(conversation), "offer_score"))
     done, away = Lifecycle(client).withdraw_offer(conversation, AGENT, why, 3, NOW + 1)
     assert (done, away) == (True, False)
-    assert client.zscore(keys.queue_key("general"), conversation) == score
+    assert client.zscore(keys.queue_key("PN", "general"), conversation) == score
     assert "offer_to" not in client.hgetall(keys.conversation_key(conversation))
     assert client.smembers(keys.skip_key(conversation)) == {AGENT}
     assert not client.smembers(keys.agent_offers_key(AGENT)) and not client.zcard(keys.PUSH_OFFERS)
@@ -214,7 +214,7 @@ def test_a_timeout_is_only_taken_once_due_and_the_nth_in_a_row_sets_the_agent_aw
     assert client.hget(keys.agent_key(AGENT), "status") == "available"  # one missed: not yet
 
     client.delete(keys.skip_key(conversation))
-    lifecycle.assign(conversation, "general", AGENT, 2, 20, NOW + 30)
+    lifecycle.assign(conversation, "PN", "general", AGENT, 2, 20, NOW + 30)
     assert lifecycle.withdraw_offer(conversation, AGENT, "timeout", 2, NOW + 50) == (True, True)
     assert client.hget(keys.agent_key(AGENT), "status") == "away"
     status = [

@@ -27,7 +27,7 @@ def _waiting(client: redis.Redis, n: int, queue: str, priority: Priority, since:
     conversation.state, conversation.queue, conversation.priority = ConversationState.QUEUED, queue, priority
     with client.pipeline(transaction=True) as pipe:
         Store(client).save_conversation(pipe, conversation)
-        enqueue(pipe, queue, conversation.id, priority, since)
+        enqueue(pipe, "PN", queue, conversation.id, priority, since)
         pipe.execute()
     return conversation.id
 
@@ -60,13 +60,13 @@ CLAIMS = [
 @pytest.mark.parametrize(("why", "queues", "waiting", "taken"), CLAIMS, ids=[c[0] for c in CLAIMS])
 def test_claim_takes_the_best_waiting_conversation(client, why, queues, waiting, taken):
     ids = [_waiting(client, i, q, Priority(p), NOW - 100 + s) for i, (q, p, s) in enumerate(waiting)]
-    claimed = Lifecycle(client, FixedClock(NOW)).claim("ag_1", 3, queues)
+    claimed = Lifecycle(client, FixedClock(NOW)).claim("ag_1", 3, [("PN", q) for q in queues])
     assert claimed is not None and claimed.conversation_id == ids[taken]
     held = client.hgetall(keys.conversation_key(ids[taken]))
     assert (held["state"], held["agent_id"], float(held["assigned_at"])) == ("assigned", "ag_1", NOW)
     assert client.smembers(keys.agent_load_key("ag_1")) == {ids[taken]}
-    assert client.zscore(keys.queue_key(waiting[taken][0]), ids[taken]) is None
-    waited, began, band = client.lindex(keys.queue_waits_key(waiting[taken][0]), 0).split()
+    assert client.zscore(keys.queue_key("PN", waiting[taken][0]), ids[taken]) is None
+    waited, began, band = client.lindex(keys.queue_waits_key("PN", waiting[taken][0]), 0).split()
     assert float(waited) == pytest.approx(100 - waiting[taken][2], abs=0.01)
     assert float(began) == pytest.approx(NOW - 100 + waiting[taken][2], abs=0.01)
     assert int(band) == Priority.URGENT.weight - Priority(waiting[taken][1]).weight
@@ -86,8 +86,8 @@ SERVICE = [
 @pytest.mark.parametrize(("why", "sla", "waited", "counted"), SERVICE, ids=[r[0] for r in SERVICE])
 def test_claim_counts_the_service_level_of_the_queue_it_took_from(client, why, sla, waited, counted):
     _waiting(client, 1, "billing", Priority.NORMAL, NOW - waited)
-    lifecycle = Lifecycle(client, FixedClock(NOW), slas=lambda: {"general": 5, "billing": sla})
-    lifecycle.claim("ag_1", 3, ["general", "billing"])
+    lifecycle = Lifecycle(client, FixedClock(NOW), slas=lambda _: {"general": 5, "billing": sla})
+    lifecycle.claim("ag_1", 3, [("PN", "general"), ("PN", "billing")])
     hour = client.hgetall(keys.kpi_hour_key(int(NOW // 3600)))
     counters = client.hgetall(keys.COUNTERS)
     service = {n: v for n, v in hour.items() if "sla_" in n}
@@ -101,7 +101,7 @@ def test_claim_counts_the_service_level_of_the_queue_it_took_from(client, why, s
 
 
 def test_claim_when_nothing_waits_changes_nothing(client):
-    assert Lifecycle(client, FixedClock(NOW)).claim("ag_1", 3, ["general"]) is None
+    assert Lifecycle(client, FixedClock(NOW)).claim("ag_1", 3, [("PN", "general")]) is None
     assert client.keys("*") == []
 
 
@@ -109,8 +109,8 @@ def test_claim_at_capacity_is_a_conflict_and_leaves_the_queue_alone(client):
     first = _waiting(client, 1, "general", Priority.NORMAL, NOW - 10)
     client.sadd(keys.agent_load_key("ag_1"), "other")
     with pytest.raises(Conflict, match="at capacity"):
-        Lifecycle(client, FixedClock(NOW)).claim("ag_1", 1, ["general"])
-    assert client.zscore(keys.queue_key("general"), first) is not None
+        Lifecycle(client, FixedClock(NOW)).claim("ag_1", 1, [("PN", "general")])
+    assert client.zscore(keys.queue_key("PN", "general"), first) is not None
     assert client.hget(keys.conversation_key(first), "state") == "queued"
 
 
@@ -118,10 +118,10 @@ def test_claim_skips_an_entry_that_is_not_waiting_any_more(client):
     stale = _waiting(client, 1, "general", Priority.URGENT, NOW - 50)
     client.hset(keys.conversation_key(stale), "state", "abandoned")  # the queue says otherwise: repaired
     fresh = _waiting(client, 2, "general", Priority.NORMAL, NOW - 10)
-    claimed = Lifecycle(client, FixedClock(NOW)).claim("ag_1", 3, ["general"])
+    claimed = Lifecycle(client, FixedClock(NOW)).claim("ag_1", 3, [("PN", "general")])
     assert claimed is not None and claimed.conversation_id == fresh
     assert client.hget(keys.conversation_key(stale), "state") == "abandoned"
-    assert client.zcard(keys.queue_key("general")) == 0
+    assert client.zcard(keys.queue_key("PN", "general")) == 0
 
 
 def test_claim_retries_when_the_queue_moved_after_the_candidates_were_read(client, monkeypatch):
@@ -135,13 +135,13 @@ def test_claim_retries_when_the_queue_moved_after_the_candidates_were_read(clien
         return ["someone-else"] if len(calls) == 1 else read(queues)
 
     monkeypatch.setattr(lifecycle, "_candidates", stale_then_fresh)
-    claimed = lifecycle.claim("ag_1", 3, ["general"])
+    claimed = lifecycle.claim("ag_1", 3, [("PN", "general")])
     assert claimed is not None and claimed.conversation_id == first and len(calls) == 2
 
 
 def _assigned(client: redis.Redis, agent: str = "ag_1") -> str:
     cid = _waiting(client, 7, "general", Priority.NORMAL, NOW - 100)
-    Lifecycle(client, FixedClock(NOW - 60)).claim(agent, 3, ["general"])
+    Lifecycle(client, FixedClock(NOW - 60)).claim(agent, 3, [("PN", "general")])
     client.delete(keys.DESK_EVENTS)
     return cid
 

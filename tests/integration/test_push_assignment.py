@@ -145,7 +145,7 @@ class Watch:
         since: float | None = None
         while not self._stop.wait(0.05):
             with self.client.pipeline(transaction=True) as pipe:
-                pipe.zcard(keys.queue_key("general"))
+                pipe.zcard(keys.queue_key(PNID, "general"))
                 for agent in self.agents:
                     pipe.hget(keys.agent_key(agent.id), "status")
                     pipe.scard(keys.agent_load_key(agent.id))
@@ -228,7 +228,9 @@ def test_an_agent_who_frees_capacity_gets_the_oldest_waiting_conversation(desk_w
         # partitions are processed in parallel, so only this makes the order of their waits certain)
         desk.customers_ask([wa_id])
         wait_for(
-            lambda n=waiting: desk.client.zcard(keys.queue_key("general")) == n, 30, f"{waiting} to wait"
+            lambda n=waiting: desk.client.zcard(keys.queue_key(PNID, "general")) == n,
+            30,
+            f"{waiting} to wait",
         )
 
     desk.assignments.resolve(ana, first.pop())
@@ -294,7 +296,7 @@ def test_more_capacity_or_coming_back_brings_the_waiting_conversation_at_once(de
     desk.customers_ask(["5511900000001"])
     wait_for(lambda: desk.held(ana), 30, "Ana to get the first conversation")
     desk.customers_ask(["5511900000002"])
-    wait_for(lambda: desk.client.zcard(keys.queue_key("general")) == 1, 30, "the second to wait")
+    wait_for(lambda: desk.client.zcard(keys.queue_key(PNID, "general")) == 1, 30, "the second to wait")
 
     desk.agents.update(ana.id, capacity=2)  # as `handover agents set ID --capacity 2` does
     wait_for(lambda: len(desk.held(ana)) == 2, 30, "Ana to get the second once she can hold two")
@@ -302,7 +304,7 @@ def test_more_capacity_or_coming_back_brings_the_waiting_conversation_at_once(de
     desk.agents.set_status(ana.id, Presence.AWAY)
     desk.agents.update(ana.id, capacity=3)
     desk.customers_ask(["5511900000003"])
-    wait_for(lambda: desk.client.zcard(keys.queue_key("general")) == 1, 30, "the third to wait")
+    wait_for(lambda: desk.client.zcard(keys.queue_key(PNID, "general")) == 1, 30, "the third to wait")
     time.sleep(0.5)
     assert len(desk.held(ana)) == 2  # away: nothing pushed to her
 
@@ -343,7 +345,7 @@ def test_a_queue_that_starts_pushing_pushes_what_already_waits_in_it(desk_with_w
     desk, _ = desk_with_worker()  # every queue pulls
     ana = desk.agent("Ana")
     desk.customers_ask(["5511900000001"])
-    wait_for(lambda: desk.client.zcard(keys.queue_key("general")) == 1, 30, "the customer to wait")
+    wait_for(lambda: desk.client.zcard(keys.queue_key(PNID, "general")) == 1, 30, "the customer to wait")
     time.sleep(0.5)
     assert not desk.held(ana)  # a pull queue: it waits for Ana to take it
 

@@ -65,9 +65,9 @@ def test_cold_transfers_and_their_governance(desk):
     assert packet.identity.verified  # never asked again: the packet carries the verified identity along
 
     # it waited since it first asked for a person: ahead of a newer conversation in the same queue
-    client.zadd(keys.queue_key("billing"), {"newer": queue_score(Priority.NORMAL, time.time())})
-    assert client.zrange(keys.queue_key("billing"), 0, 0) == [cid]
-    client.zrem(keys.queue_key("billing"), "newer")
+    client.zadd(keys.queue_key("PN", "billing"), {"newer": queue_score(Priority.NORMAL, time.time())})
+    assert client.zrange(keys.queue_key("PN", "billing"), 0, 0) == [cid]
+    client.zrem(keys.queue_key("PN", "billing"), "newer")
 
     assert taken.claim_next(carlos).id == cid
     with pytest.raises(Conflict, match="came from"):
@@ -94,11 +94,11 @@ def test_an_agent_going_offline_puts_their_conversations_back_first_in_line(desk
     client, store, cid = desk["client"], desk["store"], desk["id"]
     ana = desk["agent"]("Ana", ["general"])
     assert desk["desk"].claim_next(ana).id == cid
-    client.zadd(keys.queue_key("general"), {"newer": queue_score(Priority.NORMAL, time.time())})
+    client.zadd(keys.queue_key("PN", "general"), {"newer": queue_score(Priority.NORMAL, time.time())})
     assert desk["transfers"].requeue_held(ana) == [cid]
     back = store.conversation(cid)
     assert (back.state, back.queue, back.agent_id) == ("queued", "general", None)
-    assert client.zrange(keys.queue_key("general"), 0, -1) == [cid, "newer"]
+    assert client.zrange(keys.queue_key("PN", "general"), 0, -1) == [cid, "newer"]
     assert client.scard(keys.agent_load_key(ana.id)) == 0
     [record] = store.packet(cid).transfers
     assert (record.from_, record.to, record.reason) == (ana.id, "queue:general", "agent_unavailable")
@@ -110,10 +110,10 @@ def test_a_supervisor_assigns_or_moves_a_waiting_conversation(desk):
     with pytest.raises(Conflict):  # agents take waiting conversations with /queues/next, not by moving them
         desk["transfers"].transfer(ana, cid, TransferRequest(reason="quero", to_agent=ana.id))
     moved = desk["transfers"].transfer(boss, cid, TransferRequest(reason="fila errada", to_queue="billing"))
-    assert moved.queue == "billing" and client.zscore(keys.queue_key("general"), cid) is None
+    assert moved.queue == "billing" and client.zscore(keys.queue_key("PN", "general"), cid) is None
     assigned = desk["transfers"].transfer(
         boss, cid, TransferRequest(reason="cliente antiga da Ana", to_agent=ana.id)
     )
     assert (assigned.state, assigned.agent_id) == ("assigned", ana.id)
-    assert client.zscore(keys.queue_key("billing"), cid) is None
+    assert client.zscore(keys.queue_key("PN", "billing"), cid) is None
     assert client.smembers(keys.agent_load_key(ana.id)) == {cid}

@@ -12,6 +12,7 @@ from handover.bot import EscalationDecision
 from handover.conversation import Conversation, ConversationState
 from handover.lifecycle import Event, Lifecycle
 from handover.message import CustomerRef
+from handover.numbers import register
 from handover.packet import build_packet
 from handover.rules.model import Priority
 from handover.store import Store
@@ -32,6 +33,7 @@ def seed_waiting(
     """(wa_id, queue, when) for each customer: a conversation that asked for a person then, waiting in
     that queue, with `entries` customer messages and its packet; written in pipelined chunks."""
     store, lifecycle = Store(client), Lifecycle(client)
+    register(client, pnid)  # as the webhook does when a number first reaches it: its queues are read
     made: list[Conversation] = []
     for start in range(0, len(who), CHUNK):
         with client.pipeline(transaction=False) as pipe:

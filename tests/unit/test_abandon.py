@@ -12,6 +12,7 @@ from handover.assignment.queues import enqueue
 from handover.clock import FixedClock
 from handover.conversation import Conversation, ConversationState
 from handover.message import CustomerRef
+from handover.numbers import register
 from handover.rules.loader import load_rules
 from handover.rules.model import Priority
 from handover.store import Store
@@ -29,9 +30,10 @@ def waiting(store: Store, wa_id: str, last_message_at: float) -> str:
         "general",
         "normal",
     )
+    register(store.client, "PN")  # the number reached the webhook, as every conversation's did
     with store.client.pipeline(transaction=True) as pipe:
         store.save_conversation(pipe, conversation)
-        enqueue(pipe, "general", conversation.id, Priority.NORMAL, last_message_at)
+        enqueue(pipe, "PN", "general", conversation.id, Priority.NORMAL, last_message_at)
         pipe.execute()
     return conversation.id
 
@@ -48,7 +50,7 @@ def test_flag_then_abandon():
     assert watch_windows(store, RULES, clock=FixedClock(T0 + 3601)) == (0, 1)
     gone = store.conversation(closing)
     assert (gone.state, gone.abandoned_at) == ("abandoned", T0 + 3601)
-    assert store.client.zrange(keys.queue_key("general"), 0, -1) == [fresh]
+    assert store.client.zrange(keys.queue_key("PN", "general"), 0, -1) == [fresh]
     kinds = [e["type"] for _, e in store.client.xrange(keys.DESK_EVENTS)]
     assert kinds == ["window_closing", "abandoned"]
     assert store.client.hget(keys.COUNTERS, "abandoned") == "1"

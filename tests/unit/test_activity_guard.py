@@ -16,7 +16,7 @@ from handover.agents import Presence, Role
 from handover.conversation import WINDOW_SECONDS, ConversationState
 from handover.transfers import TransferRequest
 from handover.warm import WarmTransfers
-from tests.support.world import RULES, World
+from tests.support.world import PNID, RULES, World
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,7 +26,7 @@ def filed(world: World) -> dict[str, dict[str, float]]:
     names = [
         keys.ACTIVITY_WAITING,
         keys.ACTIVITY_HELD,
-        *(keys.activity_waiting_key(q) for q in RULES.rules.queues),
+        *(keys.activity_waiting_key(PNID, q) for q in RULES.rules.queues),
         *(keys.activity_held_key(a) for a in world.agents.ids()),
     ]
     found = {name: dict(world.sync.zrange(name, 0, -1, withscores=True)) for name in names}

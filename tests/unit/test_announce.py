@@ -43,7 +43,9 @@ async def test_updates_only_on_change_and_never_too_often(world):
     assert announce_positions(store, RULES, 2, clock=FixedClock(MONDAY_10H + 600)) == 0  # nothing changed
     # agents are quick today: three taken 20 s after joining, nobody ahead (`waited began band`)
     band = band_of(Priority.NORMAL)
-    sync.lpush(keys.queue_waits_key("general"), *(f"20 {MONDAY_10H - 900 + 60 * n} {band}" for n in range(3)))
+    sync.lpush(
+        keys.queue_waits_key("PN", "general"), *(f"20 {MONDAY_10H - 900 + 60 * n} {band}" for n in range(3))
+    )
     # changed, but told a minute ago
     assert announce_positions(store, RULES, 2, clock=FixedClock(MONDAY_10H + 60)) == 0
     assert announce_positions(store, RULES, 2, clock=FixedClock(MONDAY_10H + 600)) == 2
@@ -64,7 +66,7 @@ async def test_updates_only_on_change_and_never_too_often(world):
 async def test_no_updates_while_the_queue_is_closed_or_after_the_window(world):
     store, sync = world.store, world.sync
     await escalate(world, "5511000000003", 3)
-    sync.lpush(keys.queue_waits_key("general"), 3000)
+    sync.lpush(keys.queue_waits_key("PN", "general"), 3000)
     sunday = datetime(2026, 11, 29, 10, 0, tzinfo=ZoneInfo("America/Sao_Paulo")).timestamp()
     assert announce_positions(store, RULES, 2, clock=FixedClock(sunday)) == 0
     next_tuesday = MONDAY_10H + 25 * 3600

@@ -16,7 +16,7 @@ from handover.conversation import ConversationState
 from handover.errors import Conflict, NotYours
 from handover.rules.loader import LoadedRules, parse_rules
 from handover.transfers import TransferRequest
-from tests.support.world import CONFIG, World
+from tests.support.world import CONFIG, PNID, World
 
 ASK = "quero falar com um atendente"
 
@@ -34,7 +34,7 @@ def setup(**general: Any) -> tuple[World, Assigner]:
 
 
 def waiting(world: World, queue: str = "general") -> list[str]:
-    return world.sync.zrange(keys.queue_key(queue), 0, -1)
+    return world.sync.zrange(keys.queue_key(PNID, queue), 0, -1)
 
 
 def events_of(world: World, kind: str) -> list[dict[str, str]]:
@@ -92,14 +92,14 @@ async def test_a_declined_offer_goes_back_to_its_place_and_on_to_someone_else() 
     ana = world.available_agent("Ana", ["general"])
     bia = world.available_agent("Bia", ["general"])
     first = await world.says("5511900000001", ASK)
-    score = world.sync.zscore(keys.queue_key("general"), first.id)
+    score = world.sync.zscore(keys.queue_key(PNID, "general"), first.id)
     assigner.dispatch()
     offered_to = world.current("5511900000001").offer_to
     assert offered_to in (ana.id, bia.id)
     other = bia.id if offered_to == ana.id else ana.id
 
     world.assignments.decline_offer(world.agents.get(offered_to), first.id)
-    assert world.sync.zscore(keys.queue_key("general"), first.id) == score  # its place kept
+    assert world.sync.zscore(keys.queue_key(PNID, "general"), first.id) == score  # its place kept
     assert world.sync.smembers(keys.skip_key(first.id)) == {offered_to}
 
     assigner.dispatch()
@@ -202,7 +202,7 @@ async def test_a_supervisor_moving_an_offered_conversation_ends_the_offer() -> N
     assert (moved.queue, moved.offer_to) == ("senior", None)
     assert not world.sync.zrange(keys.PUSH_OFFERS, 0, -1)
     assert not world.sync.smembers(keys.agent_offers_key(ana.id))
-    assert world.sync.zrange(keys.queue_key("senior"), 0, -1) == [conversation.id]
+    assert world.sync.zrange(keys.queue_key(PNID, "senior"), 0, -1) == [conversation.id]
 
 
 async def test_the_assigner_sees_an_agent_changed_or_added_since_it_last_looked() -> None:
@@ -248,7 +248,7 @@ async def test_supervisors_are_offered_nothing_they_watch_the_desk() -> None:
 async def test_a_stale_entry_at_the_head_of_a_queue_does_not_hold_up_the_ones_behind_it() -> None:
     world, assigner = setup(offer_timeout_seconds=0)
     waiting_one = await world.says("5511900000002", ASK)
-    world.sync.zadd(keys.queue_key("general"), {"gone": 1})  # sorts first; no such conversation
+    world.sync.zadd(keys.queue_key(PNID, "general"), {"gone": 1})  # sorts first; no such conversation
     ana = world.available_agent("Ana", ["general"], capacity=1)
     assert assigner.dispatch() == 1
     assert world.store.conversation(waiting_one.id).agent_id == ana.id

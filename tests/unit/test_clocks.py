@@ -24,7 +24,7 @@ from tests.support.clocked import (
     sweep_at,
     system_said,
 )
-from tests.support.world import T0, World
+from tests.support.world import PNID, T0, World
 
 # ---- the agent reply clock ---------------------------------------------------------------------------
 
@@ -136,7 +136,7 @@ async def test_requeued_after_requeue_seconds_ahead_of_newer_ones_and_the_custom
 
     back = world.current(WA)
     assert (back.state, back.agent_id) == (ConversationState.QUEUED, None)
-    assert world.sync.zrange(keys.queue_key("general"), 0, -1) == [conversation.id, newer.id]
+    assert world.sync.zrange(keys.queue_key(PNID, "general"), 0, -1) == [conversation.id, newer.id]
     assert world.sync.smembers(keys.agent_load_key(ana.id)) == set()
     [moved] = events_of(world, "transferred")
     assert '"reason": "agent_silent"' in moved["data"] and f'"by": "{ana.id}"' in moved["data"]

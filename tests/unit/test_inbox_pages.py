@@ -17,6 +17,7 @@ from handover.assignment.queues import enqueue
 from handover.conversation import Conversation, ConversationState
 from handover.errors import Invalid
 from handover.inbox import MAX_LIMIT, Filters, Inbox
+from handover.numbers import register
 from handover.rules.model import Priority
 from handover.transfers import TransferRequest
 from handover.warm import WarmTransfers
@@ -159,8 +160,8 @@ def test_index_entries_left_behind_are_skipped_without_leaving_a_page_short(worl
     # what a missed update would leave: a closed one still filed, waiting ones filed in another queue and
     # as held, one that is gone
     world.sync.zadd(keys.ACTIVITY_WAITING, {taken.id: T0 + 50, "vanished": T0 + 30})
-    world.sync.zadd(keys.activity_waiting_key("general"), {taken.id: T0 + 50, "vanished": T0 + 30})
-    world.sync.zadd(keys.activity_waiting_key("billing"), {waiting[5].id: T0 + 40})
+    world.sync.zadd(keys.activity_waiting_key(PNID, "general"), {taken.id: T0 + 50, "vanished": T0 + 30})
+    world.sync.zadd(keys.activity_waiting_key(PNID, "billing"), {waiting[5].id: T0 + 40})
     world.sync.zadd(keys.ACTIVITY_HELD, {waiting[4].id: T0 + 46, taken.id: T0 + 45})
     world.sync.zadd(keys.activity_held_key(ana.id), {waiting[3].id: T0 + 45, "vanished": T0 + 44})
     open_ones = newest_first(waiting[1:])
@@ -208,6 +209,7 @@ def test_what_was_written_before_the_index_is_filed_on_the_first_read():
     agent's load set, nothing in the index."""
     world = World()
     ana = world.available_agent("Ana", ["general"])
+    register(world.sync, PNID)  # the number reached the webhook, as every conversation's did
     old = []
     with world.sync.pipeline(transaction=False) as pipe:
         for i, state in enumerate([QUEUED, QUEUED, ASSIGNED, ConversationState.RESOLVED]):
@@ -217,7 +219,7 @@ def test_what_was_written_before_the_index_is_filed_on_the_first_read():
                 conversation.agent_id = ana.id
                 pipe.sadd(keys.agent_load_key(ana.id), conversation.id)
             if state == QUEUED:
-                enqueue(pipe, "general", conversation.id, Priority.NORMAL, conversation.updated_at)
+                enqueue(pipe, PNID, "general", conversation.id, Priority.NORMAL, conversation.updated_at)
             world.store.save_conversation(pipe, conversation)
             old.append(conversation)
         pipe.execute()

@@ -70,7 +70,7 @@ def test_back_to_a_queue_keeps_its_place_by_when_it_first_asked(client):
     held = client.hgetall(keys.conversation_key(conversation.id))
     assert (held["state"], held["queue"], held["priority"]) == ("queued", "billing", "high")
     assert "agent_id" not in held
-    assert client.zscore(keys.queue_key("billing"), conversation.id) % 10**13 == (NOW - 100) * 1000
+    assert client.zscore(keys.queue_key("PN", "billing"), conversation.id) % 10**13 == (NOW - 100) * 1000
     assert client.hget(keys.COUNTERS, "transfers:cold") == "1"
 
 

@@ -12,7 +12,7 @@ from handover.assignment.removal import remove_agent
 from handover.lifecycle import Decided, Lifecycle
 from handover.transfers import TransferRequest
 from handover.warm import WarmTransfers
-from tests.support.world import World
+from tests.support.world import PNID, World
 
 
 def removal_parts(world: World) -> tuple[WarmTransfers, Assigner]:
@@ -75,7 +75,7 @@ async def test_offers_to_and_from_the_removed_agent_go_on(world: World):
     assert world.assignments.claim_next(bia).id == theirs.id
     warm.offer(ana, mine.id, TransferRequest(reason="billing", to_agent=bia.id, mode="warm"))
     warm.offer(bia, theirs.id, TransferRequest(reason="help", to_agent=ana.id, mode="warm"))
-    decided = Lifecycle(world.sync).assign(offered.id, "general", ana.id, 3, 600, world.clock())
+    decided = Lifecycle(world.sync).assign(offered.id, PNID, "general", ana.id, 3, 600, world.clock())
     assert decided is Decided.OFFERED
 
     done = remove_agent(world.agents, warm, assigner, ana.id, by="ops")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from handover import keys
 from handover.agents import Presence
-from tests.support.world import RULES, World
+from tests.support.world import PNID, RULES, World
 
 WA_ID = "5511912340000"
 
@@ -30,7 +30,7 @@ async def test_reopen_to_the_same_agent_then_the_queue_then_a_new_conversation(w
     world.clock.advance(60)
     queued = await world.says(WA_ID, "mais uma coisa")
     assert (queued.id, queued.state, queued.agent_id) == (first.id, "queued", None)
-    assert world.sync.zrange(keys.queue_key("general"), 0, -1) == [first.id]
+    assert world.sync.zrange(keys.queue_key(PNID, "general"), 0, -1) == [first.id]
     assert store.packet(first.id).escalation.reason == "customer_asked"  # the old packet goes with it
 
     agents.set_status(ana.id, Presence.AVAILABLE)

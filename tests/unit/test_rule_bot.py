@@ -30,10 +30,10 @@ class FakeQueues:
     def __init__(self, waiting: int = 2, typical: float | None = 90.0):
         self.waiting, self.typical = waiting, typical
 
-    def position(self, queue: str, priority: Priority, at: float) -> int:
+    def position(self, number: str, queue: str, priority: Priority, at: float) -> int:
         return self.waiting + 1
 
-    def typical_wait(self, queue, priority=None, hours=None, now=None) -> float | None:
+    def typical_wait(self, number, queue, priority=None, hours=None, now=None) -> float | None:
         return self.typical
 
 

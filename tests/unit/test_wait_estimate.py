@@ -18,7 +18,7 @@ from handover.assignment.queues import RedisQueueView
 from handover.hours import is_open, next_opening
 from handover.rules.model import Priority
 from handover.waits import band_of
-from tests.support.world import RULES, World
+from tests.support.world import PNID, RULES, World
 
 ZONE = ZoneInfo("America/Sao_Paulo")
 HOURS = RULES.rules.business_hours["store"]  # general: mon-fri 08:00-20:00
@@ -153,12 +153,12 @@ def entry(waited: float, began: float, priority: Priority = Priority.NORMAL) -> 
 
 def test_waits_begun_outside_business_hours_do_not_move_the_estimate():
     world = World(now=local(30, 11))  # Monday, 11:00
-    view, waits = RedisQueueView(world.sync, world.clock), keys.queue_waits_key("general")
+    view, waits = RedisQueueView(world.sync, world.clock), keys.queue_waits_key(PNID, "general")
     now = world.clock()  # the time the estimates are asked at
     # the morning's line: one taken every 3 minutes from 09:00, each joined with 4 ahead (4½ places)
     day = [entry(4.5 * 180, local(30, 9, 40) + 180 * n - 4.5 * 180) for n in range(20)]
     world.sync.lpush(waits, *day)
-    told = view.typical_wait("general", Priority.NORMAL, HOURS, now)
+    told = view.typical_wait(PNID, "general", Priority.NORMAL, HOURS, now)
     assert told == 180.0  # 3 minutes a place
 
     # a dozen who wrote on Sunday night, served first on Monday morning
@@ -168,7 +168,9 @@ def test_waits_begun_outside_business_hours_do_not_move_the_estimate():
     others = [entry(20 * 60, local(30, 8, 10), Priority.URGENT), "3000"]
     world.sync.lpush(waits, *night, *others)
 
-    assert view.typical_wait("general", Priority.NORMAL, HOURS, now) == told
+    assert view.typical_wait(PNID, "general", Priority.NORMAL, HOURS, now) == told
     world.sync.delete(waits)
     world.sync.lpush(waits, *night)
-    assert view.typical_wait("general", Priority.NORMAL, HOURS, now) is None  # nothing in hours: the SLA
+    assert (
+        view.typical_wait(PNID, "general", Priority.NORMAL, HOURS, now) is None
+    )  # nothing in hours: the SLA

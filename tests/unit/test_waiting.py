@@ -22,7 +22,7 @@ from handover.message import InboundKind, InboundMessage, OutboundKind
 from handover.rules.lint import check_warnings
 from handover.rules.loader import LoadedRules, parse_rules
 from handover.traffic.enqueue import InboundItem, OutboundJob
-from tests.support.world import CONFIG, RULES, T0, World
+from tests.support.world import CONFIG, PNID, RULES, T0, World
 
 ASK = "quero falar com um atendente"
 ANA = "5511900000001"
@@ -57,7 +57,7 @@ def events_of(world: World, kind: str) -> list[dict[str, Any]]:
 
 
 def queued(world: World, queue: str = "general") -> list[str]:
-    return world.sync.zrange(keys.queue_key(queue), 0, -1)
+    return world.sync.zrange(keys.queue_key(PNID, queue), 0, -1)
 
 
 async def test_leaving_while_queued_ends_the_wait_tells_the_customer_and_counts_it_with_its_wait() -> None:
@@ -145,7 +145,7 @@ async def test_asking_how_long_is_answered_with_the_place_and_the_estimate_and_t
     waiting = await world.says(ANA, ASK)
     # three customers each served alone, 75 s after joining: a place takes 150 s (handover/waits.py)
     begun = [world.clock() - 1000, world.clock() - 800, world.clock() - 600]
-    world.sync.lpush(keys.queue_waits_key("general"), *(f"75 {at} 2" for at in begun))
+    world.sync.lpush(keys.queue_waits_key(PNID, "general"), *(f"75 {at} 2" for at in begun))
     world.clock.advance(30)
 
     still = await world.says(ANA, "falta muito?")
@@ -196,7 +196,7 @@ async def test_a_cancel_while_waiting_leaves_the_queue_rather_than_escalating_to
     await world.says(ANA, ASK)
     left = await world.says(ANA, "cancela o atendimento")
     assert (left.state, left.queue) == (ConversationState.ABANDONED, "general")
-    assert world.sync.zrange(keys.queue_key("retention"), 0, -1) == []
+    assert world.sync.zrange(keys.queue_key(PNID, "retention"), 0, -1) == []
 
 
 async def test_a_held_conversation_is_not_heard() -> None:

@@ -81,11 +81,12 @@ def parse_state(text: str | None) -> tuple[ConversationState, BotState]:
 
 
 class _FirstInLine:
-    def position(self, queue: str, priority: Priority, at: float) -> int:
+    def position(self, number: str, queue: str, priority: Priority, at: float) -> int:
         return 1
 
     def typical_wait(
         self,
+        number: str,
         queue: str,
         priority: Priority,
         hours: Hours | None,

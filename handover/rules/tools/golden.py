@@ -133,11 +133,12 @@ class _FixedQueues:
     def __init__(self, position: int, typical: float | None) -> None:
         self._position, self._typical = position, typical
 
-    def position(self, queue: str, priority: Priority, at: float) -> int:
+    def position(self, number: str, queue: str, priority: Priority, at: float) -> int:
         return self._position
 
     def typical_wait(
         self,
+        number: str,
         queue: str,
         priority: Priority,
         hours: Hours | None,

@@ -55,7 +55,11 @@ def take(bot: RuleBot, conversation: Conversation, message: InboundMessage, now:
     priority = Priority(conversation.priority or Priority.NORMAL.value)
 
     def place(hours: Hours | None) -> tuple[int, float | None]:
-        return bot.queues.position(queue, priority, now), bot.queues.typical_wait(queue, priority, hours, now)
+        number = conversation.phone_number_id
+        return (
+            bot.queues.position(number, queue, priority, now),
+            bot.queues.typical_wait(number, queue, priority, hours, now),
+        )
 
     def standing(language: str) -> waiting.Standing:
         return waiting.stands(loaded, queue, now, language, place)
