@@ -93,7 +93,8 @@ async def queues(request: web.Request) -> web.Response:
 
 async def take_next(request: web.Request) -> web.StreamResponse:
     language = reader_language(request)
-    taken = await in_thread(service.take_next, request.app[DESK], request[AGENT])
+    number = number_asked(request)
+    taken = await in_thread(service.take_next, request.app[DESK], request[AGENT], number)
     return web.Response(status=204) if taken is None else ok(for_reader(language, taken))
 
 
@@ -117,6 +118,7 @@ async def list_conversations(request: web.Request) -> web.Response:
         state=ConversationState(state) if state else None,
         queue=query.get("queue") or None,
         agent_id=query.get("agent_id") or None,
+        number=number_asked(request),
     )
     listed, cursor = await in_thread(
         service.conversations, request.app[DESK], request[AGENT], filters, limit, query.get("cursor")
@@ -276,10 +278,10 @@ ROUTES = [
         "POST",
         "/queues/next",
         take_next,
-        "Claim the best waiting conversation (204: none)",
+        "Claim the best waiting conversation (204: none); ?number= takes only from that business number",
         response=ConversationDetail,
-        query=(LANG_PARAM,),
-        extra={204: "nothing waits", 409: "at capacity or not available", 422: "unknown lang"},
+        query=(LANG_PARAM, Param("number", "only from this business number (phone_number_id)")),
+        extra={204: "nothing waits", 409: "at capacity or not available", 422: "unknown lang or number"},
     ),
     Route(
         "GET",
@@ -305,6 +307,7 @@ ROUTES = [
             ),
             Param("queue", "only conversations of this queue"),
             Param("agent_id", "only conversations this agent holds"),
+            Param("number", "only conversations of this business number (phone_number_id)"),
             Param(
                 "q",
                 "supervisors: search every conversation, open or closed, by phone number (or its last 4+ "

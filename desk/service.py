@@ -87,10 +87,10 @@ def _age(since: float | None, now: float) -> float | None:
     return None if since is None else round(now - since, 1)
 
 
-def take_next(ctx: DeskContext, agent: Agent) -> ConversationDetail | None:
+def take_next(ctx: DeskContext, agent: Agent, number: str | None = None) -> ConversationDetail | None:
     """Claim the best waiting conversation for the agent as they are now (their presence may have changed
-    since their token was read); None when nothing waits."""
-    conversation = ctx.assignments.claim_next(ctx.agents.get(agent.id))
+    since their token was read), of one business number when given; None when nothing waits."""
+    conversation = ctx.assignments.claim_next(ctx.agents.get(agent.id), number)
     return None if conversation is None else _detail(ctx, conversation)
 
 

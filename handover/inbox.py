@@ -63,6 +63,7 @@ class Filters:
     state: ConversationState | None = None
     queue: str | None = None
     agent_id: str | None = None  # who holds it
+    number: str | None = None  # the business number (phone_number_id) it belongs to
 
 
 @dataclass(frozen=True, order=True)
@@ -247,6 +248,7 @@ def _shows(agent: Agent, filters: Filters, source: str | None, conversation: Con
         or (filters.state is not None and conversation.state != filters.state)
         or (filters.queue is not None and conversation.queue != filters.queue)
         or (filters.agent_id is not None and holder != filters.agent_id)
+        or (filters.number is not None and conversation.phone_number_id != filters.number)
     ):
         return False
     waiting_for_me = (

@@ -424,7 +424,8 @@ class Desk {
     const button = this.sidebar.take;
     button.disabled = true;
     try {
-      const detail = await this.api.post(`/queues/next?lang=${LANG}`);
+      const only = this.numbers.chosen ? `&number=${encodeURIComponent(this.numbers.chosen)}` : ""; // the number filter
+      const detail = await this.api.post(`/queues/next?lang=${LANG}${only}`);
       if (!detail) return this.toast(t("nothing_waits"));
       this.mine = [...this.mine.filter((c) => c.id !== detail.id), detail];
       this.peekId = null; // now held: it leaves when it stops being ours

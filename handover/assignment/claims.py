@@ -53,12 +53,15 @@ class Assignments:
         # every business number whose queues an agent may take from (handover/numbers.py `knowing`)
         self.numbers = numbers or knowing(self.client)
 
-    def claim_next(self, agent: Agent) -> Conversation | None:
-        """The best waiting conversation across the agent's queues of the numbers they serve, now theirs;
-        None when nothing waits."""
+    def claim_next(self, agent: Agent, number: str | None = None) -> Conversation | None:
+        """The best waiting conversation across the agent's queues of the numbers they serve (of `number`
+        only, when given), now theirs; None when nothing waits."""
         if agent.status is not Presence.AVAILABLE:
             raise Unavailable("set your status to available to take conversations")
-        claimed = self.lifecycle.claim(agent.id, agent.capacity, self.queues_of(agent))
+        pairs = [(n, q) for n, q in self.queues_of(agent) if number is None or n == number]
+        if not pairs:
+            return None
+        claimed = self.lifecycle.claim(agent.id, agent.capacity, pairs)
         return None if claimed is None else self.store.conversation(claimed.conversation_id)
 
     def accept_offer(self, agent: Agent, conversation_id: str) -> Conversation:

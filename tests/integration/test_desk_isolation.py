@@ -24,6 +24,7 @@ from desk.scope import FIGURES_NOT_SPLIT
 from handover.agents import AgentStore, Presence, Role
 from handover.assignment.claims import Assignments
 from handover.assignment.queues import enqueue
+from handover.numbers import register
 from handover.bot import EscalationDecision
 from handover.conversation import Conversation, ConversationState
 from handover.message import CustomerRef
@@ -166,8 +167,9 @@ def waiting(
             mime_type="image/jpeg",
         )
         store.append_entry(pipe, conversation.id, photo)
-        enqueue(pipe, queue, conversation.id, Priority.NORMAL, now)
+        enqueue(pipe, number, queue, conversation.id, Priority.NORMAL, now)
         pipe.execute()
+    register(client, number)  # as the webhook does: the number is known from then on
     return conversation
 
 
@@ -179,8 +181,8 @@ def setup(redis_url: str) -> World:
     for who, queues, role, numbers in [
         ("agent_a", ["general"], Role.AGENT, [NUMBER_A]),
         ("supervisor_a", ["general"], Role.SUPERVISOR, [NUMBER_A]),
-        ("holder_b", ["billing"], Role.AGENT, [NUMBER_B]),
-        ("supervisor_b", ["billing"], Role.SUPERVISOR, [NUMBER_B]),
+        ("holder_b", ["general"], Role.AGENT, [NUMBER_B]),
+        ("supervisor_b", ["general"], Role.SUPERVISOR, [NUMBER_B]),
         ("admin", ["general"], Role.ADMIN, [NUMBER_A]),  # an admin sees every number whatever it says
     ]:
         agent, token = agents.add(who, queues, capacity=3, role=role, numbers=numbers)
@@ -188,7 +190,7 @@ def setup(redis_url: str) -> World:
         tokens[who], ids[who] = token, agent.id
     now = time.time()
     a = waiting(store, client, NUMBER_A, WA_A, "general", now)
-    b = waiting(store, client, NUMBER_B, WA_B, "billing", now)
+    b = waiting(store, client, NUMBER_B, WA_B, "general", now)  # the same queue name: still B's own
     assert Assignments(store, 4).claim_next(agents.get(ids["holder_b"])).id == b.id
     client.close()
     return World(a.id, b.id, b.customer_key, tokens, ids)

@@ -41,7 +41,8 @@ def test_bodies_and_the_event_stream_are_described():
 def test_the_list_documents_its_paging():
     spec = openapi_document(ROUTES, PREFIX)
     listed = spec["paths"]["/api/v1/conversations"]["get"]
-    assert {p["name"] for p in listed["parameters"]} == {"limit", "cursor", "state", "queue", "agent_id", "q"}
+    names = {p["name"] for p in listed["parameters"]}
+    assert names == {"limit", "cursor", "state", "queue", "agent_id", "number", "q"}
     assert all(p["in"] == "query" for p in listed["parameters"])
     answer = listed["responses"]["200"]
     assert answer["content"]["application/json"]["schema"]["type"] == "array"
