@@ -24,10 +24,10 @@ from desk.scope import FIGURES_NOT_SPLIT
 from handover.agents import AgentStore, Presence, Role
 from handover.assignment.claims import Assignments
 from handover.assignment.queues import enqueue
-from handover.numbers import register
 from handover.bot import EscalationDecision
 from handover.conversation import Conversation, ConversationState
 from handover.message import CustomerRef
+from handover.numbers import register
 from handover.packet import build_packet
 from handover.rules.model import Priority
 from handover.store import Store

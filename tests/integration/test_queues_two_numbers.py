@@ -19,7 +19,9 @@ from handover import keys
 from handover.agents import Agent
 from handover.assignment.push import Assigner
 from handover.conversation import Conversation, ConversationState
+from handover.inbox import Filters, Inbox
 from handover.message import CustomerRef, InboundKind, InboundMessage
+from handover.numbers import knowing
 from handover.rules.loader import LoadedRules, parse_rules
 from handover.traffic.enqueue import InboundItem
 from tests.support.cli import handover
@@ -118,6 +120,21 @@ async def test_an_agent_of_a_takes_only_as_customers_and_one_of_both_takes_the_o
     assert taken is not None and taken.id == a_second.id
     assert world.assignments.claim_next(of_b) is None  # B's line is empty; A's is not B's
     assert calls and all(len(tags) == 1 for tags in calls)  # each script call: one number's queues
+
+
+async def test_one_of_both_takes_from_the_number_asked_and_lists_it_alone(world):
+    """The console's number filter: take-next and the list keep to the number chosen."""
+    world.clock.now += 1
+    b_first = await says_to(world, B, "5521900000001", ASK)  # B's waits longest
+    world.clock.now += 1
+    a_first = await says_to(world, A, "5511900000001", ASK)
+    of_both = world.available_agent("Caio", ["general"])
+    taken = world.assignments.claim_next(of_both, A)
+    assert taken is not None and taken.id == a_first.id  # not B's older one: A was asked for
+    assert world.assignments.claim_next(of_both, A) is None
+    inbox = Inbox(world.store, world.agents, world.loaded, knowing(world.sync))
+    listed = inbox.page(of_both, Filters(number=B), 10, None).conversations
+    assert [c.id for c in listed] == [b_first.id]
 
 
 async def test_push_never_offers_a_shared_agent_past_one_capacity_across_numbers(redis_url):
