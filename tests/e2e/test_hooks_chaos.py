@@ -14,7 +14,7 @@ import pytest
 import redis
 
 from handover.hooks import outbox
-from tests.fakes.hook_receiver import HookReceiver
+from tests.fakes.hook_receiver import HookReceiver, three_receivers
 from tests.support.cli import handover
 from tests.support.processes import http_json, wait_for
 from tests.support.stack import Stack
@@ -28,14 +28,8 @@ HANDOVERS = 20
 
 @pytest.fixture
 def receivers() -> Iterator[dict[str, HookReceiver]]:
-    made = {
-        "healthy": HookReceiver.start_in_thread(),
-        "failing": HookReceiver.start_in_thread(answer=500),
-        "hanging": HookReceiver.start_in_thread(hang=True),
-    }
-    yield made
-    for receiver in made.values():
-        receiver.stop()
+    with three_receivers() as made:
+        yield made
 
 
 def test_hooks_that_hang_or_fail_never_slow_the_bot_or_a_healthy_hook(redis_url, tmp_path, receivers):

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -87,3 +89,18 @@ class HookReceiver:
             asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(10)
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
+
+
+@contextmanager
+def three_receivers() -> Iterator[dict[str, HookReceiver]]:
+    """The chaos tests' receivers: one healthy, one answering 500, one that never answers."""
+    made = {
+        "healthy": HookReceiver.start_in_thread(),
+        "failing": HookReceiver.start_in_thread(answer=500),
+        "hanging": HookReceiver.start_in_thread(hang=True),
+    }
+    try:
+        yield made
+    finally:
+        for receiver in made.values():
+            receiver.stop()

@@ -17,7 +17,7 @@ from handover import keys
 from handover.events import publish
 from handover.hooks import outbox
 from handover.hooks.store import HookStore
-from tests.fakes.hook_receiver import HookReceiver
+from tests.fakes.hook_receiver import HookReceiver, three_receivers
 from tests.support.metrics import samples
 from tests.support.processes import wait_for
 from workers.hooks import CONNECTIONS_PER_HOOK, HookLoop
@@ -28,14 +28,8 @@ EVENTS = 20
 
 @pytest.fixture
 def receivers() -> Iterator[dict[str, HookReceiver]]:
-    made = {
-        "healthy": HookReceiver.start_in_thread(),
-        "failing": HookReceiver.start_in_thread(answer=500),
-        "hanging": HookReceiver.start_in_thread(hang=True),
-    }
-    yield made
-    for receiver in made.values():
-        receiver.stop()
+    with three_receivers() as made:
+        yield made
 
 
 def metrics(client: redis.Redis) -> dict[str, float]:

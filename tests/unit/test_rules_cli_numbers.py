@@ -4,7 +4,6 @@ works on the rules file of that number, reload confirms per number, history keep
 from __future__ import annotations
 
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,9 +14,8 @@ from app.cli import main
 from app.wiring import rules_holder
 from config.settings import Settings
 from handover import audit
-from handover.rules import versions
 from tests.unit.test_rules_reload import bump
-from tests.unit.test_versions_cli import fake, said
+from tests.unit.test_versions_cli import Running, fake, said
 
 ROOT = Path(__file__).resolve().parents[2]
 NUMBERS = ROOT / "tests" / "data" / "numbers"
@@ -89,48 +87,32 @@ def server(monkeypatch: pytest.MonkeyPatch) -> fakeredis.FakeServer:
     return shared
 
 
-class Process:
-    """A process of a many-numbers deployment: its Rulebook, reporting every 0.05 s on a thread."""
-
-    def __init__(self, server: fakeredis.FakeServer, folder: Path, kind: str) -> None:
-        client = fake(server)
-        self.book = rules_holder(Settings(handover_rules=folder), client, kind, check_every=0.0)
-        self.reporter = versions.Reporter(client, self.book, kind)
-        self.reporter.id += f"-{id(self)}"
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
-
-    def run(self) -> None:
-        while not self.stop.wait(0.05):
-            self.reporter()
-
-    def __enter__(self) -> Process:
-        self.reporter()
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.thread.join()
-        self.reporter.withdraw()
+def process(server: fakeredis.FakeServer, folder: Path, kind: str) -> Running:
+    """A process of the deployment on the rules folder: its Rulebook (as `holder`) and its reports."""
+    return Running(
+        server,
+        folder,
+        kind,
+        lambda client: rules_holder(Settings(handover_rules=folder), client, kind, check_every=0.0),
+    )
 
 
 @pytest.fixture
-def processes(server, folder) -> Iterator[list[Process]]:
-    with Process(server, folder, "web") as web, Process(server, folder, "worker") as worker:
+def processes(server, folder) -> Iterator[list[Running]]:
+    with process(server, folder, "web") as web, process(server, folder, "worker") as worker:
         yield [web, worker]
 
 
 def test_reload_of_one_number_confirms_per_number_and_keeps_its_history(server, folder, processes, capsys):
     web, worker = processes
-    loja, old = web.book(LOJA).version, web.book(VENDAS).version
+    loja, old = web.holder(LOJA).version, web.holder(VENDAS).version
     path = folder / "vendas.yaml"
     bump(path, path.read_text().replace("Quer um orçamento?", "Posso ajudar?"))
     assert main(["rules", "reload", "--number", VENDAS, "--by", "ana", "--wait", "10"]) == 0
-    new = worker.book(VENDAS).version
-    assert new != old and web.book(VENDAS).version == new
+    new = worker.holder(VENDAS).version
+    assert new != old and web.holder(VENDAS).version == new
     assert said(capsys)[-1] == f"2/2 processes on {new} for {VENDAS}"
-    assert web.book(LOJA).version == loja  # the other number never noticed
+    assert web.holder(LOJA).version == loja  # the other number never noticed
     client = fake(server)
     [entry] = audit.since(client, 1)
     assert (entry.action, entry.detail["version"], entry.detail["number"]) == ("rules.reload", new, VENDAS)
@@ -155,7 +137,7 @@ def test_reload_of_another_file_than_the_numbers_is_refused(folder, capsys):
 def test_rollback_of_one_number_rewrites_its_file_only(server, folder, processes, capsys):
     web, _ = processes
     path, loja_text = folder / "vendas.yaml", (folder / "loja.yaml").read_text()
-    old_text, old = path.read_text(), web.book(VENDAS).version
+    old_text, old = path.read_text(), web.holder(VENDAS).version
     bump(path, old_text.replace("Quer um orçamento?", "Posso ajudar?"))
     assert main(["rules", "reload", "--number", VENDAS, "--wait", "10"]) == 0
     assert main(["rules", "rollback", old[:7], "--number", VENDAS, "--wait", "10"]) == 0

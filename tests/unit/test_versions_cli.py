@@ -8,8 +8,9 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import fakeredis
 import pytest
@@ -43,11 +44,19 @@ def served(tmp_path, monkeypatch) -> Path:
 
 
 class Running:
-    """A process of the deployment: its rules holder and a report every 0.05 s, on a thread."""
+    """A process of the deployment: its rules holder and a report every 0.05 s, on a thread. `holder`
+    makes the rules from the process's client (default: one RulesHolder of `path`)."""
 
-    def __init__(self, server: fakeredis.FakeServer, path: Path, kind: str = "worker") -> None:
+    def __init__(
+        self,
+        server: fakeredis.FakeServer,
+        path: Path,
+        kind: str = "worker",
+        holder: Callable[[fakeredis.FakeRedis], Any] | None = None,
+    ) -> None:
         client = fake(server)
-        self.holder = RulesHolder(path, on_load=versions.recorder(client, kind))
+        made = holder(client) if holder else RulesHolder(path, on_load=versions.recorder(client, kind))
+        self.holder = made
         self.reporter = versions.Reporter(client, self.holder, kind)
         self.reporter.id += f"-{id(self)}"  # two "processes" in one test process
         self.stop = threading.Event()
