@@ -127,7 +127,7 @@ def bench_assign(redis_server: RedisServer) -> None:
     for n in range(ROUNDS):
         agent = free_a_place(n)
         agents.set_status(agent, Presence.AWAY)  # so the assigner's reads do not count here
-        claims.append(_timed(lambda agent=agent: lifecycle.claim(agent, 3, ["general"])))
+        claims.append(_timed(lambda agent=agent: lifecycle.claim(agent, 3, [("PN", "general")])))
         agents.set_status(agent, Presence.AVAILABLE)
     pings = [_timed(client.ping) for _ in range(ROUNDS)]
 
