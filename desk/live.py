@@ -142,6 +142,7 @@ class EventHub:
         # Always from an explicit id, never "$": a read that comes back empty would otherwise lose what
         # is published before the next one starts.
         while True:
+            _still_wanted()
             if self._last is None:
                 self._last = await self._newest()
                 if self._last is None:
@@ -152,11 +153,7 @@ class EventHub:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # Redis away: keep the streams open and try again
-                task = asyncio.current_task()
-                if task is not None and task.cancelling():
-                    # stop() cancelled a blocked XREAD and redis-py turned that into a connection error:
-                    # the cancellation was spent, and the loop would read on for ever (shutdown hung)
-                    raise asyncio.CancelledError from exc
+                _still_wanted(exc)
                 log.warning("desk_events_unavailable", error=type(exc).__name__)
                 await asyncio.sleep(1)
                 continue
@@ -308,3 +305,14 @@ def _last_word(why: dict[str, str], agent_id: str, streams_per_agent: int) -> by
     if why is REPLACED:
         data["streams_per_agent"] = streams_per_agent
     return f"event: {why['type']}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+def _still_wanted(cause: BaseException | None = None) -> None:
+    """Raise CancelledError if this task was asked to stop. stop() cancels the reader while it blocks in
+    XREAD; redis-py turns that cancel into a connection error and, as the client retries a dropped
+    connection once, may read again and return normally: the cancel is spent, yet the task's `cancelling()`
+    still counts it. Checked on every turn, whatever the read did, the reader stops (a shutdown once hung
+    here for good: tests/integration/test_desk_upload_hostile.py, tests/unit/test_live_reader_stops.py)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError from cause

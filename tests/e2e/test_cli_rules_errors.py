@@ -24,7 +24,12 @@ CASES = [
         ["rules", "check", "nope.yaml"],
         ["nope.yaml: cannot read: No such file or directory"],
     ),
-    Case("check-directory", ["rules", "check", "."], [".: cannot read: it is a directory, not a file"]),
+    Case(
+        "check-directory",
+        ["rules", "check", "."],
+        ["numbers.yaml: a rules folder needs numbers.yaml (see the README)"],
+        exit=1,
+    ),
     Case(
         "check-not-utf8",
         ["rules", "check", "rules.yaml"],

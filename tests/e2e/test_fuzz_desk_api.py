@@ -13,6 +13,7 @@ import schemathesis
 from hypothesis import strategies as st
 
 from desk.api import ROUTES
+from desk.hooks import WEBHOOKS
 from desk.http import PREFIX
 from desk.openapi import openapi_document
 from tests.support.fuzzing import EXPLORE, fuzz_settings
@@ -63,7 +64,7 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
 # test per operation then); the `desk` fixture checks that the running stack serves this very document.
 # (schemathesis.pytest.from_fixture, which would load it from the stack, fails on pytest 9.2: it sets the
 # test item's `_nodeid`, gone from pytest.)
-DOCUMENT = openapi_document(ROUTES, PREFIX)
+DOCUMENT = openapi_document(ROUTES, PREFIX, WEBHOOKS)
 # (the event stream, excluded, never ends: its own tests hold it, tests/integration/test_desk_live.py)
 schema = schemathesis.openapi.from_dict(
     DOCUMENT,
