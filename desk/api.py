@@ -106,19 +106,20 @@ async def list_conversations(request: web.Request) -> web.Response:
         limit = int(query.get("limit", str(DEFAULT_LIMIT)))
     except ValueError:
         limit = 0
+    state = query.get("state")  # checked whether or not the search ignores it: a wrong filter is a 422
+    if state is not None and state not in ConversationState.__members__.values():
+        raise Invalid(f"unknown state {state[:100]!r}")
+    number = number_asked(request)
     if "q" in query:  # supervisors' search: one answer, newest first, no paging
         if not 1 <= limit <= MAX_LIMIT:
             raise Invalid(f"limit must be a whole number from 1 to {MAX_LIMIT}")
         agent, ctx = request[AGENT], request.app[DESK]
         return ok(await in_thread(service.search_conversations, ctx, agent, query["q"], limit))
-    state = query.get("state")
-    if state is not None and state not in ConversationState.__members__.values():
-        raise Invalid(f"unknown state {state[:100]!r}")
     filters = Filters(
         state=ConversationState(state) if state else None,
         queue=query.get("queue") or None,
         agent_id=query.get("agent_id") or None,
-        number=number_asked(request),
+        number=number,
     )
     listed, cursor = await in_thread(
         service.conversations, request.app[DESK], request[AGENT], filters, limit, query.get("cursor")

@@ -175,5 +175,11 @@ def test_the_customers_history_opens_read_only_for_whoever_may_see_them_now(redi
             assert {c["id"] for c in await by_name.json()} >= {first.id, second.id}  # the customer is "Ana"
             refused = await http.get("/api/v1/conversations", params={"q": "5555"}, headers=bearer(ana))
             assert refused.status == 403
+            # a filter that is not one is refused, whether or not the search would use it (the fuzzer's find)
+            for wrong in ({"state": "sold"}, {"number": "a/b"}):
+                bad = await http.get(
+                    "/api/v1/conversations", params={"q": "5555", **wrong}, headers=bearer(boss)
+                )
+                assert bad.status == 422, wrong
 
     run(scenario())
