@@ -16,14 +16,13 @@ No other module writes a conversation's `state` (tests/unit/test_lifecycle_owner
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Mapping
 
 import redis
 from redis.client import Pipeline
 
 from handover import activity, keys, kpis, lua
-from handover.assignment.queues import PRIORITY_SPAN, enqueue
+from handover.assignment.queues import PRIORITY_SPAN, best_heads, enqueue
 from handover.clock import Clock, system_clock
 from handover.conversation import BotState, Conversation, ConversationState
 from handover.errors import Conflict, NotFound, NotYours
@@ -74,10 +73,9 @@ class Lifecycle:
         slas = {number: self.slas(number) for number in dict.fromkeys(n for n, _ in queues)}
         everyone = queues
         for _ in range(CLAIM_ATTEMPTS):
-            queues = self._best_number(everyone)
+            queues, candidates = best_heads(self.client, everyone, CANDIDATES)
             if not queues:
                 return None
-            candidates = self._candidates(queues)
             result = [
                 keys.as_text(x)
                 for x in self._claim(
@@ -113,32 +111,6 @@ class Lifecycle:
             if result[0] == "claimed":
                 return Claimed(result[1], queues[int(result[2]) - 1][1])
         raise Conflict("others are taking conversations from these queues right now: try again")
-
-    def _best_number(self, queues: list[tuple[str, str]]) -> list[tuple[str, str]]:
-        """The pairs of the number whose first waiting conversation is the best (lowest score: priority,
-        then age) across `queues`; all of them when they are of one number (nothing read); [] when nothing
-        waits."""
-        if len({number for number, _ in queues}) <= 1:
-            return queues
-        with self.client.pipeline(transaction=False) as pipe:
-            for number, queue in queues:
-                pipe.zrange(keys.queue_key(number, queue), 0, 0, withscores=True)
-            heads = pipe.execute()
-        best: dict[str, float] = {}
-        for (number, _), head in zip(queues, heads, strict=True):
-            if head:
-                best[number] = min(best.get(number, math.inf), float(head[0][1]))
-        if not best:
-            return []
-        chosen = min(best, key=lambda number: (best[number], number))
-        return [(number, queue) for number, queue in queues if number == chosen]
-
-    def _candidates(self, queues: list[tuple[str, str]]) -> list[str]:
-        with self.client.pipeline(transaction=False) as pipe:
-            for number, queue in queues:
-                pipe.zrange(keys.queue_key(number, queue), 0, CANDIDATES - 1)
-            heads = pipe.execute()
-        return list(dict.fromkeys(keys.as_text(c) for head in heads for c in head))
 
     def assign(
         self,

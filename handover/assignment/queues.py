@@ -37,6 +37,30 @@ def enqueue(
     pipe.zadd(keys.queue_key(number, queue), {conversation_id: queue_score(priority, at)})
 
 
+def best_heads(
+    client: redis.Redis, queues: list[tuple[str, str]], count: int
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """For a claim across `queues` ((number, queue) pairs), in one read of each queue's first `count`: the
+    pairs of the number whose first waiting conversation is the best (lowest score: priority, then age) and
+    those first conversations of its queues, the candidates a claim chooses from. When nothing waits: the
+    pairs still if they are of one number (the script then answers, `full` at capacity before `empty`),
+    else ([], []). One claim script call then takes from one number's queues only."""
+    with client.pipeline(transaction=False) as pipe:
+        for number, queue in queues:
+            pipe.zrange(keys.queue_key(number, queue), 0, count - 1, withscores=True)
+        heads = pipe.execute()
+    best: dict[str, float] = {}
+    for (number, _), head in zip(queues, heads, strict=True):
+        if head:
+            best[number] = min(best.get(number, float("inf")), float(head[0][1]))
+    if not best:
+        return (queues if len({number for number, _ in queues}) == 1 else []), []
+    chosen = min(best, key=lambda number: (best[number], number))
+    pairs = [pair for pair in queues if pair[0] == chosen]
+    found = (head for (number, _), head in zip(queues, heads, strict=True) if number == chosen)
+    return pairs, list(dict.fromkeys(keys.as_text(c) for head in found for c, _ in head))
+
+
 def note_told(pipe: Pipeline, conversation_id: str, wait: str, at: float) -> None:
     """Remember what a waiting customer was last told of their wait, and when."""
     pipe.hset(keys.announced_key(conversation_id), mapping={"wait": wait, "at": at})

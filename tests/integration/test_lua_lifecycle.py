@@ -7,6 +7,7 @@ import json
 import pytest
 import redis
 
+import handover.lifecycle as lifecycle_module
 from handover import keys
 from handover.assignment.queues import enqueue
 from handover.clock import FixedClock
@@ -127,14 +128,14 @@ def test_claim_skips_an_entry_that_is_not_waiting_any_more(client):
 def test_claim_retries_when_the_queue_moved_after_the_candidates_were_read(client, monkeypatch):
     lifecycle = Lifecycle(client, FixedClock(NOW))
     first = _waiting(client, 1, "general", Priority.NORMAL, NOW - 50)
-    read = lifecycle._candidates
+    read = lifecycle_module.best_heads
     calls = []
 
-    def stale_then_fresh(queues):
+    def stale_then_fresh(client, queues, count):
         calls.append(1)
-        return ["someone-else"] if len(calls) == 1 else read(queues)
+        return (queues, ["someone-else"]) if len(calls) == 1 else read(client, queues, count)
 
-    monkeypatch.setattr(lifecycle, "_candidates", stale_then_fresh)
+    monkeypatch.setattr(lifecycle_module, "best_heads", stale_then_fresh)
     claimed = lifecycle.claim("ag_1", 3, [("PN", "general")])
     assert claimed is not None and claimed.conversation_id == first and len(calls) == 2
 
