@@ -3,18 +3,16 @@ speaks HTTP (bearer tokens, JSON bodies and errors) is desk/http.py."""
 
 from __future__ import annotations
 
-from typing import get_args
-
 from aiohttp import web
 
 from desk import scope, service
 from desk.bot import BOT_ROUTES
 from desk.canned import CANNED_ROUTES
+from desk.events import EVENT_ROUTES
 from desk.gestures import GESTURE_ROUTES
 from desk.history import HISTORY_ROUTES
 from desk.hooks import HOOK_ROUTES, WEBHOOKS
 from desk.http import AGENT, DESK, PREFIX, body_of, figures, hours_asked, number_asked, ok
-from desk.live import stream
 from desk.media import MEDIA_ROUTES
 from desk.models import (
     AgentView,
@@ -45,7 +43,6 @@ from desk.threads import in_thread
 from handover import kpis
 from handover.conversation import ConversationState
 from handover.errors import Invalid
-from handover.events import EventType
 from handover.inbox import DEFAULT_LIMIT, MAX_LIMIT, Filters
 from handover.kpireport import Stats
 from handover.transfers import TransferRequest
@@ -189,25 +186,6 @@ async def release(request: web.Request) -> web.Response:
     ctx, agent, conversation_id = request.app[DESK], request[AGENT], request.match_info["id"]
     return ok(await in_thread(service.release, ctx, agent, conversation_id))
 
-
-async def events(request: web.Request) -> web.StreamResponse:
-    ctx, agent = request.app[DESK], request[AGENT]
-    numbers = agent.numbers if scope.is_scoped(agent) else []
-    return await stream(request, ctx.hub, agent.id, agent.queues, agent.is_supervisor, numbers)
-
-
-EVENTS = (
-    "Server-sent events until the client disconnects: `event:` is one of "
-    + ", ".join(get_args(EventType))
-    + "; `data:` is JSON with conversation_id, agent_id, queue and the event's own fields; `id:` is the "
-    "stream position. Comment lines (`:`) are heartbeats. An agent hears of their own conversations and "
-    "their queues; supervisors of everything; a person of some numbers, only of those numbers' "
-    "conversations. Keeping it open marks the agent as connected: when every "
-    "stream of theirs has been gone past HANDOVER_PRESENCE_GRACE_SECONDS they go offline and their "
-    "conversations go back to the queue. At most HANDOVER_STREAMS_PER_AGENT streams per agent (5): one more "
-    "ends their oldest with a last `replaced` event (do not reconnect it by yourself); a removed agent's "
-    "streams end with `agent_removed`."
-)
 
 ROUTES = [
     Route("GET", "/me", me, "The signed-in agent", response=AgentView),
@@ -380,7 +358,7 @@ ROUTES = [
         response=ConversationDetail,
     ),
     Route("POST", "/conversations/{id}/resolve", resolve, "Close it", response=ConversationDetail),
-    Route("GET", "/events", events, "Live events for the signed-in agent", events=EVENTS),
+    *EVENT_ROUTES,
     Route(
         "POST", "/conversations/{id}/release", release, "Hand it back to the bot", response=ConversationDetail
     ),
