@@ -125,7 +125,7 @@ class Assigner:
             free = [a for a in agents.values() if a.available and a.load < a.capacity]
             room = {
                 (number, name): sum(
-                    a.capacity - a.load for a in free if name in a.queues and _serves(a, number)
+                    a.capacity - a.load for a in free if name in a.queues and a.serves(number)
                 )
                 for number, name in push
             }
@@ -301,10 +301,6 @@ class Assigner:
         mapping = {a: now for a in agent_ids}
         if mapping:
             self.client.hset(keys.ROUTING_FREED, mapping=mapping)
-
-
-def _serves(agent: Candidate, number: str) -> bool:
-    return not agent.numbers or number in agent.numbers
 
 
 def _language(bot: bytes | str | None) -> str | None:

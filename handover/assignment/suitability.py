@@ -29,6 +29,10 @@ class Candidate:
     last_assigned_at: float  # round_robin: the least recently given first (0 = never)
     numbers: frozenset[str] = frozenset()  # the business numbers they serve (empty: every number)
 
+    def serves(self, number: str | None) -> bool:
+        """Whether they take conversations of this business number (None: any number's will do)."""
+        return number is None or not self.numbers or number in self.numbers
+
 
 @dataclass(frozen=True)
 class Want:
@@ -47,7 +51,7 @@ def is_suitable(want: Want, agent: Candidate, match: QueueMatch) -> bool:
     where the queue requires it, speaking the customer's language and having every skill asked for."""
     if not agent.available or agent.load >= agent.capacity:
         return False
-    if want.number is not None and agent.numbers and want.number not in agent.numbers:
+    if not agent.serves(want.number):
         return False
     if want.queue not in agent.queues or agent.id in want.skip:
         return False
