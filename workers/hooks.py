@@ -151,16 +151,21 @@ class HookLoop(Loop):
         session = poster.run(_open(self.allow))
         try:
             pump.ensure_group(self.client)
+            reclaimed_at = 0.0  # a dead worker's events: looked for at once, then every 10 s
             while not self._stop.is_set():
                 try:
                     hooks = {h.id: h for h in self.hooks.all()}
+                    now = time.time()
+                    reclaim = now - reclaimed_at >= pump.RECLAIM_EVERY_SECONDS
+                    reclaimed_at = now if reclaim else reclaimed_at
                     pump.pump(
                         self.client,
                         list(hooks.values()),
                         self.consumer,
-                        time.time(),
+                        now,
                         block_ms=int(self.idle_wait * 1000),
                         console_url=self.console_url,
+                        reclaim=reclaim,
                     )
                     self._post_due(poster, session, hooks)
                 except redis.RedisError as exc:

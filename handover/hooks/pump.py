@@ -19,6 +19,7 @@ from handover.store import Store
 log = structlog.get_logger(__name__)
 
 RECLAIM_IDLE_MS = 60_000  # events a worker read and died before queueing: taken over after this
+RECLAIM_EVERY_SECONDS = 10.0  # how often a worker looks for them (not on every read)
 
 
 def ensure_group(client: redis.Redis) -> None:
@@ -38,10 +39,11 @@ def pump(
     block_ms: int = 200,
     count: int = 200,
     console_url: str = "",
+    reclaim: bool = True,
 ) -> int:
-    """Read the next desk events (and any a dead worker left), queue their deliveries, acknowledge them.
-    Returns how many deliveries were queued."""
-    entries = _reclaimed(client, consumer, count)
+    """Read the next desk events (and, with `reclaim`, any a dead worker left), queue their deliveries,
+    acknowledge them. Returns how many deliveries were queued."""
+    entries = _reclaimed(client, consumer, count) if reclaim else []
     if not entries:
         read = client.xreadgroup(
             keys.HOOKS_GROUP, consumer, {keys.DESK_EVENTS: ">"}, count=count, block=block_ms

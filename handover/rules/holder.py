@@ -122,14 +122,6 @@ class Rulebook:
         holder = self.per_number.get(number) if number is not None else None
         return (holder or self.default)()
 
-    def holder(self, number: str | None = None) -> RulesHolder:
-        holder = self.per_number.get(number) if number is not None else None
-        return holder or self.default
-
-    def refresh(self) -> None:
-        for holder in self.holders().values():
-            holder.refresh()
-
     def holders(self) -> dict[str | None, RulesHolder]:
         """Every holder, the default under None first, then the listed numbers in numbers.yaml's order."""
         every: dict[str | None, RulesHolder] = {None: self.default}
